@@ -1,0 +1,210 @@
+"""Conversion between Kubernetes-shaped dicts (YAML, JSON) and API messages.
+
+Written against the message descriptors instead of using protobuf's json_format
+because manifests need what json_format cannot give: Kubernetes' int-or-string
+fields that keep the form given, base64 byte maps, and errors that name the exact
+field path (`spec.template.spec.containers[0].ports[0].containerPort`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+
+M = TypeVar("M", bound=Message)
+
+_INT_OR_STRING = "tugboat.v1.IntOrString"
+_INT_TYPES = {
+    FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_INT64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_UINT32: (0, 2**32 - 1),
+    FieldDescriptor.TYPE_UINT64: (0, 2**64 - 1),
+    FieldDescriptor.TYPE_SINT32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_SINT64: (-(2**63), 2**63 - 1),
+}
+
+
+class FieldError(ValueError):
+    """A value that does not fit the API's shape, with the path of the field."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.detail = message
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "number"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__
+
+
+def _scalar(field: FieldDescriptor, value: object, path: str) -> object:
+    t = field.type
+    if t == FieldDescriptor.TYPE_STRING:
+        if not isinstance(value, str):
+            raise FieldError(path, f"expected a string, got {_type_name(value)} {value!r}")
+        return value
+    if t in _INT_TYPES:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise FieldError(path, f"expected an integer, got {_type_name(value)} {value!r}")
+        low, high = _INT_TYPES[t]
+        if not low <= value <= high:
+            raise FieldError(path, f"integer {value} is out of range")
+        return value
+    if t == FieldDescriptor.TYPE_BOOL:
+        if not isinstance(value, bool):
+            raise FieldError(path, f"expected true or false, got {_type_name(value)} {value!r}")
+        return value
+    if t in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise FieldError(path, f"expected a number, got {_type_name(value)} {value!r}")
+        return float(value)
+    if t == FieldDescriptor.TYPE_BYTES:
+        if not isinstance(value, str):
+            raise FieldError(path, f"expected a base64 string, got {_type_name(value)}")
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise FieldError(path, "illegal base64 data") from None
+    raise FieldError(path, f"unsupported field type {t}")  # pragma: no cover
+
+
+def _fill(msg: Message, data: object, path: str) -> None:
+    desc: Descriptor = msg.DESCRIPTOR
+    if desc.full_name == _INT_OR_STRING:
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            raise FieldError(path, f"expected an integer or a string, got {_type_name(data)}")
+        if isinstance(data, int):
+            if not -(2**31) <= data < 2**31:
+                raise FieldError(path, f"integer {data} is out of range")
+            msg.int_val = data  # type: ignore[attr-defined]
+        else:
+            msg.str_val = data  # type: ignore[attr-defined]
+        return
+    if not isinstance(data, Mapping):
+        raise FieldError(path, f"expected an object, got {_type_name(data)}")
+    msg.SetInParent()
+    by_json = _json_fields(desc)
+    for name, value in data.items():
+        fpath = _join(path, str(name))
+        field = by_json.get(name) if isinstance(name, str) else None
+        if field is None:
+            raise FieldError(fpath, "unknown field")
+        if value is None:
+            continue
+        _set_field(msg, field, value, fpath)
+
+
+_JSON_FIELDS: dict[str, dict[str, FieldDescriptor]] = {}
+
+
+def _json_fields(desc: Descriptor) -> dict[str, FieldDescriptor]:
+    found = _JSON_FIELDS.get(desc.full_name)
+    if found is None:
+        found = {f.json_name: f for f in desc.fields}
+        _JSON_FIELDS[desc.full_name] = found
+    return found
+
+
+def _is_map(field: FieldDescriptor) -> bool:
+    return (
+        field.type == FieldDescriptor.TYPE_MESSAGE
+        and field.message_type.GetOptions().map_entry
+    )
+
+
+def _set_field(msg: Message, field: FieldDescriptor, value: object, path: str) -> None:
+    if _is_map(field):
+        if not isinstance(value, Mapping):
+            raise FieldError(path, f"expected an object, got {_type_name(value)}")
+        target = getattr(msg, field.name)
+        vfield = field.message_type.fields_by_name["value"]
+        for k, v in value.items():
+            if not isinstance(k, str):
+                k = str(k)
+            kpath = f"{path}[{k}]"
+            if v is None:
+                v = ""
+            if vfield.type == FieldDescriptor.TYPE_MESSAGE:
+                _fill(target[k], v, kpath)
+            else:
+                target[k] = _scalar(vfield, v, kpath)
+        return
+    if field.is_repeated:
+        if not isinstance(value, list):
+            raise FieldError(path, f"expected an array, got {_type_name(value)}")
+        target = getattr(msg, field.name)
+        for i, item in enumerate(value):
+            ipath = f"{path}[{i}]"
+            if field.type == FieldDescriptor.TYPE_MESSAGE:
+                _fill(target.add(), item, ipath)
+            else:
+                if item is None:
+                    raise FieldError(ipath, "null is not allowed in this list")
+                target.append(_scalar(field, item, ipath))
+        return
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        _fill(getattr(msg, field.name), value, path)
+        return
+    setattr(msg, field.name, _scalar(field, value, path))
+
+
+def from_dict(cls: type[M], data: object, *, path: str = "") -> M:
+    """Build a message of `cls` from a dict; raise FieldError naming the first bad field."""
+    msg = cls()
+    _fill(msg, data, path)
+    return msg
+
+
+def merge_dict(msg: Message, data: object, *, path: str = "") -> None:
+    """Set the fields given in `data` on an existing message."""
+    _fill(msg, data, path)
+
+
+def _value(field: FieldDescriptor, value: Any) -> object:
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        return to_dict(value)
+    if field.type == FieldDescriptor.TYPE_BYTES:
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+def to_dict(msg: Message) -> Any:
+    """The Kubernetes-shaped dict of a message: only fields that are set, JSON names."""
+    if msg.DESCRIPTOR.full_name == _INT_OR_STRING:
+        which = msg.WhichOneof("value")
+        return getattr(msg, which) if which else 0
+    out: dict[str, object] = {}
+    for field, value in msg.ListFields():
+        if _is_map(field):
+            vfield = field.message_type.fields_by_name["value"]
+            out[field.json_name] = {k: _value(vfield, value[k]) for k in sorted(value)}
+        elif field.is_repeated:
+            out[field.json_name] = [_value(field, v) for v in value]
+        else:
+            out[field.json_name] = _value(field, value)
+    return out

@@ -1,0 +1,106 @@
+"""API errors: Kubernetes' status reasons, carried as gRPC status codes.
+
+The API server raises these; the client turns a gRPC status back into the same class,
+so code on both sides catches `Conflict` or `NotFound`, never a raw grpc code.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+
+class ApiError(Exception):
+    """An error the API answered with; `code` is its gRPC status code."""
+
+    code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
+    reason: str = "Unknown"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(ApiError):
+    code = grpc.StatusCode.NOT_FOUND
+    reason = "NotFound"
+
+
+class AlreadyExists(ApiError):
+    code = grpc.StatusCode.ALREADY_EXISTS
+    reason = "AlreadyExists"
+
+
+class Conflict(ApiError):
+    """The write was based on a stale resourceVersion (or a precondition failed)."""
+
+    code = grpc.StatusCode.ABORTED
+    reason = "Conflict"
+
+
+class Invalid(ApiError):
+    """The object failed validation; the message names every bad field."""
+
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = "Invalid"
+
+
+class Forbidden(ApiError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+    reason = "Forbidden"
+
+
+class Unauthenticated(ApiError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+    reason = "Unauthorized"
+
+
+class Gone(ApiError):
+    """The requested resourceVersion was compacted away: re-list, then watch again."""
+
+    code = grpc.StatusCode.OUT_OF_RANGE
+    reason = "Expired"
+
+
+class FencedOut(ApiError):
+    """A leader-only write whose election key is no longer held at the fenced revision."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "FencedOut"
+
+
+class Unavailable(ApiError):
+    code = grpc.StatusCode.UNAVAILABLE
+    reason = "ServiceUnavailable"
+
+
+class TooLarge(ApiError):
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    reason = "RequestEntityTooLarge"
+
+
+_BY_CODE: dict[grpc.StatusCode, type[ApiError]] = {
+    cls.code: cls
+    for cls in (
+        NotFound,
+        AlreadyExists,
+        Conflict,
+        Invalid,
+        Forbidden,
+        Unauthenticated,
+        Gone,
+        FencedOut,
+        Unavailable,
+        TooLarge,
+    )
+}
+
+
+def from_grpc(error: grpc.RpcError) -> ApiError:
+    """The ApiError for a failed gRPC call."""
+    code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
+    details = error.details() if hasattr(error, "details") else str(error)
+    cls = _BY_CODE.get(code, ApiError)
+    err = cls(details or str(code))
+    if cls is ApiError:
+        err.code = code
+    return err

@@ -1,0 +1,164 @@
+"""The registry of kinds: which message, apiVersion, plural resource and short names each has.
+
+Every layer (API server storage, client, CLI) names objects by their plural resource
+("pods"), as Kubernetes' REST paths do; this module is the one place that maps a
+resource to its kind, its message class and its CLI aliases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from google.protobuf.message import Message
+
+from proto import core_pb2, workloads_pb2
+
+Object: TypeAlias = (
+    core_pb2.Namespace
+    | core_pb2.Node
+    | core_pb2.Pod
+    | core_pb2.Service
+    | core_pb2.Endpoints
+    | core_pb2.ConfigMap
+    | core_pb2.Secret
+    | core_pb2.Event
+    | workloads_pb2.ReplicaSet
+    | workloads_pb2.Deployment
+    | workloads_pb2.DaemonSet
+    | workloads_pb2.Job
+    | workloads_pb2.Lease
+    | workloads_pb2.PriorityClass
+)
+"""Any top-level API object: each has api_version, kind and metadata."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of the API and how it is named."""
+
+    kind: str
+    """The kind as manifests spell it: "Deployment"."""
+    api_version: str
+    """"v1", "apps/v1", ..."""
+    resource: str
+    """The plural resource name used by the API: "deployments"."""
+    message: type[Message]
+    """The protobuf message class of the object."""
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    has_status: bool = True
+    """Whether the object has a status that only UpdateStatus may change."""
+
+    @property
+    def group(self) -> str:
+        """The API group: "" for core, "apps", "batch", ..."""
+        return self.api_version.rpartition("/")[0]
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+    @property
+    def qualified(self) -> str:
+        """kubectl's `resource.group` spelling, as in "deployment.apps/web"."""
+        return f"{self.singular}.{self.group}" if self.group else self.singular
+
+    def new(self) -> Object:
+        """An empty object of this kind with apiVersion and kind filled in."""
+        obj = self.message()
+        obj.api_version = self.api_version  # type: ignore[attr-defined]
+        obj.kind = self.kind  # type: ignore[attr-defined]
+        return obj  # type: ignore[return-value]
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind("Namespace", "v1", "namespaces", core_pb2.Namespace, False, ("ns",)),
+    Kind("Node", "v1", "nodes", core_pb2.Node, False, ("no",)),
+    Kind("Pod", "v1", "pods", core_pb2.Pod, True, ("po",)),
+    Kind("Service", "v1", "services", core_pb2.Service, True, ("svc",)),
+    Kind("Endpoints", "v1", "endpoints", core_pb2.Endpoints, True, ("ep",), has_status=False),
+    Kind("ConfigMap", "v1", "configmaps", core_pb2.ConfigMap, True, ("cm",), has_status=False),
+    Kind("Secret", "v1", "secrets", core_pb2.Secret, True, (), has_status=False),
+    Kind("Event", "v1", "events", core_pb2.Event, True, ("ev",), has_status=False),
+    Kind("ReplicaSet", "apps/v1", "replicasets", workloads_pb2.ReplicaSet, True, ("rs",)),
+    Kind("Deployment", "apps/v1", "deployments", workloads_pb2.Deployment, True, ("deploy",)),
+    Kind("DaemonSet", "apps/v1", "daemonsets", workloads_pb2.DaemonSet, True, ("ds",)),
+    Kind("Job", "batch/v1", "jobs", workloads_pb2.Job, True, ()),
+    Kind(
+        "Lease", "coordination.k8s.io/v1", "leases", workloads_pb2.Lease, True, (), has_status=False
+    ),
+    Kind(
+        "PriorityClass",
+        "scheduling.k8s.io/v1",
+        "priorityclasses",
+        workloads_pb2.PriorityClass,
+        False,
+        ("pc",),
+        has_status=False,
+    ),
+)
+
+_BY_RESOURCE = {k.resource: k for k in KINDS}
+_BY_KIND = {k.kind: k for k in KINDS}
+_BY_MESSAGE = {k.message: k for k in KINDS}
+_ALIASES: dict[str, Kind] = {}
+for _k in KINDS:
+    for _alias in (_k.resource, _k.singular, _k.kind, *_k.short_names, _k.qualified):
+        _ALIASES[_alias.lower()] = _k
+    if _k.group:
+        _ALIASES[f"{_k.resource}.{_k.group}"] = _k
+
+
+class UnknownKindError(LookupError):
+    """A kind, resource or alias that the API does not serve."""
+
+
+def by_resource(resource: str) -> Kind:
+    """The kind served under a plural resource name ("pods")."""
+    try:
+        return _BY_RESOURCE[resource]
+    except KeyError:
+        raise UnknownKindError(f'the server doesn\'t have a resource type "{resource}"') from None
+
+
+def by_kind(api_version: str, kind: str) -> Kind:
+    """The kind named by a manifest's apiVersion and kind; both must match."""
+    found = _BY_KIND.get(kind)
+    if found is None:
+        raise UnknownKindError(f'no matches for kind "{kind}" in version "{api_version}"')
+    if found.api_version != api_version:
+        raise UnknownKindError(
+            f'no matches for kind "{kind}" in version "{api_version}" '
+            f'(Tugboat serves {kind} as "{found.api_version}")'
+        )
+    return found
+
+
+def of(obj: Message) -> Kind:
+    """The kind of a message instance."""
+    try:
+        return _BY_MESSAGE[type(obj)]
+    except KeyError:
+        raise UnknownKindError(f"{type(obj).__name__} is not an API object") from None
+
+
+def resolve(name: str) -> Kind:
+    """A kind from any name kubectl accepts: plural, singular, short name, Kind, kind.group."""
+    try:
+        return _ALIASES[name.lower()]
+    except KeyError:
+        raise UnknownKindError(f'the server doesn\'t have a resource type "{name}"') from None
+
+
+def decode(resource: str, data: bytes) -> Object:
+    """Parse the serialized message of a resource's kind."""
+    obj = by_resource(resource).message()
+    obj.ParseFromString(data)
+    return obj  # type: ignore[return-value]
+
+
+def key(obj: Object) -> str:
+    """The work-queue key of an object: "namespace/name", or "name" when cluster-scoped."""
+    meta = obj.metadata
+    return f"{meta.namespace}/{meta.name}" if meta.namespace else meta.name
