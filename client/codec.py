@@ -94,7 +94,7 @@ def _scalar(field: FieldDescriptor, value: object, path: str) -> object:
 
 
 def _fill(msg: Message, data: object, path: str) -> None:
-    desc: Descriptor = msg.DESCRIPTOR
+    desc = msg.DESCRIPTOR
     if desc.full_name == _INT_OR_STRING:
         if isinstance(data, bool) or not isinstance(data, int | str):
             raise FieldError(path, f"expected an integer or a string, got {_type_name(data)}")
@@ -122,7 +122,7 @@ def _fill(msg: Message, data: object, path: str) -> None:
 _JSON_FIELDS: dict[str, dict[str, FieldDescriptor]] = {}
 
 
-def _json_fields(desc: Descriptor) -> dict[str, FieldDescriptor]:
+def _json_fields(desc: Any) -> dict[str, FieldDescriptor]:
     found = _JSON_FIELDS.get(desc.full_name)
     if found is None:
         found = {f.json_name: f for f in desc.fields}
@@ -131,10 +131,15 @@ def _json_fields(desc: Descriptor) -> dict[str, FieldDescriptor]:
 
 
 def _is_map(field: FieldDescriptor) -> bool:
-    return (
-        field.type == FieldDescriptor.TYPE_MESSAGE
-        and field.message_type.GetOptions().map_entry
+    return field.type == FieldDescriptor.TYPE_MESSAGE and bool(
+        _message_type(field).GetOptions().map_entry
     )
+
+
+def _message_type(field: FieldDescriptor) -> Descriptor:
+    desc = field.message_type
+    assert desc is not None, f"{field.full_name} is not a message field"
+    return desc
 
 
 def _set_field(msg: Message, field: FieldDescriptor, value: object, path: str) -> None:
@@ -142,7 +147,7 @@ def _set_field(msg: Message, field: FieldDescriptor, value: object, path: str) -
         if not isinstance(value, Mapping):
             raise FieldError(path, f"expected an object, got {_type_name(value)}")
         target = getattr(msg, field.name)
-        vfield = field.message_type.fields_by_name["value"]
+        vfield = _message_type(field).fields_by_name["value"]
         for k, v in value.items():
             if not isinstance(k, str):
                 k = str(k)
@@ -201,7 +206,7 @@ def to_dict(msg: Message) -> Any:
     out: dict[str, object] = {}
     for field, value in msg.ListFields():
         if _is_map(field):
-            vfield = field.message_type.fields_by_name["value"]
+            vfield = _message_type(field).fields_by_name["value"]
             out[field.json_name] = {k: _value(vfield, value[k]) for k in sorted(value)}
         elif field.is_repeated:
             out[field.json_name] = [_value(field, v) for v in value]
