@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import aetcd
 import pytest
 
+from master.apiserver.server import ApiServer
+from tests.support.apiserver import ApiServerProcess, running_apiserver
 from tests.support.etcd import EtcdCluster, start_etcd
 
 
@@ -27,3 +30,48 @@ async def etcd_clean(etcd: EtcdCluster) -> AsyncIterator[EtcdCluster]:
     async with aetcd.Client(host=host, port=int(port)) as c:
         await c.delete_range(b"\0", b"\0")
     yield etcd
+
+
+class ApiServerFactory:
+    """Starts API servers on the test etcd (in-process or as processes); all stop at the end."""
+
+    def __init__(self, etcd: EtcdCluster) -> None:
+        self.etcd = etcd
+        self._servers: list[Any] = []
+        self._contexts: list[Any] = []
+        self._processes: list[ApiServerProcess] = []
+
+    async def start(self, **options: Any) -> ApiServer:
+        """An in-process API server (see tests.support.apiserver.running_apiserver)."""
+        ctx = running_apiserver(self.etcd.endpoints, **options)
+        server = await ctx.__aenter__()
+        self._contexts.append(ctx)
+        return server
+
+    def start_process(self, **options: Any) -> ApiServerProcess:
+        """A `tug-apiserver` process, ready (see ApiServerProcess.start)."""
+        proc = ApiServerProcess.start(self.etcd.endpoints, **options)
+        self._processes.append(proc)
+        return proc
+
+    async def close(self) -> None:
+        for proc in self._processes:
+            proc.stop()
+        for ctx in reversed(self._contexts):
+            await ctx.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def apiserver_factory(etcd_clean: EtcdCluster) -> AsyncIterator[ApiServerFactory]:
+    """Start any number of API servers on the (wiped) test etcd; each is stopped afterwards."""
+    factory = ApiServerFactory(etcd_clean)
+    try:
+        yield factory
+    finally:
+        await factory.close()
+
+
+@pytest.fixture
+async def apiserver(apiserver_factory: ApiServerFactory) -> ApiServer:
+    """One in-process API server on the wiped test etcd: `.endpoint` is "127.0.0.1:PORT"."""
+    return await apiserver_factory.start()

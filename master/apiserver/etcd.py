@@ -1,0 +1,242 @@
+"""etcd access for the API server: one connection over a list of endpoints, with fail-over.
+
+aetcd opens the channel; requests are built as etcd's own protobufs because the API
+server needs what aetcd's helpers leave out: ranges read at a past revision, limits and
+counts, compares over a key range, and one watch stream per API watch (so a slow or
+vanished API client only ever holds up its own stream). Errors leave this module as
+`client.errors` classes: a compacted revision is `Gone`, no reachable member is
+`Unavailable`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import aetcd
+import grpc
+import structlog
+from aetcd import rpc
+
+from client import errors
+
+log = structlog.get_logger("apiserver.etcd")
+
+Observer = Callable[[str, float], None]
+"""Called with (operation, seconds) after every etcd request."""
+
+
+def prefix_end(prefix: bytes) -> bytes:
+    """The range end that covers every key starting with `prefix`."""
+    return bytes(aetcd.utils.prefix_range_end(prefix))
+
+
+def compare_version(key: bytes, op: str, version: int, range_end: bytes = b"") -> Any:
+    """`version(key) <op> version`; over [key, range_end) when range_end is given."""
+    return rpc.Compare(
+        key=key,
+        range_end=range_end,
+        target=rpc.Compare.VERSION,
+        result=_RESULTS[op],
+        version=version,
+    )
+
+
+def compare_mod(key: bytes, revision: int) -> Any:
+    """`mod_revision(key) == revision`: the key is still as the caller read it."""
+    return rpc.Compare(
+        key=key, target=rpc.Compare.MOD, result=rpc.Compare.EQUAL, mod_revision=revision
+    )
+
+
+def compare_create(key: bytes, revision: int) -> Any:
+    """`create_revision(key) == revision`: the fence of a leader-only write."""
+    return rpc.Compare(
+        key=key, target=rpc.Compare.CREATE, result=rpc.Compare.EQUAL, create_revision=revision
+    )
+
+
+def op_put(key: bytes, value: bytes) -> Any:
+    return rpc.RequestOp(request_put=rpc.PutRequest(key=key, value=value))
+
+
+def op_delete(key: bytes) -> Any:
+    return rpc.RequestOp(request_delete_range=rpc.DeleteRangeRequest(key=key, prev_kv=True))
+
+
+def op_get(key: bytes) -> Any:
+    return rpc.RequestOp(request_range=rpc.RangeRequest(key=key))
+
+
+_RESULTS = {
+    "==": rpc.Compare.EQUAL,
+    "!=": rpc.Compare.NOT_EQUAL,
+    "<": rpc.Compare.LESS,
+    ">": rpc.Compare.GREATER,
+}
+
+# gRPC codes after which another member may do better.
+_FAIL_OVER = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+
+
+class Etcd:
+    """The API server's etcd: the first healthy endpoint, and the next one on failure."""
+
+    def __init__(
+        self,
+        endpoints: Sequence[str],
+        *,
+        timeout: float = 5.0,
+        observe: Observer | None = None,
+    ) -> None:
+        if not endpoints:
+            raise ValueError("at least one etcd endpoint is needed")
+        self.endpoints = list(endpoints)
+        self.timeout = timeout
+        self._observe = observe
+        self._index = 0
+        self._client: Any = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def endpoint(self) -> str:
+        """The endpoint in use now."""
+        return self.endpoints[self._index]
+
+    async def close(self) -> None:
+        """Close the connection in use."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
+
+    async def _connected(self) -> Any:
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    host, _, port = self.endpoint.rpartition(":")
+                    client = aetcd.Client(host=host, port=int(port), timeout=int(self.timeout))
+                    await client.connect()
+                    self._client = client
+        return self._client
+
+    async def _fail_over(self, failed: Any, error: grpc.RpcError) -> None:
+        async with self._lock:
+            if self._client is not failed:
+                return  # another request moved on already
+            old = self.endpoint
+            self._index = (self._index + 1) % len(self.endpoints)
+            self._client = None
+            log.warning("etcd failing over", failed=old, next=self.endpoint, error=str(error))
+        await failed.close()
+
+    async def _call(self, operation: str, stub: str, method: str, request: Any) -> Any:
+        """One unary etcd request, tried once on each endpoint while they are unavailable."""
+        last: grpc.RpcError | None = None
+        for _ in range(len(self.endpoints)):
+            client = await self._connected()
+            started = time.perf_counter()
+            try:
+                return await getattr(getattr(client, stub), method)(request, timeout=self.timeout)
+            except grpc.aio.AioRpcError as e:
+                if e.code() == grpc.StatusCode.OUT_OF_RANGE:
+                    raise errors.Gone(f"etcd: {e.details()}") from None
+                if e.code() not in _FAIL_OVER:
+                    raise errors.ApiError(f"etcd {operation} failed: {e.details()}") from e
+                last = e
+                await self._fail_over(client, e)
+            finally:
+                if self._observe is not None:
+                    self._observe(operation, time.perf_counter() - started)
+        raise errors.Unavailable(
+            f"etcd unavailable at {', '.join(self.endpoints)}: "
+            f"{last.details() if isinstance(last, grpc.aio.AioRpcError) else last}"
+        )
+
+    async def get(self, key: bytes) -> tuple[Any | None, int]:
+        """The key's KeyValue (None if absent) and the store's revision."""
+        resp = await self._call("get", "kvstub", "Range", rpc.RangeRequest(key=key))
+        return (resp.kvs[0] if resp.kvs else None), int(resp.header.revision)
+
+    async def range(
+        self,
+        start: bytes,
+        end: bytes,
+        *,
+        limit: int = 0,
+        revision: int = 0,
+        count_only: bool = False,
+    ) -> Any:
+        """A RangeResponse for [start, end), at `revision` (0: now), sorted by key."""
+        request = rpc.RangeRequest(
+            key=start, range_end=end, limit=limit, revision=revision, count_only=count_only
+        )
+        return await self._call("range", "kvstub", "Range", request)
+
+    async def txn(self, compare: list[Any], success: list[Any], failure: list[Any]) -> Any:
+        """A TxnResponse: `succeeded` and the responses of the branch taken."""
+        request = rpc.TxnRequest(compare=compare, success=success, failure=failure)
+        return await self._call("txn", "kvstub", "Txn", request)
+
+    async def revision(self) -> int:
+        """The store's current revision."""
+        resp = await self.range(b"\0", b"\0", limit=1, count_only=True)
+        return int(resp.header.revision)
+
+    async def compact(self, revision: int) -> None:
+        """Drop history before `revision`; an already compacted revision is not an error."""
+        try:
+            request = rpc.CompactionRequest(revision=revision)
+            await self._call("compact", "kvstub", "Compact", request)
+        except errors.Gone:
+            pass
+
+    async def watch(
+        self,
+        key: bytes,
+        end: bytes,
+        *,
+        start_revision: int = 0,
+        prev_kv: bool = True,
+        progress_every: float = 0.0,
+    ) -> AsyncIterator[Any]:
+        """WatchResponses for [key, end) from `start_revision` (0: now), on a stream of its own.
+
+        Raises Gone when the revision is compacted. With `progress_every` > 0, asks etcd
+        for a progress notification (a response without events) that often.
+        """
+        client = await self._connected()
+        call = rpc.WatchStub(client.channel).Watch()
+        progress: asyncio.Task[None] | None = None
+        try:
+            create = rpc.WatchCreateRequest(
+                key=key, range_end=end, start_revision=start_revision, prev_kv=prev_kv
+            )
+            await call.write(rpc.WatchRequest(create_request=create))
+            if progress_every > 0:
+                progress = asyncio.create_task(_request_progress(call, progress_every))
+            async for resp in call:
+                if resp.compact_revision:
+                    raise errors.Gone(
+                        f"too old resource version: {start_revision - 1} "
+                        f"(compacted up to {resp.compact_revision})"
+                    )
+                if resp.canceled:
+                    raise errors.Unavailable(f"etcd cancelled the watch: {resp.cancel_reason}")
+                yield resp
+        except grpc.aio.AioRpcError as e:
+            if e.code() in _FAIL_OVER:
+                await self._fail_over(client, e)
+                raise errors.Unavailable(f"etcd watch broke: {e.details()}") from None
+            raise errors.ApiError(f"etcd watch failed: {e.details()}") from e
+        finally:
+            if progress is not None:
+                progress.cancel()
+            call.cancel()
+
+
+async def _request_progress(call: Any, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        await call.write(rpc.WatchRequest(progress_request=rpc.WatchProgressRequest()))

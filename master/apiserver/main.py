@@ -1,0 +1,115 @@
+"""`tug-apiserver`: run one API server until SIGTERM or SIGINT, then stop gracefully."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+import structlog
+
+from client.logs import configure_logging
+from master.apiserver.server import ApiServer, ApiServerConfig
+
+log = structlog.get_logger("apiserver")
+
+STOP_GRACE_SECONDS = 5.0
+
+
+def _endpoints(text: str) -> list[str]:
+    endpoints = [e.strip() for e in text.split(",") if e.strip()]
+    for e in endpoints:
+        host, _, port = e.rpartition(":")
+        if not host or not port.isdigit():
+            raise argparse.ArgumentTypeError(f"--etcd-servers: {e!r} is not host:port")
+    if not endpoints:
+        raise argparse.ArgumentTypeError("--etcd-servers: at least one host:port is needed")
+    return endpoints
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+    return value
+
+
+def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
+    """The configuration named on the command line."""
+    p = argparse.ArgumentParser(prog="tug-apiserver", description="The Tugboat API server.")
+    p.add_argument("--etcd-servers", type=_endpoints, default=["127.0.0.1:2379"],
+                   help="comma-separated etcd client endpoints (host:port)")
+    p.add_argument("--bind-address", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=6443, help="gRPC port")
+    p.add_argument("--http-port", type=int, default=None,
+                   help="port of /healthz, /readyz and /metrics (default: none)")
+    p.add_argument("--name", default="apiserver", help="this server's name in logs")
+    p.add_argument("--compaction-interval", type=_seconds, default=60.0,
+                   help="seconds between etcd compactions (0: never)")
+    p.add_argument("--compaction-retention", type=_seconds, default=300.0,
+                   help="seconds of etcd history to keep")
+    p.add_argument("--bookmark-interval", type=_seconds, default=60.0,
+                   help="seconds between BOOKMARK events on watches that allow them")
+    p.add_argument("--log-level", default="info")
+    a = p.parse_args(argv)
+    for flag, port in (("--port", a.port), ("--http-port", a.http_port)):
+        if port is not None and not 0 <= port <= 65535:
+            p.error(f"{flag}: {port} is not a port number (0-65535)")
+    try:
+        configure_logging("apiserver", level=a.log_level)
+    except ValueError as e:
+        p.error(f"--log-level: {e}")
+    return ApiServerConfig(
+        etcd_servers=a.etcd_servers,
+        bind_address=a.bind_address,
+        port=a.port,
+        http_port=a.http_port,
+        name=a.name,
+        compaction_interval=a.compaction_interval,
+        compaction_retention=a.compaction_retention,
+        bookmark_interval=a.bookmark_interval,
+    )
+
+
+async def run(config: ApiServerConfig) -> None:
+    """Serve until a stop signal arrives."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    server = ApiServer(config)
+    try:
+        await server.start()
+        await stop.wait()
+        log.info("stop signal received", key=server.endpoint)
+    finally:
+        await server.stop(STOP_GRACE_SECONDS)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of `tug-apiserver`."""
+    config = parse_args(argv)
+    try:
+        import uvloop
+
+        runner: Callable[[Coroutine[Any, Any, None]], None] = uvloop.run
+    except ImportError:  # uvloop is optional: plain asyncio serves as well, a little slower
+        runner = asyncio.run
+    try:
+        runner(run(config))
+    except OSError as e:
+        log.error("cannot serve", key=f"{config.bind_address}:{config.port}", error=str(e))
+        sys.exit(1)
+    except Exception as e:
+        log.error("api server failed", key=config.name, error=str(e))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

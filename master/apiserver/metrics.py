@@ -1,0 +1,44 @@
+"""The API server's Prometheus metrics, on a registry of its own per server instance.
+
+A registry per instance lets several API servers run in one test process without
+their series colliding.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class ApiServerMetrics:
+    """Requests, their latency, open watches and etcd latency."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.requests = Counter(
+            "tugboat_apiserver_requests_total",
+            "API requests by verb, resource and gRPC status code.",
+            ["verb", "resource", "code"],
+            registry=self.registry,
+        )
+        self.request_duration = Histogram(
+            "tugboat_apiserver_request_duration_seconds",
+            "Latency of unary API requests (for watches: until the watch was set up).",
+            ["verb", "resource"],
+            registry=self.registry,
+        )
+        self.watchers = Gauge(
+            "tugboat_apiserver_watchers",
+            "Watches open now.",
+            ["resource"],
+            registry=self.registry,
+        )
+        self.etcd_duration = Histogram(
+            "tugboat_apiserver_etcd_request_duration_seconds",
+            "Latency of etcd requests by operation.",
+            ["operation"],
+            registry=self.registry,
+        )
+
+    def observe_etcd(self, operation: str, seconds: float) -> None:
+        """Record one etcd request (the Etcd observer hook)."""
+        self.etcd_duration.labels(operation).observe(seconds)

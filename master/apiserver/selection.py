@@ -1,0 +1,42 @@
+"""Which objects a List or Watch asked for: its label and field selectors together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from client import errors, selectors
+from client.kinds import Object
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Both selectors of a request; an empty text selects everything."""
+
+    labels: selectors.LabelSelector | None = None
+    fields: selectors.FieldSelector | None = None
+
+    @property
+    def everything(self) -> bool:
+        return self.labels is None and self.fields is None
+
+    def matches(self, obj: Object) -> bool:
+        """Whether `obj` is selected."""
+        if self.labels is not None and not self.labels.matches(obj.metadata.labels):
+            return False
+        return self.fields is None or self.fields.matches(obj)
+
+
+def parse(label_selector: str, field_selector: str) -> Selection:
+    """The selection of a request; Invalid naming the selector that does not parse."""
+    labels = fields = None
+    if label_selector.strip():
+        try:
+            labels = selectors.parse_label_selector(label_selector)
+        except ValueError as e:
+            raise errors.Invalid(f"labelSelector: Invalid value: {label_selector!r}: {e}") from None
+    if field_selector.strip():
+        try:
+            fields = selectors.parse_field_selector(field_selector)
+        except ValueError as e:
+            raise errors.Invalid(f"fieldSelector: Invalid value: {field_selector!r}: {e}") from None
+    return Selection(labels, fields)

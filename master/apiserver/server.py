@@ -1,0 +1,161 @@
+"""One API server: the gRPC resource and health services, the status port and the compactor.
+
+API servers keep no state of their own (etcd holds everything), so any number of
+them serve one etcd at once. `start` serves only once etcd has answered and the
+system namespaces exist; `stop` drains requests for a grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import grpc
+import structlog
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
+
+from client import errors
+from client.statusserver import StatusServer
+from master.apiserver.bootstrap import ensure_system_namespaces
+from master.apiserver.compaction import Compactor
+from master.apiserver.etcd import Etcd
+from master.apiserver.metrics import ApiServerMetrics
+from master.apiserver.service import ResourcesService
+from proto import api_pb2_grpc
+
+log = structlog.get_logger("apiserver")
+
+MAX_REQUEST_BYTES = 3 * 1024 * 1024
+"""Requests larger than this are refused with RESOURCE_EXHAUSTED, as Kubernetes caps them."""
+MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+"""Large lists may exceed gRPC's 4 MiB default."""
+SERVICE_NAME = "tugboat.v1.Resources"
+
+
+@dataclass
+class ApiServerConfig:
+    """How one API server runs."""
+
+    etcd_servers: list[str]
+    """etcd client endpoints, "host:port"; the first healthy one is used."""
+    bind_address: str = "127.0.0.1"
+    port: int = 6443
+    """gRPC port; 0 picks a free one."""
+    http_port: int | None = None
+    """The /healthz, /readyz, /metrics port; None: no status server, 0: a free one."""
+    name: str = "apiserver"
+    compaction_interval: float = 60.0
+    """Seconds between compaction rounds; 0 turns compaction off."""
+    compaction_retention: float = 300.0
+    """Seconds of etcd history kept for watches to resume from."""
+    bookmark_interval: float = 60.0
+    """Seconds between BOOKMARK events on watches that allow them."""
+    etcd_timeout: float = 5.0
+
+
+class ApiServer:
+    """A running API server; `start()`, then `stop()`."""
+
+    def __init__(self, config: ApiServerConfig) -> None:
+        self.config = config
+        self.metrics = ApiServerMetrics()
+        self.etcd = Etcd(
+            config.etcd_servers, timeout=config.etcd_timeout, observe=self.metrics.observe_etcd
+        )
+        self.service = ResourcesService(
+            self.etcd, self.metrics, bookmark_every=config.bookmark_interval
+        )
+        self.compactor = Compactor(
+            self.etcd,
+            interval=config.compaction_interval,
+            retention=config.compaction_retention,
+        )
+        self.health = health_aio.HealthServicer()
+        self.port = config.port
+        self.status: StatusServer | None = None
+        self._grpc: grpc.aio.Server | None = None
+        self._compacting: asyncio.Task[None] | None = None
+        self._bootstrapped = False
+        self.log = log.bind(name=config.name)
+
+    @property
+    def endpoint(self) -> str:
+        """host:port of the gRPC service."""
+        return f"{self.config.bind_address}:{self.port}"
+
+    async def ready(self) -> str | None:
+        """None when serving: etcd answers and bootstrap is done; else why not."""
+        if not self._bootstrapped:
+            return "bootstrap not done"
+        try:
+            await asyncio.wait_for(self.etcd.revision(), 2.0)
+        except (TimeoutError, errors.ApiError) as e:
+            return f"etcd unreachable: {e}"
+        return None
+
+    async def start(self) -> None:
+        """Bootstrap on etcd, then serve gRPC (and the status port)."""
+        cfg = self.config
+        if cfg.http_port is not None:
+            self.status = StatusServer(
+                cfg.bind_address, cfg.http_port, registry=self.metrics.registry, ready=self.ready
+            )
+            await self.status.start()
+        await self._bootstrap()
+        server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
+                ("grpc.max_send_message_length", MAX_RESPONSE_BYTES),
+                ("grpc.so_reuseport", 0),
+            ]
+        )
+        api_pb2_grpc.add_ResourcesServicer_to_server(  # type: ignore[no-untyped-call]
+            self.service, server
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        self.port = server.add_insecure_port(f"{cfg.bind_address}:{cfg.port}")
+        if self.port == 0:
+            raise OSError(f"cannot listen on {cfg.bind_address}:{cfg.port}")
+        await server.start()
+        self._grpc = server
+        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        await self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+        if cfg.compaction_interval > 0:
+            self._compacting = asyncio.create_task(self.compactor.run())
+        self.log.info(
+            "api server serving",
+            key=self.endpoint,
+            etcd=cfg.etcd_servers,
+            http_port=self.status.port if self.status else None,
+        )
+
+    async def _bootstrap(self, attempts: int = 60) -> None:
+        """Create the system namespaces, waiting (bounded) for etcd to answer."""
+        for attempt in range(attempts):
+            try:
+                await ensure_system_namespaces(self.service.registry)
+                self._bootstrapped = True
+                return
+            except errors.Unavailable as e:
+                self.log.warning("etcd not ready", key="bootstrap", attempt=attempt, error=str(e))
+                await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
+        raise errors.Unavailable(f"etcd at {', '.join(self.config.etcd_servers)} never answered")
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop taking requests, let running ones finish for `grace` seconds, then close."""
+        self._bootstrapped = False
+        await self.health.enter_graceful_shutdown()
+        if self._compacting is not None:
+            self._compacting.cancel()
+            try:
+                await self._compacting
+            except asyncio.CancelledError:
+                pass
+        if self._grpc is not None:
+            await self._grpc.stop(grace)
+            self._grpc = None
+        if self.status is not None:
+            await self.status.stop()
+        await self.etcd.close()
+        self.log.info("api server stopped", key=self.endpoint)

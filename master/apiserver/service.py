@@ -1,0 +1,211 @@
+"""The gRPC face of the API server: `tugboat.v1.Resources` over the registry.
+
+Each handler names the kind, calls the verb, and turns an ApiError into the gRPC status
+of the same meaning; every request is counted and timed by verb, resource and code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+import structlog
+
+from client import errors
+from client.kinds import Kind, UnknownKindError, by_resource
+from master.apiserver.deletion import Deleter
+from master.apiserver.etcd import Etcd
+from master.apiserver.listing import list_objects
+from master.apiserver.metrics import ApiServerMetrics
+from master.apiserver.registry import Registry
+from master.apiserver.selection import parse
+from master.apiserver.watching import watch_objects
+from proto import api_pb2, api_pb2_grpc
+
+log = structlog.get_logger("apiserver.service")
+
+T = TypeVar("T")
+
+
+def _kind(resource: str) -> Kind:
+    try:
+        return by_resource(resource)
+    except UnknownKindError as e:
+        raise errors.NotFound(str(e)) from None
+
+
+def _fence(request: Any) -> api_pb2.Fence | None:
+    fence: api_pb2.Fence | None = request.fence if request.HasField("fence") else None
+    return fence
+
+
+class ResourcesService(api_pb2_grpc.ResourcesServicer):
+    """Create, Get, List, Update, UpdateStatus, Delete and Watch of every kind."""
+
+    def __init__(
+        self, etcd: Etcd, metrics: ApiServerMetrics, *, bookmark_every: float = 60.0
+    ) -> None:
+        self.etcd = etcd
+        self.registry = Registry(etcd)
+        self.deleter = Deleter(etcd)
+        self.metrics = metrics
+        self.bookmark_every = bookmark_every
+
+    async def _serve(
+        self,
+        verb: str,
+        resource: str,
+        context: grpc.aio.ServicerContext[Any, Any],
+        call: Callable[[], Awaitable[T]],
+    ) -> T:
+        started = time.perf_counter()
+        code = grpc.StatusCode.OK
+        try:
+            return await call()
+        except errors.ApiError as e:
+            code = e.code
+            if code in (grpc.StatusCode.UNKNOWN, grpc.StatusCode.UNAVAILABLE):
+                log.warning("request failed", key=resource, verb=verb, error=e.message)
+            await context.abort(code, e.message)
+            raise  # unreachable: abort raises
+        except Exception:
+            code = grpc.StatusCode.INTERNAL
+            log.exception("request crashed", key=resource, verb=verb)
+            raise
+        finally:
+            self.metrics.requests.labels(verb, resource, code.name).inc()
+            self.metrics.request_duration.labels(verb, resource).observe(
+                time.perf_counter() - started
+            )
+
+    async def Create(
+        self, request: api_pb2.CreateRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> api_pb2.ObjectResponse:
+        async def call() -> api_pb2.ObjectResponse:
+            obj = await self.registry.create(
+                _kind(request.resource),
+                request.namespace,
+                request.object,
+                fence=_fence(request),
+                dry_run=request.dry_run,
+            )
+            return api_pb2.ObjectResponse(object=obj.SerializeToString())
+
+        return await self._serve("create", request.resource, context, call)
+
+    async def Get(
+        self, request: api_pb2.GetRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> api_pb2.ObjectResponse:
+        async def call() -> api_pb2.ObjectResponse:
+            obj = await self.registry.get(_kind(request.resource), request.namespace, request.name)
+            return api_pb2.ObjectResponse(object=obj.SerializeToString())
+
+        return await self._serve("get", request.resource, context, call)
+
+    async def List(
+        self, request: api_pb2.ListRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> api_pb2.ListResponse:
+        async def call() -> api_pb2.ListResponse:
+            page = await list_objects(
+                self.etcd,
+                _kind(request.resource),
+                request.namespace,
+                parse(request.label_selector, request.field_selector),
+                limit=request.limit,
+                continue_token=getattr(request, "continue"),
+            )
+            response = api_pb2.ListResponse(
+                items=[obj.SerializeToString() for obj in page.items],
+                resource_version=str(page.resource_version),
+                remaining_item_count=page.remaining,
+            )
+            setattr(response, "continue", page.continue_token)
+            return response
+
+        return await self._serve("list", request.resource, context, call)
+
+    async def _update(
+        self,
+        verb: str,
+        request: api_pb2.UpdateRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+        status: bool,
+    ) -> api_pb2.ObjectResponse:
+        async def call() -> api_pb2.ObjectResponse:
+            obj = await self.registry.update(
+                _kind(request.resource),
+                request.namespace,
+                request.object,
+                status=status,
+                fence=_fence(request),
+                dry_run=request.dry_run,
+            )
+            return api_pb2.ObjectResponse(object=obj.SerializeToString())
+
+        return await self._serve(verb, request.resource, context, call)
+
+    async def Update(
+        self, request: api_pb2.UpdateRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> api_pb2.ObjectResponse:
+        return await self._update("update", request, context, status=False)
+
+    async def UpdateStatus(
+        self, request: api_pb2.UpdateRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> api_pb2.ObjectResponse:
+        return await self._update("update_status", request, context, status=True)
+
+    async def Delete(
+        self, request: api_pb2.DeleteRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> api_pb2.ObjectResponse:
+        async def call() -> api_pb2.ObjectResponse:
+            grace = (
+                request.grace_period_seconds if request.HasField("grace_period_seconds") else None
+            )
+            obj = await self.deleter.delete(
+                _kind(request.resource),
+                request.namespace,
+                request.name,
+                grace_period_seconds=grace,
+                propagation_policy=request.propagation_policy,
+                precondition_uid=request.precondition_uid,
+                precondition_resource_version=request.precondition_resource_version,
+                fence=_fence(request),
+            )
+            return api_pb2.ObjectResponse(object=obj.SerializeToString())
+
+        return await self._serve("delete", request.resource, context, call)
+
+    async def Watch(
+        self, request: api_pb2.WatchRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[api_pb2.WatchEvent]:
+        resource = request.resource
+        kind: Kind | None = None
+        selection = None
+
+        async def setup() -> None:
+            nonlocal kind, selection
+            kind = _kind(resource)
+            selection = parse(request.label_selector, request.field_selector)
+
+        await self._serve("watch", resource, context, setup)
+        assert kind is not None and selection is not None
+        gauge = self.metrics.watchers.labels(resource)
+        gauge.inc()
+        try:
+            events = watch_objects(
+                self.etcd,
+                kind,
+                request.namespace,
+                selection,
+                resource_version=request.resource_version,
+                bookmark_every=self.bookmark_every if request.allow_bookmarks else 0.0,
+            )
+            async for event in events:
+                yield event
+        except errors.ApiError as e:
+            self.metrics.requests.labels("watch_stream", resource, e.code.name).inc()
+            await context.abort(e.code, e.message)
+        finally:
+            gauge.dec()
