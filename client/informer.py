@@ -1,0 +1,429 @@
+"""Informers: list, then watch, into a local read-only cache with indexes and handlers.
+
+Controllers read the world only from informer caches, so the cache must end up equal to
+the API's state whatever happens to the connection:
+
+- it starts with a paginated list and watches from that list's resourceVersion, so no
+  change between the two is missed;
+- the client's watch already resumes on another API server without loss; when it cannot
+  resume because the revision was compacted (Gone), the informer lists again and
+  reconciles: objects that vanished are reported as deleted, changed ones as updated;
+- on any other error it watches again from the last revision it applied, with back-off;
+- a replayed event older than the cached object (by resourceVersion) is ignored, which
+  makes the hand-over from list to watch safe even if pages were read at later revisions.
+
+The cache hands out copies by default (`copy=False` gives the stored message, faster,
+for callers that promise not to modify it): level-triggered controllers modify what
+they read and write it back, and a modified cache entry would be a silent lie to every
+other reader. Handlers get copies too. Handlers are called in event order from the
+informer's task; they should be quick (put a key on a work queue) because the informer
+waits for them before applying the next event. Register handlers before `run()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, cast
+
+import structlog
+from typing_extensions import TypeVar
+
+from client import kinds
+from client.api import ObjectList, WatchEvent
+from client.backoff import Backoff
+from client.errors import Gone
+from client.kinds import Object
+
+T = TypeVar("T", bound=Object, default=Object)
+
+log = structlog.get_logger("client.informer")
+
+NAMESPACE_INDEX = "namespace"
+"""Objects by metadata.namespace; every informer has it."""
+NODE_INDEX = "node"
+"""Pods by spec.nodeName ("" for pods not yet scheduled); pod informers have it."""
+
+IndexFunc = Callable[[Any], "str | Iterable[str] | None"]
+"""The index values of an object: one string, several, or None for none."""
+
+
+class ListerWatcher(Protocol):
+    """What an informer needs of the API client (ApiClient has it)."""
+
+    async def list(
+        self,
+        resource: str,
+        namespace: str = "",
+        *,
+        label_selector: str = "",
+        field_selector: str = "",
+        limit: int = 0,
+        continue_token: str = "",
+    ) -> ObjectList: ...
+
+    def watch(
+        self,
+        resource: str,
+        namespace: str = "",
+        *,
+        resource_version: str = "",
+        label_selector: str = "",
+        field_selector: str = "",
+        allow_bookmarks: bool = False,
+    ) -> AsyncIterator[WatchEvent]: ...
+
+
+@dataclass
+class _Handler:
+    on_add: Callable[[Any], object] | None
+    on_update: Callable[[Any, Any], object] | None
+    on_delete: Callable[[Any], object] | None
+
+
+def copy_object(obj: T) -> T:
+    """A deep copy of an API object, to modify without touching the original."""
+    fresh = type(obj)()
+    fresh.CopyFrom(cast(Any, obj))
+    return fresh
+
+
+def _revision(version: str) -> int | None:
+    try:
+        return int(version)
+    except ValueError:
+        return None
+
+
+class Informer(Generic[T]):
+    """A cache of one resource, optionally narrowed to a namespace and selectors.
+
+    `Informer[core_pb2.Pod](client, "pods")` types what the cache returns; keys are
+    `namespace/name` (`name` for cluster-scoped kinds), as `client.kinds.key` makes them.
+    """
+
+    def __init__(
+        self,
+        client: ListerWatcher,
+        resource: str,
+        namespace: str = "",
+        label_selector: str = "",
+        field_selector: str = "",
+        *,
+        page_size: int = 500,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.kind = kinds.by_resource(resource)
+        self.resource = resource
+        self.namespace = namespace
+        self.label_selector = label_selector
+        self.field_selector = field_selector
+        self.page_size = page_size
+        self._client = client
+        self._backoff = backoff or Backoff(base=0.2, cap=10.0)
+        self._objects: dict[str, T] = {}
+        self._index_funcs: dict[str, IndexFunc] = {}
+        self._indexes: dict[str, dict[str, set[str]]] = {}
+        self._handlers: builtins.list[_Handler] = []
+        self._resource_version = ""
+        self._synced = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.add_index(NAMESPACE_INDEX, lambda obj: obj.metadata.namespace)
+        if resource == "pods":
+            self.add_index(NODE_INDEX, lambda obj: obj.spec.node_name)
+
+    # -- reading the cache -----------------------------------------------------------
+
+    @property
+    def resource_version(self) -> str:
+        """The revision the cache reflects: the last list's or the last event's."""
+        return self._resource_version
+
+    def has_synced(self) -> bool:
+        """True once the first list is in the cache."""
+        return self._synced.is_set()
+
+    async def wait_synced(self, timeout: float | None = None) -> bool:
+        """Wait until the first list is in the cache; False if `timeout` s passed first."""
+        try:
+            await asyncio.wait_for(self._synced.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def get(self, key: str, *, copy: bool = True) -> T | None:
+        """The object stored under `namespace/name` (or `name`), or None."""
+        obj = self._objects.get(key)
+        if obj is None or not copy:
+            return obj
+        return copy_object(obj)
+
+    def list(self, *, copy: bool = True) -> builtins.list[T]:
+        """Every object in the cache, sorted by key."""
+        return [self._out(self._objects[k], copy) for k in sorted(self._objects)]
+
+    def keys(self) -> builtins.list[str]:
+        """Every key in the cache, sorted."""
+        return sorted(self._objects)
+
+    def __len__(self) -> int:
+        return len(self._objects)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._objects
+
+    def by_index(self, name: str, value: str, *, copy: bool = True) -> builtins.list[T]:
+        """The objects whose index `name` has `value`, sorted by key; KeyError if no index."""
+        try:
+            index = self._indexes[name]
+        except KeyError:
+            raise KeyError(f'informer for {self.resource} has no index "{name}"') from None
+        return [self._out(self._objects[k], copy) for k in sorted(index.get(value, ()))]
+
+    def add_index(self, name: str, fn: IndexFunc) -> None:
+        """Index the cache by `fn(obj)`'s values under `name` (existing objects included)."""
+        self._index_funcs[name] = fn
+        index: dict[str, set[str]] = {}
+        self._indexes[name] = index
+        for key, obj in self._objects.items():
+            for value in self._index_values(fn, obj):
+                index.setdefault(value, set()).add(key)
+
+    def add_handler(
+        self,
+        on_add: Callable[[T], object] | None = None,
+        on_update: Callable[[T, T], object] | None = None,
+        on_delete: Callable[[T], object] | None = None,
+    ) -> None:
+        """Call these (plain functions or coroutines) on every change, in event order."""
+        self._handlers.append(_Handler(on_add, on_update, on_delete))
+
+    # -- running ---------------------------------------------------------------------
+
+    def start(self) -> asyncio.Task[None]:
+        """Run the informer in a task of its own; `await stop()` ends it."""
+        if self._task is None or self._task.done():
+            self._stopping = False
+            self._task = asyncio.create_task(self.run(), name=f"informer-{self.resource}")
+        return self._task
+
+    async def stop(self) -> None:
+        """Stop the running task (started by start()) and wait until it has ended."""
+        self._stopping = True
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+
+    async def run(self) -> None:
+        """List, then watch, until stopped or cancelled; re-lists on Gone."""
+        need_list = True
+        # Each turn lists and/or watches until an error; stop() or cancellation ends it.
+        while not self._stopping:
+            try:
+                if need_list:
+                    await self._relist()
+                    need_list = False
+                await self._watch()
+            except asyncio.CancelledError:
+                raise
+            except Gone as e:
+                log.info(
+                    "watch expired, listing again",
+                    resource=self.resource,
+                    namespace=self.namespace,
+                    resource_version=self._resource_version,
+                    error=e.message,
+                )
+                need_list = True
+                # A second Gone right away means something is off; do not spin.
+                await asyncio.sleep(self._backoff.next() if self._backoff.attempts else 0)
+            except Exception as e:
+                delay = self._backoff.next()
+                log.warning(
+                    "informer failed, retrying",
+                    resource=self.resource,
+                    namespace=self.namespace,
+                    resource_version=self._resource_version,
+                    error=f"{type(e).__name__}: {e}",
+                    retry_in=round(delay, 3),
+                )
+                await asyncio.sleep(delay)
+
+    async def _watch(self) -> None:
+        events = self._client.watch(
+            self.resource,
+            self.namespace,
+            resource_version=self._resource_version,
+            label_selector=self.label_selector,
+            field_selector=self.field_selector,
+            allow_bookmarks=True,
+        )
+        try:
+            async for event in events:
+                await self._apply(event)
+                self._backoff.reset()
+        finally:
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        raise RuntimeError("the watch ended")
+
+    async def _relist(self) -> None:
+        items: builtins.list[T] = []
+        token = ""
+        version = ""
+        # Continue tokens always end; the bound guards against a server that loops.
+        for _ in range(1_000_000):
+            page = await self._client.list(
+                self.resource,
+                self.namespace,
+                label_selector=self.label_selector,
+                field_selector=self.field_selector,
+                limit=self.page_size,
+                continue_token=token,
+            )
+            items.extend(cast(builtins.list[T], page.items))
+            version = version or page.resource_version
+            token = page.continue_token
+            if not token:
+                break
+        await self._replace(items, version)
+
+    async def _replace(self, items: builtins.list[T], version: str) -> None:
+        """Make the cache equal to a fresh list, then report the differences."""
+        fresh = {kinds.key(obj): obj for obj in items}
+        old = self._objects
+        added = [fresh[k] for k in fresh if k not in old]
+        updated = [
+            (old[k], fresh[k])
+            for k in fresh
+            if k in old and old[k].metadata.resource_version != fresh[k].metadata.resource_version
+        ]
+        deleted = [old[k] for k in old if k not in fresh]
+        for obj in deleted:
+            self._remove(kinds.key(obj))
+        for obj in items:
+            self._store(obj)
+        self._resource_version = version
+        first = not self._synced.is_set()
+        self._synced.set()
+        log.info(
+            "listed",
+            resource=self.resource,
+            namespace=self.namespace,
+            resource_version=version,
+            objects=len(fresh),
+            added=len(added),
+            updated=len(updated),
+            deleted=len(deleted),
+            first=first,
+        )
+        for obj in deleted:
+            await self._dispatch("DELETED", obj, None)
+        for obj in added:
+            await self._dispatch("ADDED", obj, None)
+        for before, after in updated:
+            await self._dispatch("MODIFIED", after, before)
+
+    async def _apply(self, event: WatchEvent) -> None:
+        if event.resource_version:
+            self._resource_version = event.resource_version
+        obj = cast("T | None", event.object)
+        if event.type == "BOOKMARK" or obj is None:
+            return
+        key = kinds.key(obj)
+        old = self._objects.get(key)
+        if event.type == "DELETED":
+            if old is None:
+                return
+            self._remove(key)
+            await self._dispatch("DELETED", obj, None)
+            return
+        if event.type not in ("ADDED", "MODIFIED"):
+            log.warning(
+                "unknown watch event type", type=event.type, resource=self.resource, key=key
+            )
+            return
+        if old is not None:
+            was, now = (
+                _revision(old.metadata.resource_version),
+                _revision(obj.metadata.resource_version),
+            )
+            if was is not None and now is not None and now <= was:
+                return  # a replay of what the cache already has
+        self._store(obj)
+        if old is None:
+            await self._dispatch("ADDED", obj, None)
+        else:
+            await self._dispatch("MODIFIED", obj, old)
+
+    # -- the cache and its indexes ---------------------------------------------------
+
+    def _store(self, obj: T) -> None:
+        key = kinds.key(obj)
+        if key in self._objects:
+            self._unindex(key, self._objects[key])
+        self._objects[key] = obj
+        for name, fn in self._index_funcs.items():
+            index = self._indexes[name]
+            for value in self._index_values(fn, obj):
+                index.setdefault(value, set()).add(key)
+
+    def _remove(self, key: str) -> None:
+        obj = self._objects.pop(key, None)
+        if obj is not None:
+            self._unindex(key, obj)
+
+    def _unindex(self, key: str, obj: T) -> None:
+        for name, fn in self._index_funcs.items():
+            index = self._indexes[name]
+            for value in self._index_values(fn, obj):
+                keys = index.get(value)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del index[value]
+
+    @staticmethod
+    def _index_values(fn: IndexFunc, obj: Object) -> builtins.list[str]:
+        values = fn(obj)
+        if values is None:
+            return []
+        if isinstance(values, str):
+            return [values]
+        return list(values)
+
+    @staticmethod
+    def _out(obj: T, copy: bool) -> T:
+        return copy_object(obj) if copy else obj
+
+    async def _dispatch(self, type: str, obj: T, old: T | None) -> None:
+        for handler in self._handlers:
+            try:
+                result: object = None
+                if type == "ADDED" and handler.on_add is not None:
+                    result = handler.on_add(copy_object(obj))
+                elif type == "MODIFIED" and handler.on_update is not None:
+                    assert old is not None
+                    result = handler.on_update(copy_object(old), copy_object(obj))
+                elif type == "DELETED" and handler.on_delete is not None:
+                    result = handler.on_delete(copy_object(obj))
+                if inspect.isawaitable(result):
+                    await result
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception(
+                    "informer handler failed",
+                    resource=self.resource,
+                    key=kinds.key(obj),
+                    event_type=type,
+                )
