@@ -6,12 +6,8 @@ servers starting at once on one etcd agree and none fails.
 
 from __future__ import annotations
 
-import structlog
-
 from client import errors
 from master.apiserver.registry import NAMESPACES, Registry
-
-log = structlog.get_logger("apiserver.bootstrap")
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
@@ -25,4 +21,3 @@ async def ensure_system_namespaces(registry: Registry) -> None:
             await registry.create(NAMESPACES, "", ns.SerializeToString())
         except errors.AlreadyExists:
             continue
-        log.info("created system namespace", key=f"namespaces/{name}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import urllib.request
 
 from tests.integration.apiserver.helpers import configmap, create, get, stub_for
@@ -12,6 +13,6 @@ async def test_the_apiserver_process_serves_and_exits_zero_on_sigterm(apiserver_
     async with stub_for(proc.endpoint) as stub:
         await create(stub, configmap("from-process"))
         assert (await get(stub, "configmaps", "default", "from-process")).metadata.uid
-    with urllib.request.urlopen(f"http://127.0.0.1:{proc.http_port}/healthz", timeout=5) as r:
-        assert r.status == 200
+    url = f"http://127.0.0.1:{proc.http_port}/healthz"
+    assert await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=5).status) == 200
     assert proc.terminate() == 0

@@ -1,0 +1,56 @@
+"""The HTTP status port: /healthz, /readyz and /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.error
+import urllib.request
+
+import grpc
+import pytest
+
+from tests.integration.apiserver.helpers import configmap, create, stub_for
+
+
+def _fetch(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+async def _get(port: int, path: str) -> tuple[int, str]:
+    return await asyncio.to_thread(_fetch, port, path)
+
+
+async def test_healthz_and_readyz_answer_ok_when_serving(apiserver):
+    port = apiserver.status.port
+    assert await _get(port, "/healthz") == (200, "ok\n")
+    assert await _get(port, "/readyz") == (200, "ok\n")
+    assert (await _get(port, "/nope"))[0] == 404
+
+
+async def test_metrics_count_requests_by_verb_resource_and_code(apiserver):
+    async with stub_for(apiserver.endpoint) as stub:
+        await create(stub, configmap("c"))
+        with pytest.raises(grpc.aio.AioRpcError):
+            await create(stub, configmap("c"))
+    status, text = await _get(apiserver.status.port, "/metrics")
+    assert status == 200
+    created = 'resource="configmaps",verb="create"'
+    assert f'tugboat_apiserver_requests_total{{code="OK",{created}}} 1.0' in text
+    assert f'tugboat_apiserver_requests_total{{code="ALREADY_EXISTS",{created}}} 1.0' in text
+    assert f"tugboat_apiserver_request_duration_seconds_count{{{created}}} 2.0" in text
+    assert 'tugboat_apiserver_etcd_request_duration_seconds_count{operation="txn"}' in text
+    assert "# TYPE tugboat_apiserver_watchers gauge" in text
+
+
+async def test_readyz_fails_when_etcd_is_unreachable(apiserver_factory):
+    server = await apiserver_factory.start()
+    server.etcd.endpoints[:] = ["127.0.0.1:1"]
+    await server.etcd.close()
+    server.etcd.timeout = 0.5
+    status, body = await _get(server.status.port, "/readyz")
+    assert status == 503
+    assert "etcd unreachable" in body
