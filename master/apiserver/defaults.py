@@ -1,12 +1,275 @@
 """Defaults as Kubernetes sets them, applied before validation on create and update.
 
-STUB: interface fixed, body to be written (owner: validation/defaults work).
+Each rule follows Kubernetes' `pkg/apis/<group>/v1/defaults.go` (and, for the two
+default tolerations, the DefaultTolerationSeconds admission plugin; for a Job's
+generated selector, the Job registry strategy). Defaulting only fills fields that are
+unset, so running it twice, or on an update of an already defaulted object, changes
+nothing.
+
+Where Tugboat deliberately differs from Kubernetes:
+- the not-ready/unreachable tolerations last DEFAULT_UNREACHABLE_TOLERATION_SECONDS (2 s,
+  Kubernetes: 300 s) so that pods leave a dead node quickly on a small cluster;
+- a Namespace gets no `kubernetes` finalizer (Tugboat's namespace deletion does not
+  need one) but does get `status.phase: Active`;
+- a Job without a uid gets one here, because its generated selector is built from it
+  (Kubernetes fills the uid just before; the API server keeps a uid that is set).
 """
 
 from __future__ import annotations
 
+import uuid
+
+from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
+
 from client.kinds import Kind, Object
+from proto import core_pb2, meta_pb2, workloads_pb2
+
+__all__ = ["DEFAULT_UNREACHABLE_TOLERATION_SECONDS", "apply_defaults", "image_pull_policy"]
+
+DEFAULT_UNREACHABLE_TOLERATION_SECONDS = 2
+"""How long a pod stays bound to a not-ready or unreachable node (API server flag)."""
+
+NOT_READY_TAINT = "node.kubernetes.io/not-ready"
+UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
+
+JOB_UID_LABELS = ("batch.kubernetes.io/controller-uid", "controller-uid")
+JOB_NAME_LABELS = ("batch.kubernetes.io/job-name", "job-name")
+"""Kubernetes sets both the prefixed labels and the legacy ones on a Job's pods."""
+
+_DEFAULT_MODE = 0o644
 
 
 def apply_defaults(kind: Kind, obj: Object) -> None:
     """Fill the unset fields of `obj` in place."""
+    if kind.namespaced and not obj.metadata.namespace:
+        obj.metadata.namespace = "default"
+    if isinstance(obj, core_pb2.Pod):
+        _pod(obj)
+    elif isinstance(obj, workloads_pb2.ReplicaSet):
+        _replica_set(obj)
+    elif isinstance(obj, workloads_pb2.Deployment):
+        _deployment(obj)
+    elif isinstance(obj, workloads_pb2.DaemonSet):
+        _daemon_set(obj)
+    elif isinstance(obj, workloads_pb2.Job):
+        _job(obj)
+    elif isinstance(obj, core_pb2.Service):
+        _service(obj.spec)
+    elif isinstance(obj, core_pb2.Endpoints):
+        for subset in obj.subsets:
+            for ep in subset.ports:
+                ep.protocol = ep.protocol or "TCP"
+    elif isinstance(obj, core_pb2.Secret):
+        obj.type = obj.type or "Opaque"
+    elif isinstance(obj, core_pb2.Namespace):
+        obj.status.phase = obj.status.phase or "Active"
+    elif isinstance(obj, core_pb2.Node):
+        _node(obj)
+    elif isinstance(obj, workloads_pb2.PriorityClass):
+        obj.preemption_policy = obj.preemption_policy or "PreemptLowerPriority"
+    elif isinstance(obj, core_pb2.Event):
+        obj.count = obj.count or 1
+
+
+def image_pull_policy(image: str) -> str:
+    """Always for `:latest` or an image without tag or digest, else IfNotPresent."""
+    if "@" in image:
+        return "IfNotPresent"
+    name = image.rsplit("/", 1)[-1]  # a registry's host:port is not a tag
+    tag = name.partition(":")[2]
+    return "Always" if tag in ("", "latest") else "IfNotPresent"
+
+
+# ---- pods and pod templates ----
+
+
+def _pod(pod: core_pb2.Pod) -> None:
+    _pod_spec(pod.spec, restart_policy="Always")
+    _default_tolerations(pod.spec.tolerations)
+
+
+def _template(template: core_pb2.PodTemplateSpec, restart_policy: str | None) -> None:
+    _pod_spec(template.spec, restart_policy=restart_policy)
+
+
+def _pod_spec(spec: core_pb2.PodSpec, *, restart_policy: str | None) -> None:
+    if not spec.restart_policy and restart_policy:
+        spec.restart_policy = restart_policy
+    if not spec.HasField("termination_grace_period_seconds"):
+        spec.termination_grace_period_seconds = 30
+    spec.dns_policy = spec.dns_policy or "ClusterFirst"
+    spec.scheduler_name = spec.scheduler_name or "default-scheduler"
+    for c in [*spec.init_containers, *spec.containers]:
+        _container(c, host_network=spec.host_network)
+    for v in spec.volumes:
+        _volume(v)
+
+
+def _container(c: core_pb2.Container, *, host_network: bool) -> None:
+    c.image_pull_policy = c.image_pull_policy or image_pull_policy(c.image)
+    c.termination_message_path = c.termination_message_path or "/dev/termination-log"
+    c.termination_message_policy = c.termination_message_policy or "File"
+    for p in c.ports:
+        p.protocol = p.protocol or "TCP"
+        if host_network and not p.host_port:
+            p.host_port = p.container_port
+    for env in c.env:
+        ref = env.value_from.field_ref
+        if env.value_from.HasField("field_ref") and not ref.api_version:
+            ref.api_version = "v1"
+    # A limit without a request requests the limit, so scheduling sees what the pod may use.
+    for name, limit in c.resources.limits.items():
+        if name not in c.resources.requests:
+            c.resources.requests[name] = limit
+    for field in ("liveness_probe", "readiness_probe", "startup_probe"):
+        if c.HasField(field):
+            _probe(getattr(c, field))
+
+
+def _probe(probe: core_pb2.Probe) -> None:
+    for field, value in (
+        ("timeout_seconds", 1),
+        ("period_seconds", 10),
+        ("success_threshold", 1),
+        ("failure_threshold", 3),
+    ):
+        if not probe.HasField(field):
+            setattr(probe, field, value)
+    if probe.HasField("http_get"):
+        probe.http_get.path = probe.http_get.path or "/"
+        probe.http_get.scheme = probe.http_get.scheme or "HTTP"
+
+
+def _volume(v: core_pb2.Volume) -> None:
+    sources = ("empty_dir", "host_path", "config_map", "secret")
+    if not any(v.HasField(s) for s in sources):
+        v.empty_dir.SetInParent()
+    if v.HasField("config_map") and not v.config_map.HasField("default_mode"):
+        v.config_map.default_mode = _DEFAULT_MODE
+    if v.HasField("secret") and not v.secret.HasField("default_mode"):
+        v.secret.default_mode = _DEFAULT_MODE
+
+
+def _default_tolerations(tolerations: RepeatedCompositeFieldContainer[core_pb2.Toleration]) -> None:
+    existing = list(tolerations)
+    for key in (NOT_READY_TAINT, UNREACHABLE_TAINT):
+        if any(_tolerates_no_execute(t, key) for t in existing):
+            continue
+        tolerations.add(
+            key=key,
+            operator="Exists",
+            effect="NoExecute",
+            toleration_seconds=DEFAULT_UNREACHABLE_TOLERATION_SECONDS,
+        )
+
+
+def _tolerates_no_execute(t: core_pb2.Toleration, key: str) -> bool:
+    """Whether a toleration already covers the key's NoExecute taint (whatever its value)."""
+    key_ok = t.key == key or (not t.key and t.operator == "Exists")
+    return key_ok and t.effect in ("", "NoExecute")
+
+
+# ---- workloads ----
+
+
+def _replicas(spec: workloads_pb2.ReplicaSetSpec | workloads_pb2.DeploymentSpec) -> None:
+    if not spec.HasField("replicas"):
+        spec.replicas = 1
+
+
+def _replica_set(rs: workloads_pb2.ReplicaSet) -> None:
+    _replicas(rs.spec)
+    _template(rs.spec.template, "Always")
+
+
+def _deployment(d: workloads_pb2.Deployment) -> None:
+    spec = d.spec
+    _replicas(spec)
+    _template(spec.template, "Always")
+    spec.strategy.type = spec.strategy.type or "RollingUpdate"
+    if spec.strategy.type == "RollingUpdate":
+        ru = spec.strategy.rolling_update
+        if not ru.HasField("max_unavailable"):
+            ru.max_unavailable.str_val = "25%"
+        if not ru.HasField("max_surge"):
+            ru.max_surge.str_val = "25%"
+    if not spec.HasField("revision_history_limit"):
+        spec.revision_history_limit = 10
+    if not spec.HasField("progress_deadline_seconds"):
+        spec.progress_deadline_seconds = 600
+
+
+def _daemon_set(ds: workloads_pb2.DaemonSet) -> None:
+    spec = ds.spec
+    _template(spec.template, "Always")
+    spec.update_strategy.type = spec.update_strategy.type or "RollingUpdate"
+    if spec.update_strategy.type == "RollingUpdate":
+        ru = spec.update_strategy.rolling_update
+        if not ru.HasField("max_unavailable"):
+            ru.max_unavailable.int_val = 1
+        if not ru.HasField("max_surge"):
+            ru.max_surge.int_val = 0
+    if not spec.HasField("revision_history_limit"):
+        spec.revision_history_limit = 10
+
+
+def _job(job: workloads_pb2.Job) -> None:
+    spec = job.spec
+    # A Job's pods must not restart in place: validation requires OnFailure or Never.
+    _template(spec.template, None)
+    if not spec.HasField("completions") and not spec.HasField("parallelism"):
+        spec.completions = 1
+    if not spec.HasField("parallelism"):
+        spec.parallelism = 1
+    if not spec.HasField("backoff_limit"):
+        spec.backoff_limit = 6
+    spec.completion_mode = spec.completion_mode or "NonIndexed"
+    if not spec.HasField("suspend"):
+        spec.suspend = False
+    if not job.metadata.labels:
+        job.metadata.labels.update(spec.template.metadata.labels)
+    if not spec.manual_selector:
+        _job_selector(job)
+
+
+def _job_selector(job: workloads_pb2.Job) -> None:
+    """Select the Job's own pods by its uid, as Kubernetes' job strategy does."""
+    meta = job.metadata
+    if not meta.uid:
+        meta.uid = str(uuid.uuid4())
+    labels = job.spec.template.metadata.labels
+    for key in JOB_UID_LABELS:
+        labels.setdefault(key, meta.uid)
+    for key in JOB_NAME_LABELS:
+        if meta.name:
+            labels.setdefault(key, meta.name)
+    # As Kubernetes: a selector the user gave is narrowed to this Job's uid too.
+    selector: meta_pb2.LabelSelector = job.spec.selector
+    selector.match_labels.setdefault(JOB_UID_LABELS[0], meta.uid)
+
+
+# ---- services and nodes ----
+
+
+def _service(spec: core_pb2.ServiceSpec) -> None:
+    spec.type = spec.type or "ClusterIP"
+    spec.session_affinity = spec.session_affinity or "None"
+    if spec.session_affinity == "ClientIP":
+        cfg = spec.session_affinity_config.client_ip
+        if not cfg.HasField("timeout_seconds"):
+            cfg.timeout_seconds = 10800
+    if spec.type in ("NodePort", "LoadBalancer"):
+        spec.external_traffic_policy = spec.external_traffic_policy or "Cluster"
+    if spec.type != "ExternalName":
+        spec.internal_traffic_policy = spec.internal_traffic_policy or "Cluster"
+    for p in spec.ports:
+        p.protocol = p.protocol or "TCP"
+        which = p.target_port.WhichOneof("value")
+        if which is None or getattr(p.target_port, which) in (0, ""):
+            p.target_port.int_val = p.port
+
+
+def _node(node: core_pb2.Node) -> None:
+    # The scheduler reads allocatable; a node that reports only capacity offers all of it.
+    if not node.status.allocatable:
+        node.status.allocatable.update(node.status.capacity)
