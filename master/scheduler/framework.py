@@ -1,0 +1,350 @@
+"""The scheduling framework: stage interfaces, statuses with named reasons, node snapshots.
+
+Why it is built this way: each concern (resources, taints, affinity, ...) is a small plugin
+that implements only the stages it needs, so a rejection always names the plugin's
+reason and a new rule is one new file. Plugins read a read-only snapshot of the cluster
+(`NodeInfo` per node, assumed pods included) and never talk to the API; the scheduler
+loop in `scheduler.py` owns all plumbing.
+
+Stages, in the order the scheduler runs them for one pod:
+
+1. PreFilter (optional): compute per-pod state once for the cycle (e.g. topology counts).
+2. Filter: may this pod run on this node? Cheap checks run first.
+3. PreScore (optional): compute per-pod state over the feasible nodes.
+4. Score: 0..MAX_NODE_SCORE per feasible node, then Normalize (optional), times weight.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from client.quantity import cpu_millis, memory_bytes
+from proto import core_pb2
+
+MAX_NODE_SCORE = 100
+DEFAULT_MAX_PODS = 110
+"""Pods a node takes when its allocatable does not say (the kubelet's default)."""
+DEFAULT_MILLI_CPU_REQUEST = 100
+"""Scoring counts a container without a cpu request as 100m, as Kubernetes does."""
+DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
+"""Scoring counts a container without a memory request as 200Mi, as Kubernetes does."""
+
+
+class Code(enum.Enum):
+    """What a plugin decided, and what the scheduler does next."""
+
+    SUCCESS = "Success"
+    """The pod may go on; the next plugin or stage runs."""
+    UNSCHEDULABLE = "Unschedulable"
+    """Not on this node now; preemption may free room, so the node is a preemption candidate."""
+    UNSCHEDULABLE_AND_UNRESOLVABLE = "UnschedulableAndUnresolvable"
+    """Not on this node, and evicting pods would not help: never a preemption candidate."""
+    ERROR = "Error"
+    """Something went wrong; the pod is retried with back-off."""
+
+
+@dataclass(frozen=True)
+class Status:
+    """A plugin's verdict, with human reasons that reach the pod's Event."""
+
+    code: Code = Code.SUCCESS
+    reasons: tuple[str, ...] = ()
+    plugin: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the code is Success."""
+        return self.code is Code.SUCCESS
+
+    @staticmethod
+    def unschedulable(plugin: str, *reasons: str) -> Status:
+        """Unschedulable here; preemption may help."""
+        return Status(Code.UNSCHEDULABLE, reasons, plugin)
+
+    @staticmethod
+    def unresolvable(plugin: str, *reasons: str) -> Status:
+        """Unschedulable here whatever is evicted."""
+        return Status(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, reasons, plugin)
+
+    @staticmethod
+    def error(plugin: str, reason: str) -> Status:
+        """An internal error; the pod is retried with back-off."""
+        return Status(Code.ERROR, (reason,), plugin)
+
+
+SUCCESS = Status()
+
+
+@dataclass
+class Resources:
+    """Amounts of the resources the scheduler accounts for."""
+
+    milli_cpu: int = 0
+    memory: int = 0
+    pods: int = 0
+
+    def add(self, other: Resources) -> None:
+        """Add other's amounts to self."""
+        self.milli_cpu += other.milli_cpu
+        self.memory += other.memory
+        self.pods += other.pods
+
+    def sub(self, other: Resources) -> None:
+        """Subtract other's amounts from self."""
+        self.milli_cpu -= other.milli_cpu
+        self.memory -= other.memory
+        self.pods -= other.pods
+
+
+@dataclass(frozen=True)
+class HostPort:
+    """One hostPort a pod claims: ip "0.0.0.0" means every address."""
+
+    ip: str
+    protocol: str
+    port: int
+
+    def conflicts(self, other: HostPort) -> bool:
+        """Same protocol and port, on the same address or a wildcard one."""
+        if self.port != other.port or self.protocol != other.protocol:
+            return False
+        return self.ip == other.ip or "0.0.0.0" in (self.ip, other.ip)
+
+
+def _container_request(c: core_pb2.Container, name: str) -> str:
+    """The request, or the limit when only a limit is given (the API default)."""
+    return c.resources.requests.get(name) or c.resources.limits.get(name) or ""
+
+
+def pod_requests(pod: core_pb2.Pod, *, non_zero: bool = False) -> Resources:
+    """Sum of container requests, at least each init container's (Kubernetes' rule).
+
+    `non_zero` counts a missing cpu/memory request as the scoring default.
+    """
+    cpu = mem = 0
+    for c in pod.spec.containers:
+        text_cpu, text_mem = _container_request(c, "cpu"), _container_request(c, "memory")
+        cpu += cpu_millis(text_cpu) if text_cpu else (DEFAULT_MILLI_CPU_REQUEST if non_zero else 0)
+        mem += memory_bytes(text_mem) if text_mem else (DEFAULT_MEMORY_REQUEST if non_zero else 0)
+    for c in pod.spec.init_containers:
+        text_cpu, text_mem = _container_request(c, "cpu"), _container_request(c, "memory")
+        cpu = max(cpu, cpu_millis(text_cpu) if text_cpu else 0)
+        mem = max(mem, memory_bytes(text_mem) if text_mem else 0)
+    return Resources(cpu, mem, 1)
+
+
+def pod_host_ports(pod: core_pb2.Pod) -> list[HostPort]:
+    """The hostPorts the pod's containers claim."""
+    out = []
+    for c in pod.spec.containers:
+        for p in c.ports:
+            if p.host_port > 0:
+                out.append(HostPort(p.host_ip or "0.0.0.0", p.protocol or "TCP", p.host_port))
+    return out
+
+
+def pod_key(pod: core_pb2.Pod) -> str:
+    """The pod's `namespace/name`."""
+    return f"{pod.metadata.namespace}/{pod.metadata.name}"
+
+
+@dataclass
+class PodInfo:
+    """A pod with the figures plugins need, computed once."""
+
+    pod: core_pb2.Pod
+    requests: Resources
+    non_zero_requests: Resources
+    host_ports: list[HostPort]
+
+    @property
+    def key(self) -> str:
+        """`namespace/name`."""
+        return pod_key(self.pod)
+
+    @property
+    def priority(self) -> int:
+        """spec.priority, 0 when unset."""
+        return self.pod.spec.priority if self.pod.spec.HasField("priority") else 0
+
+    @staticmethod
+    def of(pod: core_pb2.Pod) -> PodInfo:
+        """Build from a pod message."""
+        return PodInfo(
+            pod, pod_requests(pod), pod_requests(pod, non_zero=True), pod_host_ports(pod)
+        )
+
+
+def node_allocatable(node: core_pb2.Node) -> Resources:
+    """Allocatable cpu, memory and pods (capacity where allocatable is absent)."""
+    alloc = node.status.allocatable or node.status.capacity
+    cpu = alloc.get("cpu")
+    mem = alloc.get("memory")
+    pods = alloc.get("pods")
+    return Resources(
+        cpu_millis(cpu) if cpu else 0,
+        memory_bytes(mem) if mem else 0,
+        int(pods) if pods else DEFAULT_MAX_PODS,
+    )
+
+
+@dataclass
+class NodeInfo:
+    """One node and the pods on it, bound or assumed: what plugins see."""
+
+    node: core_pb2.Node
+    allocatable: Resources
+    pods: dict[str, PodInfo] = field(default_factory=dict)
+    requested: Resources = field(default_factory=Resources)
+    non_zero_requested: Resources = field(default_factory=Resources)
+    used_ports: list[HostPort] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """The node's name."""
+        return self.node.metadata.name
+
+    @property
+    def labels(self) -> Mapping[str, str]:
+        """The node's labels."""
+        return self.node.metadata.labels
+
+    @staticmethod
+    def of(node: core_pb2.Node, pods: Iterable[PodInfo] = ()) -> NodeInfo:
+        """A NodeInfo for `node` holding `pods`."""
+        info = NodeInfo(node, node_allocatable(node))
+        for p in pods:
+            info.add_pod(p)
+        return info
+
+    def set_node(self, node: core_pb2.Node) -> None:
+        """Replace the node object, keeping its pods."""
+        self.node = node
+        self.allocatable = node_allocatable(node)
+
+    def add_pod(self, p: PodInfo) -> None:
+        """Account for a pod on this node (replacing one with the same key)."""
+        if p.key in self.pods:
+            self.remove_pod(p.key)
+        self.pods[p.key] = p
+        self.requested.add(p.requests)
+        self.non_zero_requested.add(p.non_zero_requests)
+        self.used_ports.extend(p.host_ports)
+
+    def remove_pod(self, key: str) -> PodInfo | None:
+        """Stop accounting for a pod; returns it, or None if it was not here."""
+        p = self.pods.pop(key, None)
+        if p is None:
+            return None
+        self.requested.sub(p.requests)
+        self.non_zero_requested.sub(p.non_zero_requests)
+        for hp in p.host_ports:
+            self.used_ports.remove(hp)
+        return p
+
+    def clone(self) -> NodeInfo:
+        """A copy whose pod set can change without touching this one (for preemption)."""
+        return NodeInfo.of(self.node, self.pods.values())
+
+
+@dataclass
+class Snapshot:
+    """Every node of the cluster as one scheduling cycle sees it (read-only by convention)."""
+
+    nodes: list[NodeInfo]
+    namespace_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Labels of each namespace, for affinity terms with a namespaceSelector."""
+
+    def get(self, name: str) -> NodeInfo | None:
+        """The NodeInfo of a node, or None."""
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        return None
+
+
+class CycleState(dict[str, Any]):
+    """Per-pod, per-cycle scratch space that plugins share between their own stages."""
+
+
+@runtime_checkable
+class Plugin(Protocol):
+    """Every plugin has a name, used in statuses and the registry."""
+
+    name: str
+
+
+@runtime_checkable
+class PreFilterPlugin(Plugin, Protocol):
+    """Runs once per pod before any Filter; a non-Success status rejects every node."""
+
+    def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status: ...
+
+
+@runtime_checkable
+class FilterPlugin(Plugin, Protocol):
+    """May the pod run on this node?"""
+
+    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status: ...
+
+
+@runtime_checkable
+class PreScorePlugin(Plugin, Protocol):
+    """Runs once per pod over the feasible nodes, before Score."""
+
+    def pre_score(
+        self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo], snapshot: Snapshot
+    ) -> None: ...
+
+
+@runtime_checkable
+class ScorePlugin(Plugin, Protocol):
+    """How good is this node for the pod: 0..MAX_NODE_SCORE (before normalization)."""
+
+    weight: int
+
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int: ...
+
+
+@runtime_checkable
+class NormalizePlugin(Plugin, Protocol):
+    """Rescales raw scores of one Score plugin in place to 0..MAX_NODE_SCORE."""
+
+    def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None: ...
+
+
+def default_normalize(scores: dict[str, int], *, reverse: bool = False) -> None:
+    """Scale so the highest becomes MAX_NODE_SCORE (or the lowest, when reverse)."""
+    top = max(scores.values(), default=0)
+    if top == 0:
+        if reverse:
+            for k in scores:
+                scores[k] = MAX_NODE_SCORE
+        return
+    for k, v in scores.items():
+        scaled = MAX_NODE_SCORE * v // top
+        scores[k] = MAX_NODE_SCORE - scaled if reverse else scaled
+
+
+PluginFactory = Callable[[], Plugin]
+F = TypeVar("F", bound=PluginFactory)
+
+_REGISTRY: dict[str, PluginFactory] = {}
+
+
+def register(name: str) -> Callable[[F], F]:
+    """Class decorator: list a plugin under its name in the registry."""
+
+    def deco(factory: F) -> F:
+        _REGISTRY[name] = factory
+        return factory
+
+    return deco
+
+
+def registry() -> Mapping[str, PluginFactory]:
+    """Every registered plugin factory by name (importing `plugins` fills it)."""
+    return dict(_REGISTRY)

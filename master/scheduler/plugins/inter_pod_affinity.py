@@ -1,0 +1,183 @@
+"""InterPodAffinity: required and preferred pod affinity and anti-affinity by topologyKey.
+
+Counts are taken once per pod in PreFilter over every pod in the snapshot, keyed by
+(topologyKey, value), so each Filter call is a few dictionary look-ups.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from master.scheduler.framework import (
+    MAX_NODE_SCORE,
+    SUCCESS,
+    CycleState,
+    NodeInfo,
+    PodInfo,
+    Snapshot,
+    Status,
+    register,
+)
+from master.scheduler.matching import affinity_term_matches_pod
+from proto import core_pb2
+
+NAME = "InterPodAffinity"
+AFFINITY_REASON = "node(s) didn't match pod affinity rules"
+ANTI_AFFINITY_REASON = "node(s) didn't match pod anti-affinity rules"
+EXISTING_ANTI_AFFINITY_REASON = "node(s) didn't satisfy existing pods anti-affinity rules"
+HARD_POD_AFFINITY_WEIGHT = 1
+"""What an existing pod's required affinity toward the incoming pod adds to a score."""
+
+Pair = tuple[str, str]
+
+
+@dataclass
+class _FilterState:
+    affinity: Counter[Pair] = field(default_factory=Counter)
+    anti_affinity: Counter[Pair] = field(default_factory=Counter)
+    existing_anti_affinity: Counter[Pair] = field(default_factory=Counter)
+
+
+def _required_affinity(pod: core_pb2.Pod) -> list[core_pb2.PodAffinityTerm]:
+    return list(pod.spec.affinity.pod_affinity.required_during_scheduling_ignored_during_execution)
+
+
+def _required_anti(pod: core_pb2.Pod) -> list[core_pb2.PodAffinityTerm]:
+    return list(
+        pod.spec.affinity.pod_anti_affinity.required_during_scheduling_ignored_during_execution
+    )
+
+
+def _live(p: PodInfo) -> bool:
+    return not p.pod.metadata.deletion_timestamp
+
+
+@register(NAME)
+class InterPodAffinity:
+    """Filter on required terms (both directions); score on preferred ones."""
+
+    name = NAME
+    weight = 2
+
+    def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status:
+        """Count, per topology pair, the pods each kind of term sees."""
+        ns_labels = snapshot.namespace_labels
+        me = pod.pod
+        affinity, anti = _required_affinity(me), _required_anti(me)
+        s = _FilterState()
+        for node in snapshot.nodes:
+            labels = node.labels
+            for other in node.pods.values():
+                if not _live(other) or other.key == pod.key:
+                    continue
+                o = other.pod
+                if affinity and all(
+                    affinity_term_matches_pod(t, me.metadata.namespace, o, ns_labels)
+                    for t in affinity
+                ):
+                    for t in affinity:
+                        if t.topology_key in labels:
+                            s.affinity[(t.topology_key, labels[t.topology_key])] += 1
+                for t in anti:
+                    if t.topology_key in labels and affinity_term_matches_pod(
+                        t, me.metadata.namespace, o, ns_labels
+                    ):
+                        s.anti_affinity[(t.topology_key, labels[t.topology_key])] += 1
+                for t in _required_anti(o):
+                    if t.topology_key in labels and affinity_term_matches_pod(
+                        t, o.metadata.namespace, me, ns_labels
+                    ):
+                        s.existing_anti_affinity[(t.topology_key, labels[t.topology_key])] += 1
+        state[NAME] = s
+        state[NAME + "/self_match"] = bool(affinity) and all(
+            affinity_term_matches_pod(t, me.metadata.namespace, me, ns_labels) for t in affinity
+        )
+        return SUCCESS
+
+    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+        """Existing pods' anti-affinity, then the pod's anti-affinity, then its affinity."""
+        s: _FilterState = state[NAME]
+        labels = node.labels
+        for key, value in labels.items():
+            if s.existing_anti_affinity.get((key, value), 0) > 0:
+                return Status.unschedulable(NAME, EXISTING_ANTI_AFFINITY_REASON)
+        for t in _required_anti(pod.pod):
+            key = t.topology_key
+            if key in labels and s.anti_affinity.get((key, labels[key]), 0) > 0:
+                return Status.unschedulable(NAME, ANTI_AFFINITY_REASON)
+        affinity = _required_affinity(pod.pod)
+        if not affinity:
+            return SUCCESS
+        satisfied = all(
+            t.topology_key in labels and s.affinity.get((t.topology_key, labels[t.topology_key]), 0)
+            for t in affinity
+        )
+        if satisfied:
+            return SUCCESS
+        # The first pod of a group that selects itself may go anywhere with the keys.
+        if (
+            not s.affinity
+            and state[NAME + "/self_match"]
+            and all(t.topology_key in labels for t in affinity)
+        ):
+            return SUCCESS
+        return Status.unresolvable(NAME, AFFINITY_REASON)
+
+    def pre_score(
+        self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo], snapshot: Snapshot
+    ) -> None:
+        """Sum weights per topology pair from both the pod's and the existing pods' terms."""
+        me = pod.pod
+        ns_labels: Mapping[str, Mapping[str, str]] = snapshot.namespace_labels
+        pref_aff = (
+            me.spec.affinity.pod_affinity.preferred_during_scheduling_ignored_during_execution
+        )
+        pref_anti = (
+            me.spec.affinity.pod_anti_affinity.preferred_during_scheduling_ignored_during_execution
+        )
+        scores: Counter[Pair] = Counter()
+
+        def add(term: core_pb2.PodAffinityTerm, labels: Mapping[str, str], w: int) -> None:
+            if term.topology_key in labels:
+                scores[(term.topology_key, labels[term.topology_key])] += w
+
+        for node in snapshot.nodes:
+            labels = node.labels
+            for other in node.pods.values():
+                if not _live(other) or other.key == pod.key:
+                    continue
+                o, ons = other.pod, other.pod.metadata.namespace
+                for w in pref_aff:
+                    t = w.pod_affinity_term
+                    if affinity_term_matches_pod(t, me.metadata.namespace, o, ns_labels):
+                        add(t, labels, w.weight)
+                for w in pref_anti:
+                    t = w.pod_affinity_term
+                    if affinity_term_matches_pod(t, me.metadata.namespace, o, ns_labels):
+                        add(t, labels, -w.weight)
+                oa = o.spec.affinity
+                for t in oa.pod_affinity.required_during_scheduling_ignored_during_execution:
+                    if affinity_term_matches_pod(t, ons, me, ns_labels):
+                        add(t, labels, HARD_POD_AFFINITY_WEIGHT)
+                for w in oa.pod_affinity.preferred_during_scheduling_ignored_during_execution:
+                    if affinity_term_matches_pod(w.pod_affinity_term, ons, me, ns_labels):
+                        add(w.pod_affinity_term, labels, w.weight)
+                for w in oa.pod_anti_affinity.preferred_during_scheduling_ignored_during_execution:
+                    if affinity_term_matches_pod(w.pod_affinity_term, ons, me, ns_labels):
+                        add(w.pod_affinity_term, labels, -w.weight)
+        state[NAME + "/scores"] = scores
+
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
+        """The summed weights of every topology pair the node is in."""
+        scores: Counter[Pair] = state.get(NAME + "/scores", Counter())
+        return sum(scores.get((k, v), 0) for k, v in node.labels.items())
+
+    def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
+        """Min-max scaling to 0..100; all equal means all 0."""
+        if not scores:
+            return
+        lo, hi = min(scores.values()), max(scores.values())
+        for k, v in scores.items():
+            scores[k] = MAX_NODE_SCORE * (v - lo) // (hi - lo) if hi > lo else 0

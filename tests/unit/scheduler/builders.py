@@ -1,0 +1,88 @@
+"""Nodes, pods and snapshots for scheduler tests, written as Kubernetes-shaped dicts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from client.codec import from_dict
+from master.scheduler.framework import CycleState, NodeInfo, PodInfo, Snapshot
+from proto import core_pb2
+
+
+def node(
+    name: str,
+    *,
+    cpu: str = "4",
+    memory: str = "8Gi",
+    pods: str = "110",
+    labels: dict[str, str] | None = None,
+    taints: list[dict[str, str]] | None = None,
+    unschedulable: bool = False,
+) -> core_pb2.Node:
+    """A Node with allocatable resources and the hostname label."""
+    return from_dict(
+        core_pb2.Node,
+        {
+            "metadata": {
+                "name": name,
+                "labels": {"kubernetes.io/hostname": name, **(labels or {})},
+            },
+            "spec": {"unschedulable": unschedulable, "taints": taints or []},
+            "status": {"allocatable": {"cpu": cpu, "memory": memory, "pods": pods}},
+        },
+    )
+
+
+def pod(
+    name: str,
+    *,
+    namespace: str = "default",
+    cpu: str | None = None,
+    memory: str | None = None,
+    labels: dict[str, str] | None = None,
+    node_name: str = "",
+    host_ports: list[int] | None = None,
+    priority: int | None = None,
+    **spec: Any,
+) -> core_pb2.Pod:
+    """A one-container Pod; extra keyword arguments are spec fields in manifest spelling."""
+    requests = {}
+    if cpu:
+        requests["cpu"] = cpu
+    if memory:
+        requests["memory"] = memory
+    container: dict[str, Any] = {"name": "c", "image": "busybox:1.35"}
+    if requests:
+        container["resources"] = {"requests": requests}
+    if host_ports:
+        container["ports"] = [{"containerPort": p, "hostPort": p} for p in host_ports]
+    body: dict[str, Any] = {"containers": [container], **spec}
+    if node_name:
+        body["nodeName"] = node_name
+    if priority is not None:
+        body["priority"] = priority
+    return from_dict(
+        core_pb2.Pod,
+        {
+            "metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
+            "spec": body,
+        },
+    )
+
+
+def node_info(n: core_pb2.Node, *pods: core_pb2.Pod) -> NodeInfo:
+    """A NodeInfo holding the pods."""
+    return NodeInfo.of(n, [PodInfo.of(p) for p in pods])
+
+
+def snapshot(*infos: NodeInfo) -> Snapshot:
+    """A Snapshot over the node infos."""
+    return Snapshot(list(infos))
+
+
+def prefiltered(plugin: Any, p: core_pb2.Pod, snap: Snapshot) -> tuple[CycleState, PodInfo]:
+    """Run a plugin's pre_filter and return the state and pod info to filter with."""
+    state = CycleState()
+    info = PodInfo.of(p)
+    assert plugin.pre_filter(state, info, snap).ok
+    return state, info

@@ -1,0 +1,190 @@
+"""InterPodAffinity: required and preferred pod (anti-)affinity by topologyKey."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from master.scheduler.framework import Code, PodInfo
+from master.scheduler.plugins.inter_pod_affinity import (
+    AFFINITY_REASON,
+    ANTI_AFFINITY_REASON,
+    EXISTING_ANTI_AFFINITY_REASON,
+    InterPodAffinity,
+)
+from proto import core_pb2
+from tests.unit.scheduler.builders import node, node_info, pod, prefiltered, snapshot
+
+ZONE = "topology.kubernetes.io/zone"
+HOST = "kubernetes.io/hostname"
+
+
+def term(app: str, key: str = ZONE, **extra: Any) -> dict[str, Any]:
+    return {"labelSelector": {"matchLabels": {"app": app}}, "topologyKey": key, **extra}
+
+
+def affinity(*terms: dict[str, Any]) -> dict[str, Any]:
+    return {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": list(terms)}}
+
+
+def anti(*terms: dict[str, Any]) -> dict[str, Any]:
+    return {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": list(terms)}}
+
+
+def cluster(*placed: core_pb2.Pod):
+    """Nodes a1, a2 in zone a and b1 in zone b (c0 has no zone); pods by their nodeName."""
+    nodes = [
+        node("a1", labels={ZONE: "a"}),
+        node("a2", labels={ZONE: "a"}),
+        node("b1", labels={ZONE: "b"}),
+        node("c0"),
+    ]
+    return snapshot(
+        *(node_info(n, *(p for p in placed if p.spec.node_name == n.metadata.name)) for n in nodes)
+    )
+
+
+def feasible(incoming: core_pb2.Pod, *placed: core_pb2.Pod) -> dict[str, str]:
+    plugin = InterPodAffinity()
+    snap = cluster(*placed)
+    state, info = prefiltered(plugin, incoming, snap)
+    out = {}
+    for n in snap.nodes:
+        st = plugin.filter(state, info, n)
+        out[n.name] = "ok" if st.ok else st.reasons[0]
+    return out
+
+
+DB_IN_A1 = pod("db", labels={"app": "db"}, node_name="a1")
+
+
+@pytest.mark.parametrize(
+    ("incoming", "placed", "expected"),
+    [
+        pytest.param(
+            pod("web"), [DB_IN_A1], {"a1": "ok", "a2": "ok", "b1": "ok", "c0": "ok"}, id="no-terms"
+        ),
+        pytest.param(
+            pod("web", affinity=affinity(term("db"))),
+            [DB_IN_A1],
+            {"a1": "ok", "a2": "ok", "b1": AFFINITY_REASON, "c0": AFFINITY_REASON},
+            id="affinity-to-zone-of-db",
+        ),
+        pytest.param(
+            pod("web", affinity=affinity(term("db", HOST))),
+            [DB_IN_A1],
+            {"a1": "ok", "a2": AFFINITY_REASON, "b1": AFFINITY_REASON, "c0": AFFINITY_REASON},
+            id="affinity-to-host-of-db",
+        ),
+        pytest.param(
+            pod("web", affinity=affinity(term("db"))),
+            [],
+            {
+                "a1": AFFINITY_REASON,
+                "a2": AFFINITY_REASON,
+                "b1": AFFINITY_REASON,
+                "c0": AFFINITY_REASON,
+            },
+            id="affinity-with-no-match-anywhere",
+        ),
+        pytest.param(
+            pod("db2", labels={"app": "db"}, affinity=affinity(term("db"))),
+            [],
+            {"a1": "ok", "a2": "ok", "b1": "ok", "c0": AFFINITY_REASON},
+            id="first-pod-of-self-selecting-group-goes-anywhere-with-the-key",
+        ),
+        pytest.param(
+            pod("web", affinity=affinity(term("db"))),
+            [pod("db", labels={"app": "db"}, node_name="a1", namespace="other")],
+            {
+                "a1": AFFINITY_REASON,
+                "a2": AFFINITY_REASON,
+                "b1": AFFINITY_REASON,
+                "c0": AFFINITY_REASON,
+            },
+            id="other-namespace-does-not-count",
+        ),
+        pytest.param(
+            pod("web", affinity=affinity(term("db", namespaces=["other"]))),
+            [pod("db", labels={"app": "db"}, node_name="b1", namespace="other")],
+            {"a1": AFFINITY_REASON, "a2": AFFINITY_REASON, "b1": "ok", "c0": AFFINITY_REASON},
+            id="listed-namespace-counts",
+        ),
+        pytest.param(
+            pod("web", affinity=anti(term("db"))),
+            [DB_IN_A1],
+            {"a1": ANTI_AFFINITY_REASON, "a2": ANTI_AFFINITY_REASON, "b1": "ok", "c0": "ok"},
+            id="anti-affinity-avoids-zone-and-node-without-key-passes",
+        ),
+        pytest.param(
+            pod("web", labels={"app": "web"}, affinity=anti(term("web", HOST))),
+            [pod("w1", labels={"app": "web"}, node_name="a1")],
+            {"a1": ANTI_AFFINITY_REASON, "a2": "ok", "b1": "ok", "c0": "ok"},
+            id="one-per-host",
+        ),
+        pytest.param(
+            pod("web", labels={"app": "web"}),
+            [pod("lonely", node_name="b1", affinity=anti(term("web")))],
+            {"a1": "ok", "a2": "ok", "b1": EXISTING_ANTI_AFFINITY_REASON, "c0": "ok"},
+            id="existing-pods-anti-affinity-is-symmetric",
+        ),
+    ],
+)
+def test_inter_pod_affinity_filter(incoming, placed, expected):
+    assert feasible(incoming, *placed) == expected
+
+
+def test_anti_affinity_failure_is_resolvable_and_affinity_failure_is_not():
+    plugin = InterPodAffinity()
+    snap = cluster(DB_IN_A1)
+    state, info = prefiltered(plugin, pod("w", affinity=anti(term("db"))), snap)
+    assert plugin.filter(state, info, snap.nodes[0]).code is Code.UNSCHEDULABLE
+    state, info = prefiltered(plugin, pod("w", affinity=affinity(term("db"))), snap)
+    assert plugin.filter(state, info, snap.nodes[2]).code is Code.UNSCHEDULABLE_AND_UNRESOLVABLE
+
+
+def weighted(kind: str, w: int, t: dict[str, Any]) -> dict[str, Any]:
+    return {
+        kind: {
+            "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": w, "podAffinityTerm": t}]
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("incoming", "placed", "expected"),
+    [
+        pytest.param(
+            pod("web", affinity=weighted("podAffinity", 10, term("db"))),
+            [DB_IN_A1],
+            {"a1": 100, "a2": 100, "b1": 0, "c0": 0},
+            id="preferred-affinity-favours-zone",
+        ),
+        pytest.param(
+            pod("web", affinity=weighted("podAntiAffinity", 10, term("db"))),
+            [DB_IN_A1],
+            {"a1": 0, "a2": 0, "b1": 100, "c0": 100},
+            id="preferred-anti-affinity-avoids-zone",
+        ),
+        pytest.param(
+            pod("web", labels={"app": "web"}),
+            [pod("cache", node_name="b1", affinity=weighted("podAffinity", 5, term("web")))],
+            {"a1": 0, "a2": 0, "b1": 100, "c0": 0},
+            id="existing-pods-preference-is-symmetric",
+        ),
+        pytest.param(pod("web"), [DB_IN_A1], {"a1": 0, "a2": 0, "b1": 0, "c0": 0}, id="no-terms"),
+    ],
+)
+def test_inter_pod_affinity_score(incoming, placed, expected):
+    plugin = InterPodAffinity()
+    snap = cluster(*placed)
+    state, info = prefiltered(plugin, incoming, snap)
+    plugin.pre_score(state, info, snap.nodes, snap)
+    scores = {n.name: plugin.score(state, info, n) for n in snap.nodes}
+    plugin.normalize(state, info, scores)
+    assert scores == expected
+
+
+def test_info_of_placed_pod_is_what_the_plugin_sees():
+    assert PodInfo.of(DB_IN_A1).key == "default/db"

@@ -1,0 +1,63 @@
+"""NodeResourcesFit: requests of bound and assumed pods count against allocatable."""
+
+from __future__ import annotations
+
+import pytest
+
+from master.scheduler.framework import Code, CycleState, PodInfo
+from master.scheduler.plugins.node_resources_fit import NodeResourcesFit
+from tests.unit.scheduler.builders import node, node_info, pod
+
+
+@pytest.mark.parametrize(
+    ("node_kw", "existing", "incoming", "reasons"),
+    [
+        pytest.param({}, [], {"cpu": "1"}, (), id="fits-empty-node"),
+        pytest.param(
+            {"cpu": "2"}, [], {"cpu": "3"}, ("Insufficient cpu",), id="more-cpu-than-node"
+        ),
+        pytest.param(
+            {"cpu": "2"},
+            [{"cpu": "1500m"}],
+            {"cpu": "600m"},
+            ("Insufficient cpu",),
+            id="cpu-taken-by-bound-pod",
+        ),
+        pytest.param({"cpu": "2"}, [{"cpu": "1500m"}], {"cpu": "500m"}, (), id="exactly-full-fits"),
+        pytest.param(
+            {"memory": "1Gi"},
+            [{"memory": "768Mi"}],
+            {"memory": "512Mi"},
+            ("Insufficient memory",),
+            id="memory-taken",
+        ),
+        pytest.param(
+            {"cpu": "1", "memory": "1Gi"},
+            [],
+            {"cpu": "2", "memory": "2Gi"},
+            ("Insufficient cpu", "Insufficient memory"),
+            id="both-short-gives-both-reasons",
+        ),
+        pytest.param({"pods": "2"}, [{}, {}], {}, ("Too many pods",), id="pod-count-full"),
+        pytest.param({"cpu": "1"}, [{"cpu": "1"}], {}, (), id="request-less-pod-fits-full-node"),
+    ],
+)
+def test_node_resources_fit(node_kw, existing, incoming, reasons):
+    n = node_info(node("n", **node_kw), *(pod(f"e{i}", **kw) for i, kw in enumerate(existing)))
+    st = NodeResourcesFit().filter(CycleState(), PodInfo.of(pod("p", **incoming)), n)
+    assert st.reasons == reasons
+    assert st.code is (Code.UNSCHEDULABLE if reasons else Code.SUCCESS)
+
+
+def test_an_assumed_pod_takes_room_for_the_next_one():
+    n = node_info(node("n", cpu="1"))
+    n.add_pod(PodInfo.of(pod("assumed", cpu="800m")))
+    st = NodeResourcesFit().filter(CycleState(), PodInfo.of(pod("next", cpu="300m")), n)
+    assert st.reasons == ("Insufficient cpu",)
+
+
+def test_init_containers_count_by_their_maximum():
+    p = pod(
+        "p", cpu="500m", initContainers=[{"name": "i", "resources": {"requests": {"cpu": "2"}}}]
+    )
+    assert PodInfo.of(p).requests.milli_cpu == 2000
