@@ -1,0 +1,179 @@
+"""The node-agent gRPC service: container logs and exec, at the Node's daemon endpoint.
+
+One server may front several simulated nodes of one process: it looks a pod up in each
+node's pod manager in turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import grpc
+import structlog
+from grpc_health.v1 import _async as health_aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from kubelet.pods.manager import PodManager
+from kubelet.runtime.interface import ContainerInfo, ContainerNotFound, RuntimeFailure
+from proto import nodeagent_pb2, nodeagent_pb2_grpc
+
+log = structlog.get_logger("kubelet.agent")
+
+_CHUNK = 32 * 1024
+
+
+class _Lookup:
+    """Finds a pod's container on one of the nodes served."""
+
+    def __init__(self, managers: Sequence[PodManager]) -> None:
+        self.managers = managers
+
+    async def container(
+        self, context: Any, namespace: str, pod: str, container: str, *, previous: bool
+    ) -> tuple[PodManager, ContainerInfo]:
+        namespace = namespace or "default"
+        for manager in self.managers:
+            worker = manager.find(namespace, pod)
+            if worker is None:
+                continue
+            names = [c.name for c in worker.pod.spec.containers]
+            init_names = [c.name for c in worker.pod.spec.init_containers]
+            if not container:
+                if len(names) != 1:
+                    await context.abort(
+                        grpc.StatusCode.INVALID_ARGUMENT,
+                        f"a container name must be specified for pod {pod}, "
+                        f"choose one of: [{' '.join(names)}]",
+                    )
+                container = names[0]
+            if container not in names and container not in init_names:
+                await context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"container {container} is not valid for pod {pod}",
+                )
+            instances = sorted(
+                (
+                    c
+                    for c in manager.ctx.cache.containers(worker.uid)
+                    if c.name == container and c.kind != "sandbox"
+                ),
+                key=lambda c: c.attempt,
+                reverse=True,
+            )
+            if previous:
+                instances = instances[1:]
+                if not instances:
+                    await context.abort(
+                        grpc.StatusCode.INVALID_ARGUMENT,
+                        f'previous terminated container "{container}" in pod "{pod}" not found',
+                    )
+            if not instances:
+                await context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f'container "{container}" in pod "{pod}" is waiting to start',
+                )
+            return manager, instances[0]
+        await context.abort(grpc.StatusCode.NOT_FOUND, f'pods "{pod}" not found on this node')
+        raise AssertionError("unreachable")
+
+
+class NodeAgentService(nodeagent_pb2_grpc.NodeAgentServicer):
+    """Logs and Exec over the runtime of the node that runs the pod."""
+
+    def __init__(self, managers: Sequence[PodManager]) -> None:
+        self.lookup = _Lookup(managers)
+
+    async def Logs(
+        self, request: nodeagent_pb2.LogsRequest, context: Any
+    ) -> AsyncIterator[nodeagent_pb2.LogsChunk]:
+        """Stream the container's output; with follow, until it stops or the caller leaves."""
+        manager, info = await self.lookup.container(
+            context, request.namespace, request.pod, request.container, previous=request.previous
+        )
+        tail = request.tail_lines if request.HasField("tail_lines") else None
+        log.info("logs", pod=f"{request.namespace}/{request.pod}", container=info.name)
+        try:
+            async for chunk in manager.ctx.runtime.logs(
+                info.id, follow=request.follow, tail=tail, timestamps=request.timestamps
+            ):
+                for i in range(0, len(chunk), _CHUNK):
+                    yield nodeagent_pb2.LogsChunk(data=chunk[i : i + _CHUNK])
+        except ContainerNotFound:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"container {info.name} is gone")
+
+    async def Exec(
+        self, requests: AsyncIterator[nodeagent_pb2.ExecInput], context: Any
+    ) -> AsyncIterator[nodeagent_pb2.ExecOutput]:
+        """Run a command: stdin chunks in, stdout/stderr chunks out, then the exit code."""
+        first = await anext(aiter(requests), None)
+        if first is None or first.WhichOneof("input") != "start":
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, "the first Exec message must be `start`"
+            )
+            return
+        start = first.start
+        if not start.command:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "command: Required value")
+        manager, info = await self.lookup.container(
+            context, start.namespace, start.pod, start.container, previous=False
+        )
+        if not info.running:
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"container {info.name} is not running (state {info.state})",
+            )
+        key = f"{start.namespace or 'default'}/{start.pod}"
+        log.info("exec", pod=key, container=info.name, command=list(start.command))
+        try:
+            session = await manager.ctx.runtime.exec(
+                info.id, list(start.command), stdin=start.stdin, tty=start.tty
+            )
+        except (RuntimeFailure, ContainerNotFound) as e:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(e))
+            return
+
+        async def feed() -> None:
+            try:
+                async for msg in requests:
+                    which = msg.WhichOneof("input")
+                    if which == "stdin" and start.stdin:
+                        await session.write(msg.stdin)
+                    elif which == "close_stdin":
+                        break
+            finally:
+                if start.stdin:
+                    await session.close_stdin()
+
+        feeder = asyncio.create_task(feed())
+        try:
+            async for stream, data in session.output():
+                if stream == 2:
+                    yield nodeagent_pb2.ExecOutput(stderr=data)
+                else:
+                    yield nodeagent_pb2.ExecOutput(stdout=data)
+            yield nodeagent_pb2.ExecOutput(exit_code=await session.exit_code())
+        finally:
+            feeder.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await feeder
+            await session.close()
+
+
+async def serve(managers: Sequence[PodManager], address: str, port: int) -> grpc.aio.Server:
+    """Start the node-agent server with the standard health service; the caller stops it."""
+    server = grpc.aio.server()
+    nodeagent_pb2_grpc.add_NodeAgentServicer_to_server(  # type: ignore[no-untyped-call]
+        NodeAgentService(managers), server
+    )
+    health_servicer = health_aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    bound = server.add_insecure_port(f"{address}:{port}")
+    if bound == 0:
+        raise OSError(f"cannot listen on {address}:{port}")
+    await server.start()
+    await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    await health_servicer.set("tugboat.v1.NodeAgent", health_pb2.HealthCheckResponse.SERVING)
+    return server

@@ -1,0 +1,129 @@
+"""One node's kubelet assembled: heartbeat, PLEG, probe manager, pod manager, pod source.
+
+Stopping a kubelet stops its tasks only: the containers keep running, and the next
+kubelet on the node adopts them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+from client.api import ApiClient
+from client.events import EventRecorder
+from kubelet.node import NodeHeartbeat, NodeSettings
+from kubelet.pods.config import ApiConfigSource
+from kubelet.pods.context import NodeContext, PodSettings
+from kubelet.pods.manager import PodManager
+from kubelet.pods.pleg import ContainerCache
+from kubelet.pods.volumes import VolumeManager
+from kubelet.podsource import watch_pods
+from kubelet.probes.workers import ProbeManager
+from kubelet.runtime.interface import ContainerRuntime
+
+log = structlog.get_logger("kubelet")
+
+
+@dataclass(frozen=True)
+class KubeletConfig:
+    """Everything one node's kubelet is configured with."""
+
+    node_name: str
+    address: str
+    """The node's InternalIP, the pods' hostIP, and where the node agent listens."""
+    port: int
+    """The node-agent port published in the Node's daemonEndpoints."""
+    root_dir: Path
+    lease_period: float = 2.0
+    relist_period: float = 1.0
+    pods: PodSettings = field(default_factory=PodSettings)
+    status_check_period: float = 10.0
+
+
+class Kubelet:
+    """Runs one node until stopped."""
+
+    def __init__(self, config: KubeletConfig, api: ApiClient, runtime: ContainerRuntime) -> None:
+        self.config = config
+        self.api = api
+        self.runtime = runtime
+        self.heartbeat: NodeHeartbeat | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.manager: PodManager | None = None
+        events = EventRecorder(api, "kubelet", config.node_name)
+        self.probes = ProbeManager(runtime, self._probe_changed, self._probe_failed)
+        self.cache = ContainerCache(runtime, self._containers_changed, config.relist_period)
+        self.ctx = NodeContext(
+            node_name=config.node_name,
+            host_ip=config.address,
+            runtime=runtime,
+            api=api,
+            events=events,
+            config=ApiConfigSource(api),
+            cache=self.cache,
+            volumes=VolumeManager(config.root_dir, ApiConfigSource(api)),
+            probes=self.probes,
+            settings=config.pods,
+            root_dir=config.root_dir,
+        )
+        self.manager = PodManager(self.ctx)
+
+    def _containers_changed(self, uid: str) -> None:
+        if self.manager is not None:
+            self.manager.containers_changed(uid)
+
+    def _probe_changed(self, uid: str) -> None:
+        if self.manager is not None and uid in self.manager.workers:
+            self.manager.workers[uid].kick()
+
+    def _probe_failed(self, uid: str, kind: str, container: str, message: str) -> None:
+        if self.manager is None or uid not in self.manager.workers:
+            return
+        pod = self.manager.workers[uid].pod
+        self.ctx.event(pod, "Warning", "Unhealthy", f"{kind} probe failed: {message}")
+
+    async def start(self) -> None:
+        """Register the node and start every loop; returns once they run."""
+        machine = await self.runtime.version()
+        c = self.config
+        self.heartbeat = NodeHeartbeat(
+            self.api,
+            NodeSettings(
+                name=c.node_name,
+                address=c.address,
+                port=c.port,
+                lease_period=c.lease_period,
+                status_check_period=c.status_check_period,
+            ),
+            machine,
+        )
+        c.root_dir.mkdir(parents=True, exist_ok=True)
+        assert self.manager is not None
+        self._tasks = [
+            asyncio.create_task(self.heartbeat.run(), name=f"heartbeat-{c.node_name}"),
+            asyncio.create_task(self.cache.run(), name=f"pleg-{c.node_name}"),
+        ]
+        # Learn the node's containers before pods arrive, so workers adopt rather than start.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.cache.synced.wait(), 30)
+        self._tasks.append(
+            asyncio.create_task(
+                watch_pods(self.api, c.node_name, self.manager), name=f"pods-{c.node_name}"
+            )
+        )
+        log.info("kubelet started", node=c.node_name, address=c.address, port=c.port)
+
+    async def stop(self) -> None:
+        """Stop every loop and worker; containers are left running."""
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.manager is not None:
+            await self.manager.close()
+        await self.probes.close()
+        self.cache.forget_counts()
+        log.info("kubelet stopped", node=self.config.node_name)

@@ -1,0 +1,200 @@
+"""`tug-kubelet`: run one node (or N simulated ones) until SIGTERM or SIGINT.
+
+    tug-kubelet --node-name n1 --address 127.0.0.2 --server 127.0.0.1:6443
+    tug-kubelet --node-name sim --address 127.0.0.9 --server ... --runtime fake --simulate 200
+
+Stopping leaves the containers running: the next kubelet of the node adopts them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from prometheus_client import REGISTRY
+
+from client.api import ApiClient
+from client.logs import configure_logging
+from client.statusserver import StatusServer
+from kubelet import agent
+from kubelet.kubelet import Kubelet, KubeletConfig
+from kubelet.pods.context import PodSettings
+from kubelet.runtime.interface import ContainerRuntime
+
+log = structlog.get_logger("kubelet")
+
+
+@dataclass(frozen=True)
+class Options:
+    """The command line, checked."""
+
+    node_name: str
+    address: str
+    servers: list[str]
+    root_dir: Path
+    port: int
+    http_port: int | None
+    lease_period: float
+    runtime: str
+    simulate: int
+    fake_start_delay: float
+    pods: PodSettings
+    log_level: str
+
+
+def _endpoints(text: str) -> list[str]:
+    endpoints = [e.strip() for e in text.split(",") if e.strip()]
+    for e in endpoints:
+        host, _, port = e.rpartition(":")
+        if not host or not port.isdigit():
+            raise argparse.ArgumentTypeError(f"--server: {e!r} is not host:port")
+    if not endpoints:
+        raise argparse.ArgumentTypeError("--server: at least one host:port is needed")
+    return endpoints
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0")
+    return value
+
+
+def _default_root(node: str) -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "tugboat" / f"kubelet-{node}"
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Options:
+    """The options named on the command line; argparse errors name the flag."""
+    p = argparse.ArgumentParser(prog="tug-kubelet", description="The Tugboat node agent.")
+    p.add_argument("--node-name", required=True)
+    p.add_argument("--address", required=True, help="the node's IP (InternalIP, agent address)")
+    p.add_argument("--server", type=_endpoints, required=True, help="API servers host:port,...")
+    p.add_argument("--root-dir", type=Path, default=None, help="volumes and pod files")
+    p.add_argument("--port", type=int, default=10250, help="node-agent gRPC port")
+    p.add_argument("--http-port", type=int, default=None, help="/healthz /metrics port")
+    p.add_argument("--lease-period", type=_positive, default=2.0, help="lease renewal, seconds")
+    p.add_argument("--runtime", choices=["docker", "fake"], default="docker")
+    p.add_argument("--simulate", type=int, default=1, help="simulated nodes (fake runtime)")
+    p.add_argument("--fake-start-delay", type=float, default=0.5, help="fake container start")
+    p.add_argument("--crash-backoff", type=_positive, default=10.0, help="first restart delay")
+    p.add_argument("--crash-backoff-max", type=_positive, default=300.0)
+    p.add_argument("--image-backoff", type=_positive, default=10.0, help="first pull retry delay")
+    p.add_argument("--resync-period", type=_positive, default=10.0)
+    p.add_argument("--log-level", default="info")
+    a = p.parse_args(argv)
+    if a.simulate < 1:
+        p.error("--simulate: must be at least 1")
+    if a.simulate > 1 and a.runtime != "fake":
+        p.error("--simulate: more than one node needs --runtime fake")
+    if a.crash_backoff > a.crash_backoff_max:
+        p.error("--crash-backoff: must not exceed --crash-backoff-max")
+    return Options(
+        node_name=a.node_name,
+        address=a.address,
+        servers=a.server,
+        root_dir=a.root_dir or _default_root(a.node_name),
+        port=a.port,
+        http_port=a.http_port,
+        lease_period=a.lease_period,
+        runtime=a.runtime,
+        simulate=a.simulate,
+        fake_start_delay=a.fake_start_delay,
+        pods=PodSettings(
+            crash_backoff_initial=a.crash_backoff,
+            crash_backoff_max=a.crash_backoff_max,
+            image_backoff_initial=a.image_backoff,
+            image_backoff_max=max(a.image_backoff, 300.0),
+            resync_period=a.resync_period,
+        ),
+        log_level=a.log_level,
+    )
+
+
+def _runtime(opts: Options, node: str) -> ContainerRuntime:
+    if opts.runtime == "fake":
+        from kubelet.runtime.fake import FakeRuntime
+
+        return FakeRuntime(node, start_delay=opts.fake_start_delay)
+    from kubelet.runtime.docker import DockerRuntime
+
+    return DockerRuntime(node)
+
+
+def node_names(opts: Options) -> list[str]:
+    """The node name, or name-0 … name-(N-1) when simulating N nodes."""
+    if opts.simulate == 1:
+        return [opts.node_name]
+    return [f"{opts.node_name}-{i}" for i in range(opts.simulate)]
+
+
+async def run(opts: Options, stop: asyncio.Event) -> None:
+    """Run the node(s) until `stop` is set."""
+    api = ApiClient(opts.servers)
+    kubelets: list[Kubelet] = []
+    for name in node_names(opts):
+        root = opts.root_dir if opts.simulate == 1 else opts.root_dir / name
+        config = KubeletConfig(
+            node_name=name,
+            address=opts.address,
+            port=opts.port,
+            root_dir=root,
+            lease_period=opts.lease_period,
+            pods=opts.pods,
+        )
+        kubelets.append(Kubelet(config, api, _runtime(opts, name)))
+    server = await agent.serve(
+        [k.manager for k in kubelets if k.manager is not None], opts.address, opts.port
+    )
+    status: StatusServer | None = None
+    if opts.http_port is not None:
+        status = StatusServer(opts.address, opts.http_port, registry=REGISTRY)
+        await status.start()
+    try:
+        # Start in small batches so hundreds of simulated nodes do not stampede the API.
+        for i in range(0, len(kubelets), 20):
+            await asyncio.gather(*(k.start() for k in kubelets[i : i + 20]))
+        await stop.wait()
+    finally:
+        log.info("stopping", nodes=len(kubelets))
+        await server.stop(2.0)
+        await asyncio.gather(*(k.stop() for k in kubelets), return_exceptions=True)
+        for k in kubelets:
+            await k.runtime.close()
+        if status is not None:
+            await status.stop()
+        await api.close()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point."""
+    opts = parse_args(argv)
+    configure_logging("kubelet", level=opts.log_level)
+
+    async def amain() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run(opts, stop)
+
+    try:
+        import uvloop
+
+        uvloop.run(amain())
+    except ImportError:
+        asyncio.run(amain())
+
+
+if __name__ == "__main__":
+    main()

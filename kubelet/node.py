@@ -1,0 +1,252 @@
+"""The Node object and its heartbeat: registration, status, and the node Lease.
+
+Two heartbeats, as in Kubernetes: the Lease in `kube-node-lease` is renewed every lease
+period (cheap, frequent), while the Node's status is written only when it changed or,
+at the latest, every `status_max_age` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+
+from client.api import ApiClient
+from client.errors import AlreadyExists, ApiError, Conflict, NotFound
+from kubelet.runtime.interface import VersionInfo
+from proto import core_pb2, meta_pb2, workloads_pb2
+
+log = structlog.get_logger("kubelet.node")
+
+LEASE_NAMESPACE = "kube-node-lease"
+KUBELET_VERSION = "tugboat-v0.1.0"
+
+
+def micro_time() -> str:
+    """Kubernetes' MicroTime, as Lease renewTime uses."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def rfc3339() -> str:
+    """Kubernetes' Time, in seconds."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def cpu_text(millis: int) -> str:
+    """A CPU quantity as Kubernetes prints it: whole cores, else millicores."""
+    return str(millis // 1000) if millis % 1000 == 0 else f"{millis}m"
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """What the node reports about itself."""
+
+    name: str
+    address: str
+    port: int
+    max_pods: int = 110
+    lease_period: float = 2.0
+    """Seconds between Lease renewals."""
+    lease_duration: int = 40
+    """The Lease's leaseDurationSeconds: how long others wait before calling the node dead."""
+    status_check_period: float = 10.0
+    """Seconds between looks at whether the Node status changed."""
+    status_max_age: float = 60.0
+    """A Node status unchanged for this long is written anyway."""
+    hostname: str = ""
+
+
+class NodeHeartbeat:
+    """Registers the Node, then keeps its Lease and status fresh."""
+
+    def __init__(self, api: ApiClient, settings: NodeSettings, machine: VersionInfo) -> None:
+        self.api = api
+        self.s = settings
+        self.machine = machine
+        self.log = log.bind(node=settings.name)
+        self._lease: workloads_pb2.Lease | None = None
+        self._node: core_pb2.Node | None = None
+        self._status_written_at = 0.0
+        self.renewals = 0
+
+    def desired_node(self) -> core_pb2.Node:
+        """The Node's metadata and spec this kubelet asserts."""
+        node = core_pb2.Node(api_version="v1", kind="Node")
+        node.metadata.name = self.s.name
+        node.metadata.labels["kubernetes.io/hostname"] = self.s.name
+        node.metadata.labels["kubernetes.io/os"] = self.machine.os or "linux"
+        if self.machine.architecture:
+            node.metadata.labels["kubernetes.io/arch"] = _arch(self.machine.architecture)
+        return node
+
+    def desired_status(self, old: core_pb2.NodeStatus | None) -> core_pb2.NodeStatus:
+        """Capacity, addresses, nodeInfo, daemon endpoint and the Ready condition."""
+        m = self.machine
+        st = core_pb2.NodeStatus()
+        for target in (st.capacity, st.allocatable):
+            target["cpu"] = cpu_text(m.cpu_millis)
+            target["memory"] = f"{m.memory_bytes // 1024}Ki"
+            target["pods"] = str(self.s.max_pods)
+        st.addresses.add(type="InternalIP", address=self.s.address)
+        st.addresses.add(type="Hostname", address=self.s.hostname or self.s.name)
+        info = st.node_info
+        info.kernel_version = m.kernel_version
+        info.os_image = m.os_image
+        info.container_runtime_version = m.runtime_version
+        info.kubelet_version = KUBELET_VERSION
+        info.operating_system = m.os
+        info.architecture = _arch(m.architecture)
+        st.daemon_endpoints.kubelet_endpoint.port = self.s.port
+        prior = {c.type: c for c in old.conditions} if old is not None else {}
+        ready = prior.get("Ready")
+        now = rfc3339()
+        cond = meta_pb2.Condition(
+            type="Ready",
+            status="True",
+            reason="KubeletReady",
+            message="kubelet is posting ready status",
+            last_heartbeat_time=ready.last_heartbeat_time if ready else now,
+            last_transition_time=(
+                ready.last_transition_time if ready and ready.status == "True" else now
+            ),
+        )
+        st.conditions.append(cond)
+        return st
+
+    async def register(self) -> None:
+        """Create the Node, or adopt an existing one and bring its labels up to date."""
+        desired = self.desired_node()
+        try:
+            created = await self.api.create(desired)
+            self._node = created
+            self.log.info("node registered")
+        except AlreadyExists:
+            got = await self.api.get("nodes", "", self.s.name)
+            assert isinstance(got, core_pb2.Node)
+            if any(got.metadata.labels.get(k) != v for k, v in desired.metadata.labels.items()):
+                got.metadata.labels.update(desired.metadata.labels)
+                got = await self.api.update(got)
+            self._node = got
+            self.log.info("node already registered, adopted")
+        await self.write_status(force=True)
+
+    async def write_status(self, *, force: bool = False) -> bool:
+        """Write the Node status if it changed or is older than status_max_age; True if written."""
+        node = self._node
+        if node is None:
+            return False
+        desired = self.desired_status(node.status)
+        stale = time.monotonic() - self._status_written_at >= self.s.status_max_age
+        if desired == node.status and not stale and not force:
+            return False
+        for cond in desired.conditions:
+            cond.last_heartbeat_time = rfc3339()
+        update = core_pb2.Node()
+        update.CopyFrom(node)
+        update.status.CopyFrom(desired)
+        try:
+            self._node = await self.api.update_status(update)
+        except Conflict:
+            got = await self.api.get("nodes", "", self.s.name)
+            assert isinstance(got, core_pb2.Node)
+            self._node = got
+            return await self.write_status(force=True)
+        except NotFound:
+            self.log.warning("node object deleted, registering again")
+            self._node = None
+            await self.register()
+            return True
+        self._status_written_at = time.monotonic()
+        return True
+
+    async def renew_lease(self) -> None:
+        """Create or renew the node Lease (holderIdentity = node name)."""
+        lease = self._lease
+        if lease is None:
+            lease = await self._get_or_create_lease()
+        update = workloads_pb2.Lease()
+        update.CopyFrom(lease)
+        update.spec.holder_identity = self.s.name
+        update.spec.lease_duration_seconds = self.s.lease_duration
+        update.spec.renew_time = micro_time()
+        try:
+            self._lease = await self.api.update(update)
+        except (Conflict, NotFound):
+            self._lease = None
+            raise
+        self.renewals += 1
+
+    async def _get_or_create_lease(self) -> workloads_pb2.Lease:
+        try:
+            got = await self.api.get("leases", LEASE_NAMESPACE, self.s.name)
+            assert isinstance(got, workloads_pb2.Lease)
+            return got
+        except NotFound:
+            pass
+        lease = workloads_pb2.Lease(api_version="coordination.k8s.io/v1", kind="Lease")
+        lease.metadata.name = self.s.name
+        lease.metadata.namespace = LEASE_NAMESPACE
+        lease.spec.holder_identity = self.s.name
+        lease.spec.lease_duration_seconds = self.s.lease_duration
+        lease.spec.renew_time = micro_time()
+        if self._node is not None and self._node.metadata.uid:
+            lease.metadata.owner_references.add(
+                api_version="v1", kind="Node", name=self.s.name, uid=self._node.metadata.uid
+            )
+        for _ in range(2):
+            try:
+                return await self.api.create(lease)
+            except AlreadyExists:
+                got = await self.api.get("leases", LEASE_NAMESPACE, self.s.name)
+                assert isinstance(got, workloads_pb2.Lease)
+                return got
+            except NotFound:
+                await self._create_lease_namespace()
+        return await self.api.create(lease)
+
+    async def _create_lease_namespace(self) -> None:
+        ns = core_pb2.Namespace(api_version="v1", kind="Namespace")
+        ns.metadata.name = LEASE_NAMESPACE
+        try:
+            await self.api.create(ns)
+        except AlreadyExists:
+            pass
+
+    async def run(self) -> None:
+        """Register, then renew the lease every period and check the status, until cancelled."""
+        retry = 0.5
+        while self._node is None:
+            try:
+                await self.register()
+            except ApiError as e:
+                self.log.warning("node registration failed", error=str(e), retry_seconds=retry)
+                await asyncio.sleep(retry)
+                retry = min(retry * 2, 10.0)
+        next_status = time.monotonic() + self.s.status_check_period
+        while True:
+            started = time.monotonic()
+            try:
+                await self.renew_lease()
+            except ApiError as e:
+                self.log.warning("lease renewal failed", error=str(e))
+            if time.monotonic() >= next_status:
+                next_status = time.monotonic() + self.s.status_check_period
+                try:
+                    await self.write_status()
+                except ApiError as e:
+                    self.log.warning("node status update failed", error=str(e))
+            elapsed = time.monotonic() - started
+            await asyncio.sleep(max(0.0, self.s.lease_period - elapsed))
+
+
+def _arch(arch: str) -> str:
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(arch, arch)
+
+
+def default_hostname() -> str:
+    """This machine's host name."""
+    return socket.gethostname()

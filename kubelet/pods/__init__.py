@@ -1,0 +1,1 @@
+"""Pod workers: one per pod, keeping the runtime in step with the desired pod."""

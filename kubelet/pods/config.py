@@ -1,0 +1,54 @@
+"""Where pods' ConfigMaps and Secrets come from: the API server, read when needed.
+
+The kubelet reads only the objects its pods reference, when a container starts and when
+volumes are refreshed, rather than watching every ConfigMap and Secret in the cluster.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from client.api import ApiClient
+from client.errors import NotFound
+from proto import core_pb2
+
+
+class ConfigSource(Protocol):
+    """Reads ConfigMaps and Secrets; None when they do not exist."""
+
+    async def configmap(self, namespace: str, name: str) -> core_pb2.ConfigMap | None:
+        """The ConfigMap, or None."""
+        ...
+
+    async def secret(self, namespace: str, name: str) -> core_pb2.Secret | None:
+        """The Secret, or None."""
+        ...
+
+
+class ApiConfigSource:
+    """ConfigSource over the API client."""
+
+    def __init__(self, api: ApiClient) -> None:
+        self.api = api
+
+    async def configmap(self, namespace: str, name: str) -> core_pb2.ConfigMap | None:
+        """GET the ConfigMap."""
+        try:
+            obj = await self.api.get("configmaps", namespace, name)
+        except NotFound:
+            return None
+        assert isinstance(obj, core_pb2.ConfigMap)
+        return obj
+
+    async def secret(self, namespace: str, name: str) -> core_pb2.Secret | None:
+        """GET the Secret."""
+        try:
+            obj = await self.api.get("secrets", namespace, name)
+        except NotFound:
+            return None
+        assert isinstance(obj, core_pb2.Secret)
+        return obj
+
+
+class ContainerConfigError(Exception):
+    """A container cannot be configured (Kubernetes' CreateContainerConfigError)."""

@@ -1,0 +1,117 @@
+"""The pod lifecycle event generator: one relist of the node's containers per period.
+
+Like Kubernetes' PLEG, a single list call per second (plus an inspect per container
+state change, cached by the runtime) serves every pod worker, instead of each worker
+polling the engine. A relist that finds a pod's containers changed wakes that pod's
+worker; a worker that just acted asks for a fresh relist with `fresh()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import structlog
+
+from kubelet import metrics
+from kubelet.runtime.interface import ContainerInfo, ContainerRuntime
+
+log = structlog.get_logger("kubelet.pleg")
+
+
+class ContainerCache:
+    """The node's containers as of the latest relist, grouped by pod UID."""
+
+    def __init__(
+        self, runtime: ContainerRuntime, on_change: Callable[[str], None], period: float = 1.0
+    ) -> None:
+        self.runtime = runtime
+        self.on_change = on_change
+        self.period = period
+        self.generation = 0
+        self._by_pod: dict[str, list[ContainerInfo]] = {}
+        self._wake = asyncio.Event()
+        self._done = asyncio.Condition()
+        self._relisting = False
+        self._counts = (0, 0)
+        self.synced = asyncio.Event()
+
+    def containers(self, uid: str) -> list[ContainerInfo]:
+        """The pod's containers (sandbox included) as of the last relist."""
+        return list(self._by_pod.get(uid, []))
+
+    def pod_uids(self) -> set[str]:
+        """Every pod UID that has containers on this node."""
+        return set(self._by_pod)
+
+    async def fresh(self, timeout: float = 10.0) -> None:
+        """Return once a relist that started after this call has finished."""
+        want = self.generation + (2 if self._relisting else 1)
+        self._wake.set()
+        async with self._done:
+            await asyncio.wait_for(self._done.wait_for(lambda: self.generation >= want), timeout)
+
+    async def run(self) -> None:
+        """Relist every period, or sooner when asked, until cancelled."""
+        while True:
+            try:
+                await self.relist()
+            except Exception as e:
+                log.warning("relist failed", node=self.runtime.node, error=str(e))
+                # Let waiters go on with the last known state rather than hang.
+                async with self._done:
+                    self.generation += 1
+                    self._done.notify_all()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.period)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def relist(self) -> None:
+        """List the containers once and wake the workers of pods whose containers changed."""
+        self._relisting = True
+        try:
+            started = time.monotonic()
+            found = await self.runtime.list_containers()
+            by_pod: dict[str, list[ContainerInfo]] = {}
+            for c in found:
+                by_pod.setdefault(c.pod.uid, []).append(c)
+            changed = [
+                uid
+                for uid in set(by_pod) | set(self._by_pod)
+                if _fingerprint(by_pod.get(uid, [])) != _fingerprint(self._by_pod.get(uid, []))
+            ]
+            self._by_pod = by_pod
+            self._count(found)
+            if time.monotonic() - started > 5:
+                log.warning(
+                    "slow relist", node=self.runtime.node, seconds=time.monotonic() - started
+                )
+        finally:
+            self._relisting = False
+        async with self._done:
+            self.generation += 1
+            self._done.notify_all()
+        self.synced.set()
+        for uid in changed:
+            self.on_change(uid)
+
+    def _count(self, found: list[ContainerInfo]) -> None:
+        # Gauges are shared by every simulated node of the process: apply this node's delta.
+        pods = sum(1 for c in found if c.kind == "sandbox" and c.running)
+        containers = sum(1 for c in found if c.kind != "sandbox" and c.running)
+        metrics.RUNNING_PODS.inc(pods - self._counts[0])
+        metrics.RUNNING_CONTAINERS.inc(containers - self._counts[1])
+        self._counts = (pods, containers)
+
+    def forget_counts(self) -> None:
+        """Take this node's share out of the shared gauges (on shutdown)."""
+        metrics.RUNNING_PODS.dec(self._counts[0])
+        metrics.RUNNING_CONTAINERS.dec(self._counts[1])
+        self._counts = (0, 0)
+
+
+def _fingerprint(containers: list[ContainerInfo]) -> set[tuple[str, str]]:
+    return {(c.id, c.state) for c in containers}

@@ -1,0 +1,187 @@
+"""A pod's status computed from what the runtime shows, the probes and the worker's waits.
+
+Pure functions: the pod worker gathers the facts, this module turns them into the
+PodStatus Kubernetes would report (phase, conditions, container statuses), keeping a
+condition's lastTransitionTime when its status did not change so that an unchanged pod
+produces an identical status and is not written again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from kubelet.runtime.interface import ContainerInfo
+from proto import core_pb2, meta_pb2
+
+TERMINAL = ("Succeeded", "Failed")
+
+
+def now() -> str:
+    """The current time as Kubernetes writes it."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class PodFacts:
+    """Everything the status is computed from."""
+
+    pod: core_pb2.Pod
+    host_ip: str
+    sandbox: ContainerInfo | None
+    instances: dict[str, list[ContainerInfo]]
+    """Container name -> its containers, newest attempt first."""
+    waiting: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Container name -> (reason, message) the worker decided on (back-off, pull error...)."""
+    ready: Callable[[str], bool] = lambda cid: True
+    started: Callable[[str], bool] = lambda cid: True
+    start_time: str = ""
+
+
+def _terminated(info: ContainerInfo) -> core_pb2.ContainerStateTerminated:
+    return core_pb2.ContainerStateTerminated(
+        exit_code=info.exit_code,
+        reason=info.reason or ("Completed" if info.exit_code == 0 else "Error"),
+        started_at=info.started_at,
+        finished_at=info.finished_at,
+        container_id=f"docker://{info.id}",
+    )
+
+
+def container_status(
+    spec: core_pb2.Container, facts: PodFacts, default_wait: str
+) -> core_pb2.ContainerStatus:
+    """One container's status: state, lastState, ready, started, restartCount, IDs."""
+    st = core_pb2.ContainerStatus(name=spec.name, image=spec.image)
+    inst = facts.instances.get(spec.name, [])
+    latest = inst[0] if inst else None
+    wait = facts.waiting.get(spec.name)
+    previous = inst[1] if len(inst) > 1 else None
+    if latest is None:
+        reason, message = wait or (default_wait, "")
+        st.state.waiting.CopyFrom(core_pb2.ContainerStateWaiting(reason=reason, message=message))
+        st.started = False
+        return st
+    st.restart_count = latest.attempt
+    st.image_id = latest.image_id
+    st.container_id = f"docker://{latest.id}"
+    if latest.running:
+        st.state.running.started_at = latest.started_at
+        st.started = facts.started(latest.id)
+        st.ready = st.started and facts.ready(latest.id)
+        if previous is not None and previous.state == "exited":
+            st.last_state.terminated.CopyFrom(_terminated(previous))
+    elif latest.state == "exited":
+        st.started = False
+        if wait is not None:
+            st.state.waiting.CopyFrom(
+                core_pb2.ContainerStateWaiting(reason=wait[0], message=wait[1])
+            )
+            st.last_state.terminated.CopyFrom(_terminated(latest))
+        else:
+            st.state.terminated.CopyFrom(_terminated(latest))
+            if previous is not None and previous.state == "exited":
+                st.last_state.terminated.CopyFrom(_terminated(previous))
+    else:
+        st.started = False
+        st.state.waiting.reason = "ContainerCreating"
+    return st
+
+
+def phase(
+    pod: core_pb2.Pod, inits: list[core_pb2.ContainerStatus], apps: list[core_pb2.ContainerStatus]
+) -> str:
+    """Kubernetes' getPhase: Pending, Running, Succeeded or Failed."""
+    policy = pod.spec.restart_policy or "Always"
+    for s in inits:
+        if s.state.HasField("terminated") and s.state.terminated.exit_code == 0:
+            continue
+        failed = s.state.HasField("terminated") or s.last_state.HasField("terminated")
+        if failed and policy == "Never":
+            return "Failed"
+        return "Pending"
+    running = waiting = stopped = succeeded = 0
+    for s in apps:
+        if s.state.HasField("running"):
+            running += 1
+        elif s.state.HasField("terminated"):
+            stopped += 1
+            if s.state.terminated.exit_code == 0:
+                succeeded += 1
+        elif s.last_state.HasField("terminated"):
+            stopped += 1
+        else:
+            waiting += 1
+    if waiting:
+        return "Pending"
+    if running:
+        return "Running"
+    if stopped:
+        if policy == "Always":
+            return "Running"
+        if stopped == succeeded:
+            return "Succeeded"
+        if policy == "Never":
+            return "Failed"
+        return "Running"
+    return "Pending"
+
+
+def _condition(
+    old: dict[str, meta_pb2.Condition], type_: str, ok: bool, reason: str = "", message: str = ""
+) -> meta_pb2.Condition:
+    status = "True" if ok else "False"
+    prior = old.get(type_)
+    since = prior.last_transition_time if prior is not None and prior.status == status else now()
+    return meta_pb2.Condition(
+        type=type_,
+        status=status,
+        reason="" if ok else reason,
+        message="" if ok else message,
+        last_transition_time=since,
+    )
+
+
+def pod_status(facts: PodFacts) -> core_pb2.PodStatus:
+    """The full status the kubelet reports for the pod."""
+    pod = facts.pod
+    old = pod.status
+    out = core_pb2.PodStatus(host_ip=facts.host_ip, qos_class=old.qos_class)
+    out.start_time = old.start_time or facts.start_time or now()
+    ip = facts.sandbox.ip if facts.sandbox is not None else old.pod_ip
+    if ip:
+        out.pod_ip = ip
+        out.pod_ips.add(ip=ip)
+    inits = [container_status(c, facts, "PodInitializing") for c in pod.spec.init_containers]
+    init_done = all(
+        s.state.HasField("terminated") and s.state.terminated.exit_code == 0 for s in inits
+    )
+    app_wait = "ContainerCreating" if init_done else "PodInitializing"
+    apps = [container_status(c, facts, app_wait) for c in pod.spec.containers]
+    out.init_container_statuses.extend(inits)
+    out.container_statuses.extend(apps)
+    out.phase = old.phase if old.phase in TERMINAL else phase(pod, inits, apps)
+
+    conds = {c.type: c for c in old.conditions}
+    terminal = out.phase in TERMINAL
+    unready = [s.name for s in apps if not s.ready]
+    msg = f"containers with unready status: [{' '.join(unready)}]"
+    reason = "PodCompleted" if terminal else "ContainersNotReady"
+    pending_init = [s.name for s in inits if not s.state.HasField("terminated")]
+    out.conditions.extend(
+        [
+            _condition(
+                conds,
+                "Initialized",
+                init_done or terminal,
+                "ContainersNotInitialized",
+                f"containers with incomplete status: [{' '.join(pending_init)}]",
+            ),
+            _condition(conds, "Ready", not unready and not terminal, reason, msg),
+            _condition(conds, "ContainersReady", not unready and not terminal, reason, msg),
+            conds.get("PodScheduled")
+            or meta_pb2.Condition(type="PodScheduled", status="True", last_transition_time=now()),
+        ]
+    )
+    return out

@@ -1,0 +1,157 @@
+"""Pod volumes as host directories under the kubelet's root dir, bind-mounted into containers.
+
+Layout: <root>/pods/<uid>/volumes/<name>. emptyDir is a directory removed with the pod;
+configMap and secret volumes are directories of files rewritten (atomically, only when
+their content changed) on every refresh, so a change to the object reaches containers
+that mount the directory; hostPath is the host's own path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from pathlib import Path
+
+from kubelet.pods.config import ConfigSource
+from kubelet.runtime.interface import Mount
+from proto import core_pb2
+
+
+class VolumeError(Exception):
+    """A volume cannot be set up (Kubernetes' FailedMount)."""
+
+
+def _write_files(directory: Path, files: dict[str, tuple[bytes, int]]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    wanted = set()
+    for rel, (data, mode) in files.items():
+        path = directory / rel
+        wanted.add(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if path.read_bytes() == data and (path.stat().st_mode & 0o777) == mode:
+                continue
+        except OSError:
+            pass
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    for path in directory.rglob("*"):
+        if path.is_file() and path not in wanted:
+            path.unlink()
+
+
+def _projected(
+    data: dict[str, bytes], items: list[core_pb2.KeyToPath], default_mode: int, where: str
+) -> dict[str, tuple[bytes, int]]:
+    if not items:
+        return {k: (v, default_mode) for k, v in data.items()}
+    out: dict[str, tuple[bytes, int]] = {}
+    for item in items:
+        if item.key not in data:
+            raise VolumeError(f"{where}: key {item.key!r} not found")
+        path = item.path or item.key
+        if path.startswith("/") or ".." in Path(path).parts:
+            raise VolumeError(f"{where}: item path {path!r} must be relative, without '..'")
+        out[path] = (data[item.key], item.mode if item.HasField("mode") else default_mode)
+    return out
+
+
+class VolumeManager:
+    """Creates, refreshes and removes the volumes of the pods of one node."""
+
+    def __init__(self, root_dir: Path, source: ConfigSource) -> None:
+        self.root_dir = root_dir
+        self.source = source
+
+    def pod_dir(self, uid: str) -> Path:
+        """The pod's own directory under the root dir."""
+        return self.root_dir / "pods" / uid
+
+    async def setup(self, pod: core_pb2.Pod) -> dict[str, str]:
+        """Create or refresh every volume; volume name -> host path."""
+        paths: dict[str, str] = {}
+        ns = pod.metadata.namespace
+        base = self.pod_dir(pod.metadata.uid) / "volumes"
+        for i, vol in enumerate(pod.spec.volumes):
+            where = f"pod {ns}/{pod.metadata.name} spec.volumes[{i}] ({vol.name})"
+            target = base / vol.name
+            if vol.HasField("host_path"):
+                hp = vol.host_path
+                if hp.type == "DirectoryOrCreate":
+                    await asyncio.to_thread(Path(hp.path).mkdir, parents=True, exist_ok=True)
+                elif hp.type == "Directory" and not await asyncio.to_thread(Path(hp.path).is_dir):
+                    raise VolumeError(f"{where}: hostPath {hp.path} is not a directory")
+                paths[vol.name] = hp.path
+                continue
+            if vol.HasField("config_map"):
+                cmv = vol.config_map
+                cm = await self.source.configmap(ns, cmv.name)
+                if cm is None:
+                    if not cmv.optional:
+                        raise VolumeError(f'{where}: configmap "{cmv.name}" not found')
+                    data: dict[str, bytes] = {}
+                else:
+                    data = {k: v.encode() for k, v in cm.data.items()}
+                    data.update(cm.binary_data)
+                mode = cmv.default_mode if cmv.HasField("default_mode") else 0o644
+                files = _projected(data, list(cmv.items), mode, where)
+                await asyncio.to_thread(_write_files, target, files)
+            elif vol.HasField("secret"):
+                sv = vol.secret
+                secret = await self.source.secret(ns, sv.secret_name)
+                if secret is None:
+                    if not sv.optional:
+                        raise VolumeError(f'{where}: secret "{sv.secret_name}" not found')
+                    sdata: dict[str, bytes] = {}
+                else:
+                    sdata = dict(secret.data)
+                mode = sv.default_mode if sv.HasField("default_mode") else 0o644
+                files = _projected(sdata, list(sv.items), mode, where)
+                await asyncio.to_thread(_write_files, target, files)
+            else:
+                # emptyDir, also the default when no source is given.
+                def make_empty(path: Path = target) -> None:
+                    path.mkdir(parents=True, exist_ok=True)
+                    os.chmod(path, 0o777)
+
+                await asyncio.to_thread(make_empty)
+            paths[vol.name] = str(target)
+        return paths
+
+    @staticmethod
+    def mounts(
+        pod: core_pb2.Pod, container: core_pb2.Container, paths: dict[str, str]
+    ) -> list[Mount]:
+        """The container's volumeMounts as bind mounts; subPath picks a file or directory."""
+        out: list[Mount] = []
+        for i, vm in enumerate(container.volume_mounts):
+            host = paths.get(vm.name)
+            if host is None:
+                raise VolumeError(
+                    f"pod {pod.metadata.namespace}/{pod.metadata.name} container "
+                    f"{container.name} volumeMounts[{i}]: no volume named {vm.name!r}"
+                )
+            if vm.sub_path:
+                if vm.sub_path.startswith("/") or ".." in Path(vm.sub_path).parts:
+                    raise VolumeError(
+                        f"container {container.name} volumeMounts[{i}].subPath "
+                        f"{vm.sub_path!r} must be relative, without '..'"
+                    )
+                sub = Path(host) / vm.sub_path
+                if not sub.exists():
+                    sub.mkdir(parents=True, exist_ok=True)
+                host = str(sub)
+            out.append(Mount(host, vm.mount_path, vm.read_only))
+        return out
+
+    async def cleanup(self, uid: str) -> None:
+        """Remove the pod's directory with its emptyDirs and projected files."""
+        await asyncio.to_thread(shutil.rmtree, self.pod_dir(uid), True)
+
+    def known_pods(self) -> list[str]:
+        """UIDs of pods that still have a directory."""
+        pods = self.root_dir / "pods"
+        return [p.name for p in pods.iterdir()] if pods.is_dir() else []

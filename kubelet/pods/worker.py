@@ -1,0 +1,509 @@
+"""One pod worker: a task that keeps the runtime in step with one desired pod.
+
+Each `sync` is level-triggered: it looks at the pod as the API server last showed it and
+at the containers as the runtime last showed them, takes the steps that are due (sandbox,
+init containers in order, app containers, restarts after back-off, liveness kills) and
+writes the pod's status when it changed. It runs when the pod changes, when the pod's
+containers change (the PLEG), when a probe result changes, when a back-off expires, and
+otherwise every resync period.
+
+Restart counts live in the runtime, as each container's attempt label, so a kubelet that
+restarts reports the same counts and adopts running containers instead of restarting them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+
+import structlog
+
+from client.errors import Conflict, NotFound
+from client.quantity import cpu_millis, memory_bytes
+from kubelet import metrics
+from kubelet.pods.config import ContainerConfigError
+from kubelet.pods.context import NodeContext
+from kubelet.pods.env import container_env, expand
+from kubelet.pods.status import TERMINAL, PodFacts, pod_status
+from kubelet.pods.volumes import VolumeError, VolumeManager
+from kubelet.probes.workers import LIVENESS, epoch
+from kubelet.runtime.interface import (
+    ContainerConfig,
+    ContainerInfo,
+    ImagePullError,
+    PodRef,
+    RuntimeFailure,
+)
+from proto import core_pb2
+
+log = structlog.get_logger("kubelet.pods")
+
+NORMAL, WARNING = "Normal", "Warning"
+
+
+def pull_policy(container: core_pb2.Container) -> str:
+    """The explicit policy, or Kubernetes' default: Always for :latest or no tag."""
+    if container.image_pull_policy:
+        return container.image_pull_policy
+    last = container.image.split("/")[-1]
+    tag = last.partition(":")[2] if "@" not in last else "digest"
+    return "Always" if tag in ("", "latest") else "IfNotPresent"
+
+
+def _rv(pod: core_pb2.Pod) -> int:
+    try:
+        return int(pod.metadata.resource_version or 0)
+    except ValueError:
+        return 0
+
+
+class PodWorker:
+    """Keeps one pod's containers as its spec says, until the pod is gone."""
+
+    def __init__(self, ctx: NodeContext, pod: core_pb2.Pod) -> None:
+        self.ctx = ctx
+        self.uid = pod.metadata.uid
+        self.pod: core_pb2.Pod = pod
+        self.gone = False
+        self.key = f"{pod.metadata.namespace}/{pod.metadata.name}"
+        self.log = log.bind(pod=self.key, node=ctx.node_name)
+        self._wake = asyncio.Event()
+        self._next_at: float | None = None
+        self._seen_at = time.monotonic()
+        self._start_observed = False
+        self._waiting: dict[str, tuple[str, str]] = {}
+        self._reported: set[tuple[str, int]] = set()
+        self.finished = asyncio.Event()
+
+    # ---- inputs -------------------------------------------------------------------------
+
+    def update(self, pod: core_pb2.Pod) -> None:
+        """A newer version of the pod from the API server."""
+        if _rv(pod) >= _rv(self.pod):
+            self.pod = pod
+        self.kick()
+
+    def removed(self) -> None:
+        """The pod no longer exists in the API server."""
+        self.gone = True
+        self.kick()
+
+    def kick(self) -> None:
+        """Sync soon."""
+        self._wake.set()
+
+    def _retry_in(self, seconds: float) -> None:
+        at = time.monotonic() + max(0.05, seconds)
+        if self._next_at is None or at < self._next_at:
+            self._next_at = at
+
+    # ---- loop -----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Sync on every wake-up until the pod is terminated and confirmed deleted."""
+        try:
+            while True:
+                self._wake.clear()
+                self._next_at = None
+                try:
+                    if await self.sync():
+                        return
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    self.log.exception("pod sync failed")
+                    self._retry_in(2.0)
+                timeout = self.ctx.settings.resync_period
+                if self._next_at is not None:
+                    timeout = min(timeout, max(0.0, self._next_at - time.monotonic()))
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+                except TimeoutError:
+                    pass
+        finally:
+            self.ctx.probes.remove_pod(self.uid)
+            self.finished.set()
+
+    async def sync(self) -> bool:
+        """One step toward the desired state; True once the pod is finished with."""
+        pod = self.pod
+        await self.ctx.cache.fresh()
+        mine = self.ctx.cache.containers(self.uid)
+        if self.gone or pod.metadata.deletion_timestamp:
+            await self.terminate(mine)
+            return True
+        if pod.status.phase in TERMINAL:
+            await self._stop_sandbox_when_done(mine)
+            return False
+        self._waiting = {}
+        sandbox = await self._ensure_sandbox(mine)
+        if sandbox is None:
+            await self._write_status(None, mine)
+            return False
+        mine = self.ctx.cache.containers(self.uid)
+        paths = await self._setup_volumes(pod)
+        by_name = self._instances(mine)
+        if paths is not None:
+            if await self._sync_init_containers(pod, sandbox, paths, by_name):
+                await self._sync_app_containers(pod, sandbox, paths, by_name)
+        await self.ctx.cache.fresh()
+        mine = self.ctx.cache.containers(self.uid)
+        by_name = self._instances(mine)
+        running = {n: i[0] for n, i in by_name.items() if i and i[0].running}
+        self.ctx.probes.sync(self.uid, sandbox.ip, list(pod.spec.containers), running)
+        await self._collect_garbage(by_name)
+        await self._write_status(sandbox, mine)
+        return False
+
+    # ---- sandbox and volumes --------------------------------------------------------------
+
+    async def _ensure_sandbox(self, mine: list[ContainerInfo]) -> ContainerInfo | None:
+        sandboxes = sorted(
+            (c for c in mine if c.kind == "sandbox"), key=lambda c: c.attempt, reverse=True
+        )
+        live = [c for c in sandboxes if c.running]
+        if live:
+            return live[0]
+        if sandboxes:
+            # The network namespace died with the sandbox: its containers go too.
+            self.log.info("sandbox is gone, recreating the pod's containers")
+            for c in mine:
+                if c.running:
+                    await self.ctx.runtime.stop_container(c.id, 0)
+                await self.ctx.runtime.remove_container(c.id)
+        attempt = sandboxes[0].attempt + 1 if sandboxes else 0
+        ref = PodRef(self.uid, self.pod.metadata.name, self.pod.metadata.namespace)
+        try:
+            sandbox = await self.ctx.runtime.ensure_sandbox(
+                ref, self.pod.spec.hostname or self.pod.metadata.name, attempt
+            )
+        except RuntimeFailure as e:
+            self.log.warning("sandbox creation failed", error=str(e))
+            self.ctx.event(self.pod, WARNING, "FailedCreatePodSandBox", str(e))
+            self._retry_in(5.0)
+            return None
+        await self.ctx.cache.fresh()
+        return sandbox
+
+    async def _setup_volumes(self, pod: core_pb2.Pod) -> dict[str, str] | None:
+        try:
+            return await self.ctx.volumes.setup(pod)
+        except VolumeError as e:
+            self.ctx.event(pod, WARNING, "FailedMount", str(e))
+            for c in [*pod.spec.init_containers, *pod.spec.containers]:
+                self._waiting[c.name] = ("ContainerCreating", str(e))
+            self._retry_in(5.0)
+            return None
+
+    @staticmethod
+    def _instances(mine: Iterable[ContainerInfo]) -> dict[str, list[ContainerInfo]]:
+        by_name: dict[str, list[ContainerInfo]] = {}
+        for c in mine:
+            if c.kind != "sandbox":
+                by_name.setdefault(c.name, []).append(c)
+        for inst in by_name.values():
+            inst.sort(key=lambda c: c.attempt, reverse=True)
+        return by_name
+
+    # ---- containers -----------------------------------------------------------------------
+
+    async def _sync_init_containers(
+        self,
+        pod: core_pb2.Pod,
+        sandbox: ContainerInfo,
+        paths: dict[str, str],
+        by_name: dict[str, list[ContainerInfo]],
+    ) -> bool:
+        """Run the init containers one at a time; True when all have succeeded."""
+        for spec in pod.spec.init_containers:
+            inst = by_name.get(spec.name, [])
+            latest = inst[0] if inst else None
+            if latest is not None and latest.state == "exited" and latest.exit_code == 0:
+                continue
+            if latest is not None and latest.running:
+                return False
+            if latest is None:
+                await self._start(pod, sandbox, paths, spec, "init", 0)
+            elif (pod.spec.restart_policy or "Always") != "Never":
+                await self._restart_after_backoff(pod, sandbox, paths, spec, "init", latest)
+            return False
+        return True
+
+    async def _sync_app_containers(
+        self,
+        pod: core_pb2.Pod,
+        sandbox: ContainerInfo,
+        paths: dict[str, str],
+        by_name: dict[str, list[ContainerInfo]],
+    ) -> None:
+        policy = pod.spec.restart_policy or "Always"
+        for spec in pod.spec.containers:
+            inst = by_name.get(spec.name, [])
+            latest = inst[0] if inst else None
+            if latest is None:
+                await self._start(pod, sandbox, paths, spec, "app", 0)
+                continue
+            if latest.running:
+                failed = self.ctx.probes.must_restart(latest.id)
+                if failed:
+                    await self._kill_unhealthy(pod, spec, latest, failed)
+                continue
+            if latest.state == "created":
+                await self.ctx.runtime.remove_container(latest.id)
+                await self._start(pod, sandbox, paths, spec, "app", latest.attempt)
+                continue
+            if policy == "Always" or (policy == "OnFailure" and latest.exit_code != 0):
+                await self._restart_after_backoff(pod, sandbox, paths, spec, "app", latest)
+
+    async def _kill_unhealthy(
+        self, pod: core_pb2.Pod, spec: core_pb2.Container, info: ContainerInfo, probe: str
+    ) -> None:
+        what = "liveness" if probe == LIVENESS else "startup"
+        msg = f"Container {spec.name} failed {what} probe, will be restarted"
+        self.log.info("killing unhealthy container", container=spec.name, probe=probe)
+        self.ctx.event(pod, NORMAL, "Killing", msg)
+        await self.ctx.runtime.stop_container(info.id, self._grace(pod))
+        self.kick()
+
+    async def _restart_after_backoff(
+        self,
+        pod: core_pb2.Pod,
+        sandbox: ContainerInfo,
+        paths: dict[str, str],
+        spec: core_pb2.Container,
+        kind: str,
+        latest: ContainerInfo,
+    ) -> None:
+        key = (self.uid, spec.name)
+        delay = self.ctx.crash_backoff.delay(key)
+        wait = epoch(latest.finished_at) + delay - time.time() if delay else 0.0
+        if wait > 0:
+            msg = (
+                f"back-off {delay:g}s restarting failed container={spec.name} "
+                f"pod={pod.metadata.name}_{pod.metadata.namespace}({self.uid})"
+            )
+            if (spec.name, latest.attempt) not in self._reported:
+                self._reported.add((spec.name, latest.attempt))
+                self.ctx.event(
+                    pod,
+                    WARNING,
+                    "BackOff",
+                    f"Back-off restarting failed container {spec.name} in pod "
+                    f"{pod.metadata.name}_{pod.metadata.namespace}({self.uid})",
+                )
+            self._waiting[spec.name] = ("CrashLoopBackOff", msg)
+            self._retry_in(wait)
+            return
+        self.ctx.crash_backoff.next(key)
+        await self._start(pod, sandbox, paths, spec, kind, latest.attempt + 1)
+
+    async def _ensure_image(self, pod: core_pb2.Pod, spec: core_pb2.Container) -> bool:
+        policy = pull_policy(spec)
+        runtime = self.ctx.runtime
+        present = await runtime.image_present(spec.image)
+        if policy == "Never":
+            if present:
+                return True
+            msg = f'Container image "{spec.image}" is not present with pull policy of Never'
+            self._waiting[spec.name] = ("ErrImageNeverPull", msg)
+            self.ctx.event(pod, WARNING, "ErrImageNeverPull", msg)
+            self._retry_in(self.ctx.settings.resync_period)
+            return False
+        if present and policy == "IfNotPresent":
+            return True
+        key = (self.uid, spec.name, "image")
+        wait = self.ctx.image_backoff.remaining(key)
+        if wait > 0:
+            if present:
+                return True
+            msg = f'Back-off pulling image "{spec.image}"'
+            self._waiting[spec.name] = ("ImagePullBackOff", msg)
+            self.ctx.event(pod, NORMAL, "BackOff", msg)
+            self._retry_in(wait)
+            return False
+        self.ctx.event(pod, NORMAL, "Pulling", f'Pulling image "{spec.image}"')
+        try:
+            await runtime.pull_image(spec.image)
+        except ImagePullError as e:
+            self.ctx.image_backoff.next(key)
+            if present:
+                # No registry is reachable offline; "Always" then uses the local copy.
+                self.log.warning("pull failed, using the local image", image=spec.image)
+                return True
+            msg = f'Failed to pull image "{spec.image}": {e}'
+            self._waiting[spec.name] = ("ErrImagePull", msg)
+            self.ctx.event(pod, WARNING, "Failed", msg)
+            self._retry_in(self.ctx.image_backoff.remaining(key))
+            return False
+        self.ctx.image_backoff.reset(key)
+        self.ctx.event(pod, NORMAL, "Pulled", f'Successfully pulled image "{spec.image}"')
+        return True
+
+    async def _start(
+        self,
+        pod: core_pb2.Pod,
+        sandbox: ContainerInfo,
+        paths: dict[str, str],
+        spec: core_pb2.Container,
+        kind: str,
+        attempt: int,
+    ) -> None:
+        if not await self._ensure_image(pod, spec):
+            return
+        try:
+            env = await container_env(pod, spec, self.ctx.config, sandbox.ip)
+            mounts = VolumeManager.mounts(pod, spec, paths)
+            limits = spec.resources.limits
+            config = ContainerConfig(
+                name=spec.name,
+                image=spec.image,
+                kind=kind,
+                attempt=attempt,
+                command=[expand(a, env) for a in spec.command],
+                args=[expand(a, env) for a in spec.args],
+                working_dir=spec.working_dir,
+                env=env,
+                mounts=mounts,
+                cpu_millis=cpu_millis(limits["cpu"]) if "cpu" in limits else 0,
+                memory_bytes=memory_bytes(limits["memory"]) if "memory" in limits else 0,
+                privileged=spec.security_context.privileged,
+                run_as_user=(
+                    spec.security_context.run_as_user
+                    if spec.security_context.HasField("run_as_user")
+                    else None
+                ),
+                read_only_root=spec.security_context.read_only_root_filesystem,
+                stdin=spec.stdin,
+                tty=spec.tty,
+            )
+        except (ContainerConfigError, VolumeError, ValueError) as e:
+            self._waiting[spec.name] = ("CreateContainerConfigError", str(e))
+            self.ctx.event(pod, WARNING, "Failed", f"Error: {e}")
+            self._retry_in(5.0)
+            return
+        ref = PodRef(self.uid, pod.metadata.name, pod.metadata.namespace)
+        try:
+            info = await self.ctx.runtime.start_container(ref, sandbox, config)
+        except ImagePullError as e:
+            self._waiting[spec.name] = ("ErrImagePull", str(e))
+            self._retry_in(5.0)
+            return
+        except RuntimeFailure as e:
+            self._waiting[spec.name] = ("RunContainerError", str(e))
+            self.ctx.event(pod, WARNING, "Failed", f"Error: {e}")
+            self._retry_in(5.0)
+            return
+        self.log.info("container started", container=spec.name, attempt=attempt, id=info.id[:12])
+        self.ctx.event(pod, NORMAL, "Started", f"Started container {spec.name}")
+
+    # ---- clean-up -------------------------------------------------------------------------
+
+    async def _collect_garbage(self, by_name: dict[str, list[ContainerInfo]]) -> None:
+        keep = 1 + self.ctx.settings.dead_containers_per_container
+        for inst in by_name.values():
+            for old in inst[keep:]:
+                if not old.running:
+                    await self.ctx.runtime.remove_container(old.id)
+        known = {s.name for s in [*self.pod.spec.containers, *self.pod.spec.init_containers]}
+        for name, inst in by_name.items():
+            if name not in known:
+                for c in inst:
+                    await self.ctx.runtime.stop_container(c.id, self._grace(self.pod))
+                    await self.ctx.runtime.remove_container(c.id)
+
+    def _grace(self, pod: core_pb2.Pod) -> int:
+        if pod.metadata.HasField("deletion_grace_period_seconds"):
+            return int(pod.metadata.deletion_grace_period_seconds)
+        if pod.spec.HasField("termination_grace_period_seconds"):
+            return int(pod.spec.termination_grace_period_seconds)
+        return self.ctx.settings.default_grace_seconds
+
+    async def terminate(self, mine: list[ContainerInfo]) -> None:
+        """Stop every container (app ones with the grace period), clean up, confirm deletion."""
+        pod = self.pod
+        grace = self._grace(pod)
+        self.log.info("stopping pod", grace_seconds=grace)
+        self.ctx.probes.remove_pod(self.uid)
+        apps = [c for c in mine if c.kind != "sandbox" and c.running]
+        if apps:
+            self.ctx.event(pod, NORMAL, "Killing", f"Stopping {len(apps)} container(s)")
+        await asyncio.gather(*(self.ctx.runtime.stop_container(c.id, grace) for c in apps))
+        for c in mine:
+            if c.kind == "sandbox" and c.running:
+                await self.ctx.runtime.stop_container(c.id, 0)
+        for c in mine:
+            await self.ctx.runtime.remove_container(c.id)
+        await self.ctx.volumes.cleanup(self.uid)
+        self.ctx.crash_backoff.forget_prefix(self.uid)
+        self.ctx.image_backoff.forget_prefix(self.uid)
+        if not self.gone:
+            try:
+                await self.ctx.api.delete(
+                    "pods",
+                    pod.metadata.namespace,
+                    pod.metadata.name,
+                    grace_period_seconds=0,
+                    precondition_uid=self.uid,
+                )
+            except (NotFound, Conflict):
+                pass
+        self.log.info("pod stopped and deleted")
+
+    async def _stop_sandbox_when_done(self, mine: list[ContainerInfo]) -> None:
+        """A pod that reached Succeeded or Failed keeps no running containers."""
+        for c in mine:
+            if c.running:
+                await self.ctx.runtime.stop_container(c.id, self._grace(self.pod))
+        self.ctx.probes.remove_pod(self.uid)
+
+    # ---- status ---------------------------------------------------------------------------
+
+    async def _write_status(self, sandbox: ContainerInfo | None, mine: list[ContainerInfo]) -> None:
+        pod = self.pod
+        probes = self.ctx.probes
+        start_time = ""
+        sandboxes = [c for c in mine if c.kind == "sandbox"]
+        if sandboxes:
+            start_time = min(c.created_at for c in sandboxes if c.created_at) or ""
+        facts = PodFacts(
+            pod=pod,
+            host_ip=self.ctx.host_ip,
+            sandbox=sandbox,
+            instances=self._instances(mine),
+            waiting=self._waiting,
+            ready=probes.ready,
+            started=probes.started,
+            start_time=start_time,
+        )
+        status = pod_status(facts)
+        if status.phase == "Running" and not self._start_observed:
+            if all(s.state.HasField("running") for s in status.container_statuses):
+                self._start_observed = True
+                metrics.POD_START_SECONDS.observe(time.monotonic() - self._seen_at)
+        if status == pod.status:
+            return
+        update = core_pb2.Pod()
+        update.CopyFrom(pod)
+        update.status.CopyFrom(status)
+        try:
+            written = await self.ctx.api.update_status(update)
+        except Conflict:
+            self.log.info("status conflict, re-reading the pod")
+            try:
+                fresh = await self.ctx.api.get("pods", pod.metadata.namespace, pod.metadata.name)
+            except NotFound:
+                self.gone = True
+            else:
+                if isinstance(fresh, core_pb2.Pod) and fresh.metadata.uid == self.uid:
+                    self.pod = fresh
+            self.kick()
+            return
+        except NotFound:
+            self.gone = True
+            self.kick()
+            return
+        if status.phase != pod.status.phase:
+            self.log.info("pod phase", phase=status.phase)
+        if _rv(written) >= _rv(self.pod):
+            self.pod = written

@@ -1,0 +1,49 @@
+"""The pods bound to this node, from the API server: list, then watch, re-list on expiry."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from client.api import ApiClient
+from client.errors import ApiError, Gone
+from kubelet.pods.manager import PodManager
+from proto import core_pb2
+
+log = structlog.get_logger("kubelet.podsource")
+
+_MAX_RETRY_SECONDS = 5.0
+
+
+async def watch_pods(api: ApiClient, node: str, manager: PodManager) -> None:
+    """Feed the manager every change of the pods with spec.nodeName == node, until cancelled."""
+    selector = f"spec.nodeName={node}"
+    retry = 0.2
+    while True:
+        try:
+            listed = await api.list("pods", "", field_selector=selector)
+            pods = [
+                p for p in listed.items if isinstance(p, core_pb2.Pod) and p.spec.node_name == node
+            ]
+            manager.replace_all(pods)
+            retry = 0.2
+            async for event in api.watch(
+                "pods", "", resource_version=listed.resource_version, field_selector=selector
+            ):
+                pod = event.object
+                if event.type == "BOOKMARK" or not isinstance(pod, core_pb2.Pod):
+                    continue
+                if pod.spec.node_name != node:
+                    continue
+                if event.type == "DELETED":
+                    manager.remove(pod.metadata.uid)
+                else:
+                    manager.upsert(pod)
+        except Gone:
+            log.info("pod watch expired, listing again", node=node)
+            continue
+        except (ApiError, OSError) as e:
+            log.warning("pod watch failed", node=node, error=str(e), retry_seconds=retry)
+        await asyncio.sleep(retry)
+        retry = min(retry * 2, _MAX_RETRY_SECONDS)

@@ -1,0 +1,1 @@
+"""Health probes: the checks (httpGet, tcpSocket, exec, grpc) and their periodic workers."""

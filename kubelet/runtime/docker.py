@@ -1,0 +1,480 @@
+"""The Docker runtime: the Docker SDK, every blocking call on a worker thread.
+
+The SDK is synchronous. Its calls run on this runtime's own thread pool rather than the
+event loop's default one, so that a burst of Docker calls (or long log and exec streams,
+which get threads of their own) never starves other `to_thread` users in the process.
+
+Pods live on one bridge network the project creates (`tugboat`): the sandbox ("pause")
+container owns the pod IP and every app container joins its network namespace. Every
+container is labelled with the node's name, and this runtime only ever lists or touches
+containers carrying its own node label, so several kubelets can share one engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+from docker.utils.socket import frames_iter
+
+from kubelet import metrics
+from kubelet.runtime.interface import (
+    LABEL_ATTEMPT,
+    LABEL_CONTAINER_NAME,
+    LABEL_KIND,
+    LABEL_NODE,
+    LABEL_POD_NAME,
+    LABEL_POD_NAMESPACE,
+    LABEL_POD_UID,
+    SANDBOX_NAME,
+    ContainerConfig,
+    ContainerInfo,
+    ContainerNotFound,
+    ExecResult,
+    ImagePullError,
+    PodRef,
+    RuntimeFailure,
+    VersionInfo,
+)
+
+T = TypeVar("T")
+
+NETWORK = "tugboat"
+"""The bridge network every pod joins; created by the first kubelet that needs it."""
+PAUSE_IMAGE = "tugboat/pause:1"
+_ZERO_TIME = "0001-01-01T00:00:00Z"
+_END = object()
+
+
+def docker_time(value: str) -> str:
+    """Docker's nanosecond timestamp as Kubernetes' RFC 3339 seconds; "" for the zero time."""
+    if not value or value.startswith("0001-01-01"):
+        return ""
+    head = value.split(".")[0].rstrip("Z")
+    return head + "Z"
+
+
+def container_name(node: str, pod: PodRef, name: str, attempt: int) -> str:
+    """A readable, unique Docker name: tugboat_<node>_<ns>_<pod>_<container>_<attempt>_<uid>."""
+    raw = f"tugboat_{node}_{pod.namespace}_{pod.name}_{name}_{attempt}_{pod.uid[:8]}"
+    return "".join(c if c.isalnum() or c in "_.-" else "-" for c in raw)
+
+
+class DockerRuntime:
+    """ContainerRuntime over a Docker engine (DOCKER_HOST or the local socket)."""
+
+    def __init__(self, node: str, *, network: str = NETWORK, pause_image: str = PAUSE_IMAGE):
+        self.node = node
+        self.network = network
+        self.pause_image = pause_image
+        self._client = docker.from_env(timeout=120)
+        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix=f"docker-{node}")
+        self._network_ready = False
+        self._network_lock = asyncio.Lock()
+        self._cache: dict[tuple[str, str], ContainerInfo] = {}
+
+    async def _call(self, operation: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        loop = asyncio.get_running_loop()
+        started = time.monotonic()
+        try:
+            return await loop.run_in_executor(self._pool, lambda: fn(*args, **kw))
+        finally:
+            metrics.RUNTIME_OPERATION_SECONDS.labels(operation).observe(time.monotonic() - started)
+
+    async def close(self) -> None:
+        """Close the engine connection and the thread pool."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._client.close()
+
+    async def version(self) -> VersionInfo:
+        """Engine version, OS and machine size, as nodeInfo and capacity report them."""
+        ver = await self._call("version", self._client.version)
+        info = await self._call("info", self._client.info)
+        return VersionInfo(
+            runtime_version=f"docker://{ver.get('Version', '')}",
+            os=str(ver.get("Os", "linux")),
+            architecture=str(ver.get("Arch", "")),
+            kernel_version=str(info.get("KernelVersion", "")),
+            os_image=str(info.get("OperatingSystem", "")),
+            cpu_millis=int(info.get("NCPU", 1)) * 1000,
+            memory_bytes=int(info.get("MemTotal", 0)),
+        )
+
+    async def _ensure_network(self) -> None:
+        if self._network_ready:
+            return
+        async with self._network_lock:
+            if self._network_ready:
+                return
+
+            def ensure() -> None:
+                found = self._client.networks.list(names=[self.network])
+                if not any(n.name == self.network for n in found):
+                    try:
+                        self._client.networks.create(
+                            self.network,
+                            driver="bridge",
+                            check_duplicate=True,
+                            labels={"io.tugboat.network": "pods"},
+                        )
+                    except docker.errors.APIError as e:
+                        if e.status_code != 409:
+                            raise
+
+            await self._call("ensure_network", ensure)
+            self._network_ready = True
+
+    def _labels(self, pod: PodRef, name: str, kind: str, attempt: int) -> dict[str, str]:
+        return {
+            LABEL_POD_UID: pod.uid,
+            LABEL_POD_NAME: pod.name,
+            LABEL_POD_NAMESPACE: pod.namespace,
+            LABEL_CONTAINER_NAME: name,
+            LABEL_ATTEMPT: str(attempt),
+            LABEL_NODE: self.node,
+            LABEL_KIND: kind,
+        }
+
+    async def ensure_sandbox(self, pod: PodRef, hostname: str, attempt: int) -> ContainerInfo:
+        """Start the pause container on the pod network; its IP is the pod's."""
+        await self._ensure_network()
+        if not await self.image_present(self.pause_image):
+            raise ImagePullError(
+                f"sandbox image {self.pause_image} is missing: run deploy/images/build.sh"
+            )
+
+        def run() -> str:
+            c = self._client.containers.run(
+                self.pause_image,
+                detach=True,
+                name=container_name(self.node, pod, SANDBOX_NAME, attempt),
+                hostname=hostname[:63],
+                network=self.network,
+                labels=self._labels(pod, SANDBOX_NAME, "sandbox", attempt),
+            )
+            return str(c.id)
+
+        try:
+            cid = await self._call("create_sandbox", run)
+        except docker.errors.APIError as e:
+            raise RuntimeFailure(
+                f"creating the sandbox of pod {pod.namespace}/{pod.name}: {e}"
+            ) from None
+        return await self.inspect(cid)
+
+    async def image_present(self, image: str) -> bool:
+        """Whether the engine has the image."""
+
+        def check() -> bool:
+            try:
+                self._client.images.get(image)
+                return True
+            except docker.errors.ImageNotFound:
+                return False
+
+        return await self._call("image_status", check)
+
+    async def pull_image(self, image: str) -> None:
+        """Pull from the image's registry; ImagePullError with the engine's reason."""
+        repo, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "")
+        try:
+            await self._call("pull_image", self._client.images.pull, repo, tag=tag or "latest")
+        except docker.errors.APIError as e:
+            raise ImagePullError(str(e.explanation or e)) from None
+
+    async def start_container(
+        self, pod: PodRef, sandbox: ContainerInfo, config: ContainerConfig
+    ) -> ContainerInfo:
+        """Create and start a container joined to the sandbox's network namespace."""
+        volumes = {
+            m.host_path: {"bind": m.container_path, "mode": "ro" if m.read_only else "rw"}
+            for m in config.mounts
+        }
+        kwargs: dict[str, Any] = {
+            "detach": True,
+            "name": container_name(self.node, pod, config.name, config.attempt),
+            "labels": self._labels(pod, config.name, config.kind, config.attempt),
+            "network_mode": f"container:{sandbox.id}",
+            "environment": [f"{k}={v}" for k, v in config.env.items()],
+            "volumes": volumes,
+            "privileged": config.privileged,
+            "read_only": config.read_only_root,
+            "stdin_open": config.stdin,
+            "tty": config.tty,
+        }
+        if config.command:
+            kwargs["entrypoint"] = config.command
+            kwargs["command"] = config.args
+        elif config.args:
+            kwargs["command"] = config.args
+        if config.working_dir:
+            kwargs["working_dir"] = config.working_dir
+        if config.cpu_millis:
+            kwargs["nano_cpus"] = config.cpu_millis * 1_000_000
+        if config.memory_bytes:
+            kwargs["mem_limit"] = config.memory_bytes
+        if config.run_as_user is not None:
+            kwargs["user"] = str(config.run_as_user)
+
+        def run() -> str:
+            c = self._client.containers.run(config.image, **kwargs)
+            return str(c.id)
+
+        try:
+            cid = await self._call("start_container", run)
+        except docker.errors.ImageNotFound as e:
+            raise ImagePullError(str(e.explanation or e)) from None
+        except docker.errors.APIError as e:
+            raise RuntimeFailure(
+                f"starting container {config.name}: {e.explanation or e}"
+            ) from None
+        return await self.inspect(cid)
+
+    async def stop_container(self, container_id: str, grace_seconds: float) -> None:
+        """SIGTERM, then SIGKILL after grace_seconds (Docker's stop does both)."""
+
+        def stop() -> None:
+            try:
+                self._client.api.stop(container_id, timeout=max(0, round(grace_seconds)))
+            except docker.errors.NotFound:
+                pass
+
+        await self._call("stop_container", stop)
+
+    async def remove_container(self, container_id: str) -> None:
+        """Remove a container (forcibly); gone already is fine."""
+
+        def remove() -> None:
+            try:
+                self._client.api.remove_container(container_id, force=True)
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError as e:
+                # 409: removal already in progress.
+                if e.status_code != 409:
+                    raise
+
+        await self._call("remove_container", remove)
+        for k in [k for k in self._cache if k[0] == container_id]:
+            del self._cache[k]
+
+    async def list_containers(self) -> list[ContainerInfo]:
+        """Every container labelled with this node, inspected once per state change."""
+        rows = await self._call(
+            "list_containers",
+            self._client.api.containers,
+            all=True,
+            filters={"label": [f"{LABEL_NODE}={self.node}"]},
+        )
+        out: list[ContainerInfo] = []
+        seen: set[tuple[str, str]] = set()
+        for row in rows:
+            key = (str(row["Id"]), str(row.get("State", "")))
+            seen.add(key)
+            info = self._cache.get(key)
+            if info is None:
+                try:
+                    info = await self.inspect(key[0])
+                except ContainerNotFound:
+                    continue
+                self._cache[key] = info
+            out.append(info)
+        for k in [k for k in self._cache if k not in seen]:
+            del self._cache[k]
+        return out
+
+    async def inspect(self, container_id: str) -> ContainerInfo:
+        """The container's state from `docker inspect`."""
+
+        def get() -> dict[str, Any]:
+            try:
+                return dict(self._client.api.inspect_container(container_id))
+            except docker.errors.NotFound:
+                raise ContainerNotFound(container_id) from None
+
+        return self._info(await self._call("inspect_container", get))
+
+    def _info(self, attrs: dict[str, Any]) -> ContainerInfo:
+        labels = attrs.get("Config", {}).get("Labels") or {}
+        st = attrs.get("State", {})
+        status = str(st.get("Status", ""))
+        state = {"running": "running", "created": "created"}.get(status, "exited")
+        if status in ("paused", "restarting"):
+            state = "running"
+        exit_code = int(st.get("ExitCode", 0))
+        reason = ""
+        if state == "exited":
+            reason = "Completed" if not exit_code else "Error"
+            if st.get("OOMKilled"):
+                reason = "OOMKilled"
+        networks = attrs.get("NetworkSettings", {}).get("Networks") or {}
+        ip = str(networks.get(self.network, {}).get("IPAddress", ""))
+        return ContainerInfo(
+            id=str(attrs["Id"]),
+            pod=PodRef(
+                labels.get(LABEL_POD_UID, ""),
+                labels.get(LABEL_POD_NAME, ""),
+                labels.get(LABEL_POD_NAMESPACE, ""),
+            ),
+            name=labels.get(LABEL_CONTAINER_NAME, ""),
+            kind=labels.get(LABEL_KIND, "app"),
+            attempt=int(labels.get(LABEL_ATTEMPT, "0") or 0),
+            image=str(attrs.get("Config", {}).get("Image", "")),
+            image_id=str(attrs.get("Image", "")),
+            state=state,
+            exit_code=exit_code,
+            created_at=docker_time(str(attrs.get("Created", ""))),
+            started_at=docker_time(str(st.get("StartedAt", _ZERO_TIME))),
+            finished_at=docker_time(str(st.get("FinishedAt", _ZERO_TIME))),
+            reason=reason,
+            ip=ip,
+        )
+
+    def logs(
+        self, container_id: str, *, follow: bool, tail: int | None, timestamps: bool
+    ) -> AsyncIterator[bytes]:
+        """The container's output; with follow, until the container stops or the caller ends."""
+
+        def open_stream() -> Any:
+            try:
+                return self._client.api.logs(
+                    container_id,
+                    stream=True,
+                    follow=follow,
+                    tail="all" if tail is None else tail,
+                    timestamps=timestamps,
+                )
+            except docker.errors.NotFound:
+                raise ContainerNotFound(container_id) from None
+
+        return self._stream("logs", open_stream, lambda s: iter(s), lambda s: s.close())
+
+    async def _stream(
+        self,
+        operation: str,
+        open_: Callable[[], Any],
+        items: Callable[[Any], Iterator[T]],
+        close: Callable[[Any], None],
+    ) -> AsyncIterator[T]:
+        # A long-lived stream gets a thread of its own; closing the stream unblocks it.
+        handle = await self._call(operation, open_)
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+
+        def pump() -> None:
+            try:
+                for item in items(handle):
+                    loop.call_soon_threadsafe(queue.put_nowait, item)
+            except Exception as e:  # handed to the consumer, which raises it
+                loop.call_soon_threadsafe(queue.put_nowait, e)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, _END)
+
+        threading.Thread(target=pump, name=f"{operation}-stream", daemon=True).start()
+        try:
+            while True:
+                item = await queue.get()
+                if item is _END:
+                    return
+                if isinstance(item, Exception):
+                    if isinstance(item, OSError | ValueError):
+                        return  # the stream was closed under the reader
+                    raise item
+                yield item
+        finally:
+            try:
+                close(handle)
+            except Exception:
+                pass
+
+    async def exec(
+        self, container_id: str, command: list[str], *, stdin: bool, tty: bool
+    ) -> DockerExec:
+        """Start a command in the container with a hijacked connection for its streams."""
+
+        def start() -> tuple[str, Any]:
+            try:
+                created = self._client.api.exec_create(
+                    container_id, command, stdin=stdin, tty=tty, stdout=True, stderr=True
+                )
+            except docker.errors.NotFound:
+                raise ContainerNotFound(container_id) from None
+            except docker.errors.APIError as e:
+                raise RuntimeFailure(str(e.explanation or e)) from None
+            sock = self._client.api.exec_start(created["Id"], socket=True, tty=tty)
+            return str(created["Id"]), sock
+
+        exec_id, sock = await self._call("exec", start)
+        return DockerExec(self, exec_id, sock, tty)
+
+    async def exec_run(self, container_id: str, command: list[str], timeout: float) -> ExecResult:
+        """Run to completion and collect the output (exec probes)."""
+
+        def run() -> ExecResult:
+            try:
+                created = self._client.api.exec_create(container_id, command)
+                output = self._client.api.exec_start(created["Id"])
+                code = self._client.api.exec_inspect(created["Id"]).get("ExitCode")
+            except docker.errors.NotFound:
+                raise ContainerNotFound(container_id) from None
+            except docker.errors.APIError as e:
+                raise RuntimeFailure(str(e.explanation or e)) from None
+            return ExecResult(int(code if code is not None else 126), bytes(output))
+
+        return await asyncio.wait_for(self._call("exec_run", run), timeout)
+
+
+class DockerExec:
+    """An exec session over Docker's hijacked HTTP connection."""
+
+    def __init__(self, runtime: DockerRuntime, exec_id: str, sock: Any, tty: bool) -> None:
+        self._runtime = runtime
+        self._id = exec_id
+        self._sock = sock
+        self._raw: socket.socket = getattr(sock, "_sock", sock)
+        self._tty = tty
+
+    async def write(self, data: bytes) -> None:
+        """Send bytes to stdin."""
+        await asyncio.to_thread(self._raw.sendall, data)
+
+    async def close_stdin(self) -> None:
+        """Half-close the connection: the command sees end of input."""
+        try:
+            await asyncio.to_thread(self._raw.shutdown, socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def output(self) -> AsyncIterator[tuple[int, bytes]]:
+        """(1 = stdout | 2 = stderr, bytes) until the command ends."""
+        return self._runtime._stream(
+            "exec_output",
+            lambda: self._sock,
+            lambda s: frames_iter(s, self._tty),  # type: ignore[no-untyped-call]
+            lambda s: None,
+        )
+
+    async def exit_code(self) -> int:
+        """Docker may report Running for a moment after the output ended: poll briefly."""
+        api = self._runtime._client.api
+        for _ in range(50):
+            info = await asyncio.to_thread(api.exec_inspect, self._id)
+            if not info.get("Running"):
+                code = info.get("ExitCode")
+                return int(code) if code is not None else 126
+            await asyncio.sleep(0.05)
+        return 126
+
+    async def close(self) -> None:
+        """Close the hijacked connection."""
+        try:
+            await asyncio.to_thread(self._sock.close)
+        except OSError:
+            pass

@@ -1,0 +1,171 @@
+"""The fake runtime: no containers, only bookkeeping, for simulating many nodes in one process.
+
+A container "starts" after `start_delay` seconds and then runs until stopped; exec
+commands (and so exec probes) succeed. Pod IPs come from 10.<node-number>.x.y so they
+look plausible and never collide between simulated nodes of one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from kubelet.runtime.interface import (
+    SANDBOX_NAME,
+    ContainerConfig,
+    ContainerInfo,
+    ContainerNotFound,
+    ExecResult,
+    ImagePullError,
+    PodRef,
+    VersionInfo,
+)
+
+_node_numbers = itertools.count(1)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class FakeExec:
+    """An exec that prints nothing and exits 0."""
+
+    async def write(self, data: bytes) -> None:
+        """Discard input."""
+
+    async def close_stdin(self) -> None:
+        """Nothing to close."""
+
+    async def output(self) -> AsyncIterator[tuple[int, bytes]]:
+        """No output."""
+        return
+        yield  # pragma: no cover
+
+    async def exit_code(self) -> int:
+        """Always success."""
+        return 0
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+class FakeRuntime:
+    """ContainerRuntime that only pretends: containers are records in a dict."""
+
+    def __init__(
+        self, node: str, *, start_delay: float = 0.0, missing_images: set[str] | None = None
+    ):
+        self.node = node
+        self.start_delay = start_delay
+        self.missing_images = missing_images or set()
+        self._containers: dict[str, ContainerInfo] = {}
+        self._number = next(_node_numbers)
+        self._ips = itertools.count(2)
+
+    async def version(self) -> VersionInfo:
+        """A plausible mid-sized machine."""
+        return VersionInfo(
+            "fake://1.0", "linux", "amd64", "fake", "Tugboat fake node", 4000, 8 << 30
+        )
+
+    def _next_ip(self) -> str:
+        n = next(self._ips)
+        return f"10.{self._number % 250 + 1}.{n // 250 % 250}.{n % 250 + 1}"
+
+    async def ensure_sandbox(self, pod: PodRef, hostname: str, attempt: int) -> ContainerInfo:
+        """A sandbox record with a fresh IP."""
+        info = ContainerInfo(
+            id=uuid.uuid4().hex,
+            pod=pod,
+            name=SANDBOX_NAME,
+            kind="sandbox",
+            attempt=attempt,
+            image="tugboat/pause:1",
+            image_id="sha256:fake",
+            state="running",
+            created_at=_now(),
+            started_at=_now(),
+            ip=self._next_ip(),
+        )
+        self._containers[info.id] = info
+        return info
+
+    async def image_present(self, image: str) -> bool:
+        """Every image is present except the ones configured missing."""
+        return image not in self.missing_images
+
+    async def pull_image(self, image: str) -> None:
+        """Pulls always succeed for images not configured missing."""
+        if image in self.missing_images:
+            raise ImagePullError(f"pull access denied for {image}")
+
+    async def start_container(
+        self, pod: PodRef, sandbox: ContainerInfo, config: ContainerConfig
+    ) -> ContainerInfo:
+        """Running after `start_delay` seconds."""
+        if self.start_delay:
+            await asyncio.sleep(self.start_delay)
+        info = ContainerInfo(
+            id=uuid.uuid4().hex,
+            pod=pod,
+            name=config.name,
+            kind=config.kind,
+            attempt=config.attempt,
+            image=config.image,
+            image_id="sha256:fake",
+            state="running",
+            created_at=_now(),
+            started_at=_now(),
+        )
+        self._containers[info.id] = info
+        return info
+
+    async def stop_container(self, container_id: str, grace_seconds: float) -> None:
+        """Exited 0 at once, as if it honoured SIGTERM."""
+        info = self._containers.get(container_id)
+        if info is not None and info.running:
+            self._containers[container_id] = replace(
+                info, state="exited", exit_code=0, finished_at=_now(), reason="Completed"
+            )
+
+    async def remove_container(self, container_id: str) -> None:
+        """Forget the record."""
+        self._containers.pop(container_id, None)
+
+    async def list_containers(self) -> list[ContainerInfo]:
+        """Every record."""
+        return list(self._containers.values())
+
+    async def inspect(self, container_id: str) -> ContainerInfo:
+        """One record."""
+        try:
+            return self._containers[container_id]
+        except KeyError:
+            raise ContainerNotFound(container_id) from None
+
+    async def logs(
+        self, container_id: str, *, follow: bool, tail: int | None, timestamps: bool
+    ) -> AsyncIterator[bytes]:
+        """One line saying there are no logs."""
+        await self.inspect(container_id)
+        yield b"(fake runtime: no logs)\n"
+
+    async def exec(
+        self, container_id: str, command: list[str], *, stdin: bool, tty: bool
+    ) -> FakeExec:
+        """A successful no-op."""
+        await self.inspect(container_id)
+        return FakeExec()
+
+    async def exec_run(self, container_id: str, command: list[str], timeout: float) -> ExecResult:
+        """Success (so exec probes pass)."""
+        await self.inspect(container_id)
+        return ExecResult(0, b"")
+
+    async def close(self) -> None:
+        """Nothing to release."""

@@ -1,0 +1,208 @@
+"""The container-runtime interface the pod workers use: small on purpose.
+
+Everything a pod worker needs to know about a container is recoverable from the runtime
+(labels carry the pod's identity and the restart attempt), so a kubelet that restarts
+rebuilds its whole picture from `list_containers` and never restarts what is running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+# Labels on every container the kubelet creates.
+LABEL_POD_UID = "io.tugboat.pod.uid"
+LABEL_POD_NAME = "io.tugboat.pod.name"
+LABEL_POD_NAMESPACE = "io.tugboat.pod.namespace"
+LABEL_CONTAINER_NAME = "io.tugboat.container.name"
+LABEL_ATTEMPT = "io.tugboat.container.attempt"
+LABEL_NODE = "io.tugboat.node"
+LABEL_KIND = "io.tugboat.kind"
+""""sandbox", "init" or "app"."""
+
+SANDBOX_NAME = "POD"
+"""The container name of a pod's sandbox, as Kubernetes spells the pause container."""
+
+
+class RuntimeFailure(Exception):
+    """A runtime operation failed; the message says which and why."""
+
+
+class ImagePullError(RuntimeFailure):
+    """The image is not present and could not be pulled."""
+
+
+class ContainerNotFound(RuntimeFailure):
+    """No such container."""
+
+
+@dataclass(frozen=True)
+class PodRef:
+    """The identity of a pod as the runtime labels it."""
+
+    uid: str
+    name: str
+    namespace: str
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A host path bind-mounted into a container."""
+
+    host_path: str
+    container_path: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class ContainerConfig:
+    """What to run: the resolved form of a pod's container spec."""
+
+    name: str
+    image: str
+    kind: str = "app"
+    attempt: int = 0
+    command: list[str] = field(default_factory=list)
+    args: list[str] = field(default_factory=list)
+    working_dir: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    mounts: list[Mount] = field(default_factory=list)
+    cpu_millis: int = 0
+    """CPU limit in millicores; 0 for none."""
+    memory_bytes: int = 0
+    """Memory limit in bytes; 0 for none."""
+    privileged: bool = False
+    run_as_user: int | None = None
+    read_only_root: bool = False
+    stdin: bool = False
+    tty: bool = False
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """A container as the runtime sees it now."""
+
+    id: str
+    pod: PodRef
+    name: str
+    kind: str
+    attempt: int
+    image: str
+    image_id: str
+    state: str
+    """"created", "running" or "exited"."""
+    exit_code: int = 0
+    created_at: str = ""
+    started_at: str = ""
+    finished_at: str = ""
+    reason: str = ""
+    """"OOMKilled", "Error", "Completed" once exited."""
+    ip: str = ""
+    """The pod IP, for a sandbox."""
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """The outcome of a command run to completion inside a container."""
+
+    exit_code: int
+    output: bytes
+
+
+class ExecSession(Protocol):
+    """A running exec: stdin in, multiplexed output out, then the exit code."""
+
+    async def write(self, data: bytes) -> None:
+        """Send bytes to the command's stdin."""
+
+    async def close_stdin(self) -> None:
+        """Signal end of input."""
+
+    def output(self) -> AsyncIterator[tuple[int, bytes]]:
+        """(stream, data) pairs, stream 1 = stdout, 2 = stderr, until the command ends."""
+        ...
+
+    async def exit_code(self) -> int:
+        """The command's exit code, once its output has ended."""
+        ...
+
+    async def close(self) -> None:
+        """Release the connection."""
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """What the node reports in nodeInfo."""
+
+    runtime_version: str
+    os: str
+    architecture: str
+    kernel_version: str
+    os_image: str
+    cpu_millis: int
+    memory_bytes: int
+
+
+class ContainerRuntime(Protocol):
+    """What a pod worker needs from a container engine."""
+
+    node: str
+
+    async def version(self) -> VersionInfo:
+        """Engine version, OS and machine size."""
+        ...
+
+    async def ensure_sandbox(self, pod: PodRef, hostname: str, attempt: int) -> ContainerInfo:
+        """Create and start the pod's network holder; its `ip` is the pod IP."""
+        ...
+
+    async def image_present(self, image: str) -> bool:
+        """Whether the image is available locally."""
+        ...
+
+    async def pull_image(self, image: str) -> None:
+        """Pull the image; ImagePullError when it cannot be had."""
+
+    async def start_container(
+        self, pod: PodRef, sandbox: ContainerInfo, config: ContainerConfig
+    ) -> ContainerInfo:
+        """Create and start a container inside the sandbox's network namespace."""
+        ...
+
+    async def stop_container(self, container_id: str, grace_seconds: float) -> None:
+        """SIGTERM, wait up to grace_seconds, then SIGKILL; no error if already stopped."""
+
+    async def remove_container(self, container_id: str) -> None:
+        """Remove a stopped container; no error if it is already gone."""
+
+    async def list_containers(self) -> list[ContainerInfo]:
+        """Every container of this node, running or not."""
+        ...
+
+    async def inspect(self, container_id: str) -> ContainerInfo:
+        """The current state of one container; ContainerNotFound if it is gone."""
+        ...
+
+    def logs(
+        self, container_id: str, *, follow: bool, tail: int | None, timestamps: bool
+    ) -> AsyncIterator[bytes]:
+        """The container's output, stdout and stderr interleaved."""
+        ...
+
+    async def exec(
+        self, container_id: str, command: list[str], *, stdin: bool, tty: bool
+    ) -> ExecSession:
+        """Start a command in a running container."""
+        ...
+
+    async def exec_run(self, container_id: str, command: list[str], timeout: float) -> ExecResult:
+        """Run a command to completion (probes); TimeoutError after timeout seconds."""
+        ...
+
+    async def close(self) -> None:
+        """Release the engine connection."""
