@@ -77,6 +77,14 @@ _RESULTS = {
     ">": rpc.Compare.GREATER,
 }
 
+# Pings while calls (watches) are open notice a member that vanished without closing
+# the connection; etcd refuses pings more often than every 5 s or on idle connections.
+_CHANNEL_OPTIONS = {
+    "grpc.keepalive_time_ms": 10_000,
+    "grpc.keepalive_timeout_ms": 5_000,
+    "grpc.keepalive_permit_without_calls": 0,
+}
+
 # gRPC codes after which another member may do better.
 _FAIL_OVER = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 
@@ -116,7 +124,7 @@ class Etcd:
             async with self._lock:
                 if self._client is None:
                     host, _, port = self.endpoint.rpartition(":")
-                    client = aetcd.Client(host=host, port=int(port), timeout=int(self.timeout))
+                    client = aetcd.Client(host=host, port=int(port), options=_CHANNEL_OPTIONS)
                     await client.connect()
                     self._client = client
         return self._client
@@ -132,9 +140,16 @@ class Etcd:
         await failed.close()
 
     async def _call(self, operation: str, stub: str, method: str, request: Any) -> Any:
-        """One unary etcd request, tried once on each endpoint while they are unavailable."""
+        """One unary etcd request, tried on each endpoint in turn while they are unavailable.
+
+        Two rounds with a short pause between tries ride out a leader election (about
+        half a second on our clusters); after that the request is Unavailable.
+        """
         last: grpc.RpcError | None = None
-        for _ in range(len(self.endpoints)):
+        attempts = 2 * len(self.endpoints) + 1
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
             client = await self._connected()
             started = time.perf_counter()
             try:

@@ -233,6 +233,11 @@ class Registry:
             if expected and kv.mod_revision != expected:
                 raise conflict(kind, name)
             old = decode_stored(kind, kv.value, kv.mod_revision)
+            if incoming.metadata.uid and incoming.metadata.uid != old.metadata.uid:
+                raise errors.Conflict(
+                    f"Precondition failed: UID in precondition: {incoming.metadata.uid}, "
+                    f"UID in object meta: {old.metadata.uid}"
+                )
             new = self._updated(kind, old, incoming, status)
             compares = [compare_mod(key, kv.mod_revision)]
             if encode_for_store(new) == kv.value:

@@ -8,7 +8,7 @@ from typing import Any
 import grpc
 import pytest
 
-from proto import workloads_pb2
+from proto import api_pb2, workloads_pb2
 from tests.integration.apiserver.helpers import configmap, create, get, pod, stub_for, update
 
 
@@ -136,3 +136,18 @@ def _with(cm: Any, **data: str) -> Any:
     new.data.clear()
     new.data.update(data)
     return new
+
+
+async def test_an_update_of_a_recreated_object_is_a_conflict(apiserver):
+    async with stub_for(apiserver.endpoint) as stub:
+        old = await create(stub, configmap("again", v="1"))
+        await stub.Delete(
+            api_pb2.DeleteRequest(resource="configmaps", namespace="default", name="again")
+        )
+        await create(stub, configmap("again", v="2"))
+        stale = _with(old, v="3")
+        stale.metadata.resource_version = ""
+        with pytest.raises(grpc.aio.AioRpcError) as e:
+            await update(stub, stale)
+        assert e.value.code() == grpc.StatusCode.ABORTED
+        assert (await get(stub, "configmaps", "default", "again")).data["v"] == "2"

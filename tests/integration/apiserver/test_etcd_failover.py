@@ -1,0 +1,65 @@
+"""With a three-member etcd, an API server survives the loss of the member it talks to."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import grpc
+import pytest
+
+from client.kinds import decode
+from proto import api_pb2
+from tests.integration.apiserver.helpers import configmap, create, get, list_names, stub_for
+from tests.support.apiserver import running_apiserver
+from tests.support.etcd import EtcdCluster, start_etcd
+
+
+@pytest.fixture
+def etcd3() -> Iterator[EtcdCluster]:
+    cluster = start_etcd(3)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+async def test_requests_continue_on_another_member_when_the_one_in_use_dies(etcd3):
+    async with running_apiserver(etcd3.endpoints) as server:
+        async with stub_for(server.endpoint) as stub:
+            await create(stub, configmap("before"))
+            used = next(m for m in etcd3.members if m.endpoint == server.etcd.endpoint)
+            etcd3.kill_member(used)
+            await create(stub, configmap("after"))
+            assert (await get(stub, "configmaps", "default", "before")).metadata.uid
+            assert await list_names(stub, "configmaps", "default") == ["after", "before"]
+        assert server.etcd.endpoint != used.endpoint
+
+
+async def test_a_watch_broken_by_a_dying_member_resumes_without_losing_events(etcd3):
+    async with running_apiserver(etcd3.endpoints) as server:
+        async with stub_for(server.endpoint) as stub:
+            start = (await create(stub, configmap("first"))).metadata.resource_version
+            watch = stub.Watch(api_pb2.WatchRequest(resource="configmaps", resource_version=start))
+            await create(stub, configmap("seen"))
+            last = ""
+            async with asyncio.timeout(10):
+                async for event in watch:
+                    last = event.resource_version
+                    break
+            used = next(m for m in etcd3.members if m.endpoint == server.etcd.endpoint)
+            etcd3.kill_member(used)
+            with pytest.raises(grpc.aio.AioRpcError) as e:
+                async with asyncio.timeout(10):
+                    async for _ in watch:
+                        pass
+            assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+            await create(stub, configmap("missed-while-down"))
+            resumed = stub.Watch(api_pb2.WatchRequest(resource="configmaps", resource_version=last))
+            names = []
+            async with asyncio.timeout(10):
+                async for event in resumed:
+                    names.append(decode("configmaps", event.object).metadata.name)
+                    break
+            resumed.cancel()
+    assert names == ["missed-while-down"]
