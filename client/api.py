@@ -1,18 +1,62 @@
 """The async API client: typed verbs over the generic resource service, with fail-over.
 
-STUB: interface fixed, body to be written (owner: client work).
+Every master runs an API server and they are active-active, so the client holds one
+grpc.aio channel per endpoint and uses one of them at a time ("the current endpoint").
+When a call fails because that server cannot be reached (UNAVAILABLE) the client moves
+on to the next endpoint, and every later call, watches included, goes there too.
+
+What is retried, and why it is safe:
+
+- get, list: reads; retried on UNAVAILABLE and DEADLINE_EXCEEDED.
+- update, update_status: guarded by the object's resourceVersion. If the first attempt
+  did land, the retry is refused with Conflict (the version moved on), which callers
+  handle anyway by re-reading: never a double write. An unguarded update (empty
+  resourceVersion) writes the same content twice, which is idempotent.
+- delete: retried likewise; if the first attempt landed, the retry raises NotFound
+  (or returns the object already marked for graceful deletion).
+- create of a named object: retried on UNAVAILABLE. If the first attempt did land, the
+  retry raises AlreadyExists for the object this very call created; callers that must
+  know compare with a get, and level-triggered ones see it in their informer anyway.
+- create with `generateName`: a retry after the request went out could create a second
+  object, so the client first makes sure the channel is connected (failing to connect is
+  unambiguous: nothing was sent, so it fails over) and raises Unavailable if the call
+  fails after that, leaving the decision to the caller.
+- DEADLINE_EXCEEDED on a create is never retried: the server may still be writing.
+
+Retries go round the endpoints without waiting; once every endpoint has failed, the
+client backs off (capped exponential, full jitter) before the next round. Attempts are
+bounded by `ClientOptions.max_retries` and by `ClientOptions.retry_deadline`.
+
+`watch()` resumes a broken stream on the next endpoint from the last resourceVersion it
+delivered, so a consumer sees every event exactly once and in order across a fail-over.
 """
 
 from __future__ import annotations
 
+import asyncio
+import enum
+import random
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
+import grpc
+import grpc.aio
+import structlog
+
+from client import kinds
+from client.backoff import Backoff
+from client.errors import Gone, Unavailable, from_grpc
 from client.kinds import Object
 from proto import api_pb2
 
-O = TypeVar("O", bound=Object)
+O = TypeVar("O", bound=Object)  # noqa: E741 (the stub's name)
+
+log = structlog.get_logger("client.api")
+
+_SERVICE = "/tugboat.v1.Resources/"
+_MAX_MESSAGE = 64 * 1024 * 1024
+"""Large lists come back in one message when the caller asks for no limit."""
 
 
 @dataclass
@@ -43,6 +87,127 @@ class ClientOptions:
     user_agent: str = "tugboat"
     fence: api_pb2.Fence | None = field(default=None)
     """Attached to every write when set (leader-only components)."""
+    retry_deadline: float = 30.0
+    """Total time one call may spend on attempts and back-off, in seconds."""
+    backoff_base: float = 0.05
+    """First back-off after every endpoint failed, in seconds; doubles each round."""
+    backoff_cap: float = 2.0
+    """Longest back-off between rounds, in seconds."""
+    connect_timeout: float = 2.0
+    """How long a create waits for a connection before failing over, in seconds."""
+    spread: bool = True
+    """Start on a random endpoint, so that many clients spread over the API servers."""
+
+
+class _Retry(enum.Enum):
+    IDEMPOTENT = "idempotent"
+    """Retry on UNAVAILABLE and DEADLINE_EXCEEDED."""
+    NAMED_CREATE = "named-create"
+    """Retry on UNAVAILABLE, even after the request may have been sent."""
+    GENERATED_CREATE = "generated-create"
+    """Retry on UNAVAILABLE only when nothing was sent."""
+
+
+_RETRY_CODES = {
+    _Retry.IDEMPOTENT: {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED},
+    _Retry.NAMED_CREATE: {grpc.StatusCode.UNAVAILABLE},
+    _Retry.GENERATED_CREATE: {grpc.StatusCode.UNAVAILABLE},
+}
+
+_WATCH_RESUME_CODES = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.CANCELLED,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    # A server killed mid-stream can surface as a reset stream.
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.UNKNOWN,
+}
+
+
+class _Endpoint:
+    """One API server: its address and, once used, a channel with the service's methods."""
+
+    def __init__(self, address: str, options: ClientOptions) -> None:
+        self.address = address
+        self._options = options
+        self._channel: grpc.aio.Channel | None = None
+        self._methods: dict[str, Any] = {}
+
+    @property
+    def channel(self) -> grpc.aio.Channel:
+        if self._channel is None:
+            self._channel = grpc.aio.insecure_channel(
+                self.address,
+                options=[
+                    ("grpc.primary_user_agent", self._options.user_agent),
+                    ("grpc.max_receive_message_length", _MAX_MESSAGE),
+                    ("grpc.max_send_message_length", _MAX_MESSAGE),
+                    # Reconnect quickly to a restarted server instead of grpc's 1 s..120 s.
+                    ("grpc.initial_reconnect_backoff_ms", 100),
+                    ("grpc.min_reconnect_backoff_ms", 100),
+                    ("grpc.max_reconnect_backoff_ms", 2000),
+                ],
+            )
+        return self._channel
+
+    def unary(self, method: str, response: type[Any]) -> grpc.aio.UnaryUnaryMultiCallable[Any, Any]:
+        found = self._methods.get(method)
+        if found is None:
+            found = self.channel.unary_unary(
+                _SERVICE + method,
+                request_serializer=_serialize,
+                response_deserializer=response.FromString,
+            )
+            self._methods[method] = found
+        return cast("grpc.aio.UnaryUnaryMultiCallable[Any, Any]", found)
+
+    def watch(self) -> grpc.aio.UnaryStreamMultiCallable[api_pb2.WatchRequest, api_pb2.WatchEvent]:
+        found = self._methods.get("Watch")
+        if found is None:
+            found = self.channel.unary_stream(
+                _SERVICE + "Watch",
+                request_serializer=_serialize,
+                response_deserializer=api_pb2.WatchEvent.FromString,
+            )
+            self._methods["Watch"] = found
+        return cast(
+            "grpc.aio.UnaryStreamMultiCallable[api_pb2.WatchRequest, api_pb2.WatchEvent]", found
+        )
+
+    async def connected(self, timeout: float) -> bool:
+        """Whether the channel is (or within `timeout` becomes) READY; False on failure."""
+        channel = self.channel
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        state = channel.get_state(try_to_connect=True)
+        # A handful of transitions (IDLE -> CONNECTING -> READY) at most; the bound is a guard.
+        for _ in range(16):
+            if state == grpc.ChannelConnectivity.READY:
+                return True
+            if state in (
+                grpc.ChannelConnectivity.TRANSIENT_FAILURE,
+                grpc.ChannelConnectivity.SHUTDOWN,
+            ):
+                return False
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(channel.wait_for_state_change(state), remaining)
+            except TimeoutError:
+                return False
+            state = channel.get_state(try_to_connect=True)
+        return False
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            channel, self._channel = self._channel, None
+            self._methods.clear()
+            await channel.close(None)
+
+
+def _serialize(message: Any) -> bytes:
+    return cast(bytes, message.SerializeToString())
 
 
 class ApiClient:
@@ -52,15 +217,33 @@ class ApiClient:
     """
 
     def __init__(self, endpoints: Sequence[str], options: ClientOptions | None = None) -> None:
-        raise NotImplementedError
+        if isinstance(endpoints, str):
+            endpoints = [e for e in endpoints.split(",") if e]
+        if not endpoints:
+            raise ValueError("ApiClient needs at least one API server endpoint (host:port)")
+        for address in endpoints:
+            if ":" not in address:
+                raise ValueError(f'API server endpoint "{address}" is not of the form host:port')
+        self.options = options or ClientOptions()
+        self._endpoints = [_Endpoint(a, self.options) for a in endpoints]
+        self._current = random.randrange(len(self._endpoints)) if self.options.spread else 0
+        self._closed = False
 
     @property
     def endpoint(self) -> str:
         """The API server in use now ("host:port")."""
-        raise NotImplementedError
+        return self._endpoints[self._current].address
+
+    @property
+    def endpoints(self) -> list[str]:
+        """Every API server this client may use, in fail-over order."""
+        return [e.address for e in self._endpoints]
 
     async def close(self) -> None:
-        raise NotImplementedError
+        """Close every channel; calls in flight fail with CANCELLED."""
+        self._closed = True
+        for endpoint in self._endpoints:
+            await endpoint.close()
 
     async def __aenter__(self) -> ApiClient:
         return self
@@ -68,12 +251,32 @@ class ApiClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    # -- the verbs -------------------------------------------------------------------
+
     async def create(self, obj: O, *, dry_run: bool = False) -> O:
-        raise NotImplementedError
+        """Create `obj`; see the module docstring for when a create is retried."""
+        kind = kinds.of(obj)
+        request = api_pb2.CreateRequest(
+            resource=kind.resource,
+            namespace=obj.metadata.namespace,
+            object=obj.SerializeToString(),
+            dry_run=dry_run,
+        )
+        self._fence(request)
+        retry = _Retry.NAMED_CREATE if obj.metadata.name else _Retry.GENERATED_CREATE
+        response = await self._unary(
+            "Create", request, api_pb2.ObjectResponse, retry=retry, what=_what(kind.resource, obj)
+        )
+        return cast(O, kinds.decode(kind.resource, response.object))
 
     async def get(self, resource: str, namespace: str, name: str) -> Object:
         """`resource` is the plural ("pods"); namespace "" for cluster-scoped kinds."""
-        raise NotImplementedError
+        kinds.by_resource(resource)
+        request = api_pb2.GetRequest(resource=resource, namespace=namespace, name=name)
+        response = await self._unary(
+            "Get", request, api_pb2.ObjectResponse, what=f"{resource} {namespace}/{name}"
+        )
+        return kinds.decode(resource, response.object)
 
     async def list(
         self,
@@ -86,14 +289,76 @@ class ApiClient:
         continue_token: str = "",
     ) -> ObjectList:
         """One page (all objects when limit is 0); namespace "" lists every namespace."""
-        raise NotImplementedError
+        kinds.by_resource(resource)
+        request = api_pb2.ListRequest(
+            resource=resource,
+            namespace=namespace,
+            label_selector=label_selector,
+            field_selector=field_selector,
+            limit=limit,
+            **{"continue": continue_token},
+        )
+        response = await self._unary(
+            "List", request, api_pb2.ListResponse, what=f"{resource} in {namespace or '*'}"
+        )
+        return ObjectList(
+            items=[kinds.decode(resource, item) for item in response.items],
+            resource_version=response.resource_version,
+            continue_token=getattr(response, "continue"),
+            remaining_item_count=response.remaining_item_count,
+        )
+
+    async def list_all(
+        self,
+        resource: str,
+        namespace: str = "",
+        *,
+        label_selector: str = "",
+        field_selector: str = "",
+        page_size: int = 500,
+    ) -> ObjectList:
+        """Every page of a List joined; the resourceVersion is the first page's."""
+        items: list[Object] = []
+        token = ""
+        version = ""
+        # The server's continue tokens always end; the bound guards against a buggy one.
+        for _ in range(1_000_000):
+            page = await self.list(
+                resource,
+                namespace,
+                label_selector=label_selector,
+                field_selector=field_selector,
+                limit=page_size,
+                continue_token=token,
+            )
+            items.extend(page.items)
+            version = version or page.resource_version
+            token = page.continue_token
+            if not token:
+                break
+        return ObjectList(items=items, resource_version=version)
 
     async def update(self, obj: O, *, dry_run: bool = False) -> O:
         """Guarded by obj.metadata.resourceVersion: a stale one raises Conflict."""
-        raise NotImplementedError
+        return await self._update("Update", obj, dry_run=dry_run)
 
     async def update_status(self, obj: O) -> O:
-        raise NotImplementedError
+        """Write only obj's status, guarded by its resourceVersion like update()."""
+        return await self._update("UpdateStatus", obj, dry_run=False)
+
+    async def _update(self, method: str, obj: O, *, dry_run: bool) -> O:
+        kind = kinds.of(obj)
+        request = api_pb2.UpdateRequest(
+            resource=kind.resource,
+            namespace=obj.metadata.namespace,
+            object=obj.SerializeToString(),
+            dry_run=dry_run,
+        )
+        self._fence(request)
+        response = await self._unary(
+            method, request, api_pb2.ObjectResponse, what=_what(kind.resource, obj)
+        )
+        return cast(O, kinds.decode(kind.resource, response.object))
 
     async def delete(
         self,
@@ -107,7 +372,22 @@ class ApiClient:
         precondition_resource_version: str = "",
     ) -> Object:
         """The object as deleted, or with deletionTimestamp set when deletion is graceful."""
-        raise NotImplementedError
+        kinds.by_resource(resource)
+        request = api_pb2.DeleteRequest(
+            resource=resource,
+            namespace=namespace,
+            name=name,
+            propagation_policy=propagation_policy,
+            precondition_uid=precondition_uid,
+            precondition_resource_version=precondition_resource_version,
+        )
+        if grace_period_seconds is not None:
+            request.grace_period_seconds = grace_period_seconds
+        self._fence(request)
+        response = await self._unary(
+            "Delete", request, api_pb2.ObjectResponse, what=f"{resource} {namespace}/{name}"
+        )
+        return kinds.decode(resource, response.object)
 
     def watch(
         self,
@@ -117,9 +397,174 @@ class ApiClient:
         resource_version: str = "",
         label_selector: str = "",
         field_selector: str = "",
+        allow_bookmarks: bool = False,
     ) -> AsyncIterator[WatchEvent]:
         """Events after resource_version, resumed on another API server if one fails.
 
+        With an empty resource_version the watch starts from the current revision (read
+        with a one-item list first, so that a fail-over before the first event loses
+        nothing). BOOKMARK events (object None) are yielded only with allow_bookmarks.
         Raises Gone when the revision has been compacted.
         """
-        raise NotImplementedError
+        kinds.by_resource(resource)
+        return self._watch(
+            resource,
+            namespace,
+            resource_version,
+            label_selector,
+            field_selector,
+            allow_bookmarks,
+        )
+
+    # -- machinery -------------------------------------------------------------------
+
+    def _fence(
+        self,
+        request: api_pb2.CreateRequest | api_pb2.UpdateRequest | api_pb2.DeleteRequest,
+    ) -> None:
+        if self.options.fence is not None:
+            request.fence.CopyFrom(self.options.fence)
+
+    def _fail_over(self, index: int, error: grpc.aio.AioRpcError | str) -> None:
+        """Move off endpoint `index` unless another call already did."""
+        if self._current != index:
+            return
+        self._current = (index + 1) % len(self._endpoints)
+        if len(self._endpoints) > 1:
+            reason = error if isinstance(error, str) else f"{error.code().name}: {error.details()}"
+            log.warning(
+                "api server failed, moving to the next",
+                failed=self._endpoints[index].address,
+                next=self._endpoints[self._current].address,
+                reason=reason,
+            )
+
+    async def _unary(
+        self,
+        method: str,
+        request: Any,
+        response: type[Any],
+        *,
+        retry: _Retry = _Retry.IDEMPOTENT,
+        what: str = "",
+    ) -> Any:
+        """One unary call with fail-over and bounded retries (see the module docstring)."""
+        if self._closed:
+            raise Unavailable("the API client is closed")
+        options = self.options
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + options.retry_deadline
+        backoff = Backoff(base=options.backoff_base, cap=options.backoff_cap)
+        failed_this_round: set[int] = set()
+        last = "no attempt was made"
+        for _ in range(max(1, options.max_retries)):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            index = self._current
+            endpoint = self._endpoints[index]
+            if retry is _Retry.GENERATED_CREATE and not await endpoint.connected(
+                min(options.connect_timeout, remaining)
+            ):
+                last = f"{endpoint.address}: cannot connect"
+                self._fail_over(index, "cannot connect")
+            else:
+                try:
+                    return await endpoint.unary(method, response)(
+                        request, timeout=min(options.timeout, max(remaining, 0.001))
+                    )
+                except grpc.aio.AioRpcError as e:
+                    code = e.code()
+                    if code not in _RETRY_CODES[retry]:
+                        raise from_grpc(e) from None
+                    self._fail_over(index, e)
+                    if retry is _Retry.GENERATED_CREATE:
+                        raise Unavailable(
+                            f"{method} {what}: {endpoint.address} failed after the request "
+                            f"was sent ({e.details()}); the object may have been created"
+                        ) from None
+                    last = f"{endpoint.address}: {code.name}: {e.details()}"
+            failed_this_round.add(index)
+            if len(failed_this_round) >= len(self._endpoints):
+                failed_this_round.clear()
+                delay = min(backoff.next(), max(0.0, deadline - loop.time()))
+                await asyncio.sleep(delay)
+        raise Unavailable(f"{method} {what}: no API server answered ({last})")
+
+    async def _watch(
+        self,
+        resource: str,
+        namespace: str,
+        resource_version: str,
+        label_selector: str,
+        field_selector: str,
+        allow_bookmarks: bool,
+    ) -> AsyncIterator[WatchEvent]:
+        if not resource_version:
+            first = await self.list(resource, namespace, limit=1)
+            resource_version = first.resource_version
+        what = f"{resource} in {namespace or '*'}"
+        backoff = Backoff(base=self.options.backoff_base, cap=self.options.backoff_cap)
+        failures = 0
+        failed_this_round: set[int] = set()
+        while True:
+            if self._closed:
+                raise Unavailable("the API client is closed")
+            index = self._current
+            endpoint = self._endpoints[index]
+            request = api_pb2.WatchRequest(
+                resource=resource,
+                namespace=namespace,
+                label_selector=label_selector,
+                field_selector=field_selector,
+                resource_version=resource_version,
+                allow_bookmarks=allow_bookmarks,
+            )
+            call = endpoint.watch()(request)
+            reason: str
+            try:
+                async for event in call:
+                    failures = 0
+                    failed_this_round.clear()
+                    backoff.reset()
+                    if event.resource_version:
+                        resource_version = event.resource_version
+                    if event.type == "BOOKMARK":
+                        if allow_bookmarks:
+                            yield WatchEvent("BOOKMARK", None, resource_version)
+                        continue
+                    yield WatchEvent(
+                        event.type, kinds.decode(resource, event.object), event.resource_version
+                    )
+                # The server ended the stream (shutdown, server-side timeout): resume.
+                reason = "the server ended the stream"
+            except grpc.aio.AioRpcError as e:
+                if e.code() == grpc.StatusCode.OUT_OF_RANGE:
+                    raise Gone(f"watch {what} from {resource_version}: {e.details()}") from None
+                if e.code() not in _WATCH_RESUME_CODES:
+                    raise from_grpc(e) from None
+                reason = f"{e.code().name}: {e.details()}"
+            finally:
+                call.cancel()
+            failures += 1
+            if failures > max(1, self.options.max_retries):
+                raise Unavailable(f"watch {what}: no API server answered ({reason})")
+            self._fail_over(index, reason)
+            log.info(
+                "watch resuming",
+                resource=resource,
+                namespace=namespace,
+                resource_version=resource_version,
+                endpoint=self.endpoint,
+            )
+            failed_this_round.add(index)
+            if len(failed_this_round) >= len(self._endpoints):
+                failed_this_round.clear()
+                await asyncio.sleep(backoff.next())
+
+
+def _what(resource: str, obj: Object) -> str:
+    meta = obj.metadata
+    name = meta.name or f"{meta.generate_name}*"
+    return f"{resource} {meta.namespace}/{name}" if meta.namespace else f"{resource} {name}"
+

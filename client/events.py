@@ -1,0 +1,149 @@
+"""Recording Events about objects, the way `kubectl describe` shows them.
+
+As in Kubernetes, an Event is named `<object name>.<hex timestamp>` and lives in the
+object's namespace ("default" for cluster-scoped objects such as Nodes). A repeat of
+the same event (same object, type, reason and message, from the same component) is
+aggregated into the existing Event: count + 1 and a new lastTimestamp, instead of a new
+object each time. The recorder keeps a small local cache of what it recorded to find
+the Event to update; a miss only costs a new Event.
+
+Recording is best effort: it must never fail the caller's work, so errors are logged.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+
+from client import kinds
+from client.api import ApiClient
+from client.errors import AlreadyExists, ApiError, Conflict, NotFound
+from client.kinds import Object
+from proto import core_pb2
+
+log = structlog.get_logger("client.events")
+
+NORMAL = "Normal"
+WARNING = "Warning"
+
+
+@dataclass(frozen=True)
+class _Key:
+    uid: str
+    kind: str
+    namespace: str
+    name: str
+    type: str
+    reason: str
+    message: str
+
+
+def now_rfc3339() -> str:
+    """The current time as Kubernetes writes timestamps: `2024-05-01T12:00:00Z`."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class EventRecorder:
+    """Creates or aggregates core/v1 Events on behalf of `component` (on `host`)."""
+
+    def __init__(
+        self, client: ApiClient, component: str, host: str = "", *, cache_size: int = 4096
+    ) -> None:
+        self._client = client
+        self.component = component
+        self.host = host
+        self._cache_size = cache_size
+        self._recorded: OrderedDict[_Key, core_pb2.Event] = OrderedDict()
+
+    async def record(self, obj: Object, type: str, reason: str, message: str) -> None:
+        """Record that `reason` happened to `obj` (type Normal or Warning); never raises."""
+        key = _Key(
+            uid=obj.metadata.uid,
+            kind=obj.kind,
+            namespace=obj.metadata.namespace,
+            name=obj.metadata.name,
+            type=type,
+            reason=reason,
+            message=message,
+        )
+        try:
+            previous = self._recorded.get(key)
+            event = await self._aggregate(previous) if previous is not None else None
+            if event is None:
+                event = await self._create(obj, type, reason, message)
+            self._remember(key, event)
+        except ApiError as e:
+            log.warning(
+                "could not record event",
+                object=f"{obj.kind} {kinds.key(obj)}",
+                reason=reason,
+                error=f"{e.reason}: {e.message}",
+            )
+        except Exception:
+            log.exception("could not record event", object=f"{obj.kind} {kinds.key(obj)}")
+
+    async def _aggregate(self, previous: core_pb2.Event) -> core_pb2.Event | None:
+        """The stored Event with count + 1, or None when it is gone or moved on."""
+        event = core_pb2.Event()
+        event.CopyFrom(previous)
+        event.count = max(event.count, 1) + 1
+        event.last_timestamp = now_rfc3339()
+        try:
+            return await self._client.update(event)
+        except NotFound:
+            return None
+        except Conflict:
+            # Someone else (another replica of this component) bumped it: read and retry once.
+            try:
+                current = await self._client.get(
+                    "events", previous.metadata.namespace, previous.metadata.name
+                )
+            except NotFound:
+                return None
+            assert isinstance(current, core_pb2.Event)
+            current.count = max(current.count, 1) + 1
+            current.last_timestamp = event.last_timestamp
+            return await self._client.update(current)
+
+    async def _create(self, obj: Object, type: str, reason: str, message: str) -> core_pb2.Event:
+        stamp = now_rfc3339()
+        event = core_pb2.Event(
+            api_version="v1",
+            kind="Event",
+            reason=reason,
+            message=message,
+            type=type,
+            count=1,
+            first_timestamp=stamp,
+            last_timestamp=stamp,
+            reporting_component=self.component,
+            reporting_instance=self.host,
+        )
+        event.metadata.namespace = obj.metadata.namespace or "default"
+        ref = event.involved_object
+        ref.kind = obj.kind
+        ref.api_version = obj.api_version
+        ref.namespace = obj.metadata.namespace
+        ref.name = obj.metadata.name
+        ref.uid = obj.metadata.uid
+        ref.resource_version = obj.metadata.resource_version
+        event.source.component = self.component
+        event.source.host = self.host
+        # Nanosecond timestamps make collisions unlikely; retry a clash with the next one.
+        for _ in range(3):
+            event.metadata.name = f"{obj.metadata.name}.{time.time_ns():x}"
+            try:
+                return await self._client.create(event)
+            except AlreadyExists:
+                continue
+        raise AlreadyExists(f"events {event.metadata.name}: three name clashes in a row")
+
+    def _remember(self, key: _Key, event: core_pb2.Event) -> None:
+        self._recorded[key] = event
+        self._recorded.move_to_end(key)
+        while len(self._recorded) > self._cache_size:
+            self._recorded.popitem(last=False)
