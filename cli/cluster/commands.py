@@ -1,0 +1,143 @@
+"""`tug up` and `tug down`: a local cluster on 127.0.0.1, its processes detached."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+from typing import Any
+
+from cli import config as configfile
+from cli.cluster import components, processes, state
+from cli.cluster.components import Component
+from cli.cluster.layout import DEFAULT_BASE_PORT, DEFAULT_NAME, HOST, Layout
+from cli.cluster.probes import port_in_use
+from cli.cluster.supervisor import Supervisor
+from cli.errors import CliError
+from cli.invocation import Invocation
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add `tug up` and `tug down`."""
+    up_parser = sub.add_parser("up", parents=[common], help="start a local cluster")
+    up_parser.add_argument("--name", default=DEFAULT_NAME)
+    up_parser.add_argument("--masters", type=int, default=3)
+    up_parser.add_argument("--fresh", action="store_true", help="wipe the cluster's data first")
+    up_parser.add_argument("--base-port", type=int, default=DEFAULT_BASE_PORT)
+    up_parser.set_defaults(func=up)
+    down_parser = sub.add_parser("down", parents=[common], help="stop a local cluster")
+    down_parser.add_argument("--name", default=DEFAULT_NAME)
+    down_parser.set_defaults(func=down)
+
+
+def tiers(layout: Layout, etcd_binary: str) -> list[list[Component]]:
+    """What to start, tier by tier: etcd, then each master role on every master."""
+    out = [[components.etcd(layout, etcd_binary)]]
+    for role in components.MASTER_ROLES:
+        out.append([role(layout, i) for i in range(layout.masters)])
+    return out
+
+
+def _write_context(layout: Layout) -> None:
+    cfg = configfile.load()
+    cfg.clusters[layout.name] = layout.servers()
+    previous = cfg.contexts.get(layout.name)
+    namespace = previous.namespace if previous else "default"
+    cfg.contexts[layout.name] = configfile.Context(layout.name, layout.name, namespace)
+    cfg.current_context = layout.name
+    configfile.save(cfg)
+
+
+def _remove_context(name: str) -> None:
+    cfg = configfile.load()
+    if name not in cfg.clusters and name not in cfg.contexts:
+        return
+    cfg.clusters.pop(name, None)
+    cfg.contexts.pop(name, None)
+    if cfg.current_context == name:
+        cfg.current_context = ""
+    configfile.save(cfg)
+
+
+async def _stop_leftovers(inv: Invocation, layout: Layout, found: state.State) -> None:
+    running = [r for r in found.processes if processes.alive(r)]
+    if running:
+        inv.out(f'Stopping {len(running)} processes left from cluster "{layout.name}".')
+    survivors = await Supervisor(layout, found).stop()
+    if survivors:
+        pids = ", ".join(f"{r.name} (pid {r.pid})" for r in survivors)
+        raise CliError(f"could not stop {pids}")
+
+
+async def up(inv: Invocation) -> int:
+    """Start etcd and the masters, write the context, wait until all answer."""
+    args = inv.args
+    layout = Layout(args.name, args.base_port, args.masters)
+    found = state.load(layout)
+    if found is not None:
+        running = [r for r in found.processes if processes.alive(r)]
+        if running and len(running) == len(found.processes) and not args.fresh:
+            servers = ",".join(Layout(found.name, found.base_port, found.masters).servers())
+            inv.out(
+                f'Cluster "{layout.name}" is already running ({len(running)} processes, '
+                f"API servers {servers}). Use `tug down --name {layout.name}` to stop it."
+            )
+            return 0
+        await _stop_leftovers(inv, layout, found)
+    etcd_binary = await components.check_etcd()
+    plan = tiers(layout, etcd_binary)
+    busy = [
+        f"{port} ({c.name})" for tier in plan for c in tier for port in c.ports
+        if port_in_use(HOST, port)
+    ]  # fmt: skip
+    if busy:
+        raise CliError(
+            f"ports in use on {HOST}: {', '.join(busy)}; "
+            "another cluster may be running there: pick another --base-port"
+        )
+    if args.fresh:
+        await asyncio.to_thread(shutil.rmtree, layout.etcd_data, True)
+        await asyncio.to_thread(shutil.rmtree, layout.logs, True)
+    layout.root.mkdir(parents=True, exist_ok=True)
+    supervisor = Supervisor(layout, state.State(layout.name, layout.base_port, layout.masters))
+    inv.out(f'Starting cluster "{layout.name}" in {layout.root}')
+    inv.stdout.flush()
+    try:
+        for tier in plan:
+            await supervisor.start_tier(tier)
+    except BaseException:
+        await asyncio.shield(supervisor.stop())
+        raise
+    _write_context(layout)
+    servers = ",".join(layout.servers())
+    inv.out(
+        f'Cluster "{layout.name}" is up: etcd at {HOST}:{layout.etcd_client_port()}, '
+        f"{layout.masters} API servers at {servers}."
+    )
+    inv.out(f'Context "{layout.name}" is now current (in {configfile.config_path()}).')
+    inv.out(f"Logs are in {layout.logs}/.")
+    inv.out("")
+    inv.out("Try:")
+    inv.out("  tug apply -f examples/")
+    inv.out("  tug get all")
+    inv.out("  tug describe deployment web")
+    inv.out(f"  tug down{'' if layout.name == DEFAULT_NAME else ' --name ' + layout.name}")
+    return 0
+
+
+async def down(inv: Invocation) -> int:
+    """Stop every process `tug up` recorded, by PID, and remove the context."""
+    layout = Layout(inv.args.name)
+    found = state.load(layout)
+    if found is None:
+        _remove_context(layout.name)
+        inv.out(f'No cluster "{layout.name}" is running.')
+        return 0
+    count = len(found.processes)
+    survivors = await Supervisor(layout, found).stop()
+    if survivors:
+        pids = ", ".join(f"{r.name} (pid {r.pid})" for r in survivors)
+        raise CliError(f"could not stop {pids}; run `tug down` again")
+    _remove_context(layout.name)
+    inv.out(f'Cluster "{layout.name}" stopped ({count} processes).')
+    return 0

@@ -1,0 +1,146 @@
+"""What a local cluster runs: one function per role, returning how to start it.
+
+`MASTER_ROLES` run once per master and `NODE_ROLES` once per node; a later role is
+one function and one line in its tuple (a scheduler: `scheduler(layout, i)` using
+`layout.port(3, i)` for its metrics).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cli.cluster.layout import HOST, Layout
+from cli.cluster.probes import http_get
+from cli.errors import CliError
+
+BAD_ETCD = ((3, 5, 0), (3, 5, 2))
+"""etcd 3.5.0-3.5.2 can lose consistency after a hard kill (etcd issue 13766)."""
+
+
+@dataclass(frozen=True)
+class Component:
+    """One process of the cluster: its name, command line, ports and readiness check."""
+
+    name: str
+    argv: list[str]
+    ports: list[int]
+    ready: Callable[[], Awaitable[bool]]
+
+
+def _flat(flags: dict[str, str]) -> list[str]:
+    return [part for pair in flags.items() for part in pair]
+
+
+def executable(script: str) -> str:
+    """A console script of this installation (next to this Python), else one on PATH."""
+    here = Path(sys.executable).parent / script
+    if here.exists():
+        return str(here)
+    found = shutil.which(script)
+    if found is None:
+        raise CliError(f"{script} not found next to {sys.executable} or on PATH")
+    return found
+
+
+def _etcd_binary() -> str:
+    found = shutil.which("etcd")
+    if found is None:
+        raise CliError("etcd not found on PATH: install Debian's etcd-server (`make setup` does)")
+    return found
+
+
+def parse_etcd_version(text: str) -> tuple[int, int, int]:
+    """(3, 4, 23) from `etcd --version` output; CliError when it has no version."""
+    match = re.search(r"etcd Version:\s*(\d+)\.(\d+)\.(\d+)", text)
+    if not match:
+        raise CliError(f"cannot tell the etcd version from `etcd --version`: {text.strip()!r}")
+    major, minor, patch = (int(g) for g in match.groups())
+    return major, minor, patch
+
+
+def refuse_bad_etcd(version: tuple[int, int, int]) -> None:
+    """CliError for the etcd releases DESIGN.md rules out."""
+    low, high = BAD_ETCD
+    if low <= version <= high:
+        text = ".".join(map(str, version))
+        raise CliError(
+            f"etcd {text} can lose consistency after a crash (etcd issue 13766); "
+            "use 3.4.22 or later 3.4, or 3.5.6 or later"
+        )
+
+
+async def check_etcd() -> str:
+    """The etcd binary to run, after checking its version."""
+    binary = _etcd_binary()
+    proc = await asyncio.create_subprocess_exec(
+        binary,
+        "--version",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=10)
+    refuse_bad_etcd(parse_etcd_version(out.decode(errors="replace")))
+    return binary
+
+
+def etcd(layout: Layout, binary: str) -> Component:
+    """The cluster's single etcd member, data under the cluster directory."""
+    client, peer = layout.etcd_client_port(), layout.etcd_peer_port()
+    member = f"{layout.name}-etcd"
+
+    async def ready() -> bool:
+        status, body = await http_get(HOST, client, "/health")
+        return status == 200 and b'"true"' in body
+
+    flags = {
+        "--name": member,
+        "--data-dir": str(layout.etcd_data),
+        "--listen-client-urls": f"http://{HOST}:{client}",
+        "--advertise-client-urls": f"http://{HOST}:{client}",
+        "--listen-peer-urls": f"http://{HOST}:{peer}",
+        "--initial-advertise-peer-urls": f"http://{HOST}:{peer}",
+        "--initial-cluster": f"{member}=http://{HOST}:{peer}",
+        "--initial-cluster-state": "new",
+    }
+    return Component(
+        "etcd",
+        [binary, *_flat(flags)],
+        [client, peer],
+        ready,
+    )
+
+
+def apiserver(layout: Layout, i: int) -> Component:
+    """Master i's API server."""
+    grpc_port, http_port = layout.apiserver_port(i), layout.apiserver_http_port(i)
+
+    async def ready() -> bool:
+        status, _ = await http_get(HOST, http_port, "/readyz")
+        return status == 200
+
+    flags = {
+        "--etcd-servers": f"{HOST}:{layout.etcd_client_port()}",
+        "--bind-address": HOST,
+        "--port": str(grpc_port),
+        "--http-port": str(http_port),
+        "--name": f"{layout.name}-master-{i}",
+    }
+    return Component(
+        f"apiserver-{i}",
+        [executable("tug-apiserver"), *_flat(flags)],
+        [grpc_port, http_port],
+        ready,
+    )
+
+
+MASTER_ROLES: tuple[Callable[[Layout, int], Component], ...] = (apiserver,)
+"""Started on every master, in this order, after etcd."""
+
+NODE_ROLES: tuple[Callable[[Layout, int], Component], ...] = ()
+"""Started on every node (kubelet, proxy), after the masters."""

@@ -1,0 +1,53 @@
+"""Is it up yet? Readiness checks of local processes over loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+
+
+async def http_get(host: str, port: int, path: str, timeout: float = 1.0) -> tuple[int, bytes]:
+    """A minimal HTTP/1.0 GET: (status, body); (0, b"") when nothing answers."""
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except (OSError, TimeoutError):
+        return 0, b""
+    try:
+        writer.write(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+        await writer.drain()
+        raw = await asyncio.wait_for(reader.read(65536), timeout)
+    except (OSError, TimeoutError):
+        return 0, b""
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    parts = head.split(b" ", 2)
+    try:
+        return int(parts[1]), body
+    except (IndexError, ValueError):
+        return 0, b""
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on (or holds) host:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def accepts(host: str, port: int) -> bool:
+    """Whether a TCP connection to host:port succeeds."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        try:
+            s.connect((host, port))
+        except OSError:
+            return False
+    return True

@@ -1,0 +1,1 @@
+"""One module per `tug` command; each has `register(subparsers, common)`."""

@@ -1,0 +1,66 @@
+"""`tug config view|get-contexts|current-context|use-context`: the client config file."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import yaml
+
+from cli import config as configfile
+from cli.errors import CliError
+from cli.invocation import Invocation
+from cli.printers.table import format_table
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add `tug config` and its subcommands."""
+    p = sub.add_parser("config", parents=[common], help="view or change the client config")
+    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
+    verbs.add_parser("view", parents=[common], help="print the config").set_defaults(func=view)
+    verbs.add_parser("get-contexts", parents=[common], help="list contexts").set_defaults(
+        func=get_contexts
+    )
+    verbs.add_parser("current-context", parents=[common], help="the current context").set_defaults(
+        func=current_context
+    )
+    use = verbs.add_parser("use-context", parents=[common], help="switch the current context")
+    use.add_argument("name")
+    use.set_defaults(func=use_context)
+
+
+async def view(inv: Invocation) -> int:
+    """The config as YAML."""
+    inv.stdout.write(yaml.safe_dump(inv.config.to_dict(), sort_keys=False))
+    return 0
+
+
+async def get_contexts(inv: Invocation) -> int:
+    """kubectl's table: CURRENT NAME CLUSTER AUTHINFO NAMESPACE."""
+    cfg = inv.config
+    rows = [
+        ["*" if c.name == cfg.current_context else "", c.name, c.cluster, "", c.namespace]
+        for c in cfg.contexts.values()
+    ]
+    for line in format_table(["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"], rows):
+        inv.out(line)
+    return 0
+
+
+async def current_context(inv: Invocation) -> int:
+    """The current context's name."""
+    if not inv.config.current_context:
+        raise CliError("current-context is not set")
+    inv.out(inv.config.current_context)
+    return 0
+
+
+async def use_context(inv: Invocation) -> int:
+    """Make a context current: `Switched to context "NAME".`"""
+    cfg = inv.config
+    if inv.args.name not in cfg.contexts:
+        raise CliError(f'no context exists with the name: "{inv.args.name}"')
+    cfg.current_context = inv.args.name
+    configfile.save(cfg)
+    inv.out(f'Switched to context "{inv.args.name}".')
+    return 0

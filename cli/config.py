@@ -1,0 +1,154 @@
+"""The client configuration: which API servers a context points at, in kubeconfig's shape.
+
+The file lives at `$TUGCONFIG`, else `$TUG_HOME/config`, else `~/.tug/config`:
+
+    clusters: [{name: local, cluster: {servers: ["127.0.0.1:6443"]}}]
+    contexts: [{name: local, context: {cluster: local, namespace: default}}]
+    current-context: local
+
+Kept as plain dataclasses so `tug up` can add its cluster and `tug down` remove it
+without disturbing anything else in the file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cli.errors import CliError
+
+
+def tug_home() -> Path:
+    """`$TUG_HOME`, else `~/.tug`: the root of local clusters and the default config."""
+    env = os.environ.get("TUG_HOME")
+    return Path(env) if env else Path.home() / ".tug"
+
+
+def config_path() -> Path:
+    """`$TUGCONFIG`, else the config file under tug_home()."""
+    env = os.environ.get("TUGCONFIG")
+    return Path(env) if env else tug_home() / "config"
+
+
+@dataclass
+class Context:
+    """A named pair of cluster and default namespace."""
+
+    name: str
+    cluster: str
+    namespace: str = ""
+
+
+@dataclass
+class Config:
+    """The whole client configuration file."""
+
+    clusters: dict[str, list[str]] = field(default_factory=dict)
+    """Cluster name -> API server endpoints ("host:port")."""
+    contexts: dict[str, Context] = field(default_factory=dict)
+    current_context: str = ""
+
+    def context(self, name: str = "") -> Context | None:
+        """The named context, else the current one; None when there is none."""
+        wanted = name or self.current_context
+        if not wanted:
+            return None
+        found = self.contexts.get(wanted)
+        if found is None and name:
+            raise CliError(f'context "{name}" does not exist')
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        """The file's YAML shape."""
+        return {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {"name": n, "cluster": {"servers": list(s)}} for n, s in self.clusters.items()
+            ],
+            "contexts": [
+                {
+                    "name": c.name,
+                    "context": {"cluster": c.cluster, "namespace": c.namespace or "default"},
+                }
+                for c in self.contexts.values()
+            ],
+            "current-context": self.current_context,
+        }
+
+
+def _expect(value: object, kind: type, where: str, path: Path) -> Any:
+    if not isinstance(value, kind):
+        raise CliError(f"{path}: {where}: expected {'a list' if kind is list else 'an object'}")
+    return value
+
+
+def parse(data: object, path: Path) -> Config:
+    """A Config from the loaded YAML; errors name the file and the field."""
+    if data is None:
+        return Config()
+    doc = _expect(data, dict, "top level", path)
+    cfg = Config()
+    for i, entry in enumerate(_expect(doc.get("clusters") or [], list, "clusters", path)):
+        entry = _expect(entry, dict, f"clusters[{i}]", path)
+        name = entry.get("name")
+        if not isinstance(name, str) or not name:
+            raise CliError(f"{path}: clusters[{i}].name: required")
+        cluster = _expect(entry.get("cluster") or {}, dict, f"clusters[{i}].cluster", path)
+        servers = cluster.get("servers")
+        if servers is None and isinstance(cluster.get("server"), str):
+            servers = [cluster["server"]]
+        servers = _expect(servers or [], list, f"clusters[{i}].cluster.servers", path)
+        if not all(isinstance(s, str) and s for s in servers):
+            raise CliError(f"{path}: clusters[{i}].cluster.servers: expected host:port strings")
+        cfg.clusters[name] = [_strip_scheme(s) for s in servers]
+    for i, entry in enumerate(_expect(doc.get("contexts") or [], list, "contexts", path)):
+        entry = _expect(entry, dict, f"contexts[{i}]", path)
+        name = entry.get("name")
+        if not isinstance(name, str) or not name:
+            raise CliError(f"{path}: contexts[{i}].name: required")
+        ctx = _expect(entry.get("context") or {}, dict, f"contexts[{i}].context", path)
+        cfg.contexts[name] = Context(
+            name, str(ctx.get("cluster") or ""), str(ctx.get("namespace") or "")
+        )
+    current = doc.get("current-context") or ""
+    if not isinstance(current, str):
+        raise CliError(f"{path}: current-context: expected a string")
+    cfg.current_context = current
+    return cfg
+
+
+def _strip_scheme(server: str) -> str:
+    for scheme in ("https://", "http://", "grpc://"):
+        if server.startswith(scheme):
+            return server[len(scheme) :].rstrip("/")
+    return server
+
+
+def load(path: Path | None = None) -> Config:
+    """The config at `path` (default config_path()); a missing file is an empty config."""
+    path = path or config_path()
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return Config()
+    except OSError as e:
+        raise CliError(f"cannot read {path}: {e.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise CliError(f"{path}: invalid YAML: {e}") from None
+    return parse(data, path)
+
+
+def save(cfg: Config, path: Path | None = None) -> None:
+    """Write the config atomically (a reader never sees half a file)."""
+    path = path or config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    tmp.replace(path)

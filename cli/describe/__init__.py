@@ -1,0 +1,1 @@
+"""`tug describe`: one readable page per object, ending with its events."""

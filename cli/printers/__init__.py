@@ -1,0 +1,1 @@
+"""How `tug get` and `tug describe` show objects, following kubectl's output."""

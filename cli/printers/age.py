@@ -1,0 +1,75 @@
+"""Ages and durations the way kubectl prints them (`5s`, `3m2s`, `2d`).
+
+A port of Kubernetes' `duration.HumanDuration`: precise while short, coarser as it grows,
+so that an AGE column stays narrow.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def human_duration(seconds: float) -> str:
+    """kubectl's rendering of a duration in seconds."""
+    s = int(seconds)
+    if s < -1:
+        return "<invalid>"
+    if s < 0:
+        return "0s"
+    if s < 60 * 2:
+        return f"{s}s"
+    minutes = s // 60
+    if minutes < 10:
+        rest = s % 60
+        return f"{minutes}m" if rest == 0 else f"{minutes}m{rest}s"
+    if minutes < 60 * 3:
+        return f"{minutes}m"
+    hours = s // 3600
+    if hours < 8:
+        rest = minutes % 60
+        return f"{hours}h" if rest == 0 else f"{hours}h{rest}m"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        rest = hours % 24
+        return f"{hours // 24}d" if rest == 0 else f"{hours // 24}d{rest}h"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        days = (hours // 24) % 365
+        years = hours // 24 // 365
+        return f"{years}y" if days == 0 else f"{years}y{days}d"
+    return f"{hours // 24 // 365}y"
+
+
+def parse_time(text: str) -> datetime | None:
+    """An RFC 3339 timestamp as an aware datetime; None when empty or unreadable."""
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def age(timestamp: str, at: datetime | None = None) -> str:
+    """The age of a timestamp as kubectl prints it; `<unknown>` when there is none."""
+    when = parse_time(timestamp)
+    if when is None:
+        return "<unknown>"
+    return human_duration(((at or now()) - when).total_seconds())
+
+
+def since(start: str, end: str = "", at: datetime | None = None) -> str:
+    """The duration from `start` to `end` (or to now); "" when start is unknown."""
+    begin = parse_time(start)
+    if begin is None:
+        return ""
+    finish = parse_time(end) or at or now()
+    return human_duration((finish - begin).total_seconds())

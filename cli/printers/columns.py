@@ -1,0 +1,351 @@
+"""The columns `tug get` prints for each kind: kubectl's headers, in kubectl's order.
+
+One function per kind turns an object into its cells; `-o wide` adds the extra cells
+each kind defines. Kinds without a special table get NAME and AGE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cli.printers.age import age, since
+from cli.printers.podstatus import summarize
+from client.kinds import Object
+from proto import core_pb2, meta_pb2, workloads_pb2
+
+NONE = "<none>"
+
+Row = Callable[[Any, datetime], list[str]]
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The headers and cells of one kind's table (NAME is always first, added by the caller)."""
+
+    headers: tuple[str, ...]
+    row: Row
+    wide_headers: tuple[str, ...] = ()
+    wide_row: Row | None = None
+
+
+def _labels(labels: Mapping[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or NONE
+
+
+def selector_text(selector: meta_pb2.LabelSelector) -> str:
+    """A LabelSelector message in kubectl's string syntax (`app=web,tier in (a,b)`)."""
+    parts = [f"{k}={v}" for k, v in sorted(selector.match_labels.items())]
+    for req in selector.match_expressions:
+        op = req.operator
+        if op == "In":
+            parts.append(f"{req.key} in ({','.join(sorted(req.values))})")
+        elif op == "NotIn":
+            parts.append(f"{req.key} notin ({','.join(sorted(req.values))})")
+        elif op == "Exists":
+            parts.append(req.key)
+        elif op == "DoesNotExist":
+            parts.append(f"!{req.key}")
+    return ",".join(parts) or NONE
+
+
+def _containers_images(spec: core_pb2.PodSpec) -> list[str]:
+    return [
+        ",".join(c.name for c in spec.containers) or NONE,
+        ",".join(c.image for c in spec.containers) or NONE,
+    ]
+
+
+def _pod(pod: core_pb2.Pod, at: datetime) -> list[str]:
+    s = summarize(pod, at)
+    return [s.ready, s.status, s.restarts, age(pod.metadata.creation_timestamp, at)]
+
+
+def _pod_wide(pod: core_pb2.Pod, at: datetime) -> list[str]:
+    return [
+        pod.status.pod_ip or NONE,
+        pod.spec.node_name or NONE,
+        pod.status.nominated_node_name or NONE,
+        NONE,
+    ]
+
+
+def _deployment(d: workloads_pb2.Deployment, at: datetime) -> list[str]:
+    desired = d.spec.replicas if d.spec.HasField("replicas") else 1
+    return [
+        f"{d.status.ready_replicas}/{desired}",
+        str(d.status.updated_replicas),
+        str(d.status.available_replicas),
+        age(d.metadata.creation_timestamp, at),
+    ]
+
+
+def _workload_wide(obj: Any, at: datetime) -> list[str]:
+    return [*_containers_images(obj.spec.template.spec), selector_text(obj.spec.selector)]
+
+
+def _replicaset(rs: workloads_pb2.ReplicaSet, at: datetime) -> list[str]:
+    desired = rs.spec.replicas if rs.spec.HasField("replicas") else 1
+    return [
+        str(desired),
+        str(rs.status.replicas),
+        str(rs.status.ready_replicas),
+        age(rs.metadata.creation_timestamp, at),
+    ]
+
+
+def _daemonset(ds: workloads_pb2.DaemonSet, at: datetime) -> list[str]:
+    st = ds.status
+    return [
+        str(st.desired_number_scheduled),
+        str(st.current_number_scheduled),
+        str(st.number_ready),
+        str(st.updated_number_scheduled),
+        str(st.number_available),
+        _labels(ds.spec.template.spec.node_selector),
+        age(ds.metadata.creation_timestamp, at),
+    ]
+
+
+def _job(job: workloads_pb2.Job, at: datetime) -> list[str]:
+    spec, st = job.spec, job.status
+    if spec.HasField("completions"):
+        completions = f"{st.succeeded}/{spec.completions}"
+    elif spec.HasField("parallelism") and spec.parallelism > 1:
+        completions = f"{st.succeeded}/1 of {spec.parallelism}"
+    else:
+        completions = f"{st.succeeded}/1"
+    return [
+        completions,
+        since(st.start_time, st.completion_time, at),
+        age(job.metadata.creation_timestamp, at),
+    ]
+
+
+def service_ports(svc: core_pb2.Service) -> str:
+    """kubectl's PORT(S) cell: `80/TCP`, `80:30080/TCP`, comma-separated."""
+    parts = []
+    for p in svc.spec.ports:
+        proto = p.protocol or "TCP"
+        parts.append(f"{p.port}:{p.node_port}/{proto}" if p.node_port else f"{p.port}/{proto}")
+    return ",".join(parts) or NONE
+
+
+def _external_ip(svc: core_pb2.Service) -> str:
+    ips = list(svc.spec.external_ips)
+    if svc.spec.type == "LoadBalancer":
+        ingress = [i.ip or i.hostname for i in svc.status.load_balancer.ingress]
+        ips = ingress + ips
+        return ",".join(ips) if ips else "<pending>"
+    return ",".join(ips) or NONE
+
+
+def _service(svc: core_pb2.Service, at: datetime) -> list[str]:
+    return [
+        svc.spec.type or "ClusterIP",
+        svc.spec.cluster_ip or NONE,
+        _external_ip(svc),
+        service_ports(svc),
+        age(svc.metadata.creation_timestamp, at),
+    ]
+
+
+def _service_wide(svc: core_pb2.Service, at: datetime) -> list[str]:
+    return [_labels(svc.spec.selector)]
+
+
+def endpoints_text(ep: core_pb2.Endpoints, limit: int = 3) -> str:
+    """kubectl's ENDPOINTS cell: `10.0.0.1:80,10.0.0.2:80 + 2 more...`."""
+    pairs: list[str] = []
+    for subset in ep.subsets:
+        for addr in subset.addresses:
+            if subset.ports:
+                pairs.extend(f"{addr.ip}:{p.port}" for p in subset.ports)
+            else:
+                pairs.append(addr.ip)
+    if not pairs:
+        return NONE
+    text = ",".join(pairs[:limit])
+    if len(pairs) > limit:
+        text += f" + {len(pairs) - limit} more..."
+    return text
+
+
+def _endpoints(ep: core_pb2.Endpoints, at: datetime) -> list[str]:
+    return [endpoints_text(ep), age(ep.metadata.creation_timestamp, at)]
+
+
+def node_status(node: core_pb2.Node) -> str:
+    """`Ready`, `NotReady` or `Unknown`, with `,SchedulingDisabled` when cordoned."""
+    status = "Unknown"
+    for c in node.status.conditions:
+        if c.type == "Ready":
+            status = {"True": "Ready", "False": "NotReady"}.get(c.status, "Unknown")
+    if node.spec.unschedulable:
+        status += ",SchedulingDisabled"
+    return status
+
+
+def node_roles(node: core_pb2.Node) -> str:
+    """Roles from `node-role.kubernetes.io/<role>` labels, as kubectl shows them."""
+    roles = set()
+    for key, value in node.metadata.labels.items():
+        if key.startswith("node-role.kubernetes.io/"):
+            roles.add(key.split("/", 1)[1])
+        elif key == "kubernetes.io/role" and value:
+            roles.add(value)
+    return ",".join(sorted(r for r in roles if r)) or NONE
+
+
+def _node(node: core_pb2.Node, at: datetime) -> list[str]:
+    return [
+        node_status(node),
+        node_roles(node),
+        age(node.metadata.creation_timestamp, at),
+        node.status.node_info.kubelet_version or "",
+    ]
+
+
+def _node_wide(node: core_pb2.Node, at: datetime) -> list[str]:
+    def address(kind: str) -> str:
+        return next((a.address for a in node.status.addresses if a.type == kind), NONE)
+
+    info = node.status.node_info
+    return [
+        address("InternalIP"),
+        address("ExternalIP"),
+        info.os_image or "<unknown>",
+        info.kernel_version or "<unknown>",
+        info.container_runtime_version or "<unknown>",
+    ]
+
+
+def _namespace(ns: core_pb2.Namespace, at: datetime) -> list[str]:
+    return [ns.status.phase or "Active", age(ns.metadata.creation_timestamp, at)]
+
+
+def _configmap(cm: core_pb2.ConfigMap, at: datetime) -> list[str]:
+    return [str(len(cm.data) + len(cm.binary_data)), age(cm.metadata.creation_timestamp, at)]
+
+
+def _secret(s: core_pb2.Secret, at: datetime) -> list[str]:
+    return [s.type or "Opaque", str(len(s.data)), age(s.metadata.creation_timestamp, at)]
+
+
+def event_object(ev: core_pb2.Event) -> str:
+    """kubectl's OBJECT cell of an event: `pod/web-1`."""
+    return f"{ev.involved_object.kind.lower()}/{ev.involved_object.name}"
+
+
+def event_last_seen(ev: core_pb2.Event, at: datetime) -> str:
+    """The age of an event's last occurrence."""
+    stamp = ev.last_timestamp or ev.first_timestamp or ev.metadata.creation_timestamp
+    return age(stamp, at)
+
+
+def _event(ev: core_pb2.Event, at: datetime) -> list[str]:
+    return [event_last_seen(ev, at), ev.type, ev.reason, event_object(ev), ev.message]
+
+
+def _lease(lease: workloads_pb2.Lease, at: datetime) -> list[str]:
+    return [lease.spec.holder_identity or "", age(lease.metadata.creation_timestamp, at)]
+
+
+def _priorityclass(pc: workloads_pb2.PriorityClass, at: datetime) -> list[str]:
+    return [
+        str(pc.value),
+        "true" if pc.global_default else "false",
+        age(pc.metadata.creation_timestamp, at),
+    ]
+
+
+def _generic(obj: Any, at: datetime) -> list[str]:
+    return [age(obj.metadata.creation_timestamp, at)]
+
+
+_WORKLOAD_WIDE = ("CONTAINERS", "IMAGES", "SELECTOR")
+
+TABLES: dict[str, Columns] = {
+    "pods": Columns(
+        ("READY", "STATUS", "RESTARTS", "AGE"),
+        _pod,
+        ("IP", "NODE", "NOMINATED NODE", "READINESS GATES"),
+        _pod_wide,
+    ),
+    "deployments": Columns(
+        ("READY", "UP-TO-DATE", "AVAILABLE", "AGE"), _deployment, _WORKLOAD_WIDE, _workload_wide
+    ),
+    "replicasets": Columns(
+        ("DESIRED", "CURRENT", "READY", "AGE"), _replicaset, _WORKLOAD_WIDE, _workload_wide
+    ),
+    "daemonsets": Columns(
+        ("DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"),
+        _daemonset,
+        _WORKLOAD_WIDE,
+        _workload_wide,
+    ),
+    "jobs": Columns(("COMPLETIONS", "DURATION", "AGE"), _job, _WORKLOAD_WIDE, _workload_wide),
+    "services": Columns(
+        ("TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"),
+        _service,
+        ("SELECTOR",),
+        _service_wide,
+    ),
+    "endpoints": Columns(("ENDPOINTS", "AGE"), _endpoints),
+    "nodes": Columns(
+        ("STATUS", "ROLES", "AGE", "VERSION"),
+        _node,
+        ("INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"),
+        _node_wide,
+    ),
+    "namespaces": Columns(("STATUS", "AGE"), _namespace),
+    "configmaps": Columns(("DATA", "AGE"), _configmap),
+    "secrets": Columns(("TYPE", "DATA", "AGE"), _secret),
+    "leases": Columns(("HOLDER", "AGE"), _lease),
+    "priorityclasses": Columns(("VALUE", "GLOBAL-DEFAULT", "AGE"), _priorityclass),
+}
+
+EVENT_HEADERS = ("LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE")
+"""Events have no NAME column in kubectl's table."""
+
+
+def columns_for(resource: str) -> Columns:
+    """The table of a resource; NAME and AGE for kinds without their own."""
+    return TABLES.get(resource, Columns(("AGE",), _generic))
+
+
+def header(resource: str, *, wide: bool, all_namespaces: bool) -> list[str]:
+    """The header line of a resource's table."""
+    prefix = ["NAMESPACE"] if all_namespaces else []
+    if resource == "events":
+        return [*prefix, *EVENT_HEADERS]
+    cols = columns_for(resource)
+    extra = list(cols.wide_headers) if wide else []
+    return [*prefix, "NAME", *cols.headers, *extra]
+
+
+def row(
+    resource: str,
+    obj: Object,
+    at: datetime,
+    *,
+    wide: bool,
+    all_namespaces: bool,
+    name: str | None = None,
+) -> list[str]:
+    """The cells of one object; `name` replaces the NAME cell (`deployment.apps/web`)."""
+    prefix = [obj.metadata.namespace] if all_namespaces else []
+    if resource == "events":
+        return [*prefix, *_event(obj, at)]  # type: ignore[arg-type]
+    cols = columns_for(resource)
+    cells = [*prefix, name or obj.metadata.name, *cols.row(obj, at)]
+    if wide and cols.wide_row is not None:
+        cells.extend(cols.wide_row(obj, at))
+    return cells
+
+
+def labels_cell(obj: Object) -> str:
+    """kubectl's LABELS cell (`--show-labels`): `k=v,k2=v2` or `<none>`."""
+    return _labels(obj.metadata.labels)

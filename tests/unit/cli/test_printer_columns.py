@@ -1,0 +1,93 @@
+"""`tug get` tables carry kubectl's headers and cells for each kind."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from cli.printers import columns
+from client.codec import from_dict
+from proto import core_pb2, workloads_pb2
+
+NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
+CREATED = "2026-11-23T11:59:55Z"
+
+
+def test_pods_show_ready_status_restarts_age_and_wide_adds_ip_and_node():
+    pod = from_dict(core_pb2.Pod, {
+        "metadata": {"name": "web-1", "namespace": "default", "creationTimestamp": CREATED},
+        "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "i"}]},
+        "status": {"phase": "Running", "podIP": "10.0.0.5", "containerStatuses": [
+            {"name": "c", "ready": True, "state": {"running": {}}}]},
+    })
+    assert columns.header("pods", wide=False, all_namespaces=False) == [
+        "NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert columns.row("pods", pod, NOW, wide=False, all_namespaces=False) == [
+        "web-1", "1/1", "Running", "0", "5s"]
+    wide = columns.row("pods", pod, NOW, wide=True, all_namespaces=True)
+    assert wide[:1] == ["default"] and wide[6:8] == ["10.0.0.5", "n1"]
+
+
+def test_deployments_show_ready_over_desired():
+    d = from_dict(workloads_pb2.Deployment, {
+        "metadata": {"name": "web", "creationTimestamp": CREATED},
+        "spec": {"replicas": 3},
+        "status": {"readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 2},
+    })
+    assert columns.header("deployments", wide=False, all_namespaces=False) == [
+        "NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert columns.row("deployments", d, NOW, wide=False, all_namespaces=False) == [
+        "web", "2/3", "3", "2", "5s"]
+
+
+def test_services_show_type_ip_and_node_ports():
+    svc = from_dict(core_pb2.Service, {
+        "metadata": {"name": "web", "creationTimestamp": CREATED},
+        "spec": {"type": "NodePort", "clusterIP": "10.96.0.7",
+                 "ports": [{"port": 80, "nodePort": 30080, "protocol": "TCP"},
+                           {"port": 53, "protocol": "UDP"}]},
+    })
+    assert columns.row("services", svc, NOW, wide=False, all_namespaces=False) == [
+        "web", "NodePort", "10.96.0.7", "<none>", "80:30080/TCP,53/UDP", "5s"]
+
+
+def test_nodes_show_readiness_cordoning_and_roles():
+    node = from_dict(core_pb2.Node, {
+        "metadata": {"name": "n1", "creationTimestamp": CREATED,
+                     "labels": {"node-role.kubernetes.io/worker": ""}},
+        "spec": {"unschedulable": True},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}],
+                   "nodeInfo": {"kubeletVersion": "v0.1.0"}},
+    })
+    assert columns.row("nodes", node, NOW, wide=False, all_namespaces=False) == [
+        "n1", "Ready,SchedulingDisabled", "worker", "5s", "v0.1.0"]
+
+
+def test_jobs_show_completions_and_duration():
+    job = from_dict(workloads_pb2.Job, {
+        "metadata": {"name": "j", "creationTimestamp": CREATED},
+        "spec": {"completions": 3},
+        "status": {"succeeded": 1, "startTime": "2026-11-23T11:59:50Z"},
+    })
+    assert columns.row("jobs", job, NOW, wide=False, all_namespaces=False) == [
+        "j", "1/3", "10s", "5s"]
+
+
+def test_endpoints_list_at_most_three_addresses():
+    ep = from_dict(core_pb2.Endpoints, {
+        "metadata": {"name": "web"},
+        "subsets": [{"addresses": [{"ip": f"10.0.0.{i}"} for i in range(5)],
+                     "ports": [{"port": 80}]}],
+    })
+    assert columns.endpoints_text(ep) == "10.0.0.0:80,10.0.0.1:80,10.0.0.2:80 + 2 more..."
+
+
+def test_events_have_no_name_column():
+    assert columns.header("events", wide=False, all_namespaces=True) == [
+        "NAMESPACE", "LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+
+
+def test_configmaps_count_their_keys():
+    cm = from_dict(core_pb2.ConfigMap, {"metadata": {"name": "c", "creationTimestamp": CREATED},
+                                        "data": {"a": "1", "b": "2"}})
+    assert columns.row("configmaps", cm, NOW, wide=False, all_namespaces=False) == [
+        "c", "2", "5s"]
