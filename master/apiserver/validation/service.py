@@ -1,0 +1,127 @@
+"""Validation of Service and Endpoints (core/v1)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from client.names import is_dns1123_label, is_dns1123_subdomain
+from master.apiserver.validation.errors import Errors, child, index
+from master.apiserver.validation.meta import validate_labels
+from master.apiserver.validation.pod import PROTOCOLS, port_or_name, validate_ip
+from proto import core_pb2
+
+SERVICE_TYPES = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")
+NODE_PORT_RANGE = (30000, 32767)
+
+
+def validate_service(errs: Errors, svc: core_pb2.Service) -> None:
+    """Type, affinity, cluster IP, selector and ports (names, numbers, protocols, nodePorts)."""
+    spec = svc.spec
+    errs.enum("spec.type", spec.type, SERVICE_TYPES, required=True)
+    errs.enum("spec.sessionAffinity", spec.session_affinity, ("ClientIP", "None"), required=True)
+    for field, json_name in (
+        ("external_traffic_policy", "externalTrafficPolicy"),
+        ("internal_traffic_policy", "internalTrafficPolicy"),
+    ):
+        errs.enum(f"spec.{json_name}", getattr(spec, field), ("Cluster", "Local"), required=False)
+    cfg = spec.session_affinity_config.client_ip
+    if cfg.HasField("timeout_seconds") and not 0 < cfg.timeout_seconds <= 86400:
+        errs.invalid(
+            "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
+            cfg.timeout_seconds,
+            "must be greater than 0 and less than 86400",
+        )
+    headless = spec.cluster_ip == "None"
+    if spec.cluster_ip and not headless:
+        validate_ip(errs, "spec.clusterIP", spec.cluster_ip)
+    for i, ip in enumerate(spec.cluster_ips):
+        if ip != "None":
+            validate_ip(errs, index("spec.clusterIPs", i), ip)
+    for i, ip in enumerate(spec.external_ips):
+        validate_ip(errs, index("spec.externalIPs", i), ip)
+    validate_labels(errs, spec.selector, "spec.selector")
+    if not spec.ports and not headless and spec.type != "ExternalName":
+        errs.required("spec.ports")
+    names: set[str] = set()
+    seen: set[tuple[int, str]] = set()
+    for i, p in enumerate(spec.ports):
+        ppath = index("spec.ports", i)
+        if p.name:
+            errs.invalid_each(child(ppath, "name"), p.name, is_dns1123_label(p.name))
+            if p.name in names:
+                errs.duplicate(child(ppath, "name"), p.name)
+            names.add(p.name)
+        elif len(spec.ports) > 1:
+            errs.required(child(ppath, "name"))
+        errs.port(child(ppath, "port"), p.port)
+        errs.enum(child(ppath, "protocol"), p.protocol, PROTOCOLS, required=True)
+        if p.target_port.WhichOneof("value") is not None:
+            port_or_name(errs, p.target_port, child(ppath, "targetPort"))
+        if p.node_port:
+            _node_port(errs, spec.type, p.node_port, child(ppath, "nodePort"))
+        if (p.port, p.protocol) in seen:
+            errs.duplicate(ppath, f"{p.port}/{p.protocol}")
+        seen.add((p.port, p.protocol))
+
+
+def _node_port(errs: Errors, service_type: str, port: int, path: str) -> None:
+    if service_type not in ("NodePort", "LoadBalancer"):
+        errs.forbidden(path, f"may not be used when `type` is '{service_type}'")
+        return
+    low, high = NODE_PORT_RANGE
+    if not low <= port <= high:
+        errs.invalid(
+            path,
+            port,
+            f"provided port is not in the valid range. The range of valid ports is {low}-{high}",
+        )
+
+
+def validate_service_update(errs: Errors, new: core_pb2.Service, old: core_pb2.Service) -> None:
+    """A cluster IP, once set, stays (an update that leaves it empty keeps it)."""
+    if old.spec.cluster_ip and new.spec.cluster_ip and new.spec.cluster_ip != old.spec.cluster_ip:
+        errs.immutable("spec.clusterIP", new.spec.cluster_ip)
+
+
+def validate_endpoints(errs: Errors, ep: core_pb2.Endpoints) -> None:
+    """Each subset's addresses are IPs; its ports are numbered, named and unique by name."""
+    for i, subset in enumerate(ep.subsets):
+        spath = index("subsets", i)
+        for field, json_name in (
+            ("addresses", "addresses"),
+            ("not_ready_addresses", "notReadyAddresses"),
+        ):
+            for j, addr in enumerate(getattr(subset, field)):
+                apath = index(child(spath, json_name), j)
+                if not addr.ip:
+                    errs.required(child(apath, "ip"))
+                else:
+                    _endpoint_ip(errs, child(apath, "ip"), addr.ip)
+                if addr.HasField("node_name") and addr.node_name:
+                    errs.invalid_each(
+                        child(apath, "nodeName"),
+                        addr.node_name,
+                        is_dns1123_subdomain(addr.node_name),
+                    )
+        names: set[str] = set()
+        for j, port in enumerate(subset.ports):
+            ppath = index(child(spath, "ports"), j)
+            if port.name:
+                errs.invalid_each(child(ppath, "name"), port.name, is_dns1123_label(port.name))
+                if port.name in names:
+                    errs.duplicate(child(ppath, "name"), port.name)
+                names.add(port.name)
+            elif len(subset.ports) > 1:
+                errs.required(child(ppath, "name"))
+            errs.port(child(ppath, "port"), port.port)
+            errs.enum(child(ppath, "protocol"), port.protocol, PROTOCOLS, required=True)
+
+
+def _endpoint_ip(errs: Errors, path: str, value: str) -> None:
+    try:
+        ip = ipaddress.ip_address(value)
+    except ValueError:
+        errs.invalid(path, value, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
+        return
+    if ip.is_unspecified:
+        errs.invalid(path, value, "may not be unspecified (0.0.0.0)")
