@@ -97,6 +97,10 @@ class ClientOptions:
     """How long a create waits for a connection before failing over, in seconds."""
     spread: bool = True
     """Start on a random endpoint, so that many clients spread over the API servers."""
+    watch_idle_timeout: float = 180.0
+    """A watch with bookmarks that hears nothing (no event, no bookmark) for this long, in
+    seconds, is presumed cut off (a partitioned server sends no reset) and is resumed on
+    the next endpoint. Keep it above the API servers' bookmark interval; 0 turns it off."""
 
 
 class _Retry(enum.Enum):
@@ -504,6 +508,8 @@ class ApiClient:
             first = await self.list(resource, namespace, limit=1)
             resource_version = first.resource_version
         what = f"{resource} in {namespace or '*'}"
+        idle = self.options.watch_idle_timeout
+        idle_timeout = idle if allow_bookmarks and idle > 0 else None
         backoff = Backoff(base=self.options.backoff_base, cap=self.options.backoff_cap)
         failures = 0
         failed_this_round: set[int] = set()
@@ -521,9 +527,22 @@ class ApiClient:
                 allow_bookmarks=allow_bookmarks,
             )
             call = endpoint.watch()(request)
+            stream = call.__aiter__()
             reason: str
             try:
-                async for event in call:
+                # One turn per event; the stream's end or an error leaves the loop.
+                while True:
+                    try:
+                        async with asyncio.timeout(idle_timeout):
+                            event = await anext(stream)
+                    except StopAsyncIteration:
+                        # The server ended the stream (shutdown, server-side timeout).
+                        reason = "the server ended the stream"
+                        break
+                    except TimeoutError:
+                        # A partitioned server sends no reset; silence is the only sign.
+                        reason = f"nothing heard for {idle_timeout} s"
+                        break
                     failures = 0
                     failed_this_round.clear()
                     backoff.reset()
@@ -536,8 +555,6 @@ class ApiClient:
                     yield WatchEvent(
                         event.type, kinds.decode(resource, event.object), event.resource_version
                     )
-                # The server ended the stream (shutdown, server-side timeout): resume.
-                reason = "the server ended the stream"
             except grpc.aio.AioRpcError as e:
                 if e.code() == grpc.StatusCode.OUT_OF_RANGE:
                     raise Gone(f"watch {what} from {resource_version}: {e.details()}") from None

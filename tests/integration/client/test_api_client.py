@@ -6,13 +6,17 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+import structlog
+import structlog.testing
 
 from client import errors
-from client.api import ApiClient, ClientOptions
+from client.api import ApiClient, ClientOptions, WatchEvent
 from client.events import EventRecorder
 from master.apiserver.server import ApiServer
 from proto import api_pb2, core_pb2
+from tests.conftest import ApiServerFactory
 from tests.support.ports import free_port
+from tests.support.waiting import eventually
 
 
 def configmap(name: str, namespace: str = "default", **data: str) -> core_pb2.ConfigMap:
@@ -193,3 +197,53 @@ async def test_the_event_recorder_never_raises(apiserver: ApiServer) -> None:
     options = ClientOptions(max_retries=1, retry_deadline=2)
     async with ApiClient([dead], options) as c:
         await EventRecorder(c, "test").record(pod("p"), "Normal", "Nothing", "fails quietly")
+
+
+async def test_a_watch_with_bookmarks_yields_them(apiserver_factory: ApiServerFactory) -> None:
+    server = await apiserver_factory.start(bookmark_interval=0.2)
+    async with ApiClient([server.endpoint]) as c:
+        made = await c.create(configmap("a"))
+        events = c.watch("configmaps", allow_bookmarks=True)
+        try:
+            event = await asyncio.wait_for(anext(events), 10)
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+        assert event.type == "BOOKMARK" and event.object is None
+        assert int(event.resource_version) >= int(made.metadata.resource_version)
+
+
+async def test_a_silent_watch_is_resumed_without_losing_or_repeating_events(
+    apiserver: ApiServer,
+) -> None:
+    # The server sends no bookmark within the idle timeout, so the client takes the
+    # stream for cut off, again and again, and resumes it each time.
+    options = ClientOptions(watch_idle_timeout=0.1)
+    async with ApiClient([apiserver.endpoint], options) as c:
+        start = await c.create(configmap("start"))
+        events = c.watch(
+            "configmaps", resource_version=start.metadata.resource_version, allow_bookmarks=True
+        )
+        seen: list[str] = []
+        try:
+            with structlog.testing.capture_logs() as logs:
+
+                def resumes() -> int:
+                    return sum(1 for line in logs if line["event"] == "watch resuming")
+
+                async def next_event() -> WatchEvent:
+                    return await anext(events)
+
+                for i in range(3):
+                    waiting = asyncio.create_task(next_event())
+                    target = resumes() + 1
+                    await eventually(
+                        lambda: resumes() >= target,  # noqa: B023 (awaited in this turn)
+                        what="the silent watch to be resumed",
+                    )
+                    await c.create(configmap(f"cm{i}"))
+                    event = await asyncio.wait_for(waiting, 10)
+                    assert event.object is not None
+                    seen.append(event.object.metadata.name)
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+        assert seen == ["cm0", "cm1", "cm2"]
