@@ -1,0 +1,482 @@
+"""Bad manifests and requests against a real API server: each is refused with an error that
+names the field at fault, and nothing is written.
+
+Two tables: objects the API server must refuse (validation, on create and on update), and
+manifests that never get that far because they do not fit the API's shape (unknown fields,
+wrong types), which the manifest reader refuses naming the file, the document and the field.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+import pytest
+
+from client import errors
+from client.api import ApiClient
+from client.kinds import Object, of
+from client.manifests import ManifestError, parse_manifests
+
+
+def _manifest(text: str) -> Object:
+    (manifest,) = parse_manifests(textwrap.dedent(text), "test.yaml")
+    return manifest.obj
+
+
+def _pod(spec: str, *, name: str = "web", labels: str = "app: web") -> str:
+    return f"""
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: {name}
+          labels: {{{labels}}}
+        spec:
+{textwrap.indent(textwrap.dedent(spec).strip(), " " * 10)}
+        """
+
+
+def _container(extra: str = "") -> str:
+    lines = "containers:\n- name: web\n  image: busybox:1.35\n"
+    if extra:
+        lines += textwrap.indent(textwrap.dedent(extra).strip(), "  ") + "\n"
+    return lines
+
+
+def _deployment(spec: str, kind: str = "Deployment", api_version: str = "apps/v1") -> str:
+    return f"""
+        apiVersion: {api_version}
+        kind: {kind}
+        metadata:
+          name: web
+        spec:
+{textwrap.indent(textwrap.dedent(spec).strip(), " " * 10)}
+        """
+
+
+TEMPLATE = """
+template:
+  metadata:
+    labels: {app: web}
+  spec:
+    containers:
+    - name: web
+      image: busybox:1.35
+"""
+SELECTOR = "selector:\n  matchLabels: {app: web}\n"
+
+
+def _service(spec: str) -> str:
+    return f"""
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: web
+        spec:
+          selector: {{app: web}}
+{textwrap.indent(textwrap.dedent(spec).strip(), " " * 10)}
+        """
+
+
+BAD_CREATES = [
+    pytest.param(
+        _pod(_container(), name="Web_1"),
+        'metadata.name: Invalid value: "Web_1": a lowercase RFC 1123 subdomain',
+        id="a pod name with uppercase and underscore",
+    ),
+    pytest.param(
+        _pod(_container(), labels="'-app': web"),
+        'metadata.labels: Invalid value: "-app": name part must consist of',
+        id="a label key starting with a dash",
+    ),
+    pytest.param(
+        _pod(_container(), labels="app: 'web server'"),
+        'metadata.labels[app]: Invalid value: "web server": a valid label must be',
+        id="a label value with a space",
+    ),
+    pytest.param(
+        _pod("containers: []"),
+        "spec.containers: Required value",
+        id="a pod without containers",
+    ),
+    pytest.param(
+        _pod("containers:\n- name: web"),
+        "spec.containers[0].image: Required value",
+        id="a container without an image",
+    ),
+    pytest.param(
+        _pod(_container("ports:\n- containerPort: 0")),
+        "spec.containers[0].ports[0].containerPort: Invalid value: 0: must be between 1 and "
+        "65535, inclusive",
+        id="container port 0 is out of range",
+    ),
+    pytest.param(
+        _pod(_container("resources:\n  requests: {cpu: lots}")),
+        'spec.containers[0].resources.requests[cpu]: Invalid value: "lots": quantities must '
+        "match the regular expression",
+        id="a cpu request that is not a quantity",
+    ),
+    pytest.param(
+        _pod(_container("resources:\n  requests: {memory: 2Gi}\n  limits: {memory: 1Gi}")),
+        'spec.containers[0].resources.requests[memory]: Invalid value: "2Gi": must be less '
+        "than or equal to memory limit of 1Gi",
+        id="a memory request above its limit",
+    ),
+    pytest.param(
+        _pod(_container() + "- name: web\n  image: busybox:1.35\n"),
+        'spec.containers[1].name: Duplicate value: "web"',
+        id="two containers with one name",
+    ),
+    pytest.param(
+        _pod(_container("volumeMounts:\n- name: data\n  mountPath: /data")),
+        'spec.containers[0].volumeMounts[0].name: Not found: "data"',
+        id="a mount of a volume the pod does not define",
+    ),
+    pytest.param(
+        _pod(_container() + "restartPolicy: Sometimes"),
+        'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", '
+        '"OnFailure", "Never"',
+        id="an unknown restart policy",
+    ),
+    pytest.param(
+        _pod(_container("env:\n- name: 1ST\n  value: x")),
+        'spec.containers[0].env[0].name: Invalid value: "1ST": a valid environment variable',
+        id="an environment variable name starting with a digit",
+    ),
+    pytest.param(
+        _pod(_container("livenessProbe:\n  exec: {command: ['true']}\n  httpGet: {port: 80}")),
+        "spec.containers[0].livenessProbe.httpGet: Forbidden: may not specify more than 1 "
+        "handler type",
+        id="a probe with two handlers",
+    ),
+    pytest.param(
+        _pod(_container() + "tolerations:\n- key: dedicated\n  operator: Maybe"),
+        'spec.tolerations[0].operator: Unsupported value: "Maybe"',
+        id="an unknown toleration operator",
+    ),
+    pytest.param(
+        _deployment("selector:\n  matchLabels: {app: db}\n" + TEMPLATE),
+        'spec.template.metadata.labels: Invalid value: {"app": "web"}: `selector` does not '
+        "match template `labels`",
+        id="a deployment whose selector misses its template",
+    ),
+    pytest.param(
+        _deployment(TEMPLATE),
+        "spec.selector: Required value",
+        id="a deployment without a selector",
+    ),
+    pytest.param(
+        _deployment("replicas: -1\n" + SELECTOR + TEMPLATE),
+        "spec.replicas: Invalid value: -1: must be greater than or equal to 0",
+        id="negative replicas",
+    ),
+    pytest.param(
+        _deployment("strategy:\n  rollingUpdate: {maxSurge: ten}\n" + SELECTOR + TEMPLATE),
+        'spec.strategy.rollingUpdate.maxSurge: Invalid value: "ten": a valid percent string',
+        id="a surge that is neither a count nor a percentage",
+    ),
+    pytest.param(
+        _deployment(SELECTOR + TEMPLATE + "    restartPolicy: Never", kind="ReplicaSet"),
+        'spec.template.spec.restartPolicy: Unsupported value: "Never": supported values: "Always"',
+        id="a replicaset whose pods never restart",
+    ),
+    pytest.param(
+        _deployment("updateStrategy: {type: AllAtOnce}\n" + SELECTOR + TEMPLATE, "DaemonSet"),
+        'spec.updateStrategy.type: Unsupported value: "AllAtOnce"',
+        id="an unknown daemonset update strategy",
+    ),
+    pytest.param(
+        _deployment(TEMPLATE + "    restartPolicy: Always", "Job", "batch/v1"),
+        'spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: '
+        '"OnFailure", "Never"',
+        id="a job whose pods always restart",
+    ),
+    pytest.param(
+        _service("ports:\n- port: 70000"),
+        "spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive",
+        id="a service port out of range",
+    ),
+    pytest.param(
+        _service("ports:\n- port: 80\n  targetPort: web_port"),
+        'spec.ports[0].targetPort: Invalid value: "web_port": must contain only alpha-numeric',
+        id="a target port name with an underscore",
+    ),
+    pytest.param(
+        _service("type: NodePort\nports:\n- port: 80\n  nodePort: 8080"),
+        "spec.ports[0].nodePort: Invalid value: 8080: provided port is not in the valid range",
+        id="a node port outside 30000-32767",
+    ),
+    pytest.param(
+        _service("type: Internal\nports:\n- port: 80"),
+        'spec.type: Unsupported value: "Internal"',
+        id="an unknown service type",
+    ),
+    pytest.param(
+        _service("ports: []"),
+        "spec.ports: Required value",
+        id="a service without ports",
+    ),
+    pytest.param(
+        """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: settings}
+        data: {"app/conf": "x"}
+        """,
+        'data[app/conf]: Invalid value: "app/conf": a valid config key must consist of',
+        id="a config key with a slash",
+    ),
+    pytest.param(
+        """
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: team.a}
+        """,
+        'metadata.name: Invalid value: "team.a": a lowercase RFC 1123 label',
+        id="a namespace name with a dot",
+    ),
+    pytest.param(
+        """
+        apiVersion: v1
+        kind: Node
+        metadata: {name: node-1}
+        spec:
+          taints: [{key: dedicated, effect: NoRun}]
+        """,
+        'spec.taints[0].effect: Unsupported value: "NoRun"',
+        id="an unknown taint effect",
+    ),
+    pytest.param(
+        """
+        apiVersion: scheduling.k8s.io/v1
+        kind: PriorityClass
+        metadata: {name: urgent}
+        value: 2000000000
+        """,
+        "value: Forbidden: maximum allowed value of a user defined priority is 1000000000",
+        id="a user priority above one billion",
+    ),
+    pytest.param(
+        """
+        apiVersion: coordination.k8s.io/v1
+        kind: Lease
+        metadata: {name: holder}
+        spec: {leaseDurationSeconds: 0}
+        """,
+        "spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0",
+        id="a lease that lasts no time",
+    ),
+]
+
+
+async def _snapshot(api: ApiClient, obj: Object) -> list[tuple[str, str, str]]:
+    """Every stored object of the kind: namespace, name and resourceVersion."""
+    listed = await api.list(of(obj).resource)
+    return [
+        (o.metadata.namespace, o.metadata.name, o.metadata.resource_version) for o in listed.items
+    ]
+
+
+@pytest.mark.parametrize(("manifest", "expected"), BAD_CREATES)
+async def test_a_bad_object_is_refused_naming_the_field_and_nothing_is_written(
+    apiserver: Any, manifest: str, expected: str
+) -> None:
+    obj = _manifest(manifest)
+    async with ApiClient([apiserver.endpoint]) as api:
+        before = await _snapshot(api, obj)
+        with pytest.raises(errors.Invalid) as info:
+            await api.create(obj)
+        after = await _snapshot(api, obj)
+    assert expected in info.value.message
+    assert after == before
+
+
+VALID_DEPLOYMENT = _deployment("replicas: 2\n" + SELECTOR + TEMPLATE)
+VALID_POD = _pod(_container("ports:\n- containerPort: 80") + "nodeName: node-a")
+VALID_SERVICE = _service("clusterIP: 10.96.0.10\nports:\n- port: 80")
+VALID_PRIORITY_CLASS = """
+    apiVersion: scheduling.k8s.io/v1
+    kind: PriorityClass
+    metadata: {name: high}
+    value: 1000
+    """
+
+
+def _set_selector(d: Any) -> None:
+    d.spec.selector.match_labels["tier"] = "front"
+    d.spec.template.metadata.labels["tier"] = "front"
+
+
+def _set_port(p: Any) -> None:
+    p.spec.containers[0].ports[0].container_port = 81
+
+
+def _set_node(p: Any) -> None:
+    p.spec.node_name = "node-b"
+
+
+def _set_replicas(d: Any) -> None:
+    d.spec.replicas = -3
+
+
+def _set_cluster_ip(s: Any) -> None:
+    s.spec.cluster_ip = "10.96.0.11"
+
+
+def _set_value(pc: Any) -> None:
+    pc.value = 5
+
+
+BAD_UPDATES = [
+    pytest.param(
+        VALID_DEPLOYMENT,
+        _set_selector,
+        "spec.selector: Invalid value",
+        id="a deployment's selector changed",
+    ),
+    pytest.param(
+        VALID_DEPLOYMENT,
+        _set_replicas,
+        "spec.replicas: Invalid value: -3: must be greater than or equal to 0",
+        id="a deployment scaled below zero",
+    ),
+    pytest.param(
+        VALID_POD,
+        _set_port,
+        "spec: Forbidden: pod updates may not change fields other than",
+        id="a running pod's ports changed",
+    ),
+    pytest.param(
+        VALID_POD,
+        _set_node,
+        'spec.nodeName: Invalid value: "node-b": field is immutable',
+        id="a bound pod moved to another node",
+    ),
+    pytest.param(
+        VALID_SERVICE,
+        _set_cluster_ip,
+        'spec.clusterIP: Invalid value: "10.96.0.11": field is immutable',
+        id="a service's cluster IP changed",
+    ),
+    pytest.param(
+        VALID_PRIORITY_CLASS,
+        _set_value,
+        "value: Forbidden: may not be changed in an update",
+        id="a priority class's value changed",
+    ),
+]
+
+
+@pytest.mark.parametrize(("manifest", "change", "expected"), BAD_UPDATES)
+async def test_a_bad_update_is_refused_naming_the_field_and_changes_nothing(
+    apiserver: Any, manifest: str, change: Any, expected: str
+) -> None:
+    async with ApiClient([apiserver.endpoint]) as api:
+        created = await api.create(_manifest(manifest))
+        changed: Any = type(created)()
+        changed.CopyFrom(created)
+        change(changed)
+        with pytest.raises(errors.Invalid) as info:
+            await api.update(changed)
+        meta = created.metadata
+        stored = await api.get(of(created).resource, meta.namespace, meta.name)
+    assert expected in info.value.message
+    assert stored.metadata.resource_version == meta.resource_version
+    assert stored == created
+
+
+# ---- manifests that do not fit the API's shape never reach the server ----
+
+BAD_MANIFESTS = [
+    pytest.param(
+        _pod("containers:\n- name: web\n  imagee: busybox"),
+        "test.yaml (document 1): spec.containers[0].imagee: unknown field",
+        id="a misspelt field",
+    ),
+    pytest.param(
+        _pod(_container("ports:\n- containerPort: eighty")),
+        "test.yaml (document 1): spec.containers[0].ports[0].containerPort: expected an "
+        "integer, got string 'eighty'",
+        id="a port that is a word",
+    ),
+    pytest.param(
+        _deployment("replicas: '3'\n" + SELECTOR + TEMPLATE),
+        "test.yaml (document 1): spec.replicas: expected an integer, got string '3'",
+        id="replicas quoted as a string",
+    ),
+    pytest.param(
+        _pod("containers: {name: web}"),
+        "test.yaml (document 1): spec.containers: expected an array, got object",
+        id="containers given as an object",
+    ),
+    pytest.param(
+        _pod(_container(), labels="app: [web]").replace("labels: {app: [web]}", "labels: [web]"),
+        "test.yaml (document 1): metadata.labels: expected an object, got array",
+        id="labels given as a list",
+    ),
+    pytest.param(
+        _service("ports:\n- port: 80\n  targetPort: true"),
+        "test.yaml (document 1): spec.ports[0].targetPort: expected an integer or a string, "
+        "got boolean",
+        id="a target port that is a boolean",
+    ),
+    pytest.param(
+        _pod(_container("ports:\n- containerPort: 99999999999")),
+        "spec.containers[0].ports[0].containerPort: integer 99999999999 is out of range",
+        id="a port beyond a 32-bit integer",
+    ),
+    pytest.param(
+        """
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: s}
+        data: {password: "not base64!"}
+        """,
+        "test.yaml (document 1): data[password]: illegal base64 data",
+        id="secret data that is not base64",
+    ),
+    pytest.param(
+        """
+        apiVersion: v1
+        kind: Widget
+        metadata: {name: w}
+        """,
+        'test.yaml (document 1): kind: no matches for kind "Widget" in version "v1"',
+        id="an unknown kind",
+    ),
+    pytest.param(
+        _deployment(SELECTOR + TEMPLATE, api_version="v1"),
+        'test.yaml (document 1): kind: no matches for kind "Deployment" in version "v1"',
+        id="a kind under the wrong apiVersion",
+    ),
+    pytest.param(
+        """
+        kind: Pod
+        metadata: {name: p}
+        """,
+        "test.yaml (document 1): apiVersion: required field is missing",
+        id="no apiVersion",
+    ),
+    pytest.param(
+        """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: ok}
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: bad, labelz: {a: b}}
+        """,
+        "test.yaml (document 2): metadata.labelz: unknown field",
+        id="the second document of a file",
+    ),
+]
+
+
+@pytest.mark.parametrize(("manifest", "expected"), BAD_MANIFESTS)
+def test_a_manifest_that_does_not_fit_the_api_names_file_document_and_field(
+    manifest: str, expected: str
+) -> None:
+    with pytest.raises(ManifestError) as info:
+        list(parse_manifests(textwrap.dedent(manifest), "test.yaml"))
+    assert expected in str(info.value)
