@@ -107,14 +107,23 @@ class Etcd:
         self._index = 0
         self._client: Any = None
         self._lock = asyncio.Lock()
+        self._watches: set[Any] = set()
+        self._closing = False
 
     @property
     def endpoint(self) -> str:
         """The endpoint in use now."""
         return self.endpoints[self._index]
 
+    def end_watches(self) -> None:
+        """End every open watch with Unavailable, so its client resumes on another server."""
+        self._closing = True
+        for call in list(self._watches):
+            call.cancel()
+
     async def close(self) -> None:
-        """Close the connection in use."""
+        """End the watches and close the connection in use."""
+        self.end_watches()
         client, self._client = self._client, None
         if client is not None:
             await client.close()
@@ -157,6 +166,12 @@ class Etcd:
             except grpc.aio.AioRpcError as e:
                 if e.code() == grpc.StatusCode.OUT_OF_RANGE:
                     raise errors.Gone(f"etcd: {e.details()}") from None
+                too_large = e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+                if too_large or "too large" in (e.details() or ""):
+                    # etcd's own request limit (--max-request-bytes, 1.5 MiB by default).
+                    raise errors.TooLarge(
+                        f"the object is too large for etcd to store: {e.details()}"
+                    ) from None
                 if e.code() not in _FAIL_OVER:
                     raise errors.ApiError(f"etcd {operation} failed: {e.details()}") from e
                 last = e
@@ -221,8 +236,11 @@ class Etcd:
         Raises Gone when the revision is compacted. With `progress_every` > 0, asks etcd
         for a progress notification (a response without events) that often.
         """
+        if self._closing:
+            raise errors.Unavailable("the API server is shutting down: watch another one")
         client = await self._connected()
         call = rpc.WatchStub(client.channel).Watch()
+        self._watches.add(call)
         progress: asyncio.Task[None] | None = None
         try:
             create = rpc.WatchCreateRequest(
@@ -240,18 +258,30 @@ class Etcd:
                 if resp.canceled:
                     raise errors.Unavailable(f"etcd cancelled the watch: {resp.cancel_reason}")
                 yield resp
+            raise errors.Unavailable("etcd ended the watch stream")
+        except asyncio.CancelledError:
+            if self._closing and call.cancelled():
+                raise errors.Unavailable(
+                    "the API server is shutting down: watch another one"
+                ) from None
+            raise
         except grpc.aio.AioRpcError as e:
             if e.code() in _FAIL_OVER:
                 await self._fail_over(client, e)
                 raise errors.Unavailable(f"etcd watch broke: {e.details()}") from None
             raise errors.ApiError(f"etcd watch failed: {e.details()}") from e
         finally:
+            self._watches.discard(call)
             if progress is not None:
                 progress.cancel()
             call.cancel()
 
 
 async def _request_progress(call: Any, every: float) -> None:
-    while True:
-        await asyncio.sleep(every)
-        await call.write(rpc.WatchRequest(progress_request=rpc.WatchProgressRequest()))
+    """Ask for a progress notification every `every` seconds while the stream is open."""
+    try:
+        while not call.done():
+            await asyncio.sleep(every)
+            await call.write(rpc.WatchRequest(progress_request=rpc.WatchProgressRequest()))
+    except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+        pass  # the stream ended; the watch loop reports why

@@ -77,6 +77,7 @@ class ApiServer:
         self._grpc: grpc.aio.Server | None = None
         self._compacting: asyncio.Task[None] | None = None
         self._bootstrapped = False
+        self._stopped = False
         self.log = log.bind(name=config.name)
 
     @property
@@ -143,7 +144,13 @@ class ApiServer:
         raise errors.Unavailable(f"etcd at {', '.join(self.config.etcd_servers)} never answered")
 
     async def stop(self, grace: float = 5.0) -> None:
-        """Stop taking requests, let running ones finish for `grace` seconds, then close."""
+        """Stop taking requests, let running ones finish for `grace` seconds, then close.
+
+        Stopping twice is harmless.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
         self._bootstrapped = False
         await self.health.enter_graceful_shutdown()
         if self._compacting is not None:
@@ -152,6 +159,8 @@ class ApiServer:
                 await self._compacting
             except asyncio.CancelledError:
                 pass
+        # Watches never end by themselves: end them now so their clients move on at once.
+        self.etcd.end_watches()
         if self._grpc is not None:
             await self._grpc.stop(grace)
             self._grpc = None

@@ -155,3 +155,14 @@ async def test_a_dry_run_create_validates_but_writes_nothing(apiserver):
         result = await create(stub, pod("dry"), dry_run=True)
         assert result.metadata.name == "dry"
         assert await list_names(stub, "pods", "default") == []
+
+
+async def test_an_object_too_large_for_etcd_is_refused_as_too_large(apiserver):
+    # Under the 3 MiB request limit, over etcd's default 1.5 MiB per request.
+    big = pod("big")
+    big.spec.containers[0].args.extend(["x" * 1024] * 2048)
+    async with stub_for(apiserver.endpoint) as stub:
+        with pytest.raises(grpc.aio.AioRpcError) as e:
+            await create(stub, big)
+    assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "too large" in str(e.value.details())

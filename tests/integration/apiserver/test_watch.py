@@ -180,3 +180,16 @@ def _watchers(server: Any) -> float:
         "tugboat_apiserver_watchers", {"resource": "configmaps"}
     )
     return value or 0.0
+
+
+async def test_stopping_the_server_ends_open_watches_as_unavailable(apiserver_factory):
+    server = await apiserver_factory.start()
+    async with stub_for(server.endpoint) as stub:
+        call = _watch(stub)
+        await eventually(lambda: _watchers(server) == 1, what="watch registered")
+        stopping = asyncio.create_task(server.stop(grace=30))
+        with pytest.raises(grpc.aio.AioRpcError) as e:
+            await _collect(call, 1)
+        await stopping
+    assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "shutting down" in str(e.value.details())
