@@ -20,6 +20,7 @@ import docker
 import pytest
 
 from client.api import ApiClient
+from kubelet import agent
 from kubelet.kubelet import Kubelet, KubeletConfig
 from kubelet.pods.context import PodSettings
 from kubelet.runtime.docker import DockerRuntime
@@ -76,6 +77,7 @@ class KubeletFactory:
         self.api = api
         self.root = root
         self.kubelets: list[Kubelet] = []
+        self._servers: dict[int, Any] = {}
 
     async def start(self, node: str, **overrides: Any) -> Kubelet:
         config = KubeletConfig(
@@ -90,10 +92,15 @@ class KubeletFactory:
         )
         kubelet = Kubelet(config, self.api, DockerRuntime(node))
         self.kubelets.append(kubelet)
+        assert kubelet.manager is not None
+        self._servers[id(kubelet)] = await agent.serve([kubelet.manager], "127.0.0.1", config.port)
         await kubelet.start()
         return kubelet
 
     async def stop(self, kubelet: Kubelet) -> None:
+        server = self._servers.pop(id(kubelet), None)
+        if server is not None:
+            await server.stop(0.5)
         await kubelet.stop()
         await kubelet.runtime.close()
         self.kubelets.remove(kubelet)
