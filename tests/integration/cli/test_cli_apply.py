@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -207,3 +208,22 @@ async def test_a_missing_file_is_an_error(tug, tmp_path):
     result = await tug("apply", "-f", str(tmp_path / "nope.yaml"))
     assert result.code == 1
     assert result.err == f'error: the path "{tmp_path / "nope.yaml"}" does not exist\n'
+
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
+
+async def test_the_examples_apply_cleanly_and_a_second_apply_changes_nothing(tug):
+    first = await tug("apply", "-f", str(EXAMPLES))
+    assert first.code == 0, first.err
+    assert first.out.splitlines() == [
+        "configmap/web-content created",
+        "configmap/backend-data created",
+        "deployment.apps/backend created",
+        "service/backend created",
+        "deployment.apps/web created",
+        "service/web created",
+    ]
+    second = await tug("apply", "-f", str(EXAMPLES))
+    assert second.code == 0, second.err
+    assert all(line.endswith(" unchanged") for line in second.out.splitlines())
