@@ -50,7 +50,10 @@ async def http_get(
 ) -> Outcome:
     """GET the URL; 200-399 is success, as in Kubernetes."""
     host = action.host or pod_ip
-    port = resolve_port(action.port, container, "httpGet.port")
+    try:
+        port = resolve_port(action.port, container, "httpGet.port")
+    except ProbeConfigError as e:
+        return Outcome(False, str(e))
     scheme = (action.scheme or "HTTP").lower()
     path = action.path or "/"
     if not path.startswith("/"):
@@ -102,7 +105,10 @@ async def tcp_socket(
 ) -> Outcome:
     """Success when a TCP connection opens."""
     host = action.host or pod_ip
-    port = resolve_port(action.port, container, "tcpSocket.port")
+    try:
+        port = resolve_port(action.port, container, "tcpSocket.port")
+    except ProbeConfigError as e:
+        return Outcome(False, str(e))
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except TimeoutError:

@@ -1,0 +1,78 @@
+"""A container's environment: sources, precedence, $(VAR) expansion and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from kubelet.pods.config import ContainerConfigError
+from kubelet.pods.env import container_env, expand
+from proto import core_pb2
+
+
+class Source:
+    def __init__(self) -> None:
+        cm = core_pb2.ConfigMap(data={"a": "1", "b": "2", "bad key": "x"})
+        self.configmaps = {"cm": cm}
+        self.secrets = {"s": core_pb2.Secret(data={"pw": b"hunter2"})}
+
+    async def configmap(self, namespace: str, name: str):
+        return self.configmaps.get(name)
+
+    async def secret(self, namespace: str, name: str):
+        return self.secrets.get(name)
+
+
+def a_pod() -> core_pb2.Pod:
+    p = core_pb2.Pod()
+    p.metadata.name, p.metadata.namespace, p.metadata.uid = "web-1", "prod", "u-1"
+    p.metadata.labels["app"] = "web"
+    p.spec.node_name = "n1"
+    return p
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("$(A)-x", "1-x"),
+        ("$(MISSING)", "$(MISSING)"),
+        ("$$(A)", "$(A)"),
+        ("plain", "plain"),
+    ],
+    ids=["defined", "undefined-kept", "escaped", "no-reference"],
+)
+def test_references_expand_like_kubernetes(text, expected):
+    assert expand(text, {"A": "1"}) == expected
+
+
+async def test_env_wins_over_env_from_and_fields_resolve():
+    c = core_pb2.Container(name="main")
+    c.env_from.add(prefix="CM_").config_map_ref.name = "cm"
+    c.env.add(name="CM_a", value="override")
+    c.env.add(name="PW").value_from.secret_key_ref.CopyFrom(
+        core_pb2.SecretKeySelector(name="s", key="pw")
+    )
+    c.env.add(name="NODE").value_from.field_ref.field_path = "spec.nodeName"
+    c.env.add(name="APP").value_from.field_ref.field_path = "metadata.labels['app']"
+    c.env.add(name="IP").value_from.field_ref.field_path = "status.podIP"
+    env = await container_env(a_pod(), c, Source(), "10.0.0.5")
+    assert env["CM_a"] == "override"
+    assert env["CM_b"] == "2"
+    assert "CM_bad key" not in env
+    assert env["PW"] == "hunter2"
+    assert (env["NODE"], env["APP"], env["IP"]) == ("n1", "web", "10.0.0.5")
+
+
+async def test_a_missing_key_names_the_variable_and_the_configmap():
+    c = core_pb2.Container(name="main")
+    c.env.add(name="X").value_from.config_map_key_ref.CopyFrom(
+        core_pb2.ConfigMapKeySelector(name="cm", key="nope")
+    )
+    with pytest.raises(ContainerConfigError, match=r"env\[X\].*key nope in ConfigMap prod/cm"):
+        await container_env(a_pod(), c, Source(), "")
+
+
+async def test_an_optional_missing_secret_is_skipped():
+    c = core_pb2.Container(name="main")
+    sel = c.env.add(name="X").value_from.secret_key_ref
+    sel.name, sel.key, sel.optional = "absent", "k", True
+    assert await container_env(a_pod(), c, Source(), "") == {}

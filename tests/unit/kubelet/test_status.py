@@ -1,0 +1,124 @@
+"""Pod phase and conditions from container states, as Kubernetes computes them."""
+
+from __future__ import annotations
+
+import pytest
+
+from kubelet.pods.status import PodFacts, pod_status
+from kubelet.runtime.interface import ContainerInfo, PodRef
+from proto import core_pb2
+
+REF = PodRef("u1", "p", "default")
+
+
+def info(name: str, state: str, attempt: int = 0, exit_code: int = 0) -> ContainerInfo:
+    return ContainerInfo(
+        id=f"{name}-{attempt}",
+        pod=REF,
+        name=name,
+        kind="app",
+        attempt=attempt,
+        image="busybox:1.35",
+        image_id="sha256:x",
+        state=state,
+        exit_code=exit_code,
+        started_at="2026-01-01T00:00:00Z",
+        finished_at="2026-01-01T00:00:01Z" if state == "exited" else "",
+        reason=("Completed" if exit_code == 0 else "Error") if state == "exited" else "",
+    )
+
+
+def a_pod(policy: str, *names: str) -> core_pb2.Pod:
+    p = core_pb2.Pod()
+    p.metadata.uid = "u1"
+    p.spec.restart_policy = policy
+    for n in names:
+        p.spec.containers.add(name=n, image="busybox:1.35")
+    return p
+
+
+def status(pod, instances, waiting=None, ready=lambda cid: True) -> core_pb2.PodStatus:
+    return pod_status(
+        PodFacts(
+            pod=pod,
+            host_ip="127.0.0.1",
+            sandbox=None,
+            instances=instances,
+            waiting=waiting or {},
+            ready=ready,
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("policy", "states", "phase"),
+    [
+        ("Always", [("running", 0)], "Running"),
+        ("Never", [("exited", 0)], "Succeeded"),
+        ("Never", [("exited", 1)], "Failed"),
+        ("OnFailure", [("exited", 0)], "Succeeded"),
+        ("Never", [("exited", 0), ("running", 0)], "Running"),
+        ("Never", [("exited", 0), ("exited", 2)], "Failed"),
+        ("Always", [("exited", 0)], "Running"),
+    ],
+    ids=[
+        "running",
+        "never-ok",
+        "never-failed",
+        "onfailure-ok",
+        "one-still-running",
+        "one-failed",
+        "always-restarts",
+    ],
+)
+def test_the_phase_follows_container_states_and_restart_policy(policy, states, phase):
+    names = [f"c{i}" for i in range(len(states))]
+    pod = a_pod(policy, *names)
+    instances = {
+        n: [info(n, st, exit_code=code)] for n, (st, code) in zip(names, states, strict=True)
+    }
+    assert status(pod, instances).phase == phase
+
+
+def test_a_container_in_back_off_is_waiting_with_its_last_termination():
+    pod = a_pod("Always", "main")
+    st = status(
+        pod,
+        {"main": [info("main", "exited", attempt=3, exit_code=1)]},
+        waiting={"main": ("CrashLoopBackOff", "back-off 40s")},
+    )
+    cs = st.container_statuses[0]
+    assert cs.state.waiting.reason == "CrashLoopBackOff"
+    assert cs.last_state.terminated.exit_code == 1
+    assert cs.restart_count == 3
+    assert st.phase == "Running"
+
+
+def test_an_unready_container_makes_the_pod_unready_and_says_which():
+    pod = a_pod("Always", "a", "b")
+    st = status(
+        pod,
+        {"a": [info("a", "running")], "b": [info("b", "running")]},
+        ready=lambda cid: cid.startswith("a"),
+    )
+    conds = {c.type: c for c in st.conditions}
+    assert conds["Ready"].status == conds["ContainersReady"].status == "False"
+    assert conds["Ready"].message == "containers with unready status: [b]"
+    assert conds["Initialized"].status == "True"
+
+
+def test_an_unchanged_pod_produces_an_identical_status():
+    pod = a_pod("Always", "main")
+    instances = {"main": [info("main", "running")]}
+    first = status(pod, instances)
+    pod.status.CopyFrom(first)
+    assert status(pod, instances) == first
+
+
+def test_pending_init_containers_keep_app_containers_initializing():
+    pod = a_pod("Always", "main")
+    pod.spec.init_containers.add(name="setup", image="busybox:1.35")
+    st = status(pod, {"setup": [info("setup", "running")]})
+    assert st.phase == "Pending"
+    assert st.container_statuses[0].state.waiting.reason == "PodInitializing"
+    assert {c.type: c.status for c in st.conditions}["Initialized"] == "False"
