@@ -64,8 +64,11 @@ class Cache:
         return self._nodes.get(name) if name in self._present else None
 
     # ---- pods seen by the informer ----
-    def set_pod(self, pod: core_pb2.Pod) -> None:
-        """Account for a bound pod (confirming an assumed one); unbound pods are ignored."""
+    def set_pod(self, pod: core_pb2.Pod, priority: int | None = None) -> None:
+        """Account for a bound pod (confirming an assumed one); unbound pods are ignored.
+
+        `priority` is the resolved PriorityClass value when spec.priority is unset.
+        """
         key = pod_key(pod)
         node_name = pod.spec.node_name
         if not node_name or pod.status.phase in TERMINAL_PHASES:
@@ -79,7 +82,7 @@ class Cache:
         info = self._nodes.get(node_name)
         if info is None:
             info = self._nodes[node_name] = NodeInfo.of(_placeholder(node_name))
-        info.add_pod(PodInfo.of(pod))
+        info.add_pod(PodInfo.of(pod, priority))
         self._pod_node[key] = node_name
 
     def remove_pod(self, key: str) -> None:

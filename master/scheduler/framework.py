@@ -159,6 +159,8 @@ class PodInfo:
     requests: Resources
     non_zero_requests: Resources
     host_ports: list[HostPort]
+    resolved_priority: int | None = None
+    """The priority from the pod's PriorityClass when spec.priority is unset."""
 
     @property
     def key(self) -> str:
@@ -167,14 +169,20 @@ class PodInfo:
 
     @property
     def priority(self) -> int:
-        """spec.priority, 0 when unset."""
-        return self.pod.spec.priority if self.pod.spec.HasField("priority") else 0
+        """spec.priority, else the resolved PriorityClass value, else 0."""
+        if self.pod.spec.HasField("priority"):
+            return self.pod.spec.priority
+        return self.resolved_priority or 0
 
     @staticmethod
-    def of(pod: core_pb2.Pod) -> PodInfo:
-        """Build from a pod message."""
+    def of(pod: core_pb2.Pod, priority: int | None = None) -> PodInfo:
+        """Build from a pod message (and its resolved priority, if spec.priority is unset)."""
         return PodInfo(
-            pod, pod_requests(pod), pod_requests(pod, non_zero=True), pod_host_ports(pod)
+            pod,
+            pod_requests(pod),
+            pod_requests(pod, non_zero=True),
+            pod_host_ports(pod),
+            priority,
         )
 
 

@@ -110,7 +110,6 @@ class Scheduler:
     # ---- informer handlers: they only update the cache and the queue ----
     def on_pod(self, pod: core_pb2.Pod) -> None:
         """A pod was added or changed."""
-        pod = self._with_priority(pod)
         key = pod_key(pod)
         if pod.spec.node_name:
             was_terminal = False
@@ -120,7 +119,7 @@ class Scheduler:
             self.pending.pop(key, None)
             self._nominated.pop(key, None)
             self.queue.delete(key)
-            self.cache.set_pod(pod)
+            self.cache.set_pod(pod, self.resolve_priority(pod))
             if was_terminal:
                 self.queue.move_all_to_active_or_backoff()
             return
@@ -129,7 +128,7 @@ class Scheduler:
             return
         if responsible_for(pod):
             self.pending[key] = pod
-            self.queue.add(key, PodInfo.of(pod).priority)
+            self.queue.add(key, self.resolve_priority(pod))
         else:
             self.pending.pop(key, None)
             self.queue.delete(key)
@@ -186,28 +185,25 @@ class Scheduler:
                 return pc.value
         return 0
 
-    def _with_priority(self, pod: core_pb2.Pod) -> core_pb2.Pod:
-        """The API server may leave spec.priority unset: fill it in on a copy."""
-        if pod.spec.HasField("priority"):
-            return pod
-        value = self.resolve_priority(pod)
-        if value == 0:
-            return pod
-        copy = core_pb2.Pod()
-        copy.CopyFrom(pod)
-        copy.spec.priority = value
-        return copy
-
     # ---- the loop ----
     async def run(self, *, max_cycles: int | None = None) -> None:
-        """Schedule until cancelled (or for `max_cycles` attempts); binds drain on exit."""
+        """Schedule until cancelled (or for `max_cycles` attempts).
+
+        A normal end waits for binds in flight; cancellation abandons them.
+        """
         cycles = 0
         try:
             while max_cycles is None or cycles < max_cycles:
                 if await self.schedule_one():
                     cycles += 1
-        finally:
-            await self.drain()
+        except asyncio.CancelledError:
+            # Leadership is over: writes in flight are abandoned, not awaited.
+            pending = self._binds | self._side_tasks
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            raise
+        await self.drain()
 
     async def drain(self) -> None:
         """Wait for binds and side writes in flight."""
@@ -224,7 +220,7 @@ class Scheduler:
         if pod is None or not responsible_for(pod):
             self.queue.done(qp.key)
             return True
-        info = PodInfo.of(pod)
+        info = PodInfo.of(pod, self.resolve_priority(pod))
         started = time.perf_counter()
         snapshot = self.cache.snapshot()
         try:

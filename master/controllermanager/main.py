@@ -1,0 +1,46 @@
+"""`tug-controller-manager`: runs the controllers while it leads (see master.elected).
+
+The controllers themselves live in `master/controllers/`; each is listed in
+`CONTROLLERS` as a coroutine function taking the term's fenced ApiClient. Until they
+arrive the manager runs under the election and keeps its Lease, with nothing else to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+import structlog
+
+from client.api import ApiClient
+from master.elected import parse_options, run_elected
+from master.leaderelection import Leadership
+
+COMPONENT = "tug-controller-manager"
+log = structlog.get_logger(COMPONENT)
+
+Controller = Callable[[ApiClient], Coroutine[Any, Any, None]]
+
+CONTROLLERS: dict[str, Controller] = {}
+"""Controller name -> its run coroutine; each runs until cancelled."""
+
+
+async def work(api: ApiClient, leadership: Leadership) -> None:
+    """Run every controller until the term ends; one failing ends the term (and restarts)."""
+    log.info("controllers starting", revision=leadership.revision, controllers=sorted(CONTROLLERS))
+    async with asyncio.TaskGroup() as tg:
+        for name, run in CONTROLLERS.items():
+            tg.create_task(run(api), name=name)
+        # Keep the term open even with no controllers: the Lease is still kept.
+        tg.create_task(asyncio.Event().wait())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of `tug-controller-manager`."""
+    opts, _ = parse_options(COMPONENT, "The Tugboat controller manager (leader-elected).", argv)
+    asyncio.run(run_elected(COMPONENT, opts, work))
+
+
+if __name__ == "__main__":
+    main()

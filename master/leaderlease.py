@@ -1,0 +1,104 @@
+"""The leader's visible record: a coordination.k8s.io Lease kept up to date through the API.
+
+The etcd election key decides who leads; this Lease only shows it, so that
+`tug get leases -n kube-system` and `tug cluster-info` can name the leader the way
+Kubernetes users expect (holderIdentity, acquireTime, renewTime, leaseTransitions).
+Its writes go through the leader's fenced client, so a deposed leader cannot touch it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import structlog
+
+from client.api import ApiClient
+from client.errors import AlreadyExists, Conflict, NotFound
+from proto import workloads_pb2
+
+log = structlog.get_logger("leaderlease")
+
+LEASE_NAMESPACE = "kube-system"
+MAX_CONFLICT_RETRIES = 5
+
+
+def micro_time() -> str:
+    """Kubernetes' MicroTime: `2024-05-01T12:00:00.123456Z`."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class LeaseKeeper:
+    """Claims the Lease for this leader, then renews renewTime every interval."""
+
+    def __init__(
+        self,
+        api: ApiClient,
+        *,
+        name: str,
+        identity: str,
+        duration_seconds: int,
+        renew_interval: float,
+        namespace: str = LEASE_NAMESPACE,
+    ) -> None:
+        self.api = api
+        self.name = name
+        self.namespace = namespace
+        self.identity = identity
+        self.duration_seconds = duration_seconds
+        self.renew_interval = renew_interval
+        self._log = log.bind(lease=f"{namespace}/{name}", identity=identity)
+
+    async def run(self) -> None:
+        """Claim, then renew until cancelled; FencedOut propagates (this leader is deposed)."""
+        await self.claim()
+        while True:
+            await asyncio.sleep(self.renew_interval)
+            await self._write(claim=False)
+
+    async def claim(self) -> workloads_pb2.Lease:
+        """Take the Lease: holder, acquireTime, and one more transition if the holder changed."""
+        return await self._write(claim=True)
+
+    async def _write(self, *, claim: bool) -> workloads_pb2.Lease:
+        for _ in range(MAX_CONFLICT_RETRIES):
+            try:
+                current = await self.api.get("leases", self.namespace, self.name)
+            except NotFound:
+                created = await self._create()
+                if created is not None:
+                    return created
+                continue
+            assert isinstance(current, workloads_pb2.Lease)
+            lease = workloads_pb2.Lease()
+            lease.CopyFrom(current)
+            now = micro_time()
+            if claim or lease.spec.holder_identity != self.identity:
+                if lease.spec.holder_identity != self.identity:
+                    lease.spec.lease_transitions += 1
+                lease.spec.holder_identity = self.identity
+                lease.spec.acquire_time = now
+            lease.spec.lease_duration_seconds = self.duration_seconds
+            lease.spec.renew_time = now
+            try:
+                return await self.api.update(lease)
+            except Conflict:
+                continue
+        raise Conflict(f"lease {self.namespace}/{self.name}: too many conflicting writers")
+
+    async def _create(self) -> workloads_pb2.Lease | None:
+        lease = workloads_pb2.Lease(api_version="coordination.k8s.io/v1", kind="Lease")
+        lease.metadata.name = self.name
+        lease.metadata.namespace = self.namespace
+        now = micro_time()
+        lease.spec.holder_identity = self.identity
+        lease.spec.lease_duration_seconds = self.duration_seconds
+        lease.spec.acquire_time = now
+        lease.spec.renew_time = now
+        lease.spec.lease_transitions = 0
+        try:
+            created = await self.api.create(lease)
+        except AlreadyExists:
+            return None
+        self._log.info("lease created")
+        return created

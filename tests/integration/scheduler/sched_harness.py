@@ -1,0 +1,110 @@
+"""An in-process scheduler on a real API server, and object builders for its tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from client.api import ApiClient, ClientOptions
+from client.codec import from_dict
+from client.events import EventRecorder
+from master.scheduler.api_writer import ApiWriter
+from master.scheduler.scheduler import Scheduler
+from master.scheduler.sources import Sources
+from proto import api_pb2, core_pb2, workloads_pb2
+
+
+@asynccontextmanager
+async def running_scheduler(
+    endpoints: Sequence[str], *, fence: api_pb2.Fence | None = None
+) -> AsyncIterator[Scheduler]:
+    """A scheduler term without the election: informers synced, loop running."""
+    api = ApiClient(list(endpoints), ClientOptions(fence=fence))
+    scheduler = Scheduler(ApiWriter(api, EventRecorder(api, "default-scheduler")))
+    sources = Sources(api, scheduler)
+    task: asyncio.Task[None] | None = None
+    try:
+        assert await sources.start(sync_timeout=30), "scheduler informers did not sync"
+        task = asyncio.create_task(scheduler.run())
+        yield scheduler
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        await sources.stop()
+        await api.close()
+
+
+def node(
+    name: str,
+    *,
+    cpu: str = "4",
+    memory: str = "8Gi",
+    pods: str = "110",
+    labels: dict[str, str] | None = None,
+) -> core_pb2.Node:
+    """A Node object as a kubelet would register it (no kubelet runs)."""
+    return from_dict(
+        core_pb2.Node,
+        {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": name,
+                "labels": {"kubernetes.io/hostname": name, **(labels or {})},
+            },
+            "status": {
+                "capacity": {"cpu": cpu, "memory": memory, "pods": pods},
+                "allocatable": {"cpu": cpu, "memory": memory, "pods": pods},
+                "conditions": [{"type": "Ready", "status": "True"}],
+            },
+        },
+    )
+
+
+def pod(
+    name: str,
+    *,
+    cpu: str = "100m",
+    memory: str = "64Mi",
+    labels: dict[str, str] | None = None,
+    namespace: str = "default",
+    **spec: Any,
+) -> core_pb2.Pod:
+    """A one-container busybox Pod requesting cpu and memory."""
+    return from_dict(
+        core_pb2.Pod,
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "main",
+                        "image": "busybox:1.35",
+                        "command": ["sleep", "3600"],
+                        "resources": {"requests": {"cpu": cpu, "memory": memory}},
+                    }
+                ],
+                **spec,
+            },
+        },
+    )
+
+
+def priority_class(name: str, value: int) -> workloads_pb2.PriorityClass:
+    """A PriorityClass."""
+    return from_dict(
+        workloads_pb2.PriorityClass,
+        {
+            "apiVersion": "scheduling.k8s.io/v1",
+            "kind": "PriorityClass",
+            "metadata": {"name": name},
+            "value": value,
+        },
+    )
