@@ -24,9 +24,14 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     up_parser.add_argument("--masters", type=int, default=3)
     up_parser.add_argument("--fresh", action="store_true", help="wipe the cluster's data first")
     up_parser.add_argument("--base-port", type=int, default=DEFAULT_BASE_PORT)
+    up_parser.add_argument(
+        "--nodes", type=int, default=3, help="nodes to start (once node roles exist)"
+    )
     up_parser.set_defaults(func=up)
     down_parser = sub.add_parser("down", parents=[common], help="stop a local cluster")
-    down_parser.add_argument("--name", default=DEFAULT_NAME)
+    down_parser.add_argument(
+        "--name", default="", help="default: the current context's local cluster, else local"
+    )
     down_parser.set_defaults(func=down)
 
 
@@ -35,7 +40,9 @@ def tiers(layout: Layout, etcd_binary: str) -> list[list[Component]]:
     out = [[components.etcd(layout, etcd_binary)]]
     for role in components.MASTER_ROLES:
         out.append([role(layout, i) for i in range(layout.masters)])
-    return out
+    for role in components.NODE_ROLES:
+        out.append([role(layout, j) for j in range(layout.nodes)])
+    return [tier for tier in out if tier]
 
 
 def _write_context(layout: Layout) -> None:
@@ -59,6 +66,18 @@ def _remove_context(name: str) -> None:
     configfile.save(cfg)
 
 
+def _default_name(inv: Invocation) -> str:
+    """The current context's cluster when `tug up` made it, else "local"."""
+    ctx = inv.config.context()
+    if ctx is not None and ctx.cluster:
+        try:
+            if state.load(Layout(ctx.cluster)) is not None:
+                return ctx.cluster
+        except CliError:
+            pass
+    return DEFAULT_NAME
+
+
 async def _stop_leftovers(inv: Invocation, layout: Layout, found: state.State) -> None:
     running = [r for r in found.processes if processes.alive(r)]
     if running:
@@ -72,7 +91,8 @@ async def _stop_leftovers(inv: Invocation, layout: Layout, found: state.State) -
 async def up(inv: Invocation) -> int:
     """Start etcd and the masters, write the context, wait until all answer."""
     args = inv.args
-    layout = Layout(args.name, args.base_port, args.masters)
+    nodes = args.nodes if components.NODE_ROLES else 0
+    layout = Layout(args.name, args.base_port, args.masters, nodes)
     found = state.load(layout)
     if found is not None:
         running = [r for r in found.processes if processes.alive(r)]
@@ -112,7 +132,8 @@ async def up(inv: Invocation) -> int:
     servers = ",".join(layout.servers())
     inv.out(
         f'Cluster "{layout.name}" is up: etcd at {HOST}:{layout.etcd_client_port()}, '
-        f"{layout.masters} API servers at {servers}."
+        f"{layout.masters} API servers at {servers}"
+        + (f", {layout.nodes} nodes." if layout.nodes else ".")
     )
     inv.out(f'Context "{layout.name}" is now current (in {configfile.config_path()}).')
     inv.out(f"Logs are in {layout.logs}/.")
@@ -127,7 +148,7 @@ async def up(inv: Invocation) -> int:
 
 async def down(inv: Invocation) -> int:
     """Stop every process `tug up` recorded, by PID, and remove the context."""
-    layout = Layout(inv.args.name)
+    layout = Layout(inv.args.name or _default_name(inv))
     found = state.load(layout)
     if found is None:
         _remove_context(layout.name)

@@ -6,7 +6,8 @@ started with base ports 100 apart never collide:
     base+0..9    API servers, gRPC        (6443, 6444, 6445 by default)
     base+10..19  API servers, HTTP        (/healthz, /readyz, /metrics)
     base+20..29  etcd: client, peer per member
-    base+30..    later roles (schedulers, controller managers, kubelets, proxies)
+    base+30..    later master roles (schedulers, controller managers): block 3, 4, ...
+    nodes        each on its own loopback address (127.0.0.2, ...): `node_address(j)`
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from cli.errors import CliError
 DEFAULT_NAME = "local"
 DEFAULT_BASE_PORT = 6443
 MAX_MASTERS = 9
+MAX_NODES = 200
 HOST = "127.0.0.1"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$")
 
@@ -32,6 +34,8 @@ class Layout:
     name: str
     base_port: int = DEFAULT_BASE_PORT
     masters: int = 3
+    nodes: int = 0
+    """Nodes (kubelet and proxy each) once NODE_ROLES has roles."""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -41,6 +45,8 @@ class Layout:
             )
         if not 1 <= self.masters <= MAX_MASTERS:
             raise CliError(f"--masters: must be between 1 and {MAX_MASTERS}, got {self.masters}")
+        if not 0 <= self.nodes <= MAX_NODES:
+            raise CliError(f"--nodes: must be between 0 and {MAX_NODES}, got {self.nodes}")
         if not 1024 <= self.base_port <= 65535 - 100:
             raise CliError(f"--base-port: must be between 1024 and 65435, got {self.base_port}")
 
@@ -87,3 +93,14 @@ class Layout:
     def servers(self) -> list[str]:
         """The API servers' endpoints, for the client config."""
         return [f"{HOST}:{self.apiserver_port(i)}" for i in range(self.masters)]
+
+    def servers_for(self, master: int) -> list[str]:
+        """The API servers as master i's components list them: their own first."""
+        servers = self.servers()
+        i = master % len(servers)
+        return servers[i:] + servers[:i]
+
+    def node_address(self, node: int) -> str:
+        """Node j's own loopback address (127.0.0.2, 127.0.0.3, ...), so nodes' ports
+        never clash."""
+        return f"127.0.{(node + 2) // 256}.{(node + 2) % 256}"

@@ -78,3 +78,13 @@ def test_the_config_file_round_trips_and_names_bad_fields(tmp_path: Path):
 
 def test_a_missing_config_file_is_an_empty_config(tmp_path: Path):
     assert configfile.load(tmp_path / "none") == configfile.Config()
+
+
+def test_each_master_lists_its_own_api_server_first():
+    layout = Layout("dev", base_port=7000, masters=3)
+    assert layout.servers_for(1) == ["127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.1:7000"]
+
+
+def test_each_node_gets_its_own_loopback_address():
+    layout = Layout("dev", nodes=3)
+    assert [layout.node_address(j) for j in range(3)] == ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
