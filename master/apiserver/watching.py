@@ -44,6 +44,9 @@ def translate(kind: Kind, selection: Selection, event: Any) -> api_pb2.WatchEven
         return _event("DELETED", prev) if selection.matches(prev) else None
     cur = objects.decode_stored(kind, event.kv.value, revision)
     now_matches = selection.matches(cur)
+    if prev is None and event.kv.version > 1:
+        # The previous value was compacted away: an update of a known object all the same.
+        return _event("MODIFIED", cur) if now_matches else None
     was_matching = prev is not None and selection.matches(prev)
     if now_matches:
         return _event("MODIFIED" if was_matching else "ADDED", cur)
