@@ -164,3 +164,42 @@ async def test_an_unreachable_server_is_a_clear_error(tug, tug_home):
     result = await tug("get", "pods", "--server", dead, "--request-timeout", "2s", server=False)
     assert result.code == 1
     assert result.err.startswith(f"error: cannot reach any API server ({dead}): ")
+
+
+async def test_describe_node_shows_conditions_capacity_and_its_pods(tug, apiserver):
+    async with ApiClient([apiserver.endpoint]) as api:
+        node = await api.create(from_dict(core_pb2.Node, {
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": "n1", "labels": {"node-role.kubernetes.io/worker": ""}},
+        }))
+        node.status.MergeFrom(from_dict(core_pb2.NodeStatus, {
+            "capacity": {"cpu": "2", "memory": "4Gi"},
+            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+            "addresses": [{"type": "InternalIP", "address": "127.0.0.2"}],
+            "nodeInfo": {"kubeletVersion": "v0.1.0"},
+        }))
+        await api.update_status(node)
+        await api.create(from_dict(core_pb2.Pod, {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "default"},
+            "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "busybox:1.35"}]},
+        }))
+    page = (await tug("describe", "node", "n1")).out
+    assert field(page, "Roles") == "worker"
+    assert field_in(page, "InternalIP") == "127.0.0.2"
+    assert field_in(page, "cpu") == "2"
+    assert field(page, "Non-terminated Pods") == "(1 in total)"
+    table = (await tug("get", "nodes")).out.splitlines()
+    assert table[1].split()[:3] == ["n1", "Ready", "worker"]
+
+
+async def test_delete_now_removes_an_unscheduled_pod_at_once(tug, apiserver):
+    async with ApiClient([apiserver.endpoint]) as api:
+        await api.create(from_dict(core_pb2.Pod, {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "default"},
+            "spec": {"containers": [{"name": "c", "image": "busybox:1.35"}]},
+        }))
+    result = await tug("delete", "pod", "p", "--now", "--wait", "--timeout", "10")
+    assert (result.code, result.out, result.err) == (0, 'pod "p" deleted\n', "")
+    assert (await tug("get", "pods")).err == "No resources found in default namespace.\n"
