@@ -123,7 +123,7 @@ async def run(inv: Invocation) -> int:
                 first = False
                 for line in table.format_table(None if inv.args.no_headers else head[0], rows):
                     inv.out(line)
-        if not everything and not failed and not inv.args.watch:
+        if not everything and not failed:
             inv.err(_nothing_found(inv, found))
         if inv.args.watch:
             await _follow(inv, api, wanted[0], namespace, version, qualified, found[0][1])
@@ -148,10 +148,13 @@ async def _follow(
         )
     head, rows = _table_lines(inv, target, shown, qualified)
     widths = table.column_widths(head + rows)
+    # With nothing listed, the header waits for the first event, as kubectl's does.
+    header_due = not shown and not inv.args.no_headers
     inv.stdout.flush()
     limit = inv.timeout() or None
 
     async def stream() -> None:
+        nonlocal widths, header_due
         events = api.watch(
             target.kind.resource,
             ns,
@@ -170,6 +173,10 @@ async def _follow(
                 inv.out(structured.name(event.object))
             else:
                 _, new_rows = _table_lines(inv, target, [event.object], qualified)
+                if header_due:
+                    widths = table.column_widths(head + new_rows)
+                    inv.out(table.format_row(widths, head[0]))
+                    header_due = False
                 inv.out(table.format_row(widths, new_rows[0]))
             inv.stdout.flush()
 

@@ -162,3 +162,21 @@ async def test_watch_prints_the_table_then_a_line_per_change(tug, apiserver):
 async def test_watch_ends_at_the_request_timeout(tug):
     result = await tug("get", "cm", "-w", "--request-timeout", "1s")
     assert result.code == 0
+
+
+async def test_watch_from_nothing_prints_the_header_with_the_first_event(tug, apiserver):
+    async with ApiClient([apiserver.endpoint]) as api:
+        out, err = io.StringIO(), io.StringIO()
+        argv = ["get", "pods", "-w", "--server", apiserver.endpoint]
+        watcher = asyncio.create_task(run(argv, stdout=out, stderr=err))
+        try:
+            await eventually(lambda: "No resources found" in err.getvalue() or watcher.done(),
+                             what="the empty listing")
+            await api.create(pod("late"))
+            await eventually(lambda: "late" in out.getvalue(), what="the watch line")
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+    lines = out.getvalue().splitlines()
+    assert lines[0].split()[:2] == ["NAME", "READY"]
+    assert lines[1].split()[0] == "late"
