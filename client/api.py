@@ -89,7 +89,7 @@ class ClientOptions:
     """Attached to every write when set (leader-only components)."""
     retry_deadline: float = 30.0
     """Total time one call may spend on attempts and back-off, in seconds."""
-    backoff_base: float = 0.05
+    backoff_base: float = 0.1
     """First back-off after every endpoint failed, in seconds; doubles each round."""
     backoff_cap: float = 2.0
     """Longest back-off between rounds, in seconds."""
@@ -149,7 +149,7 @@ class _Endpoint:
                     # Reconnect quickly to a restarted server instead of grpc's 1 s..120 s.
                     ("grpc.initial_reconnect_backoff_ms", 100),
                     ("grpc.min_reconnect_backoff_ms", 100),
-                    ("grpc.max_reconnect_backoff_ms", 2000),
+                    ("grpc.max_reconnect_backoff_ms", 1000),
                 ],
             )
         return self._channel
@@ -178,20 +178,27 @@ class _Endpoint:
             "grpc.aio.UnaryStreamMultiCallable[api_pb2.WatchRequest, api_pb2.WatchEvent]", found
         )
 
-    async def connected(self, timeout: float) -> bool:
-        """Whether the channel is (or within `timeout` becomes) READY; False on failure."""
+    def ready(self) -> bool:
+        """Whether the channel is connected now."""
+        return self.channel.get_state() == grpc.ChannelConnectivity.READY
+
+    async def connected(self, timeout: float, *, patient: bool = False) -> bool:
+        """Whether the channel is (or within `timeout` becomes) READY.
+
+        A failed connection attempt ends the wait with False unless `patient`, in which
+        case the wait goes on through grpc's reconnection attempts until `timeout`.
+        """
         channel = self.channel
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         state = channel.get_state(try_to_connect=True)
-        # A handful of transitions (IDLE -> CONNECTING -> READY) at most; the bound is a guard.
-        for _ in range(16):
+        # Each turn is one state change; the count bound is only a guard against churn.
+        for _ in range(64):
             if state == grpc.ChannelConnectivity.READY:
                 return True
-            if state in (
-                grpc.ChannelConnectivity.TRANSIENT_FAILURE,
-                grpc.ChannelConnectivity.SHUTDOWN,
-            ):
+            if state == grpc.ChannelConnectivity.SHUTDOWN:
+                return False
+            if state == grpc.ChannelConnectivity.TRANSIENT_FAILURE and not patient:
                 return False
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -443,6 +450,22 @@ class ApiClient:
                 reason=reason,
             )
 
+    async def _pause(self, backoff: Backoff, longest: float) -> None:
+        """Wait between rounds, once every endpoint has failed.
+
+        A server that answers with UNAVAILABLE (its etcd is down, say) gets a jittered
+        back-off. A server that cannot be reached is waited for instead: the wait ends
+        as soon as grpc reconnects, so a restarted server is used at once rather than
+        after retries that fail fast while grpc's reconnection back-off runs.
+        """
+        bound = min(backoff.bound(), longest)
+        delay = min(backoff.next(), longest)
+        endpoint = self._endpoints[self._current]
+        if endpoint.ready():
+            await asyncio.sleep(delay)
+        else:
+            await endpoint.connected(bound, patient=True)
+
     async def _unary(
         self,
         method: str,
@@ -491,8 +514,7 @@ class ApiClient:
             failed_this_round.add(index)
             if len(failed_this_round) >= len(self._endpoints):
                 failed_this_round.clear()
-                delay = min(backoff.next(), max(0.0, deadline - loop.time()))
-                await asyncio.sleep(delay)
+                await self._pause(backoff, max(0.0, deadline - loop.time()))
         raise Unavailable(f"{method} {what}: no API server answered ({last})")
 
     async def _watch(
@@ -577,7 +599,7 @@ class ApiClient:
             failed_this_round.add(index)
             if len(failed_this_round) >= len(self._endpoints):
                 failed_this_round.clear()
-                await asyncio.sleep(backoff.next())
+                await self._pause(backoff, self.options.backoff_cap)
 
 
 def _what(resource: str, obj: Object) -> str:

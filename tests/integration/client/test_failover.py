@@ -74,3 +74,24 @@ async def test_killing_the_api_server_in_use_mid_watch_loses_no_event(
             assert got.metadata.name == names[0]
         finally:
             await informer.stop()
+
+
+async def test_calls_wait_for_the_only_api_server_to_come_back(
+    apiserver_factory: ApiServerFactory,
+) -> None:
+    server = apiserver_factory.start_process(name="only")
+    options = ClientOptions(retry_deadline=1.0)
+    async with ApiClient([server.endpoint], options) as client:
+        await client.create(configmap("a"))
+        server.kill()
+        # Failed calls while it is down push grpc's reconnection back-off up.
+        for _ in range(3):
+            with pytest.raises(errors.Unavailable):
+                await client.get("configmaps", "default", "a")
+        server.launch()
+        server.wait_ready()
+        got = await client.get("configmaps", "default", "a")
+        assert got.metadata.name == "a"
+        cm = configmap("")
+        cm.metadata.generate_name = "gen-"
+        assert (await client.create(cm)).metadata.name.startswith("gen-")
