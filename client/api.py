@@ -43,6 +43,7 @@ from typing import Any, TypeVar, cast
 import grpc
 import grpc.aio
 import structlog
+from prometheus_client import Counter, Histogram
 
 from client import kinds
 from client.backoff import Backoff
@@ -53,6 +54,21 @@ from proto import api_pb2
 O = TypeVar("O", bound=Object)  # noqa: E741 (the stub's name)
 
 log = structlog.get_logger("client.api")
+
+REQUESTS = Counter(
+    "tugboat_client_requests_total",
+    "Attempts of unary API calls, by verb, resource and gRPC status code.",
+    ["verb", "resource", "code"],
+)
+REQUEST_DURATION = Histogram(
+    "tugboat_client_request_duration_seconds",
+    "Unary API calls from start to answer, retries and fail-overs included.",
+    ["verb", "resource"],
+)
+FAILOVERS = Counter(
+    "tugboat_client_failovers_total",
+    "Times a client moved from a failing API server to the next one.",
+)
 
 _SERVICE = "/tugboat.v1.Resources/"
 _MAX_MESSAGE = 64 * 1024 * 1024
@@ -441,6 +457,7 @@ class ApiClient:
         if self._current != index:
             return
         self._current = (index + 1) % len(self._endpoints)
+        FAILOVERS.inc()
         if len(self._endpoints) > 1:
             reason = error if isinstance(error, str) else f"{error.code().name}: {error.details()}"
             log.warning(
@@ -480,7 +497,9 @@ class ApiClient:
             raise Unavailable("the API client is closed")
         options = self.options
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + options.retry_deadline
+        started = loop.time()
+        deadline = started + options.retry_deadline
+        resource = str(getattr(request, "resource", ""))
         backoff = Backoff(base=options.backoff_base, cap=options.backoff_cap)
         failed_this_round: set[int] = set()
         last = "no attempt was made"
@@ -497,11 +516,15 @@ class ApiClient:
                 self._fail_over(index, "cannot connect")
             else:
                 try:
-                    return await endpoint.unary(method, response)(
+                    answer = await endpoint.unary(method, response)(
                         request, timeout=min(options.timeout, max(remaining, 0.001))
                     )
+                    REQUESTS.labels(method, resource, "OK").inc()
+                    REQUEST_DURATION.labels(method, resource).observe(loop.time() - started)
+                    return answer
                 except grpc.aio.AioRpcError as e:
                     code = e.code()
+                    REQUESTS.labels(method, resource, code.name).inc()
                     if code not in _RETRY_CODES[retry]:
                         raise from_grpc(e) from None
                     self._fail_over(index, e)

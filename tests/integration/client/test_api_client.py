@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 import structlog
 import structlog.testing
+from prometheus_client import REGISTRY
 
 from client import errors
 from client.api import ApiClient, ClientOptions, WatchEvent
@@ -137,12 +138,16 @@ async def test_a_watch_from_a_compacted_revision_raises_gone(
 async def test_a_dead_endpoint_is_skipped(apiserver: ApiServer) -> None:
     dead = f"127.0.0.1:{free_port()}"
     options = ClientOptions(spread=False, backoff_base=0.01)
+    failovers = REGISTRY.get_sample_value("tugboat_client_failovers_total") or 0.0
     async with ApiClient([dead, apiserver.endpoint], options) as c:
         assert c.endpoint == dead
         await c.create(configmap("a"))
         assert c.endpoint == apiserver.endpoint
         got = await c.get("configmaps", "default", "a")
         assert got.metadata.name == "a"
+    assert REGISTRY.get_sample_value("tugboat_client_failovers_total") == failovers + 1
+    ok = {"verb": "Get", "resource": "configmaps", "code": "OK"}
+    assert (REGISTRY.get_sample_value("tugboat_client_requests_total", ok) or 0) >= 1
 
 
 async def test_a_create_with_generate_name_fails_over_when_it_cannot_connect(
