@@ -108,3 +108,84 @@ def priority_class(name: str, value: int) -> workloads_pb2.PriorityClass:
             "value": value,
         },
     )
+
+
+class SchedulerProcess:
+    """A `tug-scheduler` subprocess; signalled and stopped only by its own PID."""
+
+    def __init__(
+        self, name: str, servers: Sequence[str], etcd: Sequence[str], lease: float
+    ) -> None:
+        import os
+        import shutil
+        import subprocess
+        import sys
+        import tempfile
+        from pathlib import Path
+
+        from tests.support.ports import free_port
+
+        self.name = name
+        self.http_port = free_port()
+        fd, path = tempfile.mkstemp(prefix=f"tugboat-{name}-", suffix=".log")
+        self.log_path = Path(path)
+        exe = shutil.which("tug-scheduler", path=str(Path(sys.executable).parent))
+        cmd = [exe] if exe else [sys.executable, "-m", "master.scheduler.main"]
+        with os.fdopen(fd, "ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    *cmd,
+                    "--server",
+                    ",".join(servers),
+                    "--etcd-servers",
+                    ",".join(etcd),
+                    "--name",
+                    name,
+                    "--leader-lease",
+                    str(lease),
+                    "--http-port",
+                    str(self.http_port),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def signal(self, sig: int) -> None:
+        """Send a signal to this process (by PID) if it still runs."""
+        import os
+
+        if self.process.poll() is None:
+            os.kill(self.process.pid, sig)
+
+    def metric(self, name: str) -> float | None:
+        """One sample from its /metrics (None when it does not answer)."""
+        import urllib.request
+
+        try:
+            url = f"http://127.0.0.1:{self.http_port}/metrics"
+            with urllib.request.urlopen(url, timeout=1) as r:
+                text = r.read().decode()
+        except OSError:
+            return None
+        for line in text.splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
+    def logs(self) -> str:
+        """Everything it logged."""
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """SIGCONT (in case it was stopped), SIGTERM, then SIGKILL if it lingers."""
+        import signal
+        import subprocess
+
+        if self.process.poll() is None:
+            self.signal(signal.SIGCONT)
+            self.signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.signal(signal.SIGKILL)
+                self.process.wait(timeout=10)
