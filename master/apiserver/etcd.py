@@ -109,6 +109,7 @@ class Etcd:
         self._lock = asyncio.Lock()
         self._watches: set[Any] = set()
         self._closing = False
+        self._retired: dict[Any, asyncio.Task[None]] = {}
 
     @property
     def endpoint(self) -> str:
@@ -127,6 +128,10 @@ class Etcd:
         client, self._client = self._client, None
         if client is not None:
             await client.close()
+        for retired, closer in list(self._retired.items()):
+            closer.cancel()
+            await retired.close()
+        self._retired.clear()
 
     async def _connected(self) -> Any:
         if self._client is None:
@@ -145,8 +150,15 @@ class Etcd:
             old = self.endpoint
             self._index = (self._index + 1) % len(self.endpoints)
             self._client = None
-            log.warning("etcd failing over", failed=old, next=self.endpoint, error=str(error))
-        await failed.close()
+            log.warning("etcd failing over", key=old, next=self.endpoint, error=str(error))
+        # Requests still in flight on the old connection fail over by themselves; closing
+        # it under them would turn their answer into a cancellation.
+        self._retired[failed] = asyncio.create_task(self._close_later(failed))
+
+    async def _close_later(self, client: Any) -> None:
+        await asyncio.sleep(2 * self.timeout)
+        self._retired.pop(client, None)
+        await client.close()
 
     async def _call(self, operation: str, stub: str, method: str, request: Any) -> Any:
         """One unary etcd request, tried on each endpoint in turn while they are unavailable.
