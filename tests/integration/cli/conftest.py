@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cli.main import run
-
-
-@dataclass
-class Result:
-    """What one `tug` run printed and returned."""
-
-    code: int
-    out: str
-    err: str
-
+from tests.integration.cli.tugrun import Result, run_tug
 
 Tug = Callable[..., Coroutine[Any, Any, Result]]
 
@@ -39,10 +27,8 @@ def tug(apiserver: Any, tug_home: Path) -> Tug:
     """`await tug("get", "pods")`: the CLI against the test API server."""
 
     async def invoke(*argv: str, stdin: str = "", server: bool = True) -> Result:
-        out, err = io.StringIO(), io.StringIO()
         args = [*argv, "--server", apiserver.endpoint] if server else list(argv)
-        code = await run(args, stdin=io.StringIO(stdin), stdout=out, stderr=err)
-        return Result(code, out.getvalue(), err.getvalue())
+        return await run_tug(*args, stdin=stdin)
 
     return invoke
 
