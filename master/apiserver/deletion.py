@@ -158,7 +158,7 @@ class Deleter:
                     self.etcd, key, compares + empty, [op_delete(key)], fence
                 )
                 if outcome.succeeded:
-                    log.info("deleted", key=objects.log_key(kind, ns, name))
+                    log.debug("deleted", key=objects.log_key(kind, ns, name))
                     result = marked
                 elif kind is NAMESPACES and outcome.current is not None and (
                     outcome.current.mod_revision == kv.mod_revision
@@ -171,7 +171,7 @@ class Deleter:
                     self.etcd, key, compares, [op_put(key, encode_for_store(marked))], fence
                 )
                 if outcome.succeeded:
-                    log.info(
+                    log.debug(
                         "marked for deletion",
                         key=objects.log_key(kind, ns, name),
                         grace=marked.metadata.deletion_grace_period_seconds,

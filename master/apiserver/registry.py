@@ -33,6 +33,7 @@ from master.apiserver.validation import validate
 from master.apiserver.writes import guarded, has_fence
 from proto import api_pb2
 
+# Every write is logged at debug: at info, a busy cluster would log more than it works.
 log = structlog.get_logger("apiserver.registry")
 
 NAMESPACES = by_resource("namespaces")
@@ -194,7 +195,7 @@ class Registry:
             )
             if outcome.succeeded:
                 meta.resource_version = str(outcome.revision)
-                log.info("created", key=objects.log_key(kind, ns, meta.name))
+                log.debug("created", key=objects.log_key(kind, ns, meta.name))
                 created: Object = obj
                 return created
             if outcome.current is None:
@@ -252,7 +253,7 @@ class Registry:
             outcome = await guarded(self.etcd, key, compares, success, fence)
             if outcome.succeeded:
                 new.metadata.resource_version = str(outcome.revision)
-                log.info(
+                log.debug(
                     "deleted after last finalizer" if done else "updated",
                     key=objects.log_key(kind, ns, name),
                     status=status,
