@@ -21,8 +21,9 @@ from master.apiserver.bootstrap import ensure_system_namespaces
 from master.apiserver.compaction import Compactor
 from master.apiserver.etcd import Etcd
 from master.apiserver.metrics import ApiServerMetrics
+from master.apiserver.nodeproxy import NodeProxy
 from master.apiserver.service import ResourcesService
-from proto import api_pb2_grpc
+from proto import api_pb2_grpc, nodeagent_pb2_grpc
 
 log = structlog.get_logger("apiserver")
 
@@ -115,6 +116,9 @@ class ApiServer:
             self.service, server
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        nodeagent_pb2_grpc.add_NodeAgentServicer_to_server(  # type: ignore[no-untyped-call]
+            NodeProxy(self.service.registry), server
+        )
         self.port = server.add_insecure_port(f"{cfg.bind_address}:{cfg.port}")
         if self.port == 0:
             raise OSError(f"cannot listen on {cfg.bind_address}:{cfg.port}")

@@ -103,3 +103,29 @@ async def test_unknown_pods_are_not_found_and_health_is_served(kubelet, agent_st
     async with grpc.aio.insecure_channel(f"127.0.0.1:{kubelet.config.port}") as channel:
         reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_the_api_server_proxies_logs_and_exec_to_the_pods_kubelet(
+    api, apiserver, kubelet, node_name
+):
+    script = "echo first; sleep 1; echo second; exec sleep 3600"
+    await api.create(pod("proxied", node_name, container("main", "sh", "-c", script)))
+    await wait_for_pod(api, "proxied", running)
+    async with grpc.aio.insecure_channel(apiserver.endpoint) as channel:
+        stub = nodeagent_pb2_grpc.NodeAgentStub(channel)  # type: ignore[no-untyped-call]
+        assert await exec_in(stub, "proxied", ["sh", "-c", "exit 3"]) == (b"", b"", 3)
+        req = nodeagent_pb2.LogsRequest(namespace="default", pod="proxied", follow=True)
+        call = stub.Logs(req)
+        seen = b""
+        try:
+            async with asyncio.timeout(20):
+                async for chunk in call:
+                    seen += chunk.data
+                    if b"second\n" in seen:
+                        break
+        finally:
+            call.cancel()
+        assert seen == b"first\nsecond\n"
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await exec_in(stub, "absent", ["true"])
+        assert err.value.code() == grpc.StatusCode.NOT_FOUND

@@ -1,0 +1,112 @@
+"""The API server's face of the node-agent service: logs and exec proxied to the kubelet.
+
+Clients (the `tug` CLI) only ever talk to API servers. For `Logs` and `Exec` the API
+server looks the pod up, finds its node's InternalIP and the node-agent port the kubelet
+published in `status.daemonEndpoints`, and relays the streams both ways unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import structlog
+
+from client import errors
+from client.kinds import by_resource
+from master.apiserver.registry import Registry
+from proto import core_pb2, nodeagent_pb2, nodeagent_pb2_grpc
+
+log = structlog.get_logger("apiserver.nodeproxy")
+
+
+class NodeProxy(nodeagent_pb2_grpc.NodeAgentServicer):
+    """Relays NodeAgent calls to the kubelet of the pod's node."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    async def _target(self, context: Any, namespace: str, name: str) -> str:
+        """host:port of the node agent that runs the pod; aborts the call when there is none."""
+        try:
+            pod = await self.registry.get(by_resource("pods"), namespace or "default", name)
+            assert isinstance(pod, core_pb2.Pod)
+            if not pod.spec.node_name:
+                await context.abort(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f'pod "{name}" is not scheduled to a node yet',
+                )
+            node = await self.registry.get(by_resource("nodes"), "", pod.spec.node_name)
+        except errors.ApiError as e:
+            await context.abort(e.code, e.message)
+            raise
+        assert isinstance(node, core_pb2.Node)
+        address = next((a.address for a in node.status.addresses if a.type == "InternalIP"), "")
+        port = node.status.daemon_endpoints.kubelet_endpoint.port
+        if not address or not port:
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE,
+                f'node "{node.metadata.name}" publishes no node-agent endpoint',
+            )
+        return f"{address}:{port}"
+
+    async def Logs(
+        self, request: nodeagent_pb2.LogsRequest, context: Any
+    ) -> AsyncIterator[nodeagent_pb2.LogsChunk]:
+        """Relay the kubelet's log stream."""
+        target = await self._target(context, request.namespace, request.pod)
+        log.info("proxy logs", key=f"pods/{request.namespace}/{request.pod}", node=target)
+        async with grpc.aio.insecure_channel(target) as channel:
+            stub = nodeagent_pb2_grpc.NodeAgentStub(channel)  # type: ignore[no-untyped-call]
+            call = stub.Logs(request)
+            try:
+                async for chunk in call:
+                    yield chunk
+            except grpc.aio.AioRpcError as e:
+                await context.abort(e.code(), e.details() or "node agent failed")
+            finally:
+                call.cancel()
+
+    async def Exec(
+        self, requests: AsyncIterator[nodeagent_pb2.ExecInput], context: Any
+    ) -> AsyncIterator[nodeagent_pb2.ExecOutput]:
+        """Relay stdin to the kubelet and its output (and exit code) back."""
+        first = await anext(aiter(requests), None)
+        if first is None or first.WhichOneof("input") != "start":
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, "the first Exec message must be `start`"
+            )
+            return
+        target = await self._target(context, first.start.namespace, first.start.pod)
+        log.info("proxy exec", key=f"pods/{first.start.namespace}/{first.start.pod}", node=target)
+        forward: asyncio.Queue[nodeagent_pb2.ExecInput | None] = asyncio.Queue()
+        forward.put_nowait(first)
+
+        async def pump() -> None:
+            try:
+                async for msg in requests:
+                    await forward.put(msg)
+            finally:
+                await forward.put(None)
+
+        async def upstream() -> AsyncIterator[nodeagent_pb2.ExecInput]:
+            while (msg := await forward.get()) is not None:
+                yield msg
+
+        pumping = asyncio.create_task(pump())
+        try:
+            async with grpc.aio.insecure_channel(target) as channel:
+                stub = nodeagent_pb2_grpc.NodeAgentStub(channel)  # type: ignore[no-untyped-call]
+                call = stub.Exec(upstream())
+                try:
+                    async for out in call:
+                        yield out
+                except grpc.aio.AioRpcError as e:
+                    await context.abort(e.code(), e.details() or "node agent failed")
+        finally:
+            pumping.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pumping
