@@ -124,7 +124,8 @@ async def up(inv: Invocation) -> int:
     inv.stdout.flush()
     try:
         for tier in plan:
-            await supervisor.start_tier(tier)
+            await supervisor.start_tier(tier, progress=inv.out)
+            inv.stdout.flush()
     except BaseException:
         await asyncio.shield(supervisor.stop())
         raise

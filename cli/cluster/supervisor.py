@@ -60,7 +60,8 @@ class Supervisor:
         await asyncio.gather(*(self._wait_ready(c, r, timeout) for c, r in started))
         if progress is not None:
             for c, r in started:
-                progress(f"{c.name} is ready (pid {r.pid}, {c.ports[0] if c.ports else ''})")
+                where = f", port {c.ports[0]}" if c.ports else ""
+                progress(f"  {c.name} ready (pid {r.pid}{where})")
 
     async def _wait_ready(self, component: Component, record: Record, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -1,0 +1,152 @@
+"""`tug logs` and `tug exec`: the node-agent service, reached through an API server.
+
+The API server relays both to the kubelet that runs the pod, so the CLI never needs a
+node's address. `tug exec` exits with the command's own exit code, as kubectl does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+
+from cli.errors import CliError
+from cli.invocation import Invocation
+from client.errors import from_grpc
+from proto import nodeagent_pb2, nodeagent_pb2_grpc
+
+T = TypeVar("T")
+_STDIN_CHUNK = 32 * 1024
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add `tug logs` and `tug exec`."""
+    lg = sub.add_parser("logs", parents=[common], help="print a container's logs")
+    lg.add_argument("pod")
+    lg.add_argument("-c", "--container", default="")
+    lg.add_argument("-f", "--follow", action="store_true", help="stream new lines")
+    lg.add_argument("--tail", type=int, default=-1, help="lines from the end (-1: all)")
+    lg.add_argument("-p", "--previous", action="store_true", help="the previous instance")
+    lg.add_argument("--timestamps", action="store_true")
+    lg.set_defaults(func=logs)
+    ex = sub.add_parser("exec", parents=[common], help="run a command in a container")
+    ex.add_argument("pod")
+    ex.add_argument("-c", "--container", default="")
+    ex.add_argument("-i", "--stdin", action="store_true", help="pass stdin to the command")
+    ex.add_argument("-t", "--tty", action="store_true", help="allocate a terminal")
+    ex.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARG...]")
+    ex.set_defaults(func=exec_command)
+
+
+async def _on_some_server(
+    inv: Invocation, call: Callable[[nodeagent_pb2_grpc.NodeAgentStub], Awaitable[T]]
+) -> T:
+    """Run `call` on the first API server that answers; errors become ApiErrors."""
+    last: grpc.aio.AioRpcError | None = None
+    for endpoint in inv.endpoints():
+        async with grpc.aio.insecure_channel(endpoint) as channel:
+            stub = nodeagent_pb2_grpc.NodeAgentStub(channel)  # type: ignore[no-untyped-call]
+            try:
+                return await call(stub)
+            except grpc.aio.AioRpcError as e:
+                if e.code() != grpc.StatusCode.UNAVAILABLE:
+                    raise from_grpc(e) from None
+                last = e
+    assert last is not None
+    raise from_grpc(last)
+
+
+async def logs(inv: Invocation) -> int:
+    """Write the container's output to stdout; with -f, until interrupted or it stops."""
+    a = inv.args
+    request = nodeagent_pb2.LogsRequest(
+        namespace=inv.namespace(),
+        pod=a.pod,
+        container=a.container,
+        follow=a.follow,
+        previous=a.previous,
+        timestamps=a.timestamps,
+    )
+    if a.tail >= 0:
+        request.tail_lines = a.tail
+    out = getattr(inv.stdout, "buffer", None)
+
+    async def stream(stub: nodeagent_pb2_grpc.NodeAgentStub) -> int:
+        async for chunk in stub.Logs(request):
+            if out is not None:
+                out.write(chunk.data)
+                out.flush()
+            else:
+                inv.stdout.write(chunk.data.decode(errors="replace"))
+                inv.stdout.flush()
+        return 0
+
+    return await _on_some_server(inv, stream)
+
+
+async def _stdin_chunks(inv: Invocation) -> AsyncIterator[bytes]:
+    source = getattr(inv.stdin, "buffer", None)
+    for _ in range(1 << 30):  # bounded by end of input in practice
+        if source is not None:
+            data = await asyncio.to_thread(source.read1, _STDIN_CHUNK)
+        else:
+            data = (await asyncio.to_thread(inv.stdin.read, _STDIN_CHUNK)).encode()
+        if not data:
+            return
+        yield data
+
+
+async def exec_command(inv: Invocation) -> int:
+    """Run the command; the exit code is the command's."""
+    a = inv.args
+    command = list(a.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        raise CliError("you must specify at least one command for the container: tug exec POD -- CMD")
+    start = nodeagent_pb2.ExecStart(
+        namespace=inv.namespace(),
+        pod=a.pod,
+        container=a.container,
+        command=command,
+        stdin=a.stdin,
+        tty=a.tty,
+    )
+
+    async def inputs() -> AsyncIterator[nodeagent_pb2.ExecInput]:
+        yield nodeagent_pb2.ExecInput(start=start)
+        if a.stdin:
+            async for data in _stdin_chunks(inv):
+                yield nodeagent_pb2.ExecInput(stdin=data)
+        yield nodeagent_pb2.ExecInput(close_stdin=True)
+
+    out = getattr(inv.stdout, "buffer", None)
+    err = getattr(inv.stderr, "buffer", None)
+
+    def write(data: bytes, stream: Any, binary: Any) -> None:
+        if binary is not None:
+            binary.write(data)
+            binary.flush()
+        else:
+            stream.write(data.decode(errors="replace"))
+            stream.flush()
+
+    async def run(stub: nodeagent_pb2_grpc.NodeAgentStub) -> int:
+        code = 1
+        async for msg in stub.Exec(inputs()):
+            which = msg.WhichOneof("output")
+            if which == "stdout":
+                write(msg.stdout, inv.stdout, out)
+            elif which == "stderr":
+                write(msg.stderr, inv.stderr, err)
+            elif which == "exit_code":
+                code = msg.exit_code
+        return code
+
+    code = await _on_some_server(inv, run)
+    sys.stdout.flush()
+    return code
