@@ -243,8 +243,10 @@ class Informer(Generic[T]):
                     error=e.message,
                 )
                 need_list = True
-                # A second Gone right away means something is off; do not spin.
-                await asyncio.sleep(self._backoff.next() if self._backoff.attempts else 0)
+                delay = self._backoff.next()
+                # The first Gone after a healthy watch is routine: list at once. Another
+                # one before any event means something is off: back off, do not spin.
+                await asyncio.sleep(0 if self._backoff.attempts == 1 else delay)
             except Exception as e:
                 delay = self._backoff.next()
                 log.warning(

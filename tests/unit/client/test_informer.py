@@ -384,3 +384,17 @@ async def test_wait_synced_gives_up_while_the_list_keeps_failing(api: FakeApi) -
 def test_an_unknown_resource_is_refused(api: FakeApi) -> None:
     with pytest.raises(LookupError, match='"gizmos"'):
         Informer(api, "gizmos")
+
+
+async def test_a_gone_that_keeps_coming_is_met_with_back_off(api: FakeApi) -> None:
+    api.put(pod("a"))
+    api.compacted = 10**9  # every watch is refused as too old
+    backoff = Backoff(base=0.001, cap=0.01)
+    informer = Informer[core_pb2.Pod](api, "pods", backoff=backoff)
+    informer.start()
+    try:
+        await eventually(lambda: api.lists >= 4, what="repeated lists")
+        assert backoff.attempts >= 3, "each repeated Gone backs off further"
+        assert informer.keys() == ["default/a"]
+    finally:
+        await informer.stop()
