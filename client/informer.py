@@ -82,6 +82,8 @@ class _Handler:
     on_add: Callable[[Any], object] | None
     on_update: Callable[[Any, Any], object] | None
     on_delete: Callable[[Any], object] | None
+    copies: bool = True
+    """Hand out copies; only handlers of ours that never keep or change objects skip it."""
 
 
 def copy_object(obj: T) -> T:
@@ -89,6 +91,10 @@ def copy_object(obj: T) -> T:
     fresh = type(obj)()
     fresh.CopyFrom(cast(Any, obj))
     return fresh
+
+
+def _same(obj: T) -> T:
+    return obj
 
 
 def _revision(version: str) -> int | None:
@@ -201,6 +207,20 @@ class Informer(Generic[T]):
     ) -> None:
         """Call these (plain functions or coroutines) on every change, in event order."""
         self._handlers.append(_Handler(on_add, on_update, on_delete))
+
+    def add_key_handler(self, enqueue: Callable[[str], object]) -> None:
+        """Call enqueue(key) on every add, update and delete: a controller's usual handler.
+
+        `queue.add` of a `client.workqueue.WorkQueue` fits. No copies are made, since
+        only the key is read.
+        """
+
+        def by_key(obj: Object) -> object:
+            return enqueue(kinds.key(obj))
+
+        self._handlers.append(
+            _Handler(by_key, lambda _old, new: by_key(new), by_key, copies=False)
+        )
 
     # -- running ---------------------------------------------------------------------
 
@@ -410,14 +430,15 @@ class Informer(Generic[T]):
     async def _dispatch(self, type: str, obj: T, old: T | None) -> None:
         for handler in self._handlers:
             try:
+                out = copy_object if handler.copies else _same
                 result: object = None
                 if type == "ADDED" and handler.on_add is not None:
-                    result = handler.on_add(copy_object(obj))
+                    result = handler.on_add(out(obj))
                 elif type == "MODIFIED" and handler.on_update is not None:
                     assert old is not None
-                    result = handler.on_update(copy_object(old), copy_object(obj))
+                    result = handler.on_update(out(old), out(obj))
                 elif type == "DELETED" and handler.on_delete is not None:
-                    result = handler.on_delete(copy_object(obj))
+                    result = handler.on_delete(out(obj))
                 if inspect.isawaitable(result):
                     await result
             except asyncio.CancelledError:

@@ -17,6 +17,7 @@ from client.backoff import Backoff
 from client.errors import Gone, Unavailable
 from client.informer import NAMESPACE_INDEX, NODE_INDEX, Informer
 from client.kinds import Object
+from client.workqueue import WorkQueue
 from proto import core_pb2
 from tests.support.waiting import eventually
 
@@ -398,3 +399,16 @@ async def test_a_gone_that_keeps_coming_is_met_with_back_off(api: FakeApi) -> No
         assert informer.keys() == ["default/a"]
     finally:
         await informer.stop()
+
+
+async def test_a_key_handler_feeds_a_work_queue(running, api: FakeApi) -> None:
+    informer, _ = running
+    queue = WorkQueue()
+    informer.add_key_handler(queue.add)
+    api.put(pod("a"))
+    api.put(pod("a", app="x"))
+    api.put(pod("b", namespace="other"))
+    api.delete("default/a")
+    await eventually(lambda: informer.keys() == ["other/b"], what="the cache")
+    assert len(queue) == 2, "repeated keys collapse in the queue"
+    assert [await queue.get(), await queue.get()] == ["default/a", "other/b"]
