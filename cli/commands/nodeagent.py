@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -107,7 +106,9 @@ async def exec_command(inv: Invocation) -> int:
     if command and command[0] == "--":
         command = command[1:]
     if not command:
-        raise CliError("you must specify at least one command for the container: tug exec POD -- CMD")
+        raise CliError(
+            "you must specify at least one command for the container: tug exec POD -- CMD"
+        )
     start = nodeagent_pb2.ExecStart(
         namespace=inv.namespace(),
         pod=a.pod,
@@ -147,6 +148,4 @@ async def exec_command(inv: Invocation) -> int:
                 code = msg.exit_code
         return code
 
-    code = await _on_some_server(inv, run)
-    sys.stdout.flush()
-    return code
+    return await _on_some_server(inv, run)

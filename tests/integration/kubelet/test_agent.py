@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 from collections.abc import AsyncIterator
 
 import grpc
@@ -11,6 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from proto import nodeagent_pb2, nodeagent_pb2_grpc
 from tests.integration.kubelet.pods import container, pod, running, status_of, wait_for_pod
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.docker
 
@@ -129,3 +132,35 @@ async def test_the_api_server_proxies_logs_and_exec_to_the_pods_kubelet(
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await exec_in(stub, "absent", ["true"])
         assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_tug_exec_exits_with_the_commands_code_and_tug_logs_follows(
+    api, apiserver, kubelet, node_name
+):
+    from cli.main import run
+
+    script = "i=0; while [ $i -lt 300 ]; do echo tick-$i; i=$((i+1)); sleep 0.1; done; sleep 3600"
+    await api.create(pod("clip", node_name, container("main", "sh", "-c", script)))
+    await wait_for_pod(api, "clip", running)
+    server = ["-s", apiserver.endpoint]
+    out, err = io.StringIO(), io.StringIO()
+    code = await run(
+        [*server, "exec", "clip", "--", "sh", "-c", "echo hi; exit 3"], stdout=out, stderr=err
+    )
+    assert (code, out.getvalue()) == (3, "hi\n"), err.getvalue()
+
+    followed = io.StringIO()
+    task = asyncio.create_task(run([*server, "logs", "clip", "-f"], stdout=followed))
+    try:
+        await eventually(lambda: followed.getvalue().count("\n") >= 3, what="first lines")
+        first = followed.getvalue()
+        # New lines keep arriving after the first read: the stream follows the container.
+        await eventually(lambda: len(followed.getvalue()) > len(first), what="more lines")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert followed.getvalue().startswith("tick-0\ntick-1\n")
+
+    code = await run([*server, "logs", "nope"], stdout=io.StringIO(), stderr=(err := io.StringIO()))
+    assert code == 1 and "not found" in err.getvalue()
