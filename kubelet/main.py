@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ class Options:
     fake_start_delay: float
     pods: PodSettings
     log_level: str
+    remove_containers: bool = False
 
 
 def _endpoints(text: str) -> list[str]:
@@ -78,8 +80,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     """The options named on the command line; argparse errors name the flag."""
     p = argparse.ArgumentParser(prog="tug-kubelet", description="The Tugboat node agent.")
     p.add_argument("--node-name", required=True)
-    p.add_argument("--address", required=True, help="the node's IP (InternalIP, agent address)")
-    p.add_argument("--server", type=_endpoints, required=True, help="API servers host:port,...")
+    p.add_argument("--address", default="", help="the node's IP (InternalIP, agent address)")
+    p.add_argument("--server", type=_endpoints, default=[], help="API servers host:port,...")
     p.add_argument("--root-dir", type=Path, default=None, help="volumes and pod files")
     p.add_argument("--port", type=int, default=10250, help="node-agent gRPC port")
     p.add_argument("--http-port", type=int, default=None, help="/healthz /metrics port")
@@ -92,7 +94,17 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     p.add_argument("--image-backoff", type=_positive, default=10.0, help="first pull retry delay")
     p.add_argument("--resync-period", type=_positive, default=10.0)
     p.add_argument("--log-level", default="info")
+    p.add_argument(
+        "--remove-containers",
+        action="store_true",
+        help="remove every container of the node (for `tug down`) and exit",
+    )
     a = p.parse_args(argv)
+    if not a.remove_containers:
+        if not a.address:
+            p.error("the following arguments are required: --address")
+        if not a.server:
+            p.error("the following arguments are required: --server")
     if a.simulate < 1:
         p.error("--simulate: must be at least 1")
     if a.simulate > 1 and a.runtime != "fake":
@@ -118,6 +130,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
             resync_period=a.resync_period,
         ),
         log_level=a.log_level,
+        remove_containers=a.remove_containers,
     )
 
 
@@ -176,12 +189,29 @@ async def run(opts: Options, stop: asyncio.Event) -> None:
         await api.close()
 
 
+async def remove_containers(opts: Options) -> None:
+    """Stop and remove every container labelled with the node(s), and their files."""
+    for name in node_names(opts):
+        runtime = _runtime(opts, name)
+        try:
+            containers = await runtime.list_containers()
+            for c in containers:
+                await runtime.remove_container(c.id)
+            log.info("removed the node's containers", node=name, count=len(containers))
+        finally:
+            await runtime.close()
+    shutil.rmtree(opts.root_dir / "pods", ignore_errors=True)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point."""
     opts = parse_args(argv)
     configure_logging("kubelet", level=opts.log_level)
 
     async def amain() -> None:
+        if opts.remove_containers:
+            await remove_containers(opts)
+            return
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -190,10 +220,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     try:
         import uvloop
-
-        uvloop.run(amain())
     except ImportError:
         asyncio.run(amain())
+    else:
+        uvloop.run(amain())
 
 
 if __name__ == "__main__":

@@ -142,3 +142,18 @@ async def test_readiness_starts_false_and_needs_success_threshold(http_server):
     assert worker.result is False
     await worker.probe_once()
     assert worker.result is True and changes == ["u"]
+
+
+async def test_a_startup_probe_gates_liveness_and_readiness_until_it_succeeds(http_server):
+    from kubelet.probes.workers import STARTUP
+
+    startup, _, _ = make_worker(STARTUP, http_server.port)
+    manager = startup.manager
+    cid = startup.container.id
+    manager._workers[(cid, STARTUP)] = startup
+    live, _, _ = make_worker(LIVENESS, http_server.port)
+    assert not manager.started(cid) and not manager.ready(cid)
+    assert not manager.may_probe(live)
+    await startup.probe_once()
+    assert manager.started(cid) and manager.ready(cid)
+    assert manager.may_probe(live)

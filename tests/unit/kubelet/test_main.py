@@ -1,0 +1,43 @@
+"""`tug-kubelet` flags: defaults, simulated nodes and errors that name the flag."""
+
+from __future__ import annotations
+
+import pytest
+
+from kubelet.main import node_names, parse_args
+
+BASE = ["--node-name", "n1", "--address", "127.0.0.2", "--server", "127.0.0.1:6443"]
+
+
+def test_defaults_follow_the_issue():
+    opts = parse_args(BASE)
+    assert (opts.port, opts.lease_period, opts.runtime) == (10250, 2.0, "docker")
+    assert opts.pods.crash_backoff_initial == 10 and opts.pods.crash_backoff_max == 300
+    assert node_names(opts) == ["n1"]
+    assert opts.root_dir.name == "kubelet-n1"
+
+
+def test_simulated_nodes_get_numbered_names():
+    opts = parse_args([*BASE, "--runtime", "fake", "--simulate", "3"])
+    assert node_names(opts) == ["n1-0", "n1-1", "n1-2"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "flag"),
+    [
+        (["--simulate", "5"], "--simulate"),
+        (["--server", "nohostport"], "--server"),
+        (["--lease-period", "0"], "--lease-period"),
+        (["--crash-backoff", "20", "--crash-backoff-max", "10"], "--crash-backoff"),
+    ],
+    ids=["simulate-needs-fake", "bad-server", "zero-lease", "backoff-order"],
+)
+def test_bad_flags_are_refused_naming_the_flag(extra, flag, capsys):
+    with pytest.raises(SystemExit):
+        parse_args([*BASE, *extra])
+    assert flag in capsys.readouterr().err
+
+
+def test_removing_containers_needs_no_server():
+    opts = parse_args(["--node-name", "n1", "--remove-containers"])
+    assert opts.remove_containers
