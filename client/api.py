@@ -526,6 +526,10 @@ class ApiClient:
                     code = e.code()
                     REQUESTS.labels(method, resource, code.name).inc()
                     if code not in _RETRY_CODES[retry]:
+                        if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                            # Not retried (a create may still land), but later calls
+                            # should not wait on a server that may be cut off.
+                            self._fail_over(index, e)
                         raise from_grpc(e) from None
                     self._fail_over(index, e)
                     if retry is _Retry.GENERATED_CREATE:

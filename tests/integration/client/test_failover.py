@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -10,6 +12,7 @@ from client import errors, kinds
 from client.api import ApiClient, ClientOptions
 from client.informer import Informer
 from client.kinds import Object
+from master.apiserver.server import ApiServer
 from proto import core_pb2
 from tests.conftest import ApiServerFactory
 from tests.support.waiting import eventually
@@ -95,3 +98,121 @@ async def test_calls_wait_for_the_only_api_server_to_come_back(
         cm = configmap("")
         cm.metadata.generate_name = "gen-"
         assert (await client.create(cm)).metadata.name.startswith("gen-")
+
+
+@pytest.fixture
+def black_hole() -> Iterator[str]:
+    """A loopback port that accepts connections and never answers: a partitioned server."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+
+
+async def test_a_server_that_never_answers_is_left_for_the_next(
+    apiserver: ApiServer, black_hole: str
+) -> None:
+    options = ClientOptions(spread=False, timeout=0.5, watch_idle_timeout=0.5)
+    async with ApiClient([black_hole, apiserver.endpoint], options) as client:
+        start = await client.create(configmap("start"))  # a named create: retried
+        assert client.endpoint == apiserver.endpoint
+        client._current = 0  # back to the black hole, for the watch this time
+        events = client.watch(
+            "configmaps", resource_version=start.metadata.resource_version, allow_bookmarks=True
+        )
+        try:
+            waiting = asyncio.ensure_future(anext(events))
+            await eventually(lambda: client.endpoint == apiserver.endpoint, what="the watch moved")
+            await client.create(configmap("after"))
+            event = await asyncio.wait_for(waiting, 10)
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+        assert event.object is not None and event.object.metadata.name == "after"
+
+
+class FreezingProxy:
+    """A loopback TCP proxy that can go silent without closing anything: a partition."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.frozen = False
+        self.endpoint = ""
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.endpoint = f"127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    async def stop(self) -> None:
+        for writer in self._writers:
+            writer.close()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        host, port = self.upstream.split(":")
+        up_reader, up_writer = await asyncio.open_connection(host, int(port))
+        self._writers += [writer, up_writer]
+        await asyncio.gather(
+            self._pump(reader, up_writer), self._pump(up_reader, writer), return_exceptions=True
+        )
+
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Ends when either side closes; frozen bytes are swallowed, never delivered.
+        while data := await reader.read(65536):
+            if not self.frozen:
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+
+@pytest.fixture
+async def partitionable(apiserver: ApiServer) -> AsyncIterator[FreezingProxy]:
+    proxy = FreezingProxy(apiserver.endpoint)
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.stop()
+
+
+async def test_a_partition_mid_watch_is_noticed_and_the_watch_moves_on(
+    apiserver: ApiServer, partitionable: FreezingProxy
+) -> None:
+    options = ClientOptions(spread=False, timeout=1.0, watch_idle_timeout=0.5)
+    async with (
+        ApiClient([partitionable.endpoint, apiserver.endpoint], options) as client,
+        ApiClient([apiserver.endpoint]) as writer,
+    ):
+        start = await client.create(configmap("start"))
+        assert client.endpoint == partitionable.endpoint
+        events = client.watch(
+            "configmaps", resource_version=start.metadata.resource_version, allow_bookmarks=True
+        )
+        try:
+            await writer.create(configmap("before"))
+            first = await asyncio.wait_for(anext(events), 10)
+            partitionable.frozen = True
+            await writer.create(configmap("during"))
+            second = await asyncio.wait_for(anext(events), 10)
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+        assert client.endpoint == apiserver.endpoint
+        names = [e.object.metadata.name for e in (first, second) if e.object is not None]
+        assert names == ["before", "during"]
+        got = await client.get("configmaps", "default", "during")
+        assert got.metadata.name == "during"
+
+
+async def test_a_read_from_a_partitioned_server_times_out_and_fails_over(
+    apiserver: ApiServer, partitionable: FreezingProxy
+) -> None:
+    options = ClientOptions(spread=False, timeout=0.5)
+    async with ApiClient([partitionable.endpoint, apiserver.endpoint], options) as client:
+        await client.create(configmap("a"))
+        partitionable.frozen = True
+        got = await client.get("configmaps", "default", "a")
+        assert got.metadata.name == "a"
+        assert client.endpoint == apiserver.endpoint
