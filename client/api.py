@@ -51,6 +51,8 @@ from client.errors import Gone, Unavailable, from_grpc
 from client.kinds import Object
 from proto import api_pb2
 
+__all__ = ["ApiClient", "ClientOptions", "ObjectList", "WatchEvent"]
+
 O = TypeVar("O", bound=Object)  # noqa: E741 (the stub's name)
 
 log = structlog.get_logger("client.api")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+__all__ = ["Backoff"]
+
 
 @dataclass
 class Backoff:

@@ -25,6 +25,8 @@ from client.errors import AlreadyExists, ApiError, Conflict, NotFound
 from client.kinds import Object
 from proto import core_pb2
 
+__all__ = ["NORMAL", "WARNING", "EventRecorder", "now_rfc3339"]
+
 log = structlog.get_logger("client.events")
 
 NORMAL = "Normal"

@@ -38,6 +38,8 @@ from client.backoff import Backoff
 from client.errors import Gone
 from client.kinds import Object
 
+__all__ = ["NAMESPACE_INDEX", "NODE_INDEX", "IndexFunc", "Informer", "ListerWatcher", "copy_object"]
+
 T = TypeVar("T", bound=Object, default=Object)
 
 log = structlog.get_logger("client.informer")

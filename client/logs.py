@@ -15,6 +15,8 @@ from typing import Any
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+__all__ = ["bind", "configure_logging"]
+
 _LEVELS = {
     "debug": logging.DEBUG,
     "info": logging.INFO,

@@ -25,6 +25,8 @@ import yaml
 from client import codec, kinds
 from client.kinds import Kind, Object
 
+__all__ = ["Manifest", "ManifestError", "load_manifests", "parse_manifests"]
+
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's loader where PyYAML was built with it: several times faster."""
 

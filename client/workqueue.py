@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 import structlog
 from prometheus_client import Counter, Gauge
 
+__all__ = ["QUEUE_DEPTH", "ExponentialRateLimiter", "ShutDown", "Sync", "WorkQueue", "run_workers"]
+
 log = structlog.get_logger("client.workqueue")
 
 QUEUE_DEPTH = Gauge(
