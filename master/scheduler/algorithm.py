@@ -82,7 +82,7 @@ def default_profile() -> Profile:
     na = node_affinity.NodeAffinity()
     tt = taint_toleration.TaintToleration()
     return Profile(
-        pre_filters=[ipa, pts],
+        pre_filters=[na, ipa, pts],
         filters=[
             node_unschedulable.NodeUnschedulable(),
             node_name.NodeName(),
@@ -93,7 +93,7 @@ def default_profile() -> Profile:
             pts,
             ipa,
         ],
-        pre_scores=[ipa, pts],
+        pre_scores=[na, ipa, pts],
         scores=[
             tt,
             na,
@@ -155,10 +155,9 @@ class Algorithm:
         if not nodes:
             raise FitError(pod, 0, {})
         state = CycleState()
-        for pf in self.profile.pre_filters:
-            st = pf.pre_filter(state, pod, snapshot)
-            if not st.ok:
-                raise FitError(pod, len(nodes), {n.name: st for n in nodes})
+        st = self.run_pre_filters(state, pod, snapshot)
+        if not st.ok:
+            raise FitError(pod, len(nodes), {n.name: st for n in nodes})
         feasible, statuses = self.find_feasible(state, pod, nodes)
         if not feasible:
             raise FitError(pod, len(nodes), statuses)
@@ -168,9 +167,22 @@ class Algorithm:
         totals = self.prioritize(state, pod, feasible, snapshot)
         return ScheduleResult(self.select_host(totals), evaluated, len(feasible))
 
+    def run_pre_filters(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status:
+        """Every PreFilter; Skip marks the plugin's Filter as not needed for this pod."""
+        for pf in self.profile.pre_filters:
+            st = pf.pre_filter(state, pod, snapshot)
+            if st.code is Code.SKIP:
+                state.skip_filter.add(pf.name)
+            elif not st.ok:
+                return st
+        return Status()
+
     def run_filters(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
         """The first non-Success status of the filters, or Success."""
+        skip = state.skip_filter
         for f in self.profile.filters:
+            if skip and f.name in skip:
+                continue
             st = f.filter(state, pod, node)
             if not st.ok:
                 return st
@@ -205,9 +217,12 @@ class Algorithm:
     ) -> dict[str, int]:
         """Weighted sum of each score plugin's normalized 0..100 scores per node."""
         for ps in self.profile.pre_scores:
-            ps.pre_score(state, pod, nodes, snapshot)
+            if ps.pre_score(state, pod, nodes, snapshot).code is Code.SKIP:
+                state.skip_score.add(ps.name)
         totals = dict.fromkeys((n.name for n in nodes), 0)
         for sp in self.profile.scores:
+            if sp.name in state.skip_score:
+                continue
             scores = {n.name: sp.score(state, pod, n) for n in nodes}
             if isinstance(sp, NormalizePlugin):
                 sp.normalize(state, pod, scores)

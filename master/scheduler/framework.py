@@ -44,6 +44,9 @@ class Code(enum.Enum):
     """Not on this node, and evicting pods would not help: never a preemption candidate."""
     ERROR = "Error"
     """Something went wrong; the pod is retried with back-off."""
+    SKIP = "Skip"
+    """From PreFilter or PreScore: nothing to check for this pod, so this plugin's Filter
+    (or Score) is not called in this cycle."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,11 @@ class Status:
     def unresolvable(plugin: str, *reasons: str) -> Status:
         """Unschedulable here whatever is evicted."""
         return Status(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, reasons, plugin)
+
+    @staticmethod
+    def skip(plugin: str) -> Status:
+        """Nothing for this plugin to do for this pod in this cycle."""
+        return Status(Code.SKIP, (), plugin)
 
     @staticmethod
     def error(plugin: str, reason: str) -> Status:
@@ -161,6 +169,9 @@ class PodInfo:
     host_ports: list[HostPort]
     resolved_priority: int | None = None
     """The priority from the pod's PriorityClass when spec.priority is unset."""
+    has_pod_affinity_terms: bool = False
+    """Any pod affinity or anti-affinity term, required or preferred."""
+    has_required_anti_affinity: bool = False
 
     @property
     def key(self) -> str:
@@ -177,12 +188,23 @@ class PodInfo:
     @staticmethod
     def of(pod: core_pb2.Pod, priority: int | None = None) -> PodInfo:
         """Build from a pod message (and its resolved priority, if spec.priority is unset)."""
+        aff = pod.spec.affinity
+        required_anti = bool(
+            aff.pod_anti_affinity.required_during_scheduling_ignored_during_execution
+        )
+        any_terms = required_anti or bool(
+            aff.pod_anti_affinity.preferred_during_scheduling_ignored_during_execution
+            or aff.pod_affinity.required_during_scheduling_ignored_during_execution
+            or aff.pod_affinity.preferred_during_scheduling_ignored_during_execution
+        )
         return PodInfo(
             pod,
             pod_requests(pod),
             pod_requests(pod, non_zero=True),
             pod_host_ports(pod),
             priority,
+            any_terms,
+            required_anti,
         )
 
 
@@ -209,16 +231,18 @@ class NodeInfo:
     requested: Resources = field(default_factory=Resources)
     non_zero_requested: Resources = field(default_factory=Resources)
     used_ports: list[HostPort] = field(default_factory=list)
+    affinity_pods: dict[str, PodInfo] = field(default_factory=dict)
+    """Pods here with any pod affinity/anti-affinity term (most pods have none)."""
+    required_anti_affinity_pods: dict[str, PodInfo] = field(default_factory=dict)
 
-    @property
-    def name(self) -> str:
-        """The node's name."""
-        return self.node.metadata.name
+    name: str = ""
+    """The node's name (kept as a plain attribute: plugins read it very often)."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """The node's labels, as a plain dict for the same reason."""
 
-    @property
-    def labels(self) -> Mapping[str, str]:
-        """The node's labels."""
-        return self.node.metadata.labels
+    def __post_init__(self) -> None:
+        self.name = self.node.metadata.name
+        self.labels = dict(self.node.metadata.labels)
 
     @staticmethod
     def of(node: core_pb2.Node, pods: Iterable[PodInfo] = ()) -> NodeInfo:
@@ -232,6 +256,8 @@ class NodeInfo:
         """Replace the node object, keeping its pods."""
         self.node = node
         self.allocatable = node_allocatable(node)
+        self.name = node.metadata.name
+        self.labels = dict(node.metadata.labels)
 
     def add_pod(self, p: PodInfo) -> None:
         """Account for a pod on this node (replacing one with the same key)."""
@@ -241,6 +267,10 @@ class NodeInfo:
         self.requested.add(p.requests)
         self.non_zero_requested.add(p.non_zero_requests)
         self.used_ports.extend(p.host_ports)
+        if p.has_pod_affinity_terms:
+            self.affinity_pods[p.key] = p
+        if p.has_required_anti_affinity:
+            self.required_anti_affinity_pods[p.key] = p
 
     def remove_pod(self, key: str) -> PodInfo | None:
         """Stop accounting for a pod; returns it, or None if it was not here."""
@@ -251,6 +281,8 @@ class NodeInfo:
         self.non_zero_requested.sub(p.non_zero_requests)
         for hp in p.host_ports:
             self.used_ports.remove(hp)
+        self.affinity_pods.pop(key, None)
+        self.required_anti_affinity_pods.pop(key, None)
         return p
 
     def clone(self) -> NodeInfo:
@@ -277,6 +309,13 @@ class Snapshot:
 class CycleState(dict[str, Any]):
     """Per-pod, per-cycle scratch space that plugins share between their own stages."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.skip_filter: set[str] = set()
+        """Plugins whose PreFilter said Skip."""
+        self.skip_score: set[str] = set()
+        """Plugins whose PreScore said Skip."""
+
 
 @runtime_checkable
 class Plugin(Protocol):
@@ -287,7 +326,7 @@ class Plugin(Protocol):
 
 @runtime_checkable
 class PreFilterPlugin(Plugin, Protocol):
-    """Runs once per pod before any Filter; a non-Success status rejects every node."""
+    """Runs once per pod before any Filter; Skip skips its Filter, other failures reject all."""
 
     def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status: ...
 
@@ -301,11 +340,11 @@ class FilterPlugin(Plugin, Protocol):
 
 @runtime_checkable
 class PreScorePlugin(Plugin, Protocol):
-    """Runs once per pod over the feasible nodes, before Score."""
+    """Runs once per pod over the feasible nodes, before Score; Skip skips its Score."""
 
     def pre_score(
         self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo], snapshot: Snapshot
-    ) -> None: ...
+    ) -> Status: ...
 
 
 @runtime_checkable

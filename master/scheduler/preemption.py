@@ -51,9 +51,8 @@ def _fits(algo: Algorithm, pod: PodInfo, trial: NodeInfo, snapshot: Snapshot) ->
             [trial if n.name == trial.name else n for n in snapshot.nodes],
             snapshot.namespace_labels,
         )
-    for pf in algo.profile.pre_filters:
-        if not pf.pre_filter(state, pod, view).ok:
-            return False
+    if not algo.run_pre_filters(state, pod, view).ok:
+        return False
     return algo.run_filters(state, pod, trial).ok
 
 

@@ -67,9 +67,14 @@ class InterPodAffinity:
         me = pod.pod
         affinity, anti = _required_affinity(me), _required_anti(me)
         s = _FilterState()
+        own_terms = bool(affinity or anti)
         for node in snapshot.nodes:
+            # Without terms of its own only existing pods' anti-affinity can reject it.
+            others = node.pods if own_terms else node.required_anti_affinity_pods
+            if not others:
+                continue
             labels = node.labels
-            for other in node.pods.values():
+            for other in others.values():
                 if not _live(other) or other.key == pod.key:
                     continue
                 o = other.pod
@@ -90,6 +95,8 @@ class InterPodAffinity:
                         t, o.metadata.namespace, me, ns_labels
                     ):
                         s.existing_anti_affinity[(t.topology_key, labels[t.topology_key])] += 1
+        if not own_terms and not s.existing_anti_affinity:
+            return Status.skip(NAME)
         state[NAME] = s
         state[NAME + "/self_match"] = bool(affinity) and all(
             affinity_term_matches_pod(t, me.metadata.namespace, me, ns_labels) for t in affinity
@@ -127,7 +134,7 @@ class InterPodAffinity:
 
     def pre_score(
         self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo], snapshot: Snapshot
-    ) -> None:
+    ) -> Status:
         """Sum weights per topology pair from both the pod's and the existing pods' terms."""
         me = pod.pod
         ns_labels: Mapping[str, Mapping[str, str]] = snapshot.namespace_labels
@@ -143,9 +150,14 @@ class InterPodAffinity:
             if term.topology_key in labels:
                 scores[(term.topology_key, labels[term.topology_key])] += w
 
+        own_terms = bool(pref_aff or pref_anti)
         for node in snapshot.nodes:
+            # Without preferences of its own only existing pods' terms can score.
+            others = node.pods if own_terms else node.affinity_pods
+            if not others:
+                continue
             labels = node.labels
-            for other in node.pods.values():
+            for other in others.values():
                 if not _live(other) or other.key == pod.key:
                     continue
                 o, ons = other.pod, other.pod.metadata.namespace
@@ -167,7 +179,10 @@ class InterPodAffinity:
                 for w in oa.pod_anti_affinity.preferred_during_scheduling_ignored_during_execution:
                     if affinity_term_matches_pod(w.pod_affinity_term, ons, me, ns_labels):
                         add(w.pod_affinity_term, labels, -w.weight)
+        if not any(scores.values()):
+            return Status.skip(NAME)
         state[NAME + "/scores"] = scores
+        return SUCCESS
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
         """The summed weights of every topology pair the node is in."""

@@ -7,6 +7,7 @@ from master.scheduler.framework import (
     CycleState,
     NodeInfo,
     PodInfo,
+    Snapshot,
     Status,
     default_normalize,
     register,
@@ -24,11 +25,29 @@ class NodeAffinity:
     name = NAME
     weight = 2
 
+    def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status:
+        """Skip the Filter when the pod has neither nodeSelector nor required terms."""
+        spec = pod.pod.spec
+        if spec.node_selector or spec.affinity.node_affinity.HasField(
+            "required_during_scheduling_ignored_during_execution"
+        ):
+            return SUCCESS
+        return Status.skip(NAME)
+
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
         """Unresolvable: evictions do not change a node's labels."""
         if pod_matches_node_selector_and_affinity(pod.pod, node.node):
             return SUCCESS
         return Status.unresolvable(NAME, REASON)
+
+    def pre_score(
+        self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo], snapshot: Snapshot
+    ) -> Status:
+        """Skip the Score when the pod has no preferred terms."""
+        affinity = pod.pod.spec.affinity.node_affinity
+        if affinity.preferred_during_scheduling_ignored_during_execution:
+            return SUCCESS
+        return Status.skip(NAME)
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
         """Sum of the weights of the preferred terms the node matches."""

@@ -85,7 +85,9 @@ class PodTopologySpread:
     def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status:
         """Count matching pods per domain for each hard constraint."""
         hard = _constraints(pod.pod, "DoNotSchedule")
-        state[NAME] = _count(pod, hard, snapshot.nodes) if hard else []
+        if not hard:
+            return Status.skip(NAME)
+        state[NAME] = _count(pod, hard, snapshot.nodes)
         return SUCCESS
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
@@ -107,10 +109,13 @@ class PodTopologySpread:
 
     def pre_score(
         self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo], snapshot: Snapshot
-    ) -> None:
+    ) -> Status:
         """Count matching pods per domain for each soft constraint over all eligible nodes."""
         soft = _constraints(pod.pod, "ScheduleAnyway")
-        state[NAME + "/soft"] = _count(pod, soft, snapshot.nodes) if soft else []
+        if not soft:
+            return Status.skip(NAME)
+        state[NAME + "/soft"] = _count(pod, soft, snapshot.nodes)
+        return SUCCESS
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
         """Weighted matching-pod count of the node's domains (lower is better), x100."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from client.codec import from_dict
-from master.scheduler.framework import CycleState, NodeInfo, PodInfo, Snapshot
+from master.scheduler.framework import Code, CycleState, NodeInfo, PodInfo, Snapshot, Status
 from proto import core_pb2
 
 
@@ -81,8 +81,32 @@ def snapshot(*infos: NodeInfo) -> Snapshot:
 
 
 def prefiltered(plugin: Any, p: core_pb2.Pod, snap: Snapshot) -> tuple[CycleState, PodInfo]:
-    """Run a plugin's pre_filter and return the state and pod info to filter with."""
+    """Run a plugin's pre_filter (which must not skip) and return the state and pod info."""
     state = CycleState()
     info = PodInfo.of(p)
     assert plugin.pre_filter(state, info, snap).ok
     return state, info
+
+
+def filter_all(plugin: Any, p: core_pb2.Pod, snap: Snapshot) -> dict[str, Status]:
+    """PreFilter then Filter on every node, as the algorithm runs them (Skip = Success)."""
+    state = CycleState()
+    info = PodInfo.of(p)
+    st = plugin.pre_filter(state, info, snap)
+    if st.code is Code.SKIP:
+        return {n.name: Status() for n in snap.nodes}
+    assert st.ok
+    return {n.name: plugin.filter(state, info, n) for n in snap.nodes}
+
+
+def score_all(plugin: Any, p: core_pb2.Pod, snap: Snapshot) -> dict[str, int]:
+    """PreScore, Score and Normalize on every node; a skipped Score counts as all zeros."""
+    state = CycleState()
+    info = PodInfo.of(p)
+    if hasattr(plugin, "pre_filter"):
+        plugin.pre_filter(state, info, snap)
+    if plugin.pre_score(state, info, snap.nodes, snap).code is Code.SKIP:
+        return {n.name: 0 for n in snap.nodes}
+    scores = {n.name: plugin.score(state, info, n) for n in snap.nodes}
+    plugin.normalize(state, info, scores)
+    return dict(scores)

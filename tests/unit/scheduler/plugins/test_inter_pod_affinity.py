@@ -14,7 +14,15 @@ from master.scheduler.plugins.inter_pod_affinity import (
     InterPodAffinity,
 )
 from proto import core_pb2
-from tests.unit.scheduler.builders import node, node_info, pod, prefiltered, snapshot
+from tests.unit.scheduler.builders import (
+    filter_all,
+    node,
+    node_info,
+    pod,
+    prefiltered,
+    score_all,
+    snapshot,
+)
 
 ZONE = "topology.kubernetes.io/zone"
 HOST = "kubernetes.io/hostname"
@@ -46,14 +54,8 @@ def cluster(*placed: core_pb2.Pod):
 
 
 def feasible(incoming: core_pb2.Pod, *placed: core_pb2.Pod) -> dict[str, str]:
-    plugin = InterPodAffinity()
-    snap = cluster(*placed)
-    state, info = prefiltered(plugin, incoming, snap)
-    out = {}
-    for n in snap.nodes:
-        st = plugin.filter(state, info, n)
-        out[n.name] = "ok" if st.ok else st.reasons[0]
-    return out
+    verdicts = filter_all(InterPodAffinity(), incoming, cluster(*placed))
+    return {name: "ok" if st.ok else st.reasons[0] for name, st in verdicts.items()}
 
 
 DB_IN_A1 = pod("db", labels={"app": "db"}, node_name="a1")
@@ -177,13 +179,7 @@ def weighted(kind: str, w: int, t: dict[str, Any]) -> dict[str, Any]:
     ],
 )
 def test_inter_pod_affinity_score(incoming, placed, expected):
-    plugin = InterPodAffinity()
-    snap = cluster(*placed)
-    state, info = prefiltered(plugin, incoming, snap)
-    plugin.pre_score(state, info, snap.nodes, snap)
-    scores = {n.name: plugin.score(state, info, n) for n in snap.nodes}
-    plugin.normalize(state, info, scores)
-    assert scores == expected
+    assert score_all(InterPodAffinity(), incoming, cluster(*placed)) == expected
 
 
 def test_info_of_placed_pod_is_what_the_plugin_sees():

@@ -6,14 +6,22 @@ from typing import Any
 
 import pytest
 
-from master.scheduler.framework import Code
+from master.scheduler.framework import Code, CycleState, PodInfo
 from master.scheduler.plugins.pod_topology_spread import (
     MISSING_LABEL_REASON,
     REASON,
     PodTopologySpread,
 )
 from proto import core_pb2
-from tests.unit.scheduler.builders import node, node_info, pod, prefiltered, snapshot
+from tests.unit.scheduler.builders import (
+    filter_all,
+    node,
+    node_info,
+    pod,
+    prefiltered,
+    score_all,
+    snapshot,
+)
 
 ZONE = "topology.kubernetes.io/zone"
 
@@ -48,13 +56,8 @@ def cluster(counts: dict[str, int], *, extra_nodes: list[core_pb2.Node] | None =
 
 
 def verdicts(incoming: core_pb2.Pod, snap) -> dict[str, str]:
-    plugin = PodTopologySpread()
-    state, info = prefiltered(plugin, incoming, snap)
-    out = {}
-    for n in snap.nodes:
-        st = plugin.filter(state, info, n)
-        out[n.name] = "ok" if st.ok else st.reasons[0]
-    return out
+    out = filter_all(PodTopologySpread(), incoming, snap)
+    return {name: "ok" if st.ok else st.reasons[0] for name, st in out.items()}
 
 
 @pytest.mark.parametrize(
@@ -133,11 +136,14 @@ def test_a_skew_violation_is_resolvable_by_preemption():
     ],
 )
 def test_pod_topology_spread_score(counts, expected):
-    snap = cluster(counts)
-    plugin = PodTopologySpread()
     incoming = web("p", topologySpreadConstraints=[constraint(when="ScheduleAnyway")])
-    state, info = prefiltered(plugin, incoming, snap)
-    plugin.pre_score(state, info, snap.nodes, snap)
-    scores = {n.name: plugin.score(state, info, n) for n in snap.nodes}
-    plugin.normalize(state, info, scores)
-    assert scores == expected
+    assert score_all(PodTopologySpread(), incoming, cluster(counts)) == expected
+
+
+def test_a_pod_without_constraints_skips_both_stages():
+    plugin = PodTopologySpread()
+    snap = cluster({"a": 1})
+    state = CycleState()
+    info = PodInfo.of(pod("free"))
+    assert plugin.pre_filter(state, info, snap).code is Code.SKIP
+    assert plugin.pre_score(state, info, snap.nodes, snap).code is Code.SKIP

@@ -1,0 +1,110 @@
+"""Pods scheduled per second at 100, 1,000 and 5,000 nodes; prints figures, asserts nothing.
+
+    .venv/bin/python -m bench.scheduler_throughput [--pods 1000] [--api-pods 500]
+
+Two paths, side by side in one run:
+- in-memory: the real queue, cache, framework and plugins with a recording writer
+  (no API, no network): the decision cost alone, at 100, 1,000 and 5,000 nodes;
+- full API: its own etcd and an in-process API server, Node objects created directly,
+  the scheduler's informers and binds over gRPC, at 100 and 1,000 nodes (5,000 Node
+  objects through one API server on two cores would measure node creation, not
+  scheduling, so that size runs in memory only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+
+from client.api import ApiClient
+from master.scheduler.scheduler import Scheduler
+from proto import core_pb2
+from tests.integration.scheduler.sched_harness import node, pod, running_scheduler
+from tests.support.apiserver import running_apiserver
+from tests.support.etcd import start_etcd
+from tests.unit.scheduler.recording import RecordingWriter
+
+NODE_COUNTS = (100, 1000, 5000)
+API_NODE_COUNTS = (100, 1000)
+TIME_LIMIT = 600.0
+
+
+def _node(i: int) -> core_pb2.Node:
+    return node(f"node-{i:05}", cpu="32", memory="64Gi", labels={"zone": f"zone-{i % 5}"})
+
+
+def _pod(i: int) -> core_pb2.Pod:
+    return pod(f"bench-{i:05}", cpu="100m", memory="128Mi", labels={"app": "bench"})
+
+
+async def in_memory(nodes: int, pods: int) -> tuple[float, int]:
+    """Seconds to schedule `pods` pods on `nodes` nodes, and how many were bound."""
+    writer = RecordingWriter()
+    s = Scheduler(writer)
+    for i in range(nodes):
+        s.on_node(_node(i))
+    for i in range(pods):
+        s.on_pod(_pod(i))
+    started = time.perf_counter()
+    deadline = started + TIME_LIMIT
+    while len(writer.binds) < pods and time.perf_counter() < deadline:
+        if not await s.schedule_one(max_wait=0):
+            break
+    await s.drain()
+    return time.perf_counter() - started, len(writer.binds)
+
+
+async def through_api(nodes: int, pods: int) -> tuple[float, int]:
+    """Seconds from the first pod created to the last bound, over a real API server."""
+    etcd = start_etcd(1)
+    try:
+        async with running_apiserver(etcd.endpoints, http=False) as server:
+            async with ApiClient([server.endpoint]) as api:
+                for start in range(0, nodes, 100):
+                    await asyncio.gather(
+                        *(api.create(_node(i)) for i in range(start, min(nodes, start + 100)))
+                    )
+                async with running_scheduler([server.endpoint]):
+                    started = time.perf_counter()
+                    for start in range(0, pods, 50):
+                        await asyncio.gather(
+                            *(api.create(_pod(i)) for i in range(start, min(pods, start + 50)))
+                        )
+                    bound = 0
+                    deadline = started + TIME_LIMIT
+                    while time.perf_counter() < deadline:
+                        listed = await api.list("pods", "default")
+                        bound = sum(
+                            1
+                            for p in listed.items
+                            if isinstance(p, core_pb2.Pod) and p.spec.node_name
+                        )
+                        if bound >= pods:
+                            break
+                        await asyncio.sleep(0.1)
+                    return time.perf_counter() - started, bound
+    finally:
+        etcd.stop()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pods", type=int, default=1000, help="pods per in-memory run")
+    parser.add_argument("--api-pods", type=int, default=500, help="pods per API run")
+    a = parser.parse_args()
+    print(f"scheduler throughput ({a.pods} pods in memory, {a.api_pods} pods through the API)")
+    print(f"{'nodes':>6}  {'path':<10} {'bound':>6} {'seconds':>8} {'pods/s':>8}")
+    for n in NODE_COUNTS:
+        secs, bound = await in_memory(n, a.pods)
+        print(f"{n:>6}  {'in-memory':<10} {bound:>6} {secs:>8.2f} {bound / secs:>8.0f}")
+    for n in API_NODE_COUNTS:
+        secs, bound = await through_api(n, a.api_pods)
+        print(f"{n:>6}  {'full API':<10} {bound:>6} {secs:>8.2f} {bound / secs:>8.0f}")
+
+
+if __name__ == "__main__":
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))
+    asyncio.run(main())
