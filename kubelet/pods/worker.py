@@ -257,13 +257,17 @@ class PodWorker:
                 await self._restart_after_backoff(pod, sandbox, paths, spec, "app", latest)
 
     async def _kill_unhealthy(
-        self, pod: core_pb2.Pod, spec: core_pb2.Container, info: ContainerInfo, probe: str
+        self, pod: core_pb2.Pod, spec: core_pb2.Container, info: ContainerInfo, probe_kind: str
     ) -> None:
-        what = "liveness" if probe == LIVENESS else "startup"
+        what = "liveness" if probe_kind == LIVENESS else "startup"
         msg = f"Container {spec.name} failed {what} probe, will be restarted"
-        self.log.info("killing unhealthy container", container=spec.name, probe=probe)
+        self.log.info("killing unhealthy container", container=spec.name, probe=probe_kind)
         self.ctx.event(pod, NORMAL, "Killing", msg)
-        await self.ctx.runtime.stop_container(info.id, self._grace(pod))
+        grace = self._grace(pod)
+        probe = spec.liveness_probe if probe_kind == LIVENESS else spec.startup_probe
+        if probe.HasField("termination_grace_period_seconds"):
+            grace = int(probe.termination_grace_period_seconds)
+        await self.ctx.runtime.stop_container(info.id, grace)
         self.kick()
 
     async def _restart_after_backoff(

@@ -6,6 +6,7 @@ import time
 
 import docker
 import pytest
+from prometheus_client import REGISTRY
 
 from kubelet.runtime.interface import LABEL_NODE
 from proto import core_pb2
@@ -48,6 +49,18 @@ async def test_two_containers_share_the_pods_network_namespace(api, kubelet, nod
         filters={"label": [f"{LABEL_NODE}={node_name}", "io.tugboat.kind=sandbox"]}
     )
     assert len(sandboxes) == 1
+    samples = {
+        name: REGISTRY.get_sample_value(name, labels)
+        for name, labels in [
+            ("tugboat_kubelet_pod_start_duration_seconds_count", {}),
+            (
+                "tugboat_kubelet_runtime_operations_duration_seconds_count",
+                {"operation": "start_container"},
+            ),
+            ("tugboat_kubelet_running_containers", {}),
+        ]
+    }
+    assert all(v and v >= 1 for v in samples.values()), samples
 
 
 async def test_deleting_a_pod_stops_its_containers_within_the_grace_period(api, kubelet, node_name):
