@@ -183,6 +183,9 @@ class LeaderElector:
         self._endpoint_index = 0
         self._stopping = asyncio.Event()
         self._log = log.bind(component=config.component, identity=config.identity, key=config.key)
+        # Export both series from the start, so a standby shows 0 rather than nothing.
+        IS_LEADER.labels(component=config.component).set(0)
+        TRANSITIONS.labels(component=config.component)
 
     # ---- public ----
     def is_leader(self) -> bool:

@@ -110,11 +110,18 @@ def priority_class(name: str, value: int) -> workloads_pb2.PriorityClass:
     )
 
 
-class SchedulerProcess:
-    """A `tug-scheduler` subprocess; signalled and stopped only by its own PID."""
+class ElectedProcess:
+    """A `tug-scheduler` (or other elected daemon) subprocess, signalled only by its PID."""
 
     def __init__(
-        self, name: str, servers: Sequence[str], etcd: Sequence[str], lease: float
+        self,
+        name: str,
+        servers: Sequence[str],
+        etcd: Sequence[str],
+        lease: float,
+        *,
+        program: str = "tug-scheduler",
+        module: str = "master.scheduler.main",
     ) -> None:
         import os
         import shutil
@@ -129,8 +136,8 @@ class SchedulerProcess:
         self.http_port = free_port()
         fd, path = tempfile.mkstemp(prefix=f"tugboat-{name}-", suffix=".log")
         self.log_path = Path(path)
-        exe = shutil.which("tug-scheduler", path=str(Path(sys.executable).parent))
-        cmd = [exe] if exe else [sys.executable, "-m", "master.scheduler.main"]
+        exe = shutil.which(program, path=str(Path(sys.executable).parent))
+        cmd = [exe] if exe else [sys.executable, "-m", module]
         with os.fdopen(fd, "ab") as log:
             self.process = subprocess.Popen(
                 [
@@ -189,3 +196,6 @@ class SchedulerProcess:
             except subprocess.TimeoutExpired:
                 self.signal(signal.SIGKILL)
                 self.process.wait(timeout=10)
+
+
+SchedulerProcess = ElectedProcess
