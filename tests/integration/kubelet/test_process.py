@@ -123,3 +123,5 @@ async def test_two_hundred_simulated_nodes_register_and_keep_their_leases_fresh(
     await api.create(pod("simpod", "sim-7", container("main", "sleep", "3600")))
     p = await wait_for_pod(api, "simpod", running, timeout=30)
     assert p.status.pod_ip.startswith("10.")
+    sim.stop()
+    assert sim.process is not None and sim.process.returncode == 0, sim.logs()[-2000:]
