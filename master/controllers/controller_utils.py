@@ -1,0 +1,252 @@
+"""Helpers every controller shares: time, pod state, owner references, conditions, ranking.
+
+Kept free of I/O so that the rules (what counts as ready, available, active; which pod
+goes first on a scale-down) are table-tested on their own, as Kubernetes'
+`pkg/controller/controller_utils.go` defines them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from client import kinds
+from client.kinds import Object
+from client.selectors import LabelSelector, from_proto
+from proto import core_pb2, meta_pb2
+
+CONTROLLER_UID_INDEX = "controller-uid"
+"""Objects by the uid of their controlling owner ("" when none)."""
+OWNER_UID_INDEX = "owner-uid"
+"""Objects by the uid of every owner."""
+
+
+def now() -> float:
+    """Wall-clock seconds since the epoch (timestamps in the API are wall-clock)."""
+    return datetime.now(UTC).timestamp()
+
+
+def rfc3339(at: float | None = None) -> str:
+    """Kubernetes' Time to the second: `2024-05-01T12:00:00Z`."""
+    moment = datetime.fromtimestamp(now() if at is None else at, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> float | None:
+    """Seconds since the epoch of an RFC 3339 timestamp, None when empty or malformed."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+# ---- pods ----
+
+
+def is_pod_active(pod: core_pb2.Pod) -> bool:
+    """Neither finished nor being deleted: the pods a controller counts as its replicas."""
+    return pod.status.phase not in ("Succeeded", "Failed") and not pod.metadata.deletion_timestamp
+
+
+def is_pod_terminating(pod: core_pb2.Pod) -> bool:
+    """Marked for deletion."""
+    return bool(pod.metadata.deletion_timestamp)
+
+
+def pod_condition(pod: core_pb2.Pod, type: str) -> meta_pb2.Condition | None:
+    """The pod's condition of `type`, or None."""
+    for c in pod.status.conditions:
+        if c.type == type:
+            return c
+    return None
+
+
+def is_pod_ready(pod: core_pb2.Pod) -> bool:
+    """The Ready condition is True."""
+    c = pod_condition(pod, "Ready")
+    return c is not None and c.status == "True"
+
+
+def ready_since(pod: core_pb2.Pod) -> float | None:
+    """When the pod last turned Ready, or None when it is not ready."""
+    c = pod_condition(pod, "Ready")
+    if c is None or c.status != "True":
+        return None
+    return parse_time(c.last_transition_time) or 0.0
+
+
+def is_pod_available(pod: core_pb2.Pod, min_ready_seconds: int, at: float) -> bool:
+    """Ready for at least `min_ready_seconds` by `at` (Kubernetes' IsPodAvailable)."""
+    since = ready_since(pod)
+    if since is None:
+        return False
+    return min_ready_seconds <= 0 or since + min_ready_seconds <= at
+
+
+def available_in(pod: core_pb2.Pod, min_ready_seconds: int, at: float) -> float | None:
+    """Seconds until a ready-but-not-yet-available pod becomes available, else None."""
+    since = ready_since(pod)
+    if since is None or min_ready_seconds <= 0:
+        return None
+    left = since + min_ready_seconds - at
+    return left if left > 0 else None
+
+
+def restarts(pod: core_pb2.Pod) -> int:
+    """The highest restart count of the pod's containers."""
+    return max((s.restart_count for s in pod.status.container_statuses), default=0)
+
+
+_PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
+
+
+def deletion_rank(pod: core_pb2.Pod) -> tuple[int, int, int, float, int, float]:
+    """Sort key putting the pod to delete first first (Kubernetes' ActivePods order).
+
+    Unscheduled before scheduled; Pending before Unknown before Running; not ready before
+    ready; ready for less time before ready for longer; more restarts before fewer; newer
+    before older.
+    """
+    since = ready_since(pod)
+    created = parse_time(pod.metadata.creation_timestamp) or 0.0
+    return (
+        1 if pod.spec.node_name else 0,
+        _PHASE_RANK.get(pod.status.phase, 0),
+        0 if since is None else 1,
+        -(since or 0.0),
+        -restarts(pod),
+        -created,
+    )
+
+
+# ---- owners ----
+
+
+def controller_ref(obj: Object) -> meta_pb2.OwnerReference | None:
+    """The owner reference with controller: true, if any."""
+    for ref in obj.metadata.owner_references:
+        if ref.HasField("controller") and ref.controller:
+            return ref
+    return None
+
+
+def controller_uid(obj: Object) -> str:
+    """The uid of the controlling owner, "" when none (an index function)."""
+    ref = controller_ref(obj)
+    return ref.uid if ref is not None else ""
+
+
+def owner_uids(obj: Object) -> list[str]:
+    """Every owner's uid (an index function)."""
+    return [ref.uid for ref in obj.metadata.owner_references]
+
+
+def owner_reference(owner: Object, *, block: bool = True) -> meta_pb2.OwnerReference:
+    """A controlling owner reference to `owner`."""
+    return meta_pb2.OwnerReference(
+        api_version=owner.api_version,
+        kind=owner.kind,
+        name=owner.metadata.name,
+        uid=owner.metadata.uid,
+        controller=True,
+        block_owner_deletion=block,
+    )
+
+
+def remove_owner(obj: Object, uid: str) -> bool:
+    """Drop the owner references to `uid`; whether any was dropped."""
+    refs = obj.metadata.owner_references
+    keep = [r for r in refs if r.uid != uid]
+    if len(keep) == len(refs):
+        return False
+    copies = [meta_pb2.OwnerReference(**_ref_fields(r)) for r in keep]
+    del refs[:]
+    refs.extend(copies)
+    return True
+
+
+def _ref_fields(ref: meta_pb2.OwnerReference) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "api_version": ref.api_version,
+        "kind": ref.kind,
+        "name": ref.name,
+        "uid": ref.uid,
+    }
+    if ref.HasField("controller"):
+        fields["controller"] = ref.controller
+    if ref.HasField("block_owner_deletion"):
+        fields["block_owner_deletion"] = ref.block_owner_deletion
+    return fields
+
+
+def selector_of(selector: meta_pb2.LabelSelector) -> LabelSelector | None:
+    """The selector, or None when it is invalid (validation should have refused it)."""
+    try:
+        return from_proto(selector)
+    except ValueError:
+        return None
+
+
+def selects(selector: meta_pb2.LabelSelector, labels: Any) -> bool:
+    """Whether a non-empty, valid selector matches `labels` (an empty one matches nothing)."""
+    parsed = selector_of(selector)
+    return parsed is not None and not parsed.empty() and parsed.matches(labels)
+
+
+# ---- conditions ----
+
+
+def get_condition(conditions: Iterable[meta_pb2.Condition], type: str) -> meta_pb2.Condition | None:
+    """The condition of `type`, or None."""
+    for c in conditions:
+        if c.type == type:
+            return c
+    return None
+
+
+def set_condition(status: Any, condition: meta_pb2.Condition) -> bool:
+    """Set a condition as Kubernetes does; whether anything changed.
+
+    The same status and reason leave the existing condition alone (times included); a
+    new status gets a new lastTransitionTime, the same status keeps the old one.
+    """
+    current = get_condition(status.conditions, condition.type)
+    if current is not None and current.status == condition.status:
+        if current.reason == condition.reason:
+            return False
+        condition.last_transition_time = current.last_transition_time
+    remove_condition(status, condition.type)
+    status.conditions.append(condition)
+    return True
+
+
+def remove_condition(status: Any, type: str) -> bool:
+    """Drop the condition of `type`; whether there was one."""
+    keep = [c for c in status.conditions if c.type != type]
+    if len(keep) == len(status.conditions):
+        return False
+    copies = [meta_pb2.Condition.FromString(c.SerializeToString()) for c in keep]
+    del status.conditions[:]
+    status.conditions.extend(copies)
+    return True
+
+
+def new_condition(type: str, status: str, reason: str, message: str) -> meta_pb2.Condition:
+    """A condition stamped now (transition and update time)."""
+    stamp = rfc3339()
+    return meta_pb2.Condition(
+        type=type,
+        status=status,
+        reason=reason,
+        message=message,
+        last_transition_time=stamp,
+        last_update_time=stamp,
+    )
+
+
+def describe(obj: Object) -> str:
+    """`Kind namespace/name` for logs."""
+    return f"{obj.kind} {kinds.key(obj)}"

@@ -1,0 +1,254 @@
+"""The arithmetic of Deployments, as Kubernetes' `pkg/controller/deployment/util` does it.
+
+Pure functions, table-tested: the pod-template hash that names ReplicaSets, maxSurge and
+maxUnavailable resolved against the replica count (surge rounds up, unavailable rounds
+down, and both at 0 would stall so unavailable becomes 1), how far the new ReplicaSet
+may grow and the old ones shrink, revisions, and the progress conditions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from proto import core_pb2, meta_pb2, workloads_pb2
+
+POD_TEMPLATE_HASH = "pod-template-hash"
+REVISION = "deployment.kubernetes.io/revision"
+REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
+DESIRED_REPLICAS = "deployment.kubernetes.io/desired-replicas"
+MAX_REPLICAS = "deployment.kubernetes.io/max-replicas"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
+
+# Progressing condition reasons (Kubernetes' deployment/util).
+NEW_RS_CREATED = "NewReplicaSetCreated"
+FOUND_NEW_RS = "FoundNewReplicaSet"
+RS_UPDATED = "ReplicaSetUpdated"
+NEW_RS_AVAILABLE = "NewReplicaSetAvailable"
+TIMED_OUT = "ProgressDeadlineExceeded"
+PAUSED = "DeploymentPaused"
+RESUMED = "DeploymentResumed"
+MIN_AVAILABLE = "MinimumReplicasAvailable"
+MIN_UNAVAILABLE = "MinimumReplicasUnavailable"
+
+_SAFE = "bcdfghjklmnpqrstvwxz2456789"
+"""Kubernetes' rand.SafeEncodeString alphabet: no vowels (no words), no 0/1/3 (no confusion)."""
+
+
+def fnv32a(data: bytes) -> int:
+    """FNV-1a, 32 bits."""
+    h = 0x811C9DC5
+    for b in data:
+        h ^= b
+        h = (h * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def safe_encode(text: str) -> str:
+    """Each character mapped into the safe alphabet, as rand.SafeEncodeString does."""
+    return "".join(_SAFE[ord(c) % len(_SAFE)] for c in text)
+
+
+def template_without_hash(template: core_pb2.PodTemplateSpec) -> core_pb2.PodTemplateSpec:
+    """A copy of the template without the pod-template-hash label."""
+    copy = core_pb2.PodTemplateSpec()
+    copy.CopyFrom(template)
+    if POD_TEMPLATE_HASH in copy.metadata.labels:
+        del copy.metadata.labels[POD_TEMPLATE_HASH]
+    return copy
+
+
+def pod_template_hash(
+    template: core_pb2.PodTemplateSpec, collision_count: int | None = None
+) -> str:
+    """The template's hash label value: fnv32a of the template (+ collision count), encoded."""
+    data = template_without_hash(template).SerializeToString(deterministic=True)
+    if collision_count is not None:
+        data += str(collision_count).encode()
+    return safe_encode(str(fnv32a(data)))
+
+
+def equal_ignore_hash(a: core_pb2.PodTemplateSpec, b: core_pb2.PodTemplateSpec) -> bool:
+    """Whether two templates are the same apart from the pod-template-hash label."""
+    return template_without_hash(a).SerializeToString(
+        deterministic=True
+    ) == template_without_hash(b).SerializeToString(deterministic=True)
+
+
+def scaled_value(value: meta_pb2.IntOrString, total: int, round_up: bool) -> int:
+    """An int, or a percentage of `total` rounded up or down; ValueError when malformed."""
+    which = value.WhichOneof("value")
+    if which is None:
+        return 0
+    if which == "int_val":
+        return value.int_val
+    text = value.str_val
+    if not text.endswith("%") or not text[:-1].isdigit():
+        raise ValueError(f'invalid value for IntOrString: invalid value "{text}": not a percentage')
+    exact = int(text[:-1]) * total / 100
+    return math.ceil(exact) if round_up else math.floor(exact)
+
+
+def resolve_fenceposts(
+    max_surge: meta_pb2.IntOrString, max_unavailable: meta_pb2.IntOrString, desired: int
+) -> tuple[int, int]:
+    """(surge, unavailable) for `desired` replicas; both 0 becomes unavailable 1."""
+    surge = scaled_value(max_surge, desired, True)
+    unavailable = scaled_value(max_unavailable, desired, False)
+    if surge == 0 and unavailable == 0:
+        unavailable = 1
+    return surge, unavailable
+
+
+def max_surge(d: workloads_pb2.Deployment) -> int:
+    """How many pods above spec.replicas a rolling update may run (0 for Recreate)."""
+    if d.spec.strategy.type != "RollingUpdate":
+        return 0
+    ru = d.spec.strategy.rolling_update
+    return resolve_fenceposts(ru.max_surge, ru.max_unavailable, d.spec.replicas)[0]
+
+
+def max_unavailable(d: workloads_pb2.Deployment) -> int:
+    """How many of spec.replicas may be unavailable during a rolling update."""
+    if d.spec.strategy.type != "RollingUpdate" or d.spec.replicas == 0:
+        return 0
+    ru = d.spec.strategy.rolling_update
+    unavailable = resolve_fenceposts(ru.max_surge, ru.max_unavailable, d.spec.replicas)[1]
+    return min(unavailable, d.spec.replicas)
+
+
+def spec_replicas(rss: Sequence[workloads_pb2.ReplicaSet]) -> int:
+    """The sum of spec.replicas."""
+    return sum(rs.spec.replicas for rs in rss)
+
+
+def actual_replicas(rss: Sequence[workloads_pb2.ReplicaSet]) -> int:
+    """The sum of status.replicas."""
+    return sum(rs.status.replicas for rs in rss)
+
+
+def available_replicas(rss: Sequence[workloads_pb2.ReplicaSet]) -> int:
+    """The sum of status.availableReplicas."""
+    return sum(rs.status.available_replicas for rs in rss)
+
+
+def ready_replicas(rss: Sequence[workloads_pb2.ReplicaSet]) -> int:
+    """The sum of status.readyReplicas."""
+    return sum(rs.status.ready_replicas for rs in rss)
+
+
+def new_rs_replicas(
+    d: workloads_pb2.Deployment,
+    all_rss: Sequence[workloads_pb2.ReplicaSet],
+    new_rs: workloads_pb2.ReplicaSet,
+) -> int:
+    """What the new ReplicaSet's replicas should be now (Kubernetes' NewRSNewReplicas)."""
+    if d.spec.strategy.type != "RollingUpdate":
+        return d.spec.replicas
+    current = spec_replicas(all_rss)
+    ceiling = d.spec.replicas + max_surge(d)
+    if current >= ceiling:
+        return new_rs.spec.replicas
+    grow = min(ceiling - current, max(0, d.spec.replicas - new_rs.spec.replicas))
+    return new_rs.spec.replicas + grow
+
+
+def old_scale_down_budget(
+    d: workloads_pb2.Deployment,
+    all_rss: Sequence[workloads_pb2.ReplicaSet],
+    new_rs: workloads_pb2.ReplicaSet | None,
+) -> int:
+    """How many old replicas may go now without breaking maxUnavailable (maxScaledDown)."""
+    min_available = d.spec.replicas - max_unavailable(d)
+    new_unavailable = 0
+    if new_rs is not None:
+        new_unavailable = new_rs.spec.replicas - new_rs.status.available_replicas
+    return spec_replicas(all_rss) - min_available - new_unavailable
+
+
+def cleanup_unhealthy(
+    old_rss: Sequence[workloads_pb2.ReplicaSet], budget: int
+) -> tuple[dict[str, int], int]:
+    """Old ReplicaSets' unavailable replicas to drop first: ({name: new replicas}, dropped)."""
+    plan: dict[str, int] = {}
+    dropped = 0
+    for rs in sorted(old_rss, key=_age_key):
+        if dropped >= budget:
+            break
+        replicas = rs.spec.replicas
+        if replicas == 0 or replicas == rs.status.available_replicas:
+            continue
+        drop = min(budget - dropped, replicas - rs.status.available_replicas)
+        plan[rs.metadata.name] = replicas - drop
+        dropped += drop
+    return plan, dropped
+
+
+def scale_down_old(
+    d: workloads_pb2.Deployment,
+    all_rss: Sequence[workloads_pb2.ReplicaSet],
+    old_rss: Sequence[workloads_pb2.ReplicaSet],
+) -> dict[str, int]:
+    """Old ReplicaSets to shrink while availability stays >= replicas - maxUnavailable."""
+    min_available = d.spec.replicas - max_unavailable(d)
+    available = available_replicas(all_rss)
+    if available <= min_available:
+        return {}
+    total = available - min_available
+    plan: dict[str, int] = {}
+    dropped = 0
+    for rs in sorted(old_rss, key=_age_key):
+        if dropped >= total:
+            break
+        if rs.spec.replicas == 0:
+            continue
+        drop = min(rs.spec.replicas, total - dropped)
+        plan[rs.metadata.name] = rs.spec.replicas - drop
+        dropped += drop
+    return plan
+
+
+def _age_key(rs: workloads_pb2.ReplicaSet) -> tuple[str, str]:
+    return (rs.metadata.creation_timestamp, rs.metadata.name)
+
+
+def revision(rs: workloads_pb2.ReplicaSet) -> int:
+    """The ReplicaSet's revision annotation (0 when missing or malformed)."""
+    try:
+        return int(rs.metadata.annotations.get(REVISION, "0"))
+    except ValueError:
+        return 0
+
+
+def max_revision(rss: Sequence[workloads_pb2.ReplicaSet]) -> int:
+    """The highest revision among `rss`."""
+    return max((revision(rs) for rs in rss), default=0)
+
+
+def is_complete(d: workloads_pb2.Deployment, status: workloads_pb2.DeploymentStatus) -> bool:
+    """Every replica updated and available, and the latest spec observed."""
+    n = d.spec.replicas
+    return (
+        status.updated_replicas == n
+        and status.replicas == n
+        and status.available_replicas == n
+        and status.observed_generation >= d.metadata.generation
+    )
+
+
+def is_progressing(d: workloads_pb2.Deployment, status: workloads_pb2.DeploymentStatus) -> bool:
+    """Whether `status` shows progress over the Deployment's recorded status."""
+    old = d.status
+    return (
+        status.updated_replicas > old.updated_replicas
+        or (status.replicas - status.updated_replicas) < (old.replicas - old.updated_replicas)
+        or status.ready_replicas > old.ready_replicas
+        or status.available_replicas > old.available_replicas
+    )
+
+
+def has_progress_deadline(d: workloads_pb2.Deployment) -> bool:
+    """A deadline is set (Kubernetes treats MaxInt32 as none)."""
+    return d.spec.HasField("progress_deadline_seconds") and (
+        d.spec.progress_deadline_seconds != 2**31 - 1
+    )

@@ -1,0 +1,231 @@
+"""The ReplicaSet controller: keeps `replicas` pods matching the selector.
+
+Each sync claims the pods (adopting matching orphans, releasing owned pods that no
+longer match), then creates or deletes the difference, but only once the cache has
+caught up with its previous writes (expectations). Creation goes in slow-start
+batches of 1, 2, 4, ... capped at `burst_replicas`; deletion picks the least advanced
+pods first (see `controller_utils.deletion_rank`). Status counts replicas, ready,
+available (ready for minReadySeconds) and fully labeled pods.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from client import kinds
+from client.errors import Conflict, NotFound
+from client.informer import NAMESPACE_INDEX
+from master.controllers import controller_utils as cu
+from master.controllers.base import Context, Controller
+from master.controllers.claiming import claim
+from master.controllers.expectations import Expectations
+from master.controllers.podcontrol import PodControl, delete_all, pod_from_template, slow_start
+from proto import core_pb2, workloads_pb2
+
+log = structlog.get_logger("controllers.replicaset")
+
+KIND = "ReplicaSet"
+
+
+class ReplicaSetController(Controller):
+    """apps/v1 ReplicaSet."""
+
+    name = "replicaset"
+    component = "replicaset-controller"
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.replicasets = ctx.informers.get("replicasets")
+        self.pods = ctx.informers.get("pods")
+        self.expectations = Expectations(ctx.settings.expectations_ttl)
+        self.pod_control = PodControl(ctx.client, self.events)
+        self.replicasets.add_handler(
+            on_add=self.enqueue,
+            on_update=lambda old, new: self.enqueue(new),
+            on_delete=self._rs_deleted,
+        )
+        self.pods.add_handler(
+            on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_deleted
+        )
+
+    # -- handlers: only keys and expectations ------------------------------------------
+
+    def _rs_deleted(self, rs: workloads_pb2.ReplicaSet) -> None:
+        self.expectations.forget(kinds.key(rs))
+
+    def _owner_key(self, pod: core_pb2.Pod, ref: Any) -> str | None:
+        if ref is None or ref.kind != KIND:
+            return None
+        key = f"{pod.metadata.namespace}/{ref.name}"
+        rs = self.replicasets.get(key, copy=False)
+        if rs is None or rs.metadata.uid != ref.uid:
+            return None
+        return key
+
+    def _matching(self, pod: core_pb2.Pod) -> list[str]:
+        found = []
+        for rs in self.replicasets.by_index(NAMESPACE_INDEX, pod.metadata.namespace, copy=False):
+            if cu.selects(rs.spec.selector, pod.metadata.labels):
+                found.append(kinds.key(rs))
+        return found
+
+    def _pod_added(self, pod: core_pb2.Pod) -> None:
+        if pod.metadata.deletion_timestamp:
+            # Seen for the first time already marked (a restart): a deletion, not a creation.
+            self._pod_deleted(pod)
+            return
+        key = self._owner_key(pod, cu.controller_ref(pod))
+        if key is not None:
+            self.expectations.creation_observed(key)
+            self.queue.add(key)
+            return
+        if cu.controller_ref(pod) is None:
+            for k in self._matching(pod):
+                self.queue.add(k)
+
+    def _pod_updated(self, old: core_pb2.Pod, new: core_pb2.Pod) -> None:
+        if old.metadata.resource_version == new.metadata.resource_version:
+            return
+        if new.metadata.deletion_timestamp and not old.metadata.deletion_timestamp:
+            self._pod_deleted(new)
+            return
+        old_key = self._owner_key(old, cu.controller_ref(old))
+        new_ref = cu.controller_ref(new)
+        new_key = self._owner_key(new, new_ref)
+        if old_key is not None and old_key != new_key:
+            self.queue.add(old_key)
+        if new_key is not None:
+            self.queue.add(new_key)
+            rs = self.replicasets.get(new_key, copy=False)
+            if rs is not None and rs.spec.min_ready_seconds > 0:
+                if not cu.is_pod_ready(old) and cu.is_pod_ready(new):
+                    # Available only after minReadySeconds: look again then.
+                    self.queue.add_after(new_key, rs.spec.min_ready_seconds + 0.5)
+            return
+        if new_ref is None and (
+            old.metadata.labels != new.metadata.labels or cu.controller_ref(old) is not None
+        ):
+            for k in self._matching(new):
+                self.queue.add(k)
+
+    def _pod_deleted(self, pod: core_pb2.Pod) -> None:
+        key = self._owner_key(pod, cu.controller_ref(pod))
+        if key is not None:
+            self.expectations.deletion_observed(key, kinds.key(pod))
+            self.queue.add(key)
+
+    # -- sync --------------------------------------------------------------------------
+
+    async def sync(self, key: str) -> None:
+        """Claim, then create or delete toward spec.replicas, then write status."""
+        rs = self.replicasets.get(key)
+        if rs is None:
+            self.expectations.forget(key)
+            return
+        selector = cu.selector_of(rs.spec.selector)
+        if selector is None or selector.empty():
+            log.error("invalid or empty selector; nothing to do", replicaset=key)
+            return
+        satisfied = self.expectations.satisfied(key)
+        candidates = [
+            p
+            for p in self.pods.by_index(NAMESPACE_INDEX, rs.metadata.namespace, copy=False)
+            if cu.is_pod_active(p)
+        ]
+        pods = await claim(self.client, rs, selector, candidates, self.replicasets.get)
+        if satisfied and not rs.metadata.deletion_timestamp:
+            await self._manage(rs, key, pods)
+        elif not satisfied:
+            # Lost events are covered by the expectations' TTL; look again after it.
+            self.queue.add_after(key, self.expectations.ttl + 1)
+        status = replica_set_status(rs, pods, cu.now())
+        await update_rs_status(self.client, rs, status)
+        later = [
+            cu.available_in(p, rs.spec.min_ready_seconds, cu.now())
+            for p in pods
+            if cu.is_pod_ready(p)
+        ]
+        waits = [w for w in later if w is not None]
+        if waits:
+            self.queue.add_after(key, min(waits) + 0.1)
+
+    async def _manage(
+        self, rs: workloads_pb2.ReplicaSet, key: str, pods: list[core_pb2.Pod]
+    ) -> None:
+        want = rs.spec.replicas
+        diff = len(pods) - want
+        burst = self.settings.burst_replicas
+        if diff < 0:
+            count = min(-diff, burst)
+            self.expectations.expect_creations(key, count)
+            log.info("creating pods", replicaset=key, count=count, have=len(pods), want=want)
+
+            async def create() -> core_pb2.Pod:
+                return await self.pod_control.create(pod_from_template(rs.spec.template, rs), rs)
+
+            done, error = await slow_start(count, create)
+            for _ in range(count - done):
+                self.expectations.creation_observed(key)
+            if error is not None:
+                raise error
+        elif diff > 0:
+            count = min(diff, burst)
+            victims = sorted(pods, key=cu.deletion_rank)[:count]
+            self.expectations.expect_deletions(key, [kinds.key(p) for p in victims])
+            log.info("deleting pods", replicaset=key, count=count, have=len(pods), want=want)
+
+            async def delete(pod: core_pb2.Pod) -> None:
+                try:
+                    await self.pod_control.delete(pod, rs)
+                except Exception:
+                    self.expectations.deletion_observed(key, kinds.key(pod))
+                    raise
+
+            error = await delete_all(victims, delete)
+            if error is not None:
+                raise error
+
+
+def replica_set_status(
+    rs: workloads_pb2.ReplicaSet, pods: list[core_pb2.Pod], at: float
+) -> workloads_pb2.ReplicaSetStatus:
+    """The status the pods add up to."""
+    template_labels = rs.spec.template.metadata.labels
+    status = workloads_pb2.ReplicaSetStatus()
+    status.CopyFrom(rs.status)
+    status.replicas = len(pods)
+    status.fully_labeled_replicas = sum(
+        1
+        for p in pods
+        if all(p.metadata.labels.get(k) == v for k, v in template_labels.items())
+    )
+    status.ready_replicas = sum(1 for p in pods if cu.is_pod_ready(p))
+    status.available_replicas = sum(
+        1 for p in pods if cu.is_pod_available(p, rs.spec.min_ready_seconds, at)
+    )
+    status.observed_generation = rs.metadata.generation
+    return status
+
+
+async def update_rs_status(
+    client: Any, rs: workloads_pb2.ReplicaSet, status: workloads_pb2.ReplicaSetStatus
+) -> None:
+    """Write `status` if it changed; on a Conflict, once more onto a fresh read."""
+    if rs.status == status:
+        return
+    fresh = workloads_pb2.ReplicaSet()
+    fresh.CopyFrom(rs)
+    fresh.status.CopyFrom(status)
+    try:
+        await client.update_status(fresh)
+    except NotFound:
+        return
+    except Conflict:
+        current = await client.get("replicasets", rs.metadata.namespace, rs.metadata.name)
+        if current.metadata.uid != rs.metadata.uid:
+            return
+        status.observed_generation = min(status.observed_generation, current.metadata.generation)
+        current.status.CopyFrom(status)
+        await client.update_status(current)
