@@ -7,7 +7,7 @@ import asyncio
 from importlib import metadata
 from typing import Any
 
-from cli import health
+from cli import health, leaders
 from cli.invocation import Invocation
 
 
@@ -60,4 +60,7 @@ async def cluster_info(inv: Invocation) -> int:
         names = ",".join(e for e, _, _ in checked)
         inv.err(f"error: cannot reach any API server ({names})")
         return 1
+    async with inv.client() as api:
+        for line in await leaders.leader_lines(api):
+            inv.out(line)
     return 0

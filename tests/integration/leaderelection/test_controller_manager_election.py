@@ -10,6 +10,7 @@ import pytest
 from client.api import ApiClient
 from client.errors import NotFound
 from proto import workloads_pb2
+from tests.integration.cli.tugrun import run_tug
 from tests.integration.scheduler.sched_harness import ElectedProcess
 from tests.support.waiting import eventually
 
@@ -44,7 +45,7 @@ async def lease(api: ApiClient) -> workloads_pb2.Lease | None:
 
 
 async def test_two_managers_one_leads_and_a_graceful_stop_hands_over_at_once(
-    api, apiserver, etcd_clean
+    api, apiserver, etcd_clean, tmp_path, monkeypatch
 ):
     procs = [
         controller_manager(f"cm-{i}", [apiserver.endpoint], etcd_clean.endpoints) for i in range(2)
@@ -64,6 +65,10 @@ async def test_two_managers_one_leads_and_a_graceful_stop_hands_over_at_once(
             lambda: leader.metric("tugboat_leader_is_leader") == 1.0, what="leader metric"
         )
         assert other.metric("tugboat_leader_is_leader") == 0.0
+        monkeypatch.setenv("TUG_HOME", str(tmp_path / "tug-home"))
+        monkeypatch.setenv("TUGCONFIG", str(tmp_path / "tug-home" / "config"))
+        info = await run_tug("cluster-info", "--server", apiserver.endpoint)
+        assert f"tug-controller-manager leader: {leader.name} (renewed" in info.out
 
         leader.signal(signal.SIGTERM)
 
