@@ -15,13 +15,40 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from cli.cluster import commands as cluster
-from cli.commands import apply, config, create, delete, describe, get, info, nodeagent, nodes
+from cli.commands import (
+    apply,
+    config,
+    create,
+    delete,
+    describe,
+    get,
+    info,
+    nodeagent,
+    nodes,
+    rollout,
+    scale,
+    set_image,
+)
 from cli.errors import CliError
 from cli.invocation import Invocation
 from client import errors
 from client.logs import configure_logging
 
-COMMANDS = (apply, get, describe, delete, create, info, config, cluster, nodeagent, nodes)
+COMMANDS = (
+    apply,
+    get,
+    describe,
+    delete,
+    create,
+    info,
+    config,
+    cluster,
+    nodeagent,
+    nodes,
+    rollout,
+    scale,
+    set_image,
+)
 """Each module adds its commands with `register(subparsers, common)`."""
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
