@@ -139,7 +139,39 @@ def apiserver(layout: Layout, i: int) -> Component:
     )
 
 
-MASTER_ROLES: tuple[Callable[[Layout, int], Component], ...] = (apiserver,)
+def _elected(layout: Layout, i: int, program: str, short: str, block: int) -> Component:
+    """Master i's leader-elected daemon: its own API server first, status on `block`."""
+    http_port = layout.port(block, i)
+
+    async def ready() -> bool:
+        status, _ = await http_get(HOST, http_port, "/healthz")
+        return status == 200
+
+    flags = {
+        "--server": ",".join(layout.servers_for(i)),
+        "--etcd-servers": f"{HOST}:{layout.etcd_client_port()}",
+        "--name": f"{layout.name}-master-{i}",
+        "--http-host": HOST,
+        "--http-port": str(http_port),
+    }
+    return Component(f"{short}-{i}", [executable(program), *_flat(flags)], [http_port], ready)
+
+
+def scheduler(layout: Layout, i: int) -> Component:
+    """Master i's scheduler (acts only while it leads)."""
+    return _elected(layout, i, "tug-scheduler", "scheduler", 3)
+
+
+def controller_manager(layout: Layout, i: int) -> Component:
+    """Master i's controller manager (acts only while it leads)."""
+    return _elected(layout, i, "tug-controller-manager", "controller-manager", 4)
+
+
+MASTER_ROLES: tuple[Callable[[Layout, int], Component], ...] = (
+    apiserver,
+    scheduler,
+    controller_manager,
+)
 """Started on every master, in this order, after etcd."""
 
 NODE_ROLES: tuple[Callable[[Layout, int], Component], ...] = ()

@@ -24,7 +24,7 @@ from cli.cluster.processes import Record, alive, stop_all
 
 pytestmark = pytest.mark.slow
 
-SPAN = 30
+SPAN = 50
 """Ports a cluster may use from its base port (see cli/cluster/layout.py)."""
 
 
@@ -88,7 +88,15 @@ def test_up_then_down_leaves_no_process_and_no_listening_port(cluster: Cluster) 
     assert up.returncode == 0, up.stderr
     assert 'Cluster "local" is up' in up.stdout
     records = cluster.records()
-    assert [r.name for r in records] == ["etcd", "apiserver-0", "apiserver-1"]
+    assert [r.name for r in records] == [
+        "etcd",
+        "apiserver-0",
+        "apiserver-1",
+        "scheduler-0",
+        "scheduler-1",
+        "controller-manager-0",
+        "controller-manager-1",
+    ]
     assert all(alive(r) for r in records)
     ports = [p for r in records for p in r.ports]
     assert all(accepts("127.0.0.1", p) for p in ports)
@@ -102,7 +110,7 @@ def test_up_then_down_leaves_no_process_and_no_listening_port(cluster: Cluster) 
 
     down = cluster.tug("down")
     assert down.returncode == 0, down.stderr
-    assert down.stdout == 'Cluster "local" stopped (3 processes).\n'
+    assert down.stdout == 'Cluster "local" stopped (7 processes).\n'
     assert not any(alive(r) for r in records)
     assert all(refuses(p) for p in ports)
     config = yaml.safe_load((cluster.home / "config").read_text())
@@ -121,7 +129,7 @@ def test_data_survives_a_restart_and_fresh_wipes_it(cluster: Cluster) -> None:
     assert cluster.tug("get", "ns", "kept").returncode == 0
     fresh = cluster.up("--fresh")
     assert fresh.returncode == 0, fresh.stderr
-    assert "Stopping 3 processes" in fresh.stdout
+    assert "Stopping 7 processes" in fresh.stdout
     gone = cluster.tug("get", "ns", "kept")
     assert gone.returncode == 1
     assert gone.stderr == 'error: namespaces "kept" not found\n'
