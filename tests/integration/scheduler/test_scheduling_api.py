@@ -11,6 +11,7 @@ import pytest
 from client.api import ApiClient
 from client.quantity import cpu_millis, memory_bytes
 from proto import core_pb2
+from tests.integration.cli.tugrun import run_tug
 from tests.integration.scheduler.sched_harness import (
     node,
     pod,
@@ -34,7 +35,9 @@ async def pods_by_name(api: ApiClient) -> dict[str, core_pb2.Pod]:
     return {p.metadata.name: p for p in listed.items if isinstance(p, core_pb2.Pod)}
 
 
-async def test_a_pod_bigger_than_every_node_stays_pending_with_the_exact_reason(api, apiserver):
+async def test_a_pod_bigger_than_every_node_stays_pending_with_the_exact_reason(
+    api, apiserver, tmp_path, monkeypatch
+):
     for i in range(3):
         await api.create(node(f"n{i}", cpu="2"))
     async with running_scheduler([apiserver.endpoint]):
@@ -67,6 +70,12 @@ async def test_a_pod_bigger_than_every_node_stays_pending_with_the_exact_reason(
         p = await api.get("pods", "default", "huge")
         assert not p.spec.node_name
         assert p.status.phase == "Pending"
+    monkeypatch.setenv("TUG_HOME", str(tmp_path / "tug-home"))
+    monkeypatch.setenv("TUGCONFIG", str(tmp_path / "tug-home" / "config"))
+    described = await run_tug("describe", "pod", "huge", "--server", apiserver.endpoint)
+    assert described.code == 0, described.err
+    assert "FailedScheduling" in described.out
+    assert expected in described.out
 
 
 async def test_five_hundred_pods_on_a_hundred_nodes_all_bound_within_capacity_and_spread(
