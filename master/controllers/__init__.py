@@ -25,11 +25,15 @@ log = structlog.get_logger("controllers")
 
 def _factories() -> dict[str, Callable[[Context], Controller]]:
     from master.controllers.deployment import DeploymentController
+    from master.controllers.garbagecollector import GarbageCollector
+    from master.controllers.namespace import NamespaceController
     from master.controllers.replicaset import ReplicaSetController
 
     return {
         "replicaset": ReplicaSetController,
         "deployment": DeploymentController,
+        "garbagecollector": GarbageCollector,
+        "namespace": NamespaceController,
     }
 
 

@@ -70,9 +70,9 @@ def pod_template_hash(
 
 def equal_ignore_hash(a: core_pb2.PodTemplateSpec, b: core_pb2.PodTemplateSpec) -> bool:
     """Whether two templates are the same apart from the pod-template-hash label."""
-    return template_without_hash(a).SerializeToString(
-        deterministic=True
-    ) == template_without_hash(b).SerializeToString(deterministic=True)
+    return template_without_hash(a).SerializeToString(deterministic=True) == template_without_hash(
+        b
+    ).SerializeToString(deterministic=True)
 
 
 def scaled_value(value: meta_pb2.IntOrString, total: int, round_up: bool) -> int:

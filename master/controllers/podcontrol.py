@@ -49,9 +49,7 @@ class PodControl:
         try:
             created = await self.client.create(pod)
         except ApiError as e:
-            await self.events.record(
-                owner, WARNING, "FailedCreate", f"Error creating: {e.message}"
-            )
+            await self.events.record(owner, WARNING, "FailedCreate", f"Error creating: {e.message}")
             raise
         log.info("created pod", owner=kinds.key(owner), pod=kinds.key(created))
         await self.events.record(
@@ -71,9 +69,7 @@ class PodControl:
         except NotFound:
             return
         except ApiError as e:
-            await self.events.record(
-                owner, WARNING, "FailedDelete", f"Error deleting: {e.message}"
-            )
+            await self.events.record(owner, WARNING, "FailedDelete", f"Error deleting: {e.message}")
             raise
         log.info("deleted pod", owner=kinds.key(owner), pod=kinds.key(pod))
         await self.events.record(

@@ -197,9 +197,7 @@ def replica_set_status(
     status.CopyFrom(rs.status)
     status.replicas = len(pods)
     status.fully_labeled_replicas = sum(
-        1
-        for p in pods
-        if all(p.metadata.labels.get(k) == v for k, v in template_labels.items())
+        1 for p in pods if all(p.metadata.labels.get(k) == v for k, v in template_labels.items())
     )
     status.ready_replicas = sum(1 for p in pods if cu.is_pod_ready(p))
     status.available_replicas = sum(

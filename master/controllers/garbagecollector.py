@@ -1,0 +1,256 @@
+"""The garbage collector: ownerReferences cascade, in the three ways Kubernetes offers.
+
+The API server records the caller's propagation policy on the owner: `orphan` and
+`foregroundDeletion` are finalizers that keep it in the store, Background deletes it at
+once. This controller does the rest:
+
+- orphan: remove the owner's references from every dependent, then the finalizer;
+- foreground: delete every dependent (foreground again when it has dependents of its
+  own), and remove the finalizer once no dependent with blockOwnerDeletion is left;
+- background, and any other dangling reference: a dependent whose owners are all gone
+  is deleted; one with some owners left loses the references to the absent ones.
+
+"Gone" is decided by a live read of the owner (name and uid), never by the cache
+alone: a dependent can reach its informer before its brand-new owner reaches another.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from client import kinds
+from client.errors import Conflict, NotFound
+from client.informer import Informer, copy_object
+from client.kinds import Object
+from master.controllers import controller_utils as cu
+from master.controllers.base import Context, Controller
+
+log = structlog.get_logger("controllers.garbagecollector")
+
+ORPHAN = "orphan"
+FOREGROUND = "foregroundDeletion"
+MONITORED = (
+    "deployments",
+    "replicasets",
+    "daemonsets",
+    "jobs",
+    "pods",
+    "services",
+    "endpoints",
+    "configmaps",
+    "secrets",
+)
+"""The resources whose objects are owners or dependents."""
+
+
+class GarbageCollector(Controller):
+    """Keys are `resource:namespace/name`."""
+
+    name = "garbagecollector"
+    component = "garbage-collector-controller"
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.informers: dict[str, Informer[Any]] = {}
+        self.uids: dict[str, tuple[str, str]] = {}
+        """uid -> (resource, key) of every cached object."""
+        for resource in MONITORED:
+            informer = ctx.informers.get(resource)
+            self.informers[resource] = informer
+            informer.add_handler(
+                on_add=self._handler(resource, "add"),
+                on_update=self._update_handler(resource),
+                on_delete=self._handler(resource, "delete"),
+            )
+
+    # -- handlers ----------------------------------------------------------------------
+
+    def _handler(self, resource: str, what: str) -> Any:
+        def handle(obj: Object) -> None:
+            if what == "add":
+                self.uids[obj.metadata.uid] = (resource, kinds.key(obj))
+                self._look_at(resource, obj)
+            else:
+                self.uids.pop(obj.metadata.uid, None)
+                for dep_resource, dep in self._dependents(obj.metadata.uid):
+                    self.queue.add(f"{dep_resource}:{kinds.key(dep)}")
+                for ref in obj.metadata.owner_references:
+                    self._enqueue_uid(ref.uid)
+
+        return handle
+
+    def _update_handler(self, resource: str) -> Any:
+        def handle(old: Object, new: Object) -> None:
+            self.uids[new.metadata.uid] = (resource, kinds.key(new))
+            self._look_at(resource, new)
+
+        return handle
+
+    def _look_at(self, resource: str, obj: Object) -> None:
+        meta = obj.metadata
+        waiting = meta.deletion_timestamp and (
+            ORPHAN in meta.finalizers or FOREGROUND in meta.finalizers
+        )
+        unknown_owner = any(ref.uid not in self.uids for ref in meta.owner_references)
+        owner_in_foreground = any(self._in_foreground(ref.uid) for ref in meta.owner_references)
+        if waiting or unknown_owner or owner_in_foreground:
+            self.queue.add(f"{resource}:{kinds.key(obj)}")
+
+    def _in_foreground(self, uid: str) -> bool:
+        found = self._cached(uid)
+        return found is not None and FOREGROUND in found.metadata.finalizers
+
+    def _enqueue_uid(self, uid: str) -> None:
+        where = self.uids.get(uid)
+        if where is not None:
+            self.queue.add(f"{where[0]}:{where[1]}")
+
+    def _cached(self, uid: str) -> Object | None:
+        where = self.uids.get(uid)
+        if where is None:
+            return None
+        obj: Object | None = self.informers[where[0]].get(where[1], copy=False)
+        return obj
+
+    def _dependents(self, uid: str) -> list[tuple[str, Object]]:
+        found: list[tuple[str, Object]] = []
+        for resource, informer in self.informers.items():
+            for obj in informer.by_index(cu.OWNER_UID_INDEX, uid, copy=False):
+                found.append((resource, obj))
+        return found
+
+    # -- sync --------------------------------------------------------------------------
+
+    async def sync(self, key: str) -> None:
+        """Process one object as an owner being deleted, or as a dependent."""
+        resource, _, obj_key = key.partition(":")
+        informer = self.informers.get(resource)
+        if informer is None:
+            return
+        obj = informer.get(obj_key)
+        if obj is None:
+            return
+        meta = obj.metadata
+        if meta.deletion_timestamp and ORPHAN in meta.finalizers:
+            await self._orphan_dependents(resource, obj)
+            return
+        if meta.deletion_timestamp and FOREGROUND in meta.finalizers:
+            await self._delete_dependents(resource, obj)
+            return
+        if meta.owner_references:
+            await self._check_owners(resource, obj)
+
+    async def _orphan_dependents(self, resource: str, owner: Object) -> None:
+        uid = owner.metadata.uid
+        for dep_resource, dep in self._dependents(uid):
+            await self._update_retrying(dep_resource, dep, lambda o: cu.remove_owner(o, uid))
+            log.info("orphaned", owner=cu.describe(owner), dependent=cu.describe(dep))
+        await self._remove_finalizer(resource, owner, ORPHAN)
+
+    async def _delete_dependents(self, resource: str, owner: Object) -> None:
+        uid = owner.metadata.uid
+        blocking = 0
+        for dep_resource, dep in self._dependents(uid):
+            if any(
+                r.uid == uid and r.HasField("block_owner_deletion") and r.block_owner_deletion
+                for r in dep.metadata.owner_references
+            ):
+                blocking += 1
+            if dep.metadata.deletion_timestamp:
+                continue
+            policy = "Foreground" if self._dependents(dep.metadata.uid) else "Background"
+            try:
+                await self.client.delete(
+                    dep_resource,
+                    dep.metadata.namespace,
+                    dep.metadata.name,
+                    propagation_policy=policy,
+                    precondition_uid=dep.metadata.uid,
+                )
+            except (NotFound, Conflict):
+                continue
+            log.info(
+                "deleted dependent",
+                owner=cu.describe(owner),
+                dependent=cu.describe(dep),
+                policy=policy,
+            )
+        if blocking == 0:
+            await self._remove_finalizer(resource, owner, FOREGROUND)
+
+    async def _check_owners(self, resource: str, obj: Object) -> None:
+        absent: list[str] = []
+        for ref in obj.metadata.owner_references:
+            if self._cached(ref.uid) is not None:
+                continue
+            if not await self._exists(obj, ref):
+                absent.append(ref.uid)
+        if not absent:
+            return
+        if len(absent) == len(obj.metadata.owner_references):
+            if obj.metadata.deletion_timestamp:
+                return
+            try:
+                await self.client.delete(
+                    resource,
+                    obj.metadata.namespace,
+                    obj.metadata.name,
+                    precondition_uid=obj.metadata.uid,
+                )
+            except (NotFound, Conflict):
+                return
+            log.info("deleted object whose owners are gone", object=cu.describe(obj))
+            return
+
+        def drop(o: Object) -> bool:
+            changed = False
+            for uid in absent:
+                changed = cu.remove_owner(o, uid) or changed
+            return changed
+
+        await self._update_retrying(resource, obj, drop)
+
+    async def _exists(self, dependent: Object, ref: Any) -> bool:
+        """Whether the owner named by `ref` (with that uid) exists, by a live read."""
+        try:
+            kind = kinds.by_kind(ref.api_version, ref.kind)
+        except kinds.UnknownKindError:
+            return True  # cannot tell: never delete on a guess
+        namespace = dependent.metadata.namespace if kind.namespaced else ""
+        try:
+            owner = await self.client.get(kind.resource, namespace, ref.name)
+        except NotFound:
+            return False
+        return bool(owner.metadata.uid == ref.uid)
+
+    async def _remove_finalizer(self, resource: str, obj: Object, finalizer: str) -> None:
+        def drop(o: Object) -> bool:
+            if finalizer not in o.metadata.finalizers:
+                return False
+            o.metadata.finalizers.remove(finalizer)
+            return True
+
+        await self._update_retrying(resource, obj, drop)
+        log.info("removed finalizer", object=cu.describe(obj), finalizer=finalizer)
+
+    async def _update_retrying(self, resource: str, obj: Object, change: Any) -> None:
+        """Apply `change` and write; re-read on Conflict (a few times, then raise)."""
+        current = copy_object(obj)
+        for _ in range(5):
+            if current.metadata.uid != obj.metadata.uid or not change(current):
+                return
+            try:
+                await self.client.update(current)
+                return
+            except NotFound:
+                return
+            except Conflict:
+                try:
+                    current = await self.client.get(
+                        resource, current.metadata.namespace, current.metadata.name
+                    )
+                except NotFound:
+                    return
+        raise Conflict(f"{cu.describe(obj)}: kept changing while the garbage collector wrote it")
