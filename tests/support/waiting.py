@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
 async def eventually(
-    check: Callable[[], Awaitable[T | None]] | Callable[[], T | None],
+    check: Callable[[], Awaitable[Any]] | Callable[[], Any],
     *,
     timeout: float = 10.0,
     interval: float = 0.05,
     what: str = "condition",
-) -> T:
-    """Poll `check` until it returns a truthy value; fail with `what` after `timeout` s."""
+) -> Any:
+    """Poll `check` until it returns a truthy value; fail with `what` after `timeout` s.
+
+    Returns that value. `check` may be a plain function or a coroutine function.
+    """
     deadline = time.monotonic() + timeout
     last_error: BaseException | None = None
     while True:
@@ -26,7 +29,7 @@ async def eventually(
             if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
                 result = await result
             if result:
-                return result  # type: ignore[return-value]
+                return result
         except AssertionError as e:
             last_error = e
         if time.monotonic() >= deadline:
