@@ -73,7 +73,10 @@ async def wait_for_pod(
         p = await get_pod(api, name)
         return p if check(p) else None
 
-    return await eventually(probe, timeout=timeout, interval=0.2, what=what or f"pod {name}")
+    pod: core_pb2.Pod = await eventually(
+        probe, timeout=timeout, interval=0.2, what=what or f"pod {name}"
+    )
+    return pod
 
 
 async def wait_gone(api: ApiClient, name: str, timeout: float = 30.0) -> None:
