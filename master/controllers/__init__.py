@@ -27,6 +27,7 @@ def _factories() -> dict[str, Callable[[Context], Controller]]:
     from master.controllers.deployment import DeploymentController
     from master.controllers.garbagecollector import GarbageCollector
     from master.controllers.namespace import NamespaceController
+    from master.controllers.nodelifecycle import NodeLifecycleController
     from master.controllers.replicaset import ReplicaSetController
 
     return {
@@ -34,6 +35,7 @@ def _factories() -> dict[str, Callable[[Context], Controller]]:
         "deployment": DeploymentController,
         "garbagecollector": GarbageCollector,
         "namespace": NamespaceController,
+        "nodelifecycle": NodeLifecycleController,
     }
 
 

@@ -81,6 +81,8 @@ class PodSimulator:
                     self._wake.set()
 
     async def _step(self, pod: core_pb2.Pod) -> None:
+        if pod.spec.node_name and pod.spec.node_name not in self.nodes:
+            return  # that node's "kubelet" is not ours, or is dead
         if pod.metadata.deletion_timestamp:
             if pod.metadata.deletion_grace_period_seconds > 0 or pod.metadata.finalizers == []:
                 await self.api.delete(

@@ -1,0 +1,89 @@
+"""Node lifecycle: a silent node turns Unknown, is tainted, and its pods move elsewhere."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from client.api import ApiClient
+from master.controllers import controller_utils as cu
+from master.controllers import taints as tt
+from proto import core_pb2
+from tests.integration.controllers.conftest import fetch, fetch_all, wait_for
+from tests.integration.controllers.nodes import Heartbeats
+from tests.integration.controllers.test_deployment import deployment, rolled_out
+
+
+@pytest.fixture
+async def heartbeats(api: ApiClient) -> AsyncIterator[Heartbeats]:
+    beats = Heartbeats(api)
+    try:
+        yield beats
+    finally:
+        await beats.stop()
+
+
+async def test_a_node_that_stops_renewing_its_lease_is_tainted_and_its_pods_replaced(
+    api: ApiClient, manager: Any, simulator: Any, heartbeats: Heartbeats
+) -> None:
+    for name in ("n1", "n2", "n3"):
+        await heartbeats.add(name)
+    heartbeats.start()
+    sim = await simulator(["n1", "n2", "n3"])
+    await manager.start(node_monitor_grace_period=1.5, node_monitor_period=0.2)
+    await api.create(deployment("web", 6))
+    await wait_for(lambda: rolled_out(api, "web", 6), what="rolled out")
+    doomed = {
+        p.metadata.name for p in await fetch_all(api, core_pb2.Pod) if p.spec.node_name == "n3"
+    }
+    assert doomed
+
+    killed = time.monotonic()
+    heartbeats.alive.discard("n3")
+    sim.nodes.remove("n3")
+
+    async def tainted() -> bool:
+        node = await fetch(api, core_pb2.Node, "n3")
+        ready = cu.get_condition(node.status.conditions, "Ready")
+        return (
+            ready is not None
+            and ready.status == "Unknown"
+            and tt.has_taint(node, tt.UNREACHABLE, tt.NO_EXECUTE)
+        )
+
+    await wait_for(tainted, timeout=20, what="n3 Unknown and tainted unreachable")
+
+    async def replaced() -> bool:
+        pods = [p for p in await fetch_all(api, core_pb2.Pod) if cu.is_pod_active(p)]
+        running = [p for p in pods if p.status.phase == "Running" and cu.is_pod_ready(p)]
+        return (
+            len(running) == 6
+            and all(p.spec.node_name in ("n1", "n2") for p in running)
+            and not doomed & {p.metadata.name for p in pods}
+        )
+
+    await wait_for(replaced, timeout=30, what="pods replaced on n1 and n2")
+    print(f"\nnode silent -> all replacements running: {time.monotonic() - killed:.1f} s")
+    evicted = [
+        e for e in await fetch_all(api, core_pb2.Event) if e.reason == "TaintManagerEviction"
+    ]
+    assert {e.involved_object.name for e in evicted} == doomed
+    for name in ("n1", "n2"):
+        node = await fetch(api, core_pb2.Node, name)
+        assert not node.spec.taints
+
+    heartbeats.alive.add("n3")  # back: once it reports Ready again the taint goes
+    node = await fetch(api, core_pb2.Node, "n3")
+    ready = cu.get_condition(node.status.conditions, "Ready")
+    assert ready is not None
+    ready.status, ready.reason = "True", "KubeletReady"
+    ready.last_heartbeat_time = cu.rfc3339()  # as a kubelet posting status does
+    await api.update_status(node)
+
+    async def untainted() -> bool:
+        return not (await fetch(api, core_pb2.Node, "n3")).spec.taints
+
+    await wait_for(untainted, what="taint removed")
