@@ -25,6 +25,7 @@ log = structlog.get_logger("controllers")
 
 def _factories() -> dict[str, Callable[[Context], Controller]]:
     from master.controllers.deployment import DeploymentController
+    from master.controllers.endpoints import EndpointsController
     from master.controllers.garbagecollector import GarbageCollector
     from master.controllers.namespace import NamespaceController
     from master.controllers.nodelifecycle import NodeLifecycleController
@@ -34,6 +35,7 @@ def _factories() -> dict[str, Callable[[Context], Controller]]:
         "replicaset": ReplicaSetController,
         "deployment": DeploymentController,
         "garbagecollector": GarbageCollector,
+        "endpoints": EndpointsController,
         "namespace": NamespaceController,
         "nodelifecycle": NodeLifecycleController,
     }
