@@ -1,0 +1,13 @@
+"""The service proxy agent (`tug-proxy`), one per node.
+
+How the pieces fit:
+
+- `main.py`: the command line; `settings.py`: every setting with its reason;
+- `proxier.py`: informers on Services and Endpoints feed one level-triggered sync that
+  makes the listeners, balancers, interface addresses and DNS answers match the cache;
+- `table.py`: the pure part of a sync, Services + Endpoints -> what to serve;
+- `balancer.py`: round-robin or least-connections over ready endpoints, ClientIP affinity;
+- `tcp.py`, `udp.py`: the data path; `dns.py`: cluster DNS;
+- `network.py`: the project's own `tugboat-svc` interface that carries the ClusterIPs;
+- `metrics.py`: Prometheus metrics.
+"""

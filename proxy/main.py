@@ -1,0 +1,146 @@
+"""`tug-proxy`: one node's service proxy and DNS, until SIGTERM or SIGINT.
+
+    tug-proxy --node-name n1 --address 127.0.0.2 --server 127.0.0.1:6443
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import signal
+from collections.abc import Callable, Sequence
+
+import structlog
+from prometheus_client import REGISTRY
+
+from client.api import ApiClient
+from client.logs import configure_logging
+from client.statusserver import StatusServer
+from proxy.balancer import MODES, ROUND_ROBIN
+from proxy.dns import DEFAULT_DOMAIN
+from proxy.network import INTERFACE
+from proxy.proxier import Proxier
+from proxy.settings import DEFAULT_CLUSTER_DNS_IP, DEFAULT_SERVICE_RANGE, ProxySettings
+
+log = structlog.get_logger("proxy")
+
+
+def _endpoints(text: str) -> tuple[str, ...]:
+    endpoints = tuple(e.strip() for e in text.split(",") if e.strip())
+    for e in endpoints:
+        host, _, port = e.rpartition(":")
+        if not host or not port.isdigit():
+            raise argparse.ArgumentTypeError(f"--server: {e!r} is not host:port")
+    if not endpoints:
+        raise argparse.ArgumentTypeError("--server: at least one host:port is needed")
+    return endpoints
+
+
+def _ip(flag: str, *, empty: bool = False) -> Callable[[str], str]:
+    def check(text: str) -> str:
+        if empty and text == "":
+            return text
+        try:
+            ipaddress.IPv4Address(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: {text!r} is not an IPv4 address") from None
+        return text
+
+    return check
+
+
+def _cidr(text: str) -> str:
+    try:
+        return str(ipaddress.IPv4Network(text, strict=False))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--service-cluster-ip-range: {text!r} is not an IPv4 CIDR"
+        ) from None
+
+
+def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxySettings, int | None, str]:
+    """Settings, the status port and the log level; argparse errors name the flag."""
+    p = argparse.ArgumentParser(prog="tug-proxy", description="The Tugboat service proxy.")
+    p.add_argument("--node-name", required=True)
+    p.add_argument("--address", type=_ip("--address"), required=True,
+                   help="the node's IP: nodePorts and the node's DNS listen here")
+    p.add_argument("--server", type=_endpoints, required=True, help="API servers host:port,...")
+    p.add_argument("--mode", choices=MODES, default=ROUND_ROBIN, help="endpoint choice")
+    p.add_argument("--service-cluster-ip-range", type=_cidr, default=DEFAULT_SERVICE_RANGE)
+    p.add_argument("--interface", default=INTERFACE,
+                   help='the interface carrying ClusterIPs ("" : nodePorts only)')
+    p.add_argument("--cluster-dns", type=_ip("--cluster-dns", empty=True),
+                   default=DEFAULT_CLUSTER_DNS_IP, help='cluster DNS address ("" : off)')
+    p.add_argument("--dns-port", type=int, default=53, help="DNS port on --address; -1: off")
+    p.add_argument("--cluster-domain", default=DEFAULT_DOMAIN)
+    p.add_argument("--sync-period", type=float, default=10.0, help="seconds between resyncs")
+    p.add_argument("--http-port", type=int, default=None, help="/healthz /readyz /metrics port")
+    p.add_argument("--log-level", default="info")
+    a = p.parse_args(argv)
+    if a.sync_period <= 0:
+        p.error("--sync-period: must be > 0")
+    if not -1 <= a.dns_port <= 65535:
+        p.error("--dns-port: must be -1 (off) or a port 0..65535")
+    if len(a.interface) > 15:
+        p.error(f"--interface: {a.interface!r} is longer than Linux's 15 characters")
+    settings = ProxySettings(
+        node_name=a.node_name,
+        address=a.address,
+        servers=a.server,
+        mode=a.mode,
+        service_range=a.service_cluster_ip_range,
+        interface=a.interface,
+        cluster_dns_ip=a.cluster_dns,
+        dns_port=a.dns_port,
+        domain=a.cluster_domain.strip("."),
+        sync_period=a.sync_period,
+    )
+    return settings, a.http_port, a.log_level
+
+
+async def run(settings: ProxySettings, http_port: int | None, stop: asyncio.Event) -> None:
+    """Run the proxy until `stop` is set."""
+    api = ApiClient(list(settings.servers))
+    proxier = Proxier(settings, api)
+    status: StatusServer | None = None
+    try:
+        await proxier.start()
+        if http_port is not None:
+            status = StatusServer(
+                settings.address, http_port, registry=REGISTRY, ready=proxier.ready
+            )
+            await status.start()
+        log.info("proxy running", node=settings.node_name, address=settings.address,
+                 mode=settings.mode, dns=proxier.dns_address)
+        await stop.wait()
+    finally:
+        log.info("stopping", node=settings.node_name)
+        if status is not None:
+            await status.stop()
+        await proxier.stop()
+        await api.close()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point."""
+    settings, http_port, level = parse_args(argv)
+    configure_logging("proxy", level=level)
+
+    async def amain() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run(settings, http_port, stop)
+
+    try:
+        import uvloop
+    except ImportError:  # plain asyncio works, a little slower
+        asyncio.run(amain())
+    else:
+        uvloop.run(amain())
+
+
+if __name__ == "__main__":
+    main()

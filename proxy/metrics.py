@@ -1,0 +1,31 @@
+"""The proxy's Prometheus metrics; `service` is the service port ("ns/name" or "ns/name:port")."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+CONNECTIONS = Counter(
+    "tugboat_proxy_connections_total",
+    "Connections (TCP) and sessions (UDP) accepted for a service port.",
+    ["service"],
+)
+ACTIVE_CONNECTIONS = Gauge(
+    "tugboat_proxy_active_connections",
+    "Connections and UDP sessions open now.",
+    ["service"],
+)
+BYTES = Counter(
+    "tugboat_proxy_bytes_total",
+    "Bytes forwarded: direction 'in' is client to endpoint, 'out' endpoint to client.",
+    ["service", "direction"],
+)
+SYNC_DURATION = Histogram(
+    "tugboat_proxy_sync_duration_seconds",
+    "Time of one full sync of listeners, balancers, addresses and DNS from the caches.",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+ENDPOINT_ERRORS = Counter(
+    "tugboat_proxy_endpoint_errors_total",
+    "Failed connections to an endpoint (refused, unreachable, timed out).",
+    ["service"],
+)

@@ -1,0 +1,52 @@
+"""The proxy's settings: one dataclass, one docstring per field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from proxy.balancer import ROUND_ROBIN
+from proxy.dns import DEFAULT_DOMAIN
+from proxy.network import INTERFACE
+
+__all__ = ["DEFAULT_CLUSTER_DNS_IP", "DEFAULT_SERVICE_RANGE", "ProxySettings"]
+
+DEFAULT_SERVICE_RANGE = "172.30.255.0/24"
+"""ClusterIPs: the last /24 of the default cluster CIDR (172.30.0.0/16), which node IPAM
+keeps out of the podCIDRs it hands out. The API server's allocator has the same default
+(components do not import each other; a test checks that the two agree)."""
+DEFAULT_CLUSTER_DNS_IP = "172.30.255.10"
+"""The address every pod's resolver uses; the allocator never hands it to a Service."""
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """How one node's proxy runs."""
+
+    node_name: str
+    """The Node this proxy serves (logs; LoadBalancer status uses the Node objects)."""
+    address: str
+    """The node's address: nodePorts and the node's DNS listen here (127.0.0.N locally)."""
+    servers: tuple[str, ...] = ("127.0.0.1:6443",)
+    """API servers, host:port."""
+    mode: str = ROUND_ROBIN
+    """How an endpoint is chosen: round-robin or least-connections."""
+    service_range: str = DEFAULT_SERVICE_RANGE
+    """The service CIDR: routed to the interface so no ClusterIP ever leaves the host."""
+    interface: str = INTERFACE
+    """The project's interface that carries ClusterIPs; "" serves nodePorts only."""
+    cluster_dns_ip: str = DEFAULT_CLUSTER_DNS_IP
+    """The cluster DNS address (port 53) on the interface; "" turns it off."""
+    dns_port: int = 53
+    """DNS port on the node's own address; -1 turns it off, 0 picks a free one."""
+    domain: str = DEFAULT_DOMAIN
+    """The cluster domain."""
+    sync_period: float = 10.0
+    """Seconds between full syncs when nothing changed (addresses and listeners re-checked)."""
+    min_sync_interval: float = 0.05
+    """Changes arriving within this many seconds are applied in one sync."""
+    connect_timeout: float = 2.0
+    """Seconds to connect to an endpoint before trying the next one."""
+    udp_idle_timeout: float = 30.0
+    """A UDP session without traffic for this long ends."""
+    drain_timeout: float = 5.0
+    """On shutdown, open connections get this long to finish before they are cut."""
