@@ -18,6 +18,7 @@ import structlog
 from client import errors
 from client.kinds import KINDS, Kind, Object
 from master.apiserver import objects
+from master.apiserver.allocators import release_ops
 from master.apiserver.etcd import Etcd, compare_mod, compare_version, op_delete, op_put, prefix_end
 from master.apiserver.objects import (
     conflict,
@@ -155,7 +156,7 @@ class Deleter:
             if gone:
                 empty = _namespace_empty(name) if kind is NAMESPACES else []
                 outcome = await guarded(
-                    self.etcd, key, compares + empty, [op_delete(key)], fence
+                    self.etcd, key, compares + empty, [op_delete(key), *release_ops(current)], fence
                 )
                 if outcome.succeeded:
                     log.debug("deleted", key=objects.log_key(kind, ns, name))

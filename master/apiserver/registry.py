@@ -17,6 +17,7 @@ from client import errors
 from client.codec import FieldError
 from client.kinds import Kind, Object, by_resource
 from master.apiserver import objects
+from master.apiserver.allocators import Claim, ServiceAllocator, keep_allocated, release_ops
 from master.apiserver.defaults import apply_defaults
 from master.apiserver.etcd import Etcd, compare_mod, compare_version, op_delete, op_put
 from master.apiserver.objects import (
@@ -38,6 +39,7 @@ log = structlog.get_logger("apiserver.registry")
 
 NAMESPACES = by_resource("namespaces")
 PODS = by_resource("pods")
+SERVICES = by_resource("services")
 
 RETRIES = 10
 """Fresh reads an unconditional write makes before it gives up with Conflict."""
@@ -128,8 +130,9 @@ def _check(kind: Kind, obj: Object, old: Object | None) -> None:
 class Registry:
     """Create, Get, Update and UpdateStatus of any kind."""
 
-    def __init__(self, etcd: Etcd) -> None:
+    def __init__(self, etcd: Etcd, allocator: ServiceAllocator | None = None) -> None:
         self.etcd = etcd
+        self.allocator = allocator or ServiceAllocator(etcd)
 
     async def get(self, kind: Kind, namespace: str, name: str) -> Object:
         """The stored object; NotFound if there is none."""
@@ -183,21 +186,28 @@ class Registry:
             _check(kind, obj, None)
             if kind.namespaced:
                 await self.require_namespace(kind, ns, meta.name)
+            # ClusterIP and nodePorts: claimed in this very transaction (allocators.py).
+            claim = await self.allocator.claim(obj) if kind is SERVICES else Claim()
             if dry_run:
                 result: Object = obj
                 return result
             key = object_key(kind, ns, meta.name)
-            compares = [compare_version(key, "==", 0)]
+            compares = [compare_version(key, "==", 0), *claim.compares]
             if kind.namespaced:
                 compares.append(compare_version(object_key(NAMESPACES, "", ns), ">", 0))
             outcome = await guarded(
-                self.etcd, key, compares, [op_put(key, encode_for_store(obj))], fence
+                self.etcd, key, compares, [op_put(key, encode_for_store(obj)), *claim.ops], fence
             )
             if outcome.succeeded:
                 meta.resource_version = str(outcome.revision)
                 log.debug("created", key=objects.log_key(kind, ns, meta.name))
                 created: Object = obj
                 return created
+            if outcome.current is None and claim and await self.allocator.lost(claim):
+                raise errors.Conflict(
+                    f"Operation cannot be fulfilled on {objects.resource_named(kind, meta.name)}: "
+                    "its ClusterIP or nodePort was allocated concurrently; please retry"
+                )
             if outcome.current is None:
                 raise errors.NotFound(f'namespaces "{ns}" not found')
         raise errors.AlreadyExists(f"{objects.resource_named(kind, meta.name)} already exists")
@@ -240,7 +250,12 @@ class Registry:
                     f"UID in object meta: {old.metadata.uid}"
                 )
             new = self._updated(kind, old, incoming, status)
-            compares = [compare_mod(key, kv.mod_revision)]
+            claim = (
+                await self.allocator.claim(new, old)
+                if kind is SERVICES and not status
+                else Claim()
+            )
+            compares = [compare_mod(key, kv.mod_revision), *claim.compares]
             if encode_for_store(new) == kv.value:
                 # Kubernetes writes nothing for a no-op update: no new revision, no event.
                 if has_fence(fence):
@@ -249,7 +264,11 @@ class Registry:
             if dry_run:
                 return new
             done = finished(kind, new)
-            success = [op_delete(key)] if done else [op_put(key, encode_for_store(new))]
+            success = (
+                [op_delete(key), *release_ops(old)]
+                if done
+                else [op_put(key, encode_for_store(new)), *claim.ops]
+            )
             outcome = await guarded(self.etcd, key, compares, success, fence)
             if outcome.succeeded:
                 new.metadata.resource_version = str(outcome.revision)
@@ -272,6 +291,7 @@ class Registry:
             _copy_status(new, incoming)
         else:
             new = copy_of(incoming)
+            keep_allocated(new, old)
             m, o = new.metadata, old.metadata
             m.uid = o.uid
             m.creation_timestamp = o.creation_timestamp

@@ -293,7 +293,7 @@ async def test_a_bad_object_is_refused_naming_the_field_and_nothing_is_written(
 
 VALID_DEPLOYMENT = _deployment("replicas: 2\n" + SELECTOR + TEMPLATE)
 VALID_POD = _pod(_container("ports:\n- containerPort: 80") + "nodeName: node-a")
-VALID_SERVICE = _service("clusterIP: 10.96.0.10\nports:\n- port: 80")
+VALID_SERVICE = _service("clusterIP: 172.30.255.20\nports:\n- port: 80")
 VALID_PRIORITY_CLASS = """
     apiVersion: scheduling.k8s.io/v1
     kind: PriorityClass
@@ -320,7 +320,7 @@ def _set_replicas(d: Any) -> None:
 
 
 def _set_cluster_ip(s: Any) -> None:
-    s.spec.cluster_ip = "10.96.0.11"
+    s.spec.cluster_ip = "172.30.255.21"
 
 
 def _set_value(pc: Any) -> None:
@@ -355,7 +355,7 @@ BAD_UPDATES = [
     pytest.param(
         VALID_SERVICE,
         _set_cluster_ip,
-        'spec.clusterIP: Invalid value: "10.96.0.11": field is immutable',
+        'spec.clusterIP: Invalid value: "172.30.255.21": field is immutable',
         id="a service's cluster IP changed",
     ),
     pytest.param(
