@@ -8,9 +8,14 @@ import shutil
 from typing import Any
 
 from cli import config as configfile
-from cli.cluster import components, processes, state
+from cli.cluster import components, nodes, processes, state
 from cli.cluster.components import Component
-from cli.cluster.layout import DEFAULT_BASE_PORT, DEFAULT_NAME, HOST, Layout
+from cli.cluster.layout import (
+    DEFAULT_BASE_PORT,
+    DEFAULT_NAME,
+    DEFAULT_NODE_ADDRESS,
+    Layout,
+)
 from cli.cluster.probes import port_in_use
 from cli.cluster.supervisor import Supervisor
 from cli.errors import CliError
@@ -25,7 +30,15 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     up_parser.add_argument("--fresh", action="store_true", help="wipe the cluster's data first")
     up_parser.add_argument("--base-port", type=int, default=DEFAULT_BASE_PORT)
     up_parser.add_argument(
-        "--nodes", type=int, default=3, help="nodes to start (once node roles exist)"
+        "--nodes", type=int, default=3, help="nodes to start, each with a kubelet and a proxy"
+    )
+    up_parser.add_argument(
+        "--etcd-members", type=int, default=1, help="etcd members (3 for a fault-tolerant etcd)"
+    )
+    up_parser.add_argument(
+        "--node-address",
+        default=DEFAULT_NODE_ADDRESS,
+        help="the first node's loopback address; the next nodes count up from it",
     )
     up_parser.set_defaults(func=up)
     down_parser = sub.add_parser("down", parents=[common], help="stop a local cluster")
@@ -36,11 +49,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def tiers(layout: Layout, etcd_binary: str) -> list[list[Component]]:
-    """What to start, tier by tier: etcd, then each master role on every master."""
-    out = [[components.etcd(layout, etcd_binary)]]
+    """What to start, tier by tier: etcd, each master role on every master, then each
+    node role on every node."""
+    out = [components.etcd_cluster(layout, etcd_binary)]
     for role in components.MASTER_ROLES:
         out.append([role(layout, i) for i in range(layout.masters)])
-    for role in components.NODE_ROLES:
+    for role in components.node_roles():
         out.append([role(layout, j) for j in range(layout.nodes)])
     return [tier for tier in out if tier]
 
@@ -82,17 +96,30 @@ async def _stop_leftovers(inv: Invocation, layout: Layout, found: state.State) -
     running = [r for r in found.processes if processes.alive(r)]
     if running:
         inv.out(f'Stopping {len(running)} processes left from cluster "{layout.name}".')
+    await _stop(layout, found)
+
+
+async def _stop(layout: Layout, found: state.State) -> None:
+    """Stop every recorded process, then remove the containers of the recorded nodes."""
+    recorded = nodes.recorded_nodes(found.processes)
     survivors = await Supervisor(layout, found).stop()
     if survivors:
         pids = ", ".join(f"{r.name} (pid {r.pid})" for r in survivors)
-        raise CliError(f"could not stop {pids}")
+        raise CliError(f"could not stop {pids}; run `tug down` again")
+    failed = await nodes.remove_containers(recorded)
+    if failed:
+        raise CliError(
+            f"could not remove the containers of {', '.join(failed)}: "
+            f"run `tug-kubelet --node-name NODE --remove-containers`"
+        )
 
 
 async def up(inv: Invocation) -> int:
     """Start etcd and the masters, write the context, wait until all answer."""
     args = inv.args
-    nodes = args.nodes if components.NODE_ROLES else 0
-    layout = Layout(args.name, args.base_port, args.masters, nodes)
+    layout = Layout(
+        args.name, args.base_port, args.masters, args.nodes, args.etcd_members, args.node_address
+    )
     found = state.load(layout)
     if found is not None:
         running = [r for r in found.processes if processes.alive(r)]
@@ -107,16 +134,17 @@ async def up(inv: Invocation) -> int:
     etcd_binary = await components.check_etcd()
     plan = tiers(layout, etcd_binary)
     busy = [
-        f"{port} ({c.name})" for tier in plan for c in tier for port in c.ports
-        if port_in_use(HOST, port)
+        f"{c.host}:{port} ({c.name})" for tier in plan for c in tier for port in c.ports
+        if port_in_use(c.host, port)
     ]  # fmt: skip
     if busy:
         raise CliError(
-            f"ports in use on {HOST}: {', '.join(busy)}; "
-            "another cluster may be running there: pick another --base-port"
+            f"ports in use: {', '.join(busy)}; another cluster may be running there: "
+            "pick another --base-port (and --node-address)"
         )
     if args.fresh:
-        await asyncio.to_thread(shutil.rmtree, layout.etcd_data, True)
+        for m in range(layout.etcd_members):
+            await asyncio.to_thread(shutil.rmtree, layout.etcd_data_for(m), True)
         await asyncio.to_thread(shutil.rmtree, layout.logs, True)
     layout.root.mkdir(parents=True, exist_ok=True)
     supervisor = Supervisor(layout, state.State(layout.name, layout.base_port, layout.masters))
@@ -126,15 +154,25 @@ async def up(inv: Invocation) -> int:
         for tier in plan:
             await supervisor.start_tier(tier, progress=inv.out)
             inv.stdout.flush()
+        if layout.nodes:
+            await nodes.wait_ready(
+                layout.servers(), [layout.node_name(j) for j in range(layout.nodes)]
+            )
+            inv.out(f"  {layout.nodes} nodes Ready")
     except BaseException:
-        await asyncio.shield(supervisor.stop())
+        await asyncio.shield(_stop(layout, supervisor.state))
         raise
     _write_context(layout)
     servers = ",".join(layout.servers())
     inv.out(
-        f'Cluster "{layout.name}" is up: etcd at {HOST}:{layout.etcd_client_port()}, '
+        f'Cluster "{layout.name}" is up: etcd at {",".join(layout.etcd_endpoints())}, '
         f"{layout.masters} API servers at {servers}"
-        + (f", {layout.nodes} nodes." if layout.nodes else ".")
+        + (
+            f", {layout.nodes} nodes at {layout.node_address(0)}"
+            f"-{layout.node_address(layout.nodes - 1)}."
+            if layout.nodes
+            else "."
+        )
     )
     inv.out(f'Context "{layout.name}" is now current (in {configfile.config_path()}).')
     inv.out(f"Logs are in {layout.logs}/.")
@@ -156,10 +194,7 @@ async def down(inv: Invocation) -> int:
         inv.out(f'No cluster "{layout.name}" is running.')
         return 0
     count = len(found.processes)
-    survivors = await Supervisor(layout, found).stop()
-    if survivors:
-        pids = ", ".join(f"{r.name} (pid {r.pid})" for r in survivors)
-        raise CliError(f"could not stop {pids}; run `tug down` again")
+    await _stop(layout, found)
     _remove_context(layout.name)
     inv.out(f'Cluster "{layout.name}" stopped ({count} processes).')
     return 0

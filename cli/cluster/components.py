@@ -31,6 +31,8 @@ class Component:
     argv: list[str]
     ports: list[int]
     ready: Callable[[], Awaitable[bool]]
+    host: str = HOST
+    """The address its ports are on (a node's own loopback address for node roles)."""
 
 
 def _flat(flags: dict[str, str]) -> list[str]:
@@ -89,31 +91,39 @@ async def check_etcd() -> str:
     return binary
 
 
-def etcd(layout: Layout, binary: str) -> Component:
-    """The cluster's single etcd member, data under the cluster directory."""
-    client, peer = layout.etcd_client_port(), layout.etcd_peer_port()
-    member = f"{layout.name}-etcd"
+def etcd(layout: Layout, binary: str, member: int = 0) -> Component:
+    """etcd member m, data under the cluster directory; one of `layout.etcd_members`."""
+    client, peer = layout.etcd_client_port(member), layout.etcd_peer_port(member)
+    single = layout.etcd_members == 1
+    name = "etcd" if single else f"etcd-{member}"
+    member_name = f"{layout.name}-etcd" if single else f"{layout.name}-etcd-{member}"
+    peers = ",".join(
+        (f"{layout.name}-etcd" if single else f"{layout.name}-etcd-{m}")
+        + f"=http://{HOST}:{layout.etcd_peer_port(m)}"
+        for m in range(layout.etcd_members)
+    )
 
     async def ready() -> bool:
         status, body = await http_get(HOST, client, "/health")
         return status == 200 and b'"true"' in body
 
     flags = {
-        "--name": member,
-        "--data-dir": str(layout.etcd_data),
+        "--name": member_name,
+        "--data-dir": str(layout.etcd_data_for(member)),
         "--listen-client-urls": f"http://{HOST}:{client}",
         "--advertise-client-urls": f"http://{HOST}:{client}",
         "--listen-peer-urls": f"http://{HOST}:{peer}",
         "--initial-advertise-peer-urls": f"http://{HOST}:{peer}",
-        "--initial-cluster": f"{member}=http://{HOST}:{peer}",
+        "--initial-cluster": peers,
         "--initial-cluster-state": "new",
+        "--initial-cluster-token": f"{layout.name}-{layout.base_port}",
     }
-    return Component(
-        "etcd",
-        [binary, *_flat(flags)],
-        [client, peer],
-        ready,
-    )
+    return Component(name, [binary, *_flat(flags)], [client, peer], ready)
+
+
+def etcd_cluster(layout: Layout, binary: str) -> list[Component]:
+    """Every etcd member: started as one tier, since a member waits for its quorum."""
+    return [etcd(layout, binary, m) for m in range(layout.etcd_members)]
 
 
 def apiserver(layout: Layout, i: int) -> Component:
@@ -125,7 +135,7 @@ def apiserver(layout: Layout, i: int) -> Component:
         return status == 200
 
     flags = {
-        "--etcd-servers": f"{HOST}:{layout.etcd_client_port()}",
+        "--etcd-servers": ",".join(layout.etcd_endpoints()),
         "--bind-address": HOST,
         "--port": str(grpc_port),
         "--http-port": str(http_port),
@@ -149,7 +159,7 @@ def _elected(layout: Layout, i: int, program: str, short: str, block: int) -> Co
 
     flags = {
         "--server": ",".join(layout.servers_for(i)),
-        "--etcd-servers": f"{HOST}:{layout.etcd_client_port()}",
+        "--etcd-servers": ",".join(layout.etcd_endpoints()),
         "--name": f"{layout.name}-master-{i}",
         "--http-host": HOST,
         "--http-port": str(http_port),
@@ -174,5 +184,68 @@ MASTER_ROLES: tuple[Callable[[Layout, int], Component], ...] = (
 )
 """Started on every master, in this order, after etcd."""
 
-NODE_ROLES: tuple[Callable[[Layout, int], Component], ...] = ()
-"""Started on every node (kubelet, proxy), after the masters."""
+def kubelet(layout: Layout, j: int) -> Component:
+    """Node j's kubelet: real Docker, on the node's own loopback address."""
+    address, grpc_port, http_port = (
+        layout.node_address(j),
+        layout.kubelet_port(),
+        layout.kubelet_http_port(),
+    )
+
+    async def ready() -> bool:
+        status, _ = await http_get(address, http_port, "/healthz")
+        return status == 200
+
+    flags = {
+        "--node-name": layout.node_name(j),
+        "--address": address,
+        # Spread the nodes over the API servers; each fails over to the others.
+        "--server": ",".join(layout.servers_for(j)),
+        "--root-dir": str(layout.node_root(j)),
+        "--port": str(grpc_port),
+        "--http-port": str(http_port),
+    }
+    return Component(
+        f"kubelet-{j}",
+        [executable("tug-kubelet"), *_flat(flags)],
+        [grpc_port, http_port],
+        ready,
+        address,
+    )
+
+
+def proxy(layout: Layout, j: int) -> Component:
+    """Node j's service proxy and DNS, on the node's own loopback address."""
+    address, http_port = layout.node_address(j), layout.proxy_http_port()
+
+    async def ready() -> bool:
+        status, _ = await http_get(address, http_port, "/readyz")
+        return status == 200
+
+    flags = {
+        "--node-name": layout.node_name(j),
+        "--address": address,
+        "--server": ",".join(layout.servers_for(j)),
+        "--http-port": str(http_port),
+    }
+    return Component(
+        f"proxy-{j}", [executable("tug-proxy"), *_flat(flags)], [http_port], ready, address
+    )
+
+
+def has_proxy() -> bool:
+    """Whether this installation has `tug-proxy` (issue 6) to run on every node."""
+    try:
+        executable("tug-proxy")
+    except CliError:
+        return False
+    return True
+
+
+def node_roles() -> tuple[Callable[[Layout, int], Component], ...]:
+    """NODE_ROLES, without the proxy where this installation has none."""
+    return tuple(r for r in NODE_ROLES if r is not proxy or has_proxy())
+
+
+NODE_ROLES: tuple[Callable[[Layout, int], Component], ...] = (kubelet, proxy)
+"""Started on every node, in this order, after the masters."""

@@ -5,13 +5,19 @@ started with base ports 100 apart never collide:
 
     base+0..9    API servers, gRPC        (6443, 6444, 6445 by default)
     base+10..19  API servers, HTTP        (/healthz, /readyz, /metrics)
-    base+20..29  etcd: client, peer per member
-    base+30..    later master roles (schedulers, controller managers): block 3, 4, ...
-    nodes        each on its own loopback address (127.0.0.2, ...): `node_address(j)`
+    base+20..29  etcd: client, peer per member (base+20, base+21 for the first)
+    base+30..49  schedulers, controller managers (HTTP status)
+    base+50..59  node daemons: the same ports on each node's own loopback address
+                 (kubelet gRPC base+50, kubelet HTTP base+51, proxy HTTP base+52)
+
+Each node has its own loopback address (127.0.0.2, 127.0.0.3, ...: `node_address(j)`),
+so NodePorts and DNS on port 53 never clash between nodes; a second cluster on the
+same machine starts its nodes from another first address (`--node-address`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +29,8 @@ DEFAULT_NAME = "local"
 DEFAULT_BASE_PORT = 6443
 MAX_MASTERS = 9
 MAX_NODES = 200
+MAX_ETCD_MEMBERS = 5
+DEFAULT_NODE_ADDRESS = "127.0.0.2"
 HOST = "127.0.0.1"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$")
 
@@ -35,7 +43,10 @@ class Layout:
     base_port: int = DEFAULT_BASE_PORT
     masters: int = 3
     nodes: int = 0
-    """Nodes (kubelet and proxy each) once NODE_ROLES has roles."""
+    """Nodes, each running every role of NODE_ROLES (a kubelet, a proxy)."""
+    etcd_members: int = 1
+    node_address_base: str = DEFAULT_NODE_ADDRESS
+    """The first node's loopback address; the next nodes count up from it."""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -47,6 +58,21 @@ class Layout:
             raise CliError(f"--masters: must be between 1 and {MAX_MASTERS}, got {self.masters}")
         if not 0 <= self.nodes <= MAX_NODES:
             raise CliError(f"--nodes: must be between 0 and {MAX_NODES}, got {self.nodes}")
+        if not 1 <= self.etcd_members <= MAX_ETCD_MEMBERS:
+            raise CliError(
+                f"--etcd-members: must be between 1 and {MAX_ETCD_MEMBERS}, got {self.etcd_members}"
+            )
+        try:
+            first = ipaddress.IPv4Address(self.node_address_base)
+        except ValueError:
+            raise CliError(
+                f"--node-address: {self.node_address_base!r} is not an IPv4 address"
+            ) from None
+        if not first.is_loopback or not (first + self.nodes).is_loopback:
+            raise CliError(
+                f"--node-address: {self.node_address_base} and the {self.nodes} addresses "
+                "from it must be in 127.0.0.0/8"
+            )
         if not 1024 <= self.base_port <= 65535 - 100:
             raise CliError(f"--base-port: must be between 1024 and 65435, got {self.base_port}")
 
@@ -82,13 +108,43 @@ class Layout:
         """The HTTP (health, metrics) port of master i's API server."""
         return self.port(1, i)
 
-    def etcd_client_port(self) -> int:
-        """etcd's client port."""
-        return self.port(2, 0)
+    def etcd_client_port(self, member: int = 0) -> int:
+        """etcd member m's client port."""
+        return self.port(2, 2 * member)
 
-    def etcd_peer_port(self) -> int:
-        """etcd's peer port."""
-        return self.port(2, 1)
+    def etcd_peer_port(self, member: int = 0) -> int:
+        """etcd member m's peer port."""
+        return self.port(2, 2 * member + 1)
+
+    def etcd_endpoints(self) -> list[str]:
+        """Every etcd member's client endpoint, for `--etcd-servers`."""
+        return [f"{HOST}:{self.etcd_client_port(m)}" for m in range(self.etcd_members)]
+
+    def etcd_data_for(self, member: int) -> Path:
+        """Member m's data directory (the first member's is `etcd/`, as for one member)."""
+        return self.etcd_data if member == 0 else self.root / f"etcd-{member}"
+
+    def node_name(self, node: int) -> str:
+        """Node j's name: `tug-node-j` in the default cluster, `NAME-node-j` in others,
+        so two clusters sharing one Docker engine never own each other's containers."""
+        prefix = "tug" if self.name == DEFAULT_NAME else self.name
+        return f"{prefix}-node-{node}"
+
+    def node_root(self, node: int) -> Path:
+        """Node j's kubelet directory (volumes, pod files)."""
+        return self.root / "nodes" / self.node_name(node)
+
+    def kubelet_port(self) -> int:
+        """The kubelet's node-agent gRPC port, on each node's own address."""
+        return self.port(5, 0)
+
+    def kubelet_http_port(self) -> int:
+        """The kubelet's /healthz and /metrics port, on each node's own address."""
+        return self.port(5, 1)
+
+    def proxy_http_port(self) -> int:
+        """The proxy's /healthz, /readyz and /metrics port, on each node's own address."""
+        return self.port(5, 2)
 
     def servers(self) -> list[str]:
         """The API servers' endpoints, for the client config."""
@@ -103,4 +159,4 @@ class Layout:
     def node_address(self, node: int) -> str:
         """Node j's own loopback address (127.0.0.2, 127.0.0.3, ...), so nodes' ports
         never clash."""
-        return f"127.0.{(node + 2) // 256}.{(node + 2) % 256}"
+        return str(ipaddress.IPv4Address(self.node_address_base) + node)
