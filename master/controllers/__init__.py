@@ -27,6 +27,7 @@ def _factories() -> dict[str, Callable[[Context], Controller]]:
     from master.controllers.deployment import DeploymentController
     from master.controllers.endpoints import EndpointsController
     from master.controllers.garbagecollector import GarbageCollector
+    from master.controllers.job import JobController
     from master.controllers.namespace import NamespaceController
     from master.controllers.nodelifecycle import NodeLifecycleController
     from master.controllers.replicaset import ReplicaSetController
@@ -36,6 +37,7 @@ def _factories() -> dict[str, Callable[[Context], Controller]]:
         "deployment": DeploymentController,
         "garbagecollector": GarbageCollector,
         "endpoints": EndpointsController,
+        "job": JobController,
         "namespace": NamespaceController,
         "nodelifecycle": NodeLifecycleController,
     }

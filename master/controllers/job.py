@@ -1,0 +1,291 @@
+"""The Job controller: run pods until `completions` succeed, or give up.
+
+Counting follows Kubernetes: `succeeded` and `failed` are the Job's pods in those phases
+(the pods are kept until the Job goes), `active` the others not being deleted. The Job
+fails when failed > backoffLimit (for restartPolicy OnFailure: when its pods' restarts
+reach it), or when it has been active longer than activeDeadlineSeconds; either way its
+active pods are deleted and the Failed condition is set. It completes when `completions`
+pods succeeded (without completions: when one succeeded and none is active), with the
+Complete condition and completionTime. In between it keeps
+min(parallelism, completions - succeeded) pods active, creating replacements for failed
+pods after an exponential back-off. A finished Job with ttlSecondsAfterFinished is
+deleted (foreground) that long after it finished.
+"""
+
+from __future__ import annotations
+
+import time
+
+import structlog
+
+from client import kinds
+from client.errors import NotFound
+from client.events import NORMAL, WARNING
+from client.informer import NAMESPACE_INDEX, copy_object
+from master.controllers import controller_utils as cu
+from master.controllers.base import Context, Controller
+from master.controllers.claiming import claim
+from master.controllers.expectations import Expectations
+from master.controllers.podcontrol import PodControl, delete_all, pod_from_template, slow_start
+from proto import core_pb2, workloads_pb2
+
+log = structlog.get_logger("controllers.job")
+
+Job = workloads_pb2.Job
+
+
+def finished_condition(job: Job) -> str:
+    """ "Complete" or "Failed" when that condition is True, else ""."""
+    for c in job.status.conditions:
+        if c.type in ("Complete", "Failed") and c.status == "True":
+            return c.type
+    return ""
+
+
+def past_backoff_limit(job: Job, pods: list[core_pb2.Pod], failed: int) -> bool:
+    """Whether failures (or, for OnFailure pods, container restarts) exceed backoffLimit."""
+    limit = job.spec.backoff_limit
+    if failed > limit:
+        return True
+    if job.spec.template.spec.restart_policy != "OnFailure":
+        return False
+    restarts = sum(
+        s.restart_count
+        for p in pods
+        if cu.is_pod_active(p)
+        for s in [*p.status.init_container_statuses, *p.status.container_statuses]
+    )
+    return restarts > 0 if limit == 0 else restarts >= limit
+
+
+def wanted_active(job: Job, succeeded: int, active: int) -> int:
+    """How many pods should run now."""
+    parallelism = job.spec.parallelism
+    if not job.spec.HasField("completions"):
+        return active if succeeded > 0 else parallelism
+    return max(0, min(parallelism, job.spec.completions - succeeded))
+
+
+def is_complete(job: Job, succeeded: int, active: int) -> bool:
+    """Enough pods succeeded."""
+    if not job.spec.HasField("completions"):
+        return succeeded > 0 and active == 0
+    return succeeded >= job.spec.completions
+
+
+class JobController(Controller):
+    """batch/v1 Job."""
+
+    name = "job"
+    component = "job-controller"
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.jobs = ctx.informers.get("jobs")
+        self.pods = ctx.informers.get("pods")
+        self.expectations = Expectations(ctx.settings.expectations_ttl)
+        self.pod_control = PodControl(ctx.client, self.events)
+        self._failures: dict[str, tuple[int, float]] = {}
+        """job key -> (failed count, when that count was first seen) for the back-off."""
+        self.jobs.add_handler(
+            on_add=self.enqueue, on_update=lambda o, n: self.enqueue(n), on_delete=self._deleted
+        )
+        self.pods.add_handler(
+            on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_deleted
+        )
+
+    def _deleted(self, job: Job) -> None:
+        key = kinds.key(job)
+        self.expectations.forget(key)
+        self._failures.pop(key, None)
+
+    def _owner_key(self, pod: core_pb2.Pod) -> str | None:
+        ref = cu.controller_ref(pod)
+        if ref is None or ref.kind != "Job":
+            return None
+        key = f"{pod.metadata.namespace}/{ref.name}"
+        job = self.jobs.get(key, copy=False)
+        return key if job is not None and job.metadata.uid == ref.uid else None
+
+    def _pod_added(self, pod: core_pb2.Pod) -> None:
+        key = self._owner_key(pod)
+        if key is None:
+            return
+        if pod.metadata.deletion_timestamp:
+            self.expectations.deletion_observed(key, kinds.key(pod))
+        else:
+            self.expectations.creation_observed(key)
+        self.queue.add(key)
+
+    def _pod_updated(self, old: core_pb2.Pod, new: core_pb2.Pod) -> None:
+        key = self._owner_key(new)
+        if key is None:
+            return
+        if new.metadata.deletion_timestamp and not old.metadata.deletion_timestamp:
+            self.expectations.deletion_observed(key, kinds.key(new))
+        self.queue.add(key)
+
+    def _pod_deleted(self, pod: core_pb2.Pod) -> None:
+        key = self._owner_key(pod)
+        if key is not None:
+            self.expectations.deletion_observed(key, kinds.key(pod))
+            self.queue.add(key)
+
+    # -- sync --------------------------------------------------------------------------
+
+    async def sync(self, key: str) -> None:
+        """One step of the Job: fail, complete, or keep the wanted number of pods active."""
+        job = self.jobs.get(key)
+        if job is None:
+            self.expectations.forget(key)
+            return
+        if finished_condition(job):
+            await self._expire(job, key)
+            return
+        selector = cu.selector_of(job.spec.selector)
+        if selector is None or selector.empty():
+            log.error("job has no usable selector", job=key)
+            return
+        satisfied = self.expectations.satisfied(key)
+        candidates = self.pods.by_index(NAMESPACE_INDEX, job.metadata.namespace, copy=False)
+        pods = await claim(self.client, job, selector, candidates, self.jobs.get)
+        active = [p for p in pods if cu.is_pod_active(p)]
+        succeeded = sum(1 for p in pods if p.status.phase == "Succeeded")
+        failed = sum(1 for p in pods if p.status.phase == "Failed")
+        status = workloads_pb2.JobStatus()
+        status.CopyFrom(job.status)
+        if not status.start_time and not job.spec.suspend:
+            status.start_time = cu.rfc3339()
+        if job.spec.HasField("active_deadline_seconds") and status.start_time:
+            started = cu.parse_time(status.start_time) or cu.now()
+            self.queue.add_after(
+                key, max(0.0, started + job.spec.active_deadline_seconds - cu.now()) + 0.5
+            )
+
+        failure = self._failure(job, pods, failed, status)
+        if failure is not None:
+            reason, message = failure
+            await self._delete(job, key, active)
+            cu.set_condition(status, cu.new_condition("Failed", "True", reason, message))
+            await self.events.record(job, WARNING, reason, message)
+            active = []
+        elif is_complete(job, succeeded, len(active)):
+            await self._delete(job, key, active)
+            active = []
+            cu.set_condition(status, cu.new_condition("Complete", "True", "", ""))
+            status.completion_time = cu.rfc3339()
+            await self.events.record(job, NORMAL, "Completed", "Job completed")
+        elif job.spec.suspend:
+            await self._delete(job, key, active)
+            active = []
+        elif satisfied and not job.metadata.deletion_timestamp:
+            active = await self._manage(job, key, active, succeeded, failed)
+        status.active = len(active)
+        status.succeeded = succeeded
+        status.failed = failed
+        status.ready = sum(1 for p in active if cu.is_pod_ready(p))
+        if status != job.status:
+            fresh = copy_object(job)
+            fresh.status.CopyFrom(status)
+            try:
+                updated = await self.client.update_status(fresh)
+            except NotFound:
+                return
+            if finished_condition(updated):
+                log.info("job finished", job=key, condition=finished_condition(updated))
+                await self._expire(updated, key)
+
+    def _failure(
+        self, job: Job, pods: list[core_pb2.Pod], failed: int, status: workloads_pb2.JobStatus
+    ) -> tuple[str, str] | None:
+        if past_backoff_limit(job, pods, failed):
+            return "BackoffLimitExceeded", "Job has reached the specified backoff limit"
+        if job.spec.HasField("active_deadline_seconds") and status.start_time:
+            started = cu.parse_time(status.start_time)
+            if started is not None and cu.now() - started >= job.spec.active_deadline_seconds:
+                return "DeadlineExceeded", "Job was active longer than specified deadline"
+        return None
+
+    async def _manage(
+        self, job: Job, key: str, active: list[core_pb2.Pod], succeeded: int, failed: int
+    ) -> list[core_pb2.Pod]:
+        want = wanted_active(job, succeeded, len(active))
+        diff = len(active) - want
+        if diff > 0:
+            victims = sorted(active, key=cu.deletion_rank)[:diff]
+            await self._delete(job, key, victims)
+            return [p for p in active if p not in victims]
+        if diff == 0:
+            return active
+        wait = self._backoff_left(key, failed)
+        if wait > 0:
+            self.queue.add_after(key, wait)
+            return active
+        count = min(-diff, self.settings.burst_replicas)
+        self.expectations.expect_creations(key, count)
+
+        async def create() -> core_pb2.Pod:
+            return await self.pod_control.create(pod_from_template(job.spec.template, job), job)
+
+        done, error = await slow_start(count, create)
+        for _ in range(count - done):
+            self.expectations.creation_observed(key)
+        if error is not None:
+            raise error
+        return active  # the new pods count once the cache has them
+
+    def _backoff_left(self, key: str, failed: int) -> float:
+        """Seconds until replacements for failed pods may be created (exponential)."""
+        if failed == 0:
+            self._failures.pop(key, None)
+            return 0.0
+        now = time.monotonic()
+        count, since = self._failures.get(key, (0, now))
+        if count != failed:
+            count, since = failed, now
+            self._failures[key] = (count, since)
+        base, cap = self.settings.job_backoff_base, self.settings.job_backoff_max
+        delay = min(cap, base * 2.0 ** min(failed - 1, 30))
+        return max(0.0, since + delay - now)
+
+    async def _delete(self, job: Job, key: str, pods: list[core_pb2.Pod]) -> None:
+        if not pods:
+            return
+        self.expectations.expect_deletions(key, [kinds.key(p) for p in pods])
+
+        async def delete(pod: core_pb2.Pod) -> None:
+            try:
+                await self.pod_control.delete(pod, job)
+            except Exception:
+                self.expectations.deletion_observed(key, kinds.key(pod))
+                raise
+
+        error = await delete_all(pods, delete)
+        if error is not None:
+            raise error
+
+    async def _expire(self, job: Job, key: str) -> None:
+        """Delete a finished Job once its ttlSecondsAfterFinished has passed."""
+        if not job.spec.HasField("ttl_seconds_after_finished") or job.metadata.deletion_timestamp:
+            return
+        cond = next((c for c in job.status.conditions if c.type == finished_condition(job)), None)
+        finished = cu.parse_time(job.status.completion_time) or (
+            cu.parse_time(cond.last_transition_time) if cond is not None else None
+        )
+        if finished is None:
+            return
+        left = finished + job.spec.ttl_seconds_after_finished - cu.now()
+        if left > 0:
+            self.queue.add_after(key, left + 0.5)
+            return
+        try:
+            await self.client.delete(
+                "jobs",
+                job.metadata.namespace,
+                job.metadata.name,
+                propagation_policy="Foreground",
+                precondition_uid=job.metadata.uid,
+            )
+        except NotFound:
+            return
+        log.info("deleted finished job after its TTL", job=key)
