@@ -57,6 +57,8 @@ from proto import api_pb2
 log = structlog.get_logger("leaderelection")
 
 KEY_PREFIX = "/tugboat/leaders/"
+WORK_STOP_TIMEOUT = 10.0
+"""Seconds a stepping-down leader waits for its cancelled work to finish."""
 
 IS_LEADER = Gauge(
     "tugboat_leader_is_leader", "1 while this process leads its component.", ["component"]
@@ -301,13 +303,21 @@ class LeaderElector:
         finally:
             # Leader-only work stops first, then the lease goes: never the other way round.
             work_task.cancel()
-            await asyncio.gather(work_task, return_exceptions=True)
             self.leadership = None
             IS_LEADER.labels(component=component).set(0)
-            self._log.info("stopped leading", revision=term.revision, resigning=resign)
+            stopped, _ = await asyncio.wait({work_task}, timeout=WORK_STOP_TIMEOUT)
+            if stopped:
+                self._log.info("stopped leading", revision=term.revision, resigning=resign)
+            else:
+                # Its writes are fenced; the lease is left to expire instead of resigned.
+                self._log.error(
+                    "leader work ignored cancellation",
+                    revision=term.revision,
+                    waited=WORK_STOP_TIMEOUT,
+                )
             if self.callbacks.stopped_leading:
                 self.callbacks.stopped_leading()
-            if resign:
+            if resign and stopped:
                 await self._resign(term)
         if work_task.done() and not work_task.cancelled() and work_task.exception():
             self._log.error("leader work failed", error=repr(work_task.exception()))

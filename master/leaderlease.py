@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import structlog
 
 from client.api import ApiClient
-from client.errors import AlreadyExists, Conflict, NotFound
+from client.errors import AlreadyExists, ApiError, Conflict, FencedOut, NotFound
 from proto import workloads_pb2
 
 log = structlog.get_logger("leaderlease")
@@ -49,12 +49,27 @@ class LeaseKeeper:
         self.renew_interval = renew_interval
         self._log = log.bind(lease=f"{namespace}/{name}", identity=identity)
 
-    async def run(self) -> None:
-        """Claim, then renew until cancelled; FencedOut propagates (this leader is deposed)."""
-        await self.claim()
+    async def run(self, *, max_failures: int = 10) -> None:
+        """Claim, then renew until cancelled.
+
+        FencedOut propagates at once (this leader is deposed). Other API errors are
+        retried each interval, so a brief API outage does not end the term; after
+        `max_failures` in a row the error propagates too.
+        """
+        claimed = False
+        failures = 0
         while True:
+            try:
+                await self._write(claim=not claimed)
+                claimed, failures = True, 0
+            except FencedOut:
+                raise
+            except ApiError as e:
+                failures += 1
+                self._log.warning("lease not written", error=e.message, failures=failures)
+                if failures >= max_failures:
+                    raise
             await asyncio.sleep(self.renew_interval)
-            await self._write(claim=False)
 
     async def claim(self) -> workloads_pb2.Lease:
         """Take the Lease: holder, acquireTime, and one more transition if the holder changed."""

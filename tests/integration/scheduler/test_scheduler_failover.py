@@ -161,11 +161,14 @@ async def test_a_paused_leader_wakes_up_deposed_steps_down_and_no_pod_is_bound_t
     finally:
         old.signal(signal.SIGCONT)
 
-    await eventually(
-        lambda: old.metric("tugboat_leader_is_leader") == 0.0,
-        timeout=20,
-        what="the woken leader steps down",
-    )
+    try:
+        await eventually(
+            lambda: old.metric("tugboat_leader_is_leader") == 0.0,
+            timeout=20,
+            what="the woken leader steps down",
+        )
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n--- {old.name} log ---\n{old.logs()[-4000:]}") from None
     # Whatever the woken leader tried was refused: the Lease still names the new leader
     # and no pod got a second bind.
     lease_after = await api.get("leases", "kube-system", "tug-scheduler")
