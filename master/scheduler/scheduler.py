@@ -72,6 +72,11 @@ def responsible_for(pod: core_pb2.Pod) -> bool:
     )
 
 
+def _status_only_change(old: core_pb2.Pod, new: core_pb2.Pod) -> bool:
+    """Spec and labels unchanged: the pod's own fitness cannot have changed."""
+    return old.spec == new.spec and dict(old.metadata.labels) == dict(new.metadata.labels)
+
+
 def _node_changed_for_scheduling(old: core_pb2.Node | None, new: core_pb2.Node) -> bool:
     """Heartbeats do not matter; labels, taints, cordon and allocatable do."""
     if old is None:
@@ -112,22 +117,24 @@ class Scheduler:
         """A pod was added or changed."""
         key = pod_key(pod)
         if pod.spec.node_name:
-            was_terminal = False
-            info = self.cache.node(pod.spec.node_name)
-            if info is not None and key in info.pods:
-                was_terminal = pod.status.phase in TERMINAL_PHASES
+            # A counted pod that just finished frees its room for pending ones.
+            frees_room = pod.status.phase in TERMINAL_PHASES and self.cache.node_of(key) is not None
             self.pending.pop(key, None)
             self._nominated.pop(key, None)
             self.queue.delete(key)
             self.cache.set_pod(pod, self.resolve_priority(pod))
-            if was_terminal:
+            if frees_room:
                 self.queue.move_all_to_active_or_backoff()
             return
         if self.cache.is_assumed(key):
             # Our bind is in flight; the informer has not seen it yet.
             return
         if responsible_for(pod):
+            old = self.pending.get(key)
             self.pending[key] = pod
+            if old is not None and key in self.queue and _status_only_change(old, pod):
+                # E.g. our own PodScheduled=False write: nothing that could make it fit.
+                return
             self.queue.add(key, self.resolve_priority(pod))
         else:
             self.pending.pop(key, None)

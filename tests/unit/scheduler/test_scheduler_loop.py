@@ -165,3 +165,24 @@ async def test_a_pod_bound_elsewhere_meanwhile_is_not_scheduled_again():
     await run_until_idle(s)
     assert w.binds == []
     assert pod_key(p) not in s.pending
+
+
+async def test_a_status_only_update_leaves_an_unschedulable_pod_waiting():
+    w = RecordingWriter()
+    clock = [0.0]
+    s = Scheduler(w, clock=lambda: clock[0])
+    s.on_node(node("small", cpu="1"))
+    p = pod("big", cpu="2")
+    s.on_pod(p)
+    await run_until_idle(s)
+    clock[0] += 5
+    with_condition = core_pb2.Pod()
+    with_condition.CopyFrom(p)
+    with_condition.status.conditions.add(type="PodScheduled", status="False")
+    s.on_pod(with_condition)
+    assert s.queue.lengths()["unschedulable"] == 1
+    relabelled = core_pb2.Pod()
+    relabelled.CopyFrom(with_condition)
+    relabelled.metadata.labels["tier"] = "x"
+    s.on_pod(relabelled)
+    assert s.queue.lengths()["unschedulable"] == 0
