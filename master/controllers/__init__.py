@@ -24,6 +24,7 @@ log = structlog.get_logger("controllers")
 
 
 def _factories() -> dict[str, Callable[[Context], Controller]]:
+    from master.controllers.daemonset import DaemonSetController
     from master.controllers.deployment import DeploymentController
     from master.controllers.endpoints import EndpointsController
     from master.controllers.garbagecollector import GarbageCollector
@@ -38,6 +39,7 @@ def _factories() -> dict[str, Callable[[Context], Controller]]:
         "garbagecollector": GarbageCollector,
         "endpoints": EndpointsController,
         "job": JobController,
+        "daemonset": DaemonSetController,
         "namespace": NamespaceController,
         "nodelifecycle": NodeLifecycleController,
     }
