@@ -58,7 +58,14 @@ class ApiWriter:
         """Update spec.nodeName, guarded by the resourceVersion the decision was based on."""
         bound = _copy(pod)
         bound.spec.node_name = node
-        await self.api.update(bound)
+        bound = await self.api.update(bound)
+        if bound.status.nominated_node_name:
+            # The nomination from a preemption is fulfilled (or moot): clear it.
+            bound.status.nominated_node_name = ""
+            try:
+                await self.api.update_status(bound)
+            except (Conflict, NotFound) as e:
+                log.info("nominatedNodeName not cleared", pod=pod_key(pod), error=e.message)
         await self.recorder.record(
             pod, NORMAL, "Scheduled", f"Successfully assigned {pod_key(pod)} to {node}"
         )

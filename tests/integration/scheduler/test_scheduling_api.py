@@ -161,6 +161,7 @@ async def test_a_high_priority_pod_preempts_low_priority_ones_on_a_full_cluster(
 
         vip: Any = await eventually(vip_bound, timeout=60, what="the high-priority pod bound")
     ps = await pods_by_name(api)
+    assert not ps["vip"].status.nominated_node_name, "the nomination is cleared once bound"
     survivors = sorted(n for n in ps if n.startswith("low-"))
     assert len(survivors) == 2, f"exactly the pods of one node go; left: {survivors}"
     assert all(ps[n].spec.node_name != vip.spec.node_name for n in survivors)
