@@ -30,6 +30,7 @@ def _factories() -> dict[str, Callable[[Context], Controller]]:
     from master.controllers.garbagecollector import GarbageCollector
     from master.controllers.job import JobController
     from master.controllers.namespace import NamespaceController
+    from master.controllers.nodeipam import NodeIpamController
     from master.controllers.nodelifecycle import NodeLifecycleController
     from master.controllers.replicaset import ReplicaSetController
 
@@ -40,6 +41,7 @@ def _factories() -> dict[str, Callable[[Context], Controller]]:
         "endpoints": EndpointsController,
         "job": JobController,
         "daemonset": DaemonSetController,
+        "nodeipam": NodeIpamController,
         "namespace": NamespaceController,
         "nodelifecycle": NodeLifecycleController,
     }

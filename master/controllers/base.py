@@ -68,6 +68,8 @@ class Controller(abc.ABC):
     name: str = ""
     component: str = ""
     """The source of this controller's events ("replicaset-controller")."""
+    max_workers: int | None = None
+    """A cap on settings.workers for controllers whose syncs must not run side by side."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -96,11 +98,16 @@ class Controller(abc.ABC):
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self.background(), name=f"{self.name}-background")
                 tg.create_task(
-                    run_workers(self.queue, self._timed_sync, workers=self.settings.workers),
+                    run_workers(self.queue, self._timed_sync, workers=self._workers()),
                     name=f"{self.name}-workers",
                 )
         finally:
             self.queue.shutdown()
+
+    def _workers(self) -> int:
+        if self.max_workers is None:
+            return self.settings.workers
+        return min(self.max_workers, self.settings.workers)
 
     def enqueue(self, obj: Any) -> None:
         """Queue the key of `obj`."""
