@@ -228,3 +228,25 @@ async def test_a_sigkilled_leader_process_is_replaced_within_the_ttl_and_a_bit(
     took = time.monotonic() - killed_at
     assert line.startswith("LEADING")
     print(f"fail-over after SIGKILL took {took:.2f}s")
+
+
+async def test_an_unreachable_first_etcd_endpoint_is_skipped(etcd_clean):
+    from tests.support.ports import free_port
+
+    dead = f"127.0.0.1:{free_port()}"
+    elector = LeaderElector(
+        [dead, etcd_clean.endpoint],
+        ElectionConfig(COMPONENT, identity="failover", lease_ttl=2, retry_interval=0.1),
+    )
+    terms: list[Leadership] = []
+
+    async def work(term: Leadership) -> None:
+        terms.append(term)
+        await asyncio.Event().wait()
+
+    task = asyncio.create_task(elector.run(work))
+    try:
+        await eventually(lambda: terms, timeout=20, what="leads through the second endpoint")
+    finally:
+        elector.stop()
+        await asyncio.wait_for(task, timeout=10)
