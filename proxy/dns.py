@@ -45,6 +45,7 @@ TTL = 5
 _UDP_LIMIT = 512
 _MAX_TCP_MESSAGE = 65535
 _TCP_IDLE = 10.0
+_CLOSE_TIMEOUT = 5.0
 
 
 @dataclass
@@ -185,6 +186,11 @@ class _Udp(asyncio.DatagramProtocol):
     def __init__(self, table: Callable[[], DnsTable]) -> None:
         self.table = table
         self.transport: asyncio.DatagramTransport | None = None
+        self.closed = asyncio.get_running_loop().create_future()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -232,6 +238,9 @@ class DnsServer:
         udp = self._udp.pop((host, port), None)
         if udp is not None:
             udp.close()
+            protocol = cast(_Udp, udp.get_protocol())
+            # The socket is closed in a later loop turn; wait so the address is free.
+            await asyncio.wait_for(protocol.closed, _CLOSE_TIMEOUT)
         tcp = self._tcp.pop((host, port), None)
         if tcp is not None:
             tcp.close()

@@ -91,6 +91,9 @@ class Interface:
         self.service_range = str(ipaddress.ip_network(service_range, strict=False))
         self.addresses: set[str] = set()
         """Addresses this proxy added or found and uses."""
+        self._stale: set[str] = set()
+        """Addresses no longer wanted, removed once nothing listens on them."""
+        self._synced = False
 
     async def ensure(self) -> None:
         """Create the interface (if missing), bring it up and route the range to it."""
@@ -127,22 +130,43 @@ class Interface:
                 if "File exists" not in str(e):
                     raise
             log.info("address added", interface=self.name, key=ip)
-        gone = self.addresses - wanted
+        if not self._synced:
+            # Left by a proxy that died without cleaning up; pruned if nothing listens there.
+            self._stale |= present - wanted
+            self._synced = True
+        self._stale |= self.addresses - wanted
+        self._stale -= wanted
         self.addresses = set(wanted)
-        await self._remove_unused(gone & present)
 
-    async def _remove_unused(self, candidates: set[str]) -> None:
+    async def prune(self) -> None:
+        """Remove the addresses no longer wanted, once no socket listens on them any more.
+
+        Call it after closing the listeners; one still in use elsewhere is retried later.
+        """
+        self._stale = await self._remove_unused(self._stale)
+
+    async def _remove_unused(self, candidates: set[str]) -> set[str]:
+        """Remove the candidates nobody listens on; the ones left in place."""
         if not candidates:
-            return
+            return set()
         busy = listening_ips()
-        for ip in sorted(candidates - busy):
+        present = await self.present()
+        for ip in sorted((candidates & present) - busy):
             await _ip("addr", "del", f"{ip}/32", "dev", self.name, check=False)
             log.info("address removed", interface=self.name, key=ip)
+        return candidates & present & busy
 
     async def release(self) -> None:
         """On shutdown: remove our addresses nobody listens on; the interface if bare."""
-        await self._remove_unused(self.addresses & await self.present())
+        left = self.addresses | self._stale
+        # Closed sockets may linger a loop turn or two (uvloop closes handles later).
+        for _ in range(20):
+            left = await self._remove_unused(left)
+            if not left:
+                break
+            await asyncio.sleep(0.05)
         self.addresses.clear()
+        self._stale.clear()
         if not await self.present():
             await _ip("link", "del", self.name, check=False)
             log.info("interface removed", interface=self.name)

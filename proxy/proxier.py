@@ -147,6 +147,11 @@ class Proxier:
         self._sync_ports(table)
         await self._sync_addresses(table)
         await self._sync_listeners(table)
+        if self.interface is not None:
+            try:
+                await self.interface.prune()
+            except (NetworkError, OSError) as e:
+                log.error("cannot remove ClusterIP addresses", error=str(e))
         self.dns_table = build_table(services, endpoints, self.settings.domain)
         await self._sync_cluster_dns()
         for port in self.ports.values():

@@ -23,6 +23,7 @@ __all__ = ["UdpListener"]
 log = structlog.get_logger("proxy.udp")
 
 IDLE_TIMEOUT = 30.0
+_CLOSE_TIMEOUT = 5.0
 MAX_SESSIONS = 4096
 """Bound on concurrent sessions of one listener; the least recently used goes first."""
 
@@ -100,6 +101,7 @@ class UdpListener(asyncio.DatagramProtocol):
         self.idle_timeout = idle_timeout
         self.transport: asyncio.DatagramTransport | None = None
         self.sessions: dict[Address, _Session] = {}
+        self._closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -112,6 +114,10 @@ class UdpListener(asyncio.DatagramProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._closed.done():
+            self._closed.set_result(None)
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
         session = self.sessions.get(addr)
@@ -176,6 +182,8 @@ class UdpListener(asyncio.DatagramProtocol):
         if self.transport is not None:
             self.transport.close()
             self.transport = None
+            # The socket is closed in a later loop turn; wait so the address is free.
+            await asyncio.wait_for(asyncio.shield(self._closed), _CLOSE_TIMEOUT)
         for session in list(self.sessions.values()):
             session.close()
 

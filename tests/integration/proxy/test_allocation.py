@@ -1,0 +1,103 @@
+"""ClusterIP and nodePort allocation by real API servers on one etcd."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+
+import pytest
+
+from client.api import ApiClient
+from client.errors import Invalid
+from tests.integration.proxy.conftest import service
+
+RANGE = ipaddress.ip_network("172.30.255.0/24")
+
+
+async def test_a_service_gets_a_cluster_ip_from_the_range_and_a_node_port(api: ApiClient) -> None:
+    s = service("web")
+    s.spec.type = "NodePort"
+
+    created = await api.create(s)
+
+    assert ipaddress.ip_address(created.spec.cluster_ip) in RANGE
+    assert created.spec.cluster_ip != "172.30.255.10", "the DNS address is reserved"
+    assert list(created.spec.cluster_ips) == [created.spec.cluster_ip]
+    assert 30000 <= created.spec.ports[0].node_port <= 32767
+
+
+async def test_a_headless_service_gets_no_address(api: ApiClient) -> None:
+    s = service("db")
+    s.spec.cluster_ip = "None"
+    assert (await api.create(s)).spec.cluster_ip == "None"
+
+
+async def test_a_node_port_clash_is_refused_naming_the_field(api: ApiClient) -> None:
+    await api.create(service("one", node_port=30080))
+
+    with pytest.raises(Invalid) as caught:
+        await api.create(service("two", node_port=30080))
+
+    assert "spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated" in (
+        caught.value.message
+    )
+
+
+async def test_a_node_port_out_of_range_is_refused_naming_the_field(api: ApiClient) -> None:
+    with pytest.raises(Invalid, match=r"spec.ports\[0\].nodePort: .*30000-32767"):
+        await api.create(service("one", node_port=8080))
+
+
+async def test_a_cluster_ip_outside_the_range_or_taken_is_refused(api: ApiClient) -> None:
+    with pytest.raises(Invalid, match=r"spec.clusterIP: .*not in the valid range"):
+        await api.create(service("a", cluster_ip="192.0.2.9"))
+    await api.create(service("b", cluster_ip="172.30.255.77"))
+    with pytest.raises(Invalid, match=r"spec.clusterIP: .*already allocated"):
+        await api.create(service("c", cluster_ip="172.30.255.77"))
+    with pytest.raises(Invalid, match=r"spec.clusterIP: .*already allocated"):
+        await api.create(service("d", cluster_ip="172.30.255.10"))
+
+
+async def test_deleting_a_service_frees_its_address_and_port(api: ApiClient) -> None:
+    await api.create(service("one", node_port=30081, cluster_ip="172.30.255.81"))
+    await api.delete("services", "default", "one")
+
+    again = await api.create(service("two", node_port=30081, cluster_ip="172.30.255.81"))
+
+    assert again.spec.ports[0].node_port == 30081
+
+
+async def test_an_update_keeps_what_was_allocated_and_a_type_change_frees_the_port(
+    api: ApiClient,
+) -> None:
+    created = await api.create(service("web", node_port=30082))
+    change = service("web")  # as a manifest re-applied without the allocated values
+    change.spec.type = "NodePort"
+    change.metadata.resource_version = created.metadata.resource_version
+
+    kept = await api.update(change)
+
+    assert kept.spec.cluster_ip == created.spec.cluster_ip
+    assert kept.spec.ports[0].node_port == 30082
+
+    to_cluster_ip = service("web")
+    to_cluster_ip.metadata.resource_version = kept.metadata.resource_version
+    await api.update(to_cluster_ip)
+    assert (await api.create(service("other", node_port=30082))).spec.ports[0].node_port == 30082
+
+
+async def test_two_api_servers_never_hand_out_the_same_address(apiserver_factory) -> None:
+    servers = [await apiserver_factory.start(), await apiserver_factory.start()]
+    clients = [ApiClient([s.endpoint]) for s in servers]
+    try:
+        created = await asyncio.gather(
+            *(clients[i % 2].create(service(f"svc-{i}", node_port=0)) for i in range(40)),
+            return_exceptions=True,
+        )
+    finally:
+        for c in clients:
+            await c.close()
+    ips = [c.spec.cluster_ip for c in created if not isinstance(c, BaseException)]
+    assert len(ips) == len(set(ips)), "an address was handed out twice"
+    failed = [c for c in created if isinstance(c, BaseException)]
+    assert len(ips) >= 38, f"too many creates failed: {failed}"
