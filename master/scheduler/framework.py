@@ -328,14 +328,18 @@ class Plugin(Protocol):
 class PreFilterPlugin(Plugin, Protocol):
     """Runs once per pod before any Filter; Skip skips its Filter, other failures reject all."""
 
-    def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status: ...
+    def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status:
+        """Compute per-pod state into `state`; Skip, Success, or a rejection of every node."""
+        ...
 
 
 @runtime_checkable
 class FilterPlugin(Plugin, Protocol):
     """May the pod run on this node?"""
 
-    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status: ...
+    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+        """Success, or why the pod cannot run on the node."""
+        ...
 
 
 @runtime_checkable
@@ -344,7 +348,9 @@ class PreScorePlugin(Plugin, Protocol):
 
     def pre_score(
         self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo], snapshot: Snapshot
-    ) -> Status: ...
+    ) -> Status:
+        """Compute per-pod scoring state over the feasible nodes; Skip to skip Score."""
+        ...
 
 
 @runtime_checkable
@@ -353,14 +359,18 @@ class ScorePlugin(Plugin, Protocol):
 
     weight: int
 
-    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int: ...
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
+        """The node's raw score for the pod."""
+        ...
 
 
 @runtime_checkable
 class NormalizePlugin(Plugin, Protocol):
     """Rescales raw scores of one Score plugin in place to 0..MAX_NODE_SCORE."""
 
-    def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None: ...
+    def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
+        """Rescale `scores` (node name -> raw score) in place to 0..MAX_NODE_SCORE."""
+        ...
 
 
 def default_normalize(scores: dict[str, int], *, reverse: bool = False) -> None:
