@@ -8,12 +8,16 @@ arrive the manager runs under the election and keeps its Lease, with nothing els
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import structlog
 
 from client.api import ApiClient
+from master.controllers import run_controllers
+from master.controllers.flags import add_flags as controller_flags
+from master.controllers.flags import settings_from
 from master.elected import parse_options, run_elected
 from master.leaderelection import Leadership
 
@@ -38,7 +42,10 @@ async def work(api: ApiClient, leadership: Leadership) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of `tug-controller-manager`."""
-    opts, _ = parse_options(COMPONENT, "The Tugboat controller manager (leader-elected).", argv)
+    opts, args = parse_options(
+        COMPONENT, "The Tugboat controller manager (leader-elected).", argv, controller_flags
+    )
+    CONTROLLERS["controllers"] = functools.partial(run_controllers, settings=settings_from(args))
     asyncio.run(run_elected(COMPONENT, opts, work))
 
 

@@ -1,0 +1,106 @@
+"""The controller manager's flags, and the ControllerSettings they make.
+
+Kept here, beside the settings they fill, so that `tug-controller-manager` only has to
+add them to its parser; every bad value exits with a message naming the flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from master.controllers.nodeipam import CIDRError, node_ranges
+from master.controllers.settings import ALL_CONTROLLERS, ControllerSettings
+
+_D = ControllerSettings()
+
+
+def add_flags(p: argparse.ArgumentParser) -> None:
+    """Add the controllers' flags (defaults from ControllerSettings)."""
+    g = p.add_argument_group("controllers")
+    g.add_argument(
+        "--controllers",
+        default="*",
+        help=f"comma-separated controllers to run, * for all ({','.join(ALL_CONTROLLERS)})",
+    )
+    g.add_argument("--concurrent-syncs", type=int, default=_D.workers, help="workers each")
+    g.add_argument("--node-monitor-period", type=float, default=_D.node_monitor_period)
+    g.add_argument(
+        "--node-monitor-grace-period",
+        type=float,
+        default=_D.node_monitor_grace_period,
+        help="seconds without a Lease renewal before a node is Unknown (Kubernetes: 40)",
+    )
+    g.add_argument("--node-startup-grace-period", type=float, default=_D.node_startup_grace_period)
+    g.add_argument(
+        "--node-eviction-rate",
+        type=float,
+        default=_D.node_eviction_rate,
+        help="nodes per second tainted for eviction in a healthy zone",
+    )
+    g.add_argument(
+        "--secondary-node-eviction-rate",
+        type=float,
+        default=_D.secondary_node_eviction_rate,
+        help="the same when a zone is partly disrupted",
+    )
+    g.add_argument("--unhealthy-zone-threshold", type=float, default=_D.unhealthy_zone_threshold)
+    g.add_argument("--cluster-cidr", default=_D.cluster_cidr, help="pod network of the cluster")
+    g.add_argument("--node-cidr-mask-size", type=int, default=_D.node_cidr_mask_size)
+    g.add_argument(
+        "--job-backoff",
+        type=float,
+        default=_D.job_backoff_base,
+        help="seconds before a failed Job pod is replaced, doubling (Kubernetes: 10)",
+    )
+
+
+def settings_from(args: argparse.Namespace) -> ControllerSettings:
+    """The settings the flags give; SystemExit naming the flag when one is bad."""
+    names = (
+        ALL_CONTROLLERS
+        if args.controllers.strip() == "*"
+        else tuple(n.strip() for n in args.controllers.split(",") if n.strip())
+    )
+    unknown = [n for n in names if n not in ALL_CONTROLLERS]
+    if unknown:
+        raise SystemExit(
+            f"--controllers: unknown controller(s) {', '.join(unknown)} "
+            f"(known: {', '.join(ALL_CONTROLLERS)})"
+        )
+    positive = {
+        "--concurrent-syncs": args.concurrent_syncs,
+        "--node-monitor-period": args.node_monitor_period,
+        "--node-monitor-grace-period": args.node_monitor_grace_period,
+        "--node-startup-grace-period": args.node_startup_grace_period,
+    }
+    for flag, value in positive.items():
+        if value <= 0:
+            raise SystemExit(f"{flag}: must be greater than 0, got {value}")
+    for flag, value in {
+        "--node-eviction-rate": args.node_eviction_rate,
+        "--secondary-node-eviction-rate": args.secondary_node_eviction_rate,
+        "--job-backoff": args.job_backoff,
+    }.items():
+        if value < 0:
+            raise SystemExit(f"{flag}: must not be negative, got {value}")
+    if not 0 < args.unhealthy_zone_threshold <= 1:
+        raise SystemExit(
+            f"--unhealthy-zone-threshold: must be in (0, 1], got {args.unhealthy_zone_threshold}"
+        )
+    try:
+        node_ranges(args.cluster_cidr, args.node_cidr_mask_size)
+    except CIDRError as e:
+        raise SystemExit(str(e)) from None
+    return ControllerSettings(
+        controllers=names,
+        workers=args.concurrent_syncs,
+        node_monitor_period=args.node_monitor_period,
+        node_monitor_grace_period=args.node_monitor_grace_period,
+        node_startup_grace_period=args.node_startup_grace_period,
+        node_eviction_rate=args.node_eviction_rate,
+        secondary_node_eviction_rate=args.secondary_node_eviction_rate,
+        unhealthy_zone_threshold=args.unhealthy_zone_threshold,
+        cluster_cidr=args.cluster_cidr,
+        node_cidr_mask_size=args.node_cidr_mask_size,
+        job_backoff_base=args.job_backoff,
+    )
