@@ -8,9 +8,21 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test lint typecheck pytest proto images sysdeps setup bench down clean
 
+# The demo's web service: the first node's address and the nodePort in examples/web.yaml.
+DEMO_URL := http://127.0.0.2:30080/
+
 demo: setup images
 	$(VENV)/bin/tug up --fresh
 	$(VENV)/bin/tug apply -f examples/
+	$(VENV)/bin/tug rollout status deployment/backend deployment/web --timeout 240
+	$(VENV)/bin/tug get all -o wide
+	@for i in $$(seq 60); do curl -sf -m 2 -o /dev/null $(DEMO_URL) && exit 0; sleep 1; done; \
+	  echo "error: $(DEMO_URL) did not answer within 60 s (see ~/.tug/clusters/local/logs/)" >&2; exit 1
+	@echo
+	@echo "The shop answers on every node (127.0.0.2, 127.0.0.3, 127.0.0.4), port 30080:"
+	@echo "  curl $(DEMO_URL)"
+	@echo "  curl $(DEMO_URL)cgi-bin/items    # the web tier asks the backend by its DNS name"
+	@echo "The cluster keeps running; \`make down\` (or \`.venv/bin/tug down\`) stops it."
 
 down:
 	$(VENV)/bin/tug down
