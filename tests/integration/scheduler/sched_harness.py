@@ -180,11 +180,14 @@ class ElectedProcess:
         return None
 
     def logs(self) -> str:
-        """Everything it logged."""
-        return self.log_path.read_text(errors="replace")
+        """Everything it logged ("" once stopped: the log is removed then)."""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
 
     def stop(self) -> None:
-        """SIGCONT (in case it was stopped), SIGTERM, then SIGKILL if it lingers."""
+        """SIGCONT (in case it was stopped), SIGTERM, SIGKILL if it lingers; drop its log."""
         import signal
         import subprocess
 
@@ -196,6 +199,7 @@ class ElectedProcess:
             except subprocess.TimeoutExpired:
                 self.signal(signal.SIGKILL)
                 self.process.wait(timeout=10)
+        self.log_path.unlink(missing_ok=True)
 
 
 SchedulerProcess = ElectedProcess
