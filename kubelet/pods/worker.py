@@ -25,6 +25,7 @@ from kubelet import metrics
 from kubelet.pods.config import ContainerConfigError
 from kubelet.pods.context import NodeContext
 from kubelet.pods.env import container_env, expand
+from kubelet.pods.service_env import service_env_for
 from kubelet.pods.status import TERMINAL, PodFacts, pod_status
 from kubelet.pods.volumes import VolumeError, VolumeManager
 from kubelet.probes.workers import LIVENESS, epoch
@@ -357,6 +358,7 @@ class PodWorker:
             return
         try:
             env = await container_env(pod, spec, self.ctx.config, sandbox.ip)
+            env = {**await service_env_for(self.ctx.api, pod), **env}
             mounts = VolumeManager.mounts(pod, spec, paths)
             limits = spec.resources.limits
             config = ContainerConfig(

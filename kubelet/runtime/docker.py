@@ -25,6 +25,7 @@ import docker.errors
 from docker.utils.socket import frames_iter
 
 from kubelet import metrics
+from kubelet.pods.dns_config import sandbox_dns
 from kubelet.runtime.interface import (
     LABEL_ATTEMPT,
     LABEL_CONTAINER_NAME,
@@ -49,6 +50,8 @@ T = TypeVar("T")
 NETWORK = "tugboat"
 """The bridge network every pod joins; created by the first kubelet that needs it."""
 PAUSE_IMAGE = "tugboat/pause:1"
+CLUSTER_DNS = "172.30.255.10"
+"""The cluster DNS address the service proxy serves (see kubelet/pods/dns_config.py)."""
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 _END = object()
 
@@ -70,8 +73,18 @@ def container_name(node: str, pod: PodRef, name: str, attempt: int) -> str:
 class DockerRuntime:
     """ContainerRuntime over a Docker engine (DOCKER_HOST or the local socket)."""
 
-    def __init__(self, node: str, *, network: str = NETWORK, pause_image: str = PAUSE_IMAGE):
+    def __init__(
+        self,
+        node: str,
+        *,
+        network: str = NETWORK,
+        pause_image: str = PAUSE_IMAGE,
+        cluster_dns: str = CLUSTER_DNS,
+        cluster_domain: str = "cluster.local",
+    ):
         self.node = node
+        self.cluster_dns = cluster_dns
+        self.cluster_domain = cluster_domain
         self.network = network
         self.pause_image = pause_image
         self._client = docker.from_env(timeout=120)
@@ -158,6 +171,7 @@ class DockerRuntime:
                 hostname=hostname[:63],
                 network=self.network,
                 labels=self._labels(pod, SANDBOX_NAME, "sandbox", attempt),
+                **sandbox_dns(pod.namespace, self.cluster_dns, self.cluster_domain),
             )
             return str(c.id)
 

@@ -1,0 +1,56 @@
+"""Service environment variables and the pod resolver settings the kubelet gives pods."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from client.codec import from_dict
+from kubelet.pods.dns_config import sandbox_dns
+from kubelet.pods.service_env import service_env, service_env_for
+from proto import core_pb2
+
+
+def svc(name: str, spec: dict[str, Any]) -> core_pb2.Service:
+    return from_dict(core_pb2.Service, {"metadata": {"name": name, "namespace": "default"},
+                                        "spec": spec})
+
+
+def test_each_service_with_a_cluster_ip_gives_host_and_port_variables() -> None:
+    env = service_env([
+        svc("web", {"clusterIP": "172.30.255.5", "ports": [
+            {"name": "http", "port": 80, "protocol": "TCP"},
+            {"name": "dns", "port": 53, "protocol": "UDP"}]}),
+        svc("my-db", {"clusterIP": "172.30.255.6", "ports": [{"port": 5432}]}),
+        svc("headless", {"clusterIP": "None", "ports": [{"port": 1}]}),
+    ])
+
+    assert env["WEB_SERVICE_HOST"] == "172.30.255.5"
+    assert env["WEB_SERVICE_PORT"] == "80"
+    assert env["WEB_SERVICE_PORT_HTTP"] == "80"
+    assert env["WEB_PORT"] == "tcp://172.30.255.5:80"
+    assert env["WEB_PORT_53_UDP"] == "udp://172.30.255.5:53"
+    assert env["WEB_PORT_53_UDP_ADDR"] == "172.30.255.5"
+    assert env["MY_DB_SERVICE_HOST"] == "172.30.255.6"
+    assert not any(k.startswith("HEADLESS") for k in env)
+
+
+async def test_without_a_lister_or_with_a_failing_api_there_are_no_service_variables() -> None:
+    pod = core_pb2.Pod()
+    pod.metadata.namespace = "default"
+
+    class Broken:
+        async def list(self, resource: str, namespace: str) -> Any:
+            raise ConnectionError("API away")
+
+    assert await service_env_for(object(), pod) == {}
+    assert await service_env_for(Broken(), pod) == {}
+
+
+def test_cluster_first_points_the_resolver_at_the_cluster_dns_with_search_domains() -> None:
+    assert sandbox_dns("shop", "172.30.255.10") == {
+        "dns": ["172.30.255.10"],
+        "dns_search": ["shop.svc.cluster.local", "svc.cluster.local", "cluster.local"],
+        "dns_opt": ["ndots:5"],
+    }
+    assert sandbox_dns("shop", "172.30.255.10", dns_policy="Default") == {}
+    assert sandbox_dns("shop", "") == {}
