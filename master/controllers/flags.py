@@ -46,6 +46,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--unhealthy-zone-threshold", type=float, default=_D.unhealthy_zone_threshold)
     g.add_argument("--cluster-cidr", default=_D.cluster_cidr, help="pod network of the cluster")
     g.add_argument("--node-cidr-mask-size", type=int, default=_D.node_cidr_mask_size)
+    g.add_argument("--service-cluster-ip-range", default=_D.service_cluster_ip_range)
     g.add_argument(
         "--job-backoff",
         type=float,
@@ -102,5 +103,6 @@ def settings_from(args: argparse.Namespace) -> ControllerSettings:
         unhealthy_zone_threshold=args.unhealthy_zone_threshold,
         cluster_cidr=args.cluster_cidr,
         node_cidr_mask_size=args.node_cidr_mask_size,
+        service_cluster_ip_range=args.service_cluster_ip_range,
         job_backoff_base=args.job_backoff,
     )

@@ -53,6 +53,17 @@ def first_free(cluster_cidr: str, mask: int, used: Iterable[str]) -> str | None:
     return None
 
 
+def _overlapping(cluster_cidr: str, mask: int, service_range: str) -> set[str]:
+    """The node ranges that overlap the service range: never handed out."""
+    if not service_range:
+        return set()
+    services = ipaddress.ip_network(service_range, strict=False)
+    network = node_ranges(cluster_cidr, mask)
+    if not network.overlaps(services):
+        return set()
+    return {str(n) for n in network.subnets(new_prefix=mask) if n.overlaps(services)}
+
+
 class NodeIpamController(Controller):
     """Allocates node podCIDRs."""
 
@@ -80,6 +91,11 @@ class NodeIpamController(Controller):
             return
         used = {n.spec.pod_cidr for n in self.nodes.list(copy=False) if n.spec.pod_cidr}
         used |= {cidr for name, cidr in self._given.items() if name != key}
+        used |= _overlapping(
+            self.settings.cluster_cidr,
+            self.settings.node_cidr_mask_size,
+            self.settings.service_cluster_ip_range,
+        )
         cidr = first_free(self.settings.cluster_cidr, self.settings.node_cidr_mask_size, used)
         if cidr is None:
             log.error("cluster CIDR exhausted", node=key, cluster_cidr=self.settings.cluster_cidr)

@@ -49,6 +49,9 @@ class ControllerSettings:
     """Pod addresses of the cluster, split into one range per node (--cluster-cidr)."""
     node_cidr_mask_size: int = 24
     """Prefix length of each node's podCIDR (--node-cidr-mask-size)."""
+    service_cluster_ip_range: str = "172.30.255.0/24"
+    """ClusterIPs; node IPAM never hands out a podCIDR overlapping it, as in Kubernetes
+    (--service-cluster-ip-range; the default is the cluster CIDR's last /24)."""
     job_backoff_base: float = 1.0
     """First delay before a failed Job pod is replaced, doubling (Kubernetes: 10 s)."""
     job_backoff_max: float = 60.0

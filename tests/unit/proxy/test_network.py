@@ -26,3 +26,14 @@ def test_listening_addresses_are_read_from_proc_net(tmp_path: Path) -> None:
 def test_the_proxy_and_the_api_server_agree_on_the_service_range_and_dns_address() -> None:
     assert settings.DEFAULT_SERVICE_RANGE == allocators.DEFAULT_SERVICE_RANGE
     assert settings.DEFAULT_CLUSTER_DNS_IP == allocators.DEFAULT_CLUSTER_DNS_IP
+
+
+def test_node_ipam_never_hands_out_a_pod_cidr_inside_the_service_range() -> None:
+    from master.controllers.nodeipam import _overlapping, first_free
+
+    reserved = _overlapping("172.30.0.0/16", 24, "172.30.255.0/24")
+    used = {f"172.30.{i}.0/24" for i in range(255)}
+
+    assert reserved == {"172.30.255.0/24"}
+    assert first_free("172.30.0.0/16", 24, used | reserved) is None
+    assert _overlapping("10.50.0.0/16", 24, "172.30.255.0/24") == set()
