@@ -128,3 +128,6 @@ async def fetch_all(api: ApiClient, cls: type[M], namespace: str = "default") ->
     kind = kinds.of(cls())
     items = (await api.list(kind.resource, namespace if kind.namespaced else "")).items
     return [o for o in items if isinstance(o, cls)]
+
+
+from tests.integration.controllers.processes import components  # noqa: E402,F401

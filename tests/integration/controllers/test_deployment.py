@@ -59,6 +59,10 @@ class PodSampler:
         self.min_available = 10**9
         self.max_total = 0
         self.samples = 0
+        self.names: set[str] = set()
+        """Every pod name ever seen."""
+        self.twice: list[str] = []
+        """Pod names seen Running on two nodes at once (must stay empty)."""
         self._task: asyncio.Task[None] | None = None
         self.started = asyncio.Event()
 
@@ -71,6 +75,7 @@ class PodSampler:
         for p in page.items:
             assert isinstance(p, core_pb2.Pod)
             self.pods[p.metadata.name] = p
+            self.names.add(p.metadata.name)
         self.started.set()
         async for ev in self.api.watch(
             "pods",
@@ -84,6 +89,13 @@ class PodSampler:
                 self.pods.pop(ev.object.metadata.name, None)
             else:
                 self.pods[ev.object.metadata.name] = ev.object
+                self.names.add(ev.object.metadata.name)
+            running: dict[str, str] = {}
+            for p in self.pods.values():
+                if p.status.phase == "Running" and not p.metadata.deletion_timestamp:
+                    node = running.setdefault(p.metadata.name, p.spec.node_name)
+                    if node != p.spec.node_name:
+                        self.twice.append(p.metadata.name)
             available, total = self.counts()
             self.samples += 1
             self.min_available = min(self.min_available, available)
