@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from kubelet.runtime.interface import LABEL_NODE
 from tests.support.etcd import EtcdCluster
 from tests.support.ports import free_port
 
@@ -74,6 +75,7 @@ class Components:
         self.etcd = etcd
         self.root = root
         self.started: list[Proc] = []
+        self.docker_nodes: list[str] = []
 
     def _start(self, name: str, argv: list[str]) -> Proc:
         proc = Proc(name, argv)
@@ -105,6 +107,24 @@ class Components:
             ],
         )  # fmt: skip
 
+    def docker_kubelet(self, node_name: str, *flags: str) -> Proc:
+        """One node running real Docker containers (removed by label at teardown)."""
+        self.docker_nodes.append(node_name)
+        return self._start(
+            f"kubelet-{node_name}",
+            [
+                *_command("tug-kubelet", "kubelet.main"),
+                "--node-name", node_name,
+                "--address", "127.0.0.1",
+                "--server", self.server,
+                "--port", str(free_port("127.0.0.1")),
+                "--root-dir", str(self.root / node_name),
+                "--runtime", "docker",
+                "--lease-period", "1",
+                *flags,
+            ],
+        )  # fmt: skip
+
     def kubelets(self, node_name: str, count: int, *flags: str) -> Proc:
         """`count` simulated nodes (named node_name-i, or node_name when count is 1)."""
         return self._start(
@@ -127,6 +147,23 @@ class Components:
     def stop(self) -> None:
         for proc in reversed(self.started):
             proc.stop()
+        for node in self.docker_nodes:
+            remove_node_containers(node)
+
+
+def remove_node_containers(node: str) -> None:
+    """Force-remove the containers labelled with `node` (never anyone else's)."""
+    import docker
+
+    client = docker.from_env()
+    try:
+        for c in client.api.containers(all=True, filters={"label": [f"{LABEL_NODE}={node}"]}):
+            try:
+                client.api.remove_container(c["Id"], force=True)
+            except docker.errors.NotFound:
+                pass
+    finally:
+        client.close()
 
 
 @pytest.fixture
