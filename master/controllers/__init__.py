@@ -33,6 +33,7 @@ def _factories() -> dict[str, Callable[[Context], Controller]]:
     from master.controllers.nodeipam import NodeIpamController
     from master.controllers.nodelifecycle import NodeLifecycleController
     from master.controllers.replicaset import ReplicaSetController
+    from master.controllers.service_lb import ServiceLoadBalancerController
 
     return {
         "replicaset": ReplicaSetController,
@@ -44,6 +45,7 @@ def _factories() -> dict[str, Callable[[Context], Controller]]:
         "nodeipam": NodeIpamController,
         "namespace": NamespaceController,
         "nodelifecycle": NodeLifecycleController,
+        "servicelb": ServiceLoadBalancerController,
     }
 
 

@@ -18,6 +18,7 @@ ALL_CONTROLLERS = (
     "garbagecollector",
     "namespace",
     "nodeipam",
+    "servicelb",
 )
 
 

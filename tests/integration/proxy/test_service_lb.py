@@ -1,0 +1,77 @@
+"""LoadBalancer Services get the ready nodes' addresses as their ingress."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from client.api import ApiClient
+from client.codec import from_dict
+from master.controllers import ControllerSettings, run_controllers
+from proto import core_pb2
+from tests.support.waiting import eventually
+
+
+@pytest.fixture
+async def servicelb(apiserver: Any) -> AsyncIterator[None]:
+    client = ApiClient([apiserver.endpoint])
+    task = asyncio.create_task(
+        run_controllers(client, settings=ControllerSettings(controllers=("servicelb",)))
+    )
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await client.close()
+
+
+async def put_node(api: ApiClient, name: str, address: str, ready: bool) -> None:
+    try:
+        node: Any = await api.get("nodes", "", name)
+    except Exception:
+        node = await api.create(from_dict(core_pb2.Node, {"metadata": {"name": name}}))
+    del node.status.conditions[:]
+    del node.status.addresses[:]
+    node.status.conditions.add(type="Ready", status="True" if ready else "False")
+    node.status.addresses.add(type="InternalIP", address=address)
+    await api.update_status(node)
+
+
+async def ingress(api: ApiClient) -> list[str]:
+    svc: Any = await api.get("services", "default", "web")
+    return [i.ip for i in svc.status.load_balancer.ingress]
+
+
+async def test_ingress_follows_the_ready_nodes_and_clears_when_the_type_changes(
+    api: ApiClient, servicelb: None
+) -> None:
+    await put_node(api, "n1", "127.0.0.2", ready=True)
+    await put_node(api, "n2", "127.0.0.3", ready=False)
+    svc = from_dict(core_pb2.Service, {
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80}]},
+    })
+    created = await api.create(svc)
+    assert 30000 <= created.spec.ports[0].node_port <= 32767
+
+    await eventually(lambda: _is(ingress(api), ["127.0.0.2"]), what="one ready node")
+    await put_node(api, "n2", "127.0.0.3", ready=True)
+    await eventually(lambda: _is(ingress(api), ["127.0.0.2", "127.0.0.3"]), what="both nodes")
+
+    current: Any = await api.get("services", "default", "web")
+    current.spec.type = "ClusterIP"
+    for p in current.spec.ports:
+        p.node_port = 0
+    current.spec.external_traffic_policy = ""
+    await api.update(current)
+    await eventually(lambda: _is(ingress(api), []), what="ingress cleared")
+
+
+async def _is(found: Any, expected: list[str]) -> bool:
+    return bool(await found == expected)
