@@ -8,7 +8,9 @@ leader does not declare the world dead). After `node_monitor_grace_period` of si
 the node's conditions turn Unknown and its pods are marked not ready.
 
 Taints follow the Ready condition: False gives `node.kubernetes.io/not-ready:NoExecute`,
-Unknown gives `node.kubernetes.io/unreachable:NoExecute`, True removes both. Adding a
+Unknown gives `node.kubernetes.io/unreachable:NoExecute`, True removes both. The same
+keys with NoSchedule (and `node.kubernetes.io/unschedulable:NoSchedule` for a cordoned
+node) are set at once, so no new pod lands there meanwhile. Adding a NoExecute
 taint is rate-limited per zone (label topology.kubernetes.io/zone): `node_eviction_rate`
 nodes per second normally, `secondary_node_eviction_rate` when at least
 `unhealthy_zone_threshold` of a zone (and more than two nodes) is not ready, since that
@@ -44,6 +46,7 @@ log = structlog.get_logger("controllers.nodelifecycle")
 LEASE_NAMESPACE = "kube-node-lease"
 ZONE_LABEL = "topology.kubernetes.io/zone"
 NODE_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
+_CONDITION_KEYS = (tt.NOT_READY, tt.UNREACHABLE)
 
 
 @dataclass
@@ -277,42 +280,58 @@ class NodeLifecycleController(Controller):
 
     async def _taint_node(self, node: core_pb2.Node, bucket: TokenBucket, *, hold: bool) -> None:
         status = ready_status(node)
-        want = {"False": tt.NOT_READY, "Unknown": tt.UNREACHABLE}.get(status)
-        ours = {tt.NOT_READY, tt.UNREACHABLE}
-        have = {t.key for t in node.spec.taints if t.key in ours and t.effect == tt.NO_EXECUTE}
-        if want is None:
-            if have:
-                await self._set_taints(node, None)
-            return
-        if have == {want}:
-            return
-        if have:
-            await self._set_taints(node, want)  # swapping one for the other is not rate-limited
-            return
-        if hold or not bucket.try_take():
-            return
-        await self._set_taints(node, want)
+        condition_key = {"False": tt.NOT_READY, "Unknown": tt.UNREACHABLE}.get(status)
+        # NoSchedule taints keep new pods off at once (Kubernetes' taint-by-condition).
+        no_schedule = {condition_key} if condition_key else set()
+        if node.spec.unschedulable:
+            no_schedule.add(tt.UNSCHEDULABLE)
+        have_no_execute = {
+            t.key
+            for t in node.spec.taints
+            if t.key in _CONDITION_KEYS and t.effect == tt.NO_EXECUTE
+        }
+        no_execute = set(have_no_execute)
+        if condition_key is None:
+            no_execute = set()
+        elif have_no_execute and have_no_execute != {condition_key}:
+            no_execute = {condition_key}  # swapping one for the other is not rate-limited
+        elif not have_no_execute and not hold and bucket.try_take():
+            no_execute = {condition_key}
+        await self._set_taints(node, no_execute, no_schedule)
 
-    async def _set_taints(self, node: core_pb2.Node, want: str | None) -> None:
-        fresh = copy_object(node)
+    async def _set_taints(
+        self, node: core_pb2.Node, no_execute: set[str], no_schedule: set[str]
+    ) -> None:
+        ours = {(k, tt.NO_EXECUTE) for k in _CONDITION_KEYS} | {
+            (k, tt.NO_SCHEDULE) for k in (*_CONDITION_KEYS, tt.UNSCHEDULABLE)
+        }
+        wanted = {(k, tt.NO_EXECUTE) for k in no_execute} | {
+            (k, tt.NO_SCHEDULE) for k in no_schedule
+        }
+        have = {(t.key, t.effect) for t in node.spec.taints if (t.key, t.effect) in ours}
+        if have == wanted:
+            return
         keep = [
             core_pb2.Taint(key=t.key, value=t.value, effect=t.effect, time_added=t.time_added)
-            for t in fresh.spec.taints
-            if not (t.key in (tt.NOT_READY, tt.UNREACHABLE) and t.effect == tt.NO_EXECUTE)
+            for t in node.spec.taints
+            if (t.key, t.effect) not in ours or (t.key, t.effect) in wanted
         ]
-        if want is not None:
-            keep.append(core_pb2.Taint(key=want, effect=tt.NO_EXECUTE, time_added=cu.rfc3339()))
+        stamp = cu.rfc3339()
+        for key, effect in sorted(wanted - have):
+            keep.append(core_pb2.Taint(key=key, effect=effect, time_added=stamp))
+        fresh = copy_object(node)
         del fresh.spec.taints[:]
         fresh.spec.taints.extend(keep)
         try:
             await self.client.update(fresh)
         except (Conflict, NotFound):
             return  # next round
-        if want is not None:
-            NODE_TAINTS.labels(want).inc()
-            log.warning("node tainted", node=node.metadata.name, taint=f"{want}:NoExecute")
-        else:
-            log.info("node taints removed", node=node.metadata.name)
+        for key, effect in sorted(wanted - have):
+            if effect == tt.NO_EXECUTE:
+                NODE_TAINTS.labels(key).inc()
+            log.warning("node tainted", node=node.metadata.name, taint=f"{key}:{effect}")
+        for key, effect in sorted(have - wanted):
+            log.info("node taint removed", node=node.metadata.name, taint=f"{key}:{effect}")
 
     async def _collect_orphans(self, nodes: set[str]) -> None:
         """Force-delete pods bound to a node that no longer exists (Kubernetes' pod GC)."""

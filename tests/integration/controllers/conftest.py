@@ -14,6 +14,7 @@ from client import codec, kinds
 from client.api import ApiClient
 from client.kinds import Object
 from master.controllers import ControllerSettings, run_controllers
+from tests.integration.controllers.nodes import Heartbeats
 from tests.integration.controllers.simulator import PodSimulator
 from tests.support.waiting import eventually
 
@@ -72,8 +73,14 @@ async def manager(apiserver: Any) -> AsyncIterator[ControllerManager]:
 async def simulator(api: ApiClient) -> AsyncIterator[Any]:
     """A factory of started PodSimulators (stopped at teardown)."""
     started: list[PodSimulator] = []
+    beats = Heartbeats(api)
 
-    async def make(nodes: list[str], **kw: Any) -> PodSimulator:
+    async def make(nodes: list[str], *, heartbeat: bool = True, **kw: Any) -> PodSimulator:
+        """Nodes that exist and heartbeat (unless the test keeps its own heartbeats)."""
+        if heartbeat:
+            for name in nodes:
+                await beats.add(name)
+            beats.start()
         sim = PodSimulator(api, nodes, **kw)
         await sim.start()
         started.append(sim)
@@ -84,6 +91,7 @@ async def simulator(api: ApiClient) -> AsyncIterator[Any]:
     finally:
         for sim in started:
             await sim.stop()
+        await beats.stop()
 
 
 def manifest(data: dict[str, Any]) -> Object:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from client.api import ApiClient
@@ -32,19 +33,23 @@ class Heartbeats:
         node.metadata.labels.update(labels or {})
         node.metadata.labels["kubernetes.io/hostname"] = name
         with contextlib.suppress(AlreadyExists):
-            created = await self.api.create(node)
-            created.status.conditions.append(
-                meta_pb2.Condition(
-                    type="Ready",
-                    status="True",
-                    reason="KubeletReady",
-                    last_heartbeat_time=_micro()[:19] + "Z",
-                    last_transition_time=_micro()[:19] + "Z",
+            await self.api.create(node)
+
+            def ready(n: core_pb2.Node) -> None:
+                stamp = _micro()[:19] + "Z"
+                n.status.conditions.append(
+                    meta_pb2.Condition(
+                        type="Ready",
+                        status="True",
+                        reason="KubeletReady",
+                        last_heartbeat_time=stamp,
+                        last_transition_time=stamp,
+                    )
                 )
-            )
-            created.status.capacity.update({"cpu": "4", "memory": "8Gi", "pods": "110"})
-            created.status.allocatable.update({"cpu": "4", "memory": "8Gi", "pods": "110"})
-            await self.api.update_status(created)
+                n.status.capacity.update({"cpu": "4", "memory": "8Gi", "pods": "110"})
+                n.status.allocatable.update({"cpu": "4", "memory": "8Gi", "pods": "110"})
+
+            await modify_node(self.api, name, ready, status=True)
         with contextlib.suppress(AlreadyExists):
             await self.api.create(self._lease(name))
         self.alive.add(name)
@@ -72,10 +77,26 @@ class Heartbeats:
             await asyncio.sleep(self.period)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop())
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop())
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+async def modify_node(
+    api: ApiClient, name: str, change: Callable[[core_pb2.Node], object], *, status: bool = False
+) -> core_pb2.Node:
+    """Read, change and write a Node, again on Conflict (controllers write Nodes too)."""
+    for _ in range(10):
+        node = await api.get("nodes", "", name)
+        assert isinstance(node, core_pb2.Node)
+        change(node)
+        try:
+            return await (api.update_status(node) if status else api.update(node))
+        except Conflict:
+            continue
+    raise AssertionError(f"node {name} kept changing")

@@ -11,7 +11,7 @@ from client.api import ApiClient
 from master.controllers import controller_utils as cu
 from proto import core_pb2, workloads_pb2
 from tests.integration.controllers.conftest import fetch, fetch_all, manifest, wait_for
-from tests.integration.controllers.nodes import Heartbeats
+from tests.integration.controllers.nodes import Heartbeats, modify_node
 from tests.integration.controllers.test_deployment import PodSampler
 
 
@@ -56,10 +56,10 @@ async def test_a_daemon_set_runs_one_pod_per_eligible_node_and_follows_the_nodes
     await heartbeats.add("n1", {"disk": "ssd"})
     await heartbeats.add("n2", {"disk": "ssd"})
     await heartbeats.add("n3", {"disk": "hdd"})
-    node = await fetch(api, core_pb2.Node, "n2")
-    node.spec.taints.add(key="dedicated", value="db", effect="NoSchedule")
-    await api.update(node)
-    sim = await simulator(nodes)
+    await modify_node(
+        api, "n2", lambda n: n.spec.taints.add(key="dedicated", value="db", effect="NoSchedule")
+    )
+    sim = await simulator(nodes, heartbeat=False)
     await manager.start()
     await api.create(daemon_set())
 
@@ -74,9 +74,13 @@ async def test_a_daemon_set_runs_one_pod_per_eligible_node_and_follows_the_nodes
 
     await heartbeats.add("n4", {"disk": "ssd"})
     await wait_for(lambda: _placed_on(api, {"n1", "n4"}), what="a pod on the new node n4")
-    node = await fetch(api, core_pb2.Node, "n2")
-    del node.spec.taints[:]
-    await api.update(node)
+
+    def untaint(n: core_pb2.Node) -> None:
+        keep = [t for t in n.spec.taints if t.key != "dedicated"]
+        del n.spec.taints[:]
+        n.spec.taints.extend(keep)
+
+    await modify_node(api, "n2", untaint)
     await wait_for(lambda: _placed_on(api, {"n1", "n2", "n4"}), what="n2 untainted")
 
     heartbeats.alive.discard("n4")

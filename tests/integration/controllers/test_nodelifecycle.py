@@ -13,7 +13,7 @@ from master.controllers import controller_utils as cu
 from master.controllers import taints as tt
 from proto import core_pb2
 from tests.integration.controllers.conftest import fetch, fetch_all, wait_for
-from tests.integration.controllers.nodes import Heartbeats
+from tests.integration.controllers.nodes import Heartbeats, modify_node
 from tests.integration.controllers.test_deployment import deployment, rolled_out
 
 
@@ -32,7 +32,7 @@ async def test_a_node_that_stops_renewing_its_lease_is_tainted_and_its_pods_repl
     for name in ("n1", "n2", "n3"):
         await heartbeats.add(name)
     heartbeats.start()
-    sim = await simulator(["n1", "n2", "n3"])
+    sim = await simulator(["n1", "n2", "n3"], heartbeat=False)
     await manager.start(node_monitor_grace_period=1.5, node_monitor_period=0.2)
     await api.create(deployment("web", 6))
     await wait_for(lambda: rolled_out(api, "web", 6), what="rolled out")
@@ -76,12 +76,14 @@ async def test_a_node_that_stops_renewing_its_lease_is_tainted_and_its_pods_repl
         assert not node.spec.taints
 
     heartbeats.alive.add("n3")  # back: once it reports Ready again the taint goes
-    node = await fetch(api, core_pb2.Node, "n3")
-    ready = cu.get_condition(node.status.conditions, "Ready")
-    assert ready is not None
-    ready.status, ready.reason = "True", "KubeletReady"
-    ready.last_heartbeat_time = cu.rfc3339()  # as a kubelet posting status does
-    await api.update_status(node)
+
+    def reports_ready(n: core_pb2.Node) -> None:
+        ready = cu.get_condition(n.status.conditions, "Ready")
+        assert ready is not None
+        ready.status, ready.reason = "True", "KubeletReady"
+        ready.last_heartbeat_time = cu.rfc3339()  # as a kubelet posting status does
+
+    await modify_node(api, "n3", reports_ready, status=True)
 
     async def untainted() -> bool:
         return not (await fetch(api, core_pb2.Node, "n3")).spec.taints
