@@ -10,7 +10,10 @@ Deployment's (ignoring the pod-template-hash label) or creates it, named
   controller computes with minReadySeconds;
 - Recreate: shrink every old ReplicaSet to 0, wait until their pods are gone, then
   scale the new one up;
-- paused: only keep the replica count and status, no rollout and no deadline.
+- paused, or spec.replicas changed: only resize. With one active ReplicaSet it gets
+  every replica; mid-rollout every active ReplicaSet grows or shrinks in proportion
+  to its size (Kubernetes' proportional scaling), so a scale-up during a rollout does
+  not wait for it. No rollout step and no deadline while paused.
 
 Revisions live in the `deployment.kubernetes.io/revision` annotation; a ReplicaSet that
 becomes new again (an undo) gets the next revision. A rollout that makes no progress for
@@ -129,8 +132,8 @@ class DeploymentController(Controller):
             await self._sync_status(d, rss, self._find_new(d, rss))
             return
         d = await self._check_paused_condition(d)
-        if d.spec.paused:
-            await self._sync_paused(d, rss)
+        if d.spec.paused or du.is_scaling_event(d, rss):
+            await self._sync_scale(d, rss)
         elif d.spec.strategy.type == "Recreate":
             await self._rollout_recreate(d, rss)
         else:
@@ -202,20 +205,28 @@ class DeploymentController(Controller):
             await self._cleanup(d, old)
         await self._sync_rollout_status(d, everything, new_rs)
 
-    async def _sync_paused(self, d: Deployment, rss: list[RS]) -> None:
+    async def _sync_scale(self, d: Deployment, rss: list[RS]) -> None:
+        """Only resize (a scaling event, or a paused Deployment): Kubernetes' sync()."""
         new_rs, d = await self._new_rs(d, rss, create=False)
-        active = [rs for rs in rss if rs.spec.replicas > 0]
-        target: RS | None = None
-        if new_rs is not None and all(rs.metadata.uid == new_rs.metadata.uid for rs in active):
-            target = new_rs
-        elif len(active) == 1:
-            target = active[0]
-        if target is not None and target.spec.replicas != d.spec.replicas:
-            scaled = await self._scale(d, target, d.spec.replicas)
-            rss = [scaled if rs.metadata.uid == scaled.metadata.uid else rs for rs in rss]
-            if new_rs is not None and new_rs.metadata.uid == scaled.metadata.uid:
-                new_rs = scaled
-        await self._sync_status(d, rss, new_rs)
+        old = [rs for rs in rss if new_rs is None or rs.metadata.uid != new_rs.metadata.uid]
+        sizes: dict[str, int] = {}
+        target = du.active_or_latest(new_rs, old)
+        if target is not None:
+            sizes[target.metadata.name] = d.spec.replicas
+        elif du.is_saturated(d, new_rs):
+            sizes.update({rs.metadata.name: 0 for rs in old if rs.spec.replicas > 0})
+        elif d.spec.strategy.type == "RollingUpdate":
+            active = [rs for rs in rss if rs.spec.replicas > 0]
+            sizes = du.proportional_sizes(d, active)
+        scaled = [
+            await self._scale(d, rs, sizes[rs.metadata.name]) if rs.metadata.name in sizes else rs
+            for rs in rss
+        ]
+        if new_rs is not None:
+            new_rs = next(rs for rs in scaled if rs.metadata.uid == new_rs.metadata.uid)
+        if d.spec.paused:
+            await self._cleanup(d, [rs for rs in scaled if rs is not new_rs])
+        await self._sync_status(d, scaled, new_rs)
 
     def _old_pods_running(self, old: Sequence[RS]) -> bool:
         if any(rs.status.replicas > 0 for rs in old):

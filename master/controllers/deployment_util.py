@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import datetime
 
 from proto import core_pb2, meta_pb2, workloads_pb2
 
@@ -252,3 +253,100 @@ def has_progress_deadline(d: workloads_pb2.Deployment) -> bool:
     return d.spec.HasField("progress_deadline_seconds") and (
         d.spec.progress_deadline_seconds != 2**31 - 1
     )
+
+
+def _annotation_int(rs: workloads_pb2.ReplicaSet, key: str) -> int | None:
+    try:
+        return int(rs.metadata.annotations[key])
+    except (KeyError, ValueError):
+        return None
+
+
+def is_scaling_event(d: workloads_pb2.Deployment, rss: Sequence[workloads_pb2.ReplicaSet]) -> bool:
+    """Whether spec.replicas changed since the active ReplicaSets were last sized."""
+    for rs in rss:
+        if rs.spec.replicas <= 0:
+            continue
+        desired = _annotation_int(rs, DESIRED_REPLICAS)
+        if desired is not None and desired != d.spec.replicas:
+            return True
+    return False
+
+
+def active_or_latest(
+    new_rs: workloads_pb2.ReplicaSet | None, old_rss: Sequence[workloads_pb2.ReplicaSet]
+) -> workloads_pb2.ReplicaSet | None:
+    """The only active ReplicaSet; the newest one when none is active; None when several."""
+    olds = sorted(old_rss, key=_age_key, reverse=True)
+    everything = [*olds, *([new_rs] if new_rs is not None else [])]
+    active = [rs for rs in everything if rs.spec.replicas > 0]
+    if len(active) == 1:
+        return active[0]
+    if not active:
+        return new_rs if new_rs is not None else (olds[0] if olds else None)
+    return None
+
+
+def is_saturated(d: workloads_pb2.Deployment, rs: workloads_pb2.ReplicaSet | None) -> bool:
+    """The ReplicaSet runs every replica of the Deployment, all available."""
+    if rs is None:
+        return False
+    n = d.spec.replicas
+    return (
+        rs.spec.replicas == n
+        and _annotation_int(rs, DESIRED_REPLICAS) == n
+        and rs.status.available_replicas == n
+    )
+
+
+def _fraction(rs: workloads_pb2.ReplicaSet, d: workloads_pb2.Deployment) -> int:
+    if d.spec.replicas == 0:
+        return -rs.spec.replicas
+    allowed = d.spec.replicas + max_surge(d)
+    annotated = _annotation_int(rs, MAX_REPLICAS) or d.status.replicas
+    if annotated <= 0:
+        return 0
+    # Go's math.Round: halves away from zero.
+    exact = rs.spec.replicas * allowed / annotated
+    return math.floor(exact + 0.5) - rs.spec.replicas
+
+
+def proportional_sizes(
+    d: workloads_pb2.Deployment, active: Sequence[workloads_pb2.ReplicaSet]
+) -> dict[str, int]:
+    """New sizes when a rolling Deployment is scaled mid-rollout (Kubernetes' scale()).
+
+    Each active ReplicaSet grows or shrinks in proportion to its share of the previous
+    size (the max-replicas annotation); the rounding leftover goes to the largest one
+    (the newer on ties when growing, the older when shrinking).
+    """
+    total = spec_replicas(active)
+    allowed = d.spec.replicas + max_surge(d) if d.spec.replicas > 0 else 0
+    to_add = allowed - total
+    if to_add > 0:
+        ordered = sorted(active, key=lambda rs: (-rs.spec.replicas, _negated_age(rs)))
+    else:
+        ordered = sorted(active, key=lambda rs: (-rs.spec.replicas, _age_key(rs)))
+    sizes: dict[str, int] = {}
+    added = 0
+    for rs in ordered:
+        proportion = 0
+        if to_add != 0 and rs.spec.replicas != 0 and to_add != added:
+            share = _fraction(rs, d)
+            left = to_add - added
+            proportion = min(share, left) if to_add > 0 else max(share, left)
+        sizes[rs.metadata.name] = rs.spec.replicas + proportion
+        added += proportion
+    if ordered and to_add != 0:
+        first = ordered[0].metadata.name
+        sizes[first] = max(0, sizes[first] + to_add - added)
+    return sizes
+
+
+def _negated_age(rs: workloads_pb2.ReplicaSet) -> tuple[float, str]:
+    created = rs.metadata.creation_timestamp
+    try:
+        stamp = datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        stamp = 0.0
+    return (-stamp, rs.metadata.name)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from client.api import ApiClient
+from client.errors import Conflict
 from master.controllers import controller_utils as cu
 from proto import core_pb2, workloads_pb2
 from tests.integration.controllers.conftest import fetch, fetch_all, manifest, wait_for
@@ -88,9 +89,14 @@ async def test_a_daemon_set_runs_one_pod_per_eligible_node_and_follows_the_nodes
     await wait_for(lambda: _placed_on(api, {"n1", "n2"}), what="n4's pod gone with n4")
 
     async with PodSampler(api, "agent") as sampler:
-        ds = await fetch(api, workloads_pb2.DaemonSet, "agent")
-        ds.spec.template.spec.containers[0].image = "busybox:1.36"
-        await api.update(ds)
+        for _ in range(10):  # the controller writes the DaemonSet's status meanwhile
+            ds = await fetch(api, workloads_pb2.DaemonSet, "agent")
+            ds.spec.template.spec.containers[0].image = "busybox:1.36"
+            try:
+                await api.update(ds)
+                break
+            except Conflict:
+                continue
 
         async def updated() -> bool:
             ds = await fetch(api, workloads_pb2.DaemonSet, "agent")

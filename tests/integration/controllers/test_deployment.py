@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from client.api import ApiClient
+from client.errors import Conflict
 from master.controllers import controller_utils as cu
 from master.controllers import deployment_util as du
 from proto import core_pb2, workloads_pb2
@@ -135,10 +137,33 @@ async def rolled_out(api: ApiClient, name: str, replicas: int) -> bool:
     )
 
 
+async def modify(
+    api: ApiClient, name: str, change: Callable[[workloads_pb2.Deployment], object]
+) -> None:
+    """Read, change, write; again on Conflict (the controller writes the Deployment too)."""
+    for _ in range(10):
+        d = await status_of(api, name)
+        change(d)
+        try:
+            await api.update(d)
+            return
+        except Conflict:
+            continue
+    raise AssertionError(f"deployment {name} kept changing")
+
+
 async def set_image(api: ApiClient, name: str, image: str) -> None:
-    d = await status_of(api, name)
-    d.spec.template.spec.containers[0].image = image
-    await api.update(d)
+    def change(d: workloads_pb2.Deployment) -> None:
+        d.spec.template.spec.containers[0].image = image
+
+    await modify(api, name, change)
+
+
+def replicas(n: int) -> Callable[[workloads_pb2.Deployment], None]:
+    def change(d: workloads_pb2.Deployment) -> None:
+        d.spec.replicas = n
+
+    return change
 
 
 async def test_a_rolling_update_never_drops_below_replicas_nor_exceeds_replicas_plus_surge(
@@ -226,12 +251,36 @@ async def test_scaling_a_deployment_scales_its_replica_set(
     await manager.start()
     await api.create(deployment("web", 2))
     await wait_for(lambda: rolled_out(api, "web", 2), timeout=30, what="2 replicas")
-    d = await status_of(api, "web")
-    d.spec.replicas = 5
-    await api.update(d)
+    await modify(api, "web", replicas(5))
     await wait_for(lambda: rolled_out(api, "web", 5), timeout=30, what="5 replicas")
-    d = await status_of(api, "web")
-    d.spec.replicas = 1
-    await api.update(d)
+    await modify(api, "web", replicas(1))
     await wait_for(lambda: rolled_out(api, "web", 1), timeout=30, what="1 replica")
-    assert len(await replica_sets(api, d)) == 1
+    assert len(await replica_sets(api, await status_of(api, "web"))) == 1
+
+
+async def test_scaling_a_stuck_rollout_adds_replicas_to_old_and_new_in_proportion(
+    api: ApiClient, manager: Any, simulator: Any
+) -> None:
+    await simulator(["n1", "n2"], ready=lambda p: p.spec.containers[0].image != "broken:1")
+    await manager.start()
+    await api.create(deployment("web", 10, surge=3, unavailable=2))
+    await wait_for(lambda: rolled_out(api, "web", 10), what="first rollout")
+    await set_image(api, "web", "broken:1")
+
+    async def sizes() -> dict[str, int]:
+        d = await status_of(api, "web")
+        return {
+            rs.spec.template.spec.containers[0].image: rs.spec.replicas
+            for rs in await replica_sets(api, d)
+        }
+
+    async def stuck() -> bool:
+        return await sizes() == {"busybox:1.35": 8, "broken:1": 5}
+
+    await wait_for(stuck, what="old 8, new 5 (10 - 2 unavailable, 10 + 3 surge)")
+    await modify(api, "web", replicas(15))
+
+    async def spread() -> bool:
+        return await sizes() == {"busybox:1.35": 11, "broken:1": 7}
+
+    await wait_for(spread, what="3 more old and 2 more new replicas")

@@ -10,9 +10,14 @@ import pytest
 from client.api import ApiClient
 from master.controllers import controller_utils as cu
 from proto import core_pb2, workloads_pb2
-from tests.integration.controllers.conftest import fetch, fetch_all, wait_for
+from tests.integration.controllers.conftest import fetch_all, wait_for
 from tests.integration.controllers.processes import Components, remove_node_containers
-from tests.integration.controllers.test_deployment import PodSampler, deployment, rolled_out
+from tests.integration.controllers.test_deployment import (
+    PodSampler,
+    deployment,
+    modify,
+    rolled_out,
+)
 from tests.integration.controllers.test_real_components import nodes_ready
 
 pytestmark = pytest.mark.docker
@@ -35,9 +40,11 @@ async def test_on_docker_a_rolling_update_keeps_its_bounds_and_a_dead_node_is_re
     await wait_for(lambda: rolled_out(api, "web", 4), timeout=120, what="first rollout")
 
     async with PodSampler(api, "web") as sampler:
-        current = await fetch(api, workloads_pb2.Deployment, "web")
-        current.spec.template.spec.containers[0].command[:] = ["sleep", "3601"]
-        await api.update(current)
+
+        def new_command(d: workloads_pb2.Deployment) -> None:
+            d.spec.template.spec.containers[0].command[:] = ["sleep", "3601"]
+
+        await modify(api, "web", new_command)
         await wait_for(lambda: rolled_out(api, "web", 4), timeout=120, what="second rollout")
     print(f"\ndocker rollout: min_available={sampler.min_available} max_total={sampler.max_total}")
     assert sampler.min_available >= 4

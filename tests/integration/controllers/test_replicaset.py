@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from client.api import ApiClient
+from client.errors import Conflict
 from master.controllers import controller_utils as cu
 from proto import core_pb2, workloads_pb2
 from tests.integration.controllers.conftest import (
@@ -96,12 +97,18 @@ async def test_a_pod_whose_labels_stop_matching_is_released_and_replaced(
     await manager.start()
     rs = await api.create(replica_set("web", 2, {"app": "web"}))
     await wait_for(lambda: _ready_count(api, "web", 2), timeout=20, what="2 ready")
-    pod = (await owned_pods(api, rs))[0]
-    pod.metadata.labels["app"] = "other"
-    await api.update(pod)
+    name = (await owned_pods(api, rs))[0].metadata.name
+    for _ in range(10):  # the simulator writes the pod's status meanwhile
+        pod = await fetch(api, core_pb2.Pod, name)
+        pod.metadata.labels["app"] = "other"
+        try:
+            await api.update(pod)
+            break
+        except Conflict:
+            continue
 
     async def released() -> bool:
-        p = await fetch(api, core_pb2.Pod, pod.metadata.name)
+        p = await fetch(api, core_pb2.Pod, name)
         return not p.metadata.owner_references and len(await owned_pods(api, rs)) == 2
 
     await wait_for(released, timeout=20, what="pod released and replaced")

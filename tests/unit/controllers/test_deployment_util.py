@@ -174,3 +174,37 @@ def test_revisions_read_from_annotations() -> None:
     b.metadata.annotations[du.REVISION] = "junk"
     assert du.max_revision([a, b]) == 3
     assert du.revision(b) == 0
+
+
+def annotated(r: workloads_pb2.ReplicaSet, desired: int, most: int) -> workloads_pb2.ReplicaSet:
+    r.metadata.annotations[du.DESIRED_REPLICAS] = str(desired)
+    r.metadata.annotations[du.MAX_REPLICAS] = str(most)
+    return r
+
+
+def test_scaling_mid_rollout_spreads_new_replicas_in_proportion() -> None:
+    # Kubernetes' documented example: 10 replicas, maxSurge 3, maxUnavailable 2, a stuck
+    # rollout with 8 old and 5 new; scaled to 15, the old ReplicaSet gets 3 and the new 2.
+    d = deployment(15, 3, 2)
+    old = annotated(rs("old", 8, 8, "2024-01-01T00:00:00Z"), 10, 13)
+    new = annotated(rs("new", 5, 0, "2024-01-02T00:00:00Z"), 10, 13)
+    assert du.is_scaling_event(d, [old, new])
+    assert du.active_or_latest(new, [old]) is None
+    assert du.proportional_sizes(d, [old, new]) == {"old": 11, "new": 7}
+
+
+def test_scaling_down_mid_rollout_takes_from_both_and_never_below_zero() -> None:
+    d = deployment(5, 1, 0)
+    old = annotated(rs("old", 8, 8, "2024-01-01T00:00:00Z"), 10, 11)
+    new = annotated(rs("new", 3, 0, "2024-01-02T00:00:00Z"), 10, 11)
+    sizes = du.proportional_sizes(d, [old, new])
+    assert sum(sizes.values()) == 6  # 5 + surge 1
+    assert all(v >= 0 for v in sizes.values())
+    assert sizes["old"] < 8 and sizes["new"] < 3
+
+
+def test_one_active_replica_set_takes_every_replica() -> None:
+    old = rs("old", 0, 0)
+    new = rs("new", 4, 4)
+    assert du.active_or_latest(new, [old]) is new
+    assert du.active_or_latest(rs("n", 0, 0), [old]) is not None
