@@ -220,6 +220,15 @@ def discover() -> list[Run]:
     return found
 
 
+_LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d[ T][\d:.]+Z? \[|\{\")")
+"""A log line of a component the benchmark runs in-process (console or JSON)."""
+
+
+def figures_text(out: str) -> str:
+    """The benchmark's own printed lines, without the log lines of what it runs."""
+    return "\n".join(line for line in out.splitlines() if not _LOG_LINE.match(line))
+
+
 def run_one(run: Run) -> dict[str, object]:
     """Run a benchmark to completion (or LIMIT); its result record."""
     argv = [sys.executable, "-m", run.module, *run.args]
@@ -240,7 +249,9 @@ def run_one(run: Run) -> dict[str, object]:
         out = e.stdout if isinstance(e.stdout, str) else (e.stdout or b"").decode()
         err = f"stopped after {LIMIT:g} s"
     seconds = time.monotonic() - started
-    print(out, end="" if out.endswith("\n") or not out else "\n", flush=True)
+    printed = figures_text(out)
+    if printed:
+        print(printed, flush=True)
     if code != 0:
         print(f"   failed ({code}): {err.strip().splitlines()[-1:] or ''}", flush=True)
     return {
@@ -249,8 +260,8 @@ def run_one(run: Run) -> dict[str, object]:
         "returncode": code,
         "seconds": round(seconds, 1),
         "headline": run.headline,
-        "figures": run.parse(out) if code == 0 else {},
-        "output": out.splitlines(),
+        "figures": run.parse(printed) if code == 0 else {},
+        "output": printed.splitlines(),
         "errors": err.splitlines()[-20:] if code != 0 else [],
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -273,14 +284,14 @@ def chart(results: list[dict[str, object]], path: Path) -> bool:
     except ImportError:
         print("matplotlib is not installed (pip install -e '.[dev]'): no chart")
         return False
-    fig, ax = plt.subplots(figsize=(9, 0.6 * len(bars) + 1.5))
+    fig, ax = plt.subplots(figsize=(10, 0.6 * len(bars) + 1.5))
     labels, values = zip(*bars, strict=True)
     ax.barh(labels, values, color="#3b7dd8")
     ax.axvline(1.0, color="#888", linestyle="--", linewidth=1)
     for y, v in enumerate(values):
         ax.text(v, y, f" {v:.2f}", va="center")
     ax.set_xlabel("ratio to its baseline (1.0 = the baseline; see bench/results/README.md)")
-    ax.set_title("Tugboat benchmarks: headline ratios, one run on this machine")
+    ax.set_title("Tugboat benchmarks: headline ratios (one run, this machine)")
     ax.invert_yaxis()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
