@@ -48,8 +48,9 @@ def reset(transport: asyncio.BaseTransport) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
         except OSError:
             pass
-    if isinstance(transport, asyncio.WriteTransport):
-        transport.abort()
+    abort = getattr(transport, "abort", None)  # uvloop's transports are no WriteTransport
+    if abort is not None:
+        abort()
     else:
         transport.close()
 
@@ -63,6 +64,8 @@ class _Side(asyncio.BufferedProtocol):
         self.peer: _Side | None = None
         self.count = 0
         self.eof = False
+        self.early: list[bytes] = []
+        """Data read before the peer existed, written to it first."""
         self._buffer = bytearray(BUFFER_SIZE)
         self._view = memoryview(self._buffer)
 
@@ -83,6 +86,11 @@ class _Side(asyncio.BufferedProtocol):
     def buffer_updated(self, nbytes: int) -> None:
         peer = self.peer
         if peer is None or peer.transport is None:
+            # Before the endpoint is connected: uvloop may deliver data despite
+            # pause_reading() in connection_made. Keep it, and really pause now.
+            self.early.append(bytes(self._view[:nbytes]))
+            if self.transport is not None:
+                self.transport.pause_reading()
             return
         out = peer.transport
         out.write(self._view[:nbytes])
@@ -95,7 +103,9 @@ class _Side(asyncio.BufferedProtocol):
     def eof_received(self) -> bool:
         self.eof = True
         peer = self.peer
-        if peer is None or peer.transport is None or not peer.transport.can_write_eof():
+        if peer is None:
+            return True  # not connected yet: the EOF is passed on once it is
+        if peer.transport is None or not peer.transport.can_write_eof():
             return False
         peer.transport.write_eof()
         if peer.eof:
@@ -172,7 +182,13 @@ class _Connection:
             self.port.balancer.opened(backend)
             self.upstream = upstream
             upstream.peer, self.client.peer = self.client, upstream
-            assert self.client.transport is not None
+            assert self.client.transport is not None and upstream.transport is not None
+            for data in self.client.early:
+                upstream.transport.write(data)
+                self.client.count += len(data)
+            self.client.early.clear()
+            if self.client.eof:
+                upstream.transport.write_eof()
             self.client.transport.resume_reading()
             return
         if self.client.transport is not None and not self._closed:

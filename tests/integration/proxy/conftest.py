@@ -197,3 +197,4 @@ async def ask(ip: str, port: int, timeout: float = 3.0) -> str:
             return (await reader.readline()).decode().strip()
         finally:
             writer.close()
+
