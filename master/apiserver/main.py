@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -12,6 +13,7 @@ from typing import Any
 import structlog
 
 from client.logs import configure_logging
+from master.apiserver.allocators import DEFAULT_SERVICE_RANGE, parse_node_port_range
 from master.apiserver.server import ApiServer, ApiServerConfig
 
 log = structlog.get_logger("apiserver")
@@ -40,6 +42,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _whole_seconds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds >= 0")
+    return value
+
+
 def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
     """The configuration named on the command line."""
     p = argparse.ArgumentParser(prog="tug-apiserver", description="The Tugboat API server.")
@@ -56,8 +68,26 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
                    help="seconds of etcd history to keep")
     p.add_argument("--bookmark-interval", type=_seconds, default=60.0,
                    help="seconds between BOOKMARK events on watches that allow them")
+    p.add_argument("--service-cluster-ip-range", default=DEFAULT_SERVICE_RANGE,
+                   help="CIDR ClusterIPs are allocated from")
+    p.add_argument("--service-node-port-range", default="30000-32767",
+                   help="range nodePorts are allocated from")
+    p.add_argument("--default-unreachable-toleration", type=_whole_seconds, default=2,
+                   help="tolerationSeconds of the unreachable:NoExecute toleration added to "
+                   "every pod (Kubernetes: 300)")
+    p.add_argument("--default-not-ready-toleration", type=_whole_seconds, default=2,
+                   help="tolerationSeconds of the not-ready:NoExecute toleration added to "
+                   "every pod (Kubernetes: 300)")
     p.add_argument("--log-level", default="info")
     a = p.parse_args(argv)
+    try:
+        ipaddress.IPv4Network(a.service_cluster_ip_range, strict=False)
+    except ValueError:
+        p.error(f"--service-cluster-ip-range: {a.service_cluster_ip_range!r} is not an IPv4 CIDR")
+    try:
+        node_ports = parse_node_port_range(a.service_node_port_range)
+    except ValueError as e:
+        p.error(f"--service-node-port-range: {e}")
     for flag, port in (("--port", a.port), ("--http-port", a.http_port)):
         if port is not None and not 0 <= port <= 65535:
             p.error(f"{flag}: {port} is not a port number (0-65535)")
@@ -74,6 +104,10 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
         compaction_interval=a.compaction_interval,
         compaction_retention=a.compaction_retention,
         bookmark_interval=a.bookmark_interval,
+        default_unreachable_toleration=a.default_unreachable_toleration,
+        default_not_ready_toleration=a.default_not_ready_toleration,
+        service_cluster_ip_range=a.service_cluster_ip_range,
+        service_node_port_range=node_ports,
     )
 
 

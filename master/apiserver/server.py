@@ -17,6 +17,12 @@ from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined
 
 from client import errors
 from client.statusserver import StatusServer
+from master.apiserver.allocators import (
+    DEFAULT_NODE_PORT_RANGE,
+    DEFAULT_SERVICE_RANGE,
+    ServiceAllocator,
+)
+from master.apiserver import defaults
 from master.apiserver.bootstrap import ensure_system_namespaces
 from master.apiserver.compaction import Compactor
 from master.apiserver.etcd import Etcd
@@ -53,6 +59,15 @@ class ApiServerConfig:
     bookmark_interval: float = 60.0
     """Seconds between BOOKMARK events on watches that allow them."""
     etcd_timeout: float = 5.0
+    default_unreachable_toleration: int | None = None
+    """tolerationSeconds of the unreachable toleration added to pods; None keeps the
+    module's (defaults.DEFAULT_UNREACHABLE_TOLERATION_SECONDS, 2 s)."""
+    default_not_ready_toleration: int | None = None
+    """The same for the not-ready toleration."""
+    service_cluster_ip_range: str = DEFAULT_SERVICE_RANGE
+    """ClusterIPs are allocated from this CIDR (allocators.py)."""
+    service_node_port_range: tuple[int, int] = DEFAULT_NODE_PORT_RANGE
+    """nodePorts are allocated from this inclusive range."""
 
 
 class ApiServer:
@@ -67,6 +82,9 @@ class ApiServer:
         self.service = ResourcesService(
             self.etcd, self.metrics, bookmark_every=config.bookmark_interval
         )
+        self.service.registry.allocator = ServiceAllocator(
+            self.etcd, config.service_cluster_ip_range, config.service_node_port_range
+        )
         self.compactor = Compactor(
             self.etcd,
             interval=config.compaction_interval,
@@ -79,6 +97,7 @@ class ApiServer:
         self._compacting: asyncio.Task[None] | None = None
         self._bootstrapped = False
         self._stopped = False
+        self._tolerations: tuple[int, int] | None = None
         self.log = log.bind(name=config.name)
 
     @property
@@ -99,6 +118,12 @@ class ApiServer:
     async def start(self) -> None:
         """Bootstrap on etcd, then serve gRPC (and the status port)."""
         cfg = self.config
+        # Defaulting is module-level: these apply to the whole process (one server per
+        # process in production); stop() puts the previous values back.
+        self._tolerations = defaults.set_default_tolerations(
+            unreachable=cfg.default_unreachable_toleration,
+            not_ready=cfg.default_not_ready_toleration,
+        )
         if cfg.http_port is not None:
             self.status = StatusServer(
                 cfg.bind_address, cfg.http_port, registry=self.metrics.registry, ready=self.ready
@@ -156,6 +181,10 @@ class ApiServer:
             return
         self._stopped = True
         self._bootstrapped = False
+        if self._tolerations is not None:
+            unreachable, not_ready = self._tolerations
+            defaults.set_default_tolerations(unreachable=unreachable, not_ready=not_ready)
+            self._tolerations = None
         await self.health.enter_graceful_shutdown()
         if self._compacting is not None:
             self._compacting.cancel()

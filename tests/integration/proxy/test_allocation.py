@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+from typing import Any
 
 import pytest
 
@@ -101,3 +102,24 @@ async def test_two_api_servers_never_hand_out_the_same_address(apiserver_factory
     assert len(ips) == len(set(ips)), "an address was handed out twice"
     failed = [c for c in created if isinstance(c, BaseException)]
     assert len(ips) >= 38, f"too many creates failed: {failed}"
+
+
+async def test_a_configured_range_is_used_and_a_full_one_is_reported(
+    api: ApiClient, apiserver: Any
+) -> None:
+    from master.apiserver.allocators import ServiceAllocator
+
+    apiserver.service.registry.allocator = ServiceAllocator(
+        apiserver.etcd, "172.30.254.0/30", (31000, 31000)
+    )
+    first = await api.create(service("a", node_port=0))
+    first_np = service("np")
+    first_np.spec.type = "NodePort"
+    with_port = await api.create(first_np)
+
+    assert first.spec.cluster_ip in ("172.30.254.1", "172.30.254.2")
+    assert with_port.spec.ports[0].node_port == 31000
+    another = service("c")
+    another.spec.type = "NodePort"
+    with pytest.raises(Invalid, match=r"range 172\.30\.254\.0/30 is full|31000-31000 is full"):
+        await api.create(another)
