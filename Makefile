@@ -14,7 +14,8 @@ DEMO_URL := http://127.0.0.2:30080/
 demo: setup images
 	$(VENV)/bin/tug up --fresh
 	$(VENV)/bin/tug apply -f examples/
-	$(VENV)/bin/tug rollout status deployment/backend deployment/web --timeout 240
+	$(VENV)/bin/tug rollout status deployment/backend --timeout 240
+	$(VENV)/bin/tug rollout status deployment/web --timeout 240
 	$(VENV)/bin/tug get all -o wide
 	@for i in $$(seq 60); do curl -sf -m 2 -o /dev/null $(DEMO_URL) && exit 0; sleep 1; done; \
 	  echo "error: $(DEMO_URL) did not answer within 60 s (see ~/.tug/clusters/local/logs/)" >&2; exit 1
