@@ -7,8 +7,10 @@ unset, so running it twice, or on an update of an already defaulted object, chan
 nothing.
 
 Where Tugboat deliberately differs from Kubernetes:
-- the not-ready/unreachable tolerations last DEFAULT_UNREACHABLE_TOLERATION_SECONDS (2 s,
-  Kubernetes: 300 s) so that pods leave a dead node quickly on a small cluster;
+- the not-ready/unreachable tolerations last DEFAULT_NOT_READY_TOLERATION_SECONDS and
+  DEFAULT_UNREACHABLE_TOLERATION_SECONDS (2 s, Kubernetes: 300 s; the API server's
+  --default-not-ready-toleration and --default-unreachable-toleration) so that pods leave
+  a dead node quickly on a small cluster;
 - a Namespace gets no `kubernetes` finalizer (Tugboat's namespace deletion does not
   need one) but does get `status.phase: Active`;
 - a Job without a uid gets one here, because its generated selector is built from it
@@ -24,10 +26,18 @@ from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 from client.kinds import Kind, Object
 from proto import core_pb2, meta_pb2, workloads_pb2
 
-__all__ = ["DEFAULT_UNREACHABLE_TOLERATION_SECONDS", "apply_defaults", "image_pull_policy"]
+__all__ = [
+    "DEFAULT_NOT_READY_TOLERATION_SECONDS",
+    "DEFAULT_UNREACHABLE_TOLERATION_SECONDS",
+    "apply_defaults",
+    "image_pull_policy",
+    "set_default_tolerations",
+]
 
 DEFAULT_UNREACHABLE_TOLERATION_SECONDS = 2
-"""How long a pod stays bound to a not-ready or unreachable node (API server flag)."""
+"""How long a pod stays bound to an unreachable node (--default-unreachable-toleration)."""
+DEFAULT_NOT_READY_TOLERATION_SECONDS = 2
+"""How long a pod stays bound to a not-ready node (--default-not-ready-toleration)."""
 
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
@@ -150,8 +160,24 @@ def _volume(v: core_pb2.Volume) -> None:
         v.secret.default_mode = _DEFAULT_MODE
 
 
+def set_default_tolerations(*, unreachable: int | None, not_ready: int | None) -> tuple[int, int]:
+    """Set the default tolerationSeconds (None keeps a value); returns the previous pair."""
+    global DEFAULT_UNREACHABLE_TOLERATION_SECONDS, DEFAULT_NOT_READY_TOLERATION_SECONDS
+    previous = (DEFAULT_UNREACHABLE_TOLERATION_SECONDS, DEFAULT_NOT_READY_TOLERATION_SECONDS)
+    if unreachable is not None:
+        DEFAULT_UNREACHABLE_TOLERATION_SECONDS = unreachable
+    if not_ready is not None:
+        DEFAULT_NOT_READY_TOLERATION_SECONDS = not_ready
+    return previous
+
+
 def _default_tolerations(tolerations: RepeatedCompositeFieldContainer[core_pb2.Toleration]) -> None:
     existing = list(tolerations)
+    # Module globals read per pod, so the API server's flags apply to every later create.
+    seconds = {
+        NOT_READY_TAINT: DEFAULT_NOT_READY_TOLERATION_SECONDS,
+        UNREACHABLE_TAINT: DEFAULT_UNREACHABLE_TOLERATION_SECONDS,
+    }
     for key in (NOT_READY_TAINT, UNREACHABLE_TAINT):
         if any(_tolerates_no_execute(t, key) for t in existing):
             continue
@@ -159,7 +185,7 @@ def _default_tolerations(tolerations: RepeatedCompositeFieldContainer[core_pb2.T
             key=key,
             operator="Exists",
             effect="NoExecute",
-            toleration_seconds=DEFAULT_UNREACHABLE_TOLERATION_SECONDS,
+            toleration_seconds=seconds[key],
         )
 
 

@@ -17,12 +17,12 @@ from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined
 
 from client import errors
 from client.statusserver import StatusServer
+from master.apiserver import defaults
 from master.apiserver.allocators import (
     DEFAULT_NODE_PORT_RANGE,
     DEFAULT_SERVICE_RANGE,
     ServiceAllocator,
 )
-from master.apiserver import defaults
 from master.apiserver.bootstrap import ensure_system_namespaces
 from master.apiserver.compaction import Compactor
 from master.apiserver.etcd import Etcd

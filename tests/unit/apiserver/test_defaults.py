@@ -390,6 +390,7 @@ def test_defaults_fill_what_kubernetes_fills(
 def test_pods_tolerate_not_ready_and_unreachable_nodes_for_the_configured_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(defaults, "DEFAULT_NOT_READY_TOLERATION_SECONDS", 5)
     monkeypatch.setattr(defaults, "DEFAULT_UNREACHABLE_TOLERATION_SECONDS", 7)
     tolerations = _defaulted("Pod")["spec"]["tolerations"]
     assert tolerations == [
@@ -397,9 +398,12 @@ def test_pods_tolerate_not_ready_and_unreachable_nodes_for_the_configured_time(
             "key": key,
             "operator": "Exists",
             "effect": "NoExecute",
-            "tolerationSeconds": 7,
+            "tolerationSeconds": seconds,
         }
-        for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
+        for key, seconds in (
+            ("node.kubernetes.io/not-ready", 5),
+            ("node.kubernetes.io/unreachable", 7),
+        )
     ]
 
 
