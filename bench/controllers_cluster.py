@@ -21,7 +21,7 @@ import argparse
 import asyncio
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,13 +44,15 @@ class Bench:
 
 
 @asynccontextmanager
-async def bench_cluster() -> AsyncIterator[Bench]:
+async def bench_cluster(apiserver_flags: Sequence[str] = ()) -> AsyncIterator[Bench]:
     """etcd + API server process + component processes started by the caller."""
     etcd = start_etcd(1)
     server: ApiServerProcess | None = None
     components: Components | None = None
     try:
-        server = ApiServerProcess.start(etcd.endpoints, name="bench-apiserver")
+        server = ApiServerProcess.start(
+            etcd.endpoints, name="bench-apiserver", extra_args=apiserver_flags
+        )
         root = Path(tempfile.mkdtemp(prefix="tugboat-bench-"))
         components = Components(server.endpoint, etcd, root)
         async with ApiClient([server.endpoint]) as api:
@@ -101,9 +103,7 @@ async def running_pods(api: ApiClient, app: str, image: str = "") -> int:
     return count
 
 
-def deployment(
-    name: str, replicas: int, *, toleration_seconds: int | None = None
-) -> workloads_pb2.Deployment:
+def deployment(name: str, replicas: int) -> workloads_pb2.Deployment:
     """A busybox Deployment (maxSurge 25%, maxUnavailable 25%: Kubernetes' defaults)."""
     spec: dict[str, object] = {
         "replicas": replicas,
@@ -113,17 +113,6 @@ def deployment(
             "spec": {"containers": [{"name": "main", "image": "busybox:1.35"}]},
         },
     }
-    if toleration_seconds is not None:
-        template_spec = spec["template"]["spec"]  # type: ignore[index]
-        template_spec["tolerations"] = [
-            {
-                "key": key,
-                "operator": "Exists",
-                "effect": "NoExecute",
-                "tolerationSeconds": toleration_seconds,
-            }
-            for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
-        ]
     return from_dict(
         workloads_pb2.Deployment,
         {
@@ -179,7 +168,16 @@ async def rollout(replicas: int, nodes: int, limit: float) -> None:
 
 
 async def measure(replicas: int, grace: float, toleration: int | None, limit: float) -> float:
-    async with bench_cluster() as b:
+    # The pods' tolerations come from the API server's defaults, as users would get them.
+    flags = (
+        []
+        if toleration is None
+        else [
+            "--default-unreachable-toleration", str(toleration),
+            "--default-not-ready-toleration", str(toleration),
+        ]
+    )  # fmt: skip
+    async with bench_cluster(flags) as b:
         b.components.kubelets("keep", 3)
         doomed = b.components.kubelets("doomed", 1)
         b.components.scheduler()
@@ -189,7 +187,7 @@ async def measure(replicas: int, grace: float, toleration: int | None, limit: fl
             return await ready_nodes(b.api) >= 4
 
         await wait(nodes_up, limit=60, what="4 nodes Ready")
-        await b.api.create(deployment("victims", replicas, toleration_seconds=toleration))
+        await b.api.create(deployment("victims", replicas))
 
         async def all_running() -> bool:
             return await running_pods(b.api, "victims") >= replicas
