@@ -143,6 +143,18 @@ def _rollout(text: str) -> Figures:
     return figures
 
 
+def _proxy(text: str) -> Figures:
+    figures = _generic(text)
+    for name, rps, p99 in re.findall(
+        r"^(\S+)\s+([\d.]+) req/s\s+p99\s+([\d.]+) ms", text, re.MULTILINE
+    ):
+        figures[f"{name}_req_per_s"] = float(rps)
+        figures[f"{name}_p99_ms"] = float(p99)
+    if "ratio_proxy_haproxy_req_s" in figures:
+        figures["ratio"] = figures["ratio_proxy_haproxy_req_s"]
+    return figures
+
+
 @dataclass(frozen=True)
 class Run:
     """One benchmark run: its result name, module, arguments and how to read its output."""
@@ -190,6 +202,13 @@ RUNS = [
         ["node-death", "--replicas", "30"],
         _node_death,
         "node death to pods elsewhere ÷ 10 s grace+toleration",
+    ),
+    Run(
+        "proxy",
+        "bench.proxy",
+        ["--duration", "10", "--connections", "50", "--size-mb", "1024"],
+        _proxy,
+        "tug-proxy req/s ÷ HAProxy req/s (same 3 pods)",
     ),
     Run(
         "controllers_rollout",
@@ -333,9 +352,18 @@ def main() -> None:
         result = run_one(r)
         (RESULTS / f"{r.name}.json").write_text(json.dumps(result, indent=2) + "\n")
         results.append(result)
-    drawn = chart(results, RESULTS / "ratios.png")
+    # The chart and the table cover every result on file, so `--only NAME` refreshes one.
+    known = {r.name for r in runs}
+    on_file = [
+        json.loads(path.read_text())
+        for path in sorted(RESULTS.glob("*.json"))
+        if path.stem in known
+    ]
+    order = [r.name for r in runs]
+    on_file.sort(key=lambda r: order.index(r["name"]))
+    drawn = chart(on_file, RESULTS / "ratios.png")
     print()
-    print(table(results))
+    print(table(on_file))
     if drawn:
         print(f"\nchart: {RESULTS / 'ratios.png'}; figures: {RESULTS}/<name>.json")
     if any(r["returncode"] != 0 for r in results):

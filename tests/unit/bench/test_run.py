@@ -85,3 +85,16 @@ def test_the_summary_table_marks_failures_and_shows_ratios():
     lines = run.table(results).splitlines()
     assert lines[1].split() == ["a", "ok", "1.0", "2.00", "x"]
     assert lines[2].split() == ["b", "FAILED", "2.0", "-"]
+
+
+def test_the_proxy_benchmarks_headline_is_tug_proxy_against_haproxy():
+    text = (
+        "proxy         9000 req/s   p99    12.50 ms\n"
+        "haproxy      10000 req/s   p99    10.00 ms\n"
+        "ratio proxy/direct req/s: 0.50\n"
+        "ratio proxy/haproxy req/s: 0.90\n"
+    )
+    figures = run._proxy(text)
+    assert figures["proxy_req_per_s"] == 9000
+    assert figures["haproxy_p99_ms"] == 10.0
+    assert figures["ratio"] == 0.9
