@@ -15,6 +15,7 @@ import structlog
 
 from client.api import ApiClient
 from client.events import EventRecorder
+from kubelet.fencing import Fence, FenceSettings, SelfFencing
 from kubelet.node import NodeHeartbeat, NodeSettings
 from kubelet.pods.config import ApiConfigSource
 from kubelet.pods.context import NodeContext, PodSettings
@@ -24,6 +25,7 @@ from kubelet.pods.volumes import VolumeManager
 from kubelet.podsource import watch_pods
 from kubelet.probes.workers import ProbeManager
 from kubelet.runtime.interface import ContainerRuntime
+from proto import core_pb2
 
 log = structlog.get_logger("kubelet")
 
@@ -42,6 +44,8 @@ class KubeletConfig:
     relist_period: float = 1.0
     pods: PodSettings = field(default_factory=PodSettings)
     status_check_period: float = 10.0
+    fencing: FenceSettings = field(default_factory=FenceSettings)
+    """Self-fencing when the lease cannot be renewed, and the reconnect kill."""
 
 
 class Kubelet:
@@ -53,7 +57,9 @@ class Kubelet:
         self.runtime = runtime
         self.heartbeat: NodeHeartbeat | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._pod_source: asyncio.Task[None] | None = None
         self.manager: PodManager | None = None
+        self.fence = Fence(config.fencing, config.node_name)
         events = EventRecorder(api, "kubelet", config.node_name)
         self.probes = ProbeManager(runtime, self._probe_changed, self._probe_failed)
         self.cache = ContainerCache(runtime, self._containers_changed, config.relist_period)
@@ -69,6 +75,7 @@ class Kubelet:
             probes=self.probes,
             settings=config.pods,
             root_dir=config.root_dir,
+            may_start=self.fence.may_start,
         )
         self.manager = PodManager(self.ctx)
 
@@ -100,22 +107,41 @@ class Kubelet:
                 status_check_period=c.status_check_period,
             ),
             machine,
+            on_renewed=self.fence.renewed,
         )
         c.root_dir.mkdir(parents=True, exist_ok=True)
         assert self.manager is not None
+        self.fence.reset()
+        fencing = SelfFencing(self.fence, self.runtime, self.api, self._reconnected)
         self._tasks = [
+            asyncio.create_task(fencing.run(), name=f"fencing-{c.node_name}"),
             asyncio.create_task(self.heartbeat.run(), name=f"heartbeat-{c.node_name}"),
             asyncio.create_task(self.cache.run(), name=f"pleg-{c.node_name}"),
         ]
         # Learn the node's containers before pods arrive, so workers adopt rather than start.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.cache.synced.wait(), 30)
-        self._tasks.append(
-            asyncio.create_task(
-                watch_pods(self.api, c.node_name, self.manager), name=f"pods-{c.node_name}"
-            )
-        )
+        self._start_pod_source()
         log.info("kubelet started", node=c.node_name, address=c.address, port=c.port)
+
+    def _start_pod_source(self) -> None:
+        assert self.manager is not None
+        name = self.config.node_name
+        self._pod_source = asyncio.create_task(
+            watch_pods(self.api, name, self.manager), name=f"pods-{name}"
+        )
+        self._tasks.append(self._pod_source)
+
+    async def _reconnected(self, pods: list[core_pb2.Pod]) -> None:
+        """After a disconnection: the fresh pod list replaces the old watch and its backlog."""
+        old = self._pod_source
+        if old is not None:
+            old.cancel()
+            await asyncio.gather(old, return_exceptions=True)
+            self._tasks.remove(old)
+        assert self.manager is not None
+        self.manager.replace_all(pods)
+        self._start_pod_source()
 
     async def stop(self) -> None:
         """Stop every loop and worker; containers are left running."""

@@ -14,7 +14,7 @@ import os
 import shutil
 import signal
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
@@ -24,6 +24,7 @@ from client.api import ApiClient
 from client.logs import configure_logging
 from client.statusserver import StatusServer
 from kubelet import agent
+from kubelet.fencing import FenceSettings
 from kubelet.kubelet import Kubelet, KubeletConfig
 from kubelet.pods.context import PodSettings
 from kubelet.runtime.interface import ContainerRuntime
@@ -48,6 +49,7 @@ class Options:
     pods: PodSettings
     log_level: str
     remove_containers: bool = False
+    fencing: FenceSettings = field(default_factory=FenceSettings)
 
 
 def _endpoints(text: str) -> list[str]:
@@ -68,6 +70,16 @@ def _positive(text: str) -> float:
         value = 0.0
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
     return value
 
 
@@ -93,6 +105,20 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     p.add_argument("--crash-backoff-max", type=_positive, default=300.0)
     p.add_argument("--image-backoff", type=_positive, default=10.0, help="first pull retry delay")
     p.add_argument("--resync-period", type=_positive, default=10.0)
+    p.add_argument(
+        "--node-fence-grace-period",
+        type=_seconds,
+        default=8.0,
+        help="stop this node's pods when the lease went unrenewed this long (0: never)",
+    )
+    p.add_argument(
+        "--reconnect-kill-after",
+        type=_seconds,
+        default=None,
+        help="unrenewed this long counts as disconnected: on reconnecting, kill the "
+        "containers of pods no longer bound here before starting anything "
+        "(default: 4 s or 2 lease periods; 0: only after a fence)",
+    )
     p.add_argument("--log-level", default="info")
     p.add_argument(
         "--remove-containers",
@@ -105,6 +131,16 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
             p.error("the following arguments are required: --address")
         if not a.server:
             p.error("the following arguments are required: --server")
+    if a.reconnect_kill_after is None:
+        a.reconnect_kill_after = max(4.0, 2 * a.lease_period)
+    for flag, value in (
+        ("--node-fence-grace-period", a.node_fence_grace_period),
+        ("--reconnect-kill-after", a.reconnect_kill_after),
+    ):
+        if 0 < value <= a.lease_period:
+            p.error(
+                f"{flag}: {value:g} s must exceed --lease-period ({a.lease_period:g} s), or be 0"
+            )
     if a.simulate < 1:
         p.error("--simulate: must be at least 1")
     if a.simulate > 1 and a.runtime != "fake":
@@ -131,6 +167,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         ),
         log_level=a.log_level,
         remove_containers=a.remove_containers,
+        fencing=FenceSettings(
+            fence_after=a.node_fence_grace_period, reconnect_kill_after=a.reconnect_kill_after
+        ),
     )
 
 
@@ -164,6 +203,7 @@ async def run(opts: Options, stop: asyncio.Event) -> None:
             root_dir=root,
             lease_period=opts.lease_period,
             pods=opts.pods,
+            fencing=opts.fencing,
         )
         kubelets.append(Kubelet(config, api, _runtime(opts, name)))
     server = await agent.serve(

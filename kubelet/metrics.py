@@ -20,3 +20,11 @@ RUNTIME_OPERATION_SECONDS = Histogram(
     ["operation"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+FENCINGS = Counter(
+    "tugboat_kubelet_fencings_total",
+    "Times a kubelet stopped its pods because its lease went unrenewed past the fence grace.",
+)
+RECONNECT_KILLS = Counter(
+    "tugboat_kubelet_reconnect_kills_total",
+    "Containers killed on reconnecting because their pod was no longer bound to the node.",
+)

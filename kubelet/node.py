@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -63,14 +64,24 @@ class NodeSettings:
 class NodeHeartbeat:
     """Registers the Node, then keeps its Lease and status fresh."""
 
-    def __init__(self, api: ApiClient, settings: NodeSettings, machine: VersionInfo) -> None:
+    def __init__(
+        self,
+        api: ApiClient,
+        settings: NodeSettings,
+        machine: VersionInfo,
+        on_renewed: Callable[[float], None] | None = None,
+    ) -> None:
         self.api = api
         self.s = settings
         self.machine = machine
+        self.on_renewed = on_renewed
+        """Told the (monotonic) start of every successful renewal: the self-fencing clock."""
         self.log = log.bind(node=settings.name)
         self._lease: workloads_pb2.Lease | None = None
         self._node: core_pb2.Node | None = None
         self._status_written_at = 0.0
+        self._renewed_at: float | None = None
+        self._recheck_until = 0.0
         self.renewals = 0
 
     def desired_node(self) -> core_pb2.Node:
@@ -134,8 +145,20 @@ class NodeHeartbeat:
             self.log.info("node already registered, adopted")
         await self.write_status(force=True)
 
-    async def write_status(self, *, force: bool = False) -> bool:
-        """Write the Node status if it changed or is older than status_max_age; True if written."""
+    async def write_status(self, *, force: bool = False, refresh: bool = False) -> bool:
+        """Write the Node status if it changed or is older than status_max_age; True if written.
+
+        With `refresh`, the Node is read from the API first rather than trusted from the
+        last write: the node lifecycle controller may have set Ready=Unknown meanwhile.
+        """
+        if refresh and self._node is not None:
+            try:
+                got = await self.api.get("nodes", "", self.s.name)
+            except NotFound:
+                pass  # the update below finds it gone and registers again
+            else:
+                assert isinstance(got, core_pb2.Node)
+                self._node = got
         node = self._node
         if node is None:
             return False
@@ -179,6 +202,17 @@ class NodeHeartbeat:
             self._lease = None
             raise
         self.renewals += 1
+
+    def _renewed(self, started: float) -> None:
+        if self.on_renewed is not None:
+            self.on_renewed(started)
+        previous, self._renewed_at = self._renewed_at, started
+        if previous is not None and started - previous > 2 * self.s.lease_period:
+            # Renewals stopped for a while (a pause, a partition): the controller may have
+            # set Ready=Unknown, perhaps even just after this renewal, so re-read the Node
+            # and post Ready again at every renewal for a few periods.
+            self.log.info("lease renewed after a gap", seconds=round(started - previous, 1))
+            self._recheck_until = time.monotonic() + 5 * self.s.lease_period
 
     async def _get_or_create_lease(self) -> workloads_pb2.Lease:
         try:
@@ -233,10 +267,13 @@ class NodeHeartbeat:
                 await self.renew_lease()
             except ApiError as e:
                 self.log.warning("lease renewal failed", error=str(e))
-            if time.monotonic() >= next_status:
-                next_status = time.monotonic() + self.s.status_check_period
+            else:
+                self._renewed(started)
+            now = time.monotonic()
+            if now >= next_status or now < self._recheck_until:
+                next_status = now + self.s.status_check_period
                 try:
-                    await self.write_status()
+                    await self.write_status(refresh=True)
                 except ApiError as e:
                     self.log.warning("node status update failed", error=str(e))
             elapsed = time.monotonic() - started

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -86,6 +87,8 @@ class NodeContext:
     root_dir: Path
     crash_backoff: Backoff = field(init=False)
     image_backoff: Backoff = field(init=False)
+    may_start: Callable[[], bool] = field(default=lambda: True)
+    """False while the node is fenced or reconnecting (kubelet.fencing): start nothing."""
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     def __post_init__(self) -> None:

@@ -134,6 +134,10 @@ class PodWorker:
         if self.gone or pod.metadata.deletion_timestamp:
             await self.terminate(mine)
             return True
+        if not self.ctx.may_start():
+            # Fenced or reconnecting: stopping is allowed, starting waits for the re-list.
+            self._retry_in(1.0)
+            return False
         if pod.status.phase in TERMINAL:
             await self._stop_sandbox_when_done(mine)
             return False
@@ -174,6 +178,9 @@ class PodWorker:
                     await self.ctx.runtime.stop_container(c.id, 0)
                 await self.ctx.runtime.remove_container(c.id)
         attempt = sandboxes[0].attempt + 1 if sandboxes else 0
+        if not self.ctx.may_start():
+            self._retry_in(1.0)
+            return None
         ref = PodRef(self.uid, self.pod.metadata.name, self.pod.metadata.namespace)
         try:
             sandbox = await self.ctx.runtime.ensure_sandbox(
@@ -389,6 +396,9 @@ class PodWorker:
             self._retry_in(5.0)
             return
         ref = PodRef(self.uid, pod.metadata.name, pod.metadata.namespace)
+        if not self.ctx.may_start():
+            self._retry_in(1.0)
+            return
         try:
             info = await self.ctx.runtime.start_container(ref, sandbox, config)
         except ImagePullError as e:

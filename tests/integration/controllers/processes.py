@@ -107,7 +107,7 @@ class Components:
             ],
         )  # fmt: skip
 
-    def docker_kubelet(self, node_name: str, *flags: str) -> Proc:
+    def docker_kubelet(self, node_name: str, *flags: str, address: str = "127.0.0.1") -> Proc:
         """One node running real Docker containers (removed by label at teardown)."""
         self.docker_nodes.append(node_name)
         return self._start(
@@ -115,9 +115,9 @@ class Components:
             [
                 *_command("tug-kubelet", "kubelet.main"),
                 "--node-name", node_name,
-                "--address", "127.0.0.1",
+                "--address", address,
                 "--server", self.server,
-                "--port", str(free_port("127.0.0.1")),
+                "--port", str(free_port(address)),
                 "--root-dir", str(self.root / node_name),
                 "--runtime", "docker",
                 "--lease-period", "1",

@@ -1,0 +1,241 @@
+"""Self-fencing decisions on a hand-driven clock, and what the fencing task does about them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kubelet.fencing import Fence, FenceSettings, Link, SelfFencing
+from kubelet.main import parse_args
+from kubelet.runtime.fake import FakeRuntime
+from kubelet.runtime.interface import ContainerConfig, PodRef
+from proto import core_pb2
+
+BASE = ["--node-name", "n1", "--address", "127.0.0.2", "--server", "127.0.0.1:6443"]
+
+
+class Clock:
+    """A monotonic clock that moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def fence(clock: Clock, fence_after: float = 8.0, reconnect: float = 4.0) -> Fence:
+    return Fence(
+        FenceSettings(fence_after=fence_after, reconnect_kill_after=reconnect), "n1", clock
+    )
+
+
+def test_a_kubelet_that_renews_in_time_stays_connected_and_may_start_containers() -> None:
+    clock = Clock()
+    f = fence(clock)
+    for _ in range(10):
+        clock.advance(2.0)
+        f.renewed(clock.now)
+        assert f.may_start()
+    assert f.link is Link.CONNECTED and not f.fenced and f.fencings == 0
+
+
+def test_a_short_gap_disconnects_without_fencing_and_blocks_starts() -> None:
+    clock = Clock()
+    f = fence(clock)
+    clock.advance(5.0)
+    assert not f.may_start()
+    assert f.link is Link.DISCONNECTED
+    assert not f.fenced
+
+
+def test_the_grace_period_running_out_fences_once() -> None:
+    clock = Clock()
+    f = fence(clock)
+    clock.advance(8.5)
+    f.check()
+    clock.advance(3.0)
+    f.check()
+    assert f.fenced and f.fencings == 1
+    assert f.wake.is_set()
+
+
+def test_exactly_the_grace_period_is_not_yet_past_it() -> None:
+    clock = Clock()
+    f = fence(clock)
+    clock.advance(8.0)
+    f.check()
+    assert not f.fenced
+
+
+def test_a_pause_noticed_by_the_renewal_itself_fences_before_it_reconnects() -> None:
+    # SIGSTOP then SIGCONT: the first thing to run may be the renewal loop, not the ticker.
+    clock = Clock()
+    f = fence(clock)
+    clock.advance(20.0)
+    f.renewed(clock.now)
+    assert f.fenced and f.fencings == 1
+    assert f.link is Link.RECONNECTING
+    assert not f.may_start()
+
+
+def test_an_answer_to_a_request_sent_before_the_pause_does_not_reconnect() -> None:
+    clock = Clock()
+    f = fence(clock)
+    sent = clock.now
+    clock.advance(20.0)
+    f.renewed(sent)
+    assert f.fenced
+    assert f.link is Link.DISCONNECTED
+
+
+def test_reconnecting_needs_the_reconcile_step_before_starts_resume() -> None:
+    clock = Clock()
+    f = fence(clock)
+    clock.advance(9.0)
+    f.check()
+    f.renewed(clock.now)
+    assert not f.may_start()
+    f.reconciled()
+    assert f.may_start()
+    assert not f.fenced
+    clock.advance(9.0)
+    f.check()
+    assert f.fencings == 2
+
+
+def test_losing_touch_again_while_reconciling_goes_back_to_disconnected() -> None:
+    clock = Clock()
+    f = fence(clock)
+    clock.advance(9.0)
+    f.renewed(clock.now)
+    clock.advance(5.0)
+    f.reconciled()
+    assert f.link is Link.DISCONNECTED
+    assert not f.may_start()
+
+
+def test_with_fencing_off_a_gap_only_disconnects() -> None:
+    clock = Clock()
+    f = fence(clock, fence_after=0)
+    clock.advance(100.0)
+    assert f.check() is Link.DISCONNECTED
+    assert not f.fenced
+
+
+def test_with_both_timings_off_nothing_ever_happens() -> None:
+    clock = Clock()
+    f = fence(clock, fence_after=0, reconnect=0)
+    clock.advance(1000.0)
+    assert f.may_start()
+    assert not f.fenced
+
+
+def test_a_fence_shorter_than_the_reconnect_timing_still_disconnects_at_the_fence() -> None:
+    assert FenceSettings(fence_after=3.0, reconnect_kill_after=4.0).disconnected_after == 3.0
+    assert FenceSettings(fence_after=0.0, reconnect_kill_after=4.0).disconnected_after == 4.0
+
+
+def test_the_fencing_task_ticks_at_a_tenth_of_the_shorter_timing_within_bounds() -> None:
+    assert FenceSettings(fence_after=8.0, reconnect_kill_after=4.0).period == 0.4
+    assert FenceSettings(fence_after=0.0, reconnect_kill_after=0.0).period == 0.1
+    assert FenceSettings(fence_after=60.0, reconnect_kill_after=30.0).period == 1.0
+    assert FenceSettings(tick=0.05).period == 0.05
+
+
+# ---- the fencing task, on the fake runtime ----------------------------------------------
+
+
+class Pods:
+    """Stands in for the API client's list of the pods bound to the node."""
+
+    def __init__(self, pods: list[core_pb2.Pod]) -> None:
+        self.pods = pods
+        self.calls: list[str] = []
+
+    async def list(self, resource: str, namespace: str = "", **kw: Any) -> Any:
+        self.calls.append(kw.get("field_selector", ""))
+
+        class Page:
+            items = self.pods
+
+        return Page()
+
+
+def bound_pod(uid: str, name: str) -> core_pb2.Pod:
+    pod = core_pb2.Pod()
+    pod.metadata.uid, pod.metadata.name, pod.metadata.namespace = uid, name, "default"
+    pod.spec.node_name = "n1"
+    return pod
+
+
+async def start_pod(runtime: FakeRuntime, uid: str, name: str) -> None:
+    ref = PodRef(uid, name, "default")
+    sandbox = await runtime.ensure_sandbox(ref, name, 0)
+    await runtime.start_container(ref, sandbox, ContainerConfig(name="main", image="busybox"))
+
+
+async def running(runtime: FakeRuntime) -> set[tuple[str, str]]:
+    return {(c.pod.name, c.kind) for c in await runtime.list_containers() if c.running}
+
+
+async def test_fencing_stops_app_containers_and_reconnecting_kills_pods_no_longer_bound() -> None:
+    runtime = FakeRuntime("n1", start_delay=0)
+    await start_pod(runtime, "u-kept", "kept")
+    await start_pod(runtime, "u-gone", "gone")
+    clock = Clock()
+    f = fence(clock)
+    api = Pods([bound_pod("u-kept", "kept")])
+    handed: list[list[str]] = []
+
+    async def reconnected(pods: list[core_pb2.Pod]) -> None:
+        handed.append([p.metadata.name for p in pods])
+
+    task = SelfFencing(f, runtime, api, reconnected)
+    clock.advance(9.0)
+    f.check()
+    await task.stop_workload()
+    assert await running(runtime) == {("kept", "sandbox"), ("gone", "sandbox")}
+
+    f.renewed(clock.now)
+    assert f.link is Link.RECONNECTING
+    await task.reconcile()
+    assert api.calls == ["spec.nodeName=n1"]
+    assert await running(runtime) == {("kept", "sandbox")}
+    assert handed == [["kept"]]
+    assert f.may_start()
+
+
+@pytest.mark.parametrize(
+    ("extra", "fence_after", "reconnect"),
+    [
+        ([], 8.0, 4.0),
+        (["--lease-period", "3"], 8.0, 6.0),
+        (["--node-fence-grace-period", "3", "--reconnect-kill-after", "0"], 3.0, 0.0),
+    ],
+    ids=["defaults", "reconnect-follows-lease-period", "explicit"],
+)
+def test_fencing_flags(extra: list[str], fence_after: float, reconnect: float) -> None:
+    opts = parse_args([*BASE, *extra])
+    assert opts.fencing.fence_after == fence_after
+    assert opts.fencing.reconnect_kill_after == reconnect
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--node-fence-grace-period", "1"],
+        ["--node-fence-grace-period", "-1"],
+        ["--reconnect-kill-after", "soon"],
+    ],
+)
+def test_bad_fencing_flags_are_rejected_naming_the_flag(
+    extra: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        parse_args([*BASE, "--lease-period", "2", *extra])
+    assert extra[0] in capsys.readouterr().err
