@@ -9,8 +9,10 @@ itself plays a StatefulSet, recreating pod `db-0` under the same name as soon as
 one is gone, so a kubelet that let go of a pod before its containers stopped would show
 up as a duplicate.
 
-A second, quicker check on simulated (fake-runtime) nodes: a kubelet whose node the
-controller marked Unknown posts Ready again, and the controller then lifts the taints.
+Quicker checks on simulated (fake-runtime) nodes: a kubelet whose node the controller
+marked Unknown posts Ready again, and the controller then lifts the taints; a kubelet cut
+off from its API server (killed) stops its pods while still cut off, and once back kills
+the pod deleted meanwhile before restarting the one still bound to it.
 """
 
 from __future__ import annotations
@@ -22,18 +24,24 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
 
 from client.api import ApiClient
 from client.errors import AlreadyExists, NotFound
+from kubelet.fencing import FenceSettings, Link
+from kubelet.kubelet import Kubelet, KubeletConfig
+from kubelet.runtime.fake import FakeRuntime
 from kubelet.runtime.interface import (
     LABEL_KIND,
     LABEL_NODE,
     LABEL_POD_NAME,
     LABEL_POD_NAMESPACE,
     LABEL_POD_UID,
+    ContainerInfo,
 )
 from master.controllers import controller_utils as cu
 from proto import core_pb2
@@ -41,6 +49,9 @@ from tests.integration.controllers.conftest import fetch_all, manifest, wait_for
 from tests.integration.controllers.processes import Components, components  # noqa: F401
 from tests.integration.controllers.test_deployment import deployment, rolled_out
 from tests.integration.controllers.test_real_components import nodes_ready
+from tests.integration.kubelet.conftest import FAST_PODS
+from tests.integration.kubelet.pods import container, pod
+from tests.support.ports import free_port
 
 GRACE = 3
 """Node-monitor grace period of the controller and fence grace of the kubelets, seconds."""
@@ -294,3 +305,83 @@ async def test_a_resumed_kubelet_posts_ready_again_and_its_taints_are_lifted(
     n = await node(api, "pausing")
     cond = cu.get_condition(n.status.conditions, "Ready")
     assert cond is not None and cond.reason == "KubeletReady"
+
+
+async def test_a_kubelet_cut_off_from_the_api_stops_its_pods_and_on_return_kills_the_unbound(
+    apiserver_factory: Any, tmp_path: Path
+) -> None:
+    cut = apiserver_factory.start_process(name="cut")
+    other = apiserver_factory.start_process(name="other")
+    name = f"fz-cut-{uuid.uuid4().hex[:6]}"
+    runtime = FakeRuntime(name, start_delay=0.1)
+    kubelet_api = ApiClient([cut.endpoint])
+    config = KubeletConfig(
+        node_name=name,
+        address="127.0.0.1",
+        port=free_port("127.0.0.1"),
+        root_dir=tmp_path / name,
+        lease_period=0.5,
+        relist_period=0.5,
+        pods=FAST_PODS,
+        fencing=FenceSettings(fence_after=2.0, reconnect_kill_after=1.0),
+    )
+    kubelet = Kubelet(config, kubelet_api, runtime)
+    async with ApiClient([other.endpoint]) as api:
+        try:
+            await kubelet.start()
+            for pod_name in ("kept", "unbound"):
+                await api.create(pod(pod_name, name, container("main", "sleep", "3600")))
+
+            async def apps() -> dict[str, list[ContainerInfo]]:
+                found: dict[str, list[ContainerInfo]] = {}
+                for c in await runtime.list_containers():
+                    if c.kind == "app":
+                        found.setdefault(c.pod.name, []).append(c)
+                return found
+
+            async def both_running() -> bool:
+                found = await apps()
+                return all(any(c.running for c in found.get(n, [])) for n in ("kept", "unbound"))
+
+            await wait_for(both_running, timeout=30, what="both pods running")
+
+            cut.kill()
+            cut_at = time.monotonic()
+
+            async def stopped() -> bool:
+                return not any(c.running for cs in (await apps()).values() for c in cs)
+
+            await wait_for(stopped, timeout=20, what="the cut-off kubelet stopping its pods")
+            print(f"\ncut off -> pods stopped after {time.monotonic() - cut_at:.1f} s (grace 2 s)")
+            assert kubelet.fence.fenced
+            # Deleted through another API server while this kubelet cannot hear of it.
+            await api.delete("pods", "default", "unbound", grace_period_seconds=0)
+
+            cut.launch()
+            await asyncio.to_thread(cut.wait_ready)
+
+            async def back() -> bool:
+                found = await apps()
+                return (
+                    kubelet.fence.link is Link.CONNECTED
+                    and any(c.running for c in found.get("kept", []))
+                    and not any(c.running for c in found.get("unbound", []))
+                )
+
+            await wait_for(back, timeout=30, what="reconnected, kept running again, unbound dead")
+            kept = await api.get("pods", "default", "kept")
+            assert isinstance(kept, core_pb2.Pod)
+
+            async def restart_reported() -> bool:
+                got = await api.get("pods", "default", "kept")
+                assert isinstance(got, core_pb2.Pod)
+                return got.status.phase == "Running" and any(
+                    s.restart_count == 1 and s.state.HasField("running")
+                    for s in got.status.container_statuses
+                )
+
+            await wait_for(restart_reported, timeout=20, what="kept Running after one restart")
+        finally:
+            await kubelet.stop()
+            await runtime.close()
+            await kubelet_api.close()
