@@ -235,7 +235,11 @@ async def test_losing_a_node_moves_its_pods_and_the_service_keeps_answering(
         other = (j + 1) % cluster.nodes
         prober = Prober(f"http://{cluster.node_ip(other)}:30093/")
         probing = asyncio.create_task(prober.run(stop))
-        await eventually(lambda: prober.ok >= 5, timeout=30, what="the service answering")
+        await eventually(
+            lambda: prober.ok >= 5,
+            timeout=60,
+            what=f"the service answering at {prober.url} (before any kill)",
+        )
 
         killed_at = await kill(cluster, *node_processes(j))
         await asyncio.to_thread(cluster.remove_containers, j)
@@ -248,8 +252,8 @@ async def test_losing_a_node_moves_its_pods_and_the_service_keeps_answering(
         recovered_at = time.monotonic()
         await eventually(
             lambda: len(prober.answers) >= 10 and all(g for _, g in prober.answers[-10:]),
-            timeout=30,
-            what="ten answers in a row after recovery",
+            timeout=60,
+            what=f"ten answers in a row from {prober.url} after recovery",
         )
         stop.set()
         await probing

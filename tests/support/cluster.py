@@ -183,8 +183,10 @@ class Cluster:
 
 
 def _teardown(cluster: Cluster) -> None:
+    """`tug down`, then stop and remove whatever it left; AssertionError naming it if any."""
+    down: Result | None = None
     with contextlib.suppress(Exception):
-        cluster.tug("down", "--name", cluster.name, timeout=180)
+        down = cluster.tug("down", "--name", cluster.name, timeout=180)
     # Whatever `tug down` could not stop (or never knew of), stopped by its recorded PID.
     leftovers = [r for r in [*cluster.records(), *cluster.started] if alive(r)]
     if leftovers:
@@ -193,7 +195,18 @@ def _teardown(cluster: Cluster) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(r.pid, signal.SIGCONT)
         asyncio.run(stop_all(leftovers, grace=3))
+    containers = cluster.containers()
     cluster.remove_containers()
+    # The finalizer doubles as the test of `tug down` itself: it must leave nothing.
+    problems = []
+    if down is None or down.code != 0:
+        problems.append(f"tug down failed: {down.err if down else 'did not run'}")
+    if leftovers:
+        problems.append(f"processes left running: {sorted({r.name for r in leftovers})}")
+    if containers:
+        problems.append(f"{len(containers)} containers left")
+    if problems:
+        raise AssertionError("; ".join(problems))
 
 
 @contextlib.contextmanager
