@@ -16,16 +16,39 @@ resolver answers first and forwards what it does not know to these servers. dnsP
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
-__all__ = ["sandbox_dns"]
+import structlog
+
+__all__ = ["is_local", "sandbox_dns"]
+
+log = structlog.get_logger("kubelet.dns_config")
+
+
+def is_local(ip: str) -> bool:
+    """Whether `ip` is an address of this host (a socket can bind to it)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((ip, 0))
+        return True
+    except OSError:
+        return False
 
 
 def sandbox_dns(
     namespace: str, cluster_dns: str, domain: str = "cluster.local", dns_policy: str = ""
 ) -> dict[str, Any]:
-    """Docker `containers.run` keyword arguments (dns, dns_search, dns_opt), or {}."""
+    """Docker `containers.run` keyword arguments (dns, dns_search, dns_opt), or {}.
+
+    Only while the cluster DNS address is local (a proxy runs here): otherwise a pod's
+    queries to it would follow the host's default route off the machine.
+    """
     if not cluster_dns or dns_policy == "Default":
+        return {}
+    if not is_local(cluster_dns):
+        log.warning("cluster DNS address is not on this host: pods keep Docker's resolver",
+                    key=cluster_dns)
         return {}
     return {
         "dns": [cluster_dns],

@@ -121,7 +121,13 @@ class ProxyFactory:
 
     async def close(self) -> None:
         for p in list(self.running):
-            await self.stop(p)
+            try:
+                async with asyncio.timeout(20):
+                    await self.stop(p)
+            except TimeoutError:
+                for t in asyncio.all_tasks():
+                    t.print_stack()
+                raise AssertionError("a proxy did not stop within 20 s") from None
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ by node label at the end, whatever happens.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import random
 import time
@@ -74,12 +73,20 @@ def nodes() -> Iterator[list[str]]:
 
 
 @pytest.fixture
-async def kubelets(api: ApiClient, tmp_path: Path) -> AsyncIterator[KubeletFactory]:
+async def kubelets(
+    api: ApiClient, tmp_path: Path, nodes: list[str]
+) -> AsyncIterator[KubeletFactory]:
+    """Kubelets, stopped before `nodes` removes the nodes' containers (so none comes back)."""
     factory = KubeletFactory(api, tmp_path)
     try:
         yield factory
     finally:
-        await factory.close()
+        # Bounded: containers are removed by node label (the `nodes` fixture) anyway.
+        closing = asyncio.ensure_future(factory.close())
+        done, _ = await asyncio.wait({closing}, timeout=30)
+        if not done:
+            closing.cancel()
+            print("WARNING: the kubelets did not stop within 30 s")
 
 
 @pytest.fixture
@@ -91,8 +98,10 @@ async def controllers(apiserver: Any) -> AsyncIterator[None]:
         yield
     finally:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # Bounded: a controller that swallowed the cancellation must not hang the suite.
+        done, _ = await asyncio.wait({task}, timeout=10)
+        if not done:
+            print("WARNING: the controllers did not stop within 10 s of cancellation")
         await client.close()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from client.codec import from_dict
-from kubelet.pods.dns_config import sandbox_dns
+from kubelet.pods.dns_config import is_local, sandbox_dns
 from kubelet.pods.service_env import service_env, service_env_for
 from proto import core_pb2
 
@@ -47,10 +47,16 @@ async def test_without_a_lister_or_with_a_failing_api_there_are_no_service_varia
 
 
 def test_cluster_first_points_the_resolver_at_the_cluster_dns_with_search_domains() -> None:
-    assert sandbox_dns("shop", "172.30.255.10") == {
-        "dns": ["172.30.255.10"],
+    # 127.0.0.53 stands for a cluster DNS address that is local to this host.
+    assert sandbox_dns("shop", "127.0.0.53") == {
+        "dns": ["127.0.0.53"],
         "dns_search": ["shop.svc.cluster.local", "svc.cluster.local", "cluster.local"],
         "dns_opt": ["ndots:5"],
     }
-    assert sandbox_dns("shop", "172.30.255.10", dns_policy="Default") == {}
+    assert sandbox_dns("shop", "127.0.0.53", dns_policy="Default") == {}
     assert sandbox_dns("shop", "") == {}
+
+
+def test_a_cluster_dns_address_that_is_not_local_is_not_given_to_pods() -> None:
+    assert not is_local("192.0.2.77")
+    assert sandbox_dns("shop", "192.0.2.77") == {}
