@@ -7,7 +7,8 @@ every container, also when a test fails half-way.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
+from typing import Any
 
 import pytest
 
@@ -32,3 +33,14 @@ async def api(cluster: Cluster) -> AsyncIterator[ApiClient]:
             yield client
         finally:
             await restore(cluster)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Generator[None, Any, None]:
+    """When a chaos test fails, add what `tug get` shows of pods, endpoints and nodes."""
+    outcome = yield
+    report = outcome.get_result()
+    cluster = getattr(item, "funcargs", {}).get("cluster")
+    if report.when == "call" and report.failed and isinstance(cluster, Cluster):
+        seen = cluster.tug("get", "pods,endpoints,nodes", "-A", "-o", "wide", timeout=30)
+        report.sections.append(("tug get pods,endpoints,nodes -A -o wide", seen.out + seen.err))

@@ -216,8 +216,13 @@ async def test_a_paused_kubelet_past_its_grace_period_never_has_a_pod_run_twice(
             f"{replaced_after:.1f}s; stale containers gone {cleaned_after:.1f}s after resume"
         )
         assert twice == [], twice
-        live = await pods(api, f"app={name}")
-        assert not {p.metadata.name for p in live} & stranded
+
+        async def stranded_deleted() -> bool:
+            # The resumed kubelet confirms the evicted pods' deletion once they are stopped.
+            live = await pods(api, f"app={name}")
+            return not {p.metadata.name for p in live} & stranded
+
+        await eventually(stranded_deleted, timeout=60, what="the stranded pods deleted")
     finally:
         await undeploy(cluster, name)
 
