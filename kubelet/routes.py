@@ -1,0 +1,140 @@
+"""host-gw routes: every other node's podCIDR via that node's InternalIP.
+
+Where nodes are separate hosts, each host's pod bridge carries only its own podCIDR; a
+packet for a pod elsewhere leaves through the host's routing table, which sends each
+other node's podCIDR to that node's address (flannel's host-gw: no overlay, no
+encapsulation, the nodes must share a link). On one machine every node shares the
+Docker engine and the bridge, so no routes are needed and this stays off (`--host-gw`).
+
+Routes this kubelet writes carry their own protocol number (`proto 177`), so it lists
+and removes exactly its own and never touches routes someone else made. The table is
+level-triggered: each sync compares `ip route show proto 177` with the Nodes and runs
+the `replace` and `del` commands that close the gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+
+import structlog
+
+from proto import core_pb2
+
+__all__ = ["ROUTE_PROTO", "RouteError", "RouteTable", "desired_routes", "parse_routes", "plan"]
+
+log = structlog.get_logger("kubelet.routes")
+
+ROUTE_PROTO = "177"
+"""The routing protocol number that marks Tugboat's routes (any unused 0-255 value)."""
+
+Runner = Callable[[Sequence[str]], Awaitable[str]]
+"""Runs one command (argv) and returns its standard output; RouteError on failure."""
+
+
+class RouteError(Exception):
+    """An `ip` command failed."""
+
+
+def internal_ip(node: core_pb2.Node) -> str:
+    """The node's InternalIP, or ""."""
+    for a in node.status.addresses:
+        if a.type == "InternalIP":
+            return a.address
+    return ""
+
+
+def desired_routes(nodes: Iterable[core_pb2.Node], me: str) -> dict[str, str]:
+    """podCIDR -> InternalIP for every other node that has both."""
+    out: dict[str, str] = {}
+    for node in nodes:
+        if node.metadata.name == me or node.metadata.deletion_timestamp:
+            continue
+        cidr, via = node.spec.pod_cidr, internal_ip(node)
+        if not cidr or not via:
+            continue
+        try:
+            out[str(ipaddress.ip_network(cidr, strict=False))] = str(ipaddress.ip_address(via))
+        except ValueError:
+            log.warning("node has a bad podCIDR or address", node=node.metadata.name, cidr=cidr)
+    return out
+
+
+def parse_routes(text: str) -> dict[str, str]:
+    """`ip route show` lines as destination -> gateway (routes without `via` are skipped)."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) < 3 or "via" not in words:
+            continue
+        dest = words[0]
+        if "/" not in dest:
+            dest += "/32"
+        gateway_at = words.index("via") + 1
+        if gateway_at < len(words):
+            out[dest] = words[gateway_at]
+    return out
+
+
+def plan(current: dict[str, str], desired: dict[str, str]) -> list[list[str]]:
+    """The `ip` commands that turn the current routes into the desired ones, in order."""
+    commands = [
+        ["ip", "route", "replace", cidr, "via", via, "proto", ROUTE_PROTO]
+        for cidr, via in sorted(desired.items())
+        if current.get(cidr) != via
+    ]
+    commands += [
+        ["ip", "route", "del", cidr, "proto", ROUTE_PROTO]
+        for cidr in sorted(current)
+        if cidr not in desired
+    ]
+    return commands
+
+
+async def run_ip(argv: Sequence[str]) -> str:
+    """Run a command, bounded to 10 s; RouteError with its stderr when it fails."""
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), 10)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise RouteError(f"{' '.join(argv)}: timed out") from None
+    if proc.returncode != 0:
+        raise RouteError(f"{' '.join(argv)}: {err.decode(errors='replace').strip()}")
+    return out.decode(errors="replace")
+
+
+class RouteTable:
+    """This host's Tugboat routes, kept equal to the desired set."""
+
+    def __init__(self, node: str, *, run: Runner = run_ip, netns: str = "") -> None:
+        self.node = node
+        self._run = run
+        self._prefix = ["ip", "netns", "exec", netns] if netns else []
+        """Run inside a network namespace (tests), else in the host's."""
+        self.log = log.bind(node=node)
+
+    async def current(self) -> dict[str, str]:
+        """The routes this kubelet wrote: destination -> gateway."""
+        return parse_routes(
+            await self._run([*self._prefix, "ip", "route", "show", "proto", ROUTE_PROTO])
+        )
+
+    async def sync(self, desired: dict[str, str]) -> list[list[str]]:
+        """Replace missing or wrong routes and delete stale ones; the commands run."""
+        commands = plan(await self.current(), desired)
+        done: list[list[str]] = []
+        for argv in commands:
+            try:
+                await self._run([*self._prefix, *argv])
+            except RouteError as e:
+                # One bad route (an unreachable gateway) must not block the others.
+                self.log.warning("route command failed", cidr=argv[3], error=str(e))
+                continue
+            self.log.info("route " + argv[2], cidr=argv[3], via=argv[5] if len(argv) > 6 else "")
+            done.append(argv)
+        return done
