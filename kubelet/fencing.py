@@ -40,6 +40,7 @@ import structlog
 from client.errors import ApiError
 from kubelet import metrics
 from kubelet.runtime.interface import ContainerInfo, ContainerRuntime, RuntimeFailure
+from kubelet.timeouts import wait_event
 from proto import core_pb2
 
 log = structlog.get_logger("kubelet.fencing")
@@ -224,10 +225,7 @@ class SelfFencing:
                     await self.reconcile()
             except (ApiError, RuntimeFailure, OSError) as e:
                 self.log.warning("fencing step failed, retrying", error=str(e))
-            try:
-                await asyncio.wait_for(fence.wake.wait(), fence.settings.period)
-            except TimeoutError:
-                pass
+            await wait_event(fence.wake, fence.settings.period)
 
     async def stop_workload(self) -> None:
         """Stop every running app and init container of this node, all at once."""

@@ -7,7 +7,6 @@ kubelet on the node adopts them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from kubelet.pods.volumes import VolumeManager
 from kubelet.podsource import watch_pods
 from kubelet.probes.workers import ProbeManager
 from kubelet.runtime.interface import ContainerRuntime
+from kubelet.timeouts import cancel_and_wait, wait_event
 from proto import core_pb2
 
 log = structlog.get_logger("kubelet")
@@ -119,8 +119,7 @@ class Kubelet:
             asyncio.create_task(self.cache.run(), name=f"pleg-{c.node_name}"),
         ]
         # Learn the node's containers before pods arrive, so workers adopt rather than start.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.cache.synced.wait(), 30)
+        await wait_event(self.cache.synced, 30)
         self._start_pod_source()
         log.info("kubelet started", node=c.node_name, address=c.address, port=c.port)
 
@@ -143,13 +142,20 @@ class Kubelet:
         self.manager.replace_all(pods)
         self._start_pod_source()
 
-    async def stop(self) -> None:
-        """Stop every loop and worker; containers are left running."""
-        for t in self._tasks:
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Cancel every loop and worker, waiting at most about `timeout` s for each group.
+
+        Containers are left running. A task still running afterwards is named in a warning.
+        """
+        stuck = await cancel_and_wait(self._tasks, timeout)
         if self.manager is not None:
-            await self.manager.close()
-        await self.probes.close()
+            stuck |= await self.manager.close(timeout)
+        stuck |= await self.probes.close(timeout)
         self.cache.forget_counts()
+        if stuck:
+            log.warning(
+                "kubelet tasks did not stop",
+                node=self.config.node_name,
+                tasks=sorted(t.get_name() for t in stuck),
+            )
         log.info("kubelet stopped", node=self.config.node_name)

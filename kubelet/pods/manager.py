@@ -14,6 +14,7 @@ import structlog
 
 from kubelet.pods.context import NodeContext
 from kubelet.pods.worker import PodWorker
+from kubelet.timeouts import cancel_and_wait
 from proto import core_pb2
 
 log = structlog.get_logger("kubelet.pods")
@@ -103,11 +104,12 @@ class PodManager:
         for uid in set(self.ctx.volumes.known_pods()) - known - self.ctx.cache.pod_uids():
             await self.ctx.volumes.cleanup(uid)
 
-    async def close(self) -> None:
-        """Stop the workers; the containers keep running for the next kubelet to adopt."""
+    async def close(self, timeout: float = 10.0) -> set[asyncio.Task[None]]:
+        """Stop the workers (the containers keep running for the next kubelet to adopt).
+
+        Returns the tasks still running after `timeout` s.
+        """
         tasks = list(self._tasks.values())
         if self._orphan_task is not None:
             tasks.append(self._orphan_task)
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        return await cancel_and_wait(tasks, timeout)

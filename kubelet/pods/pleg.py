@@ -16,6 +16,7 @@ import structlog
 
 from kubelet import metrics
 from kubelet.runtime.interface import ContainerInfo, ContainerRuntime
+from kubelet.timeouts import wait_event, within
 
 log = structlog.get_logger("kubelet.pleg")
 
@@ -50,7 +51,7 @@ class ContainerCache:
         want = self.generation + (2 if self._relisting else 1)
         self._wake.set()
         async with self._done:
-            await asyncio.wait_for(self._done.wait_for(lambda: self.generation >= want), timeout)
+            await within(self._done.wait_for(lambda: self.generation >= want), timeout)
 
     async def run(self) -> None:
         """Relist every period, or sooner when asked, until cancelled."""
@@ -63,10 +64,7 @@ class ContainerCache:
                 async with self._done:
                     self.generation += 1
                     self._done.notify_all()
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.period)
-            except TimeoutError:
-                pass
+            await wait_event(self._wake, self.period)
             self._wake.clear()
 
     async def relist(self) -> None:

@@ -36,6 +36,7 @@ from kubelet.runtime.interface import (
     PodRef,
     RuntimeFailure,
 )
+from kubelet.timeouts import wait_event
 from proto import core_pb2
 
 log = structlog.get_logger("kubelet.pods")
@@ -118,10 +119,7 @@ class PodWorker:
                 timeout = self.ctx.settings.resync_period
                 if self._next_at is not None:
                     timeout = min(timeout, max(0.0, self._next_at - time.monotonic()))
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout)
-                except TimeoutError:
-                    pass
+                await wait_event(self._wake, timeout)
         finally:
             self.ctx.probes.remove_pod(self.uid)
             self.finished.set()

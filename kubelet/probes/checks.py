@@ -14,6 +14,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from kubelet.runtime.interface import ContainerRuntime, RuntimeFailure
+from kubelet.timeouts import within
 from proto import core_pb2, meta_pb2
 
 
@@ -87,7 +88,7 @@ async def http_get(
         return Outcome(False, f"HTTP probe failed with statuscode: {code}")
 
     try:
-        return await asyncio.wait_for(attempt(), timeout)
+        return await within(attempt(), timeout)
     except TimeoutError:
         return Outcome(
             False,
@@ -110,7 +111,7 @@ async def tcp_socket(
     except ProbeConfigError as e:
         return Outcome(False, str(e))
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        _, writer = await within(asyncio.open_connection(host, port), timeout)
     except TimeoutError:
         return Outcome(False, f"dial tcp {host}:{port}: i/o timeout")
     except ConnectionRefusedError:

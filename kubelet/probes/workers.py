@@ -25,6 +25,7 @@ import structlog
 from kubelet import metrics
 from kubelet.probes import checks
 from kubelet.runtime.interface import ContainerInfo, ContainerRuntime
+from kubelet.timeouts import cancel_and_wait
 from proto import core_pb2
 
 log = structlog.get_logger("kubelet.probes")
@@ -187,6 +188,8 @@ class ProbeManager:
         self.on_failure = on_failure
         self._workers: dict[tuple[str, str], ProbeWorker] = {}
         self._by_pod: dict[str, set[tuple[str, str]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        """Every worker task not yet finished, cancelled ones included."""
 
     def sync(
         self,
@@ -212,6 +215,8 @@ class ProbeManager:
                     worker.task = asyncio.create_task(
                         worker.run(), name=f"probe-{kind}-{spec.name}-{pod_uid}"
                     )
+                    self._tasks.add(worker.task)
+                    worker.task.add_done_callback(self._tasks.discard)
                     self._workers[key] = worker
         for key in self._by_pod.get(pod_uid, set()) - wanted:
             self._stop(key)
@@ -262,11 +267,8 @@ class ProbeManager:
             return STARTUP
         return ""
 
-    async def close(self) -> None:
-        """Cancel every worker."""
-        tasks = [w.task for w in self._workers.values() if w.task is not None]
-        for t in tasks:
-            t.cancel()
+    async def close(self, timeout: float = 10.0) -> set[asyncio.Task[None]]:
+        """Cancel every worker, also those already told to stop; returns any still running."""
         self._workers.clear()
         self._by_pod.clear()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        return await cancel_and_wait(set(self._tasks), timeout)

@@ -44,6 +44,7 @@ from kubelet.runtime.interface import (
     RuntimeFailure,
     VersionInfo,
 )
+from kubelet.timeouts import within
 
 T = TypeVar("T")
 
@@ -92,6 +93,8 @@ class DockerRuntime:
         self._network_ready = False
         self._network_lock = asyncio.Lock()
         self._cache: dict[tuple[str, str], ContainerInfo] = {}
+        self._open_streams: set[Callable[[], None]] = set()
+        """How to close each log or exec stream still open."""
 
     async def _call(self, operation: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -102,7 +105,12 @@ class DockerRuntime:
             metrics.RUNTIME_OPERATION_SECONDS.labels(operation).observe(time.monotonic() - started)
 
     async def close(self) -> None:
-        """Close the engine connection and the thread pool."""
+        """Close open log and exec streams, the thread pool and the engine connection.
+
+        Never waits on a thread: a stream's thread ends once its connection is closed.
+        """
+        for close in list(self._open_streams):
+            close()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._client.close()
 
@@ -377,21 +385,38 @@ class DockerRuntime:
         items: Callable[[Any], Iterator[T]],
         close: Callable[[Any], None],
     ) -> AsyncIterator[T]:
-        # A long-lived stream gets a thread of its own; closing the stream unblocks it.
+        # A long-lived stream gets a thread of its own; closing the stream unblocks it. The
+        # runtime's close() closes streams whose consumer went away without closing them
+        # (an `async for` that is cancelled while its body runs leaves the generator open).
         handle = await self._call(operation, open_)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
 
+        def close_once() -> None:
+            self._open_streams.discard(close_once)
+            try:
+                close(handle)
+            except Exception:
+                pass  # already closed, or closed under the reader
+
+        self._open_streams.add(close_once)
+
+        def put(item: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:
+                pass  # the loop is closed: nobody is reading any more
+
         def pump() -> None:
             try:
                 for item in items(handle):
-                    loop.call_soon_threadsafe(queue.put_nowait, item)
+                    put(item)
             except Exception as e:  # handed to the consumer, which raises it
-                loop.call_soon_threadsafe(queue.put_nowait, e)
+                put(e)
             finally:
-                loop.call_soon_threadsafe(queue.put_nowait, _END)
+                put(_END)
 
-        threading.Thread(target=pump, name=f"{operation}-stream", daemon=True).start()
+        threading.Thread(target=pump, name=f"{operation}-stream-{self.node}", daemon=True).start()
         try:
             while True:
                 item = await queue.get()
@@ -403,10 +428,7 @@ class DockerRuntime:
                     raise item
                 yield item
         finally:
-            try:
-                close(handle)
-            except Exception:
-                pass
+            close_once()
 
     async def exec(
         self, container_id: str, command: list[str], *, stdin: bool, tty: bool
@@ -442,7 +464,7 @@ class DockerRuntime:
                 raise RuntimeFailure(str(e.explanation or e)) from None
             return ExecResult(int(code if code is not None else 126), bytes(output))
 
-        return await asyncio.wait_for(self._call("exec_run", run), timeout)
+        return await within(self._call("exec_run", run), timeout)
 
 
 class DockerExec:
@@ -472,7 +494,7 @@ class DockerExec:
             "exec_output",
             lambda: self._sock,
             lambda s: frames_iter(s, self._tty),  # type: ignore[no-untyped-call]
-            lambda s: None,
+            lambda s: self._shutdown(),
         )
 
     async def exit_code(self) -> int:
@@ -486,9 +508,17 @@ class DockerExec:
             await asyncio.sleep(0.05)
         return 126
 
-    async def close(self) -> None:
-        """Close the hijacked connection."""
+    def _shutdown(self) -> None:
+        # Closing the socket file does not wake a thread blocked reading it; shutdown does.
         try:
-            await asyncio.to_thread(self._sock.close)
+            self._raw.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # not connected any more
+
+    async def close(self) -> None:
+        """Close the hijacked connection (ending the output stream's thread)."""
+        self._shutdown()
+        try:
+            self._sock.close()
         except OSError:
             pass

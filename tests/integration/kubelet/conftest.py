@@ -6,6 +6,7 @@ so nothing a test starts outlives it, whatever happens.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -25,6 +26,7 @@ from kubelet.kubelet import Kubelet, KubeletConfig
 from kubelet.pods.context import PodSettings
 from kubelet.runtime.docker import DockerRuntime
 from kubelet.runtime.interface import LABEL_NODE
+from tests.integration.kubelet.loop_watchdog import LoopWatchdog
 from tests.support.ports import free_port
 
 FAST_PODS = PodSettings(
@@ -111,7 +113,22 @@ class KubeletFactory:
 
 
 @pytest.fixture
-async def kubelets(api: ApiClient, tmp_path: Path) -> AsyncIterator[KubeletFactory]:
+async def loop_watchdog() -> AsyncIterator[LoopWatchdog]:
+    """Fails the test if its event loop was blocked for more than 0.5 s (stack in the report)."""
+    watchdog = LoopWatchdog(asyncio.get_running_loop(), threshold=0.5)
+    watchdog.start()
+    try:
+        yield watchdog
+    finally:
+        watchdog.stop()
+    if watchdog.stalls:
+        pytest.fail(watchdog.report(), pytrace=False)
+
+
+@pytest.fixture
+async def kubelets(
+    api: ApiClient, tmp_path: Path, loop_watchdog: LoopWatchdog
+) -> AsyncIterator[KubeletFactory]:
     """Start kubelets with `await kubelets.start(node_name)`."""
     factory = KubeletFactory(api, tmp_path)
     try:

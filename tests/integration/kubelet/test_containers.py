@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import docker
 import pytest
 
@@ -72,7 +74,7 @@ async def test_limits_security_context_sub_path_and_labels_reach_docker(api, kub
     p.spec.volumes.add(name="files").config_map.name = "files"
     await api.create(p)
     p = await wait_for_pod(api, "tight", running)
-    box = docker.from_env().containers.get(container_id(p, "main"))
+    box = await asyncio.to_thread(docker.from_env().containers.get, container_id(p, "main"))
     host = box.attrs["HostConfig"]
     assert host["NanoCpus"] == 500_000_000
     assert host["Memory"] == 64 * 1024 * 1024
@@ -84,15 +86,16 @@ async def test_limits_security_context_sub_path_and_labels_reach_docker(api, kub
     assert (labels[LABEL_POD_NAME], labels[LABEL_POD_NAMESPACE]) == ("tight", "default")
     assert (labels[LABEL_CONTAINER_NAME], labels[LABEL_ATTEMPT]) == ("main", "0")
     assert (labels[LABEL_NODE], labels[LABEL_KIND]) == (node_name, "app")
-    code, out = box.exec_run(["cat", "/etc/one"])
+    code, out = await asyncio.to_thread(box.exec_run, ["cat", "/etc/one"])
     assert (code, out) == (0, b"1")
-    code, out = box.exec_run(["id", "-u"])
+    code, out = await asyncio.to_thread(box.exec_run, ["id", "-u"])
     assert out == b"65534\n"
 
 
 async def test_containers_of_pods_that_no_longer_exist_are_removed(api, kubelet, node_name):
     client = docker.from_env()
-    stray = client.containers.run(
+    stray = await asyncio.to_thread(
+        client.containers.run,
         "busybox:1.35",
         ["sleep", "3600"],
         detach=True,
@@ -106,7 +109,8 @@ async def test_containers_of_pods_that_no_longer_exist_are_removed(api, kubelet,
             LABEL_ATTEMPT: "0",
         },
     )
-    other = client.containers.run(
+    other = await asyncio.to_thread(
+        client.containers.run,
         "busybox:1.35",
         ["sleep", "3600"],
         detach=True,
@@ -114,11 +118,14 @@ async def test_containers_of_pods_that_no_longer_exist_are_removed(api, kubelet,
     )
     try:
 
-        def stray_gone() -> bool:
-            return not client.api.containers(all=True, filters={"id": stray.id})
+        async def stray_gone() -> bool:
+            found = await asyncio.to_thread(
+                client.api.containers, all=True, filters={"id": stray.id}
+            )
+            return not found
 
         await eventually(stray_gone, timeout=20, what="the orphan container removed")
-        other.reload()
+        await asyncio.to_thread(other.reload)
         assert other.status == "running", "another node's containers are never touched"
     finally:
-        other.remove(force=True)
+        await asyncio.to_thread(other.remove, force=True)

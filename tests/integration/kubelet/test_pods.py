@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import docker
@@ -41,12 +42,15 @@ async def test_two_containers_share_the_pods_network_namespace(api, kubelet, nod
     assert p.status.start_time
     assert {c.type: c.status for c in p.status.conditions}["Ready"] == "True"
     client = docker.from_env()
-    fetcher = client.containers.get(container_id(p, "fetch"))
-    await eventually(
-        lambda: b"hello-from-web" in fetcher.logs(), what="the fetcher to get the page"
-    )
-    sandboxes = client.api.containers(
-        filters={"label": [f"{LABEL_NODE}={node_name}", "io.tugboat.kind=sandbox"]}
+    fetcher = await asyncio.to_thread(client.containers.get, container_id(p, "fetch"))
+
+    async def fetched() -> bool:
+        return b"hello-from-web" in await asyncio.to_thread(fetcher.logs)
+
+    await eventually(fetched, what="the fetcher to get the page")
+    sandboxes = await asyncio.to_thread(
+        client.api.containers,
+        filters={"label": [f"{LABEL_NODE}={node_name}", "io.tugboat.kind=sandbox"]},
     )
     assert len(sandboxes) == 1
     samples = {
@@ -73,7 +77,9 @@ async def test_deleting_a_pod_stops_its_containers_within_the_grace_period(api, 
     elapsed = time.monotonic() - started
     print(f"deletion took {elapsed:.1f}s (grace 2s)")
     client = docker.from_env()
-    left = client.api.containers(all=True, filters={"label": [f"{LABEL_NODE}={node_name}"]})
+    left = await asyncio.to_thread(
+        client.api.containers, all=True, filters={"label": [f"{LABEL_NODE}={node_name}"]}
+    )
     assert left == []
 
 
@@ -101,11 +107,15 @@ async def test_env_comes_from_configmaps_secrets_and_fields(api, kubelet, node_n
     cid = container_id(p, "main")
     client = docker.from_env()
 
-    def env_output() -> str:
-        return bytes(client.containers.get(cid).logs()).decode()
+    async def env_output() -> str:
+        box = await asyncio.to_thread(client.containers.get, cid)
+        return bytes(await asyncio.to_thread(box.logs)).decode()
 
-    await eventually(lambda: "MY_IP" in env_output(), what="env printed")
-    out = env_output()
+    async def printed() -> bool:
+        return "MY_IP" in await env_output()
+
+    await eventually(printed, what="env printed")
+    out = await env_output()
     assert "COLOR=blue" in out
     assert "TOKEN=s3cr3t" in out
     assert "MY_POD=envy" in out
@@ -127,21 +137,25 @@ async def test_a_configmap_volume_follows_changes_to_the_configmap(api, kubelet,
     await api.create(p)
     p = await wait_for_pod(api, "vols", running)
     cid = container_id(p, "main")
-    box = docker.from_env().containers.get(cid)
+    box = await asyncio.to_thread(docker.from_env().containers.get, cid)
 
-    def read_conf() -> str:
-        code, out = box.exec_run(["cat", "/etc/app/app.conf"])
+    async def read_conf() -> str:
+        code, out = await asyncio.to_thread(box.exec_run, ["cat", "/etc/app/app.conf"])
         return out.decode() if code == 0 and isinstance(out, bytes) else ""
 
-    assert read_conf() == "v1"
-    code, _ = box.exec_run(["sh", "-c", "echo x > /etc/app/new"])
+    assert await read_conf() == "v1"
+    code, _ = await asyncio.to_thread(box.exec_run, ["sh", "-c", "echo x > /etc/app/new"])
     assert code != 0, "a readOnly mount must refuse writes"
-    code, _ = box.exec_run(["sh", "-c", "echo x > /scratch/new"])
+    code, _ = await asyncio.to_thread(box.exec_run, ["sh", "-c", "echo x > /scratch/new"])
     assert code == 0
     current = await api.get("configmaps", "default", "conf")
     current.data["app.conf"] = "v2"
     await api.update(current)
-    await eventually(lambda: read_conf() == "v2", timeout=30, what="the file to change")
+
+    async def changed() -> bool:
+        return await read_conf() == "v2"
+
+    await eventually(changed, timeout=30, what="the file to change")
     await api.delete("pods", "default", "vols")
     await wait_gone(api, "vols")
     assert not (kubelet.config.root_dir / "pods" / p.metadata.uid).exists()

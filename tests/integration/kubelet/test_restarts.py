@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from proto import core_pb2, meta_pb2
@@ -101,14 +103,20 @@ SERVE = "mkdir -p /www; echo ok > /www/healthz; echo ok > /www/ready; exec httpd
 
 
 async def test_a_failing_liveness_probe_restarts_the_container(api, kubelet, node_name):
-    c = container("web", "sh", "-c", SERVE, liveness_probe=http_probe("/healthz"))
+    # The startup probe holds the liveness probe back until httpd listens: otherwise a
+    # first attempt before httpd is up (likely under load) restarts it for the wrong reason.
+    startup = http_probe("/healthz")
+    startup.failure_threshold = 30
+    c = container(
+        "web", "sh", "-c", SERVE, liveness_probe=http_probe("/healthz"), startup_probe=startup
+    )
     await api.create(pod("live", node_name, c))
     p = await wait_for_pod(api, "live", running)
     cid = status_of(p, "web").container_id.removeprefix("docker://")
     import docker
 
-    box = docker.from_env().containers.get(cid)
-    box.exec_run(["rm", "/www/healthz"])
+    box = await asyncio.to_thread(docker.from_env().containers.get, cid)
+    await asyncio.to_thread(box.exec_run, ["rm", "/www/healthz"])
     p = await wait_for_pod(
         api,
         "live",
@@ -137,14 +145,15 @@ async def test_a_failing_readiness_probe_flips_ready_and_back(api, kubelet, node
     assert status_of(p, "web").ready
     import docker
 
-    box = docker.from_env().containers.get(
-        status_of(p, "web").container_id.removeprefix("docker://")
+    box = await asyncio.to_thread(
+        docker.from_env().containers.get,
+        status_of(p, "web").container_id.removeprefix("docker://"),
     )
-    box.exec_run(["rm", "/www/ready"])
+    await asyncio.to_thread(box.exec_run, ["rm", "/www/ready"])
     p = await wait_for_pod(api, "ready", lambda p: condition(p, "Ready") == "False")
     assert condition(p, "ContainersReady") == "False"
     assert not status_of(p, "web").ready
     assert status_of(p, "web").restart_count == 0
-    box.exec_run(["sh", "-c", "echo ok > /www/ready"])
+    await asyncio.to_thread(box.exec_run, ["sh", "-c", "echo ok > /www/ready"])
     await wait_for_pod(api, "ready", lambda p: condition(p, "Ready") == "True")
     assert (await get_pod(api, "ready")).status.phase == "Running"
