@@ -2,6 +2,7 @@
 
     tug-kubelet --node-name n1 --address 127.0.0.2 --server 127.0.0.1:6443
     tug-kubelet --node-name sim --address 127.0.0.9 --server ... --runtime fake --simulate 200
+    tug-kubelet ... --host-gw          # nodes on separate hosts: route the other podCIDRs
 
 Stopping leaves the containers running: the next kubelet of the node adopts them.
 """
@@ -25,8 +26,11 @@ from client.logs import configure_logging
 from client.statusserver import StatusServer
 from kubelet import agent
 from kubelet.fencing import FenceSettings
+from kubelet.ipam import IPAMError, pod_network
 from kubelet.kubelet import Kubelet, KubeletConfig
+from kubelet.podnetwork import NetworkSettings, PodNetwork
 from kubelet.pods.context import PodSettings
+from kubelet.routes import RouteTable
 from kubelet.runtime.interface import ContainerRuntime
 
 log = structlog.get_logger("kubelet")
@@ -50,6 +54,7 @@ class Options:
     log_level: str
     remove_containers: bool = False
     fencing: FenceSettings = field(default_factory=FenceSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
 
 
 def _endpoints(text: str) -> list[str]:
@@ -119,6 +124,23 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         "containers of pods no longer bound here before starting anything "
         "(default: 4 s or 2 lease periods; 0: only after a fence)",
     )
+    p.add_argument(
+        "--pod-cidr-mode",
+        choices=["node", "docker"],
+        default="node",
+        help="node: pod IPs from the Node's spec.podCIDR (pods wait until node IPAM gives "
+        "one); docker: Docker picks them (no controller manager needed)",
+    )
+    p.add_argument("--cluster-cidr", default="172.30.0.0/16", help="as the controller manager's")
+    p.add_argument(
+        "--service-cluster-ip-range", default="172.30.255.0/24", help="as the API server's"
+    )
+    p.add_argument(
+        "--host-gw",
+        action="store_true",
+        help="nodes on separate hosts: the pod bridge is the node's podCIDR, and the other "
+        "nodes' podCIDRs are routed via their InternalIPs (needs root)",
+    )
     p.add_argument("--log-level", default="info")
     p.add_argument(
         "--remove-containers",
@@ -147,6 +169,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         p.error("--simulate: more than one node needs --runtime fake")
     if a.crash_backoff > a.crash_backoff_max:
         p.error("--crash-backoff: must not exceed --crash-backoff-max")
+    try:
+        pod_network(a.cluster_cidr, a.service_cluster_ip_range)
+    except IPAMError as e:
+        p.error(str(e))
+    if a.host_gw and a.pod_cidr_mode != "node":
+        p.error("--host-gw: needs --pod-cidr-mode node (the node's bridge is its podCIDR)")
     return Options(
         node_name=a.node_name,
         address=a.address,
@@ -170,6 +198,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         fencing=FenceSettings(
             fence_after=a.node_fence_grace_period, reconnect_kill_after=a.reconnect_kill_after
         ),
+        network=NetworkSettings(
+            pod_cidr_mode=a.pod_cidr_mode,
+            cluster_cidr=a.cluster_cidr,
+            service_range=a.service_cluster_ip_range,
+            host_gw=a.host_gw,
+        ),
     )
 
 
@@ -180,7 +214,27 @@ def _runtime(opts: Options, node: str) -> ContainerRuntime:
         return FakeRuntime(node, start_delay=opts.fake_start_delay)
     from kubelet.runtime.docker import DockerRuntime
 
-    return DockerRuntime(node)
+    n = opts.network
+    return DockerRuntime(
+        node,
+        pod_cidr_mode=n.pod_cidr_mode,
+        cluster_cidr=n.cluster_cidr,
+        service_range=n.service_range,
+        host_gw=n.host_gw,
+    )
+
+
+def _pod_networks(opts: Options, api: ApiClient, kubelets: list[Kubelet]) -> list[PodNetwork]:
+    """One Node follower per Docker node that takes its pod IPs from its podCIDR."""
+    from kubelet.runtime.docker import DockerRuntime
+
+    out: list[PodNetwork] = []
+    for k in kubelets:
+        if isinstance(k.runtime, DockerRuntime) and opts.network.pod_cidr_mode == "node":
+            name = k.config.node_name
+            routes = RouteTable(name) if opts.network.host_gw else None
+            out.append(PodNetwork(api, name, k.runtime.set_pod_cidr, routes=routes))
+    return out
 
 
 def node_names(opts: Options) -> list[str]:
@@ -213,6 +267,10 @@ async def run(opts: Options, stop: asyncio.Event) -> None:
     if opts.http_port is not None:
         status = StatusServer(opts.address, opts.http_port, registry=REGISTRY)
         await status.start()
+    networks = [
+        asyncio.create_task(n.run(), name=f"podnetwork-{n.node}")
+        for n in _pod_networks(opts, api, kubelets)
+    ]
     try:
         # Start in small batches so hundreds of simulated nodes do not stampede the API.
         for i in range(0, len(kubelets), 20):
@@ -221,6 +279,9 @@ async def run(opts: Options, stop: asyncio.Event) -> None:
     finally:
         log.info("stopping", nodes=len(kubelets))
         await server.stop(2.0)
+        for t in networks:
+            t.cancel()
+        await asyncio.gather(*networks, return_exceptions=True)
         await asyncio.gather(*(k.stop() for k in kubelets), return_exceptions=True)
         for k in kubelets:
             await k.runtime.close()

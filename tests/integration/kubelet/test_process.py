@@ -42,6 +42,7 @@ async def test_a_killed_kubelet_comes_back_without_restarting_containers(
         "--lease-period", "1",
         "--crash-backoff", "1",
         "--crash-backoff-max", "2",
+        "--pod-cidr-mode", "docker",  # no controller manager gives the node a podCIDR
     ]  # fmt: skip
     first = kubelet_process(args)
     first.launch()
