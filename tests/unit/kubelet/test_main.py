@@ -17,6 +17,13 @@ def test_defaults_follow_the_issue():
     assert opts.root_dir.name == "kubelet-n1"
 
 
+def test_pod_ips_come_from_the_nodes_pod_cidr_unless_told_otherwise():
+    opts = parse_args(BASE)
+    assert opts.network.pod_cidr_mode == "node" and not opts.network.host_gw
+    assert opts.network.cluster_cidr == "172.30.0.0/16"
+    assert parse_args([*BASE, "--pod-cidr-mode", "docker"]).network.pod_cidr_mode == "docker"
+
+
 def test_simulated_nodes_get_numbered_names():
     opts = parse_args([*BASE, "--runtime", "fake", "--simulate", "3"])
     assert node_names(opts) == ["n1-0", "n1-1", "n1-2"]
@@ -29,8 +36,17 @@ def test_simulated_nodes_get_numbered_names():
         (["--server", "nohostport"], "--server"),
         (["--lease-period", "0"], "--lease-period"),
         (["--crash-backoff", "20", "--crash-backoff-max", "10"], "--crash-backoff"),
+        (["--cluster-cidr", "172.30.0.1/16"], "--cluster-cidr"),
+        (["--host-gw", "--pod-cidr-mode", "docker"], "--host-gw"),
     ],
-    ids=["simulate-needs-fake", "bad-server", "zero-lease", "backoff-order"],
+    ids=[
+        "simulate-needs-fake",
+        "bad-server",
+        "zero-lease",
+        "backoff-order",
+        "bad-cluster-cidr",
+        "host-gw-needs-node-mode",
+    ],
 )
 def test_bad_flags_are_refused_naming_the_flag(extra, flag, capsys):
     with pytest.raises(SystemExit):
