@@ -233,7 +233,15 @@ def _pod_networks(opts: Options, api: ApiClient, kubelets: list[Kubelet]) -> lis
         if isinstance(k.runtime, DockerRuntime) and opts.network.pod_cidr_mode == "node":
             name = k.config.node_name
             routes = RouteTable(name) if opts.network.host_gw else None
-            out.append(PodNetwork(api, name, k.runtime.set_pod_cidr, routes=routes))
+            out.append(
+                PodNetwork(
+                    api,
+                    name,
+                    k.runtime.set_pod_cidr,
+                    routes=routes,
+                    cluster_cidr=opts.network.cluster_cidr,
+                )
+            )
     return out
 
 

@@ -47,12 +47,14 @@ class PodNetwork:
         on_pod_cidr: Callable[[str], None],
         *,
         routes: RouteTable | None = None,
+        cluster_cidr: str = "172.30.0.0/16",
         resync_period: float = 30.0,
     ) -> None:
         self.node = node
         self.nodes: Informer[core_pb2.Node] = Informer(api, "nodes")
         self._on_pod_cidr = on_pod_cidr
         self._routes = routes
+        self._cluster_cidr = cluster_cidr
         self._resync = resync_period
         self._wake = asyncio.Event()
         self.pod_cidr = ""
@@ -95,6 +97,8 @@ class PodNetwork:
             self._on_pod_cidr(cidr)
         if self._routes is not None:
             try:
+                if self.pod_cidr:
+                    await self._routes.ensure_firewall(self.pod_cidr, self._cluster_cidr)
                 await self._routes.sync(desired_routes(self.nodes.list(copy=False), self.node))
             except RouteError as e:
                 self.log.warning("listing routes failed", error=str(e))

@@ -10,6 +10,13 @@ Routes this kubelet writes carry their own protocol number (`proto 177`), so it 
 and removes exactly its own and never touches routes someone else made. The table is
 level-triggered: each sync compares `ip route show proto 177` with the Nodes and runs
 the `replace` and `del` commands that close the gap.
+
+Docker's own firewall stands in the way of routed pod traffic: its FORWARD policy drops
+packets from another host to a container, and it masquerades everything leaving the
+bridge, which would hide pod IPs. Two rules, checked (`-C`) before being inserted, let
+pod-to-pod traffic through unchanged: ACCEPT in DOCKER-USER for the cluster CIDR to this
+node's podCIDR, and RETURN at the head of nat POSTROUTING for this podCIDR to the cluster
+CIDR (flannel does the same).
 """
 
 from __future__ import annotations
@@ -22,7 +29,15 @@ import structlog
 
 from proto import core_pb2
 
-__all__ = ["ROUTE_PROTO", "RouteError", "RouteTable", "desired_routes", "parse_routes", "plan"]
+__all__ = [
+    "ROUTE_PROTO",
+    "RouteError",
+    "RouteTable",
+    "desired_routes",
+    "firewall_rules",
+    "parse_routes",
+    "plan",
+]
 
 log = structlog.get_logger("kubelet.routes")
 
@@ -92,6 +107,15 @@ def plan(current: dict[str, str], desired: dict[str, str]) -> list[list[str]]:
     return commands
 
 
+def firewall_rules(pod_cidr: str, cluster_cidr: str) -> list[tuple[str, str, list[str]]]:
+    """The iptables rules, as (table, chain, rule), that let routed pod traffic through."""
+    mark = ["-m", "comment", "--comment", "tugboat host-gw"]
+    return [
+        ("filter", "DOCKER-USER", ["-s", cluster_cidr, "-d", pod_cidr, *mark, "-j", "ACCEPT"]),
+        ("nat", "POSTROUTING", ["-s", pod_cidr, "-d", cluster_cidr, *mark, "-j", "RETURN"]),
+    ]
+
+
 async def run_ip(argv: Sequence[str]) -> str:
     """Run a command, bounded to 10 s; RouteError with its stderr when it fails."""
     proc = await asyncio.create_subprocess_exec(
@@ -123,6 +147,25 @@ class RouteTable:
         return parse_routes(
             await self._run([*self._prefix, "ip", "route", "show", "proto", ROUTE_PROTO])
         )
+
+    async def ensure_firewall(self, pod_cidr: str, cluster_cidr: str) -> list[list[str]]:
+        """Insert the missing host-gw iptables rules; the insert commands run."""
+        done: list[list[str]] = []
+        for table, chain, spec in firewall_rules(pod_cidr, cluster_cidr):
+            try:
+                await self._run([*self._prefix, "iptables", "-t", table, "-C", chain, *spec])
+                continue
+            except RouteError:
+                pass  # missing
+            argv = ["iptables", "-t", table, "-I", chain, "1", *spec]
+            try:
+                await self._run([*self._prefix, *argv])
+            except RouteError as e:
+                self.log.warning("firewall rule failed", chain=chain, error=str(e))
+                continue
+            self.log.info("firewall rule inserted", table=table, chain=chain, pod_cidr=pod_cidr)
+            done.append(argv)
+        return done
 
     async def sync(self, desired: dict[str, str]) -> list[list[str]]:
         """Replace missing or wrong routes and delete stale ones; the commands run."""

@@ -163,3 +163,37 @@ async def test_routes_are_really_written_and_removed_in_a_network_namespace(netn
     # The connected route of the bridge is not ours: never listed, never deleted.
     shown = await run_ip(["ip", "-n", netns, "route", "show"])
     assert "198.51.100.0/24 dev tb0" in shown
+
+
+class FakeIptables:
+    """Answers `iptables -C` from a set of rules; records the inserts."""
+
+    def __init__(self, present: set[tuple[str, ...]]) -> None:
+        self.present = present
+        self.commands: list[list[str]] = []
+
+    async def __call__(self, argv: Sequence[str]) -> str:
+        args = list(argv)
+        self.commands.append(args)
+        table, op, chain, rule = args[2], args[3], args[4], args[5:]
+        if op == "-C" and (table, chain, *rule) not in self.present:
+            raise RouteError("iptables: Bad rule (does a matching rule exist in that chain?).")
+        if op == "-I":
+            self.present.add((table, chain, *rule[1:]))
+        return ""
+
+
+async def test_host_gw_lets_pod_traffic_through_dockers_firewall_unmasqueraded() -> None:
+    ipt = FakeIptables(set())
+    table = RouteTable("a", run=ipt)
+    done = await table.ensure_firewall("172.30.1.0/24", "172.30.0.0/16")
+    mark = ["-m", "comment", "--comment", "tugboat host-gw"]
+    assert done == [
+        ["iptables", "-t", "filter", "-I", "DOCKER-USER", "1",
+         "-s", "172.30.0.0/16", "-d", "172.30.1.0/24", *mark, "-j", "ACCEPT"],
+        ["iptables", "-t", "nat", "-I", "POSTROUTING", "1",
+         "-s", "172.30.1.0/24", "-d", "172.30.0.0/16", *mark, "-j", "RETURN"],
+    ]  # fmt: skip
+    # Present now: checked, never inserted twice.
+    assert await table.ensure_firewall("172.30.1.0/24", "172.30.0.0/16") == []
+    assert [c[3] for c in ipt.commands[-2:]] == ["-C", "-C"]
