@@ -104,7 +104,7 @@ class DockerRuntime:
         cluster_cidr: str = CLUSTER_CIDR,
         service_range: str = SERVICE_RANGE,
         host_gw: bool = False,
-        pod_cidr_wait: float = 10.0,
+        pod_cidr_wait: float = 5.0,
     ):
         if pod_cidr_mode not in POD_CIDR_MODES:
             raise ValueError(f"pod_cidr_mode: {pod_cidr_mode!r} is not one of {POD_CIDR_MODES}")
@@ -353,12 +353,14 @@ class DockerRuntime:
                     labels=self._labels(pod, SANDBOX_NAME, "sandbox", attempt),
                     **sandbox_dns(pod.namespace, self.cluster_dns, self.cluster_domain),
                 )
-            except docker.errors.APIError:
+            except docker.errors.APIError as e:
                 # Created but not started (its address was taken): the name must be freed.
-                try:
-                    self._client.api.remove_container(name, force=True)
-                except docker.errors.APIError:
-                    pass
+                # A name conflict (409) is someone else's container: never removed here.
+                if e.status_code != 409:
+                    try:
+                        self._client.api.remove_container(name, force=True)
+                    except docker.errors.APIError:
+                        pass
                 raise
             return str(c.id)
 

@@ -256,3 +256,26 @@ async def test_a_pod_network_with_another_subnet_is_replaced_only_when_nothing_i
         assert [c["Subnet"] for c in replaced.attrs["IPAM"]["Config"]] == [POD_NETWORK]
     finally:
         client.close()
+
+
+async def test_an_address_held_by_a_container_of_no_node_is_skipped(
+    api: ApiClient, network: str, nodes: Nodes
+) -> None:
+    client = docker.from_env()
+    try:
+        pool = docker.types.IPAMPool(subnet=POD_NETWORK, gateway="172.31.0.1")
+        client.networks.create(network, ipam=docker.types.IPAMConfig(pool_configs=[pool]))
+        client.containers.create(
+            "busybox:1.35", ["sleep", "3600"], name=f"{network}-squatter", network=network
+        )
+        squatter = client.containers.get(f"{network}-squatter")
+        client.networks.get(network).disconnect(squatter)
+        client.networks.get(network).connect(squatter, ipv4_address="172.31.5.2")
+        squatter.start()
+        name = node_name()
+        await nodes.start(name)
+        await give_pod_cidr(api, name, "172.31.5.0/24")
+        await api.create(sleeper("p", name))
+        assert await pod_ip(api, "p") == "172.31.5.3"
+    finally:
+        client.close()
