@@ -111,7 +111,9 @@ async def test_a_failing_liveness_probe_restarts_the_container(api, kubelet, nod
         "web", "sh", "-c", SERVE, liveness_probe=http_probe("/healthz"), startup_probe=startup
     )
     await api.create(pod("live", node_name, c))
-    p = await wait_for_pod(api, "live", running)
+    p = await wait_for_pod(
+        api, "live", lambda p: running(p) and status_of(p, "web").started, what="web started"
+    )
     cid = status_of(p, "web").container_id.removeprefix("docker://")
     import docker
 
