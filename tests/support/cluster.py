@@ -182,6 +182,36 @@ class Cluster:
             )
 
 
+SMOKE_POD = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: tug-smoke
+  namespace: kube-public
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: sleep
+    image: busybox:1.35
+    command: ["sleep", "3600"]
+"""
+
+
+def _smoke(cluster: Cluster, timeout: float = 60) -> None:
+    """Fail fast, saying why, when the nodes cannot run a pod at all (e.g. Docker trouble),
+    rather than let every test time out on its own."""
+    cluster.tug("apply", "-f", "-", stdin=SMOKE_POD).ok()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = cluster.tug("get", "pod", "tug-smoke", "-n", "kube-public")
+        if "Running" in got.out:
+            cluster.tug("delete", "pod", "tug-smoke", "-n", "kube-public", "--now")
+            return
+        time.sleep(0.5)
+    page = cluster.tug("describe", "pod", "tug-smoke", "-n", "kube-public").out
+    raise AssertionError(f"no pod runs on this cluster's nodes within {timeout:g}s:\n{page}")
+
+
 def _teardown(cluster: Cluster) -> None:
     """`tug down`, then stop and remove whatever it left; AssertionError naming it if any."""
     down: Result | None = None
@@ -244,6 +274,7 @@ def running_cluster(
         )  # fmt: skip
         cluster.started = cluster.records()
         assert up.code == 0, f"tug up failed:\n{up.out}\n{up.err}"
+        _smoke(cluster)
         yield cluster
     finally:
         _teardown(cluster)
