@@ -49,6 +49,7 @@ from client import kinds
 from client.backoff import Backoff
 from client.errors import Gone, Unavailable, from_grpc
 from client.kinds import Object
+from client.timeouts import within
 from proto import api_pb2
 
 __all__ = ["ApiClient", "ClientOptions", "ObjectList", "WatchEvent"]
@@ -222,7 +223,7 @@ class _Endpoint:
             if remaining <= 0:
                 return False
             try:
-                await asyncio.wait_for(channel.wait_for_state_change(state), remaining)
+                await within(channel.wait_for_state_change(state), remaining)
             except TimeoutError:
                 return False
             state = channel.get_state(try_to_connect=True)

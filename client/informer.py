@@ -37,6 +37,7 @@ from client.api import ObjectList, WatchEvent
 from client.backoff import Backoff
 from client.errors import Gone
 from client.kinds import Object
+from client.timeouts import within
 
 __all__ = ["NAMESPACE_INDEX", "NODE_INDEX", "IndexFunc", "Informer", "ListerWatcher", "copy_object"]
 
@@ -158,7 +159,7 @@ class Informer(Generic[T]):
     async def wait_synced(self, timeout: float | None = None) -> bool:
         """Wait until the first list is in the cache; False if `timeout` s passed first."""
         try:
-            await asyncio.wait_for(self._synced.wait(), timeout)
+            await within(self._synced.wait(), timeout)
         except TimeoutError:
             return False
         return True

@@ -27,6 +27,21 @@ _LEVELS = {
 }
 
 
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is at the moment of writing.
+
+    Binding the stream object at configuration time breaks when it is later replaced and
+    closed (pytest's capture does exactly that after each test), so every later log line
+    would raise "I/O operation on closed file".
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(component: str, *, level: str = "info", json: bool | None = None) -> None:
     """Set up structlog (and stdlib logging) for a daemon named `component`.
 
@@ -62,11 +77,11 @@ def configure_logging(component: str, *, level: str = "info", json: bool | None 
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
 
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(_CurrentStderr())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],

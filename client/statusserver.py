@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from client.timeouts import within
+
 log = structlog.get_logger("statusserver")
 
 ReadyCheck = Callable[[], Awaitable[str | None]]
@@ -71,9 +73,9 @@ class StatusServer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            line = await asyncio.wait_for(reader.readline(), _READ_TIMEOUT)
+            line = await within(reader.readline(), _READ_TIMEOUT)
             for _ in range(_MAX_HEADER_LINES):
-                header = await asyncio.wait_for(reader.readline(), _READ_TIMEOUT)
+                header = await within(reader.readline(), _READ_TIMEOUT)
                 if header in (b"\r\n", b"\n", b""):
                     break
             parts = line.decode("latin-1").split()

@@ -38,9 +38,9 @@ from typing import Protocol
 import structlog
 
 from client.errors import ApiError
+from client.timeouts import wait_event
 from kubelet import metrics
 from kubelet.runtime.interface import ContainerInfo, ContainerRuntime, RuntimeFailure
-from kubelet.timeouts import wait_event
 from proto import core_pb2
 
 log = structlog.get_logger("kubelet.fencing")

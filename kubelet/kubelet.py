@@ -14,6 +14,7 @@ import structlog
 
 from client.api import ApiClient
 from client.events import EventRecorder
+from client.timeouts import cancel_and_wait, wait_event
 from kubelet.fencing import Fence, FenceSettings, SelfFencing
 from kubelet.node import NodeHeartbeat, NodeSettings
 from kubelet.pods.config import ApiConfigSource
@@ -24,7 +25,6 @@ from kubelet.pods.volumes import VolumeManager
 from kubelet.podsource import watch_pods
 from kubelet.probes.workers import ProbeManager
 from kubelet.runtime.interface import ContainerRuntime
-from kubelet.timeouts import cancel_and_wait, wait_event
 from proto import core_pb2
 
 log = structlog.get_logger("kubelet")

@@ -15,6 +15,7 @@ import structlog
 
 from client.api import ApiClient
 from client.informer import Informer
+from client.timeouts import within
 from kubelet.routes import RouteError, RouteTable, desired_routes
 from proto import core_pb2
 
@@ -81,7 +82,7 @@ class PodNetwork:
                     )
                     waiting_logged = True
                 try:
-                    await asyncio.wait_for(self._wake.wait(), self._resync)
+                    await within(self._wake.wait(), self._resync)
                 except TimeoutError:
                     pass
         finally:

@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import structlog
 
+from client.timeouts import within
 from proto import core_pb2
 
 __all__ = [
@@ -122,7 +123,7 @@ async def run_ip(argv: Sequence[str]) -> str:
         *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), 10)
+        out, err = await within(proc.communicate(), 10)
     except TimeoutError:
         proc.kill()
         await proc.wait()

@@ -25,6 +25,7 @@ from prometheus_client import REGISTRY
 from client.api import ApiClient, ClientOptions
 from client.logs import configure_logging
 from client.statusserver import StatusServer
+from client.timeouts import within
 from master.leaderelection import (
     Callbacks,
     ConfigError,
@@ -165,7 +166,7 @@ async def run_elected(component: str, opts: ElectedOptions, work: Work) -> None:
                 tg.create_task(work(api, leadership))
         finally:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(api.close(), timeout=2.0)
+                await within(api.close(), timeout=2.0)
 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -52,6 +52,7 @@ import aetcd
 import structlog
 from prometheus_client import Counter, Gauge
 
+from client.timeouts import within
 from proto import api_pb2
 
 log = structlog.get_logger("leaderelection")
@@ -229,7 +230,7 @@ class LeaderElector:
         key = self.config.key.encode()
         tx = client.transactions
         try:
-            won, responses = await asyncio.wait_for(
+            won, responses = await within(
                 client.transaction(
                     compare=[tx.create(key) == 0],
                     success=[tx.put(key, self.config.identity.encode(), lease=lease.id)],
@@ -283,7 +284,7 @@ class LeaderElector:
                 t.cancel()
             await asyncio.gather(watcher, stop_waiter, return_exceptions=True)
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(watch.cancel(), timeout=1.0)
+                await within(watch.cancel(), timeout=1.0)
 
     # ---- lead ----
     async def _lead(self, term: Leadership, work: LeaderWork) -> None:
@@ -352,7 +353,7 @@ class LeaderElector:
         sent = self.clock()
         try:
             client = await self._connect()
-            reply = await asyncio.wait_for(
+            reply = await within(
                 client.refresh_lease(term.lease_id), timeout=max(0.01, deadline - sent)
             )
         except (aetcd.ClientError, OSError, TimeoutError) as e:
@@ -373,7 +374,7 @@ class LeaderElector:
             client = await self._connect()
             key = term.key.encode()
             tx = client.transactions
-            await asyncio.wait_for(
+            await within(
                 client.transaction(
                     compare=[tx.create(key) == term.revision],
                     success=[tx.delete(key)],
@@ -381,7 +382,7 @@ class LeaderElector:
                 ),
                 timeout=2.0,
             )
-            await asyncio.wait_for(client.revoke_lease(term.lease_id), timeout=2.0)
+            await within(client.revoke_lease(term.lease_id), timeout=2.0)
             self._log.info("resigned", revision=term.revision)
         except Exception as e:
             self._log.warning("resign failed; the lease will expire", error=str(e))
@@ -412,13 +413,13 @@ class LeaderElector:
         client, self._client = self._client, None
         if client is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.close(), timeout=2.0)
+                await within(client.close(), timeout=2.0)
 
     async def _revoke_quietly(self, lease_id: int) -> None:
         with contextlib.suppress(Exception):
             client = await self._connect()
-            await asyncio.wait_for(client.revoke_lease(lease_id), timeout=1.0)
+            await within(client.revoke_lease(lease_id), timeout=1.0)
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+            await within(self._stopping.wait(), timeout=seconds)

@@ -33,6 +33,7 @@ from typing import Any, cast
 import structlog
 from dnslib import QTYPE, RCODE, RR, SRV, A, DNSRecord
 
+from client.timeouts import within
 from proto import core_pb2
 
 __all__ = ["DEFAULT_DOMAIN", "DnsServer", "DnsTable", "build_table"]
@@ -240,7 +241,7 @@ class DnsServer:
             udp.close()
             protocol = cast(_Udp, udp.get_protocol())
             # The socket is closed in a later loop turn; wait so the address is free.
-            await asyncio.wait_for(protocol.closed, _CLOSE_TIMEOUT)
+            await within(protocol.closed, _CLOSE_TIMEOUT)
         tcp = self._tcp.pop((host, port), None)
         if tcp is not None:
             tcp.close()

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import structlog
 
+from client.timeouts import within
+
 __all__ = ["INTERFACE", "Interface", "NetworkError", "listening_ips"]
 
 log = structlog.get_logger("proxy.network")
@@ -49,7 +51,7 @@ async def _ip(*args: str, check: bool = True) -> str:
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), _IP_TIMEOUT)
+        out, err = await within(proc.communicate(), _IP_TIMEOUT)
     except TimeoutError:
         proc.kill()
         await proc.wait()

@@ -21,6 +21,7 @@ import structlog
 
 from client.api import ApiClient
 from client.informer import Informer
+from client.timeouts import within
 from proto import core_pb2
 from proxy import metrics
 from proxy.balancer import Balancer
@@ -131,7 +132,7 @@ class Proxier:
             if pause > 0:
                 await asyncio.sleep(pause)
             try:
-                await asyncio.wait_for(self._changed.wait(), self.settings.sync_period)
+                await within(self._changed.wait(), self.settings.sync_period)
             except TimeoutError:
                 pass
 

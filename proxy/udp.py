@@ -15,6 +15,7 @@ from typing import Any, cast
 
 import structlog
 
+from client.timeouts import within
 from proxy.served import ServedPort
 from proxy.table import Backend
 
@@ -183,7 +184,7 @@ class UdpListener(asyncio.DatagramProtocol):
             self.transport.close()
             self.transport = None
             # The socket is closed in a later loop turn; wait so the address is free.
-            await asyncio.wait_for(asyncio.shield(self._closed), _CLOSE_TIMEOUT)
+            await within(asyncio.shield(self._closed), _CLOSE_TIMEOUT)
         for session in list(self.sessions.values()):
             session.close()
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from cli.cluster.layout import HOST, Layout
 from cli.cluster.probes import http_get
 from cli.errors import CliError
+from client.timeouts import within
 
 BAD_ETCD = ((3, 5, 0), (3, 5, 2))
 """etcd 3.5.0-3.5.2 can lose consistency after a hard kill (etcd issue 13766)."""
@@ -86,7 +87,7 @@ async def check_etcd() -> str:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout=10)
+    out, _ = await within(proc.communicate(), timeout=10)
     refuse_bad_etcd(parse_etcd_version(out.decode(errors="replace")))
     return binary
 

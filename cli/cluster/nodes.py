@@ -19,6 +19,7 @@ from cli.cluster.processes import Record
 from cli.errors import CliError
 from client.api import ApiClient, ClientOptions
 from client.errors import ApiError
+from client.timeouts import within
 
 log = structlog.get_logger("tug.cluster")
 
@@ -55,7 +56,7 @@ async def remove_containers(nodes: list[tuple[str, str]]) -> list[str]:
             *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
         )
         try:
-            out, _ = await asyncio.wait_for(proc.communicate(), REMOVE_TIMEOUT)
+            out, _ = await within(proc.communicate(), REMOVE_TIMEOUT)
         except TimeoutError:
             proc.kill()
             await proc.wait()

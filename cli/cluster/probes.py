@@ -6,17 +6,19 @@ import asyncio
 import contextlib
 import socket
 
+from client.timeouts import within
+
 
 async def http_get(host: str, port: int, path: str, timeout: float = 1.0) -> tuple[int, bytes]:
     """A minimal HTTP/1.0 GET: (status, body); (0, b"") when nothing answers."""
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        reader, writer = await within(asyncio.open_connection(host, port), timeout)
     except (OSError, TimeoutError):
         return 0, b""
     try:
         writer.write(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
         await writer.drain()
-        raw = await asyncio.wait_for(reader.read(65536), timeout)
+        raw = await within(reader.read(65536), timeout)
     except (OSError, TimeoutError):
         return 0, b""
     finally:

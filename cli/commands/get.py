@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 from typing import Any
 
@@ -15,6 +14,7 @@ from cli.targets import Target
 from client import errors
 from client.api import ApiClient
 from client.kinds import Object
+from client.timeouts import within
 
 OUTPUTS = ("wide", "yaml", "json", "name")
 
@@ -181,4 +181,4 @@ async def _follow(
             inv.stdout.flush()
 
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stream(), timeout=limit)
+        await within(stream(), timeout=limit)

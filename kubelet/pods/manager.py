@@ -12,9 +12,9 @@ import asyncio
 
 import structlog
 
+from client.timeouts import cancel_and_wait
 from kubelet.pods.context import NodeContext
 from kubelet.pods.worker import PodWorker
-from kubelet.timeouts import cancel_and_wait
 from proto import core_pb2
 
 log = structlog.get_logger("kubelet.pods")

@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 import structlog
 
+from client.timeouts import wait_event, within
 from kubelet import metrics
 from kubelet.runtime.interface import ContainerInfo, ContainerRuntime
-from kubelet.timeouts import wait_event, within
 
 log = structlog.get_logger("kubelet.pleg")
 

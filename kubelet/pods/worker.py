@@ -21,6 +21,7 @@ import structlog
 
 from client.errors import Conflict, NotFound
 from client.quantity import cpu_millis, memory_bytes
+from client.timeouts import wait_event
 from kubelet import metrics
 from kubelet.pods.config import ContainerConfigError
 from kubelet.pods.context import NodeContext
@@ -36,7 +37,6 @@ from kubelet.runtime.interface import (
     PodRef,
     RuntimeFailure,
 )
-from kubelet.timeouts import wait_event
 from proto import core_pb2
 
 log = structlog.get_logger("kubelet.pods")

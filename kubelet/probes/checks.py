@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from client.timeouts import within
 from kubelet.runtime.interface import ContainerRuntime, RuntimeFailure
-from kubelet.timeouts import within
 from proto import core_pb2, meta_pb2
 
 

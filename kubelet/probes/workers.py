@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import structlog
 
+from client.timeouts import cancel_and_wait
 from kubelet import metrics
 from kubelet.probes import checks
 from kubelet.runtime.interface import ContainerInfo, ContainerRuntime
-from kubelet.timeouts import cancel_and_wait
 from proto import core_pb2
 
 log = structlog.get_logger("kubelet.probes")

@@ -34,6 +34,7 @@ import structlog
 from docker.types import EndpointConfig, IPAMConfig, IPAMPool
 from docker.utils.socket import frames_iter
 
+from client.timeouts import within
 from kubelet import metrics
 from kubelet.ipam import IPAMError, PodIPAM, docker_range, pod_network
 from kubelet.pods.dns_config import sandbox_dns
@@ -55,7 +56,6 @@ from kubelet.runtime.interface import (
     RuntimeFailure,
     VersionInfo,
 )
-from kubelet.timeouts import within
 
 T = TypeVar("T")
 log = structlog.get_logger("kubelet.runtime")
@@ -191,7 +191,7 @@ class DockerRuntime:
     async def _pod_ipam(self) -> PodIPAM:
         if self._ipam is None and not self._pod_cidr_error:
             try:
-                await asyncio.wait_for(self._pod_cidr_known.wait(), self.pod_cidr_wait)
+                await within(self._pod_cidr_known.wait(), self.pod_cidr_wait)
             except TimeoutError:
                 pass
         if self._ipam is None:

@@ -17,6 +17,7 @@ from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined
 
 from client import errors
 from client.statusserver import StatusServer
+from client.timeouts import within
 from master.apiserver import defaults
 from master.apiserver.allocators import (
     DEFAULT_NODE_PORT_RANGE,
@@ -110,7 +111,7 @@ class ApiServer:
         if not self._bootstrapped:
             return "bootstrap not done"
         try:
-            await asyncio.wait_for(self.etcd.revision(), 2.0)
+            await within(self.etcd.revision(), 2.0)
         except (TimeoutError, errors.ApiError) as e:
             return f"etcd unreachable: {e}"
         return None

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 from prometheus_client import Gauge
 
+from client.timeouts import within
+
 PENDING_PODS = Gauge(
     "tugboat_scheduler_pending_pods",
     "Pending pods by sub-queue: active, backoff, unschedulable.",
@@ -164,7 +166,7 @@ class SchedulingQueue:
             self._wakeup.clear()
             wait = min(remaining, self._next_backoff_wait())
             try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout=max(wait, 0.001))
+                await within(self._wakeup.wait(), timeout=max(wait, 0.001))
             except TimeoutError:
                 pass
         return None

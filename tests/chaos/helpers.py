@@ -21,6 +21,7 @@ from cli.cluster.layout import Layout
 from cli.cluster.processes import alive
 from client.api import ApiClient
 from client.errors import ApiError
+from client.timeouts import within
 from proto import core_pb2
 from tests.support.cluster import NODE_LABEL, Cluster, Result
 from tests.support.waiting import eventually
@@ -238,7 +239,7 @@ class Prober:
             else:
                 self.failed += 1
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.interval)
+                await within(stop.wait(), self.interval)
 
     def between(self, start: float, end: float) -> tuple[int, int]:
         """(answered, failed) among the requests sent between two monotonic times."""

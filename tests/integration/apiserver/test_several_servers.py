@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from client.kinds import decode
+from client.timeouts import within
 from proto import api_pb2
 from tests.integration.apiserver.helpers import configmap, create, get, stub_for, update
 from tests.support.ports import free_port
@@ -32,7 +32,7 @@ async def test_two_api_servers_on_one_etcd_see_each_others_writes(apiserver_fact
                 if len(events) == 2:
                     return
 
-        await asyncio.wait_for(read(), 10)
+        await within(read(), 10)
         watch.cancel()
     assert events == [("ADDED", "1"), ("MODIFIED", "2")]
 

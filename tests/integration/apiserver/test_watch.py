@@ -9,6 +9,7 @@ import grpc
 import pytest
 
 from client.kinds import decode
+from client.timeouts import within
 from proto import api_pb2
 from tests.integration.apiserver.helpers import (
     configmap,
@@ -31,7 +32,7 @@ async def _collect(call: Any, count: int, timeout: float = 10.0) -> list[api_pb2
             if len(events) == count:
                 return
 
-    await asyncio.wait_for(read(), timeout)
+    await within(read(), timeout)
     return events
 
 

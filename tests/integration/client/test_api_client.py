@@ -13,6 +13,7 @@ from prometheus_client import REGISTRY
 from client import errors
 from client.api import ApiClient, ClientOptions, WatchEvent
 from client.events import EventRecorder
+from client.timeouts import within
 from master.apiserver.server import ApiServer
 from proto import api_pb2, core_pb2
 from tests.conftest import ApiServerFactory
@@ -111,7 +112,7 @@ async def test_a_watch_delivers_every_change_after_its_revision_in_order(
         a.data["k"] = "v"
         await client.update(a)
         await client.delete("configmaps", "default", "a")
-        seen = [await asyncio.wait_for(anext(events), 10) for _ in range(3)]
+        seen = [await within(anext(events), 10) for _ in range(3)]
     finally:
         await events.aclose()  # type: ignore[attr-defined]
     assert [(e.type, e.object.metadata.name if e.object else "") for e in seen] == [
@@ -132,7 +133,7 @@ async def test_a_watch_from_a_compacted_revision_raises_gone(
     await apiserver.compactor.compact_now()  # b's revision is gone now
     events = client.watch("configmaps", resource_version=old.metadata.resource_version)
     with pytest.raises(errors.Gone):
-        await asyncio.wait_for(anext(events), 10)
+        await within(anext(events), 10)
 
 
 async def test_a_dead_endpoint_is_skipped(apiserver: ApiServer) -> None:
@@ -210,7 +211,7 @@ async def test_a_watch_with_bookmarks_yields_them(apiserver_factory: ApiServerFa
         made = await c.create(configmap("a"))
         events = c.watch("configmaps", allow_bookmarks=True)
         try:
-            event = await asyncio.wait_for(anext(events), 10)
+            event = await within(anext(events), 10)
         finally:
             await events.aclose()  # type: ignore[attr-defined]
         assert event.type == "BOOKMARK" and event.object is None
@@ -246,7 +247,7 @@ async def test_a_silent_watch_is_resumed_without_losing_or_repeating_events(
                         what="the silent watch to be resumed",
                     )
                     await c.create(configmap(f"cm{i}"))
-                    event = await asyncio.wait_for(waiting, 10)
+                    event = await within(waiting, 10)
                     assert event.object is not None
                     seen.append(event.object.metadata.name)
         finally:

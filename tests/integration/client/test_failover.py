@@ -12,6 +12,7 @@ from client import errors, kinds
 from client.api import ApiClient, ClientOptions
 from client.informer import Informer
 from client.kinds import Object
+from client.timeouts import within
 from master.apiserver.server import ApiServer
 from proto import core_pb2
 from tests.conftest import ApiServerFactory
@@ -63,7 +64,7 @@ async def test_killing_the_api_server_in_use_mid_watch_loses_no_event(
             await eventually(lambda: len(seen) >= KILL_AFTER, what="the first events")
             victim = by_endpoint[client.endpoint]
             victim.kill()
-            await asyncio.wait_for(writer, 60)
+            await within(writer, 60)
             assert client.endpoint != victim.endpoint
             await eventually(
                 lambda: len(seen) >= OBJECTS, timeout=30, what=f"{OBJECTS} events, have {seen}"
@@ -124,7 +125,7 @@ async def test_a_server_that_never_answers_is_left_for_the_next(
             waiting = asyncio.ensure_future(anext(events))
             await eventually(lambda: client.endpoint == apiserver.endpoint, what="the watch moved")
             await client.create(configmap("after"))
-            event = await asyncio.wait_for(waiting, 10)
+            event = await within(waiting, 10)
         finally:
             await events.aclose()  # type: ignore[attr-defined]
         assert event.object is not None and event.object.metadata.name == "after"
@@ -193,10 +194,10 @@ async def test_a_partition_mid_watch_is_noticed_and_the_watch_moves_on(
         )
         try:
             await writer.create(configmap("before"))
-            first = await asyncio.wait_for(anext(events), 10)
+            first = await within(anext(events), 10)
             partitionable.frozen = True
             await writer.create(configmap("during"))
-            second = await asyncio.wait_for(anext(events), 10)
+            second = await within(anext(events), 10)
         finally:
             await events.aclose()  # type: ignore[attr-defined]
         assert client.endpoint == apiserver.endpoint

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from client.api import ApiClient
 from client.errors import ApiError
 from client.informer import Informer
+from client.timeouts import within
 from proto import core_pb2, meta_pb2
 
 
@@ -70,7 +71,7 @@ class PodSimulator:
     async def _loop(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), 0.5)
+                await within(self._wake.wait(), 0.5)
             self._wake.clear()
             if self.paused:
                 continue

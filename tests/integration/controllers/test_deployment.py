@@ -9,6 +9,7 @@ from typing import Any
 
 from client.api import ApiClient
 from client.errors import Conflict
+from client.timeouts import within
 from master.controllers import controller_utils as cu
 from master.controllers import deployment_util as du
 from proto import core_pb2, workloads_pb2
@@ -105,7 +106,7 @@ class PodSampler:
 
     async def __aenter__(self) -> PodSampler:
         self._task = asyncio.create_task(self._run())
-        await asyncio.wait_for(self.started.wait(), 10)
+        await within(self.started.wait(), 10)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from client.timeouts import within
 from kubelet.runtime.docker import DockerRuntime
 from tests.integration.kubelet.pods import container, container_id, pod, running, wait_for_pod
 from tests.support.waiting import eventually
@@ -38,7 +39,7 @@ async def test_closing_the_runtime_ends_follow_logs_and_exec_streams_left_open(
         await eventually(
             lambda: not stream_threads(node_name), timeout=10, what="the stream threads to end"
         )
-        assert await asyncio.wait_for(exec_reader, 10) is None, "the exec output ended"
+        assert await within(exec_reader, 10) is None, "the exec output ended"
     finally:
         for stream in (logs, output):
             await stream.aclose()  # type: ignore[union-attr]

@@ -13,6 +13,7 @@ from pathlib import Path
 import aetcd
 import pytest
 
+from client.timeouts import within
 from master.leaderelection import Callbacks, ElectionConfig, LeaderElector, Leadership
 from tests.support.etcd import start_etcd
 from tests.support.waiting import eventually
@@ -60,7 +61,7 @@ class Candidate:
         self.elector.stop()
         if self.task is not None:
             with contextlib.suppress(BaseException):
-                await asyncio.wait_for(self.task, timeout=10)
+                await within(self.task, timeout=10)
 
     async def crash(self) -> None:
         """Stop without resigning, as a dying process would."""
@@ -219,12 +220,12 @@ async def test_a_sigkilled_leader_process_is_replaced_within_the_ttl_and_a_bit(
     processes, etcd_clean
 ):
     first = processes(etcd_clean.endpoint, COMPONENT, "p1", "2")
-    line = await asyncio.wait_for(asyncio.to_thread(read_until_leading, first), timeout=20)
+    line = await within(asyncio.to_thread(read_until_leading, first), timeout=20)
     assert line.startswith("LEADING")
     second = processes(etcd_clean.endpoint, COMPONENT, "p2", "2")
     killed_at = time.monotonic()
     first.kill()
-    line = await asyncio.wait_for(asyncio.to_thread(read_until_leading, second), timeout=20)
+    line = await within(asyncio.to_thread(read_until_leading, second), timeout=20)
     took = time.monotonic() - killed_at
     assert line.startswith("LEADING")
     print(f"fail-over after SIGKILL took {took:.2f}s")
@@ -249,4 +250,4 @@ async def test_an_unreachable_first_etcd_endpoint_is_skipped(etcd_clean):
         await eventually(lambda: terms, timeout=20, what="leads through the second endpoint")
     finally:
         elector.stop()
-        await asyncio.wait_for(task, timeout=10)
+        await within(task, timeout=10)

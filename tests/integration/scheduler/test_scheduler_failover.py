@@ -13,6 +13,7 @@ import pytest
 
 from client.api import ApiClient, ClientOptions
 from client.errors import FencedOut, NotFound
+from client.timeouts import within
 from master.leaderelection import Callbacks, ElectionConfig, LeaderElector, Leadership
 from proto import core_pb2, workloads_pb2
 from tests.integration.scheduler.sched_harness import SchedulerProcess, node, pod
@@ -226,7 +227,7 @@ async def test_a_deposed_leaders_write_is_refused_as_fenced_out_and_changes_noth
             assert fenced_refusals(masters) >= 1
         finally:
             second.stop()
-            await asyncio.wait_for(second_task, timeout=10)
+            await within(second_task, timeout=10)
     finally:
         first.stop()
-        await asyncio.wait_for(first_task, timeout=10)
+        await within(first_task, timeout=10)

@@ -9,13 +9,14 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter
 
 from client.statusserver import StatusServer
+from client.timeouts import within
 
 
 async def _request(port: int, raw: bytes) -> tuple[int, bytes]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(raw)
     await writer.drain()
-    data = await asyncio.wait_for(reader.read(), 5)
+    data = await within(reader.read(), 5)
     writer.close()
     head, _, body = data.partition(b"\r\n\r\n")
     return int(head.split()[1]), body

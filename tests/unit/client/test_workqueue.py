@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from prometheus_client import REGISTRY
 
+from client.timeouts import within
 from client.workqueue import ExponentialRateLimiter, ShutDown, WorkQueue, run_workers
 from tests.support.waiting import eventually
 
@@ -65,7 +66,7 @@ async def test_a_key_is_never_processed_by_two_workers_at_once() -> None:
     runner = asyncio.create_task(run_workers(q, sync, workers=4))
     await eventually(lambda: len(processed) >= 20, what="twenty syncs")
     q.shutdown()
-    await asyncio.wait_for(runner, 5)
+    await within(runner, 5)
     assert overlaps == []
 
 
@@ -75,7 +76,7 @@ async def test_get_waits_for_a_key() -> None:
     await asyncio.sleep(0)
     assert not getter.done()
     q.add("late")
-    assert await asyncio.wait_for(getter, 5) == "late"
+    assert await within(getter, 5) == "late"
 
 
 async def test_add_after_queues_the_key_once_its_delay_is_over() -> None:
@@ -83,7 +84,7 @@ async def test_add_after_queues_the_key_once_its_delay_is_over() -> None:
     q.add_after("k", 0.05)
     q.add_after("k", 10)  # a later time for the same key does not postpone it
     assert len(q) == 0
-    assert await asyncio.wait_for(q.get(), 5) == "k"
+    assert await within(q.get(), 5) == "k"
 
 
 async def test_add_after_with_no_delay_adds_at_once() -> None:
@@ -122,7 +123,7 @@ async def test_a_failing_sync_is_retried_with_back_off_until_it_succeeds() -> No
     await eventually(lambda: len(attempts) >= 4, what="four attempts")
     await eventually(lambda: q.retries("k") == 0, what="forgotten after success")
     q.shutdown()
-    await asyncio.wait_for(runner, 5)
+    await within(runner, 5)
     assert attempts == ["k"] * 4
 
 
@@ -139,7 +140,7 @@ async def test_a_key_is_dropped_after_max_retries() -> None:
     await eventually(lambda: len(attempts) == 3, what="three attempts")
     await eventually(lambda: q.retries("k") == 0, what="key dropped")
     q.shutdown()
-    await asyncio.wait_for(runner, 5)
+    await within(runner, 5)
     assert len(attempts) == 3
 
 
@@ -150,7 +151,7 @@ async def test_shutdown_wakes_every_waiting_getter_and_refuses_new_keys() -> Non
     q.shutdown()
     for getter in getters:
         with pytest.raises(ShutDown):
-            await asyncio.wait_for(getter, 5)
+            await within(getter, 5)
     q.add("k")
     q.add_after("k", 0.01)
     q.add_rate_limited("k")
@@ -173,7 +174,7 @@ async def test_a_cancelled_getter_passes_its_key_to_another() -> None:
     await asyncio.sleep(0)
     q.add("k")
     first.cancel()
-    assert await asyncio.wait_for(second, 5) == "k"
+    assert await within(second, 5) == "k"
 
 
 async def test_the_depth_gauge_follows_the_queue() -> None:

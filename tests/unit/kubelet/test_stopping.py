@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from client.timeouts import cancel_and_wait
 from kubelet.fencing import Fence, FenceSettings, SelfFencing
 from kubelet.pods.pleg import ContainerCache
 from kubelet.probes.workers import ProbeManager
 from kubelet.runtime.fake import FakeRuntime
 from kubelet.runtime.interface import ContainerInfo, PodRef
-from kubelet.timeouts import cancel_and_wait
 from proto import core_pb2
 
 

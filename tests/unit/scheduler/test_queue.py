@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from client.timeouts import within
 from master.scheduler.queue import SchedulingQueue
 
 
@@ -115,5 +116,5 @@ async def test_pop_waits_for_an_add():
     q = SchedulingQueue()
     popper = asyncio.create_task(q.pop(max_wait=5))
     q.add("ns/p", 0)
-    qp = await asyncio.wait_for(popper, timeout=5)
+    qp = await within(popper, timeout=5)
     assert qp is not None and qp.key == "ns/p"

@@ -1,4 +1,4 @@
-"""Waiting with a deadline without ever losing a cancellation.
+"""Waiting with a deadline without ever losing a cancellation (every component uses these).
 
 On Python 3.11, `asyncio.wait_for` swallows a cancellation that arrives in the same
 loop iteration as the awaited thing finishing: it returns the result and the task goes
@@ -28,9 +28,12 @@ async def wait_event(event: asyncio.Event, timeout: float) -> bool:
     return True
 
 
-async def within(aw: Awaitable[T], timeout: float) -> T:
-    """Await `aw`, raising TimeoutError after `timeout` s (wait_for that keeps cancels)."""
-    async with asyncio.timeout(max(0.0, timeout)):
+async def within(aw: Awaitable[T], timeout: float | None) -> T:
+    """Await `aw`, raising TimeoutError after `timeout` s (None: no deadline).
+
+    The drop-in for `asyncio.wait_for` that keeps cancellations.
+    """
+    async with asyncio.timeout(None if timeout is None else max(0.0, timeout)):
         return await aw
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from kubelet.timeouts import wait_event, within
+from client.timeouts import wait_event, within
 
 
 async def test_wait_event_says_whether_the_event_was_set_in_time() -> None:
