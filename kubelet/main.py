@@ -22,6 +22,7 @@ import structlog
 from prometheus_client import REGISTRY
 
 from client.api import ApiClient
+from client.flags import endpoint_list
 from client.logs import configure_logging
 from client.statusserver import StatusServer
 from kubelet import agent
@@ -57,17 +58,6 @@ class Options:
     network: NetworkSettings = field(default_factory=NetworkSettings)
 
 
-def _endpoints(text: str) -> list[str]:
-    endpoints = [e.strip() for e in text.split(",") if e.strip()]
-    for e in endpoints:
-        host, _, port = e.rpartition(":")
-        if not host or not port.isdigit():
-            raise argparse.ArgumentTypeError(f"--server: {e!r} is not host:port")
-    if not endpoints:
-        raise argparse.ArgumentTypeError("--server: at least one host:port is needed")
-    return endpoints
-
-
 def _positive(text: str) -> float:
     try:
         value = float(text)
@@ -98,7 +88,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     p = argparse.ArgumentParser(prog="tug-kubelet", description="The Tugboat node agent.")
     p.add_argument("--node-name", required=True)
     p.add_argument("--address", default="", help="the node's IP (InternalIP, agent address)")
-    p.add_argument("--server", type=_endpoints, default=[], help="API servers host:port,...")
+    p.add_argument(
+        "--server", type=endpoint_list("--server"), default=[], help="API servers host:port,..."
+    )
     p.add_argument("--root-dir", type=Path, default=None, help="volumes and pod files")
     p.add_argument("--port", type=int, default=10250, help="node-agent gRPC port")
     p.add_argument("--http-port", type=int, default=None, help="/healthz /metrics port")

@@ -23,6 +23,7 @@ import structlog
 from prometheus_client import REGISTRY
 
 from client.api import ApiClient, ClientOptions
+from client.flags import endpoint_list
 from client.logs import configure_logging
 from client.statusserver import StatusServer
 from client.timeouts import within
@@ -55,31 +56,17 @@ class ElectedOptions:
     log_level: str
 
 
-def _endpoints(flag: str) -> Callable[[str], list[str]]:
-    def parse(text: str) -> list[str]:
-        endpoints = [e.strip() for e in text.split(",") if e.strip()]
-        if not endpoints:
-            raise argparse.ArgumentTypeError(f"{flag}: at least one host:port is needed")
-        for e in endpoints:
-            host, _, port = e.rpartition(":")
-            if not host or not port.isdigit():
-                raise argparse.ArgumentTypeError(f"{flag}: {e!r} is not host:port")
-        return endpoints
-
-    return parse
-
-
 def add_flags(p: argparse.ArgumentParser) -> None:
     """The election and connection flags."""
     p.add_argument(
         "--server",
-        type=_endpoints("--server"),
+        type=endpoint_list("--server"),
         default=["127.0.0.1:6443"],
         help="comma-separated API servers, own master's first (host:port)",
     )
     p.add_argument(
         "--etcd-servers",
-        type=_endpoints("--etcd-servers"),
+        type=endpoint_list("--etcd-servers"),
         default=["127.0.0.1:2379"],
         help="comma-separated etcd endpoints, for the leader election only",
     )

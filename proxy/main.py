@@ -15,6 +15,7 @@ import structlog
 from prometheus_client import REGISTRY
 
 from client.api import ApiClient
+from client.flags import endpoint_list
 from client.logs import configure_logging
 from client.statusserver import StatusServer
 from proxy.balancer import MODES, ROUND_ROBIN
@@ -24,17 +25,6 @@ from proxy.proxier import Proxier
 from proxy.settings import DEFAULT_CLUSTER_DNS_IP, DEFAULT_SERVICE_RANGE, ProxySettings
 
 log = structlog.get_logger("proxy")
-
-
-def _endpoints(text: str) -> tuple[str, ...]:
-    endpoints = tuple(e.strip() for e in text.split(",") if e.strip())
-    for e in endpoints:
-        host, _, port = e.rpartition(":")
-        if not host or not port.isdigit():
-            raise argparse.ArgumentTypeError(f"--server: {e!r} is not host:port")
-    if not endpoints:
-        raise argparse.ArgumentTypeError("--server: at least one host:port is needed")
-    return endpoints
 
 
 def _ip(flag: str, *, empty: bool = False) -> Callable[[str], str]:
@@ -65,7 +55,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxySettings, int | 
     p.add_argument("--node-name", required=True)
     p.add_argument("--address", type=_ip("--address"), required=True,
                    help="the node's IP: nodePorts and the node's DNS listen here")
-    p.add_argument("--server", type=_endpoints, required=True, help="API servers host:port,...")
+    p.add_argument("--server", type=endpoint_list("--server"), required=True,
+                   help="API servers host:port,...")
     p.add_argument("--mode", choices=MODES, default=ROUND_ROBIN, help="endpoint choice")
     p.add_argument("--service-cluster-ip-range", type=_cidr, default=DEFAULT_SERVICE_RANGE)
     p.add_argument("--interface", default=INTERFACE,
@@ -87,7 +78,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxySettings, int | 
     settings = ProxySettings(
         node_name=a.node_name,
         address=a.address,
-        servers=a.server,
+        servers=tuple(a.server),
         mode=a.mode,
         service_range=a.service_cluster_ip_range,
         interface=a.interface,

@@ -12,6 +12,7 @@ from typing import Any
 
 import structlog
 
+from client.flags import endpoint_list
 from client.logs import configure_logging
 from master.apiserver.allocators import DEFAULT_SERVICE_RANGE, parse_node_port_range
 from master.apiserver.server import ApiServer, ApiServerConfig
@@ -19,17 +20,6 @@ from master.apiserver.server import ApiServer, ApiServerConfig
 log = structlog.get_logger("apiserver")
 
 STOP_GRACE_SECONDS = 5.0
-
-
-def _endpoints(text: str) -> list[str]:
-    endpoints = [e.strip() for e in text.split(",") if e.strip()]
-    for e in endpoints:
-        host, _, port = e.rpartition(":")
-        if not host or not port.isdigit():
-            raise argparse.ArgumentTypeError(f"--etcd-servers: {e!r} is not host:port")
-    if not endpoints:
-        raise argparse.ArgumentTypeError("--etcd-servers: at least one host:port is needed")
-    return endpoints
 
 
 def _seconds(text: str) -> float:
@@ -55,7 +45,8 @@ def _whole_seconds(text: str) -> int:
 def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
     """The configuration named on the command line."""
     p = argparse.ArgumentParser(prog="tug-apiserver", description="The Tugboat API server.")
-    p.add_argument("--etcd-servers", type=_endpoints, default=["127.0.0.1:2379"],
+    p.add_argument("--etcd-servers", type=endpoint_list("--etcd-servers"),
+                   default=["127.0.0.1:2379"],
                    help="comma-separated etcd client endpoints (host:port)")
     p.add_argument("--bind-address", default="127.0.0.1")
     p.add_argument("--port", type=int, default=6443, help="gRPC port")

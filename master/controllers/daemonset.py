@@ -25,9 +25,10 @@ from client.informer import NAMESPACE_INDEX, copy_object
 from master.controllers import controller_utils as cu
 from master.controllers import deployment_util as du
 from master.controllers import taints as tt
-from master.controllers.base import Context, Controller
+from master.controllers.base import Context
 from master.controllers.claiming import claim
 from master.controllers.expectations import Expectations
+from master.controllers.owned_pods import OwnedPodsController
 from master.controllers.podcontrol import PodControl, delete_all, pod_from_template, slow_start
 from proto import core_pb2, workloads_pb2
 
@@ -126,15 +127,16 @@ def max_unavailable(ds: DaemonSet, desired: int) -> int:
     return max(1, value)
 
 
-class DaemonSetController(Controller):
+class DaemonSetController(OwnedPodsController):
     """apps/v1 DaemonSet."""
 
     name = "daemonset"
+    owner_kind = "DaemonSet"
     component = "daemonset-controller"
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.daemonsets = ctx.informers.get("daemonsets")
+        self.daemonsets = self.owners = ctx.informers.get("daemonsets")
         self.nodes = ctx.informers.get("nodes")
         self.pods = ctx.informers.get("pods")
         self.expectations = Expectations(ctx.settings.expectations_ttl)
@@ -163,40 +165,14 @@ class DaemonSetController(Controller):
         ):
             self._all()
 
-    def _owner_key(self, pod: core_pb2.Pod) -> str | None:
-        ref = cu.controller_ref(pod)
-        if ref is None or ref.kind != "DaemonSet":
-            return None
-        key = f"{pod.metadata.namespace}/{ref.name}"
-        ds = self.daemonsets.get(key, copy=False)
-        return key if ds is not None and ds.metadata.uid == ref.uid else None
-
-    def _pod_added(self, pod: core_pb2.Pod) -> None:
-        key = self._owner_key(pod)
-        if key is None:
-            return
-        if pod.metadata.deletion_timestamp:
-            self.expectations.deletion_observed(key, kinds.key(pod))
-        else:
-            self.expectations.creation_observed(key)
-        self.queue.add(key)
-
     def _pod_updated(self, old: core_pb2.Pod, new: core_pb2.Pod) -> None:
-        key = self._owner_key(new)
-        if key is None:
+        key = self._observe_update(old, new)
+        if key is None or not cu.is_pod_ready(new):
             return
-        if new.metadata.deletion_timestamp and not old.metadata.deletion_timestamp:
-            self.expectations.deletion_observed(key, kinds.key(new))
-        self.queue.add(key)
         ds = self.daemonsets.get(key, copy=False)
-        if ds is not None and ds.spec.min_ready_seconds > 0 and cu.is_pod_ready(new):
+        if ds is not None and ds.spec.min_ready_seconds > 0:
+            # Becoming available happens with no event of its own: look again then.
             self.queue.add_after(key, ds.spec.min_ready_seconds + 0.5)
-
-    def _pod_deleted(self, pod: core_pb2.Pod) -> None:
-        key = self._owner_key(pod)
-        if key is not None:
-            self.expectations.deletion_observed(key, kinds.key(pod))
-            self.queue.add(key)
 
     # -- sync --------------------------------------------------------------------------
 

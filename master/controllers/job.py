@@ -23,9 +23,10 @@ from client.errors import NotFound
 from client.events import NORMAL, WARNING
 from client.informer import NAMESPACE_INDEX, copy_object
 from master.controllers import controller_utils as cu
-from master.controllers.base import Context, Controller
+from master.controllers.base import Context
 from master.controllers.claiming import claim
 from master.controllers.expectations import Expectations
+from master.controllers.owned_pods import OwnedPodsController
 from master.controllers.podcontrol import PodControl, delete_all, pod_from_template, slow_start
 from proto import core_pb2, workloads_pb2
 
@@ -73,15 +74,16 @@ def is_complete(job: Job, succeeded: int, active: int) -> bool:
     return succeeded >= job.spec.completions
 
 
-class JobController(Controller):
+class JobController(OwnedPodsController):
     """batch/v1 Job."""
 
     name = "job"
+    owner_kind = "Job"
     component = "job-controller"
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.jobs = ctx.informers.get("jobs")
+        self.jobs = self.owners = ctx.informers.get("jobs")
         self.pods = ctx.informers.get("pods")
         self.expectations = Expectations(ctx.settings.expectations_ttl)
         self.pod_control = PodControl(ctx.client, self.events)
@@ -98,38 +100,6 @@ class JobController(Controller):
         key = kinds.key(job)
         self.expectations.forget(key)
         self._failures.pop(key, None)
-
-    def _owner_key(self, pod: core_pb2.Pod) -> str | None:
-        ref = cu.controller_ref(pod)
-        if ref is None or ref.kind != "Job":
-            return None
-        key = f"{pod.metadata.namespace}/{ref.name}"
-        job = self.jobs.get(key, copy=False)
-        return key if job is not None and job.metadata.uid == ref.uid else None
-
-    def _pod_added(self, pod: core_pb2.Pod) -> None:
-        key = self._owner_key(pod)
-        if key is None:
-            return
-        if pod.metadata.deletion_timestamp:
-            self.expectations.deletion_observed(key, kinds.key(pod))
-        else:
-            self.expectations.creation_observed(key)
-        self.queue.add(key)
-
-    def _pod_updated(self, old: core_pb2.Pod, new: core_pb2.Pod) -> None:
-        key = self._owner_key(new)
-        if key is None:
-            return
-        if new.metadata.deletion_timestamp and not old.metadata.deletion_timestamp:
-            self.expectations.deletion_observed(key, kinds.key(new))
-        self.queue.add(key)
-
-    def _pod_deleted(self, pod: core_pb2.Pod) -> None:
-        key = self._owner_key(pod)
-        if key is not None:
-            self.expectations.deletion_observed(key, kinds.key(pod))
-            self.queue.add(key)
 
     # -- sync --------------------------------------------------------------------------
 

@@ -1,0 +1,64 @@
+"""Pod event handlers for controllers that own their pods directly (Job, DaemonSet).
+
+Such a controller finds a pod's owner through the pod's controller ownerReference (kind,
+name and uid must all match a live owner in the cache), tells the owner's expectations
+what it observed, and queues the owner. Kept in one place so the two controllers cannot
+drift apart on the subtle part: a pod seen with a deletionTimestamp counts as a deletion
+observed, not a creation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from client import kinds
+from client.informer import Informer
+from master.controllers import controller_utils as cu
+from master.controllers.base import Controller
+from master.controllers.expectations import Expectations
+from proto import core_pb2
+
+
+class OwnedPodsController(Controller):
+    """A Controller whose `owners` informer holds objects of `owner_kind` owning pods."""
+
+    owner_kind: str
+    owners: Informer[Any]
+    expectations: Expectations
+
+    def _owner_key(self, pod: core_pb2.Pod) -> str | None:
+        ref = cu.controller_ref(pod)
+        if ref is None or ref.kind != self.owner_kind:
+            return None
+        key = f"{pod.metadata.namespace}/{ref.name}"
+        owner = self.owners.get(key, copy=False)
+        return key if owner is not None and owner.metadata.uid == ref.uid else None
+
+    def _pod_added(self, pod: core_pb2.Pod) -> None:
+        key = self._owner_key(pod)
+        if key is None:
+            return
+        if pod.metadata.deletion_timestamp:
+            self.expectations.deletion_observed(key, kinds.key(pod))
+        else:
+            self.expectations.creation_observed(key)
+        self.queue.add(key)
+
+    def _pod_updated(self, old: core_pb2.Pod, new: core_pb2.Pod) -> None:
+        self._observe_update(old, new)
+
+    def _observe_update(self, old: core_pb2.Pod, new: core_pb2.Pod) -> str | None:
+        """Queue the updated pod's owner; its key, or None when the pod has no live owner."""
+        key = self._owner_key(new)
+        if key is None:
+            return None
+        if new.metadata.deletion_timestamp and not old.metadata.deletion_timestamp:
+            self.expectations.deletion_observed(key, kinds.key(new))
+        self.queue.add(key)
+        return key
+
+    def _pod_deleted(self, pod: core_pb2.Pod) -> None:
+        key = self._owner_key(pod)
+        if key is not None:
+            self.expectations.deletion_observed(key, kinds.key(pod))
+            self.queue.add(key)
