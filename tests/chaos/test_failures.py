@@ -39,6 +39,11 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 LEADER_LEASE = 3.0
 """The elected components' lease TTL (`--leader-lease`, default 3 s)."""
 ELECTED = ("tug-scheduler", "tug-controller-manager")
+# The set test's nemesis keeps each victim dead this long (past a leader lease's renew
+# deadline, so elections really happen), then lets the restarted one rejoin before the
+# next kill. These are fault-injection timings, not waits for a condition.
+VICTIM_DOWNTIME_SECONDS = 1.5
+REJOIN_PAUSE_SECONDS = 0.5
 
 
 async def holders(api: ApiClient) -> dict[str, str]:
@@ -314,9 +319,9 @@ async def test_no_acknowledged_create_is_lost_while_masters_and_an_etcd_member_d
             group = victims[round_ % len(victims)]
             await kill(cluster, *group)
             kills.append("+".join(group))
-            await asyncio.sleep(1.5)
+            await asyncio.sleep(VICTIM_DOWNTIME_SECONDS)
             await restart(cluster, *group)
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(REJOIN_PAUSE_SECONDS)
 
     names = [f"set-{i:03d}" for i in range(total)]
     writing.set()

@@ -68,7 +68,7 @@ async def test_cancel_and_wait_names_a_task_that_will_not_stop_and_does_not_wait
                 continue  # the bug this guards against: a swallowed cancellation
 
     task = asyncio.create_task(stubborn(), name="stubborn")
-    polite = asyncio.create_task(asyncio.sleep(3600), name="polite")
+    polite = asyncio.create_task(asyncio.Event().wait(), name="polite")
     await asyncio.sleep(0)
     still = await cancel_and_wait([task, polite], timeout=0.2)
     assert [t.get_name() for t in still] == ["stubborn"]
