@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-__all__ = ["endpoint_list"]
+__all__ = ["endpoint_list", "seconds"]
 
 
 def endpoint_list(flag: str) -> Callable[[str], list[str]]:
@@ -22,3 +22,14 @@ def endpoint_list(flag: str) -> Callable[[str], list[str]]:
         return endpoints
 
     return parse
+
+
+def seconds(text: str) -> float:
+    """An argparse type for a duration in seconds, zero or more (fractions allowed)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+    return value

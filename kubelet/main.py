@@ -22,7 +22,7 @@ import structlog
 from prometheus_client import REGISTRY
 
 from client.api import ApiClient
-from client.flags import endpoint_list
+from client.flags import endpoint_list, seconds
 from client.logs import configure_logging
 from client.statusserver import StatusServer
 from kubelet import agent
@@ -68,16 +68,6 @@ def _positive(text: str) -> float:
     return value
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
-    return value
-
-
 def _default_root(node: str) -> Path:
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "tugboat" / f"kubelet-{node}"
@@ -104,13 +94,13 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     p.add_argument("--resync-period", type=_positive, default=10.0)
     p.add_argument(
         "--node-fence-grace-period",
-        type=_seconds,
+        type=seconds,
         default=8.0,
         help="stop this node's pods when the lease went unrenewed this long (0: never)",
     )
     p.add_argument(
         "--reconnect-kill-after",
-        type=_seconds,
+        type=seconds,
         default=None,
         help="unrenewed this long counts as disconnected: on reconnecting, kill the "
         "containers of pods no longer bound here before starting anything "

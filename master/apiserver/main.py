@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from client.flags import endpoint_list
+from client.flags import endpoint_list, seconds
 from client.logs import configure_logging
 from master.apiserver.allocators import DEFAULT_SERVICE_RANGE, parse_node_port_range
 from master.apiserver.server import ApiServer, ApiServerConfig
@@ -20,16 +20,6 @@ from master.apiserver.server import ApiServer, ApiServerConfig
 log = structlog.get_logger("apiserver")
 
 STOP_GRACE_SECONDS = 5.0
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
-    return value
 
 
 def _whole_seconds(text: str) -> int:
@@ -53,11 +43,11 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
     p.add_argument("--http-port", type=int, default=None,
                    help="port of /healthz, /readyz and /metrics (default: none)")
     p.add_argument("--name", default="apiserver", help="this server's name in logs")
-    p.add_argument("--compaction-interval", type=_seconds, default=60.0,
+    p.add_argument("--compaction-interval", type=seconds, default=60.0,
                    help="seconds between etcd compactions (0: never)")
-    p.add_argument("--compaction-retention", type=_seconds, default=300.0,
+    p.add_argument("--compaction-retention", type=seconds, default=300.0,
                    help="seconds of etcd history to keep")
-    p.add_argument("--bookmark-interval", type=_seconds, default=60.0,
+    p.add_argument("--bookmark-interval", type=seconds, default=60.0,
                    help="seconds between BOOKMARK events on watches that allow them")
     p.add_argument("--service-cluster-ip-range", default=DEFAULT_SERVICE_RANGE,
                    help="CIDR ClusterIPs are allocated from")

@@ -4,7 +4,7 @@ import argparse
 
 import pytest
 
-from client.flags import endpoint_list
+from client.flags import endpoint_list, seconds
 
 
 def test_a_comma_separated_list_of_endpoints_parses_with_blanks_dropped() -> None:
@@ -25,3 +25,14 @@ def test_a_bad_endpoint_is_refused_naming_the_flag(text: str, problem: str) -> N
     with pytest.raises(argparse.ArgumentTypeError, match=problem) as caught:
         endpoint_list("--etcd-servers")(text)
     assert str(caught.value).startswith("--etcd-servers: ")
+
+
+@pytest.mark.parametrize("text", ["0", "2", "0.5"])
+def test_a_duration_of_zero_or_more_seconds_parses(text: str) -> None:
+    assert seconds(text) == float(text)
+
+
+@pytest.mark.parametrize("text", ["-1", "soon", ""])
+def test_a_negative_or_non_numeric_duration_is_refused(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="is not a number of seconds >= 0"):
+        seconds(text)
