@@ -272,9 +272,16 @@ class Etcd:
                 yield resp
             raise errors.Unavailable("etcd ended the watch stream")
         except asyncio.CancelledError:
-            if self._closing and call.cancelled():
+            task = asyncio.current_task()
+            if call.cancelled() and (self._closing or (task is not None and not task.cancelling())):
+                # Our etcd call was cancelled, not our task: the server is shutting down, or
+                # the connection was retired after a fail-over (`_close_later`). Either way
+                # the watcher must hear Unavailable and resume elsewhere from its last
+                # revision; swallowing it here left the watcher on a silent stream.
                 raise errors.Unavailable(
                     "the API server is shutting down: watch another one"
+                    if self._closing
+                    else "the etcd connection of this watch was retired: watch again"
                 ) from None
             raise
         except grpc.aio.AioRpcError as e:

@@ -65,3 +65,29 @@ async def test_a_watch_broken_by_a_dying_member_resumes_without_losing_events(et
                     break
             resumed.cancel()
     assert names == ["missed-while-down"]
+
+
+async def test_a_watch_on_a_connection_retired_by_a_fail_over_ends_as_unavailable(etcd3):
+    """After a fail-over (e.g. "leader changed") the old etcd connection is closed a little
+    later; a watch still open on it must end as UNAVAILABLE, never go silent."""
+    async with running_apiserver(etcd3.endpoints) as server:
+        server.etcd.timeout = 0.2  # retire the old connection quickly
+        async with stub_for(server.endpoint) as stub:
+            start = (await create(stub, configmap("first"))).metadata.resource_version
+            watch = stub.Watch(api_pb2.WatchRequest(resource="configmaps", resource_version=start))
+            await create(stub, configmap("seen"))
+            async with asyncio.timeout(10):
+                async for _ in watch:
+                    break
+            old = await server.etcd._connected()
+            await server.etcd._fail_over(old, grpc.aio.AioRpcError(
+                grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata(),
+                details="etcdserver: leader changed",
+                debug_error_string="",
+            ))
+            with pytest.raises(grpc.aio.AioRpcError) as e:
+                async with asyncio.timeout(10):
+                    async for _ in watch:
+                        pass
+            assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert "retired" in (e.value.details() or "")
