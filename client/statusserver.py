@@ -1,28 +1,29 @@
-"""The small HTTP server every daemon runs: `/healthz`, `/readyz` and `/metrics`.
+"""The HTTP server every daemon runs: `/healthz`, `/readyz`, `/metrics`, and its own routes.
 
-Three GET paths need no web framework: this reads one request line, answers and closes
-the connection. `/healthz` says the process serves at all; `/readyz` asks the daemon's
-own readiness check; `/metrics` is prometheus_client's text exposition of the daemon's
-registry.
+One aiohttp application per daemon, as kube-apiserver serves its health checks, its
+metrics and its API on one port: a daemon adds its routes (the API server's Prometheus
+service discovery and REST API) to `app` before `start()`, after which aiohttp freezes
+the router. `/healthz` says the process serves at all; `/readyz` asks the daemon's own
+readiness check; `/metrics` is prometheus_client's text exposition of the daemon's
+registry, rendered on the event loop because collectors read informer caches and other
+state that only the loop may touch.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 import structlog
+from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-
-from client.timeouts import within
 
 log = structlog.get_logger("statusserver")
 
 ReadyCheck = Callable[[], Awaitable[str | None]]
 """Returns None when ready, else the reason it is not."""
 
-_READ_TIMEOUT = 5.0
-_MAX_HEADER_LINES = 100
+_SHUTDOWN_GRACE = 2.0
+"""Seconds open requests get to finish when the server stops."""
 
 
 async def _always_ready() -> str | None:
@@ -30,7 +31,11 @@ async def _always_ready() -> str | None:
 
 
 class StatusServer:
-    """Serves /healthz, /readyz and /metrics on host:port (port 0: any free port)."""
+    """Serves /healthz, /readyz, /metrics and added routes on host:port (port 0: any free).
+
+    `app` is the aiohttp application: add routes to it (or call `add_routes`) before
+    `start()`.
+    """
 
     def __init__(
         self,
@@ -44,56 +49,54 @@ class StatusServer:
         self.port = port
         self.registry = registry
         self.ready = ready
-        self._server: asyncio.Server | None = None
+        self.app = web.Application()
+        self.app.add_routes(
+            [
+                web.get("/healthz", self._healthz),
+                web.get("/readyz", self._readyz),
+                web.get("/metrics", self._metrics),
+            ]
+        )
+        self._runner: web.AppRunner | None = None
+
+    def add_routes(self, routes: Iterable[web.AbstractRouteDef]) -> None:
+        """Serve `routes` too; only before `start()`."""
+        if self._runner is not None:
+            raise RuntimeError("routes must be added before the status server starts")
+        self.app.add_routes(routes)
 
     async def start(self) -> None:
         """Listen; `port` is the bound port afterwards."""
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
-        self.port = int(self._server.sockets[0].getsockname()[1])
+        # No access log: Prometheus scrapes every few seconds and probes poll /readyz.
+        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=_SHUTDOWN_GRACE)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self.port = int(runner.addresses[0][1])
         log.info("status server listening", key=f"{self.host}:{self.port}")
 
     async def stop(self) -> None:
-        """Stop listening and close open connections."""
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        """Stop listening; open requests get a short grace, then their connections close."""
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
 
-    async def _answer(self, path: str) -> tuple[int, str, bytes]:
-        if path == "/healthz":
-            return 200, "text/plain; charset=utf-8", b"ok\n"
-        if path == "/readyz":
-            reason = await self.ready()
-            if reason is None:
-                return 200, "text/plain; charset=utf-8", b"ok\n"
-            return 503, "text/plain; charset=utf-8", f"not ready: {reason}\n".encode()
-        if path == "/metrics":
-            return 200, CONTENT_TYPE_LATEST, generate_latest(self.registry)
-        return 404, "text/plain; charset=utf-8", f"no such path: {path}\n".encode()
+    async def _healthz(self, _request: web.Request) -> web.Response:
+        return web.Response(text="ok\n")
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            line = await within(reader.readline(), _READ_TIMEOUT)
-            for _ in range(_MAX_HEADER_LINES):
-                header = await within(reader.readline(), _READ_TIMEOUT)
-                if header in (b"\r\n", b"\n", b""):
-                    break
-            parts = line.decode("latin-1").split()
-            if len(parts) < 2:
-                status, ctype, body = 400, "text/plain; charset=utf-8", b"bad request\n"
-            elif parts[0] not in ("GET", "HEAD"):
-                status, ctype, body = 405, "text/plain; charset=utf-8", b"only GET\n"
-            else:
-                status, ctype, body = await self._answer(parts[1].split("?", 1)[0])
-            reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-                      503: "Service Unavailable"}[status]
-            head = (
-                f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-            ).encode()
-            writer.write(head if parts and parts[0] == "HEAD" else head + body)
-            await writer.drain()
-        except (TimeoutError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+    async def _readyz(self, _request: web.Request) -> web.Response:
+        reason = await self.ready()
+        if reason is None:
+            return web.Response(text="ok\n")
+        return web.Response(status=503, text=f"not ready: {reason}\n")
+
+    async def _metrics(self, _request: web.Request) -> web.Response:
+        response = web.Response(body=generate_latest(self.registry))
+        # CONTENT_TYPE_LATEST carries its own charset and version parameters.
+        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        return response

@@ -8,6 +8,8 @@ import socket
 
 from client.timeouts import within
 
+_MAX_ANSWER = 16 << 20
+
 
 async def http_get(host: str, port: int, path: str, timeout: float = 1.0) -> tuple[int, bytes]:
     """A minimal HTTP/1.0 GET: (status, body); (0, b"") when nothing answers."""
@@ -18,7 +20,14 @@ async def http_get(host: str, port: int, path: str, timeout: float = 1.0) -> tup
     try:
         writer.write(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
         await writer.drain()
-        raw = await within(reader.read(65536), timeout)
+        # The server closes after an HTTP/1.0 answer; its headers and body may come in
+        # separate segments, so read to the end (bounded: a status page, not a download).
+        raw = await within(reader.read(_MAX_ANSWER), timeout)
+        while raw and len(raw) < _MAX_ANSWER:
+            more = await within(reader.read(_MAX_ANSWER - len(raw)), timeout)
+            if not more:
+                break
+            raw += more
     except (OSError, TimeoutError):
         return 0, b""
     finally:

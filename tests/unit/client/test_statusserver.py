@@ -1,4 +1,4 @@
-"""The status server answers /healthz, /readyz and /metrics, and little else."""
+"""The status server answers /healthz, /readyz, /metrics and the routes its daemon adds."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter
 
 from client.statusserver import StatusServer
@@ -35,6 +36,11 @@ async def served() -> AsyncIterator[tuple[StatusServer, Readiness]]:
     Counter("tugboat_test_things_total", "Things.", registry=registry).inc(3)
     ready = Readiness()
     server = StatusServer("127.0.0.1", 0, registry=registry, ready=ready)
+
+    async def targets(request: web.Request) -> web.Response:
+        return web.json_response([{"targets": [request.query.get("node", "")]}])
+
+    server.add_routes([web.get("/targets", targets)])
     await server.start()
     try:
         yield server, ready
@@ -44,7 +50,7 @@ async def served() -> AsyncIterator[tuple[StatusServer, Readiness]]:
 
 async def test_healthz_answers_ok(served):
     server, _ = served
-    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     assert await _request(server.port, request) == (200, b"ok\n")
 
 
@@ -76,3 +82,25 @@ async def test_metrics_serve_the_registry_in_prometheus_text(served):
 async def test_other_requests_get_a_clear_http_error(served, raw, status):
     server, _ = served
     assert (await _request(server.port, raw))[0] == status
+
+
+async def test_head_answers_the_headers_without_a_body(served):
+    server, _ = served
+    status, body = await _request(server.port, b"HEAD /healthz HTTP/1.0\r\n\r\n")
+    assert (status, body) == (200, b"")
+
+
+async def test_a_route_the_daemon_added_is_served_beside_the_status_paths(served):
+    server, _ = served
+    status, body = await _request(server.port, b"GET /targets?node=n1 HTTP/1.0\r\n\r\n")
+    assert (status, body) == (200, b'[{"targets": ["n1"]}]')
+
+
+async def test_routes_cannot_be_added_once_serving(served):
+    server, _ = served
+
+    async def late(_request: web.Request) -> web.Response:
+        return web.Response()
+
+    with pytest.raises(RuntimeError, match="before the status server starts"):
+        server.add_routes([web.get("/late", late)])
