@@ -327,19 +327,97 @@ class Probe(_message.Message):
     termination_grace_period_seconds: int
     def __init__(self, http_get: _Optional[_Union[HTTPGetAction, _Mapping]] = ..., tcp_socket: _Optional[_Union[TCPSocketAction, _Mapping]] = ..., exec: _Optional[_Union[ExecAction, _Mapping]] = ..., grpc: _Optional[_Union[GRPCAction, _Mapping]] = ..., initial_delay_seconds: _Optional[int] = ..., period_seconds: _Optional[int] = ..., timeout_seconds: _Optional[int] = ..., success_threshold: _Optional[int] = ..., failure_threshold: _Optional[int] = ..., termination_grace_period_seconds: _Optional[int] = ...) -> None: ...
 
+class Capabilities(_message.Message):
+    __slots__ = ("add", "drop")
+    ADD_FIELD_NUMBER: _ClassVar[int]
+    DROP_FIELD_NUMBER: _ClassVar[int]
+    add: _containers.RepeatedScalarFieldContainer[str]
+    drop: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, add: _Optional[_Iterable[str]] = ..., drop: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SeccompProfile(_message.Message):
+    __slots__ = ("type", "localhost_profile")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    LOCALHOST_PROFILE_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    localhost_profile: str
+    def __init__(self, type: _Optional[str] = ..., localhost_profile: _Optional[str] = ...) -> None: ...
+
+class AppArmorProfile(_message.Message):
+    __slots__ = ("type", "localhost_profile")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    LOCALHOST_PROFILE_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    localhost_profile: str
+    def __init__(self, type: _Optional[str] = ..., localhost_profile: _Optional[str] = ...) -> None: ...
+
+class SELinuxOptions(_message.Message):
+    __slots__ = ("user", "role", "type", "level")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    user: str
+    role: str
+    type: str
+    level: str
+    def __init__(self, user: _Optional[str] = ..., role: _Optional[str] = ..., type: _Optional[str] = ..., level: _Optional[str] = ...) -> None: ...
+
 class SecurityContext(_message.Message):
-    __slots__ = ("privileged", "run_as_user", "read_only_root_filesystem", "run_as_group", "run_as_non_root")
+    __slots__ = ("privileged", "run_as_user", "read_only_root_filesystem", "run_as_group", "run_as_non_root", "capabilities", "allow_privilege_escalation", "seccomp_profile", "proc_mount", "se_linux_options", "app_armor_profile")
     PRIVILEGED_FIELD_NUMBER: _ClassVar[int]
     RUN_AS_USER_FIELD_NUMBER: _ClassVar[int]
     READ_ONLY_ROOT_FILESYSTEM_FIELD_NUMBER: _ClassVar[int]
     RUN_AS_GROUP_FIELD_NUMBER: _ClassVar[int]
     RUN_AS_NON_ROOT_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_PRIVILEGE_ESCALATION_FIELD_NUMBER: _ClassVar[int]
+    SECCOMP_PROFILE_FIELD_NUMBER: _ClassVar[int]
+    PROC_MOUNT_FIELD_NUMBER: _ClassVar[int]
+    SE_LINUX_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    APP_ARMOR_PROFILE_FIELD_NUMBER: _ClassVar[int]
     privileged: bool
     run_as_user: int
     read_only_root_filesystem: bool
     run_as_group: int
     run_as_non_root: bool
-    def __init__(self, privileged: _Optional[bool] = ..., run_as_user: _Optional[int] = ..., read_only_root_filesystem: _Optional[bool] = ..., run_as_group: _Optional[int] = ..., run_as_non_root: _Optional[bool] = ...) -> None: ...
+    capabilities: Capabilities
+    allow_privilege_escalation: bool
+    seccomp_profile: SeccompProfile
+    proc_mount: str
+    se_linux_options: SELinuxOptions
+    app_armor_profile: AppArmorProfile
+    def __init__(self, privileged: _Optional[bool] = ..., run_as_user: _Optional[int] = ..., read_only_root_filesystem: _Optional[bool] = ..., run_as_group: _Optional[int] = ..., run_as_non_root: _Optional[bool] = ..., capabilities: _Optional[_Union[Capabilities, _Mapping]] = ..., allow_privilege_escalation: _Optional[bool] = ..., seccomp_profile: _Optional[_Union[SeccompProfile, _Mapping]] = ..., proc_mount: _Optional[str] = ..., se_linux_options: _Optional[_Union[SELinuxOptions, _Mapping]] = ..., app_armor_profile: _Optional[_Union[AppArmorProfile, _Mapping]] = ...) -> None: ...
+
+class Sysctl(_message.Message):
+    __slots__ = ("name", "value")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value: str
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+
+class PodSecurityContext(_message.Message):
+    __slots__ = ("run_as_user", "run_as_group", "run_as_non_root", "fs_group", "supplemental_groups", "seccomp_profile", "se_linux_options", "sysctls", "app_armor_profile")
+    RUN_AS_USER_FIELD_NUMBER: _ClassVar[int]
+    RUN_AS_GROUP_FIELD_NUMBER: _ClassVar[int]
+    RUN_AS_NON_ROOT_FIELD_NUMBER: _ClassVar[int]
+    FS_GROUP_FIELD_NUMBER: _ClassVar[int]
+    SUPPLEMENTAL_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    SECCOMP_PROFILE_FIELD_NUMBER: _ClassVar[int]
+    SE_LINUX_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    SYSCTLS_FIELD_NUMBER: _ClassVar[int]
+    APP_ARMOR_PROFILE_FIELD_NUMBER: _ClassVar[int]
+    run_as_user: int
+    run_as_group: int
+    run_as_non_root: bool
+    fs_group: int
+    supplemental_groups: _containers.RepeatedScalarFieldContainer[int]
+    seccomp_profile: SeccompProfile
+    se_linux_options: SELinuxOptions
+    sysctls: _containers.RepeatedCompositeFieldContainer[Sysctl]
+    app_armor_profile: AppArmorProfile
+    def __init__(self, run_as_user: _Optional[int] = ..., run_as_group: _Optional[int] = ..., run_as_non_root: _Optional[bool] = ..., fs_group: _Optional[int] = ..., supplemental_groups: _Optional[_Iterable[int]] = ..., seccomp_profile: _Optional[_Union[SeccompProfile, _Mapping]] = ..., se_linux_options: _Optional[_Union[SELinuxOptions, _Mapping]] = ..., sysctls: _Optional[_Iterable[_Union[Sysctl, _Mapping]]] = ..., app_armor_profile: _Optional[_Union[AppArmorProfile, _Mapping]] = ...) -> None: ...
 
 class Container(_message.Message):
     __slots__ = ("name", "image", "command", "args", "working_dir", "env", "env_from", "ports", "resources", "volume_mounts", "liveness_probe", "readiness_probe", "startup_probe", "image_pull_policy", "security_context", "stdin", "tty", "termination_message_path", "termination_message_policy")
@@ -562,7 +640,7 @@ class Volume(_message.Message):
     def __init__(self, name: _Optional[str] = ..., empty_dir: _Optional[_Union[EmptyDirVolumeSource, _Mapping]] = ..., host_path: _Optional[_Union[HostPathVolumeSource, _Mapping]] = ..., config_map: _Optional[_Union[ConfigMapVolumeSource, _Mapping]] = ..., secret: _Optional[_Union[SecretVolumeSource, _Mapping]] = ...) -> None: ...
 
 class PodSpec(_message.Message):
-    __slots__ = ("containers", "init_containers", "restart_policy", "node_name", "node_selector", "affinity", "tolerations", "topology_spread_constraints", "termination_grace_period_seconds", "volumes", "priority", "priority_class_name", "scheduler_name", "host_network", "dns_policy", "hostname", "subdomain", "service_account_name", "active_deadline_seconds", "preemption_policy")
+    __slots__ = ("containers", "init_containers", "restart_policy", "node_name", "node_selector", "affinity", "tolerations", "topology_spread_constraints", "termination_grace_period_seconds", "volumes", "priority", "priority_class_name", "scheduler_name", "host_network", "dns_policy", "hostname", "subdomain", "service_account_name", "active_deadline_seconds", "preemption_policy", "host_pid", "host_ipc", "security_context", "automount_service_account_token")
     class NodeSelectorEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -590,6 +668,10 @@ class PodSpec(_message.Message):
     SERVICE_ACCOUNT_NAME_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_DEADLINE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     PREEMPTION_POLICY_FIELD_NUMBER: _ClassVar[int]
+    HOST_PID_FIELD_NUMBER: _ClassVar[int]
+    HOST_IPC_FIELD_NUMBER: _ClassVar[int]
+    SECURITY_CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    AUTOMOUNT_SERVICE_ACCOUNT_TOKEN_FIELD_NUMBER: _ClassVar[int]
     containers: _containers.RepeatedCompositeFieldContainer[Container]
     init_containers: _containers.RepeatedCompositeFieldContainer[Container]
     restart_policy: str
@@ -610,7 +692,11 @@ class PodSpec(_message.Message):
     service_account_name: str
     active_deadline_seconds: int
     preemption_policy: str
-    def __init__(self, containers: _Optional[_Iterable[_Union[Container, _Mapping]]] = ..., init_containers: _Optional[_Iterable[_Union[Container, _Mapping]]] = ..., restart_policy: _Optional[str] = ..., node_name: _Optional[str] = ..., node_selector: _Optional[_Mapping[str, str]] = ..., affinity: _Optional[_Union[Affinity, _Mapping]] = ..., tolerations: _Optional[_Iterable[_Union[Toleration, _Mapping]]] = ..., topology_spread_constraints: _Optional[_Iterable[_Union[TopologySpreadConstraint, _Mapping]]] = ..., termination_grace_period_seconds: _Optional[int] = ..., volumes: _Optional[_Iterable[_Union[Volume, _Mapping]]] = ..., priority: _Optional[int] = ..., priority_class_name: _Optional[str] = ..., scheduler_name: _Optional[str] = ..., host_network: _Optional[bool] = ..., dns_policy: _Optional[str] = ..., hostname: _Optional[str] = ..., subdomain: _Optional[str] = ..., service_account_name: _Optional[str] = ..., active_deadline_seconds: _Optional[int] = ..., preemption_policy: _Optional[str] = ...) -> None: ...
+    host_pid: bool
+    host_ipc: bool
+    security_context: PodSecurityContext
+    automount_service_account_token: bool
+    def __init__(self, containers: _Optional[_Iterable[_Union[Container, _Mapping]]] = ..., init_containers: _Optional[_Iterable[_Union[Container, _Mapping]]] = ..., restart_policy: _Optional[str] = ..., node_name: _Optional[str] = ..., node_selector: _Optional[_Mapping[str, str]] = ..., affinity: _Optional[_Union[Affinity, _Mapping]] = ..., tolerations: _Optional[_Iterable[_Union[Toleration, _Mapping]]] = ..., topology_spread_constraints: _Optional[_Iterable[_Union[TopologySpreadConstraint, _Mapping]]] = ..., termination_grace_period_seconds: _Optional[int] = ..., volumes: _Optional[_Iterable[_Union[Volume, _Mapping]]] = ..., priority: _Optional[int] = ..., priority_class_name: _Optional[str] = ..., scheduler_name: _Optional[str] = ..., host_network: _Optional[bool] = ..., dns_policy: _Optional[str] = ..., hostname: _Optional[str] = ..., subdomain: _Optional[str] = ..., service_account_name: _Optional[str] = ..., active_deadline_seconds: _Optional[int] = ..., preemption_policy: _Optional[str] = ..., host_pid: _Optional[bool] = ..., host_ipc: _Optional[bool] = ..., security_context: _Optional[_Union[PodSecurityContext, _Mapping]] = ..., automount_service_account_token: _Optional[bool] = ...) -> None: ...
 
 class ContainerStateWaiting(_message.Message):
     __slots__ = ("reason", "message")
