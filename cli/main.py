@@ -29,6 +29,7 @@ from cli.commands import (
     rollout,
     scale,
     set_image,
+    top,
 )
 from cli.errors import CliError
 from cli.invocation import Invocation
@@ -50,6 +51,7 @@ COMMANDS = (
     rollout,
     scale,
     set_image,
+    top,
 )
 """Each module adds its commands with `register(subparsers, common)`."""
 

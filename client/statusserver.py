@@ -96,7 +96,20 @@ class StatusServer:
         return web.Response(status=503, text=f"not ready: {reason}\n")
 
     async def _metrics(self, _request: web.Request) -> web.Response:
-        response = web.Response(body=generate_latest(self.registry))
-        # CONTENT_TYPE_LATEST carries its own charset and version parameters.
-        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
-        return response
+        return _exposition(self.registry)
+
+
+def _exposition(registry: CollectorRegistry) -> web.Response:
+    response = web.Response(body=generate_latest(registry))
+    # CONTENT_TYPE_LATEST carries its own charset and version parameters.
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return response
+
+
+def metrics_route(path: str, registry: CollectorRegistry) -> web.RouteDef:
+    """A route serving another registry's metrics (the kubelet's /metrics/cadvisor)."""
+
+    async def handler(_request: web.Request) -> web.Response:
+        return _exposition(registry)
+
+    return web.get(path, handler)

@@ -9,6 +9,7 @@ needs=(
   "etcd etcd-server"       # the real etcd
   "ip iproute2"            # the proxy's tugboat-svc interface, host-gw routes
   "curl curl"              # make demo's last check
+  "promtool prometheus"    # the real Prometheus and promtool (monitoring, rule tests)
 )
 
 missing=()

@@ -1,7 +1,7 @@
-"""The node-agent gRPC service: container logs and exec, at the Node's daemon endpoint.
+"""The node-agent gRPC service: container logs, exec and usage, at the Node's daemon endpoint.
 
 One server may front several simulated nodes of one process: it looks a pod up in each
-node's pod manager in turn.
+node's pod manager in turn, and a Stats request names its node.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -18,6 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from kubelet.pods.manager import PodManager
 from kubelet.runtime.interface import ContainerInfo, ContainerNotFound, RuntimeFailure
+from kubelet.stats.collector import NodeUsage, StatsCollector, Usage
 from proto import nodeagent_pb2, nodeagent_pb2_grpc
 
 log = structlog.get_logger("kubelet.agent")
@@ -81,10 +83,35 @@ class _Lookup:
 
 
 class NodeAgentService(nodeagent_pb2_grpc.NodeAgentServicer):
-    """Logs and Exec over the runtime of the node that runs the pod."""
+    """Logs and Exec over the runtime of the node that runs the pod; Stats of a node."""
 
-    def __init__(self, managers: Sequence[PodManager]) -> None:
+    def __init__(
+        self, managers: Sequence[PodManager], stats: Sequence[StatsCollector] = ()
+    ) -> None:
         self.lookup = _Lookup(managers)
+        self.stats = {c.node: c for c in stats}
+
+    async def Stats(
+        self, request: nodeagent_pb2.StatsRequest, context: Any
+    ) -> nodeagent_pb2.StatsResponse:
+        """The node's and its containers' CPU rate and memory working set."""
+        name = request.node
+        if not name and len(self.stats) == 1:
+            name = next(iter(self.stats))
+        collector = self.stats.get(name)
+        if collector is None:
+            await context.abort(
+                grpc.StatusCode.NOT_FOUND, f'node "{name}" is not served by this node agent'
+            )
+            raise AssertionError("unreachable")
+        found = collector.usage()
+        if found is None:
+            detail = "metrics not available yet"
+            if collector.period <= 0:
+                detail = f"node {name} collects no stats (its kubelet runs with --stats-period 0)"
+            await context.abort(grpc.StatusCode.UNAVAILABLE, detail)
+            raise AssertionError("unreachable")
+        return usage_message(found)
 
     async def Logs(
         self, request: nodeagent_pb2.LogsRequest, context: Any
@@ -162,11 +189,41 @@ class NodeAgentService(nodeagent_pb2_grpc.NodeAgentServicer):
             await session.close()
 
 
-async def serve(managers: Sequence[PodManager], address: str, port: int) -> grpc.aio.Server:
+def usage_message(found: NodeUsage) -> nodeagent_pb2.StatsResponse:
+    """The metrics API's answer for one node."""
+    pods: dict[tuple[str, str], nodeagent_pb2.PodUsage] = {}
+    for c in sorted(found.containers, key=lambda c: (c.namespace, c.pod, c.container)):
+        pod = pods.get((c.namespace, c.pod))
+        if pod is None:
+            pod = pods[(c.namespace, c.pod)] = nodeagent_pb2.PodUsage(
+                namespace=c.namespace, name=c.pod
+            )
+        pod.containers.add(name=c.container, usage=_usage(c.usage))
+    return nodeagent_pb2.StatsResponse(
+        node=found.node,
+        usage=_usage(found.usage),
+        pods=list(pods.values()),
+        timestamp=datetime.fromtimestamp(found.wall, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        window_seconds=found.window,
+    )
+
+
+def _usage(u: Usage) -> nodeagent_pb2.Usage:
+    return nodeagent_pb2.Usage(
+        cpu_nano_cores=u.cpu_nano_cores, memory_working_set_bytes=u.memory_working_set_bytes
+    )
+
+
+async def serve(
+    managers: Sequence[PodManager],
+    address: str,
+    port: int,
+    stats: Sequence[StatsCollector] = (),
+) -> grpc.aio.Server:
     """Start the node-agent server with the standard health service; the caller stops it."""
     server = grpc.aio.server()
     nodeagent_pb2_grpc.add_NodeAgentServicer_to_server(  # type: ignore[no-untyped-call]
-        NodeAgentService(managers), server
+        NodeAgentService(managers, stats), server
     )
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

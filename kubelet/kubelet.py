@@ -1,4 +1,4 @@
-"""One node's kubelet assembled: heartbeat, PLEG, probe manager, pod manager, pod source.
+"""One node's kubelet assembled: heartbeat, PLEG, probes, pods, pod source, stats.
 
 Stopping a kubelet stops its tasks only: the containers keep running, and the next
 kubelet on the node adopts them.
@@ -25,6 +25,7 @@ from kubelet.pods.volumes import VolumeManager
 from kubelet.podsource import watch_pods
 from kubelet.probes.workers import ProbeManager
 from kubelet.runtime.interface import ContainerRuntime
+from kubelet.stats.collector import StatsCollector
 from proto import core_pb2
 
 log = structlog.get_logger("kubelet")
@@ -46,6 +47,8 @@ class KubeletConfig:
     status_check_period: float = 10.0
     fencing: FenceSettings = field(default_factory=FenceSettings)
     """Self-fencing when the lease cannot be renewed, and the reconnect kill."""
+    stats_period: float = 5.0
+    """Seconds between two samples of container usage; 0: no stats (and no `tug top`)."""
 
 
 class Kubelet:
@@ -78,6 +81,7 @@ class Kubelet:
             may_start=self.fence.may_start,
         )
         self.manager = PodManager(self.ctx)
+        self.stats = StatsCollector(runtime, self.cache, config.node_name, config.stats_period)
 
     def _containers_changed(self, uid: str) -> None:
         if self.manager is not None:
@@ -96,6 +100,7 @@ class Kubelet:
     async def start(self) -> None:
         """Register the node and start every loop; returns once they run."""
         machine = await self.runtime.version()
+        self.stats.cpu_cores = machine.cpu_millis / 1000
         c = self.config
         self.heartbeat = NodeHeartbeat(
             self.api,
@@ -118,6 +123,8 @@ class Kubelet:
             asyncio.create_task(self.heartbeat.run(), name=f"heartbeat-{c.node_name}"),
             asyncio.create_task(self.cache.run(), name=f"pleg-{c.node_name}"),
         ]
+        if c.stats_period > 0:
+            self._tasks.append(asyncio.create_task(self.stats.run(), name=f"stats-{c.node_name}"))
         # Learn the node's containers before pods arrive, so workers adopt rather than start.
         await wait_event(self.cache.synced, 30)
         self._start_pod_source()

@@ -24,7 +24,7 @@ from prometheus_client import REGISTRY
 from client.api import ApiClient
 from client.flags import endpoint_list, seconds
 from client.logs import configure_logging
-from client.statusserver import StatusServer
+from client.statusserver import StatusServer, metrics_route
 from kubelet import agent
 from kubelet.fencing import FenceSettings
 from kubelet.ipam import IPAMError, pod_network
@@ -33,6 +33,7 @@ from kubelet.podnetwork import NetworkSettings, PodNetwork
 from kubelet.pods.context import PodSettings
 from kubelet.routes import RouteTable
 from kubelet.runtime.interface import ContainerRuntime
+from kubelet.stats.cadvisor import cadvisor_registry
 
 log = structlog.get_logger("kubelet")
 
@@ -54,6 +55,7 @@ class Options:
     pods: PodSettings
     log_level: str
     remove_containers: bool = False
+    stats_period: float = 5.0
     fencing: FenceSettings = field(default_factory=FenceSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
 
@@ -83,7 +85,18 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     )
     p.add_argument("--root-dir", type=Path, default=None, help="volumes and pod files")
     p.add_argument("--port", type=int, default=10250, help="node-agent gRPC port")
-    p.add_argument("--http-port", type=int, default=None, help="/healthz /metrics port")
+    p.add_argument(
+        "--http-port",
+        type=int,
+        default=None,
+        help="port of /healthz, /metrics and /metrics/cadvisor (default: none)",
+    )
+    p.add_argument(
+        "--stats-period",
+        type=seconds,
+        default=5.0,
+        help="seconds between two samples of container usage (0: none, and no tug top)",
+    )
     p.add_argument("--lease-period", type=_positive, default=2.0, help="lease renewal, seconds")
     p.add_argument("--runtime", choices=["docker", "fake"], default="docker")
     p.add_argument("--simulate", type=int, default=1, help="simulated nodes (fake runtime)")
@@ -177,6 +190,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         ),
         log_level=a.log_level,
         remove_containers=a.remove_containers,
+        stats_period=a.stats_period,
         fencing=FenceSettings(
             fence_after=a.node_fence_grace_period, reconnect_kill_after=a.reconnect_kill_after
         ),
@@ -248,14 +262,20 @@ async def run(opts: Options, stop: asyncio.Event) -> None:
             lease_period=opts.lease_period,
             pods=opts.pods,
             fencing=opts.fencing,
+            stats_period=opts.stats_period,
         )
         kubelets.append(Kubelet(config, api, _runtime(opts, name)))
+    collectors = [k.stats for k in kubelets]
     server = await agent.serve(
-        [k.manager for k in kubelets if k.manager is not None], opts.address, opts.port
+        [k.manager for k in kubelets if k.manager is not None],
+        opts.address,
+        opts.port,
+        collectors,
     )
     status: StatusServer | None = None
     if opts.http_port is not None:
         status = StatusServer(opts.address, opts.http_port, registry=REGISTRY)
+        status.add_routes([metrics_route("/metrics/cadvisor", cadvisor_registry(collectors))])
         await status.start()
     networks = [
         asyncio.create_task(n.run(), name=f"podnetwork-{n.node}")

@@ -65,3 +65,49 @@ class ExecOutput(_message.Message):
     stderr: bytes
     exit_code: int
     def __init__(self, stdout: _Optional[bytes] = ..., stderr: _Optional[bytes] = ..., exit_code: _Optional[int] = ...) -> None: ...
+
+class StatsRequest(_message.Message):
+    __slots__ = ("node",)
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    def __init__(self, node: _Optional[str] = ...) -> None: ...
+
+class Usage(_message.Message):
+    __slots__ = ("cpu_nano_cores", "memory_working_set_bytes")
+    CPU_NANO_CORES_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_WORKING_SET_BYTES_FIELD_NUMBER: _ClassVar[int]
+    cpu_nano_cores: int
+    memory_working_set_bytes: int
+    def __init__(self, cpu_nano_cores: _Optional[int] = ..., memory_working_set_bytes: _Optional[int] = ...) -> None: ...
+
+class ContainerUsage(_message.Message):
+    __slots__ = ("name", "usage")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    usage: Usage
+    def __init__(self, name: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ...) -> None: ...
+
+class PodUsage(_message.Message):
+    __slots__ = ("namespace", "name", "containers")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONTAINERS_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    name: str
+    containers: _containers.RepeatedCompositeFieldContainer[ContainerUsage]
+    def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ..., containers: _Optional[_Iterable[_Union[ContainerUsage, _Mapping]]] = ...) -> None: ...
+
+class StatsResponse(_message.Message):
+    __slots__ = ("node", "usage", "pods", "timestamp", "window_seconds")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    PODS_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    usage: Usage
+    pods: _containers.RepeatedCompositeFieldContainer[PodUsage]
+    timestamp: str
+    window_seconds: float
+    def __init__(self, node: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., pods: _Optional[_Iterable[_Union[PodUsage, _Mapping]]] = ..., timestamp: _Optional[str] = ..., window_seconds: _Optional[float] = ...) -> None: ...

@@ -44,6 +44,11 @@ class NodeAgentStub:
                 request_serializer=proto_dot_nodeagent__pb2.ExecInput.SerializeToString,
                 response_deserializer=proto_dot_nodeagent__pb2.ExecOutput.FromString,
                 _registered_method=True)
+        self.Stats = channel.unary_unary(
+                '/tugboat.v1.NodeAgent/Stats',
+                request_serializer=proto_dot_nodeagent__pb2.StatsRequest.SerializeToString,
+                response_deserializer=proto_dot_nodeagent__pb2.StatsResponse.FromString,
+                _registered_method=True)
 
 
 class NodeAgentServicer:
@@ -61,6 +66,12 @@ class NodeAgentServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Stats(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NodeAgentServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -73,6 +84,11 @@ def add_NodeAgentServicer_to_server(servicer, server):
                     servicer.Exec,
                     request_deserializer=proto_dot_nodeagent__pb2.ExecInput.FromString,
                     response_serializer=proto_dot_nodeagent__pb2.ExecOutput.SerializeToString,
+            ),
+            'Stats': grpc.unary_unary_rpc_method_handler(
+                    servicer.Stats,
+                    request_deserializer=proto_dot_nodeagent__pb2.StatsRequest.FromString,
+                    response_serializer=proto_dot_nodeagent__pb2.StatsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -129,6 +145,33 @@ class NodeAgent:
             '/tugboat.v1.NodeAgent/Exec',
             proto_dot_nodeagent__pb2.ExecInput.SerializeToString,
             proto_dot_nodeagent__pb2.ExecOutput.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Stats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tugboat.v1.NodeAgent/Stats',
+            proto_dot_nodeagent__pb2.StatsRequest.SerializeToString,
+            proto_dot_nodeagent__pb2.StatsResponse.FromString,
             options,
             channel_credentials,
             insecure,

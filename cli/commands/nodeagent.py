@@ -41,7 +41,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     ex.set_defaults(func=exec_command)
 
 
-async def _on_some_server(
+async def on_some_server(
     inv: Invocation, call: Callable[[nodeagent_pb2_grpc.NodeAgentStub], Awaitable[T]]
 ) -> T:
     """Run `call` on the first API server that answers; errors become ApiErrors."""
@@ -84,7 +84,7 @@ async def logs(inv: Invocation) -> int:
                 inv.stdout.flush()
         return 0
 
-    return await _on_some_server(inv, stream)
+    return await on_some_server(inv, stream)
 
 
 async def _stdin_chunks(inv: Invocation) -> AsyncIterator[bytes]:
@@ -148,4 +148,4 @@ async def exec_command(inv: Invocation) -> int:
                 code = msg.exit_code
         return code
 
-    return await _on_some_server(inv, run)
+    return await on_some_server(inv, run)

@@ -35,7 +35,9 @@ class ContainerCache:
         self._wake = asyncio.Event()
         self._done = asyncio.Condition()
         self._relisting = False
-        self._counts = (0, 0)
+        self._pods = 0
+        self._containers: dict[str, int] = {}
+        self._last_relist: float | None = None
         self.synced = asyncio.Event()
 
     def containers(self, uid: str) -> list[ContainerInfo]:
@@ -72,7 +74,11 @@ class ContainerCache:
         self._relisting = True
         try:
             started = time.monotonic()
+            if self._last_relist is not None:
+                metrics.PLEG_RELIST_INTERVAL_SECONDS.observe(started - self._last_relist)
+            self._last_relist = started
             found = await self.runtime.list_containers()
+            metrics.PLEG_RELIST_SECONDS.observe(time.monotonic() - started)
             by_pod: dict[str, list[ContainerInfo]] = {}
             for c in found:
                 by_pod.setdefault(c.pod.uid, []).append(c)
@@ -99,16 +105,19 @@ class ContainerCache:
     def _count(self, found: list[ContainerInfo]) -> None:
         # Gauges are shared by every simulated node of the process: apply this node's delta.
         pods = sum(1 for c in found if c.kind == "sandbox" and c.running)
-        containers = sum(1 for c in found if c.kind != "sandbox" and c.running)
-        metrics.RUNNING_PODS.inc(pods - self._counts[0])
-        metrics.RUNNING_CONTAINERS.inc(containers - self._counts[1])
-        self._counts = (pods, containers)
+        containers: dict[str, int] = {}
+        for c in found:
+            if c.kind != "sandbox":
+                containers[c.state] = containers.get(c.state, 0) + 1
+        metrics.RUNNING_PODS.inc(pods - self._pods)
+        for state in set(containers) | set(self._containers):
+            delta = containers.get(state, 0) - self._containers.get(state, 0)
+            metrics.RUNNING_CONTAINERS.labels(container_state=state).inc(delta)
+        self._pods, self._containers = pods, containers
 
     def forget_counts(self) -> None:
         """Take this node's share out of the shared gauges (on shutdown)."""
-        metrics.RUNNING_PODS.dec(self._counts[0])
-        metrics.RUNNING_CONTAINERS.dec(self._counts[1])
-        self._counts = (0, 0)
+        self._count([])
 
 
 def _fingerprint(containers: list[ContainerInfo]) -> set[tuple[str, str]]:

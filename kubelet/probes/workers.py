@@ -145,7 +145,11 @@ class ProbeWorker:
         """Run one attempt and apply the thresholds."""
         outcome = await self.attempt()
         metrics.PROBE_TOTAL.labels(
-            self.kind.lower(), "success" if outcome.success else "failure"
+            probe_type=self.kind,
+            result="successful" if outcome.success else "failed",
+            container=self.spec.name,
+            pod=self.container.pod.name,
+            namespace=self.container.pod.namespace,
         ).inc()
         if not outcome.success:
             self.manager.on_failure(self.pod_uid, self.kind, self.spec.name, outcome.message)

@@ -24,7 +24,7 @@ import ipaddress
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -38,6 +38,7 @@ from client.timeouts import within
 from kubelet import metrics
 from kubelet.ipam import IPAMError, PodIPAM, docker_range, pod_network
 from kubelet.pods.dns_config import sandbox_dns
+from kubelet.runtime.docker_stats import DockerStatsReader, node_usage
 from kubelet.runtime.interface import (
     LABEL_ATTEMPT,
     LABEL_CONTAINER_NAME,
@@ -50,6 +51,7 @@ from kubelet.runtime.interface import (
     ContainerConfig,
     ContainerInfo,
     ContainerNotFound,
+    ContainerStats,
     ExecResult,
     ImagePullError,
     PodRef,
@@ -135,6 +137,7 @@ class DockerRuntime:
         self._cache: dict[tuple[str, str], ContainerInfo] = {}
         self._open_streams: set[Callable[[], None]] = set()
         """How to close each log or exec stream still open."""
+        self._stats = DockerStatsReader(self._client.api, {"label": [f"{LABEL_NODE}={node}"]})
 
     async def _call(self, operation: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -142,7 +145,8 @@ class DockerRuntime:
         try:
             return await loop.run_in_executor(self._pool, lambda: fn(*args, **kw))
         finally:
-            metrics.RUNTIME_OPERATION_SECONDS.labels(operation).observe(time.monotonic() - started)
+            elapsed = time.monotonic() - started
+            metrics.RUNTIME_OPERATION_SECONDS.labels(operation_type=operation).observe(elapsed)
 
     async def close(self) -> None:
         """Close open log and exec streams, the thread pool and the engine connection.
@@ -167,6 +171,14 @@ class DockerRuntime:
             cpu_millis=int(info.get("NCPU", 1)) * 1000,
             memory_bytes=int(info.get("MemTotal", 0)),
         )
+
+    async def stats(self, containers: Sequence[ContainerInfo]) -> dict[str, ContainerStats]:
+        """Usage of the running containers: kernel files where visible, else the engine's."""
+        return await self._call("container_stats", self._stats.read, containers)
+
+    async def node_stats(self) -> ContainerStats:
+        """The node's root cgroup (the whole machine, for nodes sharing one host)."""
+        return await self._call("node_stats", node_usage)
 
     def set_pod_cidr(self, cidr: str) -> None:
         """The node's spec.podCIDR: sandboxes get their addresses from it from now on."""
@@ -551,6 +563,7 @@ class DockerRuntime:
             finished_at=docker_time(str(st.get("FinishedAt", _ZERO_TIME))),
             reason=reason,
             ip=ip,
+            pid=int(st.get("Pid") or 0),
         )
 
     def logs(

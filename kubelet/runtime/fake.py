@@ -1,16 +1,19 @@
 """The fake runtime: no containers, only bookkeeping, for simulating many nodes in one process.
 
 A container "starts" after `start_delay` seconds and then runs until stopped; exec
-commands (and so exec probes) succeed. Pod IPs come from 10.<node-number>.x.y so they
-look plausible and never collide between simulated nodes of one process.
+commands (and so exec probes) succeed. Each running container uses a millicore and
+4 MiB, so simulated nodes feed `tug top` and the container metrics plausible figures.
+Pod IPs come from 10.<node-number>.x.y so they look plausible and never collide between
+simulated nodes of one process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -19,6 +22,7 @@ from kubelet.runtime.interface import (
     ContainerConfig,
     ContainerInfo,
     ContainerNotFound,
+    ContainerStats,
     ExecResult,
     ImagePullError,
     PodRef,
@@ -26,6 +30,9 @@ from kubelet.runtime.interface import (
 )
 
 _node_numbers = itertools.count(1)
+_FAKE_CPU_CORES = 0.001
+_FAKE_MEMORY = 4 << 20
+_NODE_BASE_MEMORY = 256 << 20
 
 
 def _now() -> str:
@@ -66,6 +73,8 @@ class FakeRuntime:
         self._containers: dict[str, ContainerInfo] = {}
         self._number = next(_node_numbers)
         self._ips = itertools.count(2)
+        self._started: dict[str, float] = {}
+        self._born = time.monotonic()
 
     async def version(self) -> VersionInfo:
         """A plausible mid-sized machine."""
@@ -136,6 +145,7 @@ class FakeRuntime:
     async def remove_container(self, container_id: str) -> None:
         """Forget the record."""
         self._containers.pop(container_id, None)
+        self._started.pop(container_id, None)
 
     async def list_containers(self) -> list[ContainerInfo]:
         """Every record."""
@@ -166,6 +176,24 @@ class FakeRuntime:
         """Success (so exec probes pass)."""
         await self.inspect(container_id)
         return ExecResult(0, b"")
+
+    async def stats(self, containers: Sequence[ContainerInfo]) -> dict[str, ContainerStats]:
+        """A millicore since start and 4 MiB for each running container."""
+        now = time.monotonic()
+        out: dict[str, ContainerStats] = {}
+        for c in containers:
+            if c.running and c.id in self._containers:
+                started = self._started.setdefault(c.id, now)
+                cpu = (now - started) * _FAKE_CPU_CORES
+                out[c.id] = ContainerStats(cpu, _FAKE_MEMORY, _FAKE_MEMORY, _FAKE_MEMORY)
+        return out
+
+    async def node_stats(self) -> ContainerStats:
+        """Its containers' usage plus a fixed base for the system."""
+        pods = await self.stats(list(self._containers.values()))
+        cpu = sum(s.cpu_seconds for s in pods.values()) + (time.monotonic() - self._born) * 0.01
+        memory = _NODE_BASE_MEMORY + sum(s.memory_usage_bytes for s in pods.values())
+        return ContainerStats(cpu, memory, memory)
 
     async def close(self) -> None:
         """Nothing to release."""

@@ -7,7 +7,7 @@ rebuilds its whole picture from `list_containers` and never restarts what is run
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -100,10 +100,33 @@ class ContainerInfo:
     """"OOMKilled", "Error", "Completed" once exited."""
     ip: str = ""
     """The pod IP, for a sandbox."""
+    pid: int = 0
+    """The main process's PID while running (0 when unknown): where its stats are read."""
 
     @property
     def running(self) -> bool:
         return self.state == "running"
+
+
+@dataclass(frozen=True)
+class ContainerStats:
+    """Cumulative usage of one container (or of the whole node) at one moment.
+
+    Counters only grow while the container lives; rates are the collector's business.
+    """
+
+    cpu_seconds: float
+    memory_usage_bytes: int
+    memory_working_set_bytes: int
+    """Usage less inactive file cache: what `kubectl top` shows and the OOM killer weighs."""
+    memory_rss_bytes: int = 0
+    rx_bytes: int = 0
+    rx_packets: int = 0
+    tx_bytes: int = 0
+    tx_packets: int = 0
+    """Network counters of the container's network namespace (meaningful on a sandbox)."""
+    fs_usage_bytes: int | None = None
+    """Bytes in the container's writable layer; None until measured (it is slow)."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +225,14 @@ class ContainerRuntime(Protocol):
 
     async def exec_run(self, container_id: str, command: list[str], timeout: float) -> ExecResult:
         """Run a command to completion (probes); TimeoutError after timeout seconds."""
+        ...
+
+    async def stats(self, containers: Sequence[ContainerInfo]) -> dict[str, ContainerStats]:
+        """Usage of each running container, by id; a container that vanished is left out."""
+        ...
+
+    async def node_stats(self) -> ContainerStats:
+        """Usage of the node as a whole (its root cgroup: every process, not just pods)."""
         ...
 
     async def close(self) -> None:

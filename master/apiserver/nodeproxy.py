@@ -1,8 +1,9 @@
-"""The API server's face of the node-agent service: logs and exec proxied to the kubelet.
+"""The API server's face of the node-agent service: logs, exec and stats proxied to kubelets.
 
 Clients (the `tug` CLI) only ever talk to API servers. For `Logs` and `Exec` the API
 server looks the pod up, finds its node's InternalIP and the node-agent port the kubelet
-published in `status.daemonEndpoints`, and relays the streams both ways unchanged.
+published in `status.daemonEndpoints`, and relays the streams both ways unchanged;
+`Stats` names its node directly.
 """
 
 from __future__ import annotations
@@ -39,7 +40,15 @@ class NodeProxy(nodeagent_pb2_grpc.NodeAgentServicer):
                     grpc.StatusCode.FAILED_PRECONDITION,
                     f'pod "{name}" is not scheduled to a node yet',
                 )
-            node = await self.registry.get(by_resource("nodes"), "", pod.spec.node_name)
+        except errors.ApiError as e:
+            await context.abort(e.code, e.message)
+            raise
+        return await self._node_target(context, pod.spec.node_name)
+
+    async def _node_target(self, context: Any, name: str) -> str:
+        """host:port of the node's agent; aborts the call when there is none."""
+        try:
+            node = await self.registry.get(by_resource("nodes"), "", name)
         except errors.ApiError as e:
             await context.abort(e.code, e.message)
             raise
@@ -69,6 +78,22 @@ class NodeProxy(nodeagent_pb2_grpc.NodeAgentServicer):
                 await context.abort(e.code(), e.details() or "node agent failed")
             finally:
                 call.cancel()
+
+    async def Stats(
+        self, request: nodeagent_pb2.StatsRequest, context: Any
+    ) -> nodeagent_pb2.StatsResponse:
+        """Relay a node's usage (the metrics API behind `tug top`)."""
+        if not request.node:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "node: Required value")
+        target = await self._node_target(context, request.node)
+        async with grpc.aio.insecure_channel(target) as channel:
+            stub = nodeagent_pb2_grpc.NodeAgentStub(channel)  # type: ignore[no-untyped-call]
+            try:
+                response: nodeagent_pb2.StatsResponse = await stub.Stats(request, timeout=5)
+            except grpc.aio.AioRpcError as e:
+                await context.abort(e.code(), e.details() or "node agent failed")
+                raise
+        return response
 
     async def Exec(
         self, requests: AsyncIterator[nodeagent_pb2.ExecInput], context: Any

@@ -25,7 +25,7 @@ from kubelet import agent
 from kubelet.kubelet import Kubelet, KubeletConfig
 from kubelet.pods.context import PodSettings
 from kubelet.runtime.docker import DockerRuntime
-from kubelet.runtime.interface import LABEL_NODE
+from kubelet.runtime.interface import LABEL_NODE, ContainerRuntime
 from tests.integration.kubelet.loop_watchdog import LoopWatchdog
 from tests.support.ports import free_port
 
@@ -81,7 +81,9 @@ class KubeletFactory:
         self.kubelets: list[Kubelet] = []
         self._servers: dict[int, Any] = {}
 
-    async def start(self, node: str, **overrides: Any) -> Kubelet:
+    async def start(
+        self, node: str, runtime: ContainerRuntime | None = None, **overrides: Any
+    ) -> Kubelet:
         config = KubeletConfig(
             node_name=node,
             address="127.0.0.1",
@@ -92,10 +94,12 @@ class KubeletFactory:
             pods=overrides.pop("pods", FAST_PODS),
             **overrides,
         )
-        kubelet = Kubelet(config, self.api, DockerRuntime(node))
+        kubelet = Kubelet(config, self.api, runtime or DockerRuntime(node))
         self.kubelets.append(kubelet)
         assert kubelet.manager is not None
-        self._servers[id(kubelet)] = await agent.serve([kubelet.manager], "127.0.0.1", config.port)
+        self._servers[id(kubelet)] = await agent.serve(
+            [kubelet.manager], "127.0.0.1", config.port, [kubelet.stats]
+        )
         await kubelet.start()
         return kubelet
 

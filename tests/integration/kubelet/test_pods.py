@@ -56,12 +56,13 @@ async def test_two_containers_share_the_pods_network_namespace(api, kubelet, nod
     samples = {
         name: REGISTRY.get_sample_value(name, labels)
         for name, labels in [
-            ("tugboat_kubelet_pod_start_duration_seconds_count", {}),
+            ("kubelet_pod_start_duration_seconds_count", {}),
             (
-                "tugboat_kubelet_runtime_operations_duration_seconds_count",
-                {"operation": "start_container"},
+                "kubelet_runtime_operations_duration_seconds_count",
+                {"operation_type": "start_container"},
             ),
-            ("tugboat_kubelet_running_containers", {}),
+            ("kubelet_running_containers", {"container_state": "running"}),
+            ("kubelet_pleg_relist_duration_seconds_count", {}),
         ]
     }
     assert all(v and v >= 1 for v in samples.values()), samples

@@ -1,0 +1,1 @@
+"""Container and node usage: periodic collection, the metrics API and cAdvisor metrics."""
