@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from aiohttp import web
 from prometheus_client import REGISTRY
 
 from client.api import ApiClient, ClientOptions
@@ -118,8 +119,16 @@ def parse_options(
     return opts, a
 
 
-async def run_elected(component: str, opts: ElectedOptions, work: Work) -> None:
-    """Campaign and run `work` in each term, until SIGTERM/SIGINT (then resign)."""
+async def run_elected(
+    component: str,
+    opts: ElectedOptions,
+    work: Work,
+    routes: Sequence[web.RouteDef] = (),
+) -> None:
+    """Campaign and run `work` in each term, until SIGTERM/SIGINT (then resign).
+
+    `routes` are served on the status port beside /healthz, /readyz and /metrics.
+    """
     config = ElectionConfig(component, identity=opts.name, lease_ttl=opts.leader_lease)
     elector = LeaderElector(
         opts.etcd_servers,
@@ -133,6 +142,7 @@ async def run_elected(component: str, opts: ElectedOptions, work: Work) -> None:
     status: StatusServer | None = None
     if opts.http_port is not None:
         status = StatusServer(opts.http_host, opts.http_port, registry=REGISTRY, ready=ready)
+        status.add_routes(routes)
         await status.start()
 
     async def term(leadership: Leadership) -> None:

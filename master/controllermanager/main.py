@@ -1,8 +1,9 @@
 """`tug-controller-manager`: runs the controllers while it leads (see master.elected).
 
 The controllers themselves live in `master/controllers/`; each is listed in
-`CONTROLLERS` as a coroutine function taking the term's fenced ApiClient. Until they
-arrive the manager runs under the election and keeps its Lease, with nothing else to do.
+`CONTROLLERS` as a coroutine function taking the term's fenced ApiClient. While it
+leads, it also serves the cluster-state metrics (kube-state-metrics' names) from the
+controllers' informers at /metrics/state on its status port; a standby serves none.
 """
 
 from __future__ import annotations
@@ -15,13 +16,17 @@ from typing import Any
 import structlog
 
 from client.api import ApiClient
+from client.statusserver import metrics_route
 from master.controllers import run_controllers
 from master.controllers.flags import add_flags as controller_flags
 from master.controllers.flags import settings_from
 from master.elected import parse_options, run_elected
 from master.leaderelection import Leadership
+from master.statemetrics.collector import StateMetrics, state_registry
 
 COMPONENT = "tug-controller-manager"
+STATE_METRICS_PATH = "/metrics/state"
+"""Where the leader serves kube_* series (Prometheus' kube-state-metrics job)."""
 log = structlog.get_logger(COMPONENT)
 
 Controller = Callable[[ApiClient], Coroutine[Any, Any, None]]
@@ -45,8 +50,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     opts, args = parse_options(
         COMPONENT, "The Tugboat controller manager (leader-elected).", argv, controller_flags
     )
-    CONTROLLERS["controllers"] = functools.partial(run_controllers, settings=settings_from(args))
-    asyncio.run(run_elected(COMPONENT, opts, work))
+    state = StateMetrics()
+    CONTROLLERS["controllers"] = functools.partial(
+        run_controllers, settings=settings_from(args), state=state
+    )
+    routes = [metrics_route(STATE_METRICS_PATH, state_registry(state))]
+    asyncio.run(run_elected(COMPONENT, opts, work, routes))
 
 
 if __name__ == "__main__":

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import structlog
 
 from client.api import ApiClient
 from master.controllers.base import Context, Controller
 from master.controllers.settings import ALL_CONTROLLERS, ControllerSettings
+
+if TYPE_CHECKING:
+    # Only a type here: statemetrics imports controller_utils, a module of this package.
+    from master.statemetrics.collector import StateMetrics
 
 __all__ = ["ALL_CONTROLLERS", "ControllerSettings", "build_controllers", "run_controllers"]
 
@@ -61,15 +66,30 @@ def build_controllers(ctx: Context) -> list[Controller]:
     return [factories[n](ctx) for n in ctx.settings.controllers if n in factories]
 
 
-async def run_controllers(client: ApiClient, *, settings: ControllerSettings | None = None) -> None:
-    """Run every enabled controller until cancelled."""
+async def run_controllers(
+    client: ApiClient,
+    *,
+    settings: ControllerSettings | None = None,
+    state: StateMetrics | None = None,
+) -> None:
+    """Run every enabled controller until cancelled; with `state`, serve the cluster-state
+    metrics from the same informers (no second copy of every pod) while running."""
     ctx = Context(client, settings or ControllerSettings())
     controllers = build_controllers(ctx)
-    async with asyncio.TaskGroup() as tg:
-        for informer in ctx.informers.all():
-            tg.create_task(informer.run(), name=f"informer-{informer.resource}")
-        for informer in ctx.informers.all():
-            await informer.wait_synced()
-        log.info("caches synced", controllers=[c.name for c in controllers])
-        for controller in controllers:
-            tg.create_task(controller.run(), name=f"controller-{controller.name}")
+    if state is not None:
+        for resource in state.resources:
+            ctx.informers.get(resource)
+    try:
+        async with asyncio.TaskGroup() as tg:
+            for informer in ctx.informers.all():
+                tg.create_task(informer.run(), name=f"informer-{informer.resource}")
+            for informer in ctx.informers.all():
+                await informer.wait_synced()
+            log.info("caches synced", controllers=[c.name for c in controllers])
+            if state is not None:
+                state.serve({i.resource: i for i in ctx.informers.all()})
+            for controller in controllers:
+                tg.create_task(controller.run(), name=f"controller-{controller.name}")
+    finally:
+        if state is not None:
+            state.stop()

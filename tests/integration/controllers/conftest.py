@@ -14,6 +14,7 @@ from client import codec, kinds
 from client.api import ApiClient
 from client.kinds import Object
 from master.controllers import ControllerSettings, run_controllers
+from master.statemetrics.collector import StateMetrics
 from tests.integration.controllers.nodes import Heartbeats
 from tests.integration.controllers.simulator import PodSimulator
 from tests.support.waiting import eventually
@@ -37,10 +38,10 @@ class ControllerManager:
         self._task: asyncio.Task[None] | None = None
         self._client: ApiClient | None = None
 
-    async def start(self, **settings: Any) -> None:
+    async def start(self, state: StateMetrics | None = None, **settings: Any) -> None:
         self._client = ApiClient([self.endpoint])
         self._task = asyncio.create_task(
-            run_controllers(self._client, settings=ControllerSettings(**settings))
+            run_controllers(self._client, settings=ControllerSettings(**settings), state=state)
         )
 
     async def stop(self) -> None:

@@ -1,0 +1,108 @@
+"""Namespaces, Services, Endpoints, ConfigMaps, Secrets and Leases."""
+
+from __future__ import annotations
+
+from master.statemetrics.families import Families
+from proto import core_pb2, workloads_pb2
+
+NAMESPACE_PHASES = ("Active", "Terminating")
+
+
+def namespace_metrics(ns: core_pb2.Namespace, out: Families) -> None:
+    """kube_namespace_*."""
+    labels = {"namespace": ns.metadata.name}
+    out.timestamp("kube_namespace_created", "Unix creation time of the namespace.", labels,
+                  ns.metadata.creation_timestamp)
+    out.one_of("kube_namespace_status_phase", "The namespace's phase.", labels, "phase",
+               NAMESPACE_PHASES, ns.status.phase or "Active")
+
+
+def service_metrics(svc: core_pb2.Service, out: Families) -> None:
+    """kube_service_*."""
+    m, spec = svc.metadata, svc.spec
+    labels = {"namespace": m.namespace, "service": m.name, "uid": m.uid}
+    ingress = svc.status.load_balancer.ingress
+    out.gauge(
+        "kube_service_info",
+        "Information about a Service.",
+        {
+            **labels,
+            "cluster_ip": spec.cluster_ip,
+            "external_name": "",
+            "load_balancer_ip": ingress[0].ip if ingress else "",
+        },
+        1,
+    )
+    out.timestamp("kube_service_created", "Unix creation time of the Service.", labels,
+                  m.creation_timestamp)
+    out.gauge("kube_service_spec_type", "The Service's type.",
+              {**labels, "type": spec.type or "ClusterIP"}, 1)
+    for i in ingress:
+        out.gauge("kube_service_status_load_balancer_ingress",
+                  "The Service's load-balancer addresses.",
+                  {**labels, "ip": i.ip, "hostname": i.hostname}, 1)
+
+
+def endpoints_metrics(ep: core_pb2.Endpoints, out: Families) -> None:
+    """kube_endpoint_*: addresses ready and not, per Endpoints object."""
+    m = ep.metadata
+    labels = {"namespace": m.namespace, "endpoint": m.name}
+    out.gauge("kube_endpoint_info", "Information about an Endpoints object.", labels, 1)
+    out.timestamp("kube_endpoint_created", "Unix creation time of the Endpoints object.",
+                  labels, m.creation_timestamp)
+    ready = sum(len(s.addresses) for s in ep.subsets)
+    not_ready = sum(len(s.not_ready_addresses) for s in ep.subsets)
+    out.gauge("kube_endpoint_address_available", "Ready addresses of the Service.", labels,
+              ready)
+    out.gauge("kube_endpoint_address_not_ready", "Addresses of the Service not ready.", labels,
+              not_ready)
+    for subset in ep.subsets:
+        for addresses, is_ready in ((subset.addresses, "true"),
+                                    (subset.not_ready_addresses, "false")):
+            for a in addresses:
+                out.gauge("kube_endpoint_address", "One address of the Service and readiness.",
+                          {**labels, "ip": a.ip, "ready": is_ready}, 1)
+
+
+def configmap_metrics(cm: core_pb2.ConfigMap, out: Families) -> None:
+    """kube_configmap_*."""
+    m = cm.metadata
+    labels = {"namespace": m.namespace, "configmap": m.name}
+    out.gauge("kube_configmap_info", "Information about a ConfigMap.", labels, 1)
+    out.timestamp("kube_configmap_created", "Unix creation time of the ConfigMap.", labels,
+                  m.creation_timestamp)
+    if m.resource_version.isdigit():
+        out.gauge("kube_configmap_metadata_resource_version",
+                  "The ConfigMap's resourceVersion.", labels, int(m.resource_version))
+
+
+def secret_metrics(secret: core_pb2.Secret, out: Families) -> None:
+    """kube_secret_* (never the data)."""
+    m = secret.metadata
+    labels = {"namespace": m.namespace, "secret": m.name}
+    out.gauge("kube_secret_info", "Information about a Secret.", labels, 1)
+    out.gauge("kube_secret_type", "The Secret's type.",
+              {**labels, "type": secret.type or "Opaque"}, 1)
+    out.timestamp("kube_secret_created", "Unix creation time of the Secret.", labels,
+                  m.creation_timestamp)
+
+
+def lease_metrics(lease: workloads_pb2.Lease, out: Families) -> None:
+    """kube_lease_*: who holds each Lease (nodes' heartbeats, components' leaders) and when
+    it was last renewed."""
+    m, spec = lease.metadata, lease.spec
+    labels = {"namespace": m.namespace, "lease": m.name}
+    owner = next(iter(m.owner_references), None)
+    out.gauge(
+        "kube_lease_owner",
+        "The Lease's owner and holder.",
+        {
+            **labels,
+            "owner_kind": owner.kind if owner else "",
+            "owner_name": owner.name if owner else "",
+            "lease_holder": spec.holder_identity,
+        },
+        1,
+    )
+    out.timestamp("kube_lease_renew_time", "Unix time the Lease was last renewed.", labels,
+                  spec.renew_time)

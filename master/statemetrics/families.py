@@ -1,0 +1,81 @@
+"""Metric families built while walking the caches: declared on first use, filled per object.
+
+A scrape creates fresh families (nothing is kept between scrapes), so an object deleted
+since the last one simply stops appearing, as in kube-state-metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client.metrics_core import Metric
+
+from master.controllers.controller_utils import parse_time
+from proto import meta_pb2
+
+Labels = dict[str, str]
+
+
+class Families:
+    """Every family of one scrape, by name, in the order first used."""
+
+    def __init__(self) -> None:
+        self._families: dict[str, Metric] = {}
+
+    def _family(self, name: str, help_text: str, kind: str) -> Metric:
+        family = self._families.get(name)
+        if family is None:
+            base = name.removesuffix("_total") if kind == "counter" else name
+            family = self._families[name] = Metric(base, help_text, kind)
+        return family
+
+    def gauge(self, name: str, help_text: str, labels: Labels, value: float) -> None:
+        """One gauge sample."""
+        self._family(name, help_text, "gauge").add_sample(name, labels, float(value))
+
+    def counter(self, name: str, help_text: str, labels: Labels, value: float) -> None:
+        """One counter sample; `name` ends in `_total`."""
+        self._family(name, help_text, "counter").add_sample(name, labels, float(value))
+
+    def declare(self, name: str, help_text: str, kind: str = "gauge") -> None:
+        """Make the family exist even with no samples (its HELP and TYPE still print)."""
+        self._family(name, help_text, kind)
+
+    def timestamp(self, name: str, help_text: str, labels: Labels, text: str) -> None:
+        """A gauge of an RFC 3339 time as Unix seconds; nothing when the time is unset."""
+        at = parse_time(text) if text else None
+        if at is not None:
+            self.gauge(name, help_text, labels, at)
+
+    def one_of(
+        self, name: str, help_text: str, labels: Labels, key: str, choices: tuple[str, ...],
+        chosen: str,
+    ) -> None:
+        """One sample per choice, 1 for the chosen one and 0 for the others (phases)."""
+        for choice in choices:
+            self.gauge(name, help_text, {**labels, key: choice}, 1 if choice == chosen else 0)
+
+    def condition(self, name: str, help_text: str, labels: Labels, status: str) -> None:
+        """kube-state-metrics' three samples of a condition: status true, false, unknown."""
+        self.one_of(
+            name, help_text, labels, "status", ("true", "false", "unknown"), status.lower()
+        )
+
+    def all(self) -> list[Metric]:
+        """The families, for a Prometheus collector to yield."""
+        return list(self._families.values())
+
+
+def owner_labels(refs: Iterable[meta_pb2.OwnerReference]) -> list[Labels]:
+    """kube-state-metrics' owner labels, one set per owner reference ("<none>" without)."""
+    out: list[Labels] = []
+    for ref in refs:
+        out.append(
+            {
+                "owner_kind": ref.kind,
+                "owner_name": ref.name,
+                "owner_is_controller": "true" if ref.controller else "false",
+            }
+        )
+    none = "<none>"
+    return out or [{"owner_kind": none, "owner_name": none, "owner_is_controller": none}]

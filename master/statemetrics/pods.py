@@ -1,0 +1,159 @@
+"""Pods: phase, readiness, scheduling, containers' states, restarts and resources."""
+
+from __future__ import annotations
+
+from client.quantity import parse_quantity
+from master.statemetrics.families import Families, Labels, owner_labels
+from proto import core_pb2
+
+PHASES = ("Pending", "Succeeded", "Failed", "Unknown", "Running")
+_RESOURCE_UNITS = {"cpu": "core", "memory": "byte", "ephemeral-storage": "byte"}
+
+
+def pod_metrics(pod: core_pb2.Pod, out: Families) -> None:
+    """Every kube_pod_* series of one pod."""
+    m, spec, st = pod.metadata, pod.spec, pod.status
+    labels: Labels = {"namespace": m.namespace, "pod": m.name, "uid": m.uid}
+    controller = next((r for r in m.owner_references if r.controller), None)
+    out.gauge(
+        "kube_pod_info",
+        "Information about a pod.",
+        {
+            **labels,
+            "host_ip": st.host_ip,
+            "pod_ip": st.pod_ip,
+            "node": spec.node_name,
+            "created_by_kind": controller.kind if controller else "<none>",
+            "created_by_name": controller.name if controller else "<none>",
+            "priority_class": spec.priority_class_name,
+            "host_network": "true" if spec.host_network else "false",
+        },
+        1,
+    )
+    for owner in owner_labels(m.owner_references):
+        out.gauge("kube_pod_owner", "The pod's owners.", {**labels, **owner}, 1)
+    out.timestamp(
+        "kube_pod_created", "Unix creation time of the pod.", labels, m.creation_timestamp
+    )
+    out.timestamp("kube_pod_start_time", "Unix time the pod started.", labels, st.start_time)
+    out.timestamp(
+        "kube_pod_deletion_timestamp",
+        "Unix time the pod's deletion was asked for.",
+        labels,
+        m.deletion_timestamp,
+    )
+    out.one_of(
+        "kube_pod_status_phase",
+        "The pod's current phase (1 for the phase it is in).",
+        labels,
+        "phase",
+        PHASES,
+        st.phase,
+    )
+    if st.qos_class:
+        out.gauge("kube_pod_status_qos_class", "The pod's QoS class.",
+                  {**labels, "qos_class": st.qos_class}, 1)
+    conditions = {c.type: c.status for c in st.conditions}
+    for ctype, name in (("Ready", "kube_pod_status_ready"),
+                        ("PodScheduled", "kube_pod_status_scheduled")):
+        if ctype in conditions:
+            out.one_of(
+                name,
+                f"Whether the pod's {ctype} condition is true, false or unknown.",
+                labels,
+                "condition",
+                ("true", "false", "unknown"),
+                conditions[ctype].lower(),
+            )
+    if st.reason:
+        out.gauge("kube_pod_status_reason", "Why the pod is in its state.",
+                  {**labels, "reason": st.reason}, 1)
+    _containers(pod, labels, out, init=False)
+    _containers(pod, labels, out, init=True)
+
+
+def _containers(pod: core_pb2.Pod, pod_labels: Labels, out: Families, *, init: bool) -> None:
+    prefix = "kube_pod_init_container" if init else "kube_pod_container"
+    what = "init container" if init else "container"
+    specs = pod.spec.init_containers if init else pod.spec.containers
+    statuses = pod.status.init_container_statuses if init else pod.status.container_statuses
+    for status in statuses:
+        labels = {**pod_labels, "container": status.name}
+        spec_image = next((c.image for c in specs if c.name == status.name), status.image)
+        out.gauge(
+            f"{prefix}_info",
+            f"Information about a {what} of a pod.",
+            {
+                **labels,
+                "image_spec": spec_image,
+                "image": status.image,
+                "image_id": status.image_id,
+                "container_id": status.container_id,
+            },
+            1,
+        )
+        state, last = status.state, status.last_state
+        waiting = state.HasField("waiting")
+        out.gauge(f"{prefix}_status_waiting", f"Whether the {what} is waiting.", labels,
+                  1 if waiting else 0)
+        if waiting and state.waiting.reason:
+            out.gauge(
+                f"{prefix}_status_waiting_reason",
+                f"Why the {what} is waiting (CrashLoopBackOff, ImagePullBackOff...).",
+                {**labels, "reason": state.waiting.reason},
+                1,
+            )
+        out.gauge(f"{prefix}_status_running", f"Whether the {what} is running.", labels,
+                  1 if state.HasField("running") else 0)
+        terminated = state.HasField("terminated")
+        out.gauge(f"{prefix}_status_terminated", f"Whether the {what} has terminated.", labels,
+                  1 if terminated else 0)
+        if terminated and state.terminated.reason:
+            out.gauge(
+                f"{prefix}_status_terminated_reason",
+                f"Why the {what} terminated.",
+                {**labels, "reason": state.terminated.reason},
+                1,
+            )
+        if last.HasField("terminated") and last.terminated.reason:
+            out.gauge(
+                f"{prefix}_status_last_terminated_reason",
+                f"Why the {what}'s previous instance terminated.",
+                {**labels, "reason": last.terminated.reason},
+                1,
+            )
+            out.gauge(
+                f"{prefix}_status_last_terminated_exitcode",
+                f"The exit code of the {what}'s previous instance.",
+                labels,
+                last.terminated.exit_code,
+            )
+        out.gauge(f"{prefix}_status_ready", f"Whether the {what} passes its readiness check.",
+                  labels, 1 if status.ready else 0)
+        out.counter(
+            f"{prefix}_status_restarts_total",
+            f"Restarts of the {what}.",
+            labels,
+            status.restart_count,
+        )
+    node = pod.spec.node_name
+    for spec in specs:
+        for kind, amounts in (("requests", spec.resources.requests),
+                              ("limits", spec.resources.limits)):
+            for resource, text in sorted(amounts.items()):
+                try:
+                    value = float(parse_quantity(text))
+                except ValueError:
+                    continue
+                out.gauge(
+                    f"{prefix}_resource_{kind}",
+                    f"The {what}'s resource {kind}.",
+                    {
+                        **pod_labels,
+                        "container": spec.name,
+                        "node": node,
+                        "resource": resource,
+                        "unit": _RESOURCE_UNITS.get(resource, "integer"),
+                    },
+                    value,
+                )
