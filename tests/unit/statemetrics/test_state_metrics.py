@@ -20,7 +20,8 @@ metadata:
   namespace: shop
   uid: u-1
   creationTimestamp: "2026-01-01T00:00:00Z"
-  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: crashy-rs, uid: r1, controller: true}]
+  ownerReferences:
+  - {apiVersion: apps/v1, kind: ReplicaSet, name: crashy-rs, uid: r1, controller: true}
 spec:
   nodeName: n1
   containers:
