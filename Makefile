@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck pytest proto images sysdeps setup bench down clean
+.PHONY: demo test lint typecheck monitoring-check pytest proto images sysdeps setup bench down clean
 
 # The demo's web service: the first node's address and the nodePort in examples/web.yaml.
 DEMO_URL := http://127.0.0.2:30080/
@@ -28,7 +28,7 @@ demo: setup images
 down:
 	$(VENV)/bin/tug down
 
-test: setup images lint typecheck pytest
+test: setup images lint typecheck monitoring-check pytest
 
 setup: sysdeps $(STAMP)
 
@@ -49,6 +49,13 @@ lint: setup
 
 typecheck: setup
 	$(VENV)/bin/mypy proto client master kubelet proxy cli tests bench
+
+# deploy/monitoring: the Prometheus configuration and rules, every alert's unit tests, and
+# the compose file, checked by the tools that will read them.
+monitoring-check: sysdeps
+	promtool check config deploy/monitoring/prometheus.yml
+	promtool test rules deploy/monitoring/rules/tests/*.yml
+	docker-compose -f deploy/monitoring/compose.yaml config -q
 
 pytest: setup images
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -10,6 +10,7 @@ needs=(
   "ip iproute2"            # the proxy's tugboat-svc interface, host-gw routes
   "curl curl"              # make demo's last check
   "promtool prometheus"    # the real Prometheus and promtool (monitoring, rule tests)
+  "docker-compose docker-compose"  # checks deploy/monitoring/compose.yaml
 )
 
 missing=()

@@ -27,7 +27,7 @@ from client.api import ApiClient, ClientOptions
 from client.flags import endpoint_list
 from client.logs import configure_logging
 from client.statusserver import StatusServer
-from client.timeouts import within
+from client.timeouts import cancel_and_wait, within
 from master.leaderelection import (
     Callbacks,
     ConfigError,
@@ -37,6 +37,7 @@ from master.leaderelection import (
     default_identity,
 )
 from master.leaderlease import LeaseKeeper
+from master.registration import Registration
 
 log = structlog.get_logger("elected")
 
@@ -165,6 +166,18 @@ async def run_elected(
             with contextlib.suppress(Exception):
                 await within(api.close(), timeout=2.0)
 
+    # Standbys included, every process registers where its metrics are (for discovery).
+    registering: asyncio.Task[None] | None = None
+    registry_api: ApiClient | None = None
+    if status is not None:
+        registry_api = ApiClient(opts.servers, ClientOptions(user_agent=f"{component}/{opts.name}"))
+        address = f"{opts.http_host}:{status.port}"
+        registering = asyncio.create_task(
+            Registration(
+                registry_api, component=component, identity=opts.name, address=address
+            ).run()
+        )
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, elector.stop)
@@ -173,5 +186,9 @@ async def run_elected(
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        if registering is not None:
+            await cancel_and_wait([registering], 3.0)
+        if registry_api is not None:
+            await registry_api.close()
         if status is not None:
             await status.stop()

@@ -141,6 +141,9 @@ def apiserver(layout: Layout, i: int) -> Component:
         "--port": str(grpc_port),
         "--http-port": str(http_port),
         "--name": f"{layout.name}-master-{i}",
+        # Where Prometheus' discovery finds each node's kubelet and proxy.
+        "--kubelet-http-port": str(layout.kubelet_http_port()),
+        "--proxy-http-port": str(layout.proxy_http_port()),
     }
     return Component(
         f"apiserver-{i}",

@@ -15,6 +15,7 @@ import structlog
 from client.flags import endpoint_list, seconds
 from client.logs import configure_logging
 from master.apiserver.allocators import DEFAULT_SERVICE_RANGE, parse_node_port_range
+from master.apiserver.discovery import DiscoverySettings
 from master.apiserver.server import ApiServer, ApiServerConfig
 
 log = structlog.get_logger("apiserver")
@@ -59,6 +60,14 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
     p.add_argument("--default-not-ready-toleration", type=_whole_seconds, default=2,
                    help="tolerationSeconds of the not-ready:NoExecute toleration added to "
                    "every pod (Kubernetes: 300)")
+    p.add_argument("--kubelet-http-port", type=int, default=10255,
+                   help="the kubelets' /metrics port on their node's address, for "
+                   "Prometheus' discovery at /discovery/prometheus")
+    p.add_argument("--proxy-http-port", type=int, default=10249,
+                   help="the proxies' /metrics port on their node's address, likewise")
+    p.add_argument("--register", action=argparse.BooleanOptionalAction, default=True,
+                   help="keep a registration Lease in kube-system naming the status port, "
+                   "so Prometheus' discovery lists this server (with --http-port)")
     p.add_argument("--log-level", default="info")
     a = p.parse_args(argv)
     try:
@@ -69,7 +78,9 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
         node_ports = parse_node_port_range(a.service_node_port_range)
     except ValueError as e:
         p.error(f"--service-node-port-range: {e}")
-    for flag, port in (("--port", a.port), ("--http-port", a.http_port)):
+    for flag, port in (("--port", a.port), ("--http-port", a.http_port),
+                       ("--kubelet-http-port", a.kubelet_http_port),
+                       ("--proxy-http-port", a.proxy_http_port)):
         if port is not None and not 0 <= port <= 65535:
             p.error(f"{flag}: {port} is not a port number (0-65535)")
     try:
@@ -89,6 +100,10 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
         default_not_ready_toleration=a.default_not_ready_toleration,
         service_cluster_ip_range=a.service_cluster_ip_range,
         service_node_port_range=node_ports,
+        register=a.register,
+        discovery=DiscoverySettings(
+            kubelet_http_port=a.kubelet_http_port, proxy_http_port=a.proxy_http_port
+        ),
     )
 
 

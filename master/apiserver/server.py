@@ -8,7 +8,7 @@ system namespaces exist; `stop` drains requests for a grace period.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import grpc
 import structlog
@@ -16,8 +16,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 
 from client import errors
+from client.api import ApiClient, ClientOptions
 from client.statusserver import StatusServer
-from client.timeouts import within
+from client.timeouts import cancel_and_wait, within
 from master.apiserver import defaults
 from master.apiserver.allocators import (
     DEFAULT_NODE_PORT_RANGE,
@@ -26,10 +27,12 @@ from master.apiserver.allocators import (
 )
 from master.apiserver.bootstrap import ensure_system_namespaces
 from master.apiserver.compaction import Compactor
+from master.apiserver.discovery import Discovery, DiscoverySettings
 from master.apiserver.etcd import Etcd
 from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.nodeproxy import NodeProxy
 from master.apiserver.service import ResourcesService
+from master.registration import Registration
 from proto import api_pb2_grpc, nodeagent_pb2_grpc
 
 log = structlog.get_logger("apiserver")
@@ -69,6 +72,11 @@ class ApiServerConfig:
     """ClusterIPs are allocated from this CIDR (allocators.py)."""
     service_node_port_range: tuple[int, int] = DEFAULT_NODE_PORT_RANGE
     """nodePorts are allocated from this inclusive range."""
+    discovery: DiscoverySettings = field(default_factory=DiscoverySettings)
+    """The node daemons' status ports, for Prometheus' discovery on the status port."""
+    register: bool = True
+    """Keep a registration Lease (master/registration.py) naming the status port, so
+    discovery lists this server; only with a status port."""
 
 
 class ApiServer:
@@ -99,6 +107,11 @@ class ApiServer:
         self._bootstrapped = False
         self._stopped = False
         self._tolerations: tuple[int, int] | None = None
+        self.discovery = Discovery(
+            replace(config.discovery, etcd_servers=list(config.etcd_servers))
+        )
+        self._loopback: ApiClient | None = None
+        self._registration: asyncio.Task[None] | None = None
         self.log = log.bind(name=config.name)
 
     @property
@@ -129,6 +142,7 @@ class ApiServer:
             self.status = StatusServer(
                 cfg.bind_address, cfg.http_port, registry=self.metrics.registry, ready=self.ready
             )
+            self.status.add_routes([self.discovery.route()])
             await self.status.start()
         await self._bootstrap()
         server = grpc.aio.server(
@@ -154,6 +168,16 @@ class ApiServer:
         await self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
         if cfg.compaction_interval > 0:
             self._compacting = asyncio.create_task(self.compactor.run())
+        if self.status is not None:
+            # Discovery and registration go through this server's own API, as any client.
+            self._loopback = ApiClient([self.endpoint], ClientOptions(user_agent="tug-apiserver"))
+            self.discovery.api = self._loopback
+        if self.status is not None and self._loopback is not None and cfg.register:
+            address = f"{cfg.bind_address}:{self.status.port}"
+            registration = Registration(
+                self._loopback, component="tug-apiserver", identity=address, address=address
+            )
+            self._registration = asyncio.create_task(registration.run())
         self.log.info(
             "api server serving",
             key=self.endpoint,
@@ -187,6 +211,10 @@ class ApiServer:
             defaults.set_default_tolerations(unreachable=unreachable, not_ready=not_ready)
             self._tolerations = None
         await self.health.enter_graceful_shutdown()
+        if self._registration is not None:
+            await cancel_and_wait([self._registration], 3.0)
+        if self._loopback is not None:
+            await self._loopback.close()
         if self._compacting is not None:
             self._compacting.cancel()
             try:

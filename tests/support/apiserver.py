@@ -40,10 +40,12 @@ async def running_apiserver(
     compaction_interval: float = 0.0,
     compaction_retention: float = 300.0,
     bookmark_interval: float = 60.0,
+    register: bool = False,
 ) -> AsyncIterator[ApiServer]:
     """An API server in this process on 127.0.0.1 (free ports), stopped on exit.
 
     Compaction is off unless asked for; tests compact with `server.compactor.compact_now()`.
+    Registration is off unless asked for: its periodic writes would move etcd's revision.
     """
     server = ApiServer(
         ApiServerConfig(
@@ -55,6 +57,7 @@ async def running_apiserver(
             compaction_interval=compaction_interval,
             compaction_retention=compaction_retention,
             bookmark_interval=bookmark_interval,
+            register=register,
         )
     )
     try:
@@ -121,6 +124,8 @@ class ApiServerProcess:
                     "--port", str(self.port),
                     "--http-port", str(self.http_port),
                     "--name", self.name,
+                    # No registration Lease: its periodic writes would move etcd's revision.
+                    "--no-register",
                     *self.extra_args,
                 ],
                 stdout=log,
