@@ -8,7 +8,7 @@ import shutil
 from typing import Any
 
 from cli import config as configfile
-from cli.cluster import components, nodes, processes, state
+from cli.cluster import components, monitoring, nodes, processes, state
 from cli.cluster.components import Component
 from cli.cluster.layout import (
     DEFAULT_BASE_PORT,
@@ -39,6 +39,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--node-address",
         default=DEFAULT_NODE_ADDRESS,
         help="the first node's loopback address; the next nodes count up from it",
+    )
+    up_parser.add_argument(
+        "--monitoring",
+        action="store_true",
+        help="also start Prometheus (and Grafana where installed) for the cluster",
     )
     up_parser.set_defaults(func=up)
     down_parser = sub.add_parser("down", parents=[common], help="stop a local cluster")
@@ -159,6 +164,9 @@ async def up(inv: Invocation) -> int:
                 layout.servers(), [layout.node_name(j) for j in range(layout.nodes)]
             )
             inv.out(f"  {layout.nodes} nodes Ready")
+        watchers = monitoring.components(layout) if args.monitoring else []
+        if watchers:
+            await supervisor.start_tier(watchers, progress=inv.out)
     except BaseException:
         await asyncio.shield(_stop(layout, supervisor.state))
         raise
@@ -176,6 +184,8 @@ async def up(inv: Invocation) -> int:
     )
     inv.out(f'Context "{layout.name}" is now current (in {configfile.config_path()}).')
     inv.out(f"Logs are in {layout.logs}/.")
+    for line in monitoring.summary(layout, watchers) if watchers else []:
+        inv.out(line)
     inv.out("")
     inv.out("Try:")
     inv.out("  tug apply -f examples/")

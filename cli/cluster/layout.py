@@ -9,6 +9,7 @@ started with base ports 100 apart never collide:
     base+30..49  schedulers, controller managers (HTTP status)
     base+50..59  node daemons: the same ports on each node's own loopback address
                  (kubelet gRPC base+50, kubelet HTTP base+51, proxy HTTP base+52)
+    base+60..69  monitoring (`tug up --monitoring`): Prometheus base+60, Grafana base+61
 
 Each node has its own loopback address (127.0.0.2, 127.0.0.3, ...: `node_address(j)`),
 so NodePorts and DNS on port 53 never clash between nodes; a second cluster on the

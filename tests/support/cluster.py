@@ -27,8 +27,9 @@ from cli.cluster.probes import port_in_use
 from cli.cluster.processes import Record, alive, spawn, stop_all
 
 NODE_LABEL = "io.tugboat.node"
-SPAN = 60
-"""Ports a cluster uses from its base port on 127.0.0.1 (see cli/cluster/layout.py)."""
+SPAN = 70
+"""Ports a cluster uses from its base port on 127.0.0.1, monitoring included (see
+cli/cluster/layout.py)."""
 
 
 def free_base_port() -> int:
