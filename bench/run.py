@@ -73,6 +73,16 @@ def _kubelet_start(text: str) -> Figures:
     )
 
 
+def _kubelet_stats(text: str) -> Figures:
+    return _pick(
+        text,
+        ratio=r"ratio stats-collection CPU / stats-off kubelet CPU: ([-\d.]+)",
+        side_by_side=r"\(stats-on - stats-off\) / stats-off kubelet CPU: ([-\d.]+)",
+        scrape_ms=r"scrape: median ([\d.]+) ms",
+        samples=r"ms, (\d+) samples",
+    )
+
+
 def _apiserver_latency(text: str) -> Figures:
     figures: Figures = {}
     for op in ("create", "get", r"list\d+", "etcd_put"):
@@ -181,6 +191,13 @@ RUNS = [
         ["--pods", "30"],
         _kubelet_start,
         "kubelet 30 pods ÷ 30 docker runs (time)",
+    ),
+    Run(
+        "kubelet_stats",
+        "bench.kubelet_stats",
+        ["--pods", "30", "--window", "60"],
+        _kubelet_stats,
+        "kubelet stats collection CPU ÷ kubelet CPU without stats",
     ),
     Run(
         "scheduler_throughput",

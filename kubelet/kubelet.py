@@ -47,7 +47,7 @@ class KubeletConfig:
     status_check_period: float = 10.0
     fencing: FenceSettings = field(default_factory=FenceSettings)
     """Self-fencing when the lease cannot be renewed, and the reconnect kill."""
-    stats_period: float = 5.0
+    stats_period: float = 10.0
     """Seconds between two samples of container usage; 0: no stats (and no `tug top`)."""
 
 

@@ -55,7 +55,7 @@ class Options:
     pods: PodSettings
     log_level: str
     remove_containers: bool = False
-    stats_period: float = 5.0
+    stats_period: float = 10.0
     fencing: FenceSettings = field(default_factory=FenceSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
 
@@ -94,8 +94,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     p.add_argument(
         "--stats-period",
         type=seconds,
-        default=5.0,
-        help="seconds between two samples of container usage (0: none, and no tug top)",
+        default=10.0,
+        help="seconds between two samples of container usage, as cAdvisor's housekeeping "
+        "interval (0: none, and no tug top)",
     )
     p.add_argument("--lease-period", type=_positive, default=2.0, help="lease renewal, seconds")
     p.add_argument("--runtime", choices=["docker", "fake"], default="docker")

@@ -55,3 +55,7 @@ STATS_COLLECTION_SECONDS = Histogram(
     "Duration in seconds of one round of container stats collection on a node.",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+STATS_CPU_SECONDS = Counter(
+    "tugboat_kubelet_stats_collection_cpu_seconds_total",
+    "CPU time the kubelet spent collecting container stats (its threads' own CPU).",
+)

@@ -15,8 +15,10 @@ asks the engine instead.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kubelet.runtime.interface import ContainerStats
 
@@ -65,58 +67,103 @@ def _v1_dir(paths: CgroupPaths, controller: str, root: Path) -> Path | None:
     return None
 
 
-def _read_int(path: Path) -> int:
-    return int(path.read_text().split()[0])
+@dataclass(frozen=True)
+class CgroupFiles:
+    """The files one cgroup's usage is read from, resolved once per container: a
+    collection round then costs three small reads per container and nothing else."""
+
+    cpu: str
+    """cpuacct.usage (v1, nanoseconds) or cpu.stat (v2, usage_usec)."""
+    memory: str
+    """memory.usage_in_bytes (v1) or memory.current (v2)."""
+    memory_stat: str
+    v2: bool
 
 
-def _stat_file(path: Path) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for line in path.read_text().splitlines():
-        key, _, value = line.partition(" ")
-        if value.strip().lstrip("-").isdigit():
-            out[key] = int(value)
+def cgroup_files(paths: CgroupPaths, root: Path = CGROUP_ROOT) -> CgroupFiles | None:
+    """Where the cgroup's usage is; None when its files cannot be seen from here."""
+    cpu_dir = _v1_dir(paths, "cpuacct", root)
+    mem_dir = _v1_dir(paths, "memory", root)
+    if cpu_dir is not None and mem_dir is not None:
+        return CgroupFiles(
+            str(cpu_dir / "cpuacct.usage"),
+            str(mem_dir / "memory.usage_in_bytes"),
+            str(mem_dir / "memory.stat"),
+            v2=False,
+        )
+    if paths.v2 is not None:
+        unified = root / paths.v2.lstrip("/")
+        if (unified / "memory.current").is_file():
+            return CgroupFiles(
+                str(unified / "cpu.stat"),
+                str(unified / "memory.current"),
+                str(unified / "memory.stat"),
+                v2=True,
+            )
+    return None
+
+
+def _read(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 65536)
+    finally:
+        os.close(fd)
+
+
+def _stat_values(data: bytes) -> dict[bytes, int]:
+    out: dict[bytes, int] = {}
+    for line in data.split(b"\n"):
+        key, _, value = line.partition(b" ")
+        if value:
+            try:
+                out[key] = int(value)
+            except ValueError:
+                continue
     return out
+
+
+def _stat_value(data: bytes, *keys: bytes) -> int:
+    """The first of `keys` found in a "key value" file, else 0, found without parsing the
+    whole file (memory.stat has some forty lines and two are wanted)."""
+    text = b"\n" + data
+    for key in keys:
+        at = text.find(b"\n" + key + b" ")
+        if at >= 0:
+            start = at + len(key) + 2
+            end = text.find(b"\n", start)
+            return int(text[start : end if end >= 0 else None])
+    return 0
+
+
+def read_usage(files: CgroupFiles, **extra: Any) -> ContainerStats | None:
+    """CPU and memory from resolved files, with `extra` fields (network, disk); None when
+    the files are gone (the container ended)."""
+    try:
+        cpu_raw = _read(files.cpu)
+        usage = int(_read(files.memory))
+        stat = _read(files.memory_stat)
+        if files.v2:
+            cpu = _stat_value(cpu_raw, b"usage_usec") / 1e6
+            inactive = _stat_value(stat, b"inactive_file")
+            rss = _stat_value(stat, b"anon")
+        else:
+            cpu = int(cpu_raw) / 1e9
+            inactive = _stat_value(stat, b"total_inactive_file", b"inactive_file")
+            rss = _stat_value(stat, b"total_rss", b"rss")
+    except (OSError, ValueError):
+        return None
+    return ContainerStats(cpu, usage, max(0, usage - inactive), rss, **extra)
 
 
 def cgroup_usage(paths: CgroupPaths, root: Path = CGROUP_ROOT) -> ContainerStats | None:
     """CPU and memory of the cgroup; None when its files cannot be read from here."""
-    try:
-        cpu_dir = _v1_dir(paths, "cpuacct", root)
-        mem_dir = _v1_dir(paths, "memory", root)
-        if cpu_dir is not None and mem_dir is not None:
-            return _v1_usage(cpu_dir, mem_dir)
-        if paths.v2 is not None:
-            unified = root / paths.v2.lstrip("/")
-            if (unified / "memory.current").is_file():
-                return _v2_usage(unified)
-    except (OSError, ValueError):
-        return None
-    return None
+    files = cgroup_files(paths, root)
+    return read_usage(files) if files is not None else None
 
 
-def _v1_usage(cpu_dir: Path, mem_dir: Path) -> ContainerStats:
-    cpu_ns = _read_int(cpu_dir / "cpuacct.usage")
-    usage = _read_int(mem_dir / "memory.usage_in_bytes")
-    stat = _stat_file(mem_dir / "memory.stat")
-    inactive = stat.get("total_inactive_file", stat.get("inactive_file", 0))
-    return ContainerStats(
-        cpu_seconds=cpu_ns / 1e9,
-        memory_usage_bytes=usage,
-        memory_working_set_bytes=max(0, usage - inactive),
-        memory_rss_bytes=stat.get("total_rss", stat.get("rss", 0)),
-    )
-
-
-def _v2_usage(unified: Path) -> ContainerStats:
-    cpu = _stat_file(unified / "cpu.stat")
-    usage = _read_int(unified / "memory.current")
-    stat = _stat_file(unified / "memory.stat")
-    return ContainerStats(
-        cpu_seconds=cpu.get("usage_usec", 0) / 1e6,
-        memory_usage_bytes=usage,
-        memory_working_set_bytes=max(0, usage - stat.get("inactive_file", 0)),
-        memory_rss_bytes=stat.get("anon", 0),
-    )
+def _stat_file(path: Path) -> dict[str, int]:
+    return {k.decode(): v for k, v in _stat_values(path.read_bytes()).items()}
 
 
 def root_usage(root: Path = CGROUP_ROOT, proc: Path = PROC) -> ContainerStats | None:
@@ -150,13 +197,13 @@ def network_usage(pid: int, proc: Path = PROC) -> tuple[int, int, int, int] | No
     """(rx bytes, rx packets, tx bytes, tx packets) of the process's network namespace,
     loopback left out; None when the process is not visible."""
     try:
-        lines = (proc / str(pid) / "net" / "dev").read_text().splitlines()[2:]
+        lines = _read(str(proc / str(pid) / "net" / "dev")).split(b"\n")[2:]
     except OSError:
         return None
     rx_b = rx_p = tx_b = tx_p = 0
     for line in lines:
-        name, _, counters = line.partition(":")
-        if name.strip() == "lo":
+        name, _, counters = line.partition(b":")
+        if name.strip() in (b"lo", b""):
             continue
         f = counters.split()
         if len(f) < 10:
