@@ -36,21 +36,12 @@ import docker
 from client.api import ApiClient
 from kubelet.runtime.interface import LABEL_NODE
 from proto import core_pb2
+from tests.integration.kubelet.pods import container, pod
 from tests.support.apiserver import running_apiserver
 from tests.support.etcd import start_etcd
 from tests.support.ports import free_port
 
-IMAGE = "busybox:1.35"
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _pod(name: str, node: str) -> core_pb2.Pod:
-    p = core_pb2.Pod(api_version="v1", kind="Pod")
-    p.metadata.name, p.metadata.namespace = name, "default"
-    p.spec.node_name = node
-    p.spec.termination_grace_period_seconds = 0
-    p.spec.containers.add(name="main", image=IMAGE, command=["sleep", "3600"])
-    return p
 
 
 def cpu_seconds(pid: int) -> float:
@@ -149,7 +140,8 @@ async def main(pods: int, window: float) -> None:
             names: set[str] = set()
             for node in (on, off):
                 for i in range(pods):
-                    await api.create(_pod(f"{node}-{i}", node))
+                    sleeper = container("main", "sleep", "3600")
+                    await api.create(pod(f"{node}-{i}", node, sleeper, grace=0))
                     names.add(f"{node}-{i}")
             await wait_running(api, names)
             await asyncio.sleep(10)  # let the start-up settle before measuring
