@@ -39,8 +39,13 @@ GENERATORS: dict[str, Generator] = {
     "daemonsets": workloads.daemonset_metrics,
     "jobs": workloads.job_metrics,
 }
-"""Resource → the function writing one object's series. A new kind adds one line here.
-Events and PriorityClasses have no kube-state-metrics family and get none."""
+"""Resource → the function writing one object's series. A new kind adds one line here,
+or one in NO_FAMILY saying why it has none."""
+
+NO_FAMILY: dict[str, str] = {
+    "events": "kube-state-metrics has no family for Events (they are a log, not state)",
+    "priorityclasses": "kube-state-metrics has no family for PriorityClasses",
+}
 
 
 class Cache(Protocol):

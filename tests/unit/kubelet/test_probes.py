@@ -9,6 +9,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
+from prometheus_client import REGISTRY
 
 from kubelet.probes import checks
 from kubelet.probes.workers import LIVENESS, READINESS, ProbeManager, ProbeSettings, ProbeWorker
@@ -157,3 +158,17 @@ async def test_a_startup_probe_gates_liveness_and_readiness_until_it_succeeds(ht
     await startup.probe_once()
     assert manager.started(cid) and manager.ready(cid)
     assert manager.may_probe(live)
+
+
+async def test_every_probe_run_counts_in_prober_probe_total_by_type_and_result(http_server):
+    worker, _, _ = make_worker(READINESS, http_server.port)
+    labels = {"probe_type": "Readiness", "container": "c", "pod": "p", "namespace": "ns"}
+
+    def count(result: str) -> float:
+        return REGISTRY.get_sample_value("prober_probe_total", {**labels, "result": result}) or 0
+
+    ok, failed = count("successful"), count("failed")
+    await worker.probe_once()
+    http_server.code = 500
+    await worker.probe_once()
+    assert (count("successful") - ok, count("failed") - failed) == (1, 1)

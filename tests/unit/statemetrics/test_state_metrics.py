@@ -179,3 +179,15 @@ def test_the_exposition_passes_promtool_check_metrics(exposition):
         ["promtool", "check", "metrics"], input=exposition.encode(), capture_output=True
     )
     assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
+
+
+def test_every_kind_served_has_state_metrics_or_a_reason_for_none():
+    from client.kinds import KINDS
+    from master.statemetrics.collector import NO_FAMILY
+
+    missing = [k.resource for k in KINDS if k.resource not in GENERATORS | NO_FAMILY]
+    assert not missing, (
+        f"kinds without cluster-state metrics: {missing}; add a generator to "
+        "master/statemetrics/collector.py GENERATORS (kube-state-metrics' names), "
+        "or a line to NO_FAMILY saying why there is none"
+    )
