@@ -4,7 +4,8 @@
 with Kubernetes' path and wording (`spec.containers[0].ports[0].containerPort: Invalid
 value: 0: must be between 1 and 65535, inclusive`). One module per family of kinds:
 meta.py (every kind's metadata), pod.py (pods and pod templates), workloads.py,
-service.py, cluster.py (the smaller kinds); errors.py has the wording.
+service.py, cluster.py (the smaller kinds); fields.py has the checks of single fields
+they share (quantities, IP addresses, ports); errors.py has the wording.
 
 Where Tugboat deliberately differs from Kubernetes:
 - an invalid label value is reported at `metadata.labels[key]` (Kubernetes says only

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from client.names import is_config_map_key, is_qualified_name, is_valid_label_value
 from master.apiserver.validation.errors import Errors, child, index
-from master.apiserver.validation.pod import TAINT_EFFECTS, quantity, validate_ip
+from master.apiserver.validation.fields import TAINT_EFFECTS, quantity, validate_ip
 from proto import core_pb2, meta_pb2, workloads_pb2
 
 DATA_MAX_BYTES = 1024 * 1024

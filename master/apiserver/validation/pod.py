@@ -6,7 +6,6 @@ fields Tugboat's API has, with the same messages and field paths.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from fractions import Fraction
 
@@ -19,16 +18,20 @@ from client.names import (
     is_qualified_name,
     is_valid_label_value,
 )
-from client.quantity import QUANTITY_PATTERN, parse_quantity
 from master.apiserver.validation.errors import Errors, child, index
+from master.apiserver.validation.fields import (
+    PROTOCOLS,
+    TAINT_EFFECTS,
+    port_or_name,
+    quantity,
+    validate_ip,
+)
 from master.apiserver.validation.meta import validate_label_selector, validate_labels
-from proto import core_pb2, meta_pb2
+from proto import core_pb2
 
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
-PROTOCOLS = ("TCP", "UDP", "SCTP")
 DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
-TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 TOLERATION_OPERATORS = ("Exists", "Equal")
 NODE_SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
 HOST_PATH_TYPES = (
@@ -183,7 +186,7 @@ def _container_port(errs: Errors, p: core_pb2.ContainerPort, path: str) -> None:
     if p.name:
         errs.invalid_each(child(path, "name"), p.name, is_port_name(p.name))
     if p.host_ip:
-        _ip(errs, child(path, "hostIP"), p.host_ip)
+        validate_ip(errs, child(path, "hostIP"), p.host_ip)
 
 
 def _env(errs: Errors, c: core_pb2.Container, path: str) -> None:
@@ -265,21 +268,6 @@ def _resource_name(errs: Errors, name: str, path: str) -> None:
         errs.invalid_each(path, name, is_qualified_name(name))
     elif name not in STANDARD_RESOURCES and not name.startswith("hugepages-"):
         errs.invalid(path, name, "must be a standard resource type or fully qualified")
-
-
-def quantity(errs: Errors, path: str, text: str) -> Fraction | None:
-    """The value of a quantity that must be non-negative; None after adding an error."""
-    try:
-        value = parse_quantity(text)
-    except ValueError:
-        errs.invalid(
-            path, text, f"quantities must match the regular expression '{QUANTITY_PATTERN}'"
-        )
-        return None
-    if value < 0:
-        errs.invalid(path, text, "must be greater than or equal to 0")
-        return None
-    return value
 
 
 def _resources(errs: Errors, res: core_pb2.ResourceRequirements, path: str) -> None:
@@ -371,14 +359,6 @@ def _probe(errs: Errors, probe: core_pb2.Probe, path: str, *, once: bool) -> Non
             errs.non_negative(child(path, json_name), getattr(probe, field))
     if once and probe.HasField("success_threshold") and probe.success_threshold != 1:
         errs.invalid(child(path, "successThreshold"), probe.success_threshold, "must be 1")
-
-
-def port_or_name(errs: Errors, port: meta_pb2.IntOrString, path: str) -> None:
-    """A port number 1-65535 or an IANA_SVC_NAME."""
-    if port.WhichOneof("value") == "str_val":
-        errs.invalid_each(path, port.str_val, is_port_name(port.str_val))
-    else:
-        errs.port(path, port.int_val)
 
 
 # ---- volumes ----
@@ -611,18 +591,6 @@ def _spread(errs: Errors, c: core_pb2.TopologySpreadConstraint, path: str) -> No
             )
     if c.HasField("label_selector"):
         validate_label_selector(errs, c.label_selector, child(path, "labelSelector"))
-
-
-def _ip(errs: Errors, path: str, value: str) -> None:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        errs.invalid(path, value, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
-
-
-def validate_ip(errs: Errors, path: str, value: str) -> None:
-    """An IPv4 or IPv6 address."""
-    _ip(errs, path, value)
 
 
 # ---- updates ----

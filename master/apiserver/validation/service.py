@@ -6,8 +6,8 @@ import ipaddress
 
 from client.names import is_dns1123_label, is_dns1123_subdomain
 from master.apiserver.validation.errors import Errors, child, index
+from master.apiserver.validation.fields import PROTOCOLS, port_or_name, validate_ip
 from master.apiserver.validation.meta import validate_labels
-from master.apiserver.validation.pod import PROTOCOLS, port_or_name, validate_ip
 from proto import core_pb2
 
 SERVICE_TYPES = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")

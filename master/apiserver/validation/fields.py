@@ -1,0 +1,49 @@
+"""Checks of single fields that several kinds share: quantities, IP addresses, ports.
+
+Kind-specific validators (pod.py, service.py, cluster.py, ...) build on these, so a field
+of the same type is judged, and worded, the same way wherever it appears.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from fractions import Fraction
+
+from client.names import is_port_name
+from client.quantity import QUANTITY_PATTERN, parse_quantity
+from master.apiserver.validation.errors import Errors
+from proto import meta_pb2
+
+PROTOCOLS = ("TCP", "UDP", "SCTP")
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+
+def quantity(errs: Errors, path: str, text: str) -> Fraction | None:
+    """The value of a quantity that must be non-negative; None after adding an error."""
+    try:
+        value = parse_quantity(text)
+    except ValueError:
+        errs.invalid(
+            path, text, f"quantities must match the regular expression '{QUANTITY_PATTERN}'"
+        )
+        return None
+    if value < 0:
+        errs.invalid(path, text, "must be greater than or equal to 0")
+        return None
+    return value
+
+
+def port_or_name(errs: Errors, port: meta_pb2.IntOrString, path: str) -> None:
+    """A port number 1-65535 or an IANA_SVC_NAME."""
+    if port.WhichOneof("value") == "str_val":
+        errs.invalid_each(path, port.str_val, is_port_name(port.str_val))
+    else:
+        errs.port(path, port.int_val)
+
+
+def validate_ip(errs: Errors, path: str, value: str) -> None:
+    """An IPv4 or IPv6 address."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        errs.invalid(path, value, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
