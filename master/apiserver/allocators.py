@@ -31,8 +31,8 @@ from typing import Any
 
 from client.codec import FieldError
 from client.kinds import by_resource
+from master.apiserver.apierrors import invalid
 from master.apiserver.etcd import Etcd, compare_version, op_delete, op_put, prefix_end
-from master.apiserver.objects import invalid
 from proto import core_pb2
 
 __all__ = [

@@ -1,4 +1,7 @@
-"""Defaults as Kubernetes sets them, applied before validation on create and update.
+"""Defaults as Kubernetes sets them, for the kinds whose defaults are more than a line:
+pods and every pod template, the workloads, Services and Nodes. Each kind's strategy
+(strategies/<kind>.py) calls its function here, before validation on create and update;
+one-line defaults of the smaller kinds live in their strategies.
 
 Each rule follows Kubernetes' `pkg/apis/<group>/v1/defaults.go` (and, for the two
 default tolerations, the DefaultTolerationSeconds admission plugin; for a Job's
@@ -11,8 +14,6 @@ Where Tugboat deliberately differs from Kubernetes:
   DEFAULT_UNREACHABLE_TOLERATION_SECONDS (2 s, Kubernetes: 300 s; the API server's
   --default-not-ready-toleration and --default-unreachable-toleration) so that pods leave
   a dead node quickly on a small cluster;
-- a Namespace gets no `kubernetes` finalizer (Tugboat's namespace deletion does not
-  need one) but does get `status.phase: Active`;
 - a Job without a uid gets one here, because its generated selector is built from it
   (Kubernetes fills the uid just before; the API server keeps a uid that is set).
 """
@@ -23,13 +24,18 @@ import uuid
 
 from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 
-from client.kinds import Kind, Object
 from proto import core_pb2, meta_pb2, workloads_pb2
 
 __all__ = [
     "DEFAULT_NOT_READY_TOLERATION_SECONDS",
     "DEFAULT_UNREACHABLE_TOLERATION_SECONDS",
-    "apply_defaults",
+    "default_daemon_set",
+    "default_deployment",
+    "default_job",
+    "default_node",
+    "default_pod",
+    "default_replica_set",
+    "default_service_spec",
     "image_pull_policy",
     "set_default_tolerations",
 ]
@@ -49,38 +55,6 @@ JOB_NAME_LABELS = ("batch.kubernetes.io/job-name", "job-name")
 _DEFAULT_MODE = 0o644
 
 
-def apply_defaults(kind: Kind, obj: Object) -> None:
-    """Fill the unset fields of `obj` in place."""
-    if kind.namespaced and not obj.metadata.namespace:
-        obj.metadata.namespace = "default"
-    if isinstance(obj, core_pb2.Pod):
-        _pod(obj)
-    elif isinstance(obj, workloads_pb2.ReplicaSet):
-        _replica_set(obj)
-    elif isinstance(obj, workloads_pb2.Deployment):
-        _deployment(obj)
-    elif isinstance(obj, workloads_pb2.DaemonSet):
-        _daemon_set(obj)
-    elif isinstance(obj, workloads_pb2.Job):
-        _job(obj)
-    elif isinstance(obj, core_pb2.Service):
-        _service(obj.spec)
-    elif isinstance(obj, core_pb2.Endpoints):
-        for subset in obj.subsets:
-            for ep in subset.ports:
-                ep.protocol = ep.protocol or "TCP"
-    elif isinstance(obj, core_pb2.Secret):
-        obj.type = obj.type or "Opaque"
-    elif isinstance(obj, core_pb2.Namespace):
-        obj.status.phase = obj.status.phase or "Active"
-    elif isinstance(obj, core_pb2.Node):
-        _node(obj)
-    elif isinstance(obj, workloads_pb2.PriorityClass):
-        obj.preemption_policy = obj.preemption_policy or "PreemptLowerPriority"
-    elif isinstance(obj, core_pb2.Event):
-        obj.count = obj.count or 1
-
-
 def image_pull_policy(image: str) -> str:
     """Always for `:latest` or an image without tag or digest, else IfNotPresent."""
     if "@" in image:
@@ -93,12 +67,12 @@ def image_pull_policy(image: str) -> str:
 # ---- pods and pod templates ----
 
 
-def _pod(pod: core_pb2.Pod) -> None:
+def default_pod(pod: core_pb2.Pod) -> None:
     _pod_spec(pod.spec, restart_policy="Always")
     _default_tolerations(pod.spec.tolerations)
 
 
-def _template(template: core_pb2.PodTemplateSpec, restart_policy: str | None) -> None:
+def default_template(template: core_pb2.PodTemplateSpec, restart_policy: str | None) -> None:
     _pod_spec(template.spec, restart_policy=restart_policy)
 
 
@@ -203,15 +177,15 @@ def _replicas(spec: workloads_pb2.ReplicaSetSpec | workloads_pb2.DeploymentSpec)
         spec.replicas = 1
 
 
-def _replica_set(rs: workloads_pb2.ReplicaSet) -> None:
+def default_replica_set(rs: workloads_pb2.ReplicaSet) -> None:
     _replicas(rs.spec)
-    _template(rs.spec.template, "Always")
+    default_template(rs.spec.template, "Always")
 
 
-def _deployment(d: workloads_pb2.Deployment) -> None:
+def default_deployment(d: workloads_pb2.Deployment) -> None:
     spec = d.spec
     _replicas(spec)
-    _template(spec.template, "Always")
+    default_template(spec.template, "Always")
     spec.strategy.type = spec.strategy.type or "RollingUpdate"
     if spec.strategy.type == "RollingUpdate":
         ru = spec.strategy.rolling_update
@@ -225,9 +199,9 @@ def _deployment(d: workloads_pb2.Deployment) -> None:
         spec.progress_deadline_seconds = 600
 
 
-def _daemon_set(ds: workloads_pb2.DaemonSet) -> None:
+def default_daemon_set(ds: workloads_pb2.DaemonSet) -> None:
     spec = ds.spec
-    _template(spec.template, "Always")
+    default_template(spec.template, "Always")
     spec.update_strategy.type = spec.update_strategy.type or "RollingUpdate"
     if spec.update_strategy.type == "RollingUpdate":
         ru = spec.update_strategy.rolling_update
@@ -239,10 +213,10 @@ def _daemon_set(ds: workloads_pb2.DaemonSet) -> None:
         spec.revision_history_limit = 10
 
 
-def _job(job: workloads_pb2.Job) -> None:
+def default_job(job: workloads_pb2.Job) -> None:
     spec = job.spec
     # A Job's pods must not restart in place: validation requires OnFailure or Never.
-    _template(spec.template, None)
+    default_template(spec.template, None)
     if not spec.HasField("completions") and not spec.HasField("parallelism"):
         spec.completions = 1
     if not spec.HasField("parallelism"):
@@ -277,7 +251,7 @@ def _job_selector(job: workloads_pb2.Job) -> None:
 # ---- services and nodes ----
 
 
-def _service(spec: core_pb2.ServiceSpec) -> None:
+def default_service_spec(spec: core_pb2.ServiceSpec) -> None:
     spec.type = spec.type or "ClusterIP"
     spec.session_affinity = spec.session_affinity or "None"
     if spec.session_affinity == "ClientIP":
@@ -295,7 +269,7 @@ def _service(spec: core_pb2.ServiceSpec) -> None:
             p.target_port.int_val = p.port
 
 
-def _node(node: core_pb2.Node) -> None:
+def default_node(node: core_pb2.Node) -> None:
     # The scheduler reads allocatable; a node that reports only capacity offers all of it.
     if not node.status.allocatable:
         node.status.allocatable.update(node.status.capacity)

@@ -7,102 +7,27 @@ An object leaves the store at once unless something must happen first:
   deletionGracePeriodSeconds, and stays until the node confirms with grace 0;
 - it is a namespace that still holds objects: it turns Terminating, and the namespace
   controller empties it and deletes it again.
+
+How a kind is marked, whether it may leave at once and what must still hold when it does
+are its strategy's (strategies/); this module is the verb's phases alone.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
 
 from client import errors
-from client.kinds import KINDS, Kind, Object
-from master.apiserver import objects
-from master.apiserver.allocators import release_ops
-from master.apiserver.etcd import Etcd, compare_mod, compare_version, op_delete, op_put, prefix_end
-from master.apiserver.objects import (
-    conflict,
-    copy_of,
-    decode_stored,
-    encode_for_store,
-    not_found,
-    object_key,
-)
-from master.apiserver.registry import (
-    NAMESPACES,
-    PODS,
-    RETRIES,
-    effective_namespace,
-    resource_version,
-)
+from client.kinds import Kind, Object
+from master.apiserver.apierrors import conflict, not_found
+from master.apiserver.etcd import Etcd, compare_mod, op_delete, op_put
+from master.apiserver.objects import decode_stored, encode_for_store, log_key, object_key
+from master.apiserver.registry import RETRIES
+from master.apiserver.requests import copy_of, effective_namespace, resource_version
+from master.apiserver.strategies import strategy_for
 from master.apiserver.writes import guarded
 from proto import api_pb2
 
 log = structlog.get_logger("apiserver.deletion")
-
-DEFAULT_GRACE_SECONDS = 30
-PERMANENT_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
-_POLICY_FINALIZERS = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}
-
-
-def pod_grace(pod: Any, requested: int | None) -> int:
-    """The grace period a pod's deletion gets; 0 when no node runs it."""
-    if not pod.spec.node_name or pod.status.phase in ("Succeeded", "Failed"):
-        return 0
-    if requested is not None:
-        return requested
-    if pod.spec.HasField("termination_grace_period_seconds"):
-        return int(pod.spec.termination_grace_period_seconds)
-    return DEFAULT_GRACE_SECONDS
-
-
-def _apply_policy(obj: Object, policy: str) -> None:
-    if policy in ("", "Background"):
-        return
-    if policy not in _POLICY_FINALIZERS:
-        raise errors.Invalid(
-            f"propagationPolicy: Unsupported value: {policy!r}: supported values: "
-            '"Background", "Foreground", "Orphan"'
-        )
-    finalizers = obj.metadata.finalizers
-    wanted = _POLICY_FINALIZERS[policy]
-    for other in _POLICY_FINALIZERS.values():
-        if other != wanted and other in finalizers:
-            finalizers.remove(other)
-    if wanted not in finalizers:
-        finalizers.append(wanted)
-
-
-def _marked(kind: Kind, current: Object, grace: int | None, policy: str) -> tuple[Object, bool]:
-    """The object with its deletion recorded, and whether it may leave the store now."""
-    obj: Any = copy_of(current)
-    meta = obj.metadata
-    _apply_policy(obj, policy)
-    if kind is PODS:
-        seconds = pod_grace(obj, grace)
-        pending = meta.deletion_grace_period_seconds if meta.deletion_timestamp else None
-        # A second delete may shorten the grace period, never lengthen it.
-        if pending is None or seconds < pending:
-            meta.deletion_timestamp = objects.now(seconds)
-            meta.deletion_grace_period_seconds = seconds
-        return obj, meta.deletion_grace_period_seconds == 0 and not meta.finalizers
-    if not meta.deletion_timestamp:
-        meta.deletion_timestamp = objects.now()
-        meta.deletion_grace_period_seconds = 0
-    if kind is NAMESPACES:
-        obj.status.phase = "Terminating"
-    return obj, not meta.finalizers
-
-
-def _namespace_empty(namespace: str) -> list[Any]:
-    """Compares that hold only while no namespaced object lives in `namespace`."""
-    compares = []
-    for kind in KINDS:
-        if kind.namespaced:
-            prefix = objects.collection_prefix(kind, namespace)
-            # Over a range, version == 0 holds only when the range has no key at all.
-            compares.append(compare_version(prefix, "==", 0, prefix_end(prefix)))
-    return compares
 
 
 class Deleter:
@@ -128,10 +53,8 @@ class Deleter:
             raise errors.Invalid(
                 f"gracePeriodSeconds: Invalid value: {grace_period_seconds}: must be >= 0"
             )
-        if kind is NAMESPACES and name in PERMANENT_NAMESPACES:
-            raise errors.Forbidden(
-                f'namespaces "{name}" is forbidden: this namespace may not be deleted'
-            )
+        strategy = strategy_for(kind)
+        strategy.check_delete(name)
         ns = effective_namespace(kind, namespace)
         key = object_key(kind, ns, name)
         expected = resource_version(precondition_resource_version)
@@ -150,21 +73,28 @@ class Deleter:
                     f"Precondition failed: ResourceVersion in precondition: {expected}, "
                     f"ResourceVersion in object meta: {kv.mod_revision}"
                 )
-            marked, gone = _marked(kind, current, grace_period_seconds, propagation_policy)
+            marked = copy_of(current)
+            gone = strategy.mark_deleted(marked, grace_period_seconds, propagation_policy)
             compares = [compare_mod(key, kv.mod_revision)]
             result: Object | None = None
             if gone:
-                empty = _namespace_empty(name) if kind is NAMESPACES else []
                 outcome = await guarded(
-                    self.etcd, key, compares + empty, [op_delete(key), *release_ops(current)], fence
+                    self.etcd,
+                    key,
+                    compares + strategy.delete_compares(name),
+                    [op_delete(key), *strategy.release_ops(current)],
+                    fence,
                 )
                 if outcome.succeeded:
-                    log.debug("deleted", key=objects.log_key(kind, ns, name))
+                    log.debug("deleted", key=log_key(kind, ns, name))
                     result = marked
-                elif kind is NAMESPACES and outcome.current is not None and (
-                    outcome.current.mod_revision == kv.mod_revision
+                elif (
+                    outcome.current is not None
+                    and outcome.current.mod_revision == kv.mod_revision
                 ):
-                    gone = False  # not empty yet: mark it Terminating instead
+                    # Unchanged, so what failed was the strategy's own condition (a namespace
+                    # not empty yet): keep it, marked, instead.
+                    gone = False
             if not gone:
                 if encode_for_store(marked) == kv.value:
                     return current
@@ -174,7 +104,7 @@ class Deleter:
                 if outcome.succeeded:
                     log.debug(
                         "marked for deletion",
-                        key=objects.log_key(kind, ns, name),
+                        key=log_key(kind, ns, name),
                         grace=marked.metadata.deletion_grace_period_seconds,
                         finalizers=list(marked.metadata.finalizers),
                     )

@@ -16,7 +16,7 @@ from client import errors
 from client.kinds import Kind, Object
 from master.apiserver import objects
 from master.apiserver.etcd import Etcd, prefix_end
-from master.apiserver.registry import effective_namespace
+from master.apiserver.requests import effective_namespace
 from master.apiserver.selection import Selection
 
 MAX_PAGES = 100_000

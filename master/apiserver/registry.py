@@ -1,13 +1,17 @@
 """The object store behind the resource service: Create, Get, Update and UpdateStatus on etcd.
 
-Each verb reads, decides and then writes with one guarded transaction (writes.py), so a
-decision based on a stale read can never land: it comes back as Conflict (when the
-caller named the version it read) or is re-made on a fresh read (when it did not).
-Deletion lives in deletion.py, List in listing.py, Watch in watching.py.
+Every verb reads as the same phases: decode the request → read what is stored → merge
+the two → let the kind's strategy (strategies/) prepare, default and validate → one
+guarded transaction (writes.py). The store holds no kind's rules: whatever differs by
+kind is a Strategy method. A decision based on a stale read can never land: it comes back
+as Conflict (when the caller named the version it read) or is re-made on a fresh read
+(when it did not). Deletion lives in deletion.py, List in listing.py, Watch in watching.py.
 """
 
 from __future__ import annotations
 
+import random
+import string
 import uuid
 from typing import Any
 
@@ -16,21 +20,18 @@ import structlog
 from client import errors
 from client.codec import FieldError
 from client.kinds import Kind, Object, by_resource
-from master.apiserver import objects
-from master.apiserver.allocators import Claim, ServiceAllocator, keep_allocated, release_ops
-from master.apiserver.defaults import apply_defaults
+from client.timestamps import now
+from master.apiserver.allocators import Claim, ServiceAllocator
+from master.apiserver.apierrors import conflict, invalid, not_found, resource_named
 from master.apiserver.etcd import Etcd, compare_mod, compare_version, op_delete, op_put
-from master.apiserver.objects import (
-    conflict,
+from master.apiserver.objects import decode_stored, encode_for_store, log_key, object_key
+from master.apiserver.requests import (
     copy_of,
     decode_request,
-    decode_stored,
-    encode_for_store,
-    invalid,
-    not_found,
-    object_key,
+    effective_namespace,
+    resource_version,
 )
-from master.apiserver.validation import validate
+from master.apiserver.strategies import Strategy, strategy_for
 from master.apiserver.writes import guarded, has_fence
 from proto import api_pb2
 
@@ -38,64 +39,18 @@ from proto import api_pb2
 log = structlog.get_logger("apiserver.registry")
 
 NAMESPACES = by_resource("namespaces")
-PODS = by_resource("pods")
-SERVICES = by_resource("services")
 
 RETRIES = 10
 """Fresh reads an unconditional write makes before it gives up with Conflict."""
 GENERATE_ATTEMPTS = 8
 """Names tried for a generateName before AlreadyExists."""
 
-
-def effective_namespace(kind: Kind, requested: str, obj: Object | None = None) -> str:
-    """The namespace a request acts in; Invalid when the object says otherwise."""
-    if not kind.namespaced:
-        if obj is not None:
-            obj.metadata.namespace = ""
-        return ""
-    own = obj.metadata.namespace if obj is not None else ""
-    namespace = requested or own or "default"
-    if own and own != namespace:
-        raise errors.Invalid(
-            f"metadata.namespace: Invalid value: {own!r}: the namespace of the object "
-            f"does not match the namespace of the request ({namespace!r})"
-        )
-    if obj is not None:
-        obj.metadata.namespace = namespace
-    return namespace
+_SUFFIX_ALPHABET = string.ascii_lowercase + string.digits
 
 
-def resource_version(text: str) -> int:
-    """A request's resourceVersion as a revision (0 when empty); Invalid if not a number."""
-    if not text:
-        return 0
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise errors.Invalid(
-            f"metadata.resourceVersion: Invalid value: {text!r}: must be a non-negative integer"
-        )
-    return value
-
-
-def finished(kind: Kind, obj: Object) -> bool:
-    """Whether a deleted object may now leave the store (its last finalizer is gone)."""
-    meta = obj.metadata
-    if not meta.deletion_timestamp or meta.finalizers or kind is NAMESPACES:
-        return False
-    # A bound pod stays until its node confirms with grace 0.
-    return not (kind is PODS and meta.deletion_grace_period_seconds > 0)
-
-
-def merge_string_data(obj: Object) -> None:
-    """Secrets: stringData is merged into data and never stored."""
-    if obj.kind == "Secret":
-        secret: Any = obj
-        for k, v in secret.string_data.items():
-            secret.data[k] = v.encode()
-        secret.ClearField("string_data")
+def generated_name(prefix: str) -> str:
+    """generateName plus five random lowercase letters and digits."""
+    return prefix + "".join(random.choices(_SUFFIX_ALPHABET, k=5))
 
 
 def _copy_status(target: Any, source: Any) -> None:
@@ -114,17 +69,21 @@ def _spec_part(obj: Object) -> bytes:
     return bytes(copy.SerializeToString(deterministic=True))
 
 
-def _initial_status(kind: Kind, obj: Any) -> None:
-    if kind is PODS and not obj.status.phase:
-        obj.status.phase = "Pending"
-    elif kind is NAMESPACES and not obj.status.phase:
-        obj.status.phase = "Active"
-
-
-def _check(kind: Kind, obj: Object, old: Object | None) -> None:
-    problems: list[FieldError] = validate(kind, obj, old)
+def _check(strategy: Strategy, obj: Object, old: Object | None) -> None:
+    problems: list[FieldError] = strategy.problems(obj, old)
     if problems:
-        raise invalid(kind, obj.metadata.name, problems)
+        raise invalid(strategy.kind, obj.metadata.name, problems)
+
+
+def _no_finalizers_added(kind: Kind, new: Any, old: Any) -> None:
+    """Once an object is being deleted, nobody may hold it back with a new finalizer."""
+    added = set(new.metadata.finalizers) - set(old.metadata.finalizers)
+    if old.metadata.deletion_timestamp and added:
+        detail = (
+            "Forbidden: no new finalizers can be added if the object is being deleted, "
+            f"found new finalizers {sorted(added)}"
+        )
+        raise invalid(kind, new.metadata.name, [FieldError("metadata.finalizers", detail)])
 
 
 class Registry:
@@ -150,7 +109,7 @@ class Registry:
         ns = decode_stored(NAMESPACES, kv.value, kv.mod_revision)
         if ns.metadata.deletion_timestamp:
             raise errors.Forbidden(
-                f"{objects.resource_named(kind, name)} is forbidden: unable to create new "
+                f"{resource_named(kind, name)} is forbidden: unable to create new "
                 f"content in namespace {namespace} because it is being terminated"
             )
 
@@ -164,6 +123,7 @@ class Registry:
         dry_run: bool = False,
     ) -> Object:
         """Store a new object; AlreadyExists, NotFound (namespace) or Invalid otherwise."""
+        strategy = strategy_for(kind)
         obj: Any = decode_request(kind, data)
         ns = effective_namespace(kind, namespace, obj)
         meta = obj.metadata
@@ -172,22 +132,22 @@ class Registry:
             raise invalid(kind, "", [FieldError("metadata.name", required)])
         meta.uid = str(uuid.uuid4())
         meta.resource_version = ""
-        meta.creation_timestamp = objects.now()
+        meta.creation_timestamp = now()
         meta.generation = 1
         meta.deletion_timestamp = ""
         meta.ClearField("deletion_grace_period_seconds")
-        _initial_status(kind, obj)
-        merge_string_data(obj)
-        apply_defaults(kind, obj)
+        strategy.prepare_for_create(obj)
+        strategy.canonicalize(obj)
+        strategy.apply_defaults(obj)
         generate = not meta.name
         for _ in range(GENERATE_ATTEMPTS if generate else 1):
             if generate:
-                meta.name = objects.generated_name(meta.generate_name)
-            _check(kind, obj, None)
+                meta.name = generated_name(meta.generate_name)
+            _check(strategy, obj, None)
             if kind.namespaced:
                 await self.require_namespace(kind, ns, meta.name)
             # ClusterIP and nodePorts: claimed in this very transaction (allocators.py).
-            claim = await self.allocator.claim(obj) if kind is SERVICES else Claim()
+            claim = await strategy.claim(self.allocator, obj, None)
             if dry_run:
                 result: Object = obj
                 return result
@@ -200,17 +160,17 @@ class Registry:
             )
             if outcome.succeeded:
                 meta.resource_version = str(outcome.revision)
-                log.debug("created", key=objects.log_key(kind, ns, meta.name))
+                log.debug("created", key=log_key(kind, ns, meta.name))
                 created: Object = obj
                 return created
             if outcome.current is None and claim and await self.allocator.lost(claim):
                 raise errors.Conflict(
-                    f"Operation cannot be fulfilled on {objects.resource_named(kind, meta.name)}: "
+                    f"Operation cannot be fulfilled on {resource_named(kind, meta.name)}: "
                     "its ClusterIP or nodePort was allocated concurrently; please retry"
                 )
             if outcome.current is None:
                 raise errors.NotFound(f'namespaces "{ns}" not found')
-        raise errors.AlreadyExists(f"{objects.resource_named(kind, meta.name)} already exists")
+        raise errors.AlreadyExists(f"{resource_named(kind, meta.name)} already exists")
 
     async def update(
         self,
@@ -230,6 +190,7 @@ class Registry:
             raise errors.Invalid(
                 f"{kind.resource} have no status subresource: use Update to change them"
             )
+        strategy = strategy_for(kind)
         incoming = decode_request(kind, data)
         ns = effective_namespace(kind, namespace, incoming)
         name = incoming.metadata.name
@@ -249,12 +210,9 @@ class Registry:
                     f"Precondition failed: UID in precondition: {incoming.metadata.uid}, "
                     f"UID in object meta: {old.metadata.uid}"
                 )
-            new = self._updated(kind, old, incoming, status)
-            claim = (
-                await self.allocator.claim(new, old)
-                if kind is SERVICES and not status
-                else Claim()
-            )
+            new = _merged(strategy, old, incoming, status)
+            _check(strategy, new, old)
+            claim = Claim() if status else await strategy.claim(self.allocator, new, old)
             compares = [compare_mod(key, kv.mod_revision), *claim.compares]
             if encode_for_store(new) == kv.value:
                 # Kubernetes writes nothing for a no-op update: no new revision, no event.
@@ -263,9 +221,9 @@ class Registry:
                 return old
             if dry_run:
                 return new
-            done = finished(kind, new)
+            done = strategy.finished(new)
             success = (
-                [op_delete(key), *release_ops(old)]
+                [op_delete(key), *strategy.release_ops(old)]
                 if done
                 else [op_put(key, encode_for_store(new)), *claim.ops]
             )
@@ -274,7 +232,7 @@ class Registry:
                 new.metadata.resource_version = str(outcome.revision)
                 log.debug(
                     "deleted after last finalizer" if done else "updated",
-                    key=objects.log_key(kind, ns, name),
+                    key=log_key(kind, ns, name),
                     status=status,
                 )
                 return new
@@ -284,43 +242,32 @@ class Registry:
                 raise conflict(kind, name)
         raise conflict(kind, name)
 
-    def _updated(self, kind: Kind, old: Object, incoming: Object, status: bool) -> Object:
-        """The object to store for an update of `old` by `incoming`."""
-        if status:
-            new: Any = copy_of(old)
-            _copy_status(new, incoming)
+
+def _merged(strategy: Strategy, old: Object, incoming: Object, status: bool) -> Object:
+    """The object to store when `incoming` updates `old`: UpdateStatus takes only the
+    status, Update everything but the status and what the server owns."""
+    kind = strategy.kind
+    new: Any
+    if status:
+        new = copy_of(old)
+        _copy_status(new, incoming)
+    else:
+        new = copy_of(incoming)
+        strategy.prepare_for_update(new, old)
+        m, o = new.metadata, old.metadata
+        m.uid = o.uid
+        m.creation_timestamp = o.creation_timestamp
+        m.deletion_timestamp = o.deletion_timestamp
+        if o.HasField("deletion_grace_period_seconds"):
+            m.deletion_grace_period_seconds = o.deletion_grace_period_seconds
         else:
-            new = copy_of(incoming)
-            keep_allocated(new, old)
-            m, o = new.metadata, old.metadata
-            m.uid = o.uid
-            m.creation_timestamp = o.creation_timestamp
-            m.deletion_timestamp = o.deletion_timestamp
-            if o.HasField("deletion_grace_period_seconds"):
-                m.deletion_grace_period_seconds = o.deletion_grace_period_seconds
-            else:
-                m.ClearField("deletion_grace_period_seconds")
-            if kind.has_status and "status" in new.DESCRIPTOR.fields_by_name:
-                _copy_status(new, old)
-            merge_string_data(new)
-            apply_defaults(kind, new)
-            changed = _spec_part(new) != _spec_part(old)
-            m.generation = o.generation + 1 if changed else o.generation
-            if o.deletion_timestamp:
-                added = set(m.finalizers) - set(o.finalizers)
-                if added:
-                    raise invalid(
-                        kind,
-                        m.name,
-                        [
-                            FieldError(
-                                "metadata.finalizers",
-                                f"Forbidden: no new finalizers can be added if the object is "
-                                f"being deleted, found new finalizers {sorted(added)}",
-                            )
-                        ],
-                    )
-        new.metadata.resource_version = old.metadata.resource_version
-        _check(kind, new, old)
-        result: Object = new
-        return result
+            m.ClearField("deletion_grace_period_seconds")
+        if kind.has_status and "status" in new.DESCRIPTOR.fields_by_name:
+            _copy_status(new, old)
+        strategy.canonicalize(new)
+        strategy.apply_defaults(new)
+        m.generation = o.generation + 1 if _spec_part(new) != _spec_part(old) else o.generation
+        _no_finalizers_added(kind, new, old)
+    new.metadata.resource_version = old.metadata.resource_version
+    result: Object = new
+    return result

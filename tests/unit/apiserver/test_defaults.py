@@ -11,7 +11,8 @@ import pytest
 from client.codec import from_dict, to_dict
 from client.kinds import Object, by_kind
 from master.apiserver import defaults
-from master.apiserver.defaults import apply_defaults, image_pull_policy
+from master.apiserver.defaults import image_pull_policy
+from master.apiserver.strategies import strategy_for
 
 CONTAINER = {"name": "app", "image": "busybox:1.35"}
 POD_SPEC = {"containers": [CONTAINER]}
@@ -80,7 +81,7 @@ def _defaulted(kind: str, changes: dict[str, Any] | None = None) -> dict[str, An
         _set(manifest, path, value)
     k = by_kind(manifest["apiVersion"], kind)
     obj: Object = from_dict(k.message, manifest)  # type: ignore[assignment]
-    apply_defaults(k, obj)
+    strategy_for(k).apply_defaults(obj)
     out: dict[str, Any] = to_dict(obj)
     return out
 
@@ -432,9 +433,9 @@ def test_defaulting_twice_changes_nothing() -> None:
     for kind, manifest in MANIFESTS.items():
         k = by_kind(manifest["apiVersion"], kind)
         obj: Object = from_dict(k.message, manifest)  # type: ignore[assignment]
-        apply_defaults(k, obj)
+        strategy_for(k).apply_defaults(obj)
         once = obj.SerializeToString(deterministic=True)
-        apply_defaults(k, obj)
+        strategy_for(k).apply_defaults(obj)
         assert obj.SerializeToString(deterministic=True) == once, kind
 
 

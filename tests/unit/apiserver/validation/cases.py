@@ -15,8 +15,7 @@ import pytest
 
 from client.codec import from_dict
 from client.kinds import Object, by_kind
-from master.apiserver.defaults import apply_defaults
-from master.apiserver.validation import validate
+from master.apiserver.strategies import strategy_for
 
 CONTAINER = {"name": "app", "image": "busybox:1.35"}
 LABELS = {"app": "web"}
@@ -138,13 +137,13 @@ def make_object(kind: str, changes: dict[str, Any] | None = None) -> tuple[Any, 
         change(manifest, path, value)
     k = by_kind(manifest["apiVersion"], kind)
     obj: Object = from_dict(k.message, manifest)  # type: ignore[assignment]
-    apply_defaults(k, obj)
+    strategy_for(k).apply_defaults(obj)
     return k, obj
 
 
 def errors_of(kind: str, changes: dict[str, Any] | None = None) -> list[str]:
     k, obj = make_object(kind, changes)
-    return [str(e) for e in validate(k, obj)]
+    return [str(e) for e in strategy_for(k).problems(obj)]
 
 
 C0 = "spec.containers[0]"
@@ -170,7 +169,7 @@ def update_errors(
 ) -> list[str]:
     k, old = make_object(kind, old_changes)
     _, new = make_object(kind, {**(old_changes or {}), **new_changes})
-    return [str(e) for e in validate(k, new, old)]
+    return [str(e) for e in strategy_for(k).problems(new, old)]
 
 
 def invalid_params(cases: list[Case]) -> list[Any]:
