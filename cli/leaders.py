@@ -10,26 +10,18 @@ from datetime import UTC, datetime
 
 from client import errors
 from client.api import ApiClient
+from client.timestamps import try_parse
 from proto import workloads_pb2
 
 COMPONENTS = ("tug-scheduler", "tug-controller-manager")
 LEASE_NAMESPACE = "kube-system"
 
 
-def _parse_time(text: str) -> datetime | None:
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-    return None
-
-
 def describe_lease(component: str, lease: workloads_pb2.Lease | None, now: datetime) -> str:
     """One line about a component's leader."""
     if lease is None or not lease.spec.holder_identity:
         return f"{component} leader: none"
-    renewed = _parse_time(lease.spec.renew_time)
+    renewed = try_parse(lease.spec.renew_time)
     ago = f"{max(0, int((now - renewed).total_seconds()))}s ago" if renewed else "unknown"
     stale = ""
     duration = lease.spec.lease_duration_seconds

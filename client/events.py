@@ -15,11 +15,10 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import structlog
 
-from client import kinds
+from client import kinds, timestamps
 from client.api import ApiClient
 from client.errors import AlreadyExists, ApiError, Conflict, NotFound
 from client.kinds import Object
@@ -46,7 +45,7 @@ class _Key:
 
 def now_rfc3339() -> str:
     """The current time as Kubernetes writes timestamps: `2024-05-01T12:00:00Z`."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return timestamps.now()
 
 
 class EventRecorder:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["format_time", "now", "now_micro", "parse_time", "to_epoch"]
+__all__ = ["format_time", "from_epoch", "now", "now_micro", "parse_time", "to_epoch", "try_parse"]
 
 _SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 _MICROSECONDS = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -19,6 +19,11 @@ _MICROSECONDS = "%Y-%m-%dT%H:%M:%S.%fZ"
 def format_time(moment: datetime, *, micro: bool = False) -> str:
     """`moment` in UTC as Kubernetes writes it: to the second, or to the microsecond."""
     return moment.astimezone(UTC).strftime(_MICROSECONDS if micro else _SECONDS)
+
+
+def from_epoch(seconds: float, *, micro: bool = False) -> str:
+    """Seconds since the epoch as a timestamp."""
+    return format_time(datetime.fromtimestamp(seconds, UTC), micro=micro)
 
 
 def now(offset_seconds: float = 0) -> str:
@@ -45,3 +50,14 @@ def parse_time(text: str) -> datetime:
 def to_epoch(text: str) -> float:
     """A timestamp as seconds since the epoch."""
     return parse_time(text).timestamp()
+
+
+def try_parse(text: str) -> datetime | None:
+    """Like parse_time, but None when `text` is empty or not a timestamp: for readers that
+    show or compare times and must not fail on one that is missing or malformed."""
+    if not text:
+        return None
+    try:
+        return parse_time(text)
+    except ValueError:
+        return None

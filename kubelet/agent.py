@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -17,6 +16,7 @@ import structlog
 from grpc_health.v1 import _async as health_aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from client.timestamps import from_epoch
 from kubelet.pods.manager import PodManager
 from kubelet.runtime.interface import ContainerInfo, ContainerNotFound, RuntimeFailure
 from kubelet.stats.collector import NodeUsage, StatsCollector, Usage
@@ -203,7 +203,7 @@ def usage_message(found: NodeUsage) -> nodeagent_pb2.StatsResponse:
         node=found.node,
         usage=_usage(found.usage),
         pods=list(pods.values()),
-        timestamp=datetime.fromtimestamp(found.wall, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        timestamp=from_epoch(found.wall),
         window_seconds=found.window,
     )
 

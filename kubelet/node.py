@@ -12,12 +12,12 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import structlog
 
 from client.api import ApiClient
 from client.errors import AlreadyExists, ApiError, Conflict, NotFound
+from client.timestamps import now, now_micro
 from kubelet.runtime.interface import VersionInfo
 from proto import core_pb2, meta_pb2, workloads_pb2
 
@@ -25,16 +25,6 @@ log = structlog.get_logger("kubelet.node")
 
 LEASE_NAMESPACE = "kube-node-lease"
 KUBELET_VERSION = "tugboat-v0.1.0"
-
-
-def micro_time() -> str:
-    """Kubernetes' MicroTime, as Lease renewTime uses."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def rfc3339() -> str:
-    """Kubernetes' Time, in seconds."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def cpu_text(millis: int) -> str:
@@ -114,15 +104,15 @@ class NodeHeartbeat:
         st.daemon_endpoints.kubelet_endpoint.port = self.s.port
         prior = {c.type: c for c in old.conditions} if old is not None else {}
         ready = prior.get("Ready")
-        now = rfc3339()
+        stamp = now()
         cond = meta_pb2.Condition(
             type="Ready",
             status="True",
             reason="KubeletReady",
             message="kubelet is posting ready status",
-            last_heartbeat_time=ready.last_heartbeat_time if ready else now,
+            last_heartbeat_time=ready.last_heartbeat_time if ready else stamp,
             last_transition_time=(
-                ready.last_transition_time if ready and ready.status == "True" else now
+                ready.last_transition_time if ready and ready.status == "True" else stamp
             ),
         )
         st.conditions.append(cond)
@@ -167,7 +157,7 @@ class NodeHeartbeat:
         if desired == node.status and not stale and not force:
             return False
         for cond in desired.conditions:
-            cond.last_heartbeat_time = rfc3339()
+            cond.last_heartbeat_time = now()
         update = core_pb2.Node()
         update.CopyFrom(node)
         update.status.CopyFrom(desired)
@@ -195,7 +185,7 @@ class NodeHeartbeat:
         update.CopyFrom(lease)
         update.spec.holder_identity = self.s.name
         update.spec.lease_duration_seconds = self.s.lease_duration
-        update.spec.renew_time = micro_time()
+        update.spec.renew_time = now_micro()
         try:
             self._lease = await self.api.update(update)
         except (Conflict, NotFound):
@@ -226,7 +216,7 @@ class NodeHeartbeat:
         lease.metadata.namespace = LEASE_NAMESPACE
         lease.spec.holder_identity = self.s.name
         lease.spec.lease_duration_seconds = self.s.lease_duration
-        lease.spec.renew_time = micro_time()
+        lease.spec.renew_time = now_micro()
         if self._node is not None and self._node.metadata.uid:
             lease.metadata.owner_references.add(
                 api_version="v1", kind="Node", name=self.s.name, uid=self._node.metadata.uid

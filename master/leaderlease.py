@@ -9,12 +9,12 @@ Its writes go through the leader's fenced client, so a deposed leader cannot tou
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import structlog
 
 from client.api import ApiClient
 from client.errors import AlreadyExists, ApiError, Conflict, FencedOut, NotFound
+from client.timestamps import now_micro
 from proto import workloads_pb2
 
 log = structlog.get_logger("leaderlease")
@@ -25,7 +25,7 @@ MAX_CONFLICT_RETRIES = 5
 
 def micro_time() -> str:
     """Kubernetes' MicroTime: `2024-05-01T12:00:00.123456Z`."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return now_micro()
 
 
 class LeaseKeeper:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import yaml
@@ -25,6 +24,7 @@ from cli.invocation import Invocation
 from client import codec
 from client.api import ApiClient
 from client.kinds import Kind
+from client.timestamps import now
 from proto import workloads_pb2
 
 ROLLABLE = ("deployments",)
@@ -251,7 +251,7 @@ async def run_restart(inv: Invocation) -> int:
                 f"can't restart paused deployment (run rollout resume first): "
                 f"{label(kind, d.metadata.name)}"
             )
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = now()
         d.spec.template.metadata.annotations[RESTARTED_AT] = stamp
         return True
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from client.timestamps import try_parse
+
 
 def human_duration(seconds: float) -> str:
     """kubectl's rendering of a duration in seconds."""
@@ -44,13 +46,7 @@ def human_duration(seconds: float) -> str:
 
 def parse_time(text: str) -> datetime | None:
     """An RFC 3339 timestamp as an aware datetime; None when empty or unreadable."""
-    if not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return try_parse(text)
 
 
 def now() -> datetime:

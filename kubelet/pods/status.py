@@ -10,17 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
+from client.timestamps import now
 from kubelet.runtime.interface import ContainerInfo
 from proto import core_pb2, meta_pb2
 
 TERMINAL = ("Succeeded", "Failed")
-
-
-def now() -> str:
-    """The current time as Kubernetes writes it."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass

@@ -15,7 +15,6 @@ the runtime, which starts workers for new containers and cancels those of gone o
 from __future__ import annotations
 
 import asyncio
-import calendar
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 import structlog
 
 from client.timeouts import cancel_and_wait
+from client.timestamps import to_epoch
 from kubelet import metrics
 from kubelet.probes import checks
 from kubelet.runtime.interface import ContainerInfo, ContainerRuntime
@@ -74,7 +74,7 @@ def epoch(rfc3339: str) -> float:
     """Seconds since the epoch of an RFC 3339 UTC time; now when empty."""
     if not rfc3339:
         return time.time()
-    return float(calendar.timegm(time.strptime(rfc3339[:19], "%Y-%m-%dT%H:%M:%S")))
+    return to_epoch(rfc3339)
 
 
 ChangeHandler = Callable[[str], None]

@@ -15,8 +15,8 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 
+from client.timestamps import now
 from kubelet.runtime.interface import (
     SANDBOX_NAME,
     ContainerConfig,
@@ -33,10 +33,6 @@ _node_numbers = itertools.count(1)
 _FAKE_CPU_CORES = 0.001
 _FAKE_MEMORY = 4 << 20
 _NODE_BASE_MEMORY = 256 << 20
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class FakeExec:
@@ -97,8 +93,8 @@ class FakeRuntime:
             image="tugboat/pause:1",
             image_id="sha256:fake",
             state="running",
-            created_at=_now(),
-            started_at=_now(),
+            created_at=now(),
+            started_at=now(),
             ip=self._next_ip(),
         )
         self._containers[info.id] = info
@@ -128,8 +124,8 @@ class FakeRuntime:
             image=config.image,
             image_id="sha256:fake",
             state="running",
-            created_at=_now(),
-            started_at=_now(),
+            created_at=now(),
+            started_at=now(),
         )
         self._containers[info.id] = info
         return info
@@ -139,7 +135,7 @@ class FakeRuntime:
         info = self._containers.get(container_id)
         if info is not None and info.running:
             self._containers[container_id] = replace(
-                info, state="exited", exit_code=0, finished_at=_now(), reason="Completed"
+                info, state="exited", exit_code=0, finished_at=now(), reason="Completed"
             )
 
     async def remove_container(self, container_id: str) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from client import kinds
 from client.kinds import Object
 from client.selectors import LabelSelector, from_proto
+from client.timestamps import from_epoch, try_parse
 from proto import core_pb2, meta_pb2
 
 CONTROLLER_UID_INDEX = "controller-uid"
@@ -29,18 +30,13 @@ def now() -> float:
 
 def rfc3339(at: float | None = None) -> str:
     """Kubernetes' Time to the second: `2024-05-01T12:00:00Z`."""
-    moment = datetime.fromtimestamp(now() if at is None else at, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return from_epoch(now() if at is None else at)
 
 
 def parse_time(text: str) -> float | None:
     """Seconds since the epoch of an RFC 3339 timestamp, None when empty or malformed."""
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
+    moment = try_parse(text)
+    return None if moment is None else moment.timestamp()
 
 
 # ---- pods ----

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
 
+from client.timestamps import to_epoch
 from proto import core_pb2, meta_pb2, workloads_pb2
 
 POD_TEMPLATE_HASH = "pod-template-hash"
@@ -346,7 +346,7 @@ def proportional_sizes(
 def _negated_age(rs: workloads_pb2.ReplicaSet) -> tuple[float, str]:
     created = rs.metadata.creation_timestamp
     try:
-        stamp = datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
+        stamp = to_epoch(created)
     except ValueError:
         stamp = 0.0
     return (-stamp, rs.metadata.name)

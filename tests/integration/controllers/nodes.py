@@ -5,17 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from client.api import ApiClient
 from client.errors import AlreadyExists, Conflict
+from client.timestamps import now_micro
 from proto import core_pb2, meta_pb2, workloads_pb2
 
 LEASE_NAMESPACE = "kube-node-lease"
 
 
 def _micro() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return now_micro()
 
 
 class Heartbeats:

@@ -13,17 +13,17 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from client.api import ApiClient
 from client.errors import ApiError
 from client.informer import Informer
 from client.timeouts import within
+from client.timestamps import now
 from proto import core_pb2, meta_pb2
 
 
 def stamp() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return now()
 
 
 class PodSimulator:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import docker
 import pytest
 
+from client.timestamps import now_micro
 from kubelet.runtime.interface import LABEL_NODE
 from proto import workloads_pb2
 from tests.integration.kubelet.pods import container, pod, running, status_of, wait_for_pod
@@ -61,7 +60,7 @@ async def test_a_killed_kubelet_comes_back_without_restarting_containers(
     assert len(ids_before) == 2  # sandbox and app container
 
     first.kill()
-    killed_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    killed_at = now_micro()
     second = kubelet_process(args)
     second.launch()
     # Two renewals by the new process: it has listed its pods and relisted its containers.
@@ -69,7 +68,7 @@ async def test_a_killed_kubelet_comes_back_without_restarting_containers(
         lambda: _lease_renewed_after(api, node_name, killed_at), timeout=20, what="new lease"
     )
     await eventually(lambda: "kubelet started" in second.logs(), timeout=20, what="started")
-    renewed = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    renewed = now_micro()
     await eventually(lambda: _lease_renewed_after(api, node_name, renewed), timeout=20)
 
     after = await wait_for_pod(api, "steady", running)
@@ -115,7 +114,7 @@ async def test_two_hundred_simulated_nodes_register_and_keep_their_leases_fresh(
         return len(fresh) == 200
 
     for _ in range(2):
-        moment = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        moment = now_micro()
         await eventually(
             lambda m=moment: all_fresh_since(m), timeout=30, interval=0.5, what="fresh leases"
         )

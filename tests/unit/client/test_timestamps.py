@@ -6,7 +6,15 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from client.timestamps import format_time, now, now_micro, parse_time, to_epoch
+from client.timestamps import (
+    format_time,
+    from_epoch,
+    now,
+    now_micro,
+    parse_time,
+    to_epoch,
+    try_parse,
+)
 
 
 def test_a_time_is_written_to_the_second_in_utc() -> None:
@@ -46,3 +54,16 @@ def test_now_and_an_offset_are_that_far_apart() -> None:
 
 def test_now_micro_is_within_a_second_of_now() -> None:
     assert abs(to_epoch(now_micro()) - datetime.now(UTC).timestamp()) < 1.5
+
+
+@pytest.mark.parametrize("text", ["", "not a time"], ids=["empty", "malformed"])
+def test_a_tolerant_reader_gets_none_for_a_missing_or_malformed_stamp(text: str) -> None:
+    assert try_parse(text) is None
+
+
+def test_a_tolerant_reader_reads_a_stamp_like_the_strict_one() -> None:
+    assert try_parse("2026-12-02T17:56:00Z") == parse_time("2026-12-02T17:56:00Z")
+
+
+def test_an_epoch_is_written_as_the_same_instant() -> None:
+    assert to_epoch(from_epoch(1_800_000_000)) == 1_800_000_000
