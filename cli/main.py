@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -34,6 +33,7 @@ from cli.commands import (
 from cli.errors import CliError
 from cli.invocation import Invocation
 from client import errors
+from client.flags import seconds
 from client.logs import configure_logging
 
 COMMANDS = (
@@ -55,20 +55,6 @@ COMMANDS = (
 )
 """Each module adds its commands with `register(subparsers, common)`."""
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
-
-
-def duration(text: str) -> float:
-    """`--request-timeout` values as kubectl takes them: `0`, `5`, `5s`, `500ms`, `1m`."""
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(
-            f'invalid duration "{text}": use a number with a unit, like 5s, 500ms or 1m'
-        )
-    value, unit = float(match.group(1)), match.group(2) or "s"
-    return value * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[unit]
-
-
 class _Parser(argparse.ArgumentParser):
     """Usage errors as `error: ...` with exit code 1, like every other failure."""
 
@@ -84,7 +70,7 @@ def common_flags() -> argparse.ArgumentParser:
     common.add_argument("--context", default=sup, help="the context of the config to use")
     common.add_argument("-n", "--namespace", default=sup)
     common.add_argument(
-        "--request-timeout", type=duration, default=sup, help="per request (and for -w)"
+        "--request-timeout", type=seconds, default=sup, help="per request (and for -w)"
     )
     return common
 

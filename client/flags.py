@@ -1,11 +1,27 @@
-"""Command-line flag types shared by every daemon."""
+"""Command-line flag types shared by every daemon and by `tug`.
+
+Each is an argparse `type`: it turns the text into a value or raises ArgumentTypeError
+with a message that says what was expected, so every bad flag fails the same way, naming
+itself. Durations take a plain number of seconds or a duration as kubectl and Go spell it
+(`500ms`, `30s`, `5m`, `1h30m`), since users type `--timeout 1m` out of habit.
+"""
 
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 
-__all__ = ["endpoint_list", "seconds"]
+__all__ = [
+    "duration",
+    "endpoint_list",
+    "positive_seconds",
+    "seconds",
+    "whole_seconds",
+]
+
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 
 
 def endpoint_list(flag: str) -> Callable[[str], list[str]]:
@@ -24,12 +40,49 @@ def endpoint_list(flag: str) -> Callable[[str], list[str]]:
     return parse
 
 
-def seconds(text: str) -> float:
-    """An argparse type for a duration in seconds, zero or more (fractions allowed)."""
+def duration(text: str) -> float:
+    """Seconds from `12`, `1.5`, or a Go duration (`300ms`, `30s`, `5m`, `1h30m`).
+
+    ValueError when `text` is neither; the sign is allowed here and judged by the caller.
+    """
+    body = text.strip()
+    sign = -1.0 if body.startswith("-") else 1.0
+    body = body.lstrip("+-")
     try:
-        value = float(text)
+        return sign * float(body)
     except ValueError:
-        value = -1.0
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+        pass
+    if not body or _PART.sub("", body):
+        raise ValueError(f"{text!r} is not a duration")
+    return sign * sum(float(n) * _UNITS[unit] for n, unit in _PART.findall(body))
+
+
+def _seconds(text: str, *, minimum: float, strict: bool, what: str) -> float:
+    try:
+        value = duration(text)
+    except ValueError:
+        value = None
+    if value is None or value < minimum or (strict and value == minimum):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not {what} (or a duration such as 30s, 5m, 1h)"
+        )
     return value
+
+
+def seconds(text: str) -> float:
+    """A duration of zero or more seconds (fractions and `30s`-style units allowed)."""
+    return _seconds(text, minimum=0.0, strict=False, what="a number of seconds >= 0")
+
+
+def positive_seconds(text: str) -> float:
+    """A duration of more than zero seconds."""
+    return _seconds(text, minimum=0.0, strict=True, what="a number of seconds > 0")
+
+
+def whole_seconds(text: str) -> int:
+    """A whole number of seconds, zero or more (`300` or `5m`)."""
+    value = seconds(text)
+    if value != int(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds >= 0")
+    return int(value)
+

@@ -22,7 +22,7 @@ import structlog
 from prometheus_client import REGISTRY
 
 from client.api import ApiClient
-from client.flags import endpoint_list, seconds
+from client.flags import endpoint_list, positive_seconds, seconds
 from client.logs import configure_logging
 from client.statusserver import StatusServer, metrics_route
 from kubelet import agent
@@ -60,16 +60,6 @@ class Options:
     network: NetworkSettings = field(default_factory=NetworkSettings)
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0")
-    return value
-
-
 def _default_root(node: str) -> Path:
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "tugboat" / f"kubelet-{node}"
@@ -98,14 +88,19 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         help="seconds between two samples of container usage, as cAdvisor's housekeeping "
         "interval (0: none, and no tug top)",
     )
-    p.add_argument("--lease-period", type=_positive, default=2.0, help="lease renewal, seconds")
+    p.add_argument(
+        "--lease-period",
+        type=positive_seconds,
+        default=2.0,
+        help="lease renewal, seconds",
+    )
     p.add_argument("--runtime", choices=["docker", "fake"], default="docker")
     p.add_argument("--simulate", type=int, default=1, help="simulated nodes (fake runtime)")
-    p.add_argument("--fake-start-delay", type=float, default=0.5, help="fake container start")
-    p.add_argument("--crash-backoff", type=_positive, default=10.0, help="first restart delay")
-    p.add_argument("--crash-backoff-max", type=_positive, default=300.0)
-    p.add_argument("--image-backoff", type=_positive, default=10.0, help="first pull retry delay")
-    p.add_argument("--resync-period", type=_positive, default=10.0)
+    p.add_argument("--fake-start-delay", type=seconds, default=0.5, help="fake container start")
+    p.add_argument("--crash-backoff", type=positive_seconds, default=10.0, help="1st restart wait")
+    p.add_argument("--crash-backoff-max", type=positive_seconds, default=300.0)
+    p.add_argument("--image-backoff", type=positive_seconds, default=10.0, help="1st pull retry")
+    p.add_argument("--resync-period", type=positive_seconds, default=10.0)
     p.add_argument(
         "--node-fence-grace-period",
         type=seconds,

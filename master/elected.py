@@ -24,7 +24,7 @@ from aiohttp import web
 from prometheus_client import REGISTRY
 
 from client.api import ApiClient, ClientOptions
-from client.flags import endpoint_list
+from client.flags import endpoint_list, positive_seconds
 from client.logs import configure_logging
 from client.statusserver import StatusServer
 from client.timeouts import cancel_and_wait, within
@@ -74,7 +74,10 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--name", default="", help="identity in the election (default host-pid)")
     p.add_argument(
-        "--leader-lease", type=float, default=3.0, help="seconds of the leader lease (TTL)"
+        "--leader-lease",
+        type=positive_seconds,
+        default=3.0,
+        help="seconds of the leader lease (TTL)",
     )
     p.add_argument("--http-host", default="127.0.0.1", help="address of the status port")
     p.add_argument(

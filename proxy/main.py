@@ -15,7 +15,7 @@ import structlog
 from prometheus_client import REGISTRY
 
 from client.api import ApiClient
-from client.flags import endpoint_list
+from client.flags import endpoint_list, positive_seconds
 from client.logs import configure_logging
 from client.statusserver import StatusServer
 from proxy.balancer import MODES, ROUND_ROBIN
@@ -65,7 +65,12 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxySettings, int | 
                    default=DEFAULT_CLUSTER_DNS_IP, help='cluster DNS address ("" : off)')
     p.add_argument("--dns-port", type=int, default=53, help="DNS port on --address; -1: off")
     p.add_argument("--cluster-domain", default=DEFAULT_DOMAIN)
-    p.add_argument("--sync-period", type=float, default=10.0, help="seconds between resyncs")
+    p.add_argument(
+        "--sync-period",
+        type=positive_seconds,
+        default=10.0,
+        help="seconds between resyncs",
+    )
     p.add_argument("--http-port", type=int, default=None, help="/healthz /readyz /metrics port")
     p.add_argument("--log-level", default="info")
     a = p.parse_args(argv)

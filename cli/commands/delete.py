@@ -12,6 +12,7 @@ from cli.errors import CliError
 from cli.invocation import Invocation
 from client import errors
 from client.api import ApiClient
+from client.flags import seconds
 from client.kinds import Kind
 from client.manifests import ManifestError
 
@@ -37,7 +38,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--now", action="store_true", help="same as --grace-period=1")
     p.add_argument("--force", action="store_true", help="with --grace-period=0: skip waiting")
     p.add_argument("--wait", action=argparse.BooleanOptionalAction, default=False)
-    p.add_argument("--timeout", type=float, default=0.0, help="seconds --wait waits")
+    p.add_argument("--timeout", type=seconds, default=0.0, help="seconds --wait waits")
     p.add_argument("--ignore-not-found", action="store_true")
     p.set_defaults(func=run)
 

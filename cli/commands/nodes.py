@@ -17,6 +17,7 @@ from cli.errors import CliError
 from cli.invocation import Invocation
 from client import errors, kinds
 from client.api import ApiClient
+from client.flags import seconds
 from proto import core_pb2
 
 MAX_CONFLICT_RETRIES = 5
@@ -39,7 +40,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     d = sub.add_parser("drain", parents=[common], help="cordon a node and evict its pods")
     d.add_argument("node")
     d.add_argument("--grace-period", type=int, default=-1, help="override each pod's grace")
-    d.add_argument("--timeout", type=float, default=DRAIN_TIMEOUT, help="seconds to wait")
+    d.add_argument("--timeout", type=seconds, default=DRAIN_TIMEOUT, help="seconds to wait")
     d.add_argument(
         "--ignore-daemonsets", action="store_true", help="accepted; DaemonSet pods always stay"
     )

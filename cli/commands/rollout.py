@@ -23,6 +23,7 @@ from cli.errors import CliError
 from cli.invocation import Invocation
 from client import codec
 from client.api import ApiClient
+from client.flags import seconds
 from client.kinds import Kind
 from client.timestamps import now
 from proto import workloads_pb2
@@ -46,7 +47,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     status = what.add_parser("status", parents=[common], help="wait for a rollout to finish")
     status.add_argument("resource", nargs="+", metavar="TYPE/NAME")
     status.add_argument("-w", "--watch", action=argparse.BooleanOptionalAction, default=True)
-    status.add_argument("--timeout", type=float, default=0.0, help="seconds (0: no limit)")
+    status.add_argument("--timeout", type=seconds, default=0.0, help="seconds (0: no limit)")
     status.set_defaults(func=run_status)
 
     history = what.add_parser("history", parents=[common], help="list the revisions")

@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from client.flags import endpoint_list, seconds
+from client.flags import endpoint_list, seconds, whole_seconds
 from client.logs import configure_logging
 from master.apiserver.allocators import DEFAULT_SERVICE_RANGE, parse_node_port_range
 from master.apiserver.discovery import DiscoverySettings
@@ -21,16 +21,6 @@ from master.apiserver.server import ApiServer, ApiServerConfig
 log = structlog.get_logger("apiserver")
 
 STOP_GRACE_SECONDS = 5.0
-
-
-def _whole_seconds(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds >= 0")
-    return value
 
 
 def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
@@ -54,10 +44,10 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
                    help="CIDR ClusterIPs are allocated from")
     p.add_argument("--service-node-port-range", default="30000-32767",
                    help="range nodePorts are allocated from")
-    p.add_argument("--default-unreachable-toleration", type=_whole_seconds, default=2,
+    p.add_argument("--default-unreachable-toleration", type=whole_seconds, default=2,
                    help="tolerationSeconds of the unreachable:NoExecute toleration added to "
                    "every pod (Kubernetes: 300)")
-    p.add_argument("--default-not-ready-toleration", type=_whole_seconds, default=2,
+    p.add_argument("--default-not-ready-toleration", type=whole_seconds, default=2,
                    help="tolerationSeconds of the not-ready:NoExecute toleration added to "
                    "every pod (Kubernetes: 300)")
     p.add_argument("--kubelet-http-port", type=int, default=10255,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from client.flags import seconds
 from master.controllers.nodeipam import CIDRError, node_ranges
 from master.controllers.settings import ALL_CONTROLLERS, ControllerSettings
 
@@ -23,14 +24,18 @@ def add_flags(p: argparse.ArgumentParser) -> None:
         help=f"comma-separated controllers to run, * for all ({','.join(ALL_CONTROLLERS)})",
     )
     g.add_argument("--concurrent-syncs", type=int, default=_D.workers, help="workers each")
-    g.add_argument("--node-monitor-period", type=float, default=_D.node_monitor_period)
+    g.add_argument("--node-monitor-period", type=seconds, default=_D.node_monitor_period)
     g.add_argument(
         "--node-monitor-grace-period",
-        type=float,
+        type=seconds,
         default=_D.node_monitor_grace_period,
         help="seconds without a Lease renewal before a node is Unknown (Kubernetes: 40)",
     )
-    g.add_argument("--node-startup-grace-period", type=float, default=_D.node_startup_grace_period)
+    g.add_argument(
+        "--node-startup-grace-period",
+        type=seconds,
+        default=_D.node_startup_grace_period,
+    )
     g.add_argument(
         "--node-eviction-rate",
         type=float,
@@ -49,7 +54,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--service-cluster-ip-range", default=_D.service_cluster_ip_range)
     g.add_argument(
         "--job-backoff",
-        type=float,
+        type=seconds,
         default=_D.job_backoff_base,
         help="seconds before a failed Job pod is replaced, doubling (Kubernetes: 10)",
     )

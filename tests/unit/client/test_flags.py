@@ -1,10 +1,10 @@
-"""The host:port list flag every daemon shares."""
+"""The flag types every daemon and `tug` share: endpoint lists and durations."""
 
 import argparse
 
 import pytest
 
-from client.flags import endpoint_list, seconds
+from client.flags import endpoint_list, positive_seconds, seconds, whole_seconds
 
 
 def test_a_comma_separated_list_of_endpoints_parses_with_blanks_dropped() -> None:
@@ -36,3 +36,37 @@ def test_a_duration_of_zero_or_more_seconds_parses(text: str) -> None:
 def test_a_negative_or_non_numeric_duration_is_refused(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="is not a number of seconds >= 0"):
         seconds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30s", 30.0),
+        ("5m", 300.0),
+        ("1h", 3600.0),
+        ("1h30m", 5400.0),
+        ("500ms", 0.5),
+        ("1.5s", 1.5),
+    ],
+)
+def test_a_duration_may_be_spelled_as_kubectl_spells_it(text: str, expected: float) -> None:
+    assert seconds(text) == expected
+
+
+@pytest.mark.parametrize("text", ["5x", "m5", "1h-30m", "s"])
+def test_a_duration_with_an_unknown_unit_is_refused(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="or a duration such as 30s"):
+        seconds(text)
+
+
+@pytest.mark.parametrize("text", ["0", "0s", "-1"])
+def test_a_positive_duration_refuses_zero_and_less(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="is not a number of seconds > 0"):
+        positive_seconds(text)
+
+
+def test_whole_seconds_take_units_but_refuse_fractions() -> None:
+    assert whole_seconds("5m") == 300
+    with pytest.raises(argparse.ArgumentTypeError, match="whole number of seconds"):
+        whole_seconds("1.5")
+

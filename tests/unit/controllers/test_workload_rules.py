@@ -193,3 +193,24 @@ def test_flags_make_settings_and_bad_ones_name_the_flag() -> None:
     ):
         with pytest.raises(SystemExit, match=flag):
             settings_from(parse(*argv))
+
+
+@pytest.mark.parametrize(
+    "flag",
+    [
+        "--node-monitor-period",
+        "--node-monitor-grace-period",
+        "--node-startup-grace-period",
+        "--job-backoff",
+    ],
+)
+def test_a_negative_controller_duration_is_refused_naming_the_flag(
+    flag: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        parse(f"{flag}=-1")
+    assert flag in capsys.readouterr().err
+
+
+def test_controller_durations_take_kubectl_units() -> None:
+    assert settings_from(parse("--node-monitor-grace-period", "1m")).node_monitor_grace_period == 60
