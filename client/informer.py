@@ -25,19 +25,20 @@ from __future__ import annotations
 import asyncio
 import builtins
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, cast
+from typing import Any, Generic, cast
 
 import structlog
 from typing_extensions import TypeVar
 
 from client import kinds
-from client.api import ObjectList, WatchEvent
+from client.api import WatchEvent
 from client.backoff import Backoff
 from client.errors import Gone
 from client.kinds import Object
 from client.timeouts import within
+from client.verbs import ListerWatcher
 
 __all__ = ["NAMESPACE_INDEX", "NODE_INDEX", "IndexFunc", "Informer", "ListerWatcher", "copy_object"]
 
@@ -52,32 +53,6 @@ NODE_INDEX = "node"
 
 IndexFunc = Callable[[Any], "str | Iterable[str] | None"]
 """The index values of an object: one string, several, or None for none."""
-
-
-class ListerWatcher(Protocol):
-    """What an informer needs of the API client (ApiClient has it)."""
-
-    async def list(
-        self,
-        resource: str,
-        namespace: str = "",
-        *,
-        label_selector: str = "",
-        field_selector: str = "",
-        limit: int = 0,
-        continue_token: str = "",
-    ) -> ObjectList: ...
-
-    def watch(
-        self,
-        resource: str,
-        namespace: str = "",
-        *,
-        resource_version: str = "",
-        label_selector: str = "",
-        field_selector: str = "",
-        allow_bookmarks: bool = False,
-    ) -> AsyncIterator[WatchEvent]: ...
 
 
 @dataclass

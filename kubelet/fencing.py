@@ -33,12 +33,12 @@ import enum
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import structlog
 
 from client.errors import ApiError
 from client.timeouts import wait_event
+from client.verbs import Lister
 from kubelet import metrics
 from kubelet.runtime.interface import ContainerInfo, ContainerRuntime, RuntimeFailure
 from proto import core_pb2
@@ -161,23 +161,6 @@ class Fence:
             self.log.info("reconnected")
 
 
-class PodLister(Protocol):
-    """The one API call reconciling needs (client.api.ApiClient has it)."""
-
-    async def list(
-        self,
-        resource: str,
-        namespace: str = "",
-        *,
-        label_selector: str = "",
-        field_selector: str = "",
-        limit: int = 0,
-        continue_token: str = "",
-    ) -> object:
-        """One page of objects."""
-        ...
-
-
 Reconnected = Callable[[list[core_pb2.Pod]], Awaitable[None]]
 """Called with the pods bound to the node once the reconnect kill is done."""
 
@@ -199,7 +182,7 @@ class SelfFencing:
         self,
         fence: Fence,
         runtime: ContainerRuntime,
-        api: PodLister,
+        api: Lister,
         on_reconnected: Reconnected,
     ) -> None:
         self.fence = fence

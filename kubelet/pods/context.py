@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from client.verbs import Deleter, StatusWriter
 from kubelet.backoff import Backoff
 from kubelet.pods.config import ConfigSource
 from kubelet.pods.pleg import ContainerCache
@@ -17,30 +18,8 @@ from kubelet.runtime.interface import ContainerRuntime
 from proto import core_pb2
 
 
-class PodApi(Protocol):
-    """The API calls a pod worker makes (a subset of client.api.ApiClient)."""
-
-    async def get(self, resource: str, namespace: str, name: str) -> object:
-        """Read an object."""
-        ...
-
-    async def update_status(self, obj: core_pb2.Pod) -> core_pb2.Pod:
-        """Write the pod's status."""
-        ...
-
-    async def delete(
-        self,
-        resource: str,
-        namespace: str,
-        name: str,
-        *,
-        grace_period_seconds: int | None = None,
-        propagation_policy: str = "",
-        precondition_uid: str = "",
-        precondition_resource_version: str = "",
-    ) -> object:
-        """Delete an object."""
-        ...
+class PodApi(StatusWriter, Deleter, Protocol):
+    """The API calls a pod worker makes: read and delete its pod, write its status."""
 
 
 class EventSink(Protocol):

@@ -16,10 +16,10 @@ fails the container starts without them (and the failure is logged).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import structlog
 
+from client.verbs import Lister
 from proto import core_pb2
 
 __all__ = ["service_env", "service_env_for"]
@@ -56,16 +56,15 @@ def service_env(services: Iterable[core_pb2.Service]) -> dict[str, str]:
     return env
 
 
-async def service_env_for(api: Any, pod: core_pb2.Pod) -> dict[str, str]:
+async def service_env_for(api: object, pod: core_pb2.Pod) -> dict[str, str]:
     """The variables for the services of the pod's namespace now; {} if they cannot be read.
 
-    `api` is the kubelet's API client; one without `list` (a test double) gives {}.
+    `api` is the kubelet's API client; one that cannot list (a test double) gives {}.
     """
-    lister = getattr(api, "list", None)
-    if lister is None:
+    if not isinstance(api, Lister):
         return {}
     try:
-        page = await lister("services", pod.metadata.namespace)
+        page = await api.list("services", pod.metadata.namespace)
     except Exception as e:  # the API being away must not stop the pod
         log.warning(
             "services not read for environment variables",

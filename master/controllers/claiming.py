@@ -10,7 +10,7 @@ event brings the question back.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import structlog
 
@@ -18,6 +18,7 @@ from client import kinds
 from client.errors import Conflict, NotFound
 from client.kinds import Object
 from client.selectors import LabelSelector
+from client.verbs import Updater
 from master.controllers import controller_utils as cu
 
 log = structlog.get_logger("controllers.claiming")
@@ -32,7 +33,7 @@ def _copy(obj: T) -> T:
 
 
 async def claim(
-    client: Any,
+    client: Updater,
     owner: Object,
     selector: LabelSelector,
     candidates: Sequence[T],
@@ -67,7 +68,7 @@ async def claim(
     return owned
 
 
-async def _adopt(client: Any, obj: T, owner: Object) -> T | None:
+async def _adopt(client: Updater, obj: T, owner: Object) -> T | None:
     fresh = _copy(obj)
     fresh.metadata.owner_references.append(cu.owner_reference(owner))
     try:
@@ -78,7 +79,7 @@ async def _adopt(client: Any, obj: T, owner: Object) -> T | None:
     return updated
 
 
-async def _release(client: Any, obj: Object, uid: str) -> None:
+async def _release(client: Updater, obj: Object, uid: str) -> None:
     fresh = _copy(obj)
     cu.remove_owner(fresh, uid)
     try:

@@ -17,6 +17,7 @@ import structlog
 from client import kinds
 from client.errors import Conflict, NotFound
 from client.informer import NAMESPACE_INDEX
+from client.verbs import StatusWriter
 from master.controllers import controller_utils as cu
 from master.controllers.base import Context, Controller
 from master.controllers.claiming import claim
@@ -208,7 +209,7 @@ def replica_set_status(
 
 
 async def update_rs_status(
-    client: Any, rs: workloads_pb2.ReplicaSet, status: workloads_pb2.ReplicaSetStatus
+    client: StatusWriter, rs: workloads_pb2.ReplicaSet, status: workloads_pb2.ReplicaSetStatus
 ) -> None:
     """Write `status` if it changed; on a Conflict, once more onto a fresh read."""
     if rs.status == status:
@@ -222,7 +223,9 @@ async def update_rs_status(
         return
     except Conflict:
         current = await client.get("replicasets", rs.metadata.namespace, rs.metadata.name)
-        if current.metadata.uid != rs.metadata.uid:
+        if not isinstance(current, workloads_pb2.ReplicaSet) or (
+            current.metadata.uid != rs.metadata.uid
+        ):
             return
         status.observed_generation = min(status.observed_generation, current.metadata.generation)
         current.status.CopyFrom(status)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+from client.api import ObjectList
 from client.timeouts import cancel_and_wait
 from kubelet.fencing import Fence, FenceSettings, SelfFencing
 from kubelet.pods.pleg import ContainerCache
@@ -46,7 +48,7 @@ async def test_the_fencing_loop_ends_when_cancelled_as_it_is_woken() -> None:
     fence = Fence(FenceSettings(), "n1")
 
     class NoPods:
-        async def list(self, *args: object, **kwargs: object) -> object:
+        async def list(self, *args: Any, **kwargs: Any) -> ObjectList:
             raise AssertionError("not reached")
 
     async def reconnected(pods: list[core_pb2.Pod]) -> None:
