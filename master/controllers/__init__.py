@@ -10,60 +10,29 @@ leader-only task group, with a client whose writes carry the term's fence.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import structlog
 
 from client.api import ApiClient
 from master.controllers.base import Context, Controller
-from master.controllers.settings import ALL_CONTROLLERS, ControllerSettings
+from master.controllers.settings import ControllerSettings
 
 if TYPE_CHECKING:
     # Only a type here: statemetrics imports controller_utils, a module of this package.
     from master.statemetrics.collector import StateMetrics
 
-__all__ = ["ALL_CONTROLLERS", "ControllerSettings", "build_controllers", "run_controllers"]
+__all__ = ["ControllerSettings", "build_controllers", "run_controllers"]
 
 log = structlog.get_logger("controllers")
 
 
-def _factories() -> dict[str, Callable[[Context], Controller]]:
-    from master.controllers.daemonset import DaemonSetController
-    from master.controllers.deployment import DeploymentController
-    from master.controllers.endpoints import EndpointsController
-    from master.controllers.garbagecollector import GarbageCollector
-    from master.controllers.job import JobController
-    from master.controllers.namespace import NamespaceController
-    from master.controllers.nodeipam import NodeIpamController
-    from master.controllers.nodelifecycle import NodeLifecycleController
-    from master.controllers.replicaset import ReplicaSetController
-    from master.controllers.service_lb import ServiceLoadBalancerController
-
-    return {
-        "replicaset": ReplicaSetController,
-        "deployment": DeploymentController,
-        "garbagecollector": GarbageCollector,
-        "endpoints": EndpointsController,
-        "job": JobController,
-        "daemonset": DaemonSetController,
-        "nodeipam": NodeIpamController,
-        "namespace": NamespaceController,
-        "nodelifecycle": NodeLifecycleController,
-        "servicelb": ServiceLoadBalancerController,
-    }
-
-
 def build_controllers(ctx: Context) -> list[Controller]:
     """The enabled controllers, handlers registered on ctx's informers (not started)."""
-    factories = _factories()
-    unknown = [n for n in ctx.settings.controllers if n not in ALL_CONTROLLERS]
-    if unknown:
-        raise ValueError(
-            f"--controllers: unknown controller(s) {', '.join(unknown)} "
-            f"(known: {', '.join(ALL_CONTROLLERS)})"
-        )
-    return [factories[n](ctx) for n in ctx.settings.controllers if n in factories]
+    from master.controllers import catalog  # every controller module: only when building
+
+    classes = catalog.by_name()
+    return [classes[n](ctx) for n in catalog.resolve(ctx.settings.controllers)]
 
 
 async def run_controllers(

@@ -29,7 +29,7 @@ from master.controllers.base import Context
 from master.controllers.claiming import claim
 from master.controllers.expectations import Expectations
 from master.controllers.owned_pods import OwnedPodsController
-from master.controllers.podcontrol import PodControl, delete_all, pod_from_template, slow_start
+from master.controllers.podcontrol import PodControl, pod_from_template
 from proto import core_pb2, workloads_pb2
 
 log = structlog.get_logger("controllers.daemonset")
@@ -140,7 +140,7 @@ class DaemonSetController(OwnedPodsController):
         self.nodes = ctx.informers.get("nodes")
         self.pods = ctx.informers.get("pods")
         self.expectations = Expectations(ctx.settings.expectations_ttl)
-        self.pod_control = PodControl(ctx.client, self.events)
+        self.pod_control = PodControl(ctx.client, self.events, self.expectations)
         self.daemonsets.add_handler(
             on_add=self.enqueue,
             on_update=lambda o, n: self.enqueue(n),
@@ -237,36 +237,20 @@ class DaemonSetController(OwnedPodsController):
         return bool(doomed or create_on)
 
     async def _create(self, ds: DaemonSet, key: str, node_names: list[str]) -> None:
-        self.expectations.expect_creations(key, len(node_names))
         digest = du.pod_template_hash(ds.spec.template)
         queue = list(node_names)
 
-        async def create() -> core_pb2.Pod:
+        def make() -> core_pb2.Pod:
             pod = pod_from_template(ds.spec.template, ds, node_name=queue.pop(0))
             pod.metadata.labels[REVISION_HASH] = digest
             del pod.spec.tolerations[:]
             pod.spec.tolerations.extend(daemon_tolerations(ds.spec.template.spec))
-            return await self.pod_control.create(pod, ds)
+            return pod
 
-        done, error = await slow_start(len(node_names), create)
-        for _ in range(len(node_names) - done):
-            self.expectations.creation_observed(key)
-        if error is not None:
-            raise error
+        await self.pod_control.create_pods(key, ds, len(node_names), make)
 
     async def _delete(self, ds: DaemonSet, key: str, pods: list[core_pb2.Pod]) -> None:
-        self.expectations.expect_deletions(key, [kinds.key(p) for p in pods])
-
-        async def delete(pod: core_pb2.Pod) -> None:
-            try:
-                await self.pod_control.delete(pod, ds)
-            except Exception:
-                self.expectations.deletion_observed(key, kinds.key(pod))
-                raise
-
-        error = await delete_all(pods, delete)
-        if error is not None:
-            raise error
+        await self.pod_control.delete_pods(key, ds, pods)
 
     async def _rolling_update(
         self,

@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 
 from client.flags import seconds
+from master.controllers import catalog
 from master.controllers.nodeipam import CIDRError, node_ranges
-from master.controllers.settings import ALL_CONTROLLERS, ControllerSettings
+from master.controllers.settings import ControllerSettings
 
 _D = ControllerSettings()
 
@@ -21,7 +22,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--controllers",
         default="*",
-        help=f"comma-separated controllers to run, * for all ({','.join(ALL_CONTROLLERS)})",
+        help=f"comma-separated controllers to run, * for all ({','.join(catalog.names())})",
     )
     g.add_argument("--concurrent-syncs", type=int, default=_D.workers, help="workers each")
     g.add_argument("--node-monitor-period", type=seconds, default=_D.node_monitor_period)
@@ -62,17 +63,11 @@ def add_flags(p: argparse.ArgumentParser) -> None:
 
 def settings_from(args: argparse.Namespace) -> ControllerSettings:
     """The settings the flags give; SystemExit naming the flag when one is bad."""
-    names = (
-        ALL_CONTROLLERS
-        if args.controllers.strip() == "*"
-        else tuple(n.strip() for n in args.controllers.split(",") if n.strip())
-    )
-    unknown = [n for n in names if n not in ALL_CONTROLLERS]
-    if unknown:
-        raise SystemExit(
-            f"--controllers: unknown controller(s) {', '.join(unknown)} "
-            f"(known: {', '.join(ALL_CONTROLLERS)})"
-        )
+    chosen = tuple(n.strip() for n in args.controllers.split(",") if n.strip())
+    try:
+        names = catalog.resolve(chosen)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
     positive = {
         "--concurrent-syncs": args.concurrent_syncs,
         "--node-monitor-period": args.node_monitor_period,

@@ -27,7 +27,7 @@ from master.controllers.base import Context
 from master.controllers.claiming import claim
 from master.controllers.expectations import Expectations
 from master.controllers.owned_pods import OwnedPodsController
-from master.controllers.podcontrol import PodControl, delete_all, pod_from_template, slow_start
+from master.controllers.podcontrol import PodControl, pod_from_template
 from proto import core_pb2, workloads_pb2
 
 log = structlog.get_logger("controllers.job")
@@ -86,7 +86,7 @@ class JobController(OwnedPodsController):
         self.jobs = self.owners = ctx.informers.get("jobs")
         self.pods = ctx.informers.get("pods")
         self.expectations = Expectations(ctx.settings.expectations_ttl)
-        self.pod_control = PodControl(ctx.client, self.events)
+        self.pod_control = PodControl(ctx.client, self.events, self.expectations)
         self._failures: dict[str, tuple[int, float]] = {}
         """job key -> (failed count, when that count was first seen) for the back-off."""
         self.jobs.add_handler(
@@ -192,16 +192,9 @@ class JobController(OwnedPodsController):
             self.queue.add_after(key, wait)
             return active
         count = min(-diff, self.settings.burst_replicas)
-        self.expectations.expect_creations(key, count)
-
-        async def create() -> core_pb2.Pod:
-            return await self.pod_control.create(pod_from_template(job.spec.template, job), job)
-
-        done, error = await slow_start(count, create)
-        for _ in range(count - done):
-            self.expectations.creation_observed(key)
-        if error is not None:
-            raise error
+        await self.pod_control.create_pods(
+            key, job, count, lambda: pod_from_template(job.spec.template, job)
+        )
         return active  # the new pods count once the cache has them
 
     def _backoff_left(self, key: str, failed: int) -> float:
@@ -219,20 +212,8 @@ class JobController(OwnedPodsController):
         return max(0.0, since + delay - now)
 
     async def _delete(self, job: Job, key: str, pods: list[core_pb2.Pod]) -> None:
-        if not pods:
-            return
-        self.expectations.expect_deletions(key, [kinds.key(p) for p in pods])
-
-        async def delete(pod: core_pb2.Pod) -> None:
-            try:
-                await self.pod_control.delete(pod, job)
-            except Exception:
-                self.expectations.deletion_observed(key, kinds.key(pod))
-                raise
-
-        error = await delete_all(pods, delete)
-        if error is not None:
-            raise error
+        if pods:
+            await self.pod_control.delete_pods(key, job, pods)
 
     async def _expire(self, job: Job, key: str) -> None:
         """Delete a finished Job once its ttlSecondsAfterFinished has passed."""

@@ -1,4 +1,12 @@
-"""Creating and deleting a controller's pods, with the events Kubernetes records for them."""
+"""Creating and deleting a controller's pods: with its expectations, and the Events
+Kubernetes records for them.
+
+Every controller that owns pods (ReplicaSet, Job, DaemonSet) does the same dance: expect
+what it is about to write, write in slow-start batches, and un-expect whatever it never
+managed to write, so that the next sync neither waits for pods that will not come nor
+creates twice from a cache that has not caught up. `create_pods` and `delete_pods` are that
+dance, once.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +22,7 @@ from client.errors import ApiError, NotFound
 from client.events import NORMAL, WARNING, EventRecorder
 from client.kinds import Object
 from master.controllers.controller_utils import owner_reference
+from master.controllers.expectations import Expectations
 from proto import core_pb2
 
 log = structlog.get_logger("controllers.podcontrol")
@@ -38,11 +47,47 @@ def pod_from_template(
 
 
 class PodControl:
-    """Pod writes on behalf of a controller; each success and failure becomes an Event."""
+    """Pod writes on behalf of a controller; each success and failure becomes an Event,
+    and batches keep the controller's expectations true."""
 
-    def __init__(self, client: ApiClient, events: EventRecorder) -> None:
+    def __init__(
+        self, client: ApiClient, events: EventRecorder, expectations: Expectations
+    ) -> None:
         self.client = client
         self.events = events
+        self.expectations = expectations
+
+    async def create_pods(
+        self, key: str, owner: Object, count: int, make: Callable[[], core_pb2.Pod]
+    ) -> None:
+        """Create `count` pods made by `make` for the owner at `key`, in slow-start batches;
+        raises the first error once what was never created is no longer expected."""
+        self.expectations.expect_creations(key, count)
+
+        async def create() -> core_pb2.Pod:
+            return await self.create(make(), owner)
+
+        done, error = await slow_start(count, create)
+        for _ in range(count - done):
+            self.expectations.creation_observed(key)
+        if error is not None:
+            raise error
+
+    async def delete_pods(self, key: str, owner: Object, pods: Sequence[core_pb2.Pod]) -> None:
+        """Delete `pods` of the owner at `key` concurrently; raises the first error once a
+        pod whose deletion failed is no longer expected to go."""
+        self.expectations.expect_deletions(key, [kinds.key(p) for p in pods])
+
+        async def delete(pod: core_pb2.Pod) -> None:
+            try:
+                await self.delete(pod, owner)
+            except Exception:
+                self.expectations.deletion_observed(key, kinds.key(pod))
+                raise
+
+        error = await delete_all(pods, delete)
+        if error is not None:
+            raise error
 
     async def create(self, pod: core_pb2.Pod, owner: Object) -> core_pb2.Pod:
         """Create `pod` for `owner`; raises ApiError after recording FailedCreate."""

@@ -10,8 +10,6 @@ available (ready for minReadySeconds) and fully labeled pods.
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
 
 from client import kinds
@@ -19,10 +17,11 @@ from client.errors import Conflict, NotFound
 from client.informer import NAMESPACE_INDEX
 from client.verbs import StatusWriter
 from master.controllers import controller_utils as cu
-from master.controllers.base import Context, Controller
+from master.controllers.base import Context
 from master.controllers.claiming import claim
 from master.controllers.expectations import Expectations
-from master.controllers.podcontrol import PodControl, delete_all, pod_from_template, slow_start
+from master.controllers.owned_pods import OwnedPodsController
+from master.controllers.podcontrol import PodControl, pod_from_template
 from proto import core_pb2, workloads_pb2
 
 log = structlog.get_logger("controllers.replicaset")
@@ -30,18 +29,19 @@ log = structlog.get_logger("controllers.replicaset")
 KIND = "ReplicaSet"
 
 
-class ReplicaSetController(Controller):
+class ReplicaSetController(OwnedPodsController):
     """apps/v1 ReplicaSet."""
 
     name = "replicaset"
     component = "replicaset-controller"
+    owner_kind = KIND
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.replicasets = ctx.informers.get("replicasets")
+        self.replicasets = self.owners = ctx.informers.get("replicasets")
         self.pods = ctx.informers.get("pods")
         self.expectations = Expectations(ctx.settings.expectations_ttl)
-        self.pod_control = PodControl(ctx.client, self.events)
+        self.pod_control = PodControl(ctx.client, self.events, self.expectations)
         self.replicasets.add_handler(
             on_add=self.enqueue,
             on_update=lambda old, new: self.enqueue(new),
@@ -56,15 +56,6 @@ class ReplicaSetController(Controller):
     def _rs_deleted(self, rs: workloads_pb2.ReplicaSet) -> None:
         self.expectations.forget(kinds.key(rs))
 
-    def _owner_key(self, pod: core_pb2.Pod, ref: Any) -> str | None:
-        if ref is None or ref.kind != KIND:
-            return None
-        key = f"{pod.metadata.namespace}/{ref.name}"
-        rs = self.replicasets.get(key, copy=False)
-        if rs is None or rs.metadata.uid != ref.uid:
-            return None
-        return key
-
     def _matching(self, pod: core_pb2.Pod) -> list[str]:
         found = []
         for rs in self.replicasets.by_index(NAMESPACE_INDEX, pod.metadata.namespace, copy=False):
@@ -73,49 +64,33 @@ class ReplicaSetController(Controller):
         return found
 
     def _pod_added(self, pod: core_pb2.Pod) -> None:
-        if pod.metadata.deletion_timestamp:
-            # Seen for the first time already marked (a restart): a deletion, not a creation.
-            self._pod_deleted(pod)
-            return
-        key = self._owner_key(pod, cu.controller_ref(pod))
-        if key is not None:
-            self.expectations.creation_observed(key)
-            self.queue.add(key)
-            return
-        if cu.controller_ref(pod) is None:
+        super()._pod_added(pod)
+        if cu.controller_ref(pod) is None and not pod.metadata.deletion_timestamp:
+            # An orphan: every ReplicaSet that selects it may adopt it.
             for k in self._matching(pod):
                 self.queue.add(k)
 
     def _pod_updated(self, old: core_pb2.Pod, new: core_pb2.Pod) -> None:
         if old.metadata.resource_version == new.metadata.resource_version:
             return
+        old_key = self._owner_key(old)
+        new_key = self._observe_update(old, new)
         if new.metadata.deletion_timestamp and not old.metadata.deletion_timestamp:
-            self._pod_deleted(new)
             return
-        old_key = self._owner_key(old, cu.controller_ref(old))
-        new_ref = cu.controller_ref(new)
-        new_key = self._owner_key(new, new_ref)
         if old_key is not None and old_key != new_key:
             self.queue.add(old_key)
         if new_key is not None:
-            self.queue.add(new_key)
             rs = self.replicasets.get(new_key, copy=False)
             if rs is not None and rs.spec.min_ready_seconds > 0:
                 if not cu.is_pod_ready(old) and cu.is_pod_ready(new):
                     # Available only after minReadySeconds: look again then.
                     self.queue.add_after(new_key, rs.spec.min_ready_seconds + 0.5)
             return
-        if new_ref is None and (
+        if cu.controller_ref(new) is None and (
             old.metadata.labels != new.metadata.labels or cu.controller_ref(old) is not None
         ):
             for k in self._matching(new):
                 self.queue.add(k)
-
-    def _pod_deleted(self, pod: core_pb2.Pod) -> None:
-        key = self._owner_key(pod, cu.controller_ref(pod))
-        if key is not None:
-            self.expectations.deletion_observed(key, kinds.key(pod))
-            self.queue.add(key)
 
     # -- sync --------------------------------------------------------------------------
 
@@ -160,33 +135,15 @@ class ReplicaSetController(Controller):
         burst = self.settings.burst_replicas
         if diff < 0:
             count = min(-diff, burst)
-            self.expectations.expect_creations(key, count)
             log.info("creating pods", replicaset=key, count=count, have=len(pods), want=want)
-
-            async def create() -> core_pb2.Pod:
-                return await self.pod_control.create(pod_from_template(rs.spec.template, rs), rs)
-
-            done, error = await slow_start(count, create)
-            for _ in range(count - done):
-                self.expectations.creation_observed(key)
-            if error is not None:
-                raise error
+            await self.pod_control.create_pods(
+                key, rs, count, lambda: pod_from_template(rs.spec.template, rs)
+            )
         elif diff > 0:
             count = min(diff, burst)
             victims = sorted(pods, key=cu.deletion_rank)[:count]
-            self.expectations.expect_deletions(key, [kinds.key(p) for p in victims])
             log.info("deleting pods", replicaset=key, count=count, have=len(pods), want=want)
-
-            async def delete(pod: core_pb2.Pod) -> None:
-                try:
-                    await self.pod_control.delete(pod, rs)
-                except Exception:
-                    self.expectations.deletion_observed(key, kinds.key(pod))
-                    raise
-
-            error = await delete_all(victims, delete)
-            if error is not None:
-                raise error
+            await self.pod_control.delete_pods(key, rs, victims)
 
 
 def replica_set_status(

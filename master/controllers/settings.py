@@ -8,26 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ALL_CONTROLLERS = (
-    "replicaset",
-    "deployment",
-    "daemonset",
-    "job",
-    "nodelifecycle",
-    "endpoints",
-    "garbagecollector",
-    "namespace",
-    "nodeipam",
-    "servicelb",
-)
-
 
 @dataclass(frozen=True)
 class ControllerSettings:
     """What `run_controllers` runs and how."""
 
-    controllers: tuple[str, ...] = ALL_CONTROLLERS
-    """Which controllers run (kube-controller-manager --controllers)."""
+    controllers: tuple[str, ...] | None = None
+    """Which controllers run, by name (kube-controller-manager --controllers); None: all
+    (the names are catalog.py's)."""
     workers: int = 2
     """Workers per controller (--concurrent-*-syncs; Kubernetes: 5)."""
     burst_replicas: int = 500
@@ -57,7 +45,3 @@ class ControllerSettings:
     """First delay before a failed Job pod is replaced, doubling (Kubernetes: 10 s)."""
     job_backoff_max: float = 60.0
     """Longest such delay (Kubernetes: 6 min)."""
-
-    def enabled(self, name: str) -> bool:
-        """Whether controller `name` runs."""
-        return name in self.controllers

@@ -1,0 +1,61 @@
+"""Which controllers exist, by the name each controller class carries.
+
+A controller's name is its class attribute `name` (the `--controllers` spelling, as
+kube-controller-manager's); this tuple of classes is the one list of them, so adding a
+controller is adding its class here. Imported only when controllers are built or the
+flags are parsed, so that importing one controller module does not import them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from master.controllers.base import Controller
+from master.controllers.daemonset import DaemonSetController
+from master.controllers.deployment import DeploymentController
+from master.controllers.endpoints import EndpointsController
+from master.controllers.garbagecollector import GarbageCollector
+from master.controllers.job import JobController
+from master.controllers.namespace import NamespaceController
+from master.controllers.nodeipam import NodeIpamController
+from master.controllers.nodelifecycle import NodeLifecycleController
+from master.controllers.replicaset import ReplicaSetController
+from master.controllers.service_lb import ServiceLoadBalancerController
+
+__all__ = ["CONTROLLERS", "by_name", "names", "resolve"]
+
+CONTROLLERS: tuple[type[Controller], ...] = (
+    ReplicaSetController,
+    DeploymentController,
+    DaemonSetController,
+    JobController,
+    NodeLifecycleController,
+    EndpointsController,
+    GarbageCollector,
+    NamespaceController,
+    NodeIpamController,
+    ServiceLoadBalancerController,
+)
+
+
+def names() -> tuple[str, ...]:
+    """Every controller's name, in the order they start."""
+    return tuple(c.name for c in CONTROLLERS)
+
+
+def by_name() -> dict[str, type[Controller]]:
+    return {c.name: c for c in CONTROLLERS}
+
+
+def resolve(chosen: Iterable[str] | None) -> tuple[str, ...]:
+    """The names to run: all for None or "*", else `chosen`; ValueError naming the unknown."""
+    wanted = tuple(chosen) if chosen is not None else ("*",)
+    if wanted == ("*",):
+        return names()
+    unknown = [n for n in wanted if n not in by_name()]
+    if unknown:
+        raise ValueError(
+            f"--controllers: unknown controller(s) {', '.join(unknown)} "
+            f"(known: {', '.join(names())})"
+        )
+    return wanted
