@@ -49,6 +49,10 @@ class KubeletConfig:
     """Self-fencing when the lease cannot be renewed, and the reconnect kill."""
     stats_period: float = 10.0
     """Seconds between two samples of container usage; 0: no stats (and no `tug top`)."""
+    node_labels: dict[str, str] = field(default_factory=dict)
+    """Labels of the Node besides the well-known ones (--node-labels)."""
+    register_with_taints: tuple[core_pb2.Taint, ...] = ()
+    """Taints the Node is created with (--register-with-taints)."""
 
 
 class Kubelet:
@@ -110,6 +114,8 @@ class Kubelet:
                 port=c.port,
                 lease_period=c.lease_period,
                 status_check_period=c.status_check_period,
+                labels=dict(c.node_labels),
+                taints=c.register_with_taints,
             ),
             machine,
             on_renewed=self.fence.renewed,

@@ -24,6 +24,7 @@ from prometheus_client import REGISTRY
 from client.api import ApiClient
 from client.flags import endpoint_list, positive_seconds, seconds
 from client.logs import configure_logging
+from client.names import is_qualified_name, is_valid_label_value
 from client.statusserver import StatusServer, metrics_route
 from kubelet import agent
 from kubelet.fencing import FenceSettings
@@ -34,6 +35,7 @@ from kubelet.pods.context import PodSettings
 from kubelet.routes import RouteTable
 from kubelet.runtime.interface import ContainerRuntime
 from kubelet.stats.cadvisor import cadvisor_registry
+from proto import core_pb2
 
 log = structlog.get_logger("kubelet")
 
@@ -58,11 +60,43 @@ class Options:
     stats_period: float = 10.0
     fencing: FenceSettings = field(default_factory=FenceSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
+    node_labels: dict[str, str] = field(default_factory=dict)
+    register_with_taints: tuple[core_pb2.Taint, ...] = ()
 
 
 def _default_root(node: str) -> Path:
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "tugboat" / f"kubelet-{node}"
+
+
+_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+
+def node_labels(text: str) -> dict[str, str]:
+    """`--node-labels`: `key=value[,key=value...]`, each a valid label."""
+    labels: dict[str, str] = {}
+    for item in (i.strip() for i in text.split(",") if i.strip()):
+        key, sep, value = item.partition("=")
+        problems = [*is_qualified_name(key), *is_valid_label_value(value)] if sep else []
+        if not sep or problems:
+            why = "; ".join(problems) or "expected key=value"
+            raise argparse.ArgumentTypeError(f"--node-labels: {item!r}: {why}")
+        labels[key] = value
+    return labels
+
+
+def node_taints(text: str) -> tuple[core_pb2.Taint, ...]:
+    """`--register-with-taints`: `key[=value]:Effect[,...]`, as the kubelet takes them."""
+    taints = []
+    for item in (i.strip() for i in text.split(",") if i.strip()):
+        pair, sep, effect = item.rpartition(":")
+        key, _, value = pair.partition("=")
+        problems = [*is_qualified_name(key), *is_valid_label_value(value)] if sep else []
+        if not sep or effect not in _EFFECTS or problems:
+            why = "; ".join(problems) or f"expected key[=value]:Effect, Effect one of {_EFFECTS}"
+            raise argparse.ArgumentTypeError(f"--register-with-taints: {item!r}: {why}")
+        taints.append(core_pb2.Taint(key=key, value=value, effect=effect))
+    return tuple(taints)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
@@ -132,6 +166,18 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         help="nodes on separate hosts: the pod bridge is the node's podCIDR, and the other "
         "nodes' podCIDRs are routed via their InternalIPs (needs root)",
     )
+    p.add_argument(
+        "--node-labels",
+        type=node_labels,
+        default={},
+        help="labels the Node carries, key=value[,key=value...]",
+    )
+    p.add_argument(
+        "--register-with-taints",
+        type=node_taints,
+        default=(),
+        help="taints the Node is created with, key[=value]:Effect[,...]",
+    )
     p.add_argument("--log-level", default="info")
     p.add_argument(
         "--remove-containers",
@@ -190,6 +236,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         fencing=FenceSettings(
             fence_after=a.node_fence_grace_period, reconnect_kill_after=a.reconnect_kill_after
         ),
+        node_labels=a.node_labels,
+        register_with_taints=a.register_with_taints,
         network=NetworkSettings(
             pod_cidr_mode=a.pod_cidr_mode,
             cluster_cidr=a.cluster_cidr,
@@ -259,6 +307,8 @@ async def run(opts: Options, stop: asyncio.Event) -> None:
             pods=opts.pods,
             fencing=opts.fencing,
             stats_period=opts.stats_period,
+            node_labels=opts.node_labels,
+            register_with_taints=opts.register_with_taints,
         )
         kubelets.append(Kubelet(config, api, _runtime(opts, name)))
     collectors = [k.stats for k in kubelets]

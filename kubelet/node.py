@@ -11,7 +11,7 @@ import asyncio
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -49,6 +49,11 @@ class NodeSettings:
     status_max_age: float = 60.0
     """A Node status unchanged for this long is written anyway."""
     hostname: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    """Labels the Node carries besides the well-known ones (--node-labels)."""
+    taints: tuple[core_pb2.Taint, ...] = ()
+    """Taints the Node is registered with (--register-with-taints); as in Kubernetes they
+    are set only when the Node is created, so taints changed later by users stay."""
 
 
 class NodeHeartbeat:
@@ -82,6 +87,7 @@ class NodeHeartbeat:
         node.metadata.labels["kubernetes.io/os"] = self.machine.os or "linux"
         if self.machine.architecture:
             node.metadata.labels["kubernetes.io/arch"] = _arch(self.machine.architecture)
+        node.metadata.labels.update(self.s.labels)
         return node
 
     def desired_status(self, old: core_pb2.NodeStatus | None) -> core_pb2.NodeStatus:
@@ -122,7 +128,10 @@ class NodeHeartbeat:
         """Create the Node, or adopt an existing one and bring its labels up to date."""
         desired = self.desired_node()
         try:
-            created = await self.api.create(desired)
+            registering = core_pb2.Node()
+            registering.CopyFrom(desired)
+            registering.spec.taints.extend(self.s.taints)
+            created = await self.api.create(registering)
             self._node = created
             self.log.info("node registered")
         except AlreadyExists:

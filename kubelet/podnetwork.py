@@ -49,7 +49,7 @@ class PodNetwork:
         *,
         routes: RouteTable | None = None,
         cluster_cidr: str = "172.30.0.0/16",
-        resync_period: float = 30.0,
+        resync_period: float = 5.0,
     ) -> None:
         self.node = node
         self.nodes: Informer[core_pb2.Node] = Informer(api, "nodes")

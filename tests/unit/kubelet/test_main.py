@@ -57,3 +57,36 @@ def test_bad_flags_are_refused_naming_the_flag(extra, flag, capsys):
 def test_removing_containers_needs_no_server():
     opts = parse_args(["--node-name", "n1", "--remove-containers"])
     assert opts.remove_containers
+
+
+def test_node_labels_and_taints_are_taken_as_the_kubelet_takes_them():
+    opts = parse_args(
+        [
+            *BASE,
+            "--node-labels",
+            "disktype=ssd,example.com/zone=a",
+            "--register-with-taints",
+            "dedicated=db:NoSchedule,gpu:NoExecute",
+        ]
+    )
+    assert opts.node_labels == {"disktype": "ssd", "example.com/zone": "a"}
+    assert [(t.key, t.value, t.effect) for t in opts.register_with_taints] == [
+        ("dedicated", "db", "NoSchedule"),
+        ("gpu", "", "NoExecute"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "flag"),
+    [
+        (["--node-labels", "no-value"], "--node-labels"),
+        (["--node-labels", "Bad Key=x"], "--node-labels"),
+        (["--register-with-taints", "dedicated=db"], "--register-with-taints"),
+        (["--register-with-taints", "dedicated=db:Sometimes"], "--register-with-taints"),
+    ],
+    ids=["label-without-value", "label-bad-key", "taint-without-effect", "taint-bad-effect"],
+)
+def test_bad_labels_and_taints_are_refused_naming_the_flag(extra, flag, capsys):
+    with pytest.raises(SystemExit):
+        parse_args([*BASE, *extra])
+    assert flag in capsys.readouterr().err

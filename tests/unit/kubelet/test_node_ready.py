@@ -77,3 +77,17 @@ def test_a_renewal_after_a_gap_opens_a_window_of_re_reads_and_tells_the_fence() 
     beat._renewed(110.0)
     assert beat._recheck_until > 0.0
     assert told == [100.0, 101.0, 110.0]
+
+
+async def test_a_node_registers_with_its_labels_and_taints_but_keeps_later_taints() -> None:
+    api = Api()
+    taint = core_pb2.Taint(key="dedicated", value="db", effect="NoSchedule")
+    settings = NodeSettings(
+        name="n1", address="127.0.0.2", port=1, labels={"disktype": "ssd"}, taints=(taint,)
+    )
+    beat = NodeHeartbeat(api, settings, MACHINE)  # type: ignore[arg-type]
+    await beat.register()
+    assert api.node is not None
+    assert api.node.metadata.labels["disktype"] == "ssd"
+    assert [t.key for t in api.node.spec.taints] == ["dedicated"]
+    assert [t.key for t in beat.desired_node().spec.taints] == []  # never re-asserted
