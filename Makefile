@@ -6,21 +6,29 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck monitoring-check pytest proto images sysdeps setup bench down clean
+.PHONY: demo test lint typecheck monitoring-check deploy-check pytest proto images sysdeps setup bench down clean
 
+# `make demo DRIVER=docker` runs the demo on container nodes (kind-style) instead.
+DRIVER ?= process
 # The demo's web service: the first node's address and the nodePort in examples/web.yaml.
-DEMO_URL := http://127.0.0.2:30080/
+ifeq ($(DRIVER),docker)
+DEMO_NODE = $$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' local-worker-0)
+else
+DEMO_NODE = 127.0.0.2
+endif
+DEMO_URL = http://$(DEMO_NODE):30080/
 
 demo: setup images
-	$(VENV)/bin/tug up --fresh
+	$(VENV)/bin/tug up --fresh --driver $(DRIVER)
 	$(VENV)/bin/tug apply -f examples/
 	$(VENV)/bin/tug rollout status deployment/backend --timeout 240
 	$(VENV)/bin/tug rollout status deployment/web --timeout 240
 	$(VENV)/bin/tug get all -o wide
-	@for i in $$(seq 60); do curl -sf -m 2 -o /dev/null $(DEMO_URL) && exit 0; sleep 1; done; \
-	  echo "error: $(DEMO_URL) did not answer within 60 s (see ~/.tug/clusters/local/logs/)" >&2; exit 1
+	@url="$(DEMO_URL)"; case "$$url" in http://:*) echo "error: no node address" >&2; exit 1;; esac; \
+	  for i in $$(seq 60); do curl -sf -m 2 -o /dev/null "$$url" && exit 0; sleep 1; done; \
+	  echo "error: $$url did not answer within 60 s (see tug describe, the nodes' logs)" >&2; exit 1
 	@echo
-	@echo "The shop answers on every node (127.0.0.2, 127.0.0.3, 127.0.0.4), port 30080:"
+	@echo "The shop answers on every node's address, port 30080:"
 	@echo "  curl $(DEMO_URL)"
 	@echo "  curl $(DEMO_URL)cgi-bin/items    # the web tier asks the backend by its DNS name"
 	@echo "The cluster keeps running; \`make down\` (or \`.venv/bin/tug down\`) stops it."
@@ -28,7 +36,7 @@ demo: setup images
 down:
 	$(VENV)/bin/tug down
 
-test: setup images lint typecheck monitoring-check pytest
+test: setup images lint typecheck monitoring-check deploy-check pytest
 
 setup: sysdeps $(STAMP)
 
@@ -43,6 +51,7 @@ $(STAMP): pyproject.toml
 
 images: setup
 	@bash deploy/images/build.sh
+	@bash deploy/node-image/build.sh
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -56,6 +65,11 @@ monitoring-check: sysdeps
 	promtool check config deploy/monitoring/prometheus.yml
 	promtool test rules deploy/monitoring/rules/tests/*.yml
 	docker-compose -f deploy/monitoring/compose.yaml config -q
+
+# deploy/: the Vagrant layout (no VM is booted here: no hypervisor) and the shell scripts.
+deploy-check: sysdeps
+	cd deploy/vagrant && VAGRANT_DOTFILE_PATH=$$(mktemp -d) vagrant validate --ignore-provider
+	bash -n deploy/provision/install.sh deploy/provision/configure.sh deploy/node-image/build.sh
 
 pytest: setup images
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -11,6 +11,8 @@ needs=(
   "curl curl"              # make demo's last check
   "promtool prometheus"    # the real Prometheus and promtool (monitoring, rule tests)
   "docker-compose docker-compose"  # checks deploy/monitoring/compose.yaml
+  "debootstrap debootstrap"  # the node image's Debian base (deploy/node-image)
+  "vagrant vagrant"          # validates deploy/vagrant/Vagrantfile
 )
 
 missing=()

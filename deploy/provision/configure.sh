@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Gives a host installed by install.sh its role in a Tugboat cluster: writes
+# /etc/tugboat/<component>.env for the daemons of that role and (re)starts their units.
+# Every flag is checked before anything is written: an address that is empty or not an
+# IPv4 address stops the script, so no daemon is ever pointed at whatever an empty
+# variable would leave.
+#
+#   configure.sh --role master --name m1 --address 10.0.0.11 \
+#                --masters 10.0.0.11,10.0.0.12,10.0.0.13 [--etcd 10.0.0.11,...] [--cluster C]
+#   configure.sh --role worker --name w1 --address 10.0.0.21 --masters 10.0.0.11,...
+#
+# Masters run etcd (when their address is in --etcd, by default every master), the API
+# server, the scheduler and the controller manager; workers run Docker, the kubelet and the
+# proxy. --docker-bip and --docker-pools give the worker's Docker its own address ranges
+# (needed where several engines share a network, as container nodes do). Extra flags for
+# one daemon: --kubelet-args "...", --proxy-args "...", --apiserver-args "...".
+# Ports are Kubernetes' where it has them: API server 6443 (gRPC) and 8443 (HTTP), etcd
+# 2379/2380, kubelet 10250 (node agent) and 10255 (HTTP), proxy 10249, scheduler 10259,
+# controller manager 10257.
+set -euo pipefail
+
+role="" name="" address="" masters="" etcd="" cluster="tugboat" no_start=0
+docker_bip="" docker_pools="" kubelet_args="" proxy_args="" apiserver_args=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --role) role=${2:-}; shift 2 ;;
+    --name) name=${2:-}; shift 2 ;;
+    --address) address=${2:-}; shift 2 ;;
+    --masters) masters=${2:-}; shift 2 ;;
+    --etcd) etcd=${2:-}; shift 2 ;;
+    --cluster) cluster=${2:-}; shift 2 ;;
+    --docker-bip) docker_bip=${2:-}; shift 2 ;;
+    --docker-pools) docker_pools=${2:-}; shift 2 ;;
+    --kubelet-args) kubelet_args=${2:-}; shift 2 ;;
+    --proxy-args) proxy_args=${2:-}; shift 2 ;;
+    --apiserver-args) apiserver_args=${2:-}; shift 2 ;;
+    --no-start) no_start=1; shift ;;
+    *) echo "configure.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+fail() { echo "configure.sh: $*" >&2; exit 2; }
+is_ipv4() {
+  [[ $1 =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$ ]] || return 1
+  local part
+  for part in "${BASH_REMATCH[@]:1}"; do [ "$part" -le 255 ] || return 1; done
+}
+[ "$role" = master ] || [ "$role" = worker ] || fail "--role must be master or worker, got '$role'"
+[[ $name =~ ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$ ]] || fail "--name '$name' is not a valid node name"
+is_ipv4 "$address" || fail "--address '$address' is not an IPv4 address"
+[[ $cluster =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || fail "--cluster '$cluster' is not a valid name"
+IFS=, read -r -a master_list <<<"$masters"
+[ ${#master_list[@]} -gt 0 ] || fail "--masters needs at least one master address"
+for m in "${master_list[@]}"; do is_ipv4 "$m" || fail "--masters: '$m' is not an IPv4 address"; done
+[ -n "$etcd" ] || etcd=$masters
+IFS=, read -r -a etcd_list <<<"$etcd"
+for m in "${etcd_list[@]}"; do is_ipv4 "$m" || fail "--etcd: '$m' is not an IPv4 address"; done
+if [ -n "$docker_bip" ]; then
+  [[ $docker_bip =~ ^[0-9.]+/[0-9]+$ ]] || fail "--docker-bip '$docker_bip' is not an address/prefix"
+fi
+if [ -n "$docker_pools" ]; then
+  [[ $docker_pools =~ ^[0-9.]+/[0-9]+$ ]] || fail "--docker-pools '$docker_pools' is not a CIDR"
+fi
+
+join() { local IFS=,; echo "$*"; }
+# Every component lists the API servers with one of its own choosing first (its own on a
+# master), so a cluster's load spreads over them; each fails over to the others.
+rotate() {
+  local first=$1; shift
+  local out=("$first") m
+  for m in "$@"; do [ "$m" = "$first" ] || out+=("$m"); done
+  join "${out[@]}"
+}
+servers=() etcd_servers=()
+for m in "${master_list[@]}"; do servers+=("$m:6443"); done
+for m in "${etcd_list[@]}"; do etcd_servers+=("$m:2379"); done
+etcd_endpoints=$(join "${etcd_servers[@]}")
+
+write_env() {  # component, then the daemon's arguments
+  local component=$1; shift
+  local tmp
+  tmp=$(mktemp /etc/tugboat/.env.XXXXXX)
+  printf 'ARGS="%s"\n' "$*" >"$tmp"
+  chmod 0644 "$tmp"
+  mv "$tmp" "/etc/tugboat/$component.env"
+}
+
+install -d -m 0755 /etc/tugboat /var/lib/tugboat
+rm -f /etc/tugboat/*.env
+units=()
+if [ "$role" = master ]; then
+  member=-1
+  for i in "${!etcd_list[@]}"; do [ "${etcd_list[$i]}" = "$address" ] && member=$i; done
+  if [ "$member" -ge 0 ]; then
+    peers=()
+    for i in "${!etcd_list[@]}"; do peers+=("$cluster-etcd-$i=http://${etcd_list[$i]}:2380"); done
+    state=new
+    [ -d /var/lib/tugboat/etcd/member ] && state=existing
+    write_env etcd --name "$cluster-etcd-$member" --data-dir /var/lib/tugboat/etcd \
+      --listen-client-urls "http://$address:2379,http://127.0.0.1:2379" \
+      --advertise-client-urls "http://$address:2379" \
+      --listen-peer-urls "http://$address:2380" \
+      --initial-advertise-peer-urls "http://$address:2380" \
+      --initial-cluster "$(join "${peers[@]}")" --initial-cluster-state "$state" \
+      --initial-cluster-token "$cluster"
+    units+=(tug-etcd.service)
+  fi
+  mine=$(rotate "$address:6443" "${servers[@]}")
+  write_env apiserver --etcd-servers "$etcd_endpoints" --bind-address "$address" \
+    --port 6443 --http-port 8443 --name "$name" \
+    --kubelet-http-port 10255 --proxy-http-port 10249 $apiserver_args
+  write_env scheduler --server "$mine" --etcd-servers "$etcd_endpoints" --name "$name" \
+    --http-host "$address" --http-port 10259
+  write_env controller-manager --server "$mine" --etcd-servers "$etcd_endpoints" \
+    --name "$name" --http-host "$address" --http-port 10257
+  units+=(tug-apiserver.service tug-scheduler.service tug-controller-manager.service)
+else
+  # Spread the workers over the API servers by a hash of their name.
+  pick=$(( $(printf '%s' "$name" | cksum | cut -d' ' -f1) % ${#servers[@]} ))
+  mine=$(rotate "${servers[$pick]}" "${servers[@]}")
+  if [ -n "$docker_bip" ] || [ -n "$docker_pools" ]; then
+    install -d -m 0755 /etc/docker
+    {
+      echo "{"
+      [ -n "$docker_bip" ] && printf '  "bip": "%s"%s\n' "$docker_bip" "$([ -n "$docker_pools" ] && echo ,)"
+      [ -n "$docker_pools" ] && printf '  "default-address-pools": [{"base": "%s", "size": 24}]\n' "$docker_pools"
+      echo "}"
+    } >/etc/docker/daemon.json
+  fi
+  write_env kubelet --node-name "$name" --address "$address" --server "$mine" \
+    --root-dir /var/lib/tugboat/kubelet --port 10250 --http-port 10255 --host-gw $kubelet_args
+  write_env proxy --node-name "$name" --address "$address" --server "$mine" \
+    --http-port 10249 $proxy_args
+  units=(docker.service tug-images.service tug-kubelet.service tug-proxy.service)
+fi
+
+echo "configured $name ($address) as a $role: ${units[*]}"
+if [ "$no_start" = 0 ]; then
+  systemctl daemon-reload
+  systemctl enable "${units[@]}" >/dev/null 2>&1
+  # Restart, not start: a daemon already running must read its new file.
+  systemctl restart "${units[@]}"
+fi
