@@ -1,19 +1,38 @@
-"""`tug up` and `tug down`: a local cluster on 127.0.0.1, its processes detached."""
+"""`tug up` and `tug down`: a cluster on this machine, of one of two drivers.
+
+- `process` (the default): every daemon a detached process on loopback, nodes on their own
+  127.0.0.x addresses, all sharing this machine's Docker engine;
+- `docker`: every master and worker a container of the node image with its own IP, as
+  kind does (containers.py, container_up.py).
+
+`tug load docker-image` copies images into a docker-driver cluster's nodes.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import shutil
+from pathlib import Path
 from typing import Any
 
 from cli import config as configfile
-from cli.cluster import components, monitoring, nodes, processes, state
+from cli.cluster import (
+    clusterconfig,
+    components,
+    container_up,
+    containers,
+    monitoring,
+    nodes,
+    processes,
+    state,
+)
 from cli.cluster.components import Component
 from cli.cluster.layout import (
     DEFAULT_BASE_PORT,
     DEFAULT_NAME,
     DEFAULT_NODE_ADDRESS,
+    NODE_IMAGE,
     Layout,
 )
 from cli.cluster.probes import port_in_use
@@ -25,15 +44,37 @@ from cli.invocation import Invocation
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add `tug up` and `tug down`."""
     up_parser = sub.add_parser("up", parents=[common], help="start a local cluster")
-    up_parser.add_argument("--name", default=DEFAULT_NAME)
+    up_parser.add_argument(
+        "--name", default=None, help=f"default: the config's name, else {DEFAULT_NAME}"
+    )
+    up_parser.add_argument(
+        "--driver",
+        choices=["process", "docker"],
+        default="process",
+        help="process: daemons on loopback (default); docker: nodes as containers, like kind",
+    )
     up_parser.add_argument("--masters", type=int, default=3)
     up_parser.add_argument("--fresh", action="store_true", help="wipe the cluster's data first")
     up_parser.add_argument("--base-port", type=int, default=DEFAULT_BASE_PORT)
     up_parser.add_argument(
-        "--nodes", type=int, default=3, help="nodes to start, each with a kubelet and a proxy"
+        "--nodes",
+        "--workers",
+        dest="nodes",
+        type=int,
+        default=3,
+        help="worker nodes, each with a kubelet and a proxy",
     )
     up_parser.add_argument(
-        "--etcd-members", type=int, default=1, help="etcd members (3 for a fault-tolerant etcd)"
+        "--etcd-members",
+        type=int,
+        default=None,
+        help="etcd members (process driver: 1; docker driver: every master, at most 5)",
+    )
+    up_parser.add_argument(
+        "--config", type=Path, default=None, help="docker driver: the cluster as a file, kind-style"
+    )
+    up_parser.add_argument(
+        "--image", default=None, help=f"docker driver: the node image (default {NODE_IMAGE})"
     )
     up_parser.add_argument(
         "--node-address",
@@ -51,6 +92,19 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--name", default="", help="default: the current context's local cluster, else local"
     )
     down_parser.set_defaults(func=down)
+    load_parser = sub.add_parser(
+        "load", parents=[common], help="copy images into a docker-driver cluster's nodes"
+    )
+    load_sub = load_parser.add_subparsers(dest="what", required=True, metavar="docker-image")
+    image_parser = load_sub.add_parser(
+        "docker-image", parents=[common], help="copy images from this machine's engine"
+    )
+    image_parser.add_argument("images", nargs="+", metavar="IMAGE")
+    image_parser.add_argument("--name", default="", help="the cluster (default: current)")
+    image_parser.add_argument(
+        "--nodes", default="", help="comma-separated node names (default: every worker)"
+    )
+    image_parser.set_defaults(func=load_image)
 
 
 def tiers(layout: Layout, etcd_binary: str) -> list[list[Component]]:
@@ -120,10 +174,19 @@ async def _stop(layout: Layout, found: state.State) -> None:
 
 
 async def up(inv: Invocation) -> int:
-    """Start etcd and the masters, write the context, wait until all answer."""
+    """Start the cluster with its driver, write the context, wait until all answer."""
+    if inv.args.driver == "docker":
+        return await up_containers(inv)
+    if inv.args.config is not None:
+        raise CliError("--config: describes container nodes; use it with --driver docker")
     args = inv.args
     layout = Layout(
-        args.name, args.base_port, args.masters, args.nodes, args.etcd_members, args.node_address
+        args.name or DEFAULT_NAME,
+        args.base_port,
+        args.masters,
+        args.nodes,
+        1 if args.etcd_members is None else args.etcd_members,
+        args.node_address,
     )
     found = state.load(layout)
     if found is not None:
@@ -159,11 +222,12 @@ async def up(inv: Invocation) -> int:
         for tier in plan:
             await supervisor.start_tier(tier, progress=inv.out)
             inv.stdout.flush()
-        if layout.nodes:
-            await nodes.wait_ready(
-                layout.servers(), [layout.node_name(j) for j in range(layout.nodes)]
-            )
-            inv.out(f"  {layout.nodes} nodes Ready")
+        waiting = [layout.node_name(j) for j in range(layout.nodes)]
+        while waiting:
+            for name in await nodes.ready_names(layout.servers(), waiting):
+                inv.out(f"  ✓ node {name} Ready")
+                waiting.remove(name)
+            inv.stdout.flush()
         watchers = monitoring.components(layout) if args.monitoring else []
         if watchers:
             await supervisor.start_tier(watchers, progress=inv.out)
@@ -196,15 +260,104 @@ async def up(inv: Invocation) -> int:
 
 
 async def down(inv: Invocation) -> int:
-    """Stop every process `tug up` recorded, by PID, and remove the context."""
+    """Stop every process `tug up` recorded, by PID (or remove the node containers), and
+    remove the context."""
     layout = Layout(inv.args.name or _default_name(inv))
     found = state.load(layout)
+    if (found is not None and found.driver == "docker") or (
+        found is None and await _has_containers(layout.name)
+    ):
+        made, volumes, networks = await containers.remove(layout.name)
+        state.remove(layout)
+        _remove_context(layout.name)
+        inv.out(
+            f'Cluster "{layout.name}" removed ({made} containers, {volumes} volumes, '
+            f"{networks} network{'' if networks == 1 else 's'})."
+        )
+        return 0
     if found is None:
         _remove_context(layout.name)
         inv.out(f'No cluster "{layout.name}" is running.')
         return 0
     count = len(found.processes)
     await _stop(layout, found)
+    state.remove(layout)
     _remove_context(layout.name)
     inv.out(f'Cluster "{layout.name}" stopped ({count} processes).')
+    return 0
+
+
+async def _has_containers(name: str) -> bool:
+    """Whether the engine holds containers of a docker-driver cluster of this name."""
+    try:
+        return bool(await containers.cluster_containers(name))
+    except CliError:
+        return False  # no Docker here: no container cluster either
+
+
+async def up_containers(inv: Invocation) -> int:
+    """`tug up --driver docker`: node containers on a network of their own (kind-style)."""
+    args = inv.args
+    if args.config is not None:
+        spec = clusterconfig.load(args.config)
+        if args.etcd_members is not None:
+            raise CliError("--etcd-members: set etcdMembers in the --config file instead")
+    else:
+        spec = clusterconfig.from_flags(args.masters, args.nodes, args.etcd_members)
+    layout = Layout(args.name or spec.name or DEFAULT_NAME)
+    name = layout.name
+    image = args.image or NODE_IMAGE
+    existing = await containers.cluster_containers(name)
+    if existing and not args.fresh:
+        inv.out(
+            f'Cluster "{name}" already has {len(existing)} node containers '
+            f"({', '.join(existing)}). Use `tug down --name {name}` (or --fresh) first."
+        )
+        return 0
+    if existing:
+        await containers.remove(name)
+    inv.out(
+        f'Creating cluster "{name}" on Docker: {len(spec.masters)} masters, '
+        f"{len(spec.workers)} workers, {spec.etcd_members} etcd members"
+    )
+    inv.stdout.flush()
+    state.save(layout, state.State(name, 0, len(spec.masters), driver="docker"))
+
+    def progress(line: str) -> None:
+        inv.out(line)
+        inv.stdout.flush()
+
+    try:
+        started = await container_up.up(name, spec, image, progress)
+    except BaseException:
+        state.remove(layout)
+        raise
+    cfg = configfile.load()
+    cfg.clusters[name] = started.servers
+    previous = cfg.contexts.get(name)
+    namespace = previous.namespace if previous else "default"
+    cfg.contexts[name] = configfile.Context(name, name, namespace)
+    cfg.current_context = name
+    configfile.save(cfg)
+    inv.out(
+        f'Cluster "{name}" is up: API servers at {",".join(started.servers)}, workers at '
+        + (", ".join(started.addresses[w] for w in started.workers) or "(none)")
+        + "."
+    )
+    inv.out(f'Context "{name}" is now current (in {configfile.config_path()}).')
+    inv.out(f"Logs: docker exec {started.masters[0]} journalctl -u 'tug-*'")
+    inv.out(f"  tug down{'' if name == DEFAULT_NAME else ' --name ' + name}")
+    return 0
+
+
+async def load_image(inv: Invocation) -> int:
+    """`tug load docker-image IMAGE...`: like `kind load docker-image`."""
+    name = inv.args.name or _default_name(inv)
+    wanted = [n.strip() for n in inv.args.nodes.split(",") if n.strip()]
+
+    def progress(line: str) -> None:
+        inv.out(line)
+        inv.stdout.flush()
+
+    await containers.load_images(name, inv.args.images, wanted, progress)
     return 0

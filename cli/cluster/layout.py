@@ -27,6 +27,8 @@ from cli.config import tug_home
 from cli.errors import CliError
 
 DEFAULT_NAME = "local"
+NODE_IMAGE = "tugboat/node:0.1.0"
+"""The docker driver's node image (deploy/node-image/build.sh tags the package version)."""
 DEFAULT_BASE_PORT = 6443
 MAX_MASTERS = 9
 MAX_NODES = 200

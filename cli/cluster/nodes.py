@@ -75,24 +75,38 @@ def _ready(node: object) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in conditions)
 
 
+async def ready_names(
+    servers: list[str], names: list[str], *, timeout: float = NODES_READY_TIMEOUT
+) -> list[str]:
+    """Wait until at least one of the named Nodes is Ready; those that are (sorted).
+
+    CliError naming the nodes still waiting when none becomes Ready in time.
+    """
+    deadline = time.monotonic() + timeout
+    async with ApiClient(servers, ClientOptions()) as api:
+        while True:
+            try:
+                found = await api.list("nodes")
+                ready = sorted({n.metadata.name for n in found.items if _ready(n)} & set(names))
+                if ready:
+                    return ready
+            except ApiError as e:
+                log.info("waiting for the API", error=str(e))
+            if time.monotonic() >= deadline:
+                raise CliError(
+                    f"nodes not Ready within {timeout:g}s: {', '.join(sorted(names))}; "
+                    "see their kubelet logs"
+                )
+            await asyncio.sleep(0.25)
+
+
 async def wait_ready(
     servers: list[str], names: list[str], *, timeout: float = NODES_READY_TIMEOUT
 ) -> None:
     """Wait until every named Node reports Ready; CliError naming the ones that do not."""
     deadline = time.monotonic() + timeout
-    waiting = set(names)
-    async with ApiClient(servers, ClientOptions()) as api:
-        while waiting:
-            try:
-                found = await api.list("nodes")
-                waiting = set(names) - {n.metadata.name for n in found.items if _ready(n)}
-            except ApiError as e:
-                log.info("waiting for the API", error=str(e))
-            if not waiting:
-                return
-            if time.monotonic() >= deadline:
-                raise CliError(
-                    f"nodes not Ready within {timeout:g}s: {', '.join(sorted(waiting))}; "
-                    "see their kubelet logs"
-                )
-            await asyncio.sleep(0.25)
+    waiting = list(names)
+    while waiting:
+        left = max(0.0, deadline - time.monotonic())
+        ready = await ready_names(servers, waiting, timeout=left)
+        waiting = [n for n in waiting if n not in ready]

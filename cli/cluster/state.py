@@ -19,6 +19,9 @@ class State:
     base_port: int
     masters: int
     processes: list[Record] = field(default_factory=list)
+    driver: str = "process"
+    """"process" (daemons on loopback, recorded by PID) or "docker" (node containers,
+    found by the cluster's label)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The file's JSON shape."""
@@ -27,6 +30,7 @@ class State:
             "base_port": self.base_port,
             "masters": self.masters,
             "processes": [p.to_dict() for p in self.processes],
+            "driver": self.driver,
         }
 
 
@@ -40,6 +44,7 @@ def load(layout: Layout) -> State | None:
             base_port=int(data["base_port"]),
             masters=int(data["masters"]),
             processes=[Record.from_dict(p) for p in data.get("processes", [])],
+            driver=str(data.get("driver", "process")),
         )
     except FileNotFoundError:
         return None
