@@ -106,12 +106,18 @@ if [ "$role" = master ]; then
     units+=(tug-etcd.service)
   fi
   mine=$(rotate "$address:6443" "${servers[@]}")
-  write_env apiserver --etcd-servers "$etcd_endpoints" --bind-address "$address" \
-    --port 6443 --http-port 8443 --name "$name" \
+  # A master with its own etcd member talks to it first over loopback (kubeadm's stacked
+  # etcd): cut off from the others, it then sees a member without quorum and refuses,
+  # rather than seeing nothing at all.
+  local_etcd=$etcd_endpoints
+  [ "$member" -ge 0 ] && local_etcd=$(rotate "127.0.0.1:2379" "${etcd_servers[@]}")
+  # Bound to every address, advertised at the host's: it answers on loopback too.
+  write_env apiserver --etcd-servers "$local_etcd" --bind-address 0.0.0.0 \
+    --advertise-address "$address" --port 6443 --http-port 8443 --name "$name" \
     --kubelet-http-port 10255 --proxy-http-port 10249 $apiserver_args
-  write_env scheduler --server "$mine" --etcd-servers "$etcd_endpoints" --name "$name" \
+  write_env scheduler --server "$mine" --etcd-servers "$local_etcd" --name "$name" \
     --http-host "$address" --http-port 10259
-  write_env controller-manager --server "$mine" --etcd-servers "$etcd_endpoints" \
+  write_env controller-manager --server "$mine" --etcd-servers "$local_etcd" \
     --name "$name" --http-host "$address" --http-port 10257
   units+=(tug-apiserver.service tug-scheduler.service tug-controller-manager.service)
 else

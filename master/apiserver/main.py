@@ -30,6 +30,11 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
                    default=["127.0.0.1:2379"],
                    help="comma-separated etcd client endpoints (host:port)")
     p.add_argument("--bind-address", default="127.0.0.1")
+    p.add_argument(
+        "--advertise-address",
+        default="",
+        help="the address others reach this server by (default: --bind-address)",
+    )
     p.add_argument("--port", type=int, default=6443, help="gRPC port")
     p.add_argument("--http-port", type=int, default=None,
                    help="port of /healthz, /readyz and /metrics (default: none)")
@@ -80,6 +85,7 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
     return ApiServerConfig(
         etcd_servers=a.etcd_servers,
         bind_address=a.bind_address,
+        advertise_address=a.advertise_address,
         port=a.port,
         http_port=a.http_port,
         name=a.name,

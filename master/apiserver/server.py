@@ -51,6 +51,10 @@ class ApiServerConfig:
     etcd_servers: list[str]
     """etcd client endpoints, "host:port"; the first healthy one is used."""
     bind_address: str = "127.0.0.1"
+    advertise_address: str = ""
+    """The address other components reach this server by (its registration); default the
+    bind address. Needed when binding 0.0.0.0, as a host's masters do, so the server also
+    answers on loopback when its own network is cut (kube-apiserver's --advertise-address)."""
     port: int = 6443
     """gRPC port; 0 picks a free one."""
     http_port: int | None = None
@@ -116,8 +120,9 @@ class ApiServer:
 
     @property
     def endpoint(self) -> str:
-        """host:port of the gRPC service."""
-        return f"{self.config.bind_address}:{self.port}"
+        """host:port of the gRPC service, as this host reaches it."""
+        host = self.config.bind_address
+        return f"{'127.0.0.1' if host == '0.0.0.0' else host}:{self.port}"
 
     async def ready(self) -> str | None:
         """None when serving: etcd answers and bootstrap is done; else why not."""
@@ -173,7 +178,7 @@ class ApiServer:
             self._loopback = ApiClient([self.endpoint], ClientOptions(user_agent="tug-apiserver"))
             self.discovery.api = self._loopback
         if self.status is not None and self._loopback is not None and cfg.register:
-            address = f"{cfg.bind_address}:{self.status.port}"
+            address = f"{cfg.advertise_address or cfg.bind_address}:{self.status.port}"
             registration = Registration(
                 self._loopback, component="tug-apiserver", identity=address, address=address
             )

@@ -22,7 +22,7 @@ from cli.cluster.processes import alive
 from client.api import ApiClient
 from client.errors import ApiError
 from client.timeouts import within
-from proto import core_pb2
+from proto import core_pb2, workloads_pb2
 from tests.support.cluster import NODE_LABEL, Cluster, Result
 from tests.support.waiting import eventually
 
@@ -102,6 +102,20 @@ async def restore(cluster: Cluster) -> None:
         await eventually(
             lambda: nodes_ready(api, names), timeout=60, interval=0.25, what="every node Ready"
         )
+
+
+ELECTED = ("tug-scheduler", "tug-controller-manager")
+"""The leader-elected components, each with a kube-system Lease mirroring its leader."""
+
+
+async def holders(api: ApiClient) -> dict[str, str]:
+    """Each elected component's leader, from its kube-system Lease."""
+    out = {}
+    for component in ELECTED:
+        lease = await api.get("leases", "kube-system", component)
+        assert isinstance(lease, workloads_pb2.Lease)
+        out[component] = lease.spec.holder_identity
+    return out
 
 
 async def nodes_ready(api: ApiClient, names: list[str]) -> bool:

@@ -17,9 +17,11 @@ import pytest
 from cli.cluster.probes import http_get
 from client.api import ApiClient, ClientOptions
 from client.errors import AlreadyExists, ApiError, Invalid
-from proto import core_pb2, meta_pb2, workloads_pb2
+from proto import core_pb2, meta_pb2
 from tests.chaos.helpers import (
+    ELECTED,
     Prober,
+    holders,
     kill,
     master_processes,
     node_processes,
@@ -38,22 +40,11 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 LEADER_LEASE = 3.0
 """The elected components' lease TTL (`--leader-lease`, default 3 s)."""
-ELECTED = ("tug-scheduler", "tug-controller-manager")
 # The set test's nemesis keeps each victim dead this long (past a leader lease's renew
 # deadline, so elections really happen), then lets the restarted one rejoin before the
 # next kill. These are fault-injection timings, not waits for a condition.
 VICTIM_DOWNTIME_SECONDS = 1.5
 REJOIN_PAUSE_SECONDS = 0.5
-
-
-async def holders(api: ApiClient) -> dict[str, str]:
-    """Each elected component's leader, from its kube-system Lease."""
-    out = {}
-    for component in ELECTED:
-        lease = await api.get("leases", "kube-system", component)
-        assert isinstance(lease, workloads_pb2.Lease)
-        out[component] = lease.spec.holder_identity
-    return out
 
 
 def master_of(identity: str) -> int:
