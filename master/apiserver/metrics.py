@@ -6,13 +6,17 @@ their series colliding.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class ApiServerMetrics:
     """Requests, their latency, open watches and etcd latency."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self, registry: CollectorRegistry | None = None, resources: Iterable[str] = ()
+    ) -> None:
         self.registry = registry or CollectorRegistry()
         self.requests = Counter(
             "tugboat_apiserver_requests_total",
@@ -32,6 +36,10 @@ class ApiServerMetrics:
             ["resource"],
             registry=self.registry,
         )
+        # Every served resource starts at 0, so "no watches here" is a 0 and not a missing
+        # series: a dashboard filtered to one API server shows a line, not "No data".
+        for resource in resources:
+            self.watchers.labels(resource).set(0)
         self.etcd_duration = Histogram(
             "tugboat_apiserver_etcd_request_duration_seconds",
             "Latency of etcd requests by operation.",

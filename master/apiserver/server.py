@@ -32,6 +32,7 @@ from master.apiserver.etcd import Etcd
 from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.nodeproxy import NodeProxy
 from master.apiserver.service import ResourcesService
+from master.apiserver.strategies import all_strategies
 from master.registration import Registration
 from proto import api_pb2_grpc, nodeagent_pb2_grpc
 
@@ -88,7 +89,7 @@ class ApiServer:
 
     def __init__(self, config: ApiServerConfig) -> None:
         self.config = config
-        self.metrics = ApiServerMetrics()
+        self.metrics = ApiServerMetrics(resources=[s.kind.resource for s in all_strategies()])
         self.etcd = Etcd(
             config.etcd_servers, timeout=config.etcd_timeout, observe=self.metrics.observe_etcd
         )
