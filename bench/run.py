@@ -165,6 +165,19 @@ def _proxy(text: str) -> Figures:
     return figures
 
 
+def _hosts(text: str) -> Figures:
+    figures: Figures = {}
+    for driver, key, value in re.findall(
+        r"^(process|docker)\s+(\w+)\s+([\d.]+)\s*$", text, re.MULTILINE
+    ):
+        figures[f"{driver}_{key}"] = float(value)
+    for key, value in re.findall(r"ratio (\w+): ([\d.]+)", text):
+        figures[f"ratio_{key}"] = float(value)
+    if "ratio_pods_running_s" in figures:
+        figures["ratio"] = figures["ratio_pods_running_s"]
+    return figures
+
+
 @dataclass(frozen=True)
 class Run:
     """One benchmark run: its result name, module, arguments and how to read its output."""
@@ -233,6 +246,13 @@ RUNS = [
         ["rollout", "--replicas", "300", "--nodes", "30"],
         _rollout,
         "rolling update ÷ first creation (time, 300 pods)",
+    ),
+    Run(
+        "hosts",
+        "bench.hosts",
+        ["--pods", "30"],
+        _hosts,
+        "container nodes ÷ loopback processes (30 pods to Running)",
     ),
 ]
 """The benchmarks and their arguments, sized to finish in minutes on two cores."""
