@@ -43,6 +43,12 @@ class Invalid(ApiError):
     code = grpc.StatusCode.INVALID_ARGUMENT
     reason = "Invalid"
 
+    def __init__(self, message: str, causes: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.causes = causes or []
+        """(field path, what is wrong with it) per bad field, where known: the HTTP API
+        returns them as the Status' details.causes, which kubectl prints."""
+
 
 class Forbidden(ApiError):
     code = grpc.StatusCode.PERMISSION_DENIED

@@ -9,9 +9,9 @@ The rules, as kubectl's client-side apply has them:
   deleted it from the file, so it goes (removing a label removes it);
 - any other field stays as it is live: status, server defaults, fields set by others.
 
-Lists of objects with a merge key (containers by `name`, volume mounts by `mountPath`,
-...) are merged item by item, as strategic merge patch does, so that server defaults
-inside a container survive; other lists are replaced whole.
+Lists of objects with a merge key (client/mergekeys.py: containers by `name`, volume
+mounts by `mountPath`, ...) are merged item by item, as strategic merge patch does, so
+that server defaults inside a container survive; other lists are replaced whole.
 """
 
 from __future__ import annotations
@@ -21,20 +21,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from client.mergekeys import merge_key
+
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
-_MERGE_KEYS: dict[str, str] = {
-    "containers": "name",
-    "initContainers": "name",
-    "env": "name",
-    "volumes": "name",
-    "volumeMounts": "mountPath",
-    "imagePullSecrets": "name",
-    "conditions": "type",
-    "ownerReferences": "uid",
-    "tolerations": "key",
-    "taints": "key",
-}
 
 _SERVER_METADATA = (
     "uid",
@@ -45,13 +35,6 @@ _SERVER_METADATA = (
     "deletionGracePeriodSeconds",
     "managedFields",
 )
-
-
-def _merge_key(field: str, items: list[Any]) -> str | None:
-    if field == "ports":
-        # Container ports are keyed by containerPort, service ports by port.
-        return "containerPort" if any("containerPort" in i for i in items) else "port"
-    return _MERGE_KEYS.get(field)
 
 
 def _keyed(items: object, key: str) -> dict[Any, Any] | None:
@@ -66,7 +49,7 @@ def _keyed(items: object, key: str) -> dict[Any, Any] | None:
 
 
 def _merge_list(field: str, live: list[Any], last: object, new: list[Any]) -> list[Any]:
-    key = _merge_key(field, [i for i in new if isinstance(i, Mapping)])
+    key = merge_key(field, new)
     live_by = _keyed(live, key) if key else None
     new_by = _keyed(new, key) if key else None
     if key is None or live_by is None or new_by is None:

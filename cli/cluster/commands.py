@@ -22,6 +22,7 @@ from cli.cluster import (
     components,
     container_up,
     containers,
+    kubeconfig,
     monitoring,
     nodes,
     processes,
@@ -32,6 +33,7 @@ from cli.cluster.layout import (
     DEFAULT_BASE_PORT,
     DEFAULT_NAME,
     DEFAULT_NODE_ADDRESS,
+    HOST,
     NODE_IMAGE,
     Layout,
 )
@@ -235,6 +237,7 @@ async def up(inv: Invocation) -> int:
         await asyncio.shield(_stop(layout, supervisor.state))
         raise
     _write_context(layout)
+    kubeconfig.write(layout.name, f"http://{HOST}:{layout.apiserver_http_port(0)}")
     servers = ",".join(layout.servers())
     inv.out(
         f'Cluster "{layout.name}" is up: etcd at {",".join(layout.etcd_endpoints())}, '
@@ -247,6 +250,7 @@ async def up(inv: Invocation) -> int:
         )
     )
     inv.out(f'Context "{layout.name}" is now current (in {configfile.config_path()}).')
+    inv.out(f"kubectl: KUBECONFIG={kubeconfig.path_for(layout.name)} kubectl get nodes")
     inv.out(f"Logs are in {layout.logs}/.")
     for line in monitoring.summary(layout, watchers) if watchers else []:
         inv.out(line)
@@ -339,12 +343,15 @@ async def up_containers(inv: Invocation) -> int:
     cfg.contexts[name] = configfile.Context(name, name, namespace)
     cfg.current_context = name
     configfile.save(cfg)
+    first = started.servers[0].rpartition(":")[0]
+    kubeconfig.write(name, f"http://{first}:{containers.API_HTTP_PORT}")
     inv.out(
         f'Cluster "{name}" is up: API servers at {",".join(started.servers)}, workers at '
         + (", ".join(started.addresses[w] for w in started.workers) or "(none)")
         + "."
     )
     inv.out(f'Context "{name}" is now current (in {configfile.config_path()}).')
+    inv.out(f"kubectl: KUBECONFIG={kubeconfig.path_for(name)} kubectl get nodes")
     inv.out(f"Logs: docker exec {started.masters[0]} journalctl -u 'tug-*'")
     inv.out(f"  tug down{'' if name == DEFAULT_NAME else ' --name ' + name}")
     return 0

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from cli import config as configfile
+from cli.cluster import kubeconfig
 from cli.errors import CliError
 from cli.invocation import Invocation
 from cli.printers.table import format_table
@@ -24,6 +25,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     verbs.add_parser("current-context", parents=[common], help="the current context").set_defaults(
         func=current_context
     )
+    path = verbs.add_parser(
+        "kubeconfig-path",
+        parents=[common],
+        help="where the current (or --context) cluster's kubeconfig for kubectl is",
+    )
+    path.set_defaults(func=kubeconfig_path)
     use = verbs.add_parser("use-context", parents=[common], help="switch the current context")
     use.add_argument("name")
     use.set_defaults(func=use_context)
@@ -32,6 +39,19 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 async def view(inv: Invocation) -> int:
     """The config as YAML."""
     inv.stdout.write(yaml.safe_dump(inv.config.to_dict(), sort_keys=False))
+    return 0
+
+
+async def kubeconfig_path(inv: Invocation) -> int:
+    """The kubeconfig `tug up` wrote for the context's cluster (for KUBECONFIG=...)."""
+    cfg = inv.config
+    name = getattr(inv.args, "context", None) or cfg.current_context
+    if not name or name not in cfg.contexts:
+        raise CliError("no current context: run `tug up` or `tug config use-context NAME`")
+    path = kubeconfig.path_for(cfg.contexts[name].cluster)
+    if not path.exists():
+        raise CliError(f'cluster "{name}" has no kubeconfig at {path} (made by `tug up`)')
+    inv.out(str(path))
     return 0
 
 

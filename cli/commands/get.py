@@ -9,11 +9,12 @@ from typing import Any
 from cli import targets
 from cli.errors import CliError
 from cli.invocation import Invocation
-from cli.printers import age, columns, structured, table
+from cli.printers import structured, table
 from cli.targets import Target
 from client import errors
 from client.api import ApiClient
 from client.kinds import Object
+from client.printing import age, columns
 from client.timeouts import within
 
 OUTPUTS = ("wide", "yaml", "json", "name")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cli.describe.writer import Writer
-from cli.printers.age import age, parse_time
 from client.api import ApiClient
 from client.kinds import Object
+from client.printing.age import age, parse_time
 from proto import core_pb2
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from cli.describe.writer import NONE, Writer, timestamp
-from cli.printers.age import age
-from cli.printers.columns import node_roles
 from client.api import ApiClient
+from client.printing.age import age
+from client.printing.columns import node_roles
 from proto import core_pb2
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cli.describe.writer import NONE, Writer, timestamp
-from cli.printers.podstatus import summarize
+from client.printing.podstatus import summarize
 from proto import core_pb2, meta_pb2
 
 

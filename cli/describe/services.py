@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from cli.describe.writer import NONE, Writer
-from cli.printers.columns import endpoints_text
 from client import errors
 from client.api import ApiClient
+from client.printing.columns import endpoints_text
 from proto import core_pb2
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from cli.describe.pods import write_template
 from cli.describe.writer import Writer, timestamp
-from cli.printers.columns import selector_text
 from client.api import ApiClient
+from client.printing.columns import selector_text
 from proto import core_pb2, meta_pb2, workloads_pb2
 
 

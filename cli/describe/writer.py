@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cli.printers.age import parse_time
+from client.printing.age import parse_time
 
 PADDING = 2
 NONE = "<none>"

@@ -31,7 +31,8 @@ def resource_named(kind: Kind, name: str) -> str:
 def invalid(kind: Kind, name: str, problems: Sequence[FieldError]) -> errors.Invalid:
     """Kubernetes' Invalid message: `Kind.group "name" is invalid: path: detail; ...`."""
     details = "; ".join(f"{p.path}: {p.detail}" if p.path else p.detail for p in problems)
-    return errors.Invalid(f"{described(kind, name)} is invalid: {details}")
+    causes = [(p.path, p.detail) for p in problems]
+    return errors.Invalid(f"{described(kind, name)} is invalid: {details}", causes)
 
 
 def conflict(kind: Kind, name: str) -> errors.Conflict:

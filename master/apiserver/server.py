@@ -31,6 +31,7 @@ from master.apiserver.discovery import Discovery, DiscoverySettings
 from master.apiserver.etcd import Etcd
 from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.nodeproxy import NodeProxy
+from master.apiserver.rest.handlers import RestApi
 from master.apiserver.service import ResourcesService
 from master.apiserver.strategies import all_strategies
 from master.registration import Registration
@@ -148,7 +149,10 @@ class ApiServer:
             self.status = StatusServer(
                 cfg.bind_address, cfg.http_port, registry=self.metrics.registry, ready=self.ready
             )
-            self.status.add_routes([self.discovery.route()])
+            address = f"{cfg.advertise_address or cfg.bind_address}:{cfg.http_port}"
+            self.status.add_routes(
+                [self.discovery.route(), *RestApi(self.service, address).routes()]
+            )
             await self.status.start()
         await self._bootstrap()
         server = grpc.aio.server(

@@ -9,7 +9,7 @@ was, stamped with the revision of its deletion.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from aetcd import rpc
@@ -81,7 +81,7 @@ async def watch_objects(
     *,
     resource_version: str = "",
     bookmark_every: float = 0.0,
-) -> AsyncIterator[api_pb2.WatchEvent]:
+) -> AsyncGenerator[api_pb2.WatchEvent, None]:
     """Every change after `resource_version` (empty or "0": from now); Gone if compacted."""
     try:
         after = int(resource_version) if resource_version else 0

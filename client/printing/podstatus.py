@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from cli.printers.age import age, parse_time
+from client.printing.age import age, parse_time
 from proto import core_pb2
 
 NODE_UNREACHABLE_REASON = "NodeLost"

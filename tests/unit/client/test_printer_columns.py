@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from cli.printers import columns
 from client.codec import from_dict
+from client.printing import columns
 from proto import core_pb2, workloads_pb2
 
 NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cli.printers.age import age, since
-from cli.printers.podstatus import summarize
 from client.kinds import Object
+from client.printing.age import age, since
+from client.printing.podstatus import summarize
 from proto import core_pb2, meta_pb2, workloads_pb2
 
 NONE = "<none>"

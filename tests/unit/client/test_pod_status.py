@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from cli.printers.podstatus import summarize
 from client.codec import from_dict
+from client.printing.podstatus import summarize
 from proto import core_pb2
 
 NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)

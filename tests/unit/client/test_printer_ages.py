@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cli.printers.age import age, human_duration, since
+from client.printing.age import age, human_duration, since
 
 NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
 

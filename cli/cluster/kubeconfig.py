@@ -1,0 +1,51 @@
+"""The kubeconfig `tug up` writes for kubectl and the official clients.
+
+Tugboat's own config (cli/config.py) lists every API server's gRPC endpoint; kubectl's
+kubeconfig has one HTTP server per cluster. `tug up` writes one next to the cluster's
+state (`$TUG_HOME/clusters/NAME/kubeconfig`), pointing at the first master's HTTP port,
+and `tug config kubeconfig-path` prints where it is:
+
+    KUBECONFIG=$(tug config kubeconfig-path) kubectl get nodes
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from cli.config import tug_home
+
+
+def path_for(cluster: str) -> Path:
+    """Where the kubeconfig of the cluster named `cluster` is."""
+    return tug_home() / "clusters" / cluster / "kubeconfig"
+
+
+def write(cluster: str, server: str, namespace: str = "default") -> Path:
+    """Write the cluster's kubeconfig: one cluster, user and context, all named `cluster`."""
+    # An empty address variable must never become a kubeconfig aimed at nothing.
+    url = urlsplit(server)
+    if url.scheme not in ("http", "https") or not url.hostname or url.port is None:
+        raise ValueError(f"kubeconfig server {server!r} is not a URL with a host and port")
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": cluster, "cluster": {"server": server}}],
+        "users": [{"name": cluster, "user": {}}],
+        "contexts": [
+            {
+                "name": cluster,
+                "context": {"cluster": cluster, "user": cluster, "namespace": namespace},
+            }
+        ],
+        "current-context": cluster,
+        "preferences": {},
+    }
+    path = path_for(cluster)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name("kubeconfig.tmp")
+    tmp.write_text(yaml.safe_dump(config, sort_keys=False))
+    tmp.replace(path)
+    return path

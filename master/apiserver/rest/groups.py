@@ -1,0 +1,213 @@
+"""`/version` and API discovery, generated from the kind registry (client/kinds.py).
+
+kubectl learns what a server serves from discovery before anything else: the groups and
+versions, then each version's resources with their verbs, short names, categories and
+subresources. Both of Kubernetes' formats are served from the same description: the
+legacy one (`/api`, `/apis`, an `APIResourceList` per group-version) and the aggregated
+one (`APIGroupDiscoveryList`, one request for everything), chosen by the Accept header as
+kube-apiserver chooses it. A kind added to the registry is discovered with no edit here.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from client.kinds import KINDS, Kind
+
+GIT_VERSION = "v1.32.0-tugboat.1"
+"""A Kubernetes-shaped version: kubectl compares its own minor version with it."""
+
+AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+"""The media type of aggregated discovery (the response says it chose this one)."""
+
+CATEGORY_ALL = frozenset({"pods", "services", "deployments", "replicasets", "daemonsets", "jobs"})
+"""What `kubectl get all` lists: Kubernetes' `all` category, for the kinds Tugboat serves."""
+
+VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+SUBRESOURCE_VERBS = ["get", "patch", "update"]
+
+
+@dataclass(frozen=True)
+class Subresource:
+    """A subresource of a kind: its name and the kind its requests and answers carry."""
+
+    name: str
+    group: str
+    version: str
+    kind: str
+    verbs: tuple[str, ...]
+
+
+def version_info() -> dict[str, str]:
+    """The body of `/version`."""
+    return {
+        "major": "1",
+        "minor": "32",
+        "gitVersion": GIT_VERSION,
+        "gitCommit": "",
+        "gitTreeState": "clean",
+        "buildDate": "",
+        "goVersion": f"python{platform.python_version()}",
+        "compiler": platform.python_implementation().lower(),
+        "platform": f"{platform.system().lower()}/{platform.machine()}",
+    }
+
+
+def group_version(kind: Kind) -> tuple[str, str]:
+    """(group, version) of a kind: ("", "v1"), ("apps", "v1")."""
+    group, _, version = kind.api_version.rpartition("/")
+    return group, version
+
+
+def kinds_of(group: str, version: str) -> list[Kind]:
+    """The kinds served in one group-version."""
+    return [k for k in KINDS if group_version(k) == (group, version)]
+
+
+def group_versions() -> list[tuple[str, str]]:
+    """Every served (group, version), core first, in registry order."""
+    seen: list[tuple[str, str]] = []
+    for k in KINDS:
+        gv = group_version(k)
+        if gv not in seen:
+            seen.append(gv)
+    return seen
+
+
+def subresources(kind: Kind) -> list[Subresource]:
+    """The subresources served for a kind."""
+    group, version = group_version(kind)
+    found = []
+    if kind.has_status:
+        found.append(Subresource("status", group, version, kind.kind, tuple(SUBRESOURCE_VERBS)))
+    if kind.resource in ("deployments", "replicasets"):
+        found.append(Subresource("scale", "autoscaling", "v1", "Scale", tuple(SUBRESOURCE_VERBS)))
+    return found
+
+
+def _categories(kind: Kind) -> list[str]:
+    return ["all"] if kind.resource in CATEGORY_ALL else []
+
+
+def api_versions(address: str) -> dict[str, Any]:
+    """`/api`: the core group's versions."""
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": address}],
+    }
+
+
+def api_group_list() -> dict[str, Any]:
+    """`/apis`: every named group with its versions."""
+    groups = []
+    for group, version in group_versions():
+        if not group:
+            continue
+        gv = {"groupVersion": f"{group}/{version}", "version": version}
+        groups.append({"name": group, "versions": [gv], "preferredVersion": gv})
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+
+def resource_list(group: str, version: str) -> dict[str, Any] | None:
+    """`/api/v1` or `/apis/<group>/<version>`: an APIResourceList; None if not served."""
+    kinds = kinds_of(group, version)
+    if not kinds:
+        return None
+    resources: list[dict[str, Any]] = []
+    for k in kinds:
+        entry: dict[str, Any] = {
+            "name": k.resource,
+            "singularName": k.singular,
+            "namespaced": k.namespaced,
+            "kind": k.kind,
+            "verbs": VERBS,
+        }
+        if k.short_names:
+            entry["shortNames"] = list(k.short_names)
+        if _categories(k):
+            entry["categories"] = _categories(k)
+        resources.append(entry)
+        for sub in subresources(k):
+            sub_entry: dict[str, Any] = {
+                "name": f"{k.resource}/{sub.name}",
+                "singularName": "",
+                "namespaced": k.namespaced,
+                "kind": sub.kind,
+                "verbs": list(sub.verbs),
+            }
+            if sub.group != group:
+                sub_entry["group"], sub_entry["version"] = sub.group, sub.version
+            resources.append(sub_entry)
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": f"{group}/{version}" if group else version,
+        "resources": resources,
+    }
+
+
+def _aggregated_resource(k: Kind) -> dict[str, Any]:
+    group, version = group_version(k)
+    entry: dict[str, Any] = {
+        "resource": k.resource,
+        "responseKind": {"group": group, "version": version, "kind": k.kind},
+        "scope": "Namespaced" if k.namespaced else "Cluster",
+        "singularResource": k.singular,
+        "verbs": VERBS,
+    }
+    if k.short_names:
+        entry["shortNames"] = list(k.short_names)
+    if _categories(k):
+        entry["categories"] = _categories(k)
+    subs = [
+        {
+            "subresource": s.name,
+            "responseKind": {"group": s.group, "version": s.version, "kind": s.kind},
+            "verbs": list(s.verbs),
+        }
+        for s in subresources(k)
+    ]
+    if subs:
+        entry["subresources"] = subs
+    return entry
+
+
+def aggregated(core: bool) -> dict[str, Any]:
+    """`/api` (core) or `/apis` (named groups) as one APIGroupDiscoveryList."""
+    items = []
+    for group, version in group_versions():
+        if bool(group) == core:
+            continue
+        items.append(
+            {
+                "metadata": {"name": group},
+                "versions": [
+                    {
+                        "version": version,
+                        "resources": [_aggregated_resource(k) for k in kinds_of(group, version)],
+                        "freshness": "Current",
+                    }
+                ],
+            }
+        )
+    return {
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "metadata": {},
+        "items": items,
+    }
+
+
+def wants_aggregated(accept: Iterable[str]) -> bool:
+    """Whether the Accept header asks for aggregated discovery (v2) before plain JSON."""
+    for media in ",".join(accept).split(","):
+        params = {p.strip() for p in media.split(";")[1:]}
+        if "as=APIGroupDiscoveryList" in params:
+            return "v=v2" in params and "g=apidiscovery.k8s.io" in params
+        if media.split(";")[0].strip() in ("application/json", "*/*"):
+            return False
+    return False

@@ -1,0 +1,656 @@
+"""The Kubernetes REST API over HTTP: paths, query parameters and bodies as kube-apiserver
+takes them, served from the very registry, lister, deleter and watch that gRPC uses.
+
+A request is parsed into its kind, namespace, name and subresource, its JSON or YAML body
+decoded strictly into the kind's message (an unknown or mistyped field is a 400 naming the
+field, as `fieldValidation=Strict` asks), then handed to the same store calls as the gRPC
+front-end: defaults, validation, strategies and conflicts cannot differ between the two.
+PATCH reads the object, patches its Kubernetes-shaped dict (master/apiserver/rest/patching.py)
+and writes it back guarded by the resourceVersion it read, retrying a lost race unless the
+patch pinned a resourceVersion itself. A watch from "" or "0" starts with an ADDED event per
+existing object, then follows etcd from the revision of that list.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+import yaml
+from aiohttp import web
+
+from client import errors
+from client.codec import FieldError, from_dict, to_dict
+from client.kinds import Kind, Object, UnknownKindError, by_resource, decode
+from client.timeouts import within
+from master.apiserver.listing import list_objects
+from master.apiserver.rest import openapi, status, tables
+from master.apiserver.rest.groups import (
+    AGGREGATED,
+    aggregated,
+    api_group_list,
+    api_versions,
+    group_version,
+    resource_list,
+    version_info,
+    wants_aggregated,
+)
+from master.apiserver.rest.patching import (
+    PatchError,
+    json_merge_patch,
+    json_patch,
+    strategic_merge_patch,
+)
+from master.apiserver.rest.status import HttpError
+from master.apiserver.selection import parse
+from master.apiserver.service import ResourcesService
+from master.apiserver.watching import watch_objects
+
+log = structlog.get_logger("apiserver.rest")
+
+PATCH_RETRIES = 5
+"""Attempts of a PATCH that lost the race to another writer before it gives up (409)."""
+WATCH_TIMEOUT = (1800.0, 3600.0)
+"""A watch with no timeoutSeconds ends after a random time in this range, as
+kube-apiserver spreads its watches' ends so that clients do not re-list together."""
+JSON = "application/json"
+MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+OBJECT_NAME = web.RequestKey("tugboat.object_name", str)
+"""Where a create keeps its object's name on the request, for the Status of a refusal."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a resource path names."""
+
+    kind: Kind
+    namespace: str
+    name: str
+    subresource: str
+
+
+def _not_found_path() -> HttpError:
+    return HttpError("NotFound", "the server could not find the requested resource")
+
+
+def target_of(group: str, version: str, tail: str) -> Target:
+    """The kind, namespace, name and subresource of `/api[s]/<gv>/<tail>`."""
+    parts = [p for p in tail.split("/") if p]
+    namespace = ""
+    if len(parts) >= 3 and parts[0] == "namespaces" and parts[2] not in ("status", "finalize"):
+        namespace, parts = parts[1], parts[2:]
+    if not parts or len(parts) > 3:
+        raise _not_found_path()
+    try:
+        kind = by_resource(parts[0])
+    except UnknownKindError:
+        raise _not_found_path() from None
+    if group_version(kind) != (group, version) or (namespace and not kind.namespaced):
+        raise _not_found_path()
+    name = parts[1] if len(parts) > 1 else ""
+    sub = parts[2] if len(parts) > 2 else ""
+    return Target(kind, namespace, name, sub)
+
+
+def _query_bool(request: web.Request, name: str) -> bool:
+    return request.query.get(name, "").lower() in ("1", "true", "yes")
+
+
+def _dry_run(request: web.Request) -> bool:
+    values = request.query.getall("dryRun", [])
+    if any(v != "All" for v in values):
+        raise HttpError("BadRequest", f"dryRun: Unsupported value: {values[0]!r}: supported: All")
+    return bool(values)
+
+
+def _body(text: str, content_type: str) -> Any:
+    if "protobuf" in content_type:
+        # Kubernetes' protobuf encoding is not the proto Tugboat stores: refuse it with 415,
+        # and client-go switches to JSON for good.
+        raise HttpError(
+            "UnsupportedMediaType",
+            f"the body of the request was in an unknown format: {content_type}",
+        )
+    if not text.strip():
+        raise HttpError("BadRequest", "the request has no body")
+    try:
+        if content_type.endswith("yaml"):
+            return yaml.safe_load(text)
+        return json.loads(text)
+    except (ValueError, yaml.YAMLError) as e:
+        raise HttpError(
+            "BadRequest", f"the request body is not valid {content_type}: {e}"
+        ) from None
+
+
+def decode_object(kind: Kind, data: Any) -> Object:
+    """The kind's message from a dict; 400 naming the field, as Strict field validation does."""
+    version = kind.api_version.rpartition("/")[2]
+    try:
+        obj: Object = from_dict(kind.message, data)  # type: ignore[assignment]
+    except FieldError as e:
+        what = f'{kind.kind} in version "{version}" cannot be handled as a {kind.kind}'
+        if e.detail == "unknown field":
+            raise HttpError(
+                "BadRequest", f'{what}: strict decoding error: unknown field "{e.path}"'
+            ) from None
+        raise HttpError("BadRequest", f"{what}: {e}") from None
+    return obj
+
+
+def encode(obj: Object) -> dict[str, Any]:
+    """The Kubernetes-shaped dict of an object, apiVersion and kind first."""
+    body: dict[str, Any] = to_dict(obj)
+    return {"apiVersion": body.pop("apiVersion", ""), "kind": body.pop("kind", ""), **body}
+
+
+def _table(request: web.Request) -> bool:
+    return tables.wants_table(request.headers.getall("Accept", []))
+
+
+def _json(body: Any, code: int = 200, content_type: str = JSON) -> web.Response:
+    return web.Response(status=code, text=json.dumps(body), content_type=content_type)
+
+
+class RestApi:
+    """The HTTP routes of the Kubernetes API, over one API server's store."""
+
+    def __init__(self, service: ResourcesService, address: str = "") -> None:
+        self.service = service
+        self.address = address
+
+    def routes(self) -> list[web.RouteDef]:
+        """Every route, for the API server's aiohttp application."""
+        return [
+            web.get("/version", self._version),
+            web.get("/api", self._core_discovery),
+            web.get("/apis", self._groups_discovery),
+            web.get("/api/{version}", self._resources),
+            web.get("/apis/{group}/{version}", self._resources),
+            web.get("/openapi/v3", self._openapi_index),
+            web.get("/openapi/v3/{path:.+}", self._openapi_document),
+            web.route("*", "/api/{version}/{tail:.+}", self._resource),
+            web.route("*", "/apis/{group}/{version}/{tail:.+}", self._resource),
+        ]
+
+    # Discovery ----------------------------------------------------------------------------
+
+    async def _version(self, _request: web.Request) -> web.Response:
+        return _json(version_info())
+
+    async def _core_discovery(self, request: web.Request) -> web.Response:
+        if wants_aggregated(request.headers.getall("Accept", [])):
+            return web.Response(
+                text=json.dumps(aggregated(core=True)), headers={"Content-Type": AGGREGATED}
+            )
+        return _json(api_versions(self.address or request.host))
+
+    async def _groups_discovery(self, request: web.Request) -> web.Response:
+        if wants_aggregated(request.headers.getall("Accept", [])):
+            return web.Response(
+                text=json.dumps(aggregated(core=False)), headers={"Content-Type": AGGREGATED}
+            )
+        return _json(api_group_list())
+
+    async def _resources(self, request: web.Request) -> web.Response:
+        group = request.match_info.get("group", "")
+        found = resource_list(group, request.match_info["version"])
+        if found is None:
+            return status.respond(status.of_error(_not_found_path()))
+        return _json(found)
+
+    async def _openapi_index(self, _request: web.Request) -> web.Response:
+        return _json(openapi.index())
+
+    async def _openapi_document(self, request: web.Request) -> web.Response:
+        text = openapi.documents().get(request.match_info["path"])
+        if text is None:
+            return status.respond(status.of_error(_not_found_path()))
+        return web.Response(text=text, content_type=JSON)
+
+    # Resources ----------------------------------------------------------------------------
+
+    async def _resource(self, request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        target: Target | None = None
+        verb, code = request.method.lower(), "OK"
+        try:
+            target = target_of(
+                request.match_info.get("group", ""),
+                request.match_info["version"],
+                request.match_info["tail"],
+            )
+            verb = self._verb(request, target)
+            return await self._dispatch(verb, request, target)
+        except (errors.ApiError, HttpError) as e:
+            code = e.code.name if isinstance(e, errors.ApiError) else e.reason
+            name = target.name if target and target.name else request.get(OBJECT_NAME, "")
+            found = status.of_error(e, target.kind if target else None, name)
+            if isinstance(e, errors.Unavailable):
+                log.warning("request failed", key=request.path, verb=verb, error=e.message)
+            return status.respond(found)
+        except Exception as e:
+            code = "INTERNAL"
+            log.exception("request crashed", key=request.path, verb=verb)
+            return status.respond(status.of_error(e))
+        finally:
+            resource = target.kind.resource if target else "unknown"
+            metrics = self.service.metrics
+            metrics.requests.labels(verb, resource, code).inc()
+            if verb != "watch":
+                metrics.request_duration.labels(verb, resource).observe(
+                    time.perf_counter() - started
+                )
+
+    @staticmethod
+    def _verb(request: web.Request, target: Target) -> str:
+        method, named = request.method, bool(target.name)
+        if method == "GET":
+            if named:
+                return "get"
+            return "watch" if _query_bool(request, "watch") else "list"
+        verbs = {
+            ("POST", False): "create",
+            ("PUT", True): "update",
+            ("PATCH", True): "patch",
+            ("DELETE", True): "delete",
+            ("DELETE", False): "deletecollection",
+        }
+        verb = verbs.get((method, named))
+        if verb is None:
+            raise HttpError(
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            )
+        if target.subresource and target.subresource not in ("status", "scale"):
+            raise _not_found_path()
+        if target.subresource and verb in ("create", "delete", "deletecollection"):
+            raise HttpError("MethodNotAllowed", f"{target.subresource} does not allow {method}")
+        return verb
+
+    async def _dispatch(self, verb: str, request: web.Request, t: Target) -> web.StreamResponse:
+        if verb == "watch":
+            return await self._watch(request, t)
+        if verb == "list":
+            return await self._list(request, t)
+        if verb == "get":
+            obj = await self.service.registry.get(t.kind, t.namespace, t.name)
+            if t.subresource == "scale":
+                return _json(self._scale_of(t, obj))
+            if t.subresource not in ("", "status"):
+                raise _not_found_path()
+            if _table(request):
+                return _json(self._table(request, t, [obj], obj.metadata.resource_version))
+            return _json(encode(obj))
+        if verb == "create":
+            data = _body(await request.text(), request.content_type)
+            obj = decode_object(t.kind, data)
+            request[OBJECT_NAME] = obj.metadata.name
+            created = await self.service.registry.create(
+                t.kind, t.namespace, obj.SerializeToString(), dry_run=_dry_run(request)
+            )
+            return _json(encode(created), 201)
+        if verb == "update":
+            data = _body(await request.text(), request.content_type)
+            if t.subresource == "scale":
+                return await self._write_scale(request, t, lambda _cur: data)
+            return _json(encode(await self._write(request, t, data)))
+        if verb == "patch":
+            return await self._patch(request, t)
+        if verb == "delete":
+            return await self._delete(request, t)
+        return await self._delete_collection(request, t)
+
+    async def _write(self, request: web.Request, t: Target, data: Any) -> Object:
+        obj = decode_object(t.kind, data)
+        if obj.metadata.name and obj.metadata.name != t.name:
+            raise HttpError(
+                "BadRequest",
+                f"the name of the object ({obj.metadata.name}) does not match the name on the "
+                f"URL ({t.name})",
+            )
+        obj.metadata.name = t.name
+        return await self.service.registry.update(
+            t.kind,
+            t.namespace,
+            obj.SerializeToString(),
+            status=t.subresource == "status",
+            dry_run=_dry_run(request),
+        )
+
+    # List and watch -----------------------------------------------------------------------
+
+    async def _list(self, request: web.Request, t: Target) -> web.Response:
+        q = request.query
+        try:
+            limit = int(q.get("limit", "0") or 0)
+        except ValueError:
+            raise errors.Invalid(
+                f"limit: Invalid value: {q['limit']!r}: must be an integer"
+            ) from None
+        page = await list_objects(
+            self.service.etcd,
+            t.kind,
+            t.namespace,
+            parse(q.get("labelSelector", ""), q.get("fieldSelector", "")),
+            limit=limit,
+            continue_token=q.get("continue", ""),
+        )
+        if _table(request):
+            return _json(
+                self._table(
+                    request,
+                    t,
+                    page.items,
+                    str(page.resource_version),
+                    continue_token=page.continue_token,
+                )
+            )
+        meta: dict[str, Any] = {"resourceVersion": str(page.resource_version)}
+        if page.continue_token:
+            meta["continue"] = page.continue_token
+            if page.remaining:
+                meta["remainingItemCount"] = page.remaining
+        return _json(
+            {
+                "apiVersion": t.kind.api_version,
+                "kind": f"{t.kind.kind}List",
+                "metadata": meta,
+                "items": [encode(o) for o in page.items],
+            }
+        )
+
+    async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
+        q = request.query
+        selection = parse(q.get("labelSelector", ""), q.get("fieldSelector", ""))
+        if t.name:
+            selection = parse(
+                q.get("labelSelector", ""),
+                ",".join(filter(None, [q.get("fieldSelector", ""), f"metadata.name={t.name}"])),
+            )
+        try:
+            timeout = float(q["timeoutSeconds"]) if "timeoutSeconds" in q else None
+        except ValueError:
+            raise errors.Invalid(
+                f"timeoutSeconds: Invalid value: {q['timeoutSeconds']!r}"
+            ) from None
+        if timeout is None:
+            timeout = random.uniform(*WATCH_TIMEOUT)
+        bookmarks = _query_bool(request, "allowWatchBookmarks")
+        since = q.get("resourceVersion", "")
+        initial: list[Object] = []
+        if since in ("", "0") or _query_bool(request, "sendInitialEvents"):
+            page = await list_objects(self.service.etcd, t.kind, t.namespace, selection)
+            initial, since = page.items, str(page.resource_version)
+        # Refuse a bad resourceVersion before the 200 goes out; the etcd watch itself starts
+        # with the stream.
+        if not since.isdigit():
+            raise errors.Invalid(
+                f"resourceVersion: Invalid value: {since!r}: must be a non-negative integer"
+            )
+        events = watch_objects(
+            self.service.etcd,
+            t.kind,
+            t.namespace,
+            selection,
+            resource_version=since,
+            bookmark_every=self.service.bookmark_every if bookmarks else 0.0,
+        )
+        response = web.StreamResponse(headers={"Content-Type": JSON})
+        await response.prepare(request)
+        gauge = self.service.metrics.watchers.labels(t.kind.resource)
+        gauge.inc()
+        try:
+            await within(
+                self._stream(response, t, events, initial, since, bookmarks, request), timeout
+            )
+        except (TimeoutError, ConnectionResetError):
+            pass  # the watch's time is up, or its client went away: both end it
+        finally:
+            gauge.dec()
+            await events.aclose()
+        return response
+
+    async def _stream(
+        self,
+        response: web.StreamResponse,
+        t: Target,
+        events: AsyncIterator[Any],
+        initial: list[Object],
+        since: str,
+        bookmarks: bool,
+        request: web.Request,
+    ) -> None:
+        as_table = _table(request)
+        first = True
+
+        async def send(kind: str, body: dict[str, Any]) -> None:
+            await response.write((json.dumps({"type": kind, "object": body}) + "\n").encode())
+
+        async def send_object(kind: str, obj: Object) -> None:
+            nonlocal first
+            if as_table and kind != "BOOKMARK":
+                # Column definitions once, in the first event, as kube-apiserver sends them.
+                body = self._table(
+                    request, t, [obj], obj.metadata.resource_version, with_columns=first
+                )
+                first = False
+                await send(kind, body)
+            else:
+                await send(kind, encode(obj))
+
+        for obj in initial:
+            await send_object("ADDED", obj)
+        if bookmarks and _query_bool(request, "sendInitialEvents"):
+            mark = t.kind.new()
+            mark.metadata.resource_version = since
+            mark.metadata.annotations[INITIAL_EVENTS_END] = "true"
+            await send("BOOKMARK", encode(mark))
+        try:
+            async for event in events:
+                await send_object(event.type, decode(t.kind.resource, event.object))
+        except errors.ApiError as e:
+            await send("ERROR", status.of_error(e, t.kind, t.name))
+
+    @staticmethod
+    def _table(
+        request: web.Request,
+        t: Target,
+        objects: list[Object],
+        resource_version: str,
+        *,
+        with_columns: bool = True,
+        continue_token: str = "",
+    ) -> dict[str, Any]:
+        return tables.table(
+            t.kind,
+            objects,
+            resource_version=resource_version,
+            include=request.query.get("includeObject", "Metadata"),
+            encode=encode,
+            with_columns=with_columns,
+            continue_token=continue_token,
+        )
+
+    # Patch --------------------------------------------------------------------------------
+
+    async def _patch(self, request: web.Request, t: Target) -> web.Response:
+        media = request.content_type
+        patch = _body(await request.text(), media)
+        if t.subresource == "scale":
+            return await self._write_scale(request, t, lambda cur: json_merge_patch(cur, patch))
+        registry = self.service.registry
+        for _ in range(PATCH_RETRIES):
+            try:
+                current = await registry.get(t.kind, t.namespace, t.name)
+            except errors.NotFound:
+                if media != APPLY_PATCH or t.subresource:
+                    raise
+                # Server-side apply creates what does not exist yet.
+                obj = decode_object(t.kind, patch)
+                created = await registry.create(
+                    t.kind, t.namespace, obj.SerializeToString(), dry_run=_dry_run(request)
+                )
+                return _json(encode(created), 201)
+            live = encode(current)
+            try:
+                if media == MERGE_PATCH:
+                    patched = json_merge_patch(live, patch)
+                elif media == JSON_PATCH:
+                    patched = json_patch(live, patch)
+                elif media in (STRATEGIC_PATCH, APPLY_PATCH):
+                    patched = strategic_merge_patch(live, patch)
+                else:
+                    raise HttpError(
+                        "UnsupportedMediaType",
+                        f"the body of the request was in an unknown format - accepted media "
+                        f"types include: {JSON_PATCH}, {MERGE_PATCH}, {STRATEGIC_PATCH}, "
+                        f"{APPLY_PATCH}",
+                    )
+            except PatchError as e:
+                raise errors.Invalid(f"the patch could not be applied: {e}") from None
+            if not isinstance(patched, dict):
+                raise HttpError("BadRequest", "the patched object is not an object")
+            meta = patched.setdefault("metadata", {})
+            pinned = _pinned_version(patch)
+            meta["resourceVersion"] = pinned or current.metadata.resource_version
+            try:
+                written = await self._write(request, t, patched)
+            except errors.Conflict:
+                if pinned:
+                    raise
+                continue
+            return _json(encode(written))
+        raise errors.Conflict(
+            f'Operation cannot be fulfilled on {t.kind.resource} "{t.name}": the object kept '
+            "changing while it was patched; try again"
+        )
+
+    # Scale --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _scale_of(t: Target, obj: Any) -> dict[str, Any]:
+        selector = ",".join(f"{k}={v}" for k, v in sorted(obj.spec.selector.match_labels.items()))
+        return {
+            "apiVersion": "autoscaling/v1",
+            "kind": "Scale",
+            "metadata": {
+                "name": obj.metadata.name,
+                "namespace": obj.metadata.namespace,
+                "uid": obj.metadata.uid,
+                "resourceVersion": obj.metadata.resource_version,
+                "creationTimestamp": obj.metadata.creation_timestamp or None,
+            },
+            "spec": {"replicas": obj.spec.replicas},
+            "status": {"replicas": obj.status.replicas, "selector": selector},
+        }
+
+    async def _write_scale(self, request: web.Request, t: Target, change: Any) -> web.Response:
+        if t.kind.resource not in ("deployments", "replicasets"):
+            raise _not_found_path()
+        registry = self.service.registry
+        for _ in range(PATCH_RETRIES):
+            current: Any = await registry.get(t.kind, t.namespace, t.name)
+            scale = change(self._scale_of(t, current))
+            replicas = scale.get("spec", {}).get("replicas") if isinstance(scale, dict) else None
+            if not isinstance(replicas, int) or isinstance(replicas, bool):
+                raise errors.Invalid(
+                    f"spec.replicas: Invalid value: {replicas!r}: must be an integer",
+                    [("spec.replicas", f"Invalid value: {replicas!r}: must be an integer")],
+                )
+            current.spec.replicas = replicas
+            try:
+                written = await registry.update(
+                    t.kind, t.namespace, current.SerializeToString(), dry_run=_dry_run(request)
+                )
+            except errors.Conflict:
+                continue
+            return _json(self._scale_of(t, written))
+        raise errors.Conflict(f'{t.kind.resource} "{t.name}" kept changing while it was scaled')
+
+    # Delete -------------------------------------------------------------------------------
+
+    @staticmethod
+    async def _delete_options(request: web.Request) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if request.can_read_body:
+            text = await request.text()
+            if text.strip():
+                found = _body(text, request.content_type or JSON)
+                if isinstance(found, dict):
+                    options.update(found)
+        q = request.query
+        if "propagationPolicy" in q:
+            options["propagationPolicy"] = q["propagationPolicy"]
+        if "gracePeriodSeconds" in q:
+            try:
+                options["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])
+            except ValueError:
+                raise errors.Invalid(
+                    f"gracePeriodSeconds: Invalid value: {q['gracePeriodSeconds']!r}"
+                ) from None
+        return options
+
+    async def _delete(self, request: web.Request, t: Target) -> web.Response:
+        options = await self._delete_options(request)
+        preconditions = options.get("preconditions") or {}
+        deleted = await self.service.deleter.delete(
+            t.kind,
+            t.namespace,
+            t.name,
+            grace_period_seconds=options.get("gracePeriodSeconds"),
+            propagation_policy=options.get("propagationPolicy", "") or "",
+            precondition_uid=preconditions.get("uid", "") or "",
+            precondition_resource_version=preconditions.get("resourceVersion", "") or "",
+        )
+        return _json(encode(deleted))
+
+    async def _delete_collection(self, request: web.Request, t: Target) -> web.Response:
+        options = await self._delete_options(request)
+        q = request.query
+        page = await list_objects(
+            self.service.etcd,
+            t.kind,
+            t.namespace,
+            parse(q.get("labelSelector", ""), q.get("fieldSelector", "")),
+        )
+        deleted = []
+        for obj in page.items:
+            try:
+                deleted.append(
+                    await self.service.deleter.delete(
+                        t.kind,
+                        obj.metadata.namespace,
+                        obj.metadata.name,
+                        grace_period_seconds=options.get("gracePeriodSeconds"),
+                        propagation_policy=options.get("propagationPolicy", "") or "",
+                    )
+                )
+            except errors.NotFound:
+                continue
+        return _json(
+            {
+                "apiVersion": t.kind.api_version,
+                "kind": f"{t.kind.kind}List",
+                "metadata": {},
+                "items": [encode(o) for o in deleted],
+            }
+        )
+
+
+def _pinned_version(patch: Any) -> str:
+    """The resourceVersion a merge or strategic patch sets itself (an optimistic lock)."""
+    if isinstance(patch, dict):
+        meta = patch.get("metadata")
+        if isinstance(meta, dict) and isinstance(meta.get("resourceVersion"), str):
+            return str(meta["resourceVersion"])
+    return ""

@@ -1,0 +1,184 @@
+"""The real kubectl drives the HTTP API of an API server: kubectl decides whether we got
+Kubernetes' REST API right (discovery, OpenAPI, strict field validation, apply's
+create/unchanged/configured, patches, Status errors, watch)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from master.apiserver.server import ApiServer
+from tests.integration.apiserver.kubectl import KUBECTL, Kubectl, write_kubeconfig
+
+pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is installed by make setup")
+
+DOCS = Path(__file__).resolve().parents[3] / "examples" / "kubernetes-docs"
+
+DEPLOYMENT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.14.2
+        ports: [{containerPort: 80}]
+        env: [{name: A, value: "1"}]
+"""
+
+
+def configmap(name: str) -> str:
+    # `kubectl create configmap` sends Kubernetes' protobuf encoding, which Tugboat does
+    # not decode (it answers 415); manifests go as JSON.
+    return f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\ndata: {{k: v}}\n"
+
+
+@pytest.fixture
+async def kubectl(apiserver: ApiServer, tmp_path: Path) -> AsyncIterator[Kubectl]:
+    assert apiserver.status is not None
+    server = f"http://127.0.0.1:{apiserver.status.port}"
+    yield Kubectl(write_kubeconfig(tmp_path / "kubeconfig", server), tmp_path / "cache")
+
+
+async def test_kubectl_reads_the_servers_version_and_discovers_every_kind(kubectl):
+    version = json.loads(await kubectl.ok("version", "-o", "json"))
+    assert version["serverVersion"]["gitVersion"].startswith("v1.32.0-tugboat")
+    resources = await kubectl.ok("api-resources", "--no-headers")
+    names = {line.split()[0] for line in resources.splitlines()}
+    assert {"pods", "deployments", "services", "configmaps", "nodes", "jobs"} <= names
+    assert "deploy" in next(line for line in resources.splitlines() if line.startswith("deploy"))
+
+
+async def test_apply_creates_then_finds_nothing_to_change_then_configures_an_edit(kubectl):
+    out = await kubectl.ok("apply", "-f", "-", stdin=DEPLOYMENT)
+    assert out.strip() == "deployment.apps/web created"
+    out = await kubectl.ok("apply", "-f", "-", stdin=DEPLOYMENT)
+    assert out.strip() == "deployment.apps/web unchanged"
+    edited = DEPLOYMENT.replace("replicas: 2", "replicas: 3").replace("1.14.2", "1.16.1")
+    out = await kubectl.ok("apply", "-f", "-", stdin=edited)
+    assert out.strip() == "deployment.apps/web configured"
+    live = json.loads(await kubectl.ok("get", "deployment", "web", "-o", "json"))
+    assert live["spec"]["replicas"] == 3
+    (container,) = live["spec"]["template"]["spec"]["containers"]
+    # The strategic merge kept the server's defaults inside the container it merged by name.
+    assert container["image"] == "nginx:1.16.1"
+    assert container["imagePullPolicy"] == "IfNotPresent"
+    assert container["env"] == [{"name": "A", "value": "1"}]
+
+
+async def test_every_kubernetes_docs_manifest_applies_created_then_unchanged(kubectl):
+    # File by file: two of the docs' pods share the name dapi-test-pod, and a second apply
+    # of a different pod under one name is refused by Kubernetes too (pod spec is immutable).
+    for path in sorted(DOCS.glob("*.yaml")):
+        manifests = [d for d in yaml.safe_load_all(path.read_text()) if d]
+        out = await kubectl.ok("apply", "-f", str(path))
+        created = [line for line in out.splitlines() if line.endswith(" created")]
+        assert len(created) == len(manifests), f"{path.name}: {out}"
+        again = await kubectl.ok("apply", "-f", str(path))
+        assert all(line.endswith(" unchanged") for line in again.splitlines()), again
+        await kubectl.ok("delete", "-f", str(path), "--grace-period=0", "--force", "--wait")
+
+
+async def test_a_misspelt_field_is_refused_naming_the_field(kubectl):
+    bad = DEPLOYMENT.replace("replicas: 2", "replica: 2")
+    ran = await kubectl("apply", "-f", "-", stdin=bad)
+    assert ran.code != 0
+    assert 'unknown field "spec.replica"' in ran.err, ran.err
+    assert "Error from server (BadRequest)" in ran.err, ran.err
+
+
+async def test_an_invalid_value_is_printed_by_field_as_kubectl_prints_it(kubectl):
+    bad = DEPLOYMENT.replace("replicas: 2", "replicas: -1")
+    ran = await kubectl("apply", "-f", "-", stdin=bad)
+    assert ran.code != 0
+    assert 'The Deployment "web" is invalid' in ran.err, ran.err
+    assert "spec.replicas" in ran.err, ran.err
+
+
+async def test_a_missing_object_is_an_error_from_server_not_found(kubectl):
+    ran = await kubectl("get", "configmap", "nope")
+    assert ran.code == 1
+    assert ran.err.strip() == 'Error from server (NotFound): configmaps "nope" not found'
+
+
+async def test_get_yaml_label_annotate_scale_and_patch_change_the_stored_object(kubectl):
+    await kubectl.ok("apply", "-f", "-", stdin=DEPLOYMENT)
+    await kubectl.ok("label", "deployment", "web", "tier=front")
+    await kubectl.ok("annotate", "deployment", "web", "owner=me")
+    await kubectl.ok("scale", "deployment", "web", "--replicas", "5")
+    await kubectl.ok("set", "image", "deployment/web", "web=nginx:stable")
+    paused = '{"spec":{"paused":true}}'
+    await kubectl.ok("patch", "deployment", "web", "--type", "merge", "-p", paused)
+    await kubectl.ok(
+        "patch", "deployment", "web", "--type", "json",
+        "-p", '[{"op":"add","path":"/spec/minReadySeconds","value":4}]',
+    )  # fmt: skip
+    live = yaml.safe_load(await kubectl.ok("get", "deployment", "web", "-o", "yaml"))
+    assert live["metadata"]["labels"]["tier"] == "front"
+    assert live["metadata"]["annotations"]["owner"] == "me"
+    assert live["spec"]["replicas"] == 5
+    assert live["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:stable"
+    assert live["spec"]["paused"] is True
+    assert live["spec"]["minReadySeconds"] == 4
+    await kubectl.ok("label", "deployment", "web", "tier-")
+    live = json.loads(await kubectl.ok("get", "deployment", "web", "-o", "json"))
+    assert "tier" not in live["metadata"]["labels"]
+
+
+async def test_get_lists_by_label_and_delete_waits_until_the_object_is_gone(kubectl):
+    for name, tier in (("a", "x"), ("b", "y")):
+        await kubectl.ok("create", "-f", "-", stdin=configmap(name))
+        await kubectl.ok("label", "configmap", name, f"tier={tier}")
+    out = await kubectl.ok("get", "configmaps", "-l", "tier=x", "-o", "name")
+    assert out.split() == ["configmap/a"]
+    out = await kubectl.ok("delete", "configmap", "a", "--wait", "--timeout", "20s")
+    assert out.strip() == 'configmap "a" deleted'
+    assert (await kubectl("get", "configmap", "a")).code == 1
+
+
+async def test_get_watch_sees_the_existing_objects_then_a_new_one(kubectl):
+    await kubectl.ok("create", "-f", "-", stdin=configmap("first"))
+    watch = await kubectl.ok(
+        "get", "configmaps", "--watch", "--request-timeout", "3s", "-o", "name",
+        "--output-watch-events",
+        timeout=30,
+    )  # fmt: skip
+    assert "configmap/first" in watch
+
+
+async def test_explain_describes_the_fields_tugboat_stores(kubectl):
+    out = await kubectl.ok("explain", "deployment.spec.strategy")
+    assert "rollingUpdate" in out, out
+
+
+async def test_get_prints_the_servers_table_with_wide_columns_only_when_asked(kubectl):
+    await kubectl.ok("apply", "-f", "-", stdin=DEPLOYMENT)
+    narrow = (await kubectl.ok("get", "deployments")).splitlines()
+    assert narrow[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert narrow[1].split()[:2] == ["web", "0/2"]
+    wide = (await kubectl.ok("get", "deployments", "-o", "wide")).splitlines()
+    assert wide[0].split()[-3:] == ["CONTAINERS", "IMAGES", "SELECTOR"]
+    assert "nginx:1.14.2" in wide[1]
+    everything = await kubectl.ok("get", "all")
+    assert "deployment.apps/web" in everything
+    labelled = await kubectl.ok("get", "deployments", "--show-labels")
+    assert "app=web" in labelled.splitlines()[1]
+
+
+async def test_a_watch_of_tables_prints_the_header_once_then_one_row_per_change(kubectl):
+    await kubectl.ok("create", "-f", "-", stdin=configmap("one"))
+    out = await kubectl.ok("get", "configmaps", "--watch", "--request-timeout", "3s", timeout=30)
+    lines = out.splitlines()
+    assert lines[0].split() == ["NAME", "DATA", "AGE"]
+    assert lines[1].split()[:2] == ["one", "1"]
