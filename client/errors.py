@@ -79,6 +79,17 @@ class Unavailable(ApiError):
     reason = "ServiceUnavailable"
 
 
+class BadRequest(ApiError):
+    """A request that cannot be served as asked (logs of a pod that has no node yet).
+
+    It shares FAILED_PRECONDITION with FencedOut on gRPC, so a gRPC client sees FencedOut;
+    only the HTTP API tells them apart (400 against 409).
+    """
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "BadRequest"
+
+
 class TooLarge(ApiError):
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
     reason = "RequestEntityTooLarge"

@@ -17,9 +17,9 @@ import grpc
 import structlog
 
 from client import errors
-from client.kinds import by_resource
+from master.apiserver.nodeagents import node_agent, pod_agent
 from master.apiserver.registry import Registry
-from proto import core_pb2, nodeagent_pb2, nodeagent_pb2_grpc
+from proto import nodeagent_pb2, nodeagent_pb2_grpc
 
 log = structlog.get_logger("apiserver.nodeproxy")
 
@@ -33,34 +33,18 @@ class NodeProxy(nodeagent_pb2_grpc.NodeAgentServicer):
     async def _target(self, context: Any, namespace: str, name: str) -> str:
         """host:port of the node agent that runs the pod; aborts the call when there is none."""
         try:
-            pod = await self.registry.get(by_resource("pods"), namespace or "default", name)
-            assert isinstance(pod, core_pb2.Pod)
-            if not pod.spec.node_name:
-                await context.abort(
-                    grpc.StatusCode.FAILED_PRECONDITION,
-                    f'pod "{name}" is not scheduled to a node yet',
-                )
+            return await pod_agent(self.registry, namespace, name)
         except errors.ApiError as e:
             await context.abort(e.code, e.message)
             raise
-        return await self._node_target(context, pod.spec.node_name)
 
     async def _node_target(self, context: Any, name: str) -> str:
         """host:port of the node's agent; aborts the call when there is none."""
         try:
-            node = await self.registry.get(by_resource("nodes"), "", name)
+            return await node_agent(self.registry, name)
         except errors.ApiError as e:
             await context.abort(e.code, e.message)
             raise
-        assert isinstance(node, core_pb2.Node)
-        address = next((a.address for a in node.status.addresses if a.type == "InternalIP"), "")
-        port = node.status.daemon_endpoints.kubelet_endpoint.port
-        if not address or not port:
-            await context.abort(
-                grpc.StatusCode.UNAVAILABLE,
-                f'node "{node.metadata.name}" publishes no node-agent endpoint',
-            )
-        return f"{address}:{port}"
 
     async def Logs(
         self, request: nodeagent_pb2.LogsRequest, context: Any

@@ -83,6 +83,9 @@ def subresources(kind: Kind) -> list[Subresource]:
     found = []
     if kind.has_status:
         found.append(Subresource("status", group, version, kind.kind, tuple(SUBRESOURCE_VERBS)))
+    if kind.resource == "pods":
+        found.append(Subresource("log", group, version, "Pod", ("get",)))
+        found.append(Subresource("exec", group, version, "PodExecOptions", ("create", "get")))
     if kind.resource in ("deployments", "replicasets"):
         found.append(Subresource("scale", "autoscaling", "v1", "Scale", tuple(SUBRESOURCE_VERBS)))
     return found

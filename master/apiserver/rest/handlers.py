@@ -29,7 +29,7 @@ from client.codec import FieldError, from_dict, to_dict
 from client.kinds import Kind, Object, UnknownKindError, by_resource, decode
 from client.timeouts import within
 from master.apiserver.listing import list_objects
-from master.apiserver.rest import openapi, status, tables
+from master.apiserver.rest import openapi, podstreams, status, tables
 from master.apiserver.rest.groups import (
     AGGREGATED,
     aggregated,
@@ -64,6 +64,8 @@ JSON_PATCH = "application/json-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+POD_STREAMS = {"log": podstreams.logs, "exec": podstreams.execute}
+"""The pod subresources that stream from the pod's kubelet rather than from the store."""
 OBJECT_NAME = web.RequestKey("tugboat.object_name", str)
 """Where a create keeps its object's name on the request, for the Status of a refusal."""
 
@@ -229,6 +231,10 @@ class RestApi:
                 request.match_info["version"],
                 request.match_info["tail"],
             )
+            if target.kind.resource == "pods" and target.subresource in POD_STREAMS:
+                verb = target.subresource
+                stream = POD_STREAMS[target.subresource]
+                return await stream(request, self.service.registry, target.namespace, target.name)
             verb = self._verb(request, target)
             return await self._dispatch(verb, request, target)
         except (errors.ApiError, HttpError) as e:
@@ -246,7 +252,7 @@ class RestApi:
             resource = target.kind.resource if target else "unknown"
             metrics = self.service.metrics
             metrics.requests.labels(verb, resource, code).inc()
-            if verb != "watch":
+            if verb not in ("watch", "log", "exec"):
                 metrics.request_duration.labels(verb, resource).observe(
                     time.perf_counter() - started
                 )

@@ -1,0 +1,209 @@
+"""The real kubectl operates the shared 3-master cluster through the kubeconfig `tug up` wrote.
+
+Nothing here goes through `tug` except finding the kubeconfig: a kubectl user's session
+against Tugboat, from `get nodes` to a rollout, logs, exec with its exit code, a watch,
+cordon, and a delete that waits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.e2e.tables import DOCS, rows
+from tests.support.cluster import Cluster
+from tests.support.waiting import wait_until
+
+pytestmark = [
+    pytest.mark.docker,
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("kubectl") is None, reason="make setup installs kubectl"),
+]
+
+TALKER = """
+apiVersion: v1
+kind: Pod
+metadata: {name: talker}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: talk
+    image: busybox:1.35
+    command: ["sh", "-c", "echo hello; i=0; while true; do echo tick $i; i=$((i+1)); sleep 1; done"]
+"""
+
+
+@dataclass
+class Kubectl:
+    env: dict[str, str]
+
+    def __call__(
+        self, *args: str, stdin: str = "", timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["kubectl", *args],
+            input=stdin,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def ok(self, *args: str, stdin: str = "", timeout: float = 120) -> str:
+        done = self(*args, stdin=stdin, timeout=timeout)
+        assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stderr}{done.stdout}"
+        return done.stdout
+
+
+@dataclass
+class Streaming:
+    """A long-running kubectl (`logs -f`, `get -w`) whose output is collected as it comes."""
+
+    process: subprocess.Popen[str]
+    lines: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, text: str, timeout: float = 60) -> None:
+        wait_until(
+            lambda: any(text in line for line in self.lines),
+            timeout=timeout,
+            interval=0.2,
+            what=f"{text!r} in the output of {self.process.args!r}",
+        )
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def kubectl(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
+    path = cluster.tug("config", "kubeconfig-path").ok().strip()
+    cache = tmp_path_factory.mktemp("kube-cache")
+    return Kubectl({**os.environ, "KUBECONFIG": path, "KUBECACHEDIR": str(cache)})
+
+
+@pytest.fixture
+def streams(kubectl: Kubectl) -> Iterator[list[Streaming]]:
+    started: list[Streaming] = []
+    yield started
+    for s in started:
+        s.stop()
+
+
+def stream(kubectl: Kubectl, started: list[Streaming], *args: str) -> Streaming:
+    process = subprocess.Popen(
+        ["kubectl", *args], env=kubectl.env, stdout=subprocess.PIPE, text=True
+    )
+    started.append(Streaming(process))
+    return started[-1]
+
+
+def test_get_nodes_lists_every_node_ready(kubectl: Kubectl, cluster: Cluster):
+    table = rows(kubectl.ok("get", "nodes", "-o", "wide"))
+    assert sorted(r["NAME"] for r in table) == [cluster.node_name(j) for j in range(3)]
+    assert all(r["STATUS"] == "Ready" for r in table), table
+    assert {r["INTERNAL-IP"] for r in table} == {cluster.node_ip(j) for j in range(3)}
+
+
+def test_the_docs_deployment_rolls_out_is_watched_scaled_rolled_back_and_deleted(
+    kubectl: Kubectl, streams: list[Streaming]
+):
+    manifest = str(DOCS / "nginx-deployment.yaml")
+    assert kubectl.ok("apply", "-f", manifest).strip() == (
+        "deployment.apps/nginx-deployment created"
+    )
+    try:
+        kubectl.ok("rollout", "status", "deployment/nginx-deployment", "--timeout", "180s")
+        pods = rows(kubectl.ok("get", "pods", "-l", "app=nginx", "-o", "wide"))
+        assert len(pods) == 3 and all(p["STATUS"] == "Running" for p in pods), pods
+        assert all(p["NODE"].startswith("e2e-node-") for p in pods), pods
+
+        watch = stream(kubectl, streams, "get", "pods", "-l", "app=nginx", "-w", "-o", "name")
+        watch.wait_for(pods[0]["NAME"])
+        kubectl.ok("scale", "deployment/nginx-deployment", "--replicas", "4")
+        wait_until(
+            lambda: len({line for line in watch.lines if line.startswith("pod/")}) >= 4,
+            timeout=60,
+            interval=0.2,
+            what="the watch to see a fourth pod",
+        )
+
+        kubectl.ok("set", "image", "deployment/nginx-deployment", "nginx=nginx:1.16.1")
+        kubectl.ok("rollout", "status", "deployment/nginx-deployment", "--timeout", "180s")
+        history = kubectl.ok("rollout", "history", "deployment/nginx-deployment")
+        assert [line.split()[0] for line in history.splitlines()[2:] if line.strip()] == [
+            "1",
+            "2",
+        ], history
+        kubectl.ok("rollout", "undo", "deployment/nginx-deployment")
+        kubectl.ok("rollout", "status", "deployment/nginx-deployment", "--timeout", "180s")
+        live = json.loads(kubectl.ok("get", "deployment", "nginx-deployment", "-o", "json"))
+        assert live["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.14.2"
+        described = kubectl.ok("describe", "deployment", "nginx-deployment")
+        assert "ScalingReplicaSet" in described, described
+    finally:
+        out = kubectl.ok("delete", "-f", manifest, "--wait", "--timeout", "120s")
+    assert out.strip() == 'deployment.apps "nginx-deployment" deleted'
+    wait_until(
+        lambda: not rows(kubectl.ok("get", "pods", "-l", "app=nginx")),
+        timeout=120,
+        interval=0.5,
+        what="the nginx pods gone",
+    )
+
+
+def test_logs_follow_and_exec_pass_output_and_exit_codes_through(
+    kubectl: Kubectl, streams: list[Streaming]
+):
+    kubectl.ok("apply", "-f", "-", stdin=TALKER)
+    try:
+        kubectl.ok("wait", "--for=condition=Ready", "pod/talker", "--timeout", "120s")
+        assert kubectl.ok("logs", "talker").splitlines()[0] == "hello"
+        follow = stream(kubectl, streams, "logs", "-f", "talker")
+        started = time.monotonic()
+        follow.wait_for("tick 3")
+        newest = max(int(line.split()[1]) for line in follow.lines if line.startswith("tick"))
+        assert newest >= 3 and time.monotonic() - started < 60
+        assert kubectl.ok("logs", "talker", "--tail", "1").startswith("tick")
+
+        done = kubectl("exec", "talker", "--", "sh", "-c", "echo out; echo err >&2; exit 3")
+        assert done.returncode == 3, done.stderr
+        assert done.stdout == "out\n"
+        assert "err" in done.stderr
+        echoed = kubectl("exec", "-i", "talker", "--", "cat", stdin="through stdin\n")
+        assert echoed.returncode == 0, echoed.stderr
+        assert echoed.stdout == "through stdin\n"
+    finally:
+        kubectl("delete", "pod", "talker", "--grace-period", "0", "--force", "--wait")
+
+
+def test_cordon_marks_a_node_unschedulable_and_uncordon_clears_it(
+    kubectl: Kubectl, cluster: Cluster
+):
+    node = cluster.node_name(2)
+    kubectl.ok("cordon", node)
+    try:
+        live = json.loads(kubectl.ok("get", "node", node, "-o", "json"))
+        assert live["spec"]["unschedulable"] is True
+        assert "SchedulingDisabled" in kubectl.ok("get", "node", node)
+    finally:
+        kubectl.ok("uncordon", node)
+    live = json.loads(kubectl.ok("get", "node", node, "-o", "json"))
+    assert not live["spec"].get("unschedulable")
