@@ -165,6 +165,21 @@ def _proxy(text: str) -> Figures:
     return figures
 
 
+def _rest(text: str) -> Figures:
+    figures = _pick(
+        text,
+        ratio=r"ratio http/grpc creates/s: ([\d.]+)",
+        list_latency_ratio=r"ratio grpc/http list latency: ([\d.]+)",
+        watch_ratio=r"ratio http/grpc watch events/s: ([\d.]+)",
+    )
+    for key, grpc_value, http_value in re.findall(
+        r"^(\w+)\s+([\d.]+)\s+([\d.]+)\s*$", text, re.MULTILINE
+    ):
+        figures[f"grpc_{key}"] = float(grpc_value)
+        figures[f"http_{key}"] = float(http_value)
+    return figures
+
+
 def _hosts(text: str) -> Figures:
     figures: Figures = {}
     for driver, key, value in re.findall(
@@ -246,6 +261,13 @@ RUNS = [
         ["rollout", "--replicas", "300", "--nodes", "30"],
         _rollout,
         "rolling update ÷ first creation (time, 300 pods)",
+    ),
+    Run(
+        "rest",
+        "bench.rest",
+        ["--objects", "300", "--concurrency", "16"],
+        _rest,
+        "HTTP API creates/s ÷ gRPC creates/s (same server, objects, concurrency)",
     ),
     Run(
         "hosts",

@@ -25,11 +25,12 @@ import yaml
 from aiohttp import web
 
 from client import errors
-from client.codec import FieldError, from_dict, to_dict
+from client.codec import FieldError, from_dict
 from client.kinds import Kind, Object, UnknownKindError, by_resource, decode
 from client.timeouts import within
 from master.apiserver.listing import list_objects
 from master.apiserver.rest import openapi, podstreams, status, tables
+from master.apiserver.rest.encoding import EncodedObjects, encode
 from master.apiserver.rest.groups import (
     AGGREGATED,
     aggregated,
@@ -149,12 +150,6 @@ def decode_object(kind: Kind, data: Any) -> Object:
     return obj
 
 
-def encode(obj: Object) -> dict[str, Any]:
-    """The Kubernetes-shaped dict of an object, apiVersion and kind first."""
-    body: dict[str, Any] = to_dict(obj)
-    return {"apiVersion": body.pop("apiVersion", ""), "kind": body.pop("kind", ""), **body}
-
-
 def _table(request: web.Request) -> bool:
     return tables.wants_table(request.headers.getall("Accept", []))
 
@@ -169,6 +164,7 @@ class RestApi:
     def __init__(self, service: ResourcesService, address: str = "") -> None:
         self.service = service
         self.address = address
+        self.encoded = EncodedObjects()
 
     def routes(self) -> list[web.RouteDef]:
         """Every route, for the API server's aiohttp application."""
@@ -366,13 +362,8 @@ class RestApi:
             meta["continue"] = page.continue_token
             if page.remaining:
                 meta["remainingItemCount"] = page.remaining
-        return _json(
-            {
-                "apiVersion": t.kind.api_version,
-                "kind": f"{t.kind.kind}List",
-                "metadata": meta,
-                "items": [encode(o) for o in page.items],
-            }
+        return web.Response(
+            text=self.encoded.list_text(t.kind, page.items, meta), content_type=JSON
         )
 
     async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
@@ -452,7 +443,8 @@ class RestApi:
                 first = False
                 await send(kind, body)
             else:
-                await send(kind, encode(obj))
+                text = self.encoded.text(t.kind, obj)
+                await response.write(f'{{"type": "{kind}", "object": {text}}}\n'.encode())
 
         for obj in initial:
             await send_object("ADDED", obj)
