@@ -21,7 +21,7 @@ from master.apiserver.listing import list_objects
 from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.registry import Registry
 from master.apiserver.selection import parse
-from master.apiserver.watching import watch_objects
+from master.apiserver.watching import watch_from
 from proto import api_pb2, api_pb2_grpc
 
 log = structlog.get_logger("apiserver.service")
@@ -194,7 +194,7 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
         gauge = self.metrics.watchers.labels(resource)
         gauge.inc()
         try:
-            events = watch_objects(
+            events = watch_from(
                 self.etcd,
                 kind,
                 request.namespace,

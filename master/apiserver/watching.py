@@ -1,5 +1,8 @@
 """Watch: etcd's change stream of a collection, as Kubernetes' watch events.
 
+A watch from no resourceVersion (or "0") starts, as in Kubernetes, with ADDED events for
+what exists (`watch_from`); one from a revision gets every change after it.
+
 etcd sends every put and delete under the collection's key prefix in revision order,
 each with the key's previous value. Selectors are judged on both sides of a change,
 as Kubernetes does: an object that starts to match is ADDED, one that stops matching
@@ -18,6 +21,7 @@ from client import errors
 from client.kinds import Kind, Object
 from master.apiserver import objects
 from master.apiserver.etcd import Etcd, prefix_end
+from master.apiserver.listing import list_objects
 from master.apiserver.requests import effective_namespace
 from master.apiserver.selection import Selection
 from proto import api_pb2
@@ -82,7 +86,9 @@ async def watch_objects(
     resource_version: str = "",
     bookmark_every: float = 0.0,
 ) -> AsyncGenerator[api_pb2.WatchEvent, None]:
-    """Every change after `resource_version` (empty or "0": from now); Gone if compacted."""
+    """Every change after `resource_version` (empty or "0": from now); Gone if compacted.
+
+    The raw stream; what clients get is `watch_from`, with Kubernetes' start."""
     try:
         after = int(resource_version) if resource_version else 0
     except ValueError:
@@ -111,3 +117,35 @@ async def watch_objects(
             translated = translate(kind, selection, event)
             if translated is not None:
                 yield translated
+
+
+async def watch_from(
+    etcd: Etcd,
+    kind: Kind,
+    namespace: str,
+    selection: Selection,
+    *,
+    resource_version: str = "",
+    bookmark_every: float = 0.0,
+) -> AsyncGenerator[api_pb2.WatchEvent, None]:
+    """A watch as Kubernetes starts one: from "" or "0", an ADDED event for every selected
+    object that exists (one consistent list), then every change after that list; from a
+    revision, every change after it."""
+    if resource_version in ("", "0"):
+        page = await list_objects(etcd, kind, namespace, selection)
+        for obj in page.items:
+            yield _event("ADDED", obj)
+        resource_version = str(page.resource_version)
+    events = watch_objects(
+        etcd,
+        kind,
+        namespace,
+        selection,
+        resource_version=resource_version,
+        bookmark_every=bookmark_every,
+    )
+    try:
+        async for event in events:
+            yield event
+    finally:
+        await events.aclose()

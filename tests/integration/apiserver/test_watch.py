@@ -65,15 +65,16 @@ async def test_a_watch_from_a_revision_gets_every_later_change_in_order(apiserve
     assert deleted.metadata.resource_version == gone.metadata.resource_version
 
 
-async def test_a_watch_from_now_sees_only_what_happens_after_it_started(apiserver):
+async def test_a_watch_without_a_revision_starts_with_what_exists_then_follows(apiserver):
     async with stub_for(apiserver.endpoint) as stub:
         await create(stub, configmap("before"))
         call = _watch(stub)
         await eventually(lambda: _watchers(apiserver) == 1, what="watch registered")
         await create(stub, configmap("after"))
-        events = await _collect(call, 1)
+        events = await _collect(call, 2)
         call.cancel()
-    assert [(t, n) for t, n, _ in _summary("configmaps", events)] == [("ADDED", "after")]
+    summary = [(t, n) for t, n, _ in _summary("configmaps", events)]
+    assert summary == [("ADDED", "before"), ("ADDED", "after")]
 
 
 async def test_a_watch_is_filtered_by_namespace(apiserver):
