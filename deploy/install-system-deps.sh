@@ -13,6 +13,7 @@ needs=(
   "docker-compose docker-compose"  # checks deploy/monitoring/compose.yaml
   "debootstrap debootstrap"  # the node image's Debian base (deploy/node-image)
   "vagrant vagrant"          # validates deploy/vagrant/Vagrantfile
+  "kubectl kubernetes-client"  # the real kubectl drives the HTTP API (kept if one is there)
 )
 
 missing=()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -11,6 +13,17 @@ import pytest
 from master.apiserver.server import ApiServer
 from tests.support.apiserver import ApiServerProcess, running_apiserver
 from tests.support.etcd import EtcdCluster, start_etcd
+
+
+def pytest_report_header() -> str:
+    """Which kubectl the HTTP API's tests ran with (the machine's, or Debian's package)."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        return "kubectl: none (its tests are skipped; make setup installs one)"
+    done = subprocess.run(
+        [kubectl, "version", "--client"], capture_output=True, text=True, timeout=30, check=False
+    )
+    return f"kubectl: {kubectl}: {done.stdout.splitlines()[0] if done.stdout else done.stderr}"
 
 
 @pytest.fixture(scope="session")
