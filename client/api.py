@@ -47,6 +47,7 @@ from prometheus_client import Counter, Histogram
 
 from client import kinds
 from client.backoff import Backoff
+from client.credentials import token_interceptors
 from client.errors import Gone, Unavailable, from_grpc
 from client.kinds import Object
 from client.timeouts import within
@@ -116,6 +117,8 @@ class ClientOptions:
     """How long a create waits for a connection before failing over, in seconds."""
     spread: bool = True
     """Start on a random endpoint, so that many clients spread over the API servers."""
+    token: str = ""
+    """A bearer token sent with every call (client/credentials.py); empty: none."""
     watch_idle_timeout: float = 180.0
     """A watch with bookmarks that hears nothing (no event, no bookmark) for this long, in
     seconds, is presumed cut off (a partitioned server sends no reset) and is resumed on
@@ -161,6 +164,7 @@ class _Endpoint:
         if self._channel is None:
             self._channel = grpc.aio.insecure_channel(
                 self.address,
+                interceptors=token_interceptors(self._options.token),
                 options=[
                     ("grpc.primary_user_agent", self._options.user_agent),
                     ("grpc.max_receive_message_length", _MAX_MESSAGE),

@@ -12,7 +12,7 @@ from typing import TypeAlias
 
 from google.protobuf.message import Message
 
-from proto import core_pb2, workloads_pb2
+from proto import core_pb2, rbac_pb2, workloads_pb2
 
 Object: TypeAlias = (
     core_pb2.Namespace
@@ -29,6 +29,10 @@ Object: TypeAlias = (
     | workloads_pb2.Job
     | workloads_pb2.Lease
     | workloads_pb2.PriorityClass
+    | rbac_pb2.Role
+    | rbac_pb2.ClusterRole
+    | rbac_pb2.RoleBinding
+    | rbac_pb2.ClusterRoleBinding
 )
 """Any top-level API object: each has api_version, kind and metadata."""
 
@@ -72,6 +76,8 @@ class Kind:
         return obj  # type: ignore[return-value]
 
 
+RBAC = "rbac.authorization.k8s.io/v1"
+
 KINDS: tuple[Kind, ...] = (
     Kind("Namespace", "v1", "namespaces", core_pb2.Namespace, False, ("ns",)),
     Kind("Node", "v1", "nodes", core_pb2.Node, False, ("no",)),
@@ -95,6 +101,18 @@ KINDS: tuple[Kind, ...] = (
         workloads_pb2.PriorityClass,
         False,
         ("pc",),
+        has_status=False,
+    ),
+    Kind("Role", RBAC, "roles", rbac_pb2.Role, True, (), has_status=False),
+    Kind("ClusterRole", RBAC, "clusterroles", rbac_pb2.ClusterRole, False, (), has_status=False),
+    Kind("RoleBinding", RBAC, "rolebindings", rbac_pb2.RoleBinding, True, (), has_status=False),
+    Kind(
+        "ClusterRoleBinding",
+        RBAC,
+        "clusterrolebindings",
+        rbac_pb2.ClusterRoleBinding,
+        False,
+        (),
         has_status=False,
     ),
 )

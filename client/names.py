@@ -223,3 +223,10 @@ def is_percent(value: str) -> list[str]:
             ("1%", "93%"),
         )
     ]
+
+
+def is_path_segment_name(value: str) -> list[str]:
+    """A name that is one URL path segment: RBAC's names (`system:node-proxier`)."""
+    if value in (".", ".."):
+        return [f'may not be "{value}"']
+    return [f'may not contain "{c}"' for c in ("/", "%") if c in value]

@@ -116,6 +116,11 @@ class Etcd:
         """The endpoint in use now."""
         return self.endpoints[self._index]
 
+    @property
+    def closing(self) -> bool:
+        """Whether watches are being ended (the server is stopping)."""
+        return self._closing
+
     def end_watches(self) -> None:
         """End every open watch with Unavailable, so its client resumes on another server."""
         self._closing = True

@@ -8,6 +8,7 @@ import ipaddress
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -63,8 +64,20 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
     p.add_argument("--register", action=argparse.BooleanOptionalAction, default=True,
                    help="keep a registration Lease in kube-system naming the status port, "
                    "so Prometheus' discovery lists this server (with --http-port)")
+    p.add_argument("--token-auth-file", default="",
+                   help="static bearer tokens, `token,user,uid,\"group1,group2\"` per line "
+                   "(default: no authentication)")
+    p.add_argument("--authorization-mode", default="AlwaysAllow",
+                   help="AlwaysAllow, or a comma-separated list of Node and RBAC")
     p.add_argument("--log-level", default="info")
     a = p.parse_args(argv)
+    modes = tuple(m.strip() for m in a.authorization_mode.split(",") if m.strip())
+    if not modes or (set(modes) - {"AlwaysAllow", "Node", "RBAC"}) or (
+        "AlwaysAllow" in modes and len(modes) > 1
+    ):
+        p.error(f"--authorization-mode: {a.authorization_mode!r}: use AlwaysAllow, or Node,RBAC")
+    if a.token_auth_file and not Path(a.token_auth_file).is_file():
+        p.error(f"--token-auth-file: {a.token_auth_file}: no such file")
     try:
         ipaddress.IPv4Network(a.service_cluster_ip_range, strict=False)
     except ValueError:
@@ -97,6 +110,8 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
         service_cluster_ip_range=a.service_cluster_ip_range,
         service_node_port_range=node_ports,
         register=a.register,
+        token_auth_file=a.token_auth_file,
+        authorization_modes=modes,
         discovery=DiscoverySettings(
             kubelet_http_port=a.kubelet_http_port, proxy_http_port=a.proxy_http_port
         ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import grpc
 import structlog
@@ -20,17 +21,25 @@ from client.api import ApiClient, ClientOptions
 from client.statusserver import StatusServer
 from client.timeouts import cancel_and_wait, within
 from master.apiserver import defaults
+from master.apiserver.access import Access
 from master.apiserver.allocators import (
     DEFAULT_NODE_PORT_RANGE,
     DEFAULT_SERVICE_RANGE,
     ServiceAllocator,
 )
-from master.apiserver.bootstrap import ensure_system_namespaces
+from master.apiserver.auth.authenticator import Authenticator
+from master.apiserver.auth.authorizer import Authorizer
+from master.apiserver.auth.graph import PodGraph
+from master.apiserver.auth.node import NodeAuthorizer
+from master.apiserver.auth.rbac import PolicyIndex, RbacAuthorizer
+from master.apiserver.auth.tokenfile import load_token_file
+from master.apiserver.bootstrap import ensure_default_policy, ensure_system_namespaces
 from master.apiserver.compaction import Compactor
 from master.apiserver.discovery import Discovery, DiscoverySettings
 from master.apiserver.etcd import Etcd
 from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.nodeproxy import NodeProxy
+from master.apiserver.policyfeed import PolicyFeed
 from master.apiserver.rest.handlers import RestApi
 from master.apiserver.service import ResourcesService
 from master.apiserver.strategies import all_strategies
@@ -44,6 +53,8 @@ MAX_REQUEST_BYTES = 3 * 1024 * 1024
 MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 """Large lists may exceed gRPC's 4 MiB default."""
 SERVICE_NAME = "tugboat.v1.Resources"
+POLICY_SYNC_SECONDS = 30.0
+"""How long a starting server waits for its first read of the RBAC policy and pods."""
 
 
 @dataclass
@@ -80,9 +91,35 @@ class ApiServerConfig:
     """nodePorts are allocated from this inclusive range."""
     discovery: DiscoverySettings = field(default_factory=DiscoverySettings)
     """The node daemons' status ports, for Prometheus' discovery on the status port."""
+    token_auth_file: str = ""
+    """Static bearer tokens, one `token,user,uid,"group1,group2"` per line (kube-apiserver's
+    --token-auth-file); empty: no authentication, every request is system:anonymous."""
+    authorization_modes: tuple[str, ...] = ("AlwaysAllow",)
+    """"AlwaysAllow", or any of "Node" and "RBAC" (asked in that order)."""
     register: bool = True
     """Keep a registration Lease (master/registration.py) naming the status port, so
     discovery lists this server; only with a status port."""
+
+
+def _access_control(config: ApiServerConfig, etcd: Etcd) -> tuple[Access, PolicyFeed | None]:
+    """The authenticator and authorizers the flags ask for, and the feed the latter need."""
+    modes = set(config.authorization_modes)
+    unknown = modes - {"AlwaysAllow", "Node", "RBAC"}
+    if unknown or not modes or ("AlwaysAllow" in modes and len(modes) > 1):
+        raise ValueError(
+            f"authorization modes {sorted(modes)}: use AlwaysAllow, or Node and/or RBAC"
+        )
+    authenticator = None
+    if config.token_auth_file:
+        authenticator = Authenticator(tokens=load_token_file(Path(config.token_auth_file)))
+    if modes == {"AlwaysAllow"}:
+        return Access(authenticator, None), None
+    index, graph = PolicyIndex(), PodGraph()
+    node = NodeAuthorizer(graph) if "Node" in modes else None
+    # Without RBAC mode nothing is granted by roles: an empty index grants nothing.
+    rbac = RbacAuthorizer(index if "RBAC" in modes else PolicyIndex())
+    authorizer = Authorizer(rbac, node)
+    return Access(authenticator, authorizer), PolicyFeed(etcd, index, graph)
 
 
 class ApiServer:
@@ -94,9 +131,11 @@ class ApiServer:
         self.etcd = Etcd(
             config.etcd_servers, timeout=config.etcd_timeout, observe=self.metrics.observe_etcd
         )
+        self.access, self.policy = _access_control(config, self.etcd)
         self.service = ResourcesService(
-            self.etcd, self.metrics, bookmark_every=config.bookmark_interval
+            self.etcd, self.metrics, bookmark_every=config.bookmark_interval, access=self.access
         )
+        self._following_policy: asyncio.Task[None] | None = None
         self.service.registry.allocator = ServiceAllocator(
             self.etcd, config.service_cluster_ip_range, config.service_node_port_range
         )
@@ -196,10 +235,15 @@ class ApiServer:
         )
 
     async def _bootstrap(self, attempts: int = 60) -> None:
-        """Create the system namespaces, waiting (bounded) for etcd to answer."""
+        """Create the system namespaces and the default policy, waiting (bounded) for etcd;
+        then, when authorizing, read the policy before serving anything."""
         for attempt in range(attempts):
             try:
                 await ensure_system_namespaces(self.service.registry)
+                await ensure_default_policy(self.service.registry)
+                if self.policy is not None:
+                    self._following_policy = asyncio.create_task(self.policy.run())
+                    await within(self.policy.ready.wait(), POLICY_SYNC_SECONDS)
                 self._bootstrapped = True
                 return
             except errors.Unavailable as e:
@@ -223,6 +267,8 @@ class ApiServer:
         await self.health.enter_graceful_shutdown()
         if self._registration is not None:
             await cancel_and_wait([self._registration], 3.0)
+        if self._following_policy is not None:
+            await cancel_and_wait([self._following_policy], 3.0)
         if self._loopback is not None:
             await self._loopback.close()
         if self._compacting is not None:

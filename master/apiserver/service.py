@@ -14,12 +14,16 @@ import grpc
 import structlog
 
 from client import errors
+from client.credentials import AUTHORIZATION
 from client.kinds import Kind, UnknownKindError, by_resource
+from master.apiserver.access import Access
+from master.apiserver.access import Request as AccessRequest
 from master.apiserver.deletion import Deleter
 from master.apiserver.etcd import Etcd
 from master.apiserver.listing import list_objects
 from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.registry import Registry
+from master.apiserver.requests import decode_request
 from master.apiserver.selection import parse
 from master.apiserver.watching import watch_from
 from proto import api_pb2, api_pb2_grpc
@@ -45,9 +49,15 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
     """Create, Get, List, Update, UpdateStatus, Delete and Watch of every kind."""
 
     def __init__(
-        self, etcd: Etcd, metrics: ApiServerMetrics, *, bookmark_every: float = 60.0
+        self,
+        etcd: Etcd,
+        metrics: ApiServerMetrics,
+        *,
+        bookmark_every: float = 60.0,
+        access: Access | None = None,
     ) -> None:
         self.etcd = etcd
+        self.access = access or Access.open()
         self.registry = Registry(etcd)
         self.deleter = Deleter(etcd)
         self.metrics = metrics
@@ -59,10 +69,15 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
         resource: str,
         context: grpc.aio.ServicerContext[Any, Any],
         call: Callable[[], Awaitable[T]],
+        asked: Callable[[], AccessRequest] | None = None,
     ) -> T:
         started = time.perf_counter()
         code = grpc.StatusCode.OK
         try:
+            if self.access.enabled:
+                # Described only now: naming the kind or decoding may refuse the request.
+                described = asked() if asked else AccessRequest(verb, _kind(resource))
+                await self._check(context, described)
             return await call()
         except errors.ApiError as e:
             code = e.code
@@ -80,6 +95,15 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
                 time.perf_counter() - started
             )
 
+    async def _check(
+        self, context: grpc.aio.ServicerContext[Any, Any], asked: AccessRequest
+    ) -> None:
+        metadata = dict(context.invocation_metadata() or ())
+        authorization = metadata.get(AUTHORIZATION)
+        await self.access.check(
+            asked, authorization=str(authorization) if authorization is not None else None
+        )
+
     async def Create(
         self, request: api_pb2.CreateRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> api_pb2.ObjectResponse:
@@ -93,7 +117,17 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
             )
             return api_pb2.ObjectResponse(object=obj.SerializeToString())
 
-        return await self._serve("create", request.resource, context, call)
+        def asked() -> AccessRequest:
+            # With the object's name, which the node authorizer checks (its own Node only).
+            obj = decode_request(_kind(request.resource), request.object)
+            return AccessRequest(
+                "create",
+                _kind(request.resource),
+                request.namespace or obj.metadata.namespace,
+                obj.metadata.name,
+            )
+
+        return await self._serve("create", request.resource, context, call, asked)
 
     async def Get(
         self, request: api_pb2.GetRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -102,7 +136,10 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
             obj = await self.registry.get(_kind(request.resource), request.namespace, request.name)
             return api_pb2.ObjectResponse(object=obj.SerializeToString())
 
-        return await self._serve("get", request.resource, context, call)
+        def asked() -> AccessRequest:
+            return AccessRequest("get", _kind(request.resource), request.namespace, request.name)
+
+        return await self._serve("get", request.resource, context, call, asked)
 
     async def List(
         self, request: api_pb2.ListRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -124,7 +161,15 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
             setattr(response, "continue", page.continue_token)
             return response
 
-        return await self._serve("list", request.resource, context, call)
+        def asked() -> AccessRequest:
+            return AccessRequest(
+                "list",
+                _kind(request.resource),
+                request.namespace,
+                field_selector=request.field_selector,
+            )
+
+        return await self._serve("list", request.resource, context, call, asked)
 
     async def _update(
         self,
@@ -144,7 +189,17 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
             )
             return api_pb2.ObjectResponse(object=obj.SerializeToString())
 
-        return await self._serve(verb, request.resource, context, call)
+        def asked() -> AccessRequest:
+            obj = decode_request(_kind(request.resource), request.object)
+            return AccessRequest(
+                "update",
+                _kind(request.resource),
+                request.namespace or obj.metadata.namespace,
+                obj.metadata.name,
+                subresource="status" if status else "",
+            )
+
+        return await self._serve(verb, request.resource, context, call, asked)
 
     async def Update(
         self, request: api_pb2.UpdateRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -175,7 +230,10 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
             )
             return api_pb2.ObjectResponse(object=obj.SerializeToString())
 
-        return await self._serve("delete", request.resource, context, call)
+        def asked() -> AccessRequest:
+            return AccessRequest("delete", _kind(request.resource), request.namespace, request.name)
+
+        return await self._serve("delete", request.resource, context, call, asked)
 
     async def Watch(
         self, request: api_pb2.WatchRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -189,7 +247,12 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
             kind = _kind(resource)
             selection = parse(request.label_selector, request.field_selector)
 
-        await self._serve("watch", resource, context, setup)
+        def asked() -> AccessRequest:
+            return AccessRequest(
+                "watch", _kind(resource), request.namespace, field_selector=request.field_selector
+            )
+
+        await self._serve("watch", resource, context, setup, asked)
         assert kind is not None and selection is not None
         gauge = self.metrics.watchers.labels(resource)
         gauge.inc()

@@ -132,7 +132,15 @@ async def watch_from(
     object that exists (one consistent list), then every change after that list; from a
     revision, every change after it."""
     if resource_version in ("", "0"):
-        page = await list_objects(etcd, kind, namespace, selection)
+        try:
+            page = await list_objects(etcd, kind, namespace, selection)
+        except errors.Unavailable:
+            if etcd.closing:
+                # Stopped while listing: say so, as a watch ended by the stop is told.
+                raise errors.Unavailable(
+                    "the API server is shutting down: watch another one"
+                ) from None
+            raise
         for obj in page.items:
             yield _event("ADDED", obj)
         resource_version = str(page.resource_version)

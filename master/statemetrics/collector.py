@@ -45,6 +45,10 @@ or one in NO_FAMILY saying why it has none."""
 NO_FAMILY: dict[str, str] = {
     "events": "kube-state-metrics has no family for Events (they are a log, not state)",
     "priorityclasses": "kube-state-metrics has no family for PriorityClasses",
+    **{
+        r: "kube-state-metrics' RBAC families (kube_role_info, ...) are off by default there"
+        for r in ("roles", "clusterroles", "rolebindings", "clusterrolebindings")
+    },
 }
 
 

@@ -41,6 +41,8 @@ async def running_apiserver(
     compaction_retention: float = 300.0,
     bookmark_interval: float = 60.0,
     register: bool = False,
+    token_auth_file: str = "",
+    authorization_modes: tuple[str, ...] = ("AlwaysAllow",),
 ) -> AsyncIterator[ApiServer]:
     """An API server in this process on 127.0.0.1 (free ports), stopped on exit.
 
@@ -58,6 +60,8 @@ async def running_apiserver(
             compaction_retention=compaction_retention,
             bookmark_interval=bookmark_interval,
             register=register,
+            token_auth_file=token_auth_file,
+            authorization_modes=authorization_modes,
         )
     )
     try:

@@ -150,7 +150,10 @@ def cluster_roles() -> list[rbac_pb2.ClusterRole]:
         _role(
             "system:kube-scheduler",
             [
-                rule(READ, ["*"], ["*"]),
+                # What it watches, and no more: never Secrets.
+                rule(READ, [""], ["pods", "nodes", "namespaces", "services"]),
+                rule(READ, ["scheduling.k8s.io"], ["priorityclasses"]),
+                rule(READ, ["apps"], ["replicasets", "daemonsets"]),
                 rule(["update", "delete"], [""], ["pods"]),
                 rule(["update"], [""], ["pods/status", "pods/binding"]),
                 rule(["create", "update", "patch"], [""], ["events"]),

@@ -103,8 +103,15 @@ class NodeAuthorizer:
             if self.lookup is not None and a.name in await self.lookup(node, a.namespace):
                 return ALLOW
             return _deny(f'node "{node}" may only get pods bound to it')
-        if (verb == "update" and sub == "status") or (verb == "delete" and not sub):
-            return ALLOW  # node-restriction admission checks the stored pod's nodeName
+        if (verb in ("update", "patch") and sub == "status") or (verb == "delete" and not sub):
+            # Only pods bound to this node (Kubernetes leaves this to its NodeRestriction
+            # admission; here the graph the node authorizer keeps already knows).
+            refs = self.graph.pod(a.namespace, a.name)
+            if refs is None and self.lookup is not None:
+                refs = (await self.lookup(node, a.namespace)).get(a.name)
+            if refs is not None and refs.node == node:
+                return ALLOW
+            return _deny(f'node "{node}" may only {verb} pods bound to it')
         return _deny(f'node "{node}" may not {verb} {a.full_resource}')
 
     async def _uses(self, node: str, namespace: str, resource: str, name: str) -> bool:

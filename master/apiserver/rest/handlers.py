@@ -28,6 +28,7 @@ from client import errors
 from client.codec import FieldError, from_dict
 from client.kinds import Kind, Object, UnknownKindError, by_resource, decode
 from client.timeouts import within
+from master.apiserver.access import Request as AccessRequest
 from master.apiserver.listing import list_objects
 from master.apiserver.rest import openapi, podstreams, status, tables
 from master.apiserver.rest.encoding import EncodedObjects, encode
@@ -186,6 +187,8 @@ class RestApi:
         return _json(version_info())
 
     async def _core_discovery(self, request: web.Request) -> web.Response:
+        if (refused := await self._nonresource(request)) is not None:
+            return refused
         if wants_aggregated(request.headers.getall("Accept", [])):
             return web.Response(
                 text=json.dumps(aggregated(core=True)), headers={"Content-Type": AGGREGATED}
@@ -193,6 +196,8 @@ class RestApi:
         return _json(api_versions(self.address or request.host))
 
     async def _groups_discovery(self, request: web.Request) -> web.Response:
+        if (refused := await self._nonresource(request)) is not None:
+            return refused
         if wants_aggregated(request.headers.getall("Accept", [])):
             return web.Response(
                 text=json.dumps(aggregated(core=False)), headers={"Content-Type": AGGREGATED}
@@ -200,16 +205,22 @@ class RestApi:
         return _json(api_group_list())
 
     async def _resources(self, request: web.Request) -> web.Response:
+        if (refused := await self._nonresource(request)) is not None:
+            return refused
         group = request.match_info.get("group", "")
         found = resource_list(group, request.match_info["version"])
         if found is None:
             return status.respond(status.of_error(_not_found_path()))
         return _json(found)
 
-    async def _openapi_index(self, _request: web.Request) -> web.Response:
+    async def _openapi_index(self, request: web.Request) -> web.Response:
+        if (refused := await self._nonresource(request)) is not None:
+            return refused
         return _json(openapi.index())
 
     async def _openapi_document(self, request: web.Request) -> web.Response:
+        if (refused := await self._nonresource(request)) is not None:
+            return refused
         text = openapi.documents().get(request.match_info["path"])
         if text is None:
             return status.respond(status.of_error(_not_found_path()))
@@ -229,9 +240,12 @@ class RestApi:
             )
             if target.kind.resource == "pods" and target.subresource in POD_STREAMS:
                 verb = target.subresource
+                # As kube-apiserver: reading a log is `get pods/log`, exec is `create pods/exec`.
+                await self._authorize(request, target, "get" if verb == "log" else "create")
                 stream = POD_STREAMS[target.subresource]
                 return await stream(request, self.service.registry, target.namespace, target.name)
             verb = self._verb(request, target)
+            await self._authorize(request, await self._named(request, target, verb), verb)
             return await self._dispatch(verb, request, target)
         except (errors.ApiError, HttpError) as e:
             code = e.code.name if isinstance(e, errors.ApiError) else e.reason
@@ -252,6 +266,47 @@ class RestApi:
                 metrics.request_duration.labels(verb, resource).observe(
                     time.perf_counter() - started
                 )
+
+    async def _authorize(self, request: web.Request, t: Target, verb: str) -> None:
+        access = self.service.access
+        if not access.enabled:
+            return
+        await access.check(
+            AccessRequest(
+                verb,
+                t.kind,
+                t.namespace,
+                t.name,
+                subresource=t.subresource,
+                field_selector=request.query.get("fieldSelector", ""),
+            ),
+            authorization=request.headers.get("Authorization"),
+        )
+
+    async def _named(self, request: web.Request, t: Target, verb: str) -> Target:
+        """For a create, the target with the body's name (the node authorizer needs it)."""
+        if verb != "create" or not self.service.access.enabled or not request.can_read_body:
+            return t
+        try:
+            body = _body(await request.text(), request.content_type)
+        except HttpError:
+            return t
+        name = body.get("metadata", {}).get("name", "") if isinstance(body, dict) else ""
+        return Target(t.kind, t.namespace, str(name), t.subresource) if name else t
+
+    async def _nonresource(self, request: web.Request) -> web.Response | None:
+        """None when the caller may read this discovery path; else the refusal."""
+        access = self.service.access
+        if not access.enabled:
+            return None
+        try:
+            await access.check(
+                AccessRequest("get", path=request.path),
+                authorization=request.headers.get("Authorization"),
+            )
+        except errors.ApiError as e:
+            return status.respond(status.of_error(e))
+        return None
 
     @staticmethod
     def _verb(request: web.Request, target: Target) -> str:

@@ -8,6 +8,7 @@ from client.names import (
     is_dns1035_label,
     is_dns1123_label,
     is_dns1123_subdomain,
+    is_path_segment_name,
     is_qualified_name,
     is_valid_label_value,
 )
@@ -23,6 +24,10 @@ ANNOTATIONS_MAX_BYTES = 256 * 1024
 _NAME_RULES: dict[str, NameRule] = {
     "Namespace": is_dns1123_label,
     "Service": is_dns1035_label,
+    # RBAC's names are path segments, so the system roles can be `system:...`.
+    **dict.fromkeys(
+        ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"), is_path_segment_name
+    ),
 }
 
 

@@ -1,0 +1,314 @@
+"""Authentication and authorization on a real API server (static tokens, Node and RBAC modes):
+a table of attacks and misuses, each refused with the right code and nothing written, over
+gRPC and over HTTP, and the legitimate requests beside them allowed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from client import errors
+from client.api import ApiClient, ClientOptions
+from client.codec import from_dict
+from client.kinds import by_resource
+from master.apiserver.server import ApiServer
+from proto import core_pb2, rbac_pb2
+from tests.support.apiserver import running_apiserver
+from tests.support.etcd import EtcdCluster
+
+TOKENS = {
+    "admin": ("admin-token", "admin", "system:masters"),
+    "vera": ("vera-token", "vera", ""),
+    "eddie": ("eddie-token", "eddie", ""),
+    "n1": ("n1-token", "system:node:n1", "system:nodes"),
+    "scheduler": ("sched-token", "system:kube-scheduler", ""),
+}
+
+
+@dataclass
+class Cluster:
+    server: ApiServer
+    clients: dict[str, ApiClient]
+
+    @property
+    def admin(self) -> ApiClient:
+        return self.clients["admin"]
+
+    async def http(self, method: str, path: str, token: str | None) -> tuple[int, dict[str, Any]]:
+        # In a thread: the API server serves in this test's event loop.
+        return await asyncio.to_thread(self._http, method, path, token)
+
+    def _http(self, method: str, path: str, token: str | None) -> tuple[int, dict[str, Any]]:
+        assert self.server.status is not None
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.server.status.port}{path}", method=method
+        )
+        if token is not None:
+            request.add_header("Authorization", token)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+
+def _obj(resource: str, body: dict[str, Any]) -> Any:
+    kind = by_resource(resource)
+    return from_dict(kind.message, {"apiVersion": kind.api_version, "kind": kind.kind, **body})
+
+
+def _pod(name: str, node: str, secret: str) -> core_pb2.Pod:
+    pod: core_pb2.Pod = _obj(
+        "pods",
+        {
+            "metadata": {"name": name, "namespace": "team"},
+            "spec": {
+                "nodeName": node,
+                "containers": [{"name": "c", "image": "busybox:1.35"}],
+                "volumes": [{"name": "s", "secret": {"secretName": secret}}],
+            },
+        },
+    )
+    return pod
+
+
+@pytest.fixture
+async def cluster(etcd_clean: EtcdCluster, tmp_path: Path) -> AsyncIterator[Cluster]:
+    tokens = tmp_path / "tokens.csv"
+    tokens.write_text(
+        "".join(
+            f'{token},{user},{user},"{groups}"\n' for token, user, groups in TOKENS.values()
+        )
+    )
+    async with running_apiserver(
+        etcd_clean.endpoints, token_auth_file=str(tokens), authorization_modes=("Node", "RBAC")
+    ) as server:
+        clients = {
+            who: ApiClient([server.endpoint], ClientOptions(token=token, max_retries=1))
+            for who, (token, _, _) in TOKENS.items()
+        }
+        clients["anonymous"] = ApiClient([server.endpoint], ClientOptions(max_retries=1))
+        clients["forger"] = ApiClient(
+            [server.endpoint], ClientOptions(token="forged-token", max_retries=1)
+        )
+        try:
+            admin = clients["admin"]
+            await admin.create(_obj("namespaces", {"metadata": {"name": "team"}}))
+            for name in ("s1", "s2"):
+                await admin.create(
+                    _obj("secrets", {"metadata": {"name": name, "namespace": "team"}})
+                )
+            await admin.create(_pod("p1", "n1", "s1"))
+            await admin.create(_pod("p2", "n2", "s2"))
+            await admin.create(
+                _obj("configmaps", {"metadata": {"name": "cfg", "namespace": "team"}})
+            )
+            await admin.create(
+                _obj(
+                    "clusterrolebindings",
+                    {
+                        "metadata": {"name": "vera-views"},
+                        "roleRef": _ref("ClusterRole", "view"),
+                        "subjects": [_user("vera")],
+                    },
+                )
+            )
+            await admin.create(
+                _obj(
+                    "rolebindings",
+                    {
+                        "metadata": {"name": "eddie-edits", "namespace": "team"},
+                        "roleRef": _ref("ClusterRole", "edit"),
+                        "subjects": [_user("eddie")],
+                    },
+                )
+            )
+            # The API server reads policy through its own watch: wait until it applies.
+            await _until_allowed(clients["vera"].list, "pods", "team")
+            await _until_allowed(clients["eddie"].list, "configmaps", "team")
+            yield Cluster(server, clients)
+        finally:
+            for client in clients.values():
+                await client.close()
+
+
+def _ref(kind: str, name: str) -> dict[str, str]:
+    return {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": name}
+
+
+def _user(name: str) -> dict[str, str]:
+    return {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": name}
+
+
+async def _until_allowed(call: Callable[..., Awaitable[Any]], *args: Any) -> None:
+    from tests.support.waiting import eventually
+
+    async def allowed() -> bool:
+        try:
+            await call(*args)
+        except errors.Forbidden:
+            return False
+        return True
+
+    await eventually(allowed, timeout=10, what=f"{args} allowed")
+
+
+def _status_update(pod: Any) -> Any:
+    changed = core_pb2.Pod()
+    changed.CopyFrom(pod)
+    changed.status.phase = "Failed"
+    return changed
+
+
+Attack = Callable[[Cluster], Awaitable[Any]]
+
+
+async def _get(c: Cluster, who: str, resource: str, ns: str, name: str) -> Any:
+    return await c.clients[who].get(resource, ns, name)
+
+
+ATTACKS: list[tuple[str, type[errors.ApiError], Attack]] = [
+    ("no credentials lists pods", errors.Unauthenticated,
+     lambda c: c.clients["anonymous"].list("pods", "team")),
+    ("a forged token reads a secret", errors.Unauthenticated,
+     lambda c: _get(c, "forger", "secrets", "team", "s1")),
+    ("a view user deletes a configmap", errors.Forbidden,
+     lambda c: c.clients["vera"].delete("configmaps", "team", "cfg")),
+    ("a view user reads a secret", errors.Forbidden,
+     lambda c: _get(c, "vera", "secrets", "team", "s1")),
+    ("a view user creates a pod", errors.Forbidden,
+     lambda c: c.clients["vera"].create(_pod("sneaky", "n1", "s1"))),
+    ("a view user binds itself to cluster-admin", errors.Forbidden,
+     lambda c: c.clients["vera"].create(_obj("clusterrolebindings", {
+         "metadata": {"name": "vera-admin"}, "roleRef": _ref("ClusterRole", "cluster-admin"),
+         "subjects": [_user("vera")]}))),
+    ("an editor writes in another namespace", errors.Forbidden,
+     lambda c: c.clients["eddie"].create(
+         _obj("configmaps", {"metadata": {"name": "x", "namespace": "default"}}))),
+    ("an editor grants roles in its own namespace", errors.Forbidden,
+     lambda c: c.clients["eddie"].create(_obj("rolebindings", {
+         "metadata": {"name": "eddie-admin", "namespace": "team"},
+         "roleRef": _ref("ClusterRole", "admin"), "subjects": [_user("eddie")]}))),
+    ("an editor deletes the namespace", errors.Forbidden,
+     lambda c: c.clients["eddie"].delete("namespaces", "", "team")),
+    ("a kubelet writes another node's pod status", errors.Forbidden,
+     lambda c: _steal_status(c)),
+    ("a kubelet reads a secret no pod of its own uses", errors.Forbidden,
+     lambda c: _get(c, "n1", "secrets", "team", "s2")),
+    ("a kubelet lists every secret", errors.Forbidden,
+     lambda c: c.clients["n1"].list("secrets", "team")),
+    ("a kubelet creates another node", errors.Forbidden,
+     lambda c: c.clients["n1"].create(_obj("nodes", {"metadata": {"name": "n2"}}))),
+    ("a kubelet deletes another node's pod", errors.Forbidden,
+     lambda c: c.clients["n1"].delete("pods", "team", "p2")),
+    ("a kubelet makes itself cluster-admin", errors.Forbidden,
+     lambda c: c.clients["n1"].create(_obj("clusterrolebindings", {
+         "metadata": {"name": "n1-admin"}, "roleRef": _ref("ClusterRole", "cluster-admin"),
+         "subjects": [_user("system:node:n1")]}))),
+    ("the scheduler deletes a namespace", errors.Forbidden,
+     lambda c: c.clients["scheduler"].delete("namespaces", "", "team")),
+    ("the scheduler reads a secret", errors.Forbidden,
+     lambda c: _get(c, "scheduler", "secrets", "team", "s1")),
+]  # fmt: skip
+
+
+async def _steal_status(c: Cluster) -> Any:
+    pod = await c.admin.get("pods", "team", "p2")
+    return await c.clients["n1"].update_status(_status_update(pod))
+
+
+async def _snapshot(c: Cluster) -> list[tuple[str, str, str]]:
+    found = []
+    for resource in ("namespaces", "nodes", "pods", "secrets", "configmaps", "rolebindings",
+                     "clusterrolebindings"):  # fmt: skip
+        listed = await c.admin.list(resource)
+        for obj in listed.items:
+            found.append((resource, obj.metadata.name, obj.metadata.resource_version))
+    return sorted(found)
+
+
+@pytest.mark.parametrize(("what", "refusal", "attack"), ATTACKS, ids=[a[0] for a in ATTACKS])
+async def test_an_attack_is_refused_with_its_code_and_writes_nothing(
+    cluster: Cluster, what: str, refusal: type[errors.ApiError], attack: Attack
+):
+    before = await _snapshot(cluster)
+    with pytest.raises(refusal) as raised:
+        await attack(cluster)
+    assert await _snapshot(cluster) == before, f"{what} wrote something"
+    if refusal is errors.Forbidden:
+        assert "User " in raised.value.message and "cannot" in raised.value.message
+
+
+async def test_the_legitimate_requests_beside_the_attacks_are_allowed(cluster: Cluster):
+    n1 = cluster.clients["n1"]
+    assert (await n1.get("secrets", "team", "s1")).metadata.name == "s1"
+    pod = await cluster.admin.get("pods", "team", "p1")
+    assert (await n1.update_status(_status_update(pod))).status.phase == "Failed"
+    assert len((await cluster.clients["vera"].list("pods", "team")).items) == 2
+    await cluster.clients["eddie"].create(
+        _obj("configmaps", {"metadata": {"name": "mine", "namespace": "team"}})
+    )
+    await n1.create(_obj("nodes", {"metadata": {"name": "n1"}}))
+
+
+async def test_a_forbidden_message_names_the_user_the_verb_and_the_resource(cluster: Cluster):
+    with pytest.raises(errors.Forbidden) as raised:
+        await cluster.clients["vera"].delete("configmaps", "team", "cfg")
+    assert raised.value.message.startswith(
+        'configmaps "cfg" is forbidden: User "vera" cannot delete resource "configmaps" '
+        'in API group "" in the namespace "team"'
+    )
+
+
+async def test_over_http_no_token_is_401_and_a_view_user_deleting_is_403(cluster: Cluster):
+    code, status = await cluster.http("GET", "/api/v1/namespaces/team/pods", None)
+    assert (code, status["reason"]) == (401, "Unauthorized")
+    code, status = await cluster.http("GET", "/api/v1/namespaces/team/pods", "Basic dmVyYQ==")
+    assert code == 401
+    code, status = await cluster.http(
+        "DELETE", "/api/v1/namespaces/team/configmaps/cfg", "Bearer vera-token"
+    )
+    assert (code, status["reason"]) == (403, "Forbidden")
+    assert 'User "vera" cannot delete' in status["message"]
+    code, listed = await cluster.http("GET", "/api/v1/namespaces/team/pods", "Bearer vera-token")
+    assert code == 200 and len(listed["items"]) == 2
+    code, _ = await cluster.http("GET", "/api", None)
+    assert code == 401, "discovery needs an authenticated user"
+    assert (await cluster.http("GET", "/api", "Bearer vera-token"))[0] == 200
+
+
+async def test_a_new_binding_takes_effect_and_its_removal_revokes(cluster: Cluster):
+    vera = cluster.clients["vera"]
+    with pytest.raises(errors.Forbidden):
+        await vera.get("secrets", "team", "s1")
+    binding = _obj(
+        "rolebindings",
+        {
+            "metadata": {"name": "vera-secrets", "namespace": "team"},
+            "roleRef": _ref("ClusterRole", "edit"),
+            "subjects": [_user("vera")],
+        },
+    )
+    await cluster.admin.create(binding)
+    await _until_allowed(vera.get, "secrets", "team", "s1")
+    await cluster.admin.delete("rolebindings", "team", "vera-secrets")
+
+    from tests.support.waiting import eventually
+
+    async def revoked() -> bool:
+        try:
+            await vera.get("secrets", "team", "s1")
+        except errors.Forbidden:
+            return True
+        return False
+
+    await eventually(revoked, timeout=10, what="the binding's removal applied")
+    assert isinstance(rbac_pb2.RoleBinding(), rbac_pb2.RoleBinding)
