@@ -41,6 +41,8 @@ class Context:
     name: str
     cluster: str
     namespace: str = ""
+    user: str = ""
+    """The entry of `users` whose credentials requests carry ("" : none)."""
 
 
 @dataclass
@@ -51,6 +53,12 @@ class Config:
     """Cluster name -> API server endpoints ("host:port")."""
     contexts: dict[str, Context] = field(default_factory=dict)
     current_context: str = ""
+    users: dict[str, str] = field(default_factory=dict)
+    """User name -> bearer token, as a kubeconfig's `users[].user.token`."""
+
+    def token(self, context: Context | None) -> str:
+        """The bearer token of a context's user ("" when it has none)."""
+        return self.users.get(context.user, "") if context is not None and context.user else ""
 
     def context(self, name: str = "") -> Context | None:
         """The named context, else the current one; None when there is none."""
@@ -73,10 +81,19 @@ class Config:
             "contexts": [
                 {
                     "name": c.name,
-                    "context": {"cluster": c.cluster, "namespace": c.namespace or "default"},
+                    "context": {
+                        "cluster": c.cluster,
+                        "namespace": c.namespace or "default",
+                        **({"user": c.user} if c.user else {}),
+                    },
                 }
                 for c in self.contexts.values()
             ],
+            **(
+                {"users": [{"name": n, "user": {"token": t}} for n, t in self.users.items()]}
+                if self.users
+                else {}
+            ),
             "current-context": self.current_context,
         }
 
@@ -113,8 +130,21 @@ def parse(data: object, path: Path) -> Config:
             raise CliError(f"{path}: contexts[{i}].name: required")
         ctx = _expect(entry.get("context") or {}, dict, f"contexts[{i}].context", path)
         cfg.contexts[name] = Context(
-            name, str(ctx.get("cluster") or ""), str(ctx.get("namespace") or "")
+            name,
+            str(ctx.get("cluster") or ""),
+            str(ctx.get("namespace") or ""),
+            str(ctx.get("user") or ""),
         )
+    for i, entry in enumerate(_expect(doc.get("users") or [], list, "users", path)):
+        entry = _expect(entry, dict, f"users[{i}]", path)
+        name = entry.get("name")
+        if not isinstance(name, str) or not name:
+            raise CliError(f"{path}: users[{i}].name: required")
+        user = _expect(entry.get("user") or {}, dict, f"users[{i}].user", path)
+        token = user.get("token", "")
+        if not isinstance(token, str):
+            raise CliError(f"{path}: users[{i}].user.token: expected a string")
+        cfg.users[name] = token
     current = doc.get("current-context") or ""
     if not isinstance(current, str):
         raise CliError(f"{path}: current-context: expected a string")
@@ -151,4 +181,5 @@ def save(cfg: Config, path: Path | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    tmp.chmod(0o600)  # users' tokens are in it, as in a kubeconfig
     tmp.replace(path)

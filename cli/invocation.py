@@ -80,7 +80,7 @@ class Invocation:
     @asynccontextmanager
     async def client(self) -> AsyncIterator[ApiClient]:
         """One ApiClient for the whole run, closed at the end."""
-        options = ClientOptions(user_agent="tug")
+        options = ClientOptions(user_agent="tug", token=self.config.token(self.context()))
         if self.timeout():
             options.timeout = self.timeout()
         api = ApiClient(self.endpoints(), options)

@@ -11,6 +11,7 @@ state that only the loop may touch.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 
 import structlog
@@ -44,8 +45,11 @@ class StatusServer:
         *,
         registry: CollectorRegistry,
         ready: ReadyCheck = _always_ready,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host
+        self.ssl_context = ssl_context
+        """HTTPS with this context (the API server's port when it has a certificate)."""
         self.port = port
         self.registry = registry
         self.ready = ready
@@ -70,7 +74,9 @@ class StatusServer:
         # No access log: Prometheus scrapes every few seconds and probes poll /readyz.
         runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=_SHUTDOWN_GRACE)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
+        site = web.TCPSite(
+            runner, self.host, self.port, reuse_address=True, ssl_context=self.ssl_context
+        )
         try:
             await site.start()
         except BaseException:

@@ -21,11 +21,12 @@ from pathlib import Path
 import structlog
 from prometheus_client import REGISTRY
 
-from client.api import ApiClient
+from client.api import ApiClient, ClientOptions
 from client.flags import endpoint_list, positive_seconds, seconds
 from client.logs import configure_logging
 from client.names import is_qualified_name, is_valid_label_value
 from client.statusserver import StatusServer, metrics_route
+from client.tokens import read_token
 from kubelet import agent
 from kubelet.fencing import FenceSettings
 from kubelet.ipam import IPAMError, pod_network
@@ -58,6 +59,8 @@ class Options:
     log_level: str
     remove_containers: bool = False
     stats_period: float = 10.0
+    token: str = field(default="", repr=False)
+    """The node's bearer token (--token-file), as `system:node:<name>`."""
     fencing: FenceSettings = field(default_factory=FenceSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     node_labels: dict[str, str] = field(default_factory=dict)
@@ -106,6 +109,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     p.add_argument("--address", default="", help="the node's IP (InternalIP, agent address)")
     p.add_argument(
         "--server", type=endpoint_list("--server"), default=[], help="API servers host:port,..."
+    )
+    p.add_argument(
+        "--token-file", default="", help="a file holding this node's token (system:node:NAME)"
     )
     p.add_argument("--root-dir", type=Path, default=None, help="volumes and pod files")
     p.add_argument("--port", type=int, default=10250, help="node-agent gRPC port")
@@ -212,7 +218,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         p.error(str(e))
     if a.host_gw and a.pod_cidr_mode != "node":
         p.error("--host-gw: needs --pod-cidr-mode node (the node's bridge is its podCIDR)")
+    try:
+        token = read_token(a.token_file)
+    except ValueError as e:
+        p.error(f"--token-file: {e}")
     return Options(
+        token=token,
         node_name=a.node_name,
         address=a.address,
         servers=a.server,
@@ -294,7 +305,7 @@ def node_names(opts: Options) -> list[str]:
 
 async def run(opts: Options, stop: asyncio.Event) -> None:
     """Run the node(s) until `stop` is set."""
-    api = ApiClient(opts.servers)
+    api = ApiClient(opts.servers, ClientOptions(token=opts.token))
     kubelets: list[Kubelet] = []
     for name in node_names(opts):
         root = opts.root_dir if opts.simulate == 1 else opts.root_dir / name

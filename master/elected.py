@@ -16,7 +16,7 @@ import contextlib
 import math
 import signal
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -28,6 +28,7 @@ from client.flags import endpoint_list, positive_seconds
 from client.logs import configure_logging
 from client.statusserver import StatusServer
 from client.timeouts import cancel_and_wait, within
+from client.tokens import read_token
 from master.leaderelection import (
     Callbacks,
     ConfigError,
@@ -56,6 +57,8 @@ class ElectedOptions:
     http_host: str
     http_port: int | None
     log_level: str
+    token: str = field(default="", repr=False)
+    """The bearer token sent to the API servers (--token-file)."""
 
 
 def add_flags(p: argparse.ArgumentParser) -> None:
@@ -73,6 +76,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
         help="comma-separated etcd endpoints, for the leader election only",
     )
     p.add_argument("--name", default="", help="identity in the election (default host-pid)")
+    p.add_argument("--token-file", default="", help="a file holding this component's token")
     p.add_argument(
         "--leader-lease",
         type=positive_seconds,
@@ -111,7 +115,12 @@ def parse_options(
         configure_logging(prog, level=a.log_level)
     except ValueError as e:
         p.error(f"--log-level: {e}")
+    try:
+        token = read_token(a.token_file)
+    except ValueError as e:
+        p.error(f"--token-file: {e}")
     opts = ElectedOptions(
+        token=token,
         servers=a.server,
         etcd_servers=a.etcd_servers,
         name=a.name or default_identity(),
@@ -152,7 +161,9 @@ async def run_elected(
     async def term(leadership: Leadership) -> None:
         api = ApiClient(
             opts.servers,
-            ClientOptions(fence=leadership.fence, user_agent=f"{component}/{opts.name}"),
+            ClientOptions(
+                fence=leadership.fence, user_agent=f"{component}/{opts.name}", token=opts.token
+            ),
         )
         keeper = LeaseKeeper(
             api,
@@ -173,7 +184,9 @@ async def run_elected(
     registering: asyncio.Task[None] | None = None
     registry_api: ApiClient | None = None
     if status is not None:
-        registry_api = ApiClient(opts.servers, ClientOptions(user_agent=f"{component}/{opts.name}"))
+        registry_api = ApiClient(
+            opts.servers, ClientOptions(user_agent=f"{component}/{opts.name}", token=opts.token)
+        )
         address = f"{opts.http_host}:{status.port}"
         registering = asyncio.create_task(
             Registration(

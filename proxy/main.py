@@ -14,10 +14,11 @@ from collections.abc import Callable, Sequence
 import structlog
 from prometheus_client import REGISTRY
 
-from client.api import ApiClient
+from client.api import ApiClient, ClientOptions
 from client.flags import endpoint_list, positive_seconds
 from client.logs import configure_logging
 from client.statusserver import StatusServer
+from client.tokens import read_token
 from proxy.balancer import MODES, ROUND_ROBIN
 from proxy.dns import DEFAULT_DOMAIN
 from proxy.network import INTERFACE
@@ -57,6 +58,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxySettings, int | 
                    help="the node's IP: nodePorts and the node's DNS listen here")
     p.add_argument("--server", type=endpoint_list("--server"), required=True,
                    help="API servers host:port,...")
+    p.add_argument("--token-file", default="", help="a file holding the proxy's token")
     p.add_argument("--mode", choices=MODES, default=ROUND_ROBIN, help="endpoint choice")
     p.add_argument("--service-cluster-ip-range", type=_cidr, default=DEFAULT_SERVICE_RANGE)
     p.add_argument("--interface", default=INTERFACE,
@@ -80,7 +82,12 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxySettings, int | 
         p.error("--dns-port: must be -1 (off) or a port 0..65535")
     if len(a.interface) > 15:
         p.error(f"--interface: {a.interface!r} is longer than Linux's 15 characters")
+    try:
+        token = read_token(a.token_file)
+    except ValueError as e:
+        p.error(f"--token-file: {e}")
     settings = ProxySettings(
+        token=token,
         node_name=a.node_name,
         address=a.address,
         servers=tuple(a.server),
@@ -97,7 +104,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxySettings, int | 
 
 async def run(settings: ProxySettings, http_port: int | None, stop: asyncio.Event) -> None:
     """Run the proxy until `stop` is set."""
-    api = ApiClient(list(settings.servers))
+    api = ApiClient(list(settings.servers), ClientOptions(token=settings.token))
     proxier = Proxier(settings, api)
     status: StatusServer | None = None
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from proxy.balancer import ROUND_ROBIN
 from proxy.dns import DEFAULT_DOMAIN
@@ -28,6 +28,8 @@ class ProxySettings:
     """The node's address: nodePorts and the node's DNS listen here (127.0.0.N locally)."""
     servers: tuple[str, ...] = ("127.0.0.1:6443",)
     """API servers, host:port."""
+    token: str = field(default="", repr=False)
+    """The bearer token sent to them (--token-file); never logged."""
     mode: str = ROUND_ROBIN
     """How an endpoint is chosen: round-robin or least-connections."""
     service_range: str = DEFAULT_SERVICE_RANGE

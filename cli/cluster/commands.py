@@ -22,6 +22,7 @@ from cli.cluster import (
     components,
     container_up,
     containers,
+    credentials,
     kubeconfig,
     monitoring,
     nodes,
@@ -57,6 +58,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     up_parser.add_argument("--masters", type=int, default=3)
     up_parser.add_argument("--fresh", action="store_true", help="wipe the cluster's data first")
+    up_parser.add_argument(
+        "--secure",
+        action="store_true",
+        help="a token per component and user; API servers authorize with Node and RBAC",
+    )
     up_parser.add_argument("--base-port", type=int, default=DEFAULT_BASE_PORT)
     up_parser.add_argument(
         "--nodes",
@@ -120,12 +126,18 @@ def tiers(layout: Layout, etcd_binary: str) -> list[list[Component]]:
     return [tier for tier in out if tier]
 
 
-def _write_context(layout: Layout) -> None:
+def _write_context(layout: Layout, token: str = "") -> None:
     cfg = configfile.load()
     cfg.clusters[layout.name] = layout.servers()
     previous = cfg.contexts.get(layout.name)
     namespace = previous.namespace if previous else "default"
-    cfg.contexts[layout.name] = configfile.Context(layout.name, layout.name, namespace)
+    user = ""
+    if token:
+        user = f"{layout.name}-admin"
+        cfg.users[user] = token
+    else:
+        cfg.users.pop(f"{layout.name}-admin", None)
+    cfg.contexts[layout.name] = configfile.Context(layout.name, layout.name, namespace, user)
     cfg.current_context = layout.name
     configfile.save(cfg)
 
@@ -136,6 +148,7 @@ def _remove_context(name: str) -> None:
         return
     cfg.clusters.pop(name, None)
     cfg.contexts.pop(name, None)
+    cfg.users.pop(f"{name}-admin", None)
     if cfg.current_context == name:
         cfg.current_context = ""
     configfile.save(cfg)
@@ -178,6 +191,8 @@ async def _stop(layout: Layout, found: state.State) -> None:
 async def up(inv: Invocation) -> int:
     """Start the cluster with its driver, write the context, wait until all answer."""
     if inv.args.driver == "docker":
+        if inv.args.secure:
+            raise CliError("--secure: not yet with --driver docker (the processes driver only)")
         return await up_containers(inv)
     if inv.args.config is not None:
         raise CliError("--config: describes container nodes; use it with --driver docker")
@@ -189,6 +204,7 @@ async def up(inv: Invocation) -> int:
         args.nodes,
         1 if args.etcd_members is None else args.etcd_members,
         args.node_address,
+        secure=args.secure,
     )
     found = state.load(layout)
     if found is not None:
@@ -216,7 +232,10 @@ async def up(inv: Invocation) -> int:
         for m in range(layout.etcd_members):
             await asyncio.to_thread(shutil.rmtree, layout.etcd_data_for(m), True)
         await asyncio.to_thread(shutil.rmtree, layout.logs, True)
+        await asyncio.to_thread(shutil.rmtree, layout.auth_dir, True)
     layout.root.mkdir(parents=True, exist_ok=True)
+    admin_token = credentials.ensure_tokens(layout) if layout.secure else ""
+    ca = credentials.ensure_pki(layout) if layout.secure else b""
     supervisor = Supervisor(layout, state.State(layout.name, layout.base_port, layout.masters))
     inv.out(f'Starting cluster "{layout.name}" in {layout.root}')
     inv.stdout.flush()
@@ -226,7 +245,7 @@ async def up(inv: Invocation) -> int:
             inv.stdout.flush()
         waiting = [layout.node_name(j) for j in range(layout.nodes)]
         while waiting:
-            for name in await nodes.ready_names(layout.servers(), waiting):
+            for name in await nodes.ready_names(layout.servers(), waiting, token=admin_token):
                 inv.out(f"  ✓ node {name} Ready")
                 waiting.remove(name)
             inv.stdout.flush()
@@ -236,8 +255,14 @@ async def up(inv: Invocation) -> int:
     except BaseException:
         await asyncio.shield(_stop(layout, supervisor.state))
         raise
-    _write_context(layout)
-    kubeconfig.write(layout.name, f"http://{HOST}:{layout.apiserver_http_port(0)}")
+    _write_context(layout, admin_token)
+    scheme = "https" if layout.secure else "http"
+    kubeconfig.write(
+        layout.name,
+        f"{scheme}://{HOST}:{layout.apiserver_http_port(0)}",
+        token=admin_token,
+        ca=ca,
+    )
     servers = ",".join(layout.servers())
     inv.out(
         f'Cluster "{layout.name}" is up: etcd at {",".join(layout.etcd_endpoints())}, '

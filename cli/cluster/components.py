@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cli.cluster import credentials
 from cli.cluster.layout import HOST, Layout
 from cli.cluster.probes import http_get
 from cli.errors import CliError
@@ -132,7 +133,7 @@ def apiserver(layout: Layout, i: int) -> Component:
     grpc_port, http_port = layout.apiserver_port(i), layout.apiserver_http_port(i)
 
     async def ready() -> bool:
-        status, _ = await http_get(HOST, http_port, "/readyz")
+        status, _ = await http_get(HOST, http_port, "/readyz", tls=layout.secure)
         return status == 200
 
     flags = {
@@ -145,6 +146,11 @@ def apiserver(layout: Layout, i: int) -> Component:
         "--kubelet-http-port": str(layout.kubelet_http_port()),
         "--proxy-http-port": str(layout.proxy_http_port()),
     }
+    if layout.secure:
+        flags["--token-auth-file"] = str(credentials.token_auth_file(layout))
+        flags["--authorization-mode"] = "Node,RBAC"
+        cert, key = credentials.apiserver_cert_files(layout)
+        flags["--tls-cert-file"], flags["--tls-private-key-file"] = str(cert), str(key)
     return Component(
         f"apiserver-{i}",
         [executable("tug-apiserver"), *_flat(flags)],
@@ -168,6 +174,12 @@ def _elected(layout: Layout, i: int, program: str, short: str, block: int) -> Co
         "--http-host": HOST,
         "--http-port": str(http_port),
     }
+    if layout.secure:
+        identity = {
+            "tug-scheduler": credentials.SCHEDULER,
+            "tug-controller-manager": credentials.CONTROLLER_MANAGER,
+        }[program]
+        flags["--token-file"] = str(credentials.token_file(layout, identity))
     return Component(f"{short}-{i}", [executable(program), *_flat(flags)], [http_port], ready)
 
 
@@ -209,6 +221,10 @@ def kubelet(layout: Layout, j: int) -> Component:
         "--port": str(grpc_port),
         "--http-port": str(http_port),
     }
+    if layout.secure:
+        flags["--token-file"] = str(
+            credentials.token_file(layout, credentials.node_identity(layout, j))
+        )
     return Component(
         f"kubelet-{j}",
         [executable("tug-kubelet"), *_flat(flags)],
@@ -232,6 +248,8 @@ def proxy(layout: Layout, j: int) -> Component:
         "--server": ",".join(layout.servers_for(j)),
         "--http-port": str(http_port),
     }
+    if layout.secure:
+        flags["--token-file"] = str(credentials.token_file(layout, credentials.PROXY))
     return Component(
         f"proxy-{j}", [executable("tug-proxy"), *_flat(flags)], [http_port], ready, address
     )

@@ -10,6 +10,7 @@ and `tug config kubeconfig-path` prints where it is:
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,7 +24,9 @@ def path_for(cluster: str) -> Path:
     return tug_home() / "clusters" / cluster / "kubeconfig"
 
 
-def write(cluster: str, server: str, namespace: str = "default") -> Path:
+def write(
+    cluster: str, server: str, namespace: str = "default", token: str = "", ca: bytes = b""
+) -> Path:
     """Write the cluster's kubeconfig: one cluster, user and context, all named `cluster`."""
     # An empty address variable must never become a kubeconfig aimed at nothing.
     url = urlsplit(server)
@@ -32,8 +35,16 @@ def write(cluster: str, server: str, namespace: str = "default") -> Path:
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": cluster, "cluster": {"server": server}}],
-        "users": [{"name": cluster, "user": {}}],
+        "clusters": [
+            {
+                "name": cluster,
+                "cluster": {
+                    "server": server,
+                    **({"certificate-authority-data": base64.b64encode(ca).decode()} if ca else {}),
+                },
+            }
+        ],
+        "users": [{"name": cluster, "user": {"token": token} if token else {}}],
         "contexts": [
             {
                 "name": cluster,
@@ -47,5 +58,6 @@ def write(cluster: str, server: str, namespace: str = "default") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name("kubeconfig.tmp")
     tmp.write_text(yaml.safe_dump(config, sort_keys=False))
+    tmp.chmod(0o600)  # it may hold the admin's token
     tmp.replace(path)
     return path

@@ -50,6 +50,8 @@ class Layout:
     etcd_members: int = 1
     node_address_base: str = DEFAULT_NODE_ADDRESS
     """The first node's loopback address; the next nodes count up from it."""
+    secure: bool = False
+    """Every component presents a token and the API servers authorize (Node, RBAC)."""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -106,6 +108,11 @@ class Layout:
     def apiserver_port(self, i: int) -> int:
         """The gRPC port of master i's API server."""
         return self.port(0, i)
+
+    @property
+    def auth_dir(self) -> Path:
+        """The cluster's credentials (tokens), readable by its owner only."""
+        return self.root / "auth"
 
     def apiserver_http_port(self, i: int) -> int:
         """The HTTP (health, metrics) port of master i's API server."""

@@ -76,14 +76,18 @@ def _ready(node: object) -> bool:
 
 
 async def ready_names(
-    servers: list[str], names: list[str], *, timeout: float = NODES_READY_TIMEOUT
+    servers: list[str],
+    names: list[str],
+    *,
+    timeout: float = NODES_READY_TIMEOUT,
+    token: str = "",
 ) -> list[str]:
     """Wait until at least one of the named Nodes is Ready; those that are (sorted).
 
     CliError naming the nodes still waiting when none becomes Ready in time.
     """
     deadline = time.monotonic() + timeout
-    async with ApiClient(servers, ClientOptions()) as api:
+    async with ApiClient(servers, ClientOptions(token=token)) as api:
         while True:
             try:
                 found = await api.list("nodes")

@@ -5,16 +5,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 
 from client.timeouts import within
 
 _MAX_ANSWER = 16 << 20
 
 
-async def http_get(host: str, port: int, path: str, timeout: float = 1.0) -> tuple[int, bytes]:
-    """A minimal HTTP/1.0 GET: (status, body); (0, b"") when nothing answers."""
+async def http_get(
+    host: str, port: int, path: str, timeout: float = 1.0, *, tls: bool = False
+) -> tuple[int, bytes]:
+    """A minimal HTTP/1.0 GET: (status, body); (0, b"") when nothing answers.
+
+    With `tls`, over HTTPS without checking the certificate: a readiness probe of a
+    process this tool started itself, as kubelet's HTTPS probes do."""
+    context = None
+    if tls:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     try:
-        reader, writer = await within(asyncio.open_connection(host, port), timeout)
+        reader, writer = await within(asyncio.open_connection(host, port, ssl=context), timeout)
     except (OSError, TimeoutError):
         return 0, b""
     try:

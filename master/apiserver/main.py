@@ -67,6 +67,8 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
     p.add_argument("--token-auth-file", default="",
                    help="static bearer tokens, `token,user,uid,\"group1,group2\"` per line "
                    "(default: no authentication)")
+    p.add_argument("--tls-cert-file", default="", help="PEM serving certificate of the HTTP port")
+    p.add_argument("--tls-private-key-file", default="", help="its private key")
     p.add_argument("--authorization-mode", default="AlwaysAllow",
                    help="AlwaysAllow, or a comma-separated list of Node and RBAC")
     p.add_argument("--log-level", default="info")
@@ -76,6 +78,12 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
         "AlwaysAllow" in modes and len(modes) > 1
     ):
         p.error(f"--authorization-mode: {a.authorization_mode!r}: use AlwaysAllow, or Node,RBAC")
+    if bool(a.tls_cert_file) != bool(a.tls_private_key_file):
+        p.error("--tls-cert-file and --tls-private-key-file: give both or neither")
+    for flag, value in (("--tls-cert-file", a.tls_cert_file),
+                        ("--tls-private-key-file", a.tls_private_key_file)):
+        if value and not Path(value).is_file():
+            p.error(f"{flag}: {value}: no such file")
     if a.token_auth_file and not Path(a.token_auth_file).is_file():
         p.error(f"--token-auth-file: {a.token_auth_file}: no such file")
     try:
@@ -111,6 +119,8 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
         service_node_port_range=node_ports,
         register=a.register,
         token_auth_file=a.token_auth_file,
+        tls_cert_file=a.tls_cert_file,
+        tls_private_key_file=a.tls_private_key_file,
         authorization_modes=modes,
         discovery=DiscoverySettings(
             kubelet_http_port=a.kubelet_http_port, proxy_http_port=a.proxy_http_port

@@ -8,6 +8,7 @@ system namespaces exist; `stop` drains requests for a grace period.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from client import errors
 from client.api import ApiClient, ClientOptions
 from client.statusserver import StatusServer
 from client.timeouts import cancel_and_wait, within
+from client.tls import ServerTls
 from master.apiserver import defaults
 from master.apiserver.access import Access
 from master.apiserver.allocators import (
@@ -33,6 +35,7 @@ from master.apiserver.auth.graph import PodGraph
 from master.apiserver.auth.node import NodeAuthorizer
 from master.apiserver.auth.rbac import PolicyIndex, RbacAuthorizer
 from master.apiserver.auth.tokenfile import load_token_file
+from master.apiserver.auth.user import UserInfo
 from master.apiserver.bootstrap import ensure_default_policy, ensure_system_namespaces
 from master.apiserver.compaction import Compactor
 from master.apiserver.discovery import Discovery, DiscoverySettings
@@ -53,6 +56,8 @@ MAX_REQUEST_BYTES = 3 * 1024 * 1024
 MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 """Large lists may exceed gRPC's 4 MiB default."""
 SERVICE_NAME = "tugboat.v1.Resources"
+LOOPBACK_TOKEN = secrets.token_urlsafe(32)
+"""This process' own token (its loopback client's), valid only while it runs."""
 POLICY_SYNC_SECONDS = 30.0
 """How long a starting server waits for its first read of the RBAC policy and pods."""
 
@@ -95,6 +100,10 @@ class ApiServerConfig:
     """Static bearer tokens, one `token,user,uid,"group1,group2"` per line (kube-apiserver's
     --token-auth-file); empty: no authentication, every request is system:anonymous."""
     authorization_modes: tuple[str, ...] = ("AlwaysAllow",)
+    tls_cert_file: str = ""
+    tls_private_key_file: str = ""
+    """With both, the HTTP port (the REST API, health, metrics) serves HTTPS: kubectl sends
+    a bearer token only over TLS. gRPC stays plaintext for now."""
     """"AlwaysAllow", or any of "Node" and "RBAC" (asked in that order)."""
     register: bool = True
     """Keep a registration Lease (master/registration.py) naming the status port, so
@@ -111,7 +120,11 @@ def _access_control(config: ApiServerConfig, etcd: Etcd) -> tuple[Access, Policy
         )
     authenticator = None
     if config.token_auth_file:
-        authenticator = Authenticator(tokens=load_token_file(Path(config.token_auth_file)))
+        tokens = dict(load_token_file(Path(config.token_auth_file)))
+        # The server's own client (discovery, registration), as kube-apiserver's loopback
+        # client: a token made at start that exists nowhere else.
+        tokens[LOOPBACK_TOKEN] = UserInfo("system:apiserver", ("system:masters",))
+        authenticator = Authenticator(tokens=tokens)
     if modes == {"AlwaysAllow"}:
         return Access(authenticator, None), None
     index, graph = PolicyIndex(), PodGraph()
@@ -185,8 +198,17 @@ class ApiServer:
             not_ready=cfg.default_not_ready_toleration,
         )
         if cfg.http_port is not None:
+            tls = None
+            if cfg.tls_cert_file and cfg.tls_private_key_file:
+                tls = ServerTls.from_files(
+                    Path(cfg.tls_cert_file), Path(cfg.tls_private_key_file)
+                ).ssl_context()
             self.status = StatusServer(
-                cfg.bind_address, cfg.http_port, registry=self.metrics.registry, ready=self.ready
+                cfg.bind_address,
+                cfg.http_port,
+                registry=self.metrics.registry,
+                ready=self.ready,
+                ssl_context=tls,
             )
             address = f"{cfg.advertise_address or cfg.bind_address}:{cfg.http_port}"
             self.status.add_routes(
@@ -219,7 +241,9 @@ class ApiServer:
             self._compacting = asyncio.create_task(self.compactor.run())
         if self.status is not None:
             # Discovery and registration go through this server's own API, as any client.
-            self._loopback = ApiClient([self.endpoint], ClientOptions(user_agent="tug-apiserver"))
+            self._loopback = ApiClient(
+                [self.endpoint], ClientOptions(user_agent="tug-apiserver", token=LOOPBACK_TOKEN)
+            )
             self.discovery.api = self._loopback
         if self.status is not None and self._loopback is not None and cfg.register:
             address = f"{cfg.advertise_address or cfg.bind_address}:{self.status.port}"

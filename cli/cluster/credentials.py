@@ -1,0 +1,104 @@
+"""The credentials of a secure local cluster (`tug up --secure`): a CA, the API servers'
+serving certificate, and a token per component.
+
+As kube-apiserver's `--token-auth-file`: one line per identity, the token a random 32
+bytes. The users are Kubernetes' own, so the default RBAC policy and the node authorizer
+recognise them: `system:kube-scheduler`, `system:kube-controller-manager`,
+`system:kube-proxy`, `system:node:<node>` in `system:nodes`, and the admin in
+`system:masters`. Each component reads its token from its own file (`--token-file`);
+every file is 0600 in a 0700 directory. Existing tokens are kept, so a restarted process
+still authenticates; `--fresh` wipes them with the rest of the cluster's data.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from cli.cluster.layout import HOST, Layout
+from cli.cluster.pki import CertificateAuthority, write_private, write_public
+
+ADMIN = "admin"
+SCHEDULER = "system:kube-scheduler"
+CONTROLLER_MANAGER = "system:kube-controller-manager"
+PROXY = "system:kube-proxy"
+
+
+def _file(layout: Layout, identity: str) -> Path:
+    return layout.auth_dir / (identity.replace("system:", "").replace(":", "-") + ".token")
+
+
+def token_file(layout: Layout, identity: str) -> Path:
+    """The file holding `identity`'s token."""
+    return _file(layout, identity)
+
+
+def node_identity(layout: Layout, j: int) -> str:
+    return f"system:node:{layout.node_name(j)}"
+
+
+def token_auth_file(layout: Layout) -> Path:
+    """The API servers' --token-auth-file."""
+    return layout.auth_dir / "tokens.csv"
+
+
+def _identities(layout: Layout) -> list[tuple[str, str]]:
+    """(user, groups) of every identity the cluster needs."""
+    return [
+        (ADMIN, "system:masters"),
+        (SCHEDULER, ""),
+        (CONTROLLER_MANAGER, ""),
+        (PROXY, ""),
+        *((node_identity(layout, j), "system:nodes") for j in range(layout.nodes)),
+    ]
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def ensure_tokens(layout: Layout) -> str:
+    """Write any missing token and the token file; the admin's token."""
+    layout.auth_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(layout.auth_dir, 0o700)
+    lines = []
+    for user, groups in _identities(layout):
+        path = _file(layout, user)
+        token = path.read_text().strip() if path.exists() else ""
+        if not token:
+            token = secrets.token_urlsafe(32)
+            _write_private(path, token + "\n")
+        lines.append(f'{token},{user},{user},"{groups}"\n')
+    _write_private(token_auth_file(layout), "".join(lines))
+    return _file(layout, ADMIN).read_text().strip()
+
+
+def ca_file(layout: Layout) -> Path:
+    return layout.auth_dir / "ca.crt"
+
+
+def apiserver_cert_files(layout: Layout) -> tuple[Path, Path]:
+    """The API servers' serving certificate and key (one for every master here: they all
+    listen on the same loopback address)."""
+    return layout.auth_dir / "apiserver.crt", layout.auth_dir / "apiserver.key"
+
+
+def ensure_pki(layout: Layout) -> bytes:
+    """The cluster CA (made once) and the API servers' certificate; the CA's PEM."""
+    layout.auth_dir.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = ca_file(layout), layout.auth_dir / "ca.key"
+    if cert_path.exists() and key_path.exists():
+        ca = CertificateAuthority.load(cert_path, key_path)
+    else:
+        ca = CertificateAuthority.create(f"tugboat-{layout.name}-ca")
+        ca.save(cert_path, key_path)
+    served = ca.issue(
+        "kube-apiserver", server=True, hosts=[HOST, "localhost", "kubernetes.default"]
+    )
+    cert, key = apiserver_cert_files(layout)
+    write_public(cert, served.cert)
+    write_private(key, served.key)
+    return ca.cert_pem

@@ -1,0 +1,125 @@
+"""`tug up --secure`: every component authenticates with its own token and the API servers
+authorize with Node and RBAC, and the cluster works as before: pods run, services answer,
+kubectl talks HTTPS with the admin's token; a request without one, or a node reaching
+beyond its own pods, is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import ssl
+import stat
+import subprocess
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from client import errors
+from client.api import ApiClient, ClientOptions
+from tests.chaos.helpers import web_app
+from tests.e2e.tables import http_get
+from tests.support.cluster import Cluster, running_cluster
+from tests.support.waiting import eventually, wait_until
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    home = tmp_path_factory.mktemp("secure") / "tug-home"
+    with running_cluster(home, name="sec", masters=1, nodes=2, extra=("--secure",)) as c:
+        yield c
+
+
+UNUSED_SECRET = """
+apiVersion: v1
+kind: Secret
+metadata: {name: unused}
+stringData: {k: v}
+"""
+
+
+def _token(cluster: Cluster, file: str) -> str:
+    return (cluster.root / "auth" / file).read_text().strip()
+
+
+def test_every_credential_file_is_private_to_its_owner(secure: Cluster):
+    auth = secure.root / "auth"
+    assert stat.S_IMODE(auth.stat().st_mode) == 0o700
+    for path in auth.iterdir():
+        if path.suffix in (".token", ".key", ".csv"):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_the_cluster_runs_a_service_with_every_component_authenticated(secure: Cluster):
+    secure.tug("apply", "-f", "-", stdin=web_app("guarded", 2, 30211)).ok()
+    secure.tug("rollout", "status", "deployment/guarded", "--timeout", "120s").ok()
+    url = f"http://{secure.node_ip(0)}:30211/"
+    wait_until(lambda: http_get(url), timeout=60, interval=0.5, what=f"{url} answering")
+    logs = "".join(p.read_text(errors="replace") for p in (secure.root / "logs").iterdir())
+    assert "PERMISSION_DENIED" not in logs and "UNAUTHENTICATED" not in logs
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="make setup installs kubectl")
+def test_kubectl_speaks_https_with_the_admins_token_from_the_kubeconfig(secure: Cluster):
+    path = secure.tug("config", "kubeconfig-path").ok().strip()
+    done = subprocess.run(
+        ["kubectl", "get", "nodes", "-o", "name"],
+        env={**os.environ, "KUBECONFIG": path},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(done.stdout.split()) == [f"node/{secure.node_name(j)}" for j in range(2)]
+
+
+def test_no_token_is_refused_over_https_and_grpc(secure: Cluster):
+    insecure = ssl.create_default_context()
+    insecure.check_hostname, insecure.verify_mode = False, ssl.CERT_NONE
+    url = f"https://127.0.0.1:{secure.base_port + 10}/api/v1/pods"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url, timeout=10, context=insecure)
+    assert refused.value.code == 401
+    assert json.loads(refused.value.read())["reason"] == "Unauthorized"
+
+    async def anonymous() -> None:
+        async with ApiClient(secure.servers, ClientOptions(max_retries=1)) as api:
+            with pytest.raises(errors.Unauthenticated):
+                await api.list("pods")
+
+    asyncio.run(anonymous())
+
+
+def test_a_nodes_token_reaches_only_its_own_node_and_pods(secure: Cluster):
+    secure.tug("apply", "-f", "-", stdin=UNUSED_SECRET).ok()
+    node0 = secure.node_name(0)
+
+    async def probe() -> None:
+        token = _token(secure, f"node-{node0}.token")
+        async with ApiClient(secure.servers, ClientOptions(token=token, max_retries=1)) as api:
+            own = await api.get("nodes", "", node0)
+            assert own.metadata.name == node0
+            with pytest.raises(errors.Forbidden):
+                await api.get("secrets", "default", "unused")
+            other = await api.get("nodes", "", secure.node_name(1))
+            with pytest.raises(errors.Forbidden):
+                await api.update(other)
+            with pytest.raises(errors.Forbidden):
+                await api.list("secrets")
+
+            async def still_refused() -> bool:
+                try:
+                    await api.list("pods")
+                except errors.Forbidden:
+                    return True
+                return False
+
+            await eventually(still_refused, timeout=5, what="a node listing every pod refused")
+
+    asyncio.run(probe())

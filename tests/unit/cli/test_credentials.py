@@ -1,0 +1,57 @@
+import stat
+
+from cli import config as configfile
+from cli.cluster import credentials
+from cli.cluster.layout import Layout
+
+
+def test_secure_up_writes_one_private_token_per_identity_and_keeps_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUG_HOME", str(tmp_path))
+    layout = Layout("sec", nodes=2, secure=True)
+    admin = credentials.ensure_tokens(layout)
+    lines = credentials.token_auth_file(layout).read_text().splitlines()
+    users = [line.split(",")[1] for line in lines]
+    assert users == [
+        "admin",
+        "system:kube-scheduler",
+        "system:kube-controller-manager",
+        "system:kube-proxy",
+        "system:node:sec-node-0",
+        "system:node:sec-node-1",
+    ]
+    assert lines[0] == f'{admin},admin,admin,"system:masters"'
+    assert lines[-1].endswith(',"system:nodes"')
+    assert len({line.split(",")[0] for line in lines}) == 6, "every token differs"
+    for path in layout.auth_dir.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    # A restarted process reads the same token: ensure_tokens keeps what exists.
+    assert credentials.ensure_tokens(layout) == admin
+
+
+def test_the_ca_signs_the_api_servers_certificate_for_loopback(tmp_path, monkeypatch):
+    from cryptography import x509
+
+    monkeypatch.setenv("TUG_HOME", str(tmp_path))
+    layout = Layout("sec", secure=True)
+    ca = credentials.ensure_pki(layout)
+    cert_path, key_path = credentials.apiserver_cert_files(layout)
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    assert cert.issuer == x509.load_pem_x509_certificate(ca).subject
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "127.0.0.1" in {str(ip) for ip in names.get_values_for_type(x509.IPAddress)}
+    assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
+    assert credentials.ensure_pki(layout) == ca, "the CA is made once"
+
+
+def test_a_context_user_s_token_round_trips_through_the_config_file(tmp_path):
+    path = tmp_path / "config"
+    cfg = configfile.Config()
+    cfg.clusters["c"] = ["127.0.0.1:6443"]
+    cfg.contexts["c"] = configfile.Context("c", "c", "default", "c-admin")
+    cfg.users["c-admin"] = "secret-token"
+    cfg.current_context = "c"
+    configfile.save(cfg, path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    loaded = configfile.load(path)
+    assert loaded.token(loaded.context()) == "secret-token"
+    assert loaded.token(configfile.Context("x", "c")) == ""
