@@ -55,6 +55,7 @@ images: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 typecheck: setup
 	$(VENV)/bin/mypy proto client master kubelet proxy cli tests bench

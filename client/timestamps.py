@@ -61,3 +61,9 @@ def try_parse(text: str) -> datetime | None:
         return parse_time(text)
     except ValueError:
         return None
+
+
+def try_epoch(text: str) -> float | None:
+    """Seconds since the epoch of a timestamp; None when it is empty or malformed."""
+    moment = try_parse(text)
+    return None if moment is None else moment.timestamp()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -13,6 +15,7 @@ import pytest
 from master.apiserver.server import ApiServer
 from tests.support.apiserver import ApiServerProcess, running_apiserver
 from tests.support.etcd import EtcdCluster, start_etcd
+from tests.support.leaks import assert_no_leaked_tasks
 
 
 def pytest_report_header() -> str:
@@ -24,6 +27,25 @@ def pytest_report_header() -> str:
         [kubectl, "version", "--client"], capture_output=True, text=True, timeout=30, check=False
     )
     return f"kubectl: {kubectl}: {done.stdout.splitlines()[0] if done.stdout else done.stderr}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every coroutine test gets `no_leaked_tasks`, first, so that its check runs last."""
+    for item in items:
+        function = getattr(item, "function", None)
+        if function is not None and inspect.iscoroutinefunction(function):
+            fixtures: list[str] = getattr(item, "fixturenames", [])
+            if "no_leaked_tasks" not in fixtures:
+                fixtures.insert(0, "no_leaked_tasks")
+
+
+@pytest.fixture
+async def no_leaked_tasks() -> AsyncIterator[None]:
+    """Fail a test that leaves asyncio tasks running after it and its fixtures are done:
+    a leaked task outlives its test, then dies with the loop, hiding whatever it was doing."""
+    before = set(asyncio.all_tasks())
+    yield
+    await assert_no_leaked_tasks(before)
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ from aiohttp import web
 
 from client.api import ApiClient
 from client.errors import ApiError, Unavailable
-from master.controllers.controller_utils import parse_time
+from client.timestamps import try_epoch as parse_time
 from master.registration import ADDRESS_ANNOTATION, COMPONENT_LABEL
 from proto import core_pb2, workloads_pb2
 

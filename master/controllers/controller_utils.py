@@ -14,7 +14,7 @@ from typing import Any
 from client import kinds
 from client.kinds import Object
 from client.selectors import LabelSelector, from_proto
-from client.timestamps import from_epoch, try_parse
+from client.timestamps import from_epoch, try_epoch
 from proto import core_pb2, meta_pb2
 
 CONTROLLER_UID_INDEX = "controller-uid"
@@ -35,8 +35,7 @@ def rfc3339(at: float | None = None) -> str:
 
 def parse_time(text: str) -> float | None:
     """Seconds since the epoch of an RFC 3339 timestamp, None when empty or malformed."""
-    moment = try_parse(text)
-    return None if moment is None else moment.timestamp()
+    return try_epoch(text)
 
 
 # ---- pods ----

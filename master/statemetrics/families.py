@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from prometheus_client.metrics_core import Metric
 
-from master.controllers.controller_utils import parse_time
+from client.timestamps import try_epoch as parse_time
 from proto import meta_pb2
 
 Labels = dict[str, str]

@@ -55,7 +55,9 @@ class LoopWatchdog:
                 self.loop.call_soon_threadsafe(answered.set)
             except RuntimeError:
                 return  # the loop is closed
-            if not answered.wait(self.threshold):
+            if not answered.wait(self.threshold) and self.loop.is_running():
+                # Only a running loop can be blocked: between a test's coroutines (a
+                # synchronous fixture's teardown) the loop is not running at all.
                 frame = sys._current_frames().get(self._loop_thread)
                 stack = "".join(traceback.format_stack(frame)) if frame else "(no frame)"
                 # Wait for the loop to come back (or for stop) to measure the stall.
