@@ -16,6 +16,7 @@ from typing import TextIO
 from cli.cluster import commands as cluster
 from cli.commands import (
     apply,
+    auth,
     config,
     create,
     delete,
@@ -38,6 +39,7 @@ from client.logs import configure_logging
 
 COMMANDS = (
     apply,
+    auth,
     get,
     describe,
     delete,

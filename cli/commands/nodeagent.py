@@ -15,6 +15,7 @@ import grpc
 
 from cli.errors import CliError
 from cli.invocation import Invocation
+from client.credentials import token_interceptors
 from client.errors import from_grpc
 from proto import nodeagent_pb2, nodeagent_pb2_grpc
 
@@ -47,7 +48,10 @@ async def on_some_server(
     """Run `call` on the first API server that answers; errors become ApiErrors."""
     last: grpc.aio.AioRpcError | None = None
     for endpoint in inv.endpoints():
-        async with grpc.aio.insecure_channel(endpoint) as channel:
+        token = inv.config.token(inv.context())
+        async with grpc.aio.insecure_channel(
+            endpoint, interceptors=token_interceptors(token)
+        ) as channel:
             stub = nodeagent_pb2_grpc.NodeAgentStub(channel)  # type: ignore[no-untyped-call]
             try:
                 return await call(stub)

@@ -17,18 +17,37 @@ import grpc
 import structlog
 
 from client import errors
+from client.credentials import AUTHORIZATION
+from client.kinds import by_resource
+from master.apiserver.access import Access
+from master.apiserver.access import Request as AccessRequest
 from master.apiserver.nodeagents import node_agent, pod_agent
 from master.apiserver.registry import Registry
 from proto import nodeagent_pb2, nodeagent_pb2_grpc
 
 log = structlog.get_logger("apiserver.nodeproxy")
+PODS, NODES = by_resource("pods"), by_resource("nodes")
 
 
 class NodeProxy(nodeagent_pb2_grpc.NodeAgentServicer):
     """Relays NodeAgent calls to the kubelet of the pod's node."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, access: Access | None = None) -> None:
         self.registry = registry
+        self.access = access or Access.open()
+
+    async def _allowed(self, context: Any, asked: AccessRequest) -> None:
+        """Abort the call unless its caller may (get pods/log, create pods/exec, ...)."""
+        if not self.access.enabled:
+            return
+        authorization = dict(context.invocation_metadata() or ()).get(AUTHORIZATION)
+        try:
+            await self.access.check(
+                asked, authorization=str(authorization) if authorization is not None else None
+            )
+        except errors.ApiError as e:
+            await context.abort(e.code, e.message)
+            raise
 
     async def _target(self, context: Any, namespace: str, name: str) -> str:
         """host:port of the node agent that runs the pod; aborts the call when there is none."""
@@ -50,6 +69,9 @@ class NodeProxy(nodeagent_pb2_grpc.NodeAgentServicer):
         self, request: nodeagent_pb2.LogsRequest, context: Any
     ) -> AsyncIterator[nodeagent_pb2.LogsChunk]:
         """Relay the kubelet's log stream."""
+        await self._allowed(
+            context, AccessRequest("get", PODS, request.namespace, request.pod, subresource="log")
+        )
         target = await self._target(context, request.namespace, request.pod)
         log.info("proxy logs", key=f"pods/{request.namespace}/{request.pod}", node=target)
         async with grpc.aio.insecure_channel(target) as channel:
@@ -69,6 +91,9 @@ class NodeProxy(nodeagent_pb2_grpc.NodeAgentServicer):
         """Relay a node's usage (the metrics API behind `tug top`)."""
         if not request.node:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "node: Required value")
+        await self._allowed(
+            context, AccessRequest("get", NODES, "", request.node, subresource="stats")
+        )
         target = await self._node_target(context, request.node)
         async with grpc.aio.insecure_channel(target) as channel:
             stub = nodeagent_pb2_grpc.NodeAgentStub(channel)  # type: ignore[no-untyped-call]
@@ -89,6 +114,12 @@ class NodeProxy(nodeagent_pb2_grpc.NodeAgentServicer):
                 grpc.StatusCode.INVALID_ARGUMENT, "the first Exec message must be `start`"
             )
             return
+        await self._allowed(
+            context,
+            AccessRequest(
+                "create", PODS, first.start.namespace, first.start.pod, subresource="exec"
+            ),
+        )
         target = await self._target(context, first.start.namespace, first.start.pod)
         log.info("proxy exec", key=f"pods/{first.start.namespace}/{first.start.pod}", node=target)
         forward: asyncio.Queue[nodeagent_pb2.ExecInput | None] = asyncio.Queue()

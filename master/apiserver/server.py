@@ -36,6 +36,7 @@ from master.apiserver.auth.node import NodeAuthorizer
 from master.apiserver.auth.rbac import PolicyIndex, RbacAuthorizer
 from master.apiserver.auth.tokenfile import load_token_file
 from master.apiserver.auth.user import UserInfo
+from master.apiserver.authservice import AuthService
 from master.apiserver.bootstrap import ensure_default_policy, ensure_system_namespaces
 from master.apiserver.compaction import Compactor
 from master.apiserver.discovery import Discovery, DiscoverySettings
@@ -47,7 +48,7 @@ from master.apiserver.rest.handlers import RestApi
 from master.apiserver.service import ResourcesService
 from master.apiserver.strategies import all_strategies
 from master.registration import Registration
-from proto import api_pb2_grpc, nodeagent_pb2_grpc
+from proto import api_pb2_grpc, auth_pb2_grpc, nodeagent_pb2_grpc
 
 log = structlog.get_logger("apiserver")
 
@@ -227,8 +228,11 @@ class ApiServer:
             self.service, server
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        auth_pb2_grpc.add_AuthServicer_to_server(  # type: ignore[no-untyped-call]
+            AuthService(self.access), server
+        )
         nodeagent_pb2_grpc.add_NodeAgentServicer_to_server(  # type: ignore[no-untyped-call]
-            NodeProxy(self.service.registry), server
+            NodeProxy(self.service.registry, self.access), server
         )
         self.port = server.add_insecure_port(f"{cfg.bind_address}:{cfg.port}")
         if self.port == 0:

@@ -123,3 +123,37 @@ def test_a_nodes_token_reaches_only_its_own_node_and_pods(secure: Cluster):
             await eventually(still_refused, timeout=5, what="a node listing every pod refused")
 
     asyncio.run(probe())
+
+
+def test_tug_auth_can_i_and_whoami_answer_for_the_admin_and_for_others(secure: Cluster):
+    assert secure.tug("auth", "can-i", "delete", "pods").ok().strip() == "yes"
+    refused = secure.tug("auth", "can-i", "get", "secrets", "--as", "nobody")
+    assert (refused.code, refused.out.strip()) == (1, "no")
+    node = f"system:node:{secure.node_name(0)}"
+    asked = secure.tug("auth", "can-i", "update", "nodes", secure.node_name(1), "--as", node,
+                       "--as-group", "system:nodes")  # fmt: skip
+    assert asked.out.strip() == "no"
+    who = secure.tug("auth", "whoami").ok()
+    assert "Username: admin" in who and "system:masters" in who
+
+
+def test_logs_through_the_api_server_need_the_callers_token(secure: Cluster):
+    secure.tug("apply", "-f", "-", stdin=web_app("talker", 1, 30212)).ok()
+    secure.tug("rollout", "status", "deployment/talker", "--timeout", "120s").ok()
+    pod = secure.tug("get", "pods", "-l", "app=talker", "-o", "name").ok().split()[0]
+    assert secure.tug("logs", pod.split("/")[1]).code == 0
+
+    async def anonymous_logs() -> None:
+        import grpc
+
+        from proto import nodeagent_pb2, nodeagent_pb2_grpc
+
+        async with grpc.aio.insecure_channel(secure.servers[0]) as channel:
+            stub = nodeagent_pb2_grpc.NodeAgentStub(channel)  # type: ignore[no-untyped-call]
+            call = stub.Logs(nodeagent_pb2.LogsRequest(namespace="default", pod=pod.split("/")[1]))
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                async for _ in call:
+                    pass
+            assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+    asyncio.run(anonymous_logs())

@@ -312,3 +312,37 @@ async def test_a_new_binding_takes_effect_and_its_removal_revokes(cluster: Clust
 
     await eventually(revoked, timeout=10, what="the binding's removal applied")
     assert isinstance(rbac_pb2.RoleBinding(), rbac_pb2.RoleBinding)
+
+
+async def _review(cluster: Cluster, token: str, request: Any) -> Any:
+    import grpc
+
+    from client.credentials import token_interceptors
+    from proto import auth_pb2_grpc
+
+    async with grpc.aio.insecure_channel(
+        cluster.server.endpoint, interceptors=token_interceptors(token)
+    ) as channel:
+        stub = auth_pb2_grpc.AuthStub(channel)  # type: ignore[no-untyped-call]
+        return await stub.Review(request, timeout=10)
+
+
+async def test_an_access_review_answers_as_the_authorizer_would_and_only_admins_ask_for_others(
+    cluster: Cluster,
+):
+    from proto import auth_pb2
+
+    def asking(verb: str, resource: str, user: str = "") -> auth_pb2.AccessReviewRequest:
+        attrs = auth_pb2.ResourceAttributes(verb=verb, resource=resource, namespace="team")
+        return auth_pb2.AccessReviewRequest(user=user, resource_attributes=attrs)
+
+    assert (await _review(cluster, "vera-token", asking("list", "pods"))).allowed
+    refused = await _review(cluster, "vera-token", asking("delete", "configmaps"))
+    assert not refused.allowed and refused.user == "vera"
+    about_vera = await _review(cluster, "admin-token", asking("get", "secrets", user="vera"))
+    assert not about_vera.allowed and about_vera.user == "vera"
+    import grpc
+
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await _review(cluster, "vera-token", asking("get", "secrets", user="eddie"))
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
