@@ -149,6 +149,7 @@ def apiserver(layout: Layout, i: int) -> Component:
     if layout.secure:
         flags["--token-auth-file"] = str(credentials.token_auth_file(layout))
         flags["--authorization-mode"] = "Node,RBAC"
+        flags["--audit-log-path"] = str(layout.logs / f"apiserver-{i}.audit.jsonl")
         cert, key = credentials.apiserver_cert_files(layout)
         flags["--tls-cert-file"], flags["--tls-private-key-file"] = str(cert), str(key)
     return Component(

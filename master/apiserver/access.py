@@ -71,8 +71,13 @@ class Access:
     ) -> UserInfo:
         """The request's user when it may go on; Unauthenticated or Forbidden otherwise."""
         user = await self.authenticate(authorization, certificate)
+        await self.authorize(request, user)
+        return user
+
+    async def authorize(self, request: Request, user: UserInfo) -> None:
+        """Nothing when `user` may make the request; Forbidden naming them otherwise."""
         if self.authorizer is None:
-            return user
+            return
         kind = request.kind
         group = kind.api_version.rpartition("/")[0] if kind is not None else ""
         await self.authorizer.authorize(
@@ -88,4 +93,3 @@ class Access:
                 field_selector=request.field_selector,
             )
         )
-        return user

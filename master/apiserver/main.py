@@ -67,6 +67,7 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
     p.add_argument("--token-auth-file", default="",
                    help="static bearer tokens, `token,user,uid,\"group1,group2\"` per line "
                    "(default: no authentication)")
+    p.add_argument("--audit-log-path", default="", help="one JSON line per request (default: off)")
     p.add_argument("--tls-cert-file", default="", help="PEM serving certificate of the HTTP port")
     p.add_argument("--tls-private-key-file", default="", help="its private key")
     p.add_argument("--authorization-mode", default="AlwaysAllow",
@@ -119,6 +120,7 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
         service_node_port_range=node_ports,
         register=a.register,
         token_auth_file=a.token_auth_file,
+        audit_log_path=a.audit_log_path,
         tls_cert_file=a.tls_cert_file,
         tls_private_key_file=a.tls_private_key_file,
         authorization_modes=modes,

@@ -29,6 +29,7 @@ from master.apiserver.allocators import (
     DEFAULT_SERVICE_RANGE,
     ServiceAllocator,
 )
+from master.apiserver.audit import AuditLog
 from master.apiserver.auth.authenticator import Authenticator
 from master.apiserver.auth.authorizer import Authorizer
 from master.apiserver.auth.graph import PodGraph
@@ -101,6 +102,8 @@ class ApiServerConfig:
     """Static bearer tokens, one `token,user,uid,"group1,group2"` per line (kube-apiserver's
     --token-auth-file); empty: no authentication, every request is system:anonymous."""
     authorization_modes: tuple[str, ...] = ("AlwaysAllow",)
+    audit_log_path: str = ""
+    """One JSON line per request (audit.py); empty: no audit log."""
     tls_cert_file: str = ""
     tls_private_key_file: str = ""
     """With both, the HTTP port (the REST API, health, metrics) serves HTTPS: kubectl sends
@@ -146,8 +149,13 @@ class ApiServer:
             config.etcd_servers, timeout=config.etcd_timeout, observe=self.metrics.observe_etcd
         )
         self.access, self.policy = _access_control(config, self.etcd)
+        self.audit = AuditLog(Path(config.audit_log_path)) if config.audit_log_path else None
         self.service = ResourcesService(
-            self.etcd, self.metrics, bookmark_every=config.bookmark_interval, access=self.access
+            self.etcd,
+            self.metrics,
+            bookmark_every=config.bookmark_interval,
+            access=self.access,
+            audit=self.audit,
         )
         self._following_policy: asyncio.Task[None] | None = None
         self.service.registry.allocator = ServiceAllocator(
@@ -313,4 +321,6 @@ class ApiServer:
         if self.status is not None:
             await self.status.stop()
         await self.etcd.close()
+        if self.audit is not None:
+            self.audit.close()
         self.log.info("api server stopped", key=self.endpoint)

@@ -18,6 +18,8 @@ from client.credentials import AUTHORIZATION
 from client.kinds import Kind, UnknownKindError, by_resource
 from master.apiserver.access import Access
 from master.apiserver.access import Request as AccessRequest
+from master.apiserver.audit import AuditLog
+from master.apiserver.auth.user import UserInfo
 from master.apiserver.deletion import Deleter
 from master.apiserver.etcd import Etcd
 from master.apiserver.listing import list_objects
@@ -55,9 +57,11 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
         *,
         bookmark_every: float = 60.0,
         access: Access | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.etcd = etcd
         self.access = access or Access.open()
+        self.audit = audit
         self.registry = Registry(etcd)
         self.deleter = Deleter(etcd)
         self.metrics = metrics
@@ -73,11 +77,16 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
     ) -> T:
         started = time.perf_counter()
         code = grpc.StatusCode.OK
+        described: AccessRequest | None = None
+        user: UserInfo | None = None
         try:
-            if self.access.enabled:
+            if self.access.enabled or self.audit is not None:
                 # Described only now: naming the kind or decoding may refuse the request.
                 described = asked() if asked else AccessRequest(verb, _kind(resource))
-                await self._check(context, described)
+            if self.access.enabled:
+                assert described is not None
+                user = await self._authenticate(context)
+                await self.access.authorize(described, user)
             return await call()
         except errors.ApiError as e:
             code = e.code
@@ -91,17 +100,23 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
             raise
         finally:
             self.metrics.requests.labels(verb, resource, code.name).inc()
-            self.metrics.request_duration.labels(verb, resource).observe(
-                time.perf_counter() - started
-            )
+            elapsed = time.perf_counter() - started
+            self.metrics.request_duration.labels(verb, resource).observe(elapsed)
+            if self.audit is not None:
+                self.audit.record(
+                    frontend="grpc",
+                    verb=verb,
+                    resource=resource,
+                    request=described,
+                    user=user,
+                    code=code.name,
+                    seconds=elapsed,
+                )
 
-    async def _check(
-        self, context: grpc.aio.ServicerContext[Any, Any], asked: AccessRequest
-    ) -> None:
-        metadata = dict(context.invocation_metadata() or ())
-        authorization = metadata.get(AUTHORIZATION)
-        await self.access.check(
-            asked, authorization=str(authorization) if authorization is not None else None
+    async def _authenticate(self, context: grpc.aio.ServicerContext[Any, Any]) -> UserInfo:
+        authorization = dict(context.invocation_metadata() or ()).get(AUTHORIZATION)
+        return await self.access.authenticate(
+            str(authorization) if authorization is not None else None, None
         )
 
     async def Create(

@@ -60,8 +60,16 @@ def test_the_cluster_runs_a_service_with_every_component_authenticated(secure: C
     secure.tug("rollout", "status", "deployment/guarded", "--timeout", "120s").ok()
     url = f"http://{secure.node_ip(0)}:30211/"
     wait_until(lambda: http_get(url), timeout=60, interval=0.5, what=f"{url} answering")
-    logs = "".join(p.read_text(errors="replace") for p in (secure.root / "logs").iterdir())
+    logs = "".join(
+        p.read_text(errors="replace")
+        for p in (secure.root / "logs").iterdir()
+        if not p.name.endswith(".audit.jsonl")
+    )
     assert "PERMISSION_DENIED" not in logs and "UNAUTHENTICATED" not in logs
+    audit = (secure.root / "logs" / "apiserver-0.audit.jsonl").read_text().splitlines()
+    users = {json.loads(line)["user"] for line in audit}
+    assert {"admin", "system:kube-scheduler", "system:kube-controller-manager"} <= users
+    assert f"system:node:{secure.node_name(0)}" in users
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="make setup installs kubectl")

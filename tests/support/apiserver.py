@@ -43,6 +43,7 @@ async def running_apiserver(
     register: bool = False,
     token_auth_file: str = "",
     authorization_modes: tuple[str, ...] = ("AlwaysAllow",),
+    audit_log_path: str = "",
 ) -> AsyncIterator[ApiServer]:
     """An API server in this process on 127.0.0.1 (free ports), stopped on exit.
 
@@ -62,6 +63,7 @@ async def running_apiserver(
             register=register,
             token_auth_file=token_auth_file,
             authorization_modes=authorization_modes,
+            audit_log_path=audit_log_path,
         )
     )
     try:

@@ -29,6 +29,7 @@ from client.codec import FieldError, from_dict
 from client.kinds import Kind, Object, UnknownKindError, by_resource, decode
 from client.timeouts import within
 from master.apiserver.access import Request as AccessRequest
+from master.apiserver.auth.user import UserInfo
 from master.apiserver.listing import list_objects
 from master.apiserver.rest import openapi, podstreams, status, tables
 from master.apiserver.rest.encoding import EncodedObjects, encode
@@ -232,6 +233,7 @@ class RestApi:
         started = time.perf_counter()
         target: Target | None = None
         verb, code = request.method.lower(), "OK"
+        user: UserInfo | None = None
         try:
             target = target_of(
                 request.match_info.get("group", ""),
@@ -241,11 +243,13 @@ class RestApi:
             if target.kind.resource == "pods" and target.subresource in POD_STREAMS:
                 verb = target.subresource
                 # As kube-apiserver: reading a log is `get pods/log`, exec is `create pods/exec`.
-                await self._authorize(request, target, "get" if verb == "log" else "create")
+                user = await self._authenticate(request)
+                await self._authorize(request, target, "get" if verb == "log" else "create", user)
                 stream = POD_STREAMS[target.subresource]
                 return await stream(request, self.service.registry, target.namespace, target.name)
             verb = self._verb(request, target)
-            await self._authorize(request, await self._named(request, target, verb), verb)
+            user = await self._authenticate(request)
+            await self._authorize(request, await self._named(request, target, verb), verb, user)
             return await self._dispatch(verb, request, target)
         except (errors.ApiError, HttpError) as e:
             code = e.code.name if isinstance(e, errors.ApiError) else e.reason
@@ -262,16 +266,37 @@ class RestApi:
             resource = target.kind.resource if target else "unknown"
             metrics = self.service.metrics
             metrics.requests.labels(verb, resource, code).inc()
+            elapsed = time.perf_counter() - started
             if verb not in ("watch", "log", "exec"):
-                metrics.request_duration.labels(verb, resource).observe(
-                    time.perf_counter() - started
+                metrics.request_duration.labels(verb, resource).observe(elapsed)
+            if self.service.audit is not None:
+                self.service.audit.record(
+                    frontend="http",
+                    verb=verb,
+                    resource=resource,
+                    request=AccessRequest(
+                        verb, target.kind, target.namespace, target.name, target.subresource
+                    )
+                    if target
+                    else None,
+                    user=user,
+                    code=code,
+                    seconds=elapsed,
                 )
 
-    async def _authorize(self, request: web.Request, t: Target, verb: str) -> None:
+    async def _authenticate(self, request: web.Request) -> UserInfo | None:
         access = self.service.access
         if not access.enabled:
+            return None
+        return await access.authenticate(request.headers.get("Authorization"), None)
+
+    async def _authorize(
+        self, request: web.Request, t: Target, verb: str, user: UserInfo | None
+    ) -> None:
+        access = self.service.access
+        if user is None:
             return
-        await access.check(
+        await access.authorize(
             AccessRequest(
                 verb,
                 t.kind,
@@ -280,7 +305,7 @@ class RestApi:
                 subresource=t.subresource,
                 field_selector=request.query.get("fieldSelector", ""),
             ),
-            authorization=request.headers.get("Authorization"),
+            user,
         )
 
     async def _named(self, request: web.Request, t: Target, verb: str) -> Target:

@@ -89,7 +89,10 @@ async def cluster(etcd_clean: EtcdCluster, tmp_path: Path) -> AsyncIterator[Clus
         )
     )
     async with running_apiserver(
-        etcd_clean.endpoints, token_auth_file=str(tokens), authorization_modes=("Node", "RBAC")
+        etcd_clean.endpoints,
+        token_auth_file=str(tokens),
+        authorization_modes=("Node", "RBAC"),
+        audit_log_path=str(tmp_path / "audit.log"),
     ) as server:
         clients = {
             who: ApiClient([server.endpoint], ClientOptions(token=token, max_retries=1))
@@ -346,3 +349,27 @@ async def test_an_access_review_answers_as_the_authorizer_would_and_only_admins_
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await _review(cluster, "vera-token", asking("get", "secrets", user="eddie"))
     assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_every_request_is_audited_with_its_user_and_outcome_and_no_body(
+    cluster: Cluster, tmp_path: Path
+):
+    secret = _obj("secrets", {"metadata": {"name": "pw", "namespace": "team"}})
+    secret.data["password"] = b"hunter2-plaintext"
+    await cluster.admin.create(secret)
+    with pytest.raises(errors.Forbidden):
+        await cluster.clients["vera"].delete("configmaps", "team", "cfg")
+    await cluster.clients["vera"].list("pods", "team")
+    await cluster.http("GET", "/api/v1/namespaces/team/pods", None)
+    lines = [json.loads(line) for line in (tmp_path / "audit.log").read_text().splitlines()]
+
+    def found(**fields: Any) -> bool:
+        return any(all(e.get(k) == v for k, v in fields.items()) for e in lines)
+
+    assert found(user="vera", verb="delete", resource="configmaps", name="cfg",
+                 code="PERMISSION_DENIED", allowed=False, frontend="grpc")  # fmt: skip
+    assert found(user="vera", verb="list", resource="pods", namespace="team", code="OK")
+    assert found(user="admin", verb="create", resource="secrets", code="OK")
+    assert found(frontend="http", verb="list", resource="pods", code="UNAUTHENTICATED", user="")
+    assert all(e["latency_ms"] >= 0 and e["timestamp"] for e in lines)
+    assert "hunter2" not in (tmp_path / "audit.log").read_text()
