@@ -236,6 +236,8 @@ async def up(inv: Invocation) -> int:
     layout.root.mkdir(parents=True, exist_ok=True)
     admin_token = credentials.ensure_tokens(layout) if layout.secure else ""
     ca = credentials.ensure_pki(layout) if layout.secure else b""
+    if layout.secure:
+        credentials.ensure_encryption(layout)
     supervisor = Supervisor(layout, state.State(layout.name, layout.base_port, layout.masters))
     inv.out(f'Starting cluster "{layout.name}" in {layout.root}')
     inv.stdout.flush()

@@ -150,6 +150,7 @@ def apiserver(layout: Layout, i: int) -> Component:
         flags["--token-auth-file"] = str(credentials.token_auth_file(layout))
         flags["--authorization-mode"] = "Node,RBAC"
         flags["--audit-log-path"] = str(layout.logs / f"apiserver-{i}.audit.jsonl")
+        flags["--encryption-provider-config"] = str(credentials.encryption_config(layout))
         cert, key = credentials.apiserver_cert_files(layout)
         flags["--tls-cert-file"], flags["--tls-private-key-file"] = str(cert), str(key)
     return Component(

@@ -12,6 +12,7 @@ still authenticates; `--fresh` wipes them with the rest of the cluster's data.
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from pathlib import Path
@@ -102,3 +103,29 @@ def ensure_pki(layout: Layout) -> bytes:
     write_public(cert, served.cert)
     write_private(key, served.key)
     return ca.cert_pem
+
+
+def encryption_config(layout: Layout) -> Path:
+    """The API servers' --encryption-provider-config: Secrets under AES-GCM."""
+    return layout.auth_dir / "encryption.yaml"
+
+
+def ensure_encryption(layout: Layout) -> None:
+    """Write the encryption configuration with a random key, once (a new key would make
+    the Secrets already stored unreadable)."""
+    path = encryption_config(layout)
+    if path.exists():
+        return
+    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    write_private(
+        path,
+        (
+            "apiVersion: apiserver.config.k8s.io/v1\n"
+            "kind: EncryptionConfiguration\n"
+            "resources:\n"
+            "- resources: [secrets]\n"
+            "  providers:\n"
+            f"  - aesgcm: {{keys: [{{name: key1, secret: {key}}}]}}\n"
+            "  - identity: {}\n"
+        ).encode(),
+    )

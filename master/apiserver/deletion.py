@@ -20,7 +20,13 @@ from client import errors
 from client.kinds import Kind, Object
 from master.apiserver.apierrors import conflict, not_found
 from master.apiserver.etcd import Etcd, compare_mod, op_delete, op_put
-from master.apiserver.objects import decode_stored, encode_for_store, log_key, object_key
+from master.apiserver.objects import (
+    decode_stored,
+    encode_for_store,
+    log_key,
+    object_key,
+    unchanged,
+)
 from master.apiserver.registry import RETRIES
 from master.apiserver.requests import copy_of, effective_namespace, resource_version
 from master.apiserver.strategies import strategy_for
@@ -96,7 +102,7 @@ class Deleter:
                     # not empty yet): keep it, marked, instead.
                     gone = False
             if not gone:
-                if encode_for_store(marked) == kv.value:
+                if unchanged(marked, kv.value):
                     return current
                 outcome = await guarded(
                     self.etcd, key, compares, [op_put(key, encode_for_store(marked))], fence

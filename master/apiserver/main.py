@@ -15,6 +15,7 @@ import structlog
 
 from client.flags import endpoint_list, seconds, whole_seconds
 from client.logs import configure_logging
+from master.apiserver import encryption
 from master.apiserver.allocators import DEFAULT_SERVICE_RANGE, parse_node_port_range
 from master.apiserver.discovery import DiscoverySettings
 from master.apiserver.server import ApiServer, ApiServerConfig
@@ -67,6 +68,8 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
     p.add_argument("--token-auth-file", default="",
                    help="static bearer tokens, `token,user,uid,\"group1,group2\"` per line "
                    "(default: no authentication)")
+    p.add_argument("--encryption-provider-config", default="",
+                   help="an EncryptionConfiguration: resources encrypted in etcd (default: none)")
     p.add_argument("--audit-log-path", default="", help="one JSON line per request (default: off)")
     p.add_argument("--tls-cert-file", default="", help="PEM serving certificate of the HTTP port")
     p.add_argument("--tls-private-key-file", default="", help="its private key")
@@ -85,6 +88,11 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
                         ("--tls-private-key-file", a.tls_private_key_file)):
         if value and not Path(value).is_file():
             p.error(f"{flag}: {value}: no such file")
+    if a.encryption_provider_config:
+        try:
+            encryption.load(Path(a.encryption_provider_config))
+        except encryption.EncryptionConfigError as e:
+            p.error(f"--encryption-provider-config: {e}")
     if a.token_auth_file and not Path(a.token_auth_file).is_file():
         p.error(f"--token-auth-file: {a.token_auth_file}: no such file")
     try:
@@ -121,6 +129,7 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
         register=a.register,
         token_auth_file=a.token_auth_file,
         audit_log_path=a.audit_log_path,
+        encryption_provider_config=a.encryption_provider_config,
         tls_cert_file=a.tls_cert_file,
         tls_private_key_file=a.tls_private_key_file,
         authorization_modes=modes,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from client.kinds import Kind, Object
+from client.kinds import Kind, Object, of
+from master.apiserver import encryption
 
 ROOT = "/registry"
 
@@ -34,17 +35,42 @@ def log_key(kind: Kind, namespace: str, name: str) -> str:
 
 
 def decode_stored(kind: Kind, value: bytes, revision: int) -> Object:
-    """A stored object with its resourceVersion set to `revision`."""
+    """A stored object with its resourceVersion set to `revision` (decrypted when its
+    resource is encrypted at rest, encryption.py)."""
     obj: Any = kind.message()
+    transformer = encryption.current()
+    if transformer.encrypts(kind.resource):
+        value = transformer.from_storage(kind.resource, value)
     obj.ParseFromString(value)
     obj.metadata.resource_version = str(revision)
     result: Object = obj
     return result
 
 
-def encode_for_store(obj: Object) -> bytes:
-    """The bytes stored in etcd: the object without its resourceVersion."""
+def _plain(obj: Object) -> bytes:
     copy: Any = type(obj)()
     copy.CopyFrom(obj)
     copy.metadata.resource_version = ""
     return bytes(copy.SerializeToString(deterministic=True))
+
+
+def unchanged(obj: Object, stored: bytes) -> bool:
+    """Whether writing `obj` would store what `stored` already holds. Compared in plaintext:
+    an encrypted value differs on every write (a fresh nonce) even when nothing changed."""
+    resource = of(obj).resource
+    transformer = encryption.current()
+    if transformer.encrypts(resource):
+        try:
+            stored = transformer.from_storage(resource, stored)
+        except Exception:
+            return False
+    return _plain(obj) == stored
+
+
+def encode_for_store(obj: Object) -> bytes:
+    """The bytes stored in etcd: the object without its resourceVersion (encrypted when
+    its resource is encrypted at rest)."""
+    plain = _plain(obj)
+    transformer = encryption.current()
+    resource = of(obj).resource
+    return transformer.to_storage(resource, plain) if transformer.encrypts(resource) else plain

@@ -24,7 +24,13 @@ from client.timestamps import now
 from master.apiserver.allocators import Claim, ServiceAllocator
 from master.apiserver.apierrors import conflict, invalid, not_found, resource_named
 from master.apiserver.etcd import Etcd, compare_mod, compare_version, op_delete, op_put
-from master.apiserver.objects import decode_stored, encode_for_store, log_key, object_key
+from master.apiserver.objects import (
+    decode_stored,
+    encode_for_store,
+    log_key,
+    object_key,
+    unchanged,
+)
 from master.apiserver.requests import (
     copy_of,
     decode_request,
@@ -214,7 +220,7 @@ class Registry:
             _check(strategy, new, old)
             claim = Claim() if status else await strategy.claim(self.allocator, new, old)
             compares = [compare_mod(key, kv.mod_revision), *claim.compares]
-            if encode_for_store(new) == kv.value:
+            if unchanged(new, kv.value):
                 # Kubernetes writes nothing for a no-op update: no new revision, no event.
                 if has_fence(fence):
                     await guarded(self.etcd, key, compares, [], fence)

@@ -22,7 +22,7 @@ from client.api import ApiClient, ClientOptions
 from client.statusserver import StatusServer
 from client.timeouts import cancel_and_wait, within
 from client.tls import ServerTls
-from master.apiserver import defaults
+from master.apiserver import defaults, encryption
 from master.apiserver.access import Access
 from master.apiserver.allocators import (
     DEFAULT_NODE_PORT_RANGE,
@@ -102,6 +102,9 @@ class ApiServerConfig:
     """Static bearer tokens, one `token,user,uid,"group1,group2"` per line (kube-apiserver's
     --token-auth-file); empty: no authentication, every request is system:anonymous."""
     authorization_modes: tuple[str, ...] = ("AlwaysAllow",)
+    encryption_provider_config: str = ""
+    """An EncryptionConfiguration (encryption.py): which resources are encrypted in etcd,
+    with which keys; empty: none is."""
     audit_log_path: str = ""
     """One JSON line per request (audit.py); empty: no audit log."""
     tls_cert_file: str = ""
@@ -150,6 +153,12 @@ class ApiServer:
         )
         self.access, self.policy = _access_control(config, self.etcd)
         self.audit = AuditLog(Path(config.audit_log_path)) if config.audit_log_path else None
+        self.encryption = (
+            encryption.load(Path(config.encryption_provider_config))
+            if config.encryption_provider_config
+            else None
+        )
+        self._previous_encryption: encryption.Transformer | None = None
         self.service = ResourcesService(
             self.etcd,
             self.metrics,
@@ -202,6 +211,8 @@ class ApiServer:
         cfg = self.config
         # Defaulting is module-level: these apply to the whole process (one server per
         # process in production); stop() puts the previous values back.
+        if self.encryption is not None:
+            self._previous_encryption = encryption.set_transformer(self.encryption)
         self._tolerations = defaults.set_default_tolerations(
             unreachable=cfg.default_unreachable_toleration,
             not_ready=cfg.default_not_ready_toleration,
@@ -296,6 +307,9 @@ class ApiServer:
             return
         self._stopped = True
         self._bootstrapped = False
+        if self._previous_encryption is not None:
+            encryption.set_transformer(self._previous_encryption)
+            self._previous_encryption = None
         if self._tolerations is not None:
             unreachable, not_ready = self._tolerations
             defaults.set_default_tolerations(unreachable=unreachable, not_ready=not_ready)

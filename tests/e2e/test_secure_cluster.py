@@ -165,3 +165,23 @@ def test_logs_through_the_api_server_need_the_callers_token(secure: Cluster):
             assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
     asyncio.run(anonymous_logs())
+
+
+def test_a_secrets_value_is_not_in_etcd_in_plaintext(secure: Cluster):
+    import aetcd
+
+    from tests.chaos.helpers import layout_of
+
+    secure.tug("apply", "-f", "-", stdin=UNUSED_SECRET.replace("unused", "sealed")).ok()
+    assert "sealed" in secure.tug("get", "secret", "sealed", "-o", "yaml").ok()
+    port = layout_of(secure).etcd_client_port(0)
+
+    async def raw() -> bytes:
+        async with aetcd.Client(host="127.0.0.1", port=port) as c:
+            found = await c.get(b"/registry/secrets/default/sealed")
+            assert found is not None
+            return bytes(found.value)
+
+    value = asyncio.run(raw())
+    assert value.startswith(b"k8s:enc:aesgcm:v1:key1:")
+    assert b"k: v" not in value and b"\x12\x01v" not in value

@@ -44,6 +44,7 @@ async def running_apiserver(
     token_auth_file: str = "",
     authorization_modes: tuple[str, ...] = ("AlwaysAllow",),
     audit_log_path: str = "",
+    encryption_provider_config: str = "",
 ) -> AsyncIterator[ApiServer]:
     """An API server in this process on 127.0.0.1 (free ports), stopped on exit.
 
@@ -64,6 +65,7 @@ async def running_apiserver(
             token_auth_file=token_auth_file,
             authorization_modes=authorization_modes,
             audit_log_path=audit_log_path,
+            encryption_provider_config=encryption_provider_config,
         )
     )
     try:
