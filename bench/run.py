@@ -270,6 +270,18 @@ RUNS = [
         "HTTP API creates/s ÷ gRPC creates/s (same server, objects, concurrency)",
     ),
     Run(
+        "security",
+        "bench.security",
+        ["--objects", "500", "--concurrency", "16"],
+        lambda text: _pick(
+            text,
+            ratio=r"ratio secure/insecure creates/s: ([\d.]+)",
+            insecure_creates_per_s=r"^insecure\s+([\d.]+)",
+            secure_creates_per_s=r"^secure\s+([\d.]+)",
+        ),
+        "secure API server creates/s ÷ insecure (tokens, RBAC, audit, encryption)",
+    ),
+    Run(
         "hosts",
         "bench.hosts",
         ["--pods", "30"],
