@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import grpc
 
+from cli.commands.podpick import pods_for
 from cli.errors import CliError
 from cli.invocation import Invocation
 from client.credentials import token_interceptors
@@ -26,7 +27,9 @@ _STDIN_CHUNK = 32 * 1024
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add `tug logs` and `tug exec`."""
     lg = sub.add_parser("logs", parents=[common], help="print a container's logs")
-    lg.add_argument("pod")
+    lg.add_argument("pod", nargs="?", default="", help="POD, or TYPE/NAME (deploy/web)")
+    lg.add_argument("-l", "--selector", default="", help="every pod matching this selector")
+    lg.add_argument("--prefix", action="store_true", help="prefix lines with pod/NAME")
     lg.add_argument("-c", "--container", default="")
     lg.add_argument("-f", "--follow", action="store_true", help="stream new lines")
     lg.add_argument("--tail", type=int, default=-1, help="lines from the end (-1: all)")
@@ -66,9 +69,21 @@ async def on_some_server(
 async def logs(inv: Invocation) -> int:
     """Write the container's output to stdout; with -f, until interrupted or it stops."""
     a = inv.args
+    if a.selector and a.pod:
+        raise CliError("-l: give a selector or a pod, not both")
+    names = await pods_for(inv, a.pod, a.selector)
+    if len(names) > 1 and a.follow:
+        raise CliError("-f: follows one pod; pick one (or drop -l)")
+    for name in names:
+        await _logs_of(inv, name, prefix=f"[pod/{name}] " if a.prefix else "")
+    return 0
+
+
+async def _logs_of(inv: Invocation, pod: str, prefix: str) -> int:
+    a = inv.args
     request = nodeagent_pb2.LogsRequest(
         namespace=inv.namespace(),
-        pod=a.pod,
+        pod=pod,
         container=a.container,
         follow=a.follow,
         previous=a.previous,
@@ -80,7 +95,11 @@ async def logs(inv: Invocation) -> int:
 
     async def stream(stub: nodeagent_pb2_grpc.NodeAgentStub) -> int:
         async for chunk in stub.Logs(request):
-            if out is not None:
+            if prefix:
+                lines = chunk.data.decode(errors="replace").splitlines(keepends=True)
+                inv.stdout.write("".join(prefix + line for line in lines))
+                inv.stdout.flush()
+            elif out is not None:
                 out.write(chunk.data)
                 out.flush()
             else:
