@@ -24,7 +24,7 @@ import structlog
 from client.api import ApiClient
 from client.errors import AlreadyExists, ApiError, Conflict, NotFound
 from client.timeouts import within
-from master.leaderlease import LEASE_NAMESPACE, micro_time
+from master.leaderelection.lease import LEASE_NAMESPACE, micro_time
 from proto import workloads_pb2
 
 log = structlog.get_logger("registration")

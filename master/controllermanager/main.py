@@ -1,4 +1,4 @@
-"""`tug-controller-manager`: runs the controllers while it leads (see master.elected).
+"""`tug-controller-manager`: runs the controllers while it leads (master/leaderelection/).
 
 The controllers themselves live in `master/controllers/`; each is listed in
 `CONTROLLERS` as a coroutine function taking the term's fenced ApiClient. While it
@@ -20,8 +20,8 @@ from client.statusserver import metrics_route
 from master.controllers import run_controllers
 from master.controllers.flags import add_flags as controller_flags
 from master.controllers.flags import settings_from
-from master.elected import parse_options, run_elected
-from master.leaderelection import Leadership
+from master.leaderelection.elected import parse_options, run_elected
+from master.leaderelection.election import Leadership
 from master.statemetrics.collector import StateMetrics, state_registry
 
 COMPONENT = "tug-controller-manager"

@@ -1,4 +1,4 @@
-"""`tug-scheduler`: the scheduler daemon, active only while it leads (see master.elected)."""
+"""`tug-scheduler`: the scheduler daemon, active only while it leads (master/leaderelection/)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import structlog
 
 from client.api import ApiClient
 from client.events import EventRecorder
-from master.elected import ElectedOptions, Work, parse_options, run_elected
-from master.leaderelection import Leadership
+from master.leaderelection.elected import ElectedOptions, Work, parse_options, run_elected
+from master.leaderelection.election import Leadership
 from master.scheduler.algorithm import Algorithm
 from master.scheduler.api_writer import ApiWriter
 from master.scheduler.scheduler import DEFAULT_SCHEDULER_NAME, Scheduler

@@ -28,6 +28,12 @@ def _config(path: Path, keys: list[tuple[str, str]]) -> str:
     return str(path)
 
 
+async def _secret_of(api: ApiClient, name: str) -> core_pb2.Secret:
+    found = await api.get("secrets", "default", name)
+    assert isinstance(found, core_pb2.Secret)
+    return found
+
+
 async def _raw(etcd: EtcdCluster, key: bytes) -> bytes:
     host, port = etcd.endpoint.split(":")
     async with aetcd.Client(host=host, port=int(port)) as c:
@@ -52,7 +58,7 @@ async def test_a_secret_is_ciphertext_in_etcd_and_plaintext_through_the_api(
     async with running_apiserver(etcd_clean.endpoints, encryption_provider_config=config) as s:
         async with ApiClient([s.endpoint]) as api:
             await api.create(_secret("db", b"hunter2-plaintext"))
-            read = await api.get("secrets", "default", "db")
+            read = await _secret_of(api, "db")
             assert read.data["password"] == b"hunter2-plaintext"
             configmap = from_dict(
                 core_pb2.ConfigMap,
@@ -76,11 +82,11 @@ async def test_after_rotating_the_key_old_secrets_read_and_a_rewrite_uses_the_ne
     rotated = _config(tmp_path / "two.yaml", [("key2", KEY2), ("key1", KEY1)])
     async with running_apiserver(etcd_clean.endpoints, encryption_provider_config=rotated) as s:
         async with ApiClient([s.endpoint]) as api:
-            old = await api.get("secrets", "default", "old")
+            old = await _secret_of(api, "old")
             assert old.data["password"] == b"v1"
             old.data["password"] = b"v2"
             await api.update(old)
-            assert (await api.get("secrets", "default", "old")).data["password"] == b"v2"
+            assert (await _secret_of(api, "old")).data["password"] == b"v2"
     raw = await _raw(etcd_clean, b"/registry/secrets/default/old")
     assert raw.startswith(b"k8s:enc:aesgcm:v1:key2:")
 

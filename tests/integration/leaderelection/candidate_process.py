@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from master.leaderelection import Callbacks, ElectionConfig, LeaderElector, Leadership
+from master.leaderelection.election import Callbacks, ElectionConfig, LeaderElector, Leadership
 
 
 async def main() -> None:

@@ -14,7 +14,7 @@ import aetcd
 import pytest
 
 from client.timeouts import within
-from master.leaderelection import Callbacks, ElectionConfig, LeaderElector, Leadership
+from master.leaderelection.election import Callbacks, ElectionConfig, LeaderElector, Leadership
 from tests.support.etcd import start_etcd
 from tests.support.waiting import eventually
 

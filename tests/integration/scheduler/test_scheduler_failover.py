@@ -14,7 +14,7 @@ import pytest
 from client.api import ApiClient, ClientOptions
 from client.errors import FencedOut, NotFound
 from client.timeouts import within
-from master.leaderelection import Callbacks, ElectionConfig, LeaderElector, Leadership
+from master.leaderelection.election import Callbacks, ElectionConfig, LeaderElector, Leadership
 from proto import core_pb2, workloads_pb2
 from tests.integration.scheduler.sched_harness import SchedulerProcess, node, pod
 from tests.support.waiting import eventually

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from master.leaderelection import ConfigError, ElectionConfig, LeaderElector, Leadership
+from master.leaderelection.election import ConfigError, ElectionConfig, LeaderElector, Leadership
 
 
 def test_defaults_renew_three_times_per_ttl_and_stop_before_it_ends():

@@ -29,7 +29,7 @@ from client.logs import configure_logging
 from client.statusserver import StatusServer
 from client.timeouts import cancel_and_wait, within
 from client.tokens import read_token
-from master.leaderelection import (
+from master.leaderelection.election import (
     Callbacks,
     ConfigError,
     ElectionConfig,
@@ -37,7 +37,7 @@ from master.leaderelection import (
     Leadership,
     default_identity,
 )
-from master.leaderlease import LeaseKeeper
+from master.leaderelection.lease import LeaseKeeper
 from master.registration import Registration
 
 log = structlog.get_logger("elected")
