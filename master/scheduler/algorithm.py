@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import master.scheduler.plugins  # noqa: F401 - importing the plugins registers them
 from master.scheduler.framework import (
     MAX_NODE_SCORE,
     Code,
@@ -33,18 +34,7 @@ from master.scheduler.framework import (
     ScorePlugin,
     Snapshot,
     Status,
-)
-from master.scheduler.plugins import (
-    balanced_allocation,
-    inter_pod_affinity,
-    least_allocated,
-    node_affinity,
-    node_name,
-    node_ports,
-    node_resources_fit,
-    node_unschedulable,
-    pod_topology_spread,
-    taint_toleration,
+    registry,
 )
 
 MIN_FEASIBLE_NODES_TO_FIND = 100
@@ -75,34 +65,44 @@ class Profile:
     scores: list[ScorePlugin]
 
 
-def default_profile() -> Profile:
-    """Cheap, decisive filters first: a cordon or a name mismatch ends the node's check."""
-    ipa = inter_pod_affinity.InterPodAffinity()
-    pts = pod_topology_spread.PodTopologySpread()
-    na = node_affinity.NodeAffinity()
-    tt = taint_toleration.TaintToleration()
+DEFAULT_PLUGINS = (
+    "NodeUnschedulable",
+    "NodeName",
+    "TaintToleration",
+    "NodeAffinity",
+    "NodePorts",
+    "NodeResourcesFit",
+    "PodTopologySpread",
+    "InterPodAffinity",
+    "NodeResourcesLeastAllocated",
+    "NodeResourcesBalancedAllocation",
+)
+"""The default profile's plugins by their registered names, in the order they run: cheap,
+decisive filters first, so a cordon or a name mismatch ends a node's check early."""
+
+
+def profile(names: Sequence[str] = DEFAULT_PLUGINS) -> Profile:
+    """A profile of registered plugins by name (kube-scheduler's profile configuration):
+    each plugin is made once and takes part in every stage it implements, in `names`'
+    order. ValueError naming an unknown plugin."""
+    found = registry()
+    unknown = [n for n in names if n not in found]
+    if unknown:
+        raise ValueError(
+            f"unknown scheduler plugins {unknown}; registered: {', '.join(sorted(found))}"
+        )
+    plugins = [found[n]() for n in names]
     return Profile(
-        pre_filters=[na, ipa, pts],
-        filters=[
-            node_unschedulable.NodeUnschedulable(),
-            node_name.NodeName(),
-            tt,
-            na,
-            node_ports.NodePorts(),
-            node_resources_fit.NodeResourcesFit(),
-            pts,
-            ipa,
-        ],
-        pre_scores=[na, ipa, pts],
-        scores=[
-            tt,
-            na,
-            pts,
-            ipa,
-            least_allocated.LeastAllocated(),
-            balanced_allocation.BalancedAllocation(),
-        ],
+        pre_filters=[p for p in plugins if isinstance(p, PreFilterPlugin)],
+        filters=[p for p in plugins if isinstance(p, FilterPlugin)],
+        pre_scores=[p for p in plugins if isinstance(p, PreScorePlugin)],
+        scores=[p for p in plugins if isinstance(p, ScorePlugin)],
     )
+
+
+def default_profile() -> Profile:
+    """Every default plugin, from the registry."""
+    return profile(DEFAULT_PLUGINS)
 
 
 class FitError(Exception):

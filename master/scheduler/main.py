@@ -12,7 +12,7 @@ from client.api import ApiClient
 from client.events import EventRecorder
 from master.leaderelection.elected import ElectedOptions, Work, parse_options, run_elected
 from master.leaderelection.election import Leadership
-from master.scheduler.algorithm import Algorithm
+from master.scheduler.algorithm import DEFAULT_PLUGINS, Algorithm, profile
 from master.scheduler.api_writer import ApiWriter
 from master.scheduler.scheduler import DEFAULT_SCHEDULER_NAME, Scheduler
 from master.scheduler.sources import Sources
@@ -28,16 +28,23 @@ def _extra_flags(p: argparse.ArgumentParser) -> None:
         default=0,
         help="share of nodes to find feasible before scoring (0: adaptive, as Kubernetes)",
     )
+    p.add_argument(
+        "--plugins",
+        default=",".join(DEFAULT_PLUGINS),
+        help="the profile: registered plugins by name, in the order they run",
+    )
 
 
-def make_work(opts: ElectedOptions, percentage: int) -> Work:
+def make_work(
+    opts: ElectedOptions, percentage: int, plugins: Sequence[str] = DEFAULT_PLUGINS
+) -> Work:
     """The leader-only work: informers, then the scheduling loop."""
 
     async def work(api: ApiClient, leadership: Leadership) -> None:
         recorder = EventRecorder(api, DEFAULT_SCHEDULER_NAME, opts.name)
         scheduler = Scheduler(
             ApiWriter(api, recorder),
-            algorithm=Algorithm(percentage_of_nodes_to_score=percentage),
+            algorithm=Algorithm(profile=profile(plugins), percentage_of_nodes_to_score=percentage),
         )
         sources = Sources(api, scheduler)
         try:
@@ -58,7 +65,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     if not 0 <= args.percentage_of_nodes_to_score <= 100:
         raise SystemExit("--percentage-of-nodes-to-score: must be within 0..100")
-    work = make_work(opts, args.percentage_of_nodes_to_score)
+    plugins = [n.strip() for n in args.plugins.split(",") if n.strip()]
+    try:
+        profile(plugins)
+    except ValueError as e:
+        raise SystemExit(f"--plugins: {e}") from None
+    work = make_work(opts, args.percentage_of_nodes_to_score, plugins)
     asyncio.run(run_elected(COMPONENT, opts, work))
 
 

@@ -98,3 +98,20 @@ def test_large_clusters_score_only_a_bounded_share_from_a_rotating_start():
     assert algo.next_start_index == 420
     algo.schedule(PodInfo.of(pod("b")), snap)
     assert algo.next_start_index == 840
+
+
+def test_a_profile_is_built_from_registered_plugins_by_name_and_an_unknown_one_is_named():
+    import pytest
+
+    from master.scheduler.algorithm import DEFAULT_PLUGINS, profile
+    from master.scheduler.framework import registry
+
+    assert set(DEFAULT_PLUGINS) == set(registry()), "every registered plugin is in the default"
+    only = profile(["NodeName", "NodeResourcesLeastAllocated"])
+    assert [p.name for p in only.filters] == ["NodeName"]
+    assert [p.name for p in only.scores] == ["NodeResourcesLeastAllocated"]
+    full = profile()
+    affinity = next(p for p in full.filters if p.name == "NodeAffinity")
+    assert affinity in full.pre_filters and affinity in full.scores, "one instance per plugin"
+    with pytest.raises(ValueError, match="NodeNmae"):
+        profile(["NodeNmae"])
