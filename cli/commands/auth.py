@@ -11,12 +11,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import grpc
-
+from cli.commands.nodeagent import on_some_server
 from cli.errors import CliError
 from cli.invocation import Invocation
-from client.credentials import token_interceptors
-from client.errors import from_grpc
 from client.kinds import UnknownKindError, resolve
 from proto import auth_pb2, auth_pb2_grpc
 
@@ -56,21 +53,11 @@ def _attributes(inv: Invocation) -> auth_pb2.ResourceAttributes:
 
 async def _call(inv: Invocation, method: str, request: Any) -> Any:
     """One Auth call on the first API server that answers."""
-    last: grpc.aio.AioRpcError | None = None
-    token = inv.config.token(inv.context())
-    for endpoint in inv.endpoints():
-        async with grpc.aio.insecure_channel(
-            endpoint, interceptors=token_interceptors(token)
-        ) as channel:
-            stub = auth_pb2_grpc.AuthStub(channel)  # type: ignore[no-untyped-call]
-            try:
-                return await getattr(stub, method)(request, timeout=10)
-            except grpc.aio.AioRpcError as e:
-                if e.code() != grpc.StatusCode.UNAVAILABLE:
-                    raise from_grpc(e) from None
-                last = e
-    assert last is not None
-    raise from_grpc(last)
+
+    async def call(stub: Any) -> Any:
+        return await getattr(stub, method)(request, timeout=10)
+
+    return await on_some_server(inv, call, auth_pb2_grpc.AuthStub)
 
 
 async def can_i(inv: Invocation) -> int:

@@ -46,18 +46,19 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 async def on_some_server(
-    inv: Invocation, call: Callable[[nodeagent_pb2_grpc.NodeAgentStub], Awaitable[T]]
+    inv: Invocation, call: Callable[[Any], Awaitable[T]], stub: Callable[[Any], Any] | None = None
 ) -> T:
-    """Run `call` on the first API server that answers; errors become ApiErrors."""
+    """Run `call` with a stub (the NodeAgent's unless `stub` makes another) on the first API
+    server that answers, with the caller's token; errors become ApiErrors."""
+    make = stub or nodeagent_pb2_grpc.NodeAgentStub
     last: grpc.aio.AioRpcError | None = None
     for endpoint in inv.endpoints():
         token = inv.config.token(inv.context())
         async with grpc.aio.insecure_channel(
             endpoint, interceptors=token_interceptors(token)
         ) as channel:
-            stub = nodeagent_pb2_grpc.NodeAgentStub(channel)  # type: ignore[no-untyped-call]
             try:
-                return await call(stub)
+                return await call(make(channel))
             except grpc.aio.AioRpcError as e:
                 if e.code() != grpc.StatusCode.UNAVAILABLE:
                     raise from_grpc(e) from None
