@@ -107,8 +107,8 @@ class Registry:
             raise not_found(kind, name)
         return decode_stored(kind, kv.value, kv.mod_revision)
 
-    async def require_namespace(self, kind: Kind, namespace: str, name: str) -> None:
-        """NotFound unless the namespace exists; Forbidden while it is being deleted."""
+    async def require_namespace(self, kind: Kind, namespace: str, name: str) -> Any:
+        """The Namespace; NotFound unless it exists, Forbidden while it is being deleted."""
         kv, _ = await self.etcd.get(object_key(NAMESPACES, "", namespace))
         if kv is None:
             raise errors.NotFound(f'namespaces "{namespace}" not found')
@@ -118,6 +118,7 @@ class Registry:
                 f"{resource_named(kind, name)} is forbidden: unable to create new "
                 f"content in namespace {namespace} because it is being terminated"
             )
+        return ns
 
     async def create(
         self,
@@ -150,8 +151,12 @@ class Registry:
             if generate:
                 meta.name = generated_name(meta.generate_name)
             _check(strategy, obj, None)
+            namespace_obj = None
             if kind.namespaced:
-                await self.require_namespace(kind, ns, meta.name)
+                namespace_obj = await self.require_namespace(kind, ns, meta.name)
+            refused = strategy.admit(obj, namespace_obj)
+            if refused:
+                raise errors.Forbidden(refused)
             # ClusterIP and nodePorts: claimed in this very transaction (allocators.py).
             claim = await strategy.claim(self.allocator, obj, None)
             if dry_run:

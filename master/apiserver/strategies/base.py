@@ -53,6 +53,11 @@ class Strategy:
     def validate(self, errs: Errors, obj: Any) -> None:
         """Add every problem of the kind's own fields (metadata is checked generically)."""
 
+    def admit(self, obj: Any, namespace: Any) -> str | None:
+        """A refusal (Forbidden's message) by the admission rules of this kind, given the
+        object's Namespace (None for cluster-scoped kinds); None: admitted."""
+        return None
+
     def validate_update(self, errs: Errors, new: Any, old: Any) -> None:
         """Add every problem of changing `old` into `new` (immutable fields, ...)."""
 

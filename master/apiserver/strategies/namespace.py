@@ -12,17 +12,33 @@ from typing import Any
 
 from client import errors
 from client.kinds import KINDS, by_resource
+from master.apiserver.admission import podsecurity
 from master.apiserver.etcd import compare_version, prefix_end
 from master.apiserver.objects import collection_prefix
 from master.apiserver.strategies.base import Strategy
+from master.apiserver.validation.errors import Errors
 
 PERMANENT_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
+
+
+SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+"""Made by the API server itself: they keep Pod Security's `privileged` (no label)."""
 
 
 class NamespaceStrategy(Strategy):
     def prepare_for_create(self, obj: Any) -> None:
         if not obj.status.phase:
             obj.status.phase = "Active"
+        labels = obj.metadata.labels
+        if obj.metadata.name not in SYSTEM_NAMESPACES and podsecurity.ENFORCE not in labels:
+            labels[podsecurity.ENFORCE] = podsecurity.DEFAULT_FOR_NEW_NAMESPACES
+
+    def validate(self, errs: Errors, obj: Any) -> None:
+        level = obj.metadata.labels.get(podsecurity.ENFORCE)
+        if level is not None and level not in podsecurity.LEVELS:
+            errs.unsupported(
+                f"metadata.labels[{podsecurity.ENFORCE}]", level, podsecurity.LEVELS
+            )
 
     def default(self, obj: Any) -> None:
         obj.status.phase = obj.status.phase or "Active"

@@ -12,6 +12,7 @@ from typing import Any
 from client.kinds import by_resource
 from client.timestamps import now
 from master.apiserver import defaults
+from master.apiserver.admission import podsecurity
 from master.apiserver.strategies.base import Strategy, apply_policy
 from master.apiserver.validation import pod
 from master.apiserver.validation.errors import Errors
@@ -37,6 +38,9 @@ class PodStrategy(Strategy):
 
     def default(self, obj: Any) -> None:
         defaults.default_pod(obj)
+
+    def admit(self, obj: Any, namespace: Any) -> str | None:
+        return podsecurity.refusal(obj, namespace)
 
     def validate(self, errs: Errors, obj: Any) -> None:
         pod.validate_pod_spec(errs, obj.spec, "spec")
