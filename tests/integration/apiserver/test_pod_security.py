@@ -57,7 +57,7 @@ async def test_a_new_namespace_is_baseline_and_the_system_ones_are_privileged(
         assert "pod-security.kubernetes.io/enforce" not in system.metadata.labels
         privileged = {"securityContext": {"privileged": True}}
         await api.create(_pod("kube-system", "agent", container=privileged))
-        with pytest.raises(errors.Invalid, match="pod-security.kubernetes.io/enforce"):
+        with pytest.raises(errors.Invalid, match=r"pod-security\.kubernetes\.io/enforce"):
             await api.create(_namespace("odd", "lenient"))
 
 
