@@ -112,6 +112,7 @@ def test_a_profile_is_built_from_registered_plugins_by_name_and_an_unknown_one_i
     assert [p.name for p in only.scores] == ["NodeResourcesLeastAllocated"]
     full = profile()
     affinity = next(p for p in full.filters if p.name == "NodeAffinity")
-    assert affinity in full.pre_filters and affinity in full.scores, "one instance per plugin"
+    shared = [any(p is affinity for p in stage) for stage in (full.pre_filters, full.scores)]
+    assert all(shared), "one instance per plugin, in every stage it implements"
     with pytest.raises(ValueError, match="NodeNmae"):
         profile(["NodeNmae"])
