@@ -111,8 +111,9 @@ def test_a_profile_is_built_from_registered_plugins_by_name_and_an_unknown_one_i
     assert [p.name for p in only.filters] == ["NodeName"]
     assert [p.name for p in only.scores] == ["NodeResourcesLeastAllocated"]
     full = profile()
-    affinity = next(p for p in full.filters if p.name == "NodeAffinity")
-    shared = [any(p is affinity for p in stage) for stage in (full.pre_filters, full.scores)]
+    affinity: object = next(p for p in full.filters if p.name == "NodeAffinity")
+    stages: list[list[object]] = [list(full.pre_filters), list(full.scores)]
+    shared = [any(p is affinity for p in stage) for stage in stages]
     assert all(shared), "one instance per plugin, in every stage it implements"
     with pytest.raises(ValueError, match="NodeNmae"):
         profile(["NodeNmae"])
