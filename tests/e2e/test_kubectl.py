@@ -207,3 +207,49 @@ def test_cordon_marks_a_node_unschedulable_and_uncordon_clears_it(
         kubectl.ok("uncordon", node)
     live = json.loads(kubectl.ok("get", "node", node, "-o", "json"))
     assert not live["spec"].get("unschedulable")
+
+
+SLEEPERS = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: sleepers}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: sleepers}}
+  template:
+    metadata: {labels: {app: sleepers}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: sleep
+        image: busybox:1.35
+        command: ["sleep", "100000"]
+"""
+
+
+def test_drain_evicts_a_nodes_pods_and_they_run_again_on_the_other_nodes(
+    kubectl: Kubectl, cluster: Cluster
+):
+    kubectl.ok("apply", "-f", "-", stdin=SLEEPERS)
+    drained = ""
+    try:
+        kubectl.ok("rollout", "status", "deployment/sleepers", "--timeout", "180s")
+        pods = rows(kubectl.ok("get", "pods", "-l", "app=sleepers", "-o", "wide"))
+        drained = pods[0]["NODE"]
+        # kubectl's drain: cordon, then an Eviction per pod (sent as Kubernetes' protobuf),
+        # then it waits for each evicted pod to be gone.
+        out = kubectl.ok(
+            "drain", drained, "--ignore-daemonsets", "--delete-emptydir-data", "--force",
+            "--timeout", "120s", timeout=180,
+        )  # fmt: skip
+        assert f"pod/{pods[0]['NAME']} evicted" in out, out
+        assert f"node/{drained} drained" in out, out
+        kubectl.ok("rollout", "status", "deployment/sleepers", "--timeout", "180s")
+        after = rows(kubectl.ok("get", "pods", "-l", "app=sleepers", "-o", "wide"))
+        running = [p for p in after if p["STATUS"] == "Running"]
+        assert len(running) == 3, after
+        assert all(p["NODE"] != drained for p in running), after
+    finally:
+        if drained:
+            kubectl.ok("uncordon", drained)
+        kubectl.ok("delete", "deployment", "sleepers", "--wait", "--timeout", "120s")

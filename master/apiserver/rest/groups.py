@@ -86,6 +86,7 @@ def subresources(kind: Kind) -> list[Subresource]:
     if kind.resource == "pods":
         found.append(Subresource("log", group, version, "Pod", ("get",)))
         found.append(Subresource("exec", group, version, "PodExecOptions", ("create", "get")))
+        found.append(Subresource("eviction", "policy", "v1", "Eviction", ("create",)))
     if kind.resource in ("deployments", "replicasets"):
         found.append(Subresource("scale", "autoscaling", "v1", "Scale", tuple(SUBRESOURCE_VERBS)))
     return found

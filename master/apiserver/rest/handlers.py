@@ -31,7 +31,7 @@ from client.timeouts import within
 from master.apiserver.access import Request as AccessRequest
 from master.apiserver.auth.user import UserInfo
 from master.apiserver.listing import list_objects
-from master.apiserver.rest import openapi, podstreams, status, tables
+from master.apiserver.rest import kubeproto, openapi, podstreams, status, tables
 from master.apiserver.rest.encoding import EncodedObjects, encode
 from master.apiserver.rest.groups import (
     AGGREGATED,
@@ -66,6 +66,7 @@ MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
+PROTOBUF = "application/vnd.kubernetes.protobuf"
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 POD_STREAMS = {"log": podstreams.logs, "exec": podstreams.execute}
 """The pod subresources that stream from the pod's kubelet rather than from the store."""
@@ -117,14 +118,16 @@ def _dry_run(request: web.Request) -> bool:
     return bool(values)
 
 
-def _body(text: str, content_type: str) -> Any:
-    if "protobuf" in content_type:
-        # Kubernetes' protobuf encoding is not the proto Tugboat stores: refuse it with 415,
-        # and client-go switches to JSON for good.
-        raise HttpError(
-            "UnsupportedMediaType",
-            f"the body of the request was in an unknown format: {content_type}",
-        )
+def _body(raw: bytes, content_type: str, kind: Kind | None = None) -> Any:
+    """The request body as a dict: JSON, YAML or Kubernetes' protobuf (then, for a stored
+    kind, without the empty fields Go writes that Tugboat does not have)."""
+    if content_type == PROTOBUF:
+        try:
+            data = kubeproto.decode(raw)
+        except kubeproto.ProtobufError as e:
+            raise HttpError("BadRequest", f"the protobuf body could not be decoded: {e}") from None
+        return kubeproto.prune(data, kind.message.DESCRIPTOR) if kind is not None else data
+    text = raw.decode(errors="replace")
     if not text.strip():
         raise HttpError("BadRequest", "the request has no body")
     try:
@@ -313,7 +316,7 @@ class RestApi:
         if verb != "create" or not self.service.access.enabled or not request.can_read_body:
             return t
         try:
-            body = _body(await request.text(), request.content_type)
+            body = _body(await request.read(), request.content_type, t.kind)
         except HttpError:
             return t
         name = body.get("metadata", {}).get("name", "") if isinstance(body, dict) else ""
@@ -340,6 +343,10 @@ class RestApi:
             if named:
                 return "get"
             return "watch" if _query_bool(request, "watch") else "list"
+        if (method, named, target.subresource) == ("POST", True, "eviction"):
+            if target.kind.resource != "pods":
+                raise _not_found_path()
+            return "create"
         verbs = {
             ("POST", False): "create",
             ("PUT", True): "update",
@@ -373,8 +380,10 @@ class RestApi:
             if _table(request):
                 return _json(self._table(request, t, [obj], obj.metadata.resource_version))
             return _json(encode(obj))
+        if verb == "create" and t.subresource == "eviction":
+            return await self._evict(request, t)
         if verb == "create":
-            data = _body(await request.text(), request.content_type)
+            data = _body(await request.read(), request.content_type, t.kind)
             obj = decode_object(t.kind, data)
             request[OBJECT_NAME] = obj.metadata.name
             created = await self.service.registry.create(
@@ -382,7 +391,9 @@ class RestApi:
             )
             return _json(encode(created), 201)
         if verb == "update":
-            data = _body(await request.text(), request.content_type)
+            data = _body(
+                await request.read(), request.content_type, None if t.subresource else t.kind
+            )
             if t.subresource == "scale":
                 return await self._write_scale(request, t, lambda _cur: data)
             return _json(encode(await self._write(request, t, data)))
@@ -563,7 +574,7 @@ class RestApi:
 
     async def _patch(self, request: web.Request, t: Target) -> web.Response:
         media = request.content_type
-        patch = _body(await request.text(), media)
+        patch = _body(await request.read(), media)
         if t.subresource == "scale":
             return await self._write_scale(request, t, lambda cur: json_merge_patch(cur, patch))
         registry = self.service.registry
@@ -661,9 +672,9 @@ class RestApi:
     async def _delete_options(request: web.Request) -> dict[str, Any]:
         options: dict[str, Any] = {}
         if request.can_read_body:
-            text = await request.text()
-            if text.strip():
-                found = _body(text, request.content_type or JSON)
+            raw = await request.read()
+            if raw.strip():
+                found = _body(raw, request.content_type or JSON)
                 if isinstance(found, dict):
                     options.update(found)
         q = request.query
@@ -679,9 +690,12 @@ class RestApi:
         return options
 
     async def _delete(self, request: web.Request, t: Target) -> web.Response:
-        options = await self._delete_options(request)
+        return _json(encode(await self._delete_with(t, await self._delete_options(request))))
+
+    async def _delete_with(self, t: Target, options: dict[str, Any]) -> Object:
+        """Delete the named object as DeleteOptions (a dict in Kubernetes' JSON) say."""
         preconditions = options.get("preconditions") or {}
-        deleted = await self.service.deleter.delete(
+        return await self.service.deleter.delete(
             t.kind,
             t.namespace,
             t.name,
@@ -690,7 +704,27 @@ class RestApi:
             precondition_uid=preconditions.get("uid", "") or "",
             precondition_resource_version=preconditions.get("resourceVersion", "") or "",
         )
-        return _json(encode(deleted))
+
+    async def _evict(self, request: web.Request, t: Target) -> web.Response:
+        """`POST pods/NAME/eviction` (policy/v1 Eviction): a graceful delete of the pod with
+        the eviction's deleteOptions. Tugboat has no PodDisruptionBudgets, so no eviction
+        is refused for one; a missing pod is a 404 as with any delete."""
+        data = _body(await request.read(), request.content_type or JSON)
+        if not isinstance(data, dict) or data.get("kind", "Eviction") != "Eviction":
+            raise HttpError("BadRequest", "the body of an eviction must be a policy/v1 Eviction")
+        named = (data.get("metadata") or {}).get("name") or t.name
+        if named != t.name:
+            raise HttpError(
+                "BadRequest",
+                f"the name of the eviction ({named}) does not match the pod's ({t.name})",
+            )
+        await self._delete_with(t, data.get("deleteOptions") or {})
+        log.info("pod evicted", key=f"{t.namespace}/{t.name}")
+        return _json(
+            {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+             "code": 201},
+            201,
+        )  # fmt: skip
 
     async def _delete_collection(self, request: web.Request, t: Target) -> web.Response:
         options = await self._delete_options(request)

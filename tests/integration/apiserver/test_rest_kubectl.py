@@ -8,6 +8,7 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 import yaml
 
@@ -39,8 +40,6 @@ spec:
 
 
 def configmap(name: str) -> str:
-    # `kubectl create configmap` sends Kubernetes' protobuf encoding, which Tugboat does
-    # not decode (it answers 415); manifests go as JSON.
     return f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\ndata: {{k: v}}\n"
 
 
@@ -182,3 +181,59 @@ async def test_a_watch_of_tables_prints_the_header_once_then_one_row_per_change(
     lines = out.splitlines()
     assert lines[0].split() == ["NAME", "DATA", "AGE"]
     assert lines[1].split()[:2] == ["one", "1"]
+
+
+async def test_kubectls_create_commands_send_protobuf_and_store_the_object_they_describe(kubectl):
+    await kubectl.ok("create", "configmap", "settings", "--from-literal=mode=fast")
+    await kubectl.ok("create", "secret", "generic", "login", "--from-literal=user=ann")
+    await kubectl.ok("create", "namespace", "shop")
+    await kubectl.ok("create", "deployment", "api", "--image=nginx:1.14.2", "--replicas=3",
+                     "--port=80", "-n", "shop")  # fmt: skip
+    await kubectl.ok("create", "service", "clusterip", "api", "--tcp=80:8080", "-n", "shop")
+    await kubectl.ok("create", "job", "once", "--image=busybox:1.35", "--", "echo", "hi")
+    live = json.loads(await kubectl.ok("get", "configmap", "settings", "-o", "json"))
+    assert live["data"] == {"mode": "fast"}
+    live = json.loads(await kubectl.ok("get", "secret", "login", "-o", "json"))
+    assert live["data"] == {"user": "YW5u"}  # base64 of "ann", as kubectl reads it back
+    deploy = json.loads(await kubectl.ok("get", "deployment", "api", "-n", "shop", "-o", "json"))
+    assert deploy["spec"]["replicas"] == 3
+    assert deploy["spec"]["selector"]["matchLabels"] == {"app": "api"}
+    (container,) = deploy["spec"]["template"]["spec"]["containers"]
+    assert (container["image"], container["ports"]) == (
+        "nginx:1.14.2",
+        [{"containerPort": 80, "protocol": "TCP"}],
+    )
+    service = json.loads(await kubectl.ok("get", "service", "api", "-n", "shop", "-o", "json"))
+    (port,) = service["spec"]["ports"]
+    assert (port["port"], port["targetPort"]) == (80, 8080)
+    job = json.loads(await kubectl.ok("get", "job", "once", "-o", "json"))
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["echo", "hi"]
+
+
+async def test_a_protobuf_create_of_an_invalid_object_names_the_field(kubectl):
+    ran = await kubectl("create", "deployment", "Bad_Name", "--image=nginx:1.14.2")
+    assert ran.code != 0
+    assert "metadata.name" in ran.err, ran.err
+
+
+async def test_an_eviction_deletes_the_pod_and_a_missing_pod_is_not_found(apiserver, kubectl):
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: evictee}\n"
+        "spec: {containers: [{name: c, image: busybox:1.35}]}\n"
+    )
+    await kubectl.ok("create", "-f", "-", stdin=pod)
+    server = f"http://127.0.0.1:{apiserver.status.port}"
+    eviction = {"apiVersion": "policy/v1", "kind": "Eviction",
+                "metadata": {"name": "evictee", "namespace": "default"}}  # fmt: skip
+    async with aiohttp.ClientSession() as session:
+        url = f"{server}/api/v1/namespaces/default/pods/evictee/eviction"
+        async with session.post(url, json=eviction) as answer:
+            assert answer.status == 201, await answer.text()
+            assert (await answer.json())["status"] == "Success"
+        async with session.post(url, json=eviction) as answer:
+            assert answer.status == 404
+            assert (await answer.json())["reason"] == "NotFound"
+    assert (await kubectl("get", "pod", "evictee")).code == 1
+    resources = json.loads(await kubectl.ok("get", "--raw", "/api/v1"))["resources"]
+    (found,) = [r for r in resources if r["name"] == "pods/eviction"]
+    assert (found["group"], found["version"], found["kind"]) == ("policy", "v1", "Eviction")
