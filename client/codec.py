@@ -2,7 +2,8 @@
 
 Written against the message descriptors instead of using protobuf's json_format
 because manifests need what json_format cannot give: Kubernetes' int-or-string
-fields that keep the form given, base64 byte maps, and errors that name the exact
+fields that keep the form given, base64 byte maps, free JSON trees (managedFields'
+fieldsV1, kept as text), and errors that name the exact
 field path (`spec.template.spec.containers[0].ports[0].containerPort`).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -19,6 +21,7 @@ from google.protobuf.message import Message
 M = TypeVar("M", bound=Message)
 
 _INT_OR_STRING = "tugboat.v1.IntOrString"
+_RAW_JSON = "tugboat.v1.RawJSON"
 _INT_TYPES = {
     FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
     FieldDescriptor.TYPE_INT64: (-(2**63), 2**63 - 1),
@@ -104,6 +107,11 @@ def _fill(msg: Message, data: object, path: str) -> None:
             msg.int_val = data  # type: ignore[attr-defined]
         else:
             msg.str_val = data  # type: ignore[attr-defined]
+        return
+    if desc.full_name == _RAW_JSON:
+        if not isinstance(data, Mapping):
+            raise FieldError(path, f"expected an object, got {_type_name(data)}")
+        msg.json = json.dumps(data, sort_keys=True, separators=(",", ":"))  # type: ignore[attr-defined]
         return
     if not isinstance(data, Mapping):
         raise FieldError(path, f"expected an object, got {_type_name(data)}")
@@ -203,6 +211,8 @@ def to_dict(msg: Message) -> Any:
     if msg.DESCRIPTOR.full_name == _INT_OR_STRING:
         which = msg.WhichOneof("value")
         return getattr(msg, which) if which else 0
+    if msg.DESCRIPTOR.full_name == _RAW_JSON:
+        return json.loads(msg.json or "{}")  # type: ignore[attr-defined]
     out: dict[str, object] = {}
     for field, value in msg.ListFields():
         if _is_map(field):

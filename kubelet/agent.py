@@ -1,7 +1,13 @@
-"""The node-agent gRPC service: container logs, exec and usage, at the Node's daemon endpoint.
+"""The node-agent gRPC service: container logs, exec, usage and port forwarding, at the
+Node's daemon endpoint.
 
 One server may front several simulated nodes of one process: it looks a pod up in each
 node's pod manager in turn, and a Stats request names its node.
+
+Port forwarding connects to the pod's IP (its sandbox's address on the node's pod
+network), not to localhost inside the pod's network namespace as Kubernetes' kubelet
+does: the kubelet reaches every pod IP of its node without entering a namespace, so a
+server bound to the pod's loopback only is the one case it cannot reach.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import structlog
 from grpc_health.v1 import _async as health_aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from client.timeouts import within
 from client.timestamps import from_epoch
 from kubelet.pods.manager import PodManager
 from kubelet.runtime.interface import ContainerInfo, ContainerNotFound, RuntimeFailure
@@ -25,6 +32,7 @@ from proto import nodeagent_pb2, nodeagent_pb2_grpc
 log = structlog.get_logger("kubelet.agent")
 
 _CHUNK = 32 * 1024
+_CONNECT_TIMEOUT = 5.0
 
 
 class _Lookup:
@@ -81,6 +89,32 @@ class _Lookup:
         await context.abort(grpc.StatusCode.NOT_FOUND, f'pods "{pod}" not found on this node')
         raise AssertionError("unreachable")
 
+    async def pod_ip(self, context: Any, namespace: str, pod: str) -> str:
+        """The IP of the pod's running sandbox."""
+        namespace = namespace or "default"
+        for manager in self.managers:
+            worker = manager.find(namespace, pod)
+            if worker is None:
+                continue
+            for c in manager.ctx.cache.containers(worker.uid):
+                if c.kind == "sandbox" and c.running and c.ip:
+                    return c.ip
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION, f'pod "{pod}" has no running sandbox yet'
+            )
+        await context.abort(grpc.StatusCode.NOT_FOUND, f'pods "{pod}" not found on this node')
+        raise AssertionError("unreachable")
+
+
+async def _opening(requests: AsyncIterator[Any], context: Any, rpc: str) -> Any:
+    """The `start` of a streaming call's first message; the call is aborted without one."""
+    first: Any = await anext(aiter(requests), None)
+    if first is None or first.WhichOneof("input") != "start":
+        await context.abort(
+            grpc.StatusCode.INVALID_ARGUMENT, f"the first {rpc} message must be `start`"
+        )
+    return first.start
+
 
 class NodeAgentService(nodeagent_pb2_grpc.NodeAgentServicer):
     """Logs and Exec over the runtime of the node that runs the pod; Stats of a node."""
@@ -135,13 +169,7 @@ class NodeAgentService(nodeagent_pb2_grpc.NodeAgentServicer):
         self, requests: AsyncIterator[nodeagent_pb2.ExecInput], context: Any
     ) -> AsyncIterator[nodeagent_pb2.ExecOutput]:
         """Run a command: stdin chunks in, stdout/stderr chunks out, then the exit code."""
-        first = await anext(aiter(requests), None)
-        if first is None or first.WhichOneof("input") != "start":
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT, "the first Exec message must be `start`"
-            )
-            return
-        start = first.start
+        start = await _opening(requests, context, "Exec")
         if not start.command:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "command: Required value")
         manager, info = await self.lookup.container(
@@ -187,6 +215,51 @@ class NodeAgentService(nodeagent_pb2_grpc.NodeAgentServicer):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await feeder
             await session.close()
+
+    async def PortForward(
+        self, requests: AsyncIterator[nodeagent_pb2.PortForwardInput], context: Any
+    ) -> AsyncIterator[nodeagent_pb2.PortForwardOutput]:
+        """Relay one TCP connection to a port of the pod (see the module docstring)."""
+        start = await _opening(requests, context, "PortForward")
+        if not 0 < start.port < 65536:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, f"port: Invalid value: {start.port}"
+            )
+        ip = await self.lookup.pod_ip(context, start.namespace, start.pod)
+        key = f"{start.namespace or 'default'}/{start.pod}"
+        try:
+            reader, writer = await within(asyncio.open_connection(ip, start.port), _CONNECT_TIMEOUT)
+        except (OSError, TimeoutError) as e:
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE,
+                f"error forwarding port {start.port} to pod {key}: {e or 'timed out'}",
+            )
+            return
+        log.info("port forward", pod=key, port=start.port)
+
+        async def feed() -> None:
+            try:
+                async for msg in requests:
+                    if msg.WhichOneof("input") == "data":
+                        writer.write(msg.data)
+                        await writer.drain()
+            finally:
+                # The caller's end of stream is a half-close: the pod may still answer.
+                with contextlib.suppress(OSError):
+                    if writer.can_write_eof():
+                        writer.write_eof()
+
+        feeder = asyncio.create_task(feed())
+        try:
+            while data := await reader.read(_CHUNK):
+                yield nodeagent_pb2.PortForwardOutput(data=data)
+        except OSError:
+            pass  # the pod's side reset the connection: the forward ends
+        finally:
+            feeder.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await feeder
+            writer.close()
 
 
 def usage_message(found: NodeUsage) -> nodeagent_pb2.StatsResponse:

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x10proto/meta.proto\x12\ntugboat.v1\"\xb2\x01\n\x0eOwnerReference\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0b\n\x03uid\x18\x04 \x01(\t\x12\x17\n\ncontroller\x18\x05 \x01(\x08H\x00\x88\x01\x01\x12!\n\x14\x62lock_owner_deletion\x18\x06 \x01(\x08H\x01\x88\x01\x01\x42\r\n\x0b_controllerB\x17\n\x15_block_owner_deletion\"\xa4\x04\n\nObjectMeta\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rgenerate_name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\x0b\n\x03uid\x18\x04 \x01(\t\x12\x18\n\x10resource_version\x18\x05 \x01(\t\x12\x12\n\ngeneration\x18\x06 \x01(\x03\x12\x1a\n\x12\x63reation_timestamp\x18\x07 \x01(\t\x12\x1a\n\x12\x64\x65letion_timestamp\x18\x08 \x01(\t\x12*\n\x1d\x64\x65letion_grace_period_seconds\x18\t \x01(\x03H\x00\x88\x01\x01\x12\x32\n\x06labels\x18\n \x03(\x0b\x32\".tugboat.v1.ObjectMeta.LabelsEntry\x12<\n\x0b\x61nnotations\x18\x0b \x03(\x0b\x32\'.tugboat.v1.ObjectMeta.AnnotationsEntry\x12\x34\n\x10owner_references\x18\x0c \x03(\x0b\x32\x1a.tugboat.v1.OwnerReference\x12\x12\n\nfinalizers\x18\r \x03(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42 \n\x1e_deletion_grace_period_seconds\"<\n\x0bIntOrString\x12\x11\n\x07int_val\x18\x01 \x01(\x05H\x00\x12\x11\n\x07str_val\x18\x02 \x01(\tH\x00\x42\x07\n\x05value\"I\n\x18LabelSelectorRequirement\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x10\n\x08operator\x18\x02 \x01(\t\x12\x0e\n\x06values\x18\x03 \x03(\t\"\xc6\x01\n\rLabelSelector\x12@\n\x0cmatch_labels\x18\x01 \x03(\x0b\x32*.tugboat.v1.LabelSelector.MatchLabelsEntry\x12?\n\x11match_expressions\x18\x02 \x03(\x0b\x32$.tugboat.v1.LabelSelectorRequirement\x1a\x32\n\x10MatchLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xb8\x01\n\tCondition\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x1c\n\x14last_transition_time\x18\x05 \x01(\t\x12\x18\n\x10last_update_time\x18\x06 \x01(\t\x12\x17\n\x0flast_probe_time\x18\x07 \x01(\t\x12\x1b\n\x13last_heartbeat_time\x18\x08 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x10proto/meta.proto\x12\ntugboat.v1\"\xb2\x01\n\x0eOwnerReference\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0b\n\x03uid\x18\x04 \x01(\t\x12\x17\n\ncontroller\x18\x05 \x01(\x08H\x00\x88\x01\x01\x12!\n\x14\x62lock_owner_deletion\x18\x06 \x01(\x08H\x01\x88\x01\x01\x42\r\n\x0b_controllerB\x17\n\x15_block_owner_deletion\"\xdc\x04\n\nObjectMeta\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rgenerate_name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\x0b\n\x03uid\x18\x04 \x01(\t\x12\x18\n\x10resource_version\x18\x05 \x01(\t\x12\x12\n\ngeneration\x18\x06 \x01(\x03\x12\x1a\n\x12\x63reation_timestamp\x18\x07 \x01(\t\x12\x1a\n\x12\x64\x65letion_timestamp\x18\x08 \x01(\t\x12*\n\x1d\x64\x65letion_grace_period_seconds\x18\t \x01(\x03H\x00\x88\x01\x01\x12\x32\n\x06labels\x18\n \x03(\x0b\x32\".tugboat.v1.ObjectMeta.LabelsEntry\x12<\n\x0b\x61nnotations\x18\x0b \x03(\x0b\x32\'.tugboat.v1.ObjectMeta.AnnotationsEntry\x12\x34\n\x10owner_references\x18\x0c \x03(\x0b\x32\x1a.tugboat.v1.OwnerReference\x12\x12\n\nfinalizers\x18\r \x03(\t\x12\x36\n\x0emanaged_fields\x18\x0e \x03(\x0b\x32\x1e.tugboat.v1.ManagedFieldsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42 \n\x1e_deletion_grace_period_seconds\"\x17\n\x07RawJSON\x12\x0c\n\x04json\x18\x01 \x01(\t\"\xad\x01\n\x12ManagedFieldsEntry\x12\x0f\n\x07manager\x18\x01 \x01(\t\x12\x11\n\toperation\x18\x02 \x01(\t\x12\x13\n\x0b\x61pi_version\x18\x03 \x01(\t\x12\x0c\n\x04time\x18\x04 \x01(\t\x12\x13\n\x0b\x66ields_type\x18\x05 \x01(\t\x12&\n\tfields_v1\x18\x06 \x01(\x0b\x32\x13.tugboat.v1.RawJSON\x12\x13\n\x0bsubresource\x18\x07 \x01(\t\"<\n\x0bIntOrString\x12\x11\n\x07int_val\x18\x01 \x01(\x05H\x00\x12\x11\n\x07str_val\x18\x02 \x01(\tH\x00\x42\x07\n\x05value\"I\n\x18LabelSelectorRequirement\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x10\n\x08operator\x18\x02 \x01(\t\x12\x0e\n\x06values\x18\x03 \x03(\t\"\xc6\x01\n\rLabelSelector\x12@\n\x0cmatch_labels\x18\x01 \x03(\x0b\x32*.tugboat.v1.LabelSelector.MatchLabelsEntry\x12?\n\x11match_expressions\x18\x02 \x03(\x0b\x32$.tugboat.v1.LabelSelectorRequirement\x1a\x32\n\x10MatchLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xb8\x01\n\tCondition\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x1c\n\x14last_transition_time\x18\x05 \x01(\t\x12\x18\n\x10last_update_time\x18\x06 \x01(\t\x12\x17\n\x0flast_probe_time\x18\x07 \x01(\t\x12\x1b\n\x13last_heartbeat_time\x18\x08 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,19 +40,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_OWNERREFERENCE']._serialized_start=33
   _globals['_OWNERREFERENCE']._serialized_end=211
   _globals['_OBJECTMETA']._serialized_start=214
-  _globals['_OBJECTMETA']._serialized_end=762
-  _globals['_OBJECTMETA_LABELSENTRY']._serialized_start=631
-  _globals['_OBJECTMETA_LABELSENTRY']._serialized_end=676
-  _globals['_OBJECTMETA_ANNOTATIONSENTRY']._serialized_start=678
-  _globals['_OBJECTMETA_ANNOTATIONSENTRY']._serialized_end=728
-  _globals['_INTORSTRING']._serialized_start=764
-  _globals['_INTORSTRING']._serialized_end=824
-  _globals['_LABELSELECTORREQUIREMENT']._serialized_start=826
-  _globals['_LABELSELECTORREQUIREMENT']._serialized_end=899
-  _globals['_LABELSELECTOR']._serialized_start=902
-  _globals['_LABELSELECTOR']._serialized_end=1100
-  _globals['_LABELSELECTOR_MATCHLABELSENTRY']._serialized_start=1050
-  _globals['_LABELSELECTOR_MATCHLABELSENTRY']._serialized_end=1100
-  _globals['_CONDITION']._serialized_start=1103
-  _globals['_CONDITION']._serialized_end=1287
+  _globals['_OBJECTMETA']._serialized_end=818
+  _globals['_OBJECTMETA_LABELSENTRY']._serialized_start=687
+  _globals['_OBJECTMETA_LABELSENTRY']._serialized_end=732
+  _globals['_OBJECTMETA_ANNOTATIONSENTRY']._serialized_start=734
+  _globals['_OBJECTMETA_ANNOTATIONSENTRY']._serialized_end=784
+  _globals['_RAWJSON']._serialized_start=820
+  _globals['_RAWJSON']._serialized_end=843
+  _globals['_MANAGEDFIELDSENTRY']._serialized_start=846
+  _globals['_MANAGEDFIELDSENTRY']._serialized_end=1019
+  _globals['_INTORSTRING']._serialized_start=1021
+  _globals['_INTORSTRING']._serialized_end=1081
+  _globals['_LABELSELECTORREQUIREMENT']._serialized_start=1083
+  _globals['_LABELSELECTORREQUIREMENT']._serialized_end=1156
+  _globals['_LABELSELECTOR']._serialized_start=1159
+  _globals['_LABELSELECTOR']._serialized_end=1357
+  _globals['_LABELSELECTOR_MATCHLABELSENTRY']._serialized_start=1307
+  _globals['_LABELSELECTOR_MATCHLABELSENTRY']._serialized_end=1357
+  _globals['_CONDITION']._serialized_start=1360
+  _globals['_CONDITION']._serialized_end=1544
 # @@protoc_insertion_point(module_scope)

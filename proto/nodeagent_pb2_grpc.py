@@ -49,6 +49,11 @@ class NodeAgentStub:
                 request_serializer=proto_dot_nodeagent__pb2.StatsRequest.SerializeToString,
                 response_deserializer=proto_dot_nodeagent__pb2.StatsResponse.FromString,
                 _registered_method=True)
+        self.PortForward = channel.stream_stream(
+                '/tugboat.v1.NodeAgent/PortForward',
+                request_serializer=proto_dot_nodeagent__pb2.PortForwardInput.SerializeToString,
+                response_deserializer=proto_dot_nodeagent__pb2.PortForwardOutput.FromString,
+                _registered_method=True)
 
 
 class NodeAgentServicer:
@@ -72,6 +77,12 @@ class NodeAgentServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PortForward(self, request_iterator, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NodeAgentServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -89,6 +100,11 @@ def add_NodeAgentServicer_to_server(servicer, server):
                     servicer.Stats,
                     request_deserializer=proto_dot_nodeagent__pb2.StatsRequest.FromString,
                     response_serializer=proto_dot_nodeagent__pb2.StatsResponse.SerializeToString,
+            ),
+            'PortForward': grpc.stream_stream_rpc_method_handler(
+                    servicer.PortForward,
+                    request_deserializer=proto_dot_nodeagent__pb2.PortForwardInput.FromString,
+                    response_serializer=proto_dot_nodeagent__pb2.PortForwardOutput.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -172,6 +188,33 @@ class NodeAgent:
             '/tugboat.v1.NodeAgent/Stats',
             proto_dot_nodeagent__pb2.StatsRequest.SerializeToString,
             proto_dot_nodeagent__pb2.StatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PortForward(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/tugboat.v1.NodeAgent/PortForward',
+            proto_dot_nodeagent__pb2.PortForwardInput.SerializeToString,
+            proto_dot_nodeagent__pb2.PortForwardOutput.FromString,
             options,
             channel_credentials,
             insecure,

@@ -269,6 +269,9 @@ def _merged(strategy: Strategy, old: Object, incoming: Object, status: bool) -> 
         m.uid = o.uid
         m.creation_timestamp = o.creation_timestamp
         m.deletion_timestamp = o.deletion_timestamp
+        if not m.managed_fields:
+            # As Kubernetes: an update that leaves managedFields out keeps them.
+            m.managed_fields.extend(o.managed_fields)
         if o.HasField("deletion_grace_period_seconds"):
             m.deletion_grace_period_seconds = o.deletion_grace_period_seconds
         else:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -253,3 +255,51 @@ def test_drain_evicts_a_nodes_pods_and_they_run_again_on_the_other_nodes(
         if drained:
             kubectl.ok("uncordon", drained)
         kubectl.ok("delete", "deployment", "sleepers", "--wait", "--timeout", "120s")
+
+
+WEB = """
+apiVersion: v1
+kind: Pod
+metadata: {name: forwarded, labels: {app: forwarded}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: web
+    image: nginx:1.14.2
+    ports: [{containerPort: 80}]
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as answer:
+        return str(answer.read().decode())
+
+
+def test_port_forward_carries_several_connections_to_the_pods_port(
+    kubectl: Kubectl, streams: list[Streaming]
+):
+    kubectl.ok("apply", "-f", "-", stdin=WEB)
+    try:
+        kubectl.ok("wait", "--for=condition=Ready", "pod/forwarded", "--timeout=120s")
+        port = _free_port()
+        forwarding = stream(kubectl, streams, "port-forward", "pod/forwarded", f"{port}:80")
+        forwarding.wait_for(f"Forwarding from 127.0.0.1:{port} -> 80")
+        # Each request is its own connection: its own pair of SPDY streams in one session.
+        for _ in range(3):
+            assert "Welcome to nginx!" in _get(port)
+        forwarding.wait_for(f"Handling connection for {port}")
+        refused_port = _free_port()
+        refused = stream(
+            kubectl, streams, "port-forward", "pod/forwarded", f"{refused_port}:81"
+        )
+        refused.wait_for(f"Forwarding from 127.0.0.1:{refused_port} -> 81")
+        with pytest.raises(OSError):
+            _get(refused_port)  # nothing listens on 81: the connection ends without answer
+    finally:
+        kubectl("delete", "pod", "forwarded", "--grace-period", "0", "--force", "--wait")

@@ -87,6 +87,9 @@ def subresources(kind: Kind) -> list[Subresource]:
         found.append(Subresource("log", group, version, "Pod", ("get",)))
         found.append(Subresource("exec", group, version, "PodExecOptions", ("create", "get")))
         found.append(Subresource("eviction", "policy", "v1", "Eviction", ("create",)))
+        found.append(
+            Subresource("portforward", group, version, "PodPortForwardOptions", ("create", "get"))
+        )
     if kind.resource in ("deployments", "replicasets"):
         found.append(Subresource("scale", "autoscaling", "v1", "Scale", tuple(SUBRESOURCE_VERBS)))
     return found

@@ -31,7 +31,15 @@ from client.timeouts import within
 from master.apiserver.access import Request as AccessRequest
 from master.apiserver.auth.user import UserInfo
 from master.apiserver.listing import list_objects
-from master.apiserver.rest import kubeproto, openapi, podstreams, status, tables
+from master.apiserver.rest import (
+    kubeproto,
+    openapi,
+    podstreams,
+    portforward,
+    serverapply,
+    status,
+    tables,
+)
 from master.apiserver.rest.encoding import EncodedObjects, encode
 from master.apiserver.rest.groups import (
     AGGREGATED,
@@ -68,7 +76,11 @@ STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
-POD_STREAMS = {"log": podstreams.logs, "exec": podstreams.execute}
+POD_STREAMS = {
+    "log": podstreams.logs,
+    "exec": podstreams.execute,
+    "portforward": portforward.forward,
+}
 """The pod subresources that stream from the pod's kubelet rather than from the store."""
 OBJECT_NAME = web.RequestKey("tugboat.object_name", str)
 """Where a create keeps its object's name on the request, for the Status of a refusal."""
@@ -245,7 +257,8 @@ class RestApi:
             )
             if target.kind.resource == "pods" and target.subresource in POD_STREAMS:
                 verb = target.subresource
-                # As kube-apiserver: reading a log is `get pods/log`, exec is `create pods/exec`.
+                # As kube-apiserver: reading a log is `get pods/log`, exec and port-forward
+                # are `create` (whatever the HTTP method of their WebSocket).
                 user = await self._authenticate(request)
                 await self._authorize(request, target, "get" if verb == "log" else "create", user)
                 stream = POD_STREAMS[target.subresource]
@@ -270,7 +283,7 @@ class RestApi:
             metrics = self.service.metrics
             metrics.requests.labels(verb, resource, code).inc()
             elapsed = time.perf_counter() - started
-            if verb not in ("watch", "log", "exec"):
+            if verb not in ("watch", "log", "exec", "portforward"):
                 metrics.request_duration.labels(verb, resource).observe(elapsed)
             if self.service.audit is not None:
                 self.service.audit.record(
@@ -384,6 +397,8 @@ class RestApi:
             return await self._evict(request, t)
         if verb == "create":
             data = _body(await request.read(), request.content_type, t.kind)
+            if isinstance(data, dict):
+                self._record(request, t, None, data)
             obj = decode_object(t.kind, data)
             request[OBJECT_NAME] = obj.metadata.name
             created = await self.service.registry.create(
@@ -396,6 +411,9 @@ class RestApi:
             )
             if t.subresource == "scale":
                 return await self._write_scale(request, t, lambda _cur: data)
+            if not t.subresource and isinstance(data, dict):
+                current = await self.service.registry.get(t.kind, t.namespace, t.name)
+                self._record(request, t, encode(current), data)
             return _json(encode(await self._write(request, t, data)))
         if verb == "patch":
             return await self._patch(request, t)
@@ -585,7 +603,7 @@ class RestApi:
                 if media != APPLY_PATCH or t.subresource:
                     raise
                 # Server-side apply creates what does not exist yet.
-                obj = decode_object(t.kind, patch)
+                obj = decode_object(t.kind, self._apply(request, t, None, patch))
                 created = await registry.create(
                     t.kind, t.namespace, obj.SerializeToString(), dry_run=_dry_run(request)
                 )
@@ -596,8 +614,10 @@ class RestApi:
                     patched = json_merge_patch(live, patch)
                 elif media == JSON_PATCH:
                     patched = json_patch(live, patch)
-                elif media in (STRATEGIC_PATCH, APPLY_PATCH):
+                elif media == STRATEGIC_PATCH:
                     patched = strategic_merge_patch(live, patch)
+                elif media == APPLY_PATCH:
+                    patched = self._apply(request, t, live, patch)
                 else:
                     raise HttpError(
                         "UnsupportedMediaType",
@@ -609,6 +629,8 @@ class RestApi:
                 raise errors.Invalid(f"the patch could not be applied: {e}") from None
             if not isinstance(patched, dict):
                 raise HttpError("BadRequest", "the patched object is not an object")
+            if media != APPLY_PATCH:
+                self._record(request, t, live, patched)
             meta = patched.setdefault("metadata", {})
             pinned = _pinned_version(patch)
             meta["resourceVersion"] = pinned or current.metadata.resource_version
@@ -622,6 +644,29 @@ class RestApi:
         raise errors.Conflict(
             f'Operation cannot be fulfilled on {t.kind.resource} "{t.name}": the object kept '
             "changing while it was patched; try again"
+        )
+
+    @staticmethod
+    def _apply(request: web.Request, t: Target, live: Any, applied: Any) -> dict[str, Any]:
+        if not isinstance(applied, dict):
+            raise HttpError("BadRequest", "an apply configuration is an object")
+        return serverapply.apply(
+            live,
+            applied,
+            manager=request.query.get("fieldManager", ""),
+            force=_query_bool(request, "force"),
+            api_version=t.kind.api_version,
+        )
+
+    @staticmethod
+    def _record(request: web.Request, t: Target, old: Any, new: dict[str, Any]) -> None:
+        """Note in `new`'s managedFields what this request's manager changed."""
+        serverapply.record_update(
+            old,
+            new,
+            manager=serverapply.manager_of(request.query, request.headers.get("User-Agent", "")),
+            api_version=t.kind.api_version,
+            subresource=t.subresource,
         )
 
     # Scale --------------------------------------------------------------------------------
@@ -656,7 +701,11 @@ class RestApi:
                     f"spec.replicas: Invalid value: {replicas!r}: must be an integer",
                     [("spec.replicas", f"Invalid value: {replicas!r}: must be an integer")],
                 )
+            before = encode(current)
             current.spec.replicas = replicas
+            after = encode(current)
+            self._record(request, t, before, after)
+            current = decode_object(t.kind, after)
             try:
                 written = await registry.update(
                     t.kind, t.namespace, current.SerializeToString(), dry_run=_dry_run(request)

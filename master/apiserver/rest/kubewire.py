@@ -902,6 +902,9 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         5: ("dryRun", "repeated", "string"),
         6: ("ignoreStoreReadErrorWithClusterBreakingPotential", "", "bool"),
     },
+    "k8s.io.apimachinery.pkg.apis.meta.v1.FieldsV1": {
+        1: ("Raw", "", "bytes"),
+    },
     "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector": {
         1: ("matchLabels", "map", "string:string"),
         2: (
@@ -914,6 +917,15 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         1: ("key", "", "string"),
         2: ("operator", "", "string"),
         3: ("values", "repeated", "string"),
+    },
+    "k8s.io.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry": {
+        1: ("manager", "", "string"),
+        2: ("operation", "", "string"),
+        3: ("apiVersion", "", "string"),
+        4: ("time", "", "time"),
+        6: ("fieldsType", "", "string"),
+        7: ("fieldsV1", "", "k8s.io.apimachinery.pkg.apis.meta.v1.FieldsV1"),
+        8: ("subresource", "", "string"),
     },
     "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta": {
         1: ("name", "", "string"),

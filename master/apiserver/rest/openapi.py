@@ -30,6 +30,7 @@ from client.mergekeys import MERGED_PRIMITIVE_LISTS, merge_key_of
 from master.apiserver.rest.groups import group_version, group_versions, kinds_of
 
 _INT_OR_STRING = "tugboat.v1.IntOrString"
+_RAW_JSON = "tugboat.v1.RawJSON"
 _SCALARS: dict[int, dict[str, Any]] = {
     FieldDescriptor.TYPE_STRING: {"type": "string"},
     FieldDescriptor.TYPE_BOOL: {"type": "boolean"},
@@ -66,6 +67,8 @@ def _field_schema(field: FieldDescriptor, ref: dict[str, str], parent: str) -> d
         item: dict[str, Any] = (
             {"x-kubernetes-int-or-string": True}
             if sub.full_name == _INT_OR_STRING
+            else {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+            if sub.full_name == _RAW_JSON
             else {
                 "allOf": [{"$ref": f"#/components/schemas/{ref.get(sub.full_name, sub.full_name)}"}]
             }
@@ -100,7 +103,7 @@ def _message_schema(desc: Descriptor, ref: dict[str, str], kind: Kind | None) ->
 
 
 def _collect(desc: Descriptor, out: dict[str, Descriptor]) -> None:
-    if desc.full_name in out or desc.full_name == _INT_OR_STRING:
+    if desc.full_name in out or desc.full_name in (_INT_OR_STRING, _RAW_JSON):
         return
     out[desc.full_name] = desc
     for f in desc.fields:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -237,3 +238,66 @@ async def test_an_eviction_deletes_the_pod_and_a_missing_pod_is_not_found(apiser
     resources = json.loads(await kubectl.ok("get", "--raw", "/api/v1"))["resources"]
     (found,) = [r for r in resources if r["name"] == "pods/eviction"]
     assert (found["group"], found["version"], found["kind"]) == ("policy", "v1", "Eviction")
+
+
+def managers(live: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(e["manager"], e["operation"]): e for e in live["metadata"]["managedFields"]}
+
+
+async def test_server_side_apply_records_its_fields_and_a_patch_takes_replicas_over(kubectl):
+    out = await kubectl.ok("apply", "--server-side", "-f", "-", stdin=DEPLOYMENT)
+    assert out.strip() == "deployment.apps/web serverside-applied"
+    live = json.loads(
+        await kubectl.ok("get", "deployment", "web", "-o", "json", "--show-managed-fields")
+    )
+    applied = managers(live)[("kubectl", "Apply")]
+    assert applied["fieldsV1"]["f:spec"]["f:replicas"] == {}
+    containers = applied["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+    assert 'k:{"name":"web"}' in containers
+    # Applying the same configuration again changes nothing, not even the revision.
+    again = await kubectl.ok("apply", "--server-side", "-f", "-", stdin=DEPLOYMENT)
+    assert again.strip() == "deployment.apps/web serverside-applied"
+    after = json.loads(await kubectl.ok("get", "deployment", "web", "-o", "json"))
+    assert after["metadata"]["resourceVersion"] == live["metadata"]["resourceVersion"]
+
+    # `kubectl patch` writes as the manager "kubectl-patch": replicas become its field.
+    await kubectl.ok("patch", "deployment", "web", "--type", "merge",
+                     "-p", '{"spec":{"replicas":5}}')  # fmt: skip
+    conflict = await kubectl("apply", "--server-side", "-f", "-", stdin=DEPLOYMENT)
+    assert conflict.code != 0
+    assert 'conflict with "kubectl-patch" using apps/v1: .spec.replicas' in conflict.err, (
+        conflict.err
+    )
+    live = json.loads(await kubectl.ok("get", "deployment", "web", "-o", "json"))
+    assert live["spec"]["replicas"] == 5  # the refused apply changed nothing
+
+    await kubectl.ok("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=DEPLOYMENT)
+    live = json.loads(
+        await kubectl.ok("get", "deployment", "web", "-o", "json", "--show-managed-fields")
+    )
+    assert live["spec"]["replicas"] == 2
+    owners = managers(live)
+    assert "f:replicas" in owners[("kubectl", "Apply")]["fieldsV1"]["f:spec"]
+    assert ("kubectl-patch", "Update") not in owners  # forced off its only field
+
+
+async def test_two_appliers_conflict_on_a_field_they_set_differently(kubectl):
+    await kubectl.ok("apply", "--server-side", "-f", "-", stdin=DEPLOYMENT)
+    other = DEPLOYMENT.replace("1.14.2", "1.16.1")
+    ran = await kubectl("apply", "--server-side", "--field-manager", "ci", "-f", "-", stdin=other)
+    assert ran.code != 0
+    assert 'conflict with "kubectl"' in ran.err, ran.err
+    assert '.spec.template.spec.containers[name="web"].image' in ran.err, ran.err
+    # The same value is shared ownership, not a conflict.
+    await kubectl.ok("apply", "--server-side", "--field-manager", "ci", "-f", "-", stdin=DEPLOYMENT)
+
+
+async def test_a_field_an_applier_stops_setting_is_removed(kubectl):
+    await kubectl.ok("apply", "--server-side", "-f", "-", stdin=DEPLOYMENT)
+    without_env = DEPLOYMENT.replace('        env: [{name: A, value: "1"}]\n', "")
+    assert without_env != DEPLOYMENT
+    await kubectl.ok("apply", "--server-side", "-f", "-", stdin=without_env)
+    live = json.loads(await kubectl.ok("get", "deployment", "web", "-o", "json"))
+    (container,) = live["spec"]["template"]["spec"]["containers"]
+    assert "env" not in container, container
+    assert container["imagePullPolicy"] == "IfNotPresent"  # a default nobody applied stays

@@ -164,3 +164,33 @@ async def test_tug_exec_exits_with_the_commands_code_and_tug_logs_follows(
 
     code = await run([*server, "logs", "nope"], stdout=io.StringIO(), stderr=(err := io.StringIO()))
     assert code == 1 and "not found" in err.getvalue()
+
+
+async def forward(stub, pod: str, port: int, sent: bytes) -> bytes:
+    async def requests():
+        start = nodeagent_pb2.PortForwardStart(namespace="default", pod=pod, port=port)
+        yield nodeagent_pb2.PortForwardInput(start=start)
+        yield nodeagent_pb2.PortForwardInput(data=sent)
+        # The end of the requests is a half-close: the pod still answers after it.
+
+    return b"".join([out.data async for out in stub.PortForward(requests())])
+
+
+async def test_port_forward_relays_a_connection_to_the_pods_port_and_refusals_are_unavailable(
+    api, kubelet, node_name, agent_stub
+):
+    server = container("main", "sh", "-c", "echo pong | nc -l -p 7000 && sleep 3600")
+    await api.create(pod("listener", node_name, server))
+    await wait_for_pod(api, "listener", running)
+
+    async def answered() -> bool:
+        try:
+            return await forward(agent_stub, "listener", 7000, b"ping\n") == b"pong\n"
+        except grpc.aio.AioRpcError:
+            return False  # nc is not listening yet
+
+    await eventually(answered, timeout=30, what="pong through the forwarded port")
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await forward(agent_stub, "listener", 7001, b"x")
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "error forwarding port 7001 to pod default/listener" in refused.value.details()
