@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -25,7 +26,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from client.timeouts import within
 from client.timestamps import from_epoch
 from kubelet.pods.manager import PodManager
-from kubelet.runtime.interface import ContainerInfo, ContainerNotFound, RuntimeFailure
+from kubelet.runtime.interface import (
+    ContainerInfo,
+    ContainerNotFound,
+    ExecSession,
+    RuntimeFailure,
+)
 from kubelet.stats.collector import NodeUsage, StatsCollector, Usage
 from proto import nodeagent_pb2, nodeagent_pb2_grpc
 
@@ -157,8 +163,13 @@ class NodeAgentService(nodeagent_pb2_grpc.NodeAgentServicer):
         tail = request.tail_lines if request.HasField("tail_lines") else None
         log.info("logs", pod=f"{request.namespace}/{request.pod}", container=info.name)
         try:
+            since = time.time() - request.since_seconds if request.since_seconds > 0 else None
             async for chunk in manager.ctx.runtime.logs(
-                info.id, follow=request.follow, tail=tail, timestamps=request.timestamps
+                info.id,
+                follow=request.follow,
+                tail=tail,
+                timestamps=request.timestamps,
+                since=since,
             ):
                 for i in range(0, len(chunk), _CHUNK):
                     yield nodeagent_pb2.LogsChunk(data=chunk[i : i + _CHUNK])
@@ -172,14 +183,7 @@ class NodeAgentService(nodeagent_pb2_grpc.NodeAgentServicer):
         start = await _opening(requests, context, "Exec")
         if not start.command:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "command: Required value")
-        manager, info = await self.lookup.container(
-            context, start.namespace, start.pod, start.container, previous=False
-        )
-        if not info.running:
-            await context.abort(
-                grpc.StatusCode.FAILED_PRECONDITION,
-                f"container {info.name} is not running (state {info.state})",
-            )
+        manager, info = await self._running(context, start)
         key = f"{start.namespace or 'default'}/{start.pod}"
         log.info("exec", pod=key, container=info.name, command=list(start.command))
         try:
@@ -189,32 +193,38 @@ class NodeAgentService(nodeagent_pb2_grpc.NodeAgentServicer):
         except (RuntimeFailure, ContainerNotFound) as e:
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(e))
             return
+        async for out in _relay(session, requests, start.stdin):
+            yield out
 
-        async def feed() -> None:
-            try:
-                async for msg in requests:
-                    which = msg.WhichOneof("input")
-                    if which == "stdin" and start.stdin:
-                        await session.write(msg.stdin)
-                    elif which == "close_stdin":
-                        break
-            finally:
-                if start.stdin:
-                    await session.close_stdin()
-
-        feeder = asyncio.create_task(feed())
+    async def Attach(
+        self, requests: AsyncIterator[nodeagent_pb2.ExecInput], context: Any
+    ) -> AsyncIterator[nodeagent_pb2.ExecOutput]:
+        """Join the container's own process: Exec's messages, with no command; the exit
+        code comes when the container stops."""
+        start = await _opening(requests, context, "Attach")
+        manager, info = await self._running(context, start)
+        key = f"{start.namespace or 'default'}/{start.pod}"
+        log.info("attach", pod=key, container=info.name, stdin=start.stdin)
         try:
-            async for stream, data in session.output():
-                if stream == 2:
-                    yield nodeagent_pb2.ExecOutput(stderr=data)
-                else:
-                    yield nodeagent_pb2.ExecOutput(stdout=data)
-            yield nodeagent_pb2.ExecOutput(exit_code=await session.exit_code())
-        finally:
-            feeder.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await feeder
-            await session.close()
+            session = await manager.ctx.runtime.attach(info.id, stdin=start.stdin, tty=start.tty)
+        except (RuntimeFailure, ContainerNotFound) as e:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(e))
+            return
+        async for out in _relay(session, requests, start.stdin):
+            yield out
+
+    async def _running(
+        self, context: Any, start: nodeagent_pb2.ExecStart
+    ) -> tuple[PodManager, ContainerInfo]:
+        manager, info = await self.lookup.container(
+            context, start.namespace, start.pod, start.container, previous=False
+        )
+        if not info.running:
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"container {info.name} is not running (state {info.state})",
+            )
+        return manager, info
 
     async def PortForward(
         self, requests: AsyncIterator[nodeagent_pb2.PortForwardInput], context: Any
@@ -260,6 +270,38 @@ class NodeAgentService(nodeagent_pb2_grpc.NodeAgentServicer):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await feeder
             writer.close()
+
+
+async def _relay(
+    session: ExecSession, requests: AsyncIterator[nodeagent_pb2.ExecInput], stdin: bool
+) -> AsyncIterator[nodeagent_pb2.ExecOutput]:
+    """stdin from the caller into the session, its output back, then its exit code."""
+
+    async def feed() -> None:
+        try:
+            async for msg in requests:
+                which = msg.WhichOneof("input")
+                if which == "stdin" and stdin:
+                    await session.write(msg.stdin)
+                elif which == "close_stdin":
+                    break
+        finally:
+            if stdin:
+                await session.close_stdin()
+
+    feeder = asyncio.create_task(feed())
+    try:
+        async for stream, data in session.output():
+            if stream == 2:
+                yield nodeagent_pb2.ExecOutput(stderr=data)
+            else:
+                yield nodeagent_pb2.ExecOutput(stdout=data)
+        yield nodeagent_pb2.ExecOutput(exit_code=await session.exit_code())
+    finally:
+        feeder.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await feeder
+        await session.close()
 
 
 def usage_message(found: NodeUsage) -> nodeagent_pb2.StatsResponse:

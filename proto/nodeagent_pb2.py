@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15proto/nodeagent.proto\x12\ntugboat.v1\"\x9e\x01\n\x0bLogsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0b\n\x03pod\x18\x02 \x01(\t\x12\x11\n\tcontainer\x18\x03 \x01(\t\x12\x0e\n\x06\x66ollow\x18\x04 \x01(\x08\x12\x17\n\ntail_lines\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x10\n\x08previous\x18\x06 \x01(\x08\x12\x12\n\ntimestamps\x18\x07 \x01(\x08\x42\r\n\x0b_tail_lines\"\x19\n\tLogsChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"k\n\tExecStart\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0b\n\x03pod\x18\x02 \x01(\t\x12\x11\n\tcontainer\x18\x03 \x01(\t\x12\x0f\n\x07\x63ommand\x18\x04 \x03(\t\x12\r\n\x05stdin\x18\x05 \x01(\x08\x12\x0b\n\x03tty\x18\x06 \x01(\x08\"d\n\tExecInput\x12&\n\x05start\x18\x01 \x01(\x0b\x32\x15.tugboat.v1.ExecStartH\x00\x12\x0f\n\x05stdin\x18\x02 \x01(\x0cH\x00\x12\x15\n\x0b\x63lose_stdin\x18\x03 \x01(\x08H\x00\x42\x07\n\x05input\"O\n\nExecOutput\x12\x10\n\x06stdout\x18\x01 \x01(\x0cH\x00\x12\x10\n\x06stderr\x18\x02 \x01(\x0cH\x00\x12\x13\n\texit_code\x18\x03 \x01(\x05H\x00\x42\x08\n\x06output\"\x1c\n\x0cStatsRequest\x12\x0c\n\x04node\x18\x01 \x01(\t\"A\n\x05Usage\x12\x16\n\x0e\x63pu_nano_cores\x18\x01 \x01(\x03\x12 \n\x18memory_working_set_bytes\x18\x02 \x01(\x03\"@\n\x0e\x43ontainerUsage\x12\x0c\n\x04name\x18\x01 \x01(\t\x12 \n\x05usage\x18\x02 \x01(\x0b\x32\x11.tugboat.v1.Usage\"[\n\x08PodUsage\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12.\n\ncontainers\x18\x03 \x03(\x0b\x32\x1a.tugboat.v1.ContainerUsage\"\x8e\x01\n\rStatsResponse\x12\x0c\n\x04node\x18\x01 \x01(\t\x12 \n\x05usage\x18\x02 \x01(\x0b\x32\x11.tugboat.v1.Usage\x12\"\n\x04pods\x18\x03 \x03(\x0b\x32\x14.tugboat.v1.PodUsage\x12\x11\n\ttimestamp\x18\x04 \x01(\t\x12\x16\n\x0ewindow_seconds\x18\x05 \x01(\x01\"@\n\x10PortForwardStart\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0b\n\x03pod\x18\x02 \x01(\t\x12\x0c\n\x04port\x18\x03 \x01(\x05\"Z\n\x10PortForwardInput\x12-\n\x05start\x18\x01 \x01(\x0b\x32\x1c.tugboat.v1.PortForwardStartH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x07\n\x05input\"!\n\x11PortForwardOutput\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x32\x8e\x02\n\tNodeAgent\x12\x38\n\x04Logs\x12\x17.tugboat.v1.LogsRequest\x1a\x15.tugboat.v1.LogsChunk0\x01\x12\x39\n\x04\x45xec\x12\x15.tugboat.v1.ExecInput\x1a\x16.tugboat.v1.ExecOutput(\x01\x30\x01\x12<\n\x05Stats\x12\x18.tugboat.v1.StatsRequest\x1a\x19.tugboat.v1.StatsResponse\x12N\n\x0bPortForward\x12\x1c.tugboat.v1.PortForwardInput\x1a\x1d.tugboat.v1.PortForwardOutput(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15proto/nodeagent.proto\x12\ntugboat.v1\"\xb5\x01\n\x0bLogsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0b\n\x03pod\x18\x02 \x01(\t\x12\x11\n\tcontainer\x18\x03 \x01(\t\x12\x0e\n\x06\x66ollow\x18\x04 \x01(\x08\x12\x17\n\ntail_lines\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x10\n\x08previous\x18\x06 \x01(\x08\x12\x12\n\ntimestamps\x18\x07 \x01(\x08\x12\x15\n\rsince_seconds\x18\x08 \x01(\x03\x42\r\n\x0b_tail_lines\"\x19\n\tLogsChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"k\n\tExecStart\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0b\n\x03pod\x18\x02 \x01(\t\x12\x11\n\tcontainer\x18\x03 \x01(\t\x12\x0f\n\x07\x63ommand\x18\x04 \x03(\t\x12\r\n\x05stdin\x18\x05 \x01(\x08\x12\x0b\n\x03tty\x18\x06 \x01(\x08\"d\n\tExecInput\x12&\n\x05start\x18\x01 \x01(\x0b\x32\x15.tugboat.v1.ExecStartH\x00\x12\x0f\n\x05stdin\x18\x02 \x01(\x0cH\x00\x12\x15\n\x0b\x63lose_stdin\x18\x03 \x01(\x08H\x00\x42\x07\n\x05input\"O\n\nExecOutput\x12\x10\n\x06stdout\x18\x01 \x01(\x0cH\x00\x12\x10\n\x06stderr\x18\x02 \x01(\x0cH\x00\x12\x13\n\texit_code\x18\x03 \x01(\x05H\x00\x42\x08\n\x06output\"\x1c\n\x0cStatsRequest\x12\x0c\n\x04node\x18\x01 \x01(\t\"A\n\x05Usage\x12\x16\n\x0e\x63pu_nano_cores\x18\x01 \x01(\x03\x12 \n\x18memory_working_set_bytes\x18\x02 \x01(\x03\"@\n\x0e\x43ontainerUsage\x12\x0c\n\x04name\x18\x01 \x01(\t\x12 \n\x05usage\x18\x02 \x01(\x0b\x32\x11.tugboat.v1.Usage\"[\n\x08PodUsage\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12.\n\ncontainers\x18\x03 \x03(\x0b\x32\x1a.tugboat.v1.ContainerUsage\"\x8e\x01\n\rStatsResponse\x12\x0c\n\x04node\x18\x01 \x01(\t\x12 \n\x05usage\x18\x02 \x01(\x0b\x32\x11.tugboat.v1.Usage\x12\"\n\x04pods\x18\x03 \x03(\x0b\x32\x14.tugboat.v1.PodUsage\x12\x11\n\ttimestamp\x18\x04 \x01(\t\x12\x16\n\x0ewindow_seconds\x18\x05 \x01(\x01\"@\n\x10PortForwardStart\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0b\n\x03pod\x18\x02 \x01(\t\x12\x0c\n\x04port\x18\x03 \x01(\x05\"Z\n\x10PortForwardInput\x12-\n\x05start\x18\x01 \x01(\x0b\x32\x1c.tugboat.v1.PortForwardStartH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x07\n\x05input\"!\n\x11PortForwardOutput\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x32\xcb\x02\n\tNodeAgent\x12\x38\n\x04Logs\x12\x17.tugboat.v1.LogsRequest\x1a\x15.tugboat.v1.LogsChunk0\x01\x12\x39\n\x04\x45xec\x12\x15.tugboat.v1.ExecInput\x1a\x16.tugboat.v1.ExecOutput(\x01\x30\x01\x12;\n\x06\x41ttach\x12\x15.tugboat.v1.ExecInput\x1a\x16.tugboat.v1.ExecOutput(\x01\x30\x01\x12<\n\x05Stats\x12\x18.tugboat.v1.StatsRequest\x1a\x19.tugboat.v1.StatsResponse\x12N\n\x0bPortForward\x12\x1c.tugboat.v1.PortForwardInput\x1a\x1d.tugboat.v1.PortForwardOutput(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,31 +32,31 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'proto.nodeagent_pb2', _glob
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_LOGSREQUEST']._serialized_start=38
-  _globals['_LOGSREQUEST']._serialized_end=196
-  _globals['_LOGSCHUNK']._serialized_start=198
-  _globals['_LOGSCHUNK']._serialized_end=223
-  _globals['_EXECSTART']._serialized_start=225
-  _globals['_EXECSTART']._serialized_end=332
-  _globals['_EXECINPUT']._serialized_start=334
-  _globals['_EXECINPUT']._serialized_end=434
-  _globals['_EXECOUTPUT']._serialized_start=436
-  _globals['_EXECOUTPUT']._serialized_end=515
-  _globals['_STATSREQUEST']._serialized_start=517
-  _globals['_STATSREQUEST']._serialized_end=545
-  _globals['_USAGE']._serialized_start=547
-  _globals['_USAGE']._serialized_end=612
-  _globals['_CONTAINERUSAGE']._serialized_start=614
-  _globals['_CONTAINERUSAGE']._serialized_end=678
-  _globals['_PODUSAGE']._serialized_start=680
-  _globals['_PODUSAGE']._serialized_end=771
-  _globals['_STATSRESPONSE']._serialized_start=774
-  _globals['_STATSRESPONSE']._serialized_end=916
-  _globals['_PORTFORWARDSTART']._serialized_start=918
-  _globals['_PORTFORWARDSTART']._serialized_end=982
-  _globals['_PORTFORWARDINPUT']._serialized_start=984
-  _globals['_PORTFORWARDINPUT']._serialized_end=1074
-  _globals['_PORTFORWARDOUTPUT']._serialized_start=1076
-  _globals['_PORTFORWARDOUTPUT']._serialized_end=1109
-  _globals['_NODEAGENT']._serialized_start=1112
-  _globals['_NODEAGENT']._serialized_end=1382
+  _globals['_LOGSREQUEST']._serialized_end=219
+  _globals['_LOGSCHUNK']._serialized_start=221
+  _globals['_LOGSCHUNK']._serialized_end=246
+  _globals['_EXECSTART']._serialized_start=248
+  _globals['_EXECSTART']._serialized_end=355
+  _globals['_EXECINPUT']._serialized_start=357
+  _globals['_EXECINPUT']._serialized_end=457
+  _globals['_EXECOUTPUT']._serialized_start=459
+  _globals['_EXECOUTPUT']._serialized_end=538
+  _globals['_STATSREQUEST']._serialized_start=540
+  _globals['_STATSREQUEST']._serialized_end=568
+  _globals['_USAGE']._serialized_start=570
+  _globals['_USAGE']._serialized_end=635
+  _globals['_CONTAINERUSAGE']._serialized_start=637
+  _globals['_CONTAINERUSAGE']._serialized_end=701
+  _globals['_PODUSAGE']._serialized_start=703
+  _globals['_PODUSAGE']._serialized_end=794
+  _globals['_STATSRESPONSE']._serialized_start=797
+  _globals['_STATSRESPONSE']._serialized_end=939
+  _globals['_PORTFORWARDSTART']._serialized_start=941
+  _globals['_PORTFORWARDSTART']._serialized_end=1005
+  _globals['_PORTFORWARDINPUT']._serialized_start=1007
+  _globals['_PORTFORWARDINPUT']._serialized_end=1097
+  _globals['_PORTFORWARDOUTPUT']._serialized_start=1099
+  _globals['_PORTFORWARDOUTPUT']._serialized_end=1132
+  _globals['_NODEAGENT']._serialized_start=1135
+  _globals['_NODEAGENT']._serialized_end=1466
 # @@protoc_insertion_point(module_scope)

@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class LogsRequest(_message.Message):
-    __slots__ = ("namespace", "pod", "container", "follow", "tail_lines", "previous", "timestamps")
+    __slots__ = ("namespace", "pod", "container", "follow", "tail_lines", "previous", "timestamps", "since_seconds")
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     POD_FIELD_NUMBER: _ClassVar[int]
     CONTAINER_FIELD_NUMBER: _ClassVar[int]
@@ -15,6 +15,7 @@ class LogsRequest(_message.Message):
     TAIL_LINES_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
+    SINCE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     namespace: str
     pod: str
     container: str
@@ -22,7 +23,8 @@ class LogsRequest(_message.Message):
     tail_lines: int
     previous: bool
     timestamps: bool
-    def __init__(self, namespace: _Optional[str] = ..., pod: _Optional[str] = ..., container: _Optional[str] = ..., follow: _Optional[bool] = ..., tail_lines: _Optional[int] = ..., previous: _Optional[bool] = ..., timestamps: _Optional[bool] = ...) -> None: ...
+    since_seconds: int
+    def __init__(self, namespace: _Optional[str] = ..., pod: _Optional[str] = ..., container: _Optional[str] = ..., follow: _Optional[bool] = ..., tail_lines: _Optional[int] = ..., previous: _Optional[bool] = ..., timestamps: _Optional[bool] = ..., since_seconds: _Optional[int] = ...) -> None: ...
 
 class LogsChunk(_message.Message):
     __slots__ = ("data",)

@@ -44,6 +44,11 @@ class NodeAgentStub:
                 request_serializer=proto_dot_nodeagent__pb2.ExecInput.SerializeToString,
                 response_deserializer=proto_dot_nodeagent__pb2.ExecOutput.FromString,
                 _registered_method=True)
+        self.Attach = channel.stream_stream(
+                '/tugboat.v1.NodeAgent/Attach',
+                request_serializer=proto_dot_nodeagent__pb2.ExecInput.SerializeToString,
+                response_deserializer=proto_dot_nodeagent__pb2.ExecOutput.FromString,
+                _registered_method=True)
         self.Stats = channel.unary_unary(
                 '/tugboat.v1.NodeAgent/Stats',
                 request_serializer=proto_dot_nodeagent__pb2.StatsRequest.SerializeToString,
@@ -71,6 +76,13 @@ class NodeAgentServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Attach(self, request_iterator, context):
+        """Attach: Exec's messages; `start.command` is ignored (the container's own process).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Stats(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -93,6 +105,11 @@ def add_NodeAgentServicer_to_server(servicer, server):
             ),
             'Exec': grpc.stream_stream_rpc_method_handler(
                     servicer.Exec,
+                    request_deserializer=proto_dot_nodeagent__pb2.ExecInput.FromString,
+                    response_serializer=proto_dot_nodeagent__pb2.ExecOutput.SerializeToString,
+            ),
+            'Attach': grpc.stream_stream_rpc_method_handler(
+                    servicer.Attach,
                     request_deserializer=proto_dot_nodeagent__pb2.ExecInput.FromString,
                     response_serializer=proto_dot_nodeagent__pb2.ExecOutput.SerializeToString,
             ),
@@ -159,6 +176,33 @@ class NodeAgent:
             request_iterator,
             target,
             '/tugboat.v1.NodeAgent/Exec',
+            proto_dot_nodeagent__pb2.ExecInput.SerializeToString,
+            proto_dot_nodeagent__pb2.ExecOutput.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Attach(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/tugboat.v1.NodeAgent/Attach',
             proto_dot_nodeagent__pb2.ExecInput.SerializeToString,
             proto_dot_nodeagent__pb2.ExecOutput.FromString,
             options,

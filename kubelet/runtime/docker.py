@@ -567,7 +567,13 @@ class DockerRuntime:
         )
 
     def logs(
-        self, container_id: str, *, follow: bool, tail: int | None, timestamps: bool
+        self,
+        container_id: str,
+        *,
+        follow: bool,
+        tail: int | None,
+        timestamps: bool,
+        since: float | None = None,
     ) -> AsyncIterator[bytes]:
         """The container's output; with follow, until the container stops or the caller ends."""
 
@@ -579,6 +585,7 @@ class DockerRuntime:
                     follow=follow,
                     tail="all" if tail is None else tail,
                     timestamps=timestamps,
+                    since=int(since) if since is not None else None,
                 )
             except docker.errors.NotFound:
                 raise ContainerNotFound(container_id) from None
@@ -657,6 +664,21 @@ class DockerRuntime:
         exec_id, sock = await self._call("exec", start)
         return DockerExec(self, exec_id, sock, tty)
 
+    async def attach(self, container_id: str, *, stdin: bool, tty: bool) -> DockerExec:
+        """Attach to the container's process over a hijacked connection (new output only)."""
+
+        def start() -> Any:
+            params = {"stdin": int(stdin), "stdout": 1, "stderr": 1, "stream": 1}
+            try:
+                return self._client.api.attach_socket(container_id, params=params)
+            except docker.errors.NotFound:
+                raise ContainerNotFound(container_id) from None
+            except docker.errors.APIError as e:
+                raise RuntimeFailure(str(e.explanation or e)) from None
+
+        sock = await self._call("attach", start)
+        return DockerExec(self, "", sock, tty, container_id=container_id)
+
     async def exec_run(self, container_id: str, command: list[str], timeout: float) -> ExecResult:
         """Run to completion and collect the output (exec probes)."""
 
@@ -675,11 +697,14 @@ class DockerRuntime:
 
 
 class DockerExec:
-    """An exec session over Docker's hijacked HTTP connection."""
+    """An exec (or attach) session over Docker's hijacked HTTP connection."""
 
-    def __init__(self, runtime: DockerRuntime, exec_id: str, sock: Any, tty: bool) -> None:
+    def __init__(
+        self, runtime: DockerRuntime, exec_id: str, sock: Any, tty: bool, container_id: str = ""
+    ) -> None:
         self._runtime = runtime
         self._id = exec_id
+        self._container = container_id
         self._sock = sock
         self._raw: socket.socket = getattr(sock, "_sock", sock)
         self._tty = tty
@@ -707,6 +732,14 @@ class DockerExec:
     async def exit_code(self) -> int:
         """Docker may report Running for a moment after the output ended: poll briefly."""
         api = self._runtime._client.api
+        if not self._id:
+            # Attached: the container's own exit code, once it has stopped.
+            for _ in range(50):
+                state = (await asyncio.to_thread(api.inspect_container, self._container))["State"]
+                if not state.get("Running"):
+                    return int(state.get("ExitCode") or 0)
+                await asyncio.sleep(0.05)
+            return 0
         for _ in range(50):
             info = await asyncio.to_thread(api.exec_inspect, self._id)
             if not info.get("Running"):

@@ -155,7 +155,13 @@ class FakeRuntime:
             raise ContainerNotFound(container_id) from None
 
     async def logs(
-        self, container_id: str, *, follow: bool, tail: int | None, timestamps: bool
+        self,
+        container_id: str,
+        *,
+        follow: bool,
+        tail: int | None,
+        timestamps: bool,
+        since: float | None = None,
     ) -> AsyncIterator[bytes]:
         """One line saying there are no logs."""
         await self.inspect(container_id)
@@ -165,6 +171,11 @@ class FakeRuntime:
         self, container_id: str, command: list[str], *, stdin: bool, tty: bool
     ) -> FakeExec:
         """A successful no-op."""
+        await self.inspect(container_id)
+        return FakeExec()
+
+    async def attach(self, container_id: str, *, stdin: bool, tty: bool) -> FakeExec:
+        """No output, as a fake container has none."""
         await self.inspect(container_id)
         return FakeExec()
 

@@ -212,15 +212,27 @@ class ContainerRuntime(Protocol):
         ...
 
     def logs(
-        self, container_id: str, *, follow: bool, tail: int | None, timestamps: bool
+        self,
+        container_id: str,
+        *,
+        follow: bool,
+        tail: int | None,
+        timestamps: bool,
+        since: float | None = None,
     ) -> AsyncIterator[bytes]:
-        """The container's output, stdout and stderr interleaved."""
+        """The container's output, stdout and stderr interleaved; with `since` (epoch
+        seconds), only what was written from then on."""
         ...
 
     async def exec(
         self, container_id: str, command: list[str], *, stdin: bool, tty: bool
     ) -> ExecSession:
         """Start a command in a running container."""
+        ...
+
+    async def attach(self, container_id: str, *, stdin: bool, tty: bool) -> ExecSession:
+        """Join the streams of the container's own process: its output from now on, and
+        its stdin if it keeps one open. The exit code is the container's once it stops."""
         ...
 
     async def exec_run(self, container_id: str, command: list[str], timeout: float) -> ExecResult:

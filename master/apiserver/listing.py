@@ -63,14 +63,16 @@ async def list_objects(
     *,
     limit: int = 0,
     continue_token: str = "",
+    revision: int = 0,
 ) -> Page:
-    """One page of the collection (all of it when limit is 0)."""
+    """One page of the collection (all of it when limit is 0), at `revision` if given
+    (Gone if it is compacted), else at the newest."""
     if limit < 0:
         raise errors.Invalid(f"limit: Invalid value: {limit}: must be >= 0")
     ns = effective_namespace(kind, namespace) if namespace else ""
     prefix = objects.collection_prefix(kind, ns)
     end = prefix_end(prefix)
-    start, revision = prefix, 0
+    start = prefix
     if continue_token:
         start, revision = decode_continue(continue_token, prefix, end)
     page = Page()

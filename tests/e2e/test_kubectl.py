@@ -184,6 +184,10 @@ def test_logs_follow_and_exec_pass_output_and_exit_codes_through(
         newest = max(int(line.split()[1]) for line in follow.lines if line.startswith("tick"))
         assert newest >= 3 and time.monotonic() - started < 60
         assert kubectl.ok("logs", "talker", "--tail", "1").startswith("tick")
+        follow.wait_for("tick 6")
+        recent = kubectl.ok("logs", "talker", "--since", "2s").splitlines()
+        assert recent and "hello" not in recent, recent  # hello is 6 s old, ticks are new
+        assert all(line.startswith("tick") for line in recent), recent
 
         done = kubectl("exec", "talker", "--", "sh", "-c", "echo out; echo err >&2; exit 3")
         assert done.returncode == 3, done.stderr
@@ -303,3 +307,47 @@ def test_port_forward_carries_several_connections_to_the_pods_port(
             _get(refused_port)  # nothing listens on 81: the connection ends without answer
     finally:
         kubectl("delete", "pod", "forwarded", "--grace-period", "0", "--force", "--wait")
+
+
+ECHOER = """
+apiVersion: v1
+kind: Pod
+metadata: {name: echoer}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: echo
+    image: busybox:1.35
+    stdin: true
+    command: ["sh", "-c", "while read line; do echo got $line; done"]
+"""
+
+
+def test_attach_joins_the_containers_own_process_input_and_output(
+    kubectl: Kubectl, streams: list[Streaming]
+):
+    kubectl.ok("apply", "-f", "-", stdin=ECHOER)
+    try:
+        kubectl.ok("wait", "--for=condition=Ready", "pod/echoer", "--timeout=120s")
+        process = subprocess.Popen(
+            ["kubectl", "attach", "-i", "echoer"],
+            env=kubectl.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        streams.append(attached := Streaming(process))
+        assert process.stdin is not None
+
+        def say(line: str) -> bool:
+            assert process.stdin is not None
+            process.stdin.write(line + "\n")
+            process.stdin.flush()
+            return any(f"got {line}" in out for out in attached.lines)
+
+        # The first line may go out before the session is joined: say it until it echoes.
+        wait_until(lambda: say("hello"), timeout=60, interval=1, what="hello echoed")
+        say("again")
+        attached.wait_for("got again")
+    finally:
+        kubectl("delete", "pod", "echoer", "--grace-period", "0", "--force", "--wait")

@@ -86,6 +86,7 @@ def subresources(kind: Kind) -> list[Subresource]:
     if kind.resource == "pods":
         found.append(Subresource("log", group, version, "Pod", ("get",)))
         found.append(Subresource("exec", group, version, "PodExecOptions", ("create", "get")))
+        found.append(Subresource("attach", group, version, "PodAttachOptions", ("create", "get")))
         found.append(Subresource("eviction", "policy", "v1", "Eviction", ("create",)))
         found.append(
             Subresource("portforward", group, version, "PodPortForwardOptions", ("create", "get"))

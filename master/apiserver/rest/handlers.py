@@ -1,9 +1,10 @@
 """The Kubernetes REST API over HTTP: paths, query parameters and bodies as kube-apiserver
 takes them, served from the very registry, lister, deleter and watch that gRPC uses.
 
-A request is parsed into its kind, namespace, name and subresource, its JSON or YAML body
-decoded strictly into the kind's message (an unknown or mistyped field is a 400 naming the
-field, as `fieldValidation=Strict` asks), then handed to the same store calls as the gRPC
+A request is parsed into its kind, namespace, name and subresource, its JSON, YAML or
+protobuf body decoded into the kind's message (a mistyped field is a 400 naming the field;
+an unknown one too under `fieldValidation=Strict`, else it is dropped, see
+fieldvalidation.py), then handed to the same store calls as the gRPC
 front-end: defaults, validation, strategies and conflicts cannot differ between the two.
 PATCH reads the object, patches its Kubernetes-shaped dict (master/apiserver/rest/patching.py)
 and writes it back guarded by the resourceVersion it read, retrying a lost race unless the
@@ -32,6 +33,7 @@ from master.apiserver.access import Request as AccessRequest
 from master.apiserver.auth.user import UserInfo
 from master.apiserver.listing import list_objects
 from master.apiserver.rest import (
+    fieldvalidation,
     kubeproto,
     openapi,
     podstreams,
@@ -79,10 +81,13 @@ INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 POD_STREAMS = {
     "log": podstreams.logs,
     "exec": podstreams.execute,
+    "attach": podstreams.attach,
     "portforward": portforward.forward,
 }
 """The pod subresources that stream from the pod's kubelet rather than from the store."""
 OBJECT_NAME = web.RequestKey("tugboat.object_name", str)
+WARNINGS = web.RequestKey("tugboat.warnings", list)
+"""What the response's Warning headers will say (fields dropped by fieldValidation=Warn)."""
 """Where a create keeps its object's name on the request, for the Status of a refusal."""
 
 
@@ -165,6 +170,17 @@ def decode_object(kind: Kind, data: Any) -> Object:
             ) from None
         raise HttpError("BadRequest", f"{what}: {e}") from None
     return obj
+
+
+def _decode(request: web.Request, kind: Kind, data: Any) -> Object:
+    """decode_object after the request's fieldValidation: unless Strict, unknown fields
+    are dropped first (named in Warning headers under Warn)."""
+    mode = fieldvalidation.mode_of(request.query)
+    if mode != "Strict":
+        data, dropped = fieldvalidation.drop_unknown(data, kind.message.DESCRIPTOR)
+        if mode == "Warn":
+            request.setdefault(WARNINGS, []).extend(f'unknown field "{p}"' for p in dropped)
+    return decode_object(kind, data)
 
 
 def _table(request: web.Request) -> bool:
@@ -266,7 +282,11 @@ class RestApi:
             verb = self._verb(request, target)
             user = await self._authenticate(request)
             await self._authorize(request, await self._named(request, target, verb), verb, user)
-            return await self._dispatch(verb, request, target)
+            response = await self._dispatch(verb, request, target)
+            for warning in request.get(WARNINGS, []):
+                # RFC 7234's quoted-string: JSON's escaping of quotes and backslashes.
+                response.headers.add("Warning", f"299 - {json.dumps(warning)}")
+            return response
         except (errors.ApiError, HttpError) as e:
             code = e.code.name if isinstance(e, errors.ApiError) else e.reason
             name = target.name if target and target.name else request.get(OBJECT_NAME, "")
@@ -283,7 +303,7 @@ class RestApi:
             metrics = self.service.metrics
             metrics.requests.labels(verb, resource, code).inc()
             elapsed = time.perf_counter() - started
-            if verb not in ("watch", "log", "exec", "portforward"):
+            if verb not in ("watch", "log", "exec", "attach", "portforward"):
                 metrics.request_duration.labels(verb, resource).observe(elapsed)
             if self.service.audit is not None:
                 self.service.audit.record(
@@ -399,7 +419,7 @@ class RestApi:
             data = _body(await request.read(), request.content_type, t.kind)
             if isinstance(data, dict):
                 self._record(request, t, None, data)
-            obj = decode_object(t.kind, data)
+            obj = _decode(request, t.kind, data)
             request[OBJECT_NAME] = obj.metadata.name
             created = await self.service.registry.create(
                 t.kind, t.namespace, obj.SerializeToString(), dry_run=_dry_run(request)
@@ -422,7 +442,7 @@ class RestApi:
         return await self._delete_collection(request, t)
 
     async def _write(self, request: web.Request, t: Target, data: Any) -> Object:
-        obj = decode_object(t.kind, data)
+        obj = _decode(request, t.kind, data)
         if obj.metadata.name and obj.metadata.name != t.name:
             raise HttpError(
                 "BadRequest",
@@ -448,6 +468,7 @@ class RestApi:
             raise errors.Invalid(
                 f"limit: Invalid value: {q['limit']!r}: must be an integer"
             ) from None
+        revision, at_least = _list_version(q)
         page = await list_objects(
             self.service.etcd,
             t.kind,
@@ -455,7 +476,13 @@ class RestApi:
             parse(q.get("labelSelector", ""), q.get("fieldSelector", "")),
             limit=limit,
             continue_token=q.get("continue", ""),
+            revision=revision,
         )
+        if page.resource_version < at_least:
+            raise HttpError(
+                "Timeout",
+                f"Too large resource version: {at_least}, current: {page.resource_version}",
+            )
         if _table(request):
             return _json(
                 self._table(
@@ -603,7 +630,7 @@ class RestApi:
                 if media != APPLY_PATCH or t.subresource:
                     raise
                 # Server-side apply creates what does not exist yet.
-                obj = decode_object(t.kind, self._apply(request, t, None, patch))
+                obj = _decode(request, t.kind, self._apply(request, t, None, patch))
                 created = await registry.create(
                     t.kind, t.namespace, obj.SerializeToString(), dry_run=_dry_run(request)
                 )
@@ -806,6 +833,39 @@ class RestApi:
                 "items": [encode(o) for o in deleted],
             }
         )
+
+
+def _list_version(q: Any) -> tuple[int, int]:
+    """The revision a list reads at (0: the newest) and the least revision it may answer
+    with, from resourceVersion and resourceVersionMatch as Kubernetes reads them: Exact
+    reads at that revision; NotOlderThan (or a bare resourceVersion) any revision since.
+    Every list reads etcd, so it is never older than what a client has seen."""
+    version, match = q.get("resourceVersion", ""), q.get("resourceVersionMatch", "")
+    if match not in ("", "Exact", "NotOlderThan"):
+        raise errors.Invalid(
+            f'resourceVersionMatch: Unsupported value: "{match}": supported values: '
+            '"Exact", "NotOlderThan", ""'
+        )
+    if match and not version:
+        raise errors.Invalid(
+            "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless "
+            "resourceVersion is provided"
+        )
+    if version and not version.isdigit():
+        raise errors.Invalid(f'resourceVersion: Invalid value: "{version}"')
+    if match == "Exact":
+        if version == "0":
+            raise errors.Invalid(
+                'resourceVersionMatch: Forbidden: resourceVersionMatch "Exact" is forbidden '
+                'for resourceVersion "0"'
+            )
+        if q.get("continue"):
+            raise errors.Invalid(
+                "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden when "
+                "continue is provided"
+            )
+        return int(version), 0
+    return 0, int(version or 0)
 
 
 def _pinned_version(patch: Any) -> str:

@@ -1,12 +1,15 @@
-"""`pods/log` and `pods/exec` over HTTP, relayed to the kubelet's node-agent gRPC service.
+"""`pods/log`, `pods/exec` and `pods/attach` over HTTP, relayed to the kubelet's node-agent
+gRPC service.
 
 - `log` is plain chunked text, as kubectl reads it (`container`, `follow`, `tailLines`,
-  `previous`, `timestamps`).
+  `sinceSeconds`, `previous`, `timestamps`).
 - `exec` is a WebSocket speaking Kubernetes' channel protocol, `v5.channel.k8s.io` with
   `v4.channel.k8s.io` as fallback (what kubectl 1.32 tries first): every binary message
   starts with its channel (0 stdin, 1 stdout, 2 stderr, 3 error, 4 resize); the error
   channel carries the final `Status`, whose `ExitCode` cause is how the command's exit code
   reaches kubectl; v5 adds the close signal (255, channel) with which a client ends stdin.
+- `attach` speaks exec's channels to the container's own process (new output only, its
+  stdin when the container keeps one open with `stdin: true`).
 
 The relay is the same node-agent call the gRPC NodeProxy makes, so `tug logs` and
 `kubectl logs` read the same stream. Everything that can be refused (no such pod, no node
@@ -57,11 +60,21 @@ async def logs(
         previous=_flag(request, "previous"),
         timestamps=_flag(request, "timestamps"),
     )
+    for param in ("tailLines", "sinceSeconds"):
+        if param in q:
+            try:
+                if int(q[param]) < (0 if param == "tailLines" else 1):
+                    raise ValueError
+            except ValueError:
+                raise errors.Invalid(
+                    f"{param}: Invalid value: {q[param]!r}: must be a "
+                    + ("non-negative" if param == "tailLines" else "positive")
+                    + " integer"
+                ) from None
+    if "sinceSeconds" in q:
+        ask.since_seconds = int(q["sinceSeconds"])
     if "tailLines" in q:
-        try:
-            ask.tail_lines = int(q["tailLines"])
-        except ValueError:
-            raise errors.Invalid(f"tailLines: Invalid value: {q['tailLines']!r}") from None
+        ask.tail_lines = int(q["tailLines"])
     target = await pod_agent(registry, namespace, name)
     log.info("logs", key=f"pods/{namespace}/{name}", node=target, follow=ask.follow)
     async with grpc.aio.insecure_channel(target) as channel:
@@ -113,11 +126,33 @@ async def execute(
         stdin=_flag(request, "stdin"),
         tty=_flag(request, "tty"),
     )
+    return await _channels(request, registry, start, "Exec")
+
+
+async def attach(
+    request: web.Request, registry: Registry, namespace: str, name: str
+) -> web.StreamResponse:
+    """`GET .../pods/NAME/attach`: exec's channels, joined to the container's own process."""
+    start = nodeagent_pb2.ExecStart(
+        namespace=namespace,
+        pod=name,
+        container=request.query.get("container", ""),
+        stdin=_flag(request, "stdin"),
+        tty=_flag(request, "tty"),
+    )
+    return await _channels(request, registry, start, "Attach")
+
+
+async def _channels(
+    request: web.Request, registry: Registry, start: nodeagent_pb2.ExecStart, rpc: str
+) -> web.StreamResponse:
+    namespace, name = start.namespace, start.pod
+    command = list(start.command)
     target = await pod_agent(registry, namespace, name)
     ws = web.WebSocketResponse(protocols=PROTOCOLS, heartbeat=30.0)
     await ws.prepare(request)
     v5 = ws.ws_protocol == PROTOCOLS[0]
-    log.info("exec", key=f"pods/{namespace}/{name}", node=target, command=command)
+    log.info(rpc.lower(), key=f"pods/{namespace}/{name}", node=target, command=command)
     inputs: asyncio.Queue[nodeagent_pb2.ExecInput | None] = asyncio.Queue()
 
     async def upstream() -> AsyncIterator[nodeagent_pb2.ExecInput]:
@@ -140,7 +175,7 @@ async def execute(
     status: dict[str, Any] = {}
     try:
         async with grpc.aio.insecure_channel(target) as channel:
-            call = _stub(channel).Exec(upstream())
+            call = getattr(_stub(channel), rpc)(upstream())
             try:
                 async for out in call:
                     which = out.WhichOneof("output")

@@ -33,6 +33,7 @@ HTTP_CODES = {
     "NotAcceptable": 406,
     "UnsupportedMediaType": 415,
     "TooManyRequests": 429,
+    "Timeout": 504,
 }
 RETRY_AFTER_SECONDS = 1
 """What a 429 or 503 tells the client to wait before trying again."""

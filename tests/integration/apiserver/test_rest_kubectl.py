@@ -301,3 +301,37 @@ async def test_a_field_an_applier_stops_setting_is_removed(kubectl):
     (container,) = live["spec"]["template"]["spec"]["containers"]
     assert "env" not in container, container
     assert container["imagePullPolicy"] == "IfNotPresent"  # a default nobody applied stays
+
+
+async def test_without_strict_validation_an_unknown_field_is_dropped_with_a_warning(kubectl):
+    bad = DEPLOYMENT.replace("replicas: 2", "replicas: 2\n  replica: 3")
+    ran = await kubectl("apply", "--validate=warn", "-f", "-", stdin=bad)
+    assert ran.code == 0, ran.err
+    assert 'Warning: unknown field "spec.replica"' in ran.err, ran.err
+    live = json.loads(await kubectl.ok("get", "deployment", "web", "-o", "json"))
+    assert live["spec"]["replicas"] == 2
+    quiet = await kubectl("apply", "--validate=false", "-f", "-", stdin=bad.replace("web", "web2"))
+    assert quiet.code == 0 and "Warning" not in quiet.err, quiet.err
+
+
+async def test_lists_read_at_an_exact_resource_version_or_refuse_one_from_the_future(apiserver):
+    server = f"http://127.0.0.1:{apiserver.status.port}/api/v1/namespaces/default/configmaps"
+    async with aiohttp.ClientSession() as session:
+        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "early"}}
+        async with session.post(server, json=body) as created:
+            assert created.status == 201
+            version = (await created.json())["metadata"]["resourceVersion"]
+        body["metadata"]["name"] = "late"
+        async with session.post(server, json=body) as created:
+            assert created.status == 201
+        exact = {"resourceVersion": version, "resourceVersionMatch": "Exact"}
+        async with session.get(server, params=exact) as listed:
+            names = [i["metadata"]["name"] for i in (await listed.json())["items"]]
+        assert names == ["early"]  # the list as it was at that revision
+        future = {"resourceVersion": "999999", "resourceVersionMatch": "NotOlderThan"}
+        async with session.get(server, params=future) as listed:
+            assert listed.status == 504
+            assert "Too large resource version" in (await listed.json())["message"]
+        bad = {"resourceVersionMatch": "Exact"}
+        async with session.get(server, params=bad) as listed:
+            assert listed.status == 422
