@@ -1,8 +1,10 @@
-"""`tug config view|get-contexts|current-context|use-context`: the client config file."""
+"""`tug config view|get-contexts|current-context|use-context|kubeconfig-path`: the client
+config file, and the kubeconfig `tug up` wrote for kubectl."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -18,7 +20,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add `tug config` and its subcommands."""
     p = sub.add_parser("config", parents=[common], help="view or change the client config")
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
-    verbs.add_parser("view", parents=[common], help="print the config").set_defaults(func=view)
+    viewer = verbs.add_parser("view", parents=[common], help="print the config")
+    viewer.add_argument(
+        "--kubeconfig",
+        action="store_true",
+        help="print the current (or --context) cluster's kubeconfig for kubectl instead",
+    )
+    viewer.add_argument(
+        "--raw", action="store_true", help="with --kubeconfig: keep tokens and keys, unredacted"
+    )
+    viewer.set_defaults(func=view)
     verbs.add_parser("get-contexts", parents=[common], help="list contexts").set_defaults(
         func=get_contexts
     )
@@ -37,13 +48,25 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 async def view(inv: Invocation) -> int:
-    """The config as YAML."""
-    inv.stdout.write(yaml.safe_dump(inv.config.to_dict(), sort_keys=False))
+    """The config as YAML; with --kubeconfig the cluster's kubeconfig, secrets redacted
+    unless --raw (as `kubectl config view`)."""
+    if not getattr(inv.args, "kubeconfig", False):
+        inv.stdout.write(yaml.safe_dump(inv.config.to_dict(), sort_keys=False))
+        return 0
+    found = yaml.safe_load(_kubeconfig(inv).read_text())
+    if not inv.args.raw:
+        for user in found.get("users") or []:
+            for key in _SECRETS:
+                if key in (user.get("user") or {}):
+                    user["user"][key] = "REDACTED"
+    inv.stdout.write(yaml.safe_dump(found, sort_keys=False))
     return 0
 
 
-async def kubeconfig_path(inv: Invocation) -> int:
-    """The kubeconfig `tug up` wrote for the context's cluster (for KUBECONFIG=...)."""
+_SECRETS = ("token", "client-key-data", "password")
+
+
+def _kubeconfig(inv: Invocation) -> Path:
     cfg = inv.config
     name = getattr(inv.args, "context", None) or cfg.current_context
     if not name or name not in cfg.contexts:
@@ -51,7 +74,12 @@ async def kubeconfig_path(inv: Invocation) -> int:
     path = kubeconfig.path_for(cfg.contexts[name].cluster)
     if not path.exists():
         raise CliError(f'cluster "{name}" has no kubeconfig at {path} (made by `tug up`)')
-    inv.out(str(path))
+    return path
+
+
+async def kubeconfig_path(inv: Invocation) -> int:
+    """The kubeconfig `tug up` wrote for the context's cluster (for KUBECONFIG=...)."""
+    inv.out(str(_kubeconfig(inv)))
     return 0
 
 

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+import yaml
 
 from tests.e2e.tables import DOCS, rows
 from tests.support.cluster import Cluster
@@ -122,6 +123,14 @@ def test_get_nodes_lists_every_node_ready(kubectl: Kubectl, cluster: Cluster):
     assert sorted(r["NAME"] for r in table) == [cluster.node_name(j) for j in range(3)]
     assert all(r["STATUS"] == "Ready" for r in table), table
     assert {r["INTERNAL-IP"] for r in table} == {cluster.node_ip(j) for j in range(3)}
+
+
+def test_tug_shows_the_kubeconfig_kubectl_uses(kubectl: Kubectl, cluster: Cluster):
+    shown = yaml.safe_load(cluster.tug("config", "view", "--kubeconfig").ok())
+    (entry,) = shown["clusters"]
+    assert entry["cluster"]["server"] == kubectl.ok(
+        "config", "view", "-o", "jsonpath={.clusters[0].cluster.server}"
+    )
 
 
 def test_the_docs_deployment_rolls_out_is_watched_scaled_rolled_back_and_deleted(

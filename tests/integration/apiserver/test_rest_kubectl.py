@@ -317,7 +317,9 @@ async def test_without_strict_validation_an_unknown_field_is_dropped_with_a_warn
 async def test_lists_read_at_an_exact_resource_version_or_refuse_one_from_the_future(apiserver):
     server = f"http://127.0.0.1:{apiserver.status.port}/api/v1/namespaces/default/configmaps"
     async with aiohttp.ClientSession() as session:
-        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "early"}}
+        body: dict[str, Any] = {
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "early"}
+        }
         async with session.post(server, json=body) as created:
             assert created.status == 201
             version = (await created.json())["metadata"]["resourceVersion"]

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import io
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 import pytest
@@ -166,8 +167,8 @@ async def test_tug_exec_exits_with_the_commands_code_and_tug_logs_follows(
     assert code == 1 and "not found" in err.getvalue()
 
 
-async def forward(stub, pod: str, port: int, sent: bytes) -> bytes:
-    async def requests():
+async def forward(stub: Any, pod: str, port: int, sent: bytes) -> bytes:
+    async def requests() -> AsyncIterator[nodeagent_pb2.PortForwardInput]:
         start = nodeagent_pb2.PortForwardStart(namespace="default", pod=pod, port=port)
         yield nodeagent_pb2.PortForwardInput(start=start)
         yield nodeagent_pb2.PortForwardInput(data=sent)
@@ -193,4 +194,4 @@ async def test_port_forward_relays_a_connection_to_the_pods_port_and_refusals_ar
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await forward(agent_stub, "listener", 7001, b"x")
     assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
-    assert "error forwarding port 7001 to pod default/listener" in refused.value.details()
+    assert "error forwarding port 7001 to pod default/listener" in str(refused.value.details())
