@@ -29,11 +29,11 @@ from client.statusserver import StatusServer, metrics_route
 from client.tokens import read_token
 from kubelet import agent
 from kubelet.fencing import FenceSettings
-from kubelet.ipam import IPAMError, pod_network
 from kubelet.kubelet import Kubelet, KubeletConfig
-from kubelet.podnetwork import NetworkSettings, PodNetwork
+from kubelet.network.ipam import IPAMError, pod_network
+from kubelet.network.podnetwork import NetworkSettings, PodNetwork
+from kubelet.network.routes import RouteTable
 from kubelet.pods.context import PodSettings
-from kubelet.routes import RouteTable
 from kubelet.runtime.interface import ContainerRuntime
 from kubelet.stats.cadvisor import cadvisor_registry
 from proto import core_pb2
@@ -288,7 +288,7 @@ def _pod_networks(opts: Options, api: ApiClient, kubelets: list[Kubelet]) -> lis
                 PodNetwork(
                     api,
                     name,
-                    k.runtime.set_pod_cidr,
+                    k.runtime.bridge.set_pod_cidr,
                     routes=routes,
                     cluster_cidr=opts.network.cluster_cidr,
                 )

@@ -182,7 +182,10 @@ class PodWorker:
         ref = PodRef(self.uid, self.pod.metadata.name, self.pod.metadata.namespace)
         try:
             sandbox = await self.ctx.runtime.ensure_sandbox(
-                ref, self.pod.spec.hostname or self.pod.metadata.name, attempt
+                ref,
+                self.pod.spec.hostname or self.pod.metadata.name,
+                attempt,
+                self.pod.spec.dns_policy,
             )
         except RuntimeFailure as e:
             self.log.warning("sandbox creation failed", error=str(e))

@@ -4,23 +4,15 @@ The SDK is synchronous. Its calls run on this runtime's own thread pool rather t
 event loop's default one, so that a burst of Docker calls (or long log and exec streams,
 which get threads of their own) never starves other `to_thread` users in the process.
 
-Pods live on one bridge network the project creates (`tugboat`): the sandbox ("pause")
-container owns the pod IP and every app container joins its network namespace. Every
-container is labelled with the node's name, and this runtime only ever lists or touches
-containers carrying its own node label, so several kubelets can share one engine.
-
-The network's subnet is the whole cluster CIDR, shared by every node on the engine, so
-pods of different nodes reach each other directly. With `pod_cidr_mode="node"` each
-sandbox gets an explicit address from its node's podCIDR (`kubelet/ipam.py`); with
-"docker", Docker picks one from a small range of the subnet no node is given first. With
-`host_gw` (nodes on separate hosts) the subnet is the node's own podCIDR instead, and
-`kubelet/routes.py` routes the other nodes' podCIDRs (see docs/networking.md).
+Every container is labelled with the node's name, and this runtime only ever lists or
+touches containers carrying its own node label, so several kubelets can share one engine.
+Where a sandbox joins the pod network (bridge, address, resolver) is planned by
+kubelet/network/bridge.py; the runtime only carries the plan out.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 import threading
 import time
@@ -31,13 +23,21 @@ from typing import Any, TypeVar
 import docker
 import docker.errors
 import structlog
-from docker.types import EndpointConfig, IPAMConfig, IPAMPool
+from docker.types import EndpointConfig
 from docker.utils.socket import frames_iter
 
 from client.timeouts import within
 from kubelet import metrics
-from kubelet.ipam import IPAMError, PodIPAM, docker_range, pod_network
-from kubelet.pods.dns_config import sandbox_dns
+from kubelet.network.bridge import (
+    CLUSTER_CIDR,
+    CLUSTER_DNS,
+    NETWORK,
+    SERVICE_RANGE,
+    BridgeSettings,
+    DockerBridge,
+    NetworkError,
+    SandboxPlan,
+)
 from kubelet.runtime.docker_stats import DockerStatsReader, node_usage
 from kubelet.runtime.interface import (
     LABEL_ATTEMPT,
@@ -62,17 +62,7 @@ from kubelet.runtime.interface import (
 T = TypeVar("T")
 log = structlog.get_logger("kubelet.runtime")
 
-NETWORK = "tugboat"
-"""The bridge network every pod joins; created by the first kubelet that needs it."""
 PAUSE_IMAGE = "tugboat/pause:1"
-CLUSTER_DNS = "172.30.255.10"
-"""The cluster DNS address the service proxy serves (see kubelet/pods/dns_config.py)."""
-CLUSTER_CIDR = "172.30.0.0/16"
-"""Pod addresses of the whole cluster: the controller manager's --cluster-cidr."""
-SERVICE_RANGE = "172.30.255.0/24"
-"""ClusterIPs: never a pod address (the API server's --service-cluster-ip-range)."""
-POD_CIDR_MODES = ("node", "docker")
-NETWORK_LABEL = "io.tugboat.network"
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 _END = object()
 
@@ -108,32 +98,26 @@ class DockerRuntime:
         host_gw: bool = False,
         pod_cidr_wait: float = 5.0,
     ):
-        if pod_cidr_mode not in POD_CIDR_MODES:
-            raise ValueError(f"pod_cidr_mode: {pod_cidr_mode!r} is not one of {POD_CIDR_MODES}")
-        if host_gw and pod_cidr_mode != "node":
-            raise ValueError('host_gw needs pod_cidr_mode="node": the bridge is the podCIDR')
         self.node = node
-        self.pod_cidr_mode = pod_cidr_mode
-        self.cluster_cidr = cluster_cidr
-        self.service_range = service_range
-        self.pod_network = pod_network(cluster_cidr, service_range)
-        """The shared bridge's subnet: the cluster CIDR without the service range."""
-        self.host_gw = host_gw
-        self.pod_cidr_wait = pod_cidr_wait
-        """How long a sandbox waits for the node's podCIDR before failing (and retrying)."""
-        self.pod_cidr = ""
-        self._pod_cidr_error = ""
-        self._pod_cidr_known = asyncio.Event()
-        self._ipam: PodIPAM | None = None
-        self._ipam_lock = asyncio.Lock()
-        self.cluster_dns = cluster_dns
-        self.cluster_domain = cluster_domain
-        self.network = network
         self.pause_image = pause_image
         self._client = docker.from_env(timeout=120)
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix=f"docker-{node}")
-        self._network_ready = False
-        self._network_lock = asyncio.Lock()
+        self.bridge = DockerBridge(
+            self._client,
+            self._call,
+            node,
+            BridgeSettings(
+                network=network,
+                cluster_dns=cluster_dns,
+                cluster_domain=cluster_domain,
+                pod_cidr_mode=pod_cidr_mode,
+                cluster_cidr=cluster_cidr,
+                service_range=service_range,
+                host_gw=host_gw,
+                pod_cidr_wait=pod_cidr_wait,
+            ),
+            {"label": [f"{LABEL_NODE}={node}", f"{LABEL_KIND}=sandbox"]},
+        )
         self._cache: dict[tuple[str, str], ContainerInfo] = {}
         self._open_streams: set[Callable[[], None]] = set()
         """How to close each log or exec stream still open."""
@@ -180,156 +164,6 @@ class DockerRuntime:
         """The node's root cgroup (the whole machine, for nodes sharing one host)."""
         return await self._call("node_stats", node_usage)
 
-    def set_pod_cidr(self, cidr: str) -> None:
-        """The node's spec.podCIDR: sandboxes get their addresses from it from now on."""
-        log.info("pod network", node=self.node, pod_cidr=cidr)
-        try:
-            ipam = PodIPAM(cidr)
-        except IPAMError as e:
-            self._pod_cidr_error = f"node {self.node}: {e}"
-            return
-        if not ipam.network.subnet_of(ipaddress.IPv4Network(self.pod_network)):
-            self._pod_cidr_error = (
-                f"node {self.node}: spec.podCIDR {cidr} is outside the pod network "
-                f"{self.pod_network} (--cluster-cidr {self.cluster_cidr} without the "
-                f"service range {self.service_range})"
-            )
-            return
-        if self.host_gw and self.pod_cidr and cidr != self.pod_cidr:
-            self._network_ready = False  # the bridge must be rebuilt for the new range
-        self.pod_cidr, self._pod_cidr_error, self._ipam = cidr, "", ipam
-        self._pod_cidr_known.set()
-
-    async def _pod_ipam(self) -> PodIPAM:
-        if self._ipam is None and not self._pod_cidr_error:
-            try:
-                await within(self._pod_cidr_known.wait(), self.pod_cidr_wait)
-            except TimeoutError:
-                pass
-        if self._ipam is None:
-            raise RuntimeFailure(
-                self._pod_cidr_error
-                or f"node {self.node} has no spec.podCIDR yet: node IPAM in the controller "
-                "manager gives it one (or run the kubelet with --pod-cidr-mode docker)"
-            )
-        return self._ipam
-
-    def _network_plan(self) -> tuple[str, str, str | None]:
-        """The subnet, gateway and Docker's own allocation range of the pod network."""
-        subnet = self.pod_cidr if self.host_gw else self.pod_network
-        net = ipaddress.ip_network(subnet, strict=True)
-        gateway = str(net.network_address + 1)
-        if self.host_gw:
-            return subnet, gateway, None
-        return subnet, gateway, docker_range(subnet)
-
-    async def _ensure_network(self) -> None:
-        if self._network_ready:
-            return
-        async with self._network_lock:
-            if self._network_ready:
-                return
-            subnet, gateway, ip_range = self._network_plan()
-
-            failure = ""
-
-            def create() -> None:
-                nonlocal failure
-                pool = IPAMPool(subnet=subnet, gateway=gateway, iprange=ip_range)
-                try:
-                    self._client.networks.create(
-                        self.network,
-                        driver="bridge",
-                        check_duplicate=True,
-                        ipam=IPAMConfig(pool_configs=[pool]),
-                        labels={NETWORK_LABEL: "pods"},
-                    )
-                except docker.errors.APIError as e:
-                    # Another kubelet creating it at the same moment gets 409, or 403
-                    # "Pool overlaps": the next look finds it.
-                    failure = str(e.explanation or e)
-
-            def ensure() -> None:
-                # Bounded: another kubelet may be creating or replacing it at the same time.
-                for _ in range(3):
-                    found = [
-                        n
-                        for n in self._client.networks.list(names=[self.network])
-                        if n.name == self.network
-                    ]
-                    if not found:
-                        create()
-                        continue
-                    net_id = str(found[0].id)
-                    net = self._client.api.inspect_network(net_id)
-                    subnets = [c.get("Subnet") for c in (net.get("IPAM") or {}).get("Config") or []]
-                    if subnet in subnets:
-                        return
-                    if net.get("Containers") and self.pod_cidr_mode == "docker":
-                        # Docker picks the addresses anyway: an older network still in
-                        # use serves until it is idle and a node-mode kubelet replaces it.
-                        log.warning(
-                            "pod network has another subnet and is in use; using it as is",
-                            node=self.node,
-                            network=self.network,
-                            subnet=subnets,
-                            wanted=subnet,
-                        )
-                        return
-                    if net.get("Containers"):
-                        raise RuntimeFailure(
-                            f"Docker network {self.network} has subnet "
-                            f"{', '.join(map(str, subnets)) or 'none'}, not the pod network "
-                            f"{subnet}, and containers are attached to it: remove them "
-                            f"(tug down, or docker rm -f) and the kubelet recreates it"
-                        )
-                    log.info(
-                        "recreating the pod network",
-                        node=self.node,
-                        network=self.network,
-                        old=subnets,
-                        subnet=subnet,
-                    )
-                    try:
-                        self._client.api.remove_network(net_id)
-                    except docker.errors.NotFound:
-                        pass
-                raise RuntimeFailure(
-                    f"creating Docker network {self.network} ({subnet}): "
-                    f"{failure or 'it keeps changing'}"
-                )
-
-            await self._call("ensure_network", ensure)
-            self._network_ready = True
-
-    def _sandbox_addresses(self) -> dict[str, str]:
-        """ip -> container name of this node's sandboxes on the pod network."""
-        rows = self._client.api.containers(
-            all=True,
-            filters={"label": [f"{LABEL_NODE}={self.node}", f"{LABEL_KIND}=sandbox"]},
-        )
-        out: dict[str, str] = {}
-        for row in rows:
-            nets = (row.get("NetworkSettings") or {}).get("Networks") or {}
-            mine = nets.get(self.network) or {}
-            ip = (mine.get("IPAMConfig") or {}).get("IPv4Address") or mine.get("IPAddress")
-            names = row.get("Names") or [""]
-            if ip:
-                out[str(ip)] = str(names[0]).lstrip("/")
-        return out
-
-    async def _pod_ip(self, name: str) -> str:
-        """An address for the sandbox `name` from the node's podCIDR ("" in docker mode)."""
-        if self.pod_cidr_mode != "node":
-            return ""
-        ipam = await self._pod_ipam()
-        async with self._ipam_lock:
-            ipam.observe(await self._call("list_sandboxes", self._sandbox_addresses))
-            try:
-                return ipam.allocate(name)
-            except IPAMError as e:
-                raise RuntimeFailure(f"node {self.node}: {e}") from None
-
     def _labels(self, pod: PodRef, name: str, kind: str, attempt: int) -> dict[str, str]:
         return {
             LABEL_POD_UID: pod.uid,
@@ -341,29 +175,30 @@ class DockerRuntime:
             LABEL_KIND: kind,
         }
 
-    async def ensure_sandbox(self, pod: PodRef, hostname: str, attempt: int) -> ContainerInfo:
-        """Start the pause container on the pod network; its IP is the pod's."""
-        if self.pod_cidr_mode == "node":
-            await self._pod_ipam()  # the network may be the podCIDR itself (host-gw)
-        await self._ensure_network()
+    async def ensure_sandbox(
+        self, pod: PodRef, hostname: str, attempt: int, dns_policy: str = ""
+    ) -> ContainerInfo:
+        """Start the pause container where the pod network plans it; its IP is the pod's."""
         if not await self.image_present(self.pause_image):
             raise ImagePullError(
                 f"sandbox image {self.pause_image} is missing: run deploy/images/build.sh"
             )
         name = container_name(self.node, pod, SANDBOX_NAME, attempt)
 
-        def run(ip: str) -> str:
-            endpoint = {self.network: EndpointConfig("1.44", ipv4_address=ip)} if ip else None
+        def run(plan: SandboxPlan) -> str:
+            endpoint = (
+                {plan.network: EndpointConfig("1.44", ipv4_address=plan.ip)} if plan.ip else None
+            )
             try:
                 c = self._client.containers.run(
                     self.pause_image,
                     detach=True,
                     name=name,
                     hostname=hostname[:63],
-                    network=self.network,
+                    network=plan.network,
                     networking_config=endpoint,
                     labels=self._labels(pod, SANDBOX_NAME, "sandbox", attempt),
-                    **sandbox_dns(pod.namespace, self.cluster_dns, self.cluster_domain),
+                    **plan.dns,
                 )
             except docker.errors.APIError as e:
                 # Created but not started (its address was taken): the name must be freed.
@@ -376,25 +211,23 @@ class DockerRuntime:
                 raise
             return str(c.id)
 
+        what = f"creating the sandbox of pod {pod.namespace}/{pod.name}"
         for _ in range(3):
-            ip = await self._pod_ip(name)
             try:
-                cid = await self._call("create_sandbox", run, ip)
+                plan = await self.bridge.plan(name, pod.namespace, dns_policy)
+            except NetworkError as e:
+                raise RuntimeFailure(str(e)) from None
+            try:
+                cid = await self._call("create_sandbox", run, plan)
                 break
             except docker.errors.APIError as e:
-                if self._ipam is not None:
-                    self._ipam.release(name)
-                    if ip and "in use" in str(e.explanation or e):
-                        # Held by a container this node does not own: skip it, try another.
-                        self._ipam.taken_elsewhere(ip)
-                        continue
-                raise RuntimeFailure(
-                    f"creating the sandbox of pod {pod.namespace}/{pod.name}: {e}"
-                ) from None
+                # Held by a container this node does not own: skip the address, try another.
+                taken = bool(plan.ip) and "in use" in str(e.explanation or e)
+                self.bridge.release(name, plan.ip, taken=taken)
+                if not taken:
+                    raise RuntimeFailure(f"{what}: {e}") from None
         else:
-            raise RuntimeFailure(
-                f"creating the sandbox of pod {pod.namespace}/{pod.name}: no free address"
-            )
+            raise RuntimeFailure(f"{what}: no free address")
         return await self.inspect(cid)
 
     async def image_present(self, image: str) -> bool:
@@ -543,7 +376,7 @@ class DockerRuntime:
             if st.get("OOMKilled"):
                 reason = "OOMKilled"
         networks = attrs.get("NetworkSettings", {}).get("Networks") or {}
-        ip = str(networks.get(self.network, {}).get("IPAddress", ""))
+        ip = str(networks.get(self.bridge.name, {}).get("IPAddress", ""))
         return ContainerInfo(
             id=str(attrs["Id"]),
             pod=PodRef(

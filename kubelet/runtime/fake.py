@@ -82,7 +82,9 @@ class FakeRuntime:
         n = next(self._ips)
         return f"10.{self._number % 250 + 1}.{n // 250 % 250}.{n % 250 + 1}"
 
-    async def ensure_sandbox(self, pod: PodRef, hostname: str, attempt: int) -> ContainerInfo:
+    async def ensure_sandbox(
+        self, pod: PodRef, hostname: str, attempt: int, dns_policy: str = ""
+    ) -> ContainerInfo:
         """A sandbox record with a fresh IP."""
         info = ContainerInfo(
             id=uuid.uuid4().hex,

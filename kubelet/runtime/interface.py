@@ -180,8 +180,11 @@ class ContainerRuntime(Protocol):
         """Engine version, OS and machine size."""
         ...
 
-    async def ensure_sandbox(self, pod: PodRef, hostname: str, attempt: int) -> ContainerInfo:
-        """Create and start the pod's network holder; its `ip` is the pod IP."""
+    async def ensure_sandbox(
+        self, pod: PodRef, hostname: str, attempt: int, dns_policy: str = ""
+    ) -> ContainerInfo:
+        """Create and start the pod's network holder; its `ip` is the pod IP. `dns_policy`
+        is the pod's: "Default" keeps the node's resolver, anything else the cluster DNS."""
         ...
 
     async def image_present(self, image: str) -> bool:

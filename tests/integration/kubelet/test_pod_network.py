@@ -22,9 +22,9 @@ import pytest
 from client.api import ApiClient
 from client.errors import Conflict, NotFound
 from kubelet.kubelet import Kubelet, KubeletConfig
-from kubelet.podnetwork import PodNetwork
+from kubelet.network.bridge import NetworkError
+from kubelet.network.podnetwork import PodNetwork
 from kubelet.runtime.docker import DockerRuntime
-from kubelet.runtime.interface import RuntimeFailure
 from proto import core_pb2
 from tests.integration.kubelet.conftest import FAST_PODS, remove_node_containers
 from tests.integration.kubelet.pods import container, pod, running, status_of, wait_for_pod
@@ -106,7 +106,7 @@ class Nodes:
         )
         runtime = self.runtime(name)
         kubelet = Kubelet(config, self.api, runtime)
-        follower = PodNetwork(self.api, name, runtime.set_pod_cidr, resync_period=5.0)
+        follower = PodNetwork(self.api, name, runtime.bridge.set_pod_cidr, resync_period=5.0)
         node = Node(kubelet, asyncio.create_task(follower.run()))
         self.running.append(node)
         await kubelet.start()
@@ -244,12 +244,12 @@ async def test_a_pod_network_with_another_subnet_is_replaced_only_when_nothing_i
         )
         try:
             runtime = nodes.runtime(node_name())
-            runtime.set_pod_cidr("172.31.4.0/24")
-            with pytest.raises(RuntimeFailure, match=r"has subnet 172.31.200.0/24, not the pod"):
-                await runtime._ensure_network()
+            runtime.bridge.set_pod_cidr("172.31.4.0/24")
+            with pytest.raises(NetworkError, match=r"has subnet 172.31.200.0/24, not the pod"):
+                await runtime.bridge.ensure()
         finally:
             squatter.remove(force=True)
-        await runtime._ensure_network()
+        await runtime.bridge.ensure()
         await runtime.close()
         replaced = client.networks.get(network)
         assert replaced.id != old.id

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from kubelet.ipam import IPAMError, PodIPAM, docker_range, pod_network, usable_hosts
+from kubelet.network.ipam import IPAMError, PodIPAM, docker_range, pod_network, usable_hosts
 
 
 def test_pods_never_get_the_network_gateway_or_broadcast_address() -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from kubelet.routes import (
+from kubelet.network.routes import (
     ROUTE_PROTO,
     RouteError,
     RouteTable,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from client.codec import from_dict
-from kubelet.pods.dns_config import is_local, sandbox_dns
+from kubelet.network.dns import is_local, sandbox_dns
 from kubelet.pods.service_env import service_env, service_env_for
 from proto import core_pb2
 

@@ -18,7 +18,7 @@ LINT = Path(sys.executable).parent / "lint-imports"
 PACKAGES = [
     "proto", "client", "kubelet", "proxy", "cli", "master", "master/apiserver",
     "master/scheduler", "master/controllermanager", "master/controllers",
-    "master/statemetrics",
+    "master/statemetrics", "kubelet/network", "kubelet/runtime", "kubelet/pods",
 ]  # fmt: skip
 
 
@@ -65,6 +65,13 @@ def test_a_clean_tree_passes_and_a_kubelet_importing_the_api_server_fails(tree: 
     assert done.returncode != 0
     assert "The components never import each other BROKEN" in done.stdout
     assert "kubelet.cheat -> master.apiserver" in done.stdout
+
+
+def test_the_kubelets_network_package_importing_its_runtime_fails(tree: Path):
+    (tree / "kubelet" / "network" / "bridge.py").write_text("import kubelet.runtime\n")
+    done = _lint(tree)
+    assert done.returncode != 0
+    assert "network package stands below its runtime and pods BROKEN" in done.stdout
 
 
 def test_client_importing_a_component_fails(tree: Path):

@@ -40,7 +40,7 @@ __all__ = [
     "plan",
 ]
 
-log = structlog.get_logger("kubelet.routes")
+log = structlog.get_logger("kubelet.network.routes")
 
 ROUTE_PROTO = "177"
 """The routing protocol number that marks Tugboat's routes (any unused 0-255 value)."""

@@ -23,7 +23,7 @@ import structlog
 
 __all__ = ["is_local", "sandbox_dns"]
 
-log = structlog.get_logger("kubelet.dns_config")
+log = structlog.get_logger("kubelet.network.dns")
 
 
 def is_local(ip: str) -> bool:
@@ -47,8 +47,9 @@ def sandbox_dns(
     if not cluster_dns or dns_policy == "Default":
         return {}
     if not is_local(cluster_dns):
-        log.warning("cluster DNS address is not on this host: pods keep Docker's resolver",
-                    key=cluster_dns)
+        log.warning(
+            "cluster DNS address is not on this host: pods keep Docker's resolver", key=cluster_dns
+        )
         return {}
     return {
         "dns": [cluster_dns],

@@ -16,12 +16,12 @@ import structlog
 from client.api import ApiClient
 from client.informer import Informer
 from client.timeouts import within
-from kubelet.routes import RouteError, RouteTable, desired_routes
+from kubelet.network.routes import RouteError, RouteTable, desired_routes
 from proto import core_pb2
 
 __all__ = ["NetworkSettings", "PodNetwork"]
 
-log = structlog.get_logger("kubelet.podnetwork")
+log = structlog.get_logger("kubelet.network.podnetwork")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,278 @@
+"""The pod network on a Docker engine: the bridge every pod joins, and each sandbox's
+place on it, handed to the runtime as a plan it only carries out.
+
+Pods live on one bridge network the project creates (`tugboat`): the sandbox ("pause")
+container owns the pod IP and every app container joins its network namespace.
+
+The network's subnet is the whole cluster CIDR, shared by every node on the engine, so
+pods of different nodes reach each other directly. With `pod_cidr_mode="node"` each
+sandbox gets an explicit address from its node's podCIDR (ipam.py); with "docker",
+Docker picks one from a small range of the subnet no node is given first. With `host_gw`
+(nodes on separate hosts) the subnet is the node's own podCIDR instead, and routes.py
+routes the other nodes' podCIDRs (see docs/networking.md).
+
+The bridge is created by the first kubelet that needs it and checked once per podCIDR:
+several kubelets of one engine may race to create or replace it, so every step tolerates
+finding another's work done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import docker.errors
+import structlog
+from docker.types import IPAMConfig, IPAMPool
+
+from client.timeouts import within
+from kubelet.network.dns import sandbox_dns
+from kubelet.network.ipam import IPAMError, PodIPAM, docker_range, pod_network
+
+T = TypeVar("T")
+log = structlog.get_logger("kubelet.network.bridge")
+
+NETWORK = "tugboat"
+"""The bridge network every pod joins; created by the first kubelet that needs it."""
+CLUSTER_DNS = "172.30.255.10"
+"""The cluster DNS address the service proxy serves (see kubelet/network/dns.py)."""
+CLUSTER_CIDR = "172.30.0.0/16"
+"""Pod addresses of the whole cluster: the controller manager's --cluster-cidr."""
+SERVICE_RANGE = "172.30.255.0/24"
+"""ClusterIPs: never a pod address (the API server's --service-cluster-ip-range)."""
+POD_CIDR_MODES = ("node", "docker")
+NETWORK_LABEL = "io.tugboat.network"
+
+Call = Callable[[str, Callable[[], Any]], Awaitable[Any]]
+"""How a blocking Docker call runs: the runtime's own thread pool, timed by operation."""
+
+
+class NetworkError(Exception):
+    """The pod network cannot give a sandbox a place (no podCIDR, no free address)."""
+
+
+@dataclass(frozen=True)
+class SandboxPlan:
+    """Where a sandbox joins the pod network: what the runtime passes to Docker."""
+
+    network: str
+    ip: str
+    """The address to ask for; "" lets Docker pick one."""
+    dns: dict[str, Any]
+    """Docker's dns, dns_search and dns_opt arguments (empty: Docker's own resolver)."""
+
+
+@dataclass(frozen=True)
+class BridgeSettings:
+    """The pod network of one node, from the kubelet's flags."""
+
+    network: str = NETWORK
+    cluster_dns: str = CLUSTER_DNS
+    cluster_domain: str = "cluster.local"
+    pod_cidr_mode: str = "docker"
+    cluster_cidr: str = CLUSTER_CIDR
+    service_range: str = SERVICE_RANGE
+    host_gw: bool = False
+    pod_cidr_wait: float = 5.0
+    """How long a sandbox waits for the node's podCIDR before failing (and retrying)."""
+
+    def __post_init__(self) -> None:
+        if self.pod_cidr_mode not in POD_CIDR_MODES:
+            raise ValueError(
+                f"pod_cidr_mode: {self.pod_cidr_mode!r} is not one of {POD_CIDR_MODES}"
+            )
+        if self.host_gw and self.pod_cidr_mode != "node":
+            raise ValueError('host_gw needs pod_cidr_mode="node": the bridge is the podCIDR')
+
+
+class DockerBridge:
+    """The pod network of one node on its engine."""
+
+    def __init__(
+        self,
+        client: Any,
+        call: Call,
+        node: str,
+        settings: BridgeSettings,
+        sandbox_filter: dict[str, list[str]],
+    ) -> None:
+        self._client = client
+        self._call = call
+        self.node = node
+        self.settings = settings
+        self._sandbox_filter = sandbox_filter
+        """Docker's filter for this node's sandboxes (their addresses are in use)."""
+        self.pod_network = pod_network(settings.cluster_cidr, settings.service_range)
+        """The shared bridge's subnet: the cluster CIDR without the service range."""
+        self.pod_cidr = ""
+        self._pod_cidr_error = ""
+        self._pod_cidr_known = asyncio.Event()
+        self._ipam: PodIPAM | None = None
+        self._ipam_lock = asyncio.Lock()
+        self._ready = False
+        self._lock = asyncio.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.settings.network
+
+    def set_pod_cidr(self, cidr: str) -> None:
+        """The node's spec.podCIDR: sandboxes get their addresses from it from now on."""
+        log.info("pod network", node=self.node, pod_cidr=cidr)
+        try:
+            ipam = PodIPAM(cidr)
+        except IPAMError as e:
+            self._pod_cidr_error = f"node {self.node}: {e}"
+            return
+        if not ipam.network.subnet_of(ipaddress.IPv4Network(self.pod_network)):
+            self._pod_cidr_error = (
+                f"node {self.node}: spec.podCIDR {cidr} is outside the pod network "
+                f"{self.pod_network} (--cluster-cidr {self.settings.cluster_cidr} without the "
+                f"service range {self.settings.service_range})"
+            )
+            return
+        if self.settings.host_gw and self.pod_cidr and cidr != self.pod_cidr:
+            self._ready = False  # the bridge must be rebuilt for the new range
+        self.pod_cidr, self._pod_cidr_error, self._ipam = cidr, "", ipam
+        self._pod_cidr_known.set()
+
+    async def plan(self, sandbox: str, namespace: str, dns_policy: str = "") -> SandboxPlan:
+        """The network, address and resolver of the sandbox container named `sandbox`."""
+        if self.settings.pod_cidr_mode == "node":
+            await self._pod_ipam()  # the network may be the podCIDR itself (host-gw)
+        await self.ensure()
+        dns = sandbox_dns(
+            namespace, self.settings.cluster_dns, self.settings.cluster_domain, dns_policy
+        )
+        return SandboxPlan(self.name, await self._address(sandbox), dns)
+
+    def release(self, sandbox: str, ip: str = "", *, taken: bool = False) -> None:
+        """The sandbox was not created: free its address; `taken` if something this node
+        does not own holds the address (it is skipped from now on)."""
+        if self._ipam is None:
+            return
+        self._ipam.release(sandbox)
+        if taken and ip:
+            self._ipam.taken_elsewhere(ip)
+
+    async def _pod_ipam(self) -> PodIPAM:
+        if self._ipam is None and not self._pod_cidr_error:
+            try:
+                await within(self._pod_cidr_known.wait(), self.settings.pod_cidr_wait)
+            except TimeoutError:
+                pass
+        if self._ipam is None:
+            raise NetworkError(
+                self._pod_cidr_error
+                or f"node {self.node} has no spec.podCIDR yet: node IPAM in the controller "
+                "manager gives it one (or run the kubelet with --pod-cidr-mode docker)"
+            )
+        return self._ipam
+
+    def _subnet(self) -> tuple[str, str, str | None]:
+        """The subnet, gateway and Docker's own allocation range of the pod network."""
+        subnet = self.pod_cidr if self.settings.host_gw else self.pod_network
+        net = ipaddress.ip_network(subnet, strict=True)
+        gateway = str(net.network_address + 1)
+        if self.settings.host_gw:
+            return subnet, gateway, None
+        return subnet, gateway, docker_range(subnet)
+
+    async def ensure(self) -> None:
+        """Create the bridge, or replace an idle one with another subnet."""
+        if self._ready:
+            return
+        async with self._lock:
+            if self._ready:
+                return
+            subnet, gateway, ip_range = self._subnet()
+            await self._call("ensure_network", lambda: self._ensure(subnet, gateway, ip_range))
+            self._ready = True
+
+    def _ensure(self, subnet: str, gateway: str, ip_range: str | None) -> None:
+        failure = ""
+        # Bounded: another kubelet may be creating or replacing it at the same time.
+        for _ in range(3):
+            found = [
+                n for n in self._client.networks.list(names=[self.name]) if n.name == self.name
+            ]
+            if not found:
+                pool = IPAMPool(subnet=subnet, gateway=gateway, iprange=ip_range)
+                try:
+                    self._client.networks.create(
+                        self.name,
+                        driver="bridge",
+                        check_duplicate=True,
+                        ipam=IPAMConfig(pool_configs=[pool]),
+                        labels={NETWORK_LABEL: "pods"},
+                    )
+                except docker.errors.APIError as e:
+                    # Another kubelet creating it at the same moment gets 409, or 403
+                    # "Pool overlaps": the next look finds it.
+                    failure = str(e.explanation or e)
+                continue
+            net_id = str(found[0].id)
+            net = self._client.api.inspect_network(net_id)
+            subnets = [c.get("Subnet") for c in (net.get("IPAM") or {}).get("Config") or []]
+            if subnet in subnets:
+                return
+            if net.get("Containers") and self.settings.pod_cidr_mode == "docker":
+                # Docker picks the addresses anyway: an older network still in use serves
+                # until it is idle and a node-mode kubelet replaces it.
+                log.warning(
+                    "pod network has another subnet and is in use; using it as is",
+                    node=self.node,
+                    network=self.name,
+                    subnet=subnets,
+                    wanted=subnet,
+                )
+                return
+            if net.get("Containers"):
+                raise NetworkError(
+                    f"Docker network {self.name} has subnet "
+                    f"{', '.join(map(str, subnets)) or 'none'}, not the pod network "
+                    f"{subnet}, and containers are attached to it: remove them "
+                    f"(tug down, or docker rm -f) and the kubelet recreates it"
+                )
+            log.info(
+                "recreating the pod network",
+                node=self.node,
+                network=self.name,
+                old=subnets,
+                subnet=subnet,
+            )
+            try:
+                self._client.api.remove_network(net_id)
+            except docker.errors.NotFound:
+                pass
+        raise NetworkError(
+            f"creating Docker network {self.name} ({subnet}): {failure or 'it keeps changing'}"
+        )
+
+    def _sandbox_addresses(self) -> dict[str, str]:
+        """ip -> container name of this node's sandboxes on the pod network."""
+        rows = self._client.api.containers(all=True, filters=self._sandbox_filter)
+        out: dict[str, str] = {}
+        for row in rows:
+            nets = (row.get("NetworkSettings") or {}).get("Networks") or {}
+            mine = nets.get(self.name) or {}
+            ip = (mine.get("IPAMConfig") or {}).get("IPv4Address") or mine.get("IPAddress")
+            names = row.get("Names") or [""]
+            if ip:
+                out[str(ip)] = str(names[0]).lstrip("/")
+        return out
+
+    async def _address(self, sandbox: str) -> str:
+        """An address for the sandbox from the node's podCIDR ("" in docker mode)."""
+        if self.settings.pod_cidr_mode != "node":
+            return ""
+        ipam = await self._pod_ipam()
+        async with self._ipam_lock:
+            ipam.observe(await self._call("list_sandboxes", self._sandbox_addresses))
+            try:
+                return ipam.allocate(sandbox)
+            except IPAMError as e:
+                raise NetworkError(f"node {self.node}: {e}") from None
