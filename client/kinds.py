@@ -12,7 +12,7 @@ from typing import TypeAlias
 
 from google.protobuf.message import Message
 
-from proto import core_pb2, rbac_pb2, workloads_pb2
+from proto import core_pb2, policy_pb2, rbac_pb2, workloads_pb2
 
 Object: TypeAlias = (
     core_pb2.Namespace
@@ -23,6 +23,8 @@ Object: TypeAlias = (
     | core_pb2.ConfigMap
     | core_pb2.Secret
     | core_pb2.Event
+    | policy_pb2.ResourceQuota
+    | policy_pb2.LimitRange
     | workloads_pb2.ReplicaSet
     | workloads_pb2.Deployment
     | workloads_pb2.DaemonSet
@@ -87,6 +89,16 @@ KINDS: tuple[Kind, ...] = (
     Kind("ConfigMap", "v1", "configmaps", core_pb2.ConfigMap, True, ("cm",), has_status=False),
     Kind("Secret", "v1", "secrets", core_pb2.Secret, True, (), has_status=False),
     Kind("Event", "v1", "events", core_pb2.Event, True, ("ev",), has_status=False),
+    Kind("ResourceQuota", "v1", "resourcequotas", policy_pb2.ResourceQuota, True, ("quota",)),
+    Kind(
+        "LimitRange",
+        "v1",
+        "limitranges",
+        policy_pb2.LimitRange,
+        True,
+        ("limits",),
+        has_status=False,
+    ),
     Kind("ReplicaSet", "apps/v1", "replicasets", workloads_pb2.ReplicaSet, True, ("rs",)),
     Kind("Deployment", "apps/v1", "deployments", workloads_pb2.Deployment, True, ("deploy",)),
     Kind("DaemonSet", "apps/v1", "daemonsets", workloads_pb2.DaemonSet, True, ("ds",)),

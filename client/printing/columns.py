@@ -14,7 +14,7 @@ from typing import Any
 from client.kinds import Object
 from client.printing.age import age, since
 from client.printing.podstatus import summarize
-from proto import core_pb2, meta_pb2, workloads_pb2
+from proto import core_pb2, meta_pb2, policy_pb2, workloads_pb2
 
 NONE = "<none>"
 
@@ -230,6 +230,23 @@ def _configmap(cm: core_pb2.ConfigMap, at: datetime) -> list[str]:
     return [str(len(cm.data) + len(cm.binary_data)), age(cm.metadata.creation_timestamp, at)]
 
 
+def _quota(q: policy_pb2.ResourceQuota, at: datetime) -> list[str]:
+    """kubectl's REQUEST and LIMIT: `used/hard` of each resource, limits.* apart."""
+
+    def pairs(limits: bool) -> str:
+        return ", ".join(
+            f"{name}: {q.status.used.get(name, '0')}/{hard}"
+            for name, hard in sorted(q.spec.hard.items())
+            if name.startswith("limits.") == limits
+        )
+
+    return [age(q.metadata.creation_timestamp, at), pairs(False), pairs(True)]
+
+
+def _limitrange(lr: policy_pb2.LimitRange, at: datetime) -> list[str]:
+    return [lr.metadata.creation_timestamp]
+
+
 def _secret(s: core_pb2.Secret, at: datetime) -> list[str]:
     return [s.type or "Opaque", str(len(s.data)), age(s.metadata.creation_timestamp, at)]
 
@@ -303,6 +320,8 @@ TABLES: dict[str, Columns] = {
     "namespaces": Columns(("STATUS", "AGE"), _namespace),
     "configmaps": Columns(("DATA", "AGE"), _configmap),
     "secrets": Columns(("TYPE", "DATA", "AGE"), _secret),
+    "resourcequotas": Columns(("AGE", "REQUEST", "LIMIT"), _quota),
+    "limitranges": Columns(("CREATED AT",), _limitrange),
     "leases": Columns(("HOLDER", "AGE"), _lease),
     "priorityclasses": Columns(("VALUE", "GLOBAL-DEFAULT", "AGE"), _priorityclass),
 }

@@ -21,6 +21,7 @@ from client import errors
 from client.codec import FieldError
 from client.kinds import Kind, Object, by_resource
 from client.timestamps import now
+from master.apiserver.admission.namespaced import NamespaceAdmission
 from master.apiserver.allocators import Claim, ServiceAllocator
 from master.apiserver.apierrors import conflict, invalid, not_found, resource_named
 from master.apiserver.etcd import Etcd, compare_mod, compare_version, op_delete, op_put
@@ -50,6 +51,8 @@ RETRIES = 10
 """Fresh reads an unconditional write makes before it gives up with Conflict."""
 GENERATE_ATTEMPTS = 8
 """Names tried for a generateName before AlreadyExists."""
+QUOTA_RECOUNTS = 16
+"""How often a create counts its quotas again after losing a race for them."""
 
 _SUFFIX_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -98,6 +101,7 @@ class Registry:
     def __init__(self, etcd: Etcd, allocator: ServiceAllocator | None = None) -> None:
         self.etcd = etcd
         self.allocator = allocator or ServiceAllocator(etcd)
+        self.admission = NamespaceAdmission(etcd)
 
     async def get(self, kind: Kind, namespace: str, name: str) -> Object:
         """The stored object; NotFound if there is none."""
@@ -147,7 +151,8 @@ class Registry:
         strategy.canonicalize(obj)
         strategy.apply_defaults(obj)
         generate = not meta.name
-        for _ in range(GENERATE_ATTEMPTS if generate else 1):
+        names_left, recounts_left = GENERATE_ATTEMPTS if generate else 1, QUOTA_RECOUNTS
+        while names_left > 0:
             if generate:
                 meta.name = generated_name(meta.generate_name)
             _check(strategy, obj, None)
@@ -157,18 +162,25 @@ class Registry:
             refused = strategy.admit(obj, namespace_obj)
             if refused:
                 raise errors.Forbidden(refused)
+            # LimitRange defaults and bounds; quotas, checked and counted in this very
+            # transaction (admission/namespaced.py).
+            admitted = await self.admission.admit(kind, ns, obj)
             # ClusterIP and nodePorts: claimed in this very transaction (allocators.py).
             claim = await strategy.claim(self.allocator, obj, None)
             if dry_run:
                 result: Object = obj
                 return result
             key = object_key(kind, ns, meta.name)
-            compares = [compare_version(key, "==", 0), *claim.compares]
+            compares = [compare_version(key, "==", 0), *claim.compares, *admitted.compares]
             if kind.namespaced:
                 compares.append(compare_version(object_key(NAMESPACES, "", ns), ">", 0))
-            outcome = await guarded(
-                self.etcd, key, compares, [op_put(key, encode_for_store(obj)), *claim.ops], fence
-            )
+            ops = [op_put(key, encode_for_store(obj)), *claim.ops, *admitted.ops]
+            outcome = await guarded(self.etcd, key, compares, ops, fence)
+            if not outcome.succeeded and outcome.current is None and admitted and recounts_left:
+                # A quota changed since it was counted (another create, an edit): count again.
+                recounts_left -= 1
+                continue
+            names_left -= 1
             if outcome.succeeded:
                 meta.resource_version = str(outcome.revision)
                 log.debug("created", key=log_key(kind, ns, meta.name))

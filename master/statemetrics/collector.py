@@ -34,6 +34,8 @@ GENERATORS: dict[str, Generator] = {
     "configmaps": core.configmap_metrics,
     "secrets": core.secret_metrics,
     "leases": core.lease_metrics,
+    "resourcequotas": core.resourcequota_metrics,
+    "limitranges": core.limitrange_metrics,
     "deployments": workloads.deployment_metrics,
     "replicasets": workloads.replicaset_metrics,
     "daemonsets": workloads.daemonset_metrics,

@@ -1,9 +1,11 @@
-"""Namespaces, Services, Endpoints, ConfigMaps, Secrets and Leases."""
+"""Namespaces, Services, Endpoints, ConfigMaps, Secrets, Leases, ResourceQuotas and
+LimitRanges."""
 
 from __future__ import annotations
 
+from client.quantity import parse_quantity
 from master.statemetrics.families import Families
-from proto import core_pb2, workloads_pb2
+from proto import core_pb2, policy_pb2, workloads_pb2
 
 NAMESPACE_PHASES = ("Active", "Terminating")
 
@@ -11,10 +13,20 @@ NAMESPACE_PHASES = ("Active", "Terminating")
 def namespace_metrics(ns: core_pb2.Namespace, out: Families) -> None:
     """kube_namespace_*."""
     labels = {"namespace": ns.metadata.name}
-    out.timestamp("kube_namespace_created", "Unix creation time of the namespace.", labels,
-                  ns.metadata.creation_timestamp)
-    out.one_of("kube_namespace_status_phase", "The namespace's phase.", labels, "phase",
-               NAMESPACE_PHASES, ns.status.phase or "Active")
+    out.timestamp(
+        "kube_namespace_created",
+        "Unix creation time of the namespace.",
+        labels,
+        ns.metadata.creation_timestamp,
+    )
+    out.one_of(
+        "kube_namespace_status_phase",
+        "The namespace's phase.",
+        labels,
+        "phase",
+        NAMESPACE_PHASES,
+        ns.status.phase or "Active",
+    )
 
 
 def service_metrics(svc: core_pb2.Service, out: Families) -> None:
@@ -33,14 +45,22 @@ def service_metrics(svc: core_pb2.Service, out: Families) -> None:
         },
         1,
     )
-    out.timestamp("kube_service_created", "Unix creation time of the Service.", labels,
-                  m.creation_timestamp)
-    out.gauge("kube_service_spec_type", "The Service's type.",
-              {**labels, "type": spec.type or "ClusterIP"}, 1)
+    out.timestamp(
+        "kube_service_created", "Unix creation time of the Service.", labels, m.creation_timestamp
+    )
+    out.gauge(
+        "kube_service_spec_type",
+        "The Service's type.",
+        {**labels, "type": spec.type or "ClusterIP"},
+        1,
+    )
     for i in ingress:
-        out.gauge("kube_service_status_load_balancer_ingress",
-                  "The Service's load-balancer addresses.",
-                  {**labels, "ip": i.ip, "hostname": i.hostname}, 1)
+        out.gauge(
+            "kube_service_status_load_balancer_ingress",
+            "The Service's load-balancer addresses.",
+            {**labels, "ip": i.ip, "hostname": i.hostname},
+            1,
+        )
 
 
 def endpoints_metrics(ep: core_pb2.Endpoints, out: Families) -> None:
@@ -48,20 +68,30 @@ def endpoints_metrics(ep: core_pb2.Endpoints, out: Families) -> None:
     m = ep.metadata
     labels = {"namespace": m.namespace, "endpoint": m.name}
     out.gauge("kube_endpoint_info", "Information about an Endpoints object.", labels, 1)
-    out.timestamp("kube_endpoint_created", "Unix creation time of the Endpoints object.",
-                  labels, m.creation_timestamp)
+    out.timestamp(
+        "kube_endpoint_created",
+        "Unix creation time of the Endpoints object.",
+        labels,
+        m.creation_timestamp,
+    )
     ready = sum(len(s.addresses) for s in ep.subsets)
     not_ready = sum(len(s.not_ready_addresses) for s in ep.subsets)
-    out.gauge("kube_endpoint_address_available", "Ready addresses of the Service.", labels,
-              ready)
-    out.gauge("kube_endpoint_address_not_ready", "Addresses of the Service not ready.", labels,
-              not_ready)
+    out.gauge("kube_endpoint_address_available", "Ready addresses of the Service.", labels, ready)
+    out.gauge(
+        "kube_endpoint_address_not_ready", "Addresses of the Service not ready.", labels, not_ready
+    )
     for subset in ep.subsets:
-        for addresses, is_ready in ((subset.addresses, "true"),
-                                    (subset.not_ready_addresses, "false")):
+        for addresses, is_ready in (
+            (subset.addresses, "true"),
+            (subset.not_ready_addresses, "false"),
+        ):
             for a in addresses:
-                out.gauge("kube_endpoint_address", "One address of the Service and readiness.",
-                          {**labels, "ip": a.ip, "ready": is_ready}, 1)
+                out.gauge(
+                    "kube_endpoint_address",
+                    "One address of the Service and readiness.",
+                    {**labels, "ip": a.ip, "ready": is_ready},
+                    1,
+                )
 
 
 def configmap_metrics(cm: core_pb2.ConfigMap, out: Families) -> None:
@@ -69,11 +99,19 @@ def configmap_metrics(cm: core_pb2.ConfigMap, out: Families) -> None:
     m = cm.metadata
     labels = {"namespace": m.namespace, "configmap": m.name}
     out.gauge("kube_configmap_info", "Information about a ConfigMap.", labels, 1)
-    out.timestamp("kube_configmap_created", "Unix creation time of the ConfigMap.", labels,
-                  m.creation_timestamp)
+    out.timestamp(
+        "kube_configmap_created",
+        "Unix creation time of the ConfigMap.",
+        labels,
+        m.creation_timestamp,
+    )
     if m.resource_version.isdigit():
-        out.gauge("kube_configmap_metadata_resource_version",
-                  "The ConfigMap's resourceVersion.", labels, int(m.resource_version))
+        out.gauge(
+            "kube_configmap_metadata_resource_version",
+            "The ConfigMap's resourceVersion.",
+            labels,
+            int(m.resource_version),
+        )
 
 
 def secret_metrics(secret: core_pb2.Secret, out: Families) -> None:
@@ -81,10 +119,12 @@ def secret_metrics(secret: core_pb2.Secret, out: Families) -> None:
     m = secret.metadata
     labels = {"namespace": m.namespace, "secret": m.name}
     out.gauge("kube_secret_info", "Information about a Secret.", labels, 1)
-    out.gauge("kube_secret_type", "The Secret's type.",
-              {**labels, "type": secret.type or "Opaque"}, 1)
-    out.timestamp("kube_secret_created", "Unix creation time of the Secret.", labels,
-                  m.creation_timestamp)
+    out.gauge(
+        "kube_secret_type", "The Secret's type.", {**labels, "type": secret.type or "Opaque"}, 1
+    )
+    out.timestamp(
+        "kube_secret_created", "Unix creation time of the Secret.", labels, m.creation_timestamp
+    )
 
 
 def lease_metrics(lease: workloads_pb2.Lease, out: Families) -> None:
@@ -104,5 +144,41 @@ def lease_metrics(lease: workloads_pb2.Lease, out: Families) -> None:
         },
         1,
     )
-    out.timestamp("kube_lease_renew_time", "Unix time the Lease was last renewed.", labels,
-                  spec.renew_time)
+    out.timestamp(
+        "kube_lease_renew_time", "Unix time the Lease was last renewed.", labels, spec.renew_time
+    )
+
+
+def resourcequota_metrics(quota: policy_pb2.ResourceQuota, out: Families) -> None:
+    """kube_resourcequota: each resource's hard limit and counted usage."""
+    m = quota.metadata
+    labels = {"namespace": m.namespace, "resourcequota": m.name}
+    out.timestamp("kube_resourcequota_created", "Unix creation time of the ResourceQuota.",
+                  labels, m.creation_timestamp)  # fmt: skip
+    for kind, values in (
+        ("hard", quota.status.hard or quota.spec.hard),
+        ("used", quota.status.used),
+    ):
+        for resource, text in sorted(values.items()):
+            out.gauge("kube_resourcequota", "A ResourceQuota's hard limit or usage.",
+                      {**labels, "resource": resource, "type": kind},
+                      float(parse_quantity(text)))  # fmt: skip
+
+
+def limitrange_metrics(ranges: policy_pb2.LimitRange, out: Families) -> None:
+    """kube_limitrange: each constraint of each item."""
+    m = ranges.metadata
+    labels = {"namespace": m.namespace, "limitrange": m.name}
+    out.timestamp("kube_limitrange_created", "Unix creation time of the LimitRange.", labels,
+                  m.creation_timestamp)  # fmt: skip
+    for item in ranges.spec.limits:
+        constraints = {
+            "min": item.min, "max": item.max, "default": item.default,
+            "defaultRequest": item.default_request,
+            "maxLimitRequestRatio": item.max_limit_request_ratio,
+        }  # fmt: skip
+        for constraint, values in constraints.items():
+            for resource, text in sorted(values.items()):
+                out.gauge("kube_limitrange", "A LimitRange's constraint on a resource.",
+                          {**labels, "type": item.type, "resource": resource,
+                           "constraint": constraint}, float(parse_quantity(text)))  # fmt: skip

@@ -113,15 +113,19 @@ def _restricted(pod: core_pb2.Pod) -> list[str]:
                 f"unrestricted capabilities ({who} must not include {', '.join(extra)} in "
                 "securityContext.capabilities.add)"
             )
-        non_root = sc.run_as_non_root if sc.HasField("run_as_non_root") else (
-            pod_sc.run_as_non_root if pod_sc.HasField("run_as_non_root") else False
+        non_root = (
+            sc.run_as_non_root
+            if sc.HasField("run_as_non_root")
+            else (pod_sc.run_as_non_root if pod_sc.HasField("run_as_non_root") else False)
         )
         if not non_root:
             found.append(
                 f"runAsNonRoot != true (pod or {who} must set securityContext.runAsNonRoot=true)"
             )
-        uid = sc.run_as_user if sc.HasField("run_as_user") else (
-            pod_sc.run_as_user if pod_sc.HasField("run_as_user") else None
+        uid = (
+            sc.run_as_user
+            if sc.HasField("run_as_user")
+            else (pod_sc.run_as_user if pod_sc.HasField("run_as_user") else None)
         )
         if uid == 0:
             found.append(f"runAsUser=0 ({who} must not set runAsUser=0)")

@@ -75,7 +75,7 @@ def _aggregate_to(*roles: str) -> dict[str, str]:
 
 _WORKLOADS = ("deployments", "deployments/scale", "replicasets", "replicasets/scale", "daemonsets")
 _CORE_EDITABLE = (
-    "pods", "pods/attach", "pods/exec", "pods/portforward", "pods/proxy",
+    "pods", "pods/attach", "pods/eviction", "pods/exec", "pods/portforward", "pods/proxy",
     "configmaps", "endpoints", "secrets", "serviceaccounts", "services", "services/proxy",
 )  # fmt: skip
 _CORE_VIEWABLE = (

@@ -376,6 +376,21 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         3: ("mode", "", "int32"),
         4: ("user", "", "int64"),
     },
+    "k8s.io.api.core.v1.LimitRange": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("spec", "", "k8s.io.api.core.v1.LimitRangeSpec"),
+    },
+    "k8s.io.api.core.v1.LimitRangeItem": {
+        1: ("type", "", "string"),
+        2: ("max", "map", "string:quantity"),
+        3: ("min", "map", "string:quantity"),
+        4: ("default", "map", "string:quantity"),
+        5: ("defaultRequest", "map", "string:quantity"),
+        6: ("maxLimitRequestRatio", "map", "string:quantity"),
+    },
+    "k8s.io.api.core.v1.LimitRangeSpec": {
+        1: ("limits", "repeated", "k8s.io.api.core.v1.LimitRangeItem"),
+    },
     "k8s.io.api.core.v1.LoadBalancerIngress": {
         1: ("ip", "", "string"),
         2: ("hostname", "", "string"),
@@ -663,6 +678,20 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         2: ("httpGet", "", "k8s.io.api.core.v1.HTTPGetAction"),
         3: ("tcpSocket", "", "k8s.io.api.core.v1.TCPSocketAction"),
         4: ("grpc", "", "k8s.io.api.core.v1.GRPCAction"),
+    },
+    "k8s.io.api.core.v1.ResourceQuota": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("spec", "", "k8s.io.api.core.v1.ResourceQuotaSpec"),
+        3: ("status", "", "k8s.io.api.core.v1.ResourceQuotaStatus"),
+    },
+    "k8s.io.api.core.v1.ResourceQuotaSpec": {
+        1: ("hard", "map", "string:quantity"),
+        2: ("scopes", "repeated", "string"),
+        3: ("scopeSelector", "", "k8s.io.api.core.v1.ScopeSelector"),
+    },
+    "k8s.io.api.core.v1.ResourceQuotaStatus": {
+        1: ("hard", "map", "string:quantity"),
+        2: ("used", "map", "string:quantity"),
     },
     "k8s.io.api.core.v1.ResourceRequirements": {
         1: ("limits", "map", "string:quantity"),

@@ -36,9 +36,7 @@ class NamespaceStrategy(Strategy):
     def validate(self, errs: Errors, obj: Any) -> None:
         level = obj.metadata.labels.get(podsecurity.ENFORCE)
         if level is not None and level not in podsecurity.LEVELS:
-            errs.unsupported(
-                f"metadata.labels[{podsecurity.ENFORCE}]", level, podsecurity.LEVELS
-            )
+            errs.unsupported(f"metadata.labels[{podsecurity.ENFORCE}]", level, podsecurity.LEVELS)
 
     def default(self, obj: Any) -> None:
         obj.status.phase = obj.status.phase or "Active"

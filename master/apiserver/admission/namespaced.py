@@ -1,0 +1,76 @@
+"""The admission steps that read the namespace's own policy objects from etcd: LimitRanges
+(limitranger.py) for pods, then ResourceQuotas (quota.py) for every kind.
+
+A quota is enforced inside the create's own etcd transaction: the quotas it was checked
+against are compared by revision and written back with their new `status.used`. Two
+creates racing for the last unit of a quota cannot both pass: the second one's compare
+fails, and the registry counts again. Deletions do not write quotas; the next admission
+counts from the objects themselves, so `status.used` can lag after a delete but never
+lets a namespace past its hard limits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from client import errors
+from client.kinds import Kind, by_resource
+from master.apiserver.admission import limitranger, quota
+from master.apiserver.allocators import Claim
+from master.apiserver.apierrors import resource_named
+from master.apiserver.etcd import Etcd, compare_mod, op_put
+from master.apiserver.listing import list_objects
+from master.apiserver.objects import encode_for_store, object_key
+from master.apiserver.selection import parse
+
+QUOTAS = by_resource("resourcequotas")
+LIMIT_RANGES = by_resource("limitranges")
+
+
+class NamespaceAdmission:
+    """LimitRange and ResourceQuota admission for creates."""
+
+    def __init__(self, etcd: Etcd) -> None:
+        self.etcd = etcd
+
+    async def _all(self, kind: Kind, namespace: str) -> list[Any]:
+        return list((await list_objects(self.etcd, kind, namespace, parse("", ""))).items)
+
+    async def admit(self, kind: Kind, namespace: str, obj: Any) -> Claim:
+        """Default and check `obj`; what its transaction must add (quota compares and
+        writes). Forbidden, naming the rule, when it is refused."""
+        claim = Claim()
+        if not kind.namespaced:
+            return claim
+        what = resource_named(kind, obj.metadata.name or obj.metadata.generate_name)
+        if kind.resource == "pods":
+            problems = limitranger.apply(obj, await self._all(LIMIT_RANGES, namespace))
+            if problems:
+                raise errors.Forbidden(f"{what} is forbidden: [{', '.join(problems)}]")
+        quotas = [q for q in await self._all(QUOTAS, namespace) if quota.touches(kind, q)]
+        if not quotas:
+            return claim
+        names = sorted({name for q in quotas for name in q.spec.hard})
+        adds, missing = quota.usage_of(kind, obj, names)
+        for q in quotas:
+            lacking = [n for n in missing if n in q.spec.hard]
+            if lacking:
+                raise errors.Forbidden(
+                    f"{what} is forbidden: failed quota: {q.metadata.name}: must specify "
+                    f"{','.join(lacking)}"
+                )
+        used = quota.total(kind, await self._all(kind, namespace), names)
+        for q in quotas:
+            refusal = quota.exceeded(q, used, adds)
+            if refusal:
+                raise errors.Forbidden(f"{what} is forbidden: {refusal}")
+        for q in quotas:
+            q.status.hard.clear()
+            q.status.hard.update(q.spec.hard)
+            for name in q.spec.hard:
+                if name in used:
+                    q.status.used[name] = quota.show(name, used[name] + adds.get(name, 0))
+            key = object_key(QUOTAS, namespace, q.metadata.name)
+            claim.compares.append(compare_mod(key, int(q.metadata.resource_version)))
+            claim.ops.append(op_put(key, encode_for_store(q)))
+        return claim

@@ -1,0 +1,113 @@
+"""ResourceQuota admission: what a new object adds to its namespace's usage, and whether
+that stays within every quota's hard limits.
+
+Usage is counted the way Kubernetes' quota evaluators count it: pods that are not
+finished (phase neither Succeeded nor Failed, not being deleted) add their containers'
+requests and limits (`cpu` and `memory` are requests, as `requests.cpu`); every object
+counts once towards `count/<resource>[.<group>]`, and pods, services, configmaps, secrets
+and resourcequotas also under their short names. A container without a request for a
+resource the quota limits is refused, as Kubernetes refuses it: `must specify cpu`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from fractions import Fraction
+from typing import Any
+
+from client.kinds import Kind
+from client.quantity import format_quantity, parse_quantity
+
+_SHORT = ("pods", "services", "configmaps", "secrets", "resourcequotas")
+_REQUESTS = {"cpu": "cpu", "memory": "memory", "requests.cpu": "cpu",
+             "requests.memory": "memory"}  # fmt: skip
+_LIMITS = {"limits.cpu": "cpu", "limits.memory": "memory"}
+
+Usage = dict[str, Fraction]
+
+
+def count_names(kind: Kind) -> list[str]:
+    """The quota names under which one object of `kind` counts."""
+    names = [f"count/{kind.resource}" + (f".{kind.group}" if kind.group else "")]
+    if kind.resource in _SHORT and not kind.group:
+        names.append(kind.resource)
+    return names
+
+
+def counts_pod(pod: Any) -> bool:
+    """Whether a pod holds its resources (not finished, not being deleted)."""
+    return pod.status.phase not in ("Succeeded", "Failed") and not pod.metadata.deletion_timestamp
+
+
+def _sum(containers: Iterable[Any], source: str, resource: str) -> Fraction | None:
+    """The containers' total of one request or limit; None if one of them lacks it."""
+    total = Fraction(0)
+    for c in containers:
+        text = getattr(c.resources, source).get(resource)
+        if text is None:
+            return None
+        total += parse_quantity(text)
+    return total
+
+
+def usage_of(kind: Kind, obj: Any, names: Iterable[str]) -> tuple[Usage, list[str]]:
+    """What one object adds to each of `names`, and the names it cannot be counted for
+    (a pod with no request or limit for a quota'd resource)."""
+    adds: Usage = {}
+    missing: list[str] = []
+    counted = count_names(kind)
+    for name in names:
+        if name in counted:
+            adds[name] = Fraction(1)
+        elif kind.resource == "pods" and (name in _REQUESTS or name in _LIMITS):
+            if not counts_pod(obj):
+                continue
+            source = "requests" if name in _REQUESTS else "limits"
+            resource = _REQUESTS.get(name) or _LIMITS[name]
+            total = _sum(obj.spec.containers, source, resource)
+            if total is None:
+                missing.append(name)
+            else:
+                adds[name] = total
+    return adds, missing
+
+
+def touches(kind: Kind, quota: Any) -> bool:
+    """Whether objects of `kind` count against the quota at all."""
+    names = set(quota.spec.hard)
+    if names & set(count_names(kind)):
+        return True
+    return kind.resource == "pods" and bool(names & (set(_REQUESTS) | set(_LIMITS)))
+
+
+def total(kind: Kind, objects: Iterable[Any], names: Iterable[str]) -> Usage:
+    """The namespace's current usage of `names` by objects of `kind`."""
+    names = list(names)
+    used: Usage = {name: Fraction(0) for name in names}
+    for obj in objects:
+        adds, _ = usage_of(kind, obj, names)
+        for name, value in adds.items():
+            used[name] += value
+    return used
+
+
+def show(name: str, value: Fraction) -> str:
+    return format_quantity(value, binary=name.endswith("memory"))
+
+
+def exceeded(quota: Any, used: Mapping[str, Fraction], adds: Mapping[str, Fraction]) -> str:
+    """Kubernetes' refusal when `adds` takes the quota over a hard limit, else ""."""
+    hard = {name: parse_quantity(text) for name, text in quota.spec.hard.items()}
+    over = sorted(n for n, v in adds.items() if n in hard and used.get(n, 0) + v > hard[n])
+    if not over:
+        return ""
+
+    def listed(values: Mapping[str, Any]) -> str:
+        return ",".join(f"{n}={v}" for n, v in ((n, values[n]) for n in over))
+
+    return (
+        f"exceeded quota: {quota.metadata.name}, "
+        f"requested: {listed({n: show(n, adds[n]) for n in over})}, "
+        f"used: {listed({n: show(n, used.get(n, Fraction(0))) for n in over})}, "
+        f"limited: {listed({n: quota.spec.hard[n] for n in over})}"
+    )

@@ -1,0 +1,76 @@
+"""ResourceQuota and LimitRange: the resource names they may name and their quantities."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from client.quantity import parse_quantity
+from master.apiserver.validation.errors import Errors, child
+from master.apiserver.validation.fields import quantity
+
+COMPUTE = ("cpu", "memory")
+QUOTA_COMPUTE = (
+    "cpu", "memory", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory",
+)  # fmt: skip
+QUOTA_COUNTS = ("pods", "services", "configmaps", "secrets", "resourcequotas")
+"""Object counts by their short names; `count/<resource>[.<group>]` counts any kind."""
+LIMIT_TYPES = ("Container", "Pod")
+
+
+def validate_resource_quota(errs: Errors, obj: Any) -> None:
+    for name, text in sorted(obj.spec.hard.items()):
+        path = child("spec.hard", name)
+        known = name in QUOTA_COMPUTE or name in QUOTA_COUNTS or name.startswith("count/")
+        if not known:
+            errs.unsupported(path, name, [*QUOTA_COMPUTE, *QUOTA_COUNTS, "count/<resource>"])
+            continue
+        if quantity(errs, path, text) is not None and name not in QUOTA_COMPUTE:
+            if parse_quantity(text).denominator != 1:
+                errs.invalid(path, text, "must be an integer")
+    for i, scope in enumerate(obj.spec.scopes):
+        errs.unsupported(f"spec.scopes[{i}]", scope, [])
+
+
+def validate_limit_range(errs: Errors, obj: Any) -> None:
+    for i, item in enumerate(obj.spec.limits):
+        path = f"spec.limits[{i}]"
+        if item.type not in LIMIT_TYPES:
+            errs.unsupported(f"{path}.type", item.type, LIMIT_TYPES)
+            continue
+        maps = {
+            "max": item.max,
+            "min": item.min,
+            "default": item.default,
+            "defaultRequest": item.default_request,
+            "maxLimitRequestRatio": item.max_limit_request_ratio,
+        }
+        values: dict[str, dict[str, Fraction]] = {}
+        for field, found in maps.items():
+            values[field] = {}
+            for name, text in sorted(found.items()):
+                where = child(f"{path}.{field}", name)
+                if name not in COMPUTE:
+                    errs.unsupported(where, name, COMPUTE)
+                elif (value := quantity(errs, where, text)) is not None:
+                    values[field][name] = value
+        if item.type == "Pod":
+            for field in ("default", "defaultRequest"):
+                if maps[field]:
+                    errs.add(f"{path}.{field}", "Forbidden: may not be specified when type is Pod")
+        for name in COMPUTE:
+            low, high = values["min"].get(name), values["max"].get(name)
+            for field in ("defaultRequest", "default"):
+                value = values[field].get(name)
+                where = child(f"{path}.{field}", name)
+                if value is not None and low is not None and value < low:
+                    errs.invalid(where, maps[field][name], f"min value {maps['min'][name]} is "
+                                 f"greater than {field} value {maps[field][name]}")  # fmt: skip
+                if value is not None and high is not None and value > high:
+                    errs.invalid(where, maps[field][name], f"{field} value "
+                                 f"{maps[field][name]} is greater than max value "
+                                 f"{maps['max'][name]}")  # fmt: skip
+            if low is not None and high is not None and low > high:
+                errs.invalid(child(f"{path}.min", name), maps["min"][name],
+                             f"min value {maps['min'][name]} is greater than max value "
+                             f"{maps['max'][name]}")  # fmt: skip

@@ -1,0 +1,137 @@
+"""ResourceQuota and LimitRange admission: defaults filled in, bounds and quotas refused
+with Kubernetes' messages, nothing stored on a refusal, and no quota overrun by racing
+creates."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, TypeVar
+
+import pytest
+from google.protobuf.message import Message
+
+from client import errors
+from client.api import ApiClient
+from client.codec import from_dict
+from master.apiserver.server import ApiServer
+from proto import core_pb2, policy_pb2
+
+M = TypeVar("M", bound=Message)
+
+
+def _make(cls: type[M], data: dict[str, Any]) -> M:
+    made: M = from_dict(cls, data)
+    return made
+
+
+def quota(name: str, hard: dict[str, str]) -> policy_pb2.ResourceQuota:
+    return _make(policy_pb2.ResourceQuota, {
+        "apiVersion": "v1", "kind": "ResourceQuota",
+        "metadata": {"name": name, "namespace": "default"}, "spec": {"hard": hard},
+    })  # fmt: skip
+
+
+def limits(items: list[dict[str, Any]]) -> policy_pb2.LimitRange:
+    return _make(policy_pb2.LimitRange, {
+        "apiVersion": "v1", "kind": "LimitRange",
+        "metadata": {"name": "limits", "namespace": "default"}, "spec": {"limits": items},
+    })  # fmt: skip
+
+
+def pod(name: str, resources: dict[str, Any] | None = None) -> core_pb2.Pod:
+    container: dict[str, Any] = {"name": "app", "image": "busybox:1.35"}
+    if resources is not None:
+        container["resources"] = resources
+    return _make(core_pb2.Pod, {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"containers": [container]},
+    })  # fmt: skip
+
+
+def configmap(name: str) -> core_pb2.ConfigMap:
+    return _make(core_pb2.ConfigMap, {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": "default"},
+    })  # fmt: skip
+
+
+async def test_a_limit_range_fills_in_defaults_and_refuses_what_is_out_of_bounds(
+    apiserver: ApiServer,
+):
+    async with ApiClient([apiserver.endpoint]) as api:
+        await api.create(limits([{
+            "type": "Container",
+            "default": {"cpu": "500m", "memory": "128Mi"},
+            "defaultRequest": {"cpu": "100m"},
+            "max": {"cpu": "1"},
+            "min": {"memory": "64Mi"},
+        }]))  # fmt: skip
+        made = await api.create(pod("defaulted"))
+        res = made.spec.containers[0].resources
+        assert dict(res.limits) == {"cpu": "500m", "memory": "128Mi"}
+        assert dict(res.requests) == {"cpu": "100m", "memory": "128Mi"}  # memory: the limit
+        with pytest.raises(errors.Forbidden) as big:
+            await api.create(pod("greedy", {"limits": {"cpu": "2"}}))
+        assert "maximum cpu usage per Container is 1, but limit is 2" in big.value.message
+        with pytest.raises(errors.Forbidden) as small:
+            await api.create(pod("tiny", {"requests": {"memory": "1Mi"}}))
+        assert "minimum memory usage per Container is 64Mi, but request is 1Mi" in (
+            small.value.message
+        )
+        names = [p.metadata.name for p in (await api.list("pods", "default")).items]
+        assert names == ["defaulted"]
+
+
+async def test_a_quota_refuses_the_pod_that_would_go_over_and_counts_what_is_there(
+    apiserver: ApiServer,
+):
+    async with ApiClient([apiserver.endpoint]) as api:
+        await api.create(quota("compute", {"pods": "2", "requests.cpu": "1"}))
+        half = {"requests": {"cpu": "500m"}}
+        await api.create(pod("one", half))
+        with pytest.raises(errors.Forbidden) as unspecified:
+            await api.create(pod("bare"))
+        assert "failed quota: compute: must specify requests.cpu" in unspecified.value.message
+        with pytest.raises(errors.Forbidden) as over:
+            await api.create(pod("big", {"requests": {"cpu": "600m"}}))
+        assert over.value.message.endswith(
+            "exceeded quota: compute, requested: requests.cpu=600m, used: requests.cpu=500m, "
+            "limited: requests.cpu=1"
+        )
+        await api.create(pod("two", half))
+        with pytest.raises(errors.Forbidden, match="exceeded quota: compute"):
+            await api.create(pod("three", {"requests": {"cpu": "0"}}))
+        counted: Any = await api.get("resourcequotas", "default", "compute")
+        assert dict(counted.status.used) == {"pods": "2", "requests.cpu": "1"}
+        assert dict(counted.status.hard) == {"pods": "2", "requests.cpu": "1"}
+        # A deleted pod frees its share at the next admission.
+        await api.delete("pods", "default", "one", grace_period_seconds=0)
+        await api.create(pod("again", half))
+
+
+async def test_racing_creates_never_overrun_an_object_count_quota(apiserver: ApiServer):
+    async with ApiClient([apiserver.endpoint]) as api:
+        await api.create(quota("few", {"count/configmaps": "5"}))
+
+        async def attempt(i: int) -> bool:
+            try:
+                await api.create(configmap(f"cm-{i}"))
+                return True
+            except errors.Forbidden:
+                return False
+
+        made = await asyncio.gather(*(attempt(i) for i in range(12)))
+        assert sum(made) == 5
+        assert len((await api.list("configmaps", "default")).items) == 5
+
+
+async def test_bad_quotas_and_limit_ranges_are_refused_by_field(apiserver: ApiServer):
+    async with ApiClient([apiserver.endpoint]) as api:
+        with pytest.raises(errors.Invalid) as unknown:
+            await api.create(quota("odd", {"gpus": "1"}))
+        assert 'spec.hard.gpus: Unsupported value: "gpus"' in unknown.value.message
+        with pytest.raises(errors.Invalid) as inverted:
+            await api.create(limits([{"type": "Container", "min": {"cpu": "2"},
+                                      "max": {"cpu": "1"}}]))  # fmt: skip
+        assert "min value 2 is greater than max value 1" in inverted.value.message
