@@ -134,6 +134,14 @@ async def cluster(etcd_clean: EtcdCluster, tmp_path: Path) -> AsyncIterator[Clus
                     },
                 )
             )
+            # Admission policy of the namespace, after its pods: no Service, and no
+            # container above one CPU.
+            await admin.create(_obj("resourcequotas", {
+                "metadata": {"name": "no-services", "namespace": "team"},
+                "spec": {"hard": {"services": "0"}}}))  # fmt: skip
+            await admin.create(_obj("limitranges", {
+                "metadata": {"name": "one-cpu", "namespace": "team"},
+                "spec": {"limits": [{"type": "Container", "max": {"cpu": "1"}}]}}))  # fmt: skip
             # The API server reads policy through its own watch: wait until it applies.
             await _until_allowed(clients["vera"].list, "pods", "team")
             await _until_allowed(clients["eddie"].list, "configmaps", "team")
@@ -220,7 +228,46 @@ ATTACKS: list[tuple[str, type[errors.ApiError], Attack]] = [
      lambda c: c.clients["scheduler"].delete("namespaces", "", "team")),
     ("the scheduler reads a secret", errors.Forbidden,
      lambda c: _get(c, "scheduler", "secrets", "team", "s1")),
+    ("the scheduler creates a pod", errors.Forbidden,
+     lambda c: c.clients["scheduler"].create(_pod("sched-pod", "n1", "s1"))),
+    ("a kubelet deletes a namespace", errors.Forbidden,
+     lambda c: c.clients["n1"].delete("namespaces", "", "team")),
+    ("an editor reads a secret in another namespace", errors.Forbidden,
+     lambda c: _get(c, "eddie", "secrets", "default", "s1")),
+    ("a view user relabels a pod", errors.Forbidden,
+     lambda c: _relabel(c, "vera")),
+    ("admission: a privileged pod in a baseline namespace", errors.Forbidden,
+     lambda c: c.clients["eddie"].create(_limited(_pod("priv", "n1", "s1"), privileged=True))),
+    ("admission: a hostPath volume in a baseline namespace", errors.Forbidden,
+     lambda c: c.clients["eddie"].create(_with_host_path(_limited(_pod("hp", "n1", "s1"))))),
+    ("admission: a pod above the namespace's LimitRange", errors.Forbidden,
+     lambda c: c.clients["eddie"].create(_limited(_pod("hungry", "n1", "s1"), cpu="2"))),
+    ("admission: a Service over the namespace quota", errors.Forbidden,
+     lambda c: c.clients["eddie"].create(_obj("services", {
+         "metadata": {"name": "web", "namespace": "team"},
+         "spec": {"ports": [{"port": 80}]}}))),
 ]  # fmt: skip
+
+
+def _limited(pod: core_pb2.Pod, *, cpu: str = "500m", privileged: bool = False) -> core_pb2.Pod:
+    """The pod with a CPU limit (the LimitRange wants one), privileged if asked."""
+    for c in pod.spec.containers:
+        c.resources.limits["cpu"] = cpu
+        if privileged:
+            c.security_context.privileged = True
+    return pod
+
+
+def _with_host_path(pod: core_pb2.Pod) -> core_pb2.Pod:
+    volume = pod.spec.volumes.add(name="root")
+    volume.host_path.path = "/"
+    return pod
+
+
+async def _relabel(c: Cluster, who: str) -> Any:
+    pod = await c.admin.get("pods", "team", "p1")
+    pod.metadata.labels["owned-by"] = who
+    return await c.clients[who].update(pod)
 
 
 async def _steal_status(c: Cluster) -> Any:
@@ -230,8 +277,8 @@ async def _steal_status(c: Cluster) -> Any:
 
 async def _snapshot(c: Cluster) -> list[tuple[str, str, str]]:
     found = []
-    for resource in ("namespaces", "nodes", "pods", "secrets", "configmaps", "rolebindings",
-                     "clusterrolebindings"):  # fmt: skip
+    for resource in ("namespaces", "nodes", "pods", "secrets", "configmaps", "services",
+                     "rolebindings", "clusterrolebindings"):  # fmt: skip
         listed = await c.admin.list(resource)
         for obj in listed.items:
             found.append((resource, obj.metadata.name, obj.metadata.resource_version))
@@ -246,8 +293,10 @@ async def test_an_attack_is_refused_with_its_code_and_writes_nothing(
     with pytest.raises(refusal) as raised:
         await attack(cluster)
     assert await _snapshot(cluster) == before, f"{what} wrote something"
-    if refusal is errors.Forbidden:
+    if refusal is errors.Forbidden and not what.startswith("admission:"):
         assert "User " in raised.value.message and "cannot" in raised.value.message
+    elif what.startswith("admission:"):
+        assert "is forbidden" in raised.value.message
 
 
 async def test_the_legitimate_requests_beside_the_attacks_are_allowed(cluster: Cluster):
