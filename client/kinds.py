@@ -24,6 +24,7 @@ Object: TypeAlias = (
     | core_pb2.Secret
     | core_pb2.Event
     | policy_pb2.ResourceQuota
+    | policy_pb2.ServiceAccount
     | policy_pb2.LimitRange
     | workloads_pb2.ReplicaSet
     | workloads_pb2.Deployment
@@ -89,6 +90,15 @@ KINDS: tuple[Kind, ...] = (
     Kind("ConfigMap", "v1", "configmaps", core_pb2.ConfigMap, True, ("cm",), has_status=False),
     Kind("Secret", "v1", "secrets", core_pb2.Secret, True, (), has_status=False),
     Kind("Event", "v1", "events", core_pb2.Event, True, ("ev",), has_status=False),
+    Kind(
+        "ServiceAccount",
+        "v1",
+        "serviceaccounts",
+        policy_pb2.ServiceAccount,
+        True,
+        ("sa",),
+        has_status=False,
+    ),
     Kind("ResourceQuota", "v1", "resourcequotas", policy_pb2.ResourceQuota, True, ("quota",)),
     Kind(
         "LimitRange",

@@ -243,6 +243,10 @@ def _quota(q: policy_pb2.ResourceQuota, at: datetime) -> list[str]:
     return [age(q.metadata.creation_timestamp, at), pairs(False), pairs(True)]
 
 
+def _serviceaccount(sa: policy_pb2.ServiceAccount, at: datetime) -> list[str]:
+    return [str(len(sa.secrets)), age(sa.metadata.creation_timestamp, at)]
+
+
 def _limitrange(lr: policy_pb2.LimitRange, at: datetime) -> list[str]:
     return [lr.metadata.creation_timestamp]
 
@@ -321,6 +325,7 @@ TABLES: dict[str, Columns] = {
     "configmaps": Columns(("DATA", "AGE"), _configmap),
     "secrets": Columns(("TYPE", "DATA", "AGE"), _secret),
     "resourcequotas": Columns(("AGE", "REQUEST", "LIMIT"), _quota),
+    "serviceaccounts": Columns(("SECRETS", "AGE"), _serviceaccount),
     "limitranges": Columns(("CREATED AT",), _limitrange),
     "leases": Columns(("HOLDER", "AGE"), _lease),
     "priorityclasses": Columns(("VALUE", "GLOBAL-DEFAULT", "AGE"), _priorityclass),

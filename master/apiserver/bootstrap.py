@@ -14,6 +14,7 @@ from master.apiserver.auth import bootstrap_policy
 from master.apiserver.registry import NAMESPACES, Registry
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+SERVICE_ACCOUNTS = by_resource("serviceaccounts")
 
 
 async def ensure_system_namespaces(registry: Registry) -> None:
@@ -24,7 +25,13 @@ async def ensure_system_namespaces(registry: Registry) -> None:
         try:
             await registry.create(NAMESPACES, "", ns.SerializeToString())
         except errors.AlreadyExists:
-            continue
+            # Made before namespaces came with a `default` ServiceAccount: add it.
+            sa = SERVICE_ACCOUNTS.new()
+            sa.metadata.name, sa.metadata.namespace = "default", name
+            try:
+                await registry.create(SERVICE_ACCOUNTS, name, sa.SerializeToString())
+            except errors.AlreadyExists:
+                continue
 
 
 async def ensure_default_policy(registry: Registry) -> None:

@@ -82,6 +82,7 @@ def _pod_spec(spec: core_pb2.PodSpec, *, restart_policy: str | None) -> None:
     if not spec.HasField("termination_grace_period_seconds"):
         spec.termination_grace_period_seconds = 30
     spec.dns_policy = spec.dns_policy or "ClusterFirst"
+    spec.service_account_name = spec.service_account_name or "default"
     spec.scheduler_name = spec.scheduler_name or "default-scheduler"
     for c in [*spec.init_containers, *spec.containers]:
         _container(c, host_network=spec.host_network)

@@ -35,6 +35,7 @@ GENERATORS: dict[str, Generator] = {
     "secrets": core.secret_metrics,
     "leases": core.lease_metrics,
     "resourcequotas": core.resourcequota_metrics,
+    "serviceaccounts": core.serviceaccount_metrics,
     "limitranges": core.limitrange_metrics,
     "deployments": workloads.deployment_metrics,
     "replicasets": workloads.replicaset_metrics,

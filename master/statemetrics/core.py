@@ -182,3 +182,17 @@ def limitrange_metrics(ranges: policy_pb2.LimitRange, out: Families) -> None:
                 out.gauge("kube_limitrange", "A LimitRange's constraint on a resource.",
                           {**labels, "type": item.type, "resource": resource,
                            "constraint": constraint}, float(parse_quantity(text)))  # fmt: skip
+
+
+def serviceaccount_metrics(sa: policy_pb2.ServiceAccount, out: Families) -> None:
+    """kube_serviceaccount_*."""
+    m = sa.metadata
+    labels = {"namespace": m.namespace, "serviceaccount": m.name}
+    out.gauge("kube_serviceaccount_info", "Information about a ServiceAccount.",
+              {**labels, "uid": m.uid}, 1)  # fmt: skip
+    out.timestamp("kube_serviceaccount_created", "Unix creation time of the ServiceAccount.",
+                  labels, m.creation_timestamp)  # fmt: skip
+    if sa.HasField("automount_service_account_token"):
+        out.gauge("kube_serviceaccount_automount_token",
+                  "Whether the ServiceAccount's token is mounted into pods by default.",
+                  labels, int(sa.automount_service_account_token))  # fmt: skip

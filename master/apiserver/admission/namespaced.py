@@ -1,5 +1,6 @@
-"""The admission steps that read the namespace's own policy objects from etcd: LimitRanges
-(limitranger.py) for pods, then ResourceQuotas (quota.py) for every kind.
+"""The admission steps that read the namespace's own policy objects from etcd: the pod's
+ServiceAccount must exist, LimitRanges (limitranger.py) for pods, then ResourceQuotas
+(quota.py) for every kind.
 
 A quota is enforced inside the create's own etcd transaction: the quotas it was checked
 against are compared by revision and written back with their new `status.used`. Two
@@ -25,6 +26,7 @@ from master.apiserver.selection import parse
 
 QUOTAS = by_resource("resourcequotas")
 LIMIT_RANGES = by_resource("limitranges")
+SERVICE_ACCOUNTS = by_resource("serviceaccounts")
 
 
 class NamespaceAdmission:
@@ -44,6 +46,13 @@ class NamespaceAdmission:
             return claim
         what = resource_named(kind, obj.metadata.name or obj.metadata.generate_name)
         if kind.resource == "pods":
+            account = obj.spec.service_account_name or "default"
+            found, _ = await self.etcd.get(object_key(SERVICE_ACCOUNTS, namespace, account))
+            if found is None:
+                raise errors.Forbidden(
+                    f"{what} is forbidden: error looking up service account "
+                    f'{namespace}/{account}: serviceaccount "{account}" not found'
+                )
             problems = limitranger.apply(obj, await self._all(LIMIT_RANGES, namespace))
             if problems:
                 raise errors.Forbidden(f"{what} is forbidden: [{', '.join(problems)}]")

@@ -750,6 +750,12 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         2: ("spec", "", "k8s.io.api.core.v1.ServiceSpec"),
         3: ("status", "", "k8s.io.api.core.v1.ServiceStatus"),
     },
+    "k8s.io.api.core.v1.ServiceAccount": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("secrets", "repeated", "k8s.io.api.core.v1.ObjectReference"),
+        3: ("imagePullSecrets", "repeated", "k8s.io.api.core.v1.LocalObjectReference"),
+        4: ("automountServiceAccountToken", "", "bool"),
+    },
     "k8s.io.api.core.v1.ServicePort": {
         1: ("name", "", "string"),
         2: ("protocol", "", "string"),

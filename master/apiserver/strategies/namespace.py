@@ -8,17 +8,21 @@ meanwhile keeps it alive. The system namespaces may never be deleted.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from client import errors
 from client.kinds import KINDS, by_resource
 from master.apiserver.admission import podsecurity
-from master.apiserver.etcd import compare_version, prefix_end
-from master.apiserver.objects import collection_prefix
+from master.apiserver.allocators import Claim
+from master.apiserver.etcd import compare_version, op_delete, op_put, prefix_end
+from master.apiserver.objects import collection_prefix, encode_for_store, object_key
 from master.apiserver.strategies.base import Strategy
+from master.apiserver.strategies.serviceaccount import default_service_account
 from master.apiserver.validation.errors import Errors
 
 PERMANENT_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
+SERVICE_ACCOUNTS = by_resource("serviceaccounts")
 
 
 SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
@@ -26,6 +30,17 @@ SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-no
 
 
 class NamespaceStrategy(Strategy):
+    async def claim(self, allocator: Any, new: Any, old: Any | None) -> Claim:
+        """A new namespace comes with its `default` ServiceAccount, in the same transaction
+        (Kubernetes' serviceaccount controller makes it a moment later; here no pod can be
+        created in the namespace before it exists)."""
+        if old is not None:
+            return Claim()
+        name = new.metadata.name
+        sa: Any = default_service_account(name, str(uuid.uuid4()), new.metadata.creation_timestamp)
+        key = object_key(SERVICE_ACCOUNTS, name, "default")
+        return Claim(ops=[op_put(key, encode_for_store(sa))])
+
     def prepare_for_create(self, obj: Any) -> None:
         if not obj.status.phase:
             obj.status.phase = "Active"
@@ -54,12 +69,23 @@ class NamespaceStrategy(Strategy):
 
     def delete_compares(self, name: str) -> list[Any]:
         compares = []
+        default = object_key(SERVICE_ACCOUNTS, name, "default")
         for kind in KINDS:
-            if kind.namespaced:
-                prefix = collection_prefix(kind, name)
-                # Over a range, version == 0 holds only when the range has no key at all.
+            if not kind.namespaced:
+                continue
+            prefix = collection_prefix(kind, name)
+            # Over a range, version == 0 holds only when the range has no key at all.
+            if kind is SERVICE_ACCOUNTS:
+                # Its own `default` ServiceAccount does not keep a namespace alive: it
+                # goes in the same transaction (release_ops).
+                compares.append(compare_version(prefix, "==", 0, default))
+                compares.append(compare_version(default + b"\0", "==", 0, prefix_end(prefix)))
+            else:
                 compares.append(compare_version(prefix, "==", 0, prefix_end(prefix)))
         return compares
+
+    def release_ops(self, old: Any) -> list[Any]:
+        return [op_delete(object_key(SERVICE_ACCOUNTS, old.metadata.name, "default"))]
 
     def finished(self, obj: Any) -> bool:
         # Only the namespace controller's delete of an empty namespace removes it.
