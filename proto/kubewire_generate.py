@@ -52,6 +52,7 @@ _INLINE = {"LocalObjectReference", "VolumeSource", "ProbeHandler"}
 # Request bodies kubectl sends that are not stored kinds: decoded whole.
 _REQUESTS = (
     "k8s.io.api.policy.v1.Eviction",
+    "k8s.io.api.authentication.v1.TokenRequest",
     "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions",
 )
 

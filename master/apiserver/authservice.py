@@ -3,8 +3,8 @@
 Kubernetes answers "may I?" with a SelfSubjectAccessReview and "may they?" with a
 SubjectAccessReview, which only a caller allowed to `create subjectaccessreviews` may ask
 (the admin); both run the very authorizer that judges real requests, so the answer is the
-one a request would get. With authorization off every answer is yes. Tokens for
-ServiceAccounts (CreateToken) are not issued yet.
+one a request would get. With authorization off every answer is yes. CreateToken issues
+ServiceAccount tokens (Kubernetes' TokenRequest) through auth/issuing.py.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from client import errors
 from client.credentials import AUTHORIZATION
 from master.apiserver.access import Access
 from master.apiserver.auth.attributes import Attributes
+from master.apiserver.auth.issuing import TokenIssuer
 from master.apiserver.auth.user import UserInfo
 from proto import auth_pb2, auth_pb2_grpc
 
@@ -24,8 +25,9 @@ AUTHORIZATION_GROUP = "authorization.k8s.io"
 
 
 class AuthService(auth_pb2_grpc.AuthServicer):
-    def __init__(self, access: Access) -> None:
+    def __init__(self, access: Access, issuer: TokenIssuer | None = None) -> None:
         self.access = access
+        self.issuer = issuer
 
     async def _caller(self, context: Any) -> UserInfo:
         authorization = dict(context.invocation_metadata() or ()).get(AUTHORIZATION)
@@ -86,10 +88,26 @@ class AuthService(auth_pb2_grpc.AuthServicer):
     async def CreateToken(
         self, request: auth_pb2.TokenRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.TokenResponse:
-        await context.abort(
-            grpc.StatusCode.UNIMPLEMENTED, "ServiceAccount tokens are not issued yet"
+        """A token for a ServiceAccount, bound to a pod if one is named (auth/issuing.py)."""
+        caller = await self._caller(context)
+        if self.issuer is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "no ServiceAccount token issuer")
+            raise AssertionError("unreachable")
+        try:
+            issued = await self.issuer.issue(
+                caller,
+                request.namespace or "default",
+                request.service_account,
+                expiration_seconds=int(request.expiration_seconds),
+                pod_name=request.pod_name,
+                pod_uid=request.pod_uid,
+            )
+        except errors.ApiError as e:
+            await context.abort(e.code, e.message)
+            raise
+        return auth_pb2.TokenResponse(
+            token=issued.token, expiration_timestamp=issued.expiration_timestamp
         )
-        raise AssertionError("unreachable")
 
 
 __all__ = ["AuthService"]

@@ -73,6 +73,11 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
     p.add_argument("--audit-log-path", default="", help="one JSON line per request (default: off)")
     p.add_argument("--tls-cert-file", default="", help="PEM serving certificate of the HTTP port")
     p.add_argument("--tls-private-key-file", default="", help="its private key")
+    p.add_argument("--service-account-signing-key-file", default="",
+                   help="PEM RSA private key signing ServiceAccount tokens; every API server "
+                   "of a cluster needs the same (default: one made at start)")
+    p.add_argument("--service-account-key-file", action="append", default=[],
+                   help="PEM public key also accepted on ServiceAccount tokens (repeatable)")
     p.add_argument("--authorization-mode", default="AlwaysAllow",
                    help="AlwaysAllow, or a comma-separated list of Node and RBAC")
     p.add_argument("--log-level", default="info")
@@ -93,6 +98,9 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
             encryption.load(Path(a.encryption_provider_config))
         except encryption.EncryptionConfigError as e:
             p.error(f"--encryption-provider-config: {e}")
+    for value in [a.service_account_signing_key_file, *a.service_account_key_file]:
+        if value and not Path(value).is_file():
+            p.error(f"service account key {value}: no such file")
     if a.token_auth_file and not Path(a.token_auth_file).is_file():
         p.error(f"--token-auth-file: {a.token_auth_file}: no such file")
     try:
@@ -133,6 +141,8 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
         tls_cert_file=a.tls_cert_file,
         tls_private_key_file=a.tls_private_key_file,
         authorization_modes=modes,
+        service_account_signing_key_file=a.service_account_signing_key_file,
+        service_account_key_files=tuple(a.service_account_key_file),
         discovery=DiscoverySettings(
             kubelet_http_port=a.kubelet_http_port, proxy_http_port=a.proxy_http_port
         ),

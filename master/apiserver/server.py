@@ -19,6 +19,7 @@ from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined
 
 from client import errors
 from client.api import ApiClient, ClientOptions
+from client.kinds import by_resource
 from client.statusserver import StatusServer
 from client.timeouts import cancel_and_wait, within
 from client.tls import ServerTls
@@ -30,11 +31,13 @@ from master.apiserver.allocators import (
     ServiceAllocator,
 )
 from master.apiserver.audit import AuditLog
-from master.apiserver.auth.authenticator import Authenticator
+from master.apiserver.auth.authenticator import Authenticator, UidLookup
 from master.apiserver.auth.authorizer import Authorizer
 from master.apiserver.auth.graph import PodGraph
+from master.apiserver.auth.issuing import TokenIssuer, load_keys
 from master.apiserver.auth.node import NodeAuthorizer
 from master.apiserver.auth.rbac import PolicyIndex, RbacAuthorizer
+from master.apiserver.auth.satokens import ServiceAccountTokens
 from master.apiserver.auth.tokenfile import load_token_file
 from master.apiserver.auth.user import UserInfo
 from master.apiserver.authservice import AuthService
@@ -44,6 +47,7 @@ from master.apiserver.discovery import Discovery, DiscoverySettings
 from master.apiserver.etcd import Etcd
 from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.nodeproxy import NodeProxy
+from master.apiserver.objects import decode_stored, object_key
 from master.apiserver.policyfeed import PolicyFeed
 from master.apiserver.rest.handlers import RestApi
 from master.apiserver.service import ResourcesService
@@ -107,6 +111,10 @@ class ApiServerConfig:
     with which keys; empty: none is."""
     audit_log_path: str = ""
     """One JSON line per request (audit.py); empty: no audit log."""
+    service_account_signing_key_file: str = ""
+    """Signs ServiceAccount tokens (auth/issuing.py); empty: a key made at start."""
+    service_account_key_files: tuple[str, ...] = ()
+    """More public keys that verify ServiceAccount tokens (rotation)."""
     tls_cert_file: str = ""
     tls_private_key_file: str = ""
     """With both, the HTTP port (the REST API, health, metrics) serves HTTPS: kubectl sends
@@ -117,7 +125,22 @@ class ApiServerConfig:
     discovery lists this server; only with a status port."""
 
 
-def _access_control(config: ApiServerConfig, etcd: Etcd) -> tuple[Access, PolicyFeed | None]:
+def _uid_lookup(etcd: Etcd) -> UidLookup:
+    """An object's uid straight from etcd (a ServiceAccount token's subjects must exist)."""
+
+    async def lookup(resource: str, namespace: str, name: str) -> str | None:
+        kind = by_resource(resource)
+        kv, _ = await etcd.get(object_key(kind, namespace, name))
+        if kv is None:
+            return None
+        return str(decode_stored(kind, kv.value, kv.mod_revision).metadata.uid)
+
+    return lookup
+
+
+def _access_control(
+    config: ApiServerConfig, etcd: Etcd, sa_tokens: ServiceAccountTokens
+) -> tuple[Access, PolicyFeed | None]:
     """The authenticator and authorizers the flags ask for, and the feed the latter need."""
     modes = set(config.authorization_modes)
     unknown = modes - {"AlwaysAllow", "Node", "RBAC"}
@@ -131,7 +154,9 @@ def _access_control(config: ApiServerConfig, etcd: Etcd) -> tuple[Access, Policy
         # The server's own client (discovery, registration), as kube-apiserver's loopback
         # client: a token made at start that exists nowhere else.
         tokens[LOOPBACK_TOKEN] = UserInfo("system:apiserver", ("system:masters",))
-        authenticator = Authenticator(tokens=tokens)
+        authenticator = Authenticator(
+            tokens=tokens, service_accounts=sa_tokens, lookup=_uid_lookup(etcd)
+        )
     if modes == {"AlwaysAllow"}:
         return Access(authenticator, None), None
     index, graph = PolicyIndex(), PodGraph()
@@ -151,7 +176,10 @@ class ApiServer:
         self.etcd = Etcd(
             config.etcd_servers, timeout=config.etcd_timeout, observe=self.metrics.observe_etcd
         )
-        self.access, self.policy = _access_control(config, self.etcd)
+        self.sa_tokens = load_keys(
+            config.service_account_signing_key_file, list(config.service_account_key_files)
+        )
+        self.access, self.policy = _access_control(config, self.etcd, self.sa_tokens)
         self.audit = AuditLog(Path(config.audit_log_path)) if config.audit_log_path else None
         self.encryption = (
             encryption.load(Path(config.encryption_provider_config))
@@ -166,6 +194,7 @@ class ApiServer:
             access=self.access,
             audit=self.audit,
         )
+        self.token_issuer = TokenIssuer(self.sa_tokens, self.service.registry, self.access)
         self._following_policy: asyncio.Task[None] | None = None
         self.service.registry.allocator = ServiceAllocator(
             self.etcd, config.service_cluster_ip_range, config.service_node_port_range
@@ -232,7 +261,10 @@ class ApiServer:
             )
             address = f"{cfg.advertise_address or cfg.bind_address}:{cfg.http_port}"
             self.status.add_routes(
-                [self.discovery.route(), *RestApi(self.service, address).routes()]
+                [
+                    self.discovery.route(),
+                    *RestApi(self.service, address, self.token_issuer).routes(),
+                ]
             )
             await self.status.start()
         await self._bootstrap()
@@ -248,7 +280,8 @@ class ApiServer:
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         auth_pb2_grpc.add_AuthServicer_to_server(  # type: ignore[no-untyped-call]
-            AuthService(self.access), server
+            AuthService(self.access, self.token_issuer),
+            server,
         )
         nodeagent_pb2_grpc.add_NodeAgentServicer_to_server(  # type: ignore[no-untyped-call]
             NodeProxy(self.service.registry, self.access), server

@@ -91,6 +91,10 @@ def subresources(kind: Kind) -> list[Subresource]:
         found.append(
             Subresource("portforward", group, version, "PodPortForwardOptions", ("create", "get"))
         )
+    if kind.resource == "serviceaccounts":
+        found.append(
+            Subresource("token", "authentication.k8s.io", "v1", "TokenRequest", ("create",))
+        )
     if kind.resource in ("deployments", "replicasets"):
         found.append(Subresource("scale", "autoscaling", "v1", "Scale", tuple(SUBRESOURCE_VERBS)))
     return found

@@ -29,7 +29,9 @@ from client import errors
 from client.codec import FieldError, from_dict
 from client.kinds import Kind, Object, UnknownKindError, by_resource, decode
 from client.timeouts import within
+from master.apiserver.access import ANONYMOUS
 from master.apiserver.access import Request as AccessRequest
+from master.apiserver.auth.issuing import TokenIssuer
 from master.apiserver.auth.user import UserInfo
 from master.apiserver.listing import list_objects
 from master.apiserver.rest import (
@@ -87,6 +89,8 @@ POD_STREAMS = {
 """The pod subresources that stream from the pod's kubelet rather than from the store."""
 OBJECT_NAME = web.RequestKey("tugboat.object_name", str)
 WARNINGS = web.RequestKey("tugboat.warnings", list)
+CALLER = web.RequestKey("tugboat.caller", UserInfo)
+"""Who made the request (system:anonymous with authentication off)."""
 """What the response's Warning headers will say (fields dropped by fieldValidation=Warn)."""
 """Where a create keeps its object's name on the request, for the Status of a refusal."""
 
@@ -194,9 +198,12 @@ def _json(body: Any, code: int = 200, content_type: str = JSON) -> web.Response:
 class RestApi:
     """The HTTP routes of the Kubernetes API, over one API server's store."""
 
-    def __init__(self, service: ResourcesService, address: str = "") -> None:
+    def __init__(
+        self, service: ResourcesService, address: str = "", issuer: TokenIssuer | None = None
+    ) -> None:
         self.service = service
         self.address = address
+        self.issuer = issuer
         self.encoded = EncodedObjects()
 
     def routes(self) -> list[web.RouteDef]:
@@ -281,6 +288,7 @@ class RestApi:
                 return await stream(request, self.service.registry, target.namespace, target.name)
             verb = self._verb(request, target)
             user = await self._authenticate(request)
+            request[CALLER] = user or ANONYMOUS
             await self._authorize(request, await self._named(request, target, verb), verb, user)
             response = await self._dispatch(verb, request, target)
             for warning in request.get(WARNINGS, []):
@@ -376,8 +384,9 @@ class RestApi:
             if named:
                 return "get"
             return "watch" if _query_bool(request, "watch") else "list"
-        if (method, named, target.subresource) == ("POST", True, "eviction"):
-            if target.kind.resource != "pods":
+        special = {"eviction": "pods", "token": "serviceaccounts"}
+        if method == "POST" and named and target.subresource in special:
+            if target.kind.resource != special[target.subresource]:
                 raise _not_found_path()
             return "create"
         verbs = {
@@ -415,6 +424,8 @@ class RestApi:
             return _json(encode(obj))
         if verb == "create" and t.subresource == "eviction":
             return await self._evict(request, t)
+        if verb == "create" and t.subresource == "token":
+            return await self._token(request, t)
         if verb == "create":
             data = _body(await request.read(), request.content_type, t.kind)
             if isinstance(data, dict):
@@ -801,6 +812,39 @@ class RestApi:
              "code": 201},
             201,
         )  # fmt: skip
+
+    async def _token(self, request: web.Request, t: Target) -> web.Response:
+        """`POST serviceaccounts/NAME/token` (authentication.k8s.io/v1 TokenRequest), as
+        `kubectl create token` sends it; a bound object may only be a Pod."""
+        if self.issuer is None:
+            raise HttpError("NotFound", "this API server issues no ServiceAccount tokens")
+        data = _body(await request.read(), request.content_type or JSON)
+        spec = (data.get("spec") if isinstance(data, dict) else None) or {}
+        bound = spec.get("boundObjectRef") or {}
+        if bound and bound.get("kind") != "Pod":
+            raise errors.Invalid(
+                f'spec.boundObjectRef.kind: Unsupported value: "{bound.get("kind")}": '
+                'supported values: "Pod"'
+            )
+        issued = await self.issuer.issue(
+            request.get(CALLER) or ANONYMOUS,
+            t.namespace,
+            t.name,
+            expiration_seconds=int(spec.get("expirationSeconds") or 0),
+            pod_name=str(bound.get("name") or ""),
+            pod_uid=str(bound.get("uid") or ""),
+        )
+        answer = {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "metadata": {"name": t.name, "namespace": t.namespace},
+            "spec": spec,
+            "status": {
+                "token": issued.token,
+                "expirationTimestamp": issued.expiration_timestamp,
+            },
+        }
+        return _json(answer, 201)
 
     async def _delete_collection(self, request: web.Request, t: Target) -> web.Response:
         options = await self._delete_options(request)

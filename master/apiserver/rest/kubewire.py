@@ -111,6 +111,30 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         1: ("maxUnavailable", "", "intorstring"),
         2: ("maxSurge", "", "intorstring"),
     },
+    "k8s.io.api.authentication.v1.AttestationValue": {
+        1: ("items", "repeated", "string"),
+    },
+    "k8s.io.api.authentication.v1.BoundObjectReference": {
+        1: ("kind", "", "string"),
+        2: ("apiVersion", "", "string"),
+        3: ("name", "", "string"),
+        4: ("uID", "", "string"),
+    },
+    "k8s.io.api.authentication.v1.TokenRequest": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("spec", "", "k8s.io.api.authentication.v1.TokenRequestSpec"),
+        3: ("status", "", "k8s.io.api.authentication.v1.TokenRequestStatus"),
+    },
+    "k8s.io.api.authentication.v1.TokenRequestSpec": {
+        1: ("audiences", "repeated", "string"),
+        3: ("boundObjectRef", "", "k8s.io.api.authentication.v1.BoundObjectReference"),
+        4: ("expirationSeconds", "", "int64"),
+        5: ("attestations", "map", "string:k8s.io.api.authentication.v1.AttestationValue"),
+    },
+    "k8s.io.api.authentication.v1.TokenRequestStatus": {
+        1: ("token", "", "string"),
+        2: ("expirationTimestamp", "", "time"),
+    },
     "k8s.io.api.batch.v1.Job": {
         1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
         2: ("spec", "", "k8s.io.api.batch.v1.JobSpec"),

@@ -13,14 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 
 from client import errors
 from client.api import ApiClient, ClientOptions
 from client.codec import from_dict
+from client.credentials import AUTHORIZATION
 from client.kinds import by_resource
 from master.apiserver.server import ApiServer
-from proto import core_pb2, rbac_pb2
+from proto import auth_pb2, auth_pb2_grpc, core_pb2, rbac_pb2
 from tests.support.apiserver import running_apiserver
 from tests.support.etcd import EtcdCluster
 
@@ -422,3 +424,37 @@ async def test_every_request_is_audited_with_its_user_and_outcome_and_no_body(
     assert found(frontend="http", verb="list", resource="pods", code="UNAUTHENTICATED", user="")
     assert all(e["latency_ms"] >= 0 and e["timestamp"] for e in lines)
     assert "hunter2" not in (tmp_path / "audit.log").read_text()
+
+
+async def _token_for(c: Cluster, namespace: str, name: str) -> str:
+    async with grpc.aio.insecure_channel(c.server.endpoint) as channel:
+        stub = auth_pb2_grpc.AuthStub(channel)  # type: ignore[no-untyped-call]
+        answer = await stub.CreateToken(
+            auth_pb2.TokenRequest(namespace=namespace, service_account=name),
+            metadata=((AUTHORIZATION, f"Bearer {TOKENS['admin'][0]}"),),
+        )
+    return str(answer.token)
+
+
+async def test_a_service_account_token_is_its_identity_under_rbac_until_the_account_goes(
+    cluster: Cluster,
+):
+    token = await _token_for(cluster, "team", "default")
+    client = ApiClient([cluster.server.endpoint], ClientOptions(token=token, max_retries=1))
+    try:
+        with pytest.raises(errors.Forbidden) as refused:
+            await client.list("pods", "team")
+        assert "system:serviceaccount:team:default" in refused.value.message
+        await cluster.admin.create(_obj("rolebindings", {
+            "metadata": {"name": "sa-views", "namespace": "team"},
+            "roleRef": _ref("ClusterRole", "view"),
+            "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "team"}],
+        }))  # fmt: skip
+        await _until_allowed(client.list, "pods", "team")
+        with pytest.raises(errors.Forbidden):
+            await client.list("pods", "default")  # the binding is for its own namespace
+        await cluster.admin.delete("serviceaccounts", "team", "default")
+        with pytest.raises(errors.Unauthenticated, match="no longer exists"):
+            await client.list("pods", "team")
+    finally:
+        await client.close()

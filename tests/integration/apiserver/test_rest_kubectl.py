@@ -4,6 +4,7 @@ create/unchanged/configured, patches, Status errors, watch)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -337,3 +338,15 @@ async def test_lists_read_at_an_exact_resource_version_or_refuse_one_from_the_fu
         bad = {"resourceVersionMatch": "Exact"}
         async with session.get(server, params=bad) as listed:
             assert listed.status == 422
+
+
+async def test_kubectl_create_token_issues_a_jwt_for_an_existing_service_account(kubectl):
+    token = (await kubectl.ok("create", "token", "default", "--duration", "20m")).strip()
+    _, claims, _ = token.split(".")
+    padded = claims + "=" * (-len(claims) % 4)
+    decoded = json.loads(base64.urlsafe_b64decode(padded))
+    assert decoded["sub"] == "system:serviceaccount:default:default"
+    assert decoded["exp"] - decoded["iat"] == 1200
+    missing = await kubectl("create", "token", "nobody")
+    assert missing.code != 0
+    assert 'serviceaccounts "nobody" not found' in missing.err, missing.err
