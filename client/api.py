@@ -51,7 +51,7 @@ from client.credentials import token_interceptors
 from client.errors import Gone, Unavailable, from_grpc
 from client.kinds import Object
 from client.timeouts import within
-from proto import api_pb2
+from proto import api_pb2, auth_pb2
 
 __all__ = ["ApiClient", "ClientOptions", "ObjectList", "WatchEvent"]
 
@@ -75,6 +75,8 @@ FAILOVERS = Counter(
 )
 
 _SERVICE = "/tugboat.v1.Resources/"
+_OTHER_SERVICES = {"CreateToken": "/tugboat.v1.Auth/CreateToken"}
+"""Methods of the API servers' other services that this client calls, by full path."""
 _MAX_MESSAGE = 64 * 1024 * 1024
 """Large lists come back in one message when the caller asks for no limit."""
 
@@ -181,7 +183,7 @@ class _Endpoint:
         found = self._methods.get(method)
         if found is None:
             found = self.channel.unary_unary(
-                _SERVICE + method,
+                _OTHER_SERVICES.get(method, _SERVICE + method),
                 request_serializer=_serialize,
                 response_deserializer=response.FromString,
             )
@@ -393,6 +395,28 @@ class ApiClient:
             method, request, api_pb2.ObjectResponse, what=_what(kind.resource, obj)
         )
         return cast(O, kinds.decode(kind.resource, response.object))
+
+    async def create_token(
+        self,
+        namespace: str,
+        service_account: str,
+        *,
+        pod_name: str = "",
+        pod_uid: str = "",
+        expiration_seconds: int = 0,
+    ) -> auth_pb2.TokenResponse:
+        """A ServiceAccount token (Kubernetes' TokenRequest), bound to a pod if named."""
+        request = auth_pb2.TokenRequest(
+            namespace=namespace,
+            service_account=service_account,
+            pod_name=pod_name,
+            pod_uid=pod_uid,
+            expiration_seconds=expiration_seconds,
+        )
+        answer: auth_pb2.TokenResponse = await self._unary(
+            "CreateToken", request, auth_pb2.TokenResponse, what=f"{namespace}/{service_account}"
+        )
+        return answer
 
     async def delete(
         self,
@@ -640,4 +664,3 @@ def _what(resource: str, obj: Object) -> str:
     meta = obj.metadata
     name = meta.name or f"{meta.generate_name}*"
     return f"{resource} {meta.namespace}/{name}" if meta.namespace else f"{resource} {name}"
-

@@ -47,6 +47,8 @@ class KubeletConfig:
     status_check_period: float = 10.0
     fencing: FenceSettings = field(default_factory=FenceSettings)
     """Self-fencing when the lease cannot be renewed, and the reconnect kill."""
+    cluster_ca: bytes = b""
+    """The cluster CA's PEM, mounted into pods as their ServiceAccount's ca.crt."""
     stats_period: float = 10.0
     """Seconds between two samples of container usage; 0: no stats (and no `tug top`)."""
     node_labels: dict[str, str] = field(default_factory=dict)
@@ -78,7 +80,7 @@ class Kubelet:
             events=events,
             config=ApiConfigSource(api),
             cache=self.cache,
-            volumes=VolumeManager(config.root_dir, ApiConfigSource(api)),
+            volumes=VolumeManager(config.root_dir, ApiConfigSource(api), config.cluster_ca),
             probes=self.probes,
             settings=config.pods,
             root_dir=config.root_dir,

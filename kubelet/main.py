@@ -60,6 +60,7 @@ class Options:
     remove_containers: bool = False
     stats_period: float = 10.0
     token: str = field(default="", repr=False)
+    cluster_ca: bytes = field(default=b"", repr=False)
     """The node's bearer token (--token-file), as `system:node:<name>`."""
     fencing: FenceSettings = field(default_factory=FenceSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
@@ -113,6 +114,10 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     p.add_argument(
         "--token-file", default="", help="a file holding this node's token (system:node:NAME)"
     )
+    p.add_argument(
+        "--cluster-ca-file", default="",
+        help="the cluster CA (PEM), mounted into pods as their ServiceAccount's ca.crt",
+    )  # fmt: skip
     p.add_argument("--root-dir", type=Path, default=None, help="volumes and pod files")
     p.add_argument("--port", type=int, default=10250, help="node-agent gRPC port")
     p.add_argument(
@@ -222,8 +227,15 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         token = read_token(a.token_file)
     except ValueError as e:
         p.error(f"--token-file: {e}")
+    cluster_ca = b""
+    if a.cluster_ca_file:
+        try:
+            cluster_ca = Path(a.cluster_ca_file).read_bytes()
+        except OSError as e:
+            p.error(f"--cluster-ca-file: {e.strerror}: {a.cluster_ca_file}")
     return Options(
         token=token,
+        cluster_ca=cluster_ca,
         node_name=a.node_name,
         address=a.address,
         servers=a.server,
@@ -320,6 +332,7 @@ async def run(opts: Options, stop: asyncio.Event) -> None:
             stats_period=opts.stats_period,
             node_labels=opts.node_labels,
             register_with_taints=opts.register_with_taints,
+            cluster_ca=opts.cluster_ca,
         )
         kubelets.append(Kubelet(config, api, _runtime(opts, name)))
     collectors = [k.stats for k in kubelets]

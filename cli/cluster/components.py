@@ -153,6 +153,10 @@ def apiserver(layout: Layout, i: int) -> Component:
         flags["--encryption-provider-config"] = str(credentials.encryption_config(layout))
         cert, key = credentials.apiserver_cert_files(layout)
         flags["--tls-cert-file"], flags["--tls-private-key-file"] = str(cert), str(key)
+        # One key for every API server, so each verifies the others' ServiceAccount tokens.
+        flags["--service-account-signing-key-file"] = str(
+            credentials.service_account_key(layout)
+        )
     return Component(
         f"apiserver-{i}",
         [executable("tug-apiserver"), *_flat(flags)],
@@ -227,6 +231,7 @@ def kubelet(layout: Layout, j: int) -> Component:
         flags["--token-file"] = str(
             credentials.token_file(layout, credentials.node_identity(layout, j))
         )
+        flags["--cluster-ca-file"] = str(credentials.ca_file(layout))
     return Component(
         f"kubelet-{j}",
         [executable("tug-kubelet"), *_flat(flags)],

@@ -17,6 +17,9 @@ import os
 import secrets
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from cli.cluster.layout import HOST, Layout
 from cli.cluster.pki import CertificateAuthority, write_private, write_public
 
@@ -102,7 +105,21 @@ def ensure_pki(layout: Layout) -> bytes:
     cert, key = apiserver_cert_files(layout)
     write_public(cert, served.cert)
     write_private(key, served.key)
+    if not service_account_key(layout).exists():
+        # Kept across restarts: a new key would invalidate every pod's mounted token.
+        signer = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = signer.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        write_private(service_account_key(layout), pem)
     return ca.cert_pem
+
+
+def service_account_key(layout: Layout) -> Path:
+    """The API servers' --service-account-signing-key-file (made by ensure_pki)."""
+    return layout.auth_dir / "service-account.key"
 
 
 def encryption_config(layout: Layout) -> Path:

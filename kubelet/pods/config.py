@@ -24,6 +24,10 @@ class ConfigSource(Protocol):
         """The Secret, or None."""
         ...
 
+    async def token(self, pod: core_pb2.Pod) -> str:
+        """A token of the pod's ServiceAccount, bound to the pod (ApiError if refused)."""
+        ...
+
 
 class ApiConfigSource:
     """ConfigSource over the API client."""
@@ -48,6 +52,20 @@ class ApiConfigSource:
             return None
         assert isinstance(obj, core_pb2.Secret)
         return obj
+
+    async def token(self, pod: core_pb2.Pod) -> str:
+        """CreateToken for the pod, as Kubernetes' kubelet asks (3607 s, bound to the pod)."""
+        answer = await self.api.create_token(
+            pod.metadata.namespace,
+            pod.spec.service_account_name or "default",
+            pod_name=pod.metadata.name,
+            pod_uid=pod.metadata.uid,
+            expiration_seconds=KUBELET_TOKEN_SECONDS,
+        )
+        return answer.token
+
+
+KUBELET_TOKEN_SECONDS = 3607
 
 
 class ContainerConfigError(Exception):

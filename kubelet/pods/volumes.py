@@ -4,6 +4,12 @@ Layout: <root>/pods/<uid>/volumes/<name>. emptyDir is a directory removed with t
 configMap and secret volumes are directories of files rewritten (atomically, only when
 their content changed) on every refresh, so a change to the object reaches containers
 that mount the directory; hostPath is the host's own path.
+
+Unless the pod sets `automountServiceAccountToken: false`, every container also gets its
+ServiceAccount's token, the cluster CA and the namespace at
+/var/run/secrets/kubernetes.io/serviceaccount, read-only, as in Kubernetes; there the API
+server injects a projected volume into the pod spec, here the kubelet adds the mount
+itself, so the pod spec stays as written.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import os
 import shutil
 from pathlib import Path
 
+from client.errors import ApiError
 from kubelet.pods.config import ConfigSource
 from kubelet.runtime.interface import Mount
 from proto import core_pb2
@@ -59,12 +66,27 @@ def _projected(
     return out
 
 
+SERVICE_ACCOUNT_VOLUME = "kube-api-access"
+"""The pod's own directory of its ServiceAccount's token, CA and namespace."""
+SERVICE_ACCOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def automounts(pod: core_pb2.Pod) -> bool:
+    """Whether the pod gets its ServiceAccount's token (unless it says no)."""
+    spec = pod.spec
+    return not spec.HasField("automount_service_account_token") or (
+        spec.automount_service_account_token
+    )
+
+
 class VolumeManager:
     """Creates, refreshes and removes the volumes of the pods of one node."""
 
-    def __init__(self, root_dir: Path, source: ConfigSource) -> None:
+    def __init__(self, root_dir: Path, source: ConfigSource, ca: bytes = b"") -> None:
         self.root_dir = root_dir
         self.source = source
+        self.ca = ca
+        """The cluster CA's PEM, written as the pods' ca.crt (none in the insecure mode)."""
 
     def pod_dir(self, uid: str) -> Path:
         """The pod's own directory under the root dir."""
@@ -119,7 +141,32 @@ class VolumeManager:
 
                 await asyncio.to_thread(make_empty)
             paths[vol.name] = str(target)
+        if automounts(pod):
+            paths[SERVICE_ACCOUNT_VOLUME] = str(await self._service_account(pod, base))
         return paths
+
+    async def _service_account(self, pod: core_pb2.Pod, base: Path) -> Path:
+        """token, ca.crt and namespace, as Kubernetes mounts them. The token is asked for
+        once per pod: bound to the pod, it lives as long as the pod (auth/issuing.py)."""
+        target = base / SERVICE_ACCOUNT_VOLUME
+        token_file = target / "token"
+        if await asyncio.to_thread(token_file.exists):
+            return target
+        try:
+            token = await self.source.token(pod)
+        except ApiError as e:
+            raise VolumeError(
+                f"pod {pod.metadata.namespace}/{pod.metadata.name}: cannot get a token of "
+                f'service account "{pod.spec.service_account_name or "default"}": {e.message}'
+            ) from None
+        files = {
+            "token": (token.encode(), 0o644),
+            "namespace": (pod.metadata.namespace.encode(), 0o644),
+        }
+        if self.ca:
+            files["ca.crt"] = (self.ca, 0o644)
+        await asyncio.to_thread(_write_files, target, files)
+        return target
 
     @staticmethod
     def mounts(
@@ -145,6 +192,9 @@ class VolumeManager:
                     sub.mkdir(parents=True, exist_ok=True)
                 host = str(sub)
             out.append(Mount(host, vm.mount_path, vm.read_only))
+        account = paths.get(SERVICE_ACCOUNT_VOLUME)
+        if account and not any(m.container_path == SERVICE_ACCOUNT_PATH for m in out):
+            out.append(Mount(account, SERVICE_ACCOUNT_PATH, True))
         return out
 
     async def cleanup(self, uid: str) -> None:

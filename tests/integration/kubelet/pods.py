@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
+
+import grpc
 
 from client.api import ApiClient
 from client.errors import NotFound
-from proto import core_pb2
+from proto import core_pb2, nodeagent_pb2, nodeagent_pb2_grpc
 from tests.support.waiting import eventually
 
 IMAGE = "busybox:1.35"
@@ -96,3 +99,18 @@ def running(p: core_pb2.Pod) -> bool:
         and all(s.state.HasField("running") for s in p.status.container_statuses)
         and len(p.status.container_statuses) == len(p.spec.containers)
     )
+
+
+async def read_file(agent_port: int, name: str, path: str) -> str:
+    """A file of the pod's (only) container, read through the node agent's Exec."""
+
+    async def inputs() -> AsyncIterator[nodeagent_pb2.ExecInput]:
+        start = nodeagent_pb2.ExecStart(namespace="default", pod=name, command=["cat", path])
+        yield nodeagent_pb2.ExecInput(start=start)
+
+    out = b""
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{agent_port}") as channel:
+        stub = nodeagent_pb2_grpc.NodeAgentStub(channel)  # type: ignore[no-untyped-call]
+        async for msg in stub.Exec(inputs()):
+            out += msg.stdout
+    return out.decode()

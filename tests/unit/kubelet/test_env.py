@@ -21,6 +21,9 @@ class Source:
     async def secret(self, namespace: str, name: str):
         return self.secrets.get(name)
 
+    async def token(self, pod: core_pb2.Pod) -> str:
+        return ""
+
 
 def a_pod() -> core_pb2.Pod:
     p = core_pb2.Pod()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kubelet.pods.volumes import VolumeError, VolumeManager
@@ -17,6 +19,10 @@ class Source:
 
     async def secret(self, namespace, name):
         return core_pb2.Secret(data={"pw": b"x"}) if name == "s" else None
+
+    async def token(self, pod):
+        self.tokens = getattr(self, "tokens", 0) + 1
+        return f"token-of-{pod.metadata.name}"
 
 
 def a_pod(*volumes: core_pb2.Volume) -> core_pb2.Pod:
@@ -67,3 +73,28 @@ def test_a_mount_of_an_unknown_volume_names_it():
     c.volume_mounts.add(name="nope", mount_path="/x")
     with pytest.raises(VolumeError, match="no volume named 'nope'"):
         VolumeManager.mounts(a_pod(), c, {})
+
+
+async def test_every_container_gets_its_service_account_token_namespace_and_ca(tmp_path):
+    source = Source()
+    volumes = VolumeManager(tmp_path, source, ca=b"CA PEM")
+    pod = a_pod()
+    paths = await volumes.setup(pod)
+    account = Path(paths["kube-api-access"])
+    assert (account / "token").read_text() == "token-of-p"
+    assert (account / "namespace").read_text() == "default"
+    assert (account / "ca.crt").read_bytes() == b"CA PEM"
+    await volumes.setup(pod)
+    assert source.tokens == 1  # asked once: the token lives as long as the pod
+    (mount,) = VolumeManager.mounts(pod, core_pb2.Container(name="c"), paths)
+    assert (mount.container_path, mount.read_only) == (
+        "/var/run/secrets/kubernetes.io/serviceaccount",
+        True,
+    )
+
+
+async def test_a_pod_that_says_no_gets_no_token(tmp_path):
+    pod = a_pod()
+    pod.spec.automount_service_account_token = False
+    paths = await VolumeManager(tmp_path, Source()).setup(pod)
+    assert "kube-api-access" not in paths
