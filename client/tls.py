@@ -152,6 +152,9 @@ class ClientCredentials:
         return context
 
 
+SERVER_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:@SECLEVEL=0"
+
+
 def _load_chain(context: ssl.SSLContext, cert: bytes, key: bytes) -> None:
     """ssl only loads certificates from files: write them to a private temporary folder."""
     with tempfile.TemporaryDirectory(prefix="tugboat-tls-") as folder:
@@ -194,6 +197,11 @@ class ServerTls:
     def ssl_context(self, *, require_client_cert: bool = False) -> ssl.SSLContext:
         """An ssl context for aiohttp: client certificates optional unless required."""
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        # Only forward-secret AEAD suites, but handshake signatures with SHA-1 accepted for
+        # TLS 1.2 clients that offer nothing else (busybox's wget in a pod), as Go's
+        # crypto/tls, and so kube-apiserver, accepts them; OpenSSL's default security
+        # level refuses those clients outright. TLS 1.3 is unaffected.
+        context.set_ciphers(SERVER_CIPHERS)
         _load_chain(context, self.cert, self.key)
         if self.client_ca is not None:
             context.load_verify_locations(cadata=self.client_ca.decode())

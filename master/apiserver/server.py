@@ -45,6 +45,7 @@ from master.apiserver.bootstrap import ensure_default_policy, ensure_system_name
 from master.apiserver.compaction import Compactor
 from master.apiserver.discovery import Discovery, DiscoverySettings
 from master.apiserver.etcd import Etcd
+from master.apiserver.kubernetesservice import KubernetesService
 from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.nodeproxy import NodeProxy
 from master.apiserver.objects import decode_stored, object_key
@@ -217,6 +218,7 @@ class ApiServer:
         )
         self._loopback: ApiClient | None = None
         self._registration: asyncio.Task[None] | None = None
+        self._kubernetes_service: asyncio.Task[None] | None = None
         self.log = log.bind(name=config.name)
 
     @property
@@ -307,6 +309,9 @@ class ApiServer:
                 self._loopback, component="tug-apiserver", identity=address, address=address
             )
             self._registration = asyncio.create_task(registration.run())
+            self._kubernetes_service = asyncio.create_task(
+                KubernetesService(self._loopback).run()
+            )
         self.log.info(
             "api server serving",
             key=self.endpoint,
@@ -348,6 +353,8 @@ class ApiServer:
             defaults.set_default_tolerations(unreachable=unreachable, not_ready=not_ready)
             self._tolerations = None
         await self.health.enter_graceful_shutdown()
+        if self._kubernetes_service is not None:
+            await cancel_and_wait([self._kubernetes_service], 3.0)
         if self._registration is not None:
             await cancel_and_wait([self._registration], 3.0)
         if self._following_policy is not None:

@@ -185,3 +185,61 @@ def test_a_secrets_value_is_not_in_etcd_in_plaintext(secure: Cluster):
     value = asyncio.run(raw())
     assert value.startswith(b"k8s:enc:aesgcm:v1:key1:")
     assert b"k: v" not in value and b"\x12\x01v" not in value
+
+
+ASKER = """
+apiVersion: v1
+kind: Pod
+metadata: {name: asker}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: ask
+    image: busybox:1.35
+    command: ["sleep", "3600"]
+"""
+
+VIEWER_BINDING = """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: default-views}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects: [{kind: ServiceAccount, name: default, namespace: default}]
+"""
+
+# What a process in a pod does to call the API: its mounted token, the `kubernetes`
+# Service by its DNS name.
+LIST_PODS = (
+    'wget -q -O - --no-check-certificate --header "Authorization: Bearer '
+    '$(cat /var/run/secrets/kubernetes.io/serviceaccount/token)" '
+    "https://kubernetes.default.svc/api/v1/namespaces/$(cat "
+    "/var/run/secrets/kubernetes.io/serviceaccount/namespace)/pods"
+)
+
+
+def test_from_inside_a_pod_its_token_lists_pods_exactly_when_a_role_binding_allows(
+    secure: Cluster,
+):
+    secure.tug("apply", "-f", "-", stdin=ASKER).ok()
+    try:
+
+        def running() -> bool:
+            found = json.loads(secure.tug("get", "pod", "asker", "-o", "json").ok())
+            return bool(found.get("status", {}).get("phase") == "Running")
+
+        wait_until(running, timeout=120, interval=0.5, what="pod asker running")
+        ca = secure.tug("exec", "asker", "--", "cat",
+                        "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt").ok()  # fmt: skip
+        assert ca.startswith("-----BEGIN CERTIFICATE-----")
+        refused = secure.tug("exec", "asker", "--", "sh", "-c", LIST_PODS)
+        assert refused.code != 0 and "403" in refused.out + refused.err, refused
+        secure.tug("apply", "-f", "-", stdin=VIEWER_BINDING).ok()
+
+        def allowed() -> bool:
+            done = secure.tug("exec", "asker", "--", "sh", "-c", LIST_PODS)
+            return done.code == 0 and '"asker"' in done.out
+
+        wait_until(allowed, timeout=60, interval=1, what="the pod listing pods with its token")
+    finally:
+        secure.tug("delete", "pod", "asker", "--grace-period", "0", "--force")
+        secure.tug("delete", "rolebinding", "default-views")
