@@ -79,8 +79,10 @@ def container_status(
             if previous is not None and previous.state == "exited":
                 st.last_state.terminated.CopyFrom(_terminated(previous))
     else:
+        # Created, not started: why, when the kubelet knows (the runtime refused it).
         st.started = False
-        st.state.waiting.reason = "ContainerCreating"
+        reason, message = wait or ("ContainerCreating", "")
+        st.state.waiting.CopyFrom(core_pb2.ContainerStateWaiting(reason=reason, message=message))
     return st
 
 

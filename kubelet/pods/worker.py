@@ -259,6 +259,19 @@ class PodWorker:
                     await self._kill_unhealthy(pod, spec, latest, failed)
                 continue
             if latest.state == "created":
+                # Created but never started: the runtime refused to start it. Retried
+                # after Kubernetes' back-off, not at every relist its removal causes.
+                key = (self.uid, spec.name)
+                wait = self.ctx.crash_backoff.remaining(key)
+                if wait > 0:
+                    self._waiting[spec.name] = (
+                        "CrashLoopBackOff",
+                        f"back-off {self.ctx.crash_backoff.delay(key):g}s restarting failed "
+                        f"container={spec.name} pod={pod.metadata.name}_"
+                        f"{pod.metadata.namespace}({self.uid})",
+                    )
+                    self._retry_in(wait)
+                    continue
                 await self.ctx.runtime.remove_container(latest.id)
                 await self._start(pod, sandbox, paths, spec, "app", latest.attempt)
                 continue
@@ -409,7 +422,9 @@ class PodWorker:
         except RuntimeFailure as e:
             self._waiting[spec.name] = ("RunContainerError", str(e))
             self.ctx.event(pod, WARNING, "Failed", f"Error: {e}")
-            self._retry_in(5.0)
+            key = (self.uid, spec.name)
+            self.ctx.crash_backoff.next(key)
+            self._retry_in(self.ctx.crash_backoff.remaining(key))
             return
         self.log.info("container started", container=spec.name, attempt=attempt, id=info.id[:12])
         self.ctx.event(pod, NORMAL, "Started", f"Started container {spec.name}")
