@@ -11,11 +11,13 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from cli import config as configfile
 from cli.errors import CliError
-from client.api import ApiClient, ClientOptions
+
+if TYPE_CHECKING:
+    from client.api import ApiClient
 
 DEFAULT_SERVER = "127.0.0.1:6443"
 """Where the CLI looks when neither a flag nor a config names an API server."""
@@ -80,6 +82,10 @@ class Invocation:
     @asynccontextmanager
     async def client(self) -> AsyncIterator[ApiClient]:
         """One ApiClient for the whole run, closed at the end."""
+        # Imported here: gRPC and the protos are most of `tug`'s start-up time, and
+        # commands that never call an API server (config, version --client) skip them.
+        from client.api import ApiClient, ClientOptions
+
         options = ClientOptions(user_agent="tug", token=self.config.token(self.context()))
         if self.timeout():
             options.timeout = self.timeout()

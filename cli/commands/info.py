@@ -7,7 +7,6 @@ import asyncio
 from importlib import metadata
 from typing import Any
 
-from cli import health, leaders
 from cli.invocation import Invocation
 
 
@@ -29,6 +28,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 async def _health(inv: Invocation) -> list[tuple[str, bool, str]]:
+    from cli import health  # gRPC: only when a server is asked (see cli/main.py)
+
     endpoints = inv.endpoints()
     timeout = inv.timeout() or 2.0
     results = await asyncio.gather(*(health.check(e, timeout) for e in endpoints))
@@ -60,6 +61,8 @@ async def cluster_info(inv: Invocation) -> int:
         names = ",".join(e for e, _, _ in checked)
         inv.err(f"error: cannot reach any API server ({names})")
         return 1
+    from cli import leaders
+
     async with inv.client() as api:
         for line in await leaders.leader_lines(api):
             inv.out(line)
