@@ -268,10 +268,17 @@ def test_every_dashboard_panel_returns_a_series_with_real_variable_values(
 
 
 def test_kubelet_container_metrics_pass_promtool(cluster: Cluster, workload: None):
-    url = f"http://{cluster.node_ip(0)}:{cluster.base_port + 51}/metrics/cadvisor"
-    with urllib.request.urlopen(url, timeout=10) as r:
-        body = r.read()
-    assert b'container="web"' in body
+    def sampled() -> bytes | None:
+        # The web pods' node, once its kubelet has sampled them (every stats period).
+        for j in range(2):
+            url = f"http://{cluster.node_ip(j)}:{cluster.base_port + 51}/metrics/cadvisor"
+            with urllib.request.urlopen(url, timeout=10) as r:
+                body = bytes(r.read())
+            if b'container="web"' in body:
+                return body
+        return None
+
+    body = wait_until(sampled, timeout=45, interval=1, what='container="web" in a kubelet')
     checked = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True)
     assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
 
