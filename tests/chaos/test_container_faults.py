@@ -22,6 +22,7 @@ import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import pytest
 import yaml
@@ -113,7 +114,7 @@ def runs_on(hosts: ContainerCluster, node: str, pod_prefix: str) -> list[Run]:
     if not ids:
         return []
     found = []
-    for c in json.loads(hosts.exec(node, "docker", "inspect", *ids)):
+    for c in _inspect(hosts, node, ids):
         pod = c["Config"]["Labels"].get("io.tugboat.pod.name", "")
         if not pod.startswith(pod_prefix):
             continue
@@ -124,6 +125,21 @@ def runs_on(hosts: ContainerCluster, node: str, pod_prefix: str) -> list[Run]:
         finished = None if state["Running"] else _stamp(state["FinishedAt"])
         found.append(Run(node, pod, started, finished))
     return found
+
+
+def _inspect(hosts: ContainerCluster, node: str, ids: list[str]) -> list[dict[str, Any]]:
+    """`docker inspect` of the containers still there: the kubelet may remove some (a
+    replaced or collected one) between the listing and the inspection."""
+    try:
+        return list(json.loads(hosts.exec(node, "docker", "inspect", *ids)))
+    except AssertionError:
+        found: list[dict[str, Any]] = []
+        for cid in ids:
+            try:
+                found.extend(json.loads(hosts.exec(node, "docker", "inspect", cid)))
+            except AssertionError:
+                continue  # gone meanwhile
+        return found
 
 
 def running_pods(hosts: ContainerCluster, nodes: list[str], prefix: str) -> dict[str, set[str]]:
