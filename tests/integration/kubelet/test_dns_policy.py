@@ -11,7 +11,7 @@ from tests.integration.kubelet.pods import container, pod, read_file, running, w
 pytestmark = pytest.mark.docker
 
 
-async def test_dns_policy_default_keeps_the_nodes_resolver(api, kubelets, node_name):
+async def test_dns_policy_default_keeps_the_nodes_resolver(api, node_name, kubelets):
     # A cluster DNS address on this host, as when a proxy serves it here.
     kubelet = await kubelets.start(node_name, DockerRuntime(node_name, cluster_dns="127.0.0.1"))
     sleeper = container("main", "sleep", "3600")

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.docker
 
 
 async def test_a_container_the_engine_refuses_backs_off_and_reports_run_container_error(
-    api, kubelets, node_name
+    api, node_name, kubelets
 ):
     backoff = 2.0
     kubelet = await kubelets.start(
