@@ -47,6 +47,9 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
                    help="seconds of etcd history to keep")
     p.add_argument("--bookmark-interval", type=seconds, default=60.0,
                    help="seconds between BOOKMARK events on watches that allow them")
+    p.add_argument("--watch-cache", action=argparse.BooleanOptionalAction, default=True,
+                   help="serve watches and resourceVersion=0 lists from one etcd watch per "
+                   "resource, kept in memory (--no-watch-cache: an etcd watch per watch)")
     p.add_argument("--service-cluster-ip-range", default=DEFAULT_SERVICE_RANGE,
                    help="CIDR ClusterIPs are allocated from")
     p.add_argument("--service-node-port-range", default="30000-32767",
@@ -130,6 +133,7 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
         compaction_interval=a.compaction_interval,
         compaction_retention=a.compaction_retention,
         bookmark_interval=a.bookmark_interval,
+        watch_cache=a.watch_cache,
         default_unreachable_toleration=a.default_unreachable_toleration,
         default_not_ready_toleration=a.default_not_ready_toleration,
         service_cluster_ip_range=a.service_cluster_ip_range,

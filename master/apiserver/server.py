@@ -91,6 +91,8 @@ class ApiServerConfig:
     """Seconds of etcd history kept for watches to resume from."""
     bookmark_interval: float = 60.0
     """Seconds between BOOKMARK events on watches that allow them."""
+    watch_cache: bool = True
+    """Serve watches and resourceVersion="0" lists from memory (watchcache.py)."""
     etcd_timeout: float = 5.0
     default_unreachable_toleration: int | None = None
     """tolerationSeconds of the unreachable toleration added to pods; None keeps the
@@ -194,6 +196,7 @@ class ApiServer:
             bookmark_every=config.bookmark_interval,
             access=self.access,
             audit=self.audit,
+            watch_cache=config.watch_cache,
         )
         self.token_issuer = TokenIssuer(self.sa_tokens, self.service.registry, self.access)
         self._following_policy: asyncio.Task[None] | None = None
@@ -369,6 +372,7 @@ class ApiServer:
                 pass
         # Watches never end by themselves: end them now so their clients move on at once.
         self.etcd.end_watches()
+        await self.service.watch_cache.close()
         if self._grpc is not None:
             await self._grpc.stop(grace)
             self._grpc = None

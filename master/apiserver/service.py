@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from typing import Any, TypeVar
 
 import grpc
@@ -15,7 +16,7 @@ import structlog
 
 from client import errors
 from client.credentials import AUTHORIZATION
-from client.kinds import Kind, UnknownKindError, by_resource
+from client.kinds import Kind, Object, UnknownKindError, by_resource
 from master.apiserver.access import Access
 from master.apiserver.access import Request as AccessRequest
 from master.apiserver.audit import AuditLog
@@ -27,7 +28,7 @@ from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.registry import Registry
 from master.apiserver.requests import decode_request
 from master.apiserver.selection import parse
-from master.apiserver.watching import watch_from
+from master.apiserver.watchcache import WatchCache
 from proto import api_pb2, api_pb2_grpc
 
 log = structlog.get_logger("apiserver.service")
@@ -58,8 +59,10 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
         bookmark_every: float = 60.0,
         access: Access | None = None,
         audit: AuditLog | None = None,
+        watch_cache: bool = True,
     ) -> None:
         self.etcd = etcd
+        self.watch_cache = WatchCache(etcd, progress_every=bookmark_every, enabled=watch_cache)
         self.access = access or Access.open()
         self.audit = audit
         self.registry = Registry(etcd)
@@ -271,17 +274,30 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
         assert kind is not None and selection is not None
         gauge = self.metrics.watchers.labels(resource)
         gauge.inc()
+        cache = self.watch_cache
         try:
-            events = watch_from(
-                self.etcd,
+            # From "" or "0", Kubernetes' start: an ADDED event for every selected object.
+            since = request.resource_version
+            initial: list[Object] = []
+            if since in ("", "0"):
+                initial, since = await cache.initial(kind, request.namespace, selection, since)
+            for obj in initial:
+                yield api_pb2.WatchEvent(
+                    type="ADDED",
+                    object=obj.SerializeToString(),
+                    resource_version=obj.metadata.resource_version,
+                )
+            bookmark_every = self.bookmark_every if request.allow_bookmarks else 0.0
+            changes = cache.watch(
                 kind,
                 request.namespace,
                 selection,
-                resource_version=request.resource_version,
-                bookmark_every=self.bookmark_every if request.allow_bookmarks else 0.0,
+                resource_version=since,
+                bookmark_every=bookmark_every,
             )
-            async for event in events:
-                yield event
+            async with aclosing(changes) as events:
+                async for event in events:
+                    yield event
         except errors.ApiError as e:
             self.metrics.requests.labels("watch_stream", resource, e.code.name).inc()
             await context.abort(e.code, e.message)

@@ -1,7 +1,8 @@
 """Watch: etcd's change stream of a collection, as Kubernetes' watch events.
 
-A watch from no resourceVersion (or "0") starts, as in Kubernetes, with ADDED events for
-what exists (`watch_from`); one from a revision gets every change after it.
+This is the direct path, one etcd watch per API watch: the watch cache (cacher.py,
+watchcache.py) serves most watches from memory and falls back to it for a revision older
+than its window. Translating etcd's events is the same on both paths.
 
 etcd sends every put and delete under the collection's key prefix in revision order,
 each with the key's previous value. Selectors are judged on both sides of a change,
@@ -21,7 +22,6 @@ from client import errors
 from client.kinds import Kind, Object
 from master.apiserver import objects
 from master.apiserver.etcd import Etcd, prefix_end
-from master.apiserver.listing import list_objects
 from master.apiserver.requests import effective_namespace
 from master.apiserver.selection import Selection
 from proto import api_pb2
@@ -31,6 +31,24 @@ def _event(kind_: str, obj: Object) -> api_pb2.WatchEvent:
     return api_pb2.WatchEvent(
         type=kind_, object=obj.SerializeToString(), resource_version=obj.metadata.resource_version
     )
+
+
+def selected_change(
+    selection: Selection, prev: Object | None, cur: Object | None
+) -> tuple[str, Object] | None:
+    """What a watcher with `selection` hears of one change: its event type and object, or
+    None. `cur` is None for a deletion; `prev` is None when the object is new (or its
+    previous state is unknown), both stamped with the change's revision."""
+    if cur is None:
+        return ("DELETED", prev) if prev is not None and selection.matches(prev) else None
+    now_matches = selection.matches(cur)
+    was_matching = prev is not None and selection.matches(prev)
+    if now_matches:
+        return ("MODIFIED" if was_matching else "ADDED", cur)
+    if was_matching:
+        assert prev is not None
+        return ("DELETED", prev)
+    return None
 
 
 def translate(kind: Kind, selection: Selection, event: Any) -> api_pb2.WatchEvent | None:
@@ -44,23 +62,18 @@ def translate(kind: Kind, selection: Selection, event: Any) -> api_pb2.WatchEven
             if not selection.everything:
                 return None
             # History of the previous value is gone: name what was deleted from its key.
-            prev = _from_key(kind, event.kv.key, revision)
-        return _event("DELETED", prev) if selection.matches(prev) else None
-    cur = objects.decode_stored(kind, event.kv.value, revision)
-    now_matches = selection.matches(cur)
-    if prev is None and event.kv.version > 1:
-        # The previous value was compacted away: an update of a known object all the same.
-        return _event("MODIFIED", cur) if now_matches else None
-    was_matching = prev is not None and selection.matches(prev)
-    if now_matches:
-        return _event("MODIFIED" if was_matching else "ADDED", cur)
-    if was_matching:
-        assert prev is not None
-        return _event("DELETED", prev)
-    return None
+            prev = object_from_key(kind, event.kv.key, revision)
+        decided = selected_change(selection, prev, None)
+    else:
+        cur = objects.decode_stored(kind, event.kv.value, revision)
+        if prev is None and event.kv.version > 1:
+            # The previous value was compacted away: an update of a known object all the same.
+            return _event("MODIFIED", cur) if selection.matches(cur) else None
+        decided = selected_change(selection, prev, cur)
+    return _event(*decided) if decided is not None else None
 
 
-def _from_key(kind: Kind, key: bytes, revision: int) -> Object:
+def object_from_key(kind: Kind, key: bytes, revision: int) -> Object:
     obj = kind.new()
     parts = key.decode().split("/")
     obj.metadata.name = parts[-1]
@@ -77,6 +90,19 @@ def bookmark(kind: Kind, revision: int) -> api_pb2.WatchEvent:
     return _event("BOOKMARK", obj)
 
 
+def watch_revision(resource_version: str) -> int:
+    """The revision a watch follows changes after (0: from now); Invalid if it is none."""
+    try:
+        after = int(resource_version) if resource_version else 0
+    except ValueError:
+        after = -1
+    if after < 0:
+        raise errors.Invalid(
+            f"resourceVersion: Invalid value: {resource_version!r}: must be a non-negative integer"
+        )
+    return after
+
+
 async def watch_objects(
     etcd: Etcd,
     kind: Kind,
@@ -88,15 +114,8 @@ async def watch_objects(
 ) -> AsyncGenerator[api_pb2.WatchEvent, None]:
     """Every change after `resource_version` (empty or "0": from now); Gone if compacted.
 
-    The raw stream; what clients get is `watch_from`, with Kubernetes' start."""
-    try:
-        after = int(resource_version) if resource_version else 0
-    except ValueError:
-        after = -1
-    if after < 0:
-        raise errors.Invalid(
-            f"resourceVersion: Invalid value: {resource_version!r}: must be a non-negative integer"
-        )
+    The raw stream; a watch from "" or "0" first gets WatchCache.initial."""
+    after = watch_revision(resource_version)
     ns = effective_namespace(kind, namespace) if namespace else ""
     prefix = objects.collection_prefix(kind, ns)
     stream = etcd.watch(
@@ -117,43 +136,3 @@ async def watch_objects(
             translated = translate(kind, selection, event)
             if translated is not None:
                 yield translated
-
-
-async def watch_from(
-    etcd: Etcd,
-    kind: Kind,
-    namespace: str,
-    selection: Selection,
-    *,
-    resource_version: str = "",
-    bookmark_every: float = 0.0,
-) -> AsyncGenerator[api_pb2.WatchEvent, None]:
-    """A watch as Kubernetes starts one: from "" or "0", an ADDED event for every selected
-    object that exists (one consistent list), then every change after that list; from a
-    revision, every change after it."""
-    if resource_version in ("", "0"):
-        try:
-            page = await list_objects(etcd, kind, namespace, selection)
-        except errors.Unavailable:
-            if etcd.closing:
-                # Stopped while listing: say so, as a watch ended by the stop is told.
-                raise errors.Unavailable(
-                    "the API server is shutting down: watch another one"
-                ) from None
-            raise
-        for obj in page.items:
-            yield _event("ADDED", obj)
-        resource_version = str(page.resource_version)
-    events = watch_objects(
-        etcd,
-        kind,
-        namespace,
-        selection,
-        resource_version=resource_version,
-        bookmark_every=bookmark_every,
-    )
-    try:
-        async for event in events:
-            yield event
-    finally:
-        await events.aclose()

@@ -45,6 +45,7 @@ async def running_apiserver(
     authorization_modes: tuple[str, ...] = ("AlwaysAllow",),
     audit_log_path: str = "",
     encryption_provider_config: str = "",
+    watch_cache: bool = True,
 ) -> AsyncIterator[ApiServer]:
     """An API server in this process on 127.0.0.1 (free ports), stopped on exit.
 
@@ -66,6 +67,7 @@ async def running_apiserver(
             authorization_modes=authorization_modes,
             audit_log_path=audit_log_path,
             encryption_provider_config=encryption_provider_config,
+            watch_cache=watch_cache,
         )
     )
     try:

@@ -64,7 +64,6 @@ from master.apiserver.rest.patching import (
 from master.apiserver.rest.status import HttpError
 from master.apiserver.selection import parse
 from master.apiserver.service import ResourcesService
-from master.apiserver.watching import watch_objects
 
 log = structlog.get_logger("apiserver.rest")
 
@@ -480,15 +479,23 @@ class RestApi:
                 f"limit: Invalid value: {q['limit']!r}: must be an integer"
             ) from None
         revision, at_least = _list_version(q)
-        page = await list_objects(
-            self.service.etcd,
-            t.kind,
-            t.namespace,
-            parse(q.get("labelSelector", ""), q.get("fieldSelector", "")),
-            limit=limit,
-            continue_token=q.get("continue", ""),
-            revision=revision,
-        )
+        selection = parse(q.get("labelSelector", ""), q.get("fieldSelector", ""))
+        page = None
+        if q.get("resourceVersion", "") and not revision and not q.get("continue", ""):
+            # "0" or not older than a revision: the watch cache may answer.
+            page = await self.service.watch_cache.cached_list(
+                t.kind, t.namespace, selection, at_least=at_least, limit=limit
+            )
+        if page is None:
+            page = await list_objects(
+                self.service.etcd,
+                t.kind,
+                t.namespace,
+                selection,
+                limit=limit,
+                continue_token=q.get("continue", ""),
+                revision=revision,
+            )
         if page.resource_version < at_least:
             raise HttpError(
                 "Timeout",
@@ -533,16 +540,16 @@ class RestApi:
         since = q.get("resourceVersion", "")
         initial: list[Object] = []
         if since in ("", "0") or _query_bool(request, "sendInitialEvents"):
-            page = await list_objects(self.service.etcd, t.kind, t.namespace, selection)
-            initial, since = page.items, str(page.resource_version)
+            initial, since = await self.service.watch_cache.initial(
+                t.kind, t.namespace, selection, "0" if since == "0" else ""
+            )
         # Refuse a bad resourceVersion before the 200 goes out; the etcd watch itself starts
         # with the stream.
         if not since.isdigit():
             raise errors.Invalid(
                 f"resourceVersion: Invalid value: {since!r}: must be a non-negative integer"
             )
-        events = watch_objects(
-            self.service.etcd,
+        events = self.service.watch_cache.watch(
             t.kind,
             t.namespace,
             selection,
@@ -883,7 +890,7 @@ def _list_version(q: Any) -> tuple[int, int]:
     """The revision a list reads at (0: the newest) and the least revision it may answer
     with, from resourceVersion and resourceVersionMatch as Kubernetes reads them: Exact
     reads at that revision; NotOlderThan (or a bare resourceVersion) any revision since.
-    Every list reads etcd, so it is never older than what a client has seen."""
+    "0" and NotOlderThan may be answered by the watch cache, never older than asked."""
     version, match = q.get("resourceVersion", ""), q.get("resourceVersionMatch", "")
     if match not in ("", "Exact", "NotOlderThan"):
         raise errors.Invalid(

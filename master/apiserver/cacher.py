@@ -1,0 +1,284 @@
+"""One kind's watch cache: a single etcd watch fanned out to every watcher from memory.
+
+Without it each API watch was an etcd watch of its own, and every change was decoded
+once per watcher: at a thousand node watchers a pod write cost the API server more than
+the write itself. Like kube-apiserver's cacher, a `Cacher` lists its kind once, then
+follows one etcd watch (without previous values: the store already holds them) and
+keeps
+
+- a store of every object, so a deletion or an update knows the state it replaces, and
+  lists at resourceVersion "0" need no etcd read;
+- a window of the most recent changes, so a watcher resumes from any revision still in
+  it without touching etcd;
+- the watchers, each with its own selection and bounded queue.
+
+Each change is decoded once and, per watcher, only judged by its selectors; the wire
+bytes of an object are made once however many watchers get it. A watcher that falls a
+whole queue behind is ended with Unavailable (as kube-apiserver closes a slow watcher),
+so it resumes from its last revision instead of holding every other watcher back or
+growing without bound.
+
+When the etcd watch breaks the cacher resumes after its revision; when that revision is
+compacted it lists again and ends every watcher, who resumes or re-lists as after any
+broken watch. When the API server stops, its etcd watches end, and so does every watcher
+here, with the message that sends clients to another server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from aetcd import rpc
+
+from client import errors
+from client.kinds import Kind, Object
+from client.timeouts import cancel_and_wait
+from master.apiserver import objects
+from master.apiserver.etcd import Etcd, prefix_end
+from master.apiserver.listing import list_objects
+from master.apiserver.selection import Selection
+from master.apiserver.watching import bookmark, object_from_key, selected_change
+from proto import api_pb2
+
+log = structlog.get_logger("apiserver.cacher")
+
+WINDOW = 10_000
+"""Changes kept for watchers that resume; kube-apiserver's cache keeps up to 100,000 per
+resource, sized by recent traffic. A watcher older than the window is served by its own
+etcd watch, as before the cache, so a small window costs speed, never correctness."""
+QUEUE = 10_000
+"""Events a watcher may have pending before it is ended as too slow."""
+RETRY_SECONDS = (0.05, 1.0)
+"""First and longest pause before following etcd again after the watch broke."""
+
+
+def _stamped(obj: Object, revision: int) -> Object:
+    """A copy of `obj` carrying `revision` as its resourceVersion (a deletion's object is
+    the last state, stamped with the revision of the deletion)."""
+    copy: Any = type(obj)()
+    copy.CopyFrom(obj)
+    copy.metadata.resource_version = str(revision)
+    result: Object = copy
+    return result
+
+
+@dataclass
+class Change:
+    """One committed change of the kind, decoded once for every watcher."""
+
+    revision: int
+    key: bytes
+    prev: Object | None
+    """The state it replaced, stamped with `revision`; None for a new object."""
+    cur: Object | None
+    """The new state; None for a deletion."""
+    _wire: dict[int, bytes] = field(default_factory=dict)
+
+    def event(self, type_: str, obj: Object) -> api_pb2.WatchEvent:
+        """The watch event, serializing each object once however many watchers get it."""
+        raw = self._wire.get(id(obj))
+        if raw is None:
+            raw = self._wire[id(obj)] = obj.SerializeToString()
+        return api_pb2.WatchEvent(type=type_, object=raw, resource_version=str(self.revision))
+
+
+class Watcher:
+    """One API watch: its namespace's key prefix, its selection, and what it has yet to
+    send. `after` is the revision it has seen: older changes are not its to hear."""
+
+    def __init__(
+        self, kind: Kind, prefix: bytes, selection: Selection, after: int, bookmarks: bool
+    ) -> None:
+        self.kind = kind
+        self.prefix = prefix
+        self.selection = selection
+        self.after = after
+        self.bookmarks = bookmarks
+        self._pending: collections.deque[api_pb2.WatchEvent] = collections.deque()
+        self._wake = asyncio.Event()
+        self._ended: errors.ApiError | None = None
+
+    def offer(self, change: Change) -> None:
+        if self._ended is not None or change.revision <= self.after:
+            return
+        if not change.key.startswith(self.prefix):
+            return
+        decided = selected_change(self.selection, change.prev, change.cur)
+        if decided is None:
+            return
+        self._pending.append(change.event(*decided))
+        if len(self._pending) > QUEUE:
+            self.end(errors.Unavailable("the watch fell too far behind: watch again"))
+        self._wake.set()
+
+    def progress(self, revision: int) -> None:
+        """Everything up to `revision` has been offered: a BOOKMARK, if it asked for them."""
+        if self.bookmarks and self._ended is None and revision >= self.after:
+            self._pending.append(bookmark(self.kind, revision))
+            self._wake.set()
+
+    def end(self, error: errors.ApiError) -> None:
+        """End the watch with `error` (what is pending is dropped: the client resumes from
+        the last revision it received)."""
+        if self._ended is None:
+            self._ended = error
+            self._pending.clear()
+            self._wake.set()
+
+    async def events(self) -> AsyncIterator[api_pb2.WatchEvent]:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                yield self._pending.popleft()
+            if self._ended is not None:
+                raise self._ended
+
+
+class Cacher:
+    """The store, window and watchers of one kind, fed by one etcd watch."""
+
+    def __init__(self, etcd: Etcd, kind: Kind, *, progress_every: float = 0.0) -> None:
+        self.etcd = etcd
+        self.kind = kind
+        self.progress_every = progress_every
+        self.store: dict[bytes, Object] = {}
+        self.revision = 0
+        """Every change up to this revision is in the store."""
+        self.oldest = 0
+        """Every change after this revision is in the window (or yet to come)."""
+        self.window: collections.deque[Change] = collections.deque()
+        self.watchers: set[Watcher] = set()
+        self.ready = asyncio.Event()
+        self.stopped = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"cacher {self.kind.resource}")
+
+    async def close(self) -> None:
+        self.stopped = True
+        self._end_all(errors.Unavailable("the API server is shutting down: watch another one"))
+        if self._task is not None:
+            await cancel_and_wait([self._task], 5.0)
+
+    # Serving ---------------------------------------------------------------------------
+
+    def can_serve(self, after: int) -> bool:
+        """Whether a watch from revision `after` can be served from memory."""
+        return self.ready.is_set() and not self.stopped and after >= self.oldest
+
+    def watch(
+        self, namespace: str, selection: Selection, after: int, *, bookmarks: bool
+    ) -> Watcher:
+        """A watcher of every change after `after` (see can_serve): the window's changes
+        are queued now and later ones as they come, with no gap between (nothing awaits)."""
+        watcher = Watcher(
+            self.kind, objects.collection_prefix(self.kind, namespace), selection, after, bookmarks
+        )
+        for change in self.window:
+            watcher.offer(change)
+        self.watchers.add(watcher)
+        return watcher
+
+    def forget(self, watcher: Watcher) -> None:
+        self.watchers.discard(watcher)
+
+    def snapshot(self, namespace: str, selection: Selection) -> tuple[list[Object], int]:
+        """Every selected object in key order, and the revision they are current at."""
+        prefix = objects.collection_prefix(self.kind, namespace)
+        items = [
+            obj
+            for key, obj in sorted(self.store.items())
+            if key.startswith(prefix) and selection.matches(obj)
+        ]
+        return items, self.revision
+
+    # Following etcd --------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        pause = RETRY_SECONDS[0]
+        while not self.stopped and not self.etcd.closing:
+            try:
+                if not self.ready.is_set():
+                    await self._list()
+                await self._follow()
+            except errors.Gone:
+                log.info("watch cache re-lists", key=self.kind.resource, revision=self.revision)
+                self.ready.clear()
+                self._end_all(errors.Unavailable("the watch cache re-listed: watch again"))
+            except errors.Unavailable as e:
+                if self.etcd.closing:
+                    break
+                log.warning("watch cache lost etcd", key=self.kind.resource, error=e.message)
+            except errors.ApiError as e:
+                log.warning("watch cache failed", key=self.kind.resource, error=e.message)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, RETRY_SECONDS[1])
+        self._end_all(errors.Unavailable("the API server is shutting down: watch another one"))
+
+    async def _list(self) -> None:
+        page = await list_objects(self.etcd, self.kind, "", Selection())
+        self.store = {
+            objects.object_key(self.kind, obj.metadata.namespace, obj.metadata.name): obj
+            for obj in page.items
+        }
+        self.revision = self.oldest = page.resource_version
+        self.window.clear()
+        self.ready.set()
+
+    async def _follow(self) -> None:
+        prefix = objects.collection_prefix(self.kind)
+        stream = self.etcd.watch(
+            prefix,
+            prefix_end(prefix),
+            start_revision=self.revision + 1,
+            prev_kv=False,
+            progress_every=self.progress_every,
+        )
+        try:
+            async for resp in stream:
+                if resp.created:
+                    continue
+                if resp.events:
+                    for event in resp.events:
+                        self._apply(event)
+                else:
+                    # A progress notification: every change up to its revision was sent.
+                    self.revision = max(self.revision, int(resp.header.revision))
+                    for watcher in list(self.watchers):
+                        watcher.progress(self.revision)
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
+
+    def _apply(self, event: Any) -> None:
+        revision = int(event.kv.mod_revision)
+        key = bytes(event.kv.key)
+        old = self.store.get(key)
+        prev = _stamped(old, revision) if old is not None else None
+        if event.type == rpc.Event.DELETE:
+            self.store.pop(key, None)
+            if prev is None:  # not in the store: name what was deleted from its key
+                prev = object_from_key(self.kind, key, revision)
+            change = Change(revision, key, prev, None)
+        else:
+            cur = objects.decode_stored(self.kind, event.kv.value, revision)
+            self.store[key] = cur
+            change = Change(revision, key, prev, cur)
+        self.revision = revision
+        self.window.append(change)
+        if len(self.window) > WINDOW:
+            self.oldest = self.window.popleft().revision
+        for watcher in list(self.watchers):
+            watcher.offer(change)
+
+    def _end_all(self, error: errors.ApiError) -> None:
+        for watcher in list(self.watchers):
+            watcher.end(error)
+        self.watchers.clear()

@@ -1,0 +1,153 @@
+"""Every watch and every resourceVersion="0" list of an API server, served from its watch
+caches (cacher.py): one per kind, made at the first watch of that kind and kept while
+the server runs.
+
+Kubernetes' rules for where a request is served from:
+
+- A watch from a revision still in the cache's window is served from memory; from an
+  older one, by an etcd watch of its own as before (which answers Gone once etcd has
+  compacted it, so a client never misses a change either way).
+- A watch from "" starts with a consistent list read from etcd, then follows the cache
+  from that list's revision; from "0" the initial state is the cache's own, as
+  kube-apiserver serves "0" (any state the server has seen).
+- A list at "0", or "not older than" a revision the cache has reached, comes from the
+  cache; every other list still reads etcd (a consistent read, or one at an exact
+  revision).
+
+`--watch-cache=false` (as kube-apiserver's flag) turns it off: every watch gets its own
+etcd watch again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+
+from client import errors
+from client.kinds import Kind, Object
+from client.timeouts import within
+from master.apiserver import objects
+from master.apiserver.cacher import Cacher
+from master.apiserver.etcd import Etcd
+from master.apiserver.listing import Page, encode_continue, list_objects
+from master.apiserver.requests import effective_namespace
+from master.apiserver.selection import Selection
+from master.apiserver.watching import watch_objects, watch_revision
+from proto import api_pb2
+
+READY_SECONDS = 10.0
+"""How long a request waits for a new cache's first list before etcd serves it directly."""
+
+
+class WatchCache:
+    """The API server's cachers by resource, and the rules above."""
+
+    def __init__(self, etcd: Etcd, *, progress_every: float = 0.0, enabled: bool = True) -> None:
+        self.etcd = etcd
+        self.progress_every = progress_every
+        self.enabled = enabled
+        self.cachers: dict[str, Cacher] = {}
+
+    async def cacher(self, kind: Kind) -> Cacher | None:
+        """The kind's cacher once it has listed; None when disabled, stopping or not ready
+        in time (the caller then reads etcd directly)."""
+        if not self.enabled or self.etcd.closing:
+            return None
+        cacher = self.cachers.get(kind.resource)
+        if cacher is None:
+            cacher = self.cachers[kind.resource] = Cacher(
+                self.etcd, kind, progress_every=self.progress_every
+            )
+            cacher.start()
+        if not cacher.ready.is_set():
+            try:
+                await within(cacher.ready.wait(), READY_SECONDS)
+            except TimeoutError:
+                return None
+        return cacher
+
+    async def close(self) -> None:
+        for cacher in list(self.cachers.values()):
+            await cacher.close()
+        self.cachers.clear()
+
+    async def watch(
+        self,
+        kind: Kind,
+        namespace: str,
+        selection: Selection,
+        *,
+        resource_version: str = "",
+        bookmark_every: float = 0.0,
+    ) -> AsyncGenerator[api_pb2.WatchEvent, None]:
+        """Every change after `resource_version` (empty or "0": from now); Gone if it is
+        older than the window and compacted in etcd."""
+        after = watch_revision(resource_version)
+        ns = effective_namespace(kind, namespace) if namespace else ""
+        cacher = await self.cacher(kind)
+        if cacher is not None and cacher.can_serve(after or cacher.revision):
+            watcher = cacher.watch(
+                ns, selection, after or cacher.revision, bookmarks=bookmark_every > 0
+            )
+            try:
+                async for event in watcher.events():
+                    yield event
+            finally:
+                cacher.forget(watcher)
+            return
+        direct = watch_objects(
+            self.etcd,
+            kind,
+            namespace,
+            selection,
+            resource_version=resource_version,
+            bookmark_every=bookmark_every,
+        )
+        async with aclosing(direct) as events:
+            async for event in events:
+                yield event
+
+    async def initial(
+        self, kind: Kind, namespace: str, selection: Selection, resource_version: str
+    ) -> tuple[list[Object], str]:
+        """The objects a watch from "" or "0" starts with as ADDED events, and the revision
+        its changes follow: the cache's state for "0", a consistent etcd list for ""."""
+        # The cacher is made first, so that its window starts before the list's revision.
+        cacher = await self.cacher(kind)
+        if resource_version == "0" and cacher is not None and cacher.can_serve(cacher.revision):
+            ns = effective_namespace(kind, namespace) if namespace else ""
+            items, revision = cacher.snapshot(ns, selection)
+            return items, str(revision)
+        try:
+            page = await list_objects(self.etcd, kind, namespace, selection)
+        except errors.Unavailable:
+            if self.etcd.closing:
+                # Stopped while listing: say so, as a watch ended by the stop is told.
+                raise errors.Unavailable(
+                    "the API server is shutting down: watch another one"
+                ) from None
+            raise
+        return page.items, str(page.resource_version)
+
+    async def cached_list(
+        self, kind: Kind, namespace: str, selection: Selection, *, at_least: int, limit: int = 0
+    ) -> Page | None:
+        """A list answered from the cache (resourceVersion "0", or not older than
+        `at_least`), or None when the cache cannot answer it (the caller reads etcd).
+        A page cut by `limit` continues from etcd at the cache's revision."""
+        if limit < 0:
+            return None
+        cacher = await self.cacher(kind)
+        if cacher is None or cacher.revision < at_least:
+            return None
+        ns = effective_namespace(kind, namespace) if namespace else ""
+        items, revision = cacher.snapshot(ns, selection)
+        page = Page(resource_version=revision)
+        if limit and len(items) > limit:
+            last = items[limit - 1]
+            key = objects.object_key(kind, last.metadata.namespace, last.metadata.name)
+            page.continue_token = encode_continue(key + b"\0", revision)
+            page.remaining = len(items) - limit if selection.everything else 0
+            items = items[:limit]
+        page.items = items
+        return page
