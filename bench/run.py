@@ -282,6 +282,18 @@ RUNS = [
         "secure API server creates/s ÷ insecure (tokens, RBAC, audit, encryption)",
     ),
     Run(
+        "watch_fanout",
+        "bench.watch_fanout",
+        ["--watchers", "300", "--objects", "300"],
+        lambda text: _pick(
+            text,
+            ratio=r"ratio cache/no cache creates/s: ([\d.]+)",
+            ratio_cpu_per_create=r"ratio cache/no cache API CPU per create: ([\d.]+)",
+            ratio_all_heard=r"ratio cache/no cache time until all heard: ([\d.]+)",
+        ),
+        "creates/s under 300 watchers, watch cache ÷ an etcd watch per watcher",
+    ),
+    Run(
         "hosts",
         "bench.hosts",
         ["--pods", "30"],
