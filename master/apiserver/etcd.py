@@ -226,6 +226,16 @@ class Etcd:
         request = rpc.TxnRequest(compare=compare, success=success, failure=failure)
         return await self._call("txn", "kvstub", "Txn", request)
 
+    async def read_all(self, ranges: list[tuple[bytes, bytes]]) -> list[Any]:
+        """RangeResponses for several [key, end) ranges (end b"": that one key), read in one
+        transaction: one round trip, and every answer at the same revision."""
+        reads = [
+            rpc.RequestOp(request_range=rpc.RangeRequest(key=key, range_end=end))
+            for key, end in ranges
+        ]
+        resp = await self._call("read", "kvstub", "Txn", rpc.TxnRequest(success=reads))
+        return [r.response_range for r in resp.responses]
+
     async def revision(self) -> int:
         """The store's current revision."""
         resp = await self.range(b"\0", b"\0", limit=1, count_only=True)

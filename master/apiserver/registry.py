@@ -21,7 +21,7 @@ from client import errors
 from client.codec import FieldError
 from client.kinds import Kind, Object, by_resource
 from client.timestamps import now
-from master.apiserver.admission.namespaced import NamespaceAdmission
+from master.apiserver.admission.namespaced import NamespaceAdmission, NamespaceReads
 from master.apiserver.allocators import Claim, ServiceAllocator
 from master.apiserver.apierrors import conflict, invalid, not_found, resource_named
 from master.apiserver.etcd import Etcd, compare_mod, compare_version, op_delete, op_put
@@ -111,9 +111,10 @@ class Registry:
             raise not_found(kind, name)
         return decode_stored(kind, kv.value, kv.mod_revision)
 
-    async def require_namespace(self, kind: Kind, namespace: str, name: str) -> Any:
-        """The Namespace; NotFound unless it exists, Forbidden while it is being deleted."""
-        kv, _ = await self.etcd.get(object_key(NAMESPACES, "", namespace))
+    @staticmethod
+    def require_namespace(kind: Kind, namespace: str, name: str, kv: Any | None) -> Any:
+        """The Namespace stored as `kv`; NotFound unless it exists, Forbidden while it is
+        being deleted."""
         if kv is None:
             raise errors.NotFound(f'namespaces "{namespace}" not found')
         ns = decode_stored(NAMESPACES, kv.value, kv.mod_revision)
@@ -157,14 +158,16 @@ class Registry:
                 meta.name = generated_name(meta.generate_name)
             _check(strategy, obj, None)
             namespace_obj = None
+            reads = NamespaceReads(None)
             if kind.namespaced:
-                namespace_obj = await self.require_namespace(kind, ns, meta.name)
+                reads = await self.admission.read(kind, ns, obj)
+                namespace_obj = self.require_namespace(kind, ns, meta.name, reads.namespace)
             refused = strategy.admit(obj, namespace_obj)
             if refused:
                 raise errors.Forbidden(refused)
             # LimitRange defaults and bounds; quotas, checked and counted in this very
             # transaction (admission/namespaced.py).
-            admitted = await self.admission.admit(kind, ns, obj)
+            admitted = await self.admission.admit(kind, ns, obj, reads)
             # ClusterIP and nodePorts: claimed in this very transaction (allocators.py).
             claim = await strategy.claim(self.allocator, obj, None)
             if dry_run:

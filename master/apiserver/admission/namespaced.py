@@ -12,6 +12,7 @@ lets a namespace past its hard limits.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from client import errors
@@ -19,14 +20,36 @@ from client.kinds import Kind, by_resource
 from master.apiserver.admission import limitranger, quota
 from master.apiserver.allocators import Claim
 from master.apiserver.apierrors import resource_named
-from master.apiserver.etcd import Etcd, compare_mod, op_put
+from master.apiserver.etcd import Etcd, compare_mod, op_put, prefix_end
 from master.apiserver.listing import list_objects
-from master.apiserver.objects import encode_for_store, object_key
+from master.apiserver.objects import collection_prefix, decode_stored, encode_for_store, object_key
 from master.apiserver.selection import parse
 
 QUOTAS = by_resource("resourcequotas")
 LIMIT_RANGES = by_resource("limitranges")
 SERVICE_ACCOUNTS = by_resource("serviceaccounts")
+NAMESPACES = by_resource("namespaces")
+
+
+@dataclass
+class NamespaceReads:
+    """What a create reads of its namespace before its transaction: the Namespace's
+    KeyValue (None: there is none), whether the pod's ServiceAccount exists, and the
+    namespace's LimitRanges (pods only) and ResourceQuotas."""
+
+    namespace: Any | None
+    account_found: bool = True
+    limit_ranges: list[Any] = field(default_factory=list)
+    quotas: list[Any] = field(default_factory=list)
+
+
+def _prefix(kind: Kind, namespace: str) -> tuple[bytes, bytes]:
+    start = collection_prefix(kind, namespace)
+    return start, prefix_end(start)
+
+
+def _decoded(kind: Kind, resp: Any) -> list[Any]:
+    return [decode_stored(kind, kv.value, kv.mod_revision) for kv in resp.kvs]
 
 
 class NamespaceAdmission:
@@ -38,25 +61,44 @@ class NamespaceAdmission:
     async def _all(self, kind: Kind, namespace: str) -> list[Any]:
         return list((await list_objects(self.etcd, kind, namespace, parse("", ""))).items)
 
-    async def admit(self, kind: Kind, namespace: str, obj: Any) -> Claim:
-        """Default and check `obj`; what its transaction must add (quota compares and
-        writes). Forbidden, naming the rule, when it is refused."""
+    async def read(self, kind: Kind, namespace: str, obj: Any) -> NamespaceReads:
+        """Everything admission needs of the namespace, in one etcd round trip (they were
+        four reads one after another for a pod: most of a create's time)."""
+        ranges = [(object_key(NAMESPACES, "", namespace), b"")]
+        pod = kind.resource == "pods"
+        if pod:
+            account = obj.spec.service_account_name or "default"
+            ranges += [
+                (object_key(SERVICE_ACCOUNTS, namespace, account), b""),
+                _prefix(LIMIT_RANGES, namespace),
+            ]
+        ranges.append(_prefix(QUOTAS, namespace))
+        answers = await self.etcd.read_all(ranges)
+        reads = NamespaceReads(answers[0].kvs[0] if answers[0].kvs else None)
+        if pod:
+            reads.account_found = bool(answers[1].kvs)
+            reads.limit_ranges = _decoded(LIMIT_RANGES, answers[2])
+        reads.quotas = _decoded(QUOTAS, answers[-1])
+        return reads
+
+    async def admit(self, kind: Kind, namespace: str, obj: Any, reads: NamespaceReads) -> Claim:
+        """Default and check `obj` against what `read` found; what its transaction must add
+        (quota compares and writes). Forbidden, naming the rule, when it is refused."""
         claim = Claim()
         if not kind.namespaced:
             return claim
         what = resource_named(kind, obj.metadata.name or obj.metadata.generate_name)
         if kind.resource == "pods":
             account = obj.spec.service_account_name or "default"
-            found, _ = await self.etcd.get(object_key(SERVICE_ACCOUNTS, namespace, account))
-            if found is None:
+            if not reads.account_found:
                 raise errors.Forbidden(
                     f"{what} is forbidden: error looking up service account "
                     f'{namespace}/{account}: serviceaccount "{account}" not found'
                 )
-            problems = limitranger.apply(obj, await self._all(LIMIT_RANGES, namespace))
+            problems = limitranger.apply(obj, reads.limit_ranges)
             if problems:
                 raise errors.Forbidden(f"{what} is forbidden: [{', '.join(problems)}]")
-        quotas = [q for q in await self._all(QUOTAS, namespace) if quota.touches(kind, q)]
+        quotas = [q for q in reads.quotas if quota.touches(kind, q)]
         if not quotas:
             return claim
         names = sorted({name for q in quotas for name in q.spec.hard})
