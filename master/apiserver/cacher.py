@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,7 @@ from client.timeouts import cancel_and_wait
 from master.apiserver import objects
 from master.apiserver.etcd import Etcd, prefix_end
 from master.apiserver.listing import list_objects
+from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.selection import Selection
 from master.apiserver.watching import bookmark, object_from_key, selected_change
 from proto import api_pb2
@@ -87,18 +88,63 @@ class Change:
         return api_pb2.WatchEvent(type=type_, object=raw, resource_version=str(self.revision))
 
 
+@dataclass
+class Counters:
+    """The cache's metrics for one resource (metrics.py), bound once: looking a labelled
+    series up per event and watcher cost as much as judging the event."""
+
+    sent: Callable[[], None] = lambda: None
+    dropped: Callable[[], None] = lambda: None
+    received: Callable[[], None] = lambda: None
+    size: Callable[[float], None] = lambda _: None
+
+    @classmethod
+    def of(cls, metrics: ApiServerMetrics | None, resource: str) -> Counters:
+        if metrics is None:
+            return cls()
+        return cls(
+            sent=metrics.watch_events.labels(resource).inc,
+            dropped=metrics.terminated_watchers.labels(resource).inc,
+            received=metrics.watch_cache_received.labels(resource).inc,
+            size=metrics.watch_cache_objects.labels(resource).set,
+        )
+
+
+def _node_name(pod: Any) -> str:
+    return str(pod.spec.node_name)
+
+
+def node_of_selection(selection: Selection) -> str | None:
+    """The node of a `spec.nodeName=X` requirement (a kubelet's watch of its pods)."""
+    if selection.fields is None:
+        return None
+    for req in selection.fields.requirements:
+        if req.field == "spec.nodeName" and req.op in ("=", "=="):
+            return str(req.value)
+    return None
+
+
 class Watcher:
     """One API watch: its namespace's key prefix, its selection, and what it has yet to
     send. `after` is the revision it has seen: older changes are not its to hear."""
 
     def __init__(
-        self, kind: Kind, prefix: bytes, selection: Selection, after: int, bookmarks: bool
+        self,
+        kind: Kind,
+        prefix: bytes,
+        selection: Selection,
+        after: int,
+        bookmarks: bool,
+        counters: Counters | None = None,
     ) -> None:
         self.kind = kind
         self.prefix = prefix
         self.selection = selection
         self.after = after
         self.bookmarks = bookmarks
+        self.counters = counters or Counters()
+        self.node = node_of_selection(selection) if kind.resource == "pods" else None
+        """The one node whose pods it asked for (spec.nodeName=X), if it did."""
         self._pending: collections.deque[api_pb2.WatchEvent] = collections.deque()
         self._wake = asyncio.Event()
         self._ended: errors.ApiError | None = None
@@ -112,7 +158,9 @@ class Watcher:
         if decided is None:
             return
         self._pending.append(change.event(*decided))
+        self.counters.sent()
         if len(self._pending) > QUEUE:
+            self.counters.dropped()
             self.end(errors.Unavailable("the watch fell too far behind: watch again"))
         self._wake.set()
 
@@ -143,10 +191,18 @@ class Watcher:
 class Cacher:
     """The store, window and watchers of one kind, fed by one etcd watch."""
 
-    def __init__(self, etcd: Etcd, kind: Kind, *, progress_every: float = 0.0) -> None:
+    def __init__(
+        self,
+        etcd: Etcd,
+        kind: Kind,
+        *,
+        progress_every: float = 0.0,
+        metrics: ApiServerMetrics | None = None,
+    ) -> None:
         self.etcd = etcd
         self.kind = kind
         self.progress_every = progress_every
+        self.counters = Counters.of(metrics, kind.resource)
         self.store: dict[bytes, Object] = {}
         self.revision = 0
         """Every change up to this revision is in the store."""
@@ -154,6 +210,10 @@ class Cacher:
         """Every change after this revision is in the window (or yet to come)."""
         self.window: collections.deque[Change] = collections.deque()
         self.watchers: set[Watcher] = set()
+        self.unindexed: set[Watcher] = set()
+        self.by_node: dict[str, set[Watcher]] = {}
+        """Pod watchers of one node, offered only that node's pods' changes: a kubelet's
+        watch costs nothing when other nodes' pods change."""
         self.ready = asyncio.Event()
         self.stopped = False
         self._task: asyncio.Task[None] | None = None
@@ -179,16 +239,36 @@ class Cacher:
     ) -> Watcher:
         """A watcher of every change after `after` (see can_serve): the window's changes
         are queued now and later ones as they come, with no gap between (nothing awaits)."""
-        watcher = Watcher(
-            self.kind, objects.collection_prefix(self.kind, namespace), selection, after, bookmarks
-        )
+        prefix = objects.collection_prefix(self.kind, namespace)
+        watcher = Watcher(self.kind, prefix, selection, after, bookmarks, self.counters)
         for change in self.window:
             watcher.offer(change)
         self.watchers.add(watcher)
+        if watcher.node is None:
+            self.unindexed.add(watcher)
+        else:
+            self.by_node.setdefault(watcher.node, set()).add(watcher)
         return watcher
 
     def forget(self, watcher: Watcher) -> None:
         self.watchers.discard(watcher)
+        self.unindexed.discard(watcher)
+        if watcher.node is not None:
+            same = self.by_node.get(watcher.node)
+            if same is not None:
+                same.discard(watcher)
+                if not same:
+                    del self.by_node[watcher.node]
+
+    def _audience(self, change: Change) -> list[Watcher]:
+        """The watchers that may care about `change`."""
+        if not self.by_node:
+            return list(self.unindexed)
+        nodes = {_node_name(o) for o in (change.prev, change.cur) if o is not None}
+        audience = list(self.unindexed)
+        for node in nodes:
+            audience.extend(self.by_node.get(node, ()))
+        return audience
 
     def snapshot(self, namespace: str, selection: Selection) -> tuple[list[Object], int]:
         """Every selected object in key order, and the revision they are current at."""
@@ -231,6 +311,7 @@ class Cacher:
         }
         self.revision = self.oldest = page.resource_version
         self.window.clear()
+        self.counters.size(len(self.store))
         self.ready.set()
 
     async def _follow(self) -> None:
@@ -271,14 +352,18 @@ class Cacher:
             cur = objects.decode_stored(self.kind, event.kv.value, revision)
             self.store[key] = cur
             change = Change(revision, key, prev, cur)
+        self.counters.size(len(self.store))
         self.revision = revision
+        self.counters.received()
         self.window.append(change)
         if len(self.window) > WINDOW:
             self.oldest = self.window.popleft().revision
-        for watcher in list(self.watchers):
+        for watcher in self._audience(change):
             watcher.offer(change)
 
     def _end_all(self, error: errors.ApiError) -> None:
         for watcher in list(self.watchers):
             watcher.end(error)
         self.watchers.clear()
+        self.unindexed.clear()
+        self.by_node.clear()

@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class ApiServerMetrics:
-    """Requests, their latency, open watches and etcd latency."""
+    """Requests, their latency, open watches, the watch cache and etcd latency."""
 
     def __init__(
         self, registry: CollectorRegistry | None = None, resources: Iterable[str] = ()
@@ -40,6 +40,31 @@ class ApiServerMetrics:
         # series: a dashboard filtered to one API server shows a line, not "No data".
         for resource in resources:
             self.watchers.labels(resource).set(0)
+        # The watch cache (cacher.py), in kube-apiserver's names where it has them.
+        self.watch_cache_received = Counter(
+            "apiserver_watch_cache_events_received_total",
+            "Changes the watch cache received from etcd, by resource.",
+            ["resource"],
+            registry=self.registry,
+        )
+        self.watch_events = Counter(
+            "apiserver_watch_events_total",
+            "Events the watch cache fanned out to watchers, by resource.",
+            ["resource"],
+            registry=self.registry,
+        )
+        self.terminated_watchers = Counter(
+            "apiserver_terminated_watchers_total",
+            "Watchers ended for falling a whole queue behind, by resource.",
+            ["resource"],
+            registry=self.registry,
+        )
+        self.watch_cache_objects = Gauge(
+            "tugboat_apiserver_watch_cache_objects",
+            "Objects held in the watch cache's store, by resource.",
+            ["resource"],
+            registry=self.registry,
+        )
         self.etcd_duration = Histogram(
             "tugboat_apiserver_etcd_request_duration_seconds",
             "Latency of etcd requests by operation.",

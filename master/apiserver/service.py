@@ -62,7 +62,9 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
         watch_cache: bool = True,
     ) -> None:
         self.etcd = etcd
-        self.watch_cache = WatchCache(etcd, progress_every=bookmark_every, enabled=watch_cache)
+        self.watch_cache = WatchCache(
+            etcd, progress_every=bookmark_every, enabled=watch_cache, metrics=metrics
+        )
         self.access = access or Access.open()
         self.audit = audit
         self.registry = Registry(etcd)

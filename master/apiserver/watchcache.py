@@ -30,6 +30,7 @@ from master.apiserver import objects
 from master.apiserver.cacher import Cacher
 from master.apiserver.etcd import Etcd
 from master.apiserver.listing import Page, encode_continue, list_objects
+from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.requests import effective_namespace
 from master.apiserver.selection import Selection
 from master.apiserver.watching import watch_objects, watch_revision
@@ -42,8 +43,16 @@ READY_SECONDS = 10.0
 class WatchCache:
     """The API server's cachers by resource, and the rules above."""
 
-    def __init__(self, etcd: Etcd, *, progress_every: float = 0.0, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        etcd: Etcd,
+        *,
+        progress_every: float = 0.0,
+        enabled: bool = True,
+        metrics: ApiServerMetrics | None = None,
+    ) -> None:
         self.etcd = etcd
+        self.metrics = metrics
         self.progress_every = progress_every
         self.enabled = enabled
         self.cachers: dict[str, Cacher] = {}
@@ -56,7 +65,7 @@ class WatchCache:
         cacher = self.cachers.get(kind.resource)
         if cacher is None:
             cacher = self.cachers[kind.resource] = Cacher(
-                self.etcd, kind, progress_every=self.progress_every
+                self.etcd, kind, progress_every=self.progress_every, metrics=self.metrics
             )
             cacher.start()
         if not cacher.ready.is_set():

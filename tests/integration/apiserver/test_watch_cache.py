@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -12,11 +13,13 @@ import aiohttp
 import grpc
 import pytest
 
+from client import errors
 from client.kinds import by_resource, decode
 from master.apiserver import cacher
-from master.apiserver.selection import Selection
+from master.apiserver.selection import Selection, parse
+from master.apiserver.watching import watch_objects
 from proto import api_pb2
-from tests.integration.apiserver.helpers import configmap, create, stub_for
+from tests.integration.apiserver.helpers import configmap, create, pod, stub_for
 from tests.support.apiserver import running_apiserver
 from tests.support.etcd import EtcdCluster, start_etcd
 from tests.support.waiting import eventually
@@ -256,3 +259,175 @@ def _etcd_ranges(server: Any) -> float:
             if sample.name.endswith("_count") and sample.labels.get("operation") == "range":
                 return float(sample.value)
     return 0.0
+
+
+async def test_a_kubelets_watch_of_its_node_is_offered_only_its_own_pods(apiserver, monkeypatch):
+    offered: list[str | None] = []
+    offer = cacher.Watcher.offer
+
+    def counting(self: cacher.Watcher, change: cacher.Change) -> None:
+        offered.append(self.node)
+        offer(self, change)
+
+    monkeypatch.setattr(cacher.Watcher, "offer", counting)
+    pods = by_resource("pods")
+    kind_cacher = await apiserver.service.watch_cache.cacher(pods)
+    assert kind_cacher is not None
+    watchers = {
+        node: kind_cacher.watch(
+            "", parse("", f"spec.nodeName={node}"), kind_cacher.revision, bookmarks=False
+        )
+        for node in (f"node-{i}" for i in range(20))
+    }
+    async with stub_for(apiserver.endpoint) as stub:
+        sent_before = _sample(apiserver, "apiserver_watch_events_total", resource="pods")
+        await create(stub, pod("on-3", node="node-3"))
+        await create(stub, pod("on-7", node="node-7"))
+        heard = {}
+        for node in ("node-3", "node-7"):
+            async with asyncio.timeout(10):
+                async for event in watchers[node].events():
+                    heard[node] = decode("pods", event.object).metadata.name
+                    break
+    assert heard == {"node-3": "on-3", "node-7": "on-7"}
+    assert sorted(n for n in offered if n is not None) == ["node-3", "node-7"]
+    # Two events fanned out in all: the 18 other kubelets' watchers were never offered one.
+    assert _sample(apiserver, "apiserver_watch_events_total", resource="pods") == sent_before + 2
+    assert sum(len(w) for w in kind_cacher.by_node.values()) == 20
+    for watcher in watchers.values():
+        kind_cacher.forget(watcher)
+    assert not kind_cacher.by_node
+
+
+async def test_the_cache_counts_what_it_holds_receives_and_drops(apiserver, monkeypatch):
+    monkeypatch.setattr(cacher, "QUEUE", 1)
+    kind_cacher = await configmaps_cache(apiserver)
+    never_reads = kind_cacher.watch("", Selection(), kind_cacher.revision, bookmarks=False)
+    async with stub_for(apiserver.endpoint) as stub:
+        for name in ("a", "b", "c"):
+            await create(stub, configmap(name))
+    await eventually(lambda: kind_cacher.revision > 0 and "c" in str(kind_cacher.store.keys()))
+    assert _sample(apiserver, "apiserver_terminated_watchers_total", resource="configmaps") == 1
+    assert (
+        _sample(apiserver, "apiserver_watch_cache_events_received_total", resource="configmaps")
+        >= 3
+    )
+    assert _sample(
+        apiserver, "tugboat_apiserver_watch_cache_objects", resource="configmaps"
+    ) == len(kind_cacher.store)
+    kind_cacher.forget(never_reads)
+
+
+def _sample(server: Any, name: str, **labels: str) -> float:
+    value = server.metrics.registry.get_sample_value(name, labels)
+    return float(value) if value is not None else 0.0
+
+
+async def test_the_cache_serves_the_same_events_as_etcd_through_deletes_compactions_and_a_fail_over(
+    own_etcd3,
+):
+    kind = by_resource("configmaps")
+    rng = random.Random(7)
+    async with running_apiserver(own_etcd3.endpoints) as server:
+        cache = server.service.watch_cache
+        await cache.cacher(kind)
+        start = str(await server.etcd.revision())
+        selections = {"all": Selection(), "blue": parse("colour=blue", "")}
+        cached: dict[str, list[tuple[str, str, str]]] = {s: [] for s in selections}
+        direct: dict[str, list[tuple[str, str, str]]] = {s: [] for s in selections}
+
+        async def follow_cache(name: str) -> None:
+            events = cache.watch(kind, "", selections[name], resource_version=start)
+            async for event in events:
+                cached[name].append(_seen(event))
+
+        async def follow_etcd(name: str) -> None:
+            # A watch straight on etcd, resumed from its last revision when it breaks.
+            since = start
+            for _ in range(50):
+                try:
+                    events = watch_objects(
+                        server.etcd, kind, "", selections[name], resource_version=since
+                    )
+                    async for event in events:
+                        direct[name].append(_seen(event))
+                        since = event.resource_version
+                except errors.Unavailable:
+                    await asyncio.sleep(0.1)
+
+        followers = [
+            asyncio.create_task(f(name)) for name in selections for f in (follow_cache, follow_etcd)
+        ]
+        try:
+            async with stub_for(server.endpoint) as stub:
+                live: dict[tuple[str, str], Any] = {}
+                for step in range(240):
+                    ns, name = rng.choice(["default", "kube-system"]), f"cm-{rng.randrange(12)}"
+                    current = live.get((ns, name))
+                    if current is None:
+                        made = configmap(name, namespace=ns, step=str(step))
+                        made.metadata.labels["colour"] = rng.choice(["blue", "red"])
+                        live[(ns, name)] = await create(stub, made)
+                    elif rng.random() < 0.4:
+                        await stub.Delete(
+                            api_pb2.DeleteRequest(resource="configmaps", namespace=ns, name=name)
+                        )
+                        del live[(ns, name)]
+                    else:
+                        current.data["step"] = str(step)
+                        current.metadata.labels["colour"] = rng.choice(["blue", "red"])
+                        resp = await stub.Update(
+                            api_pb2.UpdateRequest(
+                                resource="configmaps",
+                                namespace=ns,
+                                object=current.SerializeToString(),
+                            )
+                        )
+                        live[(ns, name)] = decode("configmaps", resp.object)
+                    if step in (80, 200):
+                        await _caught_up(stub, f"sentinel-{step}", cached, direct)
+                        await server.etcd.compact(await server.etcd.revision())
+                    if step == 140:
+                        used = next(
+                            m for m in own_etcd3.members if m.endpoint == server.etcd.endpoint
+                        )
+                        own_etcd3.kill_member(used)
+                await _caught_up(stub, "sentinel-end", cached, direct)
+        finally:
+            for task in followers:
+                task.cancel()
+            await asyncio.gather(*followers, return_exceptions=True)
+    for name in selections:
+        assert cached[name] == direct[name], name
+    assert len(cached["all"]) == 240 + 3  # every write and the three sentinels
+    assert 3 < len(cached["blue"]) < 243
+
+
+@pytest.fixture
+def own_etcd3() -> Iterator[EtcdCluster]:
+    cluster = start_etcd(3)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def _seen(event: api_pb2.WatchEvent) -> tuple[str, str, str]:
+    obj = decode("configmaps", event.object)
+    return (event.type, f"{obj.metadata.namespace}/{obj.metadata.name}", event.resource_version)
+
+
+async def _caught_up(stub: Any, mark: str, *streams: dict[str, list[tuple[str, str, str]]]) -> None:
+    """Write a sentinel every selection sees, and wait until every stream has heard it."""
+    sentinel = configmap(mark)
+    sentinel.metadata.labels["colour"] = "blue"
+    await create(stub, sentinel)
+
+    def heard() -> bool:
+        return all(
+            any(name == f"default/{mark}" for _, name, _ in seen)
+            for stream in streams
+            for seen in stream.values()
+        )
+
+    await eventually(heard, timeout=30, what=f"every watch heard {mark}")
