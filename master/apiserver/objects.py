@@ -54,6 +54,11 @@ def _plain(obj: Object) -> bytes:
     return bytes(copy.SerializeToString(deterministic=True))
 
 
+def same_content(obj: Object, other: Object) -> bool:
+    """Whether the two would be stored as the same bytes (resourceVersion aside)."""
+    return _plain(obj) == _plain(other)
+
+
 def unchanged(obj: Object, stored: bytes) -> bool:
     """Whether writing `obj` would store what `stored` already holds. Compared in plaintext:
     an encrypted value differs on every write (a fresh nonce) even when nothing changed."""
