@@ -20,6 +20,7 @@ from master.controllers.namespace import NamespaceController
 from master.controllers.nodeipam import NodeIpamController
 from master.controllers.nodelifecycle import NodeLifecycleController
 from master.controllers.replicaset import ReplicaSetController
+from master.controllers.resourcequota import ResourceQuotaController
 from master.controllers.service_lb import ServiceLoadBalancerController
 
 __all__ = ["CONTROLLERS", "by_name", "names", "resolve"]
@@ -35,6 +36,7 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     NamespaceController,
     NodeIpamController,
     ServiceLoadBalancerController,
+    ResourceQuotaController,
 )
 
 

@@ -41,6 +41,9 @@ class ControllerSettings:
     service_cluster_ip_range: str = "172.30.255.0/24"
     """ClusterIPs; node IPAM never hands out a podCIDR overlapping it, as in Kubernetes
     (--service-cluster-ip-range; the default is the cluster CIDR's last /24)."""
+    resource_quota_sync_period: float = 30.0
+    """Seconds between recounts of every ResourceQuota (--resource-quota-sync-period;
+    Kubernetes: 5 min); pods that stop counting are recounted at once."""
     job_backoff_base: float = 1.0
     """First delay before a failed Job pod is replaced, doubling (Kubernetes: 10 s)."""
     job_backoff_max: float = 60.0

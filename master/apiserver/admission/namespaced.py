@@ -1,6 +1,6 @@
 """The admission steps that read the namespace's own policy objects from etcd: the pod's
 ServiceAccount must exist, LimitRanges (limitranger.py) for pods, then ResourceQuotas
-(quota.py) for every kind.
+(client/quota.py) for every kind.
 
 A quota is enforced inside the create's own etcd transaction: the quotas it was checked
 against are compared by revision and written back with their new `status.used`. Two
@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from client import errors
+from client import errors, quota
 from client.kinds import Kind, by_resource
-from master.apiserver.admission import limitranger, quota
+from master.apiserver.admission import limitranger
 from master.apiserver.allocators import Claim
 from master.apiserver.apierrors import resource_named
 from master.apiserver.etcd import Etcd, compare_mod, op_put, prefix_end

@@ -1,5 +1,5 @@
 """ResourceQuotas: the hard limits a namespace lives under; `status` holds the hard limits
-and the usage that admission last counted (master/apiserver/admission/quota.py)."""
+and the usage that admission last counted (client/quota.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""ResourceQuota admission: what a new object adds to its namespace's usage, and whether
-that stays within every quota's hard limits.
+"""ResourceQuota usage: what an object adds to its namespace's usage, and whether that
+stays within every quota's hard limits. The API server's admission checks a create with
+it, and the controller manager's quota controller recounts `status.used` with it (after
+deletions, which admission never sees), so both count alike.
 
 Usage is counted the way Kubernetes' quota evaluators count it: pods that are not
 finished (phase neither Succeeded nor Failed, not being deleted) add their containers'
@@ -15,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from typing import Any
 
-from client.kinds import Kind
+from client.kinds import Kind, UnknownKindError, by_resource
 from client.quantity import format_quantity, parse_quantity
 
 _SHORT = ("pods", "services", "configmaps", "secrets", "resourcequotas")
@@ -70,6 +72,25 @@ def usage_of(kind: Kind, obj: Any, names: Iterable[str]) -> tuple[Usage, list[st
             else:
                 adds[name] = total
     return adds, missing
+
+
+def kinds_for(names: Iterable[str]) -> list[Kind]:
+    """The kinds whose objects count towards any of `names` (unknown kinds: none)."""
+    found: dict[str, Kind] = {}
+    for name in names:
+        if name in _REQUESTS or name in _LIMITS:
+            resource = "pods"
+        elif name.startswith("count/"):
+            resource = name.removeprefix("count/").split(".", 1)[0]
+        elif name in _SHORT:
+            resource = name
+        else:
+            continue
+        try:
+            found[resource] = by_resource(resource)
+        except UnknownKindError:
+            continue
+    return list(found.values())
 
 
 def touches(kind: Kind, quota: Any) -> bool:
