@@ -14,6 +14,7 @@ import structlog
 
 from client.api import ApiClient
 from client.events import EventRecorder
+from client.informer import Informer
 from client.timeouts import cancel_and_wait, wait_event
 from kubelet.fencing import Fence, FenceSettings, SelfFencing
 from kubelet.node import NodeHeartbeat, NodeSettings
@@ -70,6 +71,7 @@ class Kubelet:
         self.manager: PodManager | None = None
         self.fence = Fence(config.fencing, config.node_name)
         events = EventRecorder(api, "kubelet", config.node_name)
+        self.services: Informer[core_pb2.Service] = Informer(api, "services")
         self.probes = ProbeManager(runtime, self._probe_changed, self._probe_failed)
         self.cache = ContainerCache(runtime, self._containers_changed, config.relist_period)
         self.ctx = NodeContext(
@@ -85,6 +87,7 @@ class Kubelet:
             settings=config.pods,
             root_dir=config.root_dir,
             may_start=self.fence.may_start,
+            services=self.services,
         )
         self.manager = PodManager(self.ctx)
         self.stats = StatsCollector(runtime, self.cache, config.node_name, config.stats_period)
@@ -131,6 +134,7 @@ class Kubelet:
             asyncio.create_task(self.heartbeat.run(), name=f"heartbeat-{c.node_name}"),
             asyncio.create_task(self.cache.run(), name=f"pleg-{c.node_name}"),
         ]
+        self._tasks.append(self.services.start())
         if c.stats_period > 0:
             self._tasks.append(asyncio.create_task(self.stats.run(), name=f"stats-{c.node_name}"))
         # Learn the node's containers before pods arrive, so workers adopt rather than start.

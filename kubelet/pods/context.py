@@ -12,6 +12,7 @@ from client.verbs import Deleter, StatusWriter
 from kubelet.backoff import Backoff
 from kubelet.pods.config import ConfigSource
 from kubelet.pods.pleg import ContainerCache
+from kubelet.pods.service_env import ServiceCache
 from kubelet.pods.volumes import VolumeManager
 from kubelet.probes.workers import ProbeManager
 from kubelet.runtime.interface import ContainerRuntime
@@ -66,6 +67,8 @@ class NodeContext:
     root_dir: Path
     crash_backoff: Backoff = field(init=False)
     image_backoff: Backoff = field(init=False)
+    services: ServiceCache | None = None
+    """The node's Service informer, for the service environment variables."""
     may_start: Callable[[], bool] = field(default=lambda: True)
     """False while the node is fenced or reconnecting (kubelet.fencing): start nothing."""
     _background: set[asyncio.Task[None]] = field(default_factory=set)

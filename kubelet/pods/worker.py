@@ -379,7 +379,7 @@ class PodWorker:
             return
         try:
             env = await container_env(pod, spec, self.ctx.config, sandbox.ip)
-            env = {**await service_env_for(self.ctx.api, pod), **env}
+            env = {**await service_env_for(self.ctx.api, pod, self.ctx.services), **env}
             mounts = VolumeManager.mounts(pod, spec, paths)
             limits = spec.resources.limits
             config = ContainerConfig(
