@@ -8,12 +8,23 @@ object each time. The recorder keeps a small local cache of what it recorded to 
 the Event to update; a miss only costs a new Event.
 
 Recording is best effort: it must never fail the caller's work, so errors are logged.
+
+Events must also never cost the cluster more than the work they describe. A ReplicaSet
+of 3,000 pods made 3,000 SuccessfulCreate Events, one API write per pod. As client-go's
+EventCorrelator does, the recorder therefore
+
+- aggregates similar Events: once more than 10 Events of one object share a type and
+  reason but differ in message within 10 minutes, the rest go into one Event whose
+  message starts "(combined from similar events): ", counted;
+- filters spam: each object may have 25 Events written in a burst, then one per 5
+  minutes (a token bucket per object); what is over is dropped and logged at debug.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -30,6 +41,39 @@ log = structlog.get_logger("client.events")
 
 NORMAL = "Normal"
 WARNING = "Warning"
+
+
+SPAM_BURST = 25
+"""Events one object may have written at once (client-go: defaultSpamBurst)."""
+SPAM_REFILL_SECONDS = 300.0
+"""Seconds to earn one more (client-go: defaultSpamQPS = 1/300)."""
+SIMILAR_LIMIT = 10
+"""Distinct messages of one object, type and reason before they are combined
+(client-go: defaultAggregateMaxEvents)."""
+SIMILAR_WINDOW = 600.0
+"""Seconds over which similar messages are counted (client-go:
+defaultAggregateIntervalInSeconds)."""
+COMBINED = "(combined from similar events): "
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(SPAM_BURST, self.tokens + (now - self.at) / SPAM_REFILL_SECONDS)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+@dataclass
+class _Similar:
+    messages: set[str]
+    since: float
 
 
 @dataclass(frozen=True)
@@ -52,16 +96,58 @@ class EventRecorder:
     """Creates or aggregates core/v1 Events on behalf of `component` (on `host`)."""
 
     def __init__(
-        self, client: ApiClient, component: str, host: str = "", *, cache_size: int = 4096
+        self,
+        client: ApiClient,
+        component: str,
+        host: str = "",
+        *,
+        cache_size: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self.component = component
         self.host = host
         self._cache_size = cache_size
+        self._clock = clock
         self._recorded: OrderedDict[_Key, core_pb2.Event] = OrderedDict()
+        self._buckets: OrderedDict[tuple[str, str, str, str], _Bucket] = OrderedDict()
+        self._similar: OrderedDict[tuple[str, str, str, str, str, str], _Similar] = OrderedDict()
+
+    def _allowed(self, obj: Object) -> bool:
+        """The spam filter: whether the object's bucket has a token for one more Event."""
+        key = (obj.metadata.uid, obj.kind, obj.metadata.namespace, obj.metadata.name)
+        now = self._clock()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(SPAM_BURST, now)
+        self._buckets.move_to_end(key)
+        while len(self._buckets) > self._cache_size:
+            self._buckets.popitem(last=False)
+        return bucket.take(now)
+
+    def _combined(self, obj: Object, type: str, reason: str, message: str) -> str:
+        """`message`, or the combined message once similar ones are too many."""
+        key = (obj.metadata.uid, obj.kind, obj.metadata.namespace, obj.metadata.name, type, reason)
+        now = self._clock()
+        similar = self._similar.get(key)
+        if similar is None or now - similar.since > SIMILAR_WINDOW:
+            similar = self._similar[key] = _Similar(set(), now)
+        self._similar.move_to_end(key)
+        while len(self._similar) > self._cache_size:
+            self._similar.popitem(last=False)
+        similar.messages.add(message)
+        if len(similar.messages) > SIMILAR_LIMIT:
+            return COMBINED + message
+        return message
 
     async def record(self, obj: Object, type: str, reason: str, message: str) -> None:
         """Record that `reason` happened to `obj` (type Normal or Warning); never raises."""
+        message = self._combined(obj, type, reason, message)
+        if not self._allowed(obj):
+            log.debug("event dropped by the spam filter", object=kinds.key(obj), reason=reason)
+            return
+        # Combined Events all count into the first one, whatever their latest message.
+        aggregate = COMBINED if message.startswith(COMBINED) else message
         key = _Key(
             uid=obj.metadata.uid,
             kind=obj.kind,
@@ -69,7 +155,7 @@ class EventRecorder:
             name=obj.metadata.name,
             type=type,
             reason=reason,
-            message=message,
+            message=aggregate,
         )
         try:
             previous = self._recorded.get(key)
