@@ -4,9 +4,10 @@
 
 Starts its own etcd and one `tug-apiserver` process (a separate process, so the
 benchmark's client does not share the server's event loop), then measures through one
-API server: create, get and list latency (p50, p99) and creates per second; and, in
-the same run against the same etcd, raw puts per second through aetcd, the client
-library the API server itself uses. Prints figures and ratios; asserts nothing.
+API server: create, get and list latency (p50, p99) and creates per second; then creates,
+gets and watch events per second through 1, 2 and 3 API server processes on the same
+etcd; and, in the same run against the same etcd, raw puts per second through aetcd, the
+client library the API server itself uses. Prints figures and ratios; asserts nothing.
 """
 
 from __future__ import annotations
@@ -66,6 +67,68 @@ def _summary(name: str, latencies: list[float], wall: float) -> dict[str, float]
     }
 
 
+SERVER_COUNTS = (1, 2, 3)
+
+
+async def _through_servers(
+    etcd_endpoints: list[str], n: int, objects: int, concurrency: int
+) -> dict[str, float]:
+    """Creates/s and gets/s with the calls spread over `n` API server processes on one
+    etcd (a client per server, the same total concurrency), and how fast one watcher
+    hears the creates (events/s from the first create to the last event)."""
+    servers = []
+    try:
+        for i in range(n):
+            servers.append(ApiServerProcess.start(etcd_endpoints, name=f"bench-{n}-{i}"))
+        clients = [ApiClient([s.endpoint]) for s in servers]
+        try:
+            names = [f"s{n}-cm-{i}" for i in range(objects)]
+            start = (await clients[0].list("configmaps", "default")).resource_version
+            heard = asyncio.Event()
+            last_event = 0.0
+
+            async def watch() -> None:
+                nonlocal last_event
+                count = 0
+                async for _ in clients[-1].watch("configmaps", "default", resource_version=start):
+                    count += 1
+                    if count == objects:
+                        last_event = time.perf_counter()
+                        heard.set()
+                        return
+
+            watcher = asyncio.create_task(watch())
+            first = time.perf_counter()
+            _, create_wall = await _timed_all(
+                [partial(clients[i % n].create, _configmap(name)) for i, name in enumerate(names)],
+                concurrency,
+            )
+            try:
+                async with asyncio.timeout(120):
+                    await heard.wait()
+            finally:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
+            _, get_wall = await _timed_all(
+                [
+                    partial(clients[i % n].get, "configmaps", "default", name)
+                    for i, name in enumerate(names)
+                ],
+                concurrency,
+            )
+            return {
+                "creates_per_second": objects / create_wall,
+                "gets_per_second": objects / get_wall,
+                "watch_events_per_second": objects / (last_event - first),
+            }
+        finally:
+            for c in clients:
+                await c.close()
+    finally:
+        for server in servers:
+            server.stop()
+
+
 async def run(objects: int, concurrency: int) -> dict[str, float]:
     """Measure; return the figures by name."""
     etcd = start_etcd(1)
@@ -89,6 +152,12 @@ async def run(objects: int, concurrency: int) -> dict[str, float]:
                 [partial(client.list, "configmaps", "default") for _ in range(lists)], concurrency
             )
             figures |= _summary(f"list{objects}", lat, wall)
+
+        for n in SERVER_COUNTS:
+            for name, value in (
+                await _through_servers(etcd.endpoints, n, objects, concurrency)
+            ).items():
+                figures[f"servers{n}_{name}"] = value
 
         host, port = etcd.endpoint.split(":")
         payload = _configmap("x").SerializeToString()
@@ -120,6 +189,17 @@ def _print(figures: dict[str, float], objects: int, concurrency: int) -> None:
         "creates/s through the API server vs raw etcd puts/s through aetcd: "
         f"{figures['create_rate_vs_etcd_put_rate']:.2f}x"
     )
+    print(f"Through N API server processes on the one etcd (concurrency {concurrency} in all):")
+    print(f"{'servers':<10}{'creates/s':>12}{'gets/s':>12}{'watch events/s':>16}")
+    for n in SERVER_COUNTS:
+        print(
+            f"{n:<10}{figures[f'servers{n}_creates_per_second']:>12.1f}"
+            f"{figures[f'servers{n}_gets_per_second']:>12.1f}"
+            f"{figures[f'servers{n}_watch_events_per_second']:>16.1f}"
+        )
+    for n in SERVER_COUNTS[1:]:
+        ratio = figures[f"servers{n}_creates_per_second"] / figures["servers1_creates_per_second"]
+        print(f"ratio creates/s {n} servers / 1 server: {ratio:.2f}")
 
 
 def main() -> None:

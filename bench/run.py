@@ -95,6 +95,12 @@ def _apiserver_latency(text: str) -> Figures:
     ratio = _number(r"raw etcd puts/s through aetcd: ([\d.]+)x", text)
     if ratio is not None:
         figures["ratio"] = ratio
+    for n, creates, gets, watch in re.findall(
+        r"^(\d)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*$", text, re.MULTILINE
+    ):
+        figures[f"servers{n}_creates_per_second"] = float(creates)
+        figures[f"servers{n}_gets_per_second"] = float(gets)
+        figures[f"servers{n}_watch_events_per_second"] = float(watch)
     return figures
 
 
