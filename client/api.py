@@ -7,7 +7,9 @@ on to the next endpoint, and every later call, watches included, goes there too.
 
 What is retried, and why it is safe:
 
-- get, list: reads; retried on UNAVAILABLE and DEADLINE_EXCEEDED.
+- get, list: reads; retried on UNAVAILABLE and DEADLINE_EXCEEDED. Every kind of call
+  below retries on CANCELLED as on UNAVAILABLE: the server reset the call (it was
+  stopping), the client did not cancel it.
 - update, update_status: guarded by the object's resourceVersion. If the first attempt
   did land, the retry is refused with Conflict (the version moved on), which callers
   handle anyway by re-reading: never a double write. An unguarded update (empty
@@ -136,10 +138,17 @@ class _Retry(enum.Enum):
     """Retry on UNAVAILABLE only when nothing was sent."""
 
 
+# CANCELLED reaches a unary call only from the server's side (our own cancellation raises
+# asyncio.CancelledError): a server that stops gracefully resets the streams it had not
+# taken up yet, so a call racing its shutdown is as unanswered as an UNAVAILABLE one.
 _RETRY_CODES = {
-    _Retry.IDEMPOTENT: {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED},
-    _Retry.NAMED_CREATE: {grpc.StatusCode.UNAVAILABLE},
-    _Retry.GENERATED_CREATE: {grpc.StatusCode.UNAVAILABLE},
+    _Retry.IDEMPOTENT: {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.CANCELLED,
+    },
+    _Retry.NAMED_CREATE: {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED},
+    _Retry.GENERATED_CREATE: {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED},
 }
 
 _WATCH_RESUME_CODES = {
@@ -556,7 +565,7 @@ class ApiClient:
                 except grpc.aio.AioRpcError as e:
                     code = e.code()
                     REQUESTS.labels(method, resource, code.name).inc()
-                    if code not in _RETRY_CODES[retry]:
+                    if code not in _RETRY_CODES[retry] or self._closed:
                         if code == grpc.StatusCode.DEADLINE_EXCEEDED:
                             # Not retried (a create may still land), but later calls
                             # should not wait on a server that may be cut off.

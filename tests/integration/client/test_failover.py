@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
+import grpc
 import pytest
 
 from client import errors, kinds
@@ -217,3 +219,39 @@ async def test_a_read_from_a_partitioned_server_times_out_and_fails_over(
         got = await client.get("configmaps", "default", "a")
         assert got.metadata.name == "a"
         assert client.endpoint == apiserver.endpoint
+
+
+class Resetting(grpc.GenericRpcHandler):  # type: ignore[type-arg]
+    """A server that resets every call, as a stopping gRPC server resets the streams it
+    had not taken up yet (the client sees CANCELLED)."""
+
+    def service(self, handler_call_details: Any) -> Any:
+        async def reset(_request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
+            await context.abort(grpc.StatusCode.CANCELLED, "Received RST_STREAM with error code 8")
+            return b""
+
+        return grpc.unary_unary_rpc_method_handler(reset)
+
+
+@pytest.fixture
+async def resetting() -> AsyncIterator[str]:
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((Resetting(),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        await server.stop(0)
+
+
+async def test_calls_reset_by_a_stopping_server_are_retried_on_the_next(
+    apiserver: ApiServer, resetting: str
+):
+    async with ApiClient([apiserver.endpoint]) as setup:
+        await setup.create(configmap("here"))
+    async with ApiClient([resetting, apiserver.endpoint]) as client:
+        got = await client.get("configmaps", "default", "here")
+        made = await client.create(configmap("made-after-a-reset"))
+    assert got.metadata.name == "here"
+    assert made.metadata.name == "made-after-a-reset"
