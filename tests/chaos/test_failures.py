@@ -1,5 +1,5 @@
 """Chaos on a real HA cluster: etcd member loss, master loss, node partition, node loss,
-and Jepsen's set test under killed masters and a killed etcd member.
+Jepsen's set test under killed masters and a killed etcd member, and a rolling restart.
 
 Each test prints its figures (times to recovery, request counts); none asserts on speed
 beyond the guarantees the design makes (a new leader within lease TTL + 2 s).
@@ -15,6 +15,7 @@ import time
 import pytest
 
 from cli.cluster.probes import http_get
+from cli.cluster.processes import alive
 from client.api import ApiClient, ClientOptions
 from client.errors import AlreadyExists, ApiError, Invalid
 from proto import core_pb2, meta_pb2
@@ -333,3 +334,88 @@ async def test_no_acknowledged_create_is_lost_while_masters_and_an_etcd_member_d
     assert not refused, sorted(refused)
     assert not lost, sorted(lost)
     assert present <= acknowledged | uncertain, sorted(present - acknowledged - uncertain)
+
+
+async def stop_gracefully(cluster: Cluster, name: str, timeout: float = 30) -> None:
+    """SIGTERM `name` and wait until it has exited (as an operator's rolling restart)."""
+    record = await asyncio.to_thread(cluster.kill, name, signal.SIGTERM)
+    await eventually(
+        lambda: not alive(record), timeout=timeout, interval=0.05, what=f"{name} exited"
+    )
+
+
+async def test_a_rolling_restart_of_every_master_then_every_kubelet_fails_no_request(
+    cluster: Cluster, api: ApiClient
+):
+    name = "rolling"
+    await deploy(cluster, name, 3, 30094)
+    stop = asyncio.Event()
+    failures: list[str] = []
+    created: list[str] = []
+    heard: set[str] = set()
+    try:
+        before = sorted(running_containers(cluster))
+        restarts = {p.metadata.name: _restarts(p) for p in await pods(api, f"app={name}")}
+        prober = Prober(f"http://{cluster.node_ip(0)}:30094/")
+        probing = asyncio.create_task(prober.run(stop, limit=600))
+        await eventually(lambda: prober.ok >= 5, timeout=60, what=f"{prober.url} answering")
+        start = (await api.list("configmaps", "default")).resource_version
+
+        async def clients(worker: int) -> None:
+            async with ApiClient(cluster.servers) as own:
+                for i in range(100_000):
+                    if stop.is_set():
+                        return
+                    cm = core_pb2.ConfigMap(api_version="v1", kind="ConfigMap")
+                    cm.metadata.name, cm.metadata.namespace = f"roll-{worker}-{i}", "default"
+                    try:
+                        await own.create(cm)
+                        created.append(cm.metadata.name)
+                        await own.get("configmaps", "default", cm.metadata.name)
+                        await own.list("configmaps", "default", limit=50)
+                    except ApiError as e:
+                        failures.append(f"{cm.metadata.name}: {e.reason}: {e.message}")
+                    await asyncio.sleep(0.05)
+
+        async def watcher() -> None:
+            async for event in api.watch("configmaps", "default", resource_version=start):
+                if event.object is not None:
+                    heard.add(event.object.metadata.name)
+
+        load = [asyncio.create_task(clients(w)) for w in range(3)]
+        watching = asyncio.create_task(watcher())
+        began = time.monotonic()
+        for m in range(cluster.masters):
+            for process in master_processes(m):
+                await stop_gracefully(cluster, process)
+                await restart(cluster, process)
+        for j in range(cluster.nodes):
+            await stop_gracefully(cluster, f"kubelet-{j}")
+            await restart(cluster, f"kubelet-{j}")
+        rolled = time.monotonic() - began
+        stop.set()
+        await asyncio.gather(*load)
+        await eventually(
+            lambda: set(created) <= heard, timeout=30, what="the watch heard every create"
+        )
+        watching.cancel()
+        await asyncio.gather(watching, return_exceptions=True)
+        await probing
+        after = sorted(running_containers(cluster))
+        restarted = {p.metadata.name: _restarts(p) for p in await pods(api, f"app={name}")}
+        print(
+            f"\nrolling restart of {cluster.masters} masters and {cluster.nodes} kubelets in "
+            f"{rolled:.1f}s: {len(created)} creates (each read and listed), {prober.ok} HTTP "
+            f"answers, {len(failures)} failed calls, {prober.failed} failed requests"
+        )
+        assert failures == []
+        assert prober.failed == 0
+        assert after == before, "an app container was replaced"
+        assert restarted == restarts, "a pod's containers restarted"
+    finally:
+        stop.set()
+        await undeploy(cluster, name)
+
+
+def _restarts(pod: core_pb2.Pod) -> int:
+    return sum(s.restart_count for s in pod.status.container_statuses)
