@@ -6,9 +6,9 @@ Each mode gets its own etcd and one `tug-apiserver` process (`--no-watch-cache` 
 old path: an etcd watch per API watch, each change decoded per watcher). The benchmark
 opens the watchers on ConfigMaps, then makes the objects and measures: creates per
 second, the API server's CPU time per create and per create and watcher (from
-/proc/PID/stat), the time until every watcher has heard every create, and the etcd
-watches open (etcd's own metric). Prints figures and the ratios cache ÷ no cache;
-asserts nothing.
+/proc/PID/stat), the time until every watcher has heard every create, the etcd
+watches open (etcd's own metric) and the API server's resident memory at the end.
+Prints figures and the ratios cache ÷ no cache; asserts nothing.
 """
 
 from __future__ import annotations
@@ -38,6 +38,13 @@ CHANNELS = 8
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _etcd_watchers(etcd: EtcdCluster) -> int:
@@ -106,6 +113,7 @@ async def _measure(cache: bool, watchers: int, objects: int, concurrency: int) -
                 pass
             delivered = time.perf_counter() - started
         cpu = _cpu_seconds(server.process.pid) - cpu_before
+        rss = _rss_mib(server.process.pid)
         open_watches = _etcd_watchers(etcd)
         for t in tasks:
             t.cancel()
@@ -117,6 +125,7 @@ async def _measure(cache: bool, watchers: int, objects: int, concurrency: int) -
             "cpu_ms_per_create": cpu / objects * 1000,
             "cpu_us_per_create_and_watcher": cpu / objects / watchers * 1e6,
             "etcd_watches": float(open_watches),
+            "apiserver_rss_mib": rss,
         }
     finally:
         for c in channels:
@@ -152,6 +161,7 @@ def _print(figures: dict[str, float], watchers: int, objects: int) -> None:
         ("API CPU ms/create", "cpu_ms_per_create", "{:.2f}"),
         ("API CPU µs/create/watcher", "cpu_us_per_create_and_watcher", "{:.2f}"),
         ("etcd watches open", "etcd_watches", "{:.0f}"),
+        ("API server RSS (MiB)", "apiserver_rss_mib", "{:.0f}"),
     )
     print(f"{'':<28}{'watch cache':>14}{'no cache':>14}")
     for label, key, fmt in rows:
