@@ -40,7 +40,7 @@ async def bound(api: ApiClient, name: str) -> bool:
     return isinstance(p, core_pb2.Pod) and bool(p.spec.node_name)
 
 
-async def until(check, limit: float) -> bool:  # type: ignore[no-untyped-def]
+async def until(check, limit: float) -> bool:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if await check():
