@@ -50,7 +50,7 @@ from prometheus_client import Counter, Histogram
 from client import kinds
 from client.backoff import Backoff
 from client.credentials import token_interceptors
-from client.errors import Gone, Unavailable, from_grpc
+from client.errors import Gone, Unavailable, from_grpc, retry_after
 from client.kinds import Object
 from client.timeouts import within
 from proto import api_pb2, auth_pb2
@@ -565,6 +565,17 @@ class ApiClient:
                 except grpc.aio.AioRpcError as e:
                     code = e.code()
                     REQUESTS.labels(method, resource, code.name).inc()
+                    if retry_after(e) is not None and not self._closed:
+                        # Refused for load before any work was done: safe to send again,
+                        # even a generated-name create; the next server may have room.
+                        self._fail_over(index, e)
+                        last = f"{endpoint.address}: too many requests"
+                        failed_this_round.add(index)
+                        if len(failed_this_round) >= len(self._endpoints):
+                            failed_this_round.clear()
+                            wait = max(retry_after(e) or 0.0, backoff.next())
+                            await asyncio.sleep(min(wait, max(0.0, deadline - loop.time())))
+                        continue
                     if code not in _RETRY_CODES[retry] or self._closed:
                         if code == grpc.StatusCode.DEADLINE_EXCEEDED:
                             # Not retried (a create may still land), but later calls

@@ -6,6 +6,8 @@ so code on both sides catches `Conflict` or `NotFound`, never a raw grpc code.
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 
 
@@ -95,6 +97,34 @@ class TooLarge(ApiError):
     reason = "RequestEntityTooLarge"
 
 
+class TooManyRequests(ApiError):
+    """The server is saturated and refused the request before doing any of it: safe to
+    retry, after `retry_after` seconds (sent as the `retry-after` trailer on gRPC)."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    reason = "TooManyRequests"
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+RETRY_AFTER = "retry-after"
+"""The trailer that marks a RESOURCE_EXHAUSTED as TooManyRequests rather than TooLarge."""
+
+
+def retry_after(error: grpc.RpcError) -> float | None:
+    """Seconds the server asked to wait before a retry, if it refused for load."""
+    trailers: Any = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
+    for key, value in tuple(trailers or ()):
+        if key == RETRY_AFTER:
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                return 1.0
+    return None
+
+
 _BY_CODE: dict[grpc.StatusCode, type[ApiError]] = {
     cls.code: cls
     for cls in (
@@ -116,6 +146,9 @@ def from_grpc(error: grpc.RpcError) -> ApiError:
     """The ApiError for a failed gRPC call."""
     code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     details = error.details() if hasattr(error, "details") else str(error)
+    wait = retry_after(error) if code == grpc.StatusCode.RESOURCE_EXHAUSTED else None
+    if wait is not None:
+        return TooManyRequests(details or str(code), retry_after=wait)
     cls = _BY_CODE.get(code, ApiError)
     err = cls(details or str(code))
     if cls is ApiError:

@@ -47,6 +47,9 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
                    help="seconds of etcd history to keep")
     p.add_argument("--bookmark-interval", type=seconds, default=60.0,
                    help="seconds between BOOKMARK events on watches that allow them")
+    p.add_argument("--max-requests-inflight", type=int, default=400,
+                   help="ordinary requests served at once; more are refused with "
+                   "TooManyRequests to be retried (Leases never are); 0: no cap")
     p.add_argument("--watch-cache", action=argparse.BooleanOptionalAction, default=True,
                    help="serve watches and resourceVersion=0 lists from one etcd watch per "
                    "resource, kept in memory (--no-watch-cache: an etcd watch per watch)")
@@ -134,6 +137,7 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
         compaction_retention=a.compaction_retention,
         bookmark_interval=a.bookmark_interval,
         watch_cache=a.watch_cache,
+        max_requests_inflight=a.max_requests_inflight,
         default_unreachable_toleration=a.default_unreachable_toleration,
         default_not_ready_toleration=a.default_not_ready_toleration,
         service_cluster_ip_range=a.service_cluster_ip_range,

@@ -40,6 +40,17 @@ class ApiServerMetrics:
         # series: a dashboard filtered to one API server shows a line, not "No data".
         for resource in resources:
             self.watchers.labels(resource).set(0)
+        self.inflight = Gauge(
+            "tugboat_apiserver_inflight_requests",
+            "Ordinary (capped) requests being served now (inflight.py).",
+            registry=self.registry,
+        )
+        self.dropped_requests = Counter(
+            "tugboat_apiserver_dropped_requests_total",
+            "Requests refused with TooManyRequests because the ordinary lane was full.",
+            ["verb"],
+            registry=self.registry,
+        )
         # The watch cache (cacher.py), in kube-apiserver's names where it has them.
         self.watch_cache_received = Counter(
             "apiserver_watch_cache_events_received_total",

@@ -93,6 +93,9 @@ class ApiServerConfig:
     """Seconds between BOOKMARK events on watches that allow them."""
     watch_cache: bool = True
     """Serve watches and resourceVersion="0" lists from memory (watchcache.py)."""
+    max_requests_inflight: int = 400
+    """Ordinary requests served at once before TooManyRequests; Leases are never capped
+    (inflight.py). 0: no cap. kube-apiserver's --max-requests-inflight is 400."""
     etcd_timeout: float = 5.0
     default_unreachable_toleration: int | None = None
     """tolerationSeconds of the unreachable toleration added to pods; None keeps the
@@ -197,6 +200,7 @@ class ApiServer:
             access=self.access,
             audit=self.audit,
             watch_cache=config.watch_cache,
+            max_requests_inflight=config.max_requests_inflight,
         )
         self.token_issuer = TokenIssuer(self.sa_tokens, self.service.registry, self.access)
         self._following_policy: asyncio.Task[None] | None = None

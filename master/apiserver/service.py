@@ -23,6 +23,7 @@ from master.apiserver.audit import AuditLog
 from master.apiserver.auth.user import UserInfo
 from master.apiserver.deletion import Deleter
 from master.apiserver.etcd import Etcd
+from master.apiserver.inflight import InflightLimiter
 from master.apiserver.listing import list_objects
 from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.registry import Registry
@@ -60,8 +61,10 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
         access: Access | None = None,
         audit: AuditLog | None = None,
         watch_cache: bool = True,
+        max_requests_inflight: int = 0,
     ) -> None:
         self.etcd = etcd
+        self.inflight = InflightLimiter(max_requests_inflight, metrics)
         self.watch_cache = WatchCache(
             etcd, progress_every=bookmark_every, enabled=watch_cache, metrics=metrics
         )
@@ -93,9 +96,12 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
                 assert described is not None
                 user = await self._authenticate(context)
                 await self.access.authorize(described, user)
-            return await call()
+            with self.inflight.admit(verb, resource):
+                return await call()
         except errors.ApiError as e:
             code = e.code
+            if isinstance(e, errors.TooManyRequests):
+                context.set_trailing_metadata(((errors.RETRY_AFTER, str(e.retry_after)),))
             if code in (grpc.StatusCode.UNKNOWN, grpc.StatusCode.UNAVAILABLE):
                 log.warning("request failed", key=resource, verb=verb, error=e.message)
             await context.abort(code, e.message)

@@ -289,7 +289,8 @@ class RestApi:
             user = await self._authenticate(request)
             request[CALLER] = user or ANONYMOUS
             await self._authorize(request, await self._named(request, target, verb), verb, user)
-            response = await self._dispatch(verb, request, target)
+            with self.service.inflight.admit(verb, target.kind.resource):
+                response = await self._dispatch(verb, request, target)
             for warning in request.get(WARNINGS, []):
                 # RFC 7234's quoted-string: JSON's escaping of quotes and backslashes.
                 response.headers.add("Warning", f"299 - {json.dumps(warning)}")
@@ -300,7 +301,10 @@ class RestApi:
             found = status.of_error(e, target.kind if target else None, name)
             if isinstance(e, errors.Unavailable):
                 log.warning("request failed", key=request.path, verb=verb, error=e.message)
-            return status.respond(found)
+            answer = status.respond(found)
+            if isinstance(e, errors.TooManyRequests):
+                answer.headers["Retry-After"] = str(int(e.retry_after))
+            return answer
         except Exception as e:
             code = "INTERNAL"
             log.exception("request crashed", key=request.path, verb=verb)
