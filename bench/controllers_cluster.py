@@ -41,6 +41,7 @@ class Bench:
 
     api: ApiClient
     components: Components
+    server: ApiServerProcess
 
 
 @asynccontextmanager
@@ -56,7 +57,7 @@ async def bench_cluster(apiserver_flags: Sequence[str] = ()) -> AsyncIterator[Be
         root = Path(tempfile.mkdtemp(prefix="tugboat-bench-"))
         components = Components(server.endpoint, etcd, root)
         async with ApiClient([server.endpoint]) as api:
-            yield Bench(api, components)
+            yield Bench(api, components, server)
     finally:
         if components is not None:
             components.stop()

@@ -300,6 +300,19 @@ RUNS = [
         "creates/s under 300 watchers, watch cache ÷ an etcd watch per watcher",
     ),
     Run(
+        "scale",
+        "bench.scale",
+        ["--nodes", "1000", "--replicas", "3000", "--processes", "4"],
+        lambda text: _pick(
+            text,
+            ratio=r"Running in [\d.]+ s: ([\d.]+) pods/s",
+            false_not_ready=r"false NotReady nodes: (\d+)",
+            fenced=r"nodes that fenced their pods: (\d+)",
+            leader_changes=r"leader changes: (\d+)",
+        ),
+        "pods/s, 3,000 replicas on 1,000 simulated nodes (goal 150)",
+    ),
+    Run(
         "hosts",
         "bench.hosts",
         ["--pods", "30"],

@@ -1,0 +1,135 @@
+"""Many simulated nodes: a big Deployment to Running, memory, and false alarms.
+
+    .venv/bin/python -m bench.scale [--nodes 1000] [--replicas 3000] [--processes 4]
+
+Starts its own etcd, one `tug-apiserver`, one `tug-scheduler`, one
+`tug-controller-manager` and `--nodes` fake-runtime nodes spread over `--processes`
+`tug-kubelet --simulate` processes, every component a process of its own. Then:
+
+- the time until every node is Ready;
+- a `--replicas` Deployment from create to every pod Running and ready, in pods/s
+  (Kubernetes' 5,000-node e2e runs at 100-150 pods/s; issue #14's goal is 150);
+- every process's resident memory, and per simulated node and per pod;
+- false alarms while every kubelet runs: nodes ever marked not Ready after their first
+  Ready (from a watch on Nodes), pods the kubelets fenced (their logs), and leaders lost
+  (changes of the scheduler's and controller manager's Lease holders).
+
+Prints figures; asserts nothing. The last three must be 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from bench.controllers_cluster import bench_cluster, deployment, ready_nodes, running_pods, wait
+from client.api import ApiClient
+from master.controllers import controller_utils as cu
+from proto import core_pb2, workloads_pb2
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Alarms:
+    """Nodes that turned not Ready after their first Ready, and Lease holder changes."""
+
+    def __init__(self) -> None:
+        self.ready: set[str] = set()
+        self.false_not_ready: set[str] = set()
+        self.holders: dict[str, str] = {}
+        self.leader_changes = 0
+
+    async def follow_nodes(self, api: ApiClient) -> None:
+        async for event in api.watch("nodes"):
+            node = event.object
+            if not isinstance(node, core_pb2.Node):
+                continue
+            c = cu.get_condition(node.status.conditions, "Ready")
+            name = node.metadata.name
+            if c is not None and c.status == "True":
+                self.ready.add(name)
+            elif name in self.ready:
+                self.false_not_ready.add(name)
+
+    async def follow_leases(self, api: ApiClient) -> None:
+        async for event in api.watch("leases", "kube-system"):
+            lease = event.object
+            if not isinstance(lease, workloads_pb2.Lease):
+                continue
+            name, holder = lease.metadata.name, lease.spec.holder_identity
+            before = self.holders.get(name)
+            if before and holder != before:
+                self.leader_changes += 1
+            self.holders[name] = holder
+
+
+async def run(nodes: int, replicas: int, processes: int, limit: float) -> None:
+    async with bench_cluster() as b:
+        per = max(1, nodes // processes)
+        kubelets = [b.components.kubelets(f"sim{i}", per) for i in range(processes)]
+        total = per * processes
+        scheduler = b.components.scheduler()
+        manager = b.components.controller_manager("cm-bench")
+        alarms = Alarms()
+        followers = [
+            asyncio.create_task(alarms.follow_nodes(b.api)),
+            asyncio.create_task(alarms.follow_leases(b.api)),
+        ]
+        try:
+
+            async def nodes_up() -> bool:
+                return await ready_nodes(b.api) >= total
+
+            took = await wait(nodes_up, limit=limit, what=f"{total} nodes Ready", interval=1.0)
+            print(f"{total} simulated nodes in {processes} processes Ready in {took:.1f} s")
+
+            await b.api.create(deployment("scale", replicas))
+
+            async def all_running() -> bool:
+                return await running_pods(b.api, "scale") >= replicas
+
+            took = await wait(
+                all_running, limit=limit, what=f"{replicas} pods Running", interval=1.0
+            )
+            print(f"{replicas} replicas Running in {took:.1f} s: {replicas / took:.1f} pods/s")
+
+            assert b.server.process is not None
+            rss = {
+                "apiserver": _rss_mib(b.server.process.pid),
+                "kubelets": sum(_rss_mib(k.process.pid) for k in kubelets),
+                "scheduler": _rss_mib(scheduler.process.pid),
+                "controller-manager": _rss_mib(manager.process.pid),
+            }
+            fenced = sum(k.logs().count("fenced: this node's pods are stopped") for k in kubelets)
+            print("resident memory (MiB):")
+            for name, value in rss.items():
+                print(f"  {name:<20}{value:>10.0f}")
+            print(f"  kubelet per simulated node: {rss['kubelets'] / total * 1024:.0f} KiB")
+            print(f"  API server per pod: {rss['apiserver'] / replicas * 1024:.1f} KiB (all in)")
+            print(f"false NotReady nodes: {len(alarms.false_not_ready)}")
+            print(f"nodes that fenced their pods: {fenced}")
+            print(f"leader changes: {alarms.leader_changes}")
+        finally:
+            for task in followers:
+                task.cancel()
+            await asyncio.gather(*followers, return_exceptions=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    p.add_argument("--nodes", type=int, default=1000)
+    p.add_argument("--replicas", type=int, default=3000)
+    p.add_argument("--processes", type=int, default=4)
+    p.add_argument("--limit", type=float, default=900.0, help="give up after this many s")
+    a = p.parse_args()
+    asyncio.run(run(a.nodes, a.replicas, a.processes, a.limit))
+
+
+if __name__ == "__main__":
+    main()
