@@ -305,7 +305,7 @@ RUNS = [
         ["--nodes", "1000", "--replicas", "3000", "--processes", "4"],
         lambda text: _pick(
             text,
-            ratio=r"Running in [\d.]+ s: ([\d.]+) pods/s",
+            ratio=r"Running (?:in|after) [\d.]+ s: ([\d.]+) pods/s",
             false_not_ready=r"false NotReady nodes: (\d+)",
             fenced=r"nodes that fenced their pods: (\d+)",
             leader_changes=r"leader changes: (\d+)",
