@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck monitoring-check deploy-check pytest proto images sysdeps setup bench down clean
+.PHONY: demo test lint typecheck monitoring-check deploy-check pytest proto images sysdeps setup bench down clean soak
 
 # `make demo DRIVER=docker` runs the demo on container nodes (kind-style) instead.
 DRIVER ?= process
@@ -74,6 +74,10 @@ deploy-check: sysdeps
 
 pytest: setup images
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Not part of `make test`: a 3-master, 3-node cluster under load for TUG_SOAK_SECONDS (600).
+soak: setup images
+	$(PY) -m pytest tests/chaos/soak_cluster.py -s $(PYTEST_ARGS)
 
 proto: setup
 	$(PY) -m proto.generate
