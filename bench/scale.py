@@ -21,19 +21,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from pathlib import Path
 
 from bench.controllers_cluster import bench_cluster, deployment, ready_nodes, running_pods, wait
 from client.api import ApiClient
 from master.controllers import controller_utils as cu
 from proto import core_pb2, workloads_pb2
-
-
-def _rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+from tests.support.memory import rss_mib
 
 
 class Alarms:
@@ -109,10 +102,10 @@ async def run(
 
             assert b.server.process is not None
             rss = {
-                "apiserver": _rss_mib(b.server.process.pid),
-                "kubelets": sum(_rss_mib(k.process.pid) for k in kubelets),
-                "scheduler": _rss_mib(scheduler.process.pid),
-                "controller-manager": _rss_mib(manager.process.pid),
+                "apiserver": rss_mib(b.server.process.pid),
+                "kubelets": sum(rss_mib(k.process.pid) for k in kubelets),
+                "scheduler": rss_mib(scheduler.process.pid),
+                "controller-manager": rss_mib(manager.process.pid),
             }
             fenced = sum(k.logs().count("fenced: this node's pods are stopped") for k in kubelets)
             print("resident memory (MiB):")

@@ -30,6 +30,7 @@ from client.api import ApiClient
 from proto import api_pb2, api_pb2_grpc
 from tests.support.apiserver import ApiServerProcess
 from tests.support.etcd import EtcdCluster, start_etcd
+from tests.support.memory import rss_mib
 
 CHANNELS = 8
 """Watch streams are spread over this many connections, as many clients would be."""
@@ -38,13 +39,6 @@ CHANNELS = 8
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def _etcd_watchers(etcd: EtcdCluster) -> int:
@@ -113,7 +107,7 @@ async def _measure(cache: bool, watchers: int, objects: int, concurrency: int) -
                 pass
             delivered = time.perf_counter() - started
         cpu = _cpu_seconds(server.process.pid) - cpu_before
-        rss = _rss_mib(server.process.pid)
+        rss = rss_mib(server.process.pid)
         open_watches = _etcd_watchers(etcd)
         for t in tasks:
             t.cancel()

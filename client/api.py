@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import random
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
@@ -161,6 +162,10 @@ _WATCH_RESUME_CODES = {
 }
 
 
+_REDIAL_INTERVAL = 0.25
+"""Seconds a channel is kept before `_Endpoint.redial` may replace it."""
+
+
 class _Endpoint:
     """One API server: its address and, once used, a channel with the service's methods."""
 
@@ -169,10 +174,12 @@ class _Endpoint:
         self._options = options
         self._channel: grpc.aio.Channel | None = None
         self._methods: dict[str, Any] = {}
+        self._dialed_at = 0.0
 
     @property
     def channel(self) -> grpc.aio.Channel:
         if self._channel is None:
+            self._dialed_at = time.monotonic()
             self._channel = grpc.aio.insecure_channel(
                 self.address,
                 interceptors=token_interceptors(self._options.token),
@@ -184,6 +191,9 @@ class _Endpoint:
                     ("grpc.initial_reconnect_backoff_ms", 100),
                     ("grpc.min_reconnect_backoff_ms", 100),
                     ("grpc.max_reconnect_backoff_ms", 1000),
+                    # Its own connection, not one shared from grpc's global pool, so that
+                    # `redial` gets a fresh connection instead of the one backing off.
+                    ("grpc.use_local_subchannel_pool", 1),
                 ],
             )
         return self._channel
@@ -243,6 +253,21 @@ class _Endpoint:
                 return False
             state = channel.get_state(try_to_connect=True)
         return False
+
+    async def redial(self) -> None:
+        """Drop a channel that is waiting out grpc's reconnection back-off.
+
+        grpc waits up to a second (with jitter) between connection attempts, and Python's
+        grpc cannot cut that wait short; a call with a shorter deadline would miss a
+        server that came back meanwhile. A new channel dials at once. At most one redial
+        per `_REDIAL_INTERVAL`, so that many waiting calls do not churn channels.
+        """
+        if self._channel is None or time.monotonic() - self._dialed_at < _REDIAL_INTERVAL:
+            return
+        if self._channel.get_state() != grpc.ChannelConnectivity.TRANSIENT_FAILURE:
+            return
+        # No stream lives on a channel in TRANSIENT_FAILURE, so closing it cuts nothing.
+        await self.close()
 
     async def close(self) -> None:
         if self._channel is not None:
@@ -521,6 +546,7 @@ class ApiClient:
         if endpoint.ready():
             await asyncio.sleep(delay)
         else:
+            await endpoint.redial()
             await endpoint.connected(bound, patient=True)
 
     async def _unary(
@@ -565,7 +591,8 @@ class ApiClient:
                 except grpc.aio.AioRpcError as e:
                     code = e.code()
                     REQUESTS.labels(method, resource, code.name).inc()
-                    if retry_after(e) is not None and not self._closed:
+                    pause = retry_after(e)
+                    if pause is not None and not self._closed:
                         # Refused for load before any work was done: safe to send again,
                         # even a generated-name create; the next server may have room.
                         self._fail_over(index, e)
@@ -573,7 +600,7 @@ class ApiClient:
                         failed_this_round.add(index)
                         if len(failed_this_round) >= len(self._endpoints):
                             failed_this_round.clear()
-                            wait = max(retry_after(e) or 0.0, backoff.next())
+                            wait = max(pause, backoff.next())
                             await asyncio.sleep(min(wait, max(0.0, deadline - loop.time())))
                         continue
                     if code not in _RETRY_CODES[retry] or self._closed:

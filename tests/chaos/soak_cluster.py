@@ -27,7 +27,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -38,6 +37,7 @@ from master.controllers import controller_utils as cu
 from proto import core_pb2
 from tests.chaos.helpers import Prober, tug, web_app
 from tests.support.cluster import Cluster, running_cluster
+from tests.support.memory import rss_mib
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -53,16 +53,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     home = tmp_path_factory.mktemp("soak") / "tug-home"
     with running_cluster(home, name="soak", etcd_members=3) as c:
         yield c
-
-
-def rss_mib(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 @contextlib.contextmanager

@@ -7,7 +7,7 @@ from tests.support.leaks import assert_no_leaked_tasks
 
 async def test_a_task_left_running_fails_the_check_and_is_cancelled():
     before = set(asyncio.all_tasks())
-    leaked = asyncio.create_task(asyncio.sleep(30), name="forgotten-watch")
+    leaked = asyncio.create_task(asyncio.Event().wait(), name="forgotten-watch")
     with pytest.raises(AssertionError, match="forgotten-watch"):
         await assert_no_leaked_tasks(before, grace=0.1)
     await asyncio.sleep(0)
