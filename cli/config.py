@@ -2,9 +2,15 @@
 
 The file lives at `$TUGCONFIG`, else `$TUG_HOME/config`, else `~/.tug/config`:
 
-    clusters: [{name: local, cluster: {servers: ["127.0.0.1:6443"]}}]
-    contexts: [{name: local, context: {cluster: local, namespace: default}}]
+    clusters: [{name: local, cluster: {servers: ["127.0.0.1:6443"],
+                                       certificate-authority-data: <base64 PEM>}}]
+    users: [{name: local-admin, user: {client-certificate-data: ..., client-key-data: ...}}]
+    contexts: [{name: local, context: {cluster: local, user: local-admin}}]
     current-context: local
+
+A cluster with a CA is spoken to over TLS; a user has a token, a client certificate, or
+both, each as a kubeconfig gives it: inline (`*-data`, base64) or as a file path, relative
+to the config file's folder.
 
 Kept as plain dataclasses so `tug up` can add its cluster and `tug down` remove it
 without disturbing anything else in the file.
@@ -12,6 +18,8 @@ without disturbing anything else in the file.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,10 +63,21 @@ class Config:
     current_context: str = ""
     users: dict[str, str] = field(default_factory=dict)
     """User name -> bearer token, as a kubeconfig's `users[].user.token`."""
+    authorities: dict[str, bytes] = field(default_factory=dict)
+    """Cluster name -> PEM of its CA (`certificate-authority-data`); absent: plaintext."""
+    certificates: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
+    """User name -> (PEM client certificate, PEM key) (`client-certificate-data`, ...)."""
 
     def token(self, context: Context | None) -> str:
         """The bearer token of a context's user ("" when it has none)."""
         return self.users.get(context.user, "") if context is not None and context.user else ""
+
+    def tls(self, context: Context | None) -> tuple[bytes, bytes | None, bytes | None] | None:
+        """(CA, client certificate, key) of a context's cluster and user; None: plaintext."""
+        if context is None or context.cluster not in self.authorities:
+            return None
+        cert, key = self.certificates.get(context.user, (None, None))
+        return self.authorities[context.cluster], cert, key
 
     def context(self, name: str = "") -> Context | None:
         """The named context, else the current one; None when there is none."""
@@ -76,7 +95,8 @@ class Config:
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [
-                {"name": n, "cluster": {"servers": list(s)}} for n, s in self.clusters.items()
+                {"name": n, "cluster": {"servers": list(s), **self._authority(n)}}
+                for n, s in self.clusters.items()
             ],
             "contexts": [
                 {
@@ -90,12 +110,53 @@ class Config:
                 for c in self.contexts.values()
             ],
             **(
-                {"users": [{"name": n, "user": {"token": t}} for n, t in self.users.items()]}
-                if self.users
+                {"users": [{"name": n, "user": self._user(n)} for n in self._user_names()]}
+                if self.users or self.certificates
                 else {}
             ),
             "current-context": self.current_context,
         }
+
+    def _authority(self, cluster: str) -> dict[str, str]:
+        ca = self.authorities.get(cluster)
+        return {"certificate-authority-data": _b64(ca)} if ca else {}
+
+    def _user_names(self) -> list[str]:
+        return list(dict.fromkeys([*self.users, *self.certificates]))
+
+    def _user(self, name: str) -> dict[str, str]:
+        user: dict[str, str] = {}
+        if self.users.get(name):
+            user["token"] = self.users[name]
+        if name in self.certificates:
+            cert, key = self.certificates[name]
+            user["client-certificate-data"], user["client-key-data"] = _b64(cert), _b64(key)
+        return user
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _pem(entry: dict[str, Any], field_name: str, where: str, path: Path) -> bytes | None:
+    """A kubeconfig PEM field: inline as `<field>-data` (base64), or `<field>` a file."""
+    data = entry.get(f"{field_name}-data")
+    if data is not None:
+        if not isinstance(data, str):
+            raise CliError(f"{path}: {where}.{field_name}-data: expected base64 text")
+        try:
+            return base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise CliError(f"{path}: {where}.{field_name}-data: not valid base64") from None
+    file = entry.get(field_name)
+    if file is None:
+        return None
+    if not isinstance(file, str) or not file:
+        raise CliError(f"{path}: {where}.{field_name}: expected a file path")
+    try:
+        return (path.parent / file).read_bytes()
+    except OSError as e:
+        raise CliError(f"{path}: {where}.{field_name}: {file}: {e.strerror}") from None
 
 
 def _expect(value: object, kind: type, where: str, path: Path) -> Any:
@@ -123,6 +184,9 @@ def parse(data: object, path: Path) -> Config:
         if not all(isinstance(s, str) and s for s in servers):
             raise CliError(f"{path}: clusters[{i}].cluster.servers: expected host:port strings")
         cfg.clusters[name] = [_strip_scheme(s) for s in servers]
+        ca = _pem(cluster, "certificate-authority", f"clusters[{i}].cluster", path)
+        if ca is not None:
+            cfg.authorities[name] = ca
     for i, entry in enumerate(_expect(doc.get("contexts") or [], list, "contexts", path)):
         entry = _expect(entry, dict, f"contexts[{i}]", path)
         name = entry.get("name")
@@ -144,7 +208,16 @@ def parse(data: object, path: Path) -> Config:
         token = user.get("token", "")
         if not isinstance(token, str):
             raise CliError(f"{path}: users[{i}].user.token: expected a string")
-        cfg.users[name] = token
+        if token:
+            cfg.users[name] = token
+        where = f"users[{i}].user"
+        cert = _pem(user, "client-certificate", where, path)
+        key = _pem(user, "client-key", where, path)
+        if (cert is None) != (key is None):
+            missing = "client-key" if key is None else "client-certificate"
+            raise CliError(f"{path}: {where}.{missing}: required with the other (-data)")
+        if cert is not None and key is not None:
+            cfg.certificates[name] = (cert, key)
     current = doc.get("current-context") or ""
     if not isinstance(current, str):
         raise CliError(f"{path}: current-context: expected a string")

@@ -5,10 +5,14 @@ from __future__ import annotations
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from client.tls import ClientCredentials, dial
 
-async def check(endpoint: str, timeout: float = 2.0) -> tuple[bool, str]:
+
+async def check(
+    endpoint: str, timeout: float = 2.0, tls: ClientCredentials | None = None
+) -> tuple[bool, str]:
     """(serving, what to print): `SERVING`, `NOT_SERVING`, or why it did not answer."""
-    async with grpc.aio.insecure_channel(endpoint) as channel:
+    async with dial(endpoint, tls) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:
             reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout)

@@ -18,6 +18,7 @@ from cli.errors import CliError
 
 if TYPE_CHECKING:
     from client.api import ApiClient
+    from client.tls import ClientCredentials
 
 DEFAULT_SERVER = "127.0.0.1:6443"
 """Where the CLI looks when neither a flag nor a config names an API server."""
@@ -79,6 +80,13 @@ class Invocation:
         """The per-request timeout in seconds (`--request-timeout`, 0 = the client default)."""
         return float(getattr(self.args, "request_timeout", 0.0) or 0.0)
 
+    def tls(self) -> ClientCredentials | None:
+        """The context's CA and client certificate; None: plaintext."""
+        from client.tls import ClientCredentials
+
+        found = self.config.tls(self.context())
+        return ClientCredentials(found[0], found[1], found[2]) if found is not None else None
+
     @asynccontextmanager
     async def client(self) -> AsyncIterator[ApiClient]:
         """One ApiClient for the whole run, closed at the end."""
@@ -86,7 +94,9 @@ class Invocation:
         # commands that never call an API server (config, version --client) skip them.
         from client.api import ApiClient, ClientOptions
 
-        options = ClientOptions(user_agent="tug", token=self.config.token(self.context()))
+        options = ClientOptions(
+            user_agent="tug", token=self.config.token(self.context()), tls=self.tls()
+        )
         if self.timeout():
             options.timeout = self.timeout()
         api = ApiClient(self.endpoints(), options)

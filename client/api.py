@@ -54,6 +54,7 @@ from client.credentials import token_interceptors
 from client.errors import Gone, Unavailable, from_grpc, retry_after
 from client.kinds import Object
 from client.timeouts import within
+from client.tls import ClientCredentials, dial
 from proto import api_pb2, auth_pb2
 
 __all__ = ["ApiClient", "ClientOptions", "ObjectList", "WatchEvent"]
@@ -124,6 +125,9 @@ class ClientOptions:
     """Start on a random endpoint, so that many clients spread over the API servers."""
     token: str = ""
     """A bearer token sent with every call (client/credentials.py); empty: none."""
+    tls: ClientCredentials | None = None
+    """The cluster CA that API servers' certificates must chain to, and this client's own
+    certificate if it has one (client/tls.py); None: plaintext, for tests only."""
     watch_idle_timeout: float = 180.0
     """A watch with bookmarks that hears nothing (no event, no bookmark) for this long, in
     seconds, is presumed cut off (a partitioned server sends no reset) and is resumed on
@@ -180,8 +184,9 @@ class _Endpoint:
     def channel(self) -> grpc.aio.Channel:
         if self._channel is None:
             self._dialed_at = time.monotonic()
-            self._channel = grpc.aio.insecure_channel(
+            self._channel = dial(
                 self.address,
+                self._options.tls,
                 interceptors=token_interceptors(self._options.token),
                 options=[
                     ("grpc.primary_user_agent", self._options.user_agent),

@@ -6,9 +6,9 @@ certificate, a bearer token, or both, as a kubeconfig user does. A token may com
 file that is read again whenever it changes: the kubelet rewrites a pod's ServiceAccount
 token before it expires, and a long-running process in the pod must pick up the new one.
 
-Every daemon takes the same client flags (`add_client_flags`) and refuses to start
-without credentials unless `--insecure` asks for plaintext: plaintext is for tests and
-never the default.
+Every daemon takes the same client flags (`add_client_flags`). Without a CA a daemon
+speaks plaintext, which the test suites use; `tug up` gives every daemon the cluster CA
+and a client certificate unless asked for `--insecure`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import grpc.aio
 
 __all__ = [
     "ClientCredentials",
@@ -31,7 +32,9 @@ __all__ = [
     "TlsError",
     "add_client_flags",
     "add_server_flags",
+    "certificate_subject",
     "client_credentials",
+    "dial",
     "server_tls",
 ]
 
@@ -128,11 +131,15 @@ class ClientCredentials:
             return _TokenFile(self.token_file).token()
         return self.token
 
-    def grpc(self) -> grpc.ChannelCredentials:
-        """Channel credentials: TLS verifying the server, plus the token on every call."""
-        channel = grpc.ssl_channel_credentials(
+    def channel(self) -> grpc.ChannelCredentials:
+        """TLS verifying the server against the CA, presenting the client certificate."""
+        return grpc.ssl_channel_credentials(
             root_certificates=self.ca, private_key=self.key, certificate_chain=self.cert
         )
+
+    def grpc(self) -> grpc.ChannelCredentials:
+        """Channel credentials: TLS verifying the server, plus the token on every call."""
+        channel = self.channel()
         source: Callable[[], str] | None = None
         if self.token_file is not None:
             source = _TokenFile(self.token_file).token
@@ -150,6 +157,24 @@ class ClientCredentials:
         if self.cert is not None and self.key is not None:
             _load_chain(context, self.cert, self.key)
         return context
+
+
+def certificate_subject(pem: bytes) -> tuple[str, tuple[str, ...]]:
+    """(CN, the Os) of a PEM certificate: Kubernetes' user and groups ("" : no CN)."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    subject = x509.load_pem_x509_certificate(pem).subject
+    names = [str(a.value) for a in subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    groups = tuple(str(a.value) for a in subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME))
+    return (names[0] if names else ""), groups
+
+
+def dial(address: str, tls: ClientCredentials | None, **kwargs: Any) -> grpc.aio.Channel:
+    """A gRPC channel to `address`: TLS with `tls`'s CA and certificate, else plaintext."""
+    if tls is None:
+        return grpc.aio.insecure_channel(address, **kwargs)
+    return grpc.aio.secure_channel(address, tls.channel(), **kwargs)
 
 
 SERVER_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:@SECLEVEL=0"
@@ -210,36 +235,39 @@ class ServerTls:
 
 
 def add_client_flags(p: argparse.ArgumentParser) -> None:
-    """How a daemon proves who it is to the API servers (kubectl's flag names)."""
-    g = p.add_argument_group("API server credentials")
-    g.add_argument("--certificate-authority", type=Path, default=None,
-                   help="PEM file of the CA the API servers' certificates chain to")
-    g.add_argument("--client-certificate", type=Path, default=None,
-                   help="PEM client certificate: the user is its CN, the groups its O")
+    """How a daemon trusts the API servers and proves who it is (kubectl's flag names).
+
+    The daemons' `--token-file` stays their own flag: a token needs TLS no more than a
+    certificate does, and the two may be combined."""
+    g = p.add_argument_group("API server TLS")
+    g.add_argument(
+        "--certificate-authority",
+        type=Path,
+        default=None,
+        help="PEM file of the CA the API servers' certificates chain to; "
+        "without it the API servers are spoken to in plaintext (tests only)",
+    )
+    g.add_argument(
+        "--client-certificate",
+        type=Path,
+        default=None,
+        help="PEM client certificate: the user is its CN, the groups its O",
+    )
     g.add_argument("--client-key", type=Path, default=None, help="its private key")
-    g.add_argument("--token-file", type=Path, default=None,
-                   help="a file holding a bearer token (re-read when it changes)")
-    g.add_argument("--insecure", action="store_true",
-                   help="plaintext and no credentials (tests only; never the default)")
 
 
 def client_credentials(p: argparse.ArgumentParser, a: Any) -> ClientCredentials | None:
-    """The credentials the flags name (None with --insecure); exits with a message naming
-    the flag when they are incomplete."""
-    if a.insecure:
-        if a.certificate_authority or a.client_certificate or a.token_file:
-            p.error("--insecure: cannot be combined with credentials")
-        return None
+    """The TLS material the flags name (None without --certificate-authority: plaintext);
+    exits with a message naming the flag when it is incomplete or unreadable."""
+    if (a.client_certificate is None) != (a.client_key is None):
+        p.error("--client-certificate and --client-key: give both or neither")
     if a.certificate_authority is None:
-        p.error("--certificate-authority: required (or --insecure for a plaintext test setup)")
-    if a.client_certificate is None and a.token_file is None:
-        p.error("--client-certificate/--client-key or --token-file: required (or --insecure)")
+        if a.client_certificate is not None:
+            p.error("--client-certificate: needs --certificate-authority (TLS)")
+        return None
     try:
         return ClientCredentials.from_files(
-            a.certificate_authority,
-            a.client_certificate,
-            a.client_key,
-            token_file=a.token_file,
+            a.certificate_authority, a.client_certificate, a.client_key
         )
     except TlsError as e:
         p.error(str(e))
@@ -252,27 +280,26 @@ def add_server_flags(p: argparse.ArgumentParser, *, client_ca: bool = True) -> N
     g.add_argument("--tls-cert-file", type=Path, default=None, help="PEM serving certificate")
     g.add_argument("--tls-private-key-file", type=Path, default=None, help="its private key")
     if client_ca:
-        g.add_argument("--client-ca-file", type=Path, default=None,
-                       help="CA that clients' certificates must chain to")
+        g.add_argument(
+            "--client-ca-file",
+            type=Path,
+            default=None,
+            help="CA that clients' certificates must chain to",
+        )
 
 
 def server_tls(p: argparse.ArgumentParser, a: Any) -> ServerTls | None:
-    """The serving material the flags name (None with --insecure); exits naming the flag."""
-    if a.insecure:
-        if a.tls_cert_file or a.tls_private_key_file:
-            p.error("--insecure: cannot be combined with --tls-cert-file")
+    """The serving material the flags name (None without --tls-cert-file: plaintext);
+    exits naming the flag when it is incomplete or unreadable."""
+    if (a.tls_cert_file is None) != (a.tls_private_key_file is None):
+        p.error("--tls-cert-file and --tls-private-key-file: give both or neither")
+    client_ca = getattr(a, "client_ca_file", None)
+    if a.tls_cert_file is None:
+        if client_ca is not None:
+            p.error("--client-ca-file: needs --tls-cert-file (TLS)")
         return None
-    for flag, value in (
-        ("--tls-cert-file", a.tls_cert_file),
-        ("--tls-private-key-file", a.tls_private_key_file),
-        ("--client-ca-file", getattr(a, "client_ca_file", True)),
-    ):
-        if value is None:
-            p.error(f"{flag}: required (or --insecure for a plaintext test setup)")
     try:
-        return ServerTls.from_files(
-            a.tls_cert_file, a.tls_private_key_file, getattr(a, "client_ca_file", None)
-        )
+        return ServerTls.from_files(a.tls_cert_file, a.tls_private_key_file, client_ca)
     except TlsError as e:
         p.error(str(e))
     raise AssertionError("unreachable")

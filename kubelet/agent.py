@@ -25,6 +25,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from client.timeouts import within
 from client.timestamps import from_epoch
+from client.tls import ServerTls, certificate_subject
 from kubelet.pods.manager import PodManager
 from kubelet.runtime.interface import (
     ContainerInfo,
@@ -126,15 +127,35 @@ class NodeAgentService(nodeagent_pb2_grpc.NodeAgentServicer):
     """Logs and Exec over the runtime of the node that runs the pod; Stats of a node."""
 
     def __init__(
-        self, managers: Sequence[PodManager], stats: Sequence[StatsCollector] = ()
+        self,
+        managers: Sequence[PodManager],
+        stats: Sequence[StatsCollector] = (),
+        callers_group: str = "",
     ) -> None:
         self.lookup = _Lookup(managers)
         self.stats = {c.node: c for c in stats}
+        self.callers_group = callers_group
+
+    async def _authorized(self, context: Any) -> None:
+        """Abort unless the caller's verified certificate is in `callers_group` (the API
+        servers'): other holders of the cluster CA's certificates, such as other nodes,
+        may not read logs or run commands here."""
+        if not self.callers_group:
+            return
+        found = context.auth_context().get("x509_pem_cert")
+        user, groups = certificate_subject(bytes(found[0])) if found else ("", ())
+        if self.callers_group not in groups:
+            await context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f'"{user or "an unknown caller"}" is not in group "{self.callers_group}", '
+                "which alone may call the node agent",
+            )
 
     async def Stats(
         self, request: nodeagent_pb2.StatsRequest, context: Any
     ) -> nodeagent_pb2.StatsResponse:
         """The node's and its containers' CPU rate and memory working set."""
+        await self._authorized(context)
         name = request.node
         if not name and len(self.stats) == 1:
             name = next(iter(self.stats))
@@ -157,6 +178,7 @@ class NodeAgentService(nodeagent_pb2_grpc.NodeAgentServicer):
         self, request: nodeagent_pb2.LogsRequest, context: Any
     ) -> AsyncIterator[nodeagent_pb2.LogsChunk]:
         """Stream the container's output; with follow, until it stops or the caller leaves."""
+        await self._authorized(context)
         manager, info = await self.lookup.container(
             context, request.namespace, request.pod, request.container, previous=request.previous
         )
@@ -180,6 +202,7 @@ class NodeAgentService(nodeagent_pb2_grpc.NodeAgentServicer):
         self, requests: AsyncIterator[nodeagent_pb2.ExecInput], context: Any
     ) -> AsyncIterator[nodeagent_pb2.ExecOutput]:
         """Run a command: stdin chunks in, stdout/stderr chunks out, then the exit code."""
+        await self._authorized(context)
         start = await _opening(requests, context, "Exec")
         if not start.command:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "command: Required value")
@@ -201,6 +224,7 @@ class NodeAgentService(nodeagent_pb2_grpc.NodeAgentServicer):
     ) -> AsyncIterator[nodeagent_pb2.ExecOutput]:
         """Join the container's own process: Exec's messages, with no command; the exit
         code comes when the container stops."""
+        await self._authorized(context)
         start = await _opening(requests, context, "Attach")
         manager, info = await self._running(context, start)
         key = f"{start.namespace or 'default'}/{start.pod}"
@@ -230,6 +254,7 @@ class NodeAgentService(nodeagent_pb2_grpc.NodeAgentServicer):
         self, requests: AsyncIterator[nodeagent_pb2.PortForwardInput], context: Any
     ) -> AsyncIterator[nodeagent_pb2.PortForwardOutput]:
         """Relay one TCP connection to a port of the pod (see the module docstring)."""
+        await self._authorized(context)
         start = await _opening(requests, context, "PortForward")
         if not 0 < start.port < 65536:
             await context.abort(
@@ -329,20 +354,32 @@ def _usage(u: Usage) -> nodeagent_pb2.Usage:
     )
 
 
+CALLERS_GROUP = "system:masters"
+"""With TLS, only certificates in this group may call (the API servers' is)."""
+
+
 async def serve(
     managers: Sequence[PodManager],
     address: str,
     port: int,
     stats: Sequence[StatsCollector] = (),
+    tls: ServerTls | None = None,
 ) -> grpc.aio.Server:
-    """Start the node-agent server with the standard health service; the caller stops it."""
+    """Start the node-agent server with the standard health service; the caller stops it.
+
+    With `tls` it speaks TLS with the node's serving certificate and, when `tls` names a
+    client CA, demands a certificate of it in CALLERS_GROUP."""
     server = grpc.aio.server()
+    demand = tls is not None and tls.client_ca is not None
     nodeagent_pb2_grpc.add_NodeAgentServicer_to_server(  # type: ignore[no-untyped-call]
-        NodeAgentService(managers, stats), server
+        NodeAgentService(managers, stats, CALLERS_GROUP if demand else ""), server
     )
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    bound = server.add_insecure_port(f"{address}:{port}")
+    if tls is None:
+        bound = server.add_insecure_port(f"{address}:{port}")
+    else:
+        bound = server.add_secure_port(f"{address}:{port}", tls.grpc(require_client_cert=demand))
     if bound == 0:
         raise OSError(f"cannot listen on {address}:{port}")
     await server.start()

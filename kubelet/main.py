@@ -26,6 +26,14 @@ from client.flags import endpoint_list, positive_seconds, seconds
 from client.logs import configure_logging
 from client.names import is_qualified_name, is_valid_label_value
 from client.statusserver import StatusServer, metrics_route
+from client.tls import (
+    ClientCredentials,
+    ServerTls,
+    add_client_flags,
+    add_server_flags,
+    client_credentials,
+    server_tls,
+)
 from client.tokens import read_token
 from kubelet import agent
 from kubelet.fencing import FenceSettings
@@ -60,8 +68,13 @@ class Options:
     remove_containers: bool = False
     stats_period: float = 10.0
     token: str = field(default="", repr=False)
-    cluster_ca: bytes = field(default=b"", repr=False)
     """The node's bearer token (--token-file), as `system:node:<name>`."""
+    tls: ClientCredentials | None = field(default=None, repr=False)
+    """The cluster CA and the node's certificate, `system:node:<name>` in `system:nodes`."""
+    serving: ServerTls | None = field(default=None, repr=False)
+    """The node agent's serving certificate and the CA its callers' must chain to."""
+    cluster_ca: bytes = field(default=b"", repr=False)
+    """Mounted into pods as their ServiceAccount's ca.crt (--cluster-ca-file)."""
     fencing: FenceSettings = field(default_factory=FenceSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     node_labels: dict[str, str] = field(default_factory=dict)
@@ -114,6 +127,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     p.add_argument(
         "--token-file", default="", help="a file holding this node's token (system:node:NAME)"
     )
+    add_client_flags(p)
+    add_server_flags(p)
     p.add_argument(
         "--cluster-ca-file", default="",
         help="the cluster CA (PEM), mounted into pods as their ServiceAccount's ca.crt",
@@ -235,6 +250,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
             p.error(f"--cluster-ca-file: {e.strerror}: {a.cluster_ca_file}")
     return Options(
         token=token,
+        tls=client_credentials(p, a),
+        serving=server_tls(p, a),
         cluster_ca=cluster_ca,
         node_name=a.node_name,
         address=a.address,
@@ -317,7 +334,7 @@ def node_names(opts: Options) -> list[str]:
 
 async def run(opts: Options, stop: asyncio.Event) -> None:
     """Run the node(s) until `stop` is set."""
-    api = ApiClient(opts.servers, ClientOptions(token=opts.token))
+    api = ApiClient(opts.servers, ClientOptions(token=opts.token, tls=opts.tls))
     kubelets: list[Kubelet] = []
     for name in node_names(opts):
         root = opts.root_dir if opts.simulate == 1 else opts.root_dir / name
@@ -341,6 +358,7 @@ async def run(opts: Options, stop: asyncio.Event) -> None:
         opts.address,
         opts.port,
         collectors,
+        tls=opts.serving,
     )
     status: StatusServer | None = None
     if opts.http_port is not None:

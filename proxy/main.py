@@ -18,6 +18,7 @@ from client.api import ApiClient, ClientOptions
 from client.flags import endpoint_list, positive_seconds
 from client.logs import configure_logging
 from client.statusserver import StatusServer
+from client.tls import add_client_flags, client_credentials
 from client.tokens import read_token
 from proxy.balancer import MODES, ROUND_ROBIN
 from proxy.dns import DEFAULT_DOMAIN
@@ -59,6 +60,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxySettings, int | 
     p.add_argument("--server", type=endpoint_list("--server"), required=True,
                    help="API servers host:port,...")
     p.add_argument("--token-file", default="", help="a file holding the proxy's token")
+    add_client_flags(p)
     p.add_argument("--mode", choices=MODES, default=ROUND_ROBIN, help="endpoint choice")
     p.add_argument("--service-cluster-ip-range", type=_cidr, default=DEFAULT_SERVICE_RANGE)
     p.add_argument("--interface", default=INTERFACE,
@@ -88,6 +90,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxySettings, int | 
         p.error(f"--token-file: {e}")
     settings = ProxySettings(
         token=token,
+        tls=client_credentials(p, a),
         node_name=a.node_name,
         address=a.address,
         servers=tuple(a.server),
@@ -104,7 +107,9 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxySettings, int | 
 
 async def run(settings: ProxySettings, http_port: int | None, stop: asyncio.Event) -> None:
     """Run the proxy until `stop` is set."""
-    api = ApiClient(list(settings.servers), ClientOptions(token=settings.token))
+    api = ApiClient(
+        list(settings.servers), ClientOptions(token=settings.token, tls=settings.tls)
+    )
     proxier = Proxier(settings, api)
     status: StatusServer | None = None
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from client.tls import ClientCredentials
 from proxy.balancer import ROUND_ROBIN
 from proxy.dns import DEFAULT_DOMAIN
 from proxy.network import INTERFACE
@@ -30,6 +31,8 @@ class ProxySettings:
     """API servers, host:port."""
     token: str = field(default="", repr=False)
     """The bearer token sent to them (--token-file); never logged."""
+    tls: ClientCredentials | None = field(default=None, repr=False)
+    """The cluster CA and the proxy's certificate (--certificate-authority, ...)."""
     mode: str = ROUND_ROBIN
     """How an endpoint is chosen: round-robin or least-connections."""
     service_range: str = DEFAULT_SERVICE_RANGE

@@ -42,6 +42,7 @@ from cli.cluster.probes import port_in_use
 from cli.cluster.supervisor import Supervisor
 from cli.errors import CliError
 from cli.invocation import Invocation
+from client.tls import ClientCredentials
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -126,17 +127,26 @@ def tiers(layout: Layout, etcd_binary: str) -> list[list[Component]]:
     return [tier for tier in out if tier]
 
 
-def _write_context(layout: Layout, token: str = "") -> None:
+def _write_context(layout: Layout, token: str = "", ca: bytes = b"") -> None:
+    """The cluster's context in tug's config; on a secure cluster with the CA and the
+    admin's token and client certificate."""
     cfg = configfile.load()
     cfg.clusters[layout.name] = layout.servers()
     previous = cfg.contexts.get(layout.name)
     namespace = previous.namespace if previous else "default"
     user = ""
+    admin = f"{layout.name}-admin"
+    cfg.users.pop(admin, None)
+    cfg.certificates.pop(admin, None)
+    cfg.authorities.pop(layout.name, None)
     if token:
-        user = f"{layout.name}-admin"
+        user = admin
         cfg.users[user] = token
-    else:
-        cfg.users.pop(f"{layout.name}-admin", None)
+    if ca:
+        user = admin
+        cfg.authorities[layout.name] = ca
+        cert, key = credentials.certificate_files(layout, credentials.ADMIN)
+        cfg.certificates[user] = (cert.read_bytes(), key.read_bytes())
     cfg.contexts[layout.name] = configfile.Context(layout.name, layout.name, namespace, user)
     cfg.current_context = layout.name
     configfile.save(cfg)
@@ -149,6 +159,8 @@ def _remove_context(name: str) -> None:
     cfg.clusters.pop(name, None)
     cfg.contexts.pop(name, None)
     cfg.users.pop(f"{name}-admin", None)
+    cfg.certificates.pop(f"{name}-admin", None)
+    cfg.authorities.pop(name, None)
     if cfg.current_context == name:
         cfg.current_context = ""
     configfile.save(cfg)
@@ -236,8 +248,11 @@ async def up(inv: Invocation) -> int:
     layout.root.mkdir(parents=True, exist_ok=True)
     admin_token = credentials.ensure_tokens(layout) if layout.secure else ""
     ca = credentials.ensure_pki(layout) if layout.secure else b""
+    admin_tls = None
     if layout.secure:
         credentials.ensure_encryption(layout)
+        cert, key = credentials.certificate_files(layout, credentials.ADMIN)
+        admin_tls = ClientCredentials.from_files(credentials.ca_file(layout), cert, key)
     supervisor = Supervisor(layout, state.State(layout.name, layout.base_port, layout.masters))
     inv.out(f'Starting cluster "{layout.name}" in {layout.root}')
     inv.stdout.flush()
@@ -247,7 +262,9 @@ async def up(inv: Invocation) -> int:
             inv.stdout.flush()
         waiting = [layout.node_name(j) for j in range(layout.nodes)]
         while waiting:
-            for name in await nodes.ready_names(layout.servers(), waiting, token=admin_token):
+            for name in await nodes.ready_names(
+                layout.servers(), waiting, token=admin_token, tls=admin_tls
+            ):
                 inv.out(f"  ✓ node {name} Ready")
                 waiting.remove(name)
             inv.stdout.flush()
@@ -257,7 +274,7 @@ async def up(inv: Invocation) -> int:
     except BaseException:
         await asyncio.shield(_stop(layout, supervisor.state))
         raise
-    _write_context(layout, admin_token)
+    _write_context(layout, admin_token, ca)
     scheme = "https" if layout.secure else "http"
     kubeconfig.write(
         layout.name,

@@ -153,16 +153,28 @@ def apiserver(layout: Layout, i: int) -> Component:
         flags["--encryption-provider-config"] = str(credentials.encryption_config(layout))
         cert, key = credentials.apiserver_cert_files(layout)
         flags["--tls-cert-file"], flags["--tls-private-key-file"] = str(cert), str(key)
+        flags["--client-ca-file"] = str(credentials.ca_file(layout))
+        flags["--kubelet-certificate-authority"] = str(credentials.ca_file(layout))
+        cert, key = credentials.certificate_files(layout, credentials.KUBELET_CLIENT)
+        flags["--kubelet-client-certificate"], flags["--kubelet-client-key"] = str(cert), str(key)
         # One key for every API server, so each verifies the others' ServiceAccount tokens.
-        flags["--service-account-signing-key-file"] = str(
-            credentials.service_account_key(layout)
-        )
+        flags["--service-account-signing-key-file"] = str(credentials.service_account_key(layout))
     return Component(
         f"apiserver-{i}",
         [executable("tug-apiserver"), *_flat(flags)],
         [grpc_port, http_port],
         ready,
     )
+
+
+def _client_tls(layout: Layout, identity: str) -> dict[str, str]:
+    """A daemon's flags to reach the API servers as `identity`: the CA and its certificate."""
+    cert, key = credentials.certificate_files(layout, identity)
+    return {
+        "--certificate-authority": str(credentials.ca_file(layout)),
+        "--client-certificate": str(cert),
+        "--client-key": str(key),
+    }
 
 
 def _elected(layout: Layout, i: int, program: str, short: str, block: int) -> Component:
@@ -185,7 +197,7 @@ def _elected(layout: Layout, i: int, program: str, short: str, block: int) -> Co
             "tug-scheduler": credentials.SCHEDULER,
             "tug-controller-manager": credentials.CONTROLLER_MANAGER,
         }[program]
-        flags["--token-file"] = str(credentials.token_file(layout, identity))
+        flags.update(_client_tls(layout, identity))
     return Component(f"{short}-{i}", [executable(program), *_flat(flags)], [http_port], ready)
 
 
@@ -205,6 +217,7 @@ MASTER_ROLES: tuple[Callable[[Layout, int], Component], ...] = (
     controller_manager,
 )
 """Started on every master, in this order, after etcd."""
+
 
 def kubelet(layout: Layout, j: int) -> Component:
     """Node j's kubelet: real Docker, on the node's own loopback address."""
@@ -228,9 +241,10 @@ def kubelet(layout: Layout, j: int) -> Component:
         "--http-port": str(http_port),
     }
     if layout.secure:
-        flags["--token-file"] = str(
-            credentials.token_file(layout, credentials.node_identity(layout, j))
-        )
+        flags.update(_client_tls(layout, credentials.node_identity(layout, j)))
+        cert, key = credentials.kubelet_serving_files(layout, j)
+        flags["--tls-cert-file"], flags["--tls-private-key-file"] = str(cert), str(key)
+        flags["--client-ca-file"] = str(credentials.ca_file(layout))
         flags["--cluster-ca-file"] = str(credentials.ca_file(layout))
     return Component(
         f"kubelet-{j}",
@@ -256,7 +270,7 @@ def proxy(layout: Layout, j: int) -> Component:
         "--http-port": str(http_port),
     }
     if layout.secure:
-        flags["--token-file"] = str(credentials.token_file(layout, credentials.PROXY))
+        flags.update(_client_tls(layout, credentials.PROXY))
     return Component(
         f"proxy-{j}", [executable("tug-proxy"), *_flat(flags)], [http_port], ready, address
     )

@@ -1,5 +1,9 @@
 """The credentials of a secure local cluster (`tug up --secure`): a CA, the API servers'
-serving certificate, and a token per component.
+serving certificate, and a client certificate and a token per identity.
+
+Every daemon proves who it is with its client certificate (CN the user, O the groups),
+which the API servers demand on gRPC; the tokens remain for HTTPS clients (kubectl's
+kubeconfig holds the admin's).
 
 As kube-apiserver's `--token-auth-file`: one line per identity, the token a random 32
 bytes. The users are Kubernetes' own, so the default RBAC policy and the node authorizer
@@ -27,6 +31,8 @@ ADMIN = "admin"
 SCHEDULER = "system:kube-scheduler"
 CONTROLLER_MANAGER = "system:kube-controller-manager"
 PROXY = "system:kube-proxy"
+KUBELET_CLIENT = "kube-apiserver-kubelet-client"
+"""The API servers' identity towards kubelets; the kubelets admit system:masters only."""
 
 
 def _file(layout: Layout, identity: str) -> Path:
@@ -90,8 +96,21 @@ def apiserver_cert_files(layout: Layout) -> tuple[Path, Path]:
     return layout.auth_dir / "apiserver.crt", layout.auth_dir / "apiserver.key"
 
 
+def certificate_files(layout: Layout, identity: str) -> tuple[Path, Path]:
+    """`identity`'s client certificate and key."""
+    token = _file(layout, identity)
+    return token.with_suffix(".crt"), token.with_suffix(".key")
+
+
+def kubelet_serving_files(layout: Layout, j: int) -> tuple[Path, Path]:
+    """Node j's node-agent serving certificate and key."""
+    base = layout.auth_dir / f"kubelet-{layout.node_name(j)}"
+    return base.with_suffix(".serving.crt"), base.with_suffix(".serving.key")
+
+
 def ensure_pki(layout: Layout) -> bytes:
-    """The cluster CA (made once) and the API servers' certificate; the CA's PEM."""
+    """The cluster CA (made once), the API servers' certificate and every identity's
+    client certificate; the CA's PEM."""
     layout.auth_dir.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = ca_file(layout), layout.auth_dir / "ca.key"
     if cert_path.exists() and key_path.exists():
@@ -105,6 +124,18 @@ def ensure_pki(layout: Layout) -> bytes:
     cert, key = apiserver_cert_files(layout)
     write_public(cert, served.cert)
     write_private(key, served.key)
+    for user, groups in [*_identities(layout), (KUBELET_CLIENT, "system:masters")]:
+        issued = ca.issue(user, organizations=[g for g in groups.split(",") if g], client=True)
+        cert, key = certificate_files(layout, user)
+        write_public(cert, issued.cert)
+        write_private(key, issued.key)
+    for j in range(layout.nodes):
+        # The API servers dial the node agent at the node's address and verify it.
+        name = layout.node_name(j)
+        issued = ca.issue(f"system:node:{name}", server=True, hosts=[layout.node_address(j), name])
+        cert, key = kubelet_serving_files(layout, j)
+        write_public(cert, issued.cert)
+        write_private(key, issued.key)
     if not service_account_key(layout).exists():
         # Kept across restarts: a new key would invalidate every pod's mounted token.
         signer = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -20,6 +20,7 @@ from cli.errors import CliError
 from client.api import ApiClient, ClientOptions
 from client.errors import ApiError
 from client.timeouts import within
+from client.tls import ClientCredentials
 
 log = structlog.get_logger("tug.cluster")
 
@@ -81,13 +82,14 @@ async def ready_names(
     *,
     timeout: float = NODES_READY_TIMEOUT,
     token: str = "",
+    tls: ClientCredentials | None = None,
 ) -> list[str]:
     """Wait until at least one of the named Nodes is Ready; those that are (sorted).
 
     CliError naming the nodes still waiting when none becomes Ready in time.
     """
     deadline = time.monotonic() + timeout
-    async with ApiClient(servers, ClientOptions(token=token)) as api:
+    async with ApiClient(servers, ClientOptions(token=token, tls=tls)) as api:
         while True:
             try:
                 found = await api.list("nodes")

@@ -32,7 +32,8 @@ async def _health(inv: Invocation) -> list[tuple[str, bool, str]]:
 
     endpoints = inv.endpoints()
     timeout = inv.timeout() or 2.0
-    results = await asyncio.gather(*(health.check(e, timeout) for e in endpoints))
+    tls = inv.tls()
+    results = await asyncio.gather(*(health.check(e, timeout, tls) for e in endpoints))
     return [(e, ok, text) for e, (ok, text) in zip(endpoints, results, strict=True)]
 
 

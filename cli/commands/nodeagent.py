@@ -18,6 +18,7 @@ from cli.errors import CliError
 from cli.invocation import Invocation
 from client.credentials import token_interceptors
 from client.errors import from_grpc
+from client.tls import dial
 from proto import nodeagent_pb2, nodeagent_pb2_grpc
 
 T = TypeVar("T")
@@ -54,9 +55,7 @@ async def on_some_server(
     last: grpc.aio.AioRpcError | None = None
     for endpoint in inv.endpoints():
         token = inv.config.token(inv.context())
-        async with grpc.aio.insecure_channel(
-            endpoint, interceptors=token_interceptors(token)
-        ) as channel:
+        async with dial(endpoint, inv.tls(), interceptors=token_interceptors(token)) as channel:
             try:
                 return await call(make(channel))
             except grpc.aio.AioRpcError as e:

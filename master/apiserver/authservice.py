@@ -14,10 +14,10 @@ from typing import Any
 import grpc
 
 from client import errors
-from client.credentials import AUTHORIZATION
 from master.apiserver.access import Access
 from master.apiserver.auth.attributes import Attributes
 from master.apiserver.auth.issuing import TokenIssuer
+from master.apiserver.auth.peers import grpc_caller
 from master.apiserver.auth.user import UserInfo
 from proto import auth_pb2, auth_pb2_grpc
 
@@ -30,11 +30,8 @@ class AuthService(auth_pb2_grpc.AuthServicer):
         self.issuer = issuer
 
     async def _caller(self, context: Any) -> UserInfo:
-        authorization = dict(context.invocation_metadata() or ()).get(AUTHORIZATION)
         try:
-            return await self.access.authenticate(
-                str(authorization) if authorization is not None else None, None
-            )
+            return await self.access.authenticate(*grpc_caller(context))
         except errors.ApiError as e:
             await context.abort(e.code, e.message)
             raise

@@ -77,8 +77,20 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
     p.add_argument("--encryption-provider-config", default="",
                    help="an EncryptionConfiguration: resources encrypted in etcd (default: none)")
     p.add_argument("--audit-log-path", default="", help="one JSON line per request (default: off)")
-    p.add_argument("--tls-cert-file", default="", help="PEM serving certificate of the HTTP port")
+    p.add_argument("--tls-cert-file", default="",
+                   help="PEM serving certificate: gRPC speaks TLS and HTTP HTTPS with it "
+                   "(default: plaintext, for tests)")
     p.add_argument("--tls-private-key-file", default="", help="its private key")
+    p.add_argument("--client-ca-file", default="",
+                   help="client certificates chaining to this CA authenticate as their CN, "
+                   "in the groups of their O; gRPC callers must present one (needs "
+                   "--tls-cert-file)")
+    p.add_argument("--kubelet-certificate-authority", default="",
+                   help="CA of the kubelets' serving certificates: node-agent calls (logs, "
+                   "exec, port-forward, stats) go over TLS (default: plaintext, for tests)")
+    p.add_argument("--kubelet-client-certificate", default="",
+                   help="PEM certificate shown to kubelets (needs --kubelet-certificate-authority)")
+    p.add_argument("--kubelet-client-key", default="", help="its private key")
     p.add_argument("--service-account-signing-key-file", default="",
                    help="PEM RSA private key signing ServiceAccount tokens; every API server "
                    "of a cluster needs the same (default: one made at start)")
@@ -95,8 +107,18 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
         p.error(f"--authorization-mode: {a.authorization_mode!r}: use AlwaysAllow, or Node,RBAC")
     if bool(a.tls_cert_file) != bool(a.tls_private_key_file):
         p.error("--tls-cert-file and --tls-private-key-file: give both or neither")
+    if bool(a.kubelet_client_certificate) != bool(a.kubelet_client_key):
+        p.error("--kubelet-client-certificate and --kubelet-client-key: give both or neither")
+    if a.kubelet_client_certificate and not a.kubelet_certificate_authority:
+        p.error("--kubelet-client-certificate: needs --kubelet-certificate-authority (TLS)")
+    if a.client_ca_file and not a.tls_cert_file:
+        p.error("--client-ca-file: needs --tls-cert-file (client certificates need TLS)")
     for flag, value in (("--tls-cert-file", a.tls_cert_file),
-                        ("--tls-private-key-file", a.tls_private_key_file)):
+                        ("--tls-private-key-file", a.tls_private_key_file),
+                        ("--client-ca-file", a.client_ca_file),
+                        ("--kubelet-certificate-authority", a.kubelet_certificate_authority),
+                        ("--kubelet-client-certificate", a.kubelet_client_certificate),
+                        ("--kubelet-client-key", a.kubelet_client_key)):
         if value and not Path(value).is_file():
             p.error(f"{flag}: {value}: no such file")
     if a.encryption_provider_config:
@@ -148,6 +170,10 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
         encryption_provider_config=a.encryption_provider_config,
         tls_cert_file=a.tls_cert_file,
         tls_private_key_file=a.tls_private_key_file,
+        client_ca_file=a.client_ca_file,
+        kubelet_certificate_authority=a.kubelet_certificate_authority,
+        kubelet_client_certificate=a.kubelet_client_certificate,
+        kubelet_client_key=a.kubelet_client_key,
         authorization_modes=modes,
         service_account_signing_key_file=a.service_account_signing_key_file,
         service_account_key_files=tuple(a.service_account_key_file),

@@ -17,10 +17,11 @@ import grpc
 import structlog
 
 from client import errors
-from client.credentials import AUTHORIZATION
 from client.kinds import by_resource
+from master.apiserver import nodeagents
 from master.apiserver.access import Access
 from master.apiserver.access import Request as AccessRequest
+from master.apiserver.auth.peers import grpc_caller
 from master.apiserver.nodeagents import node_agent, pod_agent
 from master.apiserver.registry import Registry
 from proto import nodeagent_pb2, nodeagent_pb2_grpc
@@ -40,11 +41,9 @@ class NodeProxy(nodeagent_pb2_grpc.NodeAgentServicer):
         """Abort the call unless its caller may (get pods/log, create pods/exec, ...)."""
         if not self.access.enabled:
             return
-        authorization = dict(context.invocation_metadata() or ()).get(AUTHORIZATION)
+        authorization, certificate = grpc_caller(context)
         try:
-            await self.access.check(
-                asked, authorization=str(authorization) if authorization is not None else None
-            )
+            await self.access.check(asked, authorization=authorization, certificate=certificate)
         except errors.ApiError as e:
             await context.abort(e.code, e.message)
             raise
@@ -74,7 +73,7 @@ class NodeProxy(nodeagent_pb2_grpc.NodeAgentServicer):
         )
         target = await self._target(context, request.namespace, request.pod)
         log.info("proxy logs", key=f"pods/{request.namespace}/{request.pod}", node=target)
-        async with grpc.aio.insecure_channel(target) as channel:
+        async with nodeagents.dial(target) as channel:
             stub = nodeagent_pb2_grpc.NodeAgentStub(channel)  # type: ignore[no-untyped-call]
             call = stub.Logs(request)
             try:
@@ -95,7 +94,7 @@ class NodeProxy(nodeagent_pb2_grpc.NodeAgentServicer):
             context, AccessRequest("get", NODES, "", request.node, subresource="stats")
         )
         target = await self._node_target(context, request.node)
-        async with grpc.aio.insecure_channel(target) as channel:
+        async with nodeagents.dial(target) as channel:
             stub = nodeagent_pb2_grpc.NodeAgentStub(channel)  # type: ignore[no-untyped-call]
             try:
                 response: nodeagent_pb2.StatsResponse = await stub.Stats(request, timeout=5)
@@ -138,7 +137,7 @@ class NodeProxy(nodeagent_pb2_grpc.NodeAgentServicer):
 
         pumping = asyncio.create_task(pump())
         try:
-            async with grpc.aio.insecure_channel(target) as channel:
+            async with nodeagents.dial(target) as channel:
                 stub = nodeagent_pb2_grpc.NodeAgentStub(channel)  # type: ignore[no-untyped-call]
                 call = stub.Exec(upstream())
                 try:

@@ -22,8 +22,8 @@ from client.api import ApiClient, ClientOptions
 from client.kinds import by_resource
 from client.statusserver import StatusServer
 from client.timeouts import cancel_and_wait, within
-from client.tls import ServerTls
-from master.apiserver import defaults, encryption
+from client.tls import ClientCredentials, ServerTls
+from master.apiserver import defaults, encryption, nodeagents
 from master.apiserver.access import Access
 from master.apiserver.allocators import (
     DEFAULT_NODE_PORT_RANGE,
@@ -112,6 +112,7 @@ class ApiServerConfig:
     """Static bearer tokens, one `token,user,uid,"group1,group2"` per line (kube-apiserver's
     --token-auth-file); empty: no authentication, every request is system:anonymous."""
     authorization_modes: tuple[str, ...] = ("AlwaysAllow",)
+    """"AlwaysAllow", or any of "Node" and "RBAC" (asked in that order)."""
     encryption_provider_config: str = ""
     """An EncryptionConfiguration (encryption.py): which resources are encrypted in etcd,
     with which keys; empty: none is."""
@@ -123,9 +124,17 @@ class ApiServerConfig:
     """More public keys that verify ServiceAccount tokens (rotation)."""
     tls_cert_file: str = ""
     tls_private_key_file: str = ""
-    """With both, the HTTP port (the REST API, health, metrics) serves HTTPS: kubectl sends
-    a bearer token only over TLS. gRPC stays plaintext for now."""
-    """"AlwaysAllow", or any of "Node" and "RBAC" (asked in that order)."""
+    """With both, the gRPC port speaks TLS and the HTTP port (the REST API, health,
+    metrics) HTTPS, with this certificate; without, both are plaintext (tests only)."""
+    client_ca_file: str = ""
+    kubelet_certificate_authority: str = ""
+    """With it, channels to kubelets are TLS verifying their serving certificates against
+    this CA (nodeagents.py); empty: plaintext."""
+    kubelet_client_certificate: str = ""
+    kubelet_client_key: str = ""
+    """The certificate this server shows kubelets (in group system:masters)."""
+    """Client certificates chaining to this CA authenticate their CN as the user and their
+    O as groups (kube-apiserver's --client-ca-file); only with TLS."""
     register: bool = True
     """Keep a registration Lease (master/registration.py) naming the status port, so
     discovery lists this server; only with a status port."""
@@ -155,8 +164,10 @@ def _access_control(
             f"authorization modes {sorted(modes)}: use AlwaysAllow, or Node and/or RBAC"
         )
     authenticator = None
-    if config.token_auth_file:
-        tokens = dict(load_token_file(Path(config.token_auth_file)))
+    if config.token_auth_file or config.client_ca_file:
+        tokens = (
+            dict(load_token_file(Path(config.token_auth_file))) if config.token_auth_file else {}
+        )
         # The server's own client (discovery, registration), as kube-apiserver's loopback
         # client: a token made at start that exists nowhere else.
         tokens[LOOPBACK_TOKEN] = UserInfo("system:apiserver", ("system:masters",))
@@ -193,6 +204,8 @@ class ApiServer:
             else None
         )
         self._previous_encryption: encryption.Transformer | None = None
+        self._previous_kubelet_tls: ClientCredentials | None = None
+        self._kubelet_tls_set = False
         self.service = ResourcesService(
             self.etcd,
             self.metrics,
@@ -224,6 +237,7 @@ class ApiServer:
             replace(config.discovery, etcd_servers=list(config.etcd_servers))
         )
         self._loopback: ApiClient | None = None
+        self._loopback_address = ""
         self._registration: asyncio.Task[None] | None = None
         self._kubernetes_service: asyncio.Task[None] | None = None
         self.log = log.bind(name=config.name)
@@ -231,8 +245,11 @@ class ApiServer:
     @property
     def endpoint(self) -> str:
         """host:port of the gRPC service, as this host reaches it."""
+        return self.endpoint_for(self.port)
+
+    def endpoint_for(self, port: int) -> str:
         host = self.config.bind_address
-        return f"{'127.0.0.1' if host == '0.0.0.0' else host}:{self.port}"
+        return f"{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
 
     async def ready(self) -> str | None:
         """None when serving: etcd answers and bootstrap is done; else why not."""
@@ -251,22 +268,34 @@ class ApiServer:
         # process in production); stop() puts the previous values back.
         if self.encryption is not None:
             self._previous_encryption = encryption.set_transformer(self.encryption)
+        if cfg.kubelet_certificate_authority:
+            cert, key = cfg.kubelet_client_certificate, cfg.kubelet_client_key
+            self._previous_kubelet_tls = nodeagents.set_kubelet_tls(
+                ClientCredentials.from_files(
+                    Path(cfg.kubelet_certificate_authority),
+                    Path(cert) if cert else None,
+                    Path(key) if key else None,
+                )
+            )
+            self._kubelet_tls_set = True
         self._tolerations = defaults.set_default_tolerations(
             unreachable=cfg.default_unreachable_toleration,
             not_ready=cfg.default_not_ready_toleration,
         )
+        tls = None
+        if cfg.tls_cert_file and cfg.tls_private_key_file:
+            tls = ServerTls.from_files(
+                Path(cfg.tls_cert_file),
+                Path(cfg.tls_private_key_file),
+                Path(cfg.client_ca_file) if cfg.client_ca_file else None,
+            )
         if cfg.http_port is not None:
-            tls = None
-            if cfg.tls_cert_file and cfg.tls_private_key_file:
-                tls = ServerTls.from_files(
-                    Path(cfg.tls_cert_file), Path(cfg.tls_private_key_file)
-                ).ssl_context()
             self.status = StatusServer(
                 cfg.bind_address,
                 cfg.http_port,
                 registry=self.metrics.registry,
                 ready=self.ready,
-                ssl_context=tls,
+                ssl_context=tls.ssl_context() if tls is not None else None,
             )
             address = f"{cfg.advertise_address or cfg.bind_address}:{cfg.http_port}"
             self.status.add_routes(
@@ -295,9 +324,24 @@ class ApiServer:
         nodeagent_pb2_grpc.add_NodeAgentServicer_to_server(  # type: ignore[no-untyped-call]
             NodeProxy(self.service.registry, self.access), server
         )
-        self.port = server.add_insecure_port(f"{cfg.bind_address}:{cfg.port}")
+        address = f"{cfg.bind_address}:{cfg.port}"
+        if tls is None:
+            self.port = server.add_insecure_port(address)
+            self._loopback_address = self.endpoint_for(self.port)
+        else:
+            # grpc's Python API can ask for a client certificate only by demanding one:
+            # with a client CA every gRPC caller presents a certificate; bearer tokens
+            # then travel over HTTPS (kubectl, pods), where a certificate is optional.
+            self.port = server.add_secure_port(
+                address, tls.grpc(require_client_cert=tls.client_ca is not None)
+            )
+            # The loopback client (discovery, registration) needs no CA of its own: a
+            # socket only this network namespace reaches, and a token only this process
+            # knows. Named by a random part, so that servers never share one.
+            self._loopback_address = f"unix-abstract:tugboat-apiserver-{secrets.token_hex(8)}"
+            server.add_insecure_port(self._loopback_address)
         if self.port == 0:
-            raise OSError(f"cannot listen on {cfg.bind_address}:{cfg.port}")
+            raise OSError(f"cannot listen on {address}")
         await server.start()
         self._grpc = server
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
@@ -307,7 +351,8 @@ class ApiServer:
         if self.status is not None:
             # Discovery and registration go through this server's own API, as any client.
             self._loopback = ApiClient(
-                [self.endpoint], ClientOptions(user_agent="tug-apiserver", token=LOOPBACK_TOKEN)
+                [self._loopback_address],
+                ClientOptions(user_agent="tug-apiserver", token=LOOPBACK_TOKEN),
             )
             self.discovery.api = self._loopback
         if self.status is not None and self._loopback is not None and cfg.register:
@@ -316,9 +361,7 @@ class ApiServer:
                 self._loopback, component="tug-apiserver", identity=address, address=address
             )
             self._registration = asyncio.create_task(registration.run())
-            self._kubernetes_service = asyncio.create_task(
-                KubernetesService(self._loopback).run()
-            )
+            self._kubernetes_service = asyncio.create_task(KubernetesService(self._loopback).run())
         self.log.info(
             "api server serving",
             key=self.endpoint,
@@ -355,6 +398,9 @@ class ApiServer:
         if self._previous_encryption is not None:
             encryption.set_transformer(self._previous_encryption)
             self._previous_encryption = None
+        if self._kubelet_tls_set:
+            nodeagents.set_kubelet_tls(self._previous_kubelet_tls)
+            self._kubelet_tls_set = False
         if self._tolerations is not None:
             unreachable, not_ready = self._tolerations
             defaults.set_default_tolerations(unreachable=unreachable, not_ready=not_ready)

@@ -15,11 +15,11 @@ import grpc
 import structlog
 
 from client import errors
-from client.credentials import AUTHORIZATION
 from client.kinds import Kind, Object, UnknownKindError, by_resource
 from master.apiserver.access import Access
 from master.apiserver.access import Request as AccessRequest
 from master.apiserver.audit import AuditLog
+from master.apiserver.auth.peers import grpc_caller
 from master.apiserver.auth.user import UserInfo
 from master.apiserver.deletion import Deleter
 from master.apiserver.etcd import Etcd
@@ -126,10 +126,7 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
                 )
 
     async def _authenticate(self, context: grpc.aio.ServicerContext[Any, Any]) -> UserInfo:
-        authorization = dict(context.invocation_metadata() or ()).get(AUTHORIZATION)
-        return await self.access.authenticate(
-            str(authorization) if authorization is not None else None, None
-        )
+        return await self.access.authenticate(*grpc_caller(context))
 
     async def Create(
         self, request: api_pb2.CreateRequest, context: grpc.aio.ServicerContext[Any, Any]

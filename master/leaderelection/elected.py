@@ -28,6 +28,7 @@ from client.flags import endpoint_list, positive_seconds
 from client.logs import configure_logging
 from client.statusserver import StatusServer
 from client.timeouts import cancel_and_wait, within
+from client.tls import ClientCredentials, add_client_flags, client_credentials
 from client.tokens import read_token
 from master.leaderelection.election import (
     Callbacks,
@@ -59,6 +60,8 @@ class ElectedOptions:
     log_level: str
     token: str = field(default="", repr=False)
     """The bearer token sent to the API servers (--token-file)."""
+    tls: ClientCredentials | None = field(default=None, repr=False)
+    """The cluster CA and this component's certificate (--certificate-authority, ...)."""
 
 
 def add_flags(p: argparse.ArgumentParser) -> None:
@@ -77,6 +80,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--name", default="", help="identity in the election (default host-pid)")
     p.add_argument("--token-file", default="", help="a file holding this component's token")
+    add_client_flags(p)
     p.add_argument(
         "--leader-lease",
         type=positive_seconds,
@@ -121,6 +125,7 @@ def parse_options(
         p.error(f"--token-file: {e}")
     opts = ElectedOptions(
         token=token,
+        tls=client_credentials(p, a),
         servers=a.server,
         etcd_servers=a.etcd_servers,
         name=a.name or default_identity(),
@@ -162,7 +167,10 @@ async def run_elected(
         api = ApiClient(
             opts.servers,
             ClientOptions(
-                fence=leadership.fence, user_agent=f"{component}/{opts.name}", token=opts.token
+                fence=leadership.fence,
+                user_agent=f"{component}/{opts.name}",
+                token=opts.token,
+                tls=opts.tls,
             ),
         )
         keeper = LeaseKeeper(
@@ -185,7 +193,8 @@ async def run_elected(
     registry_api: ApiClient | None = None
     if status is not None:
         registry_api = ApiClient(
-            opts.servers, ClientOptions(user_agent=f"{component}/{opts.name}", token=opts.token)
+            opts.servers,
+            ClientOptions(user_agent=f"{component}/{opts.name}", token=opts.token, tls=opts.tls),
         )
         address = f"{opts.http_host}:{status.port}"
         registering = asyncio.create_task(

@@ -1,7 +1,7 @@
-"""`tug up --secure`: every component authenticates with its own token and the API servers
-authorize with Node and RBAC, and the cluster works as before: pods run, services answer,
-kubectl talks HTTPS with the admin's token; a request without one, or a node reaching
-beyond its own pods, is refused."""
+"""`tug up --secure`: every component speaks TLS to the API servers and authenticates with
+its own client certificate, the API servers authorize with Node and RBAC, and the cluster
+works as before: pods run, services answer, kubectl talks HTTPS with the admin's token; a
+request without credentials, or a node reaching beyond its own pods, is refused."""
 
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from cli.cluster.pki import CertificateAuthority
 from client import errors
 from client.api import ApiClient, ClientOptions
+from client.tls import ClientCredentials, dial
 from tests.chaos.helpers import web_app
 from tests.e2e.tables import http_get
 from tests.support.cluster import Cluster, running_cluster
@@ -43,8 +45,21 @@ stringData: {k: v}
 """
 
 
-def _token(cluster: Cluster, file: str) -> str:
-    return (cluster.root / "auth" / file).read_text().strip()
+def _credentials(cluster: Cluster, identity: str = "") -> ClientCredentials:
+    """The cluster CA, with `identity`'s client certificate (none when "")."""
+    auth = cluster.root / "auth"
+    if not identity:
+        return ClientCredentials.from_files(auth / "ca.crt")
+    return ClientCredentials.from_files(
+        auth / "ca.crt", auth / f"{identity}.crt", auth / f"{identity}.key"
+    )
+
+
+def _issued(cluster: Cluster, user: str) -> ClientCredentials:
+    """A certificate of the cluster's own CA for `user`, who has no role."""
+    auth = cluster.root / "auth"
+    pair = CertificateAuthority.load(auth / "ca.crt", auth / "ca.key").issue(user, client=True)
+    return ClientCredentials((auth / "ca.crt").read_bytes(), pair.cert, pair.key)
 
 
 def test_every_credential_file_is_private_to_its_owner(secure: Cluster):
@@ -87,7 +102,7 @@ def test_kubectl_speaks_https_with_the_admins_token_from_the_kubeconfig(secure: 
     assert sorted(done.stdout.split()) == [f"node/{secure.node_name(j)}" for j in range(2)]
 
 
-def test_no_token_is_refused_over_https_and_grpc(secure: Cluster):
+def test_no_credentials_are_refused_over_https_and_grpc(secure: Cluster):
     insecure = ssl.create_default_context()
     insecure.check_hostname, insecure.verify_mode = False, ssl.CERT_NONE
     url = f"https://127.0.0.1:{secure.base_port + 10}/api/v1/pods"
@@ -97,20 +112,23 @@ def test_no_token_is_refused_over_https_and_grpc(secure: Cluster):
     assert json.loads(refused.value.read())["reason"] == "Unauthorized"
 
     async def anonymous() -> None:
-        async with ApiClient(secure.servers, ClientOptions(max_retries=1)) as api:
-            with pytest.raises(errors.Unauthenticated):
-                await api.list("pods")
+        # Plaintext, and TLS without a client certificate: no gRPC call gets through.
+        for tls in (None, _credentials(secure)):
+            options = ClientOptions(max_retries=1, retry_deadline=2.0, tls=tls)
+            async with ApiClient(secure.servers, options) as api:
+                with pytest.raises(errors.Unavailable):
+                    await api.list("pods")
 
     asyncio.run(anonymous())
 
 
-def test_a_nodes_token_reaches_only_its_own_node_and_pods(secure: Cluster):
+def test_a_nodes_certificate_reaches_only_its_own_node_and_pods(secure: Cluster):
     secure.tug("apply", "-f", "-", stdin=UNUSED_SECRET).ok()
     node0 = secure.node_name(0)
 
     async def probe() -> None:
-        token = _token(secure, f"node-{node0}.token")
-        async with ApiClient(secure.servers, ClientOptions(token=token, max_retries=1)) as api:
+        tls = _credentials(secure, f"node-{node0}")
+        async with ApiClient(secure.servers, ClientOptions(tls=tls, max_retries=1)) as api:
             own = await api.get("nodes", "", node0)
             assert own.metadata.name == node0
             with pytest.raises(errors.Forbidden):
@@ -145,7 +163,7 @@ def test_tug_auth_can_i_and_whoami_answer_for_the_admin_and_for_others(secure: C
     assert "Username: admin" in who and "system:masters" in who
 
 
-def test_logs_through_the_api_server_need_the_callers_token(secure: Cluster):
+def test_logs_through_the_api_server_need_a_caller_allowed_to_read_them(secure: Cluster):
     secure.tug("apply", "-f", "-", stdin=web_app("talker", 1, 30212)).ok()
     secure.tug("rollout", "status", "deployment/talker", "--timeout", "120s").ok()
     pod = secure.tug("get", "pods", "-l", "app=talker", "-o", "name").ok().split()[0]
@@ -156,13 +174,18 @@ def test_logs_through_the_api_server_need_the_callers_token(secure: Cluster):
 
         from proto import nodeagent_pb2, nodeagent_pb2_grpc
 
-        async with grpc.aio.insecure_channel(secure.servers[0]) as channel:
-            stub = nodeagent_pb2_grpc.NodeAgentStub(channel)  # type: ignore[no-untyped-call]
-            call = stub.Logs(nodeagent_pb2.LogsRequest(namespace="default", pod=pod.split("/")[1]))
-            with pytest.raises(grpc.aio.AioRpcError) as refused:
-                async for _ in call:
-                    pass
-            assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        request = nodeagent_pb2.LogsRequest(namespace="default", pod=pod.split("/")[1])
+        for tls, code in (
+            (None, grpc.StatusCode.UNAVAILABLE),
+            (_credentials(secure), grpc.StatusCode.UNAVAILABLE),
+            (_issued(secure, "nobody"), grpc.StatusCode.PERMISSION_DENIED),
+        ):
+            async with dial(secure.servers[0], tls) as channel:
+                stub = nodeagent_pb2_grpc.NodeAgentStub(channel)  # type: ignore[no-untyped-call]
+                with pytest.raises(grpc.aio.AioRpcError) as refused:
+                    async for _ in stub.Logs(request, timeout=10):
+                        pass
+                assert refused.value.code() == code
 
     asyncio.run(anonymous_logs())
 
@@ -253,3 +276,39 @@ def test_from_inside_a_pod_its_token_lists_pods_exactly_when_a_role_binding_allo
     finally:
         secure.tug("delete", "pod", "asker", "--grace-period", "0", "--force")
         secure.tug("delete", "rolebinding", "default-views")
+
+
+def test_a_node_agent_serves_only_the_api_servers_over_tls(secure: Cluster):
+    """Another node's certificate, a certificate-less TLS client and plaintext are all
+    refused by node 1's agent; only the API servers' certificate may read its stats."""
+    import grpc
+
+    from proto import nodeagent_pb2, nodeagent_pb2_grpc
+    from tests.chaos.helpers import layout_of
+
+    node1 = secure.node_name(1)
+    target = f"{secure.node_ip(1)}:{layout_of(secure).kubelet_port()}"
+    request = nodeagent_pb2.StatsRequest(node=node1)
+
+    async def ask(tls: ClientCredentials | None) -> grpc.StatusCode:
+        async with dial(target, tls) as channel:
+            stub = nodeagent_pb2_grpc.NodeAgentStub(channel)  # type: ignore[no-untyped-call]
+            try:
+                await stub.Stats(request, timeout=10)
+            except grpc.aio.AioRpcError as e:
+                return e.code()
+            return grpc.StatusCode.OK
+
+    async def probe() -> None:
+        assert await ask(None) == grpc.StatusCode.UNAVAILABLE
+        assert await ask(_credentials(secure)) == grpc.StatusCode.UNAVAILABLE
+        other_node = _credentials(secure, f"node-{secure.node_name(0)}")
+        assert await ask(other_node) == grpc.StatusCode.PERMISSION_DENIED
+        apiserver = _credentials(secure, "kube-apiserver-kubelet-client")
+
+        async def answered() -> bool:  # stats come after the first collection
+            return await ask(apiserver) == grpc.StatusCode.OK
+
+        await eventually(answered, timeout=60, what="node 1's stats for the API servers' cert")
+
+    asyncio.run(probe())

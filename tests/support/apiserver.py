@@ -46,6 +46,9 @@ async def running_apiserver(
     audit_log_path: str = "",
     encryption_provider_config: str = "",
     watch_cache: bool = True,
+    tls_cert_file: str = "",
+    tls_private_key_file: str = "",
+    client_ca_file: str = "",
 ) -> AsyncIterator[ApiServer]:
     """An API server in this process on 127.0.0.1 (free ports), stopped on exit.
 
@@ -68,6 +71,9 @@ async def running_apiserver(
             audit_log_path=audit_log_path,
             encryption_provider_config=encryption_provider_config,
             watch_cache=watch_cache,
+            tls_cert_file=tls_cert_file,
+            tls_private_key_file=tls_private_key_file,
+            client_ca_file=client_ca_file,
         )
     )
     try:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from cryptography import x509
-from cryptography.x509.oid import NameOID
-
+from client.tls import certificate_subject
 from master.apiserver.auth.user import UserInfo
 
 __all__ = ["user_from_certificate"]
@@ -21,12 +19,7 @@ __all__ = ["user_from_certificate"]
 @lru_cache(maxsize=4096)
 def user_from_certificate(pem: bytes) -> UserInfo | None:
     """The user a verified PEM certificate names; None when it has no CN."""
-    cert = x509.load_pem_x509_certificate(pem)
-    subject = cert.subject
-    names = [str(a.value) for a in subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
-    if not names or not names[0]:
+    name, groups = certificate_subject(pem)
+    if not name:
         return None
-    groups = tuple(
-        str(a.value) for a in subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
-    )
-    return UserInfo(names[0], groups).with_authenticated()
+    return UserInfo(name, groups).with_authenticated()

@@ -32,6 +32,7 @@ from client.timeouts import within
 from master.apiserver.access import ANONYMOUS
 from master.apiserver.access import Request as AccessRequest
 from master.apiserver.auth.issuing import TokenIssuer
+from master.apiserver.auth.peers import http_caller
 from master.apiserver.auth.user import UserInfo
 from master.apiserver.listing import list_objects
 from master.apiserver.rest import (
@@ -335,7 +336,7 @@ class RestApi:
         access = self.service.access
         if not access.enabled:
             return None
-        return await access.authenticate(request.headers.get("Authorization"), None)
+        return await access.authenticate(*http_caller(request))
 
     async def _authorize(
         self, request: web.Request, t: Target, verb: str, user: UserInfo | None
@@ -371,10 +372,12 @@ class RestApi:
         access = self.service.access
         if not access.enabled:
             return None
+        authorization, certificate = http_caller(request)
         try:
             await access.check(
                 AccessRequest("get", path=request.path),
-                authorization=request.headers.get("Authorization"),
+                authorization=authorization,
+                certificate=certificate,
             )
         except errors.ApiError as e:
             return status.respond(status.of_error(e))

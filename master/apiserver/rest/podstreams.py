@@ -29,6 +29,7 @@ import structlog
 from aiohttp import WSMsgType, web
 
 from client import errors
+from master.apiserver import nodeagents
 from master.apiserver.nodeagents import pod_agent
 from master.apiserver.registry import Registry
 from proto import nodeagent_pb2, nodeagent_pb2_grpc
@@ -77,7 +78,7 @@ async def logs(
         ask.tail_lines = int(q["tailLines"])
     target = await pod_agent(registry, namespace, name)
     log.info("logs", key=f"pods/{namespace}/{name}", node=target, follow=ask.follow)
-    async with grpc.aio.insecure_channel(target) as channel:
+    async with nodeagents.dial(target) as channel:
         call = _stub(channel).Logs(ask)
         try:
             # The first chunk (or the kubelet's refusal) before the 200 goes out.
@@ -174,7 +175,7 @@ async def _channels(
     reading = asyncio.create_task(read_client())
     status: dict[str, Any] = {}
     try:
-        async with grpc.aio.insecure_channel(target) as channel:
+        async with nodeagents.dial(target) as channel:
             call = getattr(_stub(channel), rpc)(upstream())
             try:
                 async for out in call:

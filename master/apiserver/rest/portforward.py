@@ -25,6 +25,7 @@ import structlog
 from aiohttp import WSMsgType, web
 
 from client import errors
+from master.apiserver import nodeagents
 from master.apiserver.nodeagents import pod_agent
 from master.apiserver.registry import Registry
 from master.apiserver.rest import spdy
@@ -167,7 +168,7 @@ async def forward(
     log.info("port forward session", key=f"pods/{namespace}/{name}", node=target)
     session = _Session(ws, target, namespace, name)
     try:
-        async with grpc.aio.insecure_channel(target) as channel:
+        async with nodeagents.dial(target) as channel:
             await session.run(channel)
         await session.send(spdy.goaway(session.last_stream))
     except ConnectionResetError:

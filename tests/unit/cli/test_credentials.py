@@ -55,3 +55,72 @@ def test_a_context_user_s_token_round_trips_through_the_config_file(tmp_path):
     loaded = configfile.load(path)
     assert loaded.token(loaded.context()) == "secret-token"
     assert loaded.token(configfile.Context("x", "c")) == ""
+
+
+def test_every_identity_gets_a_client_certificate_naming_its_user_and_groups(tmp_path, monkeypatch):
+    from client.tls import certificate_subject
+
+    monkeypatch.setenv("TUG_HOME", str(tmp_path))
+    layout = Layout("sec", nodes=2, secure=True)
+    credentials.ensure_pki(layout)
+    expected = {
+        credentials.ADMIN: ("system:masters",),
+        credentials.SCHEDULER: (),
+        credentials.PROXY: (),
+        "system:node:sec-node-1": ("system:nodes",),
+        credentials.KUBELET_CLIENT: ("system:masters",),
+    }
+    for identity, groups in expected.items():
+        cert, key = credentials.certificate_files(layout, identity)
+        assert certificate_subject(cert.read_bytes()) == (identity, groups)
+        assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def test_each_kubelet_serves_with_a_certificate_for_its_own_address(tmp_path, monkeypatch):
+    from cryptography import x509
+
+    monkeypatch.setenv("TUG_HOME", str(tmp_path))
+    layout = Layout("sec", nodes=2, secure=True)
+    credentials.ensure_pki(layout)
+    for j in range(2):
+        cert, key = credentials.kubelet_serving_files(layout, j)
+        names = (
+            x509.load_pem_x509_certificate(cert.read_bytes())
+            .extensions.get_extension_for_class(x509.SubjectAlternativeName)
+            .value
+        )
+        assert {str(ip) for ip in names.get_values_for_type(x509.IPAddress)} == {
+            layout.node_address(j)
+        }
+        assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def test_a_clusters_ca_and_a_users_certificate_round_trip_through_the_config_file(tmp_path):
+    path = tmp_path / "config"
+    cfg = configfile.Config()
+    cfg.clusters["c"] = ["127.0.0.1:6443"]
+    cfg.authorities["c"] = b"-----BEGIN CERTIFICATE-----\nCA\n"
+    cfg.certificates["c-admin"] = (b"CERT", b"KEY")
+    cfg.contexts["c"] = configfile.Context("c", "c", "default", "c-admin")
+    cfg.current_context = "c"
+    configfile.save(cfg, path)
+    loaded = configfile.load(path)
+    assert loaded.tls(loaded.context()) == (b"-----BEGIN CERTIFICATE-----\nCA\n", b"CERT", b"KEY")
+    assert loaded.tls(configfile.Context("x", "other")) is None
+
+
+def test_a_config_file_names_a_missing_client_key_and_an_unreadable_ca(tmp_path):
+    import pytest
+
+    from cli.errors import CliError
+
+    path = tmp_path / "config"
+    path.write_text(
+        "clusters: [{name: c, cluster: {servers: ['127.0.0.1:1'], "
+        "certificate-authority: missing-ca.crt}}]\n"
+    )
+    with pytest.raises(CliError, match=r"clusters\[0\]\.cluster\.certificate-authority: "):
+        configfile.load(path)
+    path.write_text("users: [{name: u, user: {client-certificate-data: Q0VSVA==}}]\n")
+    with pytest.raises(CliError, match=r"users\[0\]\.user\.client-key: required"):
+        configfile.load(path)

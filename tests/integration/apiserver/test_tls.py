@@ -1,0 +1,177 @@
+"""An API server with a serving certificate and a client CA: gRPC is TLS and demands a
+certificate of the cluster CA, whose CN is the user and whose O are the groups; HTTPS takes
+the same certificates, or a token. Anything else is refused before a request is read, and
+nothing is written."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import ssl
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli.cluster.pki import CertificateAuthority, KeyPair, write_private, write_public
+from client import errors
+from client.api import ApiClient, ClientOptions
+from client.tls import ClientCredentials
+from master.apiserver.server import ApiServer
+from proto import core_pb2
+from tests.support.apiserver import running_apiserver
+from tests.support.etcd import EtcdCluster
+from tests.support.waiting import eventually
+
+
+@dataclass
+class Pki:
+    ca: CertificateAuthority
+    other: CertificateAuthority
+    folder: Path
+
+    def user(self, name: str, *groups: str, ca: CertificateAuthority | None = None) -> KeyPair:
+        return (ca or self.ca).issue(name, organizations=groups, client=True)
+
+    def credentials(self, pair: KeyPair | None = None, *, trust: bytes = b"") -> ClientCredentials:
+        return ClientCredentials(
+            trust or self.ca.cert_pem,
+            pair.cert if pair else None,
+            pair.key if pair else None,
+        )
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> Pki:
+    ca = CertificateAuthority.create("test-cluster-ca")
+    served = ca.issue("kube-apiserver", server=True, hosts=["127.0.0.1", "localhost"])
+    write_public(tmp_path / "ca.crt", ca.cert_pem)
+    write_public(tmp_path / "apiserver.crt", served.cert)
+    write_private(tmp_path / "apiserver.key", served.key)
+    return Pki(ca, CertificateAuthority.create("someone-elses-ca"), tmp_path)
+
+
+@pytest.fixture
+async def server(etcd_clean: EtcdCluster, pki: Pki) -> AsyncIterator[ApiServer]:
+    async with running_apiserver(
+        etcd_clean.endpoints,
+        authorization_modes=("Node", "RBAC"),
+        tls_cert_file=str(pki.folder / "apiserver.crt"),
+        tls_private_key_file=str(pki.folder / "apiserver.key"),
+        client_ca_file=str(pki.folder / "ca.crt"),
+        register=True,
+    ) as s:
+        yield s
+
+
+def client(server: ApiServer, tls: ClientCredentials | None) -> ApiClient:
+    return ApiClient(
+        [server.endpoint], ClientOptions(tls=tls, retry_deadline=2.0, connect_timeout=1.0)
+    )
+
+
+def configmap(name: str) -> core_pb2.ConfigMap:
+    cm = core_pb2.ConfigMap(api_version="v1", kind="ConfigMap")
+    cm.metadata.name, cm.metadata.namespace = name, "default"
+    return cm
+
+
+async def test_a_certificate_of_the_cluster_ca_is_its_cn_in_the_groups_of_its_o(
+    server: ApiServer, pki: Pki
+) -> None:
+    async with client(server, pki.credentials(pki.user("root", "system:masters"))) as admin:
+        created = await admin.create(configmap("by-cert"))
+        assert created.metadata.name == "by-cert"
+    async with client(server, pki.credentials(pki.user("alice", "devs"))) as alice:
+        with pytest.raises(errors.Forbidden, match='User "alice" cannot create'):
+            await alice.create(configmap("by-alice"))
+
+
+async def test_the_loopback_client_works_over_its_own_socket_under_tls(
+    server: ApiServer, pki: Pki
+) -> None:
+    """Registration writes through the server's own client, which has no certificate."""
+    async with client(server, pki.credentials(pki.user("root", "system:masters"))) as admin:
+
+        async def registered() -> bool:
+            leases = await admin.list("leases", "kube-system")
+            return any(
+                lease.metadata.labels.get("tugboat.io/component") == "tug-apiserver"
+                for lease in leases.items
+            )
+
+        await eventually(registered, timeout=10, what="the API server's registration Lease")
+
+
+@pytest.mark.parametrize(
+    "who",
+    [
+        "plaintext",
+        "tls-without-certificate",
+        "certificate-of-another-ca",
+        "expired-certificate",
+        "trusting-another-ca",
+    ],
+)
+async def test_grpc_callers_without_a_valid_certificate_are_refused_and_write_nothing(
+    server: ApiServer, pki: Pki, who: str
+) -> None:
+    expired = pki.ca.issue(
+        "late",
+        organizations=["system:masters"],
+        client=True,
+        valid_days=1,
+        not_before=datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=3),
+    )
+    masters = ("system:masters",)
+    tls = {
+        "plaintext": None,
+        "tls-without-certificate": pki.credentials(),
+        "certificate-of-another-ca": pki.credentials(pki.user("root", *masters, ca=pki.other)),
+        "expired-certificate": pki.credentials(expired),
+        "trusting-another-ca": pki.credentials(
+            pki.user("root", *masters), trust=pki.other.cert_pem
+        ),
+    }[who]
+    async with client(server, tls) as api:
+        with pytest.raises(errors.Unavailable):
+            await api.create(configmap(f"by-{who}"))
+    async with client(server, pki.credentials(pki.user("root", *masters))) as admin:
+        names = [cm.metadata.name for cm in (await admin.list("configmaps", "default")).items]
+        assert f"by-{who}" not in names
+
+
+def _https(server: ApiServer, pki: Pki, pair: KeyPair | None) -> tuple[int, Any]:
+    assert server.status is not None
+    context = pki.credentials(pair).ssl_context()
+    url = f"https://127.0.0.1:{server.status.port}/api/v1/namespaces/default/configmaps"
+    try:
+        with urllib.request.urlopen(url, timeout=10, context=context) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+async def test_https_takes_the_same_certificates_and_refuses_a_caller_without_any(
+    server: ApiServer, pki: Pki
+) -> None:
+    code, body = await asyncio.to_thread(_https, server, pki, pki.user("root", "system:masters"))
+    assert (code, body["kind"]) == (200, "ConfigMapList")
+    code, body = await asyncio.to_thread(_https, server, pki, pki.user("alice"))
+    assert (code, body["reason"]) == (403, "Forbidden")
+    assert 'User "alice"' in body["message"]
+    code, body = await asyncio.to_thread(_https, server, pki, None)
+    assert (code, body["reason"]) == (401, "Unauthorized")
+
+
+async def test_https_refuses_a_certificate_of_another_ca_in_the_handshake(
+    server: ApiServer, pki: Pki
+) -> None:
+    stranger = pki.user("root", "system:masters", ca=pki.other)
+    with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionError)):
+        await asyncio.to_thread(_https, server, pki, stranger)
