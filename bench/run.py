@@ -285,7 +285,7 @@ RUNS = [
             insecure_creates_per_s=r"^insecure\s+([\d.]+)",
             secure_creates_per_s=r"^secure\s+([\d.]+)",
         ),
-        "secure API server creates/s ÷ insecure (tokens, RBAC, audit, encryption)",
+        "secure API server creates/s ÷ insecure (TLS, client certs, RBAC, audit, encryption)",
     ),
     Run(
         "watch_fanout",

@@ -2,11 +2,12 @@
 
     .venv/bin/python -m bench.security [--objects 500] [--concurrency 16]
 
-Two API server processes on one etcd, side by side in one run: one as `tug up` starts it
-by default (no credentials asked, AlwaysAllow), one as `tug up --secure` does (static
-tokens, Node and RBAC, an audit log, Secrets under AES-GCM). The same client creates the
-same Secrets through each, as a user bound to `edit` in the namespace (so RBAC is walked,
-not short-cut as for system:masters), and the creates/s and latencies are compared.
+Two API server processes on one etcd, side by side in one run: one as `tug up --insecure`
+starts it (plaintext, no credentials asked, AlwaysAllow), one as `tug up` does by default
+(TLS, client certificates of a cluster CA, Node and RBAC, an audit log, Secrets under
+AES-GCM). The same client creates the same Secrets through each, as a user bound to `edit`
+in the namespace (so RBAC is walked, not short-cut as for system:masters), and the
+creates/s and latencies are compared.
 Goal: the secure rate ≥ 0.85 of the insecure one. Nothing is asserted.
 """
 
@@ -21,14 +22,38 @@ import tempfile
 import time
 from pathlib import Path
 
+from cli.cluster.pki import CertificateAuthority, write_private, write_public
 from client import errors
 from client.api import ApiClient, ClientOptions
 from client.codec import from_dict
+from client.tls import ClientCredentials
 from proto import core_pb2, rbac_pb2
 from tests.support.apiserver import ApiServerProcess
 from tests.support.etcd import start_etcd
 
-USER_TOKEN, ADMIN_TOKEN = "bench-user-token", "bench-admin-token"
+
+class Pki:
+    """A cluster CA, the API server's certificate, and the two users' certificates."""
+
+    def __init__(self, work: Path) -> None:
+        ca = CertificateAuthority.create("bench-ca")
+        served = ca.issue("kube-apiserver", server=True, hosts=["127.0.0.1"])
+        self.ca = work / "ca.crt"
+        self.cert, self.key = work / "apiserver.crt", work / "apiserver.key"
+        write_public(self.ca, ca.cert_pem)
+        write_public(self.cert, served.cert)
+        write_private(self.key, served.key)
+        admin = ca.issue("admin", organizations=["system:masters"], client=True)
+        user = ca.issue("bench-user", client=True)
+        self.admin = ClientCredentials(ca.cert_pem, admin.cert, admin.key)
+        self.user = ClientCredentials(ca.cert_pem, user.cert, user.key)
+
+    def flags(self) -> list[str]:
+        return [
+            "--tls-cert-file", str(self.cert),
+            "--tls-private-key-file", str(self.key),
+            "--client-ca-file", str(self.ca),
+        ]  # fmt: skip
 
 
 def _secret(name: str, namespace: str) -> core_pb2.Secret:
@@ -62,9 +87,14 @@ async def _creates(api: ApiClient, namespace: str, objects: int, concurrency: in
 
 
 async def _measure(
-    server: ApiServerProcess, namespace: str, objects: int, concurrency: int, token: str
+    server: ApiServerProcess,
+    namespace: str,
+    objects: int,
+    concurrency: int,
+    pki: Pki | None,
 ) -> dict[str, float]:
-    async with ApiClient([server.endpoint], ClientOptions(token=ADMIN_TOKEN)) as admin:
+    admin_tls, user_tls = (pki.admin, pki.user) if pki is not None else (None, None)
+    async with ApiClient([server.endpoint], ClientOptions(tls=admin_tls)) as admin:
         await admin.create(_namespace(namespace))
         binding: rbac_pb2.RoleBinding = from_dict(
             rbac_pb2.RoleBinding,
@@ -79,7 +109,7 @@ async def _measure(
             },
         )  # fmt: skip
         await admin.create(binding)
-    async with ApiClient([server.endpoint], ClientOptions(token=token)) as api:
+    async with ApiClient([server.endpoint], ClientOptions(tls=user_tls)) as api:
         # Until the binding has reached the secure server's policy feed (bounded).
         for _ in range(100):
             try:
@@ -100,10 +130,7 @@ async def _measure(
 
 async def run(objects: int, concurrency: int) -> dict[str, dict[str, float]]:
     work = Path(tempfile.mkdtemp(prefix="bench-security-"))
-    tokens = work / "tokens.csv"
-    tokens.write_text(
-        f'{USER_TOKEN},bench-user,bench-user,""\n{ADMIN_TOKEN},admin,admin,"system:masters"\n'
-    )
+    pki = Pki(work)
     key = base64.b64encode(os.urandom(32)).decode()
     encryption = work / "encryption.yaml"
     encryption.write_text(
@@ -120,7 +147,7 @@ async def run(objects: int, concurrency: int) -> dict[str, dict[str, float]]:
             etcd.endpoints,
             name="bench-secure",
             extra_args=[
-                "--token-auth-file", str(tokens),
+                *pki.flags(),
                 "--authorization-mode", "Node,RBAC",
                 "--audit-log-path", str(work / "audit.jsonl"),
                 "--encryption-provider-config", str(encryption),
@@ -131,10 +158,10 @@ async def run(objects: int, concurrency: int) -> dict[str, dict[str, float]]:
         results: dict[str, list[dict[str, float]]] = {"insecure": [], "secure": []}
         for round_ in range(2):
             results["insecure"].append(
-                await _measure(plain, f"plain-{round_}", objects, concurrency, "")
+                await _measure(plain, f"plain-{round_}", objects, concurrency, None)
             )
             results["secure"].append(
-                await _measure(secure, f"secure-{round_}", objects, concurrency, USER_TOKEN)
+                await _measure(secure, f"secure-{round_}", objects, concurrency, pki)
             )
         return {
             mode: {k: statistics.mean(r[k] for r in runs) for k in runs[0]}

@@ -32,6 +32,8 @@ log = structlog.get_logger("registration")
 COMPONENT_LABEL = "tugboat.io/component"
 ADDRESS_ANNOTATION = "tugboat.io/metrics-address"
 """host:port of the component's status port (/metrics)."""
+SCHEME_ANNOTATION = "prometheus.io/scheme"
+"""https when the status port serves TLS (an API server with a certificate); else absent."""
 LEASE_PREFIX = "tugboat-"
 DURATION_SECONDS = 15
 RENEW_INTERVAL = 5.0
@@ -48,12 +50,13 @@ class Registration:
 
     def __init__(
         self, api: ApiClient, *, component: str, identity: str, address: str,
-        renew_interval: float = RENEW_INTERVAL,
+        renew_interval: float = RENEW_INTERVAL, scheme: str = "http",
     ) -> None:
         self.api = api
         self.component = component
         self.identity = identity
         self.address = address
+        self.scheme = scheme
         self.renew_interval = renew_interval
         self.name = lease_name(component, identity)
         self._log = log.bind(key=f"leases/{LEASE_NAMESPACE}/{self.name}")
@@ -97,6 +100,8 @@ class Registration:
         lease.metadata.namespace = LEASE_NAMESPACE
         lease.metadata.labels[COMPONENT_LABEL] = self.component
         lease.metadata.annotations[ADDRESS_ANNOTATION] = self.address
+        if self.scheme != "http":
+            lease.metadata.annotations[SCHEME_ANNOTATION] = self.scheme
         now = micro_time()
         if current is None:
             lease.spec.acquire_time = now

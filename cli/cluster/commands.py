@@ -62,7 +62,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     up_parser.add_argument(
         "--secure",
         action="store_true",
-        help="a token per component and user; API servers authorize with Node and RBAC",
+        help="the default with --driver process: TLS everywhere, a certificate and a token "
+        "per component and user, API servers authorizing with Node and RBAC",
+    )
+    up_parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="plaintext, no credentials, everything allowed (tests that need it only)",
     )
     up_parser.add_argument("--base-port", type=int, default=DEFAULT_BASE_PORT)
     up_parser.add_argument(
@@ -202,6 +208,8 @@ async def _stop(layout: Layout, found: state.State) -> None:
 
 async def up(inv: Invocation) -> int:
     """Start the cluster with its driver, write the context, wait until all answer."""
+    if inv.args.secure and inv.args.insecure:
+        raise CliError("--secure and --insecure: give one")
     if inv.args.driver == "docker":
         if inv.args.secure:
             raise CliError("--secure: not yet with --driver docker (the processes driver only)")
@@ -216,7 +224,7 @@ async def up(inv: Invocation) -> int:
         args.nodes,
         1 if args.etcd_members is None else args.etcd_members,
         args.node_address,
-        secure=args.secure,
+        secure=not args.insecure,
     )
     found = state.load(layout)
     if found is not None:
@@ -367,6 +375,7 @@ async def up_containers(inv: Invocation) -> int:
     inv.out(
         f'Creating cluster "{name}" on Docker: {len(spec.masters)} masters, '
         f"{len(spec.workers)} workers, {spec.etcd_members} etcd members"
+        + ("" if args.insecure else " (plaintext: TLS is not yet set up on container nodes)")
     )
     inv.stdout.flush()
     state.save(layout, state.State(name, 0, len(spec.masters), driver="docker"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+import ssl
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from cli.cluster.layout import HOST, Layout
 from cli.cluster.probes import http_get
 from cli.errors import CliError
 from client.timeouts import within
+from client.tls import ClientCredentials
 
 BAD_ETCD = ((3, 5, 0), (3, 5, 2))
 """etcd 3.5.0-3.5.2 can lose consistency after a hard kill (etcd issue 13766)."""
@@ -99,28 +101,43 @@ def etcd(layout: Layout, binary: str, member: int = 0) -> Component:
     single = layout.etcd_members == 1
     name = "etcd" if single else f"etcd-{member}"
     member_name = f"{layout.name}-etcd" if single else f"{layout.name}-etcd-{member}"
+    scheme = "https" if layout.secure else "http"
     peers = ",".join(
         (f"{layout.name}-etcd" if single else f"{layout.name}-etcd-{m}")
-        + f"=http://{HOST}:{layout.etcd_peer_port(m)}"
+        + f"={scheme}://{HOST}:{layout.etcd_peer_port(m)}"
         for m in range(layout.etcd_members)
     )
 
     async def ready() -> bool:
-        status, body = await http_get(HOST, client, "/health")
+        tls: bool | ssl.SSLContext = False
+        if layout.secure:
+            # etcd demands a client certificate of the CA even for /health.
+            tls = _etcd_client(layout, credentials.ETCD_CLIENT).ssl_context()
+        status, body = await http_get(HOST, client, "/health", tls=tls)
         return status == 200 and b'"true"' in body
 
     flags = {
         "--name": member_name,
         "--data-dir": str(layout.etcd_data_for(member)),
-        "--listen-client-urls": f"http://{HOST}:{client}",
-        "--advertise-client-urls": f"http://{HOST}:{client}",
-        "--listen-peer-urls": f"http://{HOST}:{peer}",
-        "--initial-advertise-peer-urls": f"http://{HOST}:{peer}",
+        "--listen-client-urls": f"{scheme}://{HOST}:{client}",
+        "--advertise-client-urls": f"{scheme}://{HOST}:{client}",
+        "--listen-peer-urls": f"{scheme}://{HOST}:{peer}",
+        "--initial-advertise-peer-urls": f"{scheme}://{HOST}:{peer}",
         "--initial-cluster": peers,
         "--initial-cluster-state": "new",
         "--initial-cluster-token": f"{layout.name}-{layout.base_port}",
     }
-    return Component(name, [binary, *_flat(flags)], [client, peer], ready)
+    if layout.secure:
+        cert, key = credentials.etcd_cert_files(layout)
+        ca = str(credentials.ca_file(layout))
+        for side in ("", "peer-"):
+            flags[f"--{side}cert-file"], flags[f"--{side}key-file"] = str(cert), str(key)
+            flags[f"--{side}trusted-ca-file"] = ca
+        # Go's boolean flags take their value after "=" only.
+        argv = [binary, *_flat(flags), "--client-cert-auth=true", "--peer-client-cert-auth=true"]
+    else:
+        argv = [binary, *_flat(flags)]
+    return Component(name, argv, [client, peer], ready)
 
 
 def etcd_cluster(layout: Layout, binary: str) -> list[Component]:
@@ -154,6 +171,7 @@ def apiserver(layout: Layout, i: int) -> Component:
         cert, key = credentials.apiserver_cert_files(layout)
         flags["--tls-cert-file"], flags["--tls-private-key-file"] = str(cert), str(key)
         flags["--client-ca-file"] = str(credentials.ca_file(layout))
+        flags.update(_etcd_tls(layout, credentials.ETCD_CLIENT))
         flags["--kubelet-certificate-authority"] = str(credentials.ca_file(layout))
         cert, key = credentials.certificate_files(layout, credentials.KUBELET_CLIENT)
         flags["--kubelet-client-certificate"], flags["--kubelet-client-key"] = str(cert), str(key)
@@ -167,14 +185,32 @@ def apiserver(layout: Layout, i: int) -> Component:
     )
 
 
-def _client_tls(layout: Layout, identity: str) -> dict[str, str]:
-    """A daemon's flags to reach the API servers as `identity`: the CA and its certificate."""
+def _etcd_client(layout: Layout, identity: str) -> ClientCredentials:
     cert, key = credentials.certificate_files(layout, identity)
-    return {
-        "--certificate-authority": str(credentials.ca_file(layout)),
-        "--client-certificate": str(cert),
-        "--client-key": str(key),
-    }
+    return ClientCredentials.from_files(credentials.ca_file(layout), cert, key)
+
+
+API_SERVER_TLS_FLAGS = ("--certificate-authority", "--client-certificate", "--client-key")
+"""kubectl's names, which every daemon takes for the API servers."""
+ETCD_TLS_FLAGS = ("--etcd-cafile", "--etcd-certfile", "--etcd-keyfile")
+"""kube-apiserver's names for etcd."""
+
+
+def _tls_flags(layout: Layout, identity: str, names: tuple[str, str, str]) -> dict[str, str]:
+    """The cluster CA and `identity`'s client certificate and key, under `names`."""
+    cert, key = credentials.certificate_files(layout, identity)
+    ca_flag, cert_flag, key_flag = names
+    return {ca_flag: str(credentials.ca_file(layout)), cert_flag: str(cert), key_flag: str(key)}
+
+
+def _etcd_tls(layout: Layout, identity: str) -> dict[str, str]:
+    """A process's flags to reach etcd over TLS as `identity`."""
+    return _tls_flags(layout, identity, ETCD_TLS_FLAGS)
+
+
+def _client_tls(layout: Layout, identity: str) -> dict[str, str]:
+    """A daemon's flags to reach the API servers as `identity`."""
+    return _tls_flags(layout, identity, API_SERVER_TLS_FLAGS)
 
 
 def _elected(layout: Layout, i: int, program: str, short: str, block: int) -> Component:
@@ -198,6 +234,7 @@ def _elected(layout: Layout, i: int, program: str, short: str, block: int) -> Co
             "tug-controller-manager": credentials.CONTROLLER_MANAGER,
         }[program]
         flags.update(_client_tls(layout, identity))
+        flags.update(_etcd_tls(layout, identity))  # for the leader election
     return Component(f"{short}-{i}", [executable(program), *_flat(flags)], [http_port], ready)
 
 

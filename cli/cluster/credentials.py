@@ -33,6 +33,10 @@ CONTROLLER_MANAGER = "system:kube-controller-manager"
 PROXY = "system:kube-proxy"
 KUBELET_CLIENT = "kube-apiserver-kubelet-client"
 """The API servers' identity towards kubelets; the kubelets admit system:masters only."""
+ETCD_CLIENT = "kube-apiserver-etcd-client"
+"""The API servers' identity towards etcd, which admits any certificate of the CA."""
+PROMETHEUS = "prometheus"
+"""What Prometheus shows the endpoints that demand a certificate (etcd's /metrics)."""
 
 
 def _file(layout: Layout, identity: str) -> Path:
@@ -102,6 +106,11 @@ def certificate_files(layout: Layout, identity: str) -> tuple[Path, Path]:
     return token.with_suffix(".crt"), token.with_suffix(".key")
 
 
+def etcd_cert_files(layout: Layout) -> tuple[Path, Path]:
+    """etcd's serving and peer certificate and key (every member on the same address)."""
+    return layout.auth_dir / "etcd.crt", layout.auth_dir / "etcd.key"
+
+
 def kubelet_serving_files(layout: Layout, j: int) -> tuple[Path, Path]:
     """Node j's node-agent serving certificate and key."""
     base = layout.auth_dir / f"kubelet-{layout.node_name(j)}"
@@ -124,11 +133,17 @@ def ensure_pki(layout: Layout) -> bytes:
     cert, key = apiserver_cert_files(layout)
     write_public(cert, served.cert)
     write_private(key, served.key)
-    for user, groups in [*_identities(layout), (KUBELET_CLIENT, "system:masters")]:
+    extra = [(KUBELET_CLIENT, "system:masters"), (ETCD_CLIENT, ""), (PROMETHEUS, "")]
+    for user, groups in [*_identities(layout), *extra]:
         issued = ca.issue(user, organizations=[g for g in groups.split(",") if g], client=True)
         cert, key = certificate_files(layout, user)
         write_public(cert, issued.cert)
         write_private(key, issued.key)
+    # etcd serves its clients and its peers with one certificate, and shows it as a peer.
+    served = ca.issue("etcd", server=True, client=True, hosts=[HOST, "localhost"])
+    cert, key = etcd_cert_files(layout)
+    write_public(cert, served.cert)
+    write_private(key, served.key)
     for j in range(layout.nodes):
         # The API servers dial the node agent at the node's address and verify it.
         name = layout.node_name(j)

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from cli.cluster import credentials
 from cli.cluster.components import Component
 from cli.cluster.layout import HOST, Layout
 from cli.cluster.probes import http_get
@@ -51,14 +52,27 @@ def prometheus_config(layout: Layout, deploy: Path = DEPLOY) -> dict[str, Any]:
     config["rule_files"] = [
         str(deploy / p) for p in config.get("rule_files", [])
     ] + [str(folder(layout) / "rules.d" / "*.yml")]
+    # A secure cluster's API servers and etcd serve HTTPS with the cluster CA's
+    # certificates: the discovery URL and their /metrics (whose targets say __scheme__
+    # https) verify them, and etcd, which demands one, gets Prometheus' own certificate.
+    scheme = "https" if layout.secure else "http"
+    tls: dict[str, Any] = {}
+    if layout.secure:
+        cert, key = credentials.certificate_files(layout, credentials.PROMETHEUS)
+        tls["tls_config"] = {
+            "ca_file": str(credentials.ca_file(layout)),
+            "cert_file": str(cert),
+            "key_file": str(key),
+        }
     sd = [
-        {"url": f"http://{HOST}:{layout.apiserver_http_port(i)}/discovery/prometheus",
-         "refresh_interval": "5s"}
+        {"url": f"{scheme}://{HOST}:{layout.apiserver_http_port(i)}/discovery/prometheus",
+         "refresh_interval": "5s", **tls}
         for i in range(layout.masters)
     ]  # fmt: skip
     for job in config["scrape_configs"]:
         if "http_sd_configs" in job:
             job["http_sd_configs"] = sd
+            job.update(tls)
     return config
 
 

@@ -13,14 +13,15 @@ _MAX_ANSWER = 16 << 20
 
 
 async def http_get(
-    host: str, port: int, path: str, timeout: float = 1.0, *, tls: bool = False
+    host: str, port: int, path: str, timeout: float = 1.0, *, tls: bool | ssl.SSLContext = False
 ) -> tuple[int, bytes]:
     """A minimal HTTP/1.0 GET: (status, body); (0, b"") when nothing answers.
 
     With `tls`, over HTTPS without checking the certificate: a readiness probe of a
-    process this tool started itself, as kubelet's HTTPS probes do."""
-    context = None
-    if tls:
+    process this tool started itself, as kubelet's HTTPS probes do. A server that demands
+    a client certificate (etcd) is given an ssl context holding one instead."""
+    context = tls if isinstance(tls, ssl.SSLContext) else None
+    if tls is True:
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE

@@ -31,7 +31,7 @@ from aiohttp import web
 from client.api import ApiClient
 from client.errors import ApiError, Unavailable
 from client.timestamps import try_epoch as parse_time
-from master.registration import ADDRESS_ANNOTATION, COMPONENT_LABEL
+from master.registration import ADDRESS_ANNOTATION, COMPONENT_LABEL, SCHEME_ANNOTATION
 from proto import core_pb2, workloads_pb2
 
 log = structlog.get_logger("apiserver.discovery")
@@ -62,6 +62,9 @@ class DiscoverySettings:
     proxy_http_port: int = 10249
     """The proxies' /metrics port on each node's InternalIP (kube-proxy's)."""
     etcd_servers: Sequence[str] = field(default_factory=list)
+    etcd_scheme: str = "http"
+    """https when this API server reaches etcd over TLS (Prometheus then shows its own
+    client certificate, which etcd demands)."""
 
 
 def _group(target: str, **labels: str) -> Group:
@@ -81,7 +84,10 @@ def registration_groups(leases: Sequence[workloads_pb2.Lease], now: float) -> li
             continue
         identity = lease.spec.holder_identity
         job = JOBS.get(component, component)
-        out.append(_group(address, job=job, component=component, identity=identity))
+        scheme = lease.metadata.annotations.get(SCHEME_ANNOTATION, "http")
+        out.append(
+            _group(address, job=job, component=component, identity=identity, __scheme__=scheme)
+        )
         if component == "tug-controller-manager":
             out.append(
                 _group(
@@ -164,7 +170,10 @@ class Discovery:
             *registration_groups(list(leases.items), time.time()),  # type: ignore[arg-type]
             *node_groups(list(nodes.items), self.settings),  # type: ignore[arg-type]
             *pod_groups(list(pods.items)),  # type: ignore[arg-type]
-            *(_group(e, job="etcd") for e in self.settings.etcd_servers),
+            *(
+                _group(e, job="etcd", __scheme__=self.settings.etcd_scheme)
+                for e in self.settings.etcd_servers
+            ),
         ]
         self._cached = (now, groups)
         return groups

@@ -21,6 +21,8 @@ import structlog
 from aetcd import rpc
 
 from client import errors
+from client.tls import ClientCredentials
+from master.etcdclient import etcd_client
 
 log = structlog.get_logger("apiserver.etcd")
 
@@ -98,12 +100,14 @@ class Etcd:
         *,
         timeout: float = 5.0,
         observe: Observer | None = None,
+        tls: ClientCredentials | None = None,
     ) -> None:
         if not endpoints:
             raise ValueError("at least one etcd endpoint is needed")
         self.endpoints = list(endpoints)
         self.timeout = timeout
         self._observe = observe
+        self._tls = tls
         self._index = 0
         self._client: Any = None
         self._lock = asyncio.Lock()
@@ -142,8 +146,7 @@ class Etcd:
         if self._client is None:
             async with self._lock:
                 if self._client is None:
-                    host, _, port = self.endpoint.rpartition(":")
-                    client = aetcd.Client(host=host, port=int(port), options=_CHANNEL_OPTIONS)
+                    client = etcd_client(self.endpoint, self._tls, options=_CHANNEL_OPTIONS)
                     await client.connect()
                     self._client = client
         return self._client

@@ -19,6 +19,7 @@ from master.apiserver import encryption
 from master.apiserver.allocators import DEFAULT_SERVICE_RANGE, parse_node_port_range
 from master.apiserver.discovery import DiscoverySettings
 from master.apiserver.server import ApiServer, ApiServerConfig
+from master.etcdclient import add_etcd_tls_flags, etcd_tls
 
 log = structlog.get_logger("apiserver")
 
@@ -91,6 +92,7 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
     p.add_argument("--kubelet-client-certificate", default="",
                    help="PEM certificate shown to kubelets (needs --kubelet-certificate-authority)")
     p.add_argument("--kubelet-client-key", default="", help="its private key")
+    add_etcd_tls_flags(p)
     p.add_argument("--service-account-signing-key-file", default="",
                    help="PEM RSA private key signing ServiceAccount tokens; every API server "
                    "of a cluster needs the same (default: one made at start)")
@@ -150,6 +152,7 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
         p.error(f"--log-level: {e}")
     return ApiServerConfig(
         etcd_servers=a.etcd_servers,
+        etcd_tls=etcd_tls(p, a),
         bind_address=a.bind_address,
         advertise_address=a.advertise_address,
         port=a.port,

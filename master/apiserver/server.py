@@ -97,6 +97,8 @@ class ApiServerConfig:
     """Ordinary requests served at once before TooManyRequests; Leases are never capped
     (inflight.py). 0: no cap. kube-apiserver's --max-requests-inflight is 400."""
     etcd_timeout: float = 5.0
+    etcd_tls: ClientCredentials | None = None
+    """etcd's CA and this server's client certificate (--etcd-cafile, ...); None: plaintext."""
     default_unreachable_toleration: int | None = None
     """tolerationSeconds of the unreachable toleration added to pods; None keeps the
     module's (defaults.DEFAULT_UNREACHABLE_TOLERATION_SECONDS, 2 s)."""
@@ -191,7 +193,10 @@ class ApiServer:
         self.config = config
         self.metrics = ApiServerMetrics(resources=[s.kind.resource for s in all_strategies()])
         self.etcd = Etcd(
-            config.etcd_servers, timeout=config.etcd_timeout, observe=self.metrics.observe_etcd
+            config.etcd_servers,
+            timeout=config.etcd_timeout,
+            observe=self.metrics.observe_etcd,
+            tls=config.etcd_tls,
         )
         self.sa_tokens = load_keys(
             config.service_account_signing_key_file, list(config.service_account_key_files)
@@ -234,7 +239,11 @@ class ApiServer:
         self._stopped = False
         self._tolerations: tuple[int, int] | None = None
         self.discovery = Discovery(
-            replace(config.discovery, etcd_servers=list(config.etcd_servers))
+            replace(
+                config.discovery,
+                etcd_servers=list(config.etcd_servers),
+                etcd_scheme="https" if config.etcd_tls is not None else "http",
+            )
         )
         self._loopback: ApiClient | None = None
         self._loopback_address = ""
@@ -358,7 +367,11 @@ class ApiServer:
         if self.status is not None and self._loopback is not None and cfg.register:
             address = f"{cfg.advertise_address or cfg.bind_address}:{self.status.port}"
             registration = Registration(
-                self._loopback, component="tug-apiserver", identity=address, address=address
+                self._loopback,
+                component="tug-apiserver",
+                identity=address,
+                address=address,
+                scheme="https" if tls is not None else "http",
             )
             self._registration = asyncio.create_task(registration.run())
             self._kubernetes_service = asyncio.create_task(KubernetesService(self._loopback).run())

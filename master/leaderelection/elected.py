@@ -30,6 +30,7 @@ from client.statusserver import StatusServer
 from client.timeouts import cancel_and_wait, within
 from client.tls import ClientCredentials, add_client_flags, client_credentials
 from client.tokens import read_token
+from master.etcdclient import add_etcd_tls_flags, etcd_tls
 from master.leaderelection.election import (
     Callbacks,
     ConfigError,
@@ -62,6 +63,8 @@ class ElectedOptions:
     """The bearer token sent to the API servers (--token-file)."""
     tls: ClientCredentials | None = field(default=None, repr=False)
     """The cluster CA and this component's certificate (--certificate-authority, ...)."""
+    etcd_tls: ClientCredentials | None = field(default=None, repr=False)
+    """etcd's CA and this component's certificate for the election (--etcd-cafile, ...)."""
 
 
 def add_flags(p: argparse.ArgumentParser) -> None:
@@ -81,6 +84,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", default="", help="identity in the election (default host-pid)")
     p.add_argument("--token-file", default="", help="a file holding this component's token")
     add_client_flags(p)
+    add_etcd_tls_flags(p)
     p.add_argument(
         "--leader-lease",
         type=positive_seconds,
@@ -126,6 +130,7 @@ def parse_options(
     opts = ElectedOptions(
         token=token,
         tls=client_credentials(p, a),
+        etcd_tls=etcd_tls(p, a),
         servers=a.server,
         etcd_servers=a.etcd_servers,
         name=a.name or default_identity(),
@@ -152,6 +157,7 @@ async def run_elected(
         opts.etcd_servers,
         config,
         callbacks=Callbacks(new_leader=lambda who: log.info("leader", key=config.key, leader=who)),
+        tls=opts.etcd_tls,
     )
 
     async def ready() -> str | None:

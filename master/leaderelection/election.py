@@ -53,6 +53,8 @@ import structlog
 from prometheus_client import Counter, Gauge
 
 from client.timeouts import within
+from client.tls import ClientCredentials
+from master.etcdclient import etcd_client
 from proto import api_pb2
 
 log = structlog.get_logger("leaderelection")
@@ -172,6 +174,7 @@ class LeaderElector:
         *,
         callbacks: Callbacks | None = None,
         clock: Callable[[], float] = time.monotonic,
+        tls: ClientCredentials | None = None,
     ) -> None:
         if not etcd_endpoints:
             raise ConfigError("etcd_endpoints: at least one host:port is needed")
@@ -179,6 +182,8 @@ class LeaderElector:
         self.config = config
         self.callbacks = callbacks or Callbacks()
         self.clock = clock
+        self.tls = tls
+        """etcd's CA and this process's client certificate; None: plaintext."""
         self.leadership: Leadership | None = None
         self.observed_leader = ""
         self.last_renewal = 0.0
@@ -397,9 +402,10 @@ class LeaderElector:
 
     async def _connect(self) -> aetcd.Client:
         if self._client is None:
-            host, _, port = self.endpoints[self._endpoint_index].rpartition(":")
-            client = aetcd.Client(
-                host=host, port=int(port), timeout=int(max(1, self.config.lease_ttl))
+            client = etcd_client(
+                self.endpoints[self._endpoint_index],
+                self.tls,
+                timeout=int(max(1, self.config.lease_ttl)),
             )
             await client.connect()
             self._client = client

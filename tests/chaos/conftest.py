@@ -28,7 +28,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 @pytest.fixture
 async def api(cluster: Cluster) -> AsyncIterator[ApiClient]:
     """A client of all three API servers; every process killed in the test restarted after."""
-    async with ApiClient(cluster.servers) as client:
+    async with cluster.client() as client:
         try:
             yield client
         finally:

@@ -97,7 +97,7 @@ async def restore(cluster: Cluster) -> None:
             tier = [n for n in dead if n.rpartition("-")[0] == kind]
             if tier:
                 await restart(cluster, *tier)
-    async with ApiClient(cluster.servers) as api:
+    async with cluster.client() as api:
         names = [cluster.node_name(j) for j in range(cluster.nodes)]
         await eventually(
             lambda: nodes_ready(api, names), timeout=60, interval=0.25, what="every node Ready"

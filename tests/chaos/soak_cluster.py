@@ -126,7 +126,7 @@ async def test_a_loaded_cluster_raises_no_false_alarm_and_holds_its_memory(clust
     errors: list[str] = []
     watchers = Watchers()
     prober = Prober(f"http://{cluster.node_ip(1)}:30095/", interval=0.2)
-    async with ApiClient(cluster.servers) as api:
+    async with cluster.client() as api:
         tasks = [asyncio.create_task(churn(api, w, stop, errors)) for w in range(5)]
         following = asyncio.create_task(watchers.follow(api))
         probing = asyncio.create_task(prober.run(stop, limit=SECONDS + 120))

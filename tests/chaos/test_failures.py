@@ -104,7 +104,7 @@ async def test_losing_one_etcd_member_keeps_the_api_serving_and_loses_nothing(
     await restart(cluster, "etcd-0")
     # The restarted member caught up: every API server (each on its own first member) agrees.
     for server in cluster.servers:
-        async with ApiClient([server]) as one:
+        async with cluster.client([server]) as one:
             again = await one.list("configmaps", namespace)
             assert len(again.items) == 60, server
     print(f"\netcd member loss: 40 writes and a list served in {served:.2f}s with etcd-0 dead")
@@ -285,7 +285,7 @@ async def test_no_acknowledged_create_is_lost_while_masters_and_an_etcd_member_d
 
     async def writer(names: list[str]) -> None:
         options = ClientOptions(timeout=3.0, retry_deadline=6.0)
-        async with ApiClient(cluster.servers, options) as client:
+        async with cluster.client(options=options) as client:
             for name in names:
                 cm = core_pb2.ConfigMap(
                     metadata=meta_pb2.ObjectMeta(name=name, namespace=namespace),
@@ -362,7 +362,7 @@ async def test_a_rolling_restart_of_every_master_then_every_kubelet_fails_no_req
         start = (await api.list("configmaps", "default")).resource_version
 
         async def clients(worker: int) -> None:
-            async with ApiClient(cluster.servers) as own:
+            async with cluster.client() as own:
                 for i in range(100_000):
                     if stop.is_set():
                         return

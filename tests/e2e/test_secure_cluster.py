@@ -191,8 +191,7 @@ def test_logs_through_the_api_server_need_a_caller_allowed_to_read_them(secure: 
 
 
 def test_a_secrets_value_is_not_in_etcd_in_plaintext(secure: Cluster):
-    import aetcd
-
+    from master.etcdclient import etcd_client
     from tests.chaos.helpers import layout_of
 
     secure.tug("apply", "-f", "-", stdin=UNUSED_SECRET.replace("unused", "sealed")).ok()
@@ -200,7 +199,8 @@ def test_a_secrets_value_is_not_in_etcd_in_plaintext(secure: Cluster):
     port = layout_of(secure).etcd_client_port(0)
 
     async def raw() -> bytes:
-        async with aetcd.Client(host="127.0.0.1", port=port) as c:
+        tls = _credentials(secure, "kube-apiserver-etcd-client")
+        async with etcd_client(f"127.0.0.1:{port}", tls) as c:
             found = await c.get(b"/registry/secrets/default/sealed")
             assert found is not None
             return bytes(found.value)

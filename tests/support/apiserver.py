@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from client.tls import ClientCredentials
 from master.apiserver.server import ApiServer, ApiServerConfig
 from tests.support.ports import free_port
 from tests.support.waiting import wait_until
@@ -49,6 +51,7 @@ async def running_apiserver(
     tls_cert_file: str = "",
     tls_private_key_file: str = "",
     client_ca_file: str = "",
+    etcd_tls: ClientCredentials | None = None,
 ) -> AsyncIterator[ApiServer]:
     """An API server in this process on 127.0.0.1 (free ports), stopped on exit.
 
@@ -74,6 +77,7 @@ async def running_apiserver(
             tls_cert_file=tls_cert_file,
             tls_private_key_file=tls_private_key_file,
             client_ca_file=client_ca_file,
+            etcd_tls=etcd_tls,
         )
     )
     try:
@@ -152,9 +156,12 @@ class ApiServerProcess:
         """Whether /readyz answers 200 now."""
         if self.process is None or self.process.poll() is not None:
             raise AssertionError(f"tug-apiserver {self.name} exited early:\n{self.logs()}")
+        # With a serving certificate the port is HTTPS; readiness does not judge the CA.
+        tls = "--tls-cert-file" in self.extra_args
+        context = ssl._create_unverified_context() if tls else None
         try:
-            url = f"http://{self.host}:{self.http_port}/readyz"
-            with urllib.request.urlopen(url, timeout=1) as r:
+            url = f"{'https' if tls else 'http'}://{self.host}:{self.http_port}/readyz"
+            with urllib.request.urlopen(url, timeout=1, context=context) as r:
                 return bool(r.status == 200)
         except OSError:
             return False

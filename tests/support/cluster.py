@@ -20,11 +20,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cli.cluster.probes import port_in_use
 from cli.cluster.processes import Record, alive, spawn, stop_all
+from client.api import ApiClient, ClientOptions
+from client.tls import ClientCredentials
 
 NODE_LABEL = "io.tugboat.node"
 SPAN = 70
@@ -92,6 +94,23 @@ class Cluster:
     def servers(self) -> list[str]:
         """The API servers' endpoints."""
         return [f"127.0.0.1:{self.base_port + i}" for i in range(self.masters)]
+
+    def client(
+        self, servers: list[str] | None = None, options: ClientOptions | None = None
+    ) -> ApiClient:
+        """An admin's client of the API servers (all unless `servers`): with the cluster
+        CA and the admin's certificate when `tug up` made them (the default), plaintext
+        on an `--insecure` cluster."""
+        options = options or ClientOptions()
+        auth = self.root / "auth"
+        if (auth / "ca.crt").exists():
+            options = replace(
+                options,
+                tls=ClientCredentials.from_files(
+                    auth / "ca.crt", auth / "admin.crt", auth / "admin.key"
+                ),
+            )
+        return ApiClient(servers or self.servers, options)
 
     def node_name(self, j: int) -> str:
         """Node j's name, as `tug up` gives it."""

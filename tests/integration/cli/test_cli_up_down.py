@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cli import health
 from cli.cluster.probes import accepts, port_in_use
 from cli.cluster.processes import Record, alive, stop_all
 
@@ -155,3 +156,25 @@ def test_down_without_a_cluster_says_so(cluster: Cluster) -> None:
     assert (down.returncode, down.stdout) == (0, 'No cluster "local" is running.\n')
 
 
+
+
+def test_up_is_secure_unless_asked_for_insecure(cluster: Cluster) -> None:
+    """By default every API server speaks TLS and tug's context holds the CA and the
+    admin's certificate; `--insecure` gives today's plaintext cluster and context."""
+    up = cluster.up("--fresh")
+    assert up.returncode == 0, up.stderr
+    config = yaml.safe_load((cluster.home / "config").read_text())
+    assert "certificate-authority-data" in config["clusters"][0]["cluster"]
+    assert "client-certificate-data" in config["users"][0]["user"]
+    assert cluster.tug("get", "namespaces").returncode == 0
+    # A plaintext health check of the API server's gRPC port gets no answer.
+    endpoint = f"127.0.0.1:{cluster.base_port}"
+    assert asyncio.run(health.check(endpoint)) == (False, "unreachable")
+    assert cluster.tug("down").returncode == 0
+
+    plain = cluster.up("--fresh", "--insecure")
+    assert plain.returncode == 0, plain.stderr
+    config = yaml.safe_load((cluster.home / "config").read_text())
+    assert "certificate-authority-data" not in config["clusters"][0]["cluster"]
+    assert "users" not in config
+    assert asyncio.run(health.check(endpoint)) == (True, "SERVING")
