@@ -9,6 +9,11 @@ requests and limits (`cpu` and `memory` are requests, as `requests.cpu`); every 
 counts once towards `count/<resource>[.<group>]`, and pods, services, configmaps, secrets
 and resourcequotas also under their short names. A container without a request for a
 resource the quota limits is refused, as Kubernetes refuses it: `must specify cpu`.
+
+A quota with `scopes` counts only the pods its scopes match, as Kubernetes' scopes do:
+Terminating (the pod sets activeDeadlineSeconds) or NotTerminating, BestEffort (no
+container requests or limits cpu or memory) or NotBestEffort. Such a quota tracks pods
+only; BestEffort tracks their count only.
 """
 
 from __future__ import annotations
@@ -26,6 +31,40 @@ _REQUESTS = {"cpu": "cpu", "memory": "memory", "requests.cpu": "cpu",
 _LIMITS = {"limits.cpu": "cpu", "limits.memory": "memory"}
 
 Usage = dict[str, Fraction]
+
+SCOPES = ("Terminating", "NotTerminating", "BestEffort", "NotBestEffort")
+SCOPE_CONFLICTS = (("Terminating", "NotTerminating"), ("BestEffort", "NotBestEffort"))
+SCOPED_RESOURCES = ("pods", "count/pods", *_REQUESTS, *_LIMITS)
+"""What a quota with scopes may limit; one with BestEffort only the first two."""
+
+
+def best_effort(pod: Any) -> bool:
+    """Kubernetes' BestEffort QoS: no container requests or limits cpu or memory."""
+    return not any(
+        resource in getattr(c.resources, source)
+        for c in [*pod.spec.init_containers, *pod.spec.containers]
+        for source in ("requests", "limits")
+        for resource in ("cpu", "memory")
+    )
+
+
+def _scope_matches(scope: str, pod: Any) -> bool:
+    terminating = bool(pod.spec.HasField("active_deadline_seconds"))
+    return {
+        "Terminating": terminating,
+        "NotTerminating": not terminating,
+        "BestEffort": best_effort(pod),
+        "NotBestEffort": not best_effort(pod),
+    }.get(scope, False)
+
+
+def in_scope(quota: Any, kind: Kind, obj: Any) -> bool:
+    """Whether `obj` counts against `quota` at all: every one of its scopes matches."""
+    if not quota.spec.scopes:
+        return True
+    if kind.resource != "pods" or kind.group:
+        return False
+    return all(_scope_matches(scope, obj) for scope in quota.spec.scopes)
 
 
 def count_names(kind: Kind) -> list[str]:

@@ -36,7 +36,8 @@ def recounted(q: policy_pb2.ResourceQuota, objects: dict[str, list[Any]]) -> dic
     names = sorted(q.spec.hard)
     used: quota.Usage = {name: Fraction(0) for name in names}
     for kind in quota.kinds_for(names):
-        for name, value in quota.total(kind, objects.get(kind.resource, []), names).items():
+        matched = [o for o in objects.get(kind.resource, []) if quota.in_scope(q, kind, o)]
+        for name, value in quota.total(kind, matched, names).items():
             used[name] += value
     return {name: quota.show(name, value) for name, value in used.items()}
 

@@ -98,7 +98,9 @@ class NamespaceAdmission:
             problems = limitranger.apply(obj, reads.limit_ranges)
             if problems:
                 raise errors.Forbidden(f"{what} is forbidden: [{', '.join(problems)}]")
-        quotas = [q for q in reads.quotas if quota.touches(kind, q)]
+        quotas = [
+            q for q in reads.quotas if quota.touches(kind, q) and quota.in_scope(q, kind, obj)
+        ]
         if not quotas:
             return claim
         names = sorted({name for q in quotas for name in q.spec.hard})
@@ -110,17 +112,25 @@ class NamespaceAdmission:
                     f"{what} is forbidden: failed quota: {q.metadata.name}: must specify "
                     f"{','.join(lacking)}"
                 )
-        used = quota.total(kind, await self._all(kind, namespace), names)
+        objects = await self._all(kind, namespace)
+        # Each quota counts only the objects its scopes match.
+        used = {
+            q.metadata.name: quota.total(
+                kind, [o for o in objects if quota.in_scope(q, kind, o)], q.spec.hard
+            )
+            for q in quotas
+        }
         for q in quotas:
-            refusal = quota.exceeded(q, used, adds)
+            refusal = quota.exceeded(q, used[q.metadata.name], adds)
             if refusal:
                 raise errors.Forbidden(f"{what} is forbidden: {refusal}")
         for q in quotas:
             q.status.hard.clear()
             q.status.hard.update(q.spec.hard)
+            counted = used[q.metadata.name]
             for name in q.spec.hard:
-                if name in used:
-                    q.status.used[name] = quota.show(name, used[name] + adds.get(name, 0))
+                if name in counted:
+                    q.status.used[name] = quota.show(name, counted[name] + adds.get(name, 0))
             key = object_key(QUOTAS, namespace, q.metadata.name)
             claim.compares.append(compare_mod(key, int(q.metadata.resource_version)))
             claim.ops.append(op_put(key, encode_for_store(q)))

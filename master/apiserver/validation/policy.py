@@ -6,6 +6,7 @@ from fractions import Fraction
 from typing import Any
 
 from client.quantity import parse_quantity
+from client.quota import SCOPE_CONFLICTS, SCOPED_RESOURCES, SCOPES
 from master.apiserver.validation.errors import Errors, child
 from master.apiserver.validation.fields import quantity
 
@@ -28,8 +29,21 @@ def validate_resource_quota(errs: Errors, obj: Any) -> None:
         if quantity(errs, path, text) is not None and name not in QUOTA_COMPUTE:
             if parse_quantity(text).denominator != 1:
                 errs.invalid(path, text, "must be an integer")
-    for i, scope in enumerate(obj.spec.scopes):
-        errs.unsupported(f"spec.scopes[{i}]", scope, [])
+    scopes = list(obj.spec.scopes)
+    for i, scope in enumerate(scopes):
+        if scope not in SCOPES:
+            # PriorityClass and CrossNamespacePodAffinity need a scopeSelector: not here.
+            errs.unsupported(f"spec.scopes[{i}]", scope, SCOPES)
+    for a, b in SCOPE_CONFLICTS:
+        if a in scopes and b in scopes:
+            errs.invalid("spec.scopes", scopes, f"conflicting scopes: {a} and {b}")
+    if scopes:
+        allowed = ("pods", "count/pods") if "BestEffort" in scopes else SCOPED_RESOURCES
+        for name in sorted(obj.spec.hard):
+            if name not in allowed:
+                errs.invalid(
+                    child("spec.hard", name), name, "unsupported scope applied to resource"
+                )
 
 
 def validate_limit_range(errs: Errors, obj: Any) -> None:

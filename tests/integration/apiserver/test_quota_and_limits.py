@@ -135,3 +135,58 @@ async def test_bad_quotas_and_limit_ranges_are_refused_by_field(apiserver: ApiSe
             await api.create(limits([{"type": "Container", "min": {"cpu": "2"},
                                       "max": {"cpu": "1"}}]))  # fmt: skip
         assert "min value 2 is greater than max value 1" in inverted.value.message
+
+
+def scoped(name: str, hard: dict[str, str], scopes: list[str]) -> policy_pb2.ResourceQuota:
+    made = quota(name, hard)
+    made.spec.scopes.extend(scopes)
+    return made
+
+
+async def test_a_scoped_quota_counts_and_limits_only_the_pods_its_scopes_match(
+    apiserver: ApiServer,
+):
+    requests = {"requests": {"cpu": "100m", "memory": "64Mi"}}
+    async with ApiClient([apiserver.endpoint]) as api:
+        await api.create(scoped("best-effort", {"pods": "1"}, ["BestEffort"]))
+        await api.create(scoped("short-lived", {"pods": "1"}, ["Terminating"]))
+        await api.create(pod("plain"))  # best effort: the first one fits
+        with pytest.raises(errors.Forbidden) as over:
+            await api.create(pod("plain-2"))
+        assert "exceeded quota: best-effort" in over.value.message
+        # Neither best effort nor terminating: no scoped quota counts it.
+        await api.create(pod("guaranteed", requests))
+        await api.create(pod("guaranteed-2", requests))
+        deadline = pod("job-like", requests)
+        deadline.spec.active_deadline_seconds = 60
+        await api.create(deadline)
+        again = pod("job-like-2", requests)
+        again.spec.active_deadline_seconds = 60
+        with pytest.raises(errors.Forbidden) as terminating:
+            await api.create(again)
+        assert "exceeded quota: short-lived" in terminating.value.message
+        effort = await api.get("resourcequotas", "default", "best-effort")
+        lived = await api.get("resourcequotas", "default", "short-lived")
+        assert isinstance(effort, policy_pb2.ResourceQuota)
+        assert isinstance(lived, policy_pb2.ResourceQuota)
+        assert (effort.status.used["pods"], lived.status.used["pods"]) == ("1", "1")
+        names = {p.metadata.name for p in (await api.list("pods", "default")).items}
+        assert names == {"plain", "guaranteed", "guaranteed-2", "job-like"}
+
+
+async def test_bad_quota_scopes_are_refused_by_field(apiserver: ApiServer):
+    async with ApiClient([apiserver.endpoint]) as api:
+        with pytest.raises(errors.Invalid) as unknown:
+            await api.create(scoped("odd", {"pods": "1"}, ["Someday"]))
+        assert 'spec.scopes[0]: Unsupported value: "Someday"' in unknown.value.message
+        with pytest.raises(errors.Invalid) as both:
+            await api.create(scoped("both", {"pods": "1"}, ["Terminating", "NotTerminating"]))
+        assert "conflicting scopes: Terminating and NotTerminating" in both.value.message
+        with pytest.raises(errors.Invalid) as cpu:
+            await api.create(scoped("cpu", {"requests.cpu": "1"}, ["BestEffort"]))
+        assert "spec.hard.requests.cpu: Invalid value" in cpu.value.message
+        assert "unsupported scope applied to resource" in cpu.value.message
+        with pytest.raises(errors.Invalid) as services:
+            await api.create(scoped("svc", {"services": "1"}, ["NotTerminating"]))
+        assert "spec.hard.services" in services.value.message
+        assert not (await api.list("resourcequotas", "default")).items

@@ -84,3 +84,17 @@ async def test_other_kinds_are_recounted_every_sync_period(api: ApiClient, manag
 
 async def _is(api: ApiClient, want: dict[str, str]) -> bool:
     return await used(api) == want
+
+
+async def test_a_scoped_quota_is_recounted_from_the_pods_its_scopes_match(
+    api: ApiClient, manager: Any
+):
+    await api.create(pod("guaranteed", "200m"))
+    lasting = pod("job", "100m")
+    lasting.spec.active_deadline_seconds = 600
+    await api.create(lasting)
+    await manager.start()
+    terminating = quota({"pods": "5", "requests.cpu": "1"})
+    terminating.spec.scopes.append("Terminating")
+    await api.create(terminating)
+    await wait_for(lambda: _is(api, {"pods": "1", "requests.cpu": "100m"}), what="the job only")
