@@ -15,9 +15,14 @@ itself, so the pod spec stays as written.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import os
 import shutil
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from client.errors import ApiError
 from kubelet.pods.config import ConfigSource
@@ -79,12 +84,45 @@ def automounts(pod: core_pb2.Pod) -> bool:
     )
 
 
+TOKEN_REFRESH_FRACTION = 0.8
+TOKEN_MAX_AGE = 24 * 3600.0
+
+
+def _claims(token: str) -> dict[str, Any]:
+    """A JWT's payload, unverified: the kubelet only reads when its own token expires."""
+    try:
+        payload = token.split(".")[1]
+        decoded = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return {}
+    return decoded if isinstance(decoded, dict) else {}
+
+
+def needs_refresh(token: str, now: float) -> bool:
+    """Whether a mounted token is due for renewal (one that cannot be read always is)."""
+    claims = _claims(token)
+    issued, expires = claims.get("iat"), claims.get("exp")
+    if not isinstance(issued, int | float) or not isinstance(expires, int | float):
+        return True
+    return now >= issued + TOKEN_REFRESH_FRACTION * (expires - issued) or (
+        now - issued >= TOKEN_MAX_AGE
+    )
+
+
 class VolumeManager:
     """Creates, refreshes and removes the volumes of the pods of one node."""
 
-    def __init__(self, root_dir: Path, source: ConfigSource, ca: bytes = b"") -> None:
+    def __init__(
+        self,
+        root_dir: Path,
+        source: ConfigSource,
+        ca: bytes = b"",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.root_dir = root_dir
         self.source = source
+        self.clock = clock
+        """Wall-clock seconds, against which a token's iat and exp are judged."""
         self.ca = ca
         """The cluster CA's PEM, written as the pods' ca.crt (none in the insecure mode)."""
 
@@ -146,11 +184,17 @@ class VolumeManager:
         return paths
 
     async def _service_account(self, pod: core_pb2.Pod, base: Path) -> Path:
-        """token, ca.crt and namespace, as Kubernetes mounts them. The token is asked for
-        once per pod: bound to the pod, it lives as long as the pod (auth/issuing.py)."""
+        """token, ca.crt and namespace, as Kubernetes mounts them. The token is renewed
+        as Kubernetes' kubelet renews it: once 80% of its lifetime has passed, or once it
+        is a day old, whichever comes first; the file is replaced whole (a process that
+        reads it again sees one token or the other, never half)."""
         target = base / SERVICE_ACCOUNT_VOLUME
         token_file = target / "token"
-        if await asyncio.to_thread(token_file.exists):
+        try:
+            current = await asyncio.to_thread(token_file.read_text)
+        except OSError:
+            current = ""
+        if current and not needs_refresh(current, self.clock()):
             return target
         try:
             token = await self.source.token(pod)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,8 @@ from proto import core_pb2
 class Source:
     def __init__(self) -> None:
         self.cm = core_pb2.ConfigMap(data={"a.conf": "1", "b.conf": "2"})
+        self.now = time.time()
+        """The wall clock the tokens are issued at."""
 
     async def configmap(self, namespace, name):
         return self.cm if name == "cm" else None
@@ -20,9 +25,23 @@ class Source:
     async def secret(self, namespace, name):
         return core_pb2.Secret(data={"pw": b"x"}) if name == "s" else None
 
+    lifetime = 3600
+
     async def token(self, pod):
         self.tokens = getattr(self, "tokens", 0) + 1
-        return f"token-of-{pod.metadata.name}"
+        return jwt_like(pod.metadata.name, self.tokens, self.now, self.now + self.lifetime)
+
+
+def jwt_like(sub: str, serial: int, iat: float, exp: float) -> str:
+    """A token shaped as a JWT (the kubelet reads its iat and exp, never its signature)."""
+    claims = {"sub": sub, "serial": serial, "iat": int(iat), "exp": int(exp)}
+    payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"header.{payload}.signature"
+
+
+def serial(token: str) -> int:
+    payload = token.split(".")[1]
+    return int(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["serial"])
 
 
 def a_pod(*volumes: core_pb2.Volume) -> core_pb2.Pod:
@@ -81,11 +100,11 @@ async def test_every_container_gets_its_service_account_token_namespace_and_ca(t
     pod = a_pod()
     paths = await volumes.setup(pod)
     account = Path(paths["kube-api-access"])
-    assert (account / "token").read_text() == "token-of-p"
+    assert serial((account / "token").read_text()) == 1
     assert (account / "namespace").read_text() == "default"
     assert (account / "ca.crt").read_bytes() == b"CA PEM"
     await volumes.setup(pod)
-    assert source.tokens == 1  # asked once: the token lives as long as the pod
+    assert source.tokens == 1  # asked once while the token is fresh
     (mount,) = VolumeManager.mounts(pod, core_pb2.Container(name="c"), paths)
     assert (mount.container_path, mount.read_only) == (
         "/var/run/secrets/kubernetes.io/serviceaccount",
@@ -98,3 +117,33 @@ async def test_a_pod_that_says_no_gets_no_token(tmp_path):
     pod.spec.automount_service_account_token = False
     paths = await VolumeManager(tmp_path, Source()).setup(pod)
     assert "kube-api-access" not in paths
+
+
+async def test_a_mounted_token_is_renewed_once_80_percent_of_its_life_has_passed(tmp_path):
+    source = Source()
+    clock = [source.now]
+    volumes = VolumeManager(tmp_path, source, clock=lambda: clock[0])
+    pod = a_pod()
+    token = Path((await volumes.setup(pod))["kube-api-access"]) / "token"
+    clock[0] = source.now + 0.79 * source.lifetime
+    await volumes.setup(pod)
+    assert (source.tokens, serial(token.read_text())) == (1, 1)
+    clock[0] = source.now + 0.8 * source.lifetime
+    source.now = clock[0]
+    await volumes.setup(pod)
+    assert (source.tokens, serial(token.read_text())) == (2, 2)
+
+
+async def test_a_long_lived_token_is_renewed_once_a_day_and_an_unreadable_one_at_once(tmp_path):
+    source = Source()
+    source.lifetime = 365 * 24 * 3600  # as the API server extends a kubelet's request
+    clock = [source.now]
+    volumes = VolumeManager(tmp_path, source, clock=lambda: clock[0])
+    pod = a_pod()
+    token = Path((await volumes.setup(pod))["kube-api-access"]) / "token"
+    clock[0] = source.now + 24 * 3600
+    await volumes.setup(pod)
+    assert serial(token.read_text()) == 2
+    token.write_text("garbage")
+    await volumes.setup(pod)
+    assert serial(token.read_text()) == 3
