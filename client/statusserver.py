@@ -27,6 +27,9 @@ _SHUTDOWN_GRACE = 2.0
 """Seconds open requests get to finish when the server stops."""
 
 
+MetricsGuard = Callable[[web.Request], Awaitable[web.Response | None]]
+
+
 async def _always_ready() -> str | None:
     return None
 
@@ -46,8 +49,12 @@ class StatusServer:
         registry: CollectorRegistry,
         ready: ReadyCheck = _always_ready,
         ssl_context: ssl.SSLContext | None = None,
+        metrics_guard: MetricsGuard | None = None,
     ) -> None:
         self.host = host
+        self.metrics_guard = metrics_guard
+        """Asked before /metrics is served: None lets the request through, a response
+        (401, 403) refuses it (an API server with anonymous metrics turned off)."""
         self.ssl_context = ssl_context
         """HTTPS with this context (the API server's port when it has a certificate)."""
         self.port = port
@@ -101,7 +108,11 @@ class StatusServer:
             return web.Response(text="ok\n")
         return web.Response(status=503, text=f"not ready: {reason}\n")
 
-    async def _metrics(self, _request: web.Request) -> web.Response:
+    async def _metrics(self, request: web.Request) -> web.Response:
+        if self.metrics_guard is not None:
+            refusal = await self.metrics_guard(request)
+            if refusal is not None:
+                return refusal
         return _exposition(self.registry)
 
 

@@ -177,9 +177,11 @@ def apiserver(layout: Layout, i: int) -> Component:
         flags["--kubelet-client-certificate"], flags["--kubelet-client-key"] = str(cert), str(key)
         # One key for every API server, so each verifies the others' ServiceAccount tokens.
         flags["--service-account-signing-key-file"] = str(credentials.service_account_key(layout))
+    # Prometheus shows a certificate in system:monitoring; nobody else reads /metrics.
+    switches = ["--no-anonymous-metrics"] if layout.secure else []
     return Component(
         f"apiserver-{i}",
-        [executable("tug-apiserver"), *_flat(flags)],
+        [executable("tug-apiserver"), *_flat(flags), *switches],
         [grpc_port, http_port],
         ready,
     )

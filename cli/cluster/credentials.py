@@ -36,7 +36,8 @@ KUBELET_CLIENT = "kube-apiserver-kubelet-client"
 ETCD_CLIENT = "kube-apiserver-etcd-client"
 """The API servers' identity towards etcd, which admits any certificate of the CA."""
 PROMETHEUS = "prometheus"
-"""What Prometheus shows the endpoints that demand a certificate (etcd's /metrics)."""
+"""What Prometheus shows: etcd demands a certificate, and the API servers' /metrics a user
+of group system:monitoring."""
 
 
 def _file(layout: Layout, identity: str) -> Path:
@@ -133,7 +134,11 @@ def ensure_pki(layout: Layout) -> bytes:
     cert, key = apiserver_cert_files(layout)
     write_public(cert, served.cert)
     write_private(key, served.key)
-    extra = [(KUBELET_CLIENT, "system:masters"), (ETCD_CLIENT, ""), (PROMETHEUS, "")]
+    extra = [
+        (KUBELET_CLIENT, "system:masters"),
+        (ETCD_CLIENT, ""),
+        (PROMETHEUS, "system:monitoring"),
+    ]
     for user, groups in [*_identities(layout), *extra]:
         issued = ca.issue(user, organizations=[g for g in groups.split(",") if g], client=True)
         cert, key = certificate_files(layout, user)

@@ -86,6 +86,9 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
                    help="client certificates chaining to this CA authenticate as their CN, "
                    "in the groups of their O; gRPC callers must present one (needs "
                    "--tls-cert-file)")
+    p.add_argument("--anonymous-metrics", action=argparse.BooleanOptionalAction, default=True,
+                   help="serve /metrics on the HTTP port without credentials; with "
+                   "--no-anonymous-metrics it needs `get` on /metrics (system:monitoring)")
     p.add_argument("--kubelet-certificate-authority", default="",
                    help="CA of the kubelets' serving certificates: node-agent calls (logs, "
                    "exec, port-forward, stats) go over TLS (default: plaintext, for tests)")
@@ -174,6 +177,7 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
         tls_cert_file=a.tls_cert_file,
         tls_private_key_file=a.tls_private_key_file,
         client_ca_file=a.client_ca_file,
+        anonymous_metrics=a.anonymous_metrics,
         kubelet_certificate_authority=a.kubelet_certificate_authority,
         kubelet_client_certificate=a.kubelet_client_certificate,
         kubelet_client_key=a.kubelet_client_key,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import grpc
 import structlog
+from aiohttp import web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 
@@ -25,6 +26,7 @@ from client.timeouts import cancel_and_wait, within
 from client.tls import ClientCredentials, ServerTls
 from master.apiserver import defaults, encryption, nodeagents
 from master.apiserver.access import Access
+from master.apiserver.access import Request as AccessRequest
 from master.apiserver.allocators import (
     DEFAULT_NODE_PORT_RANGE,
     DEFAULT_SERVICE_RANGE,
@@ -36,6 +38,7 @@ from master.apiserver.auth.authorizer import Authorizer
 from master.apiserver.auth.graph import PodGraph
 from master.apiserver.auth.issuing import TokenIssuer, load_keys
 from master.apiserver.auth.node import NodeAuthorizer
+from master.apiserver.auth.peers import http_caller
 from master.apiserver.auth.rbac import PolicyIndex, RbacAuthorizer
 from master.apiserver.auth.satokens import ServiceAccountTokens
 from master.apiserver.auth.tokenfile import load_token_file
@@ -50,6 +53,7 @@ from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.nodeproxy import NodeProxy
 from master.apiserver.objects import decode_stored, object_key
 from master.apiserver.policyfeed import PolicyFeed
+from master.apiserver.rest import status
 from master.apiserver.rest.handlers import RestApi
 from master.apiserver.service import ResourcesService
 from master.apiserver.strategies import all_strategies
@@ -129,6 +133,9 @@ class ApiServerConfig:
     """With both, the gRPC port speaks TLS and the HTTP port (the REST API, health,
     metrics) HTTPS, with this certificate; without, both are plaintext (tests only)."""
     client_ca_file: str = ""
+    anonymous_metrics: bool = True
+    """Whether /metrics on the HTTP port answers without credentials; off, it needs a
+    user allowed `get` on the non-resource URL /metrics (group system:monitoring)."""
     kubelet_certificate_authority: str = ""
     """With it, channels to kubelets are TLS verifying their serving certificates against
     this CA (nodeagents.py); empty: plaintext."""
@@ -270,6 +277,19 @@ class ApiServer:
             return f"etcd unreachable: {e}"
         return None
 
+    async def _metrics_guard(self, request: web.Request) -> web.Response | None:
+        """Refuse /metrics to a caller who may not `get` it (401 or 403, as Status)."""
+        authorization, certificate = http_caller(request)
+        try:
+            await self.access.check(
+                AccessRequest("get", path="/metrics"),
+                authorization=authorization,
+                certificate=certificate,
+            )
+        except errors.ApiError as e:
+            return status.respond(status.of_error(e))
+        return None
+
     async def start(self) -> None:
         """Bootstrap on etcd, then serve gRPC (and the status port)."""
         cfg = self.config
@@ -305,6 +325,11 @@ class ApiServer:
                 registry=self.metrics.registry,
                 ready=self.ready,
                 ssl_context=tls.ssl_context() if tls is not None else None,
+                metrics_guard=(
+                    None
+                    if cfg.anonymous_metrics or not self.access.enabled
+                    else self._metrics_guard
+                ),
             )
             address = f"{cfg.advertise_address or cfg.bind_address}:{cfg.http_port}"
             self.status.add_routes(

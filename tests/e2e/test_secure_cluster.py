@@ -110,6 +110,11 @@ def test_no_credentials_are_refused_over_https_and_grpc(secure: Cluster):
         urllib.request.urlopen(url, timeout=10, context=insecure)
     assert refused.value.code == 401
     assert json.loads(refused.value.read())["reason"] == "Unauthorized"
+    # /metrics is closed too (only system:monitoring, Prometheus' group, reads it).
+    metrics = f"https://127.0.0.1:{secure.base_port + 10}/metrics"
+    with pytest.raises(urllib.error.HTTPError) as closed:
+        urllib.request.urlopen(metrics, timeout=10, context=insecure)
+    assert closed.value.code == 401
 
     async def anonymous() -> None:
         # Plaintext, and TLS without a client certificate: no gRPC call gets through.

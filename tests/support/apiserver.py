@@ -52,6 +52,7 @@ async def running_apiserver(
     tls_private_key_file: str = "",
     client_ca_file: str = "",
     etcd_tls: ClientCredentials | None = None,
+    anonymous_metrics: bool = True,
 ) -> AsyncIterator[ApiServer]:
     """An API server in this process on 127.0.0.1 (free ports), stopped on exit.
 
@@ -78,6 +79,7 @@ async def running_apiserver(
             tls_private_key_file=tls_private_key_file,
             client_ca_file=client_ca_file,
             etcd_tls=etcd_tls,
+            anonymous_metrics=anonymous_metrics,
         )
     )
     try:

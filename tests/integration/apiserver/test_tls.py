@@ -175,3 +175,42 @@ async def test_https_refuses_a_certificate_of_another_ca_in_the_handshake(
     stranger = pki.user("root", "system:masters", ca=pki.other)
     with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionError)):
         await asyncio.to_thread(_https, server, pki, stranger)
+
+
+def _get(server: ApiServer, pki: Pki, path: str, pair: KeyPair | None) -> tuple[int, str]:
+    assert server.status is not None
+    context = pki.credentials(pair).ssl_context()
+    url = f"https://127.0.0.1:{server.status.port}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=10, context=context) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+@pytest.mark.parametrize("anonymous", [True, False])
+async def test_metrics_are_open_or_need_system_monitoring_as_the_flag_says(
+    etcd_clean: EtcdCluster, pki: Pki, anonymous: bool
+) -> None:
+    async with running_apiserver(
+        etcd_clean.endpoints,
+        authorization_modes=("Node", "RBAC"),
+        tls_cert_file=str(pki.folder / "apiserver.crt"),
+        tls_private_key_file=str(pki.folder / "apiserver.key"),
+        client_ca_file=str(pki.folder / "ca.crt"),
+        anonymous_metrics=anonymous,
+    ) as server:
+        monitor = pki.user("prometheus", "system:monitoring")
+        nobody, alice = None, pki.user("alice")
+        codes = {
+            who: (await asyncio.to_thread(_get, server, pki, "/metrics", pair))[0]
+            for who, pair in (("nobody", nobody), ("alice", alice), ("monitor", monitor))
+        }
+        if anonymous:
+            assert codes == {"nobody": 200, "alice": 200, "monitor": 200}
+        else:
+            assert codes == {"nobody": 401, "alice": 403, "monitor": 200}
+            _, body = await asyncio.to_thread(_get, server, pki, "/metrics", monitor)
+            assert "tugboat_apiserver_requests_total" in body
+        # Health stays open either way.
+        assert (await asyncio.to_thread(_get, server, pki, "/healthz", None))[0] == 200
