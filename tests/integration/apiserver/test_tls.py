@@ -12,6 +12,7 @@ import ssl
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,16 +57,23 @@ def pki(tmp_path: Path) -> Pki:
     return Pki(ca, CertificateAuthority.create("someone-elses-ca"), tmp_path)
 
 
-@pytest.fixture
-async def server(etcd_clean: EtcdCluster, pki: Pki) -> AsyncIterator[ApiServer]:
-    async with running_apiserver(
-        etcd_clean.endpoints,
+def secure_apiserver(
+    etcd: EtcdCluster, pki: Pki, **options: Any
+) -> AbstractAsyncContextManager[ApiServer]:
+    """An API server with the fixture's certificate, its client CA, Node and RBAC."""
+    return running_apiserver(
+        etcd.endpoints,
         authorization_modes=("Node", "RBAC"),
         tls_cert_file=str(pki.folder / "apiserver.crt"),
         tls_private_key_file=str(pki.folder / "apiserver.key"),
         client_ca_file=str(pki.folder / "ca.crt"),
-        register=True,
-    ) as s:
+        **options,
+    )
+
+
+@pytest.fixture
+async def server(etcd_clean: EtcdCluster, pki: Pki) -> AsyncIterator[ApiServer]:
+    async with secure_apiserver(etcd_clean, pki, register=True) as s:
         yield s
 
 
@@ -192,14 +200,7 @@ def _get(server: ApiServer, pki: Pki, path: str, pair: KeyPair | None) -> tuple[
 async def test_metrics_are_open_or_need_system_monitoring_as_the_flag_says(
     etcd_clean: EtcdCluster, pki: Pki, anonymous: bool
 ) -> None:
-    async with running_apiserver(
-        etcd_clean.endpoints,
-        authorization_modes=("Node", "RBAC"),
-        tls_cert_file=str(pki.folder / "apiserver.crt"),
-        tls_private_key_file=str(pki.folder / "apiserver.key"),
-        client_ca_file=str(pki.folder / "ca.crt"),
-        anonymous_metrics=anonymous,
-    ) as server:
+    async with secure_apiserver(etcd_clean, pki, anonymous_metrics=anonymous) as server:
         monitor = pki.user("prometheus", "system:monitoring")
         nobody, alice = None, pki.user("alice")
         codes = {
