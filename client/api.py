@@ -168,6 +168,8 @@ _WATCH_RESUME_CODES = {
 
 _REDIAL_INTERVAL = 0.25
 """Seconds a channel is kept before `_Endpoint.redial` may replace it."""
+_RETIRE_AFTER = 30.0
+"""Seconds a replaced channel stays open for the calls that were already on it."""
 
 
 class _Endpoint:
@@ -179,6 +181,7 @@ class _Endpoint:
         self._channel: grpc.aio.Channel | None = None
         self._methods: dict[str, Any] = {}
         self._dialed_at = 0.0
+        self._retiring: set[asyncio.Task[None]] = set()
 
     @property
     def channel(self) -> grpc.aio.Channel:
@@ -271,10 +274,26 @@ class _Endpoint:
             return
         if self._channel.get_state() != grpc.ChannelConnectivity.TRANSIENT_FAILURE:
             return
-        # No stream lives on a channel in TRANSIENT_FAILURE, so closing it cuts nothing.
-        await self.close()
+        # Other calls may hold the old channel's methods this very moment: closing it
+        # under them would raise "Channel is closed", which no retry expects. It is
+        # closed once every call on it has surely ended (they fail fast: it has no
+        # connection), and new calls take the new channel.
+        old, self._channel = self._channel, None
+        self._methods.clear()
+        closing = asyncio.create_task(self._close_later(old))
+        self._retiring.add(closing)
+        closing.add_done_callback(self._retiring.discard)
+
+    async def _close_later(self, channel: grpc.aio.Channel) -> None:
+        try:
+            await asyncio.sleep(_RETIRE_AFTER)
+        finally:
+            await channel.close(None)
 
     async def close(self) -> None:
+        for closing in list(self._retiring):
+            closing.cancel()  # closes its channel now
+        await asyncio.gather(*self._retiring, return_exceptions=True)
         if self._channel is not None:
             channel, self._channel = self._channel, None
             self._methods.clear()

@@ -255,3 +255,23 @@ async def test_calls_reset_by_a_stopping_server_are_retried_on_the_next(
         made = await client.create(configmap("made-after-a-reset"))
     assert got.metadata.name == "here"
     assert made.metadata.name == "made-after-a-reset"
+
+
+async def test_many_concurrent_calls_ride_out_an_api_server_restart(
+    apiserver_factory: ApiServerFactory,
+) -> None:
+    """Twenty calls at once while the only server is down, as the informers of a
+    controller manager that starts before its API server: every one succeeds once it
+    is back, whichever channel each was on when the client redialled."""
+    server = apiserver_factory.start_process(name="restarting")
+    options = ClientOptions(retry_deadline=30.0, max_retries=1000)
+    async with ApiClient([server.endpoint], options) as client:
+        await client.create(configmap("a"))
+        server.kill()
+        calls = [asyncio.create_task(client.get("configmaps", "default", "a")) for _ in range(20)]
+        done, _ = await asyncio.wait(calls, timeout=2.0)
+        assert not done, "the calls should be waiting for the server"
+        server.launch()
+        server.wait_ready()
+        got = await asyncio.gather(*calls)
+        assert {cm.metadata.name for cm in got} == {"a"}

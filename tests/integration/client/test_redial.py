@@ -12,8 +12,10 @@ import socket
 
 import grpc
 import grpc.aio
+import pytest
 
 from client.api import ClientOptions, _Endpoint
+from proto import api_pb2
 
 
 def free_port() -> int:
@@ -58,3 +60,21 @@ async def test_a_healthy_channel_is_never_redialled() -> None:
     finally:
         await endpoint.close()
         await server.stop(None)
+
+
+async def test_a_call_that_took_the_replaced_channel_fails_over_as_unavailable() -> None:
+    """Another call may hold the old channel's method when it is replaced: its call must
+    fail as a connection failure (which is retried), never as a closed channel."""
+    address = f"127.0.0.1:{free_port()}"
+    endpoint = _Endpoint(address, ClientOptions())
+    try:
+        assert not await endpoint.connected(0.5, patient=True)
+        held = endpoint.unary("Get", api_pb2.ObjectResponse)
+        endpoint._dialed_at -= 60
+        await endpoint.redial()
+        assert endpoint.unary("Get", api_pb2.ObjectResponse) is not held
+        with pytest.raises(grpc.aio.AioRpcError) as failed:
+            await held(api_pb2.GetRequest(resource="configmaps", name="x"), timeout=2)
+        assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
+    finally:
+        await endpoint.close()
