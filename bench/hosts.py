@@ -72,6 +72,7 @@ class Hosts(Protocol):
     workers: list[str]
 
     def tug(self, *argv: str, stdin: str = "") -> str: ...
+    def client(self) -> ApiClient: ...
     def kill_node(self, node: str) -> None: ...
     def revive_node(self, node: str) -> None: ...
     def cut_off(self, node: str) -> None: ...
@@ -115,6 +116,9 @@ class DockerHosts:
     def tug(self, *argv: str, stdin: str = "") -> str:
         return self.cluster.tug(*argv, stdin=stdin).ok()
 
+    def client(self) -> ApiClient:
+        return self.cluster.client(self.servers)
+
     def kill_node(self, node: str) -> None:
         docker("kill", node)
 
@@ -150,6 +154,9 @@ class ProcessHosts:
 
     def tug(self, *argv: str, stdin: str = "") -> str:
         return self.cluster.tug(*argv, stdin=stdin).ok()
+
+    def client(self) -> ApiClient:
+        return self.cluster.client()
 
     def _signal(self, node: str, sig: signal.Signals) -> None:
         j = self._index(node)
@@ -241,7 +248,7 @@ async def _moved(
 async def measure(hosts: Hosts, count: int) -> dict[str, float]:
     """Every figure of one cluster."""
     figures: dict[str, float] = {}
-    async with ApiClient(hosts.servers) as api:
+    async with hosts.client() as api:
         await eventually(
             lambda: nodes_ready(api, hosts.workers), timeout=180, what="every node Ready"
         )

@@ -62,7 +62,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     up_parser.add_argument(
         "--secure",
         action="store_true",
-        help="the default with --driver process: TLS everywhere, a certificate and a token "
+        help="the default: TLS everywhere, a certificate (and a token) "
         "per component and user, API servers authorizing with Node and RBAC",
     )
     up_parser.add_argument(
@@ -211,8 +211,6 @@ async def up(inv: Invocation) -> int:
     if inv.args.secure and inv.args.insecure:
         raise CliError("--secure and --insecure: give one")
     if inv.args.driver == "docker":
-        if inv.args.secure:
-            raise CliError("--secure: not yet with --driver docker (the processes driver only)")
         return await up_containers(inv)
     if inv.args.config is not None:
         raise CliError("--config: describes container nodes; use it with --driver docker")
@@ -375,8 +373,13 @@ async def up_containers(inv: Invocation) -> int:
     inv.out(
         f'Creating cluster "{name}" on Docker: {len(spec.masters)} masters, '
         f"{len(spec.workers)} workers, {spec.etcd_members} etcd members"
-        + ("" if args.insecure else " (plaintext: TLS is not yet set up on container nodes)")
+        + (" (plaintext: --insecure)" if args.insecure else "")
     )
+    pki = None if args.insecure else layout.auth_dir
+    if pki is not None:
+        # A new CA for new containers: credentials of an earlier cluster must not linger.
+        await asyncio.to_thread(shutil.rmtree, pki, True)
+        pki.mkdir(parents=True, mode=0o700)
     inv.stdout.flush()
     state.save(layout, state.State(name, 0, len(spec.masters), driver="docker"))
 
@@ -385,7 +388,7 @@ async def up_containers(inv: Invocation) -> int:
         inv.stdout.flush()
 
     try:
-        started = await container_up.up(name, spec, image, progress)
+        started = await container_up.up(name, spec, image, progress, pki)
     except BaseException:
         state.remove(layout)
         raise
@@ -393,11 +396,25 @@ async def up_containers(inv: Invocation) -> int:
     cfg.clusters[name] = started.servers
     previous = cfg.contexts.get(name)
     namespace = previous.namespace if previous else "default"
-    cfg.contexts[name] = configfile.Context(name, name, namespace)
+    admin, user = started.admin, ""
+    cfg.authorities.pop(name, None)
+    cfg.certificates.pop(f"{name}-admin", None)
+    if admin is not None:
+        user = f"{name}-admin"
+        cfg.authorities[name] = admin.ca
+        cfg.certificates[user] = (admin.cert, admin.key)
+    cfg.contexts[name] = configfile.Context(name, name, namespace, user)
     cfg.current_context = name
     configfile.save(cfg)
     first = started.servers[0].rpartition(":")[0]
-    kubeconfig.write(name, f"http://{first}:{containers.API_HTTP_PORT}")
+    scheme = "https" if admin is not None else "http"
+    kubeconfig.write(
+        name,
+        f"{scheme}://{first}:{containers.API_HTTP_PORT}",
+        ca=admin.ca if admin else b"",
+        cert=admin.cert if admin else b"",
+        key=admin.key if admin else b"",
+    )
     inv.out(
         f'Cluster "{name}" is up: API servers at {",".join(started.servers)}, workers at '
         + (", ".join(started.addresses[w] for w in started.workers) or "(none)")

@@ -21,6 +21,7 @@ import asyncio
 import ipaddress
 import json
 import shutil
+import ssl
 import tempfile
 import time
 import zlib
@@ -185,14 +186,22 @@ async def wait_booted(container: str) -> None:
 
 
 def configure_argv(
-    cluster: str, node: Node, address: str, masters: list[str], etcd: list[str]
+    cluster: str,
+    node: Node,
+    address: str,
+    masters: list[str],
+    etcd: list[str],
+    pki: str = "",
 ) -> list[str]:
-    """`configure.sh` for this node: the same script a VM's provisioning runs."""
+    """`configure.sh` for this node: the same script a VM's provisioning runs; with `pki`
+    (the folder holding the node's credentials) a secure cluster."""
     argv = [
         "/opt/tugboat/provision/configure.sh", "--role", node.role, "--name", node.name,
         "--address", address, "--masters", ",".join(masters), "--etcd", ",".join(etcd),
         "--cluster", cluster,
     ]  # fmt: skip
+    if pki:
+        argv += ["--pki", pki]
     if node.role == "worker":
         # Each node's engine gets ranges of its own: the defaults of every engine collide.
         argv += [
@@ -209,11 +218,23 @@ async def configure(cluster: str, node: Node, argv: list[str]) -> None:
     await docker("exec", node.name, *argv, timeout=STEP_TIMEOUT)
 
 
-async def wait_http(host: str, port: int, path: str, ok: Callable[[int, bytes], bool]) -> bool:
+async def copy_in(node: str, folder: Path, target: str) -> None:
+    """Copy `folder`'s files into the node at `target` (made first), modes kept."""
+    await docker("exec", node, "install", "-d", "-m", "0700", target)
+    await docker("cp", f"{folder}/.", f"{node}:{target}/")
+
+
+async def wait_http(
+    host: str,
+    port: int,
+    path: str,
+    ok: Callable[[int, bytes], bool],
+    tls: bool | ssl.SSLContext = False,
+) -> bool:
     """Poll host:port/path until `ok`; False after STEP_TIMEOUT."""
     deadline = time.monotonic() + STEP_TIMEOUT
     while time.monotonic() < deadline:
-        if ok(*await http_get(host, port, path)):
+        if ok(*await http_get(host, port, path, tls=tls)):
             return True
         await asyncio.sleep(POLL)
     return False

@@ -24,8 +24,22 @@ def path_for(cluster: str) -> Path:
     return tug_home() / "clusters" / cluster / "kubeconfig"
 
 
+def _user(token: str, cert: bytes, key: bytes) -> dict[str, str]:
+    user = {"token": token} if token else {}
+    if cert and key:
+        user["client-certificate-data"] = base64.b64encode(cert).decode()
+        user["client-key-data"] = base64.b64encode(key).decode()
+    return user
+
+
 def write(
-    cluster: str, server: str, namespace: str = "default", token: str = "", ca: bytes = b""
+    cluster: str,
+    server: str,
+    namespace: str = "default",
+    token: str = "",
+    ca: bytes = b"",
+    cert: bytes = b"",
+    key: bytes = b"",
 ) -> Path:
     """Write the cluster's kubeconfig: one cluster, user and context, all named `cluster`."""
     # An empty address variable must never become a kubeconfig aimed at nothing.
@@ -44,7 +58,7 @@ def write(
                 },
             }
         ],
-        "users": [{"name": cluster, "user": {"token": token} if token else {}}],
+        "users": [{"name": cluster, "user": _user(token, cert, key)}],
         "contexts": [
             {
                 "name": cluster,

@@ -51,7 +51,10 @@ class Layout:
     node_address_base: str = DEFAULT_NODE_ADDRESS
     """The first node's loopback address; the next nodes count up from it."""
     secure: bool = False
-    """Every component presents a token and the API servers authorize (Node, RBAC)."""
+    """TLS everywhere, every component presents its certificate, and the API servers
+    authorize (Node, RBAC)."""
+    home: Path | None = None
+    """The TUG_HOME the cluster lives in; None: `tug_home()` (a test names its own)."""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -84,7 +87,7 @@ class Layout:
     @property
     def root(self) -> Path:
         """`$TUG_HOME/clusters/NAME`."""
-        return tug_home() / "clusters" / self.name
+        return (self.home or tug_home()) / "clusters" / self.name
 
     @property
     def state_file(self) -> Path:

@@ -14,13 +14,19 @@
 # proxy. --docker-bip and --docker-pools give the worker's Docker its own address ranges
 # (needed where several engines share a network, as container nodes do). Extra flags for
 # one daemon: --kubelet-args "...", --proxy-args "...", --apiserver-args "...".
+# --pki DIR makes the cluster secure: TLS on etcd (clients and peers), the API servers and
+# the kubelets, every daemon showing its own client certificate, Node and RBAC
+# authorization. DIR holds this host's files under kubeadm-like names (ca.crt;
+# on a master apiserver, etcd, etcd-client, kubelet-client, scheduler, controller-manager
+# .crt/.key and service-account.key; on a worker node, kubelet, proxy .crt/.key), as
+# `tug up --driver docker` copies them in; every file the role needs must be there.
 # Ports are Kubernetes' where it has them: API server 6443 (gRPC) and 8443 (HTTP), etcd
 # 2379/2380, kubelet 10250 (node agent) and 10255 (HTTP), proxy 10249, scheduler 10259,
 # controller manager 10257.
 set -euo pipefail
 
 role="" name="" address="" masters="" etcd="" cluster="tugboat" no_start=0
-docker_bip="" docker_pools="" kubelet_args="" proxy_args="" apiserver_args=""
+docker_bip="" docker_pools="" kubelet_args="" proxy_args="" apiserver_args="" pki=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --role) role=${2:-}; shift 2 ;;
@@ -34,6 +40,7 @@ while [ $# -gt 0 ]; do
     --kubelet-args) kubelet_args=${2:-}; shift 2 ;;
     --proxy-args) proxy_args=${2:-}; shift 2 ;;
     --apiserver-args) apiserver_args=${2:-}; shift 2 ;;
+    --pki) pki=${2:-}; shift 2 ;;
     --no-start) no_start=1; shift ;;
     *) echo "configure.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -60,6 +67,39 @@ if [ -n "$docker_bip" ]; then
 fi
 if [ -n "$docker_pools" ]; then
   [[ $docker_pools =~ ^[0-9.]+/[0-9]+$ ]] || fail "--docker-pools '$docker_pools' is not a CIDR"
+fi
+
+# With --pki: the scheme, and each daemon's TLS flags (empty without it).
+scheme=http etcd_tls="" apiserver_tls="" scheduler_tls="" cm_tls="" kubelet_tls="" proxy_tls=""
+if [ -n "$pki" ]; then
+  [[ $pki == /* ]] || fail "--pki '$pki' is not an absolute path"
+  need() { local f; for f in "$@"; do [ -f "$pki/$f" ] || fail "--pki: $pki/$f is missing"; done; }
+  client() { echo "--certificate-authority $pki/ca.crt --client-certificate $pki/$1.crt --client-key $pki/$1.key"; }
+  etcd_client() { echo "--etcd-cafile $pki/ca.crt --etcd-certfile $pki/$1.crt --etcd-keyfile $pki/$1.key"; }
+  scheme=https
+  need ca.crt
+  if [ "$role" = master ]; then
+    need apiserver.crt apiserver.key etcd-client.crt etcd-client.key kubelet-client.crt \
+      kubelet-client.key scheduler.crt scheduler.key controller-manager.crt \
+      controller-manager.key service-account.key
+    etcd_tls="--cert-file $pki/etcd.crt --key-file $pki/etcd.key --trusted-ca-file $pki/ca.crt"
+    etcd_tls+=" --client-cert-auth=true --peer-cert-file $pki/etcd.crt --peer-key-file $pki/etcd.key"
+    etcd_tls+=" --peer-trusted-ca-file $pki/ca.crt --peer-client-cert-auth=true"
+    apiserver_tls="--tls-cert-file $pki/apiserver.crt --tls-private-key-file $pki/apiserver.key"
+    apiserver_tls+=" --client-ca-file $pki/ca.crt $(etcd_client etcd-client)"
+    apiserver_tls+=" --kubelet-certificate-authority $pki/ca.crt"
+    apiserver_tls+=" --kubelet-client-certificate $pki/kubelet-client.crt"
+    apiserver_tls+=" --kubelet-client-key $pki/kubelet-client.key --authorization-mode Node,RBAC"
+    apiserver_tls+=" --service-account-signing-key-file $pki/service-account.key"
+    scheduler_tls="$(client scheduler) $(etcd_client scheduler)"
+    cm_tls="$(client controller-manager) $(etcd_client controller-manager)"
+  else
+    need node.crt node.key kubelet.crt kubelet.key proxy.crt proxy.key
+    kubelet_tls="$(client node) --tls-cert-file $pki/kubelet.crt"
+    kubelet_tls+=" --tls-private-key-file $pki/kubelet.key --client-ca-file $pki/ca.crt"
+    kubelet_tls+=" --cluster-ca-file $pki/ca.crt"
+    proxy_tls=$(client proxy)
+  fi
 fi
 
 join() { local IFS=,; echo "$*"; }
@@ -92,17 +132,18 @@ if [ "$role" = master ]; then
   member=-1
   for i in "${!etcd_list[@]}"; do [ "${etcd_list[$i]}" = "$address" ] && member=$i; done
   if [ "$member" -ge 0 ]; then
+    [ -z "$pki" ] || need etcd.crt etcd.key
     peers=()
-    for i in "${!etcd_list[@]}"; do peers+=("$cluster-etcd-$i=http://${etcd_list[$i]}:2380"); done
+    for i in "${!etcd_list[@]}"; do peers+=("$cluster-etcd-$i=$scheme://${etcd_list[$i]}:2380"); done
     state=new
     [ -d /var/lib/tugboat/etcd/member ] && state=existing
     write_env etcd --name "$cluster-etcd-$member" --data-dir /var/lib/tugboat/etcd \
-      --listen-client-urls "http://$address:2379,http://127.0.0.1:2379" \
-      --advertise-client-urls "http://$address:2379" \
-      --listen-peer-urls "http://$address:2380" \
-      --initial-advertise-peer-urls "http://$address:2380" \
+      --listen-client-urls "$scheme://$address:2379,$scheme://127.0.0.1:2379" \
+      --advertise-client-urls "$scheme://$address:2379" \
+      --listen-peer-urls "$scheme://$address:2380" \
+      --initial-advertise-peer-urls "$scheme://$address:2380" \
       --initial-cluster "$(join "${peers[@]}")" --initial-cluster-state "$state" \
-      --initial-cluster-token "$cluster"
+      --initial-cluster-token "$cluster" $etcd_tls
     units+=(tug-etcd.service)
   fi
   mine=$(rotate "$address:6443" "${servers[@]}")
@@ -114,11 +155,11 @@ if [ "$role" = master ]; then
   # Bound to every address, advertised at the host's: it answers on loopback too.
   write_env apiserver --etcd-servers "$local_etcd" --bind-address 0.0.0.0 \
     --advertise-address "$address" --port 6443 --http-port 8443 --name "$name" \
-    --kubelet-http-port 10255 --proxy-http-port 10249 $apiserver_args
+    --kubelet-http-port 10255 --proxy-http-port 10249 $apiserver_tls $apiserver_args
   write_env scheduler --server "$mine" --etcd-servers "$local_etcd" --name "$name" \
-    --http-host "$address" --http-port 10259
+    --http-host "$address" --http-port 10259 $scheduler_tls
   write_env controller-manager --server "$mine" --etcd-servers "$local_etcd" \
-    --name "$name" --http-host "$address" --http-port 10257
+    --name "$name" --http-host "$address" --http-port 10257 $cm_tls
   units+=(tug-apiserver.service tug-scheduler.service tug-controller-manager.service)
 else
   # Spread the workers over the API servers by a hash of their name.
@@ -134,9 +175,10 @@ else
     } >/etc/docker/daemon.json
   fi
   write_env kubelet --node-name "$name" --address "$address" --server "$mine" \
-    --root-dir /var/lib/tugboat/kubelet --port 10250 --http-port 10255 --host-gw $kubelet_args
+    --root-dir /var/lib/tugboat/kubelet --port 10250 --http-port 10255 --host-gw $kubelet_tls \
+    $kubelet_args
   write_env proxy --node-name "$name" --address "$address" --server "$mine" \
-    --http-port 10249 $proxy_args
+    --http-port 10249 $proxy_tls $proxy_args
   units=(docker.service tug-images.service tug-kubelet.service tug-proxy.service)
 fi
 

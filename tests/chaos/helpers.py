@@ -36,6 +36,8 @@ def layout_of(cluster: Cluster) -> Layout:
         cluster.nodes,
         cluster.etcd_members,
         cluster.node_address,
+        secure=(cluster.root / "auth" / "ca.crt").exists(),
+        home=cluster.home,
     )
 
 

@@ -66,7 +66,7 @@ def servers_of(hosts: ContainerCluster, masters: list[str]) -> list[str]:
 
 @pytest.fixture
 async def api(hosts: ContainerCluster) -> AsyncIterator[ApiClient]:
-    async with ApiClient(servers_of(hosts, hosts.master_names)) as client:
+    async with hosts.client(servers_of(hosts, hosts.master_names)) as client:
         yield client
 
 
@@ -300,9 +300,14 @@ async def test_a_master_cut_off_from_the_etcd_majority_refuses_while_the_majorit
         )
         return done.returncode, done.stdout + done.stderr
 
+    # tug inside the node, with the admin's context: it answers before the cut.
+    local = ["tug", "--server", "127.0.0.1:6443", "--request-timeout", "5s"]
+    await asyncio.to_thread(hosts.give_tug_config, cut)
+    code, out = await asyncio.to_thread(inside, *local, "get", "namespace", namespace)
+    assert code == 0, f"tug on {cut} cannot reach its own API server: {out}"
     await asyncio.to_thread(docker, "network", "disconnect", network, cut)
     try:
-        async with ApiClient(majority) as writer:
+        async with hosts.client(majority) as writer:
             for i in range(20):
                 await writer.create(
                     core_pb2.ConfigMap(
@@ -312,15 +317,14 @@ async def test_a_master_cut_off_from_the_etcd_majority_refuses_while_the_majorit
 
         def not_ready() -> bool:
             _, out = inside(
-                "curl", "-s", "-m", "3", "-o", "/dev/null", "-w", "%{http_code}",
-                "http://127.0.0.1:8443/readyz",
+                "curl", "-sk", "-m", "3", "-o", "/dev/null", "-w", "%{http_code}",
+                "https://127.0.0.1:8443/readyz",
             )  # fmt: skip
             return out.strip() not in ("200", "")
 
         await eventually(
             lambda: asyncio.to_thread(not_ready), timeout=60, what="the cut-off API server unready"
         )
-        local = ["tug", "--server", "127.0.0.1:6443", "--request-timeout", "5s"]
         code, out = await asyncio.to_thread(
             inside, *local, "create", "configmap", "stale-write", "-n", namespace
         )
@@ -332,7 +336,7 @@ async def test_a_master_cut_off_from_the_etcd_majority_refuses_while_the_majorit
         await asyncio.to_thread(docker, "network", "connect", network, cut, check=False)
 
     async def rejoined() -> bool:
-        async with ApiClient([f"{hosts.ip(cut)}:6443"]) as again:
+        async with hosts.client([f"{hosts.ip(cut)}:6443"]) as again:
             try:
                 listed = await again.list("configmaps", namespace)
             except ApiError:
@@ -348,9 +352,11 @@ def etcd_leader(hosts: ContainerCluster) -> str:
     statuses = {}
     for m in hosts.master_names:
         request = urllib.request.Request(
-            f"http://{hosts.ip(m)}:2379/v3/maintenance/status", data=b"{}", method="POST"
+            f"https://{hosts.ip(m)}:2379/v3/maintenance/status", data=b"{}", method="POST"
         )
-        with urllib.request.urlopen(request, timeout=5) as answer:
+        tls = hosts.credentials()
+        assert tls is not None, "etcd's status needs the admin's certificate"
+        with urllib.request.urlopen(request, timeout=5, context=tls.ssl_context()) as answer:
             statuses[m] = json.loads(answer.read())
     leaders = {status["leader"] for status in statuses.values()}
     assert len(leaders) == 1, f"etcd members disagree on their leader: {statuses}"
@@ -387,7 +393,7 @@ async def test_killing_the_master_with_both_leaders_elects_new_ones_and_loses_no
 
     async def writer(names: list[str]) -> None:
         options = ClientOptions(timeout=3.0, retry_deadline=8.0)
-        async with ApiClient(surviving, options) as client:
+        async with hosts.client(surviving, options) as client:
             for n in names:
                 cm = core_pb2.ConfigMap(metadata=meta_pb2.ObjectMeta(name=n, namespace=namespace))
                 try:
@@ -408,7 +414,7 @@ async def test_killing_the_master_with_both_leaders_elects_new_ones_and_loses_no
     await asyncio.to_thread(docker, "kill", victim)
     took: dict[str, float] = {}
 
-    async with ApiClient(surviving) as watcher:
+    async with hosts.client(surviving) as watcher:
 
         async def new_leaders() -> bool:
             try:

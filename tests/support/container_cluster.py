@@ -18,9 +18,11 @@ import string
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from client.api import ApiClient, ClientOptions
+from client.tls import ClientCredentials
 from tests.support.cluster import Result
 
 LABEL = "io.tugboat.cluster"
@@ -106,6 +108,28 @@ class ContainerCluster:
         address = str(network.get("IPAddress", ""))
         assert address, f"{container} has no address on tug-{self.name}"
         return address
+
+    @property
+    def auth(self) -> Path:
+        """Where `tug up` keeps the cluster CA and the admin's certificate."""
+        return self.home / "clusters" / self.name / "auth"
+
+    def credentials(self) -> ClientCredentials | None:
+        """The admin's TLS credentials (None for an `--insecure` cluster)."""
+        if not (self.auth / "ca.crt").exists():
+            return None
+        return ClientCredentials.from_files(
+            self.auth / "ca.crt", self.auth / "admin.crt", self.auth / "admin.key"
+        )
+
+    def client(self, servers: list[str], options: ClientOptions | None = None) -> ApiClient:
+        """An admin's client of `servers` (host:port), over TLS on a secure cluster."""
+        return ApiClient(servers, replace(options or ClientOptions(), tls=self.credentials()))
+
+    def give_tug_config(self, container: str) -> None:
+        """Copy the host's tug config (the admin's context) into a node, for `tug` there."""
+        self.exec(container, "install", "-d", "-m", "0700", "/root/.tug")
+        docker("cp", str(self.home / "config"), f"{container}:/root/.tug/config")
 
     def exec(self, container: str, *argv: str, timeout: float = 60) -> str:
         """Run a command in a node container; its stdout."""

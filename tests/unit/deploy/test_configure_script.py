@@ -57,3 +57,13 @@ def test_a_bad_flag_stops_the_script_before_anything_is_written(
 def test_an_unknown_flag_is_refused() -> None:
     done = _run([*GOOD, "--colour", "blue"])
     assert done.returncode == 2 and "unknown argument --colour" in done.stderr
+
+
+def test_a_pki_folder_missing_a_file_its_role_needs_is_refused_by_name(tmp_path: Path) -> None:
+    (tmp_path / "ca.crt").write_text("CA")
+    (tmp_path / "node.crt").write_text("cert")
+    done = _run([*GOOD, "--pki", str(tmp_path)])
+    assert done.returncode == 2, done.stdout
+    assert f"--pki: {tmp_path}/node.key is missing" in done.stderr
+    relative = _run([*GOOD, "--pki", "pki"])
+    assert relative.returncode == 2 and "--pki 'pki' is not an absolute path" in relative.stderr
