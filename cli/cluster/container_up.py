@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cli.cluster import container_pki, containers, nodes
+from cli.cluster import containers, hostpki, nodes
 from cli.cluster.clusterconfig import ClusterSpec
-from cli.cluster.container_pki import PKI_DIR
 from cli.cluster.containers import API_HTTP_PORT, API_PORT, ETCD_PORT, Node
+from cli.cluster.hostpki import PKI_DIR
 from cli.errors import CliError
 from client.tls import ClientCredentials
 
@@ -32,7 +32,7 @@ class Started:
     addresses: dict[str, str]
     masters: list[str]
     workers: list[str]
-    admin: container_pki.Admin | None = None
+    admin: hostpki.Admin | None = None
     """The CA and the admin's certificate of a secure cluster."""
 
     @property
@@ -86,7 +86,7 @@ async def _up(
     etcd_ips = master_ips[: spec.etcd_members]
     admin, tls, where = None, None, ""
     if pki is not None:
-        admin = container_pki.issue(
+        admin = hostpki.issue(
             pki,
             name,
             {m.name: addresses[m.name] for m in masters},

@@ -16,14 +16,11 @@ still authenticates; `--fresh` wipes them with the rest of the cluster's data.
 
 from __future__ import annotations
 
-import base64
 import os
 import secrets
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
+from cli.cluster import hostpki
 from cli.cluster.layout import HOST, Layout
 from cli.cluster.pki import CertificateAuthority, write_private, write_public
 
@@ -158,13 +155,7 @@ def ensure_pki(layout: Layout) -> bytes:
         write_private(key, issued.key)
     if not service_account_key(layout).exists():
         # Kept across restarts: a new key would invalidate every pod's mounted token.
-        signer = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = signer.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        write_private(service_account_key(layout), pem)
+        write_private(service_account_key(layout), hostpki.signing_key())
     return ca.cert_pem
 
 
@@ -184,16 +175,4 @@ def ensure_encryption(layout: Layout) -> None:
     path = encryption_config(layout)
     if path.exists():
         return
-    key = base64.b64encode(secrets.token_bytes(32)).decode()
-    write_private(
-        path,
-        (
-            "apiVersion: apiserver.config.k8s.io/v1\n"
-            "kind: EncryptionConfiguration\n"
-            "resources:\n"
-            "- resources: [secrets]\n"
-            "  providers:\n"
-            f"  - aesgcm: {{keys: [{{name: key1, secret: {key}}}]}}\n"
-            "  - identity: {}\n"
-        ).encode(),
-    )
+    write_private(path, hostpki.encryption_config())

@@ -18,7 +18,8 @@
 # the kubelets, every daemon showing its own client certificate, Node and RBAC
 # authorization. DIR holds this host's files under kubeadm-like names (ca.crt;
 # on a master apiserver, etcd, etcd-client, kubelet-client, scheduler, controller-manager
-# .crt/.key and service-account.key; on a worker node, kubelet, proxy .crt/.key), as
+# .crt/.key, service-account.key and encryption.yaml; on a worker node, kubelet, proxy
+# .crt/.key), as
 # `tug up --driver docker` copies them in; every file the role needs must be there.
 # Ports are Kubernetes' where it has them: API server 6443 (gRPC) and 8443 (HTTP), etcd
 # 2379/2380, kubelet 10250 (node agent) and 10255 (HTTP), proxy 10249, scheduler 10259,
@@ -81,7 +82,7 @@ if [ -n "$pki" ]; then
   if [ "$role" = master ]; then
     need apiserver.crt apiserver.key etcd-client.crt etcd-client.key kubelet-client.crt \
       kubelet-client.key scheduler.crt scheduler.key controller-manager.crt \
-      controller-manager.key service-account.key
+      controller-manager.key service-account.key encryption.yaml
     etcd_tls="--cert-file $pki/etcd.crt --key-file $pki/etcd.key --trusted-ca-file $pki/ca.crt"
     etcd_tls+=" --client-cert-auth=true --peer-cert-file $pki/etcd.crt --peer-key-file $pki/etcd.key"
     etcd_tls+=" --peer-trusted-ca-file $pki/ca.crt --peer-client-cert-auth=true"
@@ -91,6 +92,8 @@ if [ -n "$pki" ]; then
     apiserver_tls+=" --kubelet-client-certificate $pki/kubelet-client.crt"
     apiserver_tls+=" --kubelet-client-key $pki/kubelet-client.key --authorization-mode Node,RBAC"
     apiserver_tls+=" --service-account-signing-key-file $pki/service-account.key"
+    apiserver_tls+=" --encryption-provider-config $pki/encryption.yaml"
+    apiserver_tls+=" --audit-log-path /var/log/tugboat/apiserver.audit.jsonl"
     scheduler_tls="$(client scheduler) $(etcd_client scheduler)"
     cm_tls="$(client controller-manager) $(etcd_client controller-manager)"
   else
@@ -126,6 +129,7 @@ write_env() {  # component, then the daemon's arguments
 }
 
 install -d -m 0755 /etc/tugboat /var/lib/tugboat
+[ -z "$pki" ] || install -d -m 0700 /var/log/tugboat
 rm -f /etc/tugboat/*.env
 units=()
 if [ "$role" = master ]; then
