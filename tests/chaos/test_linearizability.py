@@ -1,0 +1,213 @@
+"""The API's promises checked on recorded histories while masters and etcd fail.
+
+Six clients read, create, compare-and-set, delete and list eight ConfigMap registers on
+a 3-master, 3-etcd-member cluster, and three watchers follow them, while a nemesis kills
+API servers (-9), kills etcd's leader (-9) and stops a whole master past its leader
+lease (SIGSTOP). Afterwards the history must be linearizable key by key (a read after an
+acknowledged write sees it, a Conflict wrote nothing) and every watcher must have heard
+exactly the committed changes, in order, across its fail-overs (tests/chaos/history.py,
+linearizability.py and watchcheck.py say how).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import signal
+import time
+import urllib.request
+
+import pytest
+
+from client.api import ApiClient, ClientOptions
+from client.errors import ApiError
+from client.timeouts import within
+from client.tls import ClientCredentials
+from proto import core_pb2
+from tests.chaos.helpers import kill, layout_of, master_processes, restart, tug
+from tests.chaos.history import History, RegisterClient
+from tests.chaos.linearizability import check
+from tests.chaos.watchcheck import Event, Stream, check_reference, check_stream
+from tests.support.cluster import Cluster
+from tests.support.waiting import eventually
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+NAMESPACE = "linearizable"
+KEYS = [f"k{i}" for i in range(8)]
+CLIENTS = 6
+WATCHERS = 3
+OPS_PER_CLIENT = 120
+LEADER_LEASE = 3.0
+"""The elected components' lease TTL (`--leader-lease`, default 3 s)."""
+# Fault-injection timings, not waits for a condition: how long a victim stays dead or
+# stopped, and the pause between faults.
+DOWNTIME_SECONDS = 1.5
+STOPPED_SECONDS = LEADER_LEASE + 1.5
+BETWEEN_FAULTS_SECONDS = 1.0
+RUN_LIMIT_SECONDS = 120.0
+
+
+def etcd_leader(cluster: Cluster) -> str:
+    """The etcd member that leads now, by etcd's own status."""
+    layout = layout_of(cluster)
+    auth = cluster.root / "auth"
+    tls = ClientCredentials.from_files(auth / "ca.crt", auth / "admin.crt", auth / "admin.key")
+    statuses = {}
+    for i in range(cluster.etcd_members):
+        url = f"https://127.0.0.1:{layout.etcd_client_port(i)}/v3/maintenance/status"
+        request = urllib.request.Request(url, data=b"{}", method="POST")
+        with urllib.request.urlopen(request, timeout=5, context=tls.ssl_context()) as answer:
+            statuses[f"etcd-{i}"] = json.loads(answer.read())
+    leaders = {status["leader"] for status in statuses.values()}
+    assert len(leaders) == 1, f"etcd members disagree on their leader: {statuses}"
+    leader = leaders.pop()
+    return next(m for m, s in statuses.items() if s["header"]["member_id"] == leader)
+
+
+async def nemesis(cluster: Cluster, faults: list[str]) -> None:
+    """kill -9 an API server, etcd's leader, two API servers at once; SIGSTOP a master."""
+    plan: list[tuple[str, list[str], signal.Signals]] = [
+        ("kill -9", ["apiserver-0"], signal.SIGKILL),
+        ("kill -9 etcd leader", [], signal.SIGKILL),
+        ("SIGSTOP past the lease", master_processes(1), signal.SIGSTOP),
+        ("kill -9", ["apiserver-1", "apiserver-2"], signal.SIGKILL),
+        ("kill -9 etcd leader", [], signal.SIGKILL),
+    ]
+    for what, names, sig in plan:
+        victims = names or [await asyncio.to_thread(etcd_leader, cluster)]
+        await kill(cluster, *victims, sig=sig)
+        faults.append(f"{what} {'+'.join(victims)}")
+        if sig is signal.SIGSTOP:
+            await asyncio.sleep(STOPPED_SECONDS)
+            await kill(cluster, *victims, sig=signal.SIGCONT)
+        else:
+            await asyncio.sleep(DOWNTIME_SECONDS)
+            await restart(cluster, *victims)
+        await asyncio.sleep(BETWEEN_FAULTS_SECONDS)
+
+
+async def client_process(
+    cluster: Cluster, history: History, process: int, stop: asyncio.Event
+) -> None:
+    """Random operations on random keys; updates compare-and-set from this client's last
+    read of the key. Values are unique: process and sequence number."""
+    rng = random.Random(process)
+    # One attempt per call (see history.py); a short deadline so a stopped server's
+    # calls end as UNKNOWN instead of holding the client.
+    options = ClientOptions(timeout=2.0, max_retries=1, retry_deadline=2.0)
+    async with cluster.client(options=options) as api:
+        registers = RegisterClient(api, history, process, NAMESPACE, KEYS)
+        last_read: dict[str, tuple[str, str]] = {}
+        for n in range(OPS_PER_CLIENT):
+            if stop.is_set():
+                return
+            key, value = rng.choice(KEYS), f"p{process}-{n}"
+            roll = rng.random()
+            if roll < 0.3:
+                await registers.create(key, value)
+            elif roll < 0.8 and key in last_read:
+                expect, version = last_read.pop(key)
+                await registers.update(key, expect, version, value)
+            elif roll < 0.8:
+                read = await registers.read(key)
+                if read is not None:
+                    last_read[key] = read
+            elif roll < 0.9:
+                await registers.delete(key)
+            else:
+                await registers.list()
+            await asyncio.sleep(rng.uniform(0.0, 0.05))
+
+
+async def watcher(cluster: Cluster, start: str, heard: list[Event]) -> None:
+    """Every change after `start`, through the client's own fail-over (cancelled at the end)."""
+    async with cluster.client() as api:
+        async for event in api.watch("configmaps", NAMESPACE, resource_version=start):
+            assert isinstance(event.object, core_pb2.ConfigMap)
+            heard.append(
+                Event(
+                    int(event.resource_version),
+                    event.type,
+                    event.object.metadata.name,
+                    event.object.data.get("v", ""),
+                )
+            )
+
+
+async def changes_between(api: ApiClient, start: str, end: int) -> list[Event]:
+    """The committed changes after `start` up to revision `end`, from one calm watch."""
+    events: list[Event] = []
+
+    async def follow() -> None:
+        async for event in api.watch("configmaps", NAMESPACE, resource_version=start):
+            assert isinstance(event.object, core_pb2.ConfigMap)
+            rev = int(event.resource_version)
+            events.append(
+                Event(rev, event.type, event.object.metadata.name, event.object.data.get("v", ""))
+            )
+            if rev >= end:
+                return
+
+    await within(follow(), 60)
+    return events
+
+
+async def test_histories_under_killed_servers_and_etcd_leaders_are_linearizable_and_watches_whole(
+    cluster: Cluster, api: ApiClient
+) -> None:
+    (await tug(cluster, "create", "namespace", NAMESPACE)).ok()
+    start = (await api.list("configmaps", NAMESPACE)).resource_version
+    history = History()
+    faults: list[str] = []
+    streams = [Stream(f"watcher-{w}", int(start), []) for w in range(WATCHERS)]
+    stop = asyncio.Event()
+    watching = [asyncio.create_task(watcher(cluster, start, s.events)) for s in streams]
+    began = time.monotonic()
+    try:
+        clients = asyncio.gather(
+            *(client_process(cluster, history, p, stop) for p in range(CLIENTS))
+        )
+        await within(nemesis(cluster, faults), RUN_LIMIT_SECONDS)
+        stop.set()
+        await within(clients, 30)
+        ran = time.monotonic() - began
+
+        # A last write, once every server is back, marks the end of what watchers owe.
+        closing = RegisterClient(api, history, CLIENTS, NAMESPACE, KEYS)
+        await closing.create("the-end", "the-end")
+        assert history.ops[-1].version, f"the closing write failed: {history.ops[-1].describe()}"
+        end = history.ops[-1].version
+
+        async def caught_up() -> bool:
+            return all(s.events and s.events[-1].revision >= end for s in streams)
+
+        await eventually(caught_up, timeout=60, interval=0.2, what="every watcher caught up")
+    finally:
+        stop.set()
+        for task in watching:
+            task.cancel()
+        await asyncio.gather(*watching, return_exceptions=True)
+
+    checked = time.monotonic()
+    reference = await changes_between(api, start, end)
+    violations = check(history.ops)
+    problems = check_reference(reference, history.ops)
+    for stream in streams:
+        problems += check_stream(stream, reference)
+    print(
+        f"\nlinearizability: {len(history.ops)} operations by {CLIENTS} clients in {ran:.1f} s "
+        f"({history.counts()}), {len(reference)} committed changes, "
+        f"{[len(s.events) for s in streams]} heard by the watchers, faults: {'; '.join(faults)}; "
+        f"checked in {time.monotonic() - checked:.2f} s"
+    )
+    try:
+        await api.delete("namespaces", "", NAMESPACE)
+    except ApiError:
+        pass
+    assert len(faults) == 5, faults
+    assert len(history.ops) >= 300, history.counts()
+    assert not violations, "\n\n".join(str(v) for v in violations)
+    assert not problems, "\n".join(problems)
+    assert all(s.events for s in streams), "a watcher heard nothing"
