@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck monitoring-check deploy-check pytest proto images sysdeps setup bench down clean soak
+.PHONY: demo test lint typecheck monitoring-check deploy-check pytest proto images sysdeps setup bench down clean soak fuzz
 
 # `make demo DRIVER=docker` runs the demo on container nodes (kind-style) instead.
 DRIVER ?= process
@@ -78,6 +78,11 @@ pytest: setup images
 # Not part of `make test`: a 3-master, 3-node cluster under load for TUG_SOAK_SECONDS (600).
 soak: setup images
 	$(PY) -m pytest tests/chaos/soak_cluster.py -s $(PYTEST_ARGS)
+
+# Not part of `make test` (which runs a short pass of it): the fuzz suite, 20,000 draws
+# a property, a few minutes.
+fuzz: setup
+	TUG_FUZZ_PROFILE=fuzz $(PY) -m pytest tests/fuzz --timeout 1800 --hypothesis-show-statistics $(PYTEST_ARGS)
 
 proto: setup
 	$(PY) -m proto.generate

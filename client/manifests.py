@@ -95,10 +95,16 @@ def _load_file(path: Path, source: str) -> Iterator[Manifest]:
 
 def parse_manifests(text: str, source: str, *, json_only: bool = False) -> Iterator[Manifest]:
     """The objects of one file's text; `source` names it in errors."""
-    for index, document in _documents(text, source, json_only):
-        if document is None:
-            continue
-        yield from _objects(document, source, index)
+    index = 1
+    try:
+        for index, document in _documents(text, source, json_only):
+            if document is None:
+                continue
+            yield from _objects(document, source, index)
+    except RecursionError:
+        # The JSON and YAML readers and the codec recurse per level: a document nested
+        # past Python's stack is refused by name rather than with a traceback.
+        raise ManifestError(source, index, "", "nested too deeply to read") from None
 
 
 def _documents(text: str, source: str, json_only: bool) -> Iterator[tuple[int, object]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 
 from client.names import (
@@ -62,6 +63,7 @@ def validate_meta(
     validate_labels(errs, meta.labels, child(path, "labels"))
     validate_annotations(errs, meta.annotations, child(path, "annotations"))
     _owner_references(errs, meta, child(path, "ownerReferences"))
+    _managed_fields(errs, meta, child(path, "managedFields"))
     for i, f in enumerate(meta.finalizers):
         errs.invalid_each(index(child(path, "finalizers"), i), f, is_qualified_name(f))
     if meta.HasField("deletion_grace_period_seconds"):
@@ -123,6 +125,21 @@ def _owner_references(errs: Errors, meta: meta_pb2.ObjectMeta, path: str) -> Non
             'Only one reference can have Controller set to true. Found "true" in references '
             f"for {' and '.join(controllers)}",
         )
+
+
+def _managed_fields(errs: Errors, meta: meta_pb2.ObjectMeta, path: str) -> None:
+    """Every entry's fieldsV1 is a JSON object: it is kept as text and parsed whenever the
+    object is shown as Kubernetes JSON, so one that is not would break every read of it."""
+    for i, entry in enumerate(meta.managed_fields):
+        text = entry.fields_v1.json
+        if not text:
+            continue
+        try:
+            tree = json.loads(text)
+        except (ValueError, RecursionError):
+            tree = None
+        if not isinstance(tree, dict):
+            errs.invalid(child(index(path, i), "fieldsV1"), text[:64], "must be a JSON object")
 
 
 def validate_label_selector(
