@@ -27,6 +27,7 @@ MODULES = (
     "cli.cluster.commands", "cli.commands.nodeagent", "cli.commands.nodes",
     "cli.commands.port_forward", "cli.commands.rollout", "cli.commands.scale",
     "cli.commands.set_image", "cli.commands.top", "cli.commands.pki",
+    "cli.cluster.etcdsnapshot",
 )  # fmt: skip
 """Each module adds its commands with `register(subparsers, common)`, in help order."""
 COMMANDS = {
@@ -41,7 +42,7 @@ COMMANDS = {
     "taint": "cli.commands.nodes", "label": "cli.commands.nodes",
     "port-forward": "cli.commands.port_forward", "rollout": "cli.commands.rollout",
     "scale": "cli.commands.scale", "set": "cli.commands.set_image", "top": "cli.commands.top",
-    "pki": "cli.commands.pki",
+    "pki": "cli.commands.pki", "etcd": "cli.cluster.etcdsnapshot",
 }  # fmt: skip
 """Command -> its module. Only the module of the command being run is imported: importing
 them all (gRPC, the protos, the cluster driver) was most of `tug`'s start-up time.

@@ -7,6 +7,7 @@ set -euo pipefail
 # command-that-proves-it-is-installed  debian-package  # why
 needs=(
   "etcd etcd-server"       # the real etcd
+  "etcdctl etcd-client"    # tug etcd snapshot save/restore drive etcdctl
   "ip iproute2"            # the proxy's tugboat-svc interface, host-gw routes
   "curl curl"              # make demo's last check
   "promtool prometheus"    # the real Prometheus and promtool (monitoring, rule tests)

@@ -172,7 +172,7 @@ def _remove_context(name: str) -> None:
     configfile.save(cfg)
 
 
-def _default_name(inv: Invocation) -> str:
+def default_name(inv: Invocation) -> str:
     """The current context's cluster when `tug up` made it, else "local"."""
     ctx = inv.config.context()
     if ctx is not None and ctx.cluster:
@@ -316,7 +316,7 @@ async def up(inv: Invocation) -> int:
 async def down(inv: Invocation) -> int:
     """Stop every process `tug up` recorded, by PID (or remove the node containers), and
     remove the context."""
-    layout = Layout(inv.args.name or _default_name(inv))
+    layout = Layout(inv.args.name or default_name(inv))
     found = state.load(layout)
     if (found is not None and found.driver == "docker") or (
         found is None and await _has_containers(layout.name)
@@ -429,7 +429,7 @@ async def up_containers(inv: Invocation) -> int:
 
 async def load_image(inv: Invocation) -> int:
     """`tug load docker-image IMAGE...`: like `kind load docker-image`."""
-    name = inv.args.name or _default_name(inv)
+    name = inv.args.name or default_name(inv)
     wanted = [n.strip() for n in inv.args.nodes.split(",") if n.strip()]
 
     def progress(line: str) -> None:

@@ -205,6 +205,19 @@ async def tug(cluster: Cluster, *argv: str, stdin: str = "") -> Result:
     return await asyncio.to_thread(cluster.tug, *argv, stdin=stdin)
 
 
+async def deploy(cluster: Cluster, name: str, replicas: int, node_port: int) -> None:
+    """Apply a web Deployment and its NodePort Service; wait for the rollout."""
+    (await tug(cluster, "apply", "-f", "-", stdin=web_app(name, replicas, node_port))).ok()
+    (await tug(cluster, "rollout", "status", f"deployment/{name}", "--timeout", "120")).ok()
+
+
+async def undeploy(cluster: Cluster, name: str) -> None:
+    """Delete what `deploy` made and its pods."""
+    await tug(cluster, "delete", "deployment,service", name, "--ignore-not-found")
+    await tug(cluster, "delete", "pods", "-l", f"app={name}", "--grace-period", "0",
+              "--ignore-not-found")  # fmt: skip
+
+
 def running_containers(cluster: Cluster) -> list[tuple[str, str, str]]:
     """(pod uid, pod name, node) of every running app container of the cluster's nodes."""
     fmt = (

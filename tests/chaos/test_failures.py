@@ -22,6 +22,7 @@ from proto import core_pb2, meta_pb2
 from tests.chaos.helpers import (
     ELECTED,
     Prober,
+    deploy,
     holders,
     kill,
     master_processes,
@@ -32,7 +33,7 @@ from tests.chaos.helpers import (
     restart,
     running_containers,
     tug,
-    web_app,
+    undeploy,
 )
 from tests.support.cluster import Cluster
 from tests.support.waiting import eventually
@@ -65,19 +66,6 @@ async def leaders_by_metrics(cluster: Cluster) -> dict[str, list[int]]:
             if line.encode() in body:
                 out[component].append(m)
     return out
-
-
-async def deploy(cluster: Cluster, name: str, replicas: int, node_port: int) -> None:
-    """Apply a web Deployment and its NodePort Service; wait for the rollout."""
-    (await tug(cluster, "apply", "-f", "-", stdin=web_app(name, replicas, node_port))).ok()
-    (await tug(cluster, "rollout", "status", f"deployment/{name}", "--timeout", "120")).ok()
-
-
-async def undeploy(cluster: Cluster, name: str) -> None:
-    """Delete what `deploy` made and its pods."""
-    await tug(cluster, "delete", "deployment,service", name, "--ignore-not-found")
-    await tug(cluster, "delete", "pods", "-l", f"app={name}", "--grace-period", "0",
-              "--ignore-not-found")  # fmt: skip
 
 
 async def test_losing_one_etcd_member_keeps_the_api_serving_and_loses_nothing(
