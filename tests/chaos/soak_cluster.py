@@ -4,13 +4,16 @@ A 3-master, 3-etcd-member, 3-node cluster runs for TUG_SOAK_SECONDS (600 by defa
 under a steady load:
 
 - five clients creating and deleting ConfigMaps;
+- three clients reading, creating, compare-and-setting and deleting eight registers,
+  recorded, and a watcher following them (tests/chaos/registers.py);
 - a rolling restart of a Deployment every minute;
 - HTTP traffic through its NodePort Service;
 - the kubelet of node 0 CPU-starved: it and two busy loops share one core.
 
 It checks what a user would call a false alarm: no node is ever marked not Ready, and no
 node gets a NoExecute taint (which is what evicts pods), while every kubelet runs; no HTTP
-request through the Service fails; and it prints every process's resident memory at the
+request through the Service fails; the registers' history is linearizable and the watcher
+heard every acknowledged write, in order, once; and it prints every process's resident memory at the
 start, once warm (a third of the way) and at the end, failing if a Tugboat process grew by
 more than half after it was warm (a leak grows without bound; a warm cache does not).
 etcd's memory is printed, not judged: it follows the history kept until compaction.
@@ -36,8 +39,13 @@ from client.errors import ApiError, NotFound
 from master.controllers import controller_utils as cu
 from proto import core_pb2
 from tests.chaos.helpers import Prober, tug, web_app
+from tests.chaos.history import History, RegisterClient
+from tests.chaos.linearizability import check
+from tests.chaos.registers import RECORDING, follow, random_operations
+from tests.chaos.watchcheck import Stream, check_reference, check_stream
 from tests.support.cluster import Cluster, running_cluster
 from tests.support.memory import rss_mib
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -46,6 +54,8 @@ ROLL_EVERY = 60.0
 GROWTH_LIMIT = 1.5
 """The most a process's resident memory may grow from warm to the end."""
 TAINTS = ("node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready")
+REGISTERS = "soak-registers"
+KEYS = [f"k{i}" for i in range(8)]
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +125,31 @@ async def churn(api: ApiClient, worker: int, stop: asyncio.Event, errors: list[s
     return done
 
 
+async def registers(cluster: Cluster, history: History, process: int, stop: asyncio.Event) -> None:
+    """One recorded register client for the whole soak."""
+    async with cluster.client(options=RECORDING) as api:
+        client = RegisterClient(api, history, process, REGISTERS, KEYS)
+        await random_operations(client, stop, limit=int(SECONDS * 20), pause=0.2)
+
+
+async def register_problems(api: ApiClient, history: History, stream: Stream) -> list[str]:
+    """Non-linearizable keys, and where the watcher's stream disagrees with the history
+    (after a closing write it must hear). The stream is its own reference here: a calm
+    watch from the soak's start would find that revision compacted long ago."""
+    closing = RegisterClient(api, history, len(history.ops), REGISTERS, KEYS)
+    await closing.create("the-end", "the-end")
+    end = history.ops[-1].version
+
+    async def heard_it() -> bool:
+        return bool(stream.events) and stream.events[-1].revision >= end
+
+    await eventually(heard_it, timeout=60, interval=0.2, what="the watcher heard the end")
+    problems = [str(v) for v in check(history.ops)]
+    problems += check_reference(stream.events, history.ops)
+    problems += check_stream(stream, stream.events)
+    return problems
+
+
 @pytest.mark.timeout(SECONDS + 600)
 async def test_a_loaded_cluster_raises_no_false_alarm_and_holds_its_memory(cluster: Cluster):
     (await tug(cluster, "apply", "-f", "-", stdin=web_app("soak", 3, 30095))).ok()
@@ -126,7 +161,13 @@ async def test_a_loaded_cluster_raises_no_false_alarm_and_holds_its_memory(clust
     errors: list[str] = []
     watchers = Watchers()
     prober = Prober(f"http://{cluster.node_ip(1)}:30095/", interval=0.2)
+    history = History()
+    (await tug(cluster, "create", "namespace", REGISTERS)).ok()
     async with cluster.client() as api:
+        start = (await api.list("configmaps", REGISTERS)).resource_version
+        stream = Stream("soak-watcher", int(start), [])
+        watching = asyncio.create_task(follow(api, REGISTERS, start, stream.events))
+        recording = [asyncio.create_task(registers(cluster, history, p, stop)) for p in range(3)]
         tasks = [asyncio.create_task(churn(api, w, stop, errors)) for w in range(5)]
         following = asyncio.create_task(watchers.follow(api))
         probing = asyncio.create_task(prober.run(stop, limit=SECONDS + 120))
@@ -148,12 +189,19 @@ async def test_a_loaded_cluster_raises_no_false_alarm_and_holds_its_memory(clust
         finally:
             stop.set()
             operations = sum(await asyncio.gather(*tasks))
-            following.cancel()
-            await asyncio.gather(following, probing, return_exceptions=True)
+            await asyncio.gather(*recording)
+            try:
+                problems = await register_problems(api, history, stream)
+            finally:
+                following.cancel()
+                watching.cancel()
+                await asyncio.gather(following, watching, probing, return_exceptions=True)
     end_rss = {r.name: rss_mib(r.pid) for r in records}
     warm_rss = warm_rss or start_rss
     print(f"\nsoak of {SECONDS:.0f} s: {operations} ConfigMap creates and deletes, {rolls} "
-          f"rolling restarts, {prober.ok} HTTP answers, {prober.failed} failed")  # fmt: skip
+          f"rolling restarts, {prober.ok} HTTP answers, {prober.failed} failed, "
+          f"{len(history.ops)} register operations {history.counts()}, "
+          f"{len(stream.events)} changes heard")  # fmt: skip
     print(f"{'process':<24}{'RSS start MiB':>14}{'warm':>8}{'end':>8}")
     for name in sorted(start_rss):
         print(f"{name:<24}{start_rss[name]:>14.0f}{warm_rss[name]:>8.0f}{end_rss[name]:>8.0f}")
@@ -161,6 +209,7 @@ async def test_a_loaded_cluster_raises_no_false_alarm_and_holds_its_memory(clust
     assert watchers.tainted == [], watchers.tainted
     assert errors == [], errors[:10]
     assert prober.failed == 0
+    assert problems == [], "\n".join(problems[:10])
     grown = {
         n: (warm_rss[n], end_rss[n])
         for n in warm_rss

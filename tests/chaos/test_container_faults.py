@@ -29,6 +29,7 @@ import yaml
 
 from client.api import ApiClient, ClientOptions
 from client.errors import AlreadyExists, ApiError, Invalid
+from client.timeouts import within
 from proto import core_pb2, meta_pb2
 from tests.chaos.helpers import (
     ELECTED,
@@ -40,6 +41,10 @@ from tests.chaos.helpers import (
     ready_pods,
     web_app,
 )
+from tests.chaos.history import History, RegisterClient
+from tests.chaos.linearizability import check
+from tests.chaos.registers import RECORDING, follow, random_operations
+from tests.chaos.watchcheck import Event, Stream, check_reference, check_stream
 from tests.support.container_cluster import ContainerCluster, docker, running_container_cluster
 from tests.support.waiting import eventually
 
@@ -49,6 +54,8 @@ LEADER_LEASE = 3.0
 """The elected components' lease TTL (`--leader-lease`, default 3 s)."""
 FENCE_GRACE = 8.0
 """The kubelets' `--node-fence-grace-period` (default 8 s)."""
+PARTITION_SECONDS = 6.0
+"""How long the linearizability test keeps each master cut off (fault timing, not a wait)."""
 
 
 @pytest.fixture(scope="module")
@@ -362,6 +369,77 @@ def etcd_leader(hosts: ContainerCluster) -> str:
     assert len(leaders) == 1, f"etcd members disagree on their leader: {statuses}"
     leader = leaders.pop()
     return next(m for m, status in statuses.items() if status["header"]["member_id"] == leader)
+
+
+async def test_histories_across_partitioned_masters_are_linearizable_and_watches_whole(
+    hosts: ContainerCluster, api: ApiClient
+) -> None:
+    # Five recorded register clients and two watchers on every API server while a master,
+    # then etcd's leader's master, is cut off the network and let back (see
+    # tests/chaos/test_linearizability.py for the same under killed processes).
+    namespace, network = "linearizable-hosts", f"tug-{hosts.name}"
+    keys = [f"k{i}" for i in range(6)]
+    await tug(hosts, "create", "namespace", namespace)
+    start = (await api.list("configmaps", namespace)).resource_version
+    everyone = servers_of(hosts, hosts.master_names)
+    history = History()
+    streams = [Stream(f"watcher-{w}", int(start), []) for w in range(2)]
+    stop = asyncio.Event()
+    cuts: list[str] = []
+
+    async def client(process: int) -> None:
+        async with hosts.client(everyone, RECORDING) as recorder:
+            registers = RegisterClient(recorder, history, process, namespace, keys)
+            await random_operations(registers, stop, limit=150, pause=0.05)
+
+    async def watcher(stream: Stream) -> None:
+        async with hosts.client(everyone) as follower:
+            await follow(follower, namespace, start, stream.events)
+
+    async def nemesis() -> None:
+        for victim in (hosts.master(2), await asyncio.to_thread(etcd_leader, hosts)):
+            await asyncio.to_thread(docker, "network", "disconnect", network, victim)
+            cuts.append(victim)
+            try:
+                await asyncio.sleep(PARTITION_SECONDS)
+            finally:
+                await asyncio.to_thread(docker, "network", "connect", network, victim)
+            await asyncio.sleep(1.0)
+
+    watching = [asyncio.create_task(watcher(s)) for s in streams]
+    try:
+        clients = asyncio.gather(*(client(p) for p in range(5)))
+        await within(nemesis(), 120)
+        stop.set()
+        await within(clients, 60)
+        closing = RegisterClient(api, history, 5, namespace, keys)
+        await closing.create("the-end", "the-end")
+        end = history.ops[-1].version
+        assert end, f"the closing write failed: {history.ops[-1].describe()}"
+
+        async def caught_up() -> bool:
+            return all(s.events and s.events[-1].revision >= end for s in streams)
+
+        await eventually(caught_up, timeout=120, interval=0.5, what="every watcher caught up")
+    finally:
+        stop.set()
+        for task in watching:
+            task.cancel()
+        await asyncio.gather(*watching, return_exceptions=True)
+    reference: list[Event] = []
+    await within(follow(api, namespace, start, reference, until=end), 60)
+    violations = check(history.ops)
+    problems = check_reference(reference, history.ops)
+    for stream in streams:
+        problems += check_stream(stream, reference)
+    print(
+        f"\nlinearizability on hosts: {len(history.ops)} operations {history.counts()}, "
+        f"{len(reference)} changes, cut off in turn: {', '.join(cuts)}"
+    )
+    await tug(hosts, "delete", "namespace", namespace)
+    assert len(history.ops) >= 300, history.counts()
+    assert not violations, "\n\n".join(str(v) for v in violations)
+    assert not problems, "\n".join(problems)
 
 
 async def test_killing_the_master_with_both_leaders_elects_new_ones_and_loses_no_write(

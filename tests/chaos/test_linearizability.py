@@ -13,21 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import signal
 import time
 import urllib.request
 
 import pytest
 
-from client.api import ApiClient, ClientOptions
+from client.api import ApiClient
 from client.errors import ApiError
 from client.timeouts import within
 from client.tls import ClientCredentials
-from proto import core_pb2
 from tests.chaos.helpers import kill, layout_of, master_processes, restart, tug
 from tests.chaos.history import History, RegisterClient
 from tests.chaos.linearizability import check
+from tests.chaos.registers import RECORDING, follow, random_operations
 from tests.chaos.watchcheck import Event, Stream, check_reference, check_stream
 from tests.support.cluster import Cluster
 from tests.support.waiting import eventually
@@ -88,70 +87,15 @@ async def nemesis(cluster: Cluster, faults: list[str]) -> None:
         await asyncio.sleep(BETWEEN_FAULTS_SECONDS)
 
 
-async def client_process(
-    cluster: Cluster, history: History, process: int, stop: asyncio.Event
-) -> None:
-    """Random operations on random keys; updates compare-and-set from this client's last
-    read of the key. Values are unique: process and sequence number."""
-    rng = random.Random(process)
-    # One attempt per call (see history.py); a short deadline so a stopped server's
-    # calls end as UNKNOWN instead of holding the client.
-    options = ClientOptions(timeout=2.0, max_retries=1, retry_deadline=2.0)
-    async with cluster.client(options=options) as api:
+async def client(cluster: Cluster, history: History, process: int, stop: asyncio.Event) -> None:
+    async with cluster.client(options=RECORDING) as api:
         registers = RegisterClient(api, history, process, NAMESPACE, KEYS)
-        last_read: dict[str, tuple[str, str]] = {}
-        for n in range(OPS_PER_CLIENT):
-            if stop.is_set():
-                return
-            key, value = rng.choice(KEYS), f"p{process}-{n}"
-            roll = rng.random()
-            if roll < 0.3:
-                await registers.create(key, value)
-            elif roll < 0.8 and key in last_read:
-                expect, version = last_read.pop(key)
-                await registers.update(key, expect, version, value)
-            elif roll < 0.8:
-                read = await registers.read(key)
-                if read is not None:
-                    last_read[key] = read
-            elif roll < 0.9:
-                await registers.delete(key)
-            else:
-                await registers.list()
-            await asyncio.sleep(rng.uniform(0.0, 0.05))
+        await random_operations(registers, stop, limit=OPS_PER_CLIENT, pause=0.05)
 
 
 async def watcher(cluster: Cluster, start: str, heard: list[Event]) -> None:
-    """Every change after `start`, through the client's own fail-over (cancelled at the end)."""
     async with cluster.client() as api:
-        async for event in api.watch("configmaps", NAMESPACE, resource_version=start):
-            assert isinstance(event.object, core_pb2.ConfigMap)
-            heard.append(
-                Event(
-                    int(event.resource_version),
-                    event.type,
-                    event.object.metadata.name,
-                    event.object.data.get("v", ""),
-                )
-            )
-
-
-async def changes_between(api: ApiClient, start: str, end: int) -> list[Event]:
-    """The committed changes after `start` up to revision `end`, from one calm watch."""
-    events: list[Event] = []
-
-    async def follow() -> None:
-        async for event in api.watch("configmaps", NAMESPACE, resource_version=start):
-            assert isinstance(event.object, core_pb2.ConfigMap)
-            rev = int(event.resource_version)
-            events.append(
-                Event(rev, event.type, event.object.metadata.name, event.object.data.get("v", ""))
-            )
-            if rev >= end:
-                return
-
-    await within(follow(), 60)
-    return events
+        await follow(api, NAMESPACE, start, heard)
 
 
 async def test_histories_under_killed_servers_and_etcd_leaders_are_linearizable_and_watches_whole(
@@ -166,9 +110,7 @@ async def test_histories_under_killed_servers_and_etcd_leaders_are_linearizable_
     watching = [asyncio.create_task(watcher(cluster, start, s.events)) for s in streams]
     began = time.monotonic()
     try:
-        clients = asyncio.gather(
-            *(client_process(cluster, history, p, stop) for p in range(CLIENTS))
-        )
+        clients = asyncio.gather(*(client(cluster, history, p, stop) for p in range(CLIENTS)))
         await within(nemesis(cluster, faults), RUN_LIMIT_SECONDS)
         stop.set()
         await within(clients, 30)
@@ -191,7 +133,8 @@ async def test_histories_under_killed_servers_and_etcd_leaders_are_linearizable_
         await asyncio.gather(*watching, return_exceptions=True)
 
     checked = time.monotonic()
-    reference = await changes_between(api, start, end)
+    reference: list[Event] = []
+    await within(follow(api, NAMESPACE, start, reference, until=end), 60)
     violations = check(history.ops)
     problems = check_reference(reference, history.ops)
     for stream in streams:
