@@ -1,5 +1,6 @@
-"""The register workload the linearizability test and the soak share: random recorded
-operations by one client, and a watcher writing down what it hears."""
+"""The register workload the linearizability tests and the soak share: random recorded
+operations by one client, a watcher writing down what it hears, the closing write that
+bounds what watchers owe, and the verdict."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import asyncio
 import random
 
 from client.api import ApiClient, ClientOptions, WatchEvent
+from client.timeouts import within
 from proto import core_pb2
-from tests.chaos.history import RegisterClient
-from tests.chaos.watchcheck import Event
+from tests.chaos.history import History, RegisterClient
+from tests.chaos.linearizability import check
+from tests.chaos.watchcheck import Event, Stream, check_reference, check_stream
+from tests.support.waiting import eventually
 
 RECORDING = ClientOptions(timeout=2.0, max_retries=1, retry_deadline=2.0)
 """One attempt per call (see history.py), and a short deadline, so that a stopped
@@ -64,3 +68,36 @@ async def follow(
         heard.append(event_of(event))
         if until and heard[-1].revision >= until:
             return
+
+
+async def close(
+    api: ApiClient, history: History, namespace: str, streams: list[Stream], timeout: float
+) -> int:
+    """A last recorded write, once every server is back, marks the end of what watchers
+    owe; its revision, once every stream has heard it."""
+    closing = RegisterClient(api, history, len(history.ops), namespace, [])
+    await closing.create("the-end", "the-end")
+    end = history.ops[-1].version
+    assert end, f"the closing write failed: {history.ops[-1].describe()}"
+
+    async def caught_up() -> bool:
+        return all(s.events and s.events[-1].revision >= end for s in streams)
+
+    await eventually(caught_up, timeout=timeout, interval=0.2, what="every watcher caught up")
+    return end
+
+
+async def judge(
+    api: ApiClient, history: History, namespace: str, streams: list[Stream], end: int
+) -> tuple[list[Event], list[str]]:
+    """The committed changes (one calm watch from the streams' start up to `end`), and
+    every problem: non-linearizable keys, then where the changes disagree with the
+    history or a stream with the changes."""
+    reference: list[Event] = []
+    start = str(min(s.start for s in streams))
+    await within(follow(api, namespace, start, reference, until=end), 60)
+    problems = [str(v) for v in check(history.ops)]
+    problems += check_reference(reference, history.ops)
+    for stream in streams:
+        problems += check_stream(stream, reference)
+    return reference, problems

@@ -42,9 +42,8 @@ from tests.chaos.helpers import (
     web_app,
 )
 from tests.chaos.history import History, RegisterClient
-from tests.chaos.linearizability import check
-from tests.chaos.registers import RECORDING, follow, random_operations
-from tests.chaos.watchcheck import Event, Stream, check_reference, check_stream
+from tests.chaos.registers import RECORDING, close, follow, judge, random_operations
+from tests.chaos.watchcheck import Stream
 from tests.support.container_cluster import ContainerCluster, docker, running_container_cluster
 from tests.support.waiting import eventually
 
@@ -88,9 +87,7 @@ async def deploy(hosts: ContainerCluster, name: str, replicas: int, node_port: i
 
 
 async def undeploy(hosts: ContainerCluster, name: str) -> None:
-    await asyncio.to_thread(
-        hosts.tug, "delete", "deployment,service", name, "--ignore-not-found"
-    )
+    await asyncio.to_thread(hosts.tug, "delete", "deployment,service", name, "--ignore-not-found")
 
 
 @dataclass(frozen=True)
@@ -115,9 +112,7 @@ def _stamp(text: str) -> float | None:
 
 def runs_on(hosts: ContainerCluster, node: str, pod_prefix: str) -> list[Run]:
     """Every app container (running or exited) of the pods named `pod_prefix*` on `node`."""
-    ids = hosts.exec(
-        node, "docker", "ps", "-aq", "--filter", "label=io.tugboat.kind=app"
-    ).split()
+    ids = hosts.exec(node, "docker", "ps", "-aq", "--filter", "label=io.tugboat.kind=app").split()
     if not ids:
         return []
     found = []
@@ -412,34 +407,20 @@ async def test_histories_across_partitioned_masters_are_linearizable_and_watches
         await within(nemesis(), 120)
         stop.set()
         await within(clients, 60)
-        closing = RegisterClient(api, history, 5, namespace, keys)
-        await closing.create("the-end", "the-end")
-        end = history.ops[-1].version
-        assert end, f"the closing write failed: {history.ops[-1].describe()}"
-
-        async def caught_up() -> bool:
-            return all(s.events and s.events[-1].revision >= end for s in streams)
-
-        await eventually(caught_up, timeout=120, interval=0.5, what="every watcher caught up")
+        end = await close(api, history, namespace, streams, timeout=120)
     finally:
         stop.set()
         for task in watching:
             task.cancel()
         await asyncio.gather(*watching, return_exceptions=True)
-    reference: list[Event] = []
-    await within(follow(api, namespace, start, reference, until=end), 60)
-    violations = check(history.ops)
-    problems = check_reference(reference, history.ops)
-    for stream in streams:
-        problems += check_stream(stream, reference)
+    reference, problems = await judge(api, history, namespace, streams, end)
     print(
         f"\nlinearizability on hosts: {len(history.ops)} operations {history.counts()}, "
         f"{len(reference)} changes, cut off in turn: {', '.join(cuts)}"
     )
     await tug(hosts, "delete", "namespace", namespace)
     assert len(history.ops) >= 300, history.counts()
-    assert not violations, "\n\n".join(str(v) for v in violations)
-    assert not problems, "\n".join(problems)
+    assert not problems, "\n\n".join(problems)
 
 
 async def test_killing_the_master_with_both_leaders_elects_new_ones_and_loses_no_write(
