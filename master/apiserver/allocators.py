@@ -89,7 +89,7 @@ def parse_node_port_range(text: str) -> tuple[int, int]:
     return pair
 
 
-def _keys(svc: core_pb2.Service | None) -> set[bytes]:
+def held_keys(svc: core_pb2.Service | None) -> set[bytes]:
     if svc is None:
         return set()
     found = set()
@@ -107,7 +107,7 @@ def release_ops(svc: Any, keep: core_pb2.Service | None = None) -> list[Any]:
     """
     if not isinstance(svc, core_pb2.Service):
         return []
-    return [op_delete(k) for k in sorted(_keys(svc) - _keys(keep))]
+    return [op_delete(k) for k in sorted(held_keys(svc) - held_keys(keep))]
 
 
 def keep_allocated(new: Any, old: Any) -> None:

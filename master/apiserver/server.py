@@ -27,6 +27,7 @@ from client.tls import ClientCredentials, ServerTls
 from master.apiserver import defaults, encryption, nodeagents
 from master.apiserver.access import Access
 from master.apiserver.access import Request as AccessRequest
+from master.apiserver.allocation_repair import AllocationRepair
 from master.apiserver.allocators import (
     DEFAULT_NODE_PORT_RANGE,
     DEFAULT_SERVICE_RANGE,
@@ -93,6 +94,8 @@ class ApiServerConfig:
     """Seconds between compaction rounds; 0 turns compaction off."""
     compaction_retention: float = 300.0
     """Seconds of etcd history kept for watches to resume from."""
+    allocation_repair_interval: float = 60.0
+    """Seconds between passes freeing ClusterIP and NodePort keys no Service holds (0: off)."""
     bookmark_interval: float = 60.0
     """Seconds between BOOKMARK events on watches that allow them."""
     watch_cache: bool = True
@@ -237,11 +240,15 @@ class ApiServer:
             interval=config.compaction_interval,
             retention=config.compaction_retention,
         )
+        self.allocation_repair = AllocationRepair(
+            self.etcd, interval=config.allocation_repair_interval
+        )
         self.health = health_aio.HealthServicer()
         self.port = config.port
         self.status: StatusServer | None = None
         self._grpc: grpc.aio.Server | None = None
         self._compacting: asyncio.Task[None] | None = None
+        self._repairing: asyncio.Task[None] | None = None
         self._bootstrapped = False
         self._stopped = False
         self._tolerations: tuple[int, int] | None = None
@@ -382,6 +389,8 @@ class ApiServer:
         await self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
         if cfg.compaction_interval > 0:
             self._compacting = asyncio.create_task(self.compactor.run())
+        if cfg.allocation_repair_interval > 0:
+            self._repairing = asyncio.create_task(self.allocation_repair.run())
         if self.status is not None:
             # Discovery and registration go through this server's own API, as any client.
             self._loopback = ApiClient(
@@ -458,6 +467,8 @@ class ApiServer:
                 await self._compacting
             except asyncio.CancelledError:
                 pass
+        if self._repairing is not None:
+            await cancel_and_wait([self._repairing], 3.0)
         # Watches never end by themselves: end them now so their clients move on at once.
         self.etcd.end_watches()
         await self.service.watch_cache.close()
