@@ -20,6 +20,11 @@ of every zone is down (Kubernetes' "master disruption mode").
 Eviction: a pod on a node with NoExecute taints is deleted at once if it does not
 tolerate one of them, else after the shortest tolerationSeconds of the tolerations it
 used, counted from when the taint was first seen on its node.
+
+A deleted pod stays Terminating until its kubelet confirms its containers stopped. On a
+node that went silent it is force-deleted once the node has been silent past the
+self-fencing deadline its kubelet announced (client/nodefence.py) and FENCE_MARGIN: by
+then that kubelet has stopped the containers itself. docs/fencing.md gives the rule.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from client import kinds
 from client.errors import ApiError, Conflict, NotFound
 from client.events import NORMAL
 from client.informer import NODE_INDEX, copy_object
+from client.nodefence import fence_after
 from master.controllers import controller_utils as cu
 from master.controllers import taints as tt
 from master.controllers.base import Context, Controller
@@ -47,6 +53,9 @@ LEASE_NAMESPACE = "kube-node-lease"
 ZONE_LABEL = "topology.kubernetes.io/zone"
 NODE_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
 _CONDITION_KEYS = (tt.NOT_READY, tt.UNREACHABLE)
+FENCE_MARGIN = 5.0
+"""Seconds past a silent node's self-fencing deadline before its terminating pods are
+force-deleted: its kubelet's own time to stop their containers."""
 
 
 @dataclass
@@ -182,6 +191,7 @@ class NodeLifecycleController(Controller):
             nodes[i] = await self._check_health(node)
         await self._taint(nodes)
         await self._collect_orphans(seen)
+        await self._release_fenced(nodes)
 
     async def _check_health(self, node: core_pb2.Node) -> core_pb2.Node:
         name = node.metadata.name
@@ -332,6 +342,39 @@ class NodeLifecycleController(Controller):
             log.warning("node tainted", node=node.metadata.name, taint=f"{key}:{effect}")
         for key, effect in sorted(have - wanted):
             log.info("node taint removed", node=node.metadata.name, taint=f"{key}:{effect}")
+
+    async def _release_fenced(self, nodes: list[core_pb2.Node]) -> None:
+        """Force-delete pods stuck Terminating on a node silent past its kubelet's
+        self-fencing deadline (and FENCE_MARGIN for the stopping): their containers are
+        stopped, and the kubelet that should confirm it is not there to. Never while the
+        node renews, nor on a node whose kubelet does not fence (docs/fencing.md)."""
+        now = time.monotonic()
+        for node in nodes:
+            deadline = fence_after(node)
+            health = self._health.get(node.metadata.name)
+            if deadline is None or health is None:
+                continue
+            if now - health.probed <= deadline + FENCE_MARGIN:
+                continue
+            for pod in self.pods.by_index(NODE_INDEX, node.metadata.name, copy=False):
+                if not pod.metadata.deletion_timestamp:
+                    continue
+                try:
+                    await self.client.delete(
+                        "pods",
+                        pod.metadata.namespace,
+                        pod.metadata.name,
+                        grace_period_seconds=0,
+                        precondition_uid=pod.metadata.uid,
+                    )
+                except (Conflict, NotFound):
+                    continue
+                log.info(
+                    "deleted a terminating pod of a fenced node",
+                    pod=kinds.key(pod),
+                    node=node.metadata.name,
+                    silent=round(now - health.probed, 1),
+                )
 
     async def _collect_orphans(self, nodes: set[str]) -> None:
         """Force-delete pods bound to a node that no longer exists (Kubernetes' pod GC)."""

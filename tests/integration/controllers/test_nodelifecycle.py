@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from client.api import ApiClient
+from client.nodefence import FENCE_AFTER_ANNOTATION
 from master.controllers import controller_utils as cu
 from master.controllers import taints as tt
+from master.controllers.nodelifecycle import FENCE_MARGIN
 from proto import core_pb2
 from tests.integration.controllers.conftest import fetch, fetch_all, wait_for
 from tests.integration.controllers.nodes import Heartbeats, modify_node
@@ -89,3 +91,34 @@ async def test_a_node_that_stops_renewing_its_lease_is_tainted_and_its_pods_repl
         return not (await fetch(api, core_pb2.Node, "n3")).spec.taints
 
     await wait_for(untainted, what="taint removed")
+
+
+async def test_a_pod_stuck_terminating_is_removed_only_once_its_silent_node_has_fenced(
+    api: ApiClient, manager: Any, heartbeats: Heartbeats
+) -> None:
+    fences = {FENCE_AFTER_ANNOTATION: "1"}
+    await heartbeats.add("fenced", annotations=fences)
+    await heartbeats.add("never-fences")  # a kubelet with fencing off announces nothing
+    await heartbeats.add("alive", annotations=fences)
+    heartbeats.start()
+    for node in ("fenced", "never-fences", "alive"):
+        pod = core_pb2.Pod(api_version="v1", kind="Pod")
+        pod.metadata.name, pod.metadata.namespace = f"on-{node}", "default"
+        pod.spec.node_name = node
+        pod.spec.containers.add(name="c", image="busybox")
+        await api.create(pod)
+        # Graceful: only its kubelet may finish it, and none runs here.
+        await api.delete("pods", "default", pod.metadata.name, grace_period_seconds=30)
+    await manager.start(node_monitor_grace_period=1.0, node_monitor_period=0.2)
+    silent = time.monotonic()
+    heartbeats.alive -= {"fenced", "never-fences"}
+
+    async def gone() -> bool:
+        names = {p.metadata.name for p in await fetch_all(api, core_pb2.Pod)}
+        return "on-fenced" not in names
+
+    await wait_for(gone, timeout=30, interval=0.2, what="the fenced node's pod removed")
+    waited = time.monotonic() - silent
+    assert waited >= 1 + FENCE_MARGIN, f"removed {waited:.1f} s after the node went silent"
+    left = {p.metadata.name for p in await fetch_all(api, core_pb2.Pod)}
+    assert left == {"on-never-fences", "on-alive"}
