@@ -343,6 +343,20 @@ class NodeLifecycleController(Controller):
         for key, effect in sorted(have - wanted):
             log.info("node taint removed", node=node.metadata.name, taint=f"{key}:{effect}")
 
+    async def _force_delete(self, pod: core_pb2.Pod) -> bool:
+        """Delete `pod` at once (grace 0), only the very pod seen; whether it was."""
+        try:
+            await self.client.delete(
+                "pods",
+                pod.metadata.namespace,
+                pod.metadata.name,
+                grace_period_seconds=0,
+                precondition_uid=pod.metadata.uid,
+            )
+        except (Conflict, NotFound):
+            return False
+        return True
+
     async def _release_fenced(self, nodes: list[core_pb2.Node]) -> None:
         """Force-delete pods stuck Terminating on a node silent past its kubelet's
         self-fencing deadline (and FENCE_MARGIN for the stopping): their containers are
@@ -357,17 +371,7 @@ class NodeLifecycleController(Controller):
             if now - health.probed <= deadline + FENCE_MARGIN:
                 continue
             for pod in self.pods.by_index(NODE_INDEX, node.metadata.name, copy=False):
-                if not pod.metadata.deletion_timestamp:
-                    continue
-                try:
-                    await self.client.delete(
-                        "pods",
-                        pod.metadata.namespace,
-                        pod.metadata.name,
-                        grace_period_seconds=0,
-                        precondition_uid=pod.metadata.uid,
-                    )
-                except (Conflict, NotFound):
+                if not pod.metadata.deletion_timestamp or not await self._force_delete(pod):
                     continue
                 log.info(
                     "deleted a terminating pod of a fenced node",
@@ -395,17 +399,8 @@ class NodeLifecycleController(Controller):
                 continue  # the cache is behind: the node exists
             except NotFound:
                 pass
-            try:
-                await self.client.delete(
-                    "pods",
-                    pod.metadata.namespace,
-                    pod.metadata.name,
-                    grace_period_seconds=0,
-                    precondition_uid=pod.metadata.uid,
-                )
+            if await self._force_delete(pod):
                 log.info("deleted pod of a deleted node", pod=key, node=node)
-            except (Conflict, NotFound):
-                pass
         for key in list(self._orphans):
             if key not in seen:
                 del self._orphans[key]
