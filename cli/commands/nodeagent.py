@@ -42,6 +42,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     ex.add_argument("-c", "--container", default="")
     ex.add_argument("-i", "--stdin", action="store_true", help="pass stdin to the command")
     ex.add_argument("-t", "--tty", action="store_true", help="allocate a terminal")
+    # REMAINDER takes everything after the pod, flags included: exec_command reads the
+    # flags given between the pod and `--` itself (see _AFTER_POD).
     ex.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARG...]")
     ex.set_defaults(func=exec_command)
 
@@ -122,12 +124,39 @@ async def _stdin_chunks(inv: Invocation) -> AsyncIterator[bytes]:
         yield data
 
 
+_AFTER_POD = argparse.ArgumentParser(prog="tug exec", add_help=False, exit_on_error=False)
+"""The flags `tug exec POD [FLAGS] -- CMD` takes after the pod, as kubectl does; argparse's
+REMAINDER would otherwise run them as the command (`exec web -c app -- ls` ran "-c")."""
+_AFTER_POD.add_argument("-c", "--container")
+_AFTER_POD.add_argument("-n", "--namespace")
+_AFTER_POD.add_argument("-i", "--stdin", action="store_true", default=None)
+_AFTER_POD.add_argument("-t", "--tty", action="store_true", default=None)
+
+
+def _split_command(inv: Invocation) -> list[str]:
+    """The command after `--`, with the flags between the pod and `--` applied to inv.args."""
+    command = list(inv.args.command)
+    if command[:1] == ["--"]:
+        return command[1:]
+    if "--" not in command or not command[0].startswith("-"):
+        return command  # no flags after the pod: all of it is the command
+    cut = command.index("--")
+    try:
+        given, unknown = _AFTER_POD.parse_known_args(command[:cut])
+    except argparse.ArgumentError as e:
+        raise CliError(f"tug exec: {e}") from None
+    if unknown:
+        raise CliError(f"tug exec: unknown flag {unknown[0]!r} before --: see tug exec --help")
+    for name, value in vars(given).items():
+        if value is not None:
+            setattr(inv.args, name, value)
+    return command[cut + 1 :]
+
+
 async def exec_command(inv: Invocation) -> int:
     """Run the command; the exit code is the command's."""
     a = inv.args
-    command = list(a.command)
-    if command and command[0] == "--":
-        command = command[1:]
+    command = _split_command(inv)
     if not command:
         raise CliError(
             "you must specify at least one command for the container: tug exec POD -- CMD"
@@ -142,11 +171,13 @@ async def exec_command(inv: Invocation) -> int:
     )
 
     async def inputs() -> AsyncIterator[nodeagent_pb2.ExecInput]:
+        # The end of this stream closes the command's stdin, so without -i only `start`
+        # is sent: a second message racing a refusal (no such pod, a stopped container)
+        # made gRPC report "Internal error from Core" instead of the server's reason.
         yield nodeagent_pb2.ExecInput(start=start)
         if a.stdin:
             async for data in _stdin_chunks(inv):
                 yield nodeagent_pb2.ExecInput(stdin=data)
-        yield nodeagent_pb2.ExecInput(close_stdin=True)
 
     out = getattr(inv.stdout, "buffer", None)
     err = getattr(inv.stderr, "buffer", None)
