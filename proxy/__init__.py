@@ -8,6 +8,8 @@ How the pieces fit:
 - `table.py`: the pure part of a sync, Services + Endpoints -> what to serve;
 - `balancer.py`: round-robin or least-connections over ready endpoints, ClientIP affinity;
 - `tcp.py`, `udp.py`: the data path; `dns.py`: cluster DNS;
+- `nftables.py`: nftables mode's rule set as text (pure); `nftsync.py`: loading it with
+  one `nft -f` transaction per sync, stale-table replacement and cleanup;
 - `network.py`: the project's own `tugboat-svc` interface that carries the ClusterIPs;
 - `metrics.py`: Prometheus metrics.
 """

@@ -24,7 +24,16 @@ from proxy.balancer import MODES, ROUND_ROBIN
 from proxy.dns import DEFAULT_DOMAIN
 from proxy.network import INTERFACE
 from proxy.proxier import Proxier
-from proxy.settings import DEFAULT_CLUSTER_DNS_IP, DEFAULT_SERVICE_RANGE, ProxySettings
+from proxy.settings import (
+    DEFAULT_CLUSTER_CIDR,
+    DEFAULT_CLUSTER_DNS_IP,
+    DEFAULT_SERVICE_RANGE,
+    NFT_MIN_SYNC_INTERVAL,
+    NFTABLES,
+    PROXY_MODES,
+    USERSPACE,
+    ProxySettings,
+)
 
 log = structlog.get_logger("proxy")
 
@@ -51,6 +60,13 @@ def _cidr(text: str) -> str:
         ) from None
 
 
+def _cluster_cidr(text: str) -> str:
+    try:
+        return str(ipaddress.IPv4Network(text, strict=False))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--cluster-cidr: {text!r} is not an IPv4 CIDR") from None
+
+
 def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxySettings, int | None, str]:
     """Settings, the status port and the log level; argparse errors name the flag."""
     p = argparse.ArgumentParser(prog="tug-proxy", description="The Tugboat service proxy.")
@@ -61,7 +77,16 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxySettings, int | 
                    help="API servers host:port,...")
     p.add_argument("--token-file", default="", help="a file holding the proxy's token")
     add_client_flags(p)
-    p.add_argument("--mode", choices=MODES, default=ROUND_ROBIN, help="endpoint choice")
+    # --mode round-robin / least-connections (the flag's older meaning) still work:
+    # they choose userspace mode with that balancing.
+    p.add_argument("--mode", choices=PROXY_MODES + MODES, default=USERSPACE,
+                   help="userspace (listeners in this process) or nftables (kernel rules)")
+    p.add_argument("--balance", choices=MODES, default=None,
+                   help="userspace: how an endpoint is chosen")
+    p.add_argument("--cluster-cidr", type=_cluster_cidr, default=DEFAULT_CLUSTER_CIDR,
+                   help="nftables: pod addresses; traffic from elsewhere is masqueraded")
+    p.add_argument("--min-sync-period", type=positive_seconds, default=None,
+                   help="seconds between two syncs at least (changes in between are batched)")
     p.add_argument("--service-cluster-ip-range", type=_cidr, default=DEFAULT_SERVICE_RANGE)
     p.add_argument("--interface", default=INTERFACE,
                    help='the interface carrying ClusterIPs ("" : nodePorts only)')
@@ -88,13 +113,22 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxySettings, int | 
         token = read_token(a.token_file)
     except ValueError as e:
         p.error(f"--token-file: {e}")
+    proxy_mode, balance = (a.mode, a.balance or ROUND_ROBIN)
+    if a.mode in MODES:
+        proxy_mode, balance = USERSPACE, a.balance or a.mode
+    min_sync = a.min_sync_period
+    if min_sync is None:
+        min_sync = NFT_MIN_SYNC_INTERVAL if proxy_mode == NFTABLES else 0.05
     settings = ProxySettings(
         token=token,
         tls=client_credentials(p, a),
         node_name=a.node_name,
         address=a.address,
         servers=tuple(a.server),
-        mode=a.mode,
+        proxy_mode=proxy_mode,
+        mode=balance,
+        cluster_cidr=a.cluster_cidr,
+        min_sync_interval=min_sync,
         service_range=a.service_cluster_ip_range,
         interface=a.interface,
         cluster_dns_ip=a.cluster_dns,
@@ -120,7 +154,7 @@ async def run(settings: ProxySettings, http_port: int | None, stop: asyncio.Even
             )
             await status.start()
         log.info("proxy running", node=settings.node_name, address=settings.address,
-                 mode=settings.mode, dns=proxier.dns_address)
+                 mode=settings.proxy_mode, dns=proxier.dns_address)
         await stop.wait()
     finally:
         log.info("stopping", node=settings.node_name)

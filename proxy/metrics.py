@@ -29,3 +29,25 @@ ENDPOINT_ERRORS = Counter(
     "Failed connections to an endpoint (refused, unreachable, timed out).",
     ["service"],
 )
+# The nftables mode's syncs, named as kube-proxy names its own where it has a name.
+RULES_SYNC_DURATION = Histogram(
+    "kubeproxy_sync_proxy_rules_duration_seconds",
+    "Time to load one nftables rule set (one nft transaction).",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+RULES_LAST_SYNC = Gauge(
+    "kubeproxy_sync_proxy_rules_last_timestamp_seconds",
+    "Unix time of the last nftables rule set loaded.",
+)
+NFT_RULES = Gauge(
+    "tugboat_proxy_nftables_rules",
+    "Rules in the nftables table the proxy loaded last (0 once removed).",
+)
+NFT_SYNC_FAILURES = Counter(
+    "tugboat_proxy_nftables_sync_failures_total",
+    "nftables rule sets nft refused or did not answer (the previous set stays).",
+)
+NFT_STALE_TABLES = Counter(
+    "tugboat_proxy_nftables_stale_tables_total",
+    "Tables found at start, left by an earlier proxy that did not stop cleanly.",
+)

@@ -10,6 +10,11 @@ re-asserts addresses and listeners that something else removed.
 A service port is listened on only while it has a ready endpoint. With none, nothing
 listens, so a new connection is refused by the kernel at once (RST) rather than
 accepted and left hanging; connections already open are never cut by a sync: they drain.
+
+In nftables mode (`settings.proxy_mode`) the same loop hands the service ports to an
+`NftSyncer` instead: the kernel forwards, and the process keeps only the DNS server and
+the interface carrying the cluster DNS address (and the route that keeps ClusterIPs on
+the host).
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ from proxy import metrics
 from proxy.balancer import Balancer
 from proxy.dns import DnsServer, DnsTable, build_table
 from proxy.network import Interface, NetworkError
+from proxy.nftables import NftConfig
+from proxy.nftsync import NftSyncer
 from proxy.served import ServedPort
-from proxy.settings import ProxySettings
+from proxy.settings import NFTABLES, ProxySettings
 from proxy.table import Listen, ServicePort, build
 from proxy.tcp import TcpListener
 from proxy.udp import UdpListener
@@ -58,6 +65,17 @@ class Proxier:
         self.interface = (
             Interface(settings.interface, settings.service_range) if settings.interface else None
         )
+        self.nft = (
+            NftSyncer(
+                NftConfig(
+                    cluster_cidr=settings.cluster_cidr,
+                    service_range=settings.service_range,
+                    skip_ips=(settings.cluster_dns_ip,) if settings.cluster_dns_ip else (),
+                )
+            )
+            if settings.proxy_mode == NFTABLES
+            else None
+        )
         self.dns_address: tuple[str, int] | None = None
         """Where the node's own DNS listens (host, port) once started."""
         self.syncs = 0
@@ -68,6 +86,8 @@ class Proxier:
 
     async def start(self) -> None:
         """Start the informers, the node's DNS and the sync loop."""
+        if self.nft is not None:
+            await self.nft.start()  # no nft, no proxy: fail at once, not at every sync
         if self.interface is not None:
             try:
                 await self.interface.ensure()
@@ -107,6 +127,11 @@ class Proxier:
         for port in self.ports.values():
             port.flush_counts()
         self.listeners.clear()
+        if self.nft is not None:
+            try:
+                await self.nft.stop()
+            except (OSError, RuntimeError) as e:
+                log.warning("cannot remove the nftables table", error=str(e))
         if self.interface is not None:
             try:
                 await self.interface.release()
@@ -145,9 +170,13 @@ class Proxier:
         endpoints = {f"{e.metadata.namespace}/{e.metadata.name}": e
                      for e in self.endpoints.list(copy=False)}
         table = build(services, endpoints, self.settings.address)
-        self._sync_ports(table)
+        if self.nft is not None:
+            await self.nft.sync(table.values())
+        else:
+            self._sync_ports(table)
         await self._sync_addresses(table)
-        await self._sync_listeners(table)
+        if self.nft is None:
+            await self._sync_listeners(table)
         if self.interface is not None:
             try:
                 await self.interface.prune()
@@ -184,7 +213,8 @@ class Proxier:
     async def _sync_addresses(self, table: dict[str, ServicePort]) -> None:
         if self.interface is None:
             return
-        wanted = {sp.cluster_ip for sp in table.values()}
+        # nftables DNATs ClusterIPs before routing: only the DNS address is local.
+        wanted = {sp.cluster_ip for sp in table.values()} if self.nft is None else set()
         if self.settings.cluster_dns_ip:
             wanted.add(self.settings.cluster_dns_ip)
         try:

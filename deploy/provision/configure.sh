@@ -14,6 +14,11 @@
 # proxy. --docker-bip and --docker-pools give the worker's Docker its own address ranges
 # (needed where several engines share a network, as container nodes do). Extra flags for
 # one daemon: --kubelet-args "...", --proxy-args "...", --apiserver-args "...".
+# --proxy-mode nftables|userspace (default nftables): a host configured here owns its
+# network namespace, so its proxy programs the kernel (docs/networking.md, "Proxy modes").
+# In nftables mode Docker's userland proxy is turned off: Docker then puts every
+# container's bridge port in hairpin mode, which a pod reaching itself through its
+# Service needs (the DNAT sends the packet back out of the port it came in by).
 # --pki DIR makes the cluster secure: TLS on etcd (clients and peers), the API servers and
 # the kubelets, every daemon showing its own client certificate, Node and RBAC
 # authorization. DIR holds this host's files under kubeadm-like names (ca.crt;
@@ -28,6 +33,7 @@ set -euo pipefail
 
 role="" name="" address="" masters="" etcd="" cluster="tugboat" no_start=0
 docker_bip="" docker_pools="" kubelet_args="" proxy_args="" apiserver_args="" pki=""
+proxy_mode=nftables
 while [ $# -gt 0 ]; do
   case "$1" in
     --role) role=${2:-}; shift 2 ;;
@@ -40,6 +46,7 @@ while [ $# -gt 0 ]; do
     --docker-pools) docker_pools=${2:-}; shift 2 ;;
     --kubelet-args) kubelet_args=${2:-}; shift 2 ;;
     --proxy-args) proxy_args=${2:-}; shift 2 ;;
+    --proxy-mode) proxy_mode=${2:-}; shift 2 ;;
     --apiserver-args) apiserver_args=${2:-}; shift 2 ;;
     --pki) pki=${2:-}; shift 2 ;;
     --no-start) no_start=1; shift ;;
@@ -63,6 +70,8 @@ for m in "${master_list[@]}"; do is_ipv4 "$m" || fail "--masters: '$m' is not an
 [ -n "$etcd" ] || etcd=$masters
 IFS=, read -r -a etcd_list <<<"$etcd"
 for m in "${etcd_list[@]}"; do is_ipv4 "$m" || fail "--etcd: '$m' is not an IPv4 address"; done
+[ "$proxy_mode" = nftables ] || [ "$proxy_mode" = userspace ] \
+  || fail "--proxy-mode must be nftables or userspace, got '$proxy_mode'"
 if [ -n "$docker_bip" ]; then
   [[ $docker_bip =~ ^[0-9.]+/[0-9]+$ ]] || fail "--docker-bip '$docker_bip' is not an address/prefix"
 fi
@@ -169,12 +178,17 @@ else
   # Spread the workers over the API servers by a hash of their name.
   pick=$(( $(printf '%s' "$name" | cksum | cut -d' ' -f1) % ${#servers[@]} ))
   mine=$(rotate "${servers[$pick]}" "${servers[@]}")
-  if [ -n "$docker_bip" ] || [ -n "$docker_pools" ]; then
+  docker_opts=()
+  [ -n "$docker_bip" ] && docker_opts+=("\"bip\": \"$docker_bip\"")
+  [ -n "$docker_pools" ] && docker_opts+=("\"default-address-pools\": [{\"base\": \"$docker_pools\", \"size\": 24}]")
+  [ "$proxy_mode" = nftables ] && docker_opts+=("\"userland-proxy\": false")
+  if [ ${#docker_opts[@]} -gt 0 ]; then
     install -d -m 0755 /etc/docker
     {
       echo "{"
-      [ -n "$docker_bip" ] && printf '  "bip": "%s"%s\n' "$docker_bip" "$([ -n "$docker_pools" ] && echo ,)"
-      [ -n "$docker_pools" ] && printf '  "default-address-pools": [{"base": "%s", "size": 24}]\n' "$docker_pools"
+      for i in "${!docker_opts[@]}"; do
+        printf '  %s%s\n' "${docker_opts[$i]}" "$([ "$i" -lt $((${#docker_opts[@]} - 1)) ] && echo ,)"
+      done
       echo "}"
     } >/etc/docker/daemon.json
   fi
@@ -182,7 +196,7 @@ else
     --root-dir /var/lib/tugboat/kubelet --port 10250 --http-port 10255 --host-gw $kubelet_tls \
     $kubelet_args
   write_env proxy --node-name "$name" --address "$address" --server "$mine" \
-    --http-port 10249 $proxy_tls $proxy_args
+    --http-port 10249 --mode "$proxy_mode" $proxy_tls $proxy_args
   units=(docker.service tug-images.service tug-kubelet.service tug-proxy.service)
 fi
 

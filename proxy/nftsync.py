@@ -1,0 +1,165 @@
+"""Loading the nftables rule set: one `nft -f -` transaction per sync.
+
+Why it is built this way:
+
+- The script from `nftables.render` replaces the proxy's table whole, and `nft -f` applies
+  a script as one netlink transaction: either every rule of the new set is in place or,
+  when nft refuses the script, the old set stays as it was. There is no incremental
+  patching to get wrong, and a proxy that crashed mid-sync left nothing half done.
+- On start the syncer only looks for a table of its name left by a crashed proxy and
+  says so; the first sync replaces it with the same transaction as any other sync (no
+  window without rules, which deleting it first would open).
+- On a clean stop the table is deleted, so a node whose proxy is gone has no stale
+  DNATs to endpoints that may move.
+- Replacing the table would also empty the ClientIP affinity sets, so every change
+  anywhere would make every client pick afresh. Before a replace, the syncer reads the
+  affinity sets' entries (`nft -j list sets`) and adds the ones whose set survives back
+  in the same transaction, with the time they had left. A periodic resync whose rule set
+  is unchanged only checks that the table is still there, and reloads it if it is not.
+- Rate limiting and batching are the proxier's sync loop (a minimum interval between
+  syncs, a periodic full resync); this class is one sync at a time, and says how long
+  it took and how many rules it loaded.
+- `nft` runs as a subprocess with a bounded wait, behind a command prefix so tests can
+  run it inside a network namespace of their own (`ip netns exec NS nft`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Iterable, Sequence
+
+import structlog
+
+from client.timeouts import within
+from proxy import metrics
+from proxy.nftables import NftConfig, delete_script, render, rule_count
+from proxy.table import ServicePort
+
+__all__ = ["NftError", "NftSyncer"]
+
+log = structlog.get_logger("proxy.nftables")
+
+_NFT_TIMEOUT = 10.0
+_AFFINITY_SET = re.compile(
+    r"^\tset (aff-\S+) \{\n\t\ttype ipv4_addr\n.*\n\t\ttimeout (\d+)s$", re.M
+)
+
+
+class NftError(RuntimeError):
+    """nft refused a script or did not answer; the message holds its error output."""
+
+
+class NftSyncer:
+    """Loads rule sets into one table; `start()`, `sync(ports)`..., `stop()`."""
+
+    def __init__(self, config: NftConfig, command: Sequence[str] = ("nft",)) -> None:
+        self.config = config
+        self.command = tuple(command)
+        self.script = ""
+        """The last script loaded (empty before the first sync)."""
+        self.syncs = 0
+
+    async def _nft(self, *args: str, stdin: str | None = None) -> str:
+        proc = await asyncio.create_subprocess_exec(
+            *self.command,
+            *args,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            out, err = await within(
+                proc.communicate(stdin.encode() if stdin is not None else None), _NFT_TIMEOUT
+            )
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise NftError(f"nft {' '.join(args)}: no answer in {_NFT_TIMEOUT} s") from None
+        if proc.returncode != 0:
+            raise NftError(f"nft {' '.join(args)}: {err.decode(errors='replace').strip()}")
+        return out.decode()
+
+    async def table_exists(self) -> bool:
+        """Whether the table is in the kernel now."""
+        try:
+            await self._nft("list", "table", "ip", self.config.table)
+        except NftError:
+            return False
+        return True
+
+    async def start(self) -> None:
+        """Check that nft works; note a stale table (the first sync replaces it)."""
+        await self._nft("--version")
+        if await self.table_exists():
+            log.warning(
+                "found a table left by an earlier proxy; the first sync replaces it",
+                table=self.config.table,
+            )
+            metrics.NFT_STALE_TABLES.inc()
+
+    async def _affinity_entries(self, script: str) -> list[str]:
+        """`add element` lines that keep the live affinity entries of sets in `script`."""
+        wanted = {m[1]: int(m[2]) for m in _AFFINITY_SET.finditer(script)}
+        if not wanted:
+            return []
+        try:
+            listing = json.loads(await self._nft("-j", "list", "sets", "ip"))
+        except (NftError, ValueError):
+            return []  # no table yet, or nothing to read: nothing to keep
+        lines = []
+        for item in listing.get("nftables", []):
+            found = item.get("set", {})
+            timeout = wanted.get(found.get("name", ""))
+            if found.get("table") != self.config.table or timeout is None:
+                continue
+            kept = []
+            for e in found.get("elem", []):
+                inner = e.get("elem", {}) if isinstance(e, dict) else {}
+                if isinstance(inner.get("val"), str) and isinstance(inner.get("expires"), int):
+                    expires = max(1, min(timeout, inner["expires"]))
+                    kept.append(f"{inner['val']} timeout {timeout}s expires {expires}s")
+            if kept:
+                lines.append(
+                    f"add element ip {self.config.table} {found['name']} {{ {', '.join(kept)} }}"
+                )
+        return lines
+
+    async def sync(self, ports: Iterable[ServicePort]) -> None:
+        """Replace the table with the rule set for `ports`, in one transaction."""
+        script = render(ports, self.config)
+        started = time.perf_counter()
+        if script == self.script and await self.table_exists():
+            # A resync with nothing changed: the rules are there; replacing them would
+            # only cost time. (A table someone deleted is loaded again below.)
+            metrics.RULES_LAST_SYNC.set(time.time())
+            self.syncs += 1
+            return
+        kept = await self._affinity_entries(script)
+        try:
+            await self._nft("-f", "-", stdin=script + "".join(line + "\n" for line in kept))
+        except NftError:
+            metrics.NFT_SYNC_FAILURES.inc()
+            raise
+        elapsed = time.perf_counter() - started
+        rules = rule_count(script)
+        metrics.RULES_SYNC_DURATION.observe(elapsed)
+        metrics.RULES_LAST_SYNC.set(time.time())
+        metrics.NFT_RULES.set(rules)
+        if script != self.script:
+            log.info(
+                "nftables rules loaded",
+                table=self.config.table,
+                rules=rules,
+                seconds=round(elapsed, 4),
+            )
+        self.script = script
+        self.syncs += 1
+
+    async def stop(self) -> None:
+        """Remove the table (a clean stop leaves no rules behind)."""
+        await self._nft("-f", "-", stdin=delete_script(self.config.table))
+        metrics.NFT_RULES.set(0)
+        log.info("nftables table removed", table=self.config.table)

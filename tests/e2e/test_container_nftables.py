@@ -1,0 +1,204 @@
+"""`tug-proxy --mode nftables` on container nodes: the kernel forwards, checked for real.
+
+One `tug up --driver docker` cluster (one master, two workers), whose workers' proxies run
+in nftables mode by default (configure.sh), checked from pods, from a node itself and
+from this machine. busybox's `wget`
+crashes in this static build, so pods talk HTTP with `nc`, as in test_container_nodes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.container_cluster import ContainerCluster, running_container_cluster
+from tests.support.waiting import wait_until
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+NODE_PORT = 30081
+WEB = """\
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}, labels: {{app: web}}}}
+spec:
+  nodeName: {node}
+  containers:
+  - name: web
+    image: busybox:1.35
+    command:
+    - sh
+    - -c
+    - mkdir -p /www; echo {name} > /www/index.html; exec httpd -f -p 8080 -h /www
+"""
+SERVICES = f"""\
+apiVersion: v1
+kind: Service
+metadata: {{name: web}}
+spec:
+  type: NodePort
+  selector: {{app: web}}
+  ports: [{{port: 80, targetPort: 8080, nodePort: {NODE_PORT}}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: sticky}}
+spec:
+  selector: {{app: web}}
+  sessionAffinity: ClientIP
+  ports: [{{port: 80, targetPort: 8080}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: nobody}}
+spec:
+  selector: {{app: nobody}}
+  ports: [{{port: 80, targetPort: 8080}}]
+"""
+
+
+def _rules(cluster: ContainerCluster, node: str) -> str:
+    return cluster.exec(node, "sh", "-c", "nft list table ip tugboat-proxy 2>/dev/null || true")
+
+
+def _wait_rules(cluster: ContainerCluster, node: str, *needles: str, timeout: float = 30) -> None:
+    def loaded() -> bool:
+        text = _rules(cluster, node)
+        return all(n in text for n in needles)
+
+    wait_until(loaded, timeout=timeout, interval=0.5, what=f"{needles} in {node}'s rules")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContainerCluster]:
+    home = tmp_path_factory.mktemp("container-nftables")
+    with running_container_cluster(home / "tug-home", masters=1, workers=2) as c:
+        for node in c.worker_names:  # configure.sh's default for a node of its own
+            assert "--mode nftables" in c.exec(node, "cat", "/etc/tugboat/proxy.env")
+        for node in c.worker_names:
+            _wait_rules(c, node, "chain services", timeout=60)
+        yield c
+
+
+@pytest.fixture(scope="module")
+def web(cluster: ContainerCluster) -> dict[str, str]:
+    pods = {f"web-{j}": cluster.worker(j) for j in range(2)}
+    manifest = "---\n".join(WEB.format(name=n, node=node) for n, node in pods.items())
+    cluster.tug("apply", "-f", "-", stdin=manifest + "---\n" + SERVICES).ok()
+
+    def ips() -> dict[str, str] | None:
+        items = json.loads(cluster.tug("get", "pods", "-l", "app=web", "-o", "json").ok())["items"]
+        found = {
+            p["metadata"]["name"]: p["status"].get("podIP", "")
+            for p in items
+            if p["status"].get("phase") == "Running"
+        }
+        return found if len(found) == 2 and all(found.values()) else None
+
+    found = wait_until(ips, timeout=120, interval=0.5, what="both web pods Running")
+    for node in cluster.worker_names:
+        _wait_rules(cluster, node, *found.values())
+    return found
+
+
+def _ip(cluster: ContainerCluster, name: str) -> str:
+    return str(
+        json.loads(cluster.tug("get", "service", name, "-o", "json").ok())["spec"]["clusterIP"]
+    )
+
+
+def _from_pod(cluster: ContainerCluster, pod: str, script: str) -> str:
+    result = cluster.tug("exec", pod, "--", "sh", "-c", script, timeout=120)
+    return result.out.strip() if result.code == 0 else ""
+
+
+def _get(host: str, port: int) -> str:
+    return f'printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 3 {host} {port} | tail -n 1'
+
+
+def test_a_cluster_ip_answers_from_pods_and_from_each_node(
+    cluster: ContainerCluster, web: dict[str, str]
+) -> None:
+    ip = _ip(cluster, "web")
+    answers = {_from_pod(cluster, "web-0", _get(ip, 80)) for _ in range(8)}
+    assert answers == set(web), answers  # web-0 itself included: hairpin
+    for node in cluster.worker_names:
+        got = {
+            cluster.exec(node, "curl", "-s", "-m", "3", f"http://{ip}/").strip() for _ in range(8)
+        }
+        assert got <= set(web) and got, (node, got)
+
+
+def test_a_node_port_answers_at_every_nodes_ip(
+    cluster: ContainerCluster, web: dict[str, str]
+) -> None:
+    for node in cluster.worker_names:
+        address = cluster.ip(node)
+
+        def body(a: str = address) -> str:
+            try:
+                with urllib.request.urlopen(f"http://{a}:{NODE_PORT}/", timeout=3) as answer:
+                    return str(answer.read().decode()).strip()
+            except OSError:
+                return ""
+
+        assert wait_until(body, timeout=20, what=f"the NodePort at {address}") in web
+
+
+def test_cluster_dns_still_answers_over_udp(cluster: ContainerCluster, web: dict[str, str]) -> None:
+    out = _from_pod(cluster, "web-1", "nslookup web.default.svc.cluster.local 172.30.255.10")
+    assert _ip(cluster, "web") in out, out
+
+    def by_name() -> bool:
+        return _from_pod(cluster, "web-1", _get("web", 80)) in web
+
+    # One nc with a 3 s timeout per try, as in test_container_nodes: a loaded machine may
+    # need a second one.
+    wait_until(by_name, timeout=30, interval=1, what="web-1 reaching web by name")
+
+
+def test_client_ip_affinity_holds_across_50_requests(
+    cluster: ContainerCluster, web: dict[str, str]
+) -> None:
+    ip = _ip(cluster, "sticky")
+    script = f"for i in $(seq 50); do {_get(ip, 80)}; done"
+    answers = _from_pod(cluster, "web-0", script).split()
+    assert len(answers) == 50 and len(set(answers)) == 1, answers
+
+
+def test_a_service_without_endpoints_refuses_at_once(cluster: ContainerCluster) -> None:
+    ip = _ip(cluster, "nobody")
+    node = cluster.worker(0)
+    started = time.monotonic()
+    out = cluster.exec(node, "sh", "-c", f"curl -s -m 5 http://{ip}/; echo rc=$?")
+    assert "rc=7" in out, out  # curl 7: could not connect (refused), not 28 (timed out)
+    assert time.monotonic() - started < 3
+
+
+def test_a_proxy_killed_with_sigkill_replaces_its_stale_table(
+    cluster: ContainerCluster, web: dict[str, str]
+) -> None:
+    node = cluster.worker(1)
+    pid = cluster.exec(node, "systemctl", "show", "-p", "MainPID", "--value", "tug-proxy").strip()
+    assert pid.isdigit() and pid != "0", pid
+    cluster.exec(node, "kill", "-9", pid)
+    assert "chain services" in _rules(cluster, node)  # left behind by the crash
+
+    def restarted() -> bool:
+        now = cluster.exec(node, "systemctl", "show", "-p", "MainPID", "--value", "tug-proxy")
+        return now.strip() not in ("0", pid)
+
+    wait_until(restarted, timeout=30, what="systemd restarting the proxy")
+
+    def noticed() -> bool:
+        log = cluster.exec(node, "journalctl", "-u", "tug-proxy", "--no-pager", "-n", "300")
+        return "left by an earlier proxy" in log
+
+    wait_until(noticed, timeout=30, interval=0.5, what="the stale table noticed")
+    _wait_rules(cluster, node, *web.values())
+    tables = cluster.exec(node, "nft", "list", "tables")
+    assert tables.count("tugboat-proxy") == 1
