@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from dataclasses import KW_ONLY, dataclass, field
 
 import structlog
 
@@ -45,20 +46,23 @@ def lease_name(component: str, identity: str) -> str:
     return re.sub(r"[^a-z0-9.-]+", "-", raw).strip("-.")[:253]
 
 
+@dataclass(eq=False)
 class Registration:
     """Keeps this process's registration Lease until cancelled, then deletes it."""
 
-    def __init__(
-        self, api: ApiClient, *, component: str, identity: str, address: str,
-        renew_interval: float = RENEW_INTERVAL, scheme: str = "http",
-    ) -> None:
-        self.api = api
-        self.component = component
-        self.identity = identity
-        self.address = address
-        self.scheme = scheme
-        self.renew_interval = renew_interval
-        self.name = lease_name(component, identity)
+    api: ApiClient
+    _: KW_ONLY
+    component: str
+    identity: str
+    address: str
+    """host:port of the status port, for the ADDRESS_ANNOTATION."""
+    renew_interval: float = RENEW_INTERVAL
+    scheme: str = "http"
+    name: str = field(init=False)
+    """The Lease's name (`lease_name`)."""
+
+    def __post_init__(self) -> None:
+        self.name = lease_name(self.component, self.identity)
         self._log = log.bind(key=f"leases/{LEASE_NAMESPACE}/{self.name}")
 
     async def run(self) -> None:

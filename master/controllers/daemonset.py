@@ -19,7 +19,6 @@ from collections.abc import Sequence
 
 import structlog
 
-from client import kinds
 from client.errors import NotFound
 from client.informer import NAMESPACE_INDEX, copy_object
 from master.controllers import controller_utils as cu
@@ -27,9 +26,8 @@ from master.controllers import deployment_util as du
 from master.controllers import taints as tt
 from master.controllers.base import Context
 from master.controllers.claiming import claim
-from master.controllers.expectations import Expectations
 from master.controllers.owned_pods import OwnedPodsController
-from master.controllers.podcontrol import PodControl, pod_from_template
+from master.controllers.podcontrol import pod_from_template
 from proto import core_pb2, workloads_pb2
 
 log = structlog.get_logger("controllers.daemonset")
@@ -132,27 +130,17 @@ class DaemonSetController(OwnedPodsController):
 
     name = "daemonset"
     owner_kind = "DaemonSet"
+    owner_resource = "daemonsets"
     component = "daemonset-controller"
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.daemonsets = self.owners = ctx.informers.get("daemonsets")
+        self.daemonsets = self.owners
         self.nodes = ctx.informers.get("nodes")
-        self.pods = ctx.informers.get("pods")
-        self.expectations = Expectations(ctx.settings.expectations_ttl)
-        self.pod_control = PodControl(ctx.client, self.events, self.expectations)
-        self.daemonsets.add_handler(
-            on_add=self.enqueue,
-            on_update=lambda o, n: self.enqueue(n),
-            on_delete=lambda ds: self.expectations.forget(kinds.key(ds)),
-        )
         self.nodes.add_handler(
             on_add=lambda n: self._all(),
             on_update=self._node_updated,
             on_delete=lambda n: self._all(),
-        )
-        self.pods.add_handler(
-            on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_deleted
         )
 
     def _all(self) -> None:

@@ -35,6 +35,7 @@ from master.controllers import controller_utils as cu
 from master.controllers import deployment_util as du
 from master.controllers.base import Context, Controller
 from master.controllers.claiming import claim
+from master.controllers.deleting import delete_exact
 from proto import core_pb2, workloads_pb2
 
 log = structlog.get_logger("controllers.deployment")
@@ -264,17 +265,9 @@ class DeploymentController(Controller):
                 du.has_progress_deadline(d)
                 and cu.get_condition(d.status.conditions, "Progressing") is None
             ):
-                fresh = copy_object(d)
-                cu.set_condition(
-                    fresh.status,
-                    cu.new_condition(
-                        "Progressing",
-                        "True",
-                        du.FOUND_NEW_RS,
-                        f'Found new replica set "{rs.metadata.name}"',
-                    ),
+                d = await self._set_progressing(
+                    d, "True", du.FOUND_NEW_RS, f'Found new replica set "{rs.metadata.name}"'
                 )
-                d = await self.client.update_status(fresh)
             return rs, d
         if not create:
             return None, d
@@ -307,17 +300,9 @@ class DeploymentController(Controller):
             )
         d = await self._set_revision(d, created.metadata.annotations[du.REVISION])
         if du.has_progress_deadline(d):
-            fresh = copy_object(d)
-            cu.set_condition(
-                fresh.status,
-                cu.new_condition(
-                    "Progressing",
-                    "True",
-                    du.NEW_RS_CREATED,
-                    f'Created new replica set "{created.metadata.name}"',
-                ),
+            d = await self._set_progressing(
+                d, "True", du.NEW_RS_CREATED, f'Created new replica set "{created.metadata.name}"'
             )
-            d = await self.client.update_status(fresh)
         return created, d
 
     def _build_rs(self, d: Deployment, collisions: int | None, revision: int, old: list[RS]) -> RS:
@@ -386,15 +371,7 @@ class DeploymentController(Controller):
                 continue
             if rs.status.observed_generation < rs.metadata.generation:
                 continue
-            try:
-                await self.client.delete(
-                    "replicasets",
-                    rs.metadata.namespace,
-                    rs.metadata.name,
-                    precondition_uid=rs.metadata.uid,
-                )
-            except NotFound:
-                pass
+            await delete_exact(self.client, "replicasets", rs)
             log.info(
                 "deleted old replica set", deployment=kinds.key(d), replicaset=rs.metadata.name
             )
@@ -525,13 +502,17 @@ class DeploymentController(Controller):
             return d
         paused_now = cond is not None and cond.reason == du.PAUSED
         if d.spec.paused and not paused_now:
-            new = cu.new_condition("Progressing", "Unknown", du.PAUSED, "Deployment is paused")
-        elif not d.spec.paused and paused_now:
-            new = cu.new_condition("Progressing", "Unknown", du.RESUMED, "Deployment is resumed")
-        else:
-            return d
+            return await self._set_progressing(d, "Unknown", du.PAUSED, "Deployment is paused")
+        if not d.spec.paused and paused_now:
+            return await self._set_progressing(d, "Unknown", du.RESUMED, "Deployment is resumed")
+        return d
+
+    async def _set_progressing(
+        self, d: Deployment, status: str, reason: str, message: str
+    ) -> Deployment:
+        """Write the Progressing condition of `d`; the Deployment as written."""
         fresh = copy_object(d)
-        cu.set_condition(fresh.status, new)
+        cu.set_condition(fresh.status, cu.new_condition("Progressing", status, reason, message))
         updated: Deployment = await self.client.update_status(fresh)
         return updated
 

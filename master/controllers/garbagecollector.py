@@ -26,6 +26,7 @@ from client.informer import Informer, copy_object
 from client.kinds import Object
 from master.controllers import controller_utils as cu
 from master.controllers.base import Context, Controller
+from master.controllers.deleting import delete_exact
 
 log = structlog.get_logger("controllers.garbagecollector")
 
@@ -161,15 +162,9 @@ class GarbageCollector(Controller):
             if dep.metadata.deletion_timestamp:
                 continue
             policy = "Foreground" if self._dependents(dep.metadata.uid) else "Background"
-            try:
-                await self.client.delete(
-                    dep_resource,
-                    dep.metadata.namespace,
-                    dep.metadata.name,
-                    propagation_policy=policy,
-                    precondition_uid=dep.metadata.uid,
-                )
-            except (NotFound, Conflict):
+            if not await delete_exact(
+                self.client, dep_resource, dep, propagation_policy=policy, or_replaced=True
+            ):
                 continue
             log.info(
                 "deleted dependent",
@@ -192,14 +187,7 @@ class GarbageCollector(Controller):
         if len(absent) == len(obj.metadata.owner_references):
             if obj.metadata.deletion_timestamp:
                 return
-            try:
-                await self.client.delete(
-                    resource,
-                    obj.metadata.namespace,
-                    obj.metadata.name,
-                    precondition_uid=obj.metadata.uid,
-                )
-            except (NotFound, Conflict):
+            if not await delete_exact(self.client, resource, obj, or_replaced=True):
                 return
             log.info("deleted object whose owners are gone", object=cu.describe(obj))
             return

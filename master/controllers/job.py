@@ -25,9 +25,9 @@ from client.informer import NAMESPACE_INDEX, copy_object
 from master.controllers import controller_utils as cu
 from master.controllers.base import Context
 from master.controllers.claiming import claim
-from master.controllers.expectations import Expectations
+from master.controllers.deleting import delete_exact
 from master.controllers.owned_pods import OwnedPodsController
-from master.controllers.podcontrol import PodControl, pod_from_template
+from master.controllers.podcontrol import pod_from_template
 from proto import core_pb2, workloads_pb2
 
 log = structlog.get_logger("controllers.job")
@@ -79,27 +79,18 @@ class JobController(OwnedPodsController):
 
     name = "job"
     owner_kind = "Job"
+    owner_resource = "jobs"
     component = "job-controller"
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.jobs = self.owners = ctx.informers.get("jobs")
-        self.pods = ctx.informers.get("pods")
-        self.expectations = Expectations(ctx.settings.expectations_ttl)
-        self.pod_control = PodControl(ctx.client, self.events, self.expectations)
+        self.jobs = self.owners
         self._failures: dict[str, tuple[int, float]] = {}
         """job key -> (failed count, when that count was first seen) for the back-off."""
-        self.jobs.add_handler(
-            on_add=self.enqueue, on_update=lambda o, n: self.enqueue(n), on_delete=self._deleted
-        )
-        self.pods.add_handler(
-            on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_deleted
-        )
 
-    def _deleted(self, job: Job) -> None:
-        key = kinds.key(job)
-        self.expectations.forget(key)
-        self._failures.pop(key, None)
+    def _owner_deleted(self, job: Job) -> None:
+        super()._owner_deleted(job)
+        self._failures.pop(kinds.key(job), None)
 
     # -- sync --------------------------------------------------------------------------
 
@@ -229,14 +220,6 @@ class JobController(OwnedPodsController):
         if left > 0:
             self.queue.add_after(key, left + 0.5)
             return
-        try:
-            await self.client.delete(
-                "jobs",
-                job.metadata.namespace,
-                job.metadata.name,
-                propagation_policy="Foreground",
-                precondition_uid=job.metadata.uid,
-            )
-        except NotFound:
+        if not await delete_exact(self.client, "jobs", job, propagation_policy="Foreground"):
             return
         log.info("deleted finished job after its TTL", job=key)

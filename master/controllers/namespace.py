@@ -14,8 +14,9 @@ from typing import Any
 import structlog
 
 from client import kinds
-from client.errors import Conflict, NotFound
+from client.errors import NotFound
 from master.controllers.base import Context, Controller
+from master.controllers.deleting import delete_exact
 
 log = structlog.get_logger("controllers.namespace")
 
@@ -53,12 +54,7 @@ class NamespaceController(Controller):
                 left += 1
                 if obj.metadata.deletion_timestamp:
                     continue
-                try:
-                    await self.client.delete(
-                        kind.resource, key, obj.metadata.name, precondition_uid=obj.metadata.uid
-                    )
-                except (NotFound, Conflict):
-                    continue
+                await delete_exact(self.client, kind.resource, obj, or_replaced=True)
         if left:
             log.info("namespace not empty yet", namespace=key, objects=left)
             self.queue.add_after(key, RECHECK)

@@ -43,6 +43,7 @@ from client.nodefence import fence_after
 from master.controllers import controller_utils as cu
 from master.controllers import taints as tt
 from master.controllers.base import Context, Controller
+from master.controllers.deleting import delete_exact
 from master.controllers.metrics import NODE_EVICTIONS, NODE_TAINTS
 from master.controllers.ratelimit import TokenBucket
 from proto import core_pb2
@@ -153,14 +154,10 @@ class NodeLifecycleController(Controller):
 
     async def _evict(self, pod: core_pb2.Pod) -> None:
         key = kinds.key(pod)
-        try:
-            await self.client.delete(
-                "pods", pod.metadata.namespace, pod.metadata.name, precondition_uid=pod.metadata.uid
-            )
-        except (NotFound, Conflict):
-            self._first_tainted.pop(key, None)
-            return
+        evicted = await delete_exact(self.client, "pods", pod, or_replaced=True)
         self._first_tainted.pop(key, None)
+        if not evicted:
+            return
         NODE_EVICTIONS.inc()
         log.info("evicted pod", pod=key, node=pod.spec.node_name)
         await self.evictions.record(
@@ -345,17 +342,9 @@ class NodeLifecycleController(Controller):
 
     async def _force_delete(self, pod: core_pb2.Pod) -> bool:
         """Delete `pod` at once (grace 0), only the very pod seen; whether it was."""
-        try:
-            await self.client.delete(
-                "pods",
-                pod.metadata.namespace,
-                pod.metadata.name,
-                grace_period_seconds=0,
-                precondition_uid=pod.metadata.uid,
-            )
-        except (Conflict, NotFound):
-            return False
-        return True
+        return await delete_exact(
+            self.client, "pods", pod, grace_period_seconds=0, or_replaced=True
+        )
 
     async def _release_fenced(self, nodes: list[core_pb2.Node]) -> None:
         """Force-delete pods stuck Terminating on a node silent past its kubelet's

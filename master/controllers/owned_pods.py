@@ -1,8 +1,9 @@
-"""Pod event handlers for controllers that own their pods directly (Job, DaemonSet).
+"""What controllers that own their pods directly (ReplicaSet, Job, DaemonSet) share: the
+informers, expectations and pod control they are built from, and the pod event handlers.
 
 Such a controller finds a pod's owner through the pod's controller ownerReference (kind,
 name and uid must all match a live owner in the cache), tells the owner's expectations
-what it observed, and queues the owner. Kept in one place so the two controllers cannot
+what it observed, and queues the owner. Kept in one place so the controllers cannot
 drift apart on the subtle part: a pod seen with a deletionTimestamp counts as a deletion
 observed, not a creation.
 """
@@ -14,8 +15,9 @@ from typing import Any
 from client import kinds
 from client.informer import Informer
 from master.controllers import controller_utils as cu
-from master.controllers.base import Controller
+from master.controllers.base import Context, Controller
 from master.controllers.expectations import Expectations
+from master.controllers.podcontrol import PodControl
 from proto import core_pb2
 
 
@@ -23,8 +25,26 @@ class OwnedPodsController(Controller):
     """A Controller whose `owners` informer holds objects of `owner_kind` owning pods."""
 
     owner_kind: str
-    owners: Informer[Any]
-    expectations: Expectations
+    owner_resource: str
+    """The owners' resource ("replicasets")."""
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.owners: Informer[Any] = ctx.informers.get(self.owner_resource)
+        self.pods: Informer[core_pb2.Pod] = ctx.informers.get("pods")
+        self.expectations = Expectations(ctx.settings.expectations_ttl)
+        self.pod_control = PodControl(ctx.client, self.events, self.expectations)
+        self.owners.add_handler(
+            on_add=self.enqueue,
+            on_update=lambda old, new: self.enqueue(new),
+            on_delete=self._owner_deleted,
+        )
+        self.pods.add_handler(
+            on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_deleted
+        )
+
+    def _owner_deleted(self, owner: Any) -> None:
+        self.expectations.forget(kinds.key(owner))
 
     def _owner_key(self, pod: core_pb2.Pod) -> str | None:
         ref = cu.controller_ref(pod)

@@ -18,10 +18,11 @@ import structlog
 
 from client import kinds
 from client.api import ApiClient
-from client.errors import ApiError, NotFound
+from client.errors import ApiError
 from client.events import NORMAL, WARNING, EventRecorder
 from client.kinds import Object
 from master.controllers.controller_utils import owner_reference
+from master.controllers.deleting import delete_exact
 from master.controllers.expectations import Expectations
 from proto import core_pb2
 
@@ -105,14 +106,8 @@ class PodControl:
     async def delete(self, pod: core_pb2.Pod, owner: Object) -> None:
         """Delete `pod` (guarded by its uid); a pod already gone is fine."""
         try:
-            await self.client.delete(
-                "pods",
-                pod.metadata.namespace,
-                pod.metadata.name,
-                precondition_uid=pod.metadata.uid,
-            )
-        except NotFound:
-            return
+            if not await delete_exact(self.client, "pods", pod):
+                return
         except ApiError as e:
             await self.events.record(owner, WARNING, "FailedDelete", f"Error deleting: {e.message}")
             raise

@@ -19,9 +19,8 @@ from client.verbs import StatusWriter
 from master.controllers import controller_utils as cu
 from master.controllers.base import Context
 from master.controllers.claiming import claim
-from master.controllers.expectations import Expectations
 from master.controllers.owned_pods import OwnedPodsController
-from master.controllers.podcontrol import PodControl, pod_from_template
+from master.controllers.podcontrol import pod_from_template
 from proto import core_pb2, workloads_pb2
 
 log = structlog.get_logger("controllers.replicaset")
@@ -35,26 +34,13 @@ class ReplicaSetController(OwnedPodsController):
     name = "replicaset"
     component = "replicaset-controller"
     owner_kind = KIND
+    owner_resource = "replicasets"
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.replicasets = self.owners = ctx.informers.get("replicasets")
-        self.pods = ctx.informers.get("pods")
-        self.expectations = Expectations(ctx.settings.expectations_ttl)
-        self.pod_control = PodControl(ctx.client, self.events, self.expectations)
-        self.replicasets.add_handler(
-            on_add=self.enqueue,
-            on_update=lambda old, new: self.enqueue(new),
-            on_delete=self._rs_deleted,
-        )
-        self.pods.add_handler(
-            on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_deleted
-        )
+        self.replicasets = self.owners
 
     # -- handlers: only keys and expectations ------------------------------------------
-
-    def _rs_deleted(self, rs: workloads_pb2.ReplicaSet) -> None:
-        self.expectations.forget(kinds.key(rs))
 
     def _matching(self, pod: core_pb2.Pod) -> list[str]:
         found = []

@@ -9,6 +9,7 @@ Its writes go through the leader's fenced client, so a deposed leader cannot tou
 from __future__ import annotations
 
 import asyncio
+from dataclasses import KW_ONLY, dataclass
 
 import structlog
 
@@ -28,26 +29,20 @@ def micro_time() -> str:
     return now_micro()
 
 
+@dataclass(eq=False)
 class LeaseKeeper:
     """Claims the Lease for this leader, then renews renewTime every interval."""
 
-    def __init__(
-        self,
-        api: ApiClient,
-        *,
-        name: str,
-        identity: str,
-        duration_seconds: int,
-        renew_interval: float,
-        namespace: str = LEASE_NAMESPACE,
-    ) -> None:
-        self.api = api
-        self.name = name
-        self.namespace = namespace
-        self.identity = identity
-        self.duration_seconds = duration_seconds
-        self.renew_interval = renew_interval
-        self._log = log.bind(lease=f"{namespace}/{name}", identity=identity)
+    api: ApiClient
+    _: KW_ONLY
+    name: str
+    identity: str
+    duration_seconds: int
+    renew_interval: float
+    namespace: str = LEASE_NAMESPACE
+
+    def __post_init__(self) -> None:
+        self._log = log.bind(lease=f"{self.namespace}/{self.name}", identity=self.identity)
 
     async def run(self, *, max_failures: int = 10) -> None:
         """Claim, then renew until cancelled.

@@ -6,14 +6,18 @@ since the last one simply stops appearing, as in kube-state-metrics.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 
 from prometheus_client.metrics_core import Metric
 
+from client.quantity import parse_quantity
 from client.timestamps import try_epoch as parse_time
 from proto import meta_pb2
 
 Labels = dict[str, str]
+
+_UNITS = {"cpu": "core", "memory": "byte", "ephemeral-storage": "byte"}
+"""kube-state-metrics' unit label of a resource; any other (pods, ...) is "integer"."""
 
 
 class Families:
@@ -47,6 +51,11 @@ class Families:
         if at is not None:
             self.gauge(name, help_text, labels, at)
 
+    def reason(self, name: str, help_text: str, labels: Labels, reason: str) -> None:
+        """A sample of 1 labelled with `reason`; nothing when there is no reason."""
+        if reason:
+            self.gauge(name, help_text, {**labels, "reason": reason}, 1)
+
     def one_of(
         self, name: str, help_text: str, labels: Labels, key: str, choices: tuple[str, ...],
         chosen: str,
@@ -64,6 +73,17 @@ class Families:
     def all(self) -> list[Metric]:
         """The families, for a Prometheus collector to yield."""
         return list(self._families.values())
+
+
+def resources(amounts: Mapping[str, str]) -> Iterator[tuple[Labels, float]]:
+    """Each resource of `amounts` (cpu: "500m") in name order: its labels (resource, unit)
+    and its amount; an amount that does not parse is left out."""
+    for resource, text in sorted(amounts.items()):
+        try:
+            value = float(parse_quantity(text))
+        except ValueError:
+            continue
+        yield {"resource": resource, "unit": _UNITS.get(resource, "integer")}, value
 
 
 def owner_labels(refs: Iterable[meta_pb2.OwnerReference]) -> list[Labels]:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from client.quantity import parse_quantity
-from master.statemetrics.families import Families
+from master.statemetrics.families import Families, resources
 from proto import core_pb2
-
-_UNITS = {"cpu": "core", "memory": "byte", "ephemeral-storage": "byte", "pods": "integer"}
 
 
 def node_metrics(node: core_pb2.Node, out: Families) -> None:
@@ -49,14 +46,10 @@ def node_metrics(node: core_pb2.Node, out: Families) -> None:
             c.status,
         )
     for name, amounts in (("capacity", st.capacity), ("allocatable", st.allocatable)):
-        for resource, text in sorted(amounts.items()):
-            try:
-                value = float(parse_quantity(text))
-            except ValueError:
-                continue
+        for resource, value in resources(amounts):
             out.gauge(
                 f"kube_node_status_{name}",
                 f"The node's {name} of each resource.",
-                {**labels, "resource": resource, "unit": _UNITS.get(resource, "integer")},
+                {**labels, **resource},
                 value,
             )

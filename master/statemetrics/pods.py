@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from client.quantity import parse_quantity
-from master.statemetrics.families import Families, Labels, owner_labels
+from master.statemetrics.families import Families, Labels, owner_labels, resources
 from proto import core_pb2
 
 PHASES = ("Pending", "Succeeded", "Failed", "Unknown", "Running")
-_RESOURCE_UNITS = {"cpu": "core", "memory": "byte", "ephemeral-storage": "byte"}
 
 
 def pod_metrics(pod: core_pb2.Pod, out: Families) -> None:
@@ -65,9 +63,7 @@ def pod_metrics(pod: core_pb2.Pod, out: Families) -> None:
                 ("true", "false", "unknown"),
                 conditions[ctype].lower(),
             )
-    if st.reason:
-        out.gauge("kube_pod_status_reason", "Why the pod is in its state.",
-                  {**labels, "reason": st.reason}, 1)
+    out.reason("kube_pod_status_reason", "Why the pod is in its state.", labels, st.reason)
     _containers(pod, labels, out, init=False)
     _containers(pod, labels, out, init=True)
 
@@ -96,31 +92,29 @@ def _containers(pod: core_pb2.Pod, pod_labels: Labels, out: Families, *, init: b
         waiting = state.HasField("waiting")
         out.gauge(f"{prefix}_status_waiting", f"Whether the {what} is waiting.", labels,
                   1 if waiting else 0)
-        if waiting and state.waiting.reason:
-            out.gauge(
-                f"{prefix}_status_waiting_reason",
-                f"Why the {what} is waiting (CrashLoopBackOff, ImagePullBackOff...).",
-                {**labels, "reason": state.waiting.reason},
-                1,
-            )
+        out.reason(
+            f"{prefix}_status_waiting_reason",
+            f"Why the {what} is waiting (CrashLoopBackOff, ImagePullBackOff...).",
+            labels,
+            state.waiting.reason,
+        )
         out.gauge(f"{prefix}_status_running", f"Whether the {what} is running.", labels,
                   1 if state.HasField("running") else 0)
         terminated = state.HasField("terminated")
         out.gauge(f"{prefix}_status_terminated", f"Whether the {what} has terminated.", labels,
                   1 if terminated else 0)
-        if terminated and state.terminated.reason:
-            out.gauge(
-                f"{prefix}_status_terminated_reason",
-                f"Why the {what} terminated.",
-                {**labels, "reason": state.terminated.reason},
-                1,
-            )
-        if last.HasField("terminated") and last.terminated.reason:
-            out.gauge(
+        out.reason(
+            f"{prefix}_status_terminated_reason",
+            f"Why the {what} terminated.",
+            labels,
+            state.terminated.reason,
+        )
+        if last.terminated.reason:
+            out.reason(
                 f"{prefix}_status_last_terminated_reason",
                 f"Why the {what}'s previous instance terminated.",
-                {**labels, "reason": last.terminated.reason},
-                1,
+                labels,
+                last.terminated.reason,
             )
             out.gauge(
                 f"{prefix}_status_last_terminated_exitcode",
@@ -140,20 +134,10 @@ def _containers(pod: core_pb2.Pod, pod_labels: Labels, out: Families, *, init: b
     for spec in specs:
         for kind, amounts in (("requests", spec.resources.requests),
                               ("limits", spec.resources.limits)):
-            for resource, text in sorted(amounts.items()):
-                try:
-                    value = float(parse_quantity(text))
-                except ValueError:
-                    continue
+            for resource, value in resources(amounts):
                 out.gauge(
                     f"{prefix}_resource_{kind}",
                     f"The {what}'s resource {kind}.",
-                    {
-                        **pod_labels,
-                        "container": spec.name,
-                        "node": node,
-                        "resource": resource,
-                        "unit": _RESOURCE_UNITS.get(resource, "integer"),
-                    },
+                    {**pod_labels, "container": spec.name, "node": node, **resource},
                     value,
                 )

@@ -7,7 +7,7 @@ Counts are taken once per pod in PreFilter over every pod in the snapshot, keyed
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from master.scheduler.framework import (
@@ -50,8 +50,15 @@ def _required_anti(pod: core_pb2.Pod) -> list[core_pb2.PodAffinityTerm]:
     )
 
 
-def _live(p: PodInfo) -> bool:
-    return not p.pod.metadata.deletion_timestamp
+def _others(
+    pod: PodInfo, snapshot: Snapshot, pods_of: Callable[[NodeInfo], Mapping[str, PodInfo]]
+) -> Iterator[tuple[Mapping[str, str], core_pb2.Pod]]:
+    """Every live pod but `pod` among those `pods_of` picks on each node, with the labels
+    of its node."""
+    for node in snapshot.nodes:
+        for other in pods_of(node).values():
+            if not other.pod.metadata.deletion_timestamp and other.key != pod.key:
+                yield node.labels, other.pod
 
 
 @register(NAME)
@@ -68,33 +75,28 @@ class InterPodAffinity:
         affinity, anti = _required_affinity(me), _required_anti(me)
         s = _FilterState()
         own_terms = bool(affinity or anti)
-        for node in snapshot.nodes:
+
+        def candidates(node: NodeInfo) -> Mapping[str, PodInfo]:
             # Without terms of its own only existing pods' anti-affinity can reject it.
-            others = node.pods if own_terms else node.required_anti_affinity_pods
-            if not others:
-                continue
-            labels = node.labels
-            for other in others.values():
-                if not _live(other) or other.key == pod.key:
-                    continue
-                o = other.pod
-                if affinity and all(
-                    affinity_term_matches_pod(t, me.metadata.namespace, o, ns_labels)
-                    for t in affinity
+            return node.pods if own_terms else node.required_anti_affinity_pods
+
+        for labels, o in _others(pod, snapshot, candidates):
+            if affinity and all(
+                affinity_term_matches_pod(t, me.metadata.namespace, o, ns_labels) for t in affinity
+            ):
+                for t in affinity:
+                    if t.topology_key in labels:
+                        s.affinity[(t.topology_key, labels[t.topology_key])] += 1
+            for t in anti:
+                if t.topology_key in labels and affinity_term_matches_pod(
+                    t, me.metadata.namespace, o, ns_labels
                 ):
-                    for t in affinity:
-                        if t.topology_key in labels:
-                            s.affinity[(t.topology_key, labels[t.topology_key])] += 1
-                for t in anti:
-                    if t.topology_key in labels and affinity_term_matches_pod(
-                        t, me.metadata.namespace, o, ns_labels
-                    ):
-                        s.anti_affinity[(t.topology_key, labels[t.topology_key])] += 1
-                for t in _required_anti(o):
-                    if t.topology_key in labels and affinity_term_matches_pod(
-                        t, o.metadata.namespace, me, ns_labels
-                    ):
-                        s.existing_anti_affinity[(t.topology_key, labels[t.topology_key])] += 1
+                    s.anti_affinity[(t.topology_key, labels[t.topology_key])] += 1
+            for t in _required_anti(o):
+                if t.topology_key in labels and affinity_term_matches_pod(
+                    t, o.metadata.namespace, me, ns_labels
+                ):
+                    s.existing_anti_affinity[(t.topology_key, labels[t.topology_key])] += 1
         if not own_terms and not s.existing_anti_affinity:
             return Status.skip(NAME)
         state[NAME] = s
@@ -151,34 +153,31 @@ class InterPodAffinity:
                 scores[(term.topology_key, labels[term.topology_key])] += w
 
         own_terms = bool(pref_aff or pref_anti)
-        for node in snapshot.nodes:
+
+        def candidates(node: NodeInfo) -> Mapping[str, PodInfo]:
             # Without preferences of its own only existing pods' terms can score.
-            others = node.pods if own_terms else node.affinity_pods
-            if not others:
-                continue
-            labels = node.labels
-            for other in others.values():
-                if not _live(other) or other.key == pod.key:
-                    continue
-                o, ons = other.pod, other.pod.metadata.namespace
-                for w in pref_aff:
-                    t = w.pod_affinity_term
-                    if affinity_term_matches_pod(t, me.metadata.namespace, o, ns_labels):
-                        add(t, labels, w.weight)
-                for w in pref_anti:
-                    t = w.pod_affinity_term
-                    if affinity_term_matches_pod(t, me.metadata.namespace, o, ns_labels):
-                        add(t, labels, -w.weight)
-                oa = o.spec.affinity
-                for t in oa.pod_affinity.required_during_scheduling_ignored_during_execution:
-                    if affinity_term_matches_pod(t, ons, me, ns_labels):
-                        add(t, labels, HARD_POD_AFFINITY_WEIGHT)
-                for w in oa.pod_affinity.preferred_during_scheduling_ignored_during_execution:
-                    if affinity_term_matches_pod(w.pod_affinity_term, ons, me, ns_labels):
-                        add(w.pod_affinity_term, labels, w.weight)
-                for w in oa.pod_anti_affinity.preferred_during_scheduling_ignored_during_execution:
-                    if affinity_term_matches_pod(w.pod_affinity_term, ons, me, ns_labels):
-                        add(w.pod_affinity_term, labels, -w.weight)
+            return node.pods if own_terms else node.affinity_pods
+
+        for labels, o in _others(pod, snapshot, candidates):
+            ons = o.metadata.namespace
+            for w in pref_aff:
+                t = w.pod_affinity_term
+                if affinity_term_matches_pod(t, me.metadata.namespace, o, ns_labels):
+                    add(t, labels, w.weight)
+            for w in pref_anti:
+                t = w.pod_affinity_term
+                if affinity_term_matches_pod(t, me.metadata.namespace, o, ns_labels):
+                    add(t, labels, -w.weight)
+            oa = o.spec.affinity
+            for t in oa.pod_affinity.required_during_scheduling_ignored_during_execution:
+                if affinity_term_matches_pod(t, ons, me, ns_labels):
+                    add(t, labels, HARD_POD_AFFINITY_WEIGHT)
+            for w in oa.pod_affinity.preferred_during_scheduling_ignored_during_execution:
+                if affinity_term_matches_pod(w.pod_affinity_term, ons, me, ns_labels):
+                    add(w.pod_affinity_term, labels, w.weight)
+            for w in oa.pod_anti_affinity.preferred_during_scheduling_ignored_during_execution:
+                if affinity_term_matches_pod(w.pod_affinity_term, ons, me, ns_labels):
+                    add(w.pod_affinity_term, labels, -w.weight)
         if not any(scores.values()):
             return Status.skip(NAME)
         state[NAME + "/scores"] = scores
