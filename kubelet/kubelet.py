@@ -121,7 +121,6 @@ class Kubelet:
                 status_check_period=c.status_check_period,
                 labels=dict(c.node_labels),
                 taints=c.register_with_taints,
-                fence_after=c.fencing.fence_after,
             ),
             machine,
             on_renewed=self.fence.renewed,

@@ -17,7 +17,6 @@ import structlog
 
 from client.api import ApiClient
 from client.errors import AlreadyExists, ApiError, Conflict, NotFound
-from client.nodefence import FENCE_AFTER_ANNOTATION
 from client.timestamps import now, now_micro
 from kubelet.runtime.interface import VersionInfo
 from proto import core_pb2, meta_pb2, workloads_pb2
@@ -55,9 +54,6 @@ class NodeSettings:
     taints: tuple[core_pb2.Taint, ...] = ()
     """Taints the Node is registered with (--register-with-taints); as in Kubernetes they
     are set only when the Node is created, so taints changed later by users stay."""
-    fence_after: float = 0.0
-    """The self-fencing deadline (--node-fence-grace-period), announced on the Node so
-    the controller knows when a silent node's pods are stopped (client/nodefence.py)."""
 
 
 class NodeHeartbeat:
@@ -92,7 +88,6 @@ class NodeHeartbeat:
         if self.machine.architecture:
             node.metadata.labels["kubernetes.io/arch"] = _arch(self.machine.architecture)
         node.metadata.labels.update(self.s.labels)
-        node.metadata.annotations[FENCE_AFTER_ANNOTATION] = f"{self.s.fence_after:g}"
         return node
 
     def desired_status(self, old: core_pb2.NodeStatus | None) -> core_pb2.NodeStatus:
@@ -130,8 +125,7 @@ class NodeHeartbeat:
         return st
 
     async def register(self) -> None:
-        """Create the Node, or adopt an existing one and bring its labels and the fence
-        annotation up to date."""
+        """Create the Node, or adopt an existing one and bring its labels up to date."""
         desired = self.desired_node()
         try:
             registering = core_pb2.Node()
@@ -143,12 +137,8 @@ class NodeHeartbeat:
         except AlreadyExists:
             got = await self.api.get("nodes", "", self.s.name)
             assert isinstance(got, core_pb2.Node)
-            meta, wanted = got.metadata, desired.metadata
-            if any(meta.labels.get(k) != v for k, v in wanted.labels.items()) or any(
-                meta.annotations.get(k) != v for k, v in wanted.annotations.items()
-            ):
-                meta.labels.update(wanted.labels)
-                meta.annotations.update(wanted.annotations)
+            if any(got.metadata.labels.get(k) != v for k, v in desired.metadata.labels.items()):
+                got.metadata.labels.update(desired.metadata.labels)
                 got = await self.api.update(got)
             self._node = got
             self.log.info("node already registered, adopted")

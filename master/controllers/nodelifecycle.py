@@ -21,10 +21,10 @@ Eviction: a pod on a node with NoExecute taints is deleted at once if it does no
 tolerate one of them, else after the shortest tolerationSeconds of the tolerations it
 used, counted from when the taint was first seen on its node.
 
-A deleted pod stays Terminating until its kubelet confirms its containers stopped. On a
-node that went silent it is force-deleted once the node has been silent past the
-self-fencing deadline its kubelet announced (client/nodefence.py) and FENCE_MARGIN: by
-then that kubelet has stopped the containers itself. docs/fencing.md gives the rule.
+A deleted pod stays Terminating until its kubelet confirms its containers stopped, or
+until its node is deleted, or is not Ready with the `node.kubernetes.io/out-of-service`
+taint an operator puts on a machine known to be down. docs/fencing.md gives the rule and
+why silence alone is not enough.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ from client import kinds
 from client.errors import ApiError, Conflict, NotFound
 from client.events import NORMAL
 from client.informer import NODE_INDEX, copy_object
-from client.nodefence import fence_after
 from master.controllers import controller_utils as cu
 from master.controllers import taints as tt
 from master.controllers.base import Context, Controller
@@ -54,9 +53,6 @@ LEASE_NAMESPACE = "kube-node-lease"
 ZONE_LABEL = "topology.kubernetes.io/zone"
 NODE_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
 _CONDITION_KEYS = (tt.NOT_READY, tt.UNREACHABLE)
-FENCE_MARGIN = 5.0
-"""Seconds past a silent node's self-fencing deadline before its terminating pods are
-force-deleted: its kubelet's own time to stop their containers."""
 
 
 @dataclass
@@ -188,7 +184,7 @@ class NodeLifecycleController(Controller):
             nodes[i] = await self._check_health(node)
         await self._taint(nodes)
         await self._collect_orphans(seen)
-        await self._release_fenced(nodes)
+        await self._release_out_of_service(nodes)
 
     async def _check_health(self, node: core_pb2.Node) -> core_pb2.Node:
         name = node.metadata.name
@@ -346,28 +342,23 @@ class NodeLifecycleController(Controller):
             self.client, "pods", pod, grace_period_seconds=0, or_replaced=True
         )
 
-    async def _release_fenced(self, nodes: list[core_pb2.Node]) -> None:
-        """Force-delete pods stuck Terminating on a node silent past its kubelet's
-        self-fencing deadline (and FENCE_MARGIN for the stopping): their containers are
-        stopped, and the kubelet that should confirm it is not there to. Never while the
-        node renews, nor on a node whose kubelet does not fence (docs/fencing.md)."""
-        now = time.monotonic()
+    async def _release_out_of_service(self, nodes: list[core_pb2.Node]) -> None:
+        """Force-delete the terminating pods of a node that is not Ready and carries the
+        out-of-service taint: an operator's word that its machine is down (Kubernetes'
+        non-graceful node shutdown). Nothing else may tell a node whose kubelet froze
+        while its containers run from a dead one (docs/fencing.md)."""
         for node in nodes:
-            deadline = fence_after(node)
-            health = self._health.get(node.metadata.name)
-            if deadline is None or health is None:
-                continue
-            if now - health.probed <= deadline + FENCE_MARGIN:
+            if ready_status(node) == "True" or not tt.has_taint(
+                node, tt.OUT_OF_SERVICE, tt.NO_EXECUTE
+            ):
                 continue
             for pod in self.pods.by_index(NODE_INDEX, node.metadata.name, copy=False):
-                if not pod.metadata.deletion_timestamp or not await self._force_delete(pod):
-                    continue
-                log.info(
-                    "deleted a terminating pod of a fenced node",
-                    pod=kinds.key(pod),
-                    node=node.metadata.name,
-                    silent=round(now - health.probed, 1),
-                )
+                if pod.metadata.deletion_timestamp and await self._force_delete(pod):
+                    log.info(
+                        "deleted a terminating pod of an out-of-service node",
+                        pod=kinds.key(pod),
+                        node=node.metadata.name,
+                    )
 
     async def _collect_orphans(self, nodes: set[str]) -> None:
         """Force-delete pods bound to a node that no longer exists (Kubernetes' pod GC)."""

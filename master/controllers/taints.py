@@ -17,6 +17,8 @@ from proto import core_pb2
 NOT_READY = "node.kubernetes.io/not-ready"
 UNREACHABLE = "node.kubernetes.io/unreachable"
 UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
+OUT_OF_SERVICE = "node.kubernetes.io/out-of-service"
+"""Put by an operator on a node known to be down: its terminating pods may go at once."""
 NO_EXECUTE = "NoExecute"
 NO_SCHEDULE = "NoSchedule"
 

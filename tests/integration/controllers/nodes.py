@@ -27,16 +27,10 @@ class Heartbeats:
         self.alive: set[str] = set()
         self._task: asyncio.Task[None] | None = None
 
-    async def add(
-        self,
-        name: str,
-        labels: dict[str, str] | None = None,
-        annotations: dict[str, str] | None = None,
-    ) -> None:
+    async def add(self, name: str, labels: dict[str, str] | None = None) -> None:
         node = core_pb2.Node(api_version="v1", kind="Node")
         node.metadata.name = name
         node.metadata.labels.update(labels or {})
-        node.metadata.annotations.update(annotations or {})
         node.metadata.labels["kubernetes.io/hostname"] = name
         with contextlib.suppress(AlreadyExists):
             await self.api.create(node)

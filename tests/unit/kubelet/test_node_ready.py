@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from client.errors import AlreadyExists
-from client.nodefence import fence_after
 from kubelet.node import NodeHeartbeat, NodeSettings
 from kubelet.runtime.interface import VersionInfo
 from proto import core_pb2, meta_pb2
@@ -93,26 +91,3 @@ async def test_a_node_registers_with_its_labels_and_taints_but_keeps_later_taint
     assert api.node.metadata.labels["disktype"] == "ssd"
     assert [t.key for t in api.node.spec.taints] == ["dedicated"]
     assert [t.key for t in beat.desired_node().spec.taints] == []  # never re-asserted
-
-
-async def test_the_node_announces_its_self_fencing_deadline_and_a_restart_updates_it() -> None:
-    api = Api()
-    settings = NodeSettings(name="n1", address="127.0.0.2", port=1, fence_after=8.0)
-    await NodeHeartbeat(api, settings, MACHINE).register()  # type: ignore[arg-type]
-    assert api.node is not None
-    assert fence_after(api.node) == 8.0
-
-    class Adopting(Api):
-        async def create(self, obj: Any) -> Any:
-            raise AlreadyExists("nodes n1 exists")
-
-        async def update(self, obj: Any) -> Any:
-            assert self.node is not None
-            self.node.metadata.CopyFrom(obj.metadata)
-            return await self.get("nodes", "", obj.metadata.name)
-
-    again = Adopting()
-    again.node = api.node
-    off = NodeSettings(name="n1", address="127.0.0.2", port=1, fence_after=0.0)
-    await NodeHeartbeat(again, off, MACHINE).register()  # type: ignore[arg-type]
-    assert fence_after(again.node) is None  # fencing off: its pods are never force-deleted
