@@ -19,6 +19,7 @@ import structlog
 
 from client import errors
 from client.codec import FieldError
+from client.informer import copy_object
 from client.kinds import Kind, Object, by_resource
 from client.timestamps import now
 from master.apiserver.admission.namespaced import NamespaceAdmission, NamespaceReads
@@ -55,6 +56,8 @@ GENERATE_ATTEMPTS = 8
 """Names tried for a generateName before AlreadyExists."""
 QUOTA_RECOUNTS = 16
 """How often a create counts its quotas again after losing a race for them."""
+ALLOCATION_RETRIES = 8
+"""How often a create claims a ClusterIP or nodePort again after another server took it."""
 
 _SUFFIX_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -167,6 +170,8 @@ class Registry:
         strategy.apply_defaults(obj)
         generate = not meta.name
         names_left, recounts_left = GENERATE_ATTEMPTS if generate else 1, QUOTA_RECOUNTS
+        allocations_left = ALLOCATION_RETRIES
+        pristine = copy_object(obj)
         while names_left > 0:
             if generate:
                 meta.name = generated_name(meta.generate_name)
@@ -204,6 +209,13 @@ class Registry:
                 created: Object = obj
                 return created
             if outcome.current is None and claim and await self.allocator.lost(claim):
+                if allocations_left > 0:
+                    # Another API server took the address or port meanwhile: claim again
+                    # from the object as it came, as Kubernetes' allocators retry.
+                    allocations_left -= 1
+                    names_left += 1
+                    obj.CopyFrom(pristine)
+                    continue
                 raise errors.Conflict(
                     f"Operation cannot be fulfilled on {resource_named(kind, meta.name)}: "
                     "its ClusterIP or nodePort was allocated concurrently; please retry"

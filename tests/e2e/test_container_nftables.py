@@ -158,7 +158,7 @@ def test_cluster_dns_still_answers_over_udp(cluster: ContainerCluster, web: dict
 
     # One nc with a 3 s timeout per try, as in test_container_nodes: a loaded machine may
     # need a second one.
-    wait_until(by_name, timeout=30, interval=1, what="web-1 reaching web by name")
+    wait_until(by_name, timeout=60, interval=1, what="web-1 reaching web by name")
 
 
 def test_client_ip_affinity_holds_across_50_requests(

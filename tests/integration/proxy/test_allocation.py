@@ -100,8 +100,9 @@ async def test_two_api_servers_never_hand_out_the_same_address(apiserver_factory
             await c.close()
     ips = [c.spec.cluster_ip for c in created if not isinstance(c, BaseException)]
     assert len(ips) == len(set(ips)), "an address was handed out twice"
+    # A create that loses an address to the other server claims another (registry.py).
     failed = [c for c in created if isinstance(c, BaseException)]
-    assert len(ips) >= 38, f"too many creates failed: {failed}"
+    assert not failed, f"creates failed: {failed}"
 
 
 async def test_a_configured_range_is_used_and_a_full_one_is_reported(
