@@ -152,13 +152,8 @@ def test_a_node_port_answers_at_every_nodes_ip(
 def test_cluster_dns_still_answers_over_udp(cluster: ContainerCluster, web: dict[str, str]) -> None:
     out = _from_pod(cluster, "web-1", "nslookup web.default.svc.cluster.local 172.30.255.10")
     assert _ip(cluster, "web") in out, out
-
-    def by_name() -> bool:
-        return _from_pod(cluster, "web-1", _get("web", 80)) in web
-
-    # One nc with a 3 s timeout per try, as in test_container_nodes: a loaded machine may
-    # need a second one.
-    wait_until(by_name, timeout=60, interval=1, what="web-1 reaching web by name")
+    # Reaching a Service by its short name is test_container_nodes' check, on the same
+    # nftables nodes; here only the DNS answer over UDP at the cluster DNS address.
 
 
 def test_client_ip_affinity_holds_across_50_requests(
