@@ -101,3 +101,10 @@ async def judge(
     for stream in streams:
         problems += check_stream(stream, reference)
     return reference, problems
+
+
+async def stop_watching(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the watchers' tasks and wait until each has ended."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -15,6 +15,7 @@ refuses rather than serves stale data.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import subprocess
 import time
@@ -42,7 +43,14 @@ from tests.chaos.helpers import (
     web_app,
 )
 from tests.chaos.history import History, RegisterClient
-from tests.chaos.registers import RECORDING, close, follow, judge, random_operations
+from tests.chaos.registers import (
+    RECORDING,
+    close,
+    follow,
+    judge,
+    random_operations,
+    stop_watching,
+)
 from tests.chaos.watchcheck import Stream
 from tests.support.container_cluster import ContainerCluster, docker, running_container_cluster
 from tests.support.waiting import eventually
@@ -366,6 +374,22 @@ def etcd_leader(hosts: ContainerCluster) -> str:
     return next(m for m, status in statuses.items() if status["header"]["member_id"] == leader)
 
 
+async def settled_etcd_leader(hosts: ContainerCluster) -> str:
+    """etcd's leader once every member names the same one (a member that just rejoined
+    reports none for a moment)."""
+    found: list[str] = []
+
+    async def agreed() -> bool:
+        try:
+            found.append(await asyncio.to_thread(etcd_leader, hosts))
+        except (KeyError, AssertionError, OSError):
+            return False
+        return True
+
+    await eventually(agreed, timeout=60, interval=0.5, what="etcd members agreeing on a leader")
+    return found[-1]
+
+
 async def test_histories_across_partitioned_masters_are_linearizable_and_watches_whole(
     hosts: ContainerCluster, api: ApiClient
 ) -> None:
@@ -392,14 +416,24 @@ async def test_histories_across_partitioned_masters_are_linearizable_and_watches
             await follow(follower, namespace, start, stream.events)
 
     async def nemesis() -> None:
-        for victim in (hosts.master(2), await asyncio.to_thread(etcd_leader, hosts)):
+        for victim in (hosts.master(2), await settled_etcd_leader(hosts)):
             await asyncio.to_thread(docker, "network", "disconnect", network, victim)
             cuts.append(victim)
             try:
                 await asyncio.sleep(PARTITION_SECONDS)
             finally:
                 await asyncio.to_thread(docker, "network", "connect", network, victim)
-            await asyncio.sleep(1.0)
+            back = functools.partial(serves_again, victim)
+            await eventually(back, timeout=60, interval=0.5, what=f"{victim} serving again")
+            await settled_etcd_leader(hosts)
+
+    async def serves_again(victim: str) -> bool:
+        async with hosts.client(servers_of(hosts, [victim])) as probe:
+            try:
+                await probe.list("configmaps", namespace)
+            except ApiError:
+                return False
+            return True
 
     watching = [asyncio.create_task(watcher(s)) for s in streams]
     try:
@@ -410,9 +444,7 @@ async def test_histories_across_partitioned_masters_are_linearizable_and_watches
         end = await close(api, history, namespace, streams, timeout=120)
     finally:
         stop.set()
-        for task in watching:
-            task.cancel()
-        await asyncio.gather(*watching, return_exceptions=True)
+        await stop_watching(watching)
     reference, problems = await judge(api, history, namespace, streams, end)
     print(
         f"\nlinearizability on hosts: {len(history.ops)} operations {history.counts()}, "
@@ -429,7 +461,7 @@ async def test_killing_the_master_with_both_leaders_elects_new_ones_and_loses_no
     # The leaders' master, not etcd's leader: losing etcd's leader adds etcd's own election
     # and the lease extension a new etcd leader grants (its election timeout) to any
     # failover; chaos tests of issue 17 kill etcd's leader on purpose.
-    leader_of_etcd = await asyncio.to_thread(etcd_leader, hosts)
+    leader_of_etcd = await settled_etcd_leader(hosts)
     victim = next(m for m in hosts.master_names if m != leader_of_etcd)
     others = [m for m in hosts.master_names if m != victim]
     units = ["tug-scheduler", "tug-controller-manager"]

@@ -25,7 +25,14 @@ from client.timeouts import within
 from client.tls import ClientCredentials
 from tests.chaos.helpers import kill, layout_of, master_processes, restart, tug
 from tests.chaos.history import History, RegisterClient
-from tests.chaos.registers import RECORDING, close, follow, judge, random_operations
+from tests.chaos.registers import (
+    RECORDING,
+    close,
+    follow,
+    judge,
+    random_operations,
+    stop_watching,
+)
 from tests.chaos.watchcheck import Event, Stream
 from tests.support.cluster import Cluster
 
@@ -117,9 +124,7 @@ async def test_histories_under_killed_servers_and_etcd_leaders_are_linearizable_
         end = await close(api, history, NAMESPACE, streams, timeout=60)
     finally:
         stop.set()
-        for task in watching:
-            task.cancel()
-        await asyncio.gather(*watching, return_exceptions=True)
+        await stop_watching(watching)
 
     checked = time.monotonic()
     reference, problems = await judge(api, history, NAMESPACE, streams, end)

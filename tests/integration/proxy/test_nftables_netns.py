@@ -360,7 +360,7 @@ async def test_scaled_to_zero_a_service_refuses_at_once(
 
 
 STALE = """\
-import asyncio, sys, time
+import asyncio, signal, sys
 from proxy.nftables import NftConfig
 from proxy.nftsync import NftSyncer
 from proxy.table import Backend, ServicePort
@@ -368,7 +368,7 @@ port = ServicePort("old/svc", "old/svc", "", "TCP", "172.30.255.99", 80, 0, None
                    (Backend("172.30.1.9", 80),), ())
 asyncio.run(NftSyncer(NftConfig(), sys.argv[1:]).sync([port]))
 print("loaded", flush=True)
-time.sleep(60)
+signal.pause()  # until the test's SIGKILL
 """
 
 
