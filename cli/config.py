@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,52 +166,53 @@ def _expect(value: object, kind: type, where: str, path: Path) -> Any:
     return value
 
 
+def _entries(
+    doc: dict[str, Any], section: str, body: str, path: Path
+) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """Each named entry of `section` (clusters, contexts, users), checked in turn.
+
+    Yields its name, its `body` object (cluster, context, user) and where that body is,
+    for error messages. Every kubeconfig list has this shape, so one place checks it.
+    """
+    for i, entry in enumerate(_expect(doc.get(section) or [], list, section, path)):
+        entry = _expect(entry, dict, f"{section}[{i}]", path)
+        name = entry.get("name")
+        if not isinstance(name, str) or not name:
+            raise CliError(f"{path}: {section}[{i}].name: required")
+        where = f"{section}[{i}].{body}"
+        yield name, _expect(entry.get(body) or {}, dict, where, path), where
+
+
 def parse(data: object, path: Path) -> Config:
     """A Config from the loaded YAML; errors name the file and the field."""
     if data is None:
         return Config()
     doc = _expect(data, dict, "top level", path)
     cfg = Config()
-    for i, entry in enumerate(_expect(doc.get("clusters") or [], list, "clusters", path)):
-        entry = _expect(entry, dict, f"clusters[{i}]", path)
-        name = entry.get("name")
-        if not isinstance(name, str) or not name:
-            raise CliError(f"{path}: clusters[{i}].name: required")
-        cluster = _expect(entry.get("cluster") or {}, dict, f"clusters[{i}].cluster", path)
+    for name, cluster, where in _entries(doc, "clusters", "cluster", path):
         servers = cluster.get("servers")
         if servers is None and isinstance(cluster.get("server"), str):
             servers = [cluster["server"]]
-        servers = _expect(servers or [], list, f"clusters[{i}].cluster.servers", path)
+        servers = _expect(servers or [], list, f"{where}.servers", path)
         if not all(isinstance(s, str) and s for s in servers):
-            raise CliError(f"{path}: clusters[{i}].cluster.servers: expected host:port strings")
+            raise CliError(f"{path}: {where}.servers: expected host:port strings")
         cfg.clusters[name] = [_strip_scheme(s) for s in servers]
-        ca = _pem(cluster, "certificate-authority", f"clusters[{i}].cluster", path)
+        ca = _pem(cluster, "certificate-authority", where, path)
         if ca is not None:
             cfg.authorities[name] = ca
-    for i, entry in enumerate(_expect(doc.get("contexts") or [], list, "contexts", path)):
-        entry = _expect(entry, dict, f"contexts[{i}]", path)
-        name = entry.get("name")
-        if not isinstance(name, str) or not name:
-            raise CliError(f"{path}: contexts[{i}].name: required")
-        ctx = _expect(entry.get("context") or {}, dict, f"contexts[{i}].context", path)
+    for name, ctx, _ in _entries(doc, "contexts", "context", path):
         cfg.contexts[name] = Context(
             name,
             str(ctx.get("cluster") or ""),
             str(ctx.get("namespace") or ""),
             str(ctx.get("user") or ""),
         )
-    for i, entry in enumerate(_expect(doc.get("users") or [], list, "users", path)):
-        entry = _expect(entry, dict, f"users[{i}]", path)
-        name = entry.get("name")
-        if not isinstance(name, str) or not name:
-            raise CliError(f"{path}: users[{i}].name: required")
-        user = _expect(entry.get("user") or {}, dict, f"users[{i}].user", path)
+    for name, user, where in _entries(doc, "users", "user", path):
         token = user.get("token", "")
         if not isinstance(token, str):
-            raise CliError(f"{path}: users[{i}].user.token: expected a string")
+            raise CliError(f"{path}: {where}.token: expected a string")
         if token:
             cfg.users[name] = token
-        where = f"users[{i}].user"
         cert = _pem(user, "client-certificate", where, path)
         key = _pem(user, "client-key", where, path)
         if (cert is None) != (key is None):

@@ -41,7 +41,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, Unpack, cast
 
 import grpc
 import grpc.aio
@@ -55,6 +55,7 @@ from client.errors import Gone, Unavailable, from_grpc, retry_after
 from client.kinds import Object
 from client.timeouts import within
 from client.tls import ClientCredentials, dial
+from client.verbs import DeleteOptions
 from proto import api_pb2, auth_pb2
 
 __all__ = ["ApiClient", "ClientOptions", "ObjectList", "WatchEvent"]
@@ -349,19 +350,8 @@ class ApiClient:
 
     async def create(self, obj: O, *, dry_run: bool = False) -> O:
         """Create `obj`; see the module docstring for when a create is retried."""
-        kind = kinds.of(obj)
-        request = api_pb2.CreateRequest(
-            resource=kind.resource,
-            namespace=obj.metadata.namespace,
-            object=obj.SerializeToString(),
-            dry_run=dry_run,
-        )
-        self._fence(request)
         retry = _Retry.NAMED_CREATE if obj.metadata.name else _Retry.GENERATED_CREATE
-        response = await self._unary(
-            "Create", request, api_pb2.ObjectResponse, retry=retry, what=_what(kind.resource, obj)
-        )
-        return cast(O, kinds.decode(kind.resource, response.object))
+        return await self._write("Create", obj, dry_run=dry_run, retry=retry)
 
     async def get(self, resource: str, namespace: str, name: str) -> Object:
         """`resource` is the plural ("pods"); namespace "" for cluster-scoped kinds."""
@@ -434,15 +424,20 @@ class ApiClient:
 
     async def update(self, obj: O, *, dry_run: bool = False) -> O:
         """Guarded by obj.metadata.resourceVersion: a stale one raises Conflict."""
-        return await self._update("Update", obj, dry_run=dry_run)
+        return await self._write("Update", obj, dry_run=dry_run)
 
     async def update_status(self, obj: O) -> O:
         """Write only obj's status, guarded by its resourceVersion like update()."""
-        return await self._update("UpdateStatus", obj, dry_run=False)
+        return await self._write("UpdateStatus", obj, dry_run=False)
 
-    async def _update(self, method: str, obj: O, *, dry_run: bool) -> O:
+    async def _write(
+        self, method: str, obj: O, *, dry_run: bool, retry: _Retry = _Retry.IDEMPOTENT
+    ) -> O:
+        """Send the whole object (Create, Update, UpdateStatus), fenced when so configured."""
         kind = kinds.of(obj)
-        request = api_pb2.UpdateRequest(
+        # The two request messages have the same fields; only the method tells them apart.
+        message = api_pb2.CreateRequest if method == "Create" else api_pb2.UpdateRequest
+        request = message(
             resource=kind.resource,
             namespace=obj.metadata.namespace,
             object=obj.SerializeToString(),
@@ -450,7 +445,7 @@ class ApiClient:
         )
         self._fence(request)
         response = await self._unary(
-            method, request, api_pb2.ObjectResponse, what=_what(kind.resource, obj)
+            method, request, api_pb2.ObjectResponse, retry=retry, what=_what(kind.resource, obj)
         )
         return cast(O, kinds.decode(kind.resource, response.object))
 
@@ -477,28 +472,14 @@ class ApiClient:
         return answer
 
     async def delete(
-        self,
-        resource: str,
-        namespace: str,
-        name: str,
-        *,
-        grace_period_seconds: int | None = None,
-        propagation_policy: str = "",
-        precondition_uid: str = "",
-        precondition_resource_version: str = "",
+        self, resource: str, namespace: str, name: str, **options: Unpack[DeleteOptions]
     ) -> Object:
         """The object as deleted, or with deletionTimestamp set when deletion is graceful."""
         kinds.by_resource(resource)
+        # An unset grace period (None) leaves the request's optional field unset.
         request = api_pb2.DeleteRequest(
-            resource=resource,
-            namespace=namespace,
-            name=name,
-            propagation_policy=propagation_policy,
-            precondition_uid=precondition_uid,
-            precondition_resource_version=precondition_resource_version,
+            resource=resource, namespace=namespace, name=name, **options
         )
-        if grace_period_seconds is not None:
-            request.grace_period_seconds = grace_period_seconds
         self._fence(request)
         response = await self._unary(
             "Delete", request, api_pb2.ObjectResponse, what=f"{resource} {namespace}/{name}"

@@ -45,22 +45,22 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
+_JSON_TYPES: tuple[tuple[type, str], ...] = (
+    # bool before int: a bool is an int to isinstance, but JSON's boolean to the user.
+    (bool, "boolean"),
+    (int, "number"),
+    (float, "number"),
+    (str, "string"),
+    (list, "array"),
+    (Mapping, "object"),
+)
+
+
 def _type_name(value: object) -> str:
+    """JSON's name for the value's type, as error messages name it."""
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "number"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, Mapping):
-        return "object"
-    return type(value).__name__
+    return next((name for t, name in _JSON_TYPES if isinstance(value, t)), type(value).__name__)
 
 
 def _scalar(field: FieldDescriptor, value: object, path: str) -> object:

@@ -1,24 +1,36 @@
-"""Command-line flag types shared by every daemon and by `tug`.
+"""Command-line flag types shared by every daemon and by `tug`, and `from_flags`.
 
 Each is an argparse `type`: it turns the text into a value or raises ArgumentTypeError
 with a message that says what was expected, so every bad flag fails the same way, naming
 itself. Durations take a plain number of seconds or a duration as kubectl and Go spell it
 (`500ms`, `30s`, `5m`, `1h30m`), since users type `--timeout 1m` out of habit.
+
+Every daemon's settings are a dataclass whose fields mostly bear the names of its flags;
+`from_flags` fills those from the parsed flags, so a main spells out only the fields that
+differ from their flag (checked, renamed, grouped), not one `x=a.x` line per flag.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = [
     "duration",
     "endpoint_list",
+    "from_flags",
     "positive_seconds",
     "seconds",
     "whole_seconds",
 ]
+
+S = TypeVar("S", bound="DataclassInstance")
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
@@ -86,3 +98,17 @@ def whole_seconds(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds >= 0")
     return int(value)
 
+
+def from_flags(settings: type[S], args: argparse.Namespace, **given: Any) -> S:
+    """A `settings` dataclass: each field from the flag of the same name, or from `given`.
+
+    Fields that are neither keep their defaults; `given` wins over a flag, and names the
+    fields a main computes (validated, renamed or grouped values).
+    """
+    flags = vars(args)
+    taken = {
+        f.name: flags[f.name]
+        for f in dataclasses.fields(settings)
+        if f.init and f.name in flags and f.name not in given
+    }
+    return settings(**taken, **given)

@@ -9,14 +9,23 @@ these shapes; they are declared here once and imported, never retyped.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypedDict, TypeVar, Unpack, runtime_checkable
 
 from client.kinds import Object
 
 if TYPE_CHECKING:
     from client.api import ObjectList, WatchEvent
 
-__all__ = ["Deleter", "Getter", "Lister", "ListerWatcher", "StatusWriter", "Updater", "Watcher"]
+__all__ = [
+    "DeleteOptions",
+    "Deleter",
+    "Getter",
+    "Lister",
+    "ListerWatcher",
+    "StatusWriter",
+    "Updater",
+    "Watcher",
+]
 
 O = TypeVar("O", bound=Object)  # noqa: E741 (the stub's name)
 
@@ -76,17 +85,24 @@ class StatusWriter(Getter, Protocol):
         ...
 
 
+class DeleteOptions(TypedDict, total=False):
+    """How a Delete goes about it, each optional: declared once for every delete verb.
+
+    grace_period_seconds: None (the default) leaves it to the server (the object's own).
+    propagation_policy: "" (the default) leaves it to the server's default.
+    precondition_uid, precondition_resource_version: "" (the default) checks nothing;
+    else the Delete is refused unless the object still has that value.
+    """
+
+    grace_period_seconds: int | None
+    propagation_policy: str
+    precondition_uid: str
+    precondition_resource_version: str
+
+
 class Deleter(Protocol):
     async def delete(
-        self,
-        resource: str,
-        namespace: str,
-        name: str,
-        *,
-        grace_period_seconds: int | None = None,
-        propagation_policy: str = "",
-        precondition_uid: str = "",
-        precondition_resource_version: str = "",
+        self, resource: str, namespace: str, name: str, **options: Unpack[DeleteOptions]
     ) -> Object:
         """Delete (or mark for graceful deletion) an object."""
         ...

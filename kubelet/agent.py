@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -30,6 +30,7 @@ from kubelet.pods.manager import PodManager
 from kubelet.runtime.interface import (
     ContainerInfo,
     ContainerNotFound,
+    ContainerRuntime,
     ExecSession,
     RuntimeFailure,
 )
@@ -206,17 +207,12 @@ class NodeAgentService(nodeagent_pb2_grpc.NodeAgentServicer):
         start = await _opening(requests, context, "Exec")
         if not start.command:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "command: Required value")
-        manager, info = await self._running(context, start)
-        key = f"{start.namespace or 'default'}/{start.pod}"
-        log.info("exec", pod=key, container=info.name, command=list(start.command))
-        try:
-            session = await manager.ctx.runtime.exec(
-                info.id, list(start.command), stdin=start.stdin, tty=start.tty
-            )
-        except (RuntimeFailure, ContainerNotFound) as e:
-            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(e))
-            return
-        async for out in _relay(session, requests, start.stdin):
+        command = list(start.command)
+
+        def begin(runtime: ContainerRuntime, container_id: str) -> Awaitable[ExecSession]:
+            return runtime.exec(container_id, command, stdin=start.stdin, tty=start.tty)
+
+        async for out in self._session(requests, context, start, begin, "exec", command=command):
             yield out
 
     async def Attach(
@@ -226,11 +222,31 @@ class NodeAgentService(nodeagent_pb2_grpc.NodeAgentServicer):
         code comes when the container stops."""
         await self._authorized(context)
         start = await _opening(requests, context, "Attach")
+
+        def begin(runtime: ContainerRuntime, container_id: str) -> Awaitable[ExecSession]:
+            return runtime.attach(container_id, stdin=start.stdin, tty=start.tty)
+
+        async for out in self._session(
+            requests, context, start, begin, "attach", stdin=start.stdin
+        ):
+            yield out
+
+    async def _session(
+        self,
+        requests: AsyncIterator[nodeagent_pb2.ExecInput],
+        context: Any,
+        start: nodeagent_pb2.ExecStart,
+        begin: Callable[[ContainerRuntime, str], Awaitable[ExecSession]],
+        what: str,
+        **fields: object,
+    ) -> AsyncIterator[nodeagent_pb2.ExecOutput]:
+        """What Exec and Attach share: the running container, the session `begin` opens
+        in it, and the relay (stdin in; output, then the exit code, back)."""
         manager, info = await self._running(context, start)
         key = f"{start.namespace or 'default'}/{start.pod}"
-        log.info("attach", pod=key, container=info.name, stdin=start.stdin)
+        log.info(what, pod=key, container=info.name, **fields)
         try:
-            session = await manager.ctx.runtime.attach(info.id, stdin=start.stdin, tty=start.tty)
+            session = await begin(manager.ctx.runtime, info.id)
         except (RuntimeFailure, ContainerNotFound) as e:
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(e))
             return

@@ -22,7 +22,7 @@ import structlog
 from prometheus_client import REGISTRY
 
 from client.api import ApiClient, ClientOptions
-from client.flags import endpoint_list, positive_seconds, seconds
+from client.flags import endpoint_list, from_flags, positive_seconds, seconds
 from client.logs import configure_logging
 from client.names import is_qualified_name, is_valid_label_value
 from client.statusserver import StatusServer, metrics_route
@@ -248,21 +248,15 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
             cluster_ca = Path(a.cluster_ca_file).read_bytes()
         except OSError as e:
             p.error(f"--cluster-ca-file: {e.strerror}: {a.cluster_ca_file}")
-    return Options(
+    return from_flags(
+        Options,
+        a,
         token=token,
         tls=client_credentials(p, a),
         serving=server_tls(p, a),
         cluster_ca=cluster_ca,
-        node_name=a.node_name,
-        address=a.address,
         servers=a.server,
         root_dir=a.root_dir or _default_root(a.node_name),
-        port=a.port,
-        http_port=a.http_port,
-        lease_period=a.lease_period,
-        runtime=a.runtime,
-        simulate=a.simulate,
-        fake_start_delay=a.fake_start_delay,
         pods=PodSettings(
             crash_backoff_initial=a.crash_backoff,
             crash_backoff_max=a.crash_backoff_max,
@@ -270,14 +264,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
             image_backoff_max=max(a.image_backoff, 300.0),
             resync_period=a.resync_period,
         ),
-        log_level=a.log_level,
-        remove_containers=a.remove_containers,
-        stats_period=a.stats_period,
         fencing=FenceSettings(
             fence_after=a.node_fence_grace_period, reconnect_kill_after=a.reconnect_kill_after
         ),
-        node_labels=a.node_labels,
-        register_with_taints=a.register_with_taints,
         network=NetworkSettings(
             pod_cidr_mode=a.pod_cidr_mode,
             cluster_cidr=a.cluster_cidr,

@@ -1,6 +1,6 @@
 """`tug-proxy`: one node's service proxy and DNS, until SIGTERM or SIGINT.
 
-    tug-proxy --node-name n1 --address 127.0.0.2 --server 127.0.0.1:6443
+tug-proxy --node-name n1 --address 127.0.0.2 --server 127.0.0.1:6443
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import structlog
 from prometheus_client import REGISTRY
 
 from client.api import ApiClient, ClientOptions
-from client.flags import endpoint_list, positive_seconds
+from client.flags import endpoint_list, from_flags, positive_seconds
 from client.logs import configure_logging
 from client.statusserver import StatusServer
 from client.tls import add_client_flags, client_credentials
@@ -71,27 +71,52 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxySettings, int | 
     """Settings, the status port and the log level; argparse errors name the flag."""
     p = argparse.ArgumentParser(prog="tug-proxy", description="The Tugboat service proxy.")
     p.add_argument("--node-name", required=True)
-    p.add_argument("--address", type=_ip("--address"), required=True,
-                   help="the node's IP: nodePorts and the node's DNS listen here")
-    p.add_argument("--server", type=endpoint_list("--server"), required=True,
-                   help="API servers host:port,...")
+    p.add_argument(
+        "--address",
+        type=_ip("--address"),
+        required=True,
+        help="the node's IP: nodePorts and the node's DNS listen here",
+    )
+    p.add_argument(
+        "--server", type=endpoint_list("--server"), required=True, help="API servers host:port,..."
+    )
     p.add_argument("--token-file", default="", help="a file holding the proxy's token")
     add_client_flags(p)
     # --mode round-robin / least-connections (the flag's older meaning) still work:
     # they choose userspace mode with that balancing.
-    p.add_argument("--mode", choices=PROXY_MODES + MODES, default=USERSPACE,
-                   help="userspace (listeners in this process) or nftables (kernel rules)")
-    p.add_argument("--balance", choices=MODES, default=None,
-                   help="userspace: how an endpoint is chosen")
-    p.add_argument("--cluster-cidr", type=_cluster_cidr, default=DEFAULT_CLUSTER_CIDR,
-                   help="nftables: pod addresses; traffic from elsewhere is masqueraded")
-    p.add_argument("--min-sync-period", type=positive_seconds, default=None,
-                   help="seconds between two syncs at least (changes in between are batched)")
+    p.add_argument(
+        "--mode",
+        choices=PROXY_MODES + MODES,
+        default=USERSPACE,
+        help="userspace (listeners in this process) or nftables (kernel rules)",
+    )
+    p.add_argument(
+        "--balance", choices=MODES, default=None, help="userspace: how an endpoint is chosen"
+    )
+    p.add_argument(
+        "--cluster-cidr",
+        type=_cluster_cidr,
+        default=DEFAULT_CLUSTER_CIDR,
+        help="nftables: pod addresses; traffic from elsewhere is masqueraded",
+    )
+    p.add_argument(
+        "--min-sync-period",
+        type=positive_seconds,
+        default=None,
+        help="seconds between two syncs at least (changes in between are batched)",
+    )
     p.add_argument("--service-cluster-ip-range", type=_cidr, default=DEFAULT_SERVICE_RANGE)
-    p.add_argument("--interface", default=INTERFACE,
-                   help='the interface carrying ClusterIPs ("" : nodePorts only)')
-    p.add_argument("--cluster-dns", type=_ip("--cluster-dns", empty=True),
-                   default=DEFAULT_CLUSTER_DNS_IP, help='cluster DNS address ("" : off)')
+    p.add_argument(
+        "--interface",
+        default=INTERFACE,
+        help='the interface carrying ClusterIPs ("" : nodePorts only)',
+    )
+    p.add_argument(
+        "--cluster-dns",
+        type=_ip("--cluster-dns", empty=True),
+        default=DEFAULT_CLUSTER_DNS_IP,
+        help='cluster DNS address ("" : off)',
+    )
     p.add_argument("--dns-port", type=int, default=53, help="DNS port on --address; -1: off")
     p.add_argument("--cluster-domain", default=DEFAULT_DOMAIN)
     p.add_argument(
@@ -119,22 +144,18 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxySettings, int | 
     min_sync = a.min_sync_period
     if min_sync is None:
         min_sync = NFT_MIN_SYNC_INTERVAL if proxy_mode == NFTABLES else 0.05
-    settings = ProxySettings(
+    settings = from_flags(
+        ProxySettings,
+        a,
         token=token,
         tls=client_credentials(p, a),
-        node_name=a.node_name,
-        address=a.address,
         servers=tuple(a.server),
         proxy_mode=proxy_mode,
         mode=balance,
-        cluster_cidr=a.cluster_cidr,
         min_sync_interval=min_sync,
         service_range=a.service_cluster_ip_range,
-        interface=a.interface,
         cluster_dns_ip=a.cluster_dns,
-        dns_port=a.dns_port,
         domain=a.cluster_domain.strip("."),
-        sync_period=a.sync_period,
     )
     return settings, a.http_port, a.log_level
 
@@ -153,8 +174,13 @@ async def run(settings: ProxySettings, http_port: int | None, stop: asyncio.Even
                 settings.address, http_port, registry=REGISTRY, ready=proxier.ready
             )
             await status.start()
-        log.info("proxy running", node=settings.node_name, address=settings.address,
-                 mode=settings.proxy_mode, dns=proxier.dns_address)
+        log.info(
+            "proxy running",
+            node=settings.node_name,
+            address=settings.address,
+            mode=settings.proxy_mode,
+            dns=proxier.dns_address,
+        )
         await stop.wait()
     finally:
         log.info("stopping", node=settings.node_name)

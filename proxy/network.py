@@ -29,7 +29,7 @@ from pathlib import Path
 
 import structlog
 
-from client.timeouts import within
+from client import commands
 
 __all__ = ["INTERFACE", "Interface", "NetworkError", "listening_ips"]
 
@@ -44,21 +44,7 @@ class NetworkError(RuntimeError):
 
 
 async def _ip(*args: str, check: bool = True) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        "ip",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await within(proc.communicate(), _IP_TIMEOUT)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise NetworkError(f"ip {' '.join(args)}: no answer in {_IP_TIMEOUT} s") from None
-    if check and proc.returncode != 0:
-        raise NetworkError(f"ip {' '.join(args)}: {err.decode(errors='replace').strip()}")
-    return out.decode()
+    return await commands.run(["ip", *args], timeout=_IP_TIMEOUT, error=NetworkError, check=check)
 
 
 def _hex_ipv4(text: str) -> str:

@@ -25,7 +25,6 @@ Why it is built this way:
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -33,7 +32,7 @@ from collections.abc import Iterable, Sequence
 
 import structlog
 
-from client.timeouts import within
+from client import commands
 from proxy import metrics
 from proxy.nftables import NftConfig, delete_script, render, rule_count
 from proxy.table import ServicePort
@@ -63,24 +62,13 @@ class NftSyncer:
         self.syncs = 0
 
     async def _nft(self, *args: str, stdin: str | None = None) -> str:
-        proc = await asyncio.create_subprocess_exec(
-            *self.command,
-            *args,
-            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+        return await commands.run(
+            [*self.command, *args],
+            timeout=_NFT_TIMEOUT,
+            error=NftError,
+            what=f"nft {' '.join(args)}",
+            stdin=stdin,
         )
-        try:
-            out, err = await within(
-                proc.communicate(stdin.encode() if stdin is not None else None), _NFT_TIMEOUT
-            )
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-            raise NftError(f"nft {' '.join(args)}: no answer in {_NFT_TIMEOUT} s") from None
-        if proc.returncode != 0:
-            raise NftError(f"nft {' '.join(args)}: {err.decode(errors='replace').strip()}")
-        return out.decode()
 
     async def table_exists(self) -> bool:
         """Whether the table is in the kernel now."""

@@ -54,6 +54,18 @@ def executable(script: str) -> str:
     return found
 
 
+def _answers(
+    host: str, port: int, path: str, *, tls: bool = False
+) -> Callable[[], Awaitable[bool]]:
+    """A readiness check: the component's status endpoint `path` answers 200."""
+
+    async def ready() -> bool:
+        status, _ = await http_get(host, port, path, tls=tls)
+        return status == 200
+
+    return ready
+
+
 def _etcd_binary() -> str:
     found = shutil.which("etcd")
     if found is None:
@@ -149,10 +161,6 @@ def apiserver(layout: Layout, i: int) -> Component:
     """Master i's API server."""
     grpc_port, http_port = layout.apiserver_port(i), layout.apiserver_http_port(i)
 
-    async def ready() -> bool:
-        status, _ = await http_get(HOST, http_port, "/readyz", tls=layout.secure)
-        return status == 200
-
     flags = {
         "--etcd-servers": ",".join(layout.etcd_endpoints()),
         "--bind-address": HOST,
@@ -183,7 +191,7 @@ def apiserver(layout: Layout, i: int) -> Component:
         f"apiserver-{i}",
         [executable("tug-apiserver"), *_flat(flags), *switches],
         [grpc_port, http_port],
-        ready,
+        _answers(HOST, http_port, "/readyz", tls=layout.secure),
     )
 
 
@@ -218,11 +226,6 @@ def _client_tls(layout: Layout, identity: str) -> dict[str, str]:
 def _elected(layout: Layout, i: int, program: str, short: str, block: int) -> Component:
     """Master i's leader-elected daemon: its own API server first, status on `block`."""
     http_port = layout.port(block, i)
-
-    async def ready() -> bool:
-        status, _ = await http_get(HOST, http_port, "/healthz")
-        return status == 200
-
     flags = {
         "--server": ",".join(layout.servers_for(i)),
         "--etcd-servers": ",".join(layout.etcd_endpoints()),
@@ -237,7 +240,12 @@ def _elected(layout: Layout, i: int, program: str, short: str, block: int) -> Co
         }[program]
         flags.update(_client_tls(layout, identity))
         flags.update(_etcd_tls(layout, identity))  # for the leader election
-    return Component(f"{short}-{i}", [executable(program), *_flat(flags)], [http_port], ready)
+    return Component(
+        f"{short}-{i}",
+        [executable(program), *_flat(flags)],
+        [http_port],
+        _answers(HOST, http_port, "/healthz"),
+    )
 
 
 def scheduler(layout: Layout, i: int) -> Component:
@@ -258,6 +266,16 @@ MASTER_ROLES: tuple[Callable[[Layout, int], Component], ...] = (
 """Started on every master, in this order, after etcd."""
 
 
+def _node_flags(layout: Layout, j: int) -> dict[str, str]:
+    """What node j's kubelet and proxy are both told: which node, and where to reach."""
+    return {
+        "--node-name": layout.node_name(j),
+        "--address": layout.node_address(j),
+        # Spread the nodes over the API servers; each fails over to the others.
+        "--server": ",".join(layout.servers_for(j)),
+    }
+
+
 def kubelet(layout: Layout, j: int) -> Component:
     """Node j's kubelet: real Docker, on the node's own loopback address."""
     address, grpc_port, http_port = (
@@ -265,16 +283,8 @@ def kubelet(layout: Layout, j: int) -> Component:
         layout.kubelet_port(),
         layout.kubelet_http_port(),
     )
-
-    async def ready() -> bool:
-        status, _ = await http_get(address, http_port, "/healthz")
-        return status == 200
-
     flags = {
-        "--node-name": layout.node_name(j),
-        "--address": address,
-        # Spread the nodes over the API servers; each fails over to the others.
-        "--server": ",".join(layout.servers_for(j)),
+        **_node_flags(layout, j),
         "--root-dir": str(layout.node_root(j)),
         "--port": str(grpc_port),
         "--http-port": str(http_port),
@@ -289,7 +299,7 @@ def kubelet(layout: Layout, j: int) -> Component:
         f"kubelet-{j}",
         [executable("tug-kubelet"), *_flat(flags)],
         [grpc_port, http_port],
-        ready,
+        _answers(address, http_port, "/healthz"),
         address,
     )
 
@@ -297,21 +307,15 @@ def kubelet(layout: Layout, j: int) -> Component:
 def proxy(layout: Layout, j: int) -> Component:
     """Node j's service proxy and DNS, on the node's own loopback address."""
     address, http_port = layout.node_address(j), layout.proxy_http_port()
-
-    async def ready() -> bool:
-        status, _ = await http_get(address, http_port, "/readyz")
-        return status == 200
-
-    flags = {
-        "--node-name": layout.node_name(j),
-        "--address": address,
-        "--server": ",".join(layout.servers_for(j)),
-        "--http-port": str(http_port),
-    }
+    flags = {**_node_flags(layout, j), "--http-port": str(http_port)}
     if layout.secure:
         flags.update(_client_tls(layout, credentials.PROXY))
     return Component(
-        f"proxy-{j}", [executable("tug-proxy"), *_flat(flags)], [http_port], ready, address
+        f"proxy-{j}",
+        [executable("tug-proxy"), *_flat(flags)],
+        [http_port],
+        _answers(address, http_port, "/readyz"),
+        address,
     )
 
 

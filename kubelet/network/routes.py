@@ -21,13 +21,12 @@ CIDR (flannel does the same).
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import structlog
 
-from client.timeouts import within
+from client import commands
 from proto import core_pb2
 
 __all__ = [
@@ -119,18 +118,7 @@ def firewall_rules(pod_cidr: str, cluster_cidr: str) -> list[tuple[str, str, lis
 
 async def run_ip(argv: Sequence[str]) -> str:
     """Run a command, bounded to 10 s; RouteError with its stderr when it fails."""
-    proc = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    try:
-        out, err = await within(proc.communicate(), 10)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise RouteError(f"{' '.join(argv)}: timed out") from None
-    if proc.returncode != 0:
-        raise RouteError(f"{' '.join(argv)}: {err.decode(errors='replace').strip()}")
-    return out.decode(errors="replace")
+    return await commands.run(argv, timeout=10.0, error=RouteError)
 
 
 class RouteTable:

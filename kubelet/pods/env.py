@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Protocol, TypeVar
 
 from kubelet.pods.config import ConfigSource, ContainerConfigError
 from proto import core_pb2
@@ -44,6 +46,40 @@ def field_value(pod: core_pb2.Pod, path: str, pod_ip: str) -> str:
     raise ContainerConfigError(f"fieldRef: unsupported fieldPath {path!r}")
 
 
+def _decoded(data: Mapping[str, bytes]) -> dict[str, str]:
+    # Environment variables are text: bytes that are not UTF-8 must not fail the start.
+    return {k: v.decode(errors="replace") for k, v in data.items()}
+
+
+class _Ref(Protocol):
+    """A reference to a ConfigMap or a Secret: the two kinds are looked up alike."""
+
+    name: str
+    optional: bool
+
+
+class _KeyRef(_Ref, Protocol):
+    """A configMapKeyRef or secretKeyRef."""
+
+    key: str
+
+
+_V = TypeVar("_V")
+
+
+def _key(where: str, kind: str, ns: str, ref: _KeyRef, data: Mapping[str, _V] | None) -> _V | None:
+    """The value at ref.key in the named object's data (None: there is no such object).
+    None when an optional ref finds nothing; otherwise ContainerConfigError, worded as
+    Kubernetes words it."""
+    if data is not None and ref.key in data:
+        return data[ref.key]
+    if ref.optional:
+        return None
+    if data is None:
+        raise ContainerConfigError(f'{where}: {kind.lower()} "{ref.name}" not found')
+    raise ContainerConfigError(f"{where}: couldn't find key {ref.key} in {kind} {ns}/{ref.name}")
+
+
 async def container_env(
     pod: core_pb2.Pod, container: core_pb2.Container, source: ConfigSource, pod_ip: str
 ) -> dict[str, str]:
@@ -52,25 +88,22 @@ async def container_env(
     env: dict[str, str] = {}
     for i, ef in enumerate(container.env_from):
         where = f"containers[{container.name}].envFrom[{i}]"
+        items: dict[str, str] | None
+        ref: _Ref
         if ef.HasField("config_map_ref"):
-            ref = ef.config_map_ref
+            ref, kind = ef.config_map_ref, "configmap"
             cm = await source.configmap(ns, ref.name)
-            if cm is None:
-                if ref.optional:
-                    continue
-                raise ContainerConfigError(f'{where}: configmap "{ref.name}" not found')
-            items = dict(cm.data)
-            items.update({k: v.decode(errors="replace") for k, v in cm.binary_data.items()})
+            items = None if cm is None else {**cm.data, **_decoded(cm.binary_data)}
         elif ef.HasField("secret_ref"):
-            sref = ef.secret_ref
-            secret = await source.secret(ns, sref.name)
-            if secret is None:
-                if sref.optional:
-                    continue
-                raise ContainerConfigError(f'{where}: secret "{sref.name}" not found')
-            items = {k: v.decode(errors="replace") for k, v in secret.data.items()}
+            ref, kind = ef.secret_ref, "secret"
+            secret = await source.secret(ns, ref.name)
+            items = None if secret is None else _decoded(secret.data)
         else:
             continue
+        if items is None:
+            if ref.optional:
+                continue
+            raise ContainerConfigError(f'{where}: {kind} "{ref.name}" not found')
         for k, v in items.items():
             name = ef.prefix + k
             if _VALID_NAME.match(name):
@@ -87,27 +120,15 @@ async def container_env(
         if vf.HasField("config_map_key_ref"):
             cref = vf.config_map_key_ref
             cm = await source.configmap(ns, cref.name)
-            if cm is None or cref.key not in cm.data:
-                if cref.optional:
-                    continue
-                if cm is None:
-                    raise ContainerConfigError(f'{where}: configmap "{cref.name}" not found')
-                raise ContainerConfigError(
-                    f"{where}: couldn't find key {cref.key} in ConfigMap {ns}/{cref.name}"
-                )
-            env[var.name] = cm.data[cref.key]
+            value = _key(where, "ConfigMap", ns, cref, None if cm is None else cm.data)
+            if value is not None:
+                env[var.name] = value
         elif vf.HasField("secret_key_ref"):
-            sk = vf.secret_key_ref
-            secret = await source.secret(ns, sk.name)
-            if secret is None or sk.key not in secret.data:
-                if sk.optional:
-                    continue
-                if secret is None:
-                    raise ContainerConfigError(f'{where}: secret "{sk.name}" not found')
-                raise ContainerConfigError(
-                    f"{where}: couldn't find key {sk.key} in Secret {ns}/{sk.name}"
-                )
-            env[var.name] = secret.data[sk.key].decode(errors="replace")
+            sref = vf.secret_key_ref
+            secret = await source.secret(ns, sref.name)
+            raw = _key(where, "Secret", ns, sref, None if secret is None else secret.data)
+            if raw is not None:
+                env[var.name] = raw.decode(errors="replace")
         elif vf.HasField("field_ref"):
             env[var.name] = field_value(pod, vf.field_ref.field_path, pod_ip)
         else:

@@ -146,30 +146,8 @@ class VolumeManager:
                     raise VolumeError(f"{where}: hostPath {hp.path} is not a directory")
                 paths[vol.name] = hp.path
                 continue
-            if vol.HasField("config_map"):
-                cmv = vol.config_map
-                cm = await self.source.configmap(ns, cmv.name)
-                if cm is None:
-                    if not cmv.optional:
-                        raise VolumeError(f'{where}: configmap "{cmv.name}" not found')
-                    data: dict[str, bytes] = {}
-                else:
-                    data = {k: v.encode() for k, v in cm.data.items()}
-                    data.update(cm.binary_data)
-                mode = cmv.default_mode if cmv.HasField("default_mode") else 0o644
-                files = _projected(data, list(cmv.items), mode, where)
-                await asyncio.to_thread(_write_files, target, files)
-            elif vol.HasField("secret"):
-                sv = vol.secret
-                secret = await self.source.secret(ns, sv.secret_name)
-                if secret is None:
-                    if not sv.optional:
-                        raise VolumeError(f'{where}: secret "{sv.secret_name}" not found')
-                    sdata: dict[str, bytes] = {}
-                else:
-                    sdata = dict(secret.data)
-                mode = sv.default_mode if sv.HasField("default_mode") else 0o644
-                files = _projected(sdata, list(sv.items), mode, where)
+            if vol.HasField("config_map") or vol.HasField("secret"):
+                files = await self._projection(ns, vol, where)
                 await asyncio.to_thread(_write_files, target, files)
             else:
                 # emptyDir, also the default when no source is given.
@@ -182,6 +160,31 @@ class VolumeManager:
         if automounts(pod):
             paths[SERVICE_ACCOUNT_VOLUME] = str(await self._service_account(pod, base))
         return paths
+
+    async def _projection(
+        self, ns: str, vol: core_pb2.Volume, where: str
+    ) -> dict[str, tuple[bytes, int]]:
+        """The files of a configMap or secret volume: the two differ only in where the
+        data comes from (an optional one whose object is missing has none)."""
+        src: core_pb2.ConfigMapVolumeSource | core_pb2.SecretVolumeSource
+        data: dict[str, bytes] | None
+        if vol.HasField("config_map"):
+            src, kind, name = vol.config_map, "configmap", vol.config_map.name
+            cm = await self.source.configmap(ns, name)
+            data = None
+            if cm is not None:
+                data = {k: v.encode() for k, v in cm.data.items()}
+                data.update(cm.binary_data)
+        else:
+            src, kind, name = vol.secret, "secret", vol.secret.secret_name
+            secret = await self.source.secret(ns, name)
+            data = None if secret is None else dict(secret.data)
+        if data is None:
+            if not src.optional:
+                raise VolumeError(f'{where}: {kind} "{name}" not found')
+            data = {}
+        mode = src.default_mode if src.HasField("default_mode") else 0o644
+        return _projected(data, list(src.items), mode, where)
 
     async def _service_account(self, pod: core_pb2.Pod, base: Path) -> Path:
         """token, ca.crt and namespace, as Kubernetes mounts them. The token is renewed

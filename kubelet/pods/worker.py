@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import structlog
 
@@ -58,6 +59,23 @@ def _rv(pod: core_pb2.Pod) -> int:
         return int(pod.metadata.resource_version or 0)
     except ValueError:
         return 0
+
+
+@dataclass(frozen=True)
+class _PodSetup:
+    """What every container start of one sync needs besides the container's spec: the
+    pod as the sync read it, the sandbox whose network the container joins, and the
+    host paths of the pod's volumes."""
+
+    pod: core_pb2.Pod
+    sandbox: ContainerInfo
+    paths: dict[str, str]
+
+
+def _newest(by_name: dict[str, list[ContainerInfo]], name: str) -> ContainerInfo | None:
+    """The latest attempt of a container (instances are sorted newest first)."""
+    instances = by_name.get(name)
+    return instances[0] if instances else None
 
 
 class PodWorker:
@@ -148,8 +166,9 @@ class PodWorker:
         paths = await self._setup_volumes(pod)
         by_name = self._instances(mine)
         if paths is not None:
-            if await self._sync_init_containers(pod, sandbox, paths, by_name):
-                await self._sync_app_containers(pod, sandbox, paths, by_name)
+            setup = _PodSetup(pod, sandbox, paths)
+            if await self._sync_init_containers(setup, by_name):
+                await self._sync_app_containers(setup, by_name)
         await self.ctx.cache.fresh()
         mine = self.ctx.cache.containers(self.uid)
         by_name = self._instances(mine)
@@ -218,40 +237,32 @@ class PodWorker:
     # ---- containers -----------------------------------------------------------------------
 
     async def _sync_init_containers(
-        self,
-        pod: core_pb2.Pod,
-        sandbox: ContainerInfo,
-        paths: dict[str, str],
-        by_name: dict[str, list[ContainerInfo]],
+        self, setup: _PodSetup, by_name: dict[str, list[ContainerInfo]]
     ) -> bool:
         """Run the init containers one at a time; True when all have succeeded."""
+        pod = setup.pod
         for spec in pod.spec.init_containers:
-            inst = by_name.get(spec.name, [])
-            latest = inst[0] if inst else None
+            latest = _newest(by_name, spec.name)
             if latest is not None and latest.state == "exited" and latest.exit_code == 0:
                 continue
             if latest is not None and latest.running:
                 return False
             if latest is None:
-                await self._start(pod, sandbox, paths, spec, "init", 0)
+                await self._start(setup, spec, "init", 0)
             elif (pod.spec.restart_policy or "Always") != "Never":
-                await self._restart_after_backoff(pod, sandbox, paths, spec, "init", latest)
+                await self._restart_after_backoff(setup, spec, "init", latest)
             return False
         return True
 
     async def _sync_app_containers(
-        self,
-        pod: core_pb2.Pod,
-        sandbox: ContainerInfo,
-        paths: dict[str, str],
-        by_name: dict[str, list[ContainerInfo]],
+        self, setup: _PodSetup, by_name: dict[str, list[ContainerInfo]]
     ) -> None:
+        pod = setup.pod
         policy = pod.spec.restart_policy or "Always"
         for spec in pod.spec.containers:
-            inst = by_name.get(spec.name, [])
-            latest = inst[0] if inst else None
+            latest = _newest(by_name, spec.name)
             if latest is None:
-                await self._start(pod, sandbox, paths, spec, "app", 0)
+                await self._start(setup, spec, "app", 0)
                 continue
             if latest.running:
                 failed = self.ctx.probes.must_restart(latest.id)
@@ -264,19 +275,15 @@ class PodWorker:
                 key = (self.uid, spec.name)
                 wait = self.ctx.crash_backoff.remaining(key)
                 if wait > 0:
-                    self._waiting[spec.name] = (
-                        "CrashLoopBackOff",
-                        f"back-off {self.ctx.crash_backoff.delay(key):g}s restarting failed "
-                        f"container={spec.name} pod={pod.metadata.name}_"
-                        f"{pod.metadata.namespace}({self.uid})",
-                    )
+                    delay = self.ctx.crash_backoff.delay(key)
+                    self._waiting[spec.name] = ("CrashLoopBackOff", self._backoff(pod, spec, delay))
                     self._retry_in(wait)
                     continue
                 await self.ctx.runtime.remove_container(latest.id)
-                await self._start(pod, sandbox, paths, spec, "app", latest.attempt)
+                await self._start(setup, spec, "app", latest.attempt)
                 continue
             if policy == "Always" or (policy == "OnFailure" and latest.exit_code != 0):
-                await self._restart_after_backoff(pod, sandbox, paths, spec, "app", latest)
+                await self._restart_after_backoff(setup, spec, "app", latest)
 
     async def _kill_unhealthy(
         self, pod: core_pb2.Pod, spec: core_pb2.Container, info: ContainerInfo, probe_kind: str
@@ -292,37 +299,37 @@ class PodWorker:
         await self.ctx.runtime.stop_container(info.id, grace)
         self.kick()
 
+    def _backoff(self, pod: core_pb2.Pod, spec: core_pb2.Container, delay: float) -> str:
+        """The CrashLoopBackOff waiting message, in Kubernetes' words."""
+        return (
+            f"back-off {delay:g}s restarting failed container={spec.name} pod={self._pod_id(pod)}"
+        )
+
+    def _pod_id(self, pod: core_pb2.Pod) -> str:
+        # Kubernetes names a pod in its messages as name_namespace(uid).
+        return f"{pod.metadata.name}_{pod.metadata.namespace}({self.uid})"
+
     async def _restart_after_backoff(
-        self,
-        pod: core_pb2.Pod,
-        sandbox: ContainerInfo,
-        paths: dict[str, str],
-        spec: core_pb2.Container,
-        kind: str,
-        latest: ContainerInfo,
+        self, setup: _PodSetup, spec: core_pb2.Container, kind: str, latest: ContainerInfo
     ) -> None:
+        pod = setup.pod
         key = (self.uid, spec.name)
         delay = self.ctx.crash_backoff.delay(key)
         wait = epoch(latest.finished_at) + delay - time.time() if delay else 0.0
         if wait > 0:
-            msg = (
-                f"back-off {delay:g}s restarting failed container={spec.name} "
-                f"pod={pod.metadata.name}_{pod.metadata.namespace}({self.uid})"
-            )
             if (spec.name, latest.attempt) not in self._reported:
                 self._reported.add((spec.name, latest.attempt))
                 self.ctx.event(
                     pod,
                     WARNING,
                     "BackOff",
-                    f"Back-off restarting failed container {spec.name} in pod "
-                    f"{pod.metadata.name}_{pod.metadata.namespace}({self.uid})",
+                    f"Back-off restarting failed container {spec.name} in pod {self._pod_id(pod)}",
                 )
-            self._waiting[spec.name] = ("CrashLoopBackOff", msg)
+            self._waiting[spec.name] = ("CrashLoopBackOff", self._backoff(pod, spec, delay))
             self._retry_in(wait)
             return
         self.ctx.crash_backoff.next(key)
-        await self._start(pod, sandbox, paths, spec, kind, latest.attempt + 1)
+        await self._start(setup, spec, kind, latest.attempt + 1)
 
     async def _ensure_image(self, pod: core_pb2.Pod, spec: core_pb2.Container) -> bool:
         policy = pull_policy(spec)
@@ -367,20 +374,15 @@ class PodWorker:
         return True
 
     async def _start(
-        self,
-        pod: core_pb2.Pod,
-        sandbox: ContainerInfo,
-        paths: dict[str, str],
-        spec: core_pb2.Container,
-        kind: str,
-        attempt: int,
+        self, setup: _PodSetup, spec: core_pb2.Container, kind: str, attempt: int
     ) -> None:
+        pod, sandbox = setup.pod, setup.sandbox
         if not await self._ensure_image(pod, spec):
             return
         try:
             env = await container_env(pod, spec, self.ctx.config, sandbox.ip)
             env = {**await service_env_for(self.ctx.api, pod, self.ctx.services), **env}
-            mounts = VolumeManager.mounts(pod, spec, paths)
+            mounts = VolumeManager.mounts(pod, spec, setup.paths)
             limits = spec.resources.limits
             config = ContainerConfig(
                 name=spec.name,

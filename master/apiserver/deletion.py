@@ -30,7 +30,7 @@ from master.apiserver.objects import (
 from master.apiserver.registry import RETRIES
 from master.apiserver.requests import copy_of, effective_namespace, resource_version
 from master.apiserver.strategies import strategy_for
-from master.apiserver.writes import guarded
+from master.apiserver.writes import check_retry, guarded
 from proto import api_pb2
 
 log = structlog.get_logger("apiserver.deletion")
@@ -95,8 +95,7 @@ class Deleter:
                     log.debug("deleted", key=log_key(kind, ns, name))
                     result = marked
                 elif (
-                    outcome.current is not None
-                    and outcome.current.mod_revision == kv.mod_revision
+                    outcome.current is not None and outcome.current.mod_revision == kv.mod_revision
                 ):
                     # Unchanged, so what failed was the strategy's own condition (a namespace
                     # not empty yet): keep it, marked, instead.
@@ -118,8 +117,5 @@ class Deleter:
             if result is not None:
                 result.metadata.resource_version = str(outcome.revision)
                 return result
-            if outcome.current is None:
-                raise not_found(kind, name)
-            if expected:
-                raise conflict(kind, name)
+            check_retry(outcome, kind, name, expected)
         raise conflict(kind, name)

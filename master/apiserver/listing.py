@@ -16,7 +16,7 @@ from client import errors
 from client.kinds import Kind, Object
 from master.apiserver import objects
 from master.apiserver.etcd import Etcd, prefix_end
-from master.apiserver.requests import effective_namespace
+from master.apiserver.requests import read_namespace
 from master.apiserver.selection import Selection
 
 MAX_PAGES = 100_000
@@ -69,7 +69,7 @@ async def list_objects(
     (Gone if it is compacted), else at the newest."""
     if limit < 0:
         raise errors.Invalid(f"limit: Invalid value: {limit}: must be >= 0")
-    ns = effective_namespace(kind, namespace) if namespace else ""
+    ns = read_namespace(kind, namespace)
     prefix = objects.collection_prefix(kind, ns)
     end = prefix_end(prefix)
     start = prefix

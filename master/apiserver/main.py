@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 
-from client.flags import endpoint_list, seconds, whole_seconds
+from client.flags import endpoint_list, from_flags, seconds, whole_seconds
 from client.logs import configure_logging
 from master.apiserver import encryption
 from master.apiserver.allocators import DEFAULT_SERVICE_RANGE, parse_node_port_range
@@ -29,9 +29,12 @@ STOP_GRACE_SECONDS = 5.0
 def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
     """The configuration named on the command line."""
     p = argparse.ArgumentParser(prog="tug-apiserver", description="The Tugboat API server.")
-    p.add_argument("--etcd-servers", type=endpoint_list("--etcd-servers"),
-                   default=["127.0.0.1:2379"],
-                   help="comma-separated etcd client endpoints (host:port)")
+    p.add_argument(
+        "--etcd-servers",
+        type=endpoint_list("--etcd-servers"),
+        default=["127.0.0.1:2379"],
+        help="comma-separated etcd client endpoints (host:port)",
+    )
     p.add_argument("--bind-address", default="127.0.0.1")
     p.add_argument(
         "--advertise-address",
@@ -39,75 +42,159 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
         help="the address others reach this server by (default: --bind-address)",
     )
     p.add_argument("--port", type=int, default=6443, help="gRPC port")
-    p.add_argument("--http-port", type=int, default=None,
-                   help="port of /healthz, /readyz and /metrics (default: none)")
+    p.add_argument(
+        "--http-port",
+        type=int,
+        default=None,
+        help="port of /healthz, /readyz and /metrics (default: none)",
+    )
     p.add_argument("--name", default="apiserver", help="this server's name in logs")
-    p.add_argument("--compaction-interval", type=seconds, default=60.0,
-                   help="seconds between etcd compactions (0: never)")
-    p.add_argument("--compaction-retention", type=seconds, default=300.0,
-                   help="seconds of etcd history to keep")
-    p.add_argument("--bookmark-interval", type=seconds, default=60.0,
-                   help="seconds between BOOKMARK events on watches that allow them")
-    p.add_argument("--max-requests-inflight", type=int, default=400,
-                   help="ordinary requests served at once; more are refused with "
-                   "TooManyRequests to be retried (Leases never are); 0: no cap")
-    p.add_argument("--watch-cache", action=argparse.BooleanOptionalAction, default=True,
-                   help="serve watches and resourceVersion=0 lists from one etcd watch per "
-                   "resource, kept in memory (--no-watch-cache: an etcd watch per watch)")
-    p.add_argument("--service-cluster-ip-range", default=DEFAULT_SERVICE_RANGE,
-                   help="CIDR ClusterIPs are allocated from")
-    p.add_argument("--service-node-port-range", default="30000-32767",
-                   help="range nodePorts are allocated from")
-    p.add_argument("--default-unreachable-toleration", type=whole_seconds, default=2,
-                   help="tolerationSeconds of the unreachable:NoExecute toleration added to "
-                   "every pod (Kubernetes: 300)")
-    p.add_argument("--default-not-ready-toleration", type=whole_seconds, default=2,
-                   help="tolerationSeconds of the not-ready:NoExecute toleration added to "
-                   "every pod (Kubernetes: 300)")
-    p.add_argument("--kubelet-http-port", type=int, default=10255,
-                   help="the kubelets' /metrics port on their node's address, for "
-                   "Prometheus' discovery at /discovery/prometheus")
-    p.add_argument("--proxy-http-port", type=int, default=10249,
-                   help="the proxies' /metrics port on their node's address, likewise")
-    p.add_argument("--register", action=argparse.BooleanOptionalAction, default=True,
-                   help="keep a registration Lease in kube-system naming the status port, "
-                   "so Prometheus' discovery lists this server (with --http-port)")
-    p.add_argument("--token-auth-file", default="",
-                   help="static bearer tokens, `token,user,uid,\"group1,group2\"` per line "
-                   "(default: no authentication)")
-    p.add_argument("--encryption-provider-config", default="",
-                   help="an EncryptionConfiguration: resources encrypted in etcd (default: none)")
+    p.add_argument(
+        "--compaction-interval",
+        type=seconds,
+        default=60.0,
+        help="seconds between etcd compactions (0: never)",
+    )
+    p.add_argument(
+        "--compaction-retention",
+        type=seconds,
+        default=300.0,
+        help="seconds of etcd history to keep",
+    )
+    p.add_argument(
+        "--bookmark-interval",
+        type=seconds,
+        default=60.0,
+        help="seconds between BOOKMARK events on watches that allow them",
+    )
+    p.add_argument(
+        "--max-requests-inflight",
+        type=int,
+        default=400,
+        help="ordinary requests served at once; more are refused with "
+        "TooManyRequests to be retried (Leases never are); 0: no cap",
+    )
+    p.add_argument(
+        "--watch-cache",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="serve watches and resourceVersion=0 lists from one etcd watch per "
+        "resource, kept in memory (--no-watch-cache: an etcd watch per watch)",
+    )
+    p.add_argument(
+        "--service-cluster-ip-range",
+        default=DEFAULT_SERVICE_RANGE,
+        help="CIDR ClusterIPs are allocated from",
+    )
+    p.add_argument(
+        "--service-node-port-range",
+        default="30000-32767",
+        help="range nodePorts are allocated from",
+    )
+    p.add_argument(
+        "--default-unreachable-toleration",
+        type=whole_seconds,
+        default=2,
+        help="tolerationSeconds of the unreachable:NoExecute toleration added to "
+        "every pod (Kubernetes: 300)",
+    )
+    p.add_argument(
+        "--default-not-ready-toleration",
+        type=whole_seconds,
+        default=2,
+        help="tolerationSeconds of the not-ready:NoExecute toleration added to "
+        "every pod (Kubernetes: 300)",
+    )
+    p.add_argument(
+        "--kubelet-http-port",
+        type=int,
+        default=10255,
+        help="the kubelets' /metrics port on their node's address, for "
+        "Prometheus' discovery at /discovery/prometheus",
+    )
+    p.add_argument(
+        "--proxy-http-port",
+        type=int,
+        default=10249,
+        help="the proxies' /metrics port on their node's address, likewise",
+    )
+    p.add_argument(
+        "--register",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep a registration Lease in kube-system naming the status port, "
+        "so Prometheus' discovery lists this server (with --http-port)",
+    )
+    p.add_argument(
+        "--token-auth-file",
+        default="",
+        help='static bearer tokens, `token,user,uid,"group1,group2"` per line '
+        "(default: no authentication)",
+    )
+    p.add_argument(
+        "--encryption-provider-config",
+        default="",
+        help="an EncryptionConfiguration: resources encrypted in etcd (default: none)",
+    )
     p.add_argument("--audit-log-path", default="", help="one JSON line per request (default: off)")
-    p.add_argument("--tls-cert-file", default="",
-                   help="PEM serving certificate: gRPC speaks TLS and HTTP HTTPS with it "
-                   "(default: plaintext, for tests)")
+    p.add_argument(
+        "--tls-cert-file",
+        default="",
+        help="PEM serving certificate: gRPC speaks TLS and HTTP HTTPS with it "
+        "(default: plaintext, for tests)",
+    )
     p.add_argument("--tls-private-key-file", default="", help="its private key")
-    p.add_argument("--client-ca-file", default="",
-                   help="client certificates chaining to this CA authenticate as their CN, "
-                   "in the groups of their O; gRPC callers must present one (needs "
-                   "--tls-cert-file)")
-    p.add_argument("--anonymous-metrics", action=argparse.BooleanOptionalAction, default=True,
-                   help="serve /metrics on the HTTP port without credentials; with "
-                   "--no-anonymous-metrics it needs `get` on /metrics (system:monitoring)")
-    p.add_argument("--kubelet-certificate-authority", default="",
-                   help="CA of the kubelets' serving certificates: node-agent calls (logs, "
-                   "exec, port-forward, stats) go over TLS (default: plaintext, for tests)")
-    p.add_argument("--kubelet-client-certificate", default="",
-                   help="PEM certificate shown to kubelets (needs --kubelet-certificate-authority)")
+    p.add_argument(
+        "--client-ca-file",
+        default="",
+        help="client certificates chaining to this CA authenticate as their CN, "
+        "in the groups of their O; gRPC callers must present one (needs "
+        "--tls-cert-file)",
+    )
+    p.add_argument(
+        "--anonymous-metrics",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="serve /metrics on the HTTP port without credentials; with "
+        "--no-anonymous-metrics it needs `get` on /metrics (system:monitoring)",
+    )
+    p.add_argument(
+        "--kubelet-certificate-authority",
+        default="",
+        help="CA of the kubelets' serving certificates: node-agent calls (logs, "
+        "exec, port-forward, stats) go over TLS (default: plaintext, for tests)",
+    )
+    p.add_argument(
+        "--kubelet-client-certificate",
+        default="",
+        help="PEM certificate shown to kubelets (needs --kubelet-certificate-authority)",
+    )
     p.add_argument("--kubelet-client-key", default="", help="its private key")
     add_etcd_tls_flags(p)
-    p.add_argument("--service-account-signing-key-file", default="",
-                   help="PEM RSA private key signing ServiceAccount tokens; every API server "
-                   "of a cluster needs the same (default: one made at start)")
-    p.add_argument("--service-account-key-file", action="append", default=[],
-                   help="PEM public key also accepted on ServiceAccount tokens (repeatable)")
-    p.add_argument("--authorization-mode", default="AlwaysAllow",
-                   help="AlwaysAllow, or a comma-separated list of Node and RBAC")
+    p.add_argument(
+        "--service-account-signing-key-file",
+        default="",
+        help="PEM RSA private key signing ServiceAccount tokens; every API server "
+        "of a cluster needs the same (default: one made at start)",
+    )
+    p.add_argument(
+        "--service-account-key-file",
+        action="append",
+        default=[],
+        help="PEM public key also accepted on ServiceAccount tokens (repeatable)",
+    )
+    p.add_argument(
+        "--authorization-mode",
+        default="AlwaysAllow",
+        help="AlwaysAllow, or a comma-separated list of Node and RBAC",
+    )
     p.add_argument("--log-level", default="info")
     a = p.parse_args(argv)
     modes = tuple(m.strip() for m in a.authorization_mode.split(",") if m.strip())
-    if not modes or (set(modes) - {"AlwaysAllow", "Node", "RBAC"}) or (
-        "AlwaysAllow" in modes and len(modes) > 1
+    if (
+        not modes
+        or (set(modes) - {"AlwaysAllow", "Node", "RBAC"})
+        or ("AlwaysAllow" in modes and len(modes) > 1)
     ):
         p.error(f"--authorization-mode: {a.authorization_mode!r}: use AlwaysAllow, or Node,RBAC")
     if bool(a.tls_cert_file) != bool(a.tls_private_key_file):
@@ -118,12 +205,14 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
         p.error("--kubelet-client-certificate: needs --kubelet-certificate-authority (TLS)")
     if a.client_ca_file and not a.tls_cert_file:
         p.error("--client-ca-file: needs --tls-cert-file (client certificates need TLS)")
-    for flag, value in (("--tls-cert-file", a.tls_cert_file),
-                        ("--tls-private-key-file", a.tls_private_key_file),
-                        ("--client-ca-file", a.client_ca_file),
-                        ("--kubelet-certificate-authority", a.kubelet_certificate_authority),
-                        ("--kubelet-client-certificate", a.kubelet_client_certificate),
-                        ("--kubelet-client-key", a.kubelet_client_key)):
+    for flag, value in (
+        ("--tls-cert-file", a.tls_cert_file),
+        ("--tls-private-key-file", a.tls_private_key_file),
+        ("--client-ca-file", a.client_ca_file),
+        ("--kubelet-certificate-authority", a.kubelet_certificate_authority),
+        ("--kubelet-client-certificate", a.kubelet_client_certificate),
+        ("--kubelet-client-key", a.kubelet_client_key),
+    ):
         if value and not Path(value).is_file():
             p.error(f"{flag}: {value}: no such file")
     if a.encryption_provider_config:
@@ -144,45 +233,24 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
         node_ports = parse_node_port_range(a.service_node_port_range)
     except ValueError as e:
         p.error(f"--service-node-port-range: {e}")
-    for flag, port in (("--port", a.port), ("--http-port", a.http_port),
-                       ("--kubelet-http-port", a.kubelet_http_port),
-                       ("--proxy-http-port", a.proxy_http_port)):
+    for flag, port in (
+        ("--port", a.port),
+        ("--http-port", a.http_port),
+        ("--kubelet-http-port", a.kubelet_http_port),
+        ("--proxy-http-port", a.proxy_http_port),
+    ):
         if port is not None and not 0 <= port <= 65535:
             p.error(f"{flag}: {port} is not a port number (0-65535)")
     try:
         configure_logging("apiserver", level=a.log_level)
     except ValueError as e:
         p.error(f"--log-level: {e}")
-    return ApiServerConfig(
-        etcd_servers=a.etcd_servers,
+    return from_flags(
+        ApiServerConfig,
+        a,
         etcd_tls=etcd_tls(p, a),
-        bind_address=a.bind_address,
-        advertise_address=a.advertise_address,
-        port=a.port,
-        http_port=a.http_port,
-        name=a.name,
-        compaction_interval=a.compaction_interval,
-        compaction_retention=a.compaction_retention,
-        bookmark_interval=a.bookmark_interval,
-        watch_cache=a.watch_cache,
-        max_requests_inflight=a.max_requests_inflight,
-        default_unreachable_toleration=a.default_unreachable_toleration,
-        default_not_ready_toleration=a.default_not_ready_toleration,
-        service_cluster_ip_range=a.service_cluster_ip_range,
         service_node_port_range=node_ports,
-        register=a.register,
-        token_auth_file=a.token_auth_file,
-        audit_log_path=a.audit_log_path,
-        encryption_provider_config=a.encryption_provider_config,
-        tls_cert_file=a.tls_cert_file,
-        tls_private_key_file=a.tls_private_key_file,
-        client_ca_file=a.client_ca_file,
-        anonymous_metrics=a.anonymous_metrics,
-        kubelet_certificate_authority=a.kubelet_certificate_authority,
-        kubelet_client_certificate=a.kubelet_client_certificate,
-        kubelet_client_key=a.kubelet_client_key,
         authorization_modes=modes,
-        service_account_signing_key_file=a.service_account_signing_key_file,
         service_account_key_files=tuple(a.service_account_key_file),
         discovery=DiscoverySettings(
             kubelet_http_port=a.kubelet_http_port, proxy_http_port=a.proxy_http_port

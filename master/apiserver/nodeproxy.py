@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from typing import Any, TypeVar
 
 import grpc
 import structlog
@@ -28,6 +29,21 @@ from proto import nodeagent_pb2, nodeagent_pb2_grpc
 
 log = structlog.get_logger("apiserver.nodeproxy")
 PODS, NODES = by_resource("pods"), by_resource("nodes")
+T = TypeVar("T")
+
+
+async def _relayed(
+    call: grpc.aio.UnaryStreamCall[Any, T] | grpc.aio.StreamStreamCall[Any, T], context: Any
+) -> AsyncGenerator[T, None]:
+    """A kubelet's stream passed on as it comes: its failure ends ours with its code, and
+    our end, however it comes, ends it."""
+    try:
+        async for item in call:
+            yield item
+    except grpc.aio.AioRpcError as e:
+        await context.abort(e.code(), e.details() or "node agent failed")
+    finally:
+        call.cancel()
 
 
 class NodeProxy(nodeagent_pb2_grpc.NodeAgentServicer):
@@ -75,14 +91,9 @@ class NodeProxy(nodeagent_pb2_grpc.NodeAgentServicer):
         log.info("proxy logs", key=f"pods/{request.namespace}/{request.pod}", node=target)
         async with nodeagents.dial(target) as channel:
             stub = nodeagent_pb2_grpc.NodeAgentStub(channel)  # type: ignore[no-untyped-call]
-            call = stub.Logs(request)
-            try:
-                async for chunk in call:
+            async with aclosing(_relayed(stub.Logs(request), context)) as chunks:
+                async for chunk in chunks:
                     yield chunk
-            except grpc.aio.AioRpcError as e:
-                await context.abort(e.code(), e.details() or "node agent failed")
-            finally:
-                call.cancel()
 
     async def Stats(
         self, request: nodeagent_pb2.StatsRequest, context: Any
@@ -139,12 +150,9 @@ class NodeProxy(nodeagent_pb2_grpc.NodeAgentServicer):
         try:
             async with nodeagents.dial(target) as channel:
                 stub = nodeagent_pb2_grpc.NodeAgentStub(channel)  # type: ignore[no-untyped-call]
-                call = stub.Exec(upstream())
-                try:
-                    async for out in call:
+                async with aclosing(_relayed(stub.Exec(upstream()), context)) as outputs:
+                    async for out in outputs:
                         yield out
-                except grpc.aio.AioRpcError as e:
-                    await context.abort(e.code(), e.details() or "node agent failed")
         finally:
             pumping.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -42,7 +42,7 @@ from master.apiserver.requests import (
 )
 from master.apiserver.strategies import Strategy, strategy_for
 from master.apiserver.watchcache import WatchCache
-from master.apiserver.writes import guarded, has_fence
+from master.apiserver.writes import check_retry, guarded, has_fence
 from proto import api_pb2
 
 # Every write is logged at debug: at info, a busy cluster would log more than it works.
@@ -295,10 +295,7 @@ class Registry:
                     status=status,
                 )
                 return new
-            if outcome.current is None:
-                raise not_found(kind, name)
-            if expected:
-                raise conflict(kind, name)
+            check_retry(outcome, kind, name, expected)
         raise conflict(kind, name)
 
 

@@ -85,6 +85,12 @@ def effective_namespace(kind: Kind, requested: str, obj: Object | None = None) -
     return namespace
 
 
+def read_namespace(kind: Kind, requested: str) -> str:
+    """The namespace a list or watch reads: the one named, or every one ("") when none is,
+    where a write falls back to "default"."""
+    return effective_namespace(kind, requested) if requested else ""
+
+
 def resource_version(text: str) -> int:
     """A request's resourceVersion as a revision (0 when empty); Invalid if not a number."""
     if not text:

@@ -131,27 +131,16 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
     async def Create(
         self, request: api_pb2.CreateRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> api_pb2.ObjectResponse:
-        async def call() -> api_pb2.ObjectResponse:
-            obj = await self.registry.create(
-                _kind(request.resource),
+        def create(kind: Kind) -> Awaitable[Object]:
+            return self.registry.create(
+                kind,
                 request.namespace,
                 request.object,
                 fence=_fence(request),
                 dry_run=request.dry_run,
             )
-            return api_pb2.ObjectResponse(object=obj.SerializeToString())
 
-        def asked() -> AccessRequest:
-            # With the object's name, which the node authorizer checks (its own Node only).
-            obj = decode_request(_kind(request.resource), request.object)
-            return AccessRequest(
-                "create",
-                _kind(request.resource),
-                request.namespace or obj.metadata.namespace,
-                obj.metadata.name,
-            )
-
-        return await self._serve("create", request.resource, context, call, asked)
+        return await self._write("create", request, context, create, allowed="create")
 
     async def Get(
         self, request: api_pb2.GetRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -202,25 +191,46 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
         context: grpc.aio.ServicerContext[Any, Any],
         status: bool,
     ) -> api_pb2.ObjectResponse:
-        async def call() -> api_pb2.ObjectResponse:
-            obj = await self.registry.update(
-                _kind(request.resource),
+        def update(kind: Kind) -> Awaitable[Object]:
+            return self.registry.update(
+                kind,
                 request.namespace,
                 request.object,
                 status=status,
                 fence=_fence(request),
                 dry_run=request.dry_run,
             )
+
+        subresource = "status" if status else ""
+        return await self._write(
+            verb, request, context, update, allowed="update", subresource=subresource
+        )
+
+    async def _write(
+        self,
+        verb: str,
+        request: api_pb2.CreateRequest | api_pb2.UpdateRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+        write: Callable[[Kind], Awaitable[Object]],
+        *,
+        allowed: str,
+        subresource: str = "",
+    ) -> api_pb2.ObjectResponse:
+        """Create and the updates: the request carries the whole object, and access is
+        asked with its name, which the node authorizer checks (its own Node only)."""
+
+        async def call() -> api_pb2.ObjectResponse:
+            obj = await write(_kind(request.resource))
             return api_pb2.ObjectResponse(object=obj.SerializeToString())
 
         def asked() -> AccessRequest:
             obj = decode_request(_kind(request.resource), request.object)
             return AccessRequest(
-                "update",
+                allowed,
                 _kind(request.resource),
                 request.namespace or obj.metadata.namespace,
                 obj.metadata.name,
-                subresource="status" if status else "",
+                subresource=subresource,
             )
 
         return await self._serve(verb, request.resource, context, call, asked)

@@ -31,7 +31,7 @@ from master.apiserver.cacher import Cacher
 from master.apiserver.etcd import Etcd
 from master.apiserver.listing import Page, encode_continue, list_objects
 from master.apiserver.metrics import ApiServerMetrics
-from master.apiserver.requests import effective_namespace
+from master.apiserver.requests import read_namespace
 from master.apiserver.selection import Selection
 from master.apiserver.watching import watch_objects, watch_revision
 from proto import api_pb2
@@ -92,7 +92,7 @@ class WatchCache:
         """Every change after `resource_version` (empty or "0": from now); Gone if it is
         older than the window and compacted in etcd."""
         after = watch_revision(resource_version)
-        ns = effective_namespace(kind, namespace) if namespace else ""
+        ns = read_namespace(kind, namespace)
         cacher = await self.cacher(kind)
         if cacher is not None and cacher.can_serve(after or cacher.revision):
             watcher = cacher.watch(
@@ -124,7 +124,7 @@ class WatchCache:
         # The cacher is made first, so that its window starts before the list's revision.
         cacher = await self.cacher(kind)
         if resource_version == "0" and cacher is not None and cacher.can_serve(cacher.revision):
-            ns = effective_namespace(kind, namespace) if namespace else ""
+            ns = read_namespace(kind, namespace)
             items, revision = cacher.snapshot(ns, selection)
             return items, str(revision)
         try:
@@ -149,7 +149,7 @@ class WatchCache:
         cacher = await self.cacher(kind)
         if cacher is None or cacher.revision < at_least:
             return None
-        ns = effective_namespace(kind, namespace) if namespace else ""
+        ns = read_namespace(kind, namespace)
         items, revision = cacher.snapshot(ns, selection)
         page = Page(resource_version=revision)
         if limit and len(items) > limit:

@@ -22,7 +22,7 @@ from client import errors
 from client.kinds import Kind, Object
 from master.apiserver import objects
 from master.apiserver.etcd import Etcd, prefix_end
-from master.apiserver.requests import effective_namespace
+from master.apiserver.requests import read_namespace
 from master.apiserver.selection import Selection
 from proto import api_pb2
 
@@ -116,7 +116,7 @@ async def watch_objects(
 
     The raw stream; a watch from "" or "0" first gets WatchCache.initial."""
     after = watch_revision(resource_version)
-    ns = effective_namespace(kind, namespace) if namespace else ""
+    ns = read_namespace(kind, namespace)
     prefix = objects.collection_prefix(kind, ns)
     stream = etcd.watch(
         prefix,

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from client import errors
+from client.kinds import Kind
+from master.apiserver.apierrors import conflict, not_found
 from master.apiserver.etcd import Etcd, compare_create, op_get
 from proto import api_pb2
 
@@ -61,3 +63,13 @@ async def guarded(
                 "this writer is not the leader any more"
             )
     return Outcome(False, revision, kvs[0][0] if kvs[0] else None)
+
+
+def check_retry(outcome: Outcome, kind: Kind, name: str, expected: int) -> None:
+    """After a failed write of an existing object (Update, Delete): NotFound once it is
+    gone, Conflict when the writer named the resourceVersion it based its change on
+    (another try could not honour it); returns when a retry from a fresh read may succeed."""
+    if outcome.current is None:
+        raise not_found(kind, name)
+    if expected:
+        raise conflict(kind, name)

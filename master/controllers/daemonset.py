@@ -20,12 +20,11 @@ from collections.abc import Sequence
 import structlog
 
 from client.errors import NotFound
-from client.informer import NAMESPACE_INDEX, copy_object
+from client.informer import copy_object
 from master.controllers import controller_utils as cu
 from master.controllers import deployment_util as du
 from master.controllers import taints as tt
 from master.controllers.base import Context
-from master.controllers.claiming import claim
 from master.controllers.owned_pods import OwnedPodsController
 from master.controllers.podcontrol import pod_from_template
 from proto import core_pb2, workloads_pb2
@@ -166,20 +165,13 @@ class DaemonSetController(OwnedPodsController):
 
     async def sync(self, key: str) -> None:
         """Place, remove and update daemon pods; then write status."""
-        ds = self.daemonsets.get(key)
+        ds = self._owner(key)
         if ds is None:
-            self.expectations.forget(key)
             return
-        selector = cu.selector_of(ds.spec.selector)
-        if selector is None or selector.empty():
-            log.error("daemonset has no usable selector", daemonset=key)
+        selector = self._selector(ds, key)
+        if selector is None:
             return
-        candidates = [
-            p
-            for p in self.pods.by_index(NAMESPACE_INDEX, ds.metadata.namespace, copy=False)
-            if not p.metadata.deletion_timestamp
-        ]
-        pods = await claim(self.client, ds, selector, candidates, self.daemonsets.get)
+        pods = await self._claim(ds, selector, lambda p: not p.metadata.deletion_timestamp)
         by_node: dict[str, list[core_pb2.Pod]] = {}
         for pod in pods:
             by_node.setdefault(pod.spec.node_name, []).append(pod)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from client.flags import seconds
+from client.flags import from_flags, seconds
 from master.controllers import catalog
 from master.controllers.nodeipam import CIDRError, node_ranges
 from master.controllers.settings import ControllerSettings
@@ -92,17 +92,10 @@ def settings_from(args: argparse.Namespace) -> ControllerSettings:
         node_ranges(args.cluster_cidr, args.node_cidr_mask_size)
     except CIDRError as e:
         raise SystemExit(str(e)) from None
-    return ControllerSettings(
+    return from_flags(
+        ControllerSettings,
+        args,
         controllers=names,
         workers=args.concurrent_syncs,
-        node_monitor_period=args.node_monitor_period,
-        node_monitor_grace_period=args.node_monitor_grace_period,
-        node_startup_grace_period=args.node_startup_grace_period,
-        node_eviction_rate=args.node_eviction_rate,
-        secondary_node_eviction_rate=args.secondary_node_eviction_rate,
-        unhealthy_zone_threshold=args.unhealthy_zone_threshold,
-        cluster_cidr=args.cluster_cidr,
-        node_cidr_mask_size=args.node_cidr_mask_size,
-        service_cluster_ip_range=args.service_cluster_ip_range,
         job_backoff_base=args.job_backoff,
     )

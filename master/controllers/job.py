@@ -21,10 +21,9 @@ import structlog
 from client import kinds
 from client.errors import NotFound
 from client.events import NORMAL, WARNING
-from client.informer import NAMESPACE_INDEX, copy_object
+from client.informer import copy_object
 from master.controllers import controller_utils as cu
 from master.controllers.base import Context
-from master.controllers.claiming import claim
 from master.controllers.deleting import delete_exact
 from master.controllers.owned_pods import OwnedPodsController
 from master.controllers.podcontrol import pod_from_template
@@ -96,20 +95,17 @@ class JobController(OwnedPodsController):
 
     async def sync(self, key: str) -> None:
         """One step of the Job: fail, complete, or keep the wanted number of pods active."""
-        job = self.jobs.get(key)
+        job = self._owner(key)
         if job is None:
-            self.expectations.forget(key)
             return
         if finished_condition(job):
             await self._expire(job, key)
             return
-        selector = cu.selector_of(job.spec.selector)
-        if selector is None or selector.empty():
-            log.error("job has no usable selector", job=key)
+        selector = self._selector(job, key)
+        if selector is None:
             return
         satisfied = self.expectations.satisfied(key)
-        candidates = self.pods.by_index(NAMESPACE_INDEX, job.metadata.namespace, copy=False)
-        pods = await claim(self.client, job, selector, candidates, self.jobs.get)
+        pods = await self._claim(job, selector)
         active = [p for p in pods if cu.is_pod_active(p)]
         succeeded = sum(1 for p in pods if p.status.phase == "Succeeded")
         failed = sum(1 for p in pods if p.status.phase == "Failed")

@@ -1,5 +1,6 @@
 """What controllers that own their pods directly (ReplicaSet, Job, DaemonSet) share: the
-informers, expectations and pod control they are built from, and the pod event handlers.
+informers, expectations and pod control they are built from, the pod event handlers, and
+how each sync starts (the owner, its selector, the pods it claims).
 
 Such a controller finds a pod's owner through the pod's controller ownerReference (kind,
 name and uid must all match a live owner in the cache), tells the owner's expectations
@@ -10,15 +11,22 @@ observed, not a creation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import structlog
+
 from client import kinds
-from client.informer import Informer
+from client.informer import NAMESPACE_INDEX, Informer
+from client.selectors import LabelSelector
 from master.controllers import controller_utils as cu
 from master.controllers.base import Context, Controller
+from master.controllers.claiming import claim
 from master.controllers.expectations import Expectations
 from master.controllers.podcontrol import PodControl
 from proto import core_pb2
+
+log = structlog.get_logger("controllers.owned_pods")
 
 
 class OwnedPodsController(Controller):
@@ -82,3 +90,33 @@ class OwnedPodsController(Controller):
         if key is not None:
             self.expectations.deletion_observed(key, kinds.key(pod))
             self.queue.add(key)
+
+    # -- what each sync starts with ----------------------------------------------------
+
+    def _owner(self, key: str) -> Any | None:
+        """The owner to sync (a copy), or None once it is gone: its expectations go too."""
+        owner = self.owners.get(key)
+        if owner is None:
+            self.expectations.forget(key)
+        return owner
+
+    def _selector(self, owner: Any, key: str) -> LabelSelector | None:
+        """The owner's pod selector; None, logged, when invalid or empty: such an owner
+        must select nothing rather than every pod, and a retry would not change it."""
+        selector = cu.selector_of(owner.spec.selector)
+        if selector is None or selector.empty():
+            log.error("no usable selector; nothing to do", **{self.name: key})
+            return None
+        return selector
+
+    async def _claim(
+        self,
+        owner: Any,
+        selector: LabelSelector,
+        candidate: Callable[[core_pb2.Pod], bool] | None = None,
+    ) -> list[core_pb2.Pod]:
+        """The pods of the owner's namespace (those `candidate` accepts) it controls, once
+        matching orphans are adopted and misfits released (claiming.py)."""
+        pods = self.pods.by_index(NAMESPACE_INDEX, owner.metadata.namespace, copy=False)
+        candidates = pods if candidate is None else [p for p in pods if candidate(p)]
+        return await claim(self.client, owner, selector, candidates, self.owners.get)

@@ -18,7 +18,6 @@ from client.informer import NAMESPACE_INDEX
 from client.verbs import StatusWriter
 from master.controllers import controller_utils as cu
 from master.controllers.base import Context
-from master.controllers.claiming import claim
 from master.controllers.owned_pods import OwnedPodsController
 from master.controllers.podcontrol import pod_from_template
 from proto import core_pb2, workloads_pb2
@@ -82,21 +81,14 @@ class ReplicaSetController(OwnedPodsController):
 
     async def sync(self, key: str) -> None:
         """Claim, then create or delete toward spec.replicas, then write status."""
-        rs = self.replicasets.get(key)
+        rs = self._owner(key)
         if rs is None:
-            self.expectations.forget(key)
             return
-        selector = cu.selector_of(rs.spec.selector)
-        if selector is None or selector.empty():
-            log.error("invalid or empty selector; nothing to do", replicaset=key)
+        selector = self._selector(rs, key)
+        if selector is None:
             return
         satisfied = self.expectations.satisfied(key)
-        candidates = [
-            p
-            for p in self.pods.by_index(NAMESPACE_INDEX, rs.metadata.namespace, copy=False)
-            if cu.is_pod_active(p)
-        ]
-        pods = await claim(self.client, rs, selector, candidates, self.replicasets.get)
+        pods = await self._claim(rs, selector, cu.is_pod_active)
         if satisfied and not rs.metadata.deletion_timestamp:
             await self._manage(rs, key, pods)
         elif not satisfied:

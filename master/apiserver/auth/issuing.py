@@ -67,13 +67,13 @@ class IssuedToken:
     expiration_timestamp: str
 
 
+@dataclass
 class TokenIssuer:
     """TokenRequest over the registry, as the caller is allowed."""
 
-    def __init__(self, tokens: ServiceAccountTokens, registry: Registry, access: Access):
-        self.tokens = tokens
-        self.registry = registry
-        self.access = access
+    tokens: ServiceAccountTokens
+    registry: Registry
+    access: Access
 
     async def issue(
         self,

@@ -100,8 +100,15 @@ def subresources(kind: Kind) -> list[Subresource]:
     return found
 
 
-def _categories(kind: Kind) -> list[str]:
-    return ["all"] if kind.resource in CATEGORY_ALL else []
+def _aliases(kind: Kind) -> dict[str, list[str]]:
+    """The shortNames and categories a kind answers to, left out when it has none: both
+    discovery documents end a resource's entry with them."""
+    aliases: dict[str, list[str]] = {}
+    if kind.short_names:
+        aliases["shortNames"] = list(kind.short_names)
+    if kind.resource in CATEGORY_ALL:
+        aliases["categories"] = ["all"]
+    return aliases
 
 
 def api_versions(address: str) -> dict[str, Any]:
@@ -138,10 +145,7 @@ def resource_list(group: str, version: str) -> dict[str, Any] | None:
             "kind": k.kind,
             "verbs": VERBS,
         }
-        if k.short_names:
-            entry["shortNames"] = list(k.short_names)
-        if _categories(k):
-            entry["categories"] = _categories(k)
+        entry.update(_aliases(k))
         resources.append(entry)
         for sub in subresources(k):
             sub_entry: dict[str, Any] = {
@@ -171,10 +175,7 @@ def _aggregated_resource(k: Kind) -> dict[str, Any]:
         "singularResource": k.singular,
         "verbs": VERBS,
     }
-    if k.short_names:
-        entry["shortNames"] = list(k.short_names)
-    if _categories(k):
-        entry["categories"] = _categories(k)
+    entry.update(_aliases(k))
     subs = [
         {
             "subresource": s.name,

@@ -46,15 +46,7 @@ def validate_service(errs: Errors, svc: core_pb2.Service) -> None:
     seen: set[tuple[int, str]] = set()
     for i, p in enumerate(spec.ports):
         ppath = index("spec.ports", i)
-        if p.name:
-            errs.invalid_each(child(ppath, "name"), p.name, is_dns1123_label(p.name))
-            if p.name in names:
-                errs.duplicate(child(ppath, "name"), p.name)
-            names.add(p.name)
-        elif len(spec.ports) > 1:
-            errs.required(child(ppath, "name"))
-        errs.port(child(ppath, "port"), p.port)
-        errs.enum(child(ppath, "protocol"), p.protocol, PROTOCOLS, required=True)
+        _port(errs, ppath, p, names, several=len(spec.ports) > 1)
         if p.target_port.WhichOneof("value") is not None:
             port_or_name(errs, p.target_port, child(ppath, "targetPort"))
         if p.node_port:
@@ -62,6 +54,27 @@ def validate_service(errs: Errors, svc: core_pb2.Service) -> None:
         if (p.port, p.protocol) in seen:
             errs.duplicate(ppath, f"{p.port}/{p.protocol}")
         seen.add((p.port, p.protocol))
+
+
+def _port(
+    errs: Errors,
+    path: str,
+    port: core_pb2.ServicePort | core_pb2.EndpointPort,
+    names: set[str],
+    *,
+    several: bool,
+) -> None:
+    """A Service's and an Endpoints subset's ports follow one rule: a name (required once
+    there are several, unique among them), a number and a known protocol."""
+    if port.name:
+        errs.invalid_each(child(path, "name"), port.name, is_dns1123_label(port.name))
+        if port.name in names:
+            errs.duplicate(child(path, "name"), port.name)
+        names.add(port.name)
+    elif several:
+        errs.required(child(path, "name"))
+    errs.port(child(path, "port"), port.port)
+    errs.enum(child(path, "protocol"), port.protocol, PROTOCOLS, required=True)
 
 
 def _node_port(errs: Errors, service_type: str, port: int, path: str) -> None:
@@ -105,16 +118,7 @@ def validate_endpoints(errs: Errors, ep: core_pb2.Endpoints) -> None:
                     )
         names: set[str] = set()
         for j, port in enumerate(subset.ports):
-            ppath = index(child(spath, "ports"), j)
-            if port.name:
-                errs.invalid_each(child(ppath, "name"), port.name, is_dns1123_label(port.name))
-                if port.name in names:
-                    errs.duplicate(child(ppath, "name"), port.name)
-                names.add(port.name)
-            elif len(subset.ports) > 1:
-                errs.required(child(ppath, "name"))
-            errs.port(child(ppath, "port"), port.port)
-            errs.enum(child(ppath, "protocol"), port.protocol, PROTOCOLS, required=True)
+            _port(errs, index(child(spath, "ports"), j), port, names, several=len(subset.ports) > 1)
 
 
 def _endpoint_ip(errs: Errors, path: str, value: str) -> None:

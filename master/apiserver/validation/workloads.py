@@ -11,30 +11,36 @@ from master.apiserver.defaults import JOB_UID_LABELS
 from master.apiserver.validation.errors import Errors, child, show
 from master.apiserver.validation.meta import validate_label_selector, validate_labels
 from master.apiserver.validation.pod import validate_pod_spec
-from proto import core_pb2, meta_pb2, workloads_pb2
+from proto import meta_pb2, workloads_pb2
 
 SELECTOR_MISMATCH = "`selector` does not match template `labels`"
+
+PodOwnerSpec = (
+    workloads_pb2.ReplicaSetSpec
+    | workloads_pb2.DeploymentSpec
+    | workloads_pb2.DaemonSetSpec
+    | workloads_pb2.JobSpec
+)
+"""The specs of the kinds whose pods come from a template their selector must select."""
 
 
 def _selector_and_template(
     errs: Errors,
-    selector: meta_pb2.LabelSelector,
-    template: core_pb2.PodTemplateSpec,
+    spec: PodOwnerSpec,
     *,
-    has_selector: bool,
-    has_template: bool,
     owner: str,
     restart_policies: Sequence[str],
 ) -> None:
     """The selector is given, not empty, valid, and selects the template's own labels."""
+    selector, template = spec.selector, spec.template
     parsed = None
-    if not has_selector:
+    if not spec.HasField("selector"):
         errs.required("spec.selector")
     elif not selector.match_labels and not selector.match_expressions:
         errs.invalid("spec.selector", {}, f"empty selector is invalid for {owner}")
     else:
         parsed = validate_label_selector(errs, selector, "spec.selector")
-    if not has_template:
+    if not spec.HasField("template"):
         errs.required("spec.template")
         return
     labels = template.metadata.labels
@@ -74,6 +80,30 @@ def _max_surge_unavailable(
         )
 
 
+def _rollout_history(
+    errs: Errors, spec: workloads_pb2.DeploymentSpec | workloads_pb2.DaemonSetSpec
+) -> None:
+    """What Deployments and DaemonSets, which both roll out revisions, share:
+    minReadySeconds and the number of old revisions kept."""
+    errs.non_negative("spec.minReadySeconds", spec.min_ready_seconds)
+    if spec.HasField("revision_history_limit"):
+        errs.non_negative("spec.revisionHistoryLimit", spec.revision_history_limit)
+
+
+def _update_strategy(
+    errs: Errors,
+    path: str,
+    strategy: workloads_pb2.DeploymentStrategy | workloads_pb2.DaemonSetUpdateStrategy,
+    types: Sequence[str],
+) -> None:
+    """The strategy's type, and a rolling update's maxSurge and maxUnavailable (the same
+    rule for Deployments and DaemonSets)."""
+    errs.enum(child(path, "type"), strategy.type, types, required=True)
+    if strategy.type == "RollingUpdate":
+        ru = strategy.rolling_update
+        _max_surge_unavailable(errs, child(path, "rollingUpdate"), ru.max_surge, ru.max_unavailable)
+
+
 def validate_replica_set(errs: Errors, rs: workloads_pb2.ReplicaSet) -> None:
     """replicas, minReadySeconds, the selector and the template (restartPolicy Always)."""
     spec = rs.spec
@@ -89,15 +119,7 @@ def _workload_template(
     *,
     owner: str,
 ) -> None:
-    _selector_and_template(
-        errs,
-        spec.selector,
-        spec.template,
-        has_selector=spec.HasField("selector"),
-        has_template=spec.HasField("template"),
-        owner=owner,
-        restart_policies=("Always",),
-    )
+    _selector_and_template(errs, spec, owner=owner, restart_policies=("Always",))
     if spec.template.spec.HasField("active_deadline_seconds"):
         errs.forbidden(
             "spec.template.spec.activeDeadlineSeconds",
@@ -110,9 +132,7 @@ def validate_deployment(errs: Errors, d: workloads_pb2.Deployment) -> None:
     spec = d.spec
     if spec.HasField("replicas"):
         errs.non_negative("spec.replicas", spec.replicas)
-    errs.non_negative("spec.minReadySeconds", spec.min_ready_seconds)
-    if spec.HasField("revision_history_limit"):
-        errs.non_negative("spec.revisionHistoryLimit", spec.revision_history_limit)
+    _rollout_history(errs, spec)
     if spec.HasField("progress_deadline_seconds"):
         pds = spec.progress_deadline_seconds
         errs.non_negative("spec.progressDeadlineSeconds", pds)
@@ -121,15 +141,10 @@ def validate_deployment(errs: Errors, d: workloads_pb2.Deployment) -> None:
                 "spec.progressDeadlineSeconds", pds, "must be greater than minReadySeconds"
             )
     strategy = spec.strategy
-    errs.enum("spec.strategy.type", strategy.type, ("Recreate", "RollingUpdate"), required=True)
+    _update_strategy(errs, "spec.strategy", strategy, ("Recreate", "RollingUpdate"))
     if strategy.type == "Recreate" and strategy.HasField("rolling_update"):
         errs.forbidden(
             "spec.strategy.rollingUpdate", "may not be specified when strategy `type` is 'Recreate'"
-        )
-    elif strategy.type == "RollingUpdate":
-        ru = strategy.rolling_update
-        _max_surge_unavailable(
-            errs, "spec.strategy.rollingUpdate", ru.max_surge, ru.max_unavailable
         )
     _workload_template(errs, spec, owner="deployment")
 
@@ -137,16 +152,10 @@ def validate_deployment(errs: Errors, d: workloads_pb2.Deployment) -> None:
 def validate_daemon_set(errs: Errors, ds: workloads_pb2.DaemonSet) -> None:
     """Selector, template (restartPolicy Always) and update strategy."""
     spec = ds.spec
-    errs.non_negative("spec.minReadySeconds", spec.min_ready_seconds)
-    if spec.HasField("revision_history_limit"):
-        errs.non_negative("spec.revisionHistoryLimit", spec.revision_history_limit)
-    us = spec.update_strategy
-    errs.enum("spec.updateStrategy.type", us.type, ("OnDelete", "RollingUpdate"), required=True)
-    if us.type == "RollingUpdate":
-        ru = us.rolling_update
-        _max_surge_unavailable(
-            errs, "spec.updateStrategy.rollingUpdate", ru.max_surge, ru.max_unavailable
-        )
+    _rollout_history(errs, spec)
+    _update_strategy(
+        errs, "spec.updateStrategy", spec.update_strategy, ("OnDelete", "RollingUpdate")
+    )
     _workload_template(errs, spec, owner="daemonset")
 
 
@@ -175,15 +184,7 @@ def validate_job(errs: Errors, job: workloads_pb2.Job) -> None:
                 dict(spec.selector.match_labels),
                 "`selector` not auto-generated",
             )
-    _selector_and_template(
-        errs,
-        spec.selector,
-        spec.template,
-        has_selector=spec.HasField("selector"),
-        has_template=spec.HasField("template"),
-        owner="job",
-        restart_policies=("OnFailure", "Never"),
-    )
+    _selector_and_template(errs, spec, owner="job", restart_policies=("OnFailure", "Never"))
 
 
 Workload = (
