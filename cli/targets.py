@@ -8,7 +8,16 @@ from cli.errors import CliError
 from client import kinds
 from client.kinds import Kind
 
-ALL = ("pods", "services", "daemonsets", "deployments", "replicasets", "jobs")
+ALL = (
+    "pods",
+    "services",
+    "daemonsets",
+    "deployments",
+    "replicasets",
+    "statefulsets",
+    "jobs",
+    "cronjobs",
+)
 """What `tug get all` shows, in kubectl's order."""
 
 

@@ -23,13 +23,18 @@ Object: TypeAlias = (
     | core_pb2.ConfigMap
     | core_pb2.Secret
     | core_pb2.Event
+    | core_pb2.PersistentVolume
+    | core_pb2.PersistentVolumeClaim
     | policy_pb2.ResourceQuota
     | policy_pb2.ServiceAccount
     | policy_pb2.LimitRange
     | workloads_pb2.ReplicaSet
     | workloads_pb2.Deployment
     | workloads_pb2.DaemonSet
+    | workloads_pb2.StatefulSet
+    | workloads_pb2.ControllerRevision
     | workloads_pb2.Job
+    | workloads_pb2.CronJob
     | workloads_pb2.Lease
     | workloads_pb2.PriorityClass
     | rbac_pb2.Role
@@ -112,7 +117,18 @@ KINDS: tuple[Kind, ...] = (
     Kind("ReplicaSet", "apps/v1", "replicasets", workloads_pb2.ReplicaSet, True, ("rs",)),
     Kind("Deployment", "apps/v1", "deployments", workloads_pb2.Deployment, True, ("deploy",)),
     Kind("DaemonSet", "apps/v1", "daemonsets", workloads_pb2.DaemonSet, True, ("ds",)),
+    Kind("StatefulSet", "apps/v1", "statefulsets", workloads_pb2.StatefulSet, True, ("sts",)),
+    Kind(
+        "ControllerRevision",
+        "apps/v1",
+        "controllerrevisions",
+        workloads_pb2.ControllerRevision,
+        True,
+        (),
+        has_status=False,
+    ),
     Kind("Job", "batch/v1", "jobs", workloads_pb2.Job, True, ()),
+    Kind("CronJob", "batch/v1", "cronjobs", workloads_pb2.CronJob, True, ("cj",)),
     Kind(
         "Lease", "coordination.k8s.io/v1", "leases", workloads_pb2.Lease, True, (), has_status=False
     ),

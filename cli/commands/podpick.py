@@ -1,6 +1,6 @@
 """Which pods `tug logs` means: a pod's name, `KIND/NAME` of a workload, or `-l SELECTOR`.
 
-As kubectl: `deploy/web` (or `deployment/web`, `rs/...`, `ds/...`, `job/...`, `svc/...`)
+As kubectl: `deploy/web` (or `deployment/web`, `rs/...`, `ds/...`, `sts/...`, `job/...`, `svc/...`)
 means one pod the workload selects, the one kubectl would pick for logs: scheduled before
 not, running before not, ready before not, then the oldest; `-l app=web` means every
 matching pod, by name.
@@ -16,7 +16,7 @@ from client.kinds import UnknownKindError, resolve
 from client.printing.columns import selector_text
 from proto import core_pb2
 
-WORKLOADS = ("deployments", "replicasets", "daemonsets", "jobs", "services", "pods")
+WORKLOADS = ("deployments", "replicasets", "daemonsets", "statefulsets", "jobs", "services", "pods")
 
 
 def _selector_of(obj: Any, resource: str) -> str:

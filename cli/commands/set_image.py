@@ -9,7 +9,7 @@ from cli.commands._workloads import label, modify, target
 from cli.errors import CliError
 from cli.invocation import Invocation
 
-WITH_TEMPLATES = ("deployments", "replicasets", "daemonsets", "jobs", "pods")
+WITH_TEMPLATES = ("deployments", "replicasets", "daemonsets", "statefulsets", "jobs", "pods")
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:

@@ -124,6 +124,40 @@ def _job(job: workloads_pb2.Job, at: datetime) -> list[str]:
     ]
 
 
+def _stateful_set(sts: workloads_pb2.StatefulSet, at: datetime) -> list[str]:
+    desired = sts.spec.replicas if sts.spec.HasField("replicas") else 1
+    return [f"{sts.status.ready_replicas}/{desired}", age(sts.metadata.creation_timestamp, at)]
+
+
+def _stateful_set_wide(sts: workloads_pb2.StatefulSet, at: datetime) -> list[str]:
+    return _containers_images(sts.spec.template.spec)
+
+
+def _controller_revision(rev: workloads_pb2.ControllerRevision, at: datetime) -> list[str]:
+    owner = next((r for r in rev.metadata.owner_references if r.controller), None)
+    group = owner.api_version.rpartition("/")[0] if owner else ""
+    controller = f"{owner.kind.lower()}.{group}/{owner.name}" if owner else NONE
+    return [controller, str(rev.revision), age(rev.metadata.creation_timestamp, at)]
+
+
+def _cron_job(cj: workloads_pb2.CronJob, at: datetime) -> list[str]:
+    spec, st = cj.spec, cj.status
+    return [
+        spec.schedule,
+        spec.time_zone if spec.HasField("time_zone") else NONE,
+        "True" if spec.suspend else "False",
+        str(len(st.active)),
+        age(st.last_schedule_time, at) if st.last_schedule_time else NONE,
+        age(cj.metadata.creation_timestamp, at),
+    ]
+
+
+def _cron_job_wide(cj: workloads_pb2.CronJob, at: datetime) -> list[str]:
+    job = cj.spec.job_template.spec
+    selector = selector_text(job.selector) if job.HasField("selector") else NONE
+    return [*_containers_images(job.template.spec), selector]
+
+
 def service_ports(svc: core_pb2.Service) -> str:
     """kubectl's PORT(S) cell: `80/TCP`, `80:30080/TCP`, comma-separated."""
     parts = []
@@ -308,6 +342,16 @@ TABLES: dict[str, Columns] = {
         _workload_wide,
     ),
     "jobs": Columns(("COMPLETIONS", "DURATION", "AGE"), _job, _WORKLOAD_WIDE, _workload_wide),
+    "statefulsets": Columns(
+        ("READY", "AGE"), _stateful_set, ("CONTAINERS", "IMAGES"), _stateful_set_wide
+    ),
+    "controllerrevisions": Columns(("CONTROLLER", "REVISION", "AGE"), _controller_revision),
+    "cronjobs": Columns(
+        ("SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE", "AGE"),
+        _cron_job,
+        _WORKLOAD_WIDE,
+        _cron_job_wide,
+    ),
     "services": Columns(
         ("TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"),
         _service,

@@ -4,16 +4,24 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 for dir in "$here"/*/; do
-  tag=$(cat "$dir/TAG")
-  if docker image inspect "$tag" >/dev/null 2>&1 && [ -z "${REBUILD:-}" ]; then
+  # A TAG file names the image, one name a line: a stand-in may serve under several.
+  mapfile -t tags < "$dir/TAG"
+  missing=0
+  for tag in "${tags[@]}"; do
+    docker image inspect "$tag" >/dev/null 2>&1 || missing=1
+  done
+  if [ "$missing" = 0 ] && [ -z "${REBUILD:-}" ]; then
     continue
   fi
+  flags=()
+  for tag in "${tags[@]}"; do flags+=(-t "$tag"); done
+  tag="${tags[*]}"
   ctx=$(mktemp -d)
   trap 'rm -rf "$ctx"' EXIT
   cp -r "$dir"/. "$ctx"/
   [ -f "$ctx/busybox" ] || cp /bin/busybox "$ctx/busybox"
   echo "building image $tag"
-  docker build -q -t "$tag" "$ctx" >/dev/null
+  docker build -q "${flags[@]}" "$ctx" >/dev/null
   rm -rf "$ctx"
   trap - EXIT
 done

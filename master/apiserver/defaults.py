@@ -29,6 +29,7 @@ from proto import core_pb2, meta_pb2, workloads_pb2
 __all__ = [
     "DEFAULT_NOT_READY_TOLERATION_SECONDS",
     "DEFAULT_UNREACHABLE_TOLERATION_SECONDS",
+    "default_cron_job",
     "default_daemon_set",
     "default_deployment",
     "default_job",
@@ -36,6 +37,7 @@ __all__ = [
     "default_pod",
     "default_replica_set",
     "default_service_spec",
+    "default_stateful_set",
     "image_pull_policy",
     "set_default_tolerations",
 ]
@@ -214,6 +216,26 @@ def default_daemon_set(ds: workloads_pb2.DaemonSet) -> None:
         spec.revision_history_limit = 10
 
 
+def default_stateful_set(sts: workloads_pb2.StatefulSet) -> None:
+    spec = sts.spec
+    default_template(spec.template, "Always")
+    if not spec.HasField("replicas"):
+        spec.replicas = 1
+    spec.pod_management_policy = spec.pod_management_policy or "OrderedReady"
+    spec.update_strategy.type = spec.update_strategy.type or "RollingUpdate"
+    if spec.update_strategy.type == "RollingUpdate":
+        ru = spec.update_strategy.rolling_update
+        if not ru.HasField("partition"):
+            ru.partition = 0
+    if not spec.HasField("revision_history_limit"):
+        spec.revision_history_limit = 10
+    retention = spec.persistent_volume_claim_retention_policy
+    retention.when_deleted = retention.when_deleted or "Retain"
+    retention.when_scaled = retention.when_scaled or "Retain"
+    # The claim templates are stored as written: each claim gets its defaults when the
+    # controller creates it, and `kubectl apply` of the same file then finds nothing changed.
+
+
 def default_job(job: workloads_pb2.Job) -> None:
     spec = job.spec
     # A Job's pods must not restart in place: validation requires OnFailure or Never.
@@ -231,6 +253,21 @@ def default_job(job: workloads_pb2.Job) -> None:
         job.metadata.labels.update(spec.template.metadata.labels)
     if not spec.manual_selector:
         _job_selector(job)
+
+
+def default_cron_job(cj: workloads_pb2.CronJob) -> None:
+    # As Kubernetes: the Job spec inside is left as written (its Jobs are defaulted when
+    # made), but the pod template is defaulted as every pod template is.
+    spec = cj.spec
+    spec.concurrency_policy = spec.concurrency_policy or "Allow"
+    if not spec.HasField("suspend"):
+        spec.suspend = False
+    if not spec.HasField("successful_jobs_history_limit"):
+        spec.successful_jobs_history_limit = 3
+    if not spec.HasField("failed_jobs_history_limit"):
+        spec.failed_jobs_history_limit = 1
+    if spec.job_template.spec.HasField("template"):
+        default_template(spec.job_template.spec.template, None)
 
 
 def _job_selector(job: workloads_pb2.Job) -> None:

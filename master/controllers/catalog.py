@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from master.controllers.base import Controller
+from master.controllers.cronjob import CronJobController
 from master.controllers.daemonset import DaemonSetController
 from master.controllers.deployment import DeploymentController
 from master.controllers.endpoints import EndpointsController
@@ -22,6 +23,7 @@ from master.controllers.nodelifecycle import NodeLifecycleController
 from master.controllers.replicaset import ReplicaSetController
 from master.controllers.resourcequota import ResourceQuotaController
 from master.controllers.service_lb import ServiceLoadBalancerController
+from master.controllers.statefulset import StatefulSetController
 
 __all__ = ["CONTROLLERS", "by_name", "names", "resolve"]
 
@@ -29,7 +31,9 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     ReplicaSetController,
     DeploymentController,
     DaemonSetController,
+    StatefulSetController,
     JobController,
+    CronJobController,
     NodeLifecycleController,
     EndpointsController,
     GarbageCollector,

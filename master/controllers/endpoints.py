@@ -75,6 +75,10 @@ def endpoint_subsets(
             continue
         ports_of[key] = ports
         address = core_pb2.EndpointAddress(ip=pod.status.pod_ip)
+        # A pod of this governing (headless) service answers to HOSTNAME.SERVICE in DNS,
+        # as a StatefulSet's do: Kubernetes' endpoints controller sets the same rule.
+        if pod.spec.hostname and pod.spec.subdomain == service.metadata.name:
+            address.hostname = pod.spec.hostname
         if pod.spec.node_name:
             address.node_name = pod.spec.node_name
         address.target_ref.CopyFrom(

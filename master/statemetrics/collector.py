@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from master.statemetrics import core, nodes, pods, workloads
+from master.statemetrics import core, cronjobs, nodes, pods, statefulsets, workloads
 from master.statemetrics.families import Families
 
 log = structlog.get_logger("statemetrics")
@@ -41,6 +41,8 @@ GENERATORS: dict[str, Generator] = {
     "replicasets": workloads.replicaset_metrics,
     "daemonsets": workloads.daemonset_metrics,
     "jobs": workloads.job_metrics,
+    "cronjobs": cronjobs.cron_job_metrics,
+    "statefulsets": statefulsets.stateful_set_metrics,
 }
 """Resource → the function writing one object's series. A new kind adds one line here,
 or one in NO_FAMILY saying why it has none."""
@@ -48,6 +50,7 @@ or one in NO_FAMILY saying why it has none."""
 NO_FAMILY: dict[str, str] = {
     "events": "kube-state-metrics has no family for Events (they are a log, not state)",
     "priorityclasses": "kube-state-metrics has no family for PriorityClasses",
+    "controllerrevisions": "kube-state-metrics has no family for ControllerRevisions",
     **{
         r: "kube-state-metrics' RBAC families (kube_role_info, ...) are off by default there"
         for r in ("roles", "clusterroles", "rolebindings", "clusterrolebindings")

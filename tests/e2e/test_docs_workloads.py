@@ -1,6 +1,6 @@
 """The Kubernetes documentation's workloads, applied and operated with `tug` alone.
 
-Deployment (scale, roll out, a stuck rollout, undo, exec, logs, delete), Job, DaemonSet,
+Deployment (scale, roll out, a stuck rollout, undo, exec, logs, delete), Job, CronJob, DaemonSet,
 a ConfigMap as environment and as files, and a pod restarted by its liveness probe.
 """
 
@@ -117,6 +117,37 @@ def test_the_docs_pi_job_runs_to_completion_and_logs_pi(cluster: Cluster):
         assert pod["STATUS"] == "Completed"
         assert tug("logs", pod["NAME"]).ok().startswith("3.14159265358979")
         assert "1 Succeeded" in tug("describe", "job", "pi").ok()
+    finally:
+        tug("delete", "-f", manifest, "--ignore-not-found")
+
+
+def test_the_docs_cron_job_starts_a_job_within_a_minute_that_says_hello(cluster: Cluster):
+    manifest = str(DOCS / "cronjob.yaml")
+    tug = cluster.tug
+    try:
+        assert tug("apply", "-f", manifest).ok() == "cronjob.batch/hello created\n"
+        # The schedule is every minute of the wall clock: the first Job comes within 60 s.
+        wait_until(
+            lambda: any(r["COMPLETIONS"] == "1/1" for r in rows(tug("get", "jobs").ok())),
+            timeout=120,
+            what="a Job of the CronJob hello complete",
+        )
+        job = next(r for r in rows(tug("get", "jobs").ok()) if r["COMPLETIONS"] == "1/1")
+        assert job["NAME"].startswith("hello-")
+        (pod,) = rows(tug("get", "pods", "-l", f"job-name={job['NAME']}").ok())
+        assert "Hello from the Kubernetes cluster" in tug("logs", pod["NAME"]).ok()
+        cron = row(tug("get", "cronjobs").ok(), "hello")
+        assert (cron["SCHEDULE"], cron["SUSPEND"]) == ("* * * * *", "False")
+        assert cron["LAST SCHEDULE"] != "<none>"
+        # A run by hand, as `kubectl create job --from=cronjob/hello` makes one.
+        assert tug("create", "job", "hello-now", "--from=cronjob/hello").ok() == (
+            "job.batch/hello-now created\n"
+        )
+        wait_until(
+            lambda: row(tug("get", "jobs").ok(), "hello-now")["COMPLETIONS"] == "1/1",
+            timeout=60,
+            what="the Job made by hand complete",
+        )
     finally:
         tug("delete", "-f", manifest, "--ignore-not-found")
 

@@ -78,6 +78,28 @@ def _service(spec: str) -> str:
         """
 
 
+def _stateful_set(spec: str, claim: str = "") -> str:
+    body = "serviceName: nginx\n" + SELECTOR + TEMPLATE + textwrap.dedent(spec).strip() + "\n"
+    if claim:
+        body += "volumeClaimTemplates:\n" + textwrap.indent(textwrap.dedent(claim).strip(), "- ")
+    return _deployment(body, kind="StatefulSet")
+
+
+def _cron_job(spec: str, *, name: str = "nightly", template: str = "") -> str:
+    pod = template or "restartPolicy: Never\n" + _container()
+    body = textwrap.dedent(spec).strip() + "\n"
+    job = "jobTemplate:\n  spec:\n    template:\n      spec:\n" + textwrap.indent(pod, " " * 8)
+    body += job
+    return f"""
+        apiVersion: batch/v1
+        kind: CronJob
+        metadata:
+          name: {name}
+        spec:
+{textwrap.indent(body, " " * 10)}
+        """
+
+
 BAD_CREATES = [
     pytest.param(
         _pod(_container(), name="Web_1"),
@@ -266,6 +288,99 @@ BAD_CREATES = [
         "spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0",
         id="a lease that lasts no time",
     ),
+    pytest.param(
+        _stateful_set("podManagementPolicy: Eventually"),
+        'spec.podManagementPolicy: Invalid value: "Eventually": must be \'OrderedReady\' or '
+        "'Parallel'",
+        id="an unknown pod management policy",
+    ),
+    pytest.param(
+        _stateful_set("updateStrategy: {type: Sometimes}"),
+        'spec.updateStrategy: Invalid value: "Sometimes": must be \'RollingUpdate\' or '
+        "'OnDelete'",
+        id="an unknown stateful set update strategy",
+    ),
+    pytest.param(
+        _stateful_set("updateStrategy: {type: RollingUpdate, rollingUpdate: {partition: -1}}"),
+        "spec.updateStrategy.rollingUpdate.partition: Invalid value: -1: must be greater than "
+        "or equal to 0",
+        id="a negative partition",
+    ),
+    pytest.param(
+        _stateful_set("replicas: 1", claim="metadata: {name: www}\nspec: {accessModes: []}"),
+        "spec.volumeClaimTemplates[0].spec.accessModes: Required value: at least 1 access mode "
+        "is required",
+        id="a claim template without access modes",
+    ),
+    pytest.param(
+        _stateful_set(
+            "replicas: 1",
+            claim="metadata: {name: www}\nspec: {accessModes: [ReadWriteOnce]}",
+        ),
+        "spec.volumeClaimTemplates[0].spec.resources[storage]: Required value",
+        id="a claim template without a size",
+    ),
+    pytest.param(
+        _stateful_set("persistentVolumeClaimRetentionPolicy: {whenDeleted: Shred}"),
+        'spec.persistentVolumeClaimRetentionPolicy.whenDeleted: Unsupported value: "Shred"',
+        id="an unknown claim retention policy",
+    ),
+    pytest.param(
+        _cron_job("schedule: '61 * * * *'"),
+        'spec.schedule: Invalid value: "61 * * * *": minute: 61 is out of range 0-59',
+        id="a cron job at minute 61",
+    ),
+    pytest.param(
+        _cron_job("schedule: '* * * *'"),
+        'spec.schedule: Invalid value: "* * * *": expected 5 fields',
+        id="a cron schedule with four fields",
+    ),
+    pytest.param(
+        _cron_job("concurrencyPolicy: Allow"),
+        "spec.schedule: Required value",
+        id="a cron job without a schedule",
+    ),
+    pytest.param(
+        _cron_job("schedule: 'TZ=UTC 0 * * * *'"),
+        "a time zone cannot be given in the schedule: use spec.timeZone",
+        id="a time zone inside the cron schedule",
+    ),
+    pytest.param(
+        _cron_job("schedule: '@hourly'\ntimeZone: Mars/Olympus"),
+        'spec.timeZone: Invalid value: "Mars/Olympus": unknown time zone',
+        id="a cron job in an unknown time zone",
+    ),
+    pytest.param(
+        _cron_job("schedule: '@hourly'\nconcurrencyPolicy: Sometimes"),
+        'spec.concurrencyPolicy: Unsupported value: "Sometimes": supported values: "Allow", '
+        '"Forbid", "Replace"',
+        id="an unknown concurrency policy",
+    ),
+    pytest.param(
+        _cron_job("schedule: '@hourly'\nstartingDeadlineSeconds: -5"),
+        "spec.startingDeadlineSeconds: Invalid value: -5: must be greater than or equal to 0",
+        id="a negative starting deadline",
+    ),
+    pytest.param(
+        _cron_job("schedule: '@hourly'\nfailedJobsHistoryLimit: -1"),
+        "spec.failedJobsHistoryLimit: Invalid value: -1: must be greater than or equal to 0",
+        id="a negative history limit",
+    ),
+    pytest.param(
+        _cron_job("schedule: '@hourly'", template="restartPolicy: Always\n" + _container()),
+        'spec.jobTemplate.spec.template.spec.restartPolicy: Unsupported value: "Always"',
+        id="a cron job whose pods would restart in place",
+    ),
+    pytest.param(
+        _cron_job("schedule: '@hourly'", template="restartPolicy: Never\ncontainers:\n- name: a\n"),
+        "spec.jobTemplate.spec.template.spec.containers[0].image: Required value",
+        id="a cron job's container without an image",
+    ),
+    pytest.param(
+        _cron_job("schedule: '@hourly'", name="n" * 53),
+        'metadata.name: Invalid value: "' + "n" * 53 + '": must be no more than 52 characters',
+        id="a cron job name too long for its jobs' names",
+    ),
 ]
 
 
@@ -323,11 +438,22 @@ def _set_cluster_ip(s: Any) -> None:
     s.spec.cluster_ip = "172.30.255.21"
 
 
+def _set_service_name(sts: Any) -> None:
+    sts.spec.service_name = "other"
+
+
 def _set_value(pc: Any) -> None:
     pc.value = 5
 
 
 BAD_UPDATES = [
+    pytest.param(
+        _stateful_set("replicas: 1"),
+        _set_service_name,
+        "spec: Forbidden: updates to statefulset spec for fields other than 'replicas', "
+        "'ordinals', 'template', 'updateStrategy'",
+        id="a stateful set's governing service changed",
+    ),
     pytest.param(
         VALID_DEPLOYMENT,
         _set_selector,

@@ -73,7 +73,10 @@ def _aggregate_to(*roles: str) -> dict[str, str]:
     return {AGGREGATE + r: "true" for r in roles}
 
 
-_WORKLOADS = ("deployments", "deployments/scale", "replicasets", "replicasets/scale", "daemonsets")
+_WORKLOADS = (
+    "deployments", "deployments/scale", "replicasets", "replicasets/scale", "daemonsets",
+    "statefulsets", "statefulsets/scale",
+)  # fmt: skip
 _CORE_EDITABLE = (
     "pods", "pods/attach", "pods/eviction", "pods/exec", "pods/portforward", "pods/proxy",
     "configmaps", "endpoints", "secrets", "serviceaccounts", "services", "services/proxy",
@@ -109,7 +112,7 @@ def cluster_roles() -> list[rbac_pb2.ClusterRole]:
                 rule(["get"], [""], ["pods/exec", "pods/attach", "pods/portforward"]),
                 rule(READ, [""], ["secrets"]),
                 rule(WRITE, ["apps"], _WORKLOADS),
-                rule(WRITE, ["batch"], ["jobs"]),
+                rule(WRITE, ["batch"], ["jobs", "cronjobs"]),
                 rule(WRITE, ["coordination.k8s.io"], ["leases"]),
                 rule(["impersonate"], [""], ["serviceaccounts"]),
             ],
@@ -120,8 +123,9 @@ def cluster_roles() -> list[rbac_pb2.ClusterRole]:
             [
                 rule(READ, [""], _CORE_VIEWABLE),
                 rule(READ, ["apps"], (*_WORKLOADS, "deployments/status", "replicasets/status",
-                                      "daemonsets/status")),
-                rule(READ, ["batch"], ["jobs", "jobs/status"]),
+                                      "daemonsets/status", "statefulsets/status",
+                                      "controllerrevisions")),
+                rule(READ, ["batch"], ["jobs", "jobs/status", "cronjobs", "cronjobs/status"]),
                 rule(READ, ["coordination.k8s.io"], ["leases"]),
             ],
             labels=_aggregate_to("admin", "edit", "view"),
@@ -169,12 +173,16 @@ def cluster_roles() -> list[rbac_pb2.ClusterRole]:
                     "pods", "pods/status", "endpoints", "events", "namespaces",
                     "namespaces/status", "namespaces/finalize", "nodes", "nodes/status",
                     "services", "services/status", "serviceaccounts", "resourcequotas/status",
+                    "persistentvolumeclaims",
                 ]),
                 rule(["create", "update", "patch"], ["apps"], [
                     "deployments", "deployments/status", "replicasets", "replicasets/status",
-                    "daemonsets", "daemonsets/status",
+                    "daemonsets", "daemonsets/status", "statefulsets", "statefulsets/status",
+                    "controllerrevisions",
                 ]),
-                rule(["create", "update", "patch"], ["batch"], ["jobs", "jobs/status"]),
+                rule(["create", "update", "patch"], ["batch"], [
+                    "jobs", "jobs/status", "cronjobs", "cronjobs/status",
+                ]),
                 rule(["create", "update", "get"], ["coordination.k8s.io"], ["leases"]),
             ],
         ),

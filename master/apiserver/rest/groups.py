@@ -23,7 +23,18 @@ GIT_VERSION = "v1.32.0-tugboat.1"
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 """The media type of aggregated discovery (the response says it chose this one)."""
 
-CATEGORY_ALL = frozenset({"pods", "services", "deployments", "replicasets", "daemonsets", "jobs"})
+CATEGORY_ALL = frozenset(
+    {
+        "pods",
+        "services",
+        "deployments",
+        "replicasets",
+        "daemonsets",
+        "statefulsets",
+        "jobs",
+        "cronjobs",
+    }
+)
 """What `kubectl get all` lists: Kubernetes' `all` category, for the kinds Tugboat serves."""
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]

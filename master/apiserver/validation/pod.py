@@ -368,6 +368,7 @@ _SOURCES = (
     ("host_path", "hostPath"),
     ("config_map", "configMap"),
     ("secret", "secret"),
+    ("persistent_volume_claim", "persistentVolumeClaim"),
 )
 
 
@@ -405,6 +406,13 @@ def _volume_source(errs: Errors, v: core_pb2.Volume, path: str) -> None:
             errs.invalid(child(hpath, "path"), v.host_path.path, "must not contain '..'")
         if v.host_path.type not in HOST_PATH_TYPES:
             errs.unsupported(child(hpath, "type"), v.host_path.type, HOST_PATH_TYPES)
+    if v.HasField("persistent_volume_claim"):
+        claim = v.persistent_volume_claim.claim_name
+        cpath = child(child(path, "persistentVolumeClaim"), "claimName")
+        if not claim:
+            errs.required(cpath)
+        else:
+            errs.invalid_each(cpath, claim, is_dns1123_subdomain(claim))
     for field, json_name, name_field, name_json in (
         ("config_map", "configMap", "name", "name"),
         ("secret", "secret", "secret_name", "secretName"),

@@ -1,4 +1,4 @@
-"""Validation of ReplicaSet, Deployment, DaemonSet and Job (apps/v1, batch/v1)."""
+"""Validation of ReplicaSet, Deployment, DaemonSet, StatefulSet and Job (apps/v1, batch/v1)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ PodOwnerSpec = (
     workloads_pb2.ReplicaSetSpec
     | workloads_pb2.DeploymentSpec
     | workloads_pb2.DaemonSetSpec
+    | workloads_pb2.StatefulSetSpec
     | workloads_pb2.JobSpec
 )
 """The specs of the kinds whose pods come from a template their selector must select."""
@@ -115,7 +116,10 @@ def validate_replica_set(errs: Errors, rs: workloads_pb2.ReplicaSet) -> None:
 
 def _workload_template(
     errs: Errors,
-    spec: workloads_pb2.ReplicaSetSpec | workloads_pb2.DeploymentSpec | workloads_pb2.DaemonSetSpec,
+    spec: workloads_pb2.ReplicaSetSpec
+    | workloads_pb2.DeploymentSpec
+    | workloads_pb2.DaemonSetSpec
+    | workloads_pb2.StatefulSetSpec,
     *,
     owner: str,
 ) -> None:
@@ -191,6 +195,7 @@ Workload = (
     workloads_pb2.ReplicaSet
     | workloads_pb2.Deployment
     | workloads_pb2.DaemonSet
+    | workloads_pb2.StatefulSet
     | workloads_pb2.Job
 )
 

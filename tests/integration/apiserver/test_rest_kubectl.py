@@ -350,3 +350,65 @@ async def test_kubectl_create_token_issues_a_jwt_for_an_existing_service_account
     missing = await kubectl("create", "token", "nobody")
     assert missing.code != 0
     assert 'serviceaccounts "nobody" not found' in missing.err, missing.err
+
+async def test_kubectl_creates_a_cron_job_lists_it_and_runs_it_by_hand(kubectl):
+    await kubectl.ok("create", "cronjob", "tick", "--image=busybox:1.35",
+                     "--schedule=*/5 * * * *", "--", "echo", "hi")  # fmt: skip
+    table = (await kubectl.ok("get", "cronjobs")).splitlines()
+    assert table[0].split() == [
+        "NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST", "SCHEDULE", "AGE"
+    ]  # fmt: skip
+    assert table[1].split()[:7] == ["tick", "*/5", "*", "*", "*", "*", "<none>"]
+    stored = json.loads(await kubectl.ok("get", "cronjob", "tick", "-o", "json"))
+    assert stored["spec"]["concurrencyPolicy"] == "Allow"
+    assert stored["spec"]["successfulJobsHistoryLimit"] == 3
+    await kubectl.ok("create", "job", "tick-now", "--from=cronjob/tick")
+    job = json.loads(await kubectl.ok("get", "job", "tick-now", "-o", "json"))
+    (owner,) = job["metadata"]["ownerReferences"]
+    assert (owner["kind"], owner["name"], owner["uid"]) == (
+        "CronJob", "tick", stored["metadata"]["uid"]
+    )  # fmt: skip
+    assert job["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"] == "manual"
+    bad = await kubectl("create", "cronjob", "bad", "--image=busybox:1.35",
+                        "--schedule=61 * * * *")  # fmt: skip
+    assert bad.code != 0
+    assert "spec.schedule" in bad.err and "minute: 61 is out of range 0-59" in bad.err, bad.err
+
+
+STATEFUL_SET = """
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+spec:
+  serviceName: nginx
+  replicas: 2
+  selector:
+    matchLabels: {app: nginx}
+  template:
+    metadata:
+      labels: {app: nginx}
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1.14.2
+"""
+
+
+async def test_kubectl_applies_a_stateful_set_and_lists_it_with_its_columns(kubectl):
+    assert (await kubectl.ok("apply", "-f", "-", stdin=STATEFUL_SET)).strip() == (
+        "statefulset.apps/web created"
+    )
+    table = (await kubectl.ok("get", "statefulsets")).splitlines()
+    assert table[0].split() == ["NAME", "READY", "AGE"]
+    assert table[1].split()[:2] == ["web", "0/2"]
+    stored = json.loads(await kubectl.ok("get", "sts", "web", "-o", "json"))
+    assert stored["spec"]["podManagementPolicy"] == "OrderedReady"
+    assert stored["spec"]["updateStrategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"partition": 0},
+    }
+    renamed = STATEFUL_SET.replace("serviceName: nginx", "serviceName: other")
+    ran = await kubectl("apply", "-f", "-", stdin=renamed)
+    assert ran.code != 0
+    assert "updates to statefulset spec for fields other than" in ran.err, ran.err
