@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 
 from client.api import ApiClient
+from proxy.balancer import LEAST_CONNECTIONS
 from tests.integration.proxy.conftest import Backend, ProxyFactory, ask, service, set_endpoints
 from tests.support.waiting import eventually
 
@@ -200,3 +201,40 @@ async def test_bytes_and_connections_are_counted_per_service(
     assert port.connections._value.get() - before == 5
     assert port.bytes_in._value.get() >= 5 * len(b"who\n")
     assert port.bytes_out._value.get() >= 5 * len(b"pod-0\n")
+
+
+async def test_least_connections_sends_new_connections_where_fewest_are_open(
+    api: ApiClient, backends: list[Backend], proxies: ProxyFactory
+) -> None:
+    np = node_port()
+    await api.create(service("web", node_port=np))
+    await set_endpoints(api, "web", backends)
+    await proxies.start(NODE, mode=LEAST_CONNECTIONS)
+    names = {b.name for b in backends}
+    await eventually(lambda: serving(NODE, np, names), what="the nodePort serving")
+    held: list[tuple[str, asyncio.StreamWriter]] = []
+
+    async def hold() -> str:
+        """One connection kept open, and the backend that answered on it."""
+        async with asyncio.timeout(3.0):
+            reader, writer = await asyncio.open_connection(NODE, np)
+            writer.write(b"who\n")
+            await writer.drain()
+            name = (await reader.readline()).decode().strip()
+        held.append((name, writer))
+        return name
+
+    try:
+        for _ in range(9):
+            await hold()
+        assert Counter(name for name, _ in held) == {"pod-0": 3, "pod-1": 3, "pod-2": 3}
+        # pod-2's connections end: the next three must all go to it, where round-robin
+        # would spread them one to each backend.
+        for _, writer in [h for h in held if h[0] == "pod-2"]:
+            writer.close()
+            await writer.wait_closed()
+        await eventually(lambda: not backends[2].open, what="pod-2's connections closed")
+        assert [await hold() for _ in range(3)] == ["pod-2", "pod-2", "pod-2"]
+    finally:
+        for _, writer in held:
+            writer.close()
