@@ -15,6 +15,7 @@ ALL = (
     "deployments",
     "replicasets",
     "statefulsets",
+    "horizontalpodautoscalers",
     "jobs",
     "cronjobs",
 )

@@ -56,7 +56,7 @@ from client.kinds import Object
 from client.timeouts import within
 from client.tls import ClientCredentials, dial
 from client.verbs import DeleteOptions
-from proto import api_pb2, auth_pb2
+from proto import api_pb2, auth_pb2, nodeagent_pb2
 
 __all__ = ["ApiClient", "ClientOptions", "ObjectList", "WatchEvent"]
 
@@ -80,7 +80,10 @@ FAILOVERS = Counter(
 )
 
 _SERVICE = "/tugboat.v1.Resources/"
-_OTHER_SERVICES = {"CreateToken": "/tugboat.v1.Auth/CreateToken"}
+_OTHER_SERVICES = {
+    "CreateToken": "/tugboat.v1.Auth/CreateToken",
+    "Stats": "/tugboat.v1.NodeAgent/Stats",
+}
 """Methods of the API servers' other services that this client calls, by full path."""
 _MAX_MESSAGE = 64 * 1024 * 1024
 """Large lists come back in one message when the caller asks for no limit."""
@@ -468,6 +471,15 @@ class ApiClient:
         )
         answer: auth_pb2.TokenResponse = await self._unary(
             "CreateToken", request, auth_pb2.TokenResponse, what=f"{namespace}/{service_account}"
+        )
+        return answer
+
+    async def node_stats(self, node: str) -> nodeagent_pb2.StatsResponse:
+        """A node's usage from its kubelet, relayed by an API server (what `tug top` and
+        the HPA controller read; client/metricsapi.py turns it into PodMetrics)."""
+        answer: nodeagent_pb2.StatsResponse = await self._unary(
+            "Stats", nodeagent_pb2.StatsRequest(node=node), nodeagent_pb2.StatsResponse,
+            what=f"nodes/{node}",
         )
         return answer
 

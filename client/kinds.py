@@ -12,7 +12,15 @@ from typing import TypeAlias
 
 from google.protobuf.message import Message
 
-from proto import core_pb2, policy_pb2, rbac_pb2, workloads_pb2
+from proto import (
+    autoscaling_pb2,
+    core_pb2,
+    networking_pb2,
+    policy_pb2,
+    rbac_pb2,
+    storage_pb2,
+    workloads_pb2,
+)
 
 Object: TypeAlias = (
     core_pb2.Namespace
@@ -25,6 +33,7 @@ Object: TypeAlias = (
     | core_pb2.Event
     | core_pb2.PersistentVolume
     | core_pb2.PersistentVolumeClaim
+    | storage_pb2.StorageClass
     | policy_pb2.ResourceQuota
     | policy_pb2.ServiceAccount
     | policy_pb2.LimitRange
@@ -35,8 +44,11 @@ Object: TypeAlias = (
     | workloads_pb2.ControllerRevision
     | workloads_pb2.Job
     | workloads_pb2.CronJob
+    | autoscaling_pb2.HorizontalPodAutoscaler
     | workloads_pb2.Lease
     | workloads_pb2.PriorityClass
+    | networking_pb2.Ingress
+    | networking_pb2.IngressClass
     | rbac_pb2.Role
     | rbac_pb2.ClusterRole
     | rbac_pb2.RoleBinding
@@ -85,6 +97,7 @@ class Kind:
 
 
 RBAC = "rbac.authorization.k8s.io/v1"
+NETWORKING = "networking.k8s.io/v1"
 
 KINDS: tuple[Kind, ...] = (
     Kind("Namespace", "v1", "namespaces", core_pb2.Namespace, False, ("ns",)),
@@ -95,6 +108,24 @@ KINDS: tuple[Kind, ...] = (
     Kind("ConfigMap", "v1", "configmaps", core_pb2.ConfigMap, True, ("cm",), has_status=False),
     Kind("Secret", "v1", "secrets", core_pb2.Secret, True, (), has_status=False),
     Kind("Event", "v1", "events", core_pb2.Event, True, ("ev",), has_status=False),
+    Kind("PersistentVolume", "v1", "persistentvolumes", core_pb2.PersistentVolume, False, ("pv",)),
+    Kind(
+        "PersistentVolumeClaim",
+        "v1",
+        "persistentvolumeclaims",
+        core_pb2.PersistentVolumeClaim,
+        True,
+        ("pvc",),
+    ),
+    Kind(
+        "StorageClass",
+        "storage.k8s.io/v1",
+        "storageclasses",
+        storage_pb2.StorageClass,
+        False,
+        ("sc",),
+        has_status=False,
+    ),
     Kind(
         "ServiceAccount",
         "v1",
@@ -130,6 +161,14 @@ KINDS: tuple[Kind, ...] = (
     Kind("Job", "batch/v1", "jobs", workloads_pb2.Job, True, ()),
     Kind("CronJob", "batch/v1", "cronjobs", workloads_pb2.CronJob, True, ("cj",)),
     Kind(
+        "HorizontalPodAutoscaler",
+        "autoscaling/v2",
+        "horizontalpodautoscalers",
+        autoscaling_pb2.HorizontalPodAutoscaler,
+        True,
+        ("hpa",),
+    ),
+    Kind(
         "Lease", "coordination.k8s.io/v1", "leases", workloads_pb2.Lease, True, (), has_status=False
     ),
     Kind(
@@ -139,6 +178,16 @@ KINDS: tuple[Kind, ...] = (
         workloads_pb2.PriorityClass,
         False,
         ("pc",),
+        has_status=False,
+    ),
+    Kind("Ingress", NETWORKING, "ingresses", networking_pb2.Ingress, True, ("ing",)),
+    Kind(
+        "IngressClass",
+        NETWORKING,
+        "ingressclasses",
+        networking_pb2.IngressClass,
+        False,
+        (),
         has_status=False,
     ),
     Kind("Role", RBAC, "roles", rbac_pb2.Role, True, (), has_status=False),

@@ -47,11 +47,25 @@ _PACKAGES = {
     "coordination.k8s.io": "k8s.io.api.coordination.v1",
     "scheduling.k8s.io": "k8s.io.api.scheduling.v1",
     "rbac.authorization.k8s.io": "k8s.io.api.rbac.v1",
+    "networking.k8s.io": "k8s.io.api.networking.v1",
+    "autoscaling": "k8s.io.api.autoscaling.v2",
+    "storage.k8s.io": "k8s.io.api.storage.v1",
 }
-_INLINE = {"LocalObjectReference", "VolumeSource", "ProbeHandler"}
+_NOT_V1 = ("autoscaling/v2",)
+"""Groups whose served version is not v1: their generated.proto is read too."""
+_INLINE = {
+    "LocalObjectReference",
+    "VolumeSource",
+    "PersistentVolumeSource",
+    "ProbeHandler",
+    "IngressRuleValue",
+}
+_JSON_NAMES = {"aPIGroup": "apiGroup"}
+"""Proto field names that differ from the JSON name (go-to-protobuf's spelling of APIGroup)."""
 # Request bodies kubectl sends that are not stored kinds: decoded whole.
 _REQUESTS = (
     "k8s.io.api.policy.v1.Eviction",
+    "k8s.io.api.autoscaling.v1.HorizontalPodAutoscaler",
     "k8s.io.api.authentication.v1.TokenRequest",
     "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions",
 )
@@ -75,6 +89,7 @@ def parse(files: list[Path]) -> dict[str, dict[int, Field]]:
                 current = None
             elif current is not None and (f := _FIELD.match(line)):
                 label, kind, key, value, name, number = f.groups()
+                name = _JSON_NAMES.get(name, name)
                 if key:
                     current[int(number)] = (name, "map", f"{key}:{_resolve(value, package)}")
                 else:
@@ -150,7 +165,11 @@ def render(table: dict[str, dict[int, Field]]) -> str:
 
 
 def main(api: Path, machinery: Path) -> None:
-    files = [*sorted(api.glob("*/v1/generated.proto")), machinery / META_PROTO]
+    files = [
+        *sorted(api.glob("*/v1/generated.proto")),
+        *(api / version / "generated.proto" for version in _NOT_V1),
+        machinery / META_PROTO,
+    ]
     OUT.write_text(render(reachable(parse(files))))
     subprocess.run([sys.executable, "-m", "ruff", "format", "-q", str(OUT)], check=True)
 

@@ -12,4 +12,7 @@ How the pieces fit:
   one `nft -f` transaction per sync, stale-table replacement and cleanup;
 - `network.py`: the project's own `tugboat-svc` interface that carries the ClusterIPs;
 - `metrics.py`: Prometheus metrics.
+- `ingress.py`: the ingress route table (pure: host, path and SNI matching);
+  `ingress_server.py`: the ingress controller, an HTTP/1.1 reverse proxy on the node's
+  address, sharing the proxier's Service and Endpoints informers.
 """

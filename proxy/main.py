@@ -22,6 +22,7 @@ from client.tls import add_client_flags, client_credentials
 from client.tokens import read_token
 from proxy.balancer import MODES, ROUND_ROBIN
 from proxy.dns import DEFAULT_DOMAIN
+from proxy.ingress_server import IngressServer, add_ingress_flags, check_ingress_flags
 from proxy.network import INTERFACE
 from proxy.proxier import Proxier
 from proxy.settings import (
@@ -126,12 +127,14 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxySettings, int | 
         help="seconds between resyncs",
     )
     p.add_argument("--http-port", type=int, default=None, help="/healthz /readyz /metrics port")
+    add_ingress_flags(p)
     p.add_argument("--log-level", default="info")
     a = p.parse_args(argv)
     if a.sync_period <= 0:
         p.error("--sync-period: must be > 0")
     if not -1 <= a.dns_port <= 65535:
         p.error("--dns-port: must be -1 (off) or a port 0..65535")
+    check_ingress_flags(p, a)
     if len(a.interface) > 15:
         p.error(f"--interface: {a.interface!r} is longer than Linux's 15 characters")
     try:
@@ -162,13 +165,14 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxySettings, int | 
 
 async def run(settings: ProxySettings, http_port: int | None, stop: asyncio.Event) -> None:
     """Run the proxy until `stop` is set."""
-    api = ApiClient(
-        list(settings.servers), ClientOptions(token=settings.token, tls=settings.tls)
-    )
+    api = ApiClient(list(settings.servers), ClientOptions(token=settings.token, tls=settings.tls))
     proxier = Proxier(settings, api)
+    ingress = IngressServer.for_proxy(settings, api, proxier.services, proxier.endpoints)
     status: StatusServer | None = None
     try:
         await proxier.start()
+        if ingress is not None:
+            await ingress.start()
         if http_port is not None:
             status = StatusServer(
                 settings.address, http_port, registry=REGISTRY, ready=proxier.ready
@@ -186,6 +190,8 @@ async def run(settings: ProxySettings, http_port: int | None, stop: asyncio.Even
         log.info("stopping", node=settings.node_name)
         if status is not None:
             await status.stop()
+        if ingress is not None:
+            await ingress.stop()
         await proxier.stop()
         await api.close()
 

@@ -83,3 +83,7 @@ class ProxySettings:
     """A UDP session without traffic for this long ends."""
     drain_timeout: float = 5.0
     """On shutdown, open connections get this long to finish before they are cut."""
+    ingress_http_port: int = 80
+    """The ingress controller's HTTP port on the node's address; -1 turns it off."""
+    ingress_https_port: int = 443
+    """The ingress controller's HTTPS port on the node's address; -1 turns it off."""

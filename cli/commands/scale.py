@@ -1,4 +1,4 @@
-"""`tug scale deploy/NAME --replicas N` (also rs, and KIND NAME)."""
+"""`tug scale deploy/NAME --replicas N` (also rs, sts, and KIND NAME)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from typing import Any
 from cli.commands._workloads import label, modify, target
 from cli.errors import CliError
 from cli.invocation import Invocation
+from client.kinds import KINDS
+from client.scale import is_scalable
 
-SCALABLE = ("deployments", "replicasets")
+SCALABLE = tuple(k.resource for k in KINDS if is_scalable(k))
+"""Every kind with a /scale view (client/scale.py): deployments, replicasets, statefulsets."""
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:

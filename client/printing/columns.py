@@ -13,8 +13,17 @@ from typing import Any
 
 from client.kinds import Object
 from client.printing.age import age, since
+from client.printing.autoscaling import hpa_row
 from client.printing.podstatus import summarize
-from proto import core_pb2, meta_pb2, policy_pb2, workloads_pb2
+from client.storage import is_default_class
+from proto import (
+    core_pb2,
+    meta_pb2,
+    networking_pb2,
+    policy_pb2,
+    storage_pb2,
+    workloads_pb2,
+)
 
 NONE = "<none>"
 
@@ -316,6 +325,112 @@ def _priorityclass(pc: workloads_pb2.PriorityClass, at: datetime) -> list[str]:
     ]
 
 
+_LOAD_BALANCER_WIDTH = 16
+"""kubectl clips an Ingress' ADDRESS to this many characters (not with -o wide)."""
+
+
+def _ingress(ing: networking_pb2.Ingress, at: datetime) -> list[str]:
+    spec = ing.spec
+    # kubectl's formatHosts: at most three hosts, "+ N more..." counting rules.
+    hosts: list[str] = []
+    more = False
+    for r in spec.rules:
+        more = more or len(hosts) == 3
+        if not more and r.host:
+            hosts.append(r.host)
+    host_text = ",".join(hosts) or "*"
+    if more:
+        host_text = f"{host_text} + {len(spec.rules) - 3} more..."
+    points = {i.ip or i.hostname for i in ing.status.load_balancer.ingress if i.ip or i.hostname}
+    address = ",".join(sorted(points))
+    if len(address) > _LOAD_BALANCER_WIDTH:
+        address = address[: _LOAD_BALANCER_WIDTH - 3] + "..."
+    return [
+        spec.ingress_class_name if spec.HasField("ingress_class_name") else NONE,
+        host_text,
+        address,
+        "80, 443" if spec.tls else "80",
+        age(ing.metadata.creation_timestamp, at),
+    ]
+
+
+def _ingress_class(ic: networking_pb2.IngressClass, at: datetime) -> list[str]:
+    params = NONE
+    if ic.spec.HasField("parameters"):
+        p = ic.spec.parameters
+        group = f".{p.api_group}" if p.HasField("api_group") else ""
+        params = f"{p.kind}{group}/{p.name}"
+    return [ic.spec.controller, params, age(ic.metadata.creation_timestamp, at)]
+
+
+_ACCESS_MODES = (
+    ("ReadWriteOnce", "RWO"),
+    ("ReadOnlyMany", "ROX"),
+    ("ReadWriteMany", "RWX"),
+    ("ReadWriteOncePod", "RWOP"),
+)
+_UNSET = "<unset>"
+
+
+def access_modes_text(modes: Any) -> str:
+    """kubectl's GetAccessModesAsString: RWO,ROX,RWX,RWOP in that order."""
+    given = set(modes)
+    return ",".join(short for mode, short in _ACCESS_MODES if mode in given)
+
+
+def _volume(pv: core_pb2.PersistentVolume, at: datetime) -> list[str]:
+    spec, meta = pv.spec, pv.metadata
+    claim = ""
+    if spec.HasField("claim_ref"):
+        claim = f"{spec.claim_ref.namespace}/{spec.claim_ref.name}"
+    return [
+        spec.capacity.get("storage", ""),
+        access_modes_text(spec.access_modes),
+        spec.persistent_volume_reclaim_policy,
+        "Terminating" if meta.deletion_timestamp else pv.status.phase,
+        claim,
+        spec.storage_class_name,
+        _UNSET,
+        pv.status.reason,
+        age(meta.creation_timestamp, at),
+    ]
+
+
+def _volume_wide(pv: core_pb2.PersistentVolume, at: datetime) -> list[str]:
+    return [pv.spec.volume_mode if pv.spec.HasField("volume_mode") else _UNSET]
+
+
+def _claim(pvc: core_pb2.PersistentVolumeClaim, at: datetime) -> list[str]:
+    spec, meta = pvc.spec, pvc.metadata
+    capacity = modes = ""
+    if spec.volume_name:
+        capacity = pvc.status.capacity.get("storage", "")
+        modes = access_modes_text(pvc.status.access_modes)
+    return [
+        "Terminating" if meta.deletion_timestamp else pvc.status.phase,
+        spec.volume_name,
+        capacity,
+        modes,
+        spec.storage_class_name,
+        _UNSET,
+        age(meta.creation_timestamp, at),
+    ]
+
+
+def _claim_wide(pvc: core_pb2.PersistentVolumeClaim, at: datetime) -> list[str]:
+    return [pvc.spec.volume_mode if pvc.spec.HasField("volume_mode") else _UNSET]
+
+
+def _storage_class(sc: storage_pb2.StorageClass, at: datetime) -> list[str]:
+    return [
+        sc.provisioner,
+        sc.reclaim_policy if sc.HasField("reclaim_policy") else "Delete",
+        sc.volume_binding_mode if sc.HasField("volume_binding_mode") else "Immediate",
+        "true" if sc.allow_volume_expansion else "false",
+        age(sc.metadata.creation_timestamp, at),
+    ]
+
+
 def _generic(obj: Any, at: datetime) -> list[str]:
     return [age(obj.metadata.creation_timestamp, at)]
 
@@ -352,6 +467,9 @@ TABLES: dict[str, Columns] = {
         _WORKLOAD_WIDE,
         _cron_job_wide,
     ),
+    "horizontalpodautoscalers": Columns(
+        ("REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"), hpa_row
+    ),
     "services": Columns(
         ("TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"),
         _service,
@@ -359,6 +477,8 @@ TABLES: dict[str, Columns] = {
         _service_wide,
     ),
     "endpoints": Columns(("ENDPOINTS", "AGE"), _endpoints),
+    "ingresses": Columns(("CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"), _ingress),
+    "ingressclasses": Columns(("CONTROLLER", "PARAMETERS", "AGE"), _ingress_class),
     "nodes": Columns(
         ("STATUS", "ROLES", "AGE", "VERSION"),
         _node,
@@ -373,6 +493,40 @@ TABLES: dict[str, Columns] = {
     "limitranges": Columns(("CREATED AT",), _limitrange),
     "leases": Columns(("HOLDER", "AGE"), _lease),
     "priorityclasses": Columns(("VALUE", "GLOBAL-DEFAULT", "AGE"), _priorityclass),
+    "persistentvolumes": Columns(
+        (
+            "CAPACITY",
+            "ACCESS MODES",
+            "RECLAIM POLICY",
+            "STATUS",
+            "CLAIM",
+            "STORAGECLASS",
+            "VOLUMEATTRIBUTESCLASS",
+            "REASON",
+            "AGE",
+        ),
+        _volume,
+        ("VOLUMEMODE",),
+        _volume_wide,
+    ),
+    "persistentvolumeclaims": Columns(
+        (
+            "STATUS",
+            "VOLUME",
+            "CAPACITY",
+            "ACCESS MODES",
+            "STORAGECLASS",
+            "VOLUMEATTRIBUTESCLASS",
+            "AGE",
+        ),
+        _claim,
+        ("VOLUMEMODE",),
+        _claim_wide,
+    ),
+    "storageclasses": Columns(
+        ("PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"),
+        _storage_class,
+    ),
 }
 
 EVENT_HEADERS = ("LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE")
@@ -408,7 +562,10 @@ def row(
     if resource == "events":
         return [*prefix, *_event(obj, at)]  # type: ignore[arg-type]
     cols = columns_for(resource)
-    cells = [*prefix, name or obj.metadata.name, *cols.row(obj, at)]
+    shown = name or obj.metadata.name
+    if isinstance(obj, storage_pb2.StorageClass) and is_default_class(obj):
+        shown += " (default)"  # as kubectl marks the default class
+    cells = [*prefix, shown, *cols.row(obj, at)]
     if wide and cols.wide_row is not None:
         cells.extend(cols.wide_row(obj, at))
     return cells

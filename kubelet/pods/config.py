@@ -1,7 +1,8 @@
-"""Where pods' ConfigMaps and Secrets come from: the API server, read when needed.
+"""Where pods' ConfigMaps, Secrets and claims come from: the API server, read when needed.
 
 The kubelet reads only the objects its pods reference, when a container starts and when
-volumes are refreshed, rather than watching every ConfigMap and Secret in the cluster.
+volumes are refreshed, rather than watching every ConfigMap, Secret, claim and volume in
+the cluster.
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ class ConfigSource(Protocol):
 
     async def token(self, pod: core_pb2.Pod) -> str:
         """A token of the pod's ServiceAccount, bound to the pod (ApiError if refused)."""
+        ...
+
+    async def claim(self, namespace: str, name: str) -> core_pb2.PersistentVolumeClaim | None:
+        """The PersistentVolumeClaim, or None."""
+        ...
+
+    async def volume(self, name: str) -> core_pb2.PersistentVolume | None:
+        """The PersistentVolume, or None."""
         ...
 
 
@@ -63,6 +72,24 @@ class ApiConfigSource:
             expiration_seconds=KUBELET_TOKEN_SECONDS,
         )
         return answer.token
+
+    async def claim(self, namespace: str, name: str) -> core_pb2.PersistentVolumeClaim | None:
+        """GET the PersistentVolumeClaim."""
+        try:
+            obj = await self.api.get("persistentvolumeclaims", namespace, name)
+        except NotFound:
+            return None
+        assert isinstance(obj, core_pb2.PersistentVolumeClaim)
+        return obj
+
+    async def volume(self, name: str) -> core_pb2.PersistentVolume | None:
+        """GET the PersistentVolume."""
+        try:
+            obj = await self.api.get("persistentvolumes", "", name)
+        except NotFound:
+            return None
+        assert isinstance(obj, core_pb2.PersistentVolume)
+        return obj
 
 
 KUBELET_TOKEN_SECONDS = 3607

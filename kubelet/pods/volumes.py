@@ -5,6 +5,14 @@ configMap and secret volumes are directories of files rewritten (atomically, onl
 their content changed) on every refresh, so a change to the object reaches containers
 that mount the directory; hostPath is the host's own path.
 
+A persistentVolumeClaim volume is its bound PersistentVolume's path on this node (a
+hostPath or local volume; a local-path volume is a hostPath of type DirectoryOrCreate,
+made here at the first mount). Until the claim is bound the pod's setup fails with the
+reason, and the worker keeps the pod in ContainerCreating with a FailedMount event,
+retrying; a claim being deleted is never mounted anew, which is what lets the
+pvc-protection controller let a claim go once its last pod is gone. The directory is
+never removed with the pod: its data outlives the pod, for the next pod of the claim.
+
 Unless the pod sets `automountServiceAccountToken: false`, every container also gets its
 ServiceAccount's token, the cluster CA and the namespace at
 /var/run/secrets/kubernetes.io/serviceaccount, read-only, as in Kubernetes; there the API
@@ -69,6 +77,16 @@ def _projected(
             raise VolumeError(f"{where}: item path {path!r} must be relative, without '..'")
         out[path] = (data[item.key], item.mode if item.HasField("mode") else default_mode)
     return out
+
+
+def _claim_read_only(pod: core_pb2.Pod, volume: str) -> bool:
+    """A persistentVolumeClaim volume marked readOnly is mounted read-only everywhere."""
+    return any(
+        v.name == volume
+        and v.HasField("persistent_volume_claim")
+        and v.persistent_volume_claim.read_only
+        for v in pod.spec.volumes
+    )
 
 
 SERVICE_ACCOUNT_VOLUME = "kube-api-access"
@@ -146,6 +164,9 @@ class VolumeManager:
                     raise VolumeError(f"{where}: hostPath {hp.path} is not a directory")
                 paths[vol.name] = hp.path
                 continue
+            if vol.HasField("persistent_volume_claim"):
+                paths[vol.name] = await self._claim_path(ns, vol.persistent_volume_claim, where)
+                continue
             if vol.HasField("config_map") or vol.HasField("secret"):
                 files = await self._projection(ns, vol, where)
                 await asyncio.to_thread(_write_files, target, files)
@@ -160,6 +181,50 @@ class VolumeManager:
         if automounts(pod):
             paths[SERVICE_ACCOUNT_VOLUME] = str(await self._service_account(pod, base))
         return paths
+
+    async def _claim_path(
+        self, ns: str, source: core_pb2.PersistentVolumeClaimVolumeSource, where: str
+    ) -> str:
+        """The host directory of the volume bound to the claim; VolumeError while there is
+        none (the claim is missing, unbound or being deleted)."""
+        name = source.claim_name
+        pvc = await self.source.claim(ns, name)
+        if pvc is None:
+            raise VolumeError(f'{where}: persistentvolumeclaim "{name}" not found')
+        if pvc.metadata.deletion_timestamp:
+            raise VolumeError(f'{where}: persistentvolumeclaim "{name}" is being deleted')
+        if not pvc.spec.volume_name or pvc.status.phase != "Bound":
+            raise VolumeError(
+                f"{where}: PVC {ns}/{name} has non-bound phase ({pvc.status.phase!r}) or "
+                f"empty pvc.Spec.VolumeName ({pvc.spec.volume_name!r})"
+            )
+        pv = await self.source.volume(pvc.spec.volume_name)
+        if pv is None:
+            raise VolumeError(f'{where}: persistentvolume "{pvc.spec.volume_name}" not found')
+        if pv.spec.claim_ref.uid != pvc.metadata.uid:
+            raise VolumeError(
+                f'{where}: persistentvolume "{pv.metadata.name}" is not bound to claim {ns}/{name}'
+            )
+        if pv.spec.HasField("host_path"):
+            path, kind = pv.spec.host_path.path, pv.spec.host_path.type
+        elif pv.spec.HasField("local"):
+            path, kind = pv.spec.local.path, "Directory"
+        else:
+            raise VolumeError(f'{where}: persistentvolume "{pv.metadata.name}" has no local source')
+
+        def prepare() -> None:
+            directory = Path(path)
+            if kind == "DirectoryOrCreate" and not directory.exists():
+                directory.mkdir(parents=True, exist_ok=True)
+                # Any user of the pod may write, as k3s's provisioner makes its directories.
+                os.chmod(directory, 0o777)
+            elif kind == "Directory" and not directory.is_dir():
+                raise VolumeError(
+                    f'{where}: persistentvolume "{pv.metadata.name}": {path} is not a directory'
+                )
+
+        await asyncio.to_thread(prepare)
+        return path
 
     async def _projection(
         self, ns: str, vol: core_pb2.Volume, where: str
@@ -238,7 +303,7 @@ class VolumeManager:
                 if not sub.exists():
                     sub.mkdir(parents=True, exist_ok=True)
                 host = str(sub)
-            out.append(Mount(host, vm.mount_path, vm.read_only))
+            out.append(Mount(host, vm.mount_path, vm.read_only or _claim_read_only(pod, vm.name)))
         account = paths.get(SERVICE_ACCOUNT_VOLUME)
         if account and not any(m.container_path == SERVICE_ACCOUNT_PATH for m in out):
             out.append(Mount(account, SERVICE_ACCOUNT_PATH, True))

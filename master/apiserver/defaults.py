@@ -128,7 +128,7 @@ def _probe(probe: core_pb2.Probe) -> None:
 
 
 def _volume(v: core_pb2.Volume) -> None:
-    sources = ("empty_dir", "host_path", "config_map", "secret")
+    sources = ("empty_dir", "host_path", "config_map", "secret", "persistent_volume_claim")
     if not any(v.HasField(s) for s in sources):
         v.empty_dir.SetInParent()
     if v.HasField("config_map") and not v.config_map.HasField("default_mode"):

@@ -45,7 +45,12 @@ from master.apiserver.auth.satokens import ServiceAccountTokens
 from master.apiserver.auth.tokenfile import load_token_file
 from master.apiserver.auth.user import UserInfo
 from master.apiserver.authservice import AuthService
-from master.apiserver.bootstrap import ensure_default_policy, ensure_system_namespaces
+from master.apiserver.bootstrap import (
+    ensure_default_ingress_class,
+    ensure_default_policy,
+    ensure_default_storage_class,
+    ensure_system_namespaces,
+)
 from master.apiserver.compaction import Compactor
 from master.apiserver.discovery import Discovery, DiscoverySettings
 from master.apiserver.etcd import Etcd
@@ -423,6 +428,8 @@ class ApiServer:
             try:
                 await ensure_system_namespaces(self.service.registry)
                 await ensure_default_policy(self.service.registry)
+                await ensure_default_ingress_class(self.service.registry)
+                await ensure_default_storage_class(self.service.registry)
                 if self.policy is not None:
                     self._following_policy = asyncio.create_task(self.policy.run())
                     await within(self.policy.ready.wait(), POLICY_SYNC_SECONDS)

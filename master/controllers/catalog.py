@@ -16,10 +16,16 @@ from master.controllers.daemonset import DaemonSetController
 from master.controllers.deployment import DeploymentController
 from master.controllers.endpoints import EndpointsController
 from master.controllers.garbagecollector import GarbageCollector
+from master.controllers.horizontal import HorizontalController
+from master.controllers.ingress_status import IngressStatusController
 from master.controllers.job import JobController
+from master.controllers.local_path import LocalPathProvisioner
 from master.controllers.namespace import NamespaceController
 from master.controllers.nodeipam import NodeIpamController
 from master.controllers.nodelifecycle import NodeLifecycleController
+from master.controllers.persistentvolume import PersistentVolumeBinder
+from master.controllers.pv_protection import PVProtectionController
+from master.controllers.pvc_protection import PVCProtectionController
 from master.controllers.replicaset import ReplicaSetController
 from master.controllers.resourcequota import ResourceQuotaController
 from master.controllers.service_lb import ServiceLoadBalancerController
@@ -34,13 +40,19 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     StatefulSetController,
     JobController,
     CronJobController,
+    HorizontalController,
     NodeLifecycleController,
     EndpointsController,
     GarbageCollector,
     NamespaceController,
     NodeIpamController,
     ServiceLoadBalancerController,
+    IngressStatusController,
     ResourceQuotaController,
+    PersistentVolumeBinder,
+    PVCProtectionController,
+    PVProtectionController,
+    LocalPathProvisioner,
 )
 
 

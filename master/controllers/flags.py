@@ -59,6 +59,30 @@ def add_flags(p: argparse.ArgumentParser) -> None:
         default=_D.job_backoff_base,
         help="seconds before a failed Job pod is replaced, doubling (Kubernetes: 10)",
     )
+    g.add_argument(
+        "--local-path-dir",
+        default=_D.local_path_dir,
+        help="the directory on each node holding the local-path provisioner's volumes",
+    )
+    g.add_argument(
+        "--local-path-helper-image",
+        default=_D.local_path_helper_image,
+        help="image of the pod that removes a deleted local-path volume's directory",
+    )
+    for name, text in (
+        ("sync-period", "seconds between two looks at each HorizontalPodAutoscaler"),
+        ("downscale-stabilization", "scale-down window of an HPA whose behavior sets none"),
+        ("tolerance", "usage within this fraction of the target changes nothing"),
+        ("cpu-initialization-period", "seconds a starting pod's cpu needs it to be ready"),
+        ("initial-readiness-delay", "seconds after start a pod may still become ready"),
+    ):
+        field = "horizontal_pod_autoscaler_" + name.replace("-", "_")
+        g.add_argument(
+            f"--horizontal-pod-autoscaler-{name}",
+            type=float if name == "tolerance" else seconds,
+            default=getattr(_D, field),
+            help=text,
+        )
 
 
 def settings_from(args: argparse.Namespace) -> ControllerSettings:
@@ -73,6 +97,7 @@ def settings_from(args: argparse.Namespace) -> ControllerSettings:
         "--node-monitor-period": args.node_monitor_period,
         "--node-monitor-grace-period": args.node_monitor_grace_period,
         "--node-startup-grace-period": args.node_startup_grace_period,
+        "--horizontal-pod-autoscaler-sync-period": args.horizontal_pod_autoscaler_sync_period,
     }
     for flag, value in positive.items():
         if value <= 0:
@@ -81,6 +106,10 @@ def settings_from(args: argparse.Namespace) -> ControllerSettings:
         "--node-eviction-rate": args.node_eviction_rate,
         "--secondary-node-eviction-rate": args.secondary_node_eviction_rate,
         "--job-backoff": args.job_backoff,
+        "--horizontal-pod-autoscaler-downscale-stabilization": (
+            args.horizontal_pod_autoscaler_downscale_stabilization
+        ),
+        "--horizontal-pod-autoscaler-tolerance": args.horizontal_pod_autoscaler_tolerance,
     }.items():
         if value < 0:
             raise SystemExit(f"{flag}: must not be negative, got {value}")

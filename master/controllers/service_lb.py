@@ -14,12 +14,13 @@ from typing import Any
 import structlog
 
 from client import kinds
+from client.api import ApiClient
 from client.errors import NotFound
 from client.informer import copy_object
 from master.controllers.base import Context, Controller
 from proto import core_pb2
 
-__all__ = ["ServiceLoadBalancerController", "ingress_addresses"]
+__all__ = ["ServiceLoadBalancerController", "ingress_addresses", "write_ingress"]
 
 log = structlog.get_logger("controllers.service_lb")
 
@@ -69,12 +70,19 @@ class ServiceLoadBalancerController(Controller):
         )
         if [i.ip for i in svc.status.load_balancer.ingress] == wanted:
             return
-        fresh = copy_object(svc)
-        del fresh.status.load_balancer.ingress[:]
-        for ip in wanted:
-            fresh.status.load_balancer.ingress.add(ip=ip)
-        try:
-            await self.client.update_status(fresh)
-        except NotFound:
-            return
-        log.info("load balancer ingress", service=key, ingress=wanted)
+        if await write_ingress(self.client, svc, wanted):
+            log.info("load balancer ingress", service=key, ingress=wanted)
+
+
+async def write_ingress(client: ApiClient, obj: Any, wanted: list[str]) -> bool:
+    """Write `wanted` as the status.loadBalancer.ingress IPs of a copy of `obj` (a Service
+    or an Ingress); False when the object is gone."""
+    fresh = copy_object(obj)
+    del fresh.status.load_balancer.ingress[:]
+    for ip in wanted:
+        fresh.status.load_balancer.ingress.add(ip=ip)
+    try:
+        await client.update_status(fresh)
+    except NotFound:
+        return False
+    return True

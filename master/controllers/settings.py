@@ -48,3 +48,23 @@ class ControllerSettings:
     """First delay before a failed Job pod is replaced, doubling (Kubernetes: 10 s)."""
     job_backoff_max: float = 60.0
     """Longest such delay (Kubernetes: 6 min)."""
+    local_path_dir: str = "/var/lib/tugboat/local-path"
+    """Where on a node the local-path provisioner makes each volume's directory (k3s:
+    /var/lib/rancher/k3s/storage); --local-path-dir."""
+    local_path_helper_image: str = "busybox:1.35"
+    """The image of the helper pod that removes a deleted volume's directory on its node;
+    --local-path-helper-image."""
+    horizontal_pod_autoscaler_sync_period: float = 15.0
+    """Seconds between two looks of the HPA controller at each HorizontalPodAutoscaler
+    (--horizontal-pod-autoscaler-sync-period; Kubernetes: 15 s)."""
+    horizontal_pod_autoscaler_downscale_stabilization: float = 300.0
+    """The scale-down window of an HPA whose behavior sets none
+    (--horizontal-pod-autoscaler-downscale-stabilization; Kubernetes: 5 min)."""
+    horizontal_pod_autoscaler_tolerance: float = 0.1
+    """Usage within this fraction of the target changes nothing
+    (--horizontal-pod-autoscaler-tolerance; Kubernetes: 0.1)."""
+    horizontal_pod_autoscaler_cpu_initialization_period: float = 300.0
+    """Seconds after a pod starts in which its cpu is trusted only once ready
+    (--horizontal-pod-autoscaler-cpu-initialization-period; Kubernetes: 5 min)."""
+    horizontal_pod_autoscaler_initial_readiness_delay: float = 30.0
+    """(--horizontal-pod-autoscaler-initial-readiness-delay; Kubernetes: 30 s)."""

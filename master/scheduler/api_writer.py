@@ -12,6 +12,7 @@ from client.api import ApiClient
 from client.errors import ApiError, Conflict, NotFound
 from client.events import NORMAL, WARNING, EventRecorder, now_rfc3339
 from master.scheduler.framework import pod_key
+from master.scheduler.plugins.volume_binding import select_node_for_claims
 from proto import core_pb2, meta_pb2
 
 log = structlog.get_logger("tug-scheduler")
@@ -56,6 +57,8 @@ class ApiWriter:
 
     async def bind(self, pod: core_pb2.Pod, node: str) -> None:
         """Update spec.nodeName, guarded by the resourceVersion the decision was based on."""
+        # VolumeBinding's PreBind: the pod's WaitForFirstConsumer claims learn the node.
+        await select_node_for_claims(self.api, pod, node)
         bound = _copy(pod)
         bound.spec.node_name = node
         bound = await self.api.update(bound)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from master.scheduler.framework import NodeInfo, PodInfo, Snapshot, pod_key
+from master.scheduler.volumes import VolumeObjects
 from proto import core_pb2
 
 TERMINAL_PHASES = ("Succeeded", "Failed")
@@ -35,6 +36,7 @@ class Cache:
     _pod_node: dict[str, str] = field(default_factory=dict)
     _assumed: set[str] = field(default_factory=set)
     namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    volumes: VolumeObjects = field(default_factory=VolumeObjects)
     _ordered: list[NodeInfo] | None = None
     """The snapshot's node list, rebuilt only when the set of nodes changes."""
 
@@ -126,7 +128,7 @@ class Cache:
         """Every present node, in a stable order (name), for one scheduling cycle."""
         if self._ordered is None:
             self._ordered = [self._nodes[n] for n in sorted(self._present)]
-        return Snapshot(self._ordered, self.namespace_labels)
+        return Snapshot(self._ordered, self.namespace_labels, self.volumes)
 
     def __len__(self) -> int:
         return len(self._present)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from client.quantity import cpu_millis, memory_bytes
+from master.scheduler.volumes import VolumeObjects
 from proto import core_pb2
 
 MAX_NODE_SCORE = 100
@@ -297,6 +298,8 @@ class Snapshot:
     nodes: list[NodeInfo]
     namespace_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Labels of each namespace, for affinity terms with a namespaceSelector."""
+    volumes: VolumeObjects = field(default_factory=VolumeObjects)
+    """Claims, volumes and storage classes, for volume binding."""
 
     def get(self, name: str) -> NodeInfo | None:
         """The NodeInfo of a node, or None."""

@@ -8,48 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from client.nodeaffinity import node_selector_matches, requirement_matches, term_matches
 from client.selectors import from_proto
 from proto import core_pb2
 
-
-def requirement_matches(req: core_pb2.NodeSelectorRequirement, labels: Mapping[str, str]) -> bool:
-    """One matchExpressions entry: In, NotIn, Exists, DoesNotExist, Gt, Lt."""
-    op = req.operator
-    present = req.key in labels
-    value = labels.get(req.key, "")
-    if op == "In":
-        return present and value in req.values
-    if op == "NotIn":
-        return not present or value not in req.values
-    if op == "Exists":
-        return present
-    if op == "DoesNotExist":
-        return not present
-    if op in ("Gt", "Lt"):
-        if not present or len(req.values) != 1:
-            return False
-        try:
-            have, want = int(value), int(req.values[0])
-        except ValueError:
-            return False
-        return have > want if op == "Gt" else have < want
-    return False
-
-
-def term_matches(term: core_pb2.NodeSelectorTerm, node: core_pb2.Node) -> bool:
-    """All expressions and fields of one term hold; an empty term matches nothing."""
-    if not term.match_expressions and not term.match_fields:
-        return False
-    labels = node.metadata.labels
-    if not all(requirement_matches(r, labels) for r in term.match_expressions):
-        return False
-    fields = {"metadata.name": node.metadata.name}
-    return all(requirement_matches(r, fields) for r in term.match_fields)
-
-
-def node_selector_matches(selector: core_pb2.NodeSelector, node: core_pb2.Node) -> bool:
-    """Terms are ORed."""
-    return any(term_matches(t, node) for t in selector.node_selector_terms)
+__all__ = [
+    "affinity_term_matches_pod",
+    "node_selector_matches",
+    "pod_matches_node_selector_and_affinity",
+    "requirement_matches",
+    "term_matches",
+    "term_namespaces",
+    "tolerated",
+    "tolerates",
+]
 
 
 def pod_matches_node_selector_and_affinity(pod: core_pb2.Pod, node: core_pb2.Node) -> bool:

@@ -179,6 +179,16 @@ class Scheduler:
         """Forget a namespace's labels."""
         self.cache.namespace_labels.pop(ns.metadata.name, None)
 
+    def on_volume_object(self, obj: object) -> None:
+        """A claim, volume or StorageClass was added or changed: pods waiting for one
+        (a claim that did not exist, a volume that was not there) may fit now."""
+        self.cache.volumes.set(obj)
+        self.queue.move_all_to_active_or_backoff()
+
+    def on_volume_object_deleted(self, obj: object) -> None:
+        """A claim, volume or StorageClass is gone."""
+        self.cache.volumes.remove(obj)
+
     def resolve_priority(self, pod: core_pb2.Pod) -> int:
         """spec.priority if set, else its PriorityClass's value, else the global default, else 0."""
         if pod.spec.HasField("priority"):

@@ -36,9 +36,21 @@ class Sources:
         )
         self.nodes.add_handler(s.on_node, lambda _old, new: s.on_node(new), s.on_node_deleted)
         self.pods.add_handler(s.on_pod, lambda _old, new: s.on_pod(new), s.on_pod_deleted)
+        # Storage before pods too: the volume-binding plugin resolves pods' claims.
+        self.storage: list[Informer[Any]] = [
+            Informer(api, resource)
+            for resource in ("storageclasses", "persistentvolumes", "persistentvolumeclaims")
+        ]
+        for informer in self.storage:
+            informer.add_handler(
+                s.on_volume_object,
+                lambda _old, new: s.on_volume_object(new),
+                s.on_volume_object_deleted,
+            )
         self._informers: list[Informer[Any]] = [
             self.priority_classes,
             self.namespaces,
+            *self.storage,
             self.nodes,
             self.pods,
         ]

@@ -18,7 +18,17 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from master.statemetrics import core, cronjobs, nodes, pods, statefulsets, workloads
+from master.statemetrics import (
+    autoscaling,
+    core,
+    cronjobs,
+    ingresses,
+    nodes,
+    pods,
+    statefulsets,
+    workloads,
+)
+from master.statemetrics import storage as storage_metrics
 from master.statemetrics.families import Families
 
 log = structlog.get_logger("statemetrics")
@@ -42,7 +52,13 @@ GENERATORS: dict[str, Generator] = {
     "daemonsets": workloads.daemonset_metrics,
     "jobs": workloads.job_metrics,
     "cronjobs": cronjobs.cron_job_metrics,
+    "horizontalpodautoscalers": autoscaling.hpa_metrics,
+    "ingresses": ingresses.ingress_metrics,
+    "ingressclasses": ingresses.ingress_class_metrics,
     "statefulsets": statefulsets.stateful_set_metrics,
+    "persistentvolumes": storage_metrics.volume_metrics,
+    "persistentvolumeclaims": storage_metrics.claim_metrics,
+    "storageclasses": storage_metrics.storage_class_metrics,
 }
 """Resource → the function writing one object's series. A new kind adds one line here,
 or one in NO_FAMILY saying why it has none."""

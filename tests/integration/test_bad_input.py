@@ -384,6 +384,240 @@ BAD_CREATES = [
 ]
 
 
+def _ingress(spec: str) -> str:
+    return f"""
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata:
+          name: web
+        spec:
+{textwrap.indent(textwrap.dedent(spec).strip(), " " * 10)}
+        """
+
+
+_WEB_BACKEND = "backend: {service: {name: web, port: {number: 80}}}"
+
+
+def _ingress_path(path: str) -> str:
+    return _ingress(f"rules:\n- host: web.test\n  http:\n    paths:\n    - {path}")
+
+
+BAD_INGRESSES = [
+    pytest.param(
+        _ingress_path("{path: /, " + _WEB_BACKEND + "}"),
+        "spec.rules[0].http.paths[0].pathType: Required value: pathType must be specified",
+        id="an ingress path without a pathType",
+    ),
+    pytest.param(
+        _ingress_path("{path: api, pathType: Prefix, " + _WEB_BACKEND + "}"),
+        'spec.rules[0].http.paths[0].path: Invalid value: "api": must be an absolute path',
+        id="an ingress path that is not absolute",
+    ),
+    pytest.param(
+        _ingress_path("{path: /a//b, pathType: Exact, " + _WEB_BACKEND + "}"),
+        "spec.rules[0].http.paths[0].path: Invalid value: \"/a//b\": must not contain '//'",
+        id="an exact ingress path with an empty element",
+    ),
+    pytest.param(
+        _ingress_path("{path: /, pathType: Regex, " + _WEB_BACKEND + "}"),
+        'spec.rules[0].http.paths[0].pathType: Unsupported value: "Regex": supported values: '
+        '"Exact", "ImplementationSpecific", "Prefix"',
+        id="an unknown ingress pathType",
+    ),
+    pytest.param(
+        _ingress("rules:\n- host: 10.0.0.1\n  http: {paths: [{path: /, pathType: Prefix, "
+                 + _WEB_BACKEND + "}]}"),
+        'spec.rules[0].host: Invalid value: "10.0.0.1": must be a DNS name, not an IP address',
+        id="an ingress host that is an IP address",
+    ),
+    pytest.param(
+        _ingress("rules:\n- host: 'foo.*.example.com'\n  http: {paths: [{path: /, "
+                 "pathType: Prefix, " + _WEB_BACKEND + "}]}"),
+        'spec.rules[0].host: Invalid value: "foo.*.example.com": a wildcard DNS-1123 subdomain '
+        "must start with '*.'",
+        id="an ingress wildcard that is not the first label",
+    ),
+    pytest.param(
+        _ingress_path("{path: /, pathType: Prefix, backend: {service: {name: web}}}"),
+        "spec.rules[0].http.paths[0].backend: Required value: port name or number is required",
+        id="an ingress backend without a port",
+    ),
+    pytest.param(
+        _ingress_path("{path: /, pathType: Prefix, backend: {}}"),
+        'spec.rules[0].http.paths[0].backend: Invalid value: "": resource or service backend '
+        "is required",
+        id="an ingress backend with neither service nor resource",
+    ),
+    pytest.param(
+        _ingress("tls:\n- {hosts: [web.test], secretName: Web_TLS}\ndefaultBackend: {service: "
+                 "{name: web, port: {number: 80}}}"),
+        'spec.tls[0].secretName: Invalid value: "Web_TLS": a lowercase RFC 1123 subdomain',
+        id="an ingress TLS secret name that is no Secret name",
+    ),
+    pytest.param(
+        _ingress("ingressClassName: tugboat"),
+        "spec: Invalid value: null: either `defaultBackend` or `rules` must be specified",
+        id="an ingress with neither rules nor a default backend",
+    ),
+    pytest.param(
+        """
+        apiVersion: networking.k8s.io/v1
+        kind: IngressClass
+        metadata: {name: mine}
+        spec: {controller: tugboat}
+        """,
+        'spec.controller: Invalid value: "tugboat": must be a domain-prefixed path '
+        '(such as "acme.io/foo")',
+        id="an ingress class controller without a domain",
+    ),
+]
+BAD_CREATES += BAD_INGRESSES
+
+
+def _claim(spec: str) -> str:
+    return (
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data, namespace: default}\n"
+        "spec:\n" + textwrap.indent(spec, "  ")
+    )
+
+
+def _volume(spec: str) -> str:
+    return "apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: pv1}\nspec:\n" + (
+        textwrap.indent(spec, "  ")
+    )
+
+
+_STORAGE = "resources: {requests: {storage: 1Gi}}\n"
+_CAPACITY = "capacity: {storage: 1Gi}\naccessModes: [ReadWriteOnce]\n"
+
+BAD_STORAGE = [
+    pytest.param(
+        _claim(_STORAGE),
+        "spec.accessModes: Required value: at least 1 access mode is required",
+        id="a claim without access modes",
+    ),
+    pytest.param(
+        _claim("accessModes: [ReadWriteSometimes]\n" + _STORAGE),
+        'spec.accessModes: Unsupported value: "ReadWriteSometimes": supported values: '
+        '"ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"',
+        id="a claim with an unknown access mode",
+    ),
+    pytest.param(
+        _claim("accessModes: [ReadWriteOnce]\n"),
+        "spec.resources[storage]: Required value",
+        id="a claim without a storage request",
+    ),
+    pytest.param(
+        _claim("accessModes: [ReadWriteOnce]\nresources: {requests: {storage: lots}}\n"),
+        'spec.resources[storage]: Invalid value: "lots": quantities must match the regular '
+        "expression",
+        id="a claim whose storage request is not a quantity",
+    ),
+    pytest.param(
+        _volume(_CAPACITY),
+        "spec: Required value: must specify a volume type",
+        id="a volume without a source",
+    ),
+    pytest.param(
+        _volume(_CAPACITY + "hostPath: {path: /a}\nlocal: {path: /b}\n"),
+        "spec.local: Forbidden: may not specify more than 1 volume type",
+        id="a volume with two sources",
+    ),
+    pytest.param(
+        _volume(_CAPACITY + "local: {path: /mnt/disk}\n"),
+        "spec.nodeAffinity: Required value: Local volume requires node affinity",
+        id="a local volume without node affinity",
+    ),
+    pytest.param(
+        _volume("capacity: {storage: '0'}\naccessModes: [ReadWriteOnce]\nhostPath: {path: /a}\n"),
+        'spec.capacity[storage]: Invalid value: "0": must be greater than zero',
+        id="a volume of no capacity",
+    ),
+    pytest.param(
+        "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: fast}\n"
+        "volumeBindingMode: Sometimes\n",
+        "provisioner: Required value",
+        id="a storage class without a provisioner",
+    ),
+    pytest.param(
+        "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: fast}\n"
+        "provisioner: tugboat.io/local-path\nvolumeBindingMode: Sometimes\n",
+        'volumeBindingMode: Unsupported value: "Sometimes": supported values: "Immediate", '
+        '"WaitForFirstConsumer"',
+        id="a storage class with an unknown binding mode",
+    ),
+]
+BAD_CREATES += BAD_STORAGE
+
+
+def _hpa(spec: str) -> str:
+    return (
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n"
+        "metadata: {name: web, namespace: default}\nspec:\n"
+        "  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n"
+        + "".join(f"  {line}\n" for line in spec.strip().splitlines())
+    )
+
+
+def _hpa_cpu(target: str) -> str:
+    return _hpa(
+        "maxReplicas: 3\nmetrics:\n"
+        f"- {{type: Resource, resource: {{name: cpu, target: {target}}}}}"
+    )
+
+
+BAD_HPAS = [
+    pytest.param(
+        _hpa("minReplicas: 0\nmaxReplicas: 3"),
+        "spec.minReplicas: Invalid value: 0: must be greater than or equal to 1",
+        id="an HPA with minReplicas 0",
+    ),
+    pytest.param(
+        _hpa("minReplicas: 4\nmaxReplicas: 2"),
+        "spec.maxReplicas: Invalid value: 2: must be greater than or equal to `minReplicas`",
+        id="an HPA whose maxReplicas is below minReplicas",
+    ),
+    pytest.param(
+        _hpa("maxReplicas: 0"),
+        "spec.maxReplicas: Invalid value: 0: must be greater than 0",
+        id="an HPA without maxReplicas",
+    ),
+    pytest.param(
+        _hpa_cpu("{type: Utilization, averageUtilization: 0}"),
+        "spec.metrics[0].resource.target.averageUtilization: Invalid value: 0: must be greater "
+        "than 0",
+        id="an HPA target of 0 %",
+    ),
+    pytest.param(
+        _hpa_cpu("{type: Utilization, averageUtilization: 50, averageValue: 100m}"),
+        "spec.metrics[0].resource.target.averageValue: Forbidden: may not set both a target "
+        "raw value and a target utilization",
+        id="an HPA target with both a utilization and a value",
+    ),
+    pytest.param(
+        _hpa("maxReplicas: 3\nmetrics:\n- {type: Resource, resource: {name: gpu, target: "
+             "{type: AverageValue, averageValue: '1'}}}"),
+        'spec.metrics[0].resource.name: Unsupported value: "gpu": supported values: "cpu", '
+        '"memory"',
+        id="an HPA metric on a resource the metrics API does not serve",
+    ),
+    pytest.param(
+        _hpa("maxReplicas: 3\nbehavior:\n  scaleDown:\n    stabilizationWindowSeconds: 4000\n"
+             "    policies: [{type: Pods, value: 0, periodSeconds: 15}]"),
+        "spec.behavior.scaleDown.stabilizationWindowSeconds: Invalid value: 4000: must be less "
+        "than or equal to 3600",
+        id="an HPA scale-down window over an hour",
+    ),
+    pytest.param(
+        _hpa("maxReplicas: 3\nbehavior:\n  scaleUp:\n    selectPolicy: Fastest"),
+        'spec.behavior.scaleUp.selectPolicy: Unsupported value: "Fastest": supported values: '
+        '"Disabled", "Max", "Min"',
+        id="an HPA with an unknown select policy",
+    ),
+]
+BAD_CREATES += BAD_HPAS
+
+
 async def _snapshot(api: ApiClient, obj: Object) -> list[tuple[str, str, str]]:
     """Every stored object of the kind: namespace, name and resourceVersion."""
     listed = await api.list(of(obj).resource)
@@ -606,3 +840,4 @@ def test_a_manifest_that_does_not_fit_the_api_names_file_document_and_field(
     with pytest.raises(ManifestError) as info:
         list(parse_manifests(textwrap.dedent(manifest), "test.yaml"))
     assert expected in str(info.value)
+

@@ -1,6 +1,7 @@
 """The admission steps that read the namespace's own policy objects from etcd: the pod's
-ServiceAccount must exist, LimitRanges (limitranger.py) for pods, then ResourceQuotas
-(client/quota.py) for every kind.
+ServiceAccount must exist, LimitRanges (limitranger.py) for pods, the default IngressClass
+(ingressclass.py) for ingresses, the default StorageClass (defaultstorageclass.py) for
+claims, then ResourceQuotas (client/quota.py) for every kind.
 
 A quota is enforced inside the create's own etcd transaction: the quotas it was checked
 against are compared by revision and written back with their new `status.used`. Two
@@ -17,7 +18,7 @@ from typing import Any
 
 from client import errors, quota
 from client.kinds import Kind, by_resource
-from master.apiserver.admission import limitranger
+from master.apiserver.admission import defaultstorageclass, ingressclass, limitranger
 from master.apiserver.allocators import Claim
 from master.apiserver.apierrors import resource_named
 from master.apiserver.etcd import Etcd, compare_mod, op_put, prefix_end
@@ -29,6 +30,8 @@ QUOTAS = by_resource("resourcequotas")
 LIMIT_RANGES = by_resource("limitranges")
 SERVICE_ACCOUNTS = by_resource("serviceaccounts")
 NAMESPACES = by_resource("namespaces")
+INGRESS_CLASSES = by_resource("ingressclasses")
+STORAGE_CLASSES = by_resource("storageclasses")
 
 
 @dataclass
@@ -41,6 +44,10 @@ class NamespaceReads:
     account_found: bool = True
     limit_ranges: list[Any] = field(default_factory=list)
     quotas: list[Any] = field(default_factory=list)
+    ingress_classes: list[Any] = field(default_factory=list)
+    """Ingresses only: every IngressClass, for the default class."""
+    storage_classes: list[Any] = field(default_factory=list)
+    """PersistentVolumeClaims only: every StorageClass, for the default class."""
 
 
 def _prefix(kind: Kind, namespace: str) -> tuple[bytes, bytes]:
@@ -72,12 +79,22 @@ class NamespaceAdmission:
                 (object_key(SERVICE_ACCOUNTS, namespace, account), b""),
                 _prefix(LIMIT_RANGES, namespace),
             ]
+        ingress = kind.resource == "ingresses"
+        if ingress:
+            ranges.append(_prefix(INGRESS_CLASSES, ""))
+        claim = kind.resource == "persistentvolumeclaims"
+        if claim:
+            ranges.append(_prefix(STORAGE_CLASSES, ""))
         ranges.append(_prefix(QUOTAS, namespace))
         answers = await self.etcd.read_all(ranges)
         reads = NamespaceReads(answers[0].kvs[0] if answers[0].kvs else None)
         if pod:
             reads.account_found = bool(answers[1].kvs)
             reads.limit_ranges = _decoded(LIMIT_RANGES, answers[2])
+        if ingress:
+            reads.ingress_classes = _decoded(INGRESS_CLASSES, answers[-2])
+        if claim:
+            reads.storage_classes = _decoded(STORAGE_CLASSES, answers[-2])
         reads.quotas = _decoded(QUOTAS, answers[-1])
         return reads
 
@@ -98,6 +115,10 @@ class NamespaceAdmission:
             problems = limitranger.apply(obj, reads.limit_ranges)
             if problems:
                 raise errors.Forbidden(f"{what} is forbidden: [{', '.join(problems)}]")
+        if kind.resource == "ingresses":
+            ingressclass.apply(obj, reads.ingress_classes)
+        if kind.resource == "persistentvolumeclaims":
+            defaultstorageclass.apply(obj, reads.storage_classes)
         quotas = [
             q for q in reads.quotas if quota.touches(kind, q) and quota.in_scope(q, kind, obj)
         ]

@@ -76,15 +76,17 @@ def _aggregate_to(*roles: str) -> dict[str, str]:
 _WORKLOADS = (
     "deployments", "deployments/scale", "replicasets", "replicasets/scale", "daemonsets",
     "statefulsets", "statefulsets/scale",
-)  # fmt: skip
+)
 _CORE_EDITABLE = (
     "pods", "pods/attach", "pods/eviction", "pods/exec", "pods/portforward", "pods/proxy",
     "configmaps", "endpoints", "secrets", "serviceaccounts", "services", "services/proxy",
+    "persistentvolumeclaims",
 )  # fmt: skip
 _CORE_VIEWABLE = (
     "pods", "pods/log", "pods/status", "configmaps", "endpoints", "events", "limitranges",
     "namespaces", "namespaces/status", "resourcequotas", "resourcequotas/status",
     "serviceaccounts", "services", "services/status",
+    "persistentvolumeclaims", "persistentvolumeclaims/status",
 )  # fmt: skip
 
 
@@ -113,6 +115,8 @@ def cluster_roles() -> list[rbac_pb2.ClusterRole]:
                 rule(READ, [""], ["secrets"]),
                 rule(WRITE, ["apps"], _WORKLOADS),
                 rule(WRITE, ["batch"], ["jobs", "cronjobs"]),
+                rule(WRITE, ["autoscaling"], ["horizontalpodautoscalers"]),
+                rule(WRITE, ["networking.k8s.io"], ["ingresses"]),
                 rule(WRITE, ["coordination.k8s.io"], ["leases"]),
                 rule(["impersonate"], [""], ["serviceaccounts"]),
             ],
@@ -122,12 +126,27 @@ def cluster_roles() -> list[rbac_pb2.ClusterRole]:
             "system:aggregate-to-view",
             [
                 rule(READ, [""], _CORE_VIEWABLE),
-                rule(READ, ["apps"], (*_WORKLOADS, "deployments/status", "replicasets/status",
-                                      "daemonsets/status", "statefulsets/status",
-                                      "controllerrevisions")),
+                rule(
+                    READ,
+                    ["apps"],
+                    (*_WORKLOADS, "deployments/status", "replicasets/status", "daemonsets/status",
+                     "statefulsets/status", "controllerrevisions"),
+                ),
                 rule(READ, ["batch"], ["jobs", "jobs/status", "cronjobs", "cronjobs/status"]),
+                rule(
+                    READ,
+                    ["autoscaling"],
+                    ["horizontalpodautoscalers", "horizontalpodautoscalers/status"],
+                ),
+                rule(READ, ["networking.k8s.io"], ["ingresses", "ingresses/status"]),
                 rule(READ, ["coordination.k8s.io"], ["leases"]),
             ],
+            labels=_aggregate_to("admin", "edit", "view"),
+        ),
+        _role(
+            # metrics-server's role: `kubectl top` for whoever may view the namespace.
+            "system:aggregated-metrics-reader",
+            [rule(READ, ["metrics.k8s.io"], ["pods", "nodes"])],
             labels=_aggregate_to("admin", "edit", "view"),
         ),
         _role(
@@ -143,13 +162,39 @@ def cluster_roles() -> list[rbac_pb2.ClusterRole]:
         ),
         _role(
             "system:discovery",
-            [paths(["get"], ["/api", "/api/*", "/apis", "/apis/*", "/openapi", "/openapi/*",
-                             "/version", "/version/"])],
+            [
+                paths(
+                    ["get"],
+                    [
+                        "/api",
+                        "/api/*",
+                        "/apis",
+                        "/apis/*",
+                        "/openapi",
+                        "/openapi/*",
+                        "/version",
+                        "/version/",
+                    ],
+                )
+            ],
         ),
         _role(
             "system:monitoring",
-            [paths(["get"], ["/metrics", "/metrics/slis", "/livez", "/readyz", "/healthz",
-                             "/livez/*", "/readyz/*", "/healthz/*"])],
+            [
+                paths(
+                    ["get"],
+                    [
+                        "/metrics",
+                        "/metrics/slis",
+                        "/livez",
+                        "/readyz",
+                        "/healthz",
+                        "/livez/*",
+                        "/readyz/*",
+                        "/healthz/*",
+                    ],
+                )
+            ],
         ),
         _role(
             "system:kube-scheduler",
@@ -157,6 +202,11 @@ def cluster_roles() -> list[rbac_pb2.ClusterRole]:
                 # What it watches, and no more: never Secrets.
                 rule(READ, [""], ["pods", "nodes", "namespaces", "services"]),
                 rule(READ, ["scheduling.k8s.io"], ["priorityclasses"]),
+                # Volume binding: it reads claims, volumes and classes, and marks a
+                # WaitForFirstConsumer claim with the node it chose.
+                rule(READ, [""], ["persistentvolumeclaims", "persistentvolumes"]),
+                rule(READ, ["storage.k8s.io"], ["storageclasses"]),
+                rule(["update", "patch"], [""], ["persistentvolumeclaims", "persistentvolumes"]),
                 rule(READ, ["apps"], ["replicasets", "daemonsets"]),
                 rule(["update", "delete"], [""], ["pods"]),
                 rule(["update"], [""], ["pods/status", "pods/binding"]),
@@ -169,27 +219,71 @@ def cluster_roles() -> list[rbac_pb2.ClusterRole]:
             [
                 # Its namespace controller empties a deleted namespace of every kind.
                 rule([*READ, "delete", "deletecollection"], ["*"], ["*"]),
-                rule(["create", "update", "patch"], [""], [
-                    "pods", "pods/status", "endpoints", "events", "namespaces",
-                    "namespaces/status", "namespaces/finalize", "nodes", "nodes/status",
-                    "services", "services/status", "serviceaccounts", "resourcequotas/status",
-                    "persistentvolumeclaims",
-                ]),
-                rule(["create", "update", "patch"], ["apps"], [
-                    "deployments", "deployments/status", "replicasets", "replicasets/status",
-                    "daemonsets", "daemonsets/status", "statefulsets", "statefulsets/status",
-                    "controllerrevisions",
-                ]),
-                rule(["create", "update", "patch"], ["batch"], [
-                    "jobs", "jobs/status", "cronjobs", "cronjobs/status",
-                ]),
+                rule(
+                    ["create", "update", "patch"],
+                    [""],
+                    [
+                        "pods",
+                        "pods/status",
+                        "endpoints",
+                        "events",
+                        "namespaces",
+                        "namespaces/status",
+                        "namespaces/finalize",
+                        "nodes",
+                        "nodes/status",
+                        "services",
+                        "services/status",
+                        "serviceaccounts",
+                        "resourcequotas/status",
+                        "persistentvolumeclaims",
+                        "persistentvolumeclaims/status",
+                        "persistentvolumes",
+                        "persistentvolumes/status",
+                    ],
+                ),
+                rule(
+                    ["create", "update", "patch"],
+                    ["apps"],
+                    [
+                        "deployments",
+                        "deployments/status",
+                        "replicasets",
+                        "replicasets/status",
+                        "daemonsets",
+                        "daemonsets/status",
+                        "statefulsets",
+                        "statefulsets/status",
+                        "controllerrevisions",
+                    ],
+                ),
+                rule(
+                    ["create", "update", "patch"],
+                    ["batch"],
+                    [
+                        "jobs",
+                        "jobs/status",
+                        "cronjobs",
+                        "cronjobs/status",
+                    ],
+                ),
                 rule(["create", "update", "get"], ["coordination.k8s.io"], ["leases"]),
+                rule(["update", "patch"], ["networking.k8s.io"], ["ingresses/status"]),
+                rule(
+                    ["create", "update", "patch"],
+                    ["autoscaling"],
+                    ["horizontalpodautoscalers", "horizontalpodautoscalers/status"],
+                ),
             ],
         ),
         _role(
             "system:node-proxier",
             [
                 rule(READ, [""], ["services", "endpoints", "nodes"]),
+                # The proxy is also the ingress controller: it serves Ingresses of its
+                # class and the TLS Secrets they name (ingress-nginx's role reads the same).
+                rule(READ, ["networking.k8s.io"], ["ingresses", "ingressclasses"]),
+                rule(READ, [""], ["secrets"]),
                 rule(["create", "update", "patch"], [""], ["events"]),
             ],
         ),
@@ -225,9 +319,13 @@ def cluster_role_bindings() -> list[rbac_pb2.ClusterRoleBinding]:
         ),
         _binding("system:discovery", "system:discovery", [(_GROUP, "system:authenticated")]),
         _binding("system:monitoring", "system:monitoring", [(_GROUP, "system:monitoring")]),
-        _binding("system:kube-scheduler", "system:kube-scheduler",
-                 [(_USER, "system:kube-scheduler")]),
-        _binding("system:kube-controller-manager", "system:kube-controller-manager",
-                 [(_USER, "system:kube-controller-manager")]),
+        _binding(
+            "system:kube-scheduler", "system:kube-scheduler", [(_USER, "system:kube-scheduler")]
+        ),
+        _binding(
+            "system:kube-controller-manager",
+            "system:kube-controller-manager",
+            [(_USER, "system:kube-controller-manager")],
+        ),
         _binding("system:node-proxier", "system:node-proxier", [(_USER, "system:kube-proxy")]),
     ]

@@ -3,7 +3,8 @@
 A kubelet may write only its own Node and Lease, the status of pods bound to it and
 Events about them; it may read every Node, Service and Endpoints (it needs them for pod
 networking and service environment variables), the pods bound to it, and only those
-Secrets and ConfigMaps that its pods use. It may ask for a token only for the
+Secrets and ConfigMaps that its pods use; it may get single PersistentVolumeClaims and
+PersistentVolumes (to mount its pods' claims). It may ask for a token only for the
 ServiceAccount of one of its pods.
 
 Decisions that depend on a stored object are split as Kubernetes splits them: this
@@ -74,6 +75,12 @@ class NodeAuthorizer:
             return ALLOW
         if group == "" and resource == "namespaces" and verb == "get":
             return ALLOW
+        if group == "" and resource in ("persistentvolumeclaims", "persistentvolumes"):
+            # To mount a pod's claim. Kubernetes allows only those of its pods (a graph
+            # edge pod -> claim -> volume); here any single one: they hold no secret.
+            if verb == "get" and a.name:
+                return ALLOW
+            return _deny(f'node "{node}" may only get single {resource}')
         if group == "" and resource in ("secrets", "configmaps"):
             if verb != "get" or not a.name:
                 return _deny(f'node "{node}" may only get single {resource} its pods use')

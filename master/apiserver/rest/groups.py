@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from client.kinds import KINDS, Kind
+from client.metricsapi import NODE_METRICS, POD_METRICS
+from client.scale import is_scalable
 
 GIT_VERSION = "v1.32.0-tugboat.1"
 """A Kubernetes-shaped version: kubectl compares its own minor version with it."""
@@ -31,6 +33,7 @@ CATEGORY_ALL = frozenset(
         "replicasets",
         "daemonsets",
         "statefulsets",
+        "horizontalpodautoscalers",
         "jobs",
         "cronjobs",
     }
@@ -38,6 +41,9 @@ CATEGORY_ALL = frozenset(
 """What `kubectl get all` lists: Kubernetes' `all` category, for the kinds Tugboat serves."""
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+READ_ONLY = (NODE_METRICS, POD_METRICS)
+"""Kinds served from elsewhere than the store (metrics.k8s.io, built from the kubelets'
+stats by rest/resourcemetrics.py): discovered with get and list only."""
 SUBRESOURCE_VERBS = ["get", "patch", "update"]
 
 
@@ -75,13 +81,13 @@ def group_version(kind: Kind) -> tuple[str, str]:
 
 def kinds_of(group: str, version: str) -> list[Kind]:
     """The kinds served in one group-version."""
-    return [k for k in KINDS if group_version(k) == (group, version)]
+    return [k for k in (*KINDS, *READ_ONLY) if group_version(k) == (group, version)]
 
 
 def group_versions() -> list[tuple[str, str]]:
     """Every served (group, version), core first, in registry order."""
     seen: list[tuple[str, str]] = []
-    for k in KINDS:
+    for k in (*KINDS, *READ_ONLY):
         gv = group_version(k)
         if gv not in seen:
             seen.append(gv)
@@ -91,7 +97,9 @@ def group_versions() -> list[tuple[str, str]]:
 def subresources(kind: Kind) -> list[Subresource]:
     """The subresources served for a kind."""
     group, version = group_version(kind)
-    found = []
+    found: list[Subresource] = []
+    if kind in READ_ONLY:
+        return found
     if kind.has_status:
         found.append(Subresource("status", group, version, kind.kind, tuple(SUBRESOURCE_VERBS)))
     if kind.resource == "pods":
@@ -106,7 +114,7 @@ def subresources(kind: Kind) -> list[Subresource]:
         found.append(
             Subresource("token", "authentication.k8s.io", "v1", "TokenRequest", ("create",))
         )
-    if kind.resource in ("deployments", "replicasets"):
+    if is_scalable(kind):
         found.append(Subresource("scale", "autoscaling", "v1", "Scale", tuple(SUBRESOURCE_VERBS)))
     return found
 
@@ -117,7 +125,7 @@ def _aliases(kind: Kind) -> dict[str, list[str]]:
     aliases: dict[str, list[str]] = {}
     if kind.short_names:
         aliases["shortNames"] = list(kind.short_names)
-    if kind.resource in CATEGORY_ALL:
+    if kind.resource in CATEGORY_ALL and kind not in READ_ONLY:
         aliases["categories"] = ["all"]
     return aliases
 
@@ -154,7 +162,7 @@ def resource_list(group: str, version: str) -> dict[str, Any] | None:
             "singularName": k.singular,
             "namespaced": k.namespaced,
             "kind": k.kind,
-            "verbs": VERBS,
+            "verbs": ["get", "list"] if k in READ_ONLY else VERBS,
         }
         entry.update(_aliases(k))
         resources.append(entry)
@@ -184,7 +192,7 @@ def _aggregated_resource(k: Kind) -> dict[str, Any]:
         "responseKind": {"group": group, "version": version, "kind": k.kind},
         "scope": "Namespaced" if k.namespaced else "Cluster",
         "singularResource": k.singular,
-        "verbs": VERBS,
+        "verbs": ["get", "list"] if k in READ_ONLY else VERBS,
     }
     entry.update(_aliases(k))
     subs = [

@@ -28,6 +28,7 @@ from aiohttp import web
 from client import errors
 from client.codec import FieldError, from_dict
 from client.kinds import Kind, Object, UnknownKindError, by_resource, decode
+from client.scale import as_kubernetes, is_scalable, scale_of
 from client.timeouts import within
 from master.apiserver.access import ANONYMOUS
 from master.apiserver.access import Request as AccessRequest
@@ -45,6 +46,7 @@ from master.apiserver.rest import (
     status,
     tables,
 )
+from master.apiserver.rest.autoscalingv1 import AutoscalingV1Api
 from master.apiserver.rest.encoding import EncodedObjects, encode
 from master.apiserver.rest.groups import (
     AGGREGATED,
@@ -62,6 +64,7 @@ from master.apiserver.rest.patching import (
     json_patch,
     strategic_merge_patch,
 )
+from master.apiserver.rest.resourcemetrics import ResourceMetricsApi
 from master.apiserver.rest.status import HttpError
 from master.apiserver.selection import parse
 from master.apiserver.service import ResourcesService
@@ -216,6 +219,10 @@ class RestApi:
             web.get("/apis/{group}/{version}", self._resources),
             web.get("/openapi/v3", self._openapi_index),
             web.get("/openapi/v3/{path:.+}", self._openapi_document),
+            # metrics.k8s.io is not a stored group: its routes go before the generic ones.
+            *ResourceMetricsApi(self.service).routes(),
+            # autoscaling/v1 HPAs are a converted view of the stored v2 ones.
+            *AutoscalingV1Api(self.service, decode_object).routes(),
             web.route("*", "/api/{version}/{tail:.+}", self._resource),
             web.route("*", "/apis/{group}/{version}/{tail:.+}", self._resource),
         ]
@@ -422,6 +429,8 @@ class RestApi:
         if verb == "get":
             obj = await self.service.registry.get(t.kind, t.namespace, t.name)
             if t.subresource == "scale":
+                if not is_scalable(t.kind):
+                    raise _not_found_path()
                 return _json(self._scale_of(t, obj))
             if t.subresource not in ("", "status"):
                 raise _not_found_path()
@@ -725,23 +734,11 @@ class RestApi:
 
     @staticmethod
     def _scale_of(t: Target, obj: Any) -> dict[str, Any]:
-        selector = ",".join(f"{k}={v}" for k, v in sorted(obj.spec.selector.match_labels.items()))
-        return {
-            "apiVersion": "autoscaling/v1",
-            "kind": "Scale",
-            "metadata": {
-                "name": obj.metadata.name,
-                "namespace": obj.metadata.namespace,
-                "uid": obj.metadata.uid,
-                "resourceVersion": obj.metadata.resource_version,
-                "creationTimestamp": obj.metadata.creation_timestamp or None,
-            },
-            "spec": {"replicas": obj.spec.replicas},
-            "status": {"replicas": obj.status.replicas, "selector": selector},
-        }
+        # The generic view (client/scale.py): any kind with spec.replicas and a selector.
+        return as_kubernetes(scale_of(obj))
 
     async def _write_scale(self, request: web.Request, t: Target, change: Any) -> web.Response:
-        if t.kind.resource not in ("deployments", "replicasets"):
+        if not is_scalable(t.kind):
             raise _not_found_path()
         registry = self.service.registry
         for _ in range(PATCH_RETRIES):

@@ -34,7 +34,12 @@ _GROUP_PACKAGES = {
     "coordination.k8s.io": "k8s.io.api.coordination.v1",
     "scheduling.k8s.io": "k8s.io.api.scheduling.v1",
     "rbac.authorization.k8s.io": "k8s.io.api.rbac.v1",
+    "networking.k8s.io": "k8s.io.api.networking.v1",
+    "autoscaling": "k8s.io.api.autoscaling.v2",
+    "storage.k8s.io": "k8s.io.api.storage.v1",
 }
+_VERSION_PACKAGES = {"autoscaling/v1": "k8s.io.api.autoscaling.v1"}
+"""Versions served besides their group's own (kubectl 1.32's autoscale sends v1 HPAs)."""
 _SIGNED = {"int32", "int64"}
 
 Wire = int | bytes
@@ -102,7 +107,8 @@ def unwrap(body: bytes) -> tuple[str, str, bytes]:
 def message_of(api_version: str, kind: str) -> str:
     """The full name of Kubernetes' message for apiVersion and kind."""
     group = api_version.rpartition("/")[0]
-    for name in (f"{_GROUP_PACKAGES.get(group, '')}.{kind}", f"{_META}{kind}"):
+    package = _VERSION_PACKAGES.get(api_version) or _GROUP_PACKAGES.get(group, "")
+    for name in (f"{package}.{kind}", f"{_META}{kind}"):
         if name in MESSAGES:
             return name
     raise ProtobufError(f"{api_version} {kind} cannot be decoded from protobuf")

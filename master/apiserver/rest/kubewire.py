@@ -196,6 +196,112 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         1: ("token", "", "string"),
         2: ("expirationTimestamp", "", "time"),
     },
+    "k8s.io.api.autoscaling.v1.CrossVersionObjectReference": {
+        1: ("kind", "", "string"),
+        2: ("name", "", "string"),
+        3: ("apiVersion", "", "string"),
+    },
+    "k8s.io.api.autoscaling.v1.HorizontalPodAutoscaler": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("spec", "", "k8s.io.api.autoscaling.v1.HorizontalPodAutoscalerSpec"),
+        3: ("status", "", "k8s.io.api.autoscaling.v1.HorizontalPodAutoscalerStatus"),
+    },
+    "k8s.io.api.autoscaling.v1.HorizontalPodAutoscalerSpec": {
+        1: ("scaleTargetRef", "", "k8s.io.api.autoscaling.v1.CrossVersionObjectReference"),
+        2: ("minReplicas", "", "int32"),
+        3: ("maxReplicas", "", "int32"),
+        4: ("targetCPUUtilizationPercentage", "", "int32"),
+    },
+    "k8s.io.api.autoscaling.v1.HorizontalPodAutoscalerStatus": {
+        1: ("observedGeneration", "", "int64"),
+        2: ("lastScaleTime", "", "time"),
+        3: ("currentReplicas", "", "int32"),
+        4: ("desiredReplicas", "", "int32"),
+        5: ("currentCPUUtilizationPercentage", "", "int32"),
+    },
+    "k8s.io.api.autoscaling.v2.CrossVersionObjectReference": {
+        1: ("kind", "", "string"),
+        2: ("name", "", "string"),
+        3: ("apiVersion", "", "string"),
+    },
+    "k8s.io.api.autoscaling.v2.HPAScalingPolicy": {
+        1: ("type", "", "string"),
+        2: ("value", "", "int32"),
+        3: ("periodSeconds", "", "int32"),
+    },
+    "k8s.io.api.autoscaling.v2.HPAScalingRules": {
+        1: ("selectPolicy", "", "string"),
+        2: ("policies", "repeated", "k8s.io.api.autoscaling.v2.HPAScalingPolicy"),
+        3: ("stabilizationWindowSeconds", "", "int32"),
+        4: ("tolerance", "", "quantity"),
+    },
+    "k8s.io.api.autoscaling.v2.HorizontalPodAutoscaler": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("spec", "", "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerSpec"),
+        3: ("status", "", "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerStatus"),
+    },
+    "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerBehavior": {
+        1: ("scaleUp", "", "k8s.io.api.autoscaling.v2.HPAScalingRules"),
+        2: ("scaleDown", "", "k8s.io.api.autoscaling.v2.HPAScalingRules"),
+    },
+    "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerCondition": {
+        1: ("type", "", "string"),
+        2: ("status", "", "string"),
+        3: ("lastTransitionTime", "", "time"),
+        4: ("reason", "", "string"),
+        5: ("message", "", "string"),
+        6: ("observedGeneration", "", "int64"),
+    },
+    "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerSpec": {
+        1: ("scaleTargetRef", "", "k8s.io.api.autoscaling.v2.CrossVersionObjectReference"),
+        2: ("minReplicas", "", "int32"),
+        3: ("maxReplicas", "", "int32"),
+        4: ("metrics", "repeated", "k8s.io.api.autoscaling.v2.MetricSpec"),
+        5: ("behavior", "", "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerBehavior"),
+    },
+    "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerStatus": {
+        1: ("observedGeneration", "", "int64"),
+        2: ("lastScaleTime", "", "time"),
+        3: ("currentReplicas", "", "int32"),
+        4: ("desiredReplicas", "", "int32"),
+        5: ("currentMetrics", "repeated", "k8s.io.api.autoscaling.v2.MetricStatus"),
+        6: ("conditions", "repeated", "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerCondition"),
+    },
+    "k8s.io.api.autoscaling.v2.MetricSpec": {
+        1: ("type", "", "string"),
+        2: ("object", "", "k8s.io.api.autoscaling.v2.ObjectMetricSource"),
+        3: ("pods", "", "k8s.io.api.autoscaling.v2.PodsMetricSource"),
+        4: ("resource", "", "k8s.io.api.autoscaling.v2.ResourceMetricSource"),
+        5: ("external", "", "k8s.io.api.autoscaling.v2.ExternalMetricSource"),
+        7: ("containerResource", "", "k8s.io.api.autoscaling.v2.ContainerResourceMetricSource"),
+    },
+    "k8s.io.api.autoscaling.v2.MetricStatus": {
+        1: ("type", "", "string"),
+        2: ("object", "", "k8s.io.api.autoscaling.v2.ObjectMetricStatus"),
+        3: ("pods", "", "k8s.io.api.autoscaling.v2.PodsMetricStatus"),
+        4: ("resource", "", "k8s.io.api.autoscaling.v2.ResourceMetricStatus"),
+        5: ("external", "", "k8s.io.api.autoscaling.v2.ExternalMetricStatus"),
+        7: ("containerResource", "", "k8s.io.api.autoscaling.v2.ContainerResourceMetricStatus"),
+    },
+    "k8s.io.api.autoscaling.v2.MetricTarget": {
+        1: ("type", "", "string"),
+        2: ("value", "", "quantity"),
+        3: ("averageValue", "", "quantity"),
+        4: ("averageUtilization", "", "int32"),
+    },
+    "k8s.io.api.autoscaling.v2.MetricValueStatus": {
+        1: ("value", "", "quantity"),
+        2: ("averageValue", "", "quantity"),
+        3: ("averageUtilization", "", "int32"),
+    },
+    "k8s.io.api.autoscaling.v2.ResourceMetricSource": {
+        1: ("name", "", "string"),
+        2: ("target", "", "k8s.io.api.autoscaling.v2.MetricTarget"),
+    },
+    "k8s.io.api.autoscaling.v2.ResourceMetricStatus": {
+        1: ("name", "", "string"),
+        2: ("current", "", "k8s.io.api.autoscaling.v2.MetricValueStatus"),
+    },
     "k8s.io.api.batch.v1.CronJob": {
         1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
         2: ("spec", "", "k8s.io.api.batch.v1.CronJobSpec"),
@@ -512,6 +618,10 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
     "k8s.io.api.core.v1.LocalObjectReference": {
         1: ("name", "", "string"),
     },
+    "k8s.io.api.core.v1.LocalVolumeSource": {
+        1: ("path", "", "string"),
+        2: ("fsType", "", "string"),
+    },
     "k8s.io.api.core.v1.Namespace": {
         1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
         2: ("spec", "", "k8s.io.api.core.v1.NamespaceSpec"),
@@ -620,6 +730,11 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         6: ("resourceVersion", "", "string"),
         7: ("fieldPath", "", "string"),
     },
+    "k8s.io.api.core.v1.PersistentVolume": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("spec", "", "k8s.io.api.core.v1.PersistentVolumeSpec"),
+        3: ("status", "", "k8s.io.api.core.v1.PersistentVolumeStatus"),
+    },
     "k8s.io.api.core.v1.PersistentVolumeClaim": {
         1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
         2: ("spec", "", "k8s.io.api.core.v1.PersistentVolumeClaimSpec"),
@@ -658,6 +773,48 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
     "k8s.io.api.core.v1.PersistentVolumeClaimVolumeSource": {
         1: ("claimName", "", "string"),
         2: ("readOnly", "", "bool"),
+    },
+    "k8s.io.api.core.v1.PersistentVolumeSource": {
+        1: ("gcePersistentDisk", "", "k8s.io.api.core.v1.GCEPersistentDiskVolumeSource"),
+        2: ("awsElasticBlockStore", "", "k8s.io.api.core.v1.AWSElasticBlockStoreVolumeSource"),
+        3: ("hostPath", "", "k8s.io.api.core.v1.HostPathVolumeSource"),
+        4: ("glusterfs", "", "k8s.io.api.core.v1.GlusterfsPersistentVolumeSource"),
+        5: ("nfs", "", "k8s.io.api.core.v1.NFSVolumeSource"),
+        6: ("rbd", "", "k8s.io.api.core.v1.RBDPersistentVolumeSource"),
+        7: ("iscsi", "", "k8s.io.api.core.v1.ISCSIPersistentVolumeSource"),
+        8: ("cinder", "", "k8s.io.api.core.v1.CinderPersistentVolumeSource"),
+        9: ("cephfs", "", "k8s.io.api.core.v1.CephFSPersistentVolumeSource"),
+        10: ("fc", "", "k8s.io.api.core.v1.FCVolumeSource"),
+        11: ("flocker", "", "k8s.io.api.core.v1.FlockerVolumeSource"),
+        12: ("flexVolume", "", "k8s.io.api.core.v1.FlexPersistentVolumeSource"),
+        13: ("azureFile", "", "k8s.io.api.core.v1.AzureFilePersistentVolumeSource"),
+        14: ("vsphereVolume", "", "k8s.io.api.core.v1.VsphereVirtualDiskVolumeSource"),
+        15: ("quobyte", "", "k8s.io.api.core.v1.QuobyteVolumeSource"),
+        16: ("azureDisk", "", "k8s.io.api.core.v1.AzureDiskVolumeSource"),
+        17: ("photonPersistentDisk", "", "k8s.io.api.core.v1.PhotonPersistentDiskVolumeSource"),
+        18: ("portworxVolume", "", "k8s.io.api.core.v1.PortworxVolumeSource"),
+        19: ("scaleIO", "", "k8s.io.api.core.v1.ScaleIOPersistentVolumeSource"),
+        20: ("local", "", "k8s.io.api.core.v1.LocalVolumeSource"),
+        21: ("storageos", "", "k8s.io.api.core.v1.StorageOSPersistentVolumeSource"),
+        22: ("csi", "", "k8s.io.api.core.v1.CSIPersistentVolumeSource"),
+    },
+    "k8s.io.api.core.v1.PersistentVolumeSpec": {
+        1: ("capacity", "map", "string:quantity"),
+        2: ("persistentVolumeSource", "inline", "k8s.io.api.core.v1.PersistentVolumeSource"),
+        3: ("accessModes", "repeated", "string"),
+        4: ("claimRef", "", "k8s.io.api.core.v1.ObjectReference"),
+        5: ("persistentVolumeReclaimPolicy", "", "string"),
+        6: ("storageClassName", "", "string"),
+        7: ("mountOptions", "repeated", "string"),
+        8: ("volumeMode", "", "string"),
+        9: ("nodeAffinity", "", "k8s.io.api.core.v1.VolumeNodeAffinity"),
+        10: ("volumeAttributesClassName", "", "string"),
+    },
+    "k8s.io.api.core.v1.PersistentVolumeStatus": {
+        1: ("phase", "", "string"),
+        2: ("message", "", "string"),
+        3: ("reason", "", "string"),
+        4: ("lastPhaseTransitionTime", "", "time"),
     },
     "k8s.io.api.core.v1.Pod": {
         1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
@@ -962,6 +1119,17 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         4: ("effect", "", "string"),
         5: ("tolerationSeconds", "", "int64"),
     },
+    "k8s.io.api.core.v1.TopologySelectorLabelRequirement": {
+        1: ("key", "", "string"),
+        2: ("values", "repeated", "string"),
+    },
+    "k8s.io.api.core.v1.TopologySelectorTerm": {
+        1: (
+            "matchLabelExpressions",
+            "repeated",
+            "k8s.io.api.core.v1.TopologySelectorLabelRequirement",
+        ),
+    },
     "k8s.io.api.core.v1.TopologySpreadConstraint": {
         1: ("maxSkew", "", "int32"),
         2: ("topologyKey", "", "string"),
@@ -971,6 +1139,11 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         6: ("nodeAffinityPolicy", "", "string"),
         7: ("nodeTaintsPolicy", "", "string"),
         8: ("matchLabelKeys", "repeated", "string"),
+    },
+    "k8s.io.api.core.v1.TypedLocalObjectReference": {
+        1: ("apiGroup", "", "string"),
+        2: ("kind", "", "string"),
+        3: ("name", "", "string"),
     },
     "k8s.io.api.core.v1.Volume": {
         1: ("name", "", "string"),
@@ -985,6 +1158,9 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         6: ("subPathExpr", "", "string"),
         7: ("recursiveReadOnly", "", "string"),
         8: ("bindMountOptions", "repeated", "string"),
+    },
+    "k8s.io.api.core.v1.VolumeNodeAffinity": {
+        1: ("required", "", "k8s.io.api.core.v1.NodeSelector"),
     },
     "k8s.io.api.core.v1.VolumeResourceRequirements": {
         1: ("limits", "map", "string:quantity"),
@@ -1025,6 +1201,79 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
     "k8s.io.api.core.v1.WeightedPodAffinityTerm": {
         1: ("weight", "", "int32"),
         2: ("podAffinityTerm", "", "k8s.io.api.core.v1.PodAffinityTerm"),
+    },
+    "k8s.io.api.networking.v1.HTTPIngressPath": {
+        1: ("path", "", "string"),
+        2: ("backend", "", "k8s.io.api.networking.v1.IngressBackend"),
+        3: ("pathType", "", "string"),
+    },
+    "k8s.io.api.networking.v1.HTTPIngressRuleValue": {
+        1: ("paths", "repeated", "k8s.io.api.networking.v1.HTTPIngressPath"),
+    },
+    "k8s.io.api.networking.v1.Ingress": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("spec", "", "k8s.io.api.networking.v1.IngressSpec"),
+        3: ("status", "", "k8s.io.api.networking.v1.IngressStatus"),
+    },
+    "k8s.io.api.networking.v1.IngressBackend": {
+        3: ("resource", "", "k8s.io.api.core.v1.TypedLocalObjectReference"),
+        4: ("service", "", "k8s.io.api.networking.v1.IngressServiceBackend"),
+    },
+    "k8s.io.api.networking.v1.IngressClass": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("spec", "", "k8s.io.api.networking.v1.IngressClassSpec"),
+    },
+    "k8s.io.api.networking.v1.IngressClassParametersReference": {
+        1: ("apiGroup", "", "string"),
+        2: ("kind", "", "string"),
+        3: ("name", "", "string"),
+        4: ("scope", "", "string"),
+        5: ("namespace", "", "string"),
+    },
+    "k8s.io.api.networking.v1.IngressClassSpec": {
+        1: ("controller", "", "string"),
+        2: ("parameters", "", "k8s.io.api.networking.v1.IngressClassParametersReference"),
+    },
+    "k8s.io.api.networking.v1.IngressLoadBalancerIngress": {
+        1: ("ip", "", "string"),
+        2: ("hostname", "", "string"),
+        4: ("ports", "repeated", "k8s.io.api.networking.v1.IngressPortStatus"),
+    },
+    "k8s.io.api.networking.v1.IngressLoadBalancerStatus": {
+        1: ("ingress", "repeated", "k8s.io.api.networking.v1.IngressLoadBalancerIngress"),
+    },
+    "k8s.io.api.networking.v1.IngressPortStatus": {
+        1: ("port", "", "int32"),
+        2: ("protocol", "", "string"),
+        3: ("error", "", "string"),
+    },
+    "k8s.io.api.networking.v1.IngressRule": {
+        1: ("host", "", "string"),
+        2: ("ingressRuleValue", "inline", "k8s.io.api.networking.v1.IngressRuleValue"),
+    },
+    "k8s.io.api.networking.v1.IngressRuleValue": {
+        1: ("http", "", "k8s.io.api.networking.v1.HTTPIngressRuleValue"),
+    },
+    "k8s.io.api.networking.v1.IngressServiceBackend": {
+        1: ("name", "", "string"),
+        2: ("port", "", "k8s.io.api.networking.v1.ServiceBackendPort"),
+    },
+    "k8s.io.api.networking.v1.IngressSpec": {
+        1: ("defaultBackend", "", "k8s.io.api.networking.v1.IngressBackend"),
+        2: ("tls", "repeated", "k8s.io.api.networking.v1.IngressTLS"),
+        3: ("rules", "repeated", "k8s.io.api.networking.v1.IngressRule"),
+        4: ("ingressClassName", "", "string"),
+    },
+    "k8s.io.api.networking.v1.IngressStatus": {
+        1: ("loadBalancer", "", "k8s.io.api.networking.v1.IngressLoadBalancerStatus"),
+    },
+    "k8s.io.api.networking.v1.IngressTLS": {
+        1: ("hosts", "repeated", "string"),
+        2: ("secretName", "", "string"),
+    },
+    "k8s.io.api.networking.v1.ServiceBackendPort": {
+        1: ("name", "", "string"),
+        2: ("number", "", "int32"),
     },
     "k8s.io.api.policy.v1.Eviction": {
         1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
@@ -1080,6 +1329,16 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         3: ("globalDefault", "", "bool"),
         4: ("description", "", "string"),
         5: ("preemptionPolicy", "", "string"),
+    },
+    "k8s.io.api.storage.v1.StorageClass": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("provisioner", "", "string"),
+        3: ("parameters", "map", "string:string"),
+        4: ("reclaimPolicy", "", "string"),
+        5: ("mountOptions", "repeated", "string"),
+        6: ("allowVolumeExpansion", "", "bool"),
+        7: ("volumeBindingMode", "", "string"),
+        8: ("allowedTopologies", "repeated", "k8s.io.api.core.v1.TopologySelectorTerm"),
     },
     "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions": {
         1: ("gracePeriodSeconds", "", "int64"),

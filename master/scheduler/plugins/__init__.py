@@ -11,6 +11,7 @@ from master.scheduler.plugins import (
     node_unschedulable,
     pod_topology_spread,
     taint_toleration,
+    volume_binding,
 )
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "node_unschedulable",
     "pod_topology_spread",
     "taint_toleration",
+    "volume_binding",
 ]

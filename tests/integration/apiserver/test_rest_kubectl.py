@@ -351,6 +351,7 @@ async def test_kubectl_create_token_issues_a_jwt_for_an_existing_service_account
     assert missing.code != 0
     assert 'serviceaccounts "nobody" not found' in missing.err, missing.err
 
+
 async def test_kubectl_creates_a_cron_job_lists_it_and_runs_it_by_hand(kubectl):
     await kubectl.ok("create", "cronjob", "tick", "--image=busybox:1.35",
                      "--schedule=*/5 * * * *", "--", "echo", "hi")  # fmt: skip
@@ -412,3 +413,89 @@ async def test_kubectl_applies_a_stateful_set_and_lists_it_with_its_columns(kube
     ran = await kubectl("apply", "-f", "-", stdin=renamed)
     assert ran.code != 0
     assert "updates to statefulset spec for fields other than" in ran.err, ran.err
+
+
+async def test_kubectl_applies_the_docs_minimal_ingress_and_lists_it_with_its_columns(kubectl):
+    manifest = str(DOCS / "minimal-ingress.yaml")
+    out = await kubectl.ok("apply", "-f", manifest)
+    assert out.strip() == "ingress.networking.k8s.io/minimal-ingress created"
+    assert (await kubectl.ok("apply", "-f", manifest)).strip().endswith("unchanged")
+    table = (await kubectl.ok("get", "ingress")).splitlines()
+    assert table[0].split() == ["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"]
+    assert table[1].split()[:4] == ["minimal-ingress", "nginx-example", "*", "80"]
+    classes = (await kubectl.ok("get", "ingressclasses")).splitlines()
+    assert classes[0].split() == ["NAME", "CONTROLLER", "PARAMETERS", "AGE"]
+    assert classes[1].split()[:3] == ["tugboat", "tugboat.io/ingress", "<none>"]
+    # Without a class, the default class is filled in at create (DefaultIngressClass).
+    classless = (DOCS / "minimal-ingress.yaml").read_text().replace(
+        "  ingressClassName: nginx-example\n", ""
+    ).replace("name: minimal-ingress", "name: classless")
+    await kubectl.ok("create", "-f", "-", stdin=classless)
+    stored = json.loads(await kubectl.ok("get", "ing", "classless", "-o", "json"))
+    assert stored["spec"]["ingressClassName"] == "tugboat"
+    # kubectl's typed create sends protobuf: the backend's port arrives whole.
+    await kubectl.ok("create", "ingress", "typed", "--rule=shop.test/api*=api:8080")
+    typed = json.loads(await kubectl.ok("get", "ingress", "typed", "-o", "json"))
+    (rule,) = typed["spec"]["rules"]
+    assert rule["host"] == "shop.test"
+    assert rule["http"]["paths"] == [
+        {"path": "/api", "pathType": "Prefix",
+         "backend": {"service": {"name": "api", "port": {"number": 8080}}}}
+    ]  # fmt: skip
+    bad = await kubectl("create", "ingress", "bad", "--rule=10.0.0.1/=api:80")
+    assert bad.code != 0
+    assert 'spec.rules[0].host: Invalid value: "10.0.0.1": must be a DNS name' in bad.err, bad.err
+
+
+STORAGE = """
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: disk-1}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  storageClassName: manual
+  hostPath: {path: /srv/disk-1}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+"""
+
+
+async def test_kubectl_applies_a_claim_and_lists_volumes_claims_and_classes(kubectl):
+    out = await kubectl.ok("apply", "-f", "-", stdin=STORAGE)
+    assert out.split("\n")[:2] == [
+        "persistentvolume/disk-1 created", "persistentvolumeclaim/data created"
+    ]  # fmt: skip
+    claim = json.loads(await kubectl.ok("get", "pvc", "data", "-o", "json"))
+    assert claim["spec"]["storageClassName"] == "local-path"  # the default class, at create
+    assert claim["spec"]["volumeMode"] == "Filesystem"
+    assert claim["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]
+    table = (await kubectl.ok("get", "pv,pvc,sc")).split("\n\n")
+    pv, pvc, sc = (t.strip().splitlines() for t in table)
+    assert pv[0].split() == [
+        "NAME", "CAPACITY", "ACCESS", "MODES", "RECLAIM", "POLICY", "STATUS", "CLAIM",
+        "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "REASON", "AGE",
+    ]  # fmt: skip
+    assert pv[1].split()[:6] == ["persistentvolume/disk-1", "1Gi", "RWO", "Retain", "Pending",
+                                 "manual"]  # fmt: skip
+    assert pvc[0].split() == [
+        "NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS", "MODES", "STORAGECLASS",
+        "VOLUMEATTRIBUTESCLASS", "AGE",
+    ]  # fmt: skip
+    assert pvc[1].split()[:3] == ["persistentvolumeclaim/data", "Pending", "local-path"]
+    assert sc[0].split() == [
+        "NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"
+    ]  # fmt: skip
+    assert sc[1].split()[:6] == [
+        "storageclass.storage.k8s.io/local-path", "(default)", "tugboat.io/local-path", "Delete",
+        "WaitForFirstConsumer", "false",
+    ]  # fmt: skip
+    bad = await kubectl("create", "-f", "-", stdin=STORAGE.split("---")[1].replace(
+        "name: data", "name: bad").replace("storage: 1Gi", "storage: lots"))  # fmt: skip
+    assert bad.code != 0
+    assert 'spec.resources[storage]: Invalid value: "lots"' in bad.err, bad.err

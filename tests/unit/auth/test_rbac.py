@@ -174,7 +174,10 @@ def test_components_have_their_own_roles():
     assert allowed(index, scheduler, "update", "pods", sub="status")
     assert not allowed(index, scheduler, "create", "secrets")
     assert allowed(index, proxy, "watch", "endpoints", namespace="")
-    assert not allowed(index, proxy, "get", "secrets")
+    # The proxy is the ingress controller too: it reads the TLS Secrets Ingresses name.
+    assert allowed(index, proxy, "watch", "secrets", namespace="")
+    assert not allowed(index, proxy, "create", "secrets", namespace="default")
+    assert allowed(index, proxy, "list", "ingresses", namespace="", group="networking.k8s.io")
 
 
 async def test_the_superuser_group_passes_and_a_refusal_names_user_verb_and_resource():

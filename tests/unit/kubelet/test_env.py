@@ -24,6 +24,12 @@ class Source:
     async def token(self, pod: core_pb2.Pod) -> str:
         return ""
 
+    async def claim(self, namespace: str, name: str) -> None:
+        return None
+
+    async def volume(self, name: str) -> None:
+        return None
+
 
 def a_pod() -> core_pb2.Pod:
     p = core_pb2.Pod()

@@ -31,6 +31,15 @@ class Source:
         self.tokens = getattr(self, "tokens", 0) + 1
         return jwt_like(pod.metadata.name, self.tokens, self.now, self.now + self.lifetime)
 
+    claims: dict[str, core_pb2.PersistentVolumeClaim] = {}
+    volumes: dict[str, core_pb2.PersistentVolume] = {}
+
+    async def claim(self, namespace, name):
+        return self.claims.get(name)
+
+    async def volume(self, name):
+        return self.volumes.get(name)
+
 
 def jwt_like(sub: str, serial: int, iat: float, exp: float) -> str:
     """A token shaped as a JWT (the kubelet reads its iat and exp, never its signature)."""
@@ -147,3 +156,52 @@ async def test_a_long_lived_token_is_renewed_once_a_day_and_an_unreadable_one_at
     token.write_text("garbage")
     await volumes.setup(pod)
     assert serial(token.read_text()) == 3
+
+
+def claim_source(tmp_path, *, phase: str = "Bound") -> Source:
+    """A source with the claim `data` bound (or not) to a DirectoryOrCreate hostPath volume."""
+    source = Source()
+    pvc = core_pb2.PersistentVolumeClaim()
+    pvc.metadata.name, pvc.metadata.uid = "data", "claim-uid"
+    pvc.spec.volume_name, pvc.status.phase = "pv1", phase
+    pv = core_pb2.PersistentVolume()
+    pv.metadata.name = "pv1"
+    pv.spec.claim_ref.uid = "claim-uid"
+    pv.spec.host_path.path, pv.spec.host_path.type = (
+        str(tmp_path / "lp" / "pv1"),
+        "DirectoryOrCreate",
+    )
+    source.claims, source.volumes = {"data": pvc}, {"pv1": pv}
+    return source
+
+
+def claim_volume(read_only: bool = False) -> core_pb2.Volume:
+    vol = core_pb2.Volume(name="d")
+    vol.persistent_volume_claim.claim_name = "data"
+    vol.persistent_volume_claim.read_only = read_only
+    return vol
+
+
+async def test_a_bound_claim_mounts_its_volumes_directory_made_at_first_mount(tmp_path):
+    vm = VolumeManager(tmp_path, claim_source(tmp_path))
+    pod = a_pod(claim_volume(read_only=True))
+    paths = await vm.setup(pod)
+    assert paths["d"] == str(tmp_path / "lp" / "pv1")
+    assert (tmp_path / "lp" / "pv1").is_dir()
+    container = core_pb2.Container(name="c")
+    container.volume_mounts.add(name="d", mount_path="/data")
+    (mount,) = [m for m in vm.mounts(pod, container, paths) if m.container_path == "/data"]
+    assert mount.read_only
+    await vm.cleanup("uid-1")
+    assert (tmp_path / "lp" / "pv1").is_dir()  # the data outlives the pod
+
+
+async def test_an_unbound_or_missing_claim_is_not_mounted_yet(tmp_path):
+    with pytest.raises(VolumeError, match="non-bound phase"):
+        await VolumeManager(tmp_path, claim_source(tmp_path, phase="Pending")).setup(
+            a_pod(claim_volume())
+        )
+    vol = claim_volume()
+    vol.persistent_volume_claim.claim_name = "other"
+    with pytest.raises(VolumeError, match='persistentvolumeclaim "other" not found'):
+        await VolumeManager(tmp_path, claim_source(tmp_path)).setup(a_pod(vol))

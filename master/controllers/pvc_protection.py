@@ -1,0 +1,100 @@
+"""PVC protection: a claim that a pod still uses is not deleted until that pod is gone.
+
+As Kubernetes' pvc-protection controller: every claim carries the finalizer
+`kubernetes.io/pvc-protection` (added at create by the API server, and here again if it
+is missing). When a claim is marked for deletion the finalizer is removed only once no
+scheduled, unfinished pod of its namespace names it. The pod cache may trail the
+cluster, so before letting a claim go the pods are listed from the API server itself:
+a pod made a moment ago never loses its volume to a stale cache. The kubelet does not
+start a pod whose claim is being deleted, so no new user can appear after the check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from client.errors import Conflict, NotFound
+from client.informer import copy_object
+from client.storage import PVC_PROTECTION
+from master.controllers.base import Context, Controller
+from proto import core_pb2
+
+__all__ = ["PVCProtectionController", "pod_uses_claim"]
+
+log = structlog.get_logger("controllers.pvc_protection")
+
+
+def pod_uses_claim(pod: core_pb2.Pod, claim: str) -> bool:
+    """Scheduled, not finished, and naming the claim (Kubernetes' podUsesPVC: the kubelet
+    sees only scheduled pods, and a finished pod's containers no longer write)."""
+    if not pod.spec.node_name or pod.status.phase in ("Succeeded", "Failed"):
+        return False
+    return any(
+        v.HasField("persistent_volume_claim") and v.persistent_volume_claim.claim_name == claim
+        for v in pod.spec.volumes
+    )
+
+
+class PVCProtectionController(Controller):
+    """Adds the protection finalizer to claims; removes it once a deleted claim is unused."""
+
+    name = "pvc-protection"
+    component = "pvc-protection-controller"
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.claims = ctx.informers.get("persistentvolumeclaims")
+        self.pods = ctx.informers.get("pods")
+        self.claims.add_handler(on_add=self.enqueue, on_update=lambda o, n: self.enqueue(n))
+        self.pods.add_handler(
+            on_add=self._pod, on_update=lambda o, n: self._pod(n), on_delete=self._pod
+        )
+
+    def _pod(self, pod: Any) -> None:
+        for v in pod.spec.volumes:
+            if v.HasField("persistent_volume_claim"):
+                self.queue.add(f"{pod.metadata.namespace}/{v.persistent_volume_claim.claim_name}")
+
+    async def sync(self, key: str) -> None:
+        cached = self.claims.get(key, copy=False)
+        if cached is None:
+            return
+        pvc: core_pb2.PersistentVolumeClaim = copy_object(cached)
+        meta = pvc.metadata
+        if not meta.deletion_timestamp:
+            if PVC_PROTECTION not in meta.finalizers:
+                meta.finalizers.append(PVC_PROTECTION)
+                await self._update(pvc)
+            return
+        if PVC_PROTECTION not in meta.finalizers:
+            return
+        if self._used_in_cache(pvc) or await self._used_live(pvc):
+            log.info("claim in use, kept", key=key)
+            return
+        meta.finalizers.remove(PVC_PROTECTION)
+        await self._update(pvc)
+        log.info("claim no longer in use, finalizer removed", key=key)
+
+    def _used_in_cache(self, pvc: core_pb2.PersistentVolumeClaim) -> bool:
+        return any(
+            pod.metadata.namespace == pvc.metadata.namespace
+            and pod_uses_claim(pod, pvc.metadata.name)
+            for pod in self.pods.list(copy=False)
+        )
+
+    async def _used_live(self, pvc: core_pb2.PersistentVolumeClaim) -> bool:
+        listed = await self.client.list("pods", pvc.metadata.namespace)
+        return any(
+            isinstance(pod, core_pb2.Pod) and pod_uses_claim(pod, pvc.metadata.name)
+            for pod in listed.items
+        )
+
+    async def _update(self, pvc: core_pb2.PersistentVolumeClaim) -> None:
+        try:
+            await self.client.update(pvc)
+        except NotFound:
+            return
+        except Conflict:
+            self.enqueue(pvc)
