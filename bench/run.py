@@ -112,8 +112,9 @@ def _scheduler_throughput(text: str) -> Figures:
         figures[f"{path.replace(' ', '_').replace('-', '_')}_{nodes}_nodes_pods_per_s"] = float(
             rate
         )
-    api, memory = figures.get("full_API_100_nodes_pods_per_s"), figures.get(
-        "in_memory_100_nodes_pods_per_s"
+    api, memory = (
+        figures.get("full_API_100_nodes_pods_per_s"),
+        figures.get("in_memory_100_nodes_pods_per_s"),
     )
     if api and memory:
         figures["ratio"] = api / memory
@@ -199,6 +200,41 @@ def _hosts(text: str) -> Figures:
     return figures
 
 
+def _pod_start(text: str) -> Figures:
+    figures = _pick(
+        text,
+        ratio=r"^ratio tugboat/raw 1 node: ([\d.]+)",
+        per_pod_median_s=r"^\s+apply -> Running, per pod\s+([\d.]+)s",
+    )
+    # Each cluster's window: its medians, and raw's and Swarm's measured between its rounds.
+    for nodes in ("1 node", "3 nodes"):
+        key = nodes.replace(" ", "_")
+        figures.update(
+            _pick(
+                text,
+                **{
+                    f"tugboat_{key}_median_s": rf"^tugboat {nodes}: median ([\d.]+)s",
+                    f"raw_{key}_median_s": rf"^docker run -d .*, {nodes} window: median ([\d.]+)s",
+                    f"swarm_{key}_median_s": rf"^docker swarm .*, {nodes} window: median ([\d.]+)s",
+                    f"ratio_swarm_{key}": rf"^ratio tugboat/swarm {nodes}: ([\d.]+)",
+                    f"tugboat_{key}_containers_per_s": rf"^containers .*{nodes}: tugboat ([\d.]+)",
+                    f"raw_{key}_containers_per_s": rf"^containers .*{nodes}: .*docker run ([\d.]+)",
+                },
+            )
+        )
+    three = _number(r"^ratio tugboat/raw 3 nodes: ([\d.]+)", text)
+    if three is not None:
+        figures["ratio_raw_3_nodes"] = three
+    # The phase breakdown: "  <phase>   <median>s   <p90>s   <last pod at>s   <pods>".
+    for phase, med, last in re.findall(
+        r"^  (\S.*?\S)\s+([\d.]+)s\s+[\d.]+s\s+([\d.]+)s(?:\s+\d+)?\s*$", text, re.MULTILINE
+    ):
+        key = re.sub(r"[^a-z0-9]+", "_", phase.lower()).strip("_")
+        figures[f"phase_{key}_median_s"] = float(med)
+        figures[f"phase_{key}_last_s"] = float(last)
+    return figures
+
+
 @dataclass(frozen=True)
 class Run:
     """One benchmark run: its result name, module, arguments and how to read its output."""
@@ -225,6 +261,13 @@ RUNS = [
         ["--pods", "30"],
         _kubelet_start,
         "kubelet 30 pods ÷ 30 docker runs (time)",
+    ),
+    Run(
+        "pod_start",
+        "bench.pod_start",
+        ["--pods", "30", "--rounds", "3"],
+        _pod_start,
+        "apply to 30 pods Running, 1 node ÷ 30 parallel docker runs (time)",
     ),
     Run(
         "kubelet_stats",
