@@ -11,6 +11,10 @@ pod network) serve a small page and a 1 GiB sparse file. A real etcd, API server
 - straight to one pod;
 - through HAProxy (Debian's package, round-robin over the three pods, one process).
 
+Then the nftables mode, which programs the kernel of a host of its own, on a node made of
+network namespaces (bench/proxy/nftables_lab.py): the same wrk load to a NodePort through
+the proxy's rules and straight to a pod through the same node (--no-nftables skips it).
+
 Then curl downloads the 1 GiB file through the proxy and straight from a pod, and the
 MB/s are compared. wrk and haproxy are installed with apt-get when missing. Everything
 the run starts is stopped at the end (processes by PID, containers by name). It prints
@@ -38,6 +42,7 @@ from pathlib import Path
 
 import docker
 
+from bench.proxy import nftables_lab
 from client.api import ApiClient
 from client.codec import from_dict
 from proto import core_pb2
@@ -114,10 +119,10 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
-def wrk(url: str, duration: int, connections: int) -> WrkResult:
-    """Run wrk; requests per second and p99 latency."""
+def wrk(url: str, duration: int, connections: int, prefix: tuple[str, ...] = ()) -> WrkResult:
+    """Run wrk (after `prefix`, such as `ip netns exec NS`); requests per second and p99."""
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", url],
+        [*prefix, "wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", url],
         capture_output=True, text=True, timeout=duration + 60, check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -166,6 +171,10 @@ def process(args: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
                 proc.wait(timeout=10)
 
 
+def _pair(result: WrkResult) -> tuple[float, float]:
+    return result.rps, result.p99_ms
+
+
 def haproxy_config(port: int, ips: list[str]) -> str:
     servers = "\n".join(f"    server pod{i} {ip}:80" for i, ip in enumerate(ips))
     return f"""global
@@ -191,6 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     p.add_argument("--connections", type=int, default=50)
     p.add_argument("--size-mb", type=int, default=1024, help="bulk transfer size")
+    p.add_argument("--no-nftables", action="store_true", help="skip the nftables lab")
     a = p.parse_args(argv)
     ensure_tools()
     work = Path(tempfile.mkdtemp(prefix="tugboat-bench-proxy-"))
@@ -228,6 +238,17 @@ def main(argv: list[str] | None = None) -> None:
                 straight = download_mbps(urls["direct"] + "big")
                 print(f"{a.size_mb} MiB through the proxy: {via_proxy:.0f} MB/s, "
                       f"straight: {straight:.0f} MB/s", flush=True)
+            if not a.no_nftables:
+                lab = nftables_lab.measure(
+                    apiserver.endpoint,
+                    30000 + (node_port + 1 - 30000) % 2768,
+                    lambda url, prefix: _pair(wrk(url, a.duration, a.connections, prefix)),
+                )
+                for name, (rps, p99) in lab.items():
+                    print(f"{name:8s} {rps:10.0f} req/s   p99 {p99:8.2f} ms", flush=True)
+                nft, lab_direct = lab["nftables"], lab["direct-lab"]
+                print(f"ratio nftables/direct req/s: {nft[0] / lab_direct[0]:.2f}")
+                print(f"ratio nftables/direct p99: {nft[1] / lab_direct[1]:.2f}")
         proxy, direct, ha = results["proxy"], results["direct"], results["haproxy"]
         print(f"ratio proxy/direct req/s: {proxy.rps / direct.rps:.2f}")
         print(f"ratio proxy/haproxy req/s: {proxy.rps / ha.rps:.2f}")

@@ -21,7 +21,6 @@ import secrets
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -38,6 +37,7 @@ from proxy.settings import NFT_MIN_SYNC_INTERVAL, NFTABLES, ProxySettings
 from tests.integration.proxy.conftest import Backend as LoopBackend
 from tests.integration.proxy.conftest import ProxyFactory, service
 from tests.integration.proxy.conftest import set_endpoints as write_endpoints
+from tests.support.netlab import DNS_IP, NodeLab, run
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.skipif(
@@ -46,16 +46,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 CLONE_NEWNET = 0x40000000
-DNS_IP = "172.30.255.10"
 NODE_PORT = 30080
 _libc = ctypes.CDLL(None, use_errno=True)
-
-
-def run(*argv: str, check: bool = True) -> str:
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
-    if check and done.returncode != 0:
-        raise AssertionError(f"{' '.join(argv)}: {done.stderr.strip()}")
-    return done.stdout
 
 
 def socket_in(ns: str, kind: int) -> socket.socket:
@@ -85,18 +77,19 @@ def socket_in(ns: str, kind: int) -> socket.socket:
 
 @dataclass
 class Lab:
-    """The namespaces: node, pod-a (172.30.1.2), pod-b (172.30.1.3), outside (10.99.0.2)."""
+    """The namespaces (tests/support/netlab.py): node, pod-a (172.30.1.2), pod-b
+    (172.30.1.3), outside (10.99.0.2); and the servers the test runs in them."""
 
-    tag: str
+    namespaces: NodeLab
     servers: list[asyncio.AbstractServer] = field(default_factory=list)
     transports: list[asyncio.BaseTransport] = field(default_factory=list)
 
     def ns(self, role: str) -> str:
-        return f"tug{role}-{self.tag}"
+        return self.namespaces.ns(role)
 
     @property
     def nft(self) -> tuple[str, ...]:
-        return ("ip", "netns", "exec", self.ns("node"), "nft")
+        return self.namespaces.nft
 
     def rules(self) -> str:
         return run(*self.nft, "list", "table", "ip", "tugboat-proxy", check=False)
@@ -168,51 +161,14 @@ class Lab:
             t.close()
 
 
-def build_lab(lab: Lab) -> None:
-    node, a, b, out = (lab.ns(r) for r in ("node", "pa", "pb", "out"))
-    for ns in (node, a, b, out):
-        run("ip", "netns", "add", ns)
-        run("ip", "-n", ns, "link", "set", "lo", "up")
-    x = lab.tag[:6]
-    run("ip", "-n", node, "link", "add", "br0", "type", "bridge")
-    run("ip", "-n", node, "addr", "add", "172.30.1.1/24", "dev", "br0")
-    run("ip", "-n", node, "link", "set", "br0", "up")
-    for ns, ip, veth in ((a, "172.30.1.2", f"va{x}"), (b, "172.30.1.3", f"vb{x}")):
-        run("ip", "link", "add", veth, "netns", node, "type", "veth", "peer", "eth0", "netns", ns)
-        run("ip", "-n", node, "link", "set", veth, "master", "br0", "up")
-        # Hairpin on the port, as Kubernetes' kubelet sets it (--hairpin-mode): with
-        # br_netfilter a DNAT back to the sender is bridged out of the port it came in by.
-        run("ip", "-n", node, "link", "set", veth, "type", "bridge_slave", "hairpin", "on")
-        run("ip", "-n", ns, "addr", "add", f"{ip}/24", "dev", "eth0")
-        run("ip", "-n", ns, "link", "set", "eth0", "up")
-        run("ip", "-n", ns, "route", "add", "default", "via", "172.30.1.1")
-    run("ip", "link", "add", "up0", "netns", node, "type", "veth", "peer", "eth0", "netns", out)
-    run("ip", "-n", node, "addr", "add", "10.99.0.1/24", "dev", "up0")
-    run("ip", "-n", node, "link", "set", "up0", "up")
-    run("ip", "-n", out, "addr", "add", "10.99.0.2/24", "dev", "eth0")
-    run("ip", "-n", out, "link", "set", "eth0", "up")
-    run("ip", "-n", out, "route", "add", "default", "via", "10.99.0.1")
-    # As the proxy's Interface does on a node: the DNS address local, the range routed here.
-    run("ip", "-n", node, "link", "add", "tugboat-svc", "type", "bridge")
-    run("ip", "-n", node, "link", "set", "tugboat-svc", "up")
-    run("ip", "-n", node, "addr", "add", f"{DNS_IP}/32", "dev", "tugboat-svc")
-    run("ip", "-n", node, "route", "add", "172.30.255.0/24", "dev", "tugboat-svc")
-    run("ip", "netns", "exec", node, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-
-
-def remove_lab(lab: Lab) -> None:
-    for role in ("node", "pa", "pb", "out"):
-        run("ip", "netns", "del", lab.ns(role), check=False)
-
-
 @pytest.fixture
 def lab_namespaces() -> Iterator[Lab]:
-    lab = Lab(secrets.token_hex(3))
+    namespaces = NodeLab(secrets.token_hex(3))
+    namespaces.build()
     try:
-        build_lab(lab)
-        yield lab
+        yield Lab(namespaces)
     finally:
-        remove_lab(lab)
+        namespaces.remove()
 
 
 @pytest.fixture

@@ -1,0 +1,145 @@
+"""The nftables proxy measured on a host of its own: a node namespace, three pods, a client.
+
+The nftables mode programs the kernel of the proxy's own host, so it cannot share the
+loopback node of the userspace and HAProxy runs. It gets the shape of a container node
+(tests/support/netlab.py): a node namespace with a pod bridge, three pod namespaces each
+serving the same small page with busybox httpd, and an outside namespace standing for
+another host, from which wrk runs. The same wrk load goes once to the NodePort on the
+node's address (the proxy's DNAT, then forwarding to a pod) and once straight to one
+pod through the same node (forwarding alone), so the ratio is the cost of the rules.
+
+The proxy is a real `Proxier` in nftables mode against the benchmark's API server, with
+its `nft` pointed into the node namespace. Everything is removed at the end: the
+httpd processes by PID, the table by the proxy's clean stop, the namespaces last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from client.api import ApiClient
+from client.codec import from_dict
+from proto import core_pb2
+from proxy.proxier import Proxier
+from proxy.settings import NFT_MIN_SYNC_INTERVAL, NFTABLES, ProxySettings
+from tests.support.netlab import DNS_IP, NODE_IP, NodeLab, run
+
+__all__ = ["LabResult", "measure"]
+
+PODS = ("pa", "pb", "pc")
+SERVICE = "bench-nft"
+
+LabResult = dict[str, tuple[float, float]]
+"""Run name ("nftables", "direct-lab") -> (requests per second, p99 in ms)."""
+
+
+def _httpd(lab: NodeLab, role: str, root: Path) -> subprocess.Popen[bytes]:
+    page = root / role
+    page.mkdir()
+    (page / "index.html").write_text(f"{role}\n")
+    return subprocess.Popen(
+        ["ip", "netns", "exec", lab.ns(role), "busybox", "httpd", "-f",
+         "-p", f"{lab.pod_ip(role)}:80", "-h", str(page)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def _answers(lab: NodeLab, url: str) -> bool:
+    done = subprocess.run(
+        ["ip", "netns", "exec", lab.ns("out"), "curl", "-sf", "-m", "1", "-o", "/dev/null", url],
+        capture_output=True, timeout=10, check=False,
+    )  # fmt: skip
+    return done.returncode == 0
+
+
+def _answering(lab: NodeLab, url: str) -> Callable[[], bool]:
+    return lambda: _answers(lab, url)
+
+
+def _wait(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{what}: not within {timeout} s")
+
+
+async def _publish(api: ApiClient, lab: NodeLab, node_port: int) -> None:
+    await api.create(from_dict(core_pb2.Service, {
+        "metadata": {"name": SERVICE, "namespace": "default"},
+        "spec": {"type": "NodePort", "selector": {"app": SERVICE},
+                 "ports": [{"port": 80, "nodePort": node_port}]},
+    }))  # fmt: skip
+    await api.create(from_dict(core_pb2.Endpoints, {
+        "metadata": {"name": SERVICE, "namespace": "default"},
+        "subsets": [{"addresses": [{"ip": lab.pod_ip(r)} for r in PODS],
+                     "ports": [{"port": 80}]}],
+    }))  # fmt: skip
+
+
+def measure(
+    server: str, node_port: int, wrk: Callable[[str, tuple[str, ...]], tuple[float, float]]
+) -> LabResult:
+    """Build the lab, measure the NodePort through nftables and one pod straight, clean up.
+
+    `wrk(url, prefix)` runs wrk with the command prefix (here: into the outside namespace)
+    and gives requests per second and p99 in ms.
+    """
+    if os.geteuid() != 0:
+        raise RuntimeError("the nftables lab needs root (network namespaces, nft)")
+    lab = NodeLab(secrets.token_hex(3), PODS)
+    lab.build()
+    servers: list[subprocess.Popen[bytes]] = []
+    root = Path(tempfile.mkdtemp(prefix="tugboat-bench-nft-"))
+    try:
+        servers = [_httpd(lab, role, root) for role in PODS]
+        return asyncio.run(_measure(server, node_port, lab, wrk))
+    finally:
+        for proc in servers:
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=10)
+        lab.remove()
+        run("rm", "-rf", str(root), check=False)
+
+
+async def _measure(
+    server: str,
+    node_port: int,
+    lab: NodeLab,
+    wrk: Callable[[str, tuple[str, ...]], tuple[float, float]],
+) -> LabResult:
+    prefix = ("ip", "netns", "exec", lab.ns("out"))
+    urls = {
+        "nftables": f"http://{NODE_IP}:{node_port}/",
+        "direct-lab": f"http://{lab.pod_ip(PODS[0])}/",
+    }
+    async with ApiClient([server]) as api:
+        await _publish(api, lab, node_port)
+        settings = ProxySettings(
+            node_name="bench-nft", address=NODE_IP, proxy_mode=NFTABLES, interface="",
+            cluster_dns_ip=DNS_IP, dns_port=-1, sync_period=30.0,
+            min_sync_interval=NFT_MIN_SYNC_INTERVAL, drain_timeout=0.1,
+        )  # fmt: skip
+        proxier = Proxier(settings, api)
+        assert proxier.nft is not None
+        proxier.nft.command = lab.nft
+        await proxier.start()
+        try:
+            for name, url in urls.items():
+                await asyncio.to_thread(_wait, _answering(lab, url), f"{name} {url}")
+            results: LabResult = {}
+            for name, url in urls.items():
+                results[name] = await asyncio.to_thread(wrk, url, prefix)
+            return results
+        finally:
+            await proxier.stop()
