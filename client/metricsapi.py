@@ -13,6 +13,7 @@ metrics, as with metrics-server.
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import TypeVar
 
 from client.kinds import Kind
 from client.quantity import format_quantity
@@ -33,6 +34,8 @@ POD_METRICS = Kind("PodMetrics", API_VERSION, "pods", metrics_pb2.PodMetrics, Tr
 """The two kinds, read-only (get, list) and never stored: not in client/kinds.py's registry,
 which holds the kinds with a store, a strategy and a watch."""
 
+Metrics = TypeVar("Metrics", metrics_pb2.NodeMetrics, metrics_pb2.PodMetrics)
+
 
 def duration(seconds: float) -> str:
     """A Go duration as metav1.Duration writes it: "15s", "10.5s", "1m30s"."""
@@ -49,16 +52,26 @@ def _usage(usage: nodeagent_pb2.Usage) -> dict[str, str]:
     }
 
 
-def node_metrics(stats: nodeagent_pb2.StatsResponse) -> metrics_pb2.NodeMetrics:
-    """The NodeMetrics of one kubelet's answer."""
-    found = metrics_pb2.NodeMetrics(
+def _sampled(
+    message: type[Metrics], stats: nodeagent_pb2.StatsResponse, name: str, namespace: str = ""
+) -> Metrics:
+    """An empty NodeMetrics or PodMetrics named `name`, stamped with the time and window of
+    the kubelet's sample (metrics-server stamps both kinds alike)."""
+    found = message(
         api_version=API_VERSION,
-        kind="NodeMetrics",
+        kind=message.DESCRIPTOR.name,
         timestamp=stats.timestamp,
         window=duration(stats.window_seconds),
     )
-    found.metadata.name = stats.node
+    found.metadata.name = name
+    found.metadata.namespace = namespace
     found.metadata.creation_timestamp = stats.timestamp
+    return found
+
+
+def node_metrics(stats: nodeagent_pb2.StatsResponse) -> metrics_pb2.NodeMetrics:
+    """The NodeMetrics of one kubelet's answer."""
+    found = _sampled(metrics_pb2.NodeMetrics, stats, stats.node)
     found.usage.update(_usage(stats.usage))
     return found
 
@@ -67,15 +80,7 @@ def pod_metrics(stats: nodeagent_pb2.StatsResponse) -> list[metrics_pb2.PodMetri
     """The PodMetrics of every pod in one kubelet's answer (labels are the caller's)."""
     found = []
     for pod in stats.pods:
-        metrics = metrics_pb2.PodMetrics(
-            api_version=API_VERSION,
-            kind="PodMetrics",
-            timestamp=stats.timestamp,
-            window=duration(stats.window_seconds),
-        )
-        metrics.metadata.name = pod.name
-        metrics.metadata.namespace = pod.namespace
-        metrics.metadata.creation_timestamp = stats.timestamp
+        metrics = _sampled(metrics_pb2.PodMetrics, stats, pod.name, pod.namespace)
         for container in pod.containers:
             metrics.containers.add(name=container.name).usage.update(_usage(container.usage))
         found.append(metrics)

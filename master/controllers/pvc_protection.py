@@ -7,23 +7,19 @@ scheduled, unfinished pod of its namespace names it. The pod cache may trail the
 cluster, so before letting a claim go the pods are listed from the API server itself:
 a pod made a moment ago never loses its volume to a stale cache. The kubelet does not
 start a pod whose claim is being deleted, so no new user can appear after the check.
+The finalizer loop is protection.py's, shared with pv-protection.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import structlog
-
-from client.errors import Conflict, NotFound
-from client.informer import copy_object
 from client.storage import PVC_PROTECTION
-from master.controllers.base import Context, Controller
+from master.controllers.base import Context
+from master.controllers.protection import ProtectionController
 from proto import core_pb2
 
 __all__ = ["PVCProtectionController", "pod_uses_claim"]
-
-log = structlog.get_logger("controllers.pvc_protection")
 
 
 def pod_uses_claim(pod: core_pb2.Pod, claim: str) -> bool:
@@ -37,17 +33,17 @@ def pod_uses_claim(pod: core_pb2.Pod, claim: str) -> bool:
     )
 
 
-class PVCProtectionController(Controller):
+class PVCProtectionController(ProtectionController):
     """Adds the protection finalizer to claims; removes it once a deleted claim is unused."""
 
     name = "pvc-protection"
     component = "pvc-protection-controller"
+    finalizer = PVC_PROTECTION
+    resource = "persistentvolumeclaims"
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.claims = ctx.informers.get("persistentvolumeclaims")
         self.pods = ctx.informers.get("pods")
-        self.claims.add_handler(on_add=self.enqueue, on_update=lambda o, n: self.enqueue(n))
         self.pods.add_handler(
             on_add=self._pod, on_update=lambda o, n: self._pod(n), on_delete=self._pod
         )
@@ -57,25 +53,8 @@ class PVCProtectionController(Controller):
             if v.HasField("persistent_volume_claim"):
                 self.queue.add(f"{pod.metadata.namespace}/{v.persistent_volume_claim.claim_name}")
 
-    async def sync(self, key: str) -> None:
-        cached = self.claims.get(key, copy=False)
-        if cached is None:
-            return
-        pvc: core_pb2.PersistentVolumeClaim = copy_object(cached)
-        meta = pvc.metadata
-        if not meta.deletion_timestamp:
-            if PVC_PROTECTION not in meta.finalizers:
-                meta.finalizers.append(PVC_PROTECTION)
-                await self._update(pvc)
-            return
-        if PVC_PROTECTION not in meta.finalizers:
-            return
-        if self._used_in_cache(pvc) or await self._used_live(pvc):
-            log.info("claim in use, kept", key=key)
-            return
-        meta.finalizers.remove(PVC_PROTECTION)
-        await self._update(pvc)
-        log.info("claim no longer in use, finalizer removed", key=key)
+    async def in_use(self, obj: core_pb2.PersistentVolumeClaim) -> bool:
+        return self._used_in_cache(obj) or await self._used_live(obj)
 
     def _used_in_cache(self, pvc: core_pb2.PersistentVolumeClaim) -> bool:
         return any(
@@ -90,11 +69,3 @@ class PVCProtectionController(Controller):
             isinstance(pod, core_pb2.Pod) and pod_uses_claim(pod, pvc.metadata.name)
             for pod in listed.items
         )
-
-    async def _update(self, pvc: core_pb2.PersistentVolumeClaim) -> None:
-        try:
-            await self.client.update(pvc)
-        except NotFound:
-            return
-        except Conflict:
-            self.enqueue(pvc)

@@ -23,7 +23,7 @@ and times are Unix seconds from the caller's clock, so a test can move time by h
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from client import autoscaling
@@ -174,6 +174,17 @@ def _ratio_changes_nothing(old: float, new: float, tolerance: float) -> bool:
     return abs(1.0 - new) <= tolerance or (old < 1.0 < new) or (old > 1.0 > new)
 
 
+@dataclass(frozen=True)
+class _Samples:
+    """A metric's pods sorted as groupPods sorts them, and the samples that count."""
+
+    ready: int
+    unready: set[str]
+    missing: set[str]
+    values: dict[str, int]
+    """Milli-usage of the ready pods with metrics (ignored and unready ones left out)."""
+
+
 def _usable(
     pods: list[core_pb2.Pod],
     metrics: Mapping[str, PodMetric],
@@ -181,8 +192,8 @@ def _usable(
     now: float,
     cpu_initialization_period: float,
     initial_readiness_delay: float,
-) -> tuple[int, set[str], set[str], dict[str, int]]:
-    """(ready count, unready pods, missing pods, the samples that count) of a metric."""
+) -> _Samples:
+    """A metric's samples after groupPods; MetricsError when the selector found no pods."""
     if not pods:
         raise MetricsError("no pods returned by selector while calculating replica count")
     ready, unready, missing, ignored = group_pods(
@@ -199,7 +210,43 @@ def _usable(
         for n, m in metrics.items()
         if n in known and n not in ignored and n not in unready
     }
-    return ready, unready, missing, values
+    return _Samples(ready, unready, missing, values)
+
+
+def _replica_count(
+    current: int,
+    samples: _Samples,
+    ratio: float,
+    missing_at: Mapping[str, int],
+    ratio_of: Callable[[Mapping[str, int]], float],
+    *,
+    tolerance: float,
+    keep_direction: bool,
+) -> int:
+    """The step GetResourceReplicas and calcPlainMetricReplicas share, from the ready pods'
+    usage-to-target `ratio`: with no missing pods and no unready ones while scaling up,
+    ready x ratio (or the current count within the tolerance); otherwise the ratio again
+    with the missing pods at `missing_at` and unready pods (scaling up) at 0, the current
+    count kept if that ratio is within the tolerance or turns the direction.
+    `keep_direction` also keeps it when the new count moves against the new ratio, which
+    only the Utilization path checks."""
+    up_with_unready = bool(samples.unready) and ratio > 1.0
+    if not up_with_unready and not missing_at:
+        if abs(1.0 - ratio) <= tolerance:
+            return current
+        return math.ceil(ratio * samples.ready)
+    corrected = {**samples.values, **missing_at}
+    if up_with_unready:
+        corrected.update(dict.fromkeys(samples.unready, 0))
+    new_ratio = ratio_of(corrected)
+    if _ratio_changes_nothing(ratio, new_ratio, tolerance):
+        return current
+    replicas = math.ceil(new_ratio * len(corrected))
+    if keep_direction and (
+        (new_ratio < 1.0 and replicas > current) or (new_ratio > 1.0 and replicas < current)
+    ):
+        return current
+    return replicas
 
 
 def resource_replicas(
@@ -215,35 +262,31 @@ def resource_replicas(
     initial_readiness_delay: float = INITIAL_READINESS_DELAY,
 ) -> Calculation:
     """GetResourceReplicas: the count for a Utilization target."""
-    ready, unready, missing, values = _usable(
+    samples = _usable(
         pods, metrics, resource, now, cpu_initialization_period, initial_readiness_delay
     )
     requests = pod_requests(pods, resource)
-    if not values:
+    if not samples.values:
         raise MetricsError("did not receive metrics for targeted pods (pods might be unready)")
-    ratio, utilization, average = utilization_ratio(values, requests, target_utilization)
-    up_with_unready = bool(unready) and ratio > 1.0
-    if not up_with_unready and not missing:
-        if abs(1.0 - ratio) <= tolerance:
-            return Calculation(current, utilization, average)
-        return Calculation(math.ceil(ratio * ready), utilization, average)
-    if missing:
-        if ratio < 1.0:
-            fallback = max(100, target_utilization)
-            for name in missing:
-                values[name] = requests[name] * fallback // 100
-        elif ratio > 1.0:
-            for name in missing:
-                values[name] = 0
-    if up_with_unready:
-        for name in unready:
-            values[name] = 0
-    new_ratio, _, _ = utilization_ratio(values, requests, target_utilization)
-    if _ratio_changes_nothing(ratio, new_ratio, tolerance):
-        return Calculation(current, utilization, average)
-    replicas = math.ceil(new_ratio * len(values))
-    if (new_ratio < 1.0 and replicas > current) or (new_ratio > 1.0 and replicas < current):
-        return Calculation(current, utilization, average)
+    ratio, utilization, average = utilization_ratio(samples.values, requests, target_utilization)
+    if ratio < 1.0:
+        # Scaling down: a missing pod counts as using its whole request (or the target, if
+        # higher), so that its absence cannot make the workload look idle.
+        fallback = max(100, target_utilization)
+        missing_at = {name: requests[name] * fallback // 100 for name in samples.missing}
+    elif ratio > 1.0:
+        missing_at = dict.fromkeys(samples.missing, 0)
+    else:
+        missing_at = {}
+    replicas = _replica_count(
+        current,
+        samples,
+        ratio,
+        missing_at,
+        lambda found: utilization_ratio(found, requests, target_utilization)[0],
+        tolerance=tolerance,
+        keep_direction=True,
+    )
     return Calculation(replicas, utilization, average)
 
 
@@ -261,32 +304,27 @@ def raw_resource_replicas(
 ) -> Calculation:
     """GetRawResourceReplicas (calcPlainMetricReplicas): the count for an AverageValue
     target, in milli-units per pod."""
-    ready, unready, missing, values = _usable(
+    samples = _usable(
         pods, metrics, resource, now, cpu_initialization_period, initial_readiness_delay
     )
-    if not values:
+    if not samples.values:
         raise MetricsError("did not receive metrics for targeted pods (pods might be unready)")
 
-    def usage(found: Mapping[str, int]) -> tuple[float, int]:
-        average = sum(found.values()) // len(found)
-        return average / target_value, average
+    def average_of(found: Mapping[str, int]) -> int:
+        return sum(found.values()) // len(found)
 
-    ratio, average = usage(values)
-    up_with_unready = bool(unready) and ratio > 1.0
-    if not up_with_unready and not missing:
-        if abs(1.0 - ratio) <= tolerance:
-            return Calculation(current, None, average)
-        return Calculation(math.ceil(ratio * ready), None, average)
-    if missing:
-        for name in missing:
-            values[name] = target_value if ratio < 1.0 else 0
-    if up_with_unready:
-        for name in unready:
-            values[name] = 0
-    new_ratio, _ = usage(values)
-    if _ratio_changes_nothing(ratio, new_ratio, tolerance):
-        return Calculation(current, None, average)
-    return Calculation(math.ceil(new_ratio * len(values)), None, average)
+    average = average_of(samples.values)
+    ratio = average / target_value
+    replicas = _replica_count(
+        current,
+        samples,
+        ratio,
+        dict.fromkeys(samples.missing, target_value if ratio < 1.0 else 0),
+        lambda found: average_of(found) / target_value,
+        tolerance=tolerance,
+        keep_direction=False,
+    )
+    return Calculation(replicas, None, average)
 
 
 # ---- behavior: stabilization and rate limits ----
@@ -432,6 +470,33 @@ def scale_down_limit(
     return result
 
 
+_SCALE_UP_LIMIT = (
+    "ScaleUpLimit",
+    "the desired replica count is increasing faster than the maximum scale rate",
+)
+_TOO_MANY = ("TooManyReplicas", "the desired replica count is more than the maximum replica count")
+_SCALE_DOWN_LIMIT = (
+    "ScaleDownLimit",
+    "the desired replica count is decreasing faster than the maximum scale rate",
+)
+_TOO_FEW = ("TooFewReplicas", "the desired replica count is less than the minimum replica count")
+_WITHIN_RANGE = ("DesiredWithinRange", "the desired count is within the acceptable range")
+
+
+def _upper_bound(rate_limit: int, maximum: int) -> tuple[int, str, str]:
+    """The lower of the rate's limit and maxReplicas, with ScalingLimited's reason for it."""
+    if maximum > rate_limit:
+        return (rate_limit, *_SCALE_UP_LIMIT)
+    return (maximum, *_TOO_MANY)
+
+
+def _lower_bound(rate_limit: int, minimum: int) -> tuple[int, str, str]:
+    """The higher of the rate's limit and minReplicas, with ScalingLimited's reason for it."""
+    if minimum < rate_limit:
+        return (rate_limit, *_SCALE_DOWN_LIMIT)
+    return (minimum, *_TOO_FEW)
+
+
 def limit_by_rate(
     desired: int,
     current: int,
@@ -445,64 +510,25 @@ def limit_by_rate(
     bounds, with ScalingLimited's reason and message."""
     if desired > current:
         up = scale_up_limit(current, history.up_events, history.down_events, behavior.scale_up, now)
-        up = max(up, current)
-        if maximum > up:
-            allowed, reason, message = (
-                up,
-                "ScaleUpLimit",
-                "the desired replica count is increasing faster than the maximum scale rate",
-            )
-        else:
-            allowed, reason, message = (
-                maximum,
-                "TooManyReplicas",
-                "the desired replica count is more than the maximum replica count",
-            )
+        allowed, reason, message = _upper_bound(max(up, current), maximum)
         if desired > allowed:
             return allowed, reason, message
     elif desired < current:
         down = scale_down_limit(
             current, history.up_events, history.down_events, behavior.scale_down, now
         )
-        down = min(down, current)
-        if minimum < down:
-            allowed, reason, message = (
-                down,
-                "ScaleDownLimit",
-                "the desired replica count is decreasing faster than the maximum scale rate",
-            )
-        else:
-            allowed, reason, message = (
-                minimum,
-                "TooFewReplicas",
-                "the desired replica count is less than the minimum replica count",
-            )
+        allowed, reason, message = _lower_bound(min(down, current), minimum)
         if desired < allowed:
             return allowed, reason, message
-    return desired, "DesiredWithinRange", "the desired count is within the acceptable range"
+    return (desired, *_WITHIN_RANGE)
 
 
 def limit_by_rules(desired: int, current: int, minimum: int, maximum: int) -> tuple[int, str, str]:
     """convertDesiredReplicasWithRules (no behavior): bounds, and max(2 x current, 4)."""
     up_limit = int(max(SCALE_UP_LIMIT_FACTOR * current, SCALE_UP_LIMIT_MINIMUM))
-    if maximum > up_limit:
-        allowed, reason, message = (
-            up_limit,
-            "ScaleUpLimit",
-            "the desired replica count is increasing faster than the maximum scale rate",
-        )
-    else:
-        allowed, reason, message = (
-            maximum,
-            "TooManyReplicas",
-            "the desired replica count is more than the maximum replica count",
-        )
+    allowed, reason, message = _upper_bound(up_limit, maximum)
     if desired < minimum:
-        return (
-            minimum,
-            "TooFewReplicas",
-            "the desired replica count is less than the minimum replica count",
-        )
+        return (minimum, *_TOO_FEW)
     if desired > allowed:
         return allowed, reason, message
-    return desired, "DesiredWithinRange", "the desired count is within the acceptable range"
+    return (desired, *_WITHIN_RANGE)

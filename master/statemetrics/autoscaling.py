@@ -110,10 +110,9 @@ def hpa_metrics(hpa: autoscaling_pb2.HorizontalPodAutoscaler, out: Families) -> 
         labels,
         st.desired_replicas,
     )
-    for condition in st.conditions:
-        out.condition(
-            "kube_horizontalpodautoscaler_status_condition",
-            "The condition of this autoscaler.",
-            {**labels, "condition": condition.type},
-            condition.status,
-        )
+    out.conditions(
+        "kube_horizontalpodautoscaler_status_condition",
+        "The condition of this autoscaler.",
+        labels,
+        st.conditions,
+    )

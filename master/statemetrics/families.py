@@ -7,6 +7,7 @@ since the last one simply stops appearing, as in kube-state-metrics.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from typing import Protocol
 
 from prometheus_client.metrics_core import Metric
 
@@ -18,6 +19,16 @@ Labels = dict[str, str]
 
 _UNITS = {"cpu": "core", "memory": "byte", "ephemeral-storage": "byte"}
 """kube-state-metrics' unit label of a resource; any other (pods, ...) is "integer"."""
+
+
+class Condition(Protocol):
+    """What every kind's status condition has (NodeCondition, DeploymentCondition, ...)."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
 
 
 class Families:
@@ -69,6 +80,14 @@ class Families:
         self.one_of(
             name, help_text, labels, "status", ("true", "false", "unknown"), status.lower()
         )
+
+    def conditions(
+        self, name: str, help_text: str, labels: Labels, conditions: Iterable[Condition]
+    ) -> None:
+        """A `*_status_condition` family: each condition's three samples, labelled with its
+        type, as kube-state-metrics writes them for every kind with status conditions."""
+        for c in conditions:
+            self.condition(name, help_text, {**labels, "condition": c.type}, c.status)
 
     def all(self) -> list[Metric]:
         """The families, for a Prometheus collector to yield."""

@@ -38,13 +38,12 @@ def node_metrics(node: core_pb2.Node, out: Families) -> None:
             {**labels, "key": taint.key, "value": taint.value, "effect": taint.effect},
             1,
         )
-    for c in st.conditions:
-        out.condition(
-            "kube_node_status_condition",
-            "The node's conditions (Ready, MemoryPressure...): 1 on the status it has.",
-            {**labels, "condition": c.type},
-            c.status,
-        )
+    out.conditions(
+        "kube_node_status_condition",
+        "The node's conditions (Ready, MemoryPressure...): 1 on the status it has.",
+        labels,
+        st.conditions,
+    )
     for name, amounts in (("capacity", st.capacity), ("allocatable", st.allocatable)):
         for resource, value in resources(amounts):
             out.gauge(

@@ -106,13 +106,12 @@ def claim_metrics(pvc: core_pb2.PersistentVolumeClaim, out: Families) -> None:
             {**labels, "access_mode": mode},
             1,
         )
-    for c in pvc.status.conditions:
-        out.condition(
-            "kube_persistentvolumeclaim_status_condition",
-            "Information about status of different conditions of persistent volume claim.",
-            {**labels, "condition": c.type},
-            c.status,
-        )
+    out.conditions(
+        "kube_persistentvolumeclaim_status_condition",
+        "Information about status of different conditions of persistent volume claim.",
+        labels,
+        pvc.status.conditions,
+    )
     out.timestamp(
         "kube_persistentvolumeclaim_created",
         "Unix creation timestamp",

@@ -40,10 +40,8 @@ def deployment_metrics(d: workloads_pb2.Deployment, out: Families) -> None:
     out.gauge("kube_deployment_status_observed_generation",
               "The generation the Deployment controller last acted on.", labels,
               st.observed_generation)
-    for c in st.conditions:
-        out.condition("kube_deployment_status_condition",
-                      "The Deployment's conditions (Available, Progressing).",
-                      {**labels, "condition": c.type}, c.status)
+    out.conditions("kube_deployment_status_condition",
+                   "The Deployment's conditions (Available, Progressing).", labels, st.conditions)
 
 
 def replicaset_metrics(rs: workloads_pb2.ReplicaSet, out: Families) -> None:
