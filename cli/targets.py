@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from cli.errors import CliError
-from client import kinds
+from client import customkinds, kinds
 from client.kinds import Kind
 
 ALL = (
@@ -35,6 +38,21 @@ def _resolve(name: str) -> Kind:
         return kinds.resolve(name)
     except kinds.UnknownKindError as e:
         raise CliError(str(e)) from None
+
+
+async def parse_learning(
+    words: list[str], client: Callable[[], AbstractAsyncContextManager[Any]]
+) -> tuple[list[Target], bool]:
+    """parse(); a name it does not know may be a custom kind: then learn the cluster's
+    (from its CRDs, as kubectl from discovery) and parse again."""
+    try:
+        return parse(words)
+    except CliError:
+        if not words:
+            raise
+    async with client() as api:
+        await customkinds.load(api)
+    return parse(words)
 
 
 def parse(words: list[str]) -> tuple[list[Target], bool]:

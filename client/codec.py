@@ -22,6 +22,8 @@ M = TypeVar("M", bound=Message)
 
 _INT_OR_STRING = "tugboat.v1.IntOrString"
 _RAW_JSON = "tugboat.v1.RawJSON"
+_CUSTOM_OBJECT = "tugboat.v1.CustomObject"
+_CUSTOM_OWN = ("apiVersion", "kind", "metadata")
 _INT_TYPES = {
     FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
     FieldDescriptor.TYPE_INT64: (-(2**63), 2**63 - 1),
@@ -115,6 +117,9 @@ def _fill(msg: Message, data: object, path: str) -> None:
         return
     if not isinstance(data, Mapping):
         raise FieldError(path, f"expected an object, got {_type_name(data)}")
+    if desc.full_name == _CUSTOM_OBJECT:
+        _fill_custom(msg, data, path)
+        return
     msg.SetInParent()
     by_json = _json_fields(desc)
     for name, value in data.items():
@@ -125,6 +130,39 @@ def _fill(msg: Message, data: object, path: str) -> None:
         if value is None:
             continue
         _set_field(msg, field, value, fpath)
+
+
+def _fill_custom(msg: Message, data: Mapping[Any, Any], path: str) -> None:
+    """A custom object (its kind has no message of its own): apiVersion, kind and
+    metadata as any object's, an object-valued status apart, every other field kept as
+    JSON in `content` for the kind's schema (master/apiserver/customresources/) to judge."""
+    own = {k: v for k, v in data.items() if k in _CUSTOM_OWN and v is not None}
+    rest = {str(k): v for k, v in data.items() if k not in _CUSTOM_OWN}
+    status = rest.pop("status", None)
+    if status is not None and not isinstance(status, Mapping):
+        rest["status"] = status  # not an object: the schema check names it
+    by_json = _json_fields(msg.DESCRIPTOR)
+    for name, value in own.items():
+        _set_field(msg, by_json[name], value, _join(path, name))
+    _fill(msg.content, rest, _join(path, "content"))  # type: ignore[attr-defined]
+    if isinstance(status, Mapping):
+        _fill(msg.status, status, _join(path, "status"))  # type: ignore[attr-defined]
+
+
+def _custom_dict(msg: Any) -> dict[str, object]:
+    """The Kubernetes-shaped dict of a custom object: its content's fields at the top."""
+    out: dict[str, object] = {}
+    if msg.api_version:
+        out["apiVersion"] = msg.api_version
+    if msg.kind:
+        out["kind"] = msg.kind
+    if msg.HasField("metadata"):
+        out["metadata"] = to_dict(msg.metadata)
+    content = json.loads(msg.content.json or "{}")
+    out.update({k: v for k, v in content.items() if k not in _CUSTOM_OWN})
+    if msg.HasField("status"):
+        out["status"] = to_dict(msg.status)
+    return out
 
 
 _JSON_FIELDS: dict[str, dict[str, FieldDescriptor]] = {}
@@ -213,6 +251,8 @@ def to_dict(msg: Message) -> Any:
         return getattr(msg, which) if which else 0
     if msg.DESCRIPTOR.full_name == _RAW_JSON:
         return json.loads(msg.json or "{}")  # type: ignore[attr-defined]
+    if msg.DESCRIPTOR.full_name == _CUSTOM_OBJECT:
+        return _custom_dict(msg)
     out: dict[str, object] = {}
     for field, value in msg.ListFields():
         if _is_map(field):

@@ -13,6 +13,7 @@ from typing import TypeAlias
 from google.protobuf.message import Message
 
 from proto import (
+    apiextensions_pb2,
     autoscaling_pb2,
     core_pb2,
     networking_pb2,
@@ -53,6 +54,8 @@ Object: TypeAlias = (
     | rbac_pb2.ClusterRole
     | rbac_pb2.RoleBinding
     | rbac_pb2.ClusterRoleBinding
+    | apiextensions_pb2.CustomResourceDefinition
+    | apiextensions_pb2.CustomObject
 )
 """Any top-level API object: each has api_version, kind and metadata."""
 
@@ -202,6 +205,14 @@ KINDS: tuple[Kind, ...] = (
         (),
         has_status=False,
     ),
+    Kind(
+        "CustomResourceDefinition",
+        "apiextensions.k8s.io/v1",
+        "customresourcedefinitions",
+        apiextensions_pb2.CustomResourceDefinition,
+        False,
+        ("crd", "crds"),
+    ),
 )
 
 _BY_RESOURCE = {k.resource: k for k in KINDS}
@@ -219,17 +230,53 @@ class UnknownKindError(LookupError):
     """A kind, resource or alias that the API does not serve."""
 
 
+# Kinds served at run time (CustomResourceDefinitions, client/customkinds.py): consulted
+# after the static ones, which they may never shadow.
+_DYNAMIC: dict[str, Kind] = {}
+_DYNAMIC_ALIASES: dict[str, Kind] = {}
+
+
+def register_dynamic(kind: Kind, aliases: tuple[str, ...] = ()) -> None:
+    """Serve (or re-describe) a kind known only at run time, under its resource and
+    `aliases`; names a static kind holds stay the static kind's."""
+    unregister_dynamic(kind.resource)
+    _DYNAMIC[kind.resource] = kind
+    for alias in (kind.resource, kind.singular, kind.kind, *aliases):
+        _DYNAMIC_ALIASES.setdefault(alias.lower(), kind)
+    _DYNAMIC_ALIASES.setdefault(f"{kind.resource}.{kind.group}", kind)
+    _DYNAMIC_ALIASES.setdefault(kind.qualified, kind)
+
+
+def unregister_dynamic(resource: str) -> None:
+    """Stop serving a run-time kind (its CustomResourceDefinition is gone)."""
+    gone = _DYNAMIC.pop(resource, None)
+    if gone is not None:
+        for alias in [a for a, k in _DYNAMIC_ALIASES.items() if k is gone]:
+            del _DYNAMIC_ALIASES[alias]
+
+
+def dynamic_kinds() -> list[Kind]:
+    """The run-time kinds now served."""
+    return list(_DYNAMIC.values())
+
+
 def by_resource(resource: str) -> Kind:
     """The kind served under a plural resource name ("pods")."""
-    try:
-        return _BY_RESOURCE[resource]
-    except KeyError:
-        raise UnknownKindError(f'the server doesn\'t have a resource type "{resource}"') from None
+    found = _BY_RESOURCE.get(resource) or _DYNAMIC.get(resource)
+    if found is None:
+        raise UnknownKindError(f'the server doesn\'t have a resource type "{resource}"')
+    return found
 
 
 def by_kind(api_version: str, kind: str) -> Kind:
     """The kind named by a manifest's apiVersion and kind; both must match."""
     found = _BY_KIND.get(kind)
+    if found is None or found.api_version != api_version:
+        dynamic = next(
+            (k for k in _DYNAMIC.values() if k.kind == kind and k.api_version == api_version),
+            None,
+        )
+        found = dynamic or found
     if found is None:
         raise UnknownKindError(f'no matches for kind "{kind}" in version "{api_version}"')
     if found.api_version != api_version:
@@ -242,18 +289,23 @@ def by_kind(api_version: str, kind: str) -> Kind:
 
 def of(obj: Message) -> Kind:
     """The kind of a message instance."""
-    try:
-        return _BY_MESSAGE[type(obj)]
-    except KeyError:
-        raise UnknownKindError(f"{type(obj).__name__} is not an API object") from None
+    found = _BY_MESSAGE.get(type(obj))
+    if found is None and isinstance(obj, apiextensions_pb2.CustomObject):
+        group = obj.api_version.rpartition("/")[0]
+        found = next(
+            (k for k in _DYNAMIC.values() if k.kind == obj.kind and k.group == group), None
+        )
+    if found is None:
+        raise UnknownKindError(f"{type(obj).__name__} is not an API object")
+    return found
 
 
 def resolve(name: str) -> Kind:
     """A kind from any name kubectl accepts: plural, singular, short name, Kind, kind.group."""
-    try:
-        return _ALIASES[name.lower()]
-    except KeyError:
-        raise UnknownKindError(f'the server doesn\'t have a resource type "{name}"') from None
+    found = _ALIASES.get(name.lower()) or _DYNAMIC_ALIASES.get(name.lower())
+    if found is None:
+        raise UnknownKindError(f'the server doesn\'t have a resource type "{name}"')
+    return found
 
 
 def decode(resource: str, data: bytes) -> Object:

@@ -7,6 +7,7 @@ and the others are still applied; the exit code is 1 if any failed.
 from __future__ import annotations
 
 import argparse
+import io
 from typing import Any, cast
 
 import structlog
@@ -15,10 +16,10 @@ from cli import sources
 from cli.apply.merge import three_way
 from cli.errors import CliError
 from cli.invocation import Invocation
-from client import codec, errors
+from client import codec, customkinds, errors
 from client.api import ApiClient
 from client.kinds import Kind, Object
-from client.manifests import Manifest, ManifestError
+from client.manifests import STDIN, Manifest, ManifestError
 
 log = structlog.get_logger("tug.apply")
 
@@ -84,48 +85,70 @@ async def apply_one(api: ApiClient, kind: Kind, manifest: dict[str, Any], ns: st
     )
 
 
+def _unknown_kind(loaded: Manifest | ManifestError) -> bool:
+    return isinstance(loaded, ManifestError) and loaded.detail.startswith("no matches for kind")
+
+
 async def run(inv: Invocation) -> int:
     """Apply every document of every `-f` source."""
     failed = False
-    manifests: list[Manifest] = []
-    for loaded in sources.load(inv.args.filename, inv.stdin):
-        if isinstance(loaded, ManifestError):
-            inv.err(f"error: {loaded}")
-            failed = True
-        else:
-            manifests.append(loaded)
-    if not manifests:
-        if not failed:
-            raise CliError("no objects passed to apply")
+    # Read once: a custom kind may only be known after asking the server (below).
+    stdin = io.StringIO(inv.stdin.read() if STDIN in inv.args.filename else "")
+    loaded = sources.load(inv.args.filename, stdin)
+    if not loaded:
+        raise CliError("no objects passed to apply")
+    if not any(isinstance(m, Manifest) or _unknown_kind(m) for m in loaded):
+        for m in loaded:
+            inv.err(f"error: {m}")
         return 1
     async with inv.client() as api:
-        for m in manifests:
-            kind = m.kind
-            try:
-                ns = target_namespace(inv, kind, m.obj)
-                if not m.obj.metadata.name:
-                    raise CliError(f"{m.where}: metadata.name: Required value: name is required")
-                manifest = codec.to_dict(m.obj)
-                manifest["apiVersion"] = kind.api_version
-                manifest["kind"] = kind.kind
-                result = await apply_one(api, kind, manifest, ns)
-            except (errors.Invalid, errors.Conflict, errors.NotFound, errors.AlreadyExists) as e:
-                inv.err(f"error: {m.where}: {e.message}")
-                failed = True
+        if any(_unknown_kind(m) for m in loaded):
+            # Kinds the CRDs of the cluster serve, as kubectl finds them by discovery.
+            await customkinds.load(api)
+            stdin.seek(0)
+            loaded = sources.load(inv.args.filename, stdin)
+        later: list[int] = []
+        for n, m in enumerate(loaded):
+            if _unknown_kind(m):
+                later.append(n)  # perhaps a kind a CRD of these very files defines
                 continue
-            except errors.Unavailable:
-                raise
-            except errors.ApiError as e:
-                inv.err(f"error: {m.where}: {e.reason}: {e.message}")
-                failed = True
-                continue
-            except codec.FieldError as e:
-                inv.err(f"error: {m.where}: {e}")
-                failed = True
-                continue
-            except CliError as e:
-                inv.err(f"error: {e}")
-                failed = True
-                continue
-            inv.out(f"{kind.qualified}/{m.obj.metadata.name} {result}")
+            failed = await _apply_loaded(inv, api, m) or failed
+        if later:
+            await customkinds.load(api)
+            stdin.seek(0)
+            again = sources.load(inv.args.filename, stdin)
+            for n in later:
+                failed = await _apply_loaded(inv, api, again[n]) or failed
     return 1 if failed else 0
+
+
+async def _apply_loaded(inv: Invocation, api: ApiClient, m: Manifest | ManifestError) -> bool:
+    """Apply one document; whether it failed (reported on stderr)."""
+    if isinstance(m, ManifestError):
+        inv.err(f"error: {m}")
+        return True
+    kind = m.kind
+    try:
+        ns = target_namespace(inv, kind, m.obj)
+        if not m.obj.metadata.name:
+            raise CliError(f"{m.where}: metadata.name: Required value: name is required")
+        manifest = codec.to_dict(m.obj)
+        manifest["apiVersion"] = kind.api_version
+        manifest["kind"] = kind.kind
+        result = await apply_one(api, kind, manifest, ns)
+    except (errors.Invalid, errors.Conflict, errors.NotFound, errors.AlreadyExists) as e:
+        inv.err(f"error: {m.where}: {e.message}")
+        return True
+    except errors.Unavailable:
+        raise
+    except errors.ApiError as e:
+        inv.err(f"error: {m.where}: {e.reason}: {e.message}")
+        return True
+    except codec.FieldError as e:
+        inv.err(f"error: {m.where}: {e}")
+        return True
+    except CliError as e:
+        inv.err(f"error: {e}")
+        return True
+    inv.out(f"{kind.qualified}/{m.obj.metadata.name} {result}")
+    return False

@@ -10,7 +10,7 @@ from typing import Any
 from cli import sources, targets
 from cli.errors import CliError
 from cli.invocation import Invocation
-from client import errors
+from client import customkinds, errors
 from client.api import ApiClient
 from client.flags import seconds
 from client.kinds import Kind
@@ -86,7 +86,11 @@ async def run(inv: Invocation) -> int:
             wanted.append((kind, ns, loaded.obj.metadata.name))
     async with inv.client() as api:
         if args.resources:
-            parsed, _ = targets.parse(args.resources)
+            try:
+                parsed, _ = targets.parse(args.resources)
+            except CliError:
+                await customkinds.load(api)  # perhaps a custom kind: learn the CRDs
+                parsed, _ = targets.parse(args.resources)
             for target in parsed:
                 ns = inv.namespace() if target.kind.namespaced else ""
                 if target.names:

@@ -23,7 +23,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 async def run(inv: Invocation) -> int:
     """Describe the named objects, or every object of the kind that matches."""
-    wanted, _ = targets.parse(inv.args.resources)
+    wanted, _ = await targets.parse_learning(inv.args.resources, inv.client)
     namespace = "" if inv.args.all_namespaces else inv.namespace()
     failed = False
     async with inv.client() as api:

@@ -92,7 +92,7 @@ def _nothing_found(inv: Invocation, found: list[tuple[Target, list[Object]]]) ->
 
 async def run(inv: Invocation) -> int:
     """List or get, print, and follow with `-w`."""
-    wanted, qualified = targets.parse(inv.args.resources)
+    wanted, qualified = await targets.parse_learning(inv.args.resources, inv.client)
     if inv.args.watch and (len(wanted) > 1):
         raise CliError("you may only specify a single resource type when watching")
     namespace = "" if inv.args.all_namespaces else inv.namespace()

@@ -38,6 +38,9 @@ class Columns:
     row: Row
     wide_headers: tuple[str, ...] = ()
     wide_row: Row | None = None
+    wide_replaces: bool = False
+    """With -o wide, the wide columns are the whole table (a CRD's printer columns, whose
+    wide ones sit among the others as declared) rather than added after it."""
 
 
 def _labels(labels: Mapping[str, str]) -> str:
@@ -523,6 +526,7 @@ TABLES: dict[str, Columns] = {
         ("VOLUMEMODE",),
         _claim_wide,
     ),
+    "customresourcedefinitions": Columns(("CREATED AT",), _limitrange),
     "storageclasses": Columns(
         ("PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"),
         _storage_class,
@@ -533,9 +537,14 @@ EVENT_HEADERS = ("LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE")
 """Events have no NAME column in kubectl's table."""
 
 
+DYNAMIC_TABLES: dict[str, Columns] = {}
+"""The tables of custom resources, from their CRDs' printer columns (client/customkinds.py)."""
+
+
 def columns_for(resource: str) -> Columns:
     """The table of a resource; NAME and AGE for kinds without their own."""
-    return TABLES.get(resource, Columns(("AGE",), _generic))
+    found = TABLES.get(resource) or DYNAMIC_TABLES.get(resource)
+    return found or Columns(("AGE",), _generic)
 
 
 def header(resource: str, *, wide: bool, all_namespaces: bool) -> list[str]:
@@ -544,6 +553,8 @@ def header(resource: str, *, wide: bool, all_namespaces: bool) -> list[str]:
     if resource == "events":
         return [*prefix, *EVENT_HEADERS]
     cols = columns_for(resource)
+    if wide and cols.wide_replaces:
+        return [*prefix, "NAME", *cols.wide_headers]
     extra = list(cols.wide_headers) if wide else []
     return [*prefix, "NAME", *cols.headers, *extra]
 
@@ -565,6 +576,8 @@ def row(
     shown = name or obj.metadata.name
     if isinstance(obj, storage_pb2.StorageClass) and is_default_class(obj):
         shown += " (default)"  # as kubectl marks the default class
+    if wide and cols.wide_replaces and cols.wide_row is not None:
+        return [*prefix, shown, *cols.wide_row(obj, at)]
     cells = [*prefix, shown, *cols.row(obj, at)]
     if wide and cols.wide_row is not None:
         cells.extend(cols.wide_row(obj, at))

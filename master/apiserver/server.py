@@ -52,6 +52,7 @@ from master.apiserver.bootstrap import (
     ensure_system_namespaces,
 )
 from master.apiserver.compaction import Compactor
+from master.apiserver.customresources.serving import CustomResources
 from master.apiserver.discovery import Discovery, DiscoverySettings
 from master.apiserver.etcd import Etcd
 from master.apiserver.kubernetesservice import KubernetesService
@@ -237,6 +238,9 @@ class ApiServer:
         )
         self.token_issuer = TokenIssuer(self.sa_tokens, self.service.registry, self.access)
         self._following_policy: asyncio.Task[None] | None = None
+        # What the CRDs make this server serve (customresources/serving.py).
+        self.custom_resources = CustomResources(self.service)
+        self._following_crds: asyncio.Task[None] | None = None
         self.service.registry.allocator = ServiceAllocator(
             self.etcd, config.service_cluster_ip_range, config.service_node_port_range
         )
@@ -347,11 +351,18 @@ class ApiServer:
             self.status.add_routes(
                 [
                     self.discovery.route(),
-                    *RestApi(self.service, address, self.token_issuer).routes(),
+                    *RestApi(
+                        self.service, address, self.token_issuer, custom=self.custom_resources
+                    ).routes(),
                 ]
             )
             await self.status.start()
         await self._bootstrap()
+        self._following_crds = asyncio.create_task(self.custom_resources.run())
+        try:
+            await within(self.custom_resources.ready.wait(), POLICY_SYNC_SECONDS)
+        except TimeoutError:
+            self.log.warning("CRDs not read yet; serving their kinds once read", key="crds")
         server = grpc.aio.server(
             options=[
                 ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
@@ -466,6 +477,9 @@ class ApiServer:
             await cancel_and_wait([self._registration], 3.0)
         if self._following_policy is not None:
             await cancel_and_wait([self._following_policy], 3.0)
+        if self._following_crds is not None:
+            await cancel_and_wait([self._following_crds], 3.0)
+        await self.custom_resources.close()
         if self._loopback is not None:
             await self._loopback.close()
         if self._compacting is not None:

@@ -16,11 +16,12 @@ alone: a dependent can reach its informer before its brand-new owner reaches ano
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import structlog
 
-from client import kinds
+from client import customkinds, kinds
 from client.errors import Conflict, NotFound
 from client.informer import Informer, copy_object
 from client.kinds import Object
@@ -56,15 +57,59 @@ class GarbageCollector(Controller):
         super().__init__(ctx)
         self.informers: dict[str, Informer[Any]] = {}
         self.uids: dict[str, tuple[str, str]] = {}
+        self._stopping: set[asyncio.Task[None]] = set()
         """uid -> (resource, key) of every cached object."""
         for resource in MONITORED:
             informer = ctx.informers.get(resource)
             self.informers[resource] = informer
-            informer.add_handler(
-                on_add=self._handler(resource, "add"),
-                on_update=self._update_handler(resource),
-                on_delete=self._handler(resource, "delete"),
-            )
+            self._follow(resource, informer)
+        # Custom objects own and are owned like any object: each CRD's resource is
+        # followed by an informer of its own, started when the CRD is seen.
+        crds = ctx.informers.get(customkinds.CRDS)
+        crds.add_handler(
+            on_add=self._crd_seen,
+            on_update=lambda _old, new: self._crd_seen(new),
+            on_delete=self._crd_gone,
+        )
+
+    def _follow(self, resource: str, informer: Informer[Any]) -> None:
+        informer.add_handler(
+            on_add=self._handler(resource, "add"),
+            on_update=self._update_handler(resource),
+            on_delete=self._handler(resource, "delete"),
+        )
+
+    def _crd_seen(self, crd: Any) -> None:
+        kind = customkinds.serve(crd)
+        if kind is None or kind.resource in self.informers:
+            return
+        informer = Informer[Any](self.client, kind.resource)
+        informer.add_index(cu.OWNER_UID_INDEX, cu.owner_uids)
+        self._follow(kind.resource, informer)
+        self.informers[kind.resource] = informer
+        informer.start()
+        log.info("following custom resource", key=kind.resource)
+
+    def _crd_gone(self, crd: Any) -> None:
+        resource = crd.spec.names.plural
+        informer = self.informers.get(resource)
+        if resource in MONITORED or informer is None:
+            return
+        del self.informers[resource]
+        customkinds.stop(resource)
+        self._stopping.add(asyncio.create_task(informer.stop()))
+        self._stopping = {t for t in self._stopping if not t.done()}
+
+    async def run(self) -> None:
+        try:
+            await super().run()
+        finally:
+            # The custom resources' informers are this controller's own: stop them too.
+            for resource, informer in list(self.informers.items()):
+                if resource not in MONITORED:
+                    await informer.stop()
+            if self._stopping:
+                await asyncio.gather(*self._stopping, return_exceptions=True)
 
     # -- handlers ----------------------------------------------------------------------
 
@@ -205,7 +250,12 @@ class GarbageCollector(Controller):
         try:
             kind = kinds.by_kind(ref.api_version, ref.kind)
         except kinds.UnknownKindError:
-            return True  # cannot tell: never delete on a guess
+            # Perhaps a custom kind whose CRD came after this process started.
+            await customkinds.load(self.client)
+            try:
+                kind = kinds.by_kind(ref.api_version, ref.kind)
+            except kinds.UnknownKindError:
+                return True  # cannot tell: never delete on a guess
         namespace = dependent.metadata.namespace if kind.namespaced else ""
         try:
             owner = await self.client.get(kind.resource, namespace, ref.name)

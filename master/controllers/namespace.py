@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 
-from client import kinds
+from client import customkinds, kinds
 from client.errors import NotFound
 from master.controllers.base import Context, Controller
 from master.controllers.deleting import delete_exact
@@ -46,7 +46,8 @@ class NamespaceController(Controller):
         if ns is None or not ns.metadata.deletion_timestamp:
             return
         left = 0
-        for kind in kinds.KINDS:
+        await customkinds.load(self.client)  # custom objects go with their namespace too
+        for kind in (*kinds.KINDS, *kinds.dynamic_kinds()):
             if not kind.namespaced:
                 continue
             page = await self.client.list_all(kind.resource, key)

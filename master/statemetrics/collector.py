@@ -67,6 +67,10 @@ NO_FAMILY: dict[str, str] = {
     "events": "kube-state-metrics has no family for Events (they are a log, not state)",
     "priorityclasses": "kube-state-metrics has no family for PriorityClasses",
     "controllerrevisions": "kube-state-metrics has no family for ControllerRevisions",
+    "customresourcedefinitions": (
+        "kube-state-metrics serves custom resources only through its CustomResourceStateMetrics "
+        "configuration, which Tugboat does not have"
+    ),
     **{
         r: "kube-state-metrics' RBAC families (kube_role_info, ...) are off by default there"
         for r in ("roles", "clusterroles", "rolebindings", "clusterrolebindings")

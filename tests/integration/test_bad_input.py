@@ -9,11 +9,12 @@ wrong types), which the manifest reader refuses naming the file, the document an
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from client import errors
+from client import customkinds, errors
 from client.api import ApiClient
 from client.kinds import Object, of
 from client.manifests import ManifestError, parse_manifests
@@ -618,6 +619,68 @@ BAD_HPAS = [
 BAD_CREATES += BAD_HPAS
 
 
+_OBJECT_SCHEMA = "schema: {openAPIV3Schema: {type: object}}"
+
+
+def _crd(
+    versions: str = "", *, name: str = "websites.examples.tugboat.io", plural: str = "websites"
+) -> str:
+    versions = versions or f"- {{name: v1, served: true, storage: true, {_OBJECT_SCHEMA}}}"
+    return f"""
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata: {{name: {name}}}
+        spec:
+          group: examples.tugboat.io
+          scope: Namespaced
+          names: {{plural: {plural}, kind: Website}}
+          versions:
+{textwrap.indent(textwrap.dedent(versions).strip(), " " * 10)}
+        """
+
+
+BAD_CRDS = [
+    pytest.param(
+        _crd(name="websites.example.com"),
+        'metadata.name: Invalid value: "websites.example.com": must be '
+        'spec.names.plural+"."+spec.group',
+        id="a CRD whose name is not plural.group",
+    ),
+    pytest.param(
+        _crd(f"- {{name: v1, served: true, storage: true, {_OBJECT_SCHEMA}}}\n"
+             f"- {{name: v2, served: true, storage: true, {_OBJECT_SCHEMA}}}"),
+        "spec.versions: Invalid value: [\"v1\", \"v2\"]: must have exactly one version marked as "
+        "storage version",
+        id="a CRD with two storage versions",
+    ),
+    pytest.param(
+        _crd("- {name: v1, served: true, storage: true}"),
+        "spec.versions[0].schema.openAPIV3Schema: Required value: schemas are required",
+        id="a CRD version without a schema",
+    ),
+    pytest.param(
+        _crd("- {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, "
+             "properties: {spec: {properties: {size: {type: integer}}}}}}}"),
+        "spec.versions[0].schema.openAPIV3Schema.properties[spec].type: Required value: must not "
+        "be empty for specified object fields",
+        id="a CRD schema that is not structural",
+    ),
+    pytest.param(
+        _crd("- {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}, "
+             "additionalPrinterColumns: [{name: Size, type: integer, jsonPath: 'spec.size'}]}"),
+        'spec.versions[0].additionalPrinterColumns[0].jsonPath: Invalid value: "spec.size": must '
+        "be a simple json path starting with a dot",
+        id="a CRD printer column with a path that is not a JSONPath",
+    ),
+    pytest.param(
+        _crd(name="pods.examples.tugboat.io", plural="pods"),
+        'spec.names.plural: Invalid value: "pods": is already served by "v1"',
+        id="a CRD whose plural a built-in kind has",
+    ),
+]
+BAD_CREATES += BAD_CRDS
+
+
 async def _snapshot(api: ApiClient, obj: Object) -> list[tuple[str, str, str]]:
     """Every stored object of the kind: namespace, name and resourceVersion."""
     listed = await api.list(of(obj).resource)
@@ -638,6 +701,66 @@ async def test_a_bad_object_is_refused_naming_the_field_and_nothing_is_written(
         after = await _snapshot(api, obj)
     assert expected in info.value.message
     assert after == before
+
+
+EXAMPLE_CRD = Path(__file__).resolve().parents[2] / "examples" / "operator" / "crd.yaml"
+
+
+def _website(spec: str) -> str:
+    return f"""
+        apiVersion: examples.tugboat.io/v1
+        kind: Website
+        metadata: {{name: hello, namespace: default}}
+        spec: {spec}
+        """
+
+
+BAD_CUSTOM_OBJECTS = [
+    pytest.param(
+        _website("{image: nginx, replicas: three}"),
+        'spec.replicas: Invalid value: "string": spec.replicas in body must be of type '
+        'integer: "string"',
+        id="a custom object with a string where its schema says integer",
+    ),
+    pytest.param(
+        _website("{image: nginx, replicas: 50}"),
+        "spec.replicas: Invalid value: 50: spec.replicas in body should be less than or equal "
+        "to 20",
+        id="a custom object over its schema's maximum",
+    ),
+    pytest.param(
+        _website("{replicas: 2}"),
+        "spec.image: Required value",
+        id="a custom object without a field its schema requires",
+    ),
+    pytest.param(
+        _website("{image: nginx, tier: middle}"),
+        'spec.tier: Unsupported value: "middle": supported values: "frontend", "backend"',
+        id="a custom object with a value outside its schema's enum",
+    ),
+    pytest.param(
+        _website("{image: ''}"),
+        'spec.image: Invalid value: "": spec.image in body should be at least 1 chars long',
+        id="a custom object under its schema's minLength",
+    ),
+]
+
+
+@pytest.mark.parametrize(("manifest", "expected"), BAD_CUSTOM_OBJECTS)
+async def test_a_bad_custom_object_is_refused_naming_the_field_and_nothing_is_written(
+    apiserver: Any, manifest: str, expected: str
+) -> None:
+    (crd,) = parse_manifests(EXAMPLE_CRD.read_text(), str(EXAMPLE_CRD))
+    async with ApiClient([apiserver.endpoint]) as api:
+        await api.create(crd.obj)
+        await customkinds.load(api)
+        obj = _manifest(manifest)
+        with pytest.raises(errors.Invalid) as info:
+            await api.create(obj)
+        after = await api.list("websites")
+    assert expected in info.value.message
+    assert info.value.message.startswith('Website.examples.tugboat.io "hello" is invalid: ')
+    assert after.items == []
 
 
 VALID_DEPLOYMENT = _deployment("replicas: 2\n" + SELECTOR + TEMPLATE)

@@ -16,6 +16,7 @@ from typing import Any
 
 from client.codec import to_dict
 from client.kinds import Kind, Object
+from master.apiserver.rest.customobjects import SERVED_AS, output_version
 
 CACHED_VERSIONS = 20_000
 """Object versions whose JSON is kept (a few KiB each)."""
@@ -24,7 +25,9 @@ CACHED_VERSIONS = 20_000
 def encode(obj: Object) -> dict[str, Any]:
     """The Kubernetes-shaped dict of an object, apiVersion and kind first."""
     body: dict[str, Any] = to_dict(obj)
-    return {"apiVersion": body.pop("apiVersion", ""), "kind": body.pop("kind", ""), **body}
+    # A custom object read at another served version says that version (customobjects.py).
+    version = output_version(obj, body.pop("apiVersion", ""))
+    return {"apiVersion": version, "kind": body.pop("kind", ""), **body}
 
 
 class EncodedObjects:
@@ -40,7 +43,7 @@ class EncodedObjects:
         if not meta.resource_version or not meta.name:
             # Bookmarks and unsaved objects: not one stored version, never cached.
             return json.dumps(encode(obj))
-        key = (kind.resource, meta.namespace, meta.name, meta.resource_version)
+        key = (kind.resource, meta.namespace, meta.name, meta.resource_version + SERVED_AS.get())
         found = self._texts.get(key)
         if found is not None:
             self._texts.move_to_end(key)
@@ -54,6 +57,10 @@ class EncodedObjects:
     def list_text(self, kind: Kind, items: list[Object], metadata: dict[str, Any]) -> str:
         """A `<Kind>List` as JSON, its items from the cache."""
         head = json.dumps(
-            {"apiVersion": kind.api_version, "kind": f"{kind.kind}List", "metadata": metadata}
+            {
+                "apiVersion": SERVED_AS.get() or kind.api_version,
+                "kind": f"{kind.kind}List",
+                "metadata": metadata,
+            }
         )
         return head[:-1] + ', "items": [' + ", ".join(self.text(kind, o) for o in items) + "]}"

@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from client.kinds import KINDS, Kind
+from client.customkinds import CustomKind
+from client.kinds import KINDS, Kind, dynamic_kinds
 from client.metricsapi import NODE_METRICS, POD_METRICS
 from client.scale import is_scalable
 
@@ -79,15 +80,26 @@ def group_version(kind: Kind) -> tuple[str, str]:
     return group, version
 
 
+def _served() -> list[Kind]:
+    """Every kind, custom ones (CRDs) once per served version, after the built-in ones."""
+    custom = [
+        k.at_version(v)
+        for k in dynamic_kinds()
+        if isinstance(k, CustomKind)
+        for v in k.served_versions()
+    ]
+    return [*KINDS, *READ_ONLY, *custom]
+
+
 def kinds_of(group: str, version: str) -> list[Kind]:
     """The kinds served in one group-version."""
-    return [k for k in (*KINDS, *READ_ONLY) if group_version(k) == (group, version)]
+    return [k for k in _served() if group_version(k) == (group, version)]
 
 
 def group_versions() -> list[tuple[str, str]]:
     """Every served (group, version), core first, in registry order."""
     seen: list[tuple[str, str]] = []
-    for k in (*KINDS, *READ_ONLY):
+    for k in _served():
         gv = group_version(k)
         if gv not in seen:
             seen.append(gv)
@@ -114,7 +126,7 @@ def subresources(kind: Kind) -> list[Subresource]:
         found.append(
             Subresource("token", "authentication.k8s.io", "v1", "TokenRequest", ("create",))
         )
-    if is_scalable(kind):
+    if is_scalable(kind) or (isinstance(kind, CustomKind) and kind.version(version).scale):
         found.append(Subresource("scale", "autoscaling", "v1", "Scale", tuple(SUBRESOURCE_VERBS)))
     return found
 
@@ -127,6 +139,8 @@ def _aliases(kind: Kind) -> dict[str, list[str]]:
         aliases["shortNames"] = list(kind.short_names)
     if kind.resource in CATEGORY_ALL and kind not in READ_ONLY:
         aliases["categories"] = ["all"]
+    if isinstance(kind, CustomKind) and kind.categories:
+        aliases["categories"] = list(kind.categories)
     return aliases
 
 
@@ -141,11 +155,15 @@ def api_versions(address: str) -> dict[str, Any]:
 
 def api_group_list() -> dict[str, Any]:
     """`/apis`: every named group with its versions."""
-    groups = []
+    groups: list[dict[str, Any]] = []
     for group, version in group_versions():
         if not group:
             continue
         gv = {"groupVersion": f"{group}/{version}", "version": version}
+        same = [g for g in groups if g["name"] == group]
+        if same:  # a CRD serving several versions: one group, listing each
+            same[0]["versions"].append(gv)
+            continue
         groups.append({"name": group, "versions": [gv], "preferredVersion": gv})
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
@@ -210,22 +228,20 @@ def _aggregated_resource(k: Kind) -> dict[str, Any]:
 
 def aggregated(core: bool) -> dict[str, Any]:
     """`/api` (core) or `/apis` (named groups) as one APIGroupDiscoveryList."""
-    items = []
+    items: list[dict[str, Any]] = []
     for group, version in group_versions():
         if bool(group) == core:
             continue
-        items.append(
-            {
-                "metadata": {"name": group},
-                "versions": [
-                    {
-                        "version": version,
-                        "resources": [_aggregated_resource(k) for k in kinds_of(group, version)],
-                        "freshness": "Current",
-                    }
-                ],
-            }
-        )
+        entry = {
+            "version": version,
+            "resources": [_aggregated_resource(k) for k in kinds_of(group, version)],
+            "freshness": "Current",
+        }
+        same = [i for i in items if i["metadata"]["name"] == group]
+        if same:  # a CRD serving several versions: one group, listing each
+            same[0]["versions"].append(entry)
+            continue
+        items.append({"metadata": {"name": group}, "versions": [entry]})
     return {
         "kind": "APIGroupDiscoveryList",
         "apiVersion": "apidiscovery.k8s.io/v2",

@@ -35,8 +35,10 @@ from master.apiserver.access import Request as AccessRequest
 from master.apiserver.auth.issuing import TokenIssuer
 from master.apiserver.auth.peers import http_caller
 from master.apiserver.auth.user import UserInfo
+from master.apiserver.customresources.serving import CustomResources
 from master.apiserver.listing import list_objects
 from master.apiserver.rest import (
+    customobjects,
     fieldvalidation,
     kubeproto,
     openapi,
@@ -124,7 +126,9 @@ def target_of(group: str, version: str, tail: str) -> Target:
         kind = by_resource(parts[0])
     except UnknownKindError:
         raise _not_found_path() from None
-    if group_version(kind) != (group, version) or (namespace and not kind.namespaced):
+    if (
+        group_version(kind) != (group, version) and not customobjects.serves(kind, group, version)
+    ) or (namespace and not kind.namespaced):
         raise _not_found_path()
     name = parts[1] if len(parts) > 1 else ""
     sub = parts[2] if len(parts) > 2 else ""
@@ -167,6 +171,7 @@ def _body(raw: bytes, content_type: str, kind: Kind | None = None) -> Any:
 def decode_object(kind: Kind, data: Any) -> Object:
     """The kind's message from a dict; 400 naming the field, as Strict field validation does."""
     version = kind.api_version.rpartition("/")[2]
+    data = customobjects.to_storage_version(kind, data)
     try:
         obj: Object = from_dict(kind.message, data)  # type: ignore[assignment]
     except FieldError as e:
@@ -183,7 +188,7 @@ def _decode(request: web.Request, kind: Kind, data: Any) -> Object:
     """decode_object after the request's fieldValidation: unless Strict, unknown fields
     are dropped first (named in Warning headers under Warn)."""
     mode = fieldvalidation.mode_of(request.query)
-    if mode != "Strict":
+    if mode != "Strict" and not customobjects.is_custom(kind):
         data, dropped = fieldvalidation.drop_unknown(data, kind.message.DESCRIPTOR)
         if mode == "Warn":
             request.setdefault(WARNINGS, []).extend(f'unknown field "{p}"' for p in dropped)
@@ -202,9 +207,16 @@ class RestApi:
     """The HTTP routes of the Kubernetes API, over one API server's store."""
 
     def __init__(
-        self, service: ResourcesService, address: str = "", issuer: TokenIssuer | None = None
+        self,
+        service: ResourcesService,
+        address: str = "",
+        issuer: TokenIssuer | None = None,
+        *,
+        custom: CustomResources | None = None,
     ) -> None:
         self.service = service
+        self.custom = custom
+        """What serves custom resources: asked again before a path is a 404."""
         self.address = address
         self.issuer = issuer
         self.encoded = EncodedObjects()
@@ -280,11 +292,7 @@ class RestApi:
         verb, code = request.method.lower(), "OK"
         user: UserInfo | None = None
         try:
-            target = target_of(
-                request.match_info.get("group", ""),
-                request.match_info["version"],
-                request.match_info["tail"],
-            )
+            target = await self._target(request)
             if target.kind.resource == "pods" and target.subresource in POD_STREAMS:
                 verb = target.subresource
                 # As kube-apiserver: reading a log is `get pods/log`, exec and port-forward
@@ -338,6 +346,21 @@ class RestApi:
                     code=code,
                     seconds=elapsed,
                 )
+
+    async def _target(self, request: web.Request) -> Target:
+        """What the path names; a CRD created a moment ago (its watch event still on
+        the way) is read before the path is a 404. A custom kind's objects are written
+        out in the version the path names (customobjects.py)."""
+        group, version = request.match_info.get("group", ""), request.match_info["version"]
+        tail = request.match_info["tail"]
+        try:
+            target = target_of(group, version, tail)
+        except HttpError:
+            if self.custom is None or not await self.custom.refresh():
+                raise
+            target = target_of(group, version, tail)
+        customobjects.serve_as(target.kind, group, version)
+        return target
 
     async def _authenticate(self, request: web.Request) -> UserInfo | None:
         access = self.service.access
@@ -429,7 +452,7 @@ class RestApi:
         if verb == "get":
             obj = await self.service.registry.get(t.kind, t.namespace, t.name)
             if t.subresource == "scale":
-                if not is_scalable(t.kind):
+                if not is_scalable(t.kind) and not customobjects.scalable(t.kind):
                     raise _not_found_path()
                 return _json(self._scale_of(t, obj))
             if t.subresource not in ("", "status"):
@@ -653,6 +676,13 @@ class RestApi:
 
     async def _patch(self, request: web.Request, t: Target) -> web.Response:
         media = request.content_type
+        if media == STRATEGIC_PATCH and customobjects.is_custom(t.kind):
+            # As kube-apiserver: custom kinds have no merge keys to merge lists by.
+            raise HttpError(
+                "UnsupportedMediaType",
+                f"the body of the request was in an unknown format - accepted media types "
+                f"include: {JSON_PATCH}, {MERGE_PATCH}, {APPLY_PATCH}",
+            )
         patch = _body(await request.read(), media)
         if t.subresource == "scale":
             return await self._write_scale(request, t, lambda cur: json_merge_patch(cur, patch))
@@ -734,11 +764,13 @@ class RestApi:
 
     @staticmethod
     def _scale_of(t: Target, obj: Any) -> dict[str, Any]:
+        if customobjects.scalable(t.kind):
+            return customobjects.scale_view(t.kind, obj)  # the paths its CRD names
         # The generic view (client/scale.py): any kind with spec.replicas and a selector.
         return as_kubernetes(scale_of(obj))
 
     async def _write_scale(self, request: web.Request, t: Target, change: Any) -> web.Response:
-        if not is_scalable(t.kind):
+        if not is_scalable(t.kind) and not customobjects.scalable(t.kind):
             raise _not_found_path()
         registry = self.service.registry
         for _ in range(PATCH_RETRIES):
@@ -751,7 +783,10 @@ class RestApi:
                     [("spec.replicas", f"Invalid value: {replicas!r}: must be an integer")],
                 )
             before = encode(current)
-            current.spec.replicas = replicas
+            if customobjects.scalable(t.kind):
+                customobjects.set_replicas(t.kind, current, replicas)
+            else:
+                current.spec.replicas = replicas
             after = encode(current)
             self._record(request, t, before, after)
             current = decode_object(t.kind, after)

@@ -15,6 +15,7 @@ from typing import Any
 
 from client.kinds import Kind, Object
 from client.printing import age, columns
+from master.apiserver.rest import customobjects
 
 MEDIA = "application/json;as=Table;v=v1;g=meta.k8s.io"
 
@@ -76,9 +77,12 @@ def table(
     """The Table of `objects` (kubectl's columns for the kind, wide ones at priority 1)."""
     at = age.now()
     rows = []
+    custom = customobjects.is_custom(kind)
     for obj in objects:
         row: dict[str, Any] = {
-            "cells": columns.row(kind.resource, obj, at, wide=True, all_namespaces=False)
+            "cells": customobjects.row_cells(kind, obj, at)
+            if custom
+            else columns.row(kind.resource, obj, at, wide=True, all_namespaces=False)
         }
         found = _row_object(obj, include, encode)
         if found is not None:
@@ -91,6 +95,10 @@ def table(
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": meta,
-        "columnDefinitions": _definitions(kind) if with_columns else [],
+        "columnDefinitions": (
+            (customobjects.column_definitions(kind) if custom else _definitions(kind))
+            if with_columns
+            else []
+        ),
         "rows": rows,
     }

@@ -14,6 +14,7 @@ import pkgutil
 
 from client.kinds import Kind
 from master.apiserver.strategies.base import Strategy
+from proto.apiextensions_pb2 import CustomObject
 
 __all__ = ["Strategy", "all_strategies", "strategy_for"]
 
@@ -35,6 +36,11 @@ def _load() -> dict[str, Strategy]:
 
 def strategy_for(kind: Kind) -> Strategy:
     """The rules of `kind`."""
+    if kind.message is CustomObject:
+        # A custom kind's rules come from its CRD, known only at run time.
+        from master.apiserver.customresources.strategy import custom_strategy
+
+        return custom_strategy(kind)  # type: ignore[arg-type]
     try:
         return _load()[kind.resource]
     except KeyError:

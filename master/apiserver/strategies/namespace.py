@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from client import errors
-from client.kinds import KINDS, by_resource
+from client.kinds import KINDS, by_resource, dynamic_kinds
 from master.apiserver.admission import podsecurity
 from master.apiserver.allocators import Claim
 from master.apiserver.etcd import compare_version, op_delete, op_put, prefix_end
@@ -70,7 +70,8 @@ class NamespaceStrategy(Strategy):
     def delete_compares(self, name: str) -> list[Any]:
         compares = []
         default = object_key(SERVICE_ACCOUNTS, name, "default")
-        for kind in KINDS:
+        # Custom objects (CRDs' kinds) keep a namespace alive too.
+        for kind in (*KINDS, *dynamic_kinds()):
             if not kind.namespaced:
                 continue
             prefix = collection_prefix(kind, name)

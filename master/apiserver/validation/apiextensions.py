@@ -1,0 +1,191 @@
+"""CustomResourceDefinition validation, worded as apiextensions-apiserver words it.
+
+A CRD is refused unless it can be served as it says: its name is `<plural>.<group>`, its
+names are valid DNS labels, exactly one version is stored and at least one served, every
+version has a structural schema (customresources/schema.py) and printer columns whose
+JSONPaths this server can evaluate. Tugboat keys custom objects by their plural alone
+(`/registry/<plural>/...`, as every kind), so a plural another kind already serves is
+refused too, where Kubernetes (keying by group) would accept it in another group.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from client import customkinds, kinds
+from client.names import is_dns1035_label, is_dns1123_label, is_dns1123_subdomain
+from master.apiserver.customresources.schema import structural_problems
+from master.apiserver.validation.errors import Errors, child, index
+
+SCOPES = ("Cluster", "Namespaced")
+COLUMN_TYPES = ("boolean", "date", "integer", "number", "string")
+CONVERSIONS = ("None",)
+COLUMN_FORMATS = ("int32", "int64", "float", "double", "byte", "date", "date-time", "password")
+
+
+def validate_crd(errs: Errors, crd: Any) -> None:
+    """Every problem of a CRD (after defaults)."""
+    spec, names = crd.spec, crd.spec.names
+    expected = f"{names.plural}.{spec.group}"
+    if crd.metadata.name and crd.metadata.name != expected:
+        errs.invalid("metadata.name", crd.metadata.name, 'must be spec.names.plural+"."+spec.group')
+    if not spec.group:
+        errs.required("spec.group")
+    else:
+        errs.invalid_each("spec.group", spec.group, is_dns1123_subdomain(spec.group))
+        if "." not in spec.group:
+            errs.invalid("spec.group", spec.group, "should be a domain with at least one dot")
+    errs.enum("spec.scope", spec.scope, SCOPES, required=True)
+    _names(errs, names, "spec.names")
+    _versions(errs, spec.versions, "spec.versions")
+    if spec.HasField("conversion"):
+        errs.enum("spec.conversion.strategy", spec.conversion.strategy, CONVERSIONS, required=True)
+    if spec.preserve_unknown_fields:
+        errs.invalid(
+            "spec.preserveUnknownFields",
+            True,
+            "cannot set to true, set x-kubernetes-preserve-unknown-fields to true in "
+            "spec.versions[*].schema instead",
+        )
+    _conflicts(errs, crd)
+
+
+def _names(errs: Errors, names: Any, path: str) -> None:
+    for field, value in (("plural", names.plural), ("singular", names.singular)):
+        if not value:
+            errs.required(child(path, field))
+        else:
+            errs.invalid_each(child(path, field), value, is_dns1123_label(value))
+    for field, value in (("kind", names.kind), ("listKind", names.list_kind)):
+        if not value:
+            errs.required(child(path, field))
+        else:
+            errs.invalid_each(child(path, field), value, is_dns1035_label(value.lower()))
+    if names.kind and names.kind == names.list_kind:
+        errs.invalid(
+            child(path, "listKind"), names.list_kind, "kind and listKind may not be the same"
+        )
+    for i, short in enumerate(names.short_names):
+        errs.invalid_each(index(child(path, "shortNames"), i), short, is_dns1123_label(short))
+    for i, category in enumerate(names.categories):
+        errs.invalid_each(index(child(path, "categories"), i), category, is_dns1123_label(category))
+
+
+def _versions(errs: Errors, versions: Any, path: str) -> None:
+    if not versions:
+        errs.invalid(path, [], "must have exactly one version marked as storage version")
+        return
+    names = [v.name for v in versions]
+    if sum(1 for v in versions if v.storage) != 1:
+        errs.invalid(path, names, "must have exactly one version marked as storage version")
+    if not any(v.served for v in versions):
+        errs.invalid(path, names, "must have at least one version marked as served")
+    seen: set[str] = set()
+    for i, v in enumerate(versions):
+        here = index(path, i)
+        if not v.name:
+            errs.required(child(here, "name"))
+        else:
+            errs.invalid_each(child(here, "name"), v.name, is_dns1035_label(v.name))
+            if v.name in seen:
+                errs.duplicate(child(here, "name"), v.name)
+            seen.add(v.name)
+        _schema(errs, v, child(here, "schema"))
+        _subresources(errs, v, child(here, "subresources"))
+        _columns(errs, v, child(here, "additionalPrinterColumns"))
+
+
+def _schema(errs: Errors, version: Any, path: str) -> None:
+    where = child(path, "openAPIV3Schema")
+    if not version.HasField("schema") or not version.schema.HasField("open_apiv3_schema"):
+        errs.required(where, "schemas are required")
+        return
+    schema = json.loads(version.schema.open_apiv3_schema.json or "{}")
+    errs.extend(structural_problems(schema, where))
+
+
+def _subresources(errs: Errors, version: Any, path: str) -> None:
+    if not version.subresources.HasField("scale"):
+        return
+    scale, here = version.subresources.scale, child(path, "scale")
+    for field, value, under in (
+        ("specReplicasPath", scale.spec_replicas_path, ".spec."),
+        ("statusReplicasPath", scale.status_replicas_path, ".status."),
+    ):
+        if not value:
+            errs.required(child(here, field))
+        elif not value.startswith(under) or not _simple(value):
+            errs.invalid(child(here, field), value, f"should be a json path under {under[:-1]}")
+    selector = scale.label_selector_path
+    if scale.HasField("label_selector_path") and selector:
+        if not selector.startswith((".spec.", ".status.")) or not _simple(selector):
+            errs.invalid(
+                child(here, "labelSelectorPath"),
+                selector,
+                "should be a json path under either .spec or .status",
+            )
+
+
+def _simple(path: str) -> bool:
+    try:
+        return all(step == "field" for step, _ in customkinds.parse_json_path(path))
+    except ValueError:
+        return False
+
+
+def _columns(errs: Errors, version: Any, path: str) -> None:
+    for i, column in enumerate(version.additional_printer_columns):
+        here = index(path, i)
+        if not column.name:
+            errs.required(child(here, "name"))
+        errs.enum(child(here, "type"), column.type, COLUMN_TYPES, required=True)
+        if column.format and column.format not in COLUMN_FORMATS:
+            errs.unsupported(child(here, "format"), column.format, COLUMN_FORMATS)
+        if column.priority < 0:
+            errs.invalid(
+                child(here, "priority"), column.priority, "must be greater than or equal to 0"
+            )
+        if not column.json_path:
+            errs.required(child(here, "jsonPath"))
+            continue
+        try:
+            customkinds.parse_json_path(column.json_path)
+        except ValueError as e:
+            errs.invalid(child(here, "jsonPath"), column.json_path, str(e))
+
+
+def _conflicts(errs: Errors, crd: Any) -> None:
+    """A plural (or kind in the same group) that another kind already has."""
+    plural = crd.spec.names.plural
+    if not plural:
+        return
+    try:
+        other = kinds.by_resource(plural)
+    except kinds.UnknownKindError:
+        return
+    mine = isinstance(other, customkinds.CustomKind) and other.crd_name == crd.metadata.name
+    if not mine:
+        owner = other.crd_name if isinstance(other, customkinds.CustomKind) else other.api_version
+        errs.invalid(
+            "spec.names.plural",
+            plural,
+            f'is already served by "{owner}": Tugboat serves one resource per plural name',
+        )
+
+
+def validate_crd_update(errs: Errors, new: Any, old: Any) -> None:
+    """The group and scope never change (the name, hence the plural, never does)."""
+    if new.spec.group != old.spec.group:
+        errs.immutable("spec.group", new.spec.group)
+    if new.spec.scope != old.spec.scope:
+        errs.immutable("spec.scope", new.spec.scope)
+    stored = set(old.status.stored_versions)
+    kept = {v.name for v in new.spec.versions}
+    for i, version in enumerate(old.status.stored_versions):
+        if version not in kept and version in stored:
+            errs.invalid(
+                index("status.storedVersions", i),
+                version,
+                "must appear in spec.versions",
+            )
