@@ -296,6 +296,109 @@ async def test_a_cut_off_worker_fences_itself_before_its_pod_runs_elsewhere_and_
     assert twice == [], twice
 
 
+STATEFUL = """
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: ordinal}
+spec:
+  serviceName: ordinal
+  replicas: 3
+  podManagementPolicy: Parallel
+  selector: {matchLabels: {app: ordinal}}
+  template:
+    metadata: {labels: {app: ordinal}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: main
+        image: busybox:1.35
+        command: [sleep, "3600"]
+"""
+OUT_OF_SERVICE = "node.kubernetes.io/out-of-service"
+
+
+async def test_a_cut_off_workers_stateful_pod_comes_back_only_when_marked_and_never_runs_twice(
+    hosts: ContainerCluster, api: ApiClient
+) -> None:
+    network = f"tug-{hosts.name}"
+    twice: list[str] = []
+    stop = asyncio.Event()
+    await tug(hosts, "apply", "-f", "-", stdin=STATEFUL)
+
+    async def all_ready() -> list[core_pb2.Pod]:
+        ready = await ready_pods(api, "app=ordinal")
+        return ready if len(ready) == 3 else []
+
+    placed = await eventually(all_ready, timeout=120, what="ordinal-0..2 ready")
+    victim_pod = max(placed, key=lambda p: p.spec.node_name)
+    cut = victim_pod.spec.node_name
+
+    async def sample() -> None:
+        # Each node's own engine, every ~0.3 s: an ordinal's containers running on two
+        # nodes at once would be one identity running twice.
+        deadline = time.monotonic() + 300
+        while not stop.is_set() and time.monotonic() < deadline:
+            seen = await asyncio.to_thread(running_pods, hosts, hosts.worker_names, "ordinal-")
+            twice.extend(f"{p} on {sorted(n)}" for p, n in seen.items() if len(n) > 1)
+            await asyncio.sleep(0.3)
+
+    sampler = asyncio.create_task(sample())
+    marked = False
+    try:
+        await asyncio.to_thread(docker, "network", "disconnect", network, cut)
+
+        async def evicted() -> bool:
+            # The node is NotReady and its pod marked for deletion: a Deployment's pod
+            # would be replaced now, under another name.
+            pod = await api.get("pods", "default", victim_pod.metadata.name)
+            return bool(pod.metadata.deletion_timestamp) and not await nodes_ready(api, [cut])
+
+        await eventually(evicted, timeout=120, interval=0.5, what=f"{cut} NotReady, pod evicted")
+        # Silence proves nothing about a node's containers: the name stays taken, so no
+        # replacement can exist, however long the node stays silent.
+        still = await api.get("pods", "default", victim_pod.metadata.name)
+        assert isinstance(still, core_pb2.Pod)
+        assert still.metadata.uid == victim_pod.metadata.uid
+        assert still.spec.node_name == cut
+
+        # The operator's word (Kubernetes' non-graceful node shutdown): the node is out of
+        # service. Only now is the old pod let go and the ordinal made elsewhere.
+        await tug(hosts, "taint", "nodes", cut, f"{OUT_OF_SERVICE}=nodeshutdown:NoExecute")
+        marked = True
+
+        async def replaced() -> core_pb2.Pod | None:
+            for pod in await ready_pods(api, "app=ordinal"):
+                if pod.metadata.name == victim_pod.metadata.name and pod.spec.node_name != cut:
+                    return pod
+            return None
+
+        moved = await eventually(replaced, timeout=120, interval=0.25, what="the ordinal moved")
+        old_runs = await asyncio.to_thread(runs_on, hosts, cut, victim_pod.metadata.name)
+        new_runs = await asyncio.to_thread(
+            runs_on, hosts, moved.spec.node_name, victim_pod.metadata.name
+        )
+        assert old_runs and new_runs, (old_runs, new_runs)
+        fenced_at = max(r.finished or float("inf") for r in old_runs)
+        started_at = min(r.started for r in new_runs)
+        print(
+            f"\nstateful partition: {victim_pod.metadata.name} on {cut}, cut off; its copy "
+            f"stopped {started_at - fenced_at:.1f} s before the replacement started on "
+            f"{moved.spec.node_name}, after the node was marked out of service"
+        )
+        assert fenced_at < started_at, "the replacement started before the cut-off copy stopped"
+    finally:
+        stop.set()
+        await sampler
+        await asyncio.to_thread(docker, "network", "connect", network, cut, check=False)
+        if marked:
+            await asyncio.to_thread(hosts.tug, "taint", "nodes", cut, f"{OUT_OF_SERVICE}-")
+        await asyncio.to_thread(hosts.tug, "delete", "statefulset", "ordinal", "--ignore-not-found")
+        await eventually(
+            lambda: nodes_ready(api, hosts.worker_names), timeout=120, what=f"{cut} Ready again"
+        )
+    assert twice == [], twice
+
+
 async def test_a_master_cut_off_from_the_etcd_majority_refuses_while_the_majority_writes(
     hosts: ContainerCluster, api: ApiClient
 ) -> None:

@@ -166,7 +166,23 @@ def test_a_pod_reaches_a_service_by_cluster_ip_and_by_dns_name(
             return _http_from_pod(cluster, "web-1", name, 80) in web
 
         # One nc with a 3 s timeout per try: a loaded machine may need a second one.
-        wait_until(answered, timeout=30, interval=1, what=f"web-1 reaching {name}")
+        try:
+            wait_until(answered, timeout=30, interval=1, what=f"web-1 reaching {name}")
+        except AssertionError as e:
+            # Say which step failed: the exec, the lookup, or the connection.
+            raise AssertionError(f"{e}\n{_name_diagnosis(cluster, 'web-1', name)}") from None
+
+
+def _name_diagnosis(cluster: ContainerCluster, pod: str, name: str) -> str:
+    lines = []
+    for argv in (
+        ("cat", "/etc/resolv.conf"),
+        ("nslookup", name),
+        ("sh", "-c", f'printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 3 {name} 80'),
+    ):
+        result = cluster.tug("exec", pod, "--", *argv)
+        lines.append(f"$ {' '.join(argv)} -> {result.code}\n{result.out}{result.err}")
+    return "\n".join(lines)
 
 
 def test_a_node_port_answers_at_every_nodes_ip_and_at_the_mapped_host_port(
