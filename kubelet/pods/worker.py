@@ -211,7 +211,12 @@ class PodWorker:
             self.ctx.event(self.pod, WARNING, "FailedCreatePodSandBox", str(e))
             self._retry_in(5.0)
             return None
-        await self.ctx.cache.fresh()
+        if sandboxes:
+            # Containers were removed above: the next steps must not see them.
+            await self.ctx.cache.fresh()
+        # A first sandbox changes nothing the next steps read (they pass the sandbox on
+        # and look only at app containers, of which a new pod has none), so they go on
+        # at once instead of waiting for a whole relist of the node.
         return sandbox
 
     async def _setup_volumes(self, pod: core_pb2.Pod) -> dict[str, str] | None:

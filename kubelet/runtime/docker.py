@@ -63,6 +63,8 @@ T = TypeVar("T")
 log = structlog.get_logger("kubelet.runtime")
 
 PAUSE_IMAGE = "tugboat/pause:1"
+IMAGE_SEEN_SECONDS = 5.0
+"""How long the engine's yes to "is this image here" is believed without asking again."""
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 _END = object()
 
@@ -119,6 +121,7 @@ class DockerRuntime:
             {"label": [f"{LABEL_NODE}={node}", f"{LABEL_KIND}=sandbox"]},
         )
         self._cache: dict[tuple[str, str], ContainerInfo] = {}
+        self._images_seen: dict[str, float] = {}
         self._open_streams: set[Callable[[], None]] = set()
         """How to close each log or exec stream still open."""
         self._stats = DockerStatsReader(self._client.api, {"label": [f"{LABEL_NODE}={node}"]})
@@ -231,7 +234,12 @@ class DockerRuntime:
         return await self.inspect(cid)
 
     async def image_present(self, image: str) -> bool:
-        """Whether the engine has the image."""
+        """Whether the engine has the image. A yes is believed for IMAGE_SEEN_SECONDS:
+        thirty pods of one image starting together ask once, not thirty times (an image
+        removed meanwhile makes the create fail, and the pod retries)."""
+        seen = self._images_seen.get(image)
+        if seen is not None and time.monotonic() - seen < IMAGE_SEEN_SECONDS:
+            return True
 
         def check() -> bool:
             try:
@@ -240,7 +248,12 @@ class DockerRuntime:
             except docker.errors.ImageNotFound:
                 return False
 
-        return await self._call("image_status", check)
+        present = await self._call("image_status", check)
+        if present:
+            self._images_seen[image] = time.monotonic()
+        else:
+            self._images_seen.pop(image, None)
+        return present
 
     async def pull_image(self, image: str) -> None:
         """Pull from the image's registry; ImagePullError with the engine's reason."""
@@ -334,22 +347,24 @@ class DockerRuntime:
             all=True,
             filters={"label": [f"{LABEL_NODE}={self.node}"]},
         )
-        out: list[ContainerInfo] = []
-        seen: set[tuple[str, str]] = set()
-        for row in rows:
-            key = (str(row["Id"]), str(row.get("State", "")))
-            seen.add(key)
-            info = self._cache.get(key)
-            if info is None:
-                try:
-                    info = await self.inspect(key[0])
-                except ContainerNotFound:
-                    continue
+        keys = [(str(row["Id"]), str(row.get("State", ""))) for row in rows]
+        # The containers that changed are inspected side by side: when thirty pods start
+        # at once, one relist would otherwise wait for sixty inspects in a row.
+        changed = [k for k in dict.fromkeys(keys) if k not in self._cache]
+        inspected = await asyncio.gather(*(self._inspect_if_there(k[0]) for k in changed))
+        for key, info in zip(changed, inspected, strict=True):
+            if info is not None:
                 self._cache[key] = info
-            out.append(info)
+        seen = set(keys)
         for k in [k for k in self._cache if k not in seen]:
             del self._cache[k]
-        return out
+        return [self._cache[k] for k in keys if k in self._cache]
+
+    async def _inspect_if_there(self, container_id: str) -> ContainerInfo | None:
+        try:
+            return await self.inspect(container_id)
+        except ContainerNotFound:
+            return None
 
     async def inspect(self, container_id: str) -> ContainerInfo:
         """The container's state from `docker inspect`."""
