@@ -29,6 +29,26 @@ def pytest_report_header() -> str:
     return f"kubectl: {kubectl}: {done.stdout.splitlines()[0] if done.stdout else done.stderr}"
 
 
+_SUITE_SECONDS: dict[str, float] = {}
+"""Seconds spent per suite (tests/<suite>/), setup and teardown included."""
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    parts = report.nodeid.split("/")
+    suite = parts[1] if len(parts) > 2 and parts[0] == "tests" else parts[0]
+    _SUITE_SECONDS[suite] = _SUITE_SECONDS.get(suite, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How long each suite took, so CI's budget can be watched suite by suite."""
+    if not _SUITE_SECONDS:
+        return
+    terminalreporter.section("time per suite")
+    for suite, seconds in sorted(_SUITE_SECONDS.items(), key=lambda kv: -kv[1]):
+        terminalreporter.write_line(f"{suite:<14}{seconds / 60:7.1f} min")
+    terminalreporter.write_line(f"{'all':<14}{sum(_SUITE_SECONDS.values()) / 60:7.1f} min")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every coroutine test gets `no_leaked_tasks`, first, so that its check runs last."""
     for item in items:
