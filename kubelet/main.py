@@ -193,6 +193,13 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         "nodes' podCIDRs are routed via their InternalIPs (needs root)",
     )
     p.add_argument(
+        "--cluster-dns-wait",
+        type=float,
+        default=0.0,
+        help="seconds after start during which pods wait for the cluster DNS address to be "
+        "on this host, where the node's proxy puts it (0: never wait; no proxy here)",
+    )
+    p.add_argument(
         "--node-labels",
         type=node_labels,
         default={},
@@ -272,6 +279,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
             cluster_cidr=a.cluster_cidr,
             service_range=a.service_cluster_ip_range,
             host_gw=a.host_gw,
+            cluster_dns_wait=a.cluster_dns_wait,
         ),
     )
 
@@ -290,6 +298,7 @@ def _runtime(opts: Options, node: str) -> ContainerRuntime:
         cluster_cidr=n.cluster_cidr,
         service_range=n.service_range,
         host_gw=n.host_gw,
+        cluster_dns_wait=n.cluster_dns_wait,
     )
 
 

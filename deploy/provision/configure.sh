@@ -194,6 +194,7 @@ else
   fi
   write_env kubelet --node-name "$name" --address "$address" --server "$mine" \
     --root-dir /var/lib/tugboat/kubelet --port 10250 --http-port 10255 --host-gw $kubelet_tls \
+    --cluster-dns-wait 60 \
     $kubelet_args
   write_env proxy --node-name "$name" --address "$address" --server "$mine" \
     --http-port 10249 --mode "$proxy_mode" $proxy_tls $proxy_args

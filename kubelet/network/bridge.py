@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -29,7 +30,7 @@ import structlog
 from docker.types import IPAMConfig, IPAMPool
 
 from client.timeouts import within
-from kubelet.network.dns import sandbox_dns
+from kubelet.network.dns import is_local, sandbox_dns
 from kubelet.network.ipam import IPAMError, PodIPAM, docker_range, pod_network
 
 T = TypeVar("T")
@@ -78,6 +79,10 @@ class BridgeSettings:
     host_gw: bool = False
     pod_cidr_wait: float = 5.0
     """How long a sandbox waits for the node's podCIDR before failing (and retrying)."""
+    cluster_dns_wait: float = 0.0
+    """For this long after the kubelet starts, a ClusterFirst sandbox is not made while the
+    cluster DNS address is not yet on this host (its proxy is starting): made then, it
+    would keep Docker's resolver for life. 0: never wait (no proxy runs here)."""
 
     def __post_init__(self) -> None:
         if self.pod_cidr_mode not in POD_CIDR_MODES:
@@ -114,6 +119,7 @@ class DockerBridge:
         self._ipam_lock = asyncio.Lock()
         self._ready = False
         self._lock = asyncio.Lock()
+        self._started = time.monotonic()
 
     @property
     def name(self) -> str:
@@ -144,10 +150,23 @@ class DockerBridge:
         if self.settings.pod_cidr_mode == "node":
             await self._pod_ipam()  # the network may be the podCIDR itself (host-gw)
         await self.ensure()
+        self._check_cluster_dns(dns_policy)
         dns = sandbox_dns(
             namespace, self.settings.cluster_dns, self.settings.cluster_domain, dns_policy
         )
         return SandboxPlan(self.name, await self._address(sandbox), dns)
+
+    def _check_cluster_dns(self, dns_policy: str) -> None:
+        """NetworkError (the sandbox is retried) while the node's proxy has not yet put
+        the cluster DNS address on this host, within cluster_dns_wait of the start."""
+        cluster_dns = self.settings.cluster_dns
+        if dns_policy == "Default" or not cluster_dns or is_local(cluster_dns):
+            return
+        if time.monotonic() - self._started < self.settings.cluster_dns_wait:
+            raise NetworkError(
+                f"node {self.node}: the cluster DNS address {cluster_dns} is not on this "
+                "host yet (the node's proxy puts it there): the pod waits for it"
+            )
 
     def release(self, sandbox: str, ip: str = "", *, taken: bool = False) -> None:
         """The sandbox was not created: free its address; `taken` if something this node

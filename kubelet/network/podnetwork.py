@@ -36,6 +36,9 @@ class NetworkSettings:
     """The API server's --service-cluster-ip-range: kept off the pod bridge."""
     host_gw: bool = False
     """Separate hosts: the bridge is the podCIDR; other podCIDRs routed via their nodes."""
+    cluster_dns_wait: float = 0.0
+    """Seconds after start during which sandboxes wait for the cluster DNS address to be
+    on this host (the node's proxy puts it there); 0: never wait."""
 
 
 class PodNetwork:

@@ -99,6 +99,7 @@ class DockerRuntime:
         service_range: str = SERVICE_RANGE,
         host_gw: bool = False,
         pod_cidr_wait: float = 5.0,
+        cluster_dns_wait: float = 0.0,
     ):
         self.node = node
         self.pause_image = pause_image
@@ -117,6 +118,7 @@ class DockerRuntime:
                 service_range=service_range,
                 host_gw=host_gw,
                 pod_cidr_wait=pod_cidr_wait,
+                cluster_dns_wait=cluster_dns_wait,
             ),
             {"label": [f"{LABEL_NODE}={node}", f"{LABEL_KIND}=sandbox"]},
         )
