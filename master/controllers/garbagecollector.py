@@ -33,18 +33,12 @@ log = structlog.get_logger("controllers.garbagecollector")
 
 ORPHAN = "orphan"
 FOREGROUND = "foregroundDeletion"
-MONITORED = (
-    "deployments",
-    "replicasets",
-    "daemonsets",
-    "jobs",
-    "pods",
-    "services",
-    "endpoints",
-    "configmaps",
-    "secrets",
-)
-"""The resources whose objects are owners or dependents."""
+IGNORED = frozenset({"events"})
+"""Kinds never owners or dependents worth following (Kubernetes' GC ignores events too)."""
+MONITORED = tuple(k.resource for k in kinds.KINDS if k.resource not in IGNORED)
+"""The resources whose objects are owners or dependents: every served kind, so a kind
+added later (a StatefulSet's pods, a CronJob's Jobs, a claim handed to a pod) is
+collected without a line here."""
 
 
 class GarbageCollector(Controller):

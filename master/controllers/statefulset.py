@@ -352,14 +352,21 @@ class StatefulSetController(Controller):
     async def _claim_owned_by(
         self, sts: workloads_pb2.StatefulSet, name: str, pod: core_pb2.Pod
     ) -> None:
-        """Let the garbage collector delete the claim once its condemned pod is gone."""
+        """Let the garbage collector delete the claim once its condemned pod is gone: the
+        pod becomes its only owner (the collector keeps an object while any owner lives,
+        so the set's reference, there under whenDeleted: Delete, is taken off), as
+        Kubernetes' StatefulSet controller does."""
         try:
             claim = await self.client.get("persistentvolumeclaims", sts.metadata.namespace, name)
         except NotFound:
             return
-        if any(r.uid == pod.metadata.uid for r in claim.metadata.owner_references):
+        refs = claim.metadata.owner_references
+        if [r.uid for r in refs] == [pod.metadata.uid]:
             return
-        claim.metadata.owner_references.append(
+        kept = [r for r in refs if r.uid not in (sts.metadata.uid, pod.metadata.uid)]
+        del refs[:]
+        refs.extend(kept)
+        refs.append(
             meta_pb2.OwnerReference(
                 api_version="v1", kind="Pod", name=pod.metadata.name, uid=pod.metadata.uid
             )

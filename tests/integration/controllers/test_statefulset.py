@@ -302,3 +302,58 @@ async def test_rollout_status_history_and_undo_follow_a_stateful_sets_revisions(
     code, _, err = await cli(server, "rollout", "pause", "sts/web")
     assert code == 1 and "statefulsets are not supported here" in err
     manager.check()
+
+
+async def claim_names(api: ApiClient) -> set[str]:
+    listed = await api.list("persistentvolumeclaims", "default")
+    return {c.metadata.name for c in listed.items}
+
+
+async def test_claims_follow_the_retention_policy_when_scaled_down_and_when_the_set_goes(
+    api: ApiClient, manager: Any, simulator: Any
+) -> None:
+    await simulator(["n1"])
+    await manager.start(controllers=("statefulset", "garbagecollector", "pvc-protection"))
+    claim = {
+        "metadata": {"name": "www"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    await api.create(
+        stateful_set(
+            replicas=2,
+            volumeClaimTemplates=[claim],
+            persistentVolumeClaimRetentionPolicy={"whenDeleted": "Delete", "whenScaled": "Delete"},
+        )
+    )
+    await names_are(api, {"web-0", "web-1"}, "two pods")
+
+    async def claims_are(wanted: set[str]) -> bool:
+        return await claim_names(api) == wanted
+
+    await wait_for(lambda: claims_are({"www-web-0", "www-web-1"}), what="a claim per ordinal")
+    # whenScaled: Delete — the condemned ordinal's claim goes with its pod.
+    await modify(api, lambda sts: setattr(sts.spec, "replicas", 1))
+    await wait_for(lambda: claims_are({"www-web-0"}), what="www-web-1 gone with web-1")
+    # whenDeleted: Delete — the remaining claims go with the set.
+    await api.delete("statefulsets", "default", "web")
+    await wait_for(lambda: claims_are(set()), timeout=30, what="www-web-0 gone with the set")
+    await names_are(api, set(), "the set's pods collected with it")
+    manager.check()
+
+
+async def test_claims_are_kept_by_default_when_scaled_down(
+    api: ApiClient, manager: Any, simulator: Any
+) -> None:
+    await simulator(["n1"])
+    await manager.start(controllers=("statefulset", "garbagecollector", "pvc-protection"))
+    claim = {
+        "metadata": {"name": "www"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    await api.create(stateful_set(replicas=2, volumeClaimTemplates=[claim]))
+    await names_are(api, {"web-0", "web-1"}, "two pods")
+    await modify(api, lambda sts: setattr(sts.spec, "replicas", 1))
+    await names_are(api, {"web-0"}, "web-1 gone")
+    await looked_again(api)
+    assert await claim_names(api) == {"www-web-0", "www-web-1"}
+    manager.check()
