@@ -304,6 +304,12 @@ async def test_rollout_status_history_and_undo_follow_a_stateful_sets_revisions(
     manager.check()
 
 
+CLAIM = {
+    "metadata": {"name": "www"},
+    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+}
+
+
 async def claim_names(api: ApiClient) -> set[str]:
     listed = await api.list("persistentvolumeclaims", "default")
     return {c.metadata.name for c in listed.items}
@@ -314,14 +320,10 @@ async def test_claims_follow_the_retention_policy_when_scaled_down_and_when_the_
 ) -> None:
     await simulator(["n1"])
     await manager.start(controllers=("statefulset", "garbagecollector", "pvc-protection"))
-    claim = {
-        "metadata": {"name": "www"},
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
-    }
     await api.create(
         stateful_set(
             replicas=2,
-            volumeClaimTemplates=[claim],
+            volumeClaimTemplates=[CLAIM],
             persistentVolumeClaimRetentionPolicy={"whenDeleted": "Delete", "whenScaled": "Delete"},
         )
     )
@@ -346,11 +348,7 @@ async def test_claims_are_kept_by_default_when_scaled_down(
 ) -> None:
     await simulator(["n1"])
     await manager.start(controllers=("statefulset", "garbagecollector", "pvc-protection"))
-    claim = {
-        "metadata": {"name": "www"},
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
-    }
-    await api.create(stateful_set(replicas=2, volumeClaimTemplates=[claim]))
+    await api.create(stateful_set(replicas=2, volumeClaimTemplates=[CLAIM]))
     await names_are(api, {"web-0", "web-1"}, "two pods")
     await modify(api, lambda sts: setattr(sts.spec, "replicas", 1))
     await names_are(api, {"web-0"}, "web-1 gone")
