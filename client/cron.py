@@ -63,7 +63,9 @@ def zone(name: str) -> tzinfo:
         return UTC
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: the name is looked up as a file, so a too-long name or a directory
+        # ("America") fails in the file system rather than as an unknown zone.
         raise CronError(f"unknown time zone {name!r}") from None
 
 

@@ -106,3 +106,11 @@ def test_a_bad_schedule_is_refused_naming_the_part(schedule: str, words: str) ->
 def test_an_unknown_time_zone_is_refused() -> None:
     with pytest.raises(cron.CronError, match="unknown time zone 'Mars/Olympus'"):
         cron.zone("Mars/Olympus")
+
+
+@pytest.mark.parametrize("name", ["\u00e9" * 300, "America", "Europe/"])
+def test_a_name_the_file_system_cannot_look_up_is_an_unknown_time_zone(name: str) -> None:
+    # The zone database is files: a name too long for a file name or naming a folder
+    # failed as OSError, which the API server answered as UNKNOWN (found by the fuzzer).
+    with pytest.raises(cron.CronError, match="unknown time zone"):
+        cron.zone(name)
