@@ -85,11 +85,20 @@ async def test_a_website_becomes_a_deployment_and_a_service_that_follow_it_and_g
     assert status["url"] == "http://hello.default.svc.cluster.local:80"
     assert status["selector"] == "app.kubernetes.io/instance=hello"
 
-    # An edit of the Website reaches its Deployment and Service.
-    live = await api.get("websites", "default", "hello")
-    body = codec.to_dict(live)
-    body["spec"].update(replicas=3, image="busybox:1.36", port=8080)
-    await api.update(codec.from_dict(type(live), body))
+    # An edit of the Website reaches its Deployment and Service. The operator writes the
+    # Website's status as its Deployment rolls, so the edit is read, changed and written
+    # again on Conflict, as any client sharing an object does.
+    async def edited() -> bool:
+        live = await api.get("websites", "default", "hello")
+        body = codec.to_dict(live)
+        body["spec"].update(replicas=3, image="busybox:1.36", port=8080)
+        try:
+            await api.update(codec.from_dict(type(live), body))
+        except errors.Conflict:
+            return False
+        return True
+
+    await eventually(edited, timeout=20, what="the Website's edit to be written")
 
     async def followed() -> bool:
         d, s = await _get(api, "deployments", "hello"), await _get(api, "services", "hello")
