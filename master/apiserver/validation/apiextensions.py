@@ -17,6 +17,7 @@ from client import customkinds, kinds
 from client.names import is_dns1035_label, is_dns1123_label, is_dns1123_subdomain
 from master.apiserver.customresources.schema import structural_problems
 from master.apiserver.validation.errors import Errors, child, index
+from master.apiserver.validation.fields import unique_name
 
 SCOPES = ("Cluster", "Namespaced")
 COLUMN_TYPES = ("boolean", "date", "integer", "number", "string")
@@ -84,13 +85,7 @@ def _versions(errs: Errors, versions: Any, path: str) -> None:
     seen: set[str] = set()
     for i, v in enumerate(versions):
         here = index(path, i)
-        if not v.name:
-            errs.required(child(here, "name"))
-        else:
-            errs.invalid_each(child(here, "name"), v.name, is_dns1035_label(v.name))
-            if v.name in seen:
-                errs.duplicate(child(here, "name"), v.name)
-            seen.add(v.name)
+        unique_name(errs, child(here, "name"), v.name, seen, is_dns1035_label)
         _schema(errs, v, child(here, "schema"))
         _subresources(errs, v, child(here, "subresources"))
         _columns(errs, v, child(here, "additionalPrinterColumns"))

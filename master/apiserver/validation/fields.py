@@ -1,4 +1,5 @@
-"""Checks of single fields that several kinds share: quantities, IP addresses, ports.
+"""Checks of single fields that several kinds share: quantities, IP addresses, ports,
+the names that tell a list's entries apart.
 
 Kind-specific validators (pod.py, service.py, cluster.py, ...) build on these, so a field
 of the same type is judged, and worded, the same way wherever it appears.
@@ -7,6 +8,7 @@ of the same type is judged, and worded, the same way wherever it appears.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from fractions import Fraction
 
 from client.names import is_port_name
@@ -39,6 +41,28 @@ def port_or_name(errs: Errors, port: meta_pb2.IntOrString, path: str) -> None:
         errs.invalid_each(path, port.str_val, is_port_name(port.str_val))
     else:
         errs.port(path, port.int_val)
+
+
+def unique_name(
+    errs: Errors,
+    path: str,
+    name: str,
+    seen: set[str],
+    rule: Callable[[str], list[str]],
+    *,
+    required: bool = True,
+) -> None:
+    """The name of one entry of a list (a volume, a port, a version): given when
+    `required`, well-formed by `rule`, and none of `seen`, the names before it (which it
+    joins)."""
+    if not name:
+        if required:
+            errs.required(path)
+        return
+    errs.invalid_each(path, name, rule(name))
+    if name in seen:
+        errs.duplicate(path, name)
+    seen.add(name)
 
 
 def validate_ip(errs: Errors, path: str, value: str) -> None:

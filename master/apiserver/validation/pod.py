@@ -24,6 +24,7 @@ from master.apiserver.validation.fields import (
     TAINT_EFFECTS,
     port_or_name,
     quantity,
+    unique_name,
     validate_ip,
 )
 from master.apiserver.validation.meta import validate_label_selector, validate_labels
@@ -376,13 +377,7 @@ def _volumes(errs: Errors, volumes: Sequence[core_pb2.Volume], path: str) -> set
     names: set[str] = set()
     for i, v in enumerate(volumes):
         vpath = index(path, i)
-        if not v.name:
-            errs.required(child(vpath, "name"))
-        else:
-            errs.invalid_each(child(vpath, "name"), v.name, is_dns1123_label(v.name))
-            if v.name in names:
-                errs.duplicate(child(vpath, "name"), v.name)
-            names.add(v.name)
+        unique_name(errs, child(vpath, "name"), v.name, names, is_dns1123_label)
         given = [(f, j) for f, j in _SOURCES if v.HasField(f)]
         if not given:
             errs.required(vpath, "must specify a volume type")

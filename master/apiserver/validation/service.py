@@ -6,7 +6,7 @@ import ipaddress
 
 from client.names import is_dns1123_label, is_dns1123_subdomain
 from master.apiserver.validation.errors import Errors, child, index
-from master.apiserver.validation.fields import PROTOCOLS, port_or_name, validate_ip
+from master.apiserver.validation.fields import PROTOCOLS, port_or_name, unique_name, validate_ip
 from master.apiserver.validation.meta import validate_labels
 from proto import core_pb2
 
@@ -66,13 +66,7 @@ def _port(
 ) -> None:
     """A Service's and an Endpoints subset's ports follow one rule: a name (required once
     there are several, unique among them), a number and a known protocol."""
-    if port.name:
-        errs.invalid_each(child(path, "name"), port.name, is_dns1123_label(port.name))
-        if port.name in names:
-            errs.duplicate(child(path, "name"), port.name)
-        names.add(port.name)
-    elif several:
-        errs.required(child(path, "name"))
+    unique_name(errs, child(path, "name"), port.name, names, is_dns1123_label, required=several)
     errs.port(child(path, "port"), port.port)
     errs.enum(child(path, "protocol"), port.protocol, PROTOCOLS, required=True)
 
