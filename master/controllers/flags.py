@@ -7,6 +7,8 @@ add them to its parser; every bad value exits with a message naming the flag.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import Any, Literal, NamedTuple
 
 from client.flags import from_flags, seconds
 from master.controllers import catalog
@@ -14,6 +16,105 @@ from master.controllers.nodeipam import CIDRError, node_ranges
 from master.controllers.settings import ControllerSettings
 
 _D = ControllerSettings()
+
+_Check = Literal["", "positive", "non-negative"]
+
+
+class _Flag(NamedTuple):
+    """One flag filling one ControllerSettings field (and taking its default from it)."""
+
+    name: str
+    type: Callable[[str], Any] = str
+    help: str | None = None
+    check: _Check = ""
+    """What settings_from refuses beyond what the type refuses."""
+    field: str = ""
+    """The settings field, when it is not named as the flag is."""
+
+    @property
+    def dest(self) -> str:
+        return self.name.replace("-", "_")
+
+    @property
+    def settings_field(self) -> str:
+        return self.field or self.dest
+
+
+_HPA = "horizontal-pod-autoscaler-"
+
+_FLAGS = (
+    _Flag("concurrent-syncs", int, "workers each", "positive", field="workers"),
+    _Flag("node-monitor-period", seconds, check="positive"),
+    _Flag(
+        "node-monitor-grace-period",
+        seconds,
+        "seconds without a Lease renewal before a node is Unknown (Kubernetes: 40)",
+        "positive",
+    ),
+    _Flag("node-startup-grace-period", seconds, check="positive"),
+    _Flag(
+        "node-eviction-rate",
+        float,
+        "nodes per second tainted for eviction in a healthy zone",
+        "non-negative",
+    ),
+    _Flag(
+        "secondary-node-eviction-rate",
+        float,
+        "the same when a zone is partly disrupted",
+        "non-negative",
+    ),
+    _Flag("unhealthy-zone-threshold", float),
+    _Flag("cluster-cidr", help="pod network of the cluster"),
+    _Flag("node-cidr-mask-size", int),
+    _Flag("service-cluster-ip-range"),
+    _Flag(
+        "job-backoff",
+        seconds,
+        "seconds before a failed Job pod is replaced, doubling (Kubernetes: 10)",
+        "non-negative",
+        field="job_backoff_base",
+    ),
+    _Flag(
+        "local-path-dir",
+        help="the directory on each node holding the local-path provisioner's volumes",
+    ),
+    _Flag(
+        "local-path-helper-image",
+        help="image of the pod that removes a deleted local-path volume's directory",
+    ),
+    _Flag(
+        _HPA + "sync-period",
+        seconds,
+        "seconds between two looks at each HorizontalPodAutoscaler",
+        "positive",
+    ),
+    _Flag(
+        _HPA + "downscale-stabilization",
+        seconds,
+        "scale-down window of an HPA whose behavior sets none",
+        "non-negative",
+    ),
+    _Flag(
+        _HPA + "tolerance",
+        float,
+        "usage within this fraction of the target changes nothing",
+        "non-negative",
+    ),
+    _Flag(
+        _HPA + "cpu-initialization-period",
+        seconds,
+        "seconds a starting pod's cpu needs it to be ready",
+    ),
+    _Flag(
+        _HPA + "initial-readiness-delay",
+        seconds,
+        "seconds after start a pod may still become ready",
+    ),
+)
+"""Every flag but --controllers, in --help order."""
+
+_REFUSED = {"positive": "must be greater than 0", "non-negative": "must not be negative"}
 
 
 def add_flags(p: argparse.ArgumentParser) -> None:
@@ -24,64 +125,9 @@ def add_flags(p: argparse.ArgumentParser) -> None:
         default="*",
         help=f"comma-separated controllers to run, * for all ({','.join(catalog.names())})",
     )
-    g.add_argument("--concurrent-syncs", type=int, default=_D.workers, help="workers each")
-    g.add_argument("--node-monitor-period", type=seconds, default=_D.node_monitor_period)
-    g.add_argument(
-        "--node-monitor-grace-period",
-        type=seconds,
-        default=_D.node_monitor_grace_period,
-        help="seconds without a Lease renewal before a node is Unknown (Kubernetes: 40)",
-    )
-    g.add_argument(
-        "--node-startup-grace-period",
-        type=seconds,
-        default=_D.node_startup_grace_period,
-    )
-    g.add_argument(
-        "--node-eviction-rate",
-        type=float,
-        default=_D.node_eviction_rate,
-        help="nodes per second tainted for eviction in a healthy zone",
-    )
-    g.add_argument(
-        "--secondary-node-eviction-rate",
-        type=float,
-        default=_D.secondary_node_eviction_rate,
-        help="the same when a zone is partly disrupted",
-    )
-    g.add_argument("--unhealthy-zone-threshold", type=float, default=_D.unhealthy_zone_threshold)
-    g.add_argument("--cluster-cidr", default=_D.cluster_cidr, help="pod network of the cluster")
-    g.add_argument("--node-cidr-mask-size", type=int, default=_D.node_cidr_mask_size)
-    g.add_argument("--service-cluster-ip-range", default=_D.service_cluster_ip_range)
-    g.add_argument(
-        "--job-backoff",
-        type=seconds,
-        default=_D.job_backoff_base,
-        help="seconds before a failed Job pod is replaced, doubling (Kubernetes: 10)",
-    )
-    g.add_argument(
-        "--local-path-dir",
-        default=_D.local_path_dir,
-        help="the directory on each node holding the local-path provisioner's volumes",
-    )
-    g.add_argument(
-        "--local-path-helper-image",
-        default=_D.local_path_helper_image,
-        help="image of the pod that removes a deleted local-path volume's directory",
-    )
-    for name, text in (
-        ("sync-period", "seconds between two looks at each HorizontalPodAutoscaler"),
-        ("downscale-stabilization", "scale-down window of an HPA whose behavior sets none"),
-        ("tolerance", "usage within this fraction of the target changes nothing"),
-        ("cpu-initialization-period", "seconds a starting pod's cpu needs it to be ready"),
-        ("initial-readiness-delay", "seconds after start a pod may still become ready"),
-    ):
-        field = "horizontal_pod_autoscaler_" + name.replace("-", "_")
+    for f in _FLAGS:
         g.add_argument(
-            f"--horizontal-pod-autoscaler-{name}",
-            type=float if name == "tolerance" else seconds,
-            default=getattr(_D, field),
-            help=text,
+            f"--{f.name}", type=f.type, default=getattr(_D, f.settings_field), help=f.help
         )
 
 
@@ -92,27 +138,13 @@ def settings_from(args: argparse.Namespace) -> ControllerSettings:
         names = catalog.resolve(chosen)
     except ValueError as e:
         raise SystemExit(str(e)) from None
-    positive = {
-        "--concurrent-syncs": args.concurrent_syncs,
-        "--node-monitor-period": args.node_monitor_period,
-        "--node-monitor-grace-period": args.node_monitor_grace_period,
-        "--node-startup-grace-period": args.node_startup_grace_period,
-        "--horizontal-pod-autoscaler-sync-period": args.horizontal_pod_autoscaler_sync_period,
-    }
-    for flag, value in positive.items():
-        if value <= 0:
-            raise SystemExit(f"{flag}: must be greater than 0, got {value}")
-    for flag, value in {
-        "--node-eviction-rate": args.node_eviction_rate,
-        "--secondary-node-eviction-rate": args.secondary_node_eviction_rate,
-        "--job-backoff": args.job_backoff,
-        "--horizontal-pod-autoscaler-downscale-stabilization": (
-            args.horizontal_pod_autoscaler_downscale_stabilization
-        ),
-        "--horizontal-pod-autoscaler-tolerance": args.horizontal_pod_autoscaler_tolerance,
-    }.items():
-        if value < 0:
-            raise SystemExit(f"{flag}: must not be negative, got {value}")
+    # Positive checks before non-negative ones: of several bad flags, the one named is the
+    # one it has always been.
+    for check, refused in _REFUSED.items():
+        for f in _FLAGS:
+            value = getattr(args, f.dest)
+            if f.check == check and (value <= 0 if check == "positive" else value < 0):
+                raise SystemExit(f"--{f.name}: {refused}, got {value}")
     if not 0 < args.unhealthy_zone_threshold <= 1:
         raise SystemExit(
             f"--unhealthy-zone-threshold: must be in (0, 1], got {args.unhealthy_zone_threshold}"
@@ -121,10 +153,5 @@ def settings_from(args: argparse.Namespace) -> ControllerSettings:
         node_ranges(args.cluster_cidr, args.node_cidr_mask_size)
     except CIDRError as e:
         raise SystemExit(str(e)) from None
-    return from_flags(
-        ControllerSettings,
-        args,
-        controllers=names,
-        workers=args.concurrent_syncs,
-        job_backoff_base=args.job_backoff,
-    )
+    renamed = {f.field: getattr(args, f.dest) for f in _FLAGS if f.field}
+    return from_flags(ControllerSettings, args, controllers=names, **renamed)
