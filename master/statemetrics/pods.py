@@ -49,11 +49,17 @@ def pod_metrics(pod: core_pb2.Pod, out: Families) -> None:
         st.phase,
     )
     if st.qos_class:
-        out.gauge("kube_pod_status_qos_class", "The pod's QoS class.",
-                  {**labels, "qos_class": st.qos_class}, 1)
+        out.gauge(
+            "kube_pod_status_qos_class",
+            "The pod's QoS class.",
+            {**labels, "qos_class": st.qos_class},
+            1,
+        )
     conditions = {c.type: c.status for c in st.conditions}
-    for ctype, name in (("Ready", "kube_pod_status_ready"),
-                        ("PodScheduled", "kube_pod_status_scheduled")):
+    for ctype, name in (
+        ("Ready", "kube_pod_status_ready"),
+        ("PodScheduled", "kube_pod_status_scheduled"),
+    ):
         if ctype in conditions:
             out.one_of(
                 name,
@@ -66,6 +72,15 @@ def pod_metrics(pod: core_pb2.Pod, out: Families) -> None:
     out.reason("kube_pod_status_reason", "Why the pod is in its state.", labels, st.reason)
     _containers(pod, labels, out, init=False)
     _containers(pod, labels, out, init=True)
+
+
+_STATES = (
+    ("waiting", "is waiting", "is waiting (CrashLoopBackOff, ImagePullBackOff...)"),
+    ("running", "is running", ""),
+    ("terminated", "has terminated", "terminated"),
+)
+"""A container's three states, each a `*_status_<state>` family (how the help says the
+container is in it) and, but running, a `*_reason` family (how the help says why)."""
 
 
 def _containers(pod: core_pb2.Pod, pod_labels: Labels, out: Families, *, init: bool) -> None:
@@ -89,26 +104,20 @@ def _containers(pod: core_pb2.Pod, pod_labels: Labels, out: Families, *, init: b
             1,
         )
         state, last = status.state, status.last_state
-        waiting = state.HasField("waiting")
-        out.gauge(f"{prefix}_status_waiting", f"Whether the {what} is waiting.", labels,
-                  1 if waiting else 0)
-        out.reason(
-            f"{prefix}_status_waiting_reason",
-            f"Why the {what} is waiting (CrashLoopBackOff, ImagePullBackOff...).",
-            labels,
-            state.waiting.reason,
-        )
-        out.gauge(f"{prefix}_status_running", f"Whether the {what} is running.", labels,
-                  1 if state.HasField("running") else 0)
-        terminated = state.HasField("terminated")
-        out.gauge(f"{prefix}_status_terminated", f"Whether the {what} has terminated.", labels,
-                  1 if terminated else 0)
-        out.reason(
-            f"{prefix}_status_terminated_reason",
-            f"Why the {what} terminated.",
-            labels,
-            state.terminated.reason,
-        )
+        for name, is_in, why in _STATES:
+            out.gauge(
+                f"{prefix}_status_{name}",
+                f"Whether the {what} {is_in}.",
+                labels,
+                1 if state.HasField(name) else 0,
+            )
+            if why:
+                out.reason(
+                    f"{prefix}_status_{name}_reason",
+                    f"Why the {what} {why}.",
+                    labels,
+                    getattr(state, name).reason,
+                )
         if last.terminated.reason:
             out.reason(
                 f"{prefix}_status_last_terminated_reason",
@@ -122,8 +131,12 @@ def _containers(pod: core_pb2.Pod, pod_labels: Labels, out: Families, *, init: b
                 labels,
                 last.terminated.exit_code,
             )
-        out.gauge(f"{prefix}_status_ready", f"Whether the {what} passes its readiness check.",
-                  labels, 1 if status.ready else 0)
+        out.gauge(
+            f"{prefix}_status_ready",
+            f"Whether the {what} passes its readiness check.",
+            labels,
+            1 if status.ready else 0,
+        )
         out.counter(
             f"{prefix}_status_restarts_total",
             f"Restarts of the {what}.",
@@ -132,8 +145,10 @@ def _containers(pod: core_pb2.Pod, pod_labels: Labels, out: Families, *, init: b
         )
     node = pod.spec.node_name
     for spec in specs:
-        for kind, amounts in (("requests", spec.resources.requests),
-                              ("limits", spec.resources.limits)):
+        for kind, amounts in (
+            ("requests", spec.resources.requests),
+            ("limits", spec.resources.limits),
+        ):
             for resource, value in resources(amounts):
                 out.gauge(
                     f"{prefix}_resource_{kind}",
