@@ -11,11 +11,14 @@ from typing import Any
 from client.kinds import by_resource
 from master.apiserver.strategies.base import Strategy
 from master.apiserver.validation.errors import Errors
+from master.apiserver.validation.fields import json_text
 
 
 class ControllerRevisionStrategy(Strategy):
     def validate(self, errs: Errors, obj: Any) -> None:
         errs.non_negative("revision", obj.revision)
+        if obj.data.json:
+            json_text(errs, "data", obj.data.json)
 
     def validate_update(self, errs: Errors, new: Any, old: Any) -> None:
         if new.data.json != old.data.json:

@@ -8,6 +8,7 @@ of the same type is judged, and worded, the same way wherever it appears.
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Callable
 from fractions import Fraction
 
@@ -63,6 +64,21 @@ def unique_name(
     if name in seen:
         errs.duplicate(path, name)
     seen.add(name)
+
+
+_NOT_JSON = object()
+
+
+def json_text(errs: Errors, path: str, text: str, *, object_only: bool = False) -> None:
+    """Raw JSON kept as text (RawExtension, fieldsV1) parses, as a JSON object when
+    `object_only`: it is parsed whenever the object is shown as Kubernetes JSON, so text
+    that does not would break every read of it."""
+    try:
+        tree = json.loads(text)
+    except (ValueError, RecursionError):
+        tree = _NOT_JSON
+    if tree is _NOT_JSON or (object_only and not isinstance(tree, dict)):
+        errs.invalid(path, text[:64], "must be a JSON object" if object_only else "must be JSON")
 
 
 def validate_ip(errs: Errors, path: str, value: str) -> None:

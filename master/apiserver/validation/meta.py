@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 
 from client.names import (
@@ -15,6 +14,7 @@ from client.names import (
 )
 from client.selectors import LabelSelector, from_proto
 from master.apiserver.validation.errors import Errors, child, index
+from master.apiserver.validation.fields import json_text
 from proto import meta_pb2
 
 NameRule = Callable[[str], list[str]]
@@ -128,18 +128,11 @@ def _owner_references(errs: Errors, meta: meta_pb2.ObjectMeta, path: str) -> Non
 
 
 def _managed_fields(errs: Errors, meta: meta_pb2.ObjectMeta, path: str) -> None:
-    """Every entry's fieldsV1 is a JSON object: it is kept as text and parsed whenever the
-    object is shown as Kubernetes JSON, so one that is not would break every read of it."""
+    """Every entry's fieldsV1 is a JSON object."""
     for i, entry in enumerate(meta.managed_fields):
-        text = entry.fields_v1.json
-        if not text:
-            continue
-        try:
-            tree = json.loads(text)
-        except (ValueError, RecursionError):
-            tree = None
-        if not isinstance(tree, dict):
-            errs.invalid(child(index(path, i), "fieldsV1"), text[:64], "must be a JSON object")
+        if entry.fields_v1.json:
+            where = child(index(path, i), "fieldsV1")
+            json_text(errs, where, entry.fields_v1.json, object_only=True)
 
 
 def validate_label_selector(
