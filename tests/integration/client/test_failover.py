@@ -54,8 +54,15 @@ async def test_killing_the_api_server_in_use_mid_watch_loses_no_event(
             assert await informer.wait_synced(10)
             names = [f"cm{i:02d}" for i in range(OBJECTS)]
 
+            killed = asyncio.Event()
+
             async def write() -> None:
-                for name in names:
+                for i, name in enumerate(names):
+                    if i == 2 * KILL_AFTER:
+                        # The rest is written only after the kill: on a loaded machine the
+                        # writer once finished before the informer saw a third, and no
+                        # request was left to fail over.
+                        await killed.wait()
                     try:
                         await client.create(configmap(name))
                     except errors.AlreadyExists:
@@ -66,6 +73,7 @@ async def test_killing_the_api_server_in_use_mid_watch_loses_no_event(
             await eventually(lambda: len(seen) >= KILL_AFTER, what="the first events")
             victim = by_endpoint[client.endpoint]
             victim.kill()
+            killed.set()
             await within(writer, 60)
             assert client.endpoint != victim.endpoint
             await eventually(
