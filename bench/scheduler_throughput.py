@@ -1,10 +1,13 @@
 """Pods scheduled per second at 100, 1,000 and 5,000 nodes; prints figures, asserts nothing.
 
-    .venv/bin/python -m bench.scheduler_throughput [--pods 1000] [--api-pods 500]
+    .venv/bin/python -m bench.scheduler_throughput [--pods 1000] [--api-pods 500] [--rounds 3]
 
 Two paths, side by side in one run:
 - in-memory: the real queue, cache, framework and plugins with a recording writer
-  (no API, no network): the decision cost alone, at 100, 1,000 and 5,000 nodes;
+  (no API, no network): the decision cost alone, at 100, 1,000 and 5,000 nodes. The
+  sizes run interleaved for `--rounds` rounds and each keeps its best round, so a burst
+  of load from elsewhere on a shared machine does not decide the ratio of 5,000 to 100
+  nodes (flat in node count means that ratio near 1);
 - full API: its own etcd and an in-process API server, Node objects created directly,
   the scheduler's informers and binds over gRPC, at 100 and 1,000 nodes (5,000 Node
   objects through one API server on two cores would measure node creation, not
@@ -92,15 +95,29 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pods", type=int, default=1000, help="pods per in-memory run")
     parser.add_argument("--api-pods", type=int, default=500, help="pods per API run")
+    parser.add_argument("--rounds", type=int, default=3, help="in-memory rounds, best kept")
     a = parser.parse_args()
     print(f"scheduler throughput ({a.pods} pods in memory, {a.api_pods} pods through the API)")
     print(f"{'nodes':>6}  {'path':<10} {'bound':>6} {'seconds':>8} {'pods/s':>8}")
+    best: dict[int, tuple[float, int]] = {}
+    for _ in range(max(1, a.rounds)):
+        for n in NODE_COUNTS:
+            secs, bound = await in_memory(n, a.pods)
+            if n not in best or bound / secs > best[n][1] / best[n][0]:
+                best[n] = (secs, bound)
+    rate: dict[tuple[str, int], float] = {}
     for n in NODE_COUNTS:
-        secs, bound = await in_memory(n, a.pods)
+        secs, bound = best[n]
+        rate[("in-memory", n)] = bound / secs
         print(f"{n:>6}  {'in-memory':<10} {bound:>6} {secs:>8.2f} {bound / secs:>8.0f}")
     for n in API_NODE_COUNTS:
         secs, bound = await through_api(n, a.api_pods)
+        rate[("full API", n)] = bound / secs
         print(f"{n:>6}  {'full API':<10} {bound:>6} {secs:>8.2f} {bound / secs:>8.0f}")
+    flat = rate[("in-memory", NODE_COUNTS[-1])] / rate[("in-memory", NODE_COUNTS[0])]
+    print(f"in memory, {NODE_COUNTS[-1]} nodes ÷ {NODE_COUNTS[0]} nodes: {flat:.2f} (goal >= 0.8)")
+    api = rate[("full API", API_NODE_COUNTS[-1])]
+    print(f"through the API at {API_NODE_COUNTS[-1]} nodes: {api:.0f} pods/s (goal >= 500)")
 
 
 if __name__ == "__main__":

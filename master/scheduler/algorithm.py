@@ -8,9 +8,15 @@ The order of the phases, and why:
 - Filter visits nodes from a rotating start index, so successive pods spread their
   probes over the whole cluster, and stops after `num_feasible_nodes_to_find` nodes fit
   (Kubernetes' percentageOfNodesToScore): in a large cluster scoring every node costs
-  more than the slightly better choice is worth.
-- Score and Normalize run only over those feasible nodes; the best total wins, ties
-  broken at random so equal nodes share the load instead of the first one taking all.
+  more than the slightly better choice is worth. Filters with a batch form decide for
+  every node in a few array operations over the snapshot's NodeTable; the others run
+  node by node only where those let the pod through. A plugin whose PreFilter said Skip
+  is not run at all.
+- Score and Normalize run only over those feasible nodes (batch scores as arrays); the
+  best total wins, ties broken at random so equal nodes share the load instead of the
+  first one taking all.
+- When no node fits, every node is filtered one by one again for its reason: that path
+  is rare, and the message and preemption need each node's own status.
 """
 
 from __future__ import annotations
@@ -19,14 +25,21 @@ import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
+
+import numpy as np
 
 import master.scheduler.plugins  # noqa: F401 - importing the plugins registers them
 from master.scheduler.framework import (
     MAX_NODE_SCORE,
+    SUCCESS,
+    BatchFilterPlugin,
+    BatchScorePlugin,
     Code,
     CycleState,
     FilterPlugin,
     NodeInfo,
+    NodeRows,
     NormalizePlugin,
     PodInfo,
     PreFilterPlugin,
@@ -36,6 +49,7 @@ from master.scheduler.framework import (
     Status,
     registry,
 )
+from master.scheduler.nodetable import BoolArray, IntArray
 
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
@@ -63,6 +77,17 @@ class Profile:
     filters: list[FilterPlugin]
     pre_scores: list[PreScorePlugin]
     scores: list[ScorePlugin]
+    batch_filters: frozenset[str] = field(init=False)
+    """Filters with a batch form (sorted out once: isinstance on a Protocol is slow)."""
+    batch_scores: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.batch_filters = frozenset(
+            f.name for f in self.filters if isinstance(f, BatchFilterPlugin)
+        )
+        self.batch_scores = frozenset(
+            s.name for s in self.scores if isinstance(s, BatchScorePlugin)
+        )
 
 
 DEFAULT_PLUGINS = (
@@ -141,6 +166,20 @@ class ScheduleResult:
     feasible_nodes: int
 
 
+def _in_rotated_order(mask: BoolArray | None, n: int, start: int, enough: int) -> IntArray:
+    """Rows whose mask is set (every row when None), from `start` round to `start - 1`;
+    the rows before `start` are looked at only when those after it are fewer than
+    `enough` (most pods find their sample in the first part)."""
+    if mask is None:
+        after = np.arange(start, n, dtype=np.int64)
+    else:
+        after = np.flatnonzero(mask[start:]) + start
+    if len(after) >= enough or start == 0:
+        return after
+    before = np.arange(start, dtype=np.int64) if mask is None else np.flatnonzero(mask[:start])
+    return np.concatenate((after, before))
+
+
 @dataclass
 class Algorithm:
     """Stateful only in the rotating start index and the tie-breaking random source."""
@@ -159,14 +198,14 @@ class Algorithm:
         st = self.run_pre_filters(state, pod, snapshot)
         if not st.ok:
             raise FitError(pod, len(nodes), {n.name: st for n in nodes})
-        feasible, statuses = self.find_feasible(state, pod, nodes)
-        if not feasible:
-            raise FitError(pod, len(nodes), statuses)
-        evaluated = len(feasible) + len(statuses)
+        feasible, evaluated = self.find_feasible(state, pod, snapshot)
+        if len(feasible) == 0:
+            raise FitError(pod, len(nodes), self.diagnose(state, pod, nodes))
         if len(feasible) == 1:
-            return ScheduleResult(feasible[0].name, evaluated, 1)
+            return ScheduleResult(nodes[int(feasible[0])].name, evaluated, 1)
         totals = self.prioritize(state, pod, feasible, snapshot)
-        return ScheduleResult(self.select_host(totals), evaluated, len(feasible))
+        best = int(feasible[self.select_host(totals)])
+        return ScheduleResult(nodes[best].name, evaluated, len(feasible))
 
     def run_pre_filters(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status:
         """Every PreFilter; Skip marks the plugin's Filter as not needed for this pod."""
@@ -176,7 +215,7 @@ class Algorithm:
                 state.skip_filter.add(pf.name)
             elif not st.ok:
                 return st
-        return Status()
+        return SUCCESS
 
     def run_filters(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
         """The first non-Success status of the filters, or Success."""
@@ -187,60 +226,99 @@ class Algorithm:
             st = f.filter(state, pod, node)
             if not st.ok:
                 return st
-        return Status()
+        return SUCCESS
 
     def find_feasible(
-        self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]
-    ) -> tuple[list[NodeInfo], dict[str, Status]]:
-        """Nodes that pass every filter, stopping at the bounded share; and the rejections."""
-        want = num_feasible_nodes_to_find(len(nodes), self.percentage_of_nodes_to_score)
-        feasible: list[NodeInfo] = []
-        statuses: dict[str, Status] = {}
-        start = self.next_start_index % len(nodes)
-        processed = 0
-        for i in range(len(nodes)):
-            node = nodes[(start + i) % len(nodes)]
-            processed += 1
-            st = self.run_filters(state, pod, node)
-            if st.ok:
-                feasible.append(node)
-                if len(feasible) >= want:
-                    break
-            elif st.code is Code.ERROR:
-                raise RuntimeError(f"filter {st.plugin} failed on node {node.name}: {st.reasons}")
+        self, state: CycleState, pod: PodInfo, snapshot: Snapshot
+    ) -> tuple[IntArray, int]:
+        """Rows of nodes that pass every filter, found from the rotating start and stopping
+        at the bounded share; and how many nodes that search went through.
+
+        Filters with a batch form decide for every node at once; the others then run
+        node by node, in the rotated order, only on nodes the batch filters let through.
+        The outcome is the one of running every filter on each node in turn.
+        """
+        nodes = snapshot.nodes
+        n = len(nodes)
+        want = num_feasible_nodes_to_find(n, self.percentage_of_nodes_to_score)
+        start = self.next_start_index % n
+        skip = state.skip_filter
+        mask: BoolArray | None = None
+        one_by_one: list[FilterPlugin] = []
+        for f in self.profile.filters:
+            if f.name in skip:
+                continue
+            if f.name in self.profile.batch_filters:
+                m = cast(BatchFilterPlugin, f).filter_batch(state, pod, snapshot)
+                mask = m if mask is None else mask & m
             else:
+                one_by_one.append(f)
+        candidates = _in_rotated_order(mask, n, start, want if not one_by_one else n)
+        if not one_by_one:
+            feasible = candidates[:want]
+        else:
+            found: list[int] = []
+            for row in candidates.tolist():
+                if self._passes(one_by_one, state, pod, nodes[row]):
+                    found.append(row)
+                    if len(found) >= want:
+                        break
+            feasible = np.array(found, dtype=np.int64)
+        if len(feasible) >= want:
+            processed = (int(feasible[-1]) - start) % n + 1
+        else:
+            processed = n
+        self.next_start_index = (start + processed) % n
+        return feasible, processed
+
+    @staticmethod
+    def _passes(
+        filters: list[FilterPlugin], state: CycleState, pod: PodInfo, node: NodeInfo
+    ) -> bool:
+        for f in filters:
+            st = f.filter(state, pod, node)
+            if st.code is Code.ERROR:
+                raise RuntimeError(f"filter {st.plugin} failed on node {node.name}: {st.reasons}")
+            if not st.ok:
+                return False
+        return True
+
+    def diagnose(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> dict[str, Status]:
+        """Why each node rejects the pod, node by node (only when none fits: the rare path)."""
+        statuses: dict[str, Status] = {}
+        for node in nodes:
+            st = self.run_filters(state, pod, node)
+            if st.code is Code.ERROR:
+                raise RuntimeError(f"filter {st.plugin} failed on node {node.name}: {st.reasons}")
+            if not st.ok:
                 statuses[node.name] = st
-        self.next_start_index = (start + processed) % len(nodes)
-        return feasible, statuses
+        return statuses
 
     def prioritize(
-        self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo], snapshot: Snapshot
-    ) -> dict[str, int]:
-        """Weighted sum of each score plugin's normalized 0..100 scores per node."""
+        self, state: CycleState, pod: PodInfo, rows: IntArray, snapshot: Snapshot
+    ) -> IntArray:
+        """Weighted sum of each score plugin's normalized 0..100 scores, per row of `rows`."""
+        nodes = NodeRows(snapshot.nodes, rows)
         for ps in self.profile.pre_scores:
             if ps.pre_score(state, pod, nodes, snapshot).code is Code.SKIP:
                 state.skip_score.add(ps.name)
-        totals = dict.fromkeys((n.name for n in nodes), 0)
+        totals = np.zeros(len(rows), dtype=np.int64)
         for sp in self.profile.scores:
             if sp.name in state.skip_score:
                 continue
-            scores = {n.name: sp.score(state, pod, n) for n in nodes}
-            if isinstance(sp, NormalizePlugin):
-                sp.normalize(state, pod, scores)
-            for name, s in scores.items():
-                totals[name] += max(0, min(MAX_NODE_SCORE, s)) * sp.weight
+            if sp.name in self.profile.batch_scores:
+                raw = cast(BatchScorePlugin, sp).score_batch(state, pod, snapshot.table, rows)
+            else:
+                scores = {n.name: sp.score(state, pod, n) for n in nodes}
+                if isinstance(sp, NormalizePlugin):
+                    sp.normalize(state, pod, scores)
+                raw = np.fromiter(scores.values(), dtype=np.int64, count=len(scores))
+            totals += np.minimum(np.maximum(raw, 0), MAX_NODE_SCORE) * sp.weight
         return totals
 
-    def select_host(self, totals: dict[str, int]) -> str:
-        """The best score; among equals, each is equally likely (reservoir sampling)."""
-        best = ""
-        best_score = -1
-        ties = 0
-        for name, score in totals.items():
-            if score > best_score:
-                best, best_score, ties = name, score, 1
-            elif score == best_score:
-                ties += 1
-                if self.rng.randrange(ties) == 0:
-                    best = name
-        return best
+    def select_host(self, totals: IntArray) -> int:
+        """The index of the best score; among equals, each is equally likely."""
+        best = np.flatnonzero(totals == totals.max())
+        if len(best) == 1:
+            return int(best[0])
+        return int(best[self.rng.randrange(len(best))])

@@ -6,6 +6,12 @@ would be sent to the last free core. So a decision is recorded here at once ("as
 the bind runs in the background, and then either the informer's view of the bound pod
 replaces the assumed one ("confirm") or a failed bind removes it ("forget").
 
+Why a snapshot that is kept, not taken: a cycle reads every node, so copying the
+cluster per pod would cost as much as the decision. The snapshot's node list and its
+NodeTable (the same nodes as columns) live here and are brought up to date at the start
+of each cycle: only the rows of nodes that changed since (a pod assumed, bound or gone,
+a node updated) are rewritten; the list and table are rebuilt only when nodes come or go.
+
 Everything here runs on the event loop's thread between awaits, so no locks are needed.
 """
 
@@ -14,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from master.scheduler.framework import NodeInfo, PodInfo, Snapshot, pod_key
+from master.scheduler.nodetable import NodeTable
 from master.scheduler.volumes import VolumeObjects
 from proto import core_pb2
 
@@ -39,6 +46,10 @@ class Cache:
     volumes: VolumeObjects = field(default_factory=VolumeObjects)
     _ordered: list[NodeInfo] | None = None
     """The snapshot's node list, rebuilt only when the set of nodes changes."""
+    _table: NodeTable | None = None
+    """The snapshot's nodes as columns, in the order of `_ordered`."""
+    _changed: set[str] = field(default_factory=set)
+    """Nodes whose table row is out of date."""
 
     # ---- nodes ----
     def set_node(self, node: core_pb2.Node) -> None:
@@ -49,6 +60,7 @@ class Cache:
             self._nodes[name] = NodeInfo.of(node)
         else:
             info.set_node(node)
+            self._changed.add(name)
         if name not in self._present:
             self._present.add(name)
             self._ordered = None
@@ -85,6 +97,7 @@ class Cache:
         if info is None:
             info = self._nodes[node_name] = NodeInfo.of(_placeholder(node_name))
         info.add_pod(PodInfo.of(pod, priority))
+        self._changed.add(node_name)
         self._pod_node[key] = node_name
 
     def remove_pod(self, key: str) -> None:
@@ -99,6 +112,7 @@ class Cache:
         if info is None:
             return
         info.remove_pod(key)
+        self._changed.add(node_name)
         if not info.pods and node_name not in self._present:
             del self._nodes[node_name]
 
@@ -107,6 +121,7 @@ class Cache:
         """Put the pod on the node now, before the bind is confirmed."""
         info = self._nodes[node_name]
         info.add_pod(pod)
+        self._changed.add(node_name)
         self._pod_node[pod.key] = node_name
         self._assumed.add(pod.key)
 
@@ -126,9 +141,17 @@ class Cache:
     # ---- reading ----
     def snapshot(self) -> Snapshot:
         """Every present node, in a stable order (name), for one scheduling cycle."""
-        if self._ordered is None:
+        if self._ordered is None or self._table is None:
             self._ordered = [self._nodes[n] for n in sorted(self._present)]
-        return Snapshot(self._ordered, self.namespace_labels, self.volumes)
+            self._table = NodeTable.of(self._ordered)
+        else:
+            rows = self._table.rows
+            for name in self._changed:
+                row = rows.get(name)
+                if row is not None:
+                    self._table.set_row(row, self._ordered[row])
+        self._changed.clear()
+        return Snapshot(self._ordered, self.namespace_labels, self.volumes, self._table)
 
     def __len__(self) -> int:
         return len(self._present)

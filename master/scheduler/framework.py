@@ -12,16 +12,22 @@ Stages, in the order the scheduler runs them for one pod:
 2. Filter: may this pod run on this node? Cheap checks run first.
 3. PreScore (optional): compute per-pod state over the feasible nodes.
 4. Score: 0..MAX_NODE_SCORE per feasible node, then Normalize (optional), times weight.
+
+A Filter or Score plugin may also offer a batch form (`BatchFilterPlugin`,
+`BatchScorePlugin`) over the snapshot's `NodeTable`: the same decision for every node
+in a few array operations, which is what keeps a decision's cost flat in node count.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, overload, runtime_checkable
 
 from client.quantity import cpu_millis, memory_bytes
+from master.scheduler.nodetable import BoolArray, IntArray, NodeTable
 from master.scheduler.volumes import VolumeObjects
 from proto import core_pb2
 
@@ -32,6 +38,8 @@ DEFAULT_MILLI_CPU_REQUEST = 100
 """Scoring counts a container without a cpu request as 100m, as Kubernetes does."""
 DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
 """Scoring counts a container without a memory request as 200Mi, as Kubernetes does."""
+HARD_TAINT_EFFECTS = ("NoSchedule", "NoExecute")
+"""Taint effects that keep pods off a node (PreferNoSchedule only scores)."""
 
 
 class Code(enum.Enum):
@@ -75,8 +83,12 @@ class Status:
 
     @staticmethod
     def skip(plugin: str) -> Status:
-        """Nothing for this plugin to do for this pod in this cycle."""
-        return Status(Code.SKIP, (), plugin)
+        """Nothing for this plugin to do for this pod in this cycle (one shared object per
+        plugin: most plugins skip for most pods)."""
+        st = _SKIPS.get(plugin)
+        if st is None:
+            st = _SKIPS[plugin] = Status(Code.SKIP, (), plugin)
+        return st
 
     @staticmethod
     def error(plugin: str, reason: str) -> Status:
@@ -85,6 +97,8 @@ class Status:
 
 
 SUCCESS = Status()
+"""The one Success status every passing filter returns."""
+_SKIPS: dict[str, Status] = {}
 
 
 @dataclass
@@ -128,21 +142,38 @@ def _container_request(c: core_pb2.Container, name: str) -> str:
     return c.resources.requests.get(name) or c.resources.limits.get(name) or ""
 
 
+# Pods of one workload repeat the same few quantities: parse each spelling once.
+_cpu_millis = functools.lru_cache(maxsize=1024)(cpu_millis)
+_memory_bytes = functools.lru_cache(maxsize=1024)(memory_bytes)
+
+
+def _requests(pod: core_pb2.Pod) -> tuple[Resources, Resources]:
+    """The pod's requests, and the same with scoring's defaults for missing ones."""
+    cpu = mem = nz_cpu = nz_mem = 0
+    for c in pod.spec.containers:
+        text_cpu, text_mem = _container_request(c, "cpu"), _container_request(c, "memory")
+        c_cpu = _cpu_millis(text_cpu) if text_cpu else 0
+        c_mem = _memory_bytes(text_mem) if text_mem else 0
+        cpu += c_cpu
+        mem += c_mem
+        nz_cpu += c_cpu if text_cpu else DEFAULT_MILLI_CPU_REQUEST
+        nz_mem += c_mem if text_mem else DEFAULT_MEMORY_REQUEST
+    for c in pod.spec.init_containers:
+        text_cpu, text_mem = _container_request(c, "cpu"), _container_request(c, "memory")
+        i_cpu = _cpu_millis(text_cpu) if text_cpu else 0
+        i_mem = _memory_bytes(text_mem) if text_mem else 0
+        cpu, nz_cpu = max(cpu, i_cpu), max(nz_cpu, i_cpu)
+        mem, nz_mem = max(mem, i_mem), max(nz_mem, i_mem)
+    return Resources(cpu, mem, 1), Resources(nz_cpu, nz_mem, 1)
+
+
 def pod_requests(pod: core_pb2.Pod, *, non_zero: bool = False) -> Resources:
     """Sum of container requests, at least each init container's (Kubernetes' rule).
 
     `non_zero` counts a missing cpu/memory request as the scoring default.
     """
-    cpu = mem = 0
-    for c in pod.spec.containers:
-        text_cpu, text_mem = _container_request(c, "cpu"), _container_request(c, "memory")
-        cpu += cpu_millis(text_cpu) if text_cpu else (DEFAULT_MILLI_CPU_REQUEST if non_zero else 0)
-        mem += memory_bytes(text_mem) if text_mem else (DEFAULT_MEMORY_REQUEST if non_zero else 0)
-    for c in pod.spec.init_containers:
-        text_cpu, text_mem = _container_request(c, "cpu"), _container_request(c, "memory")
-        cpu = max(cpu, cpu_millis(text_cpu) if text_cpu else 0)
-        mem = max(mem, memory_bytes(text_mem) if text_mem else 0)
-    return Resources(cpu, mem, 1)
+    requests, non_zero_requests = _requests(pod)
+    return non_zero_requests if non_zero else requests
 
 
 def pod_host_ports(pod: core_pb2.Pod) -> list[HostPort]:
@@ -198,10 +229,11 @@ class PodInfo:
             or aff.pod_affinity.required_during_scheduling_ignored_during_execution
             or aff.pod_affinity.preferred_during_scheduling_ignored_during_execution
         )
+        requests, non_zero_requests = _requests(pod)
         return PodInfo(
             pod,
-            pod_requests(pod),
-            pod_requests(pod, non_zero=True),
+            requests,
+            non_zero_requests,
             pod_host_ports(pod),
             priority,
             any_terms,
@@ -240,10 +272,25 @@ class NodeInfo:
     """The node's name (kept as a plain attribute: plugins read it very often)."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """The node's labels, as a plain dict for the same reason."""
+    unschedulable: bool = False
+    """spec.unschedulable (cordoned)."""
+    hard_taints: tuple[core_pb2.Taint, ...] = ()
+    """The NoSchedule and NoExecute taints, sorted out once per node change."""
+    soft_taints: tuple[core_pb2.Taint, ...] = ()
+    """The PreferNoSchedule taints."""
 
     def __post_init__(self) -> None:
-        self.name = self.node.metadata.name
-        self.labels = dict(self.node.metadata.labels)
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Derive the plain attributes plugins read from the node object."""
+        node = self.node
+        self.name = node.metadata.name
+        self.labels = dict(node.metadata.labels)
+        self.unschedulable = node.spec.unschedulable
+        taints = node.spec.taints
+        self.hard_taints = tuple(t for t in taints if t.effect in HARD_TAINT_EFFECTS)
+        self.soft_taints = tuple(t for t in taints if t.effect == "PreferNoSchedule")
 
     @staticmethod
     def of(node: core_pb2.Node, pods: Iterable[PodInfo] = ()) -> NodeInfo:
@@ -257,8 +304,7 @@ class NodeInfo:
         """Replace the node object, keeping its pods."""
         self.node = node
         self.allocatable = node_allocatable(node)
-        self.name = node.metadata.name
-        self.labels = dict(node.metadata.labels)
+        self._prepare()
 
     def add_pod(self, p: PodInfo) -> None:
         """Account for a pod on this node (replacing one with the same key)."""
@@ -300,13 +346,67 @@ class Snapshot:
     """Labels of each namespace, for affinity terms with a namespaceSelector."""
     volumes: VolumeObjects = field(default_factory=VolumeObjects)
     """Claims, volumes and storage classes, for volume binding."""
+    prepared: NodeTable | None = None
+    """The nodes as columns, kept up to date by the cache; built on first use otherwise."""
+
+    @property
+    def table(self) -> NodeTable:
+        """The nodes as columns, row i for nodes[i]."""
+        if self.prepared is None:
+            self.prepared = NodeTable.of(self.nodes)
+        return self.prepared
 
     def get(self, name: str) -> NodeInfo | None:
         """The NodeInfo of a node, or None."""
-        for n in self.nodes:
-            if n.name == name:
-                return n
-        return None
+        row = self.table.rows.get(name)
+        return None if row is None else self.nodes[row]
+
+    def have_pods_with_affinity(self) -> list[NodeInfo]:
+        """Nodes holding a pod with some pod (anti-)affinity term (Kubernetes'
+        HavePodsWithAffinityList): most clusters have few or none."""
+        table = self.table
+        if not table.any("affinity_pods"):
+            return []
+        return [self.nodes[i] for i in table.affinity_pods.nonzero()[0].tolist()]
+
+    def have_pods_with_required_anti_affinity(self) -> list[NodeInfo]:
+        """Nodes holding a pod with a required anti-affinity term."""
+        table = self.table
+        if not table.any("anti_affinity_pods"):
+            return []
+        return [self.nodes[i] for i in table.anti_affinity_pods.nonzero()[0].tolist()]
+
+
+class NodeRows(Sequence[NodeInfo]):
+    """Some of the snapshot's nodes by row, as a sequence made into NodeInfos only when a
+    plugin reads it (most PreScores never do: a list of 500 nodes per pod would cost
+    more than the batch scores)."""
+
+    def __init__(self, nodes: Sequence[NodeInfo], rows: IntArray) -> None:
+        self._nodes = nodes
+        self.rows = rows
+        self._list: list[NodeInfo] | None = None
+
+    def _infos(self) -> list[NodeInfo]:
+        if self._list is None:
+            nodes = self._nodes
+            self._list = [nodes[i] for i in self.rows.tolist()]
+        return self._list
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, i: int) -> NodeInfo: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[NodeInfo]: ...
+
+    def __getitem__(self, i: int | slice) -> NodeInfo | Sequence[NodeInfo]:
+        return self._infos()[i]
+
+    def __iter__(self) -> Iterator[NodeInfo]:
+        return iter(self._infos())
 
 
 class CycleState(dict[str, Any]):
@@ -346,11 +446,20 @@ class FilterPlugin(Plugin, Protocol):
 
 
 @runtime_checkable
+class BatchFilterPlugin(FilterPlugin, Protocol):
+    """A Filter that can also decide for every node at once over the NodeTable."""
+
+    def filter_batch(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> BoolArray:
+        """Row i is True exactly when `filter` would return Success for snapshot.nodes[i]."""
+        ...
+
+
+@runtime_checkable
 class PreScorePlugin(Plugin, Protocol):
     """Runs once per pod over the feasible nodes, before Score; Skip skips its Score."""
 
     def pre_score(
-        self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo], snapshot: Snapshot
+        self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo], snapshot: Snapshot
     ) -> Status:
         """Compute per-pod scoring state over the feasible nodes; Skip to skip Score."""
         ...
@@ -364,6 +473,17 @@ class ScorePlugin(Plugin, Protocol):
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
         """The node's raw score for the pod."""
+        ...
+
+
+@runtime_checkable
+class BatchScorePlugin(ScorePlugin, Protocol):
+    """A Score that can also score many nodes at once over the NodeTable."""
+
+    def score_batch(
+        self, state: CycleState, pod: PodInfo, table: NodeTable, rows: IntArray
+    ) -> IntArray:
+        """Element j is exactly what `score` returns for the node of row rows[j]."""
         ...
 
 

@@ -47,9 +47,14 @@ def _fits(algo: Algorithm, pod: PodInfo, trial: NodeInfo, snapshot: Snapshot) ->
     state = CycleState()
     view = snapshot
     if _needs_fresh_prefilter(pod):
+        row = snapshot.table.rows[trial.name]
+        nodes = list(snapshot.nodes)
+        nodes[row] = trial
         view = Snapshot(
-            [trial if n.name == trial.name else n for n in snapshot.nodes],
+            nodes,
             snapshot.namespace_labels,
+            snapshot.volumes,
+            snapshot.table.with_row(row, trial),
         )
     if not algo.run_pre_filters(state, pod, view).ok:
         return False

@@ -32,6 +32,11 @@ PENDING_PODS = Gauge(
     ["queue"],
 )
 
+_PENDING_BY_QUEUE = {
+    q: PENDING_PODS.labels(queue=q) for q in ("active", "backoff", "unschedulable")
+}
+"""The gauge's children, looked up once: the queue updates them on every change."""
+
 INITIAL_BACKOFF = 1.0
 MAX_BACKOFF = 10.0
 UNSCHEDULABLE_TIMEOUT = 30.0
@@ -220,4 +225,4 @@ class SchedulingQueue:
 
     def _update_metrics(self) -> None:
         for name, n in self.lengths().items():
-            PENDING_PODS.labels(queue=name).set(n)
+            _PENDING_BY_QUEUE[name].set(n)

@@ -37,6 +37,9 @@ SCHEDULE_ATTEMPTS = Counter(
     "Scheduling attempts by result: scheduled, unschedulable, error.",
     ["result"],
 )
+_SCHEDULED = SCHEDULE_ATTEMPTS.labels(result="scheduled")
+_UNSCHEDULABLE = SCHEDULE_ATTEMPTS.labels(result="unschedulable")
+_ERROR = SCHEDULE_ATTEMPTS.labels(result="error")
 SCHEDULING_DURATION = Histogram(
     "tugboat_scheduler_scheduling_duration_seconds",
     "Time to decide one pod (filter, score, select), bind excluded.",
@@ -244,11 +247,11 @@ class Scheduler:
             result = self.algorithm.schedule(info, snapshot)
         except FitError as fit:
             SCHEDULING_DURATION.observe(time.perf_counter() - started)
-            SCHEDULE_ATTEMPTS.labels(result="unschedulable").inc()
+            _UNSCHEDULABLE.inc()
             self._handle_unschedulable(pod, info, fit)
             return True
         except Exception:
-            SCHEDULE_ATTEMPTS.labels(result="error").inc()
+            _ERROR.inc()
             log.exception("scheduling failed", pod=qp.key)
             self.queue.requeue(qp.key, unschedulable=False)
             return True
@@ -270,14 +273,14 @@ class Scheduler:
             self.cache.forget(key)
             raise
         except Exception as e:
-            SCHEDULE_ATTEMPTS.labels(result="error").inc()
+            _ERROR.inc()
             log.warning("bind failed, un-assuming", pod=key, node=node, error=str(e))
             self.cache.forget(key)
             if self.cache.node_of(key) is None:
                 self.pending[key] = pod
                 self.queue.add_after_error(key, info.priority)
         else:
-            SCHEDULE_ATTEMPTS.labels(result="scheduled").inc()
+            _SCHEDULED.inc()
             E2E_SCHEDULING_DURATION.observe(self.clock() - first_seen)
             log.info("bound", pod=key, node=node)
         finally:

@@ -1,13 +1,16 @@
 """InterPodAffinity: required and preferred pod affinity and anti-affinity by topologyKey.
 
 Counts are taken once per pod in PreFilter over every pod in the snapshot, keyed by
-(topologyKey, value), so each Filter call is a few dictionary look-ups.
+(topologyKey, value), so each Filter call is a few dictionary look-ups. A pod without
+terms of its own walks only the nodes holding pods with terms (the snapshot's
+`have_pods_with_*` lists, as Kubernetes keeps them), so in the usual cluster where no
+pod has any, PreFilter and PreScore say Skip without looking at a single node.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from master.scheduler.framework import (
@@ -51,11 +54,13 @@ def _required_anti(pod: core_pb2.Pod) -> list[core_pb2.PodAffinityTerm]:
 
 
 def _others(
-    pod: PodInfo, snapshot: Snapshot, pods_of: Callable[[NodeInfo], Mapping[str, PodInfo]]
+    pod: PodInfo,
+    nodes: Iterable[NodeInfo],
+    pods_of: Callable[[NodeInfo], Mapping[str, PodInfo]],
 ) -> Iterator[tuple[Mapping[str, str], core_pb2.Pod]]:
     """Every live pod but `pod` among those `pods_of` picks on each node, with the labels
     of its node."""
-    for node in snapshot.nodes:
+    for node in nodes:
         for other in pods_of(node).values():
             if not other.pod.metadata.deletion_timestamp and other.key != pod.key:
                 yield node.labels, other.pod
@@ -80,7 +85,8 @@ class InterPodAffinity:
             # Without terms of its own only existing pods' anti-affinity can reject it.
             return node.pods if own_terms else node.required_anti_affinity_pods
 
-        for labels, o in _others(pod, snapshot, candidates):
+        nodes = snapshot.nodes if own_terms else snapshot.have_pods_with_required_anti_affinity()
+        for labels, o in _others(pod, nodes, candidates):
             if affinity and all(
                 affinity_term_matches_pod(t, me.metadata.namespace, o, ns_labels) for t in affinity
             ):
@@ -135,7 +141,7 @@ class InterPodAffinity:
         return Status.unresolvable(NAME, AFFINITY_REASON)
 
     def pre_score(
-        self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo], snapshot: Snapshot
+        self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo], snapshot: Snapshot
     ) -> Status:
         """Sum weights per topology pair from both the pod's and the existing pods' terms."""
         me = pod.pod
@@ -158,7 +164,8 @@ class InterPodAffinity:
             # Without preferences of its own only existing pods' terms can score.
             return node.pods if own_terms else node.affinity_pods
 
-        for labels, o in _others(pod, snapshot, candidates):
+        nodes_with_pods = snapshot.nodes if own_terms else snapshot.have_pods_with_affinity()
+        for labels, o in _others(pod, nodes_with_pods, candidates):
             ons = o.metadata.namespace
             for w in pref_aff:
                 t = w.pod_affinity_term

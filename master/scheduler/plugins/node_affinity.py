@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from master.scheduler.framework import (
     SUCCESS,
     CycleState,
@@ -41,7 +43,7 @@ class NodeAffinity:
         return Status.unresolvable(NAME, REASON)
 
     def pre_score(
-        self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo], snapshot: Snapshot
+        self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo], snapshot: Snapshot
     ) -> Status:
         """Skip the Score when the pod has no preferred terms."""
         affinity = pod.pod.spec.affinity.node_affinity

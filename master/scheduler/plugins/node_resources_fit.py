@@ -1,12 +1,22 @@
 """NodeResourcesFit: cpu, memory and pod count against allocatable minus what is requested.
 
 Requests of bound and assumed pods both count (the NodeInfo holds both), so two pods
-scheduled back to back never both take the last free core.
+scheduled back to back never both take the last free core. The batch Filter is the same
+comparison over the NodeTable's columns, for every node at once.
 """
 
 from __future__ import annotations
 
-from master.scheduler.framework import SUCCESS, CycleState, NodeInfo, PodInfo, Status, register
+from master.scheduler.framework import (
+    SUCCESS,
+    CycleState,
+    NodeInfo,
+    PodInfo,
+    Snapshot,
+    Status,
+    register,
+)
+from master.scheduler.nodetable import BoolArray
 
 NAME = "NodeResourcesFit"
 INSUFFICIENT_CPU = "Insufficient cpu"
@@ -37,3 +47,14 @@ class NodeResourcesFit:
         """Unschedulable (preemption may free room) with one reason per short resource."""
         reasons = insufficient(pod, node)
         return Status.unschedulable(NAME, *reasons) if reasons else SUCCESS
+
+    def filter_batch(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> BoolArray:
+        """`insufficient` is empty, for every node at once."""
+        t = snapshot.table
+        req = pod.requests
+        ok: BoolArray = t.req_pods < t.alloc_pods
+        if req.milli_cpu > 0:
+            ok &= t.req_cpu + req.milli_cpu <= t.alloc_cpu
+        if req.memory > 0:
+            ok &= t.req_memory + req.memory <= t.alloc_memory
+        return ok

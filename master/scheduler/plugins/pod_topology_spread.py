@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from client.selectors import from_proto
@@ -108,7 +109,7 @@ class PodTopologySpread:
         return SUCCESS
 
     def pre_score(
-        self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo], snapshot: Snapshot
+        self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo], snapshot: Snapshot
     ) -> Status:
         """Count matching pods per domain for each soft constraint over all eligible nodes."""
         soft = _constraints(pod.pod, "ScheduleAnyway")

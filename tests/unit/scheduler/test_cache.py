@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from master.scheduler.cache import Cache
-from master.scheduler.framework import PodInfo
+from master.scheduler.framework import NodeInfo, PodInfo
+from master.scheduler.nodetable import NodeTable
 from proto import core_pb2
 from tests.unit.scheduler.builders import node, pod
 
@@ -68,3 +74,92 @@ def test_a_removed_node_leaves_the_snapshot():
     c.set_node(node("b"))
     c.remove_node("a")
     assert [n.name for n in c.snapshot().nodes] == ["b"]
+
+
+# ---- the snapshot kept up to date row by row ----
+
+TABLE_COLUMNS = (
+    "alloc_cpu",
+    "alloc_memory",
+    "alloc_pods",
+    "req_cpu",
+    "req_memory",
+    "req_pods",
+    "non_zero_cpu",
+    "non_zero_memory",
+    "unschedulable",
+    "hard_taints",
+    "soft_taints",
+    "used_ports",
+    "affinity_pods",
+    "anti_affinity_pods",
+)
+
+ANTI = {
+    "podAntiAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [
+            {"labelSelector": {"matchLabels": {"a": "b"}}, "topologyKey": "zone"}
+        ]
+    }
+}
+operation = st.tuples(
+    st.sampled_from(["node", "taint", "cordon", "assume", "forget", "bind", "delete", "drop"]),
+    st.integers(0, 3),
+    st.integers(0, 5),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(operation, max_size=40))
+def test_the_kept_table_equals_one_built_afresh_after_any_changes(ops):
+    c = Cache()
+    c.snapshot()
+    for kind, n, p in ops:
+        name, key = f"n{n}", f"default/p{p}"
+        if kind == "node":
+            c.set_node(node(name, cpu=str(n + 1)))
+        elif kind == "taint":
+            c.set_node(node(name, taints=[{"key": "k", "value": "v", "effect": "NoSchedule"}]))
+        elif kind == "cordon":
+            c.set_node(node(name, unschedulable=True))
+        elif kind == "assume" and c.node(name) is not None and c.node_of(key) is None:
+            extra: dict[str, Any] = {"affinity": ANTI} if p % 2 else {}
+            c.assume(PodInfo.of(pod(f"p{p}", cpu="100m", host_ports=[p + 1], **extra)), name)
+        elif kind == "forget":
+            c.forget(key)
+        elif kind == "bind":
+            c.set_pod(pod(f"p{p}", cpu="200m", node_name=name))
+        elif kind == "delete":
+            c.remove_pod(key)
+        elif kind == "drop":
+            c.remove_node(name)
+        if p % 3 == 0:
+            c.snapshot()  # a cycle in between: later changes must reach the kept table
+    snap = c.snapshot()
+    fresh = NodeTable.of(snap.nodes)
+    assert snap.table.rows == fresh.rows
+    assert snap.table.counts == fresh.counts
+    for column in TABLE_COLUMNS:
+        kept, built = getattr(snap.table, column).tolist(), getattr(fresh, column).tolist()
+        assert kept == built, column
+
+
+def test_a_cycle_rewrites_only_the_rows_of_nodes_that_changed():
+    c = Cache()
+    for i in range(4):
+        c.set_node(node(f"n{i}"))
+    table = c.snapshot().table
+    written: list[int] = []
+    original = table.set_row
+
+    def spy(i: int, info: NodeInfo) -> None:
+        written.append(i)
+        original(i, info)
+
+    table.set_row = spy  # type: ignore[method-assign]
+    c.assume(PodInfo.of(pod("a", cpu="1")), "n2")
+    assert c.snapshot().table is table
+    assert written == [2]
+    written.clear()
+    c.snapshot()
+    assert written == []
