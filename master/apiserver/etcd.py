@@ -53,6 +53,17 @@ def compare_mod(key: bytes, revision: int) -> Any:
     )
 
 
+def compare_mod_below(key: bytes, revision: int, range_end: bytes) -> Any:
+    """Every key in [key, range_end) last changed before `revision` (true for none)."""
+    return rpc.Compare(
+        key=key,
+        range_end=range_end,
+        target=rpc.Compare.MOD,
+        result=rpc.Compare.LESS,
+        mod_revision=revision,
+    )
+
+
 def compare_create(key: bytes, revision: int) -> Any:
     """`create_revision(key) == revision`: the fence of a leader-only write."""
     return rpc.Compare(

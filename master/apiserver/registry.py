@@ -103,12 +103,19 @@ def _no_finalizers_added(kind: Kind, new: Any, old: Any) -> None:
 class Registry:
     """Create, Get, Update and UpdateStatus of any kind."""
 
-    def __init__(self, etcd: Etcd, allocator: ServiceAllocator | None = None) -> None:
+    def __init__(
+        self,
+        etcd: Etcd,
+        allocator: ServiceAllocator | None = None,
+        *,
+        cache: WatchCache | None = None,
+    ) -> None:
         self.etcd = etcd
         self.allocator = allocator or ServiceAllocator(etcd)
-        self.admission = NamespaceAdmission(etcd)
-        self.cache: WatchCache | None = None
-        """The server's watch cache, where an update finds the version it replaces."""
+        self.cache = cache
+        """The server's watch cache, where an update finds the version it replaces and
+        a create what its admission reads."""
+        self.admission = NamespaceAdmission(etcd, cache)
 
     def _cached(self, kind: Kind, key: bytes, expected: int) -> Object | None:
         """A copy of the watch cache's object at `key` when it is at revision `expected`."""
@@ -129,12 +136,11 @@ class Registry:
         return decode_stored(kind, kv.value, kv.mod_revision)
 
     @staticmethod
-    def require_namespace(kind: Kind, namespace: str, name: str, kv: Any | None) -> Any:
-        """The Namespace stored as `kv`; NotFound unless it exists, Forbidden while it is
-        being deleted."""
-        if kv is None:
+    def require_namespace(kind: Kind, namespace: str, name: str, ns: Any | None) -> Any:
+        """The Namespace `ns`; NotFound unless it exists, Forbidden while it is being
+        deleted."""
+        if ns is None:
             raise errors.NotFound(f'namespaces "{namespace}" not found')
-        ns = decode_stored(NAMESPACES, kv.value, kv.mod_revision)
         if ns.metadata.deletion_timestamp:
             raise errors.Forbidden(
                 f"{resource_named(kind, name)} is forbidden: unable to create new "
@@ -172,6 +178,7 @@ class Registry:
         names_left, recounts_left = GENERATE_ATTEMPTS if generate else 1, QUOTA_RECOUNTS
         allocations_left = ALLOCATION_RETRIES
         pristine = copy_object(obj)
+        fresh = False
         while names_left > 0:
             if generate:
                 meta.name = generated_name(meta.generate_name)
@@ -179,7 +186,7 @@ class Registry:
             namespace_obj = None
             reads = NamespaceReads(None)
             if kind.namespaced:
-                reads = await self.admission.read(kind, ns, obj)
+                reads = await self.admission.read(kind, ns, obj, fresh=fresh)
                 namespace_obj = self.require_namespace(kind, ns, meta.name, reads.namespace)
             refused = strategy.admit(obj, namespace_obj)
             if refused:
@@ -196,8 +203,15 @@ class Registry:
             compares = [compare_version(key, "==", 0), *claim.compares, *admitted.compares]
             if kind.namespaced:
                 compares.append(compare_version(object_key(NAMESPACES, "", ns), ">", 0))
+            compares += reads.guards
             ops = [op_put(key, encode_for_store(obj)), *claim.ops, *admitted.ops]
             outcome = await guarded(self.etcd, key, compares, ops, fence)
+            if not outcome.succeeded and outcome.current is None and reads.cached:
+                # The cache was behind etcd: admit again from etcd itself, from the
+                # object as it came (admission may have defaulted it).
+                fresh = True
+                obj.CopyFrom(pristine)
+                continue
             if not outcome.succeeded and outcome.current is None and admitted and recounts_left:
                 # A quota changed since it was counted (another create, an edit): count again.
                 recounts_left -= 1

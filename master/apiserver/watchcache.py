@@ -57,23 +57,36 @@ class WatchCache:
         self.enabled = enabled
         self.cachers: dict[str, Cacher] = {}
 
-    async def cacher(self, kind: Kind) -> Cacher | None:
-        """The kind's cacher once it has listed; None when disabled, stopping or not ready
-        in time (the caller then reads etcd directly)."""
-        if not self.enabled or self.etcd.closing:
-            return None
+    def _started(self, kind: Kind) -> Cacher:
         cacher = self.cachers.get(kind.resource)
         if cacher is None:
             cacher = self.cachers[kind.resource] = Cacher(
                 self.etcd, kind, progress_every=self.progress_every, metrics=self.metrics
             )
             cacher.start()
+        return cacher
+
+    async def cacher(self, kind: Kind) -> Cacher | None:
+        """The kind's cacher once it has listed; None when disabled, stopping or not ready
+        in time (the caller then reads etcd directly)."""
+        if not self.enabled or self.etcd.closing:
+            return None
+        cacher = self._started(kind)
         if not cacher.ready.is_set():
             try:
                 await within(cacher.ready.wait(), READY_SECONDS)
             except TimeoutError:
                 return None
         return cacher
+
+    def ready_now(self, kind: Kind) -> Cacher | None:
+        """The kind's cacher if it has listed, without waiting; one is started for the
+        next caller when there is none (admission reads this way: the first creates
+        read etcd, later ones the cache)."""
+        if not self.enabled or self.etcd.closing:
+            return None
+        cacher = self._started(kind)
+        return cacher if cacher.ready.is_set() and not cacher.stopped else None
 
     async def close(self) -> None:
         for cacher in list(self.cachers.values()):

@@ -9,6 +9,14 @@ creates racing for the last unit of a quota cannot both pass: the second one's c
 fails, and the registry counts again. Deletions do not write quotas; the next admission
 counts from the objects themselves, so `status.used` can lag after a delete but never
 lets a namespace past its hard limits.
+
+Reads come from the server's watch cache when every kind they need is cached there, as
+kube-apiserver's admission plugins read informers: a create is then one etcd request, not
+two. A cached read is only a guess, so it adds compares to the create's transaction that
+hold exactly when etcd still agrees with it: each object it found is at the revision it
+saw, and nothing under each prefix it read changed after the cache's revision (a range
+compare; an empty range compares as absent). When they fail, the registry reads etcd and
+tries again, so a stale cache can cost a retry but never decide a create.
 """
 
 from __future__ import annotations
@@ -17,14 +25,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from client import errors, quota
+from client.informer import copy_object
 from client.kinds import Kind, by_resource
 from master.apiserver.admission import defaultstorageclass, ingressclass, limitranger
 from master.apiserver.allocators import Claim
 from master.apiserver.apierrors import resource_named
-from master.apiserver.etcd import Etcd, compare_mod, op_put, prefix_end
+from master.apiserver.etcd import Etcd, compare_mod, compare_mod_below, op_put, prefix_end
 from master.apiserver.listing import list_objects
 from master.apiserver.objects import collection_prefix, decode_stored, encode_for_store, object_key
 from master.apiserver.selection import parse
+from master.apiserver.watchcache import WatchCache
 
 QUOTAS = by_resource("resourcequotas")
 LIMIT_RANGES = by_resource("limitranges")
@@ -33,12 +43,15 @@ NAMESPACES = by_resource("namespaces")
 INGRESS_CLASSES = by_resource("ingressclasses")
 STORAGE_CLASSES = by_resource("storageclasses")
 
+MAX_GUARDS = 64
+"""Compares a cached read may add to a create's transaction; more are read from etcd."""
+
 
 @dataclass
 class NamespaceReads:
-    """What a create reads of its namespace before its transaction: the Namespace's
-    KeyValue (None: there is none), whether the pod's ServiceAccount exists, and the
-    namespace's LimitRanges (pods only) and ResourceQuotas."""
+    """What a create reads of its namespace before its transaction: the Namespace (None:
+    there is none), whether the pod's ServiceAccount exists, and the namespace's
+    LimitRanges (pods only) and ResourceQuotas."""
 
     namespace: Any | None
     account_found: bool = True
@@ -48,55 +61,111 @@ class NamespaceReads:
     """Ingresses only: every IngressClass, for the default class."""
     storage_classes: list[Any] = field(default_factory=list)
     """PersistentVolumeClaims only: every StorageClass, for the default class."""
+    guards: list[Any] = field(default_factory=list)
+    """Read from the watch cache: the compares under which etcd still agrees (above)."""
+
+    @property
+    def cached(self) -> bool:
+        return bool(self.guards)
 
 
-def _prefix(kind: Kind, namespace: str) -> tuple[bytes, bytes]:
+@dataclass(frozen=True)
+class _Want:
+    """One read of a create's admission: a key (`end` empty) or a key range of `kind`."""
+
+    field: str
+    kind: Kind
+    start: bytes
+    end: bytes = b""
+
+
+def _wants(kind: Kind, namespace: str, obj: Any) -> list[_Want]:
+    """What admission of `obj` reads, by the NamespaceReads field it fills."""
+    wants = [_Want("namespace", NAMESPACES, object_key(NAMESPACES, "", namespace))]
+    if kind.resource == "pods":
+        account = obj.spec.service_account_name or "default"
+        key = object_key(SERVICE_ACCOUNTS, namespace, account)
+        wants += [
+            _Want("account_found", SERVICE_ACCOUNTS, key),
+            _range("limit_ranges", LIMIT_RANGES, namespace),
+        ]
+    if kind.resource == "ingresses":
+        wants.append(_range("ingress_classes", INGRESS_CLASSES, ""))
+    if kind.resource == "persistentvolumeclaims":
+        wants.append(_range("storage_classes", STORAGE_CLASSES, ""))
+    wants.append(_range("quotas", QUOTAS, namespace))
+    return wants
+
+
+def _range(name: str, kind: Kind, namespace: str) -> _Want:
     start = collection_prefix(kind, namespace)
-    return start, prefix_end(start)
+    return _Want(name, kind, start, prefix_end(start))
 
 
-def _decoded(kind: Kind, resp: Any) -> list[Any]:
-    return [decode_stored(kind, kv.value, kv.mod_revision) for kv in resp.kvs]
+def _fill(reads: NamespaceReads, want: _Want, found: list[Any]) -> None:
+    if want.field == "namespace":
+        reads.namespace = found[0] if found else None
+    elif want.field == "account_found":
+        reads.account_found = bool(found)
+    else:
+        setattr(reads, want.field, found)
 
 
 class NamespaceAdmission:
     """LimitRange and ResourceQuota admission for creates."""
 
-    def __init__(self, etcd: Etcd) -> None:
+    def __init__(self, etcd: Etcd, cache: WatchCache | None = None) -> None:
         self.etcd = etcd
+        self.cache = cache
 
     async def _all(self, kind: Kind, namespace: str) -> list[Any]:
         return list((await list_objects(self.etcd, kind, namespace, parse("", ""))).items)
 
-    async def read(self, kind: Kind, namespace: str, obj: Any) -> NamespaceReads:
-        """Everything admission needs of the namespace, in one etcd round trip (they were
-        four reads one after another for a pod: most of a create's time)."""
-        ranges = [(object_key(NAMESPACES, "", namespace), b"")]
-        pod = kind.resource == "pods"
-        if pod:
-            account = obj.spec.service_account_name or "default"
-            ranges += [
-                (object_key(SERVICE_ACCOUNTS, namespace, account), b""),
-                _prefix(LIMIT_RANGES, namespace),
-            ]
-        ingress = kind.resource == "ingresses"
-        if ingress:
-            ranges.append(_prefix(INGRESS_CLASSES, ""))
-        claim = kind.resource == "persistentvolumeclaims"
-        if claim:
-            ranges.append(_prefix(STORAGE_CLASSES, ""))
-        ranges.append(_prefix(QUOTAS, namespace))
-        answers = await self.etcd.read_all(ranges)
-        reads = NamespaceReads(answers[0].kvs[0] if answers[0].kvs else None)
-        if pod:
-            reads.account_found = bool(answers[1].kvs)
-            reads.limit_ranges = _decoded(LIMIT_RANGES, answers[2])
-        if ingress:
-            reads.ingress_classes = _decoded(INGRESS_CLASSES, answers[-2])
-        if claim:
-            reads.storage_classes = _decoded(STORAGE_CLASSES, answers[-2])
-        reads.quotas = _decoded(QUOTAS, answers[-1])
+    async def read(
+        self, kind: Kind, namespace: str, obj: Any, *, fresh: bool = False
+    ) -> NamespaceReads:
+        """Everything admission needs of the namespace: from the watch cache, guarded, or
+        (`fresh`, or not all cached) in one etcd round trip (they were four reads one
+        after another for a pod: most of a create's time)."""
+        wants = _wants(kind, namespace, obj)
+        if not fresh:
+            cached = self._from_cache(wants)
+            if cached is not None:
+                return cached
+        answers = await self.etcd.read_all([(w.start, w.end) for w in wants])
+        reads = NamespaceReads(None)
+        for want, answer in zip(wants, answers, strict=True):
+            found = [decode_stored(want.kind, kv.value, kv.mod_revision) for kv in answer.kvs]
+            _fill(reads, want, found)
         return reads
+
+    def _from_cache(self, wants: list[_Want]) -> NamespaceReads | None:
+        """The reads from the watch cache with their guards; None when a kind is not
+        cached yet, or a single key is missing (an error to answer from etcd itself)."""
+        if self.cache is None:
+            return None
+        # Every kind asked for at once: each one missing starts caching now.
+        cachers = [self.cache.ready_now(want.kind) for want in wants]
+        reads = NamespaceReads(None)
+        for want, cacher in zip(wants, cachers, strict=True):
+            if cacher is None:
+                return None
+            if not want.end:
+                one = cacher.store.get(want.start)
+                if one is None:
+                    return None
+                found = [one]
+            else:
+                found = [o for k, o in cacher.store.items() if want.start <= k < want.end]
+                # Nothing under the prefix is newer than what the cache has seen.
+                reads.guards.append(compare_mod_below(want.start, cacher.revision + 1, want.end))
+            for o in found:
+                key = object_key(want.kind, o.metadata.namespace, o.metadata.name)
+                reads.guards.append(compare_mod(key, int(o.metadata.resource_version)))
+            # Admission changes quotas' status in place: never the cache's own objects.
+            _fill(reads, want, [copy_object(o) for o in found] if want.field == "quotas" else found)
+        # etcd refuses a transaction of more than 128 compares (--max-txn-ops).
+        return reads if len(reads.guards) <= MAX_GUARDS else None
 
     async def admit(self, kind: Kind, namespace: str, obj: Any, reads: NamespaceReads) -> Claim:
         """Default and check `obj` against what `read` found; what its transaction must add

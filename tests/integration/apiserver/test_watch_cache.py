@@ -65,10 +65,17 @@ async def test_fifty_watchers_of_a_resource_cost_etcd_one_watch_and_each_hears_e
     own_etcd,
 ):
     async with running_apiserver(own_etcd.endpoints) as server:
-        # The server's own watch (its CRDs' follower) is there before any client's.
-        own = await eventually(lambda: etcd_watchers(own_etcd), what="the server's own watch")
+        # The server's own watches are there before any client's: its CRDs' follower,
+        # and the caches its admission reads (namespaces, quotas), started by a create.
+        crds = await eventually(lambda: etcd_watchers(own_etcd), what="the server's own watch")
+        caches = server.service.watch_cache.cachers
+        before = len(caches)
         async with stub_for(server.endpoint) as stub:
             start = (await create(stub, configmap("first"))).metadata.resource_version
+            own = crds + len(caches) - before
+            await eventually(
+                lambda: etcd_watchers(own_etcd) == own, what="the admission caches' watches"
+            )
             watches = [
                 stub.Watch(api_pb2.WatchRequest(resource="configmaps", resource_version=start))
                 for _ in range(50)
