@@ -3,7 +3,9 @@
 Like Kubernetes' PLEG, a single list call per second (plus an inspect per container
 state change, cached by the runtime) serves every pod worker, instead of each worker
 polling the engine. A relist that finds a pod's containers changed wakes that pod's
-worker; a worker that just acted asks for a fresh relist with `fresh()`.
+worker; a worker that just acted asks for a fresh relist with `fresh()`, and one that did
+not act since the last relist showing its doings reads that relist as it is (a relist
+forced by each of thirty workers woken by the last one would keep the engine listing).
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ class ContainerCache:
         self._pods = 0
         self._containers: dict[str, int] = {}
         self._last_relist: float | None = None
+        self.listed = 0
+        """The generation of the last relist that succeeded (a failed one counts in
+        `generation` too, so that waiters go on)."""
         self.synced = asyncio.Event()
 
     def containers(self, uid: str) -> list[ContainerInfo]:
@@ -48,9 +53,17 @@ class ContainerCache:
         """Every pod UID that has containers on this node."""
         return set(self._by_pod)
 
-    async def fresh(self, timeout: float = 10.0) -> None:
-        """Return once a relist that started after this call has finished."""
-        want = self.generation + (2 if self._relisting else 1)
+    def next_generation(self) -> int:
+        """The generation of the first relist that starts after this call: the first to
+        show whatever was done to the containers before it."""
+        return self.generation + (2 if self._relisting else 1)
+
+    async def fresh(self, timeout: float = 10.0, want: int = 0) -> None:
+        """Return once a relist that started after this call (or the relist `want`, an
+        earlier `next_generation()`) has finished."""
+        want = want or self.next_generation()
+        if self.generation >= want:
+            return
         self._wake.set()
         async with self._done:
             await within(self._done.wait_for(lambda: self.generation >= want), timeout)
@@ -97,6 +110,7 @@ class ContainerCache:
             self._relisting = False
         async with self._done:
             self.generation += 1
+            self.listed = self.generation
             self._done.notify_all()
         self.synced.set()
         for uid in changed:

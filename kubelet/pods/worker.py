@@ -9,6 +9,12 @@ otherwise every resync period.
 
 Restart counts live in the runtime, as each container's attempt label, so a kubelet that
 restarts reports the same counts and adopts running containers instead of restarting them.
+
+A sync reads the containers from the node's last relist. It waits for a newer one only
+when that may not show what this worker did (its first sync, after it changed a
+container, and when the pod goes): the PLEG wakes it on any other change anyway, and
+thirty workers each forcing a relist at every wake-up kept the engine listing while
+their pods started.
 """
 
 from __future__ import annotations
@@ -94,6 +100,10 @@ class PodWorker:
         self._start_observed = False
         self._waiting: dict[str, tuple[str, str]] = {}
         self._reported: set[tuple[str, int]] = set()
+        self._acted = False
+        """This sync has asked the runtime to change a container."""
+        self._shown_by = -1
+        """The relist generation that shows this worker's last change (-1: none read yet)."""
         self.finished = asyncio.Event()
 
     # ---- inputs -------------------------------------------------------------------------
@@ -144,10 +154,30 @@ class PodWorker:
 
     async def sync(self) -> bool:
         """One step toward the desired state; True once the pod is finished with."""
+        self._acted = False
+        try:
+            return await self._sync()
+        finally:
+            if self._acted:
+                # Failed halfway: the next sync waits for a relist showing what was done.
+                self._shown_by = self.ctx.cache.next_generation()
+
+    def _acting(self) -> None:
+        """About to change a container: the views read so far are out of date."""
+        self._acted = True
+
+    async def _sync(self) -> bool:
         pod = self.pod
-        await self.ctx.cache.fresh()
-        mine = self.ctx.cache.containers(self.uid)
-        if self.gone or pod.metadata.deletion_timestamp:
+        cache = self.ctx.cache
+        ending = self.gone or bool(pod.metadata.deletion_timestamp)
+        # The latest relist is enough when it shows every change this worker made (it
+        # wakes the worker on any other): only the first sync, the last one and those
+        # after a change wait for a new one.
+        if ending or self._shown_by < 0 or cache.listed < self._shown_by:
+            await cache.fresh()
+            self._shown_by = max(self._shown_by, 0)
+        mine = cache.containers(self.uid)
+        if ending:
             await self.terminate(mine)
             return True
         if not self.ctx.may_start():
@@ -162,16 +192,19 @@ class PodWorker:
         if sandbox is None:
             await self._write_status(None, mine)
             return False
-        mine = self.ctx.cache.containers(self.uid)
+        mine = cache.containers(self.uid)
         paths = await self._setup_volumes(pod)
         by_name = self._instances(mine)
         if paths is not None:
             setup = _PodSetup(pod, sandbox, paths)
             if await self._sync_init_containers(setup, by_name):
                 await self._sync_app_containers(setup, by_name)
-        await self.ctx.cache.fresh()
-        mine = self.ctx.cache.containers(self.uid)
-        by_name = self._instances(mine)
+        if self._acted:
+            self._shown_by = cache.next_generation()
+            self._acted = False
+            await cache.fresh(want=self._shown_by)
+            mine = cache.containers(self.uid)
+            by_name = self._instances(mine)
         running = {n: i[0] for n, i in by_name.items() if i and i[0].running}
         self.ctx.probes.sync(self.uid, sandbox.ip, list(pod.spec.containers), running)
         await self._collect_garbage(by_name)
@@ -190,6 +223,7 @@ class PodWorker:
         if sandboxes:
             # The network namespace died with the sandbox: its containers go too.
             self.log.info("sandbox is gone, recreating the pod's containers")
+            self._acting()
             for c in mine:
                 if c.running:
                     await self.ctx.runtime.stop_container(c.id, 0)
@@ -199,6 +233,7 @@ class PodWorker:
             self._retry_in(1.0)
             return None
         ref = PodRef(self.uid, self.pod.metadata.name, self.pod.metadata.namespace)
+        self._acting()
         try:
             sandbox = await self.ctx.runtime.ensure_sandbox(
                 ref,
@@ -284,6 +319,7 @@ class PodWorker:
                     self._waiting[spec.name] = ("CrashLoopBackOff", self._backoff(pod, spec, delay))
                     self._retry_in(wait)
                     continue
+                self._acting()
                 await self.ctx.runtime.remove_container(latest.id)
                 await self._start(setup, spec, "app", latest.attempt)
                 continue
@@ -301,6 +337,7 @@ class PodWorker:
         probe = spec.liveness_probe if probe_kind == LIVENESS else spec.startup_probe
         if probe.HasField("termination_grace_period_seconds"):
             grace = int(probe.termination_grace_period_seconds)
+        self._acting()
         await self.ctx.runtime.stop_container(info.id, grace)
         self.kick()
 
@@ -420,6 +457,7 @@ class PodWorker:
         if not self.ctx.may_start():
             self._retry_in(1.0)
             return
+        self._acting()
         try:
             info = await self.ctx.runtime.start_container(ref, sandbox, config)
         except ImagePullError as e:
@@ -443,11 +481,13 @@ class PodWorker:
         for inst in by_name.values():
             for old in inst[keep:]:
                 if not old.running:
+                    self._acting()
                     await self.ctx.runtime.remove_container(old.id)
         known = {s.name for s in [*self.pod.spec.containers, *self.pod.spec.init_containers]}
         for name, inst in by_name.items():
             if name not in known:
                 for c in inst:
+                    self._acting()
                     await self.ctx.runtime.stop_container(c.id, self._grace(self.pod))
                     await self.ctx.runtime.remove_container(c.id)
 
@@ -493,6 +533,7 @@ class PodWorker:
         """A pod that reached Succeeded or Failed keeps no running containers."""
         for c in mine:
             if c.running:
+                self._acting()
                 await self.ctx.runtime.stop_container(c.id, self._grace(self.pod))
         self.ctx.probes.remove_pod(self.uid)
 

@@ -8,6 +8,14 @@ Every container is labelled with the node's name, and this runtime only ever lis
 touches containers carrying its own node label, so several kubelets can share one engine.
 Where a sandbox joins the pod network (bridge, address, resolver) is planned by
 kubelet/network/bridge.py; the runtime only carries the plan out.
+
+When thirty pods start at once the engine is the bottleneck, so each call a pod costs it
+counts: containers are made with the low-level API (create, start; docker-py's
+`containers.run` inspects each container on top), a sandbox is inspected once (for the
+address Docker gives it at its start) and that inspect serves the next relist too, an
+app container is inspected only by the relist, and a relist builds a created, never
+started container from its list row. Lists and inspects run on threads apart from the
+creates and starts, which hold a thread for seconds each under such a burst.
 """
 
 from __future__ import annotations
@@ -23,7 +31,6 @@ from typing import Any, TypeVar
 import docker
 import docker.errors
 import structlog
-from docker.types import EndpointConfig
 from docker.utils.socket import frames_iter
 
 from client.timeouts import within
@@ -65,6 +72,10 @@ log = structlog.get_logger("kubelet.runtime")
 PAUSE_IMAGE = "tugboat/pause:1"
 IMAGE_SEEN_SECONDS = 5.0
 """How long the engine's yes to "is this image here" is believed without asking again."""
+_WORKERS = 16
+"""Threads for the engine calls that change things (create, start, stop...)."""
+_READERS = 8
+"""Threads for lists and inspects (the relist's), apart from those."""
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 _END = object()
 
@@ -103,8 +114,11 @@ class DockerRuntime:
     ):
         self.node = node
         self.pause_image = pause_image
-        self._client = docker.from_env(timeout=120)
-        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix=f"docker-{node}")
+        self._client = docker.from_env(timeout=120, max_pool_size=_WORKERS + _READERS)
+        self._pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix=f"docker-{node}")
+        self._reads = ThreadPoolExecutor(
+            max_workers=_READERS, thread_name_prefix=f"docker-read-{node}"
+        )
         self.bridge = DockerBridge(
             self._client,
             self._call,
@@ -129,10 +143,20 @@ class DockerRuntime:
         self._stats = DockerStatsReader(self._client.api, {"label": [f"{LABEL_NODE}={node}"]})
 
     async def _call(self, operation: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        return await self._on(self._pool, operation, lambda: fn(*args, **kw))
+
+    async def _read(self, operation: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """A quick read (list, inspect, image check) on threads of its own: when thirty
+        pods start at once, creates and starts hold every thread of the main pool for
+        seconds, and neither the relist that tells their workers what happened nor a
+        pod's image check must queue behind them."""
+        return await self._on(self._reads, operation, lambda: fn(*args, **kw))
+
+    async def _on(self, pool: ThreadPoolExecutor, operation: str, fn: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()
         started = time.monotonic()
         try:
-            return await loop.run_in_executor(self._pool, lambda: fn(*args, **kw))
+            return await loop.run_in_executor(pool, fn)
         finally:
             elapsed = time.monotonic() - started
             metrics.RUNTIME_OPERATION_SECONDS.labels(operation_type=operation).observe(elapsed)
@@ -145,6 +169,7 @@ class DockerRuntime:
         for close in list(self._open_streams):
             close()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._reads.shutdown(wait=False, cancel_futures=True)
         self._client.close()
 
     async def version(self) -> VersionInfo:
@@ -189,32 +214,48 @@ class DockerRuntime:
                 f"sandbox image {self.pause_image} is missing: run deploy/images/build.sh"
             )
         name = container_name(self.node, pod, SANDBOX_NAME, attempt)
+        api = self._client.api
 
-        def run(plan: SandboxPlan) -> str:
+        def create(plan: SandboxPlan) -> str:
+            # NetworkingConfig's shape (its type stub takes one endpoint, not a map).
             endpoint = (
-                {plan.network: EndpointConfig("1.44", ipv4_address=plan.ip)} if plan.ip else None
+                {
+                    "EndpointsConfig": {
+                        plan.network: api.create_endpoint_config(ipv4_address=plan.ip)
+                    }
+                }
+                if plan.ip
+                else None
             )
+            created = api.create_container(
+                self.pause_image,
+                detach=True,
+                name=name,
+                hostname=hostname[:63],
+                labels=self._labels(pod, SANDBOX_NAME, "sandbox", attempt),
+                host_config=api.create_host_config(network_mode=plan.network, **plan.dns),
+                networking_config=endpoint,
+            )
+            return str(created["Id"])
+
+        def run(plan: SandboxPlan) -> dict[str, Any]:
             try:
-                c = self._client.containers.run(
-                    self.pause_image,
-                    detach=True,
-                    name=name,
-                    hostname=hostname[:63],
-                    network=plan.network,
-                    networking_config=endpoint,
-                    labels=self._labels(pod, SANDBOX_NAME, "sandbox", attempt),
-                    **plan.dns,
-                )
+                cid = create(plan)
+                api.start(cid)
             except docker.errors.APIError as e:
                 # Created but not started (its address was taken): the name must be freed.
                 # A name conflict (409) is someone else's container: never removed here.
                 if e.status_code != 409:
                     try:
-                        self._client.api.remove_container(name, force=True)
+                        api.remove_container(name, force=True)
                     except docker.errors.APIError:
                         pass
                 raise
-            return str(c.id)
+            # The one inspect: Docker picks the address (in docker mode) only at the start.
+            try:
+                return dict(api.inspect_container(cid))
+            except docker.errors.NotFound:
+                raise ContainerNotFound(cid) from None
 
         what = f"creating the sandbox of pod {pod.namespace}/{pod.name}"
         for _ in range(3):
@@ -223,7 +264,7 @@ class DockerRuntime:
             except NetworkError as e:
                 raise RuntimeFailure(str(e)) from None
             try:
-                cid = await self._call("create_sandbox", run, plan)
+                attrs = await self._call("create_sandbox", run, plan)
                 break
             except docker.errors.APIError as e:
                 # Held by a container this node does not own: skip the address, try another.
@@ -233,7 +274,10 @@ class DockerRuntime:
                     raise RuntimeFailure(f"{what}: {e}") from None
         else:
             raise RuntimeFailure(f"{what}: no free address")
-        return await self.inspect(cid)
+        info = self._info(attrs)
+        # The next relist lists it in this state: it need not be inspected again there.
+        self._cache[(info.id, str(attrs.get("State", {}).get("Status", "")))] = info
+        return info
 
     async def image_present(self, image: str) -> bool:
         """Whether the engine has the image. A yes is believed for IMAGE_SEEN_SECONDS:
@@ -250,7 +294,7 @@ class DockerRuntime:
             except docker.errors.ImageNotFound:
                 return False
 
-        present = await self._call("image_status", check)
+        present = await self._read("image_status", check)
         if present:
             self._images_seen[image] = time.monotonic()
         else:
@@ -269,22 +313,32 @@ class DockerRuntime:
         self, pod: PodRef, sandbox: ContainerInfo, config: ContainerConfig
     ) -> ContainerInfo:
         """Create and start a container joined to the sandbox's network namespace."""
+        api = self._client.api
         volumes = {
             m.host_path: {"bind": m.container_path, "mode": "ro" if m.read_only else "rw"}
             for m in config.mounts
         }
+        host: dict[str, Any] = {
+            "network_mode": f"container:{sandbox.id}",
+            "privileged": config.privileged,
+            "read_only": config.read_only_root,
+        }
+        if volumes:
+            host["binds"] = volumes
+        if config.cpu_millis:
+            host["nano_cpus"] = config.cpu_millis * 1_000_000
+        if config.memory_bytes:
+            host["mem_limit"] = config.memory_bytes
         kwargs: dict[str, Any] = {
             "detach": True,
             "name": container_name(self.node, pod, config.name, config.attempt),
             "labels": self._labels(pod, config.name, config.kind, config.attempt),
-            "network_mode": f"container:{sandbox.id}",
             "environment": [f"{k}={v}" for k, v in config.env.items()],
-            "volumes": volumes,
-            "privileged": config.privileged,
-            "read_only": config.read_only_root,
             "stdin_open": config.stdin,
             "tty": config.tty,
         }
+        if volumes:
+            kwargs["volumes"] = [m.container_path for m in config.mounts]
         if config.command:
             kwargs["entrypoint"] = config.command
             kwargs["command"] = config.args
@@ -292,26 +346,41 @@ class DockerRuntime:
             kwargs["command"] = config.args
         if config.working_dir:
             kwargs["working_dir"] = config.working_dir
-        if config.cpu_millis:
-            kwargs["nano_cpus"] = config.cpu_millis * 1_000_000
-        if config.memory_bytes:
-            kwargs["mem_limit"] = config.memory_bytes
         if config.run_as_user is not None:
             kwargs["user"] = str(config.run_as_user)
 
         def run() -> str:
-            c = self._client.containers.run(config.image, **kwargs)
-            return str(c.id)
+            created = api.create_container(
+                config.image, host_config=api.create_host_config(**host), **kwargs
+            )
+            cid = str(created["Id"])
+            # Refused to start, it stays "created": the pod worker retries it after the
+            # back-off (removing it then), and the status says why meanwhile.
+            api.start(cid)
+            return cid
 
         try:
             cid = await self._call("start_container", run)
         except docker.errors.ImageNotFound as e:
+            # Gone since it was last seen: the next attempt asks the engine (and pulls).
+            self._images_seen.pop(config.image, None)
             raise ImagePullError(str(e.explanation or e)) from None
         except docker.errors.APIError as e:
             raise RuntimeFailure(
                 f"starting container {config.name}: {e.explanation or e}"
             ) from None
-        return await self.inspect(cid)
+        # Not inspected: the caller needs only the ID, and the next relist inspects it
+        # once, as it does every container whose state changed. What is known already:
+        return ContainerInfo(
+            id=cid,
+            pod=pod,
+            name=config.name,
+            kind=config.kind,
+            attempt=config.attempt,
+            image=config.image,
+            image_id="",
+            state="running",
+        )
 
     async def stop_container(self, container_id: str, grace_seconds: float) -> None:
         """SIGTERM, then SIGKILL after grace_seconds (Docker's stop does both)."""
@@ -343,15 +412,21 @@ class DockerRuntime:
 
     async def list_containers(self) -> list[ContainerInfo]:
         """Every container labelled with this node, inspected once per state change."""
-        rows = await self._call(
+        rows = await self._read(
             "list_containers",
             self._client.api.containers,
             all=True,
             filters={"label": [f"{LABEL_NODE}={self.node}"]},
         )
         keys = [(str(row["Id"]), str(row.get("State", ""))) for row in rows]
-        # The containers that changed are inspected side by side: when thirty pods start
-        # at once, one relist would otherwise wait for sixty inspects in a row.
+        # A container created but not started yet is all in its list row (no start, exit
+        # or address to read): only the others that changed are inspected, side by side,
+        # for when thirty pods start at once one relist would otherwise wait for sixty
+        # inspects in a row.
+        for row in rows:
+            key = (str(row["Id"]), str(row.get("State", "")))
+            if key[1] == "created" and key not in self._cache:
+                self._cache[key] = self._created_info(row)
         changed = [k for k in dict.fromkeys(keys) if k not in self._cache]
         inspected = await asyncio.gather(*(self._inspect_if_there(k[0]) for k in changed))
         for key, info in zip(changed, inspected, strict=True):
@@ -361,6 +436,26 @@ class DockerRuntime:
         for k in [k for k in self._cache if k not in seen]:
             del self._cache[k]
         return [self._cache[k] for k in keys if k in self._cache]
+
+    def _created_info(self, row: dict[str, Any]) -> ContainerInfo:
+        """A created, never started container from its `docker ps` row, as inspect shows it."""
+        labels = row.get("Labels") or {}
+        created = int(row.get("Created") or 0)
+        return ContainerInfo(
+            id=str(row["Id"]),
+            pod=PodRef(
+                labels.get(LABEL_POD_UID, ""),
+                labels.get(LABEL_POD_NAME, ""),
+                labels.get(LABEL_POD_NAMESPACE, ""),
+            ),
+            name=labels.get(LABEL_CONTAINER_NAME, ""),
+            kind=labels.get(LABEL_KIND, "app"),
+            attempt=int(labels.get(LABEL_ATTEMPT, "0") or 0),
+            image=str(row.get("Image", "")),
+            image_id=str(row.get("ImageID", "")),
+            state="created",
+            created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created)) if created else "",
+        )
 
     async def _inspect_if_there(self, container_id: str) -> ContainerInfo | None:
         try:
@@ -377,7 +472,7 @@ class DockerRuntime:
             except docker.errors.NotFound:
                 raise ContainerNotFound(container_id) from None
 
-        return self._info(await self._call("inspect_container", get))
+        return self._info(await self._read("inspect_container", get))
 
     def _info(self, attrs: dict[str, Any]) -> ContainerInfo:
         labels = attrs.get("Config", {}).get("Labels") or {}
