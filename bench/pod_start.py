@@ -37,6 +37,11 @@ process's clock as the events arrive; and from the Docker engine's event stream 
 nanosecond, the same clock) for when the kubelet created the pod's sandbox and started
 its app container. Medians per phase, and the time after apply at which the last pod
 reached each phase: the first says what one pod waits for, the second where 30 queue.
+The three-node breakdown follows, indented further (bench/run.py keeps the one-node
+figures). Last, the CPU seconds each kind of process used per round (kubelets, API
+server, etcd, scheduler and controllers, the engine's dockerd and containerd; the `docker`
+CLIs of a raw round), read from /proc: on a shared machine, CPU that Tugboat's own
+processes burn while its pods start is CPU the engine does not get.
 
 Prints figures, and the previous run's from bench/results/pod_start.json; asserts
 nothing. Every container, service, network and process it starts is removed or stopped,
@@ -50,7 +55,9 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import random
+import resource
 import shutil
 import signal
 import statistics
@@ -125,6 +132,58 @@ def remove_by_label(label: str) -> None:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+# -- CPU time --------------------------------------------------------------------------
+
+ENGINE_PROGRAMS = ("dockerd", "containerd")
+"""The engine's long-lived processes (the per-container shims come and go)."""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of one process so far (0 when it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def engine_pids() -> list[int]:
+    """The engine's processes on this host (none visible: a remote engine)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() in ENGINE_PROGRAMS:
+                    pids.append(int(entry.name))
+    return pids
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds used by groups of processes over one round: the machine has 2 cores
+    shared with others, so what Tugboat's own processes burn while its pods start is CPU
+    the engine does not get, which raw `docker run` and Swarm do not pay."""
+
+    groups: dict[str, list[int]]
+
+    def sample(self) -> dict[str, float]:
+        out = {name: sum(cpu_seconds(p) for p in pids) for name, pids in self.groups.items()}
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # Exited children only: the `docker run` CLIs of a raw round.
+        out["docker CLI"] = children.ru_utime + children.ru_stime
+        return out
+
+    @contextlib.contextmanager
+    def measure(self, into: list[dict[str, float]]) -> Iterator[None]:
+        before = self.sample()
+        try:
+            yield
+        finally:
+            after = self.sample()
+            into.append({k: after[k] - before[k] for k in after})
 
 
 # -- raw docker run ----------------------------------------------------------------------
@@ -419,9 +478,10 @@ async def _ready_nodes(api: ApiClient) -> int:
 
 
 @asynccontextmanager
-async def cluster(nodes: int) -> AsyncIterator[tuple[ApiClient, list[str]]]:
+async def cluster(nodes: int) -> AsyncIterator[tuple[ApiClient, list[str], CpuMeter]]:
     """etcd, API server, scheduler, controller manager and `nodes` Docker kubelets, each a
-    process; every one stopped by its PID and every pod container removed on the way out."""
+    process; every one stopped by its PID and every pod container removed on the way out.
+    With them, a meter of the CPU time each kind of process uses."""
     tag = uuid.uuid4().hex[:6]
     names = [f"podstart-{tag}-{i}" for i in range(nodes)]
     block = f"127.{random.randrange(100, 250)}.{random.randrange(1, 250)}"
@@ -444,7 +504,18 @@ async def cluster(nodes: int) -> AsyncIterator[tuple[ApiClient, list[str]]]:
             await wait_for(up, 90, f"{nodes} nodes Ready")
             # Warm-up: leader election, informers and the image lookup, not counted.
             await tugboat_round(api, names, f"warmup-{tag}", 1)
-            yield api, names
+            meter = CpuMeter(
+                {
+                    "kubelet": [p.process.pid for p in components.started if "kubelet" in p.name],
+                    "apiserver": [server.process.pid] if server.process is not None else [],
+                    "etcd": [m.process.pid for m in etcd.members if m.process is not None],
+                    "scheduler+controllers": [
+                        p.process.pid for p in components.started if "kubelet" not in p.name
+                    ],
+                    "engine": engine_pids(),
+                }
+            )
+            yield api, names, meter
     except BaseException:
         # The components' logs go with them: their last lines are the clue.
         for proc in components.started if components is not None else []:
@@ -470,6 +541,8 @@ class Window:
     tugboat: list[Round] = field(default_factory=list)
     raw: list[float] = field(default_factory=list)
     swarm: list[float] = field(default_factory=list)
+    cpu: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    """"tugboat", "raw", "swarm" -> each round's CPU seconds by process group."""
 
 
 async def window(nodes: int, count: int, rounds: int, with_swarm: bool) -> Window:
@@ -478,13 +551,16 @@ async def window(nodes: int, count: int, rounds: int, with_swarm: bool) -> Windo
     the machine's load (it is shared) falls on all three alike, and each ratio compares
     rounds of the same minutes."""
     out = Window(nodes)
-    async with cluster(nodes) as (api, names):
+    async with cluster(nodes) as (api, names, meter):
         for r in range(rounds):
-            done = await tugboat_round(api, names, f"bench-{r}", count)
+            with meter.measure(out.cpu.setdefault("tugboat", [])):
+                done = await tugboat_round(api, names, f"bench-{r}", count)
             out.tugboat.append(done)
-            out.raw.append(await asyncio.to_thread(raw_round, count))
+            with meter.measure(out.cpu.setdefault("raw", [])):
+                out.raw.append(await asyncio.to_thread(raw_round, count))
             if with_swarm:
-                out.swarm.append(await asyncio.to_thread(swarm_round, count))
+                with meter.measure(out.cpu.setdefault("swarm", [])):
+                    out.swarm.append(await asyncio.to_thread(swarm_round, count))
             shown = f"  {nodes} node(s) round {r + 1}: tugboat {done.total():.2f}s"
             shown += f", docker run {out.raw[-1]:.2f}s"
             if with_swarm:
@@ -512,12 +588,29 @@ def line(label: str, rounds: list[float]) -> float:
     return m
 
 
-def phase_report(rounds: list[Round]) -> None:
-    """Median seconds per phase over every pod of every round, and when the last got there."""
+def cpu_report(w: Window) -> None:
+    """Median CPU seconds per round by process group: who competed with the engine.
+    (Worded so that bench/run.py, which reads figures from this output, skips it.)"""
+    nodes = "1 node" if w.nodes == 1 else f"{w.nodes} nodes"
+    print(f"cpu seconds per round, {nodes} (median; the engine is dockerd + containerd):")
+    for what, rounds in w.cpu.items():
+        groups = {"tugboat": list(rounds[0]) if rounds else [], "raw": ["engine", "docker CLI"]}
+        shown = ", ".join(
+            f"{g} {median([r[g] for r in rounds]):.1f}"
+            for g in groups.get(what, ["engine"])
+            if g != "docker CLI" or what == "raw"
+        )
+        print(f"    {what}: {shown}")
+
+
+def phase_report(rounds: list[Round], nodes: str = "1 node", indent: str = "  ") -> None:
+    """Median seconds per phase over every pod of every round, and when the last got there.
+    bench/run.py reads the 1-node figures from the lines indented by two spaces; other
+    breakdowns are indented further, so that they do not overwrite those."""
     print(
-        f"phase breakdown, 1 node ({sum(len(r.pods) for r in rounds)} pods, {len(rounds)} rounds):"
+        f"phase breakdown, {nodes} ({sum(len(r.pods) for r in rounds)} pods, {len(rounds)} rounds):"
     )
-    print(f"  {'phase':<42}{'median':>8}{'p90':>8}{'last pod at':>13}{'n':>6}")
+    print(f"{indent}{'phase':<42}{'median':>8}{'p90':>8}{'last pod at':>13}{'n':>6}")
     for label, start, end in PHASES:
         spans: list[float] = []
         lasts: list[float] = []
@@ -534,16 +627,17 @@ def phase_report(rounds: list[Round]) -> None:
             spans = [r.replicaset - r.applied for r in rounds if r.replicaset]
             lasts = spans
         if not spans:
-            print(f"  {label:<42}{'-':>8}")
+            print(f"{indent}{label:<42}{'-':>8}")
             continue
         p90 = statistics.quantiles(spans, n=10)[-1] if len(spans) > 1 else spans[0]
         print(
-            f"  {label:<42}{median(spans):>7.2f}s{p90:>7.2f}s{median(lasts):>12.2f}s{len(spans):>6}"
+            f"{indent}{label:<42}{median(spans):>7.2f}s{p90:>7.2f}s"
+            f"{median(lasts):>12.2f}s{len(spans):>6}"
         )
     per_pod = [
         m.at["running"] - r.applied for r in rounds for m in r.pods.values() if "running" in m.at
     ]
-    print(f"  {'apply -> Running, per pod':<42}{median(per_pod):>7.2f}s")
+    print(f"{indent}{'apply -> Running, per pod':<42}{median(per_pod):>7.2f}s")
 
 
 def main() -> None:
@@ -611,6 +705,12 @@ def measure(pods: int, rounds: int, skip_swarm: bool) -> None:
         print("previous run: none recorded")
     print()
     phase_report(windows[0].tugboat)
+    for w in windows[1:]:
+        print()
+        phase_report(w.tugboat, f"{w.nodes} nodes", indent="    ")
+    for w in windows:
+        print()
+        cpu_report(w)
 
 
 if __name__ == "__main__":
