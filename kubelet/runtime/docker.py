@@ -21,6 +21,7 @@ creates and starts, which hold a thread for seconds each under such a burst.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -76,6 +77,9 @@ _WORKERS = 16
 """Threads for the engine calls that change things (create, start, stop...)."""
 _READERS = 8
 """Threads for lists and inspects (the relist's), apart from those."""
+CLOSE_WAIT_SECONDS = 30.0
+"""How long close() waits for engine calls already on a thread (a burst's starts take
+seconds each)."""
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 _END = object()
 
@@ -162,14 +166,19 @@ class DockerRuntime:
             metrics.RUNTIME_OPERATION_SECONDS.labels(operation_type=operation).observe(elapsed)
 
     async def close(self) -> None:
-        """Close open log and exec streams, the thread pool and the engine connection.
+        """Close open log and exec streams, the thread pools and the engine connection.
 
-        Never waits on a thread: a stream's thread ends once its connection is closed.
+        Never waits on a stream's thread (it ends once its connection is closed), but does
+        wait, up to CLOSE_WAIT_SECONDS, for a create or start already on a thread: it
+        lands anyway, and whoever stops this kubelet must find what it made to remove it
+        (tests left such containers behind on the engine).
         """
         for close in list(self._open_streams):
             close()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._reads.shutdown(wait=False, cancel_futures=True)
+        with contextlib.suppress(TimeoutError):
+            await within(asyncio.to_thread(self._pool.shutdown, wait=True), CLOSE_WAIT_SECONDS)
         self._client.close()
 
     async def version(self) -> VersionInfo:
