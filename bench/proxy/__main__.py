@@ -12,8 +12,9 @@ pod network) serve a small page and a 1 GiB sparse file. A real etcd, API server
 - through HAProxy (Debian's package, round-robin over the three pods, one process).
 
 Then the nftables mode, which programs the kernel of a host of its own, on a node made of
-network namespaces (bench/proxy/nftables_lab.py): the same wrk load to a NodePort through
-the proxy's rules and straight to a pod through the same node (--no-nftables skips it).
+network namespaces (bench/proxy/nftables_lab.py): three wrk processes at once, all to a
+NodePort through the proxy's rules, then one straight to each of the three pods through
+the same node (--no-nftables skips it).
 
 Then curl downloads the 1 GiB file through the proxy and straight from a pod, and the
 MB/s are compared. wrk and haproxy are installed with apt-get when missing. Everything
