@@ -84,6 +84,20 @@ _ZERO_TIME = "0001-01-01T00:00:00Z"
 _END = object()
 
 
+def _identity(labels: dict[str, str]) -> dict[str, Any]:
+    """A container's pod, name, kind and attempt, from the labels this runtime gave it."""
+    return {
+        "pod": PodRef(
+            labels.get(LABEL_POD_UID, ""),
+            labels.get(LABEL_POD_NAME, ""),
+            labels.get(LABEL_POD_NAMESPACE, ""),
+        ),
+        "name": labels.get(LABEL_CONTAINER_NAME, ""),
+        "kind": labels.get(LABEL_KIND, "app"),
+        "attempt": int(labels.get(LABEL_ATTEMPT, "0") or 0),
+    }
+
+
 def docker_time(value: str) -> str:
     """Docker's nanosecond timestamp as Kubernetes' RFC 3339 seconds; "" for the zero time."""
     if not value or value.startswith("0001-01-01"):
@@ -452,14 +466,7 @@ class DockerRuntime:
         created = int(row.get("Created") or 0)
         return ContainerInfo(
             id=str(row["Id"]),
-            pod=PodRef(
-                labels.get(LABEL_POD_UID, ""),
-                labels.get(LABEL_POD_NAME, ""),
-                labels.get(LABEL_POD_NAMESPACE, ""),
-            ),
-            name=labels.get(LABEL_CONTAINER_NAME, ""),
-            kind=labels.get(LABEL_KIND, "app"),
-            attempt=int(labels.get(LABEL_ATTEMPT, "0") or 0),
+            **_identity(labels),
             image=str(row.get("Image", "")),
             image_id=str(row.get("ImageID", "")),
             state="created",
@@ -500,14 +507,7 @@ class DockerRuntime:
         ip = str(networks.get(self.bridge.name, {}).get("IPAddress", ""))
         return ContainerInfo(
             id=str(attrs["Id"]),
-            pod=PodRef(
-                labels.get(LABEL_POD_UID, ""),
-                labels.get(LABEL_POD_NAME, ""),
-                labels.get(LABEL_POD_NAMESPACE, ""),
-            ),
-            name=labels.get(LABEL_CONTAINER_NAME, ""),
-            kind=labels.get(LABEL_KIND, "app"),
-            attempt=int(labels.get(LABEL_ATTEMPT, "0") or 0),
+            **_identity(labels),
             image=str(attrs.get("Config", {}).get("Image", "")),
             image_id=str(attrs.get("Image", "")),
             state=state,
