@@ -17,7 +17,7 @@ from client import customkinds, kinds
 from client.names import is_dns1035_label, is_dns1123_label, is_dns1123_subdomain
 from master.apiserver.customresources.schema import structural_problems
 from master.apiserver.validation.errors import Errors, child, index
-from master.apiserver.validation.fields import unique_name
+from master.apiserver.validation.fields import json_text, unique_name
 
 SCOPES = ("Cluster", "Namespaced")
 COLUMN_TYPES = ("boolean", "date", "integer", "number", "string")
@@ -96,8 +96,11 @@ def _schema(errs: Errors, version: Any, path: str) -> None:
     if not version.HasField("schema") or not version.schema.HasField("open_apiv3_schema"):
         errs.required(where, "schemas are required")
         return
-    schema = json.loads(version.schema.open_apiv3_schema.json or "{}")
-    errs.extend(structural_problems(schema, where))
+    text = version.schema.open_apiv3_schema.json or "{}"
+    before = len(errs)
+    json_text(errs, where, text, object_only=True)
+    if len(errs) == before:  # only a parsed schema can be judged further
+        errs.extend(structural_problems(json.loads(text), where))
 
 
 def _subresources(errs: Errors, version: Any, path: str) -> None:

@@ -61,6 +61,18 @@ def test_a_crd_with_bad_names_and_versions_hears_every_problem():
     assert 'spec.versions[0].additionalPrinterColumns[0].type: Unsupported value: "text"' in text
 
 
+@pytest.mark.parametrize("text", ["{}}", "[]", "x"])
+def test_a_crd_whose_schema_is_not_a_json_object_is_refused_naming_it(text: str) -> None:
+    # Found by the fuzz suite: over gRPC such a schema was answered UNKNOWN.
+    crd = _crd()
+    crd.spec.versions[0].schema.open_apiv3_schema.json = text
+    problems = [str(p) for p in strategy_for(CRDS).problems(crd)]
+    assert problems == [
+        f"spec.versions[0].schema.openAPIV3Schema: Invalid value: {json.dumps(text)}: "
+        "must be a JSON object"
+    ]
+
+
 def test_the_scope_and_group_of_a_crd_never_change():
     old, new = _crd(), _crd()
     new.spec.scope = "Cluster"
