@@ -16,6 +16,12 @@ Stages, in the order the scheduler runs them for one pod:
 A Filter or Score plugin may also offer a batch form (`BatchFilterPlugin`,
 `BatchScorePlugin`) over the snapshot's `NodeTable`: the same decision for every node
 in a few array operations, which is what keeps a decision's cost flat in node count.
+
+Plugins import this module whole and write `framework.Status`, `framework.NodeInfo`, as
+kube-scheduler's plugins write `framework.X`. What many plugins would otherwise each
+write again lives here too: `FilterWhen` and `ScoreWhen` (a PreFilter or PreScore that
+only says whether the stage applies), `filter_flagged` (a batch Filter that sends only
+the flagged rows through the per-node Filter) and `default_normalize`.
 """
 
 from __future__ import annotations
@@ -507,6 +513,60 @@ def default_normalize(scores: dict[str, int], *, reverse: bool = False) -> None:
     for k, v in scores.items():
         scaled = MAX_NODE_SCORE * v // top
         scores[k] = MAX_NODE_SCORE - scaled if reverse else scaled
+
+
+class FilterWhen:
+    """A PreFilter that is Success when `filter_applies`, else Skip (the Filter is not run).
+
+    Most plugins have nothing to check for most pods (no hostPort, no nodeName, no taint
+    in the cluster): their PreFilter only decides whether the Filter applies, so such a
+    plugin states just that condition.
+    """
+
+    name: str
+
+    def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status:
+        """Skip this plugin's Filter for a pod it has nothing to check for."""
+        if self.filter_applies(pod, snapshot):
+            return SUCCESS
+        return Status.skip(self.name)
+
+    @staticmethod
+    def filter_applies(pod: PodInfo, snapshot: Snapshot) -> bool:
+        """Whether the Filter may reject some node for `pod`."""
+        raise NotImplementedError
+
+
+class ScoreWhen:
+    """A PreScore that is Success when `score_applies`, else Skip (the Score is not run)."""
+
+    name: str
+
+    def pre_score(
+        self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo], snapshot: Snapshot
+    ) -> Status:
+        """Skip this plugin's Score when it would score every feasible node the same."""
+        if self.score_applies(pod, nodes, snapshot):
+            return SUCCESS
+        return Status.skip(self.name)
+
+    @staticmethod
+    def score_applies(pod: PodInfo, nodes: Sequence[NodeInfo], snapshot: Snapshot) -> bool:
+        """Whether the Score may tell the feasible `nodes` apart."""
+        raise NotImplementedError
+
+
+def filter_flagged(
+    plugin: FilterPlugin, state: CycleState, pod: PodInfo, snapshot: Snapshot, flagged: BoolArray
+) -> BoolArray:
+    """The batch Filter of a check most nodes pass trivially: rows not `flagged` pass, and
+    each flagged row passes only if `plugin.filter` says so (so the batch answer is that
+    Filter's by construction)."""
+    mask = ~flagged
+    nodes = snapshot.nodes
+    for row in flagged.nonzero()[0].tolist():
+        mask[row] = plugin.filter(state, pod, nodes[row]).ok
+    return mask
 
 
 PluginFactory = Callable[[], Plugin]

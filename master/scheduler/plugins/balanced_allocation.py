@@ -5,14 +5,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from master.scheduler.framework import (
-    MAX_NODE_SCORE,
-    CycleState,
-    NodeInfo,
-    PodInfo,
-    register,
-)
-from master.scheduler.nodetable import IntArray, NodeTable
+from master.scheduler import framework
+from master.scheduler.nodetable import IntArray
+from master.scheduler.plugins.resource_allocation import ResourceAllocationScorer
 
 NAME = "NodeResourcesBalancedAllocation"
 
@@ -33,34 +28,23 @@ def _fractions(requested: IntArray, allocatable: IntArray) -> npt.NDArray[np.flo
     return out
 
 
-@register(NAME)
-class BalancedAllocation:
+@framework.register(NAME)
+class BalancedAllocation(ResourceAllocationScorer):
     """(1 - standard deviation of the cpu and memory fractions) * 100, as Kubernetes does."""
 
     name = NAME
     weight = 1
 
-    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
+    def resource_score(self, cpu: int, alloc_cpu: int, memory: int, alloc_memory: int) -> int:
         """100 when both fractions are equal after placing the pod."""
-        cpu = _fraction(
-            node.non_zero_requested.milli_cpu + pod.non_zero_requests.milli_cpu,
-            node.allocatable.milli_cpu,
-        )
-        mem = _fraction(
-            node.non_zero_requested.memory + pod.non_zero_requests.memory,
-            node.allocatable.memory,
-        )
         # The standard deviation of two values is half their distance.
-        std = abs(cpu - mem) / 2
-        return int((1 - std) * MAX_NODE_SCORE)
+        std = abs(_fraction(cpu, alloc_cpu) - _fraction(memory, alloc_memory)) / 2
+        return int((1 - std) * framework.MAX_NODE_SCORE)
 
-    def score_batch(
-        self, state: CycleState, pod: PodInfo, table: NodeTable, rows: IntArray
+    def resource_scores(
+        self, cpu: IntArray, alloc_cpu: IntArray, memory: IntArray, alloc_memory: IntArray
     ) -> IntArray:
-        """`score` for the nodes of `rows`, as arrays."""
-        want = pod.non_zero_requests
-        cpu = _fractions(table.non_zero_cpu[rows] + want.milli_cpu, table.alloc_cpu[rows])
-        mem = _fractions(table.non_zero_memory[rows] + want.memory, table.alloc_memory[rows])
-        std = np.abs(cpu - mem) / 2
-        scores: IntArray = ((1 - std) * MAX_NODE_SCORE).astype(np.int64)
+        """`resource_score` element-wise."""
+        std = np.abs(_fractions(cpu, alloc_cpu) - _fractions(memory, alloc_memory)) / 2
+        scores: IntArray = ((1 - std) * framework.MAX_NODE_SCORE).astype(np.int64)
         return scores

@@ -13,16 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from master.scheduler.framework import (
-    MAX_NODE_SCORE,
-    SUCCESS,
-    CycleState,
-    NodeInfo,
-    PodInfo,
-    Snapshot,
-    Status,
-    register,
-)
+from master.scheduler import framework
 from master.scheduler.matching import affinity_term_matches_pod
 from proto import core_pb2
 
@@ -54,9 +45,9 @@ def _required_anti(pod: core_pb2.Pod) -> list[core_pb2.PodAffinityTerm]:
 
 
 def _others(
-    pod: PodInfo,
-    nodes: Iterable[NodeInfo],
-    pods_of: Callable[[NodeInfo], Mapping[str, PodInfo]],
+    pod: framework.PodInfo,
+    nodes: Iterable[framework.NodeInfo],
+    pods_of: Callable[[framework.NodeInfo], Mapping[str, framework.PodInfo]],
 ) -> Iterator[tuple[Mapping[str, str], core_pb2.Pod]]:
     """Every live pod but `pod` among those `pods_of` picks on each node, with the labels
     of its node."""
@@ -66,14 +57,16 @@ def _others(
                 yield node.labels, other.pod
 
 
-@register(NAME)
+@framework.register(NAME)
 class InterPodAffinity:
     """Filter on required terms (both directions); score on preferred ones."""
 
     name = NAME
     weight = 2
 
-    def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status:
+    def pre_filter(
+        self, state: framework.CycleState, pod: framework.PodInfo, snapshot: framework.Snapshot
+    ) -> framework.Status:
         """Count, per topology pair, the pods each kind of term sees."""
         ns_labels = snapshot.namespace_labels
         me = pod.pod
@@ -81,7 +74,7 @@ class InterPodAffinity:
         s = _FilterState()
         own_terms = bool(affinity or anti)
 
-        def candidates(node: NodeInfo) -> Mapping[str, PodInfo]:
+        def candidates(node: framework.NodeInfo) -> Mapping[str, framework.PodInfo]:
             # Without terms of its own only existing pods' anti-affinity can reject it.
             return node.pods if own_terms else node.required_anti_affinity_pods
 
@@ -104,45 +97,51 @@ class InterPodAffinity:
                 ):
                     s.existing_anti_affinity[(t.topology_key, labels[t.topology_key])] += 1
         if not own_terms and not s.existing_anti_affinity:
-            return Status.skip(NAME)
+            return framework.Status.skip(NAME)
         state[NAME] = s
         state[NAME + "/self_match"] = bool(affinity) and all(
             affinity_term_matches_pod(t, me.metadata.namespace, me, ns_labels) for t in affinity
         )
-        return SUCCESS
+        return framework.SUCCESS
 
-    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+    def filter(
+        self, state: framework.CycleState, pod: framework.PodInfo, node: framework.NodeInfo
+    ) -> framework.Status:
         """Existing pods' anti-affinity, then the pod's anti-affinity, then its affinity."""
         s: _FilterState = state[NAME]
         labels = node.labels
         for key, value in labels.items():
             if s.existing_anti_affinity.get((key, value), 0) > 0:
-                return Status.unschedulable(NAME, EXISTING_ANTI_AFFINITY_REASON)
+                return framework.Status.unschedulable(NAME, EXISTING_ANTI_AFFINITY_REASON)
         for t in _required_anti(pod.pod):
             key = t.topology_key
             if key in labels and s.anti_affinity.get((key, labels[key]), 0) > 0:
-                return Status.unschedulable(NAME, ANTI_AFFINITY_REASON)
+                return framework.Status.unschedulable(NAME, ANTI_AFFINITY_REASON)
         affinity = _required_affinity(pod.pod)
         if not affinity:
-            return SUCCESS
+            return framework.SUCCESS
         satisfied = all(
             t.topology_key in labels and s.affinity.get((t.topology_key, labels[t.topology_key]), 0)
             for t in affinity
         )
         if satisfied:
-            return SUCCESS
+            return framework.SUCCESS
         # The first pod of a group that selects itself may go anywhere with the keys.
         if (
             not s.affinity
             and state[NAME + "/self_match"]
             and all(t.topology_key in labels for t in affinity)
         ):
-            return SUCCESS
-        return Status.unresolvable(NAME, AFFINITY_REASON)
+            return framework.SUCCESS
+        return framework.Status.unresolvable(NAME, AFFINITY_REASON)
 
     def pre_score(
-        self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo], snapshot: Snapshot
-    ) -> Status:
+        self,
+        state: framework.CycleState,
+        pod: framework.PodInfo,
+        nodes: Sequence[framework.NodeInfo],
+        snapshot: framework.Snapshot,
+    ) -> framework.Status:
         """Sum weights per topology pair from both the pod's and the existing pods' terms."""
         me = pod.pod
         ns_labels: Mapping[str, Mapping[str, str]] = snapshot.namespace_labels
@@ -160,7 +159,7 @@ class InterPodAffinity:
 
         own_terms = bool(pref_aff or pref_anti)
 
-        def candidates(node: NodeInfo) -> Mapping[str, PodInfo]:
+        def candidates(node: framework.NodeInfo) -> Mapping[str, framework.PodInfo]:
             # Without preferences of its own only existing pods' terms can score.
             return node.pods if own_terms else node.affinity_pods
 
@@ -186,19 +185,23 @@ class InterPodAffinity:
                 if affinity_term_matches_pod(w.pod_affinity_term, ons, me, ns_labels):
                     add(w.pod_affinity_term, labels, -w.weight)
         if not any(scores.values()):
-            return Status.skip(NAME)
+            return framework.Status.skip(NAME)
         state[NAME + "/scores"] = scores
-        return SUCCESS
+        return framework.SUCCESS
 
-    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
+    def score(
+        self, state: framework.CycleState, pod: framework.PodInfo, node: framework.NodeInfo
+    ) -> int:
         """The summed weights of every topology pair the node is in."""
         scores: Counter[Pair] = state.get(NAME + "/scores", Counter())
         return sum(scores.get((k, v), 0) for k, v in node.labels.items())
 
-    def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
+    def normalize(
+        self, state: framework.CycleState, pod: framework.PodInfo, scores: dict[str, int]
+    ) -> None:
         """Min-max scaling to 0..100; all equal means all 0."""
         if not scores:
             return
         lo, hi = min(scores.values()), max(scores.values())
         for k, v in scores.items():
-            scores[k] = MAX_NODE_SCORE * (v - lo) // (hi - lo) if hi > lo else 0
+            scores[k] = framework.MAX_NODE_SCORE * (v - lo) // (hi - lo) if hi > lo else 0

@@ -4,39 +4,36 @@ from __future__ import annotations
 
 import numpy as np
 
-from master.scheduler.framework import (
-    SUCCESS,
-    CycleState,
-    NodeInfo,
-    PodInfo,
-    Snapshot,
-    Status,
-    register,
-)
+from master.scheduler import framework
 from master.scheduler.nodetable import BoolArray
 
 NAME = "NodeName"
 REASON = "node(s) didn't match the requested node name"
 
 
-@register(NAME)
-class NodeName:
+@framework.register(NAME)
+class NodeName(framework.FilterWhen):
     """Rejects every node but spec.nodeName when it is set."""
 
     name = NAME
 
-    def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status:
-        """Skip pods that name no node: nearly all of them."""
-        return SUCCESS if pod.pod.spec.node_name else Status.skip(NAME)
+    @staticmethod
+    def filter_applies(pod: framework.PodInfo, snapshot: framework.Snapshot) -> bool:
+        """Only pods that name a node: nearly none."""
+        return bool(pod.pod.spec.node_name)
 
-    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+    def filter(
+        self, state: framework.CycleState, pod: framework.PodInfo, node: framework.NodeInfo
+    ) -> framework.Status:
         """Unresolvable: the pod asked for another node."""
         wanted = pod.pod.spec.node_name
         if not wanted or wanted == node.name:
-            return SUCCESS
-        return Status.unresolvable(NAME, REASON)
+            return framework.SUCCESS
+        return framework.Status.unresolvable(NAME, REASON)
 
-    def filter_batch(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> BoolArray:
+    def filter_batch(
+        self, state: framework.CycleState, pod: framework.PodInfo, snapshot: framework.Snapshot
+    ) -> BoolArray:
         """Only the named node's row."""
         table = snapshot.table
         wanted = pod.pod.spec.node_name

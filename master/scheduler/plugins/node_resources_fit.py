@@ -7,15 +7,7 @@ comparison over the NodeTable's columns, for every node at once.
 
 from __future__ import annotations
 
-from master.scheduler.framework import (
-    SUCCESS,
-    CycleState,
-    NodeInfo,
-    PodInfo,
-    Snapshot,
-    Status,
-    register,
-)
+from master.scheduler import framework
 from master.scheduler.nodetable import BoolArray
 
 NAME = "NodeResourcesFit"
@@ -24,7 +16,7 @@ INSUFFICIENT_MEMORY = "Insufficient memory"
 TOO_MANY_PODS = "Too many pods"
 
 
-def insufficient(pod: PodInfo, node: NodeInfo) -> list[str]:
+def insufficient(pod: framework.PodInfo, node: framework.NodeInfo) -> list[str]:
     """Every resource the node lacks for the pod, in Kubernetes' words."""
     reasons = []
     if node.requested.pods + 1 > node.allocatable.pods:
@@ -37,18 +29,22 @@ def insufficient(pod: PodInfo, node: NodeInfo) -> list[str]:
     return reasons
 
 
-@register(NAME)
+@framework.register(NAME)
 class NodeResourcesFit:
     """Rejects nodes without room for the pod's requests."""
 
     name = NAME
 
-    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+    def filter(
+        self, state: framework.CycleState, pod: framework.PodInfo, node: framework.NodeInfo
+    ) -> framework.Status:
         """Unschedulable (preemption may free room) with one reason per short resource."""
         reasons = insufficient(pod, node)
-        return Status.unschedulable(NAME, *reasons) if reasons else SUCCESS
+        return framework.Status.unschedulable(NAME, *reasons) if reasons else framework.SUCCESS
 
-    def filter_batch(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> BoolArray:
+    def filter_batch(
+        self, state: framework.CycleState, pod: framework.PodInfo, snapshot: framework.Snapshot
+    ) -> BoolArray:
         """`insufficient` is empty, for every node at once."""
         t = snapshot.table
         req = pod.requests

@@ -12,16 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from client.selectors import from_proto
-from master.scheduler.framework import (
-    MAX_NODE_SCORE,
-    SUCCESS,
-    CycleState,
-    NodeInfo,
-    PodInfo,
-    Snapshot,
-    Status,
-    register,
-)
+from master.scheduler import framework
 from master.scheduler.matching import pod_matches_node_selector_and_affinity
 from proto import core_pb2
 
@@ -49,7 +40,9 @@ def _constraints(pod: core_pb2.Pod, mode: str) -> list[core_pb2.TopologySpreadCo
 
 
 def _count(
-    pod: PodInfo, constraints: list[core_pb2.TopologySpreadConstraint], nodes: list[NodeInfo]
+    pod: framework.PodInfo,
+    constraints: list[core_pb2.TopologySpreadConstraint],
+    nodes: list[framework.NodeInfo],
 ) -> list[_Counts]:
     keys = [c.topology_key for c in constraints]
     out = []
@@ -76,49 +69,59 @@ def _count(
     return out
 
 
-@register(NAME)
+@framework.register(NAME)
 class PodTopologySpread:
     """DoNotSchedule constraints filter; ScheduleAnyway constraints score."""
 
     name = NAME
     weight = 2
 
-    def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status:
+    def pre_filter(
+        self, state: framework.CycleState, pod: framework.PodInfo, snapshot: framework.Snapshot
+    ) -> framework.Status:
         """Count matching pods per domain for each hard constraint."""
         hard = _constraints(pod.pod, "DoNotSchedule")
         if not hard:
-            return Status.skip(NAME)
+            return framework.Status.skip(NAME)
         state[NAME] = _count(pod, hard, snapshot.nodes)
-        return SUCCESS
+        return framework.SUCCESS
 
-    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+    def filter(
+        self, state: framework.CycleState, pod: framework.PodInfo, node: framework.NodeInfo
+    ) -> framework.Status:
         """Skew = matching pods in the node's domain (+1 for the pod) - the global minimum."""
         counts: list[_Counts] = state.get(NAME, [])
         for cc in counts:
             c = cc.constraint
             value = node.labels.get(c.topology_key)
             if value is None:
-                return Status.unresolvable(NAME, MISSING_LABEL_REASON)
+                return framework.Status.unresolvable(NAME, MISSING_LABEL_REASON)
             domains = cc.per_domain
             min_match = min(domains.values(), default=0)
             if c.HasField("min_domains") and len(domains) < c.min_domains:
                 min_match = 0
             skew = domains.get(value, 0) + cc.self_match - min_match
             if skew > c.max_skew:
-                return Status.unschedulable(NAME, REASON)
-        return SUCCESS
+                return framework.Status.unschedulable(NAME, REASON)
+        return framework.SUCCESS
 
     def pre_score(
-        self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo], snapshot: Snapshot
-    ) -> Status:
+        self,
+        state: framework.CycleState,
+        pod: framework.PodInfo,
+        nodes: Sequence[framework.NodeInfo],
+        snapshot: framework.Snapshot,
+    ) -> framework.Status:
         """Count matching pods per domain for each soft constraint over all eligible nodes."""
         soft = _constraints(pod.pod, "ScheduleAnyway")
         if not soft:
-            return Status.skip(NAME)
+            return framework.Status.skip(NAME)
         state[NAME + "/soft"] = _count(pod, soft, snapshot.nodes)
-        return SUCCESS
+        return framework.SUCCESS
 
-    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
+    def score(
+        self, state: framework.CycleState, pod: framework.PodInfo, node: framework.NodeInfo
+    ) -> int:
         """Weighted matching-pod count of the node's domains (lower is better), x100."""
         counts: list[_Counts] = state.get(NAME + "/soft", [])
         if not counts:
@@ -132,7 +135,9 @@ class PodTopologySpread:
             total += cc.per_domain.get(value, 0) * weight + (cc.constraint.max_skew - 1)
         return int(total * 100)
 
-    def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
+    def normalize(
+        self, state: framework.CycleState, pod: framework.PodInfo, scores: dict[str, int]
+    ) -> None:
         """Kubernetes' rule: 100 * (max + min - s) / max; nodes without the keys get 0."""
         if not state.get(NAME + "/soft"):
             for k in scores:
@@ -146,6 +151,6 @@ class PodTopologySpread:
             if v == _IGNORED:
                 scores[k] = 0
             elif hi == 0:
-                scores[k] = MAX_NODE_SCORE
+                scores[k] = framework.MAX_NODE_SCORE
             else:
-                scores[k] = MAX_NODE_SCORE * (hi + lo - v) // hi
+                scores[k] = framework.MAX_NODE_SCORE * (hi + lo - v) // hi

@@ -10,22 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from master.scheduler.framework import (
-    HARD_TAINT_EFFECTS,
-    SUCCESS,
-    CycleState,
-    NodeInfo,
-    PodInfo,
-    Snapshot,
-    Status,
-    default_normalize,
-    register,
-)
+from master.scheduler import framework
 from master.scheduler.matching import tolerated
 from master.scheduler.nodetable import BoolArray
 
 NAME = "TaintToleration"
-FILTER_EFFECTS = HARD_TAINT_EFFECTS
+FILTER_EFFECTS = framework.HARD_TAINT_EFFECTS
 
 
 def untolerated_reason(key: str, value: str) -> str:
@@ -33,47 +23,54 @@ def untolerated_reason(key: str, value: str) -> str:
     return f"node(s) had untolerated taint {{{key}: {value}}}"
 
 
-@register(NAME)
-class TaintToleration:
+@framework.register(NAME)
+class TaintToleration(framework.FilterWhen, framework.ScoreWhen):
     """Rejects nodes with an untolerated hard taint; prefers nodes with fewer soft ones."""
 
     name = NAME
     weight = 3
 
-    def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status:
-        """Skip when no node has a NoSchedule or NoExecute taint."""
-        return SUCCESS if snapshot.table.any("hard_taints") else Status.skip(NAME)
+    @staticmethod
+    def filter_applies(pod: framework.PodInfo, snapshot: framework.Snapshot) -> bool:
+        """Only when some node has a NoSchedule or NoExecute taint."""
+        return snapshot.table.any("hard_taints")
 
-    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+    def filter(
+        self, state: framework.CycleState, pod: framework.PodInfo, node: framework.NodeInfo
+    ) -> framework.Status:
         """Unresolvable: evicting pods does not remove a taint."""
         for taint in node.hard_taints:
             if not tolerated(taint, pod.pod.spec.tolerations):
-                return Status.unresolvable(NAME, untolerated_reason(taint.key, taint.value))
-        return SUCCESS
+                return framework.Status.unresolvable(
+                    NAME, untolerated_reason(taint.key, taint.value)
+                )
+        return framework.SUCCESS
 
-    def filter_batch(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> BoolArray:
+    def filter_batch(
+        self, state: framework.CycleState, pod: framework.PodInfo, snapshot: framework.Snapshot
+    ) -> BoolArray:
         """Untainted nodes pass; a tainted one passes only if the pod tolerates it all."""
         tainted = snapshot.table.hard_taints
-        mask = ~tainted
-        if pod.pod.spec.tolerations:
-            nodes = snapshot.nodes
-            for row in tainted.nonzero()[0].tolist():
-                mask[row] = self.filter(state, pod, nodes[row]).ok
-        return mask
+        if not pod.pod.spec.tolerations:
+            return ~tainted
+        return framework.filter_flagged(self, state, pod, snapshot, tainted)
 
-    def pre_score(
-        self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo], snapshot: Snapshot
-    ) -> Status:
-        """Skip when no feasible node has a PreferNoSchedule taint."""
-        if snapshot.table.any("soft_taints") and any(n.soft_taints for n in nodes):
-            return SUCCESS
-        return Status.skip(NAME)
+    @staticmethod
+    def score_applies(
+        pod: framework.PodInfo, nodes: Sequence[framework.NodeInfo], snapshot: framework.Snapshot
+    ) -> bool:
+        """Only when some feasible node has a PreferNoSchedule taint."""
+        return snapshot.table.any("soft_taints") and any(n.soft_taints for n in nodes)
 
-    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
+    def score(
+        self, state: framework.CycleState, pod: framework.PodInfo, node: framework.NodeInfo
+    ) -> int:
         """The count of PreferNoSchedule taints the pod does not tolerate (lower is better)."""
         soft = [t for t in pod.pod.spec.tolerations if t.effect in ("", "PreferNoSchedule")]
         return sum(1 for taint in node.soft_taints if not tolerated(taint, soft))
 
-    def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
+    def normalize(
+        self, state: framework.CycleState, pod: framework.PodInfo, scores: dict[str, int]
+    ) -> None:
         """Fewest intolerable soft taints gets the top score."""
-        default_normalize(scores, reverse=True)
+        framework.default_normalize(scores, reverse=True)

@@ -28,15 +28,7 @@ from client import storage
 from client.api import ApiClient
 from client.errors import Conflict
 from client.nodeaffinity import node_selector_matches
-from master.scheduler.framework import (
-    SUCCESS,
-    CycleState,
-    NodeInfo,
-    PodInfo,
-    Snapshot,
-    Status,
-    register,
-)
+from master.scheduler import framework
 from proto import core_pb2, storage_pb2
 
 NAME = "VolumeBinding"
@@ -84,27 +76,33 @@ def _topology_allows(sc: storage_pb2.StorageClass, node: core_pb2.Node) -> bool:
     )
 
 
-@register(NAME)
+@framework.register(NAME)
 class VolumeBinding:
     """Filters nodes by where the pod's claims are bound, or could be bound or made."""
 
     name = NAME
 
-    def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status:
+    def pre_filter(
+        self, state: framework.CycleState, pod: framework.PodInfo, snapshot: framework.Snapshot
+    ) -> framework.Status:
         """Skip pods without claims; reject all nodes for a missing, deleted or unbound
         Immediate claim."""
         names = claim_names(pod.pod)
         if not names:
-            return Status.skip(NAME)
+            return framework.Status.skip(NAME)
         objects = snapshot.volumes
         found = _Claims(volumes=list(objects.volumes.values()))
         namespace = pod.pod.metadata.namespace
         for name in names:
             pvc = objects.claims.get(f"{namespace}/{name}")
             if pvc is None:
-                return Status.unresolvable(NAME, f'persistentvolumeclaim "{name}" not found')
+                return framework.Status.unresolvable(
+                    NAME, f'persistentvolumeclaim "{name}" not found'
+                )
             if pvc.metadata.deletion_timestamp:
-                return Status.unresolvable(NAME, f'persistentvolumeclaim "{name}" is being deleted')
+                return framework.Status.unresolvable(
+                    NAME, f'persistentvolumeclaim "{name}" is being deleted'
+                )
             if pvc.spec.volume_name:
                 pv = objects.volumes.get(pvc.spec.volume_name)
                 if pv is None:
@@ -114,23 +112,25 @@ class VolumeBinding:
                 continue
             sc = objects.classes.get(storage.claim_class(pvc))
             if sc is None or sc.volume_binding_mode != WAIT_FOR_FIRST_CONSUMER:
-                return Status.unresolvable(NAME, UNBOUND_IMMEDIATE)
+                return framework.Status.unresolvable(NAME, UNBOUND_IMMEDIATE)
             found.unbound.append((pvc, sc))
         state[NAME] = found
-        return SUCCESS
+        return framework.SUCCESS
 
-    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+    def filter(
+        self, state: framework.CycleState, pod: framework.PodInfo, node: framework.NodeInfo
+    ) -> framework.Status:
         """Unresolvable: evicting pods does not move a volume."""
         found: _Claims = state[NAME]
         if found.missing_volume:
-            return Status.unresolvable(NAME, PV_NOT_EXIST)
+            return framework.Status.unresolvable(NAME, PV_NOT_EXIST)
         if not all(_accepts(pv, node.node) for pv in found.bound):
-            return Status.unresolvable(NAME, NODE_CONFLICT)
+            return framework.Status.unresolvable(NAME, NODE_CONFLICT)
         promised: list[str] = []
         for pvc, sc in found.unbound:
             selected = pvc.metadata.annotations.get(storage.SELECTED_NODE)
             if selected and selected != node.name:
-                return Status.unresolvable(NAME, BIND_CONFLICT)
+                return framework.Status.unresolvable(NAME, BIND_CONFLICT)
             pv = storage.find_matching_volume(
                 pvc, found.volumes, node_fits=lambda v: _accepts(v, node.node), taken=promised
             )
@@ -139,8 +139,8 @@ class VolumeBinding:
                 continue
             provisions = sc.provisioner and sc.provisioner != storage.NO_PROVISIONER
             if not provisions or not _topology_allows(sc, node.node):
-                return Status.unresolvable(NAME, BIND_CONFLICT)
-        return SUCCESS
+                return framework.Status.unresolvable(NAME, BIND_CONFLICT)
+        return framework.SUCCESS
 
 
 async def select_node_for_claims(api: ApiClient, pod: core_pb2.Pod, node: str) -> None:
