@@ -44,6 +44,11 @@ def _kind(resource: str) -> Kind:
         raise errors.NotFound(str(e)) from None
 
 
+def _named(verb: str, request: api_pb2.GetRequest | api_pb2.DeleteRequest) -> AccessRequest:
+    """The access asked by a request that names its object (Get, Delete)."""
+    return AccessRequest(verb, _kind(request.resource), request.namespace, request.name)
+
+
 def _fence(request: Any) -> api_pb2.Fence | None:
     fence: api_pb2.Fence | None = request.fence if request.HasField("fence") else None
     return fence
@@ -144,14 +149,12 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
     async def Get(
         self, request: api_pb2.GetRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> api_pb2.ObjectResponse:
-        async def call() -> api_pb2.ObjectResponse:
-            obj = await self.registry.get(_kind(request.resource), request.namespace, request.name)
-            return api_pb2.ObjectResponse(object=obj.SerializeToString())
+        def get(kind: Kind) -> Awaitable[Object]:
+            return self.registry.get(kind, request.namespace, request.name)
 
-        def asked() -> AccessRequest:
-            return AccessRequest("get", _kind(request.resource), request.namespace, request.name)
-
-        return await self._serve("get", request.resource, context, call, asked)
+        return await self._object(
+            "get", request.resource, context, get, lambda: _named("get", request)
+        )
 
     async def List(
         self, request: api_pb2.ListRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -218,10 +221,6 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
         """Create and the updates: the request carries the whole object, and access is
         asked with its name, which the node authorizer checks (its own Node only)."""
 
-        async def call() -> api_pb2.ObjectResponse:
-            obj = await write(_kind(request.resource))
-            return api_pb2.ObjectResponse(object=obj.SerializeToString())
-
         def asked() -> AccessRequest:
             obj = decode_request(_kind(request.resource), request.object)
             return AccessRequest(
@@ -232,7 +231,24 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
                 subresource=subresource,
             )
 
-        return await self._serve(verb, request.resource, context, call, asked)
+        return await self._object(verb, request.resource, context, write, asked)
+
+    async def _object(
+        self,
+        verb: str,
+        resource: str,
+        context: grpc.aio.ServicerContext[Any, Any],
+        act: Callable[[Kind], Awaitable[Object]],
+        asked: Callable[[], AccessRequest],
+    ) -> api_pb2.ObjectResponse:
+        """The verbs that answer with one object (all but List and Watch): `act` on the
+        resource's kind, the object it gives back serialized."""
+
+        async def call() -> api_pb2.ObjectResponse:
+            obj = await act(_kind(resource))
+            return api_pb2.ObjectResponse(object=obj.SerializeToString())
+
+        return await self._serve(verb, resource, context, call, asked)
 
     async def Update(
         self, request: api_pb2.UpdateRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -247,12 +263,12 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
     async def Delete(
         self, request: api_pb2.DeleteRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> api_pb2.ObjectResponse:
-        async def call() -> api_pb2.ObjectResponse:
+        def delete(kind: Kind) -> Awaitable[Object]:
             grace = (
                 request.grace_period_seconds if request.HasField("grace_period_seconds") else None
             )
-            obj = await self.deleter.delete(
-                _kind(request.resource),
+            return self.deleter.delete(
+                kind,
                 request.namespace,
                 request.name,
                 grace_period_seconds=grace,
@@ -261,12 +277,10 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
                 precondition_resource_version=request.precondition_resource_version,
                 fence=_fence(request),
             )
-            return api_pb2.ObjectResponse(object=obj.SerializeToString())
 
-        def asked() -> AccessRequest:
-            return AccessRequest("delete", _kind(request.resource), request.namespace, request.name)
-
-        return await self._serve("delete", request.resource, context, call, asked)
+        return await self._object(
+            "delete", request.resource, context, delete, lambda: _named("delete", request)
+        )
 
     async def Watch(
         self, request: api_pb2.WatchRequest, context: grpc.aio.ServicerContext[Any, Any]
