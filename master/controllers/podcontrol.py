@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import structlog
 
@@ -29,6 +29,25 @@ from proto import core_pb2
 log = structlog.get_logger("controllers.podcontrol")
 
 T = TypeVar("T")
+
+
+class _Write(NamedTuple):
+    """What a pod write records, in Kubernetes' words (RealPodControl's Events)."""
+
+    failed: str
+    """The Warning's reason when the API refuses the write."""
+    error: str
+    """Its message, before the API's."""
+    succeeded: str
+    """The Normal Event's reason once the write is done."""
+    done: str
+    """Its message, before the pod's name."""
+    logged: str
+    """The log line of a done write."""
+
+
+_CREATE = _Write("FailedCreate", "Error creating", "SuccessfulCreate", "Created pod", "created pod")
+_DELETE = _Write("FailedDelete", "Error deleting", "SuccessfulDelete", "Deleted pod", "deleted pod")
 
 
 def pod_from_template(
@@ -92,28 +111,27 @@ class PodControl:
 
     async def create(self, pod: core_pb2.Pod, owner: Object) -> core_pb2.Pod:
         """Create `pod` for `owner`; raises ApiError after recording FailedCreate."""
-        try:
-            created = await self.client.create(pod)
-        except ApiError as e:
-            await self.events.record(owner, WARNING, "FailedCreate", f"Error creating: {e.message}")
-            raise
-        log.info("created pod", owner=kinds.key(owner), pod=kinds.key(created))
-        await self.events.record(
-            owner, NORMAL, "SuccessfulCreate", f"Created pod: {created.metadata.name}"
-        )
+        created = await self._write(_CREATE, owner, self.client.create(pod))
+        await self._written(_CREATE, owner, created)
         return created
 
     async def delete(self, pod: core_pb2.Pod, owner: Object) -> None:
         """Delete `pod` (guarded by its uid); a pod already gone is fine."""
+        if await self._write(_DELETE, owner, delete_exact(self.client, "pods", pod)):
+            await self._written(_DELETE, owner, pod)
+
+    async def _write(self, write: _Write, owner: Object, call: Awaitable[T]) -> T:
+        """What `call` gives; an ApiError is raised again once its Warning is recorded."""
         try:
-            if not await delete_exact(self.client, "pods", pod):
-                return
+            return await call
         except ApiError as e:
-            await self.events.record(owner, WARNING, "FailedDelete", f"Error deleting: {e.message}")
+            await self.events.record(owner, WARNING, write.failed, f"{write.error}: {e.message}")
             raise
-        log.info("deleted pod", owner=kinds.key(owner), pod=kinds.key(pod))
+
+    async def _written(self, write: _Write, owner: Object, pod: core_pb2.Pod) -> None:
+        log.info(write.logged, owner=kinds.key(owner), pod=kinds.key(pod))
         await self.events.record(
-            owner, NORMAL, "SuccessfulDelete", f"Deleted pod: {pod.metadata.name}"
+            owner, NORMAL, write.succeeded, f"{write.done}: {pod.metadata.name}"
         )
 
 
