@@ -34,8 +34,9 @@ import structlog
 from client import storage
 from client.errors import AlreadyExists, Conflict, NotFound
 from client.informer import copy_object
-from master.controllers.base import Context, Controller
+from master.controllers.base import Context
 from master.controllers.deleting import delete_exact
+from master.controllers.volumes import CLAIM, VOLUME, VolumeController
 from proto import core_pb2, meta_pb2, storage_pb2
 
 __all__ = ["HELPER_LABEL", "HELPER_NAMESPACE", "LocalPathProvisioner", "helper_name"]
@@ -47,7 +48,6 @@ HELPER_LABEL = "tugboat.io/local-path-volume"
 """On a helper pod: the volume whose directory it removes."""
 NODE_PATH_PARAMETER = "nodePath"
 MOUNT = "/data"
-CLAIM, VOLUME = "claim:", "volume:"
 
 
 def helper_name(volume: str) -> str:
@@ -60,7 +60,7 @@ def volume_name(pvc: core_pb2.PersistentVolumeClaim) -> str:
     return f"pvc-{pvc.metadata.uid}"
 
 
-class LocalPathProvisioner(Controller):
+class LocalPathProvisioner(VolumeController):
     """Makes local-path volumes for claims and removes them (data first) when released."""
 
     name = "local-path-provisioner"
@@ -68,10 +68,6 @@ class LocalPathProvisioner(Controller):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.claims = ctx.informers.get("persistentvolumeclaims")
-        self.volumes = ctx.informers.get("persistentvolumes")
-        self.classes = ctx.informers.get("storageclasses")
-        self.nodes = ctx.informers.get("nodes")
         self.pods = ctx.informers.get("pods")
         self.claims.add_handler(on_add=self._claim, on_update=lambda o, n: self._claim(n))
         self.volumes.add_handler(on_add=self._volume, on_update=lambda o, n: self._volume(n))
@@ -92,24 +88,14 @@ class LocalPathProvisioner(Controller):
         if volume and pod.metadata.namespace == HELPER_NAMESPACE:
             self.queue.add(f"{VOLUME}{volume}")
 
-    async def sync(self, key: str) -> None:
-        if key.startswith(CLAIM):
-            await self._provision(key.removeprefix(CLAIM))
-        elif key.startswith(VOLUME):
-            await self._reclaim(key.removeprefix(VOLUME))
-
     # ---- provisioning ----
 
     def _local_class(self, pvc: core_pb2.PersistentVolumeClaim) -> storage_pb2.StorageClass | None:
-        name = storage.claim_class(pvc)
-        sc = self.classes.get(name, copy=False) if name else None
-        if isinstance(sc, storage_pb2.StorageClass) and (
-            sc.provisioner == storage.LOCAL_PATH_PROVISIONER
-        ):
-            return sc
-        return None
+        sc = self.claim_class(pvc)
+        return sc if sc is not None and sc.provisioner == storage.LOCAL_PATH_PROVISIONER else None
 
-    async def _provision(self, key: str) -> None:
+    async def sync_claim(self, key: str) -> None:
+        """Make the volume of the claim at `key` if it is unbound and of a local-path class."""
         pvc = self.claims.get(key, copy=False)
         if pvc is None or pvc.spec.volume_name or pvc.metadata.deletion_timestamp:
             return
@@ -177,7 +163,9 @@ class LocalPathProvisioner(Controller):
 
     # ---- reclaiming: the data first, then the volume ----
 
-    async def _reclaim(self, name: str) -> None:
+    async def sync_volume(self, name: str) -> None:
+        """Remove the data, then the volume `name`, once a local-path volume to be deleted is
+        Released or Failed (and a helper its volume outlived)."""
         cached = self.volumes.get(name, copy=False)
         helper = self.pods.get(f"{HELPER_NAMESPACE}/{helper_name(name)}", copy=False)
         if cached is None:

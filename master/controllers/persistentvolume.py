@@ -44,7 +44,8 @@ from client.errors import NotFound
 from client.informer import copy_object
 from client.nodeaffinity import node_selector_matches
 from client.timestamps import now
-from master.controllers.base import Context, Controller
+from master.controllers.base import Context
+from master.controllers.volumes import CLAIM, VOLUME, VolumeController
 from proto import core_pb2, storage_pb2
 
 __all__ = ["RESYNC", "PersistentVolumeBinder"]
@@ -53,16 +54,10 @@ log = structlog.get_logger("controllers.persistentvolume")
 
 RESYNC = 15.0
 Stored = TypeVar("Stored", core_pb2.PersistentVolume, core_pb2.PersistentVolumeClaim)
-CLAIM, VOLUME = "claim:", "volume:"
 YES = "yes"
 
 
-def _class(classes: Any, name: str) -> storage_pb2.StorageClass | None:
-    found = classes.get(name, copy=False) if name else None
-    return found if isinstance(found, storage_pb2.StorageClass) else None
-
-
-class PersistentVolumeBinder(Controller):
+class PersistentVolumeBinder(VolumeController):
     """Binds claims to volumes and keeps both phases, as Kubernetes' binder does."""
 
     name = "persistentvolume-binder"
@@ -70,10 +65,6 @@ class PersistentVolumeBinder(Controller):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.claims = ctx.informers.get("persistentvolumeclaims")
-        self.volumes = ctx.informers.get("persistentvolumes")
-        self.classes = ctx.informers.get("storageclasses")
-        self.nodes = ctx.informers.get("nodes")
         self.claims.add_handler(
             on_add=self._claim_changed,
             on_update=lambda o, n: self._claim_changed(n),
@@ -123,16 +114,13 @@ class PersistentVolumeBinder(Controller):
 
     async def sync(self, key: str) -> None:
         try:
-            if key.startswith(CLAIM):
-                await self._sync_claim(key.removeprefix(CLAIM))
-            elif key.startswith(VOLUME):
-                await self._sync_volume(key.removeprefix(VOLUME))
+            await super().sync(key)
         except _Gone:
             return
 
     # ---- claims ----
 
-    async def _sync_claim(self, key: str) -> None:
+    async def sync_claim(self, key: str) -> None:
         cached = self.claims.get(key, copy=False)
         if cached is None or cached.metadata.deletion_timestamp:
             return
@@ -160,7 +148,7 @@ class PersistentVolumeBinder(Controller):
         return True
 
     async def _sync_unbound_claim(self, pvc: core_pb2.PersistentVolumeClaim) -> None:
-        sc = _class(self.classes, storage.claim_class(pvc))
+        sc = self.claim_class(pvc)
         selected = pvc.metadata.annotations.get(storage.SELECTED_NODE, "")
         delayed = sc is not None and sc.volume_binding_mode == "WaitForFirstConsumer"
         if delayed and not selected:
@@ -286,7 +274,7 @@ class PersistentVolumeBinder(Controller):
 
     # ---- volumes ----
 
-    async def _sync_volume(self, name: str) -> None:
+    async def sync_volume(self, name: str) -> None:
         cached = self.volumes.get(name, copy=False)
         if cached is None:
             return
