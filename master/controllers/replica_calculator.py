@@ -193,7 +193,8 @@ def _usable(
     cpu_initialization_period: float,
     initial_readiness_delay: float,
 ) -> _Samples:
-    """A metric's samples after groupPods; MetricsError when the selector found no pods."""
+    """A metric's samples after groupPods; MetricsError when the selector found no pods or
+    no ready pod has a sample."""
     if not pods:
         raise MetricsError("no pods returned by selector while calculating replica count")
     ready, unready, missing, ignored = group_pods(
@@ -210,6 +211,8 @@ def _usable(
         for n, m in metrics.items()
         if n in known and n not in ignored and n not in unready
     }
+    if not values:
+        raise MetricsError("did not receive metrics for targeted pods (pods might be unready)")
     return _Samples(ready, unready, missing, values)
 
 
@@ -262,12 +265,12 @@ def resource_replicas(
     initial_readiness_delay: float = INITIAL_READINESS_DELAY,
 ) -> Calculation:
     """GetResourceReplicas: the count for a Utilization target."""
+    # Requests first, as Kubernetes reads them: a missing request is reported before
+    # missing metrics (with no pods there is no request to miss).
+    requests = pod_requests(pods, resource)
     samples = _usable(
         pods, metrics, resource, now, cpu_initialization_period, initial_readiness_delay
     )
-    requests = pod_requests(pods, resource)
-    if not samples.values:
-        raise MetricsError("did not receive metrics for targeted pods (pods might be unready)")
     ratio, utilization, average = utilization_ratio(samples.values, requests, target_utilization)
     if ratio < 1.0:
         # Scaling down: a missing pod counts as using its whole request (or the target, if
@@ -307,8 +310,6 @@ def raw_resource_replicas(
     samples = _usable(
         pods, metrics, resource, now, cpu_initialization_period, initial_readiness_delay
     )
-    if not samples.values:
-        raise MetricsError("did not receive metrics for targeted pods (pods might be unready)")
 
     def average_of(found: Mapping[str, int]) -> int:
         return sum(found.values()) // len(found)
