@@ -70,7 +70,7 @@ class Kubelet:
         self._pod_source: asyncio.Task[None] | None = None
         self.manager: PodManager | None = None
         self.fence = Fence(config.fencing, config.node_name)
-        events = EventRecorder(api, "kubelet", config.node_name)
+        self.events = events = EventRecorder(api, "kubelet", config.node_name)
         self.services: Informer[core_pb2.Service] = Informer(api, "services")
         self.probes = ProbeManager(runtime, self._probe_changed, self._probe_failed)
         self.cache = ContainerCache(runtime, self._containers_changed, config.relist_period)
@@ -170,6 +170,9 @@ class Kubelet:
         if self.manager is not None:
             stuck |= await self.manager.close(timeout)
         stuck |= await self.probes.close(timeout)
+        # The pods' last Events go out before the caller closes the client; briefly, as
+        # a kubelet often stops because its API server is gone.
+        await self.events.close(min(timeout, 2.0))
         self.cache.forget_counts()
         if stuck:
             log.warning(

@@ -47,6 +47,10 @@ class InformerSet:
         return list(self._informers.values())
 
 
+EVENTS_CLOSE_SECONDS = 1.0
+"""How long a stopping controller waits for its queued Events to be written."""
+
+
 class Context:
     """What a controller is given: the API client, the shared informers and the settings."""
 
@@ -103,6 +107,9 @@ class Controller(abc.ABC):
                 )
         finally:
             self.queue.shutdown()
+            # Events are written behind the caller's back: write what is queued before
+            # the client this controller shares is closed under it.
+            await self.events.close(EVENTS_CLOSE_SECONDS)
 
     def _workers(self) -> int:
         if self.max_workers is None:

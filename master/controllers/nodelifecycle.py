@@ -41,7 +41,7 @@ from client.events import NORMAL
 from client.informer import NODE_INDEX, copy_object
 from master.controllers import controller_utils as cu
 from master.controllers import taints as tt
-from master.controllers.base import Context, Controller
+from master.controllers.base import EVENTS_CLOSE_SECONDS, Context, Controller
 from master.controllers.deleting import delete_exact
 from master.controllers.metrics import NODE_EVICTIONS, NODE_TAINTS
 from master.controllers.ratelimit import TokenBucket
@@ -102,6 +102,12 @@ class NodeLifecycleController(Controller):
         self._orphans: dict[str, float] = {}
         self.nodes.add_handler(on_update=self._node_updated, on_add=self._node_added)
         self.pods.add_handler(on_add=self._pod_changed, on_update=lambda o, n: self._pod_changed(n))
+
+    async def run(self) -> None:
+        try:
+            await super().run()
+        finally:
+            await self.evictions.close(EVENTS_CLOSE_SECONDS)
 
     # -- handlers: pods to look at for eviction ----------------------------------------
 

@@ -54,6 +54,8 @@ def make_work(
             await scheduler.run()
         finally:
             await sources.stop()
+            # Queued Events go out before run_elected closes the client (or are dropped).
+            await recorder.close()
 
     return work
 

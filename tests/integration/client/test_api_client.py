@@ -184,6 +184,7 @@ async def test_the_event_recorder_creates_then_aggregates_repeats(client: ApiCli
     await recorder.record(subject, "Warning", "BackOff", "restarting failed container")
     await recorder.record(subject, "Warning", "BackOff", "restarting failed container")
     await recorder.record(subject, "Normal", "Pulled", "image present")
+    await recorder.close()
     listed = await client.list("events", "default")
     events = sorted(listed.items, key=lambda e: e.metadata.name)
     assert len(events) == 2
@@ -202,7 +203,9 @@ async def test_the_event_recorder_never_raises(apiserver: ApiServer) -> None:
     dead = f"127.0.0.1:{free_port()}"
     options = ClientOptions(max_retries=1, retry_deadline=2)
     async with ApiClient([dead], options) as c:
-        await EventRecorder(c, "test").record(pod("p"), "Normal", "Nothing", "fails quietly")
+        recorder = EventRecorder(c, "test")
+        await recorder.record(pod("p"), "Normal", "Nothing", "fails quietly")
+        await recorder.close()
 
 
 async def test_a_watch_with_bookmarks_yields_them(apiserver_factory: ApiServerFactory) -> None:

@@ -23,7 +23,8 @@ async def running_scheduler(
 ) -> AsyncIterator[Scheduler]:
     """A scheduler term without the election: informers synced, loop running."""
     api = ApiClient(list(endpoints), ClientOptions(fence=fence))
-    scheduler = Scheduler(ApiWriter(api, EventRecorder(api, "default-scheduler")))
+    recorder = EventRecorder(api, "default-scheduler")
+    scheduler = Scheduler(ApiWriter(api, recorder))
     sources = Sources(api, scheduler)
     task: asyncio.Task[None] | None = None
     try:
@@ -36,6 +37,7 @@ async def running_scheduler(
             with contextlib.suppress(BaseException):
                 await task
         await sources.stop()
+        await recorder.close()
         await api.close()
 
 
