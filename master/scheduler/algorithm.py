@@ -167,13 +167,17 @@ class ScheduleResult:
 
 
 def _in_rotated_order(mask: BoolArray | None, n: int, start: int, enough: int) -> IntArray:
-    """Rows whose mask is set (every row when None), from `start` round to `start - 1`;
-    the rows before `start` are looked at only when those after it are fewer than
-    `enough` (most pods find their sample in the first part)."""
+    """Rows whose mask is set (every row when None), from `start` round to `start - 1`,
+    at least the first `enough` of them when there are: the rows before `start` are
+    looked at only when those after it are fewer than `enough`, and the rows after it
+    first only as far as twice `enough` (most pods find their sample there, and at
+    5,000 nodes a sample is a tenth of the rows)."""
     if mask is None:
-        after = np.arange(start, n, dtype=np.int64)
+        after = np.arange(start, min(n, start + enough), dtype=np.int64)
     else:
-        after = np.flatnonzero(mask[start:]) + start
+        after = np.flatnonzero(mask[start : start + 2 * enough]) + start
+        if len(after) < enough and start + 2 * enough < n:
+            after = np.flatnonzero(mask[start:]) + start
     if len(after) >= enough or start == 0:
         return after
     before = np.arange(start, dtype=np.int64) if mask is None else np.flatnonzero(mask[:start])

@@ -10,7 +10,10 @@ Why a snapshot that is kept, not taken: a cycle reads every node, so copying the
 cluster per pod would cost as much as the decision. The snapshot's node list and its
 NodeTable (the same nodes as columns) live here and are brought up to date at the start
 of each cycle: only the rows of nodes that changed since (a pod assumed, bound or gone,
-a node updated) are rewritten; the list and table are rebuilt only when nodes come or go.
+a node updated) are rewritten. A node that comes takes a new last row and a node that
+goes gives its row to the last one, so a growing cluster does not pay a rebuild of
+every row per cycle; only the first snapshot, or one after more nodes came or went than
+an eighth of the rows, is built afresh (in name order), which is cheaper then.
 
 Everything here runs on the event loop's thread between awaits, so no locks are needed.
 """
@@ -44,12 +47,14 @@ class Cache:
     _assumed: set[str] = field(default_factory=set)
     namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     volumes: VolumeObjects = field(default_factory=VolumeObjects)
-    _ordered: list[NodeInfo] | None = None
-    """The snapshot's node list, rebuilt only when the set of nodes changes."""
+    _ordered: list[NodeInfo] = field(default_factory=list)
+    """The snapshot's node list: row i of `_table` is `_ordered[i]`."""
     _table: NodeTable | None = None
     """The snapshot's nodes as columns, in the order of `_ordered`."""
     _changed: set[str] = field(default_factory=set)
     """Nodes whose table row is out of date."""
+    _membership: set[str] = field(default_factory=set)
+    """Nodes that came or went, or got a new NodeInfo, since the last snapshot."""
 
     # ---- nodes ----
     def set_node(self, node: core_pb2.Node) -> None:
@@ -58,17 +63,18 @@ class Cache:
         info = self._nodes.get(name)
         if info is None:
             self._nodes[name] = NodeInfo.of(node)
+            self._membership.add(name)
         else:
             info.set_node(node)
             self._changed.add(name)
         if name not in self._present:
             self._present.add(name)
-            self._ordered = None
+            self._membership.add(name)
 
     def remove_node(self, name: str) -> None:
         """Forget a node; its pods stay accounted until they are deleted too."""
         self._present.discard(name)
-        self._ordered = None
+        self._membership.add(name)
         info = self._nodes.get(name)
         if info is not None and not info.pods:
             del self._nodes[name]
@@ -140,18 +146,41 @@ class Cache:
 
     # ---- reading ----
     def snapshot(self) -> Snapshot:
-        """Every present node, in a stable order (name), for one scheduling cycle."""
-        if self._ordered is None or self._table is None:
+        """Every present node, in a stable order (the order they came in), for one
+        scheduling cycle."""
+        table = self._table
+        if table is None or len(self._membership) * 8 > len(self._ordered):
             self._ordered = [self._nodes[n] for n in sorted(self._present)]
-            self._table = NodeTable.of(self._ordered)
+            table = self._table = NodeTable.of(self._ordered)
         else:
-            rows = self._table.rows
+            for name in sorted(self._membership):
+                self._update_membership(table, name)
+            rows = table.rows
             for name in self._changed:
                 row = rows.get(name)
                 if row is not None:
-                    self._table.set_row(row, self._ordered[row])
+                    table.set_row(row, self._ordered[row])
+        self._membership.clear()
         self._changed.clear()
-        return Snapshot(self._ordered, self.namespace_labels, self.volumes, self._table)
+        return Snapshot(self._ordered, self.namespace_labels, self.volumes, table)
+
+    def _update_membership(self, table: NodeTable, name: str) -> None:
+        """Give a node that came a row, take the row of one that went, and point the
+        row of one that went and came back at its current NodeInfo."""
+        row = table.rows.get(name)
+        if name in self._present:
+            info = self._nodes[name]
+            if row is None:
+                table.append(info)
+                self._ordered.append(info)
+            else:
+                self._ordered[row] = info
+                table.set_row(row, info)
+        elif row is not None:
+            filled = table.remove(name)
+            last = self._ordered.pop()
+            if filled is not None:
+                self._ordered[filled] = last
 
     def __len__(self) -> int:
         return len(self._present)

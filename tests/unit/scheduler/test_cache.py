@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from master.scheduler.cache import Cache
 from master.scheduler.framework import NodeInfo, PodInfo
-from master.scheduler.nodetable import NodeTable
+from master.scheduler.nodetable import AMOUNTS, FLAGS, NodeTable
 from proto import core_pb2
 from tests.unit.scheduler.builders import node, pod
 
@@ -78,22 +78,7 @@ def test_a_removed_node_leaves_the_snapshot():
 
 # ---- the snapshot kept up to date row by row ----
 
-TABLE_COLUMNS = (
-    "alloc_cpu",
-    "alloc_memory",
-    "alloc_pods",
-    "req_cpu",
-    "req_memory",
-    "req_pods",
-    "non_zero_cpu",
-    "non_zero_memory",
-    "unschedulable",
-    "hard_taints",
-    "soft_taints",
-    "used_ports",
-    "affinity_pods",
-    "anti_affinity_pods",
-)
+TABLE_COLUMNS = (*AMOUNTS, *FLAGS)
 
 ANTI = {
     "podAntiAffinity": {
@@ -110,9 +95,12 @@ operation = st.tuples(
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(operation, max_size=40))
-def test_the_kept_table_equals_one_built_afresh_after_any_changes(ops):
+@given(st.lists(operation, max_size=40), st.sampled_from([0, 24]))
+def test_the_kept_table_equals_one_built_afresh_after_any_changes(ops, others):
     c = Cache()
+    # With other nodes about, a few nodes coming and going change rows in place.
+    for i in range(others):
+        c.set_node(node(f"other-{i}"))
     c.snapshot()
     for kind, n, p in ops:
         name, key = f"n{n}", f"default/p{p}"
@@ -136,8 +124,12 @@ def test_the_kept_table_equals_one_built_afresh_after_any_changes(ops):
         if p % 3 == 0:
             c.snapshot()  # a cycle in between: later changes must reach the kept table
     snap = c.snapshot()
+    present = sorted(name for name in (f"n{i}" for i in range(4)) if c.node(name) is not None)
+    assert sorted(n.name for n in snap.nodes if n.name.startswith("n")) == present
+    assert all(c.node(n.name) is n for n in snap.nodes)
     fresh = NodeTable.of(snap.nodes)
     assert snap.table.rows == fresh.rows
+    assert snap.table.names == fresh.names
     assert snap.table.counts == fresh.counts
     for column in TABLE_COLUMNS:
         kept, built = getattr(snap.table, column).tolist(), getattr(fresh, column).tolist()
@@ -163,3 +155,34 @@ def test_a_cycle_rewrites_only_the_rows_of_nodes_that_changed():
     written.clear()
     c.snapshot()
     assert written == []
+
+
+def test_a_node_that_comes_or_goes_changes_one_row_not_the_table():
+    c = Cache()
+    for i in range(20):
+        c.set_node(node(f"n{i:02}"))
+    table = c.snapshot().table
+    c.set_node(node("new", cpu="7"))
+    snap = c.snapshot()
+    assert snap.table is table
+    assert snap.nodes[-1].name == "new" and table.rows["new"] == 20
+    assert table.alloc_cpu[20] == 7000 and table.size == len(snap.nodes) == 21
+    c.remove_node("n03")
+    snap = c.snapshot()
+    assert snap.table is table
+    # The last row moved into the removed node's row.
+    assert snap.nodes[3].name == "new" and table.rows["new"] == 3 and "n03" not in table.rows
+    assert table.alloc_cpu[3] == 7000 and table.size == len(snap.nodes) == 20
+
+
+def test_a_node_that_goes_and_comes_back_gets_its_new_figures():
+    c = Cache()
+    for i in range(20):
+        c.set_node(node(f"n{i:02}"))
+    c.snapshot()
+    c.remove_node("n05")
+    c.set_node(node("n05", cpu="9"))
+    snap = c.snapshot()
+    info = c.node("n05")
+    assert info is not None and snap.nodes[snap.table.rows["n05"]] is info
+    assert snap.table.alloc_cpu[snap.table.rows["n05"]] == 9000

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from master.scheduler.algorithm import Algorithm, default_profile
+from master.scheduler.algorithm import Algorithm, _in_rotated_order, default_profile
 from master.scheduler.framework import CycleState, NodeInfo, PodInfo, Snapshot
 from master.scheduler.matching import tolerated
 from master.scheduler.plugins.node_resources_fit import insufficient
@@ -205,3 +206,25 @@ def test_with_sampling_every_placement_passes_every_filter(kinds, pod_specs, per
         if key not in placed:
             room = [name for name, n in by_name.items() if fits(p, n, infos[name])]
             assert not room, f"{key} stayed pending although {room[:3]} had room"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 300).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.integers(0, n - 1),
+            st.integers(1, n),
+            st.none() | st.lists(st.booleans(), min_size=n, max_size=n),
+        )
+    )
+)
+def test_the_rotated_candidates_start_the_full_rotated_order(case: Any) -> None:
+    n, start, enough, flags = case
+    mask = None if flags is None else np.array(flags, np.bool_)
+    rotated = [*range(start, n), *range(start)]
+    every = [r for r in rotated if mask is None or mask[r]]
+    got = _in_rotated_order(mask, n, start, enough).tolist()
+    # A prefix of the whole order, long enough for the sample (or all there is).
+    assert got == every[: len(got)]
+    assert len(got) >= min(enough, len(every))
