@@ -11,6 +11,7 @@ import asyncio
 from typing import Any, cast
 
 from client.api import ApiClient
+from client.timeouts import wait_event
 from master.controllers.base import Context, Controller
 from master.controllers.settings import ControllerSettings
 from proto import core_pb2
@@ -48,7 +49,7 @@ async def test_a_stopped_controller_leaves_no_event_writer_running() -> None:
     controller = Recording(Context(cast(ApiClient, api), ControllerSettings()))
     running = asyncio.create_task(controller.run())
     controller.queue.add("web")
-    await asyncio.wait_for(api.asked.wait(), timeout=10)
+    assert await wait_event(api.asked, 10)
     assert writers()
 
     running.cancel()
