@@ -131,9 +131,15 @@ async def loop_watchdog() -> AsyncIterator[LoopWatchdog]:
 
 @pytest.fixture
 async def kubelets(
-    api: ApiClient, tmp_path: Path, loop_watchdog: LoopWatchdog
+    api: ApiClient, tmp_path: Path, loop_watchdog: LoopWatchdog, node_name: str
 ) -> AsyncIterator[KubeletFactory]:
-    """Start kubelets with `await kubelets.start(node_name)`."""
+    """Start kubelets with `await kubelets.start(node_name)`.
+
+    It asks for `node_name` only so that the name is set up before it and torn down
+    after it: the kubelets stop first, and the node's containers are removed after. The other way
+    round, a crash-looping pod's kubelet made its next container after the removal,
+    and it stayed on the engine.
+    """
     factory = KubeletFactory(api, tmp_path)
     try:
         yield factory
