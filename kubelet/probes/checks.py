@@ -7,8 +7,11 @@ Each check returns a `Outcome`; a failure's message is what Kubernetes would pri
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import ParamSpec
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -16,6 +19,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from client.timeouts import within
 from kubelet.runtime.interface import ContainerRuntime, RuntimeFailure
 from proto import core_pb2, meta_pb2
+
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -46,15 +51,38 @@ def resolve_port(port: meta_pb2.IntOrString, container: core_pb2.Container, fiel
     raise ProbeConfigError(f"{field}: port is required")
 
 
+def _target(
+    action: core_pb2.HTTPGetAction | core_pb2.TCPSocketAction,
+    container: core_pb2.Container,
+    pod_ip: str,
+    field: str,
+) -> tuple[str, int]:
+    """Where a network check connects: the action's host (else the pod IP) and port."""
+    return action.host or pod_ip, resolve_port(action.port, container, field)
+
+
+def _config_errors_fail(
+    check: Callable[P, Awaitable[Outcome]],
+) -> Callable[P, Awaitable[Outcome]]:
+    """A check whose port cannot be resolved fails with the reason instead of raising:
+    a bad probe spec fails the probe, never the worker that runs it."""
+
+    @functools.wraps(check)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> Outcome:
+        try:
+            return await check(*args, **kwargs)
+        except ProbeConfigError as e:
+            return Outcome(False, str(e))
+
+    return run
+
+
+@_config_errors_fail
 async def http_get(
     action: core_pb2.HTTPGetAction, container: core_pb2.Container, pod_ip: str, timeout: float
 ) -> Outcome:
     """GET the URL; 200-399 is success, as in Kubernetes."""
-    host = action.host or pod_ip
-    try:
-        port = resolve_port(action.port, container, "httpGet.port")
-    except ProbeConfigError as e:
-        return Outcome(False, str(e))
+    host, port = _target(action, container, pod_ip, "httpGet.port")
     scheme = (action.scheme or "HTTP").lower()
     path = action.path or "/"
     if not path.startswith("/"):
@@ -101,15 +129,12 @@ async def http_get(
         return Outcome(False, f'Get "{url}": {e.strerror or e}')
 
 
+@_config_errors_fail
 async def tcp_socket(
     action: core_pb2.TCPSocketAction, container: core_pb2.Container, pod_ip: str, timeout: float
 ) -> Outcome:
     """Success when a TCP connection opens."""
-    host = action.host or pod_ip
-    try:
-        port = resolve_port(action.port, container, "tcpSocket.port")
-    except ProbeConfigError as e:
-        return Outcome(False, str(e))
+    host, port = _target(action, container, pod_ip, "tcpSocket.port")
     try:
         _, writer = await within(asyncio.open_connection(host, port), timeout)
     except TimeoutError:

@@ -126,19 +126,16 @@ class ProbeWorker:
     async def attempt(self) -> checks.Outcome:
         """One probe attempt by whichever handler the probe has."""
         p, timeout = self.probe, self.settings.timeout
-        try:
-            if p.HasField("http_get"):
-                return await checks.http_get(p.http_get, self.spec, self.pod_ip, timeout)
-            if p.HasField("tcp_socket"):
-                return await checks.tcp_socket(p.tcp_socket, self.spec, self.pod_ip, timeout)
-            if p.HasField("exec"):
-                return await checks.exec_command(
-                    p.exec, self.manager.runtime, self.container.id, timeout
-                )
-            if p.HasField("grpc"):
-                return await checks.grpc_health(p.grpc, self.pod_ip, timeout)
-        except checks.ProbeConfigError as e:
-            return checks.Outcome(False, str(e))
+        if p.HasField("http_get"):
+            return await checks.http_get(p.http_get, self.spec, self.pod_ip, timeout)
+        if p.HasField("tcp_socket"):
+            return await checks.tcp_socket(p.tcp_socket, self.spec, self.pod_ip, timeout)
+        if p.HasField("exec"):
+            return await checks.exec_command(
+                p.exec, self.manager.runtime, self.container.id, timeout
+            )
+        if p.HasField("grpc"):
+            return await checks.grpc_health(p.grpc, self.pod_ip, timeout)
         return checks.Outcome(False, "probe has no handler")
 
     async def probe_once(self) -> None:
