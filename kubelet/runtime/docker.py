@@ -98,6 +98,18 @@ def _identity(labels: dict[str, str]) -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def _engine_errors(container_id: str) -> Iterator[None]:
+    """The engine's refusals as the runtime interface's errors, so that callers need
+    not know Docker: a vanished container, or any other refusal with the engine's reason."""
+    try:
+        yield
+    except docker.errors.NotFound:
+        raise ContainerNotFound(container_id) from None
+    except docker.errors.APIError as e:
+        raise RuntimeFailure(str(e.explanation or e)) from None
+
+
 def docker_time(value: str) -> str:
     """Docker's nanosecond timestamp as Kubernetes' RFC 3339 seconds; "" for the zero time."""
     if not value or value.startswith("0001-01-01"):
@@ -604,14 +616,10 @@ class DockerRuntime:
         """Start a command in the container with a hijacked connection for its streams."""
 
         def start() -> tuple[str, Any]:
-            try:
+            with _engine_errors(container_id):
                 created = self._client.api.exec_create(
                     container_id, command, stdin=stdin, tty=tty, stdout=True, stderr=True
                 )
-            except docker.errors.NotFound:
-                raise ContainerNotFound(container_id) from None
-            except docker.errors.APIError as e:
-                raise RuntimeFailure(str(e.explanation or e)) from None
             sock = self._client.api.exec_start(created["Id"], socket=True, tty=tty)
             return str(created["Id"]), sock
 
@@ -623,12 +631,8 @@ class DockerRuntime:
 
         def start() -> Any:
             params = {"stdin": int(stdin), "stdout": 1, "stderr": 1, "stream": 1}
-            try:
+            with _engine_errors(container_id):
                 return self._client.api.attach_socket(container_id, params=params)
-            except docker.errors.NotFound:
-                raise ContainerNotFound(container_id) from None
-            except docker.errors.APIError as e:
-                raise RuntimeFailure(str(e.explanation or e)) from None
 
         sock = await self._call("attach", start)
         return DockerExec(self, "", sock, tty, container_id=container_id)
@@ -637,14 +641,10 @@ class DockerRuntime:
         """Run to completion and collect the output (exec probes)."""
 
         def run() -> ExecResult:
-            try:
+            with _engine_errors(container_id):
                 created = self._client.api.exec_create(container_id, command)
                 output = self._client.api.exec_start(created["Id"])
                 code = self._client.api.exec_inspect(created["Id"]).get("ExitCode")
-            except docker.errors.NotFound:
-                raise ContainerNotFound(container_id) from None
-            except docker.errors.APIError as e:
-                raise RuntimeFailure(str(e.explanation or e)) from None
             return ExecResult(int(code if code is not None else 126), bytes(output))
 
         return await within(self._call("exec_run", run), timeout)
