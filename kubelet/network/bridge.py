@@ -213,6 +213,7 @@ class DockerBridge:
 
     def _ensure(self, subnet: str, gateway: str, ip_range: str | None) -> None:
         failure = ""
+        logger = log.bind(node=self.node, network=self.name)
         # Bounded: another kubelet may be creating or replacing it at the same time.
         for _ in range(3):
             found = [
@@ -241,10 +242,8 @@ class DockerBridge:
             if net.get("Containers") and self.settings.pod_cidr_mode == "docker":
                 # Docker picks the addresses anyway: an older network still in use serves
                 # until it is idle and a node-mode kubelet replaces it.
-                log.warning(
+                logger.warning(
                     "pod network has another subnet and is in use; using it as is",
-                    node=self.node,
-                    network=self.name,
                     subnet=subnets,
                     wanted=subnet,
                 )
@@ -256,13 +255,7 @@ class DockerBridge:
                     f"{subnet}, and containers are attached to it: remove them "
                     f"(tug down, or docker rm -f) and the kubelet recreates it"
                 )
-            log.info(
-                "recreating the pod network",
-                node=self.node,
-                network=self.name,
-                old=subnets,
-                subnet=subnet,
-            )
+            logger.info("recreating the pod network", old=subnets, subnet=subnet)
             try:
                 self._client.api.remove_network(net_id)
             except docker.errors.NotFound:
