@@ -99,11 +99,12 @@ def whole_seconds(text: str) -> int:
     return int(value)
 
 
-def from_flags(settings: type[S], args: argparse.Namespace, **given: Any) -> S:
+def from_flags(settings: type[S], args: argparse.Namespace | DataclassInstance, **given: Any) -> S:
     """A `settings` dataclass: each field from the flag of the same name, or from `given`.
 
     Fields that are neither keep their defaults; `given` wins over a flag, and names the
-    fields a main computes (validated, renamed or grouped values).
+    fields a main computes (validated, renamed or grouped values). `args` may also be a
+    main's checked options (a dataclass), whose fields then stand for the flags.
     """
     flags = vars(args)
     taken = {

@@ -336,19 +336,7 @@ async def run(opts: Options, stop: asyncio.Event) -> None:
     kubelets: list[Kubelet] = []
     for name in node_names(opts):
         root = opts.root_dir if opts.simulate == 1 else opts.root_dir / name
-        config = KubeletConfig(
-            node_name=name,
-            address=opts.address,
-            port=opts.port,
-            root_dir=root,
-            lease_period=opts.lease_period,
-            pods=opts.pods,
-            fencing=opts.fencing,
-            stats_period=opts.stats_period,
-            node_labels=opts.node_labels,
-            register_with_taints=opts.register_with_taints,
-            cluster_ca=opts.cluster_ca,
-        )
+        config = from_flags(KubeletConfig, opts, node_name=name, root_dir=root)
         kubelets.append(Kubelet(config, api, _runtime(opts, name)))
     collectors = [k.stats for k in kubelets]
     server = await agent.serve(
