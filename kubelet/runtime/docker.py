@@ -46,26 +46,8 @@ from kubelet.network.bridge import (
     NetworkError,
     SandboxPlan,
 )
+from kubelet.runtime import interface as rt
 from kubelet.runtime.docker_stats import DockerStatsReader, node_usage
-from kubelet.runtime.interface import (
-    LABEL_ATTEMPT,
-    LABEL_CONTAINER_NAME,
-    LABEL_KIND,
-    LABEL_NODE,
-    LABEL_POD_NAME,
-    LABEL_POD_NAMESPACE,
-    LABEL_POD_UID,
-    SANDBOX_NAME,
-    ContainerConfig,
-    ContainerInfo,
-    ContainerNotFound,
-    ContainerStats,
-    ExecResult,
-    ImagePullError,
-    PodRef,
-    RuntimeFailure,
-    VersionInfo,
-)
 
 T = TypeVar("T")
 log = structlog.get_logger("kubelet.runtime")
@@ -87,14 +69,14 @@ _END = object()
 def _identity(labels: dict[str, str]) -> dict[str, Any]:
     """A container's pod, name, kind and attempt, from the labels this runtime gave it."""
     return {
-        "pod": PodRef(
-            labels.get(LABEL_POD_UID, ""),
-            labels.get(LABEL_POD_NAME, ""),
-            labels.get(LABEL_POD_NAMESPACE, ""),
+        "pod": rt.PodRef(
+            labels.get(rt.LABEL_POD_UID, ""),
+            labels.get(rt.LABEL_POD_NAME, ""),
+            labels.get(rt.LABEL_POD_NAMESPACE, ""),
         ),
-        "name": labels.get(LABEL_CONTAINER_NAME, ""),
-        "kind": labels.get(LABEL_KIND, "app"),
-        "attempt": int(labels.get(LABEL_ATTEMPT, "0") or 0),
+        "name": labels.get(rt.LABEL_CONTAINER_NAME, ""),
+        "kind": labels.get(rt.LABEL_KIND, "app"),
+        "attempt": int(labels.get(rt.LABEL_ATTEMPT, "0") or 0),
     }
 
 
@@ -105,9 +87,9 @@ def _engine_errors(container_id: str) -> Iterator[None]:
     try:
         yield
     except docker.errors.NotFound:
-        raise ContainerNotFound(container_id) from None
+        raise rt.ContainerNotFound(container_id) from None
     except docker.errors.APIError as e:
-        raise RuntimeFailure(str(e.explanation or e)) from None
+        raise rt.RuntimeFailure(str(e.explanation or e)) from None
 
 
 def docker_time(value: str) -> str:
@@ -118,7 +100,7 @@ def docker_time(value: str) -> str:
     return head + "Z"
 
 
-def container_name(node: str, pod: PodRef, name: str, attempt: int) -> str:
+def container_name(node: str, pod: rt.PodRef, name: str, attempt: int) -> str:
     """A readable, unique Docker name: tugboat_<node>_<ns>_<pod>_<container>_<attempt>_<uid>."""
     raw = f"tugboat_{node}_{pod.namespace}_{pod.name}_{name}_{attempt}_{pod.uid[:8]}"
     return "".join(c if c.isalnum() or c in "_.-" else "-" for c in raw)
@@ -164,13 +146,13 @@ class DockerRuntime:
                 pod_cidr_wait=pod_cidr_wait,
                 cluster_dns_wait=cluster_dns_wait,
             ),
-            {"label": [f"{LABEL_NODE}={node}", f"{LABEL_KIND}=sandbox"]},
+            {"label": [f"{rt.LABEL_NODE}={node}", f"{rt.LABEL_KIND}=sandbox"]},
         )
-        self._cache: dict[tuple[str, str], ContainerInfo] = {}
+        self._cache: dict[tuple[str, str], rt.ContainerInfo] = {}
         self._images_seen: dict[str, float] = {}
         self._open_streams: set[Callable[[], None]] = set()
         """How to close each log or exec stream still open."""
-        self._stats = DockerStatsReader(self._client.api, {"label": [f"{LABEL_NODE}={node}"]})
+        self._stats = DockerStatsReader(self._client.api, {"label": [f"{rt.LABEL_NODE}={node}"]})
 
     async def _call(self, operation: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         return await self._on(self._pool, operation, lambda: fn(*args, **kw))
@@ -207,11 +189,11 @@ class DockerRuntime:
             await within(asyncio.to_thread(self._pool.shutdown, wait=True), CLOSE_WAIT_SECONDS)
         self._client.close()
 
-    async def version(self) -> VersionInfo:
+    async def version(self) -> rt.VersionInfo:
         """Engine version, OS and machine size, as nodeInfo and capacity report them."""
         ver = await self._call("version", self._client.version)
         info = await self._call("info", self._client.info)
-        return VersionInfo(
+        return rt.VersionInfo(
             runtime_version=f"docker://{ver.get('Version', '')}",
             os=str(ver.get("Os", "linux")),
             architecture=str(ver.get("Arch", "")),
@@ -221,34 +203,34 @@ class DockerRuntime:
             memory_bytes=int(info.get("MemTotal", 0)),
         )
 
-    async def stats(self, containers: Sequence[ContainerInfo]) -> dict[str, ContainerStats]:
+    async def stats(self, containers: Sequence[rt.ContainerInfo]) -> dict[str, rt.ContainerStats]:
         """Usage of the running containers: kernel files where visible, else the engine's."""
         return await self._call("container_stats", self._stats.read, containers)
 
-    async def node_stats(self) -> ContainerStats:
+    async def node_stats(self) -> rt.ContainerStats:
         """The node's root cgroup (the whole machine, for nodes sharing one host)."""
         return await self._call("node_stats", node_usage)
 
-    def _labels(self, pod: PodRef, name: str, kind: str, attempt: int) -> dict[str, str]:
+    def _labels(self, pod: rt.PodRef, name: str, kind: str, attempt: int) -> dict[str, str]:
         return {
-            LABEL_POD_UID: pod.uid,
-            LABEL_POD_NAME: pod.name,
-            LABEL_POD_NAMESPACE: pod.namespace,
-            LABEL_CONTAINER_NAME: name,
-            LABEL_ATTEMPT: str(attempt),
-            LABEL_NODE: self.node,
-            LABEL_KIND: kind,
+            rt.LABEL_POD_UID: pod.uid,
+            rt.LABEL_POD_NAME: pod.name,
+            rt.LABEL_POD_NAMESPACE: pod.namespace,
+            rt.LABEL_CONTAINER_NAME: name,
+            rt.LABEL_ATTEMPT: str(attempt),
+            rt.LABEL_NODE: self.node,
+            rt.LABEL_KIND: kind,
         }
 
     async def ensure_sandbox(
-        self, pod: PodRef, hostname: str, attempt: int, dns_policy: str = ""
-    ) -> ContainerInfo:
+        self, pod: rt.PodRef, hostname: str, attempt: int, dns_policy: str = ""
+    ) -> rt.ContainerInfo:
         """Start the pause container where the pod network plans it; its IP is the pod's."""
         if not await self.image_present(self.pause_image):
-            raise ImagePullError(
+            raise rt.ImagePullError(
                 f"sandbox image {self.pause_image} is missing: run deploy/images/build.sh"
             )
-        name = container_name(self.node, pod, SANDBOX_NAME, attempt)
+        name = container_name(self.node, pod, rt.SANDBOX_NAME, attempt)
         api = self._client.api
 
         def create(plan: SandboxPlan) -> str:
@@ -267,7 +249,7 @@ class DockerRuntime:
                 detach=True,
                 name=name,
                 hostname=hostname[:63],
-                labels=self._labels(pod, SANDBOX_NAME, "sandbox", attempt),
+                labels=self._labels(pod, rt.SANDBOX_NAME, "sandbox", attempt),
                 host_config=api.create_host_config(network_mode=plan.network, **plan.dns),
                 networking_config=endpoint,
             )
@@ -290,14 +272,14 @@ class DockerRuntime:
             try:
                 return dict(api.inspect_container(cid))
             except docker.errors.NotFound:
-                raise ContainerNotFound(cid) from None
+                raise rt.ContainerNotFound(cid) from None
 
         what = f"creating the sandbox of pod {pod.namespace}/{pod.name}"
         for _ in range(3):
             try:
                 plan = await self.bridge.plan(name, pod.namespace, dns_policy)
             except NetworkError as e:
-                raise RuntimeFailure(str(e)) from None
+                raise rt.RuntimeFailure(str(e)) from None
             try:
                 attrs = await self._call("create_sandbox", run, plan)
                 break
@@ -306,9 +288,9 @@ class DockerRuntime:
                 taken = bool(plan.ip) and "in use" in str(e.explanation or e)
                 self.bridge.release(name, plan.ip, taken=taken)
                 if not taken:
-                    raise RuntimeFailure(f"{what}: {e}") from None
+                    raise rt.RuntimeFailure(f"{what}: {e}") from None
         else:
-            raise RuntimeFailure(f"{what}: no free address")
+            raise rt.RuntimeFailure(f"{what}: no free address")
         info = self._info(attrs)
         # The next relist lists it in this state: it need not be inspected again there.
         self._cache[(info.id, str(attrs.get("State", {}).get("Status", "")))] = info
@@ -342,11 +324,11 @@ class DockerRuntime:
         try:
             await self._call("pull_image", self._client.images.pull, repo, tag=tag or "latest")
         except docker.errors.APIError as e:
-            raise ImagePullError(str(e.explanation or e)) from None
+            raise rt.ImagePullError(str(e.explanation or e)) from None
 
     async def start_container(
-        self, pod: PodRef, sandbox: ContainerInfo, config: ContainerConfig
-    ) -> ContainerInfo:
+        self, pod: rt.PodRef, sandbox: rt.ContainerInfo, config: rt.ContainerConfig
+    ) -> rt.ContainerInfo:
         """Create and start a container joined to the sandbox's network namespace."""
         api = self._client.api
         volumes = {
@@ -399,14 +381,14 @@ class DockerRuntime:
         except docker.errors.ImageNotFound as e:
             # Gone since it was last seen: the next attempt asks the engine (and pulls).
             self._images_seen.pop(config.image, None)
-            raise ImagePullError(str(e.explanation or e)) from None
+            raise rt.ImagePullError(str(e.explanation or e)) from None
         except docker.errors.APIError as e:
-            raise RuntimeFailure(
+            raise rt.RuntimeFailure(
                 f"starting container {config.name}: {e.explanation or e}"
             ) from None
         # Not inspected: the caller needs only the ID, and the next relist inspects it
         # once, as it does every container whose state changed. What is known already:
-        return ContainerInfo(
+        return rt.ContainerInfo(
             id=cid,
             pod=pod,
             name=config.name,
@@ -445,13 +427,13 @@ class DockerRuntime:
         for k in [k for k in self._cache if k[0] == container_id]:
             del self._cache[k]
 
-    async def list_containers(self) -> list[ContainerInfo]:
+    async def list_containers(self) -> list[rt.ContainerInfo]:
         """Every container labelled with this node, inspected once per state change."""
         rows = await self._read(
             "list_containers",
             self._client.api.containers,
             all=True,
-            filters={"label": [f"{LABEL_NODE}={self.node}"]},
+            filters={"label": [f"{rt.LABEL_NODE}={self.node}"]},
         )
         keys = [(str(row["Id"]), str(row.get("State", ""))) for row in rows]
         # A container created but not started yet is all in its list row (no start, exit
@@ -472,11 +454,11 @@ class DockerRuntime:
             del self._cache[k]
         return [self._cache[k] for k in keys if k in self._cache]
 
-    def _created_info(self, row: dict[str, Any]) -> ContainerInfo:
+    def _created_info(self, row: dict[str, Any]) -> rt.ContainerInfo:
         """A created, never started container from its `docker ps` row, as inspect shows it."""
         labels = row.get("Labels") or {}
         created = int(row.get("Created") or 0)
-        return ContainerInfo(
+        return rt.ContainerInfo(
             id=str(row["Id"]),
             **_identity(labels),
             image=str(row.get("Image", "")),
@@ -485,24 +467,24 @@ class DockerRuntime:
             created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created)) if created else "",
         )
 
-    async def _inspect_if_there(self, container_id: str) -> ContainerInfo | None:
+    async def _inspect_if_there(self, container_id: str) -> rt.ContainerInfo | None:
         try:
             return await self.inspect(container_id)
-        except ContainerNotFound:
+        except rt.ContainerNotFound:
             return None
 
-    async def inspect(self, container_id: str) -> ContainerInfo:
+    async def inspect(self, container_id: str) -> rt.ContainerInfo:
         """The container's state from `docker inspect`."""
 
         def get() -> dict[str, Any]:
             try:
                 return dict(self._client.api.inspect_container(container_id))
             except docker.errors.NotFound:
-                raise ContainerNotFound(container_id) from None
+                raise rt.ContainerNotFound(container_id) from None
 
         return self._info(await self._read("inspect_container", get))
 
-    def _info(self, attrs: dict[str, Any]) -> ContainerInfo:
+    def _info(self, attrs: dict[str, Any]) -> rt.ContainerInfo:
         labels = attrs.get("Config", {}).get("Labels") or {}
         st = attrs.get("State", {})
         status = str(st.get("Status", ""))
@@ -517,7 +499,7 @@ class DockerRuntime:
                 reason = "OOMKilled"
         networks = attrs.get("NetworkSettings", {}).get("Networks") or {}
         ip = str(networks.get(self.bridge.name, {}).get("IPAddress", ""))
-        return ContainerInfo(
+        return rt.ContainerInfo(
             id=str(attrs["Id"]),
             **_identity(labels),
             image=str(attrs.get("Config", {}).get("Image", "")),
@@ -554,7 +536,7 @@ class DockerRuntime:
                     since=int(since) if since is not None else None,
                 )
             except docker.errors.NotFound:
-                raise ContainerNotFound(container_id) from None
+                raise rt.ContainerNotFound(container_id) from None
 
         return self._stream("logs", open_stream, lambda s: iter(s), lambda s: s.close())
 
@@ -637,15 +619,17 @@ class DockerRuntime:
         sock = await self._call("attach", start)
         return DockerExec(self, "", sock, tty, container_id=container_id)
 
-    async def exec_run(self, container_id: str, command: list[str], timeout: float) -> ExecResult:
+    async def exec_run(
+        self, container_id: str, command: list[str], timeout: float
+    ) -> rt.ExecResult:
         """Run to completion and collect the output (exec probes)."""
 
-        def run() -> ExecResult:
+        def run() -> rt.ExecResult:
             with _engine_errors(container_id):
                 created = self._client.api.exec_create(container_id, command)
                 output = self._client.api.exec_start(created["Id"])
                 code = self._client.api.exec_inspect(created["Id"]).get("ExitCode")
-            return ExecResult(int(code if code is not None else 126), bytes(output))
+            return rt.ExecResult(int(code if code is not None else 126), bytes(output))
 
         return await within(self._call("exec_run", run), timeout)
 

@@ -17,17 +17,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 
 from client.timestamps import now
-from kubelet.runtime.interface import (
-    SANDBOX_NAME,
-    ContainerConfig,
-    ContainerInfo,
-    ContainerNotFound,
-    ContainerStats,
-    ExecResult,
-    ImagePullError,
-    PodRef,
-    VersionInfo,
-)
+from kubelet.runtime import interface as rt
 
 _node_numbers = itertools.count(1)
 _FAKE_CPU_CORES = 0.001
@@ -66,15 +56,15 @@ class FakeRuntime:
         self.node = node
         self.start_delay = start_delay
         self.missing_images = missing_images or set()
-        self._containers: dict[str, ContainerInfo] = {}
+        self._containers: dict[str, rt.ContainerInfo] = {}
         self._number = next(_node_numbers)
         self._ips = itertools.count(2)
         self._started: dict[str, float] = {}
         self._born = time.monotonic()
 
-    async def version(self) -> VersionInfo:
+    async def version(self) -> rt.VersionInfo:
         """A plausible mid-sized machine."""
-        return VersionInfo(
+        return rt.VersionInfo(
             "fake://1.0", "linux", "amd64", "fake", "Tugboat fake node", 4000, 8 << 30
         )
 
@@ -83,13 +73,13 @@ class FakeRuntime:
         return f"10.{self._number % 250 + 1}.{n // 250 % 250}.{n % 250 + 1}"
 
     async def ensure_sandbox(
-        self, pod: PodRef, hostname: str, attempt: int, dns_policy: str = ""
-    ) -> ContainerInfo:
+        self, pod: rt.PodRef, hostname: str, attempt: int, dns_policy: str = ""
+    ) -> rt.ContainerInfo:
         """A sandbox record with a fresh IP."""
-        info = ContainerInfo(
+        info = rt.ContainerInfo(
             id=uuid.uuid4().hex,
             pod=pod,
-            name=SANDBOX_NAME,
+            name=rt.SANDBOX_NAME,
             kind="sandbox",
             attempt=attempt,
             image="tugboat/pause:1",
@@ -109,15 +99,15 @@ class FakeRuntime:
     async def pull_image(self, image: str) -> None:
         """Pulls always succeed for images not configured missing."""
         if image in self.missing_images:
-            raise ImagePullError(f"pull access denied for {image}")
+            raise rt.ImagePullError(f"pull access denied for {image}")
 
     async def start_container(
-        self, pod: PodRef, sandbox: ContainerInfo, config: ContainerConfig
-    ) -> ContainerInfo:
+        self, pod: rt.PodRef, sandbox: rt.ContainerInfo, config: rt.ContainerConfig
+    ) -> rt.ContainerInfo:
         """Running after `start_delay` seconds."""
         if self.start_delay:
             await asyncio.sleep(self.start_delay)
-        info = ContainerInfo(
+        info = rt.ContainerInfo(
             id=uuid.uuid4().hex,
             pod=pod,
             name=config.name,
@@ -145,16 +135,16 @@ class FakeRuntime:
         self._containers.pop(container_id, None)
         self._started.pop(container_id, None)
 
-    async def list_containers(self) -> list[ContainerInfo]:
+    async def list_containers(self) -> list[rt.ContainerInfo]:
         """Every record."""
         return list(self._containers.values())
 
-    async def inspect(self, container_id: str) -> ContainerInfo:
+    async def inspect(self, container_id: str) -> rt.ContainerInfo:
         """One record."""
         try:
             return self._containers[container_id]
         except KeyError:
-            raise ContainerNotFound(container_id) from None
+            raise rt.ContainerNotFound(container_id) from None
 
     async def logs(
         self,
@@ -181,28 +171,30 @@ class FakeRuntime:
         await self.inspect(container_id)
         return FakeExec()
 
-    async def exec_run(self, container_id: str, command: list[str], timeout: float) -> ExecResult:
+    async def exec_run(
+        self, container_id: str, command: list[str], timeout: float
+    ) -> rt.ExecResult:
         """Success (so exec probes pass)."""
         await self.inspect(container_id)
-        return ExecResult(0, b"")
+        return rt.ExecResult(0, b"")
 
-    async def stats(self, containers: Sequence[ContainerInfo]) -> dict[str, ContainerStats]:
+    async def stats(self, containers: Sequence[rt.ContainerInfo]) -> dict[str, rt.ContainerStats]:
         """A millicore since start and 4 MiB for each running container."""
         now = time.monotonic()
-        out: dict[str, ContainerStats] = {}
+        out: dict[str, rt.ContainerStats] = {}
         for c in containers:
             if c.running and c.id in self._containers:
                 started = self._started.setdefault(c.id, now)
                 cpu = (now - started) * _FAKE_CPU_CORES
-                out[c.id] = ContainerStats(cpu, _FAKE_MEMORY, _FAKE_MEMORY, _FAKE_MEMORY)
+                out[c.id] = rt.ContainerStats(cpu, _FAKE_MEMORY, _FAKE_MEMORY, _FAKE_MEMORY)
         return out
 
-    async def node_stats(self) -> ContainerStats:
+    async def node_stats(self) -> rt.ContainerStats:
         """Its containers' usage plus a fixed base for the system."""
         pods = await self.stats(list(self._containers.values()))
         cpu = sum(s.cpu_seconds for s in pods.values()) + (time.monotonic() - self._born) * 0.01
         memory = _NODE_BASE_MEMORY + sum(s.memory_usage_bytes for s in pods.values())
-        return ContainerStats(cpu, memory, memory)
+        return rt.ContainerStats(cpu, memory, memory)
 
     async def close(self) -> None:
         """Nothing to release."""
