@@ -16,6 +16,7 @@ next sync creates the new pod. OnDelete leaves old pods until someone deletes th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import structlog
 
@@ -124,6 +125,17 @@ def max_unavailable(ds: DaemonSet, desired: int) -> int:
     return max(1, value)
 
 
+@dataclass(frozen=True)
+class _DaemonView:
+    """What one sync sees of a DaemonSet: the nodes, its pods on each, its template's hash."""
+
+    ds: DaemonSet
+    key: str
+    nodes: Sequence[core_pb2.Node]
+    by_node: dict[str, list[core_pb2.Pod]]
+    digest: str
+
+
 class DaemonSetController(OwnedPodsController):
     """apps/v1 DaemonSet."""
 
@@ -175,27 +187,22 @@ class DaemonSetController(OwnedPodsController):
         by_node: dict[str, list[core_pb2.Pod]] = {}
         for pod in pods:
             by_node.setdefault(pod.spec.node_name, []).append(pod)
-        nodes = self.nodes.list(copy=False)
-        digest = du.pod_template_hash(ds.spec.template)
+        view = _DaemonView(
+            ds, key, self.nodes.list(copy=False), by_node, du.pod_template_hash(ds.spec.template)
+        )
         if self.expectations.satisfied(key) and not ds.metadata.deletion_timestamp:
-            changed = await self._manage(ds, key, nodes, by_node)
+            changed = await self._manage(view)
             if not changed and ds.spec.update_strategy.type == "RollingUpdate":
-                await self._rolling_update(ds, key, nodes, by_node, digest)
-        await self._write_status(ds, nodes, by_node, digest)
+                await self._rolling_update(view)
+        await self._write_status(view)
 
-    async def _manage(
-        self,
-        ds: DaemonSet,
-        key: str,
-        nodes: Sequence[core_pb2.Node],
-        by_node: dict[str, list[core_pb2.Pod]],
-    ) -> bool:
+    async def _manage(self, view: _DaemonView) -> bool:
         create_on: list[str] = []
         doomed: list[core_pb2.Pod] = []
-        names = {n.metadata.name for n in nodes}
-        for node in nodes:
-            run, stay = should_run(ds.spec.template.spec, node)
-            here = by_node.get(node.metadata.name, [])
+        names = {n.metadata.name for n in view.nodes}
+        for node in view.nodes:
+            run, stay = should_run(view.ds.spec.template.spec, node)
+            here = view.by_node.get(node.metadata.name, [])
             failed = [p for p in here if p.status.phase == "Failed"]
             alive = [p for p in here if p.status.phase != "Failed"]
             doomed.extend(failed)
@@ -206,52 +213,46 @@ class DaemonSetController(OwnedPodsController):
             elif len(alive) > 1:
                 oldest = min(alive, key=lambda p: (p.metadata.creation_timestamp, p.metadata.name))
                 doomed.extend(p for p in alive if p is not oldest)
-        for node_name, here in by_node.items():
+        for node_name, here in view.by_node.items():
             if node_name not in names:
                 doomed.extend(here)
         create_on = create_on[: self.settings.burst_replicas]
         if doomed:
-            await self._delete(ds, key, doomed)
+            await self._delete(view, doomed)
         if create_on:
-            await self._create(ds, key, create_on)
+            await self._create(view, create_on)
         return bool(doomed or create_on)
 
-    async def _create(self, ds: DaemonSet, key: str, node_names: list[str]) -> None:
-        digest = du.pod_template_hash(ds.spec.template)
+    async def _create(self, view: _DaemonView, node_names: list[str]) -> None:
+        ds = view.ds
         queue = list(node_names)
 
         def make() -> core_pb2.Pod:
             pod = pod_from_template(ds.spec.template, ds, node_name=queue.pop(0))
-            pod.metadata.labels[REVISION_HASH] = digest
+            pod.metadata.labels[REVISION_HASH] = view.digest
             del pod.spec.tolerations[:]
             pod.spec.tolerations.extend(daemon_tolerations(ds.spec.template.spec))
             return pod
 
-        await self.pod_control.create_pods(key, ds, len(node_names), make)
+        await self.pod_control.create_pods(view.key, ds, len(node_names), make)
 
-    async def _delete(self, ds: DaemonSet, key: str, pods: list[core_pb2.Pod]) -> None:
-        await self.pod_control.delete_pods(key, ds, pods)
+    async def _delete(self, view: _DaemonView, pods: list[core_pb2.Pod]) -> None:
+        await self.pod_control.delete_pods(view.key, view.ds, pods)
 
-    async def _rolling_update(
-        self,
-        ds: DaemonSet,
-        key: str,
-        nodes: Sequence[core_pb2.Node],
-        by_node: dict[str, list[core_pb2.Pod]],
-        digest: str,
-    ) -> None:
+    async def _rolling_update(self, view: _DaemonView) -> None:
         now = cu.now()
-        eligible = [n for n in nodes if should_run(ds.spec.template.spec, n)[0]]
+        ds = view.ds
+        eligible = [n for n in view.nodes if should_run(ds.spec.template.spec, n)[0]]
         budget = max_unavailable(ds, len(eligible))
         unavailable = 0
         old_available: list[core_pb2.Pod] = []
         old_unavailable: list[core_pb2.Pod] = []
         for node in eligible:
-            here = [p for p in by_node.get(node.metadata.name, []) if cu.is_pod_active(p)]
+            here = [p for p in view.by_node.get(node.metadata.name, []) if cu.is_pod_active(p)]
             if not any(cu.is_pod_available(p, ds.spec.min_ready_seconds, now) for p in here):
                 unavailable += 1
             for p in here:
-                if p.metadata.labels.get(REVISION_HASH) != digest:
+                if p.metadata.labels.get(REVISION_HASH) != view.digest:
                     if cu.is_pod_available(p, ds.spec.min_ready_seconds, now):
                         old_available.append(p)
                     else:
@@ -260,23 +261,20 @@ class DaemonSetController(OwnedPodsController):
         room = budget - unavailable
         doomed.extend(old_available[: max(0, room)])
         if doomed:
-            log.info("rolling update", daemonset=key, deleting=len(doomed), unavailable=unavailable)
-            await self._delete(ds, key, doomed)
+            log.info(
+                "rolling update", daemonset=view.key, deleting=len(doomed), unavailable=unavailable
+            )
+            await self._delete(view, doomed)
 
-    async def _write_status(
-        self,
-        ds: DaemonSet,
-        nodes: Sequence[core_pb2.Node],
-        by_node: dict[str, list[core_pb2.Pod]],
-        digest: str,
-    ) -> None:
+    async def _write_status(self, view: _DaemonView) -> None:
         now = cu.now()
+        ds = view.ds
         status = workloads_pb2.DaemonSetStatus()
         status.CopyFrom(ds.status)
         desired = current = misscheduled = ready = available = updated = 0
-        for node in nodes:
+        for node in view.nodes:
             run, _ = should_run(ds.spec.template.spec, node)
-            here = [p for p in by_node.get(node.metadata.name, []) if cu.is_pod_active(p)]
+            here = [p for p in view.by_node.get(node.metadata.name, []) if cu.is_pod_active(p)]
             if run:
                 desired += 1
                 if here:
@@ -284,7 +282,7 @@ class DaemonSetController(OwnedPodsController):
                     pod = min(here, key=lambda p: (p.metadata.creation_timestamp, p.metadata.name))
                     ready += cu.is_pod_ready(pod)
                     available += cu.is_pod_available(pod, ds.spec.min_ready_seconds, now)
-                if any(p.metadata.labels.get(REVISION_HASH) == digest for p in here):
+                if any(p.metadata.labels.get(REVISION_HASH) == view.digest for p in here):
                     updated += 1
             elif here:
                 misscheduled += 1
