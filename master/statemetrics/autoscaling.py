@@ -50,12 +50,7 @@ def hpa_metrics(hpa: autoscaling_pb2.HorizontalPodAutoscaler, out: Families) -> 
         },
         1,
     )
-    out.timestamp(
-        "kube_horizontalpodautoscaler_created",
-        "Unix creation time of the autoscaler.",
-        labels,
-        m.creation_timestamp,
-    )
+    out.created("horizontalpodautoscaler", "autoscaler", labels, m.creation_timestamp)
     out.gauge(
         "kube_horizontalpodautoscaler_metadata_generation",
         "The generation observed by the HorizontalPodAutoscaler controller.",

@@ -13,12 +13,7 @@ NAMESPACE_PHASES = ("Active", "Terminating")
 def namespace_metrics(ns: core_pb2.Namespace, out: Families) -> None:
     """kube_namespace_*."""
     labels = {"namespace": ns.metadata.name}
-    out.timestamp(
-        "kube_namespace_created",
-        "Unix creation time of the namespace.",
-        labels,
-        ns.metadata.creation_timestamp,
-    )
+    out.created("namespace", "namespace", labels, ns.metadata.creation_timestamp)
     out.one_of(
         "kube_namespace_status_phase",
         "The namespace's phase.",
@@ -45,9 +40,7 @@ def service_metrics(svc: core_pb2.Service, out: Families) -> None:
         },
         1,
     )
-    out.timestamp(
-        "kube_service_created", "Unix creation time of the Service.", labels, m.creation_timestamp
-    )
+    out.created("service", "Service", labels, m.creation_timestamp)
     out.gauge(
         "kube_service_spec_type",
         "The Service's type.",
@@ -68,12 +61,7 @@ def endpoints_metrics(ep: core_pb2.Endpoints, out: Families) -> None:
     m = ep.metadata
     labels = {"namespace": m.namespace, "endpoint": m.name}
     out.gauge("kube_endpoint_info", "Information about an Endpoints object.", labels, 1)
-    out.timestamp(
-        "kube_endpoint_created",
-        "Unix creation time of the Endpoints object.",
-        labels,
-        m.creation_timestamp,
-    )
+    out.created("endpoint", "Endpoints object", labels, m.creation_timestamp)
     ready = sum(len(s.addresses) for s in ep.subsets)
     not_ready = sum(len(s.not_ready_addresses) for s in ep.subsets)
     out.gauge("kube_endpoint_address_available", "Ready addresses of the Service.", labels, ready)
@@ -99,12 +87,7 @@ def configmap_metrics(cm: core_pb2.ConfigMap, out: Families) -> None:
     m = cm.metadata
     labels = {"namespace": m.namespace, "configmap": m.name}
     out.gauge("kube_configmap_info", "Information about a ConfigMap.", labels, 1)
-    out.timestamp(
-        "kube_configmap_created",
-        "Unix creation time of the ConfigMap.",
-        labels,
-        m.creation_timestamp,
-    )
+    out.created("configmap", "ConfigMap", labels, m.creation_timestamp)
     if m.resource_version.isdigit():
         out.gauge(
             "kube_configmap_metadata_resource_version",
@@ -122,9 +105,7 @@ def secret_metrics(secret: core_pb2.Secret, out: Families) -> None:
     out.gauge(
         "kube_secret_type", "The Secret's type.", {**labels, "type": secret.type or "Opaque"}, 1
     )
-    out.timestamp(
-        "kube_secret_created", "Unix creation time of the Secret.", labels, m.creation_timestamp
-    )
+    out.created("secret", "Secret", labels, m.creation_timestamp)
 
 
 def lease_metrics(lease: workloads_pb2.Lease, out: Families) -> None:
@@ -153,8 +134,7 @@ def resourcequota_metrics(quota: policy_pb2.ResourceQuota, out: Families) -> Non
     """kube_resourcequota: each resource's hard limit and counted usage."""
     m = quota.metadata
     labels = {"namespace": m.namespace, "resourcequota": m.name}
-    out.timestamp("kube_resourcequota_created", "Unix creation time of the ResourceQuota.",
-                  labels, m.creation_timestamp)  # fmt: skip
+    out.created("resourcequota", "ResourceQuota", labels, m.creation_timestamp)
     for kind, values in (
         ("hard", quota.status.hard or quota.spec.hard),
         ("used", quota.status.used),
@@ -169,8 +149,7 @@ def limitrange_metrics(ranges: policy_pb2.LimitRange, out: Families) -> None:
     """kube_limitrange: each constraint of each item."""
     m = ranges.metadata
     labels = {"namespace": m.namespace, "limitrange": m.name}
-    out.timestamp("kube_limitrange_created", "Unix creation time of the LimitRange.", labels,
-                  m.creation_timestamp)  # fmt: skip
+    out.created("limitrange", "LimitRange", labels, m.creation_timestamp)
     for item in ranges.spec.limits:
         constraints = {
             "min": item.min, "max": item.max, "default": item.default,
@@ -190,8 +169,7 @@ def serviceaccount_metrics(sa: policy_pb2.ServiceAccount, out: Families) -> None
     labels = {"namespace": m.namespace, "serviceaccount": m.name}
     out.gauge("kube_serviceaccount_info", "Information about a ServiceAccount.",
               {**labels, "uid": m.uid}, 1)  # fmt: skip
-    out.timestamp("kube_serviceaccount_created", "Unix creation time of the ServiceAccount.",
-                  labels, m.creation_timestamp)  # fmt: skip
+    out.created("serviceaccount", "ServiceAccount", labels, m.creation_timestamp)
     if sa.HasField("automount_service_account_token"):
         out.gauge("kube_serviceaccount_automount_token",
                   "Whether the ServiceAccount's token is mounted into pods by default.",

@@ -28,9 +28,7 @@ def cron_job_metrics(cj: workloads_pb2.CronJob, out: Families) -> None:
         },
         1,
     )
-    out.timestamp(
-        "kube_cronjob_created", "Unix creation time of the CronJob.", labels, m.creation_timestamp
-    )
+    out.created("cronjob", "CronJob", labels, m.creation_timestamp)
     out.gauge(
         "kube_cronjob_spec_suspend",
         "Whether the CronJob is suspended.",

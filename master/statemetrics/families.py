@@ -62,6 +62,11 @@ class Families:
         if at is not None:
             self.gauge(name, help_text, labels, at)
 
+    def created(self, kind: str, what: str, labels: Labels, text: str) -> None:
+        """`kube_<kind>_created`, with the help nearly every kind has ("Unix creation time of
+        the <what>."); nothing when the time is unset."""
+        self.timestamp(f"kube_{kind}_created", f"Unix creation time of the {what}.", labels, text)
+
     def reason(self, name: str, help_text: str, labels: Labels, reason: str) -> None:
         """A sample of 1 labelled with `reason`; nothing when there is no reason."""
         if reason:

@@ -21,9 +21,7 @@ def ingress_metrics(ing: networking_pb2.Ingress, out: Families) -> None:
     out.gauge(
         "kube_ingress_info", "Information about an Ingress.", {**labels, "ingressclass": klass}, 1
     )
-    out.timestamp(
-        "kube_ingress_created", "Unix creation time of the Ingress.", labels, m.creation_timestamp
-    )
+    out.created("ingress", "Ingress", labels, m.creation_timestamp)
     out.gauge(
         "kube_ingress_metadata_resource_version",
         "The Ingress' resourceVersion.",
@@ -64,9 +62,4 @@ def ingress_class_metrics(ic: networking_pb2.IngressClass, out: Families) -> Non
         {**labels, "controller": ic.spec.controller},
         1,
     )
-    out.timestamp(
-        "kube_ingressclass_created",
-        "Unix creation time of the IngressClass.",
-        labels,
-        ic.metadata.creation_timestamp,
-    )
+    out.created("ingressclass", "IngressClass", labels, ic.metadata.creation_timestamp)

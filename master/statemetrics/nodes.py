@@ -27,8 +27,7 @@ def node_metrics(node: core_pb2.Node, out: Families) -> None:
         },
         1,
     )
-    out.timestamp("kube_node_created", "Unix creation time of the node.", labels,
-                  m.creation_timestamp)
+    out.created("node", "node", labels, m.creation_timestamp)
     out.gauge("kube_node_spec_unschedulable", "Whether the node takes no new pods.", labels,
               1 if node.spec.unschedulable else 0)
     for taint in node.spec.taints:

@@ -30,9 +30,7 @@ def pod_metrics(pod: core_pb2.Pod, out: Families) -> None:
     )
     for owner in owner_labels(m.owner_references):
         out.gauge("kube_pod_owner", "The pod's owners.", {**labels, **owner}, 1)
-    out.timestamp(
-        "kube_pod_created", "Unix creation time of the pod.", labels, m.creation_timestamp
-    )
+    out.created("pod", "pod", labels, m.creation_timestamp)
     out.timestamp("kube_pod_start_time", "Unix time the pod started.", labels, st.start_time)
     out.timestamp(
         "kube_pod_deletion_timestamp",

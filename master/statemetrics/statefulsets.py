@@ -15,12 +15,7 @@ def stateful_set_metrics(sts: workloads_pb2.StatefulSet, out: Families) -> None:
     """Every kube_statefulset_* series of one StatefulSet."""
     m, spec, st = sts.metadata, sts.spec, sts.status
     labels = {"namespace": m.namespace, "statefulset": m.name}
-    out.timestamp(
-        "kube_statefulset_created",
-        "Unix creation time of the StatefulSet.",
-        labels,
-        m.creation_timestamp,
-    )
+    out.created("statefulset", "StatefulSet", labels, m.creation_timestamp)
     out.gauge(
         "kube_statefulset_metadata_generation",
         "The StatefulSet's generation.",

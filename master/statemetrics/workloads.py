@@ -7,7 +7,7 @@ from proto import workloads_pb2
 
 
 def _meta(out: Families, kind: str, labels: Labels, generation: int, created: str) -> None:
-    out.timestamp(f"kube_{kind}_created", f"Unix creation time of the {kind}.", labels, created)
+    out.created(kind, kind, labels, created)
     out.gauge(
         f"kube_{kind}_metadata_generation",
         f"The {kind}'s generation (each spec change adds one).",
