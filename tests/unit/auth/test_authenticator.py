@@ -151,3 +151,24 @@ def test_bearer_token_reads_only_the_bearer_scheme():
     assert bearer_token("bearer  abc ") == "abc"
     assert bearer_token("Basic abc") is None
     assert bearer_token("Bearer ") is None
+
+
+def test_keys_are_parsed_once_not_on_every_token_issued_or_verified(monkeypatch):
+    # Loading an RSA private key checks it and cost half the API server's time when
+    # thousands of pods asked for tokens: it must happen when the keys are given, only.
+    issuer = tokens()
+    loads: list[str] = []
+    for name in ("load_pem_private_key", "load_pem_public_key", "load_pem_x509_certificate"):
+        real = getattr(jwt.algorithms, name, None)
+        if real is None:
+            continue
+
+        def counted(*args, _real=real, _name=name, **kwargs):
+            loads.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(jwt.algorithms, name, counted)
+    for _ in range(3):
+        token, _ = issuer.issue("team", "builder", "sa-uid-1", expiration_seconds=600)
+        assert issuer.verify(token).name == "builder"
+    assert loads == []
