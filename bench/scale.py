@@ -21,12 +21,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Awaitable
 
 from bench.controllers_cluster import bench_cluster, deployment, ready_nodes, running_pods, wait
 from client.api import ApiClient
+from client.errors import Unavailable
 from master.controllers import controller_utils as cu
 from proto import core_pb2, workloads_pb2
 from tests.support.memory import rss_mib
+
+CLUSTER_CIDR = "10.0.0.0/8"
+"""Room for 65,536 node /24s: the tests' 172.30.0.0/16 holds 255, and a node without a
+podCIDR starts no pod (Kubernetes' large clusters size --cluster-cidr the same way)."""
+
+
+unanswered = 0
+"""The bench's own progress lists that a busy API server did not answer in time."""
+
+
+async def patiently(count: Awaitable[int]) -> int:
+    """A progress count, or 0 (asked again next time) when the API server is too busy."""
+    global unanswered
+    try:
+        return await count
+    except Unavailable:
+        unanswered += 1
+        return 0
 
 
 class Alarms:
@@ -63,15 +83,35 @@ class Alarms:
 
 
 async def run(
-    nodes: int, replicas: int, processes: int, limit: float, inflight: int | None
+    nodes: int,
+    replicas: int,
+    processes: int,
+    limit: float,
+    inflight: int | None,
+    lease_period: float,
+    grace: float,
 ) -> None:
     flags = [] if inflight is None else ["--max-requests-inflight", str(inflight)]
+    print(
+        f"timings: Lease renewed every {lease_period:g} s; a node unrenewed for {grace:g} s is "
+        f"NotReady (controller manager) and stops its own pods (kubelet); pod CIDRs from "
+        f"{CLUSTER_CIDR}"
+    )
     async with bench_cluster(flags) as b:
         per = max(1, nodes // processes)
-        kubelets = [b.components.kubelets(f"sim{i}", per) for i in range(processes)]
+        node_flags = [
+            "--lease-period", str(lease_period),
+            "--node-fence-grace-period", str(grace),
+            "--cluster-cidr", CLUSTER_CIDR,
+        ]  # fmt: skip
+        kubelets = [b.components.kubelets(f"sim{i}", per, *node_flags) for i in range(processes)]
         total = per * processes
         scheduler = b.components.scheduler()
-        manager = b.components.controller_manager("cm-bench")
+        manager = b.components.controller_manager(
+            "cm-bench",
+            "--node-monitor-grace-period", str(grace),
+            "--cluster-cidr", CLUSTER_CIDR,
+        )  # fmt: skip
         alarms = Alarms()
         followers = [
             asyncio.create_task(alarms.follow_nodes(b.api)),
@@ -80,7 +120,7 @@ async def run(
         try:
 
             async def nodes_up() -> bool:
-                return await ready_nodes(b.api) >= total
+                return await patiently(ready_nodes(b.api)) >= total
 
             took = await wait(nodes_up, limit=limit, what=f"{total} nodes Ready", interval=1.0)
             print(f"{total} simulated nodes in {processes} processes Ready in {took:.1f} s")
@@ -88,7 +128,7 @@ async def run(
             await b.api.create(deployment("scale", replicas))
 
             async def all_running() -> bool:
-                return await running_pods(b.api, "scale") >= replicas
+                return await patiently(running_pods(b.api, "scale")) >= replicas
 
             try:
                 took = await wait(all_running, limit=limit, what="pods Running", interval=1.0)
@@ -116,6 +156,7 @@ async def run(
             print(f"false NotReady nodes: {len(alarms.false_not_ready)}")
             print(f"nodes that fenced their pods: {fenced}")
             print(f"leader changes: {alarms.leader_changes}")
+            print(f"the bench's progress lists the API server did not answer: {unanswered}")
         finally:
             for task in followers:
                 task.cancel()
@@ -129,8 +170,31 @@ def main() -> None:
     p.add_argument("--processes", type=int, default=4)
     p.add_argument("--limit", type=float, default=900.0, help="give up after this many s")
     p.add_argument("--max-requests-inflight", type=int, help="the API server's cap")
+    p.add_argument(
+        "--lease-period",
+        type=float,
+        default=10.0,
+        help="seconds between a node's Lease renewals (Kubernetes: 10; the tests' 1 s would be "
+        "one write per node per second)",
+    )
+    p.add_argument(
+        "--grace",
+        type=float,
+        default=40.0,
+        help="seconds unrenewed before a node is NotReady and fences itself (Kubernetes: 40)",
+    )
     a = p.parse_args()
-    asyncio.run(run(a.nodes, a.replicas, a.processes, a.limit, a.max_requests_inflight))
+    asyncio.run(
+        run(
+            a.nodes,
+            a.replicas,
+            a.processes,
+            a.limit,
+            a.max_requests_inflight,
+            a.lease_period,
+            a.grace,
+        )
+    )
 
 
 if __name__ == "__main__":
