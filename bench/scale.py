@@ -28,6 +28,7 @@ from client.api import ApiClient
 from client.errors import Unavailable
 from master.controllers import controller_utils as cu
 from proto import core_pb2, workloads_pb2
+from tests.integration.controllers.processes import Proc
 from tests.support.memory import rss_mib
 
 CLUSTER_CIDR = "10.0.0.0/8"
@@ -47,6 +48,11 @@ async def patiently(count: Awaitable[int]) -> int:
     except Unavailable:
         unanswered += 1
         return 0
+
+
+def fenced_nodes(kubelets: list[Proc]) -> int:
+    """Simulated nodes that stopped their pods because their Lease went unrenewed."""
+    return sum(k.logs().count("fenced: this node's pods are stopped") for k in kubelets)
 
 
 class Alarms:
@@ -122,7 +128,13 @@ async def run(
             async def nodes_up() -> bool:
                 return await patiently(ready_nodes(b.api)) >= total
 
-            took = await wait(nodes_up, limit=limit, what=f"{total} nodes Ready", interval=1.0)
+            try:
+                took = await wait(nodes_up, limit=limit, what="nodes Ready", interval=1.0)
+            except RuntimeError:
+                ready = await patiently(ready_nodes(b.api))
+                print(f"only {ready} of {total} simulated nodes Ready after {limit:.0f} s")
+                print(f"nodes that fenced their pods: {fenced_nodes(kubelets)}")
+                return
             print(f"{total} simulated nodes in {processes} processes Ready in {took:.1f} s")
 
             await b.api.create(deployment("scale", replicas))
@@ -147,7 +159,7 @@ async def run(
                 "scheduler": rss_mib(scheduler.process.pid),
                 "controller-manager": rss_mib(manager.process.pid),
             }
-            fenced = sum(k.logs().count("fenced: this node's pods are stopped") for k in kubelets)
+            fenced = fenced_nodes(kubelets)
             print("resident memory (MiB):")
             for name, value in rss.items():
                 print(f"  {name:<20}{value:>10.0f}")
