@@ -61,7 +61,15 @@ class KubeletConfig:
 class Kubelet:
     """Runs one node until stopped."""
 
-    def __init__(self, config: KubeletConfig, api: ApiClient, runtime: ContainerRuntime) -> None:
+    def __init__(
+        self,
+        config: KubeletConfig,
+        api: ApiClient,
+        runtime: ContainerRuntime,
+        services: Informer[core_pb2.Service] | None = None,
+    ) -> None:
+        """`services`: a Service informer shared with other nodes of this process, which
+        then runs it; without one, the kubelet runs its own."""
         self.config = config
         self.api = api
         self.runtime = runtime
@@ -71,7 +79,10 @@ class Kubelet:
         self.manager: PodManager | None = None
         self.fence = Fence(config.fencing, config.node_name)
         self.events = events = EventRecorder(api, "kubelet", config.node_name)
-        self.services: Informer[core_pb2.Service] = Informer(api, "services")
+        self._owns_services = services is None
+        self.services: Informer[core_pb2.Service] = (
+            Informer(api, "services") if services is None else services
+        )
         self.probes = ProbeManager(runtime, self._probe_changed, self._probe_failed)
         self.cache = ContainerCache(runtime, self._containers_changed, config.relist_period)
         self.ctx = NodeContext(
@@ -134,7 +145,8 @@ class Kubelet:
             asyncio.create_task(self.heartbeat.run(), name=f"heartbeat-{c.node_name}"),
             asyncio.create_task(self.cache.run(), name=f"pleg-{c.node_name}"),
         ]
-        self._tasks.append(self.services.start())
+        if self._owns_services:
+            self._tasks.append(self.services.start())
         if c.stats_period > 0:
             self._tasks.append(asyncio.create_task(self.stats.run(), name=f"stats-{c.node_name}"))
         # Learn the node's containers before pods arrive, so workers adopt rather than start.

@@ -23,6 +23,7 @@ from prometheus_client import REGISTRY
 
 from client.api import ApiClient, ClientOptions
 from client.flags import endpoint_list, from_flags, positive_seconds, seconds
+from client.informer import Informer
 from client.logs import configure_logging
 from client.names import is_qualified_name, is_valid_label_value
 from client.statusserver import StatusServer, metrics_route
@@ -323,6 +324,24 @@ def _pod_networks(opts: Options, api: ApiClient, kubelets: list[Kubelet]) -> lis
     return out
 
 
+def build_kubelets(
+    opts: Options, api: ApiClient
+) -> tuple[list[Kubelet], Informer[core_pb2.Service] | None]:
+    """The node(s) of this process. Simulated nodes share one Service informer, which the
+    caller runs: every node sees the same Services, and a thousand nodes then cost the API
+    server four watches of Services, not a thousand."""
+    names = node_names(opts)
+    services: Informer[core_pb2.Service] | None = (
+        Informer(api, "services") if len(names) > 1 else None
+    )
+    kubelets: list[Kubelet] = []
+    for name in names:
+        root = opts.root_dir if opts.simulate == 1 else opts.root_dir / name
+        config = from_flags(KubeletConfig, opts, node_name=name, root_dir=root)
+        kubelets.append(Kubelet(config, api, _runtime(opts, name), services))
+    return kubelets, services
+
+
 def node_names(opts: Options) -> list[str]:
     """The node name, or name-0 … name-(N-1) when simulating N nodes."""
     if opts.simulate == 1:
@@ -333,11 +352,7 @@ def node_names(opts: Options) -> list[str]:
 async def run(opts: Options, stop: asyncio.Event) -> None:
     """Run the node(s) until `stop` is set."""
     api = ApiClient(opts.servers, ClientOptions(token=opts.token, tls=opts.tls))
-    kubelets: list[Kubelet] = []
-    for name in node_names(opts):
-        root = opts.root_dir if opts.simulate == 1 else opts.root_dir / name
-        config = from_flags(KubeletConfig, opts, node_name=name, root_dir=root)
-        kubelets.append(Kubelet(config, api, _runtime(opts, name)))
+    kubelets, services = build_kubelets(opts, api)
     collectors = [k.stats for k in kubelets]
     server = await agent.serve(
         [k.manager for k in kubelets if k.manager is not None],
@@ -355,6 +370,8 @@ async def run(opts: Options, stop: asyncio.Event) -> None:
         asyncio.create_task(n.run(), name=f"podnetwork-{n.node}")
         for n in _pod_networks(opts, api, kubelets)
     ]
+    if services is not None:
+        services.start()
     try:
         # Start in small batches so hundreds of simulated nodes do not stampede the API.
         for i in range(0, len(kubelets), 20):
@@ -367,6 +384,8 @@ async def run(opts: Options, stop: asyncio.Event) -> None:
             t.cancel()
         await asyncio.gather(*networks, return_exceptions=True)
         await asyncio.gather(*(k.stop() for k in kubelets), return_exceptions=True)
+        if services is not None:
+            await services.stop()
         for k in kubelets:
             await k.runtime.close()
         if status is not None:

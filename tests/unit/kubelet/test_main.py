@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kubelet.main import node_names, parse_args
+from client.api import ApiClient
+from kubelet.main import build_kubelets, node_names, parse_args
 
 BASE = ["--node-name", "n1", "--address", "127.0.0.2", "--server", "127.0.0.1:6443"]
 
@@ -27,6 +28,21 @@ def test_pod_ips_come_from_the_nodes_pod_cidr_unless_told_otherwise():
 def test_simulated_nodes_get_numbered_names():
     opts = parse_args([*BASE, "--runtime", "fake", "--simulate", "3"])
     assert node_names(opts) == ["n1-0", "n1-1", "n1-2"]
+
+
+async def test_simulated_nodes_share_one_service_watch_and_a_real_node_runs_its_own(tmp_path):
+    # A thousand simulated nodes each watching Services cost the API server a thousand
+    # watches and a thousand lists at start, for the same objects.
+    api = ApiClient(["127.0.0.1:1"])
+    try:
+        sim = [*BASE, "--runtime", "fake", "--simulate", "3", "--root-dir", str(tmp_path)]
+        kubelets, shared = build_kubelets(parse_args(sim), api)
+        assert shared is not None and all(k.services is shared for k in kubelets)
+        one = [*BASE, "--runtime", "fake", "--root-dir", str(tmp_path)]
+        (kubelet,), none = build_kubelets(parse_args(one), api)
+        assert none is None and kubelet.services is not shared
+    finally:
+        await api.close()
 
 
 @pytest.mark.parametrize(
