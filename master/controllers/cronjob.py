@@ -8,8 +8,10 @@ One level-triggered step per sync, in the order of Kubernetes' cronjob controlle
    last schedule time (or the creation) and now. More than 100 missed times in between is
    reported as Kubernetes reports it, and only the most recent is started: a controller
    manager that was down for a day does not start a day's Jobs at once.
-4. Skip it when it is older than `startingDeadlineSeconds`; skip it under Forbid while a
-   Job runs; under Replace delete the running Jobs first.
+4. Skip it when its Job is already active (a cached CronJob can lag behind the status
+   write of the sync that started that Job), when it is older than
+   `startingDeadlineSeconds`, or under Forbid while a Job runs; under Replace delete the
+   running Jobs first.
 5. Create the Job. Its name carries the scheduled minute, so a retried or repeated sync
    (or a second controller manager after a fail-over) meets AlreadyExists instead of
    starting the same run twice.
@@ -193,6 +195,11 @@ class CronJobController(Controller):
             return False
         scheduled = await self._most_recent_unmet(cj, schedule, where, now)
         if scheduled is None:
+            return False
+        name = job_name(cj.metadata.name, scheduled)
+        if any(ref.name == name for ref in cj.status.active):
+            # The cache's CronJob predates the write that recorded this run, but its Job
+            # is already seen: this time was acted on, and Replace must not delete it.
             return False
         if cj.spec.HasField("starting_deadline_seconds") and now > scheduled + timedelta(
             seconds=cj.spec.starting_deadline_seconds

@@ -8,6 +8,7 @@ it makes are finished by the test, playing the Job controller.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,9 +17,12 @@ import pytest
 from prometheus_client import REGISTRY
 
 from client.api import ApiClient
+from client.errors import Conflict
 from client.timestamps import format_time
 from master.controllers import controller_utils as cu
 from master.controllers import cronjob
+from master.controllers.base import Context
+from master.controllers.settings import ControllerSettings
 from proto import core_pb2, workloads_pb2
 from tests.integration.controllers.conftest import fetch, fetch_all, manifest, wait_for
 
@@ -186,6 +190,39 @@ async def test_replace_deletes_the_running_job_before_starting_the_next(
 
     await wait_for(replaced, what="the first Job replaced by the second")
     manager.check()
+
+
+class FrozenCache:
+    """An informer's objects as they were when taken: a cache that lags the API server."""
+
+    def __init__(self, *objects: Any) -> None:
+        self.objects = {f"{o.metadata.namespace}/{o.metadata.name}": o for o in objects}
+
+    def get(self, key: str, copy: bool = True) -> Any:
+        return self.objects.get(key)
+
+    def by_index(self, index: str, value: str, copy: bool = True) -> list[Any]:
+        return [o for o in self.objects.values() if cu.controller_uid(o) == value]
+
+
+async def test_a_sync_whose_cronjob_lags_its_own_write_does_not_replace_the_job_it_started(
+    api: ApiClient, clock: ManualClock
+) -> None:
+    created = await api.create(cron_job("lag", concurrencyPolicy="Replace"))
+    clock.advance(minutes=1)
+    controller = cronjob.CronJobController(Context(api, ControllerSettings()))
+    lagging: Any = controller
+    lagging.cron_jobs = FrozenCache(created)
+    lagging.jobs = FrozenCache()
+    await controller.sync("default/lag")
+    [started] = await jobs_of(api, "lag")
+    # The Job's event has reached the cache; the CronJob's status write has not.
+    lagging.jobs = FrozenCache(started)
+    with contextlib.suppress(Conflict):
+        await controller.sync("default/lag")
+    [kept] = await jobs_of(api, "lag")
+    assert kept.metadata.uid == started.metadata.uid
+    assert not kept.metadata.deletion_timestamp
 
 
 async def test_history_limits_keep_only_the_newest_finished_jobs(
