@@ -314,7 +314,6 @@ class Informer(Generic[T]):
             self._store(obj)
         self._resource_version = version
         first = not self._synced.is_set()
-        self._synced.set()
         log.info(
             "listed",
             resource=self.resource,
@@ -332,6 +331,9 @@ class Informer(Generic[T]):
             await self._dispatch("ADDED", obj, None)
         for before, after in updated:
             await self._dispatch("MODIFIED", after, before)
+        # Synced once every handler has had the first list, as client-go's: a controller
+        # that waits for it starts its workers on state its handlers have seen.
+        self._synced.set()
 
     async def _apply(self, event: WatchEvent) -> None:
         if event.resource_version:

@@ -77,15 +77,6 @@ class NodeIpamController(Controller):
         # await in between, so two workers in this event loop never pick the same one.
         return self.update_workers
 
-    async def run(self) -> None:
-        # The informer marks itself synced before it hands out its first adds
-        # (client/informer.py, _replace), so the cache, complete by then, is read too:
-        # no worker may allocate a range some Node already holds. Holding is idempotent.
-        for node in self.nodes.list(copy=False):
-            if node.spec.pod_cidr:
-                self._hold(node.metadata.name, node.spec.pod_cidr)
-        await super().run()
-
     def _observe(self, node: Any) -> None:
         if node.spec.pod_cidr:
             self._hold(node.metadata.name, node.spec.pod_cidr)

@@ -193,6 +193,29 @@ async def test_it_lists_then_watches_from_the_lists_revision(api: FakeApi) -> No
         await informer.stop()
 
 
+async def test_it_reports_synced_only_once_its_handlers_have_had_the_first_list(
+    api: FakeApi,
+) -> None:
+    for name in ("a", "b", "c"):
+        api.put(pod(name))
+    informer = Informer[core_pb2.Pod](api, "pods")
+    seen: list[str] = []
+
+    async def slow_add(obj: core_pb2.Pod) -> None:
+        # A handler that gives the loop away, as one that writes or queues does.
+        for _ in range(3):
+            await asyncio.sleep(0)
+        seen.append(obj.metadata.name)
+
+    informer.add_handler(on_add=slow_add)
+    informer.start()
+    try:
+        assert await informer.wait_synced(5)
+        assert seen == ["a", "b", "c"]
+    finally:
+        await informer.stop()
+
+
 async def test_changes_reach_the_cache_and_the_handlers_in_order(running, api: FakeApi) -> None:
     informer, recorder = running
     assert await informer.wait_synced(5)
