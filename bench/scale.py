@@ -10,6 +10,9 @@ Starts its own etcd, one `tug-apiserver`, one `tug-scheduler`, one
 - a `--replicas` Deployment from create to every pod Running and ready, in pods/s
   (Kubernetes' 5,000-node e2e runs at 100-150 pods/s; issue #14's goal is 150);
 - every process's resident memory, and per simulated node and per pod;
+- the API requests the rollout cost per pod, by verb and resource (the server's
+  `tugboat_apiserver_requests_total`, before the Deployment and once all pods run; the
+  nodes' own heartbeats over that time are among them);
 - false alarms while every kubelet runs: nodes ever marked not Ready after their first
   Ready (from a watch on Nodes), pods the kubelets fenced (their logs), and leaders lost
   (changes of the scheduler's and controller manager's Lease holders).
@@ -21,7 +24,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import urllib.request
 from collections.abc import Awaitable
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.controllers_cluster import bench_cluster, deployment, ready_nodes, running_pods, wait
 from client.api import ApiClient
@@ -141,6 +148,7 @@ async def run(
                 return
             print(f"{total} simulated nodes in {processes} processes Ready in {took:.1f} s")
 
+            before = await requests_served(b.server.host, b.server.http_port)
             await b.api.create(deployment("scale", replicas))
 
             async def all_running() -> bool:
@@ -156,6 +164,8 @@ async def run(
                     f"{running / limit:.1f} pods/s"
                 )
 
+            after = await requests_served(b.server.host, b.server.http_port)
+            print_requests_per_pod(before, after, replicas)
             assert b.server.process is not None
             rss = {
                 "apiserver": rss_mib(b.server.process.pid),
@@ -177,6 +187,37 @@ async def run(
             for task in followers:
                 task.cancel()
             await asyncio.gather(*followers, return_exceptions=True)
+
+
+Tally = collections.Counter[tuple[str, str]]
+
+
+def _scrape_requests(url: str) -> Tally:
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        text = answer.read().decode()
+    tally: Tally = collections.Counter()
+    for family in text_string_to_metric_families(text):
+        if family.name != "tugboat_apiserver_requests":
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_total"):
+                key = (sample.labels["verb"], sample.labels["resource"])
+                tally[key] += int(sample.value)
+    return tally
+
+
+async def requests_served(host: str, http_port: int) -> Tally:
+    """Every request the API server has answered so far, by verb and resource."""
+    if not host or not http_port:
+        raise ValueError("the API server's status address is unknown")
+    return await asyncio.to_thread(_scrape_requests, f"http://{host}:{http_port}/metrics")
+
+
+def print_requests_per_pod(before: Tally, after: Tally, pods: int, shown: int = 8) -> None:
+    spent = after - before
+    print(f"API requests per pod during the rollout: {sum(spent.values()) / pods:.1f}")
+    for (verb, resource), count in spent.most_common(shown):
+        print(f"  {verb:<14}{resource:<26}{count / pods:>6.2f}")
 
 
 def main() -> None:
