@@ -1,4 +1,11 @@
-"""The pods bound to this node, from the API server: list, then watch, re-list on expiry."""
+"""The pods bound to this node, from the API server: list, then watch, re-list on expiry.
+
+A watch that breaks (the API server dropped a slow watcher, restarted, or the connection
+failed) resumes from the last revision it delivered, as client-go's reflector does, and
+the node's pods are listed again only when that revision is gone from the server's window
+(Gone). Listing again after every broken watch turned an overloaded API server's dropped
+watchers into a list of every pod per node, the load that had made it drop them.
+"""
 
 from __future__ import annotations
 
@@ -20,17 +27,25 @@ async def watch_pods(api: ApiClient, node: str, manager: PodManager) -> None:
     """Feed the manager every change of the pods with spec.nodeName == node, until cancelled."""
     selector = f"spec.nodeName={node}"
     retry = 0.2
+    version = ""  # the last revision the manager has seen; "" until listed, and after Gone
     while True:
         try:
-            listed = await api.list("pods", "", field_selector=selector)
-            pods = [
-                p for p in listed.items if isinstance(p, core_pb2.Pod) and p.spec.node_name == node
-            ]
-            manager.replace_all(pods)
-            retry = 0.2
+            if not version:
+                listed = await api.list("pods", "", field_selector=selector)
+                pods = [
+                    p
+                    for p in listed.items
+                    if isinstance(p, core_pb2.Pod) and p.spec.node_name == node
+                ]
+                manager.replace_all(pods)
+                version = listed.resource_version
+                retry = 0.2
             async for event in api.watch(
-                "pods", "", resource_version=listed.resource_version, field_selector=selector
+                "pods", "", resource_version=version, field_selector=selector
             ):
+                retry = 0.2
+                if event.resource_version:
+                    version = event.resource_version
                 pod = event.object
                 if event.type == "BOOKMARK" or not isinstance(pod, core_pb2.Pod):
                     continue
@@ -42,8 +57,9 @@ async def watch_pods(api: ApiClient, node: str, manager: PodManager) -> None:
                     manager.upsert(pod)
         except Gone:
             log.info("pod watch expired, listing again", node=node)
+            version = ""
             continue
         except (ApiError, OSError) as e:
-            log.warning("pod watch failed", node=node, error=str(e), retry_seconds=retry)
+            log.warning("pod watch failed, resuming", node=node, error=str(e), retry_seconds=retry)
         await asyncio.sleep(retry)
         retry = min(retry * 2, _MAX_RETRY_SECONDS)
