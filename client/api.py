@@ -356,10 +356,16 @@ class ApiClient:
         retry = _Retry.NAMED_CREATE if obj.metadata.name else _Retry.GENERATED_CREATE
         return await self._write("Create", obj, dry_run=dry_run, retry=retry)
 
-    async def get(self, resource: str, namespace: str, name: str) -> Object:
-        """`resource` is the plural ("pods"); namespace "" for cluster-scoped kinds."""
+    async def get(
+        self, resource: str, namespace: str, name: str, resource_version: str = ""
+    ) -> Object:
+        """`resource` is the plural ("pods"); namespace "" for cluster-scoped kinds.
+        `resource_version` "" reads the newest; "0" any version the server has (its
+        watch cache, no etcd read); a number one not older than it."""
         kinds.by_resource(resource)
-        request = api_pb2.GetRequest(resource=resource, namespace=namespace, name=name)
+        request = api_pb2.GetRequest(
+            resource=resource, namespace=namespace, name=name, resource_version=resource_version
+        )
         response = await self._unary(
             "Get", request, api_pb2.ObjectResponse, what=f"{resource} {namespace}/{name}"
         )
@@ -478,7 +484,9 @@ class ApiClient:
         """A node's usage from its kubelet, relayed by an API server (what `tug top` and
         the HPA controller read; client/metricsapi.py turns it into PodMetrics)."""
         answer: nodeagent_pb2.StatsResponse = await self._unary(
-            "Stats", nodeagent_pb2.StatsRequest(node=node), nodeagent_pb2.StatsResponse,
+            "Stats",
+            nodeagent_pb2.StatsRequest(node=node),
+            nodeagent_pb2.StatsResponse,
             what=f"nodes/{node}",
         )
         return answer

@@ -135,6 +135,7 @@ class NodeHeartbeat:
             self._node = created
             self.log.info("node registered")
         except AlreadyExists:
+            # The newest: the cache may not have heard of the Node yet, or hold an old one.
             got = await self.api.get("nodes", "", self.s.name)
             assert isinstance(got, core_pb2.Node)
             if any(got.metadata.labels.get(k) != v for k, v in desired.metadata.labels.items()):
@@ -152,7 +153,10 @@ class NodeHeartbeat:
         """
         if refresh and self._node is not None:
             try:
-                got = await self.api.get("nodes", "", self.s.name)
+                # At resourceVersion 0, as Kubernetes' kubelet: the API server's watch cache
+                # answers, so a thousand nodes' heartbeats cost etcd no read. A cache behind
+                # by a write only costs a Conflict, after which the read is the newest.
+                got = await self.api.get("nodes", "", self.s.name, resource_version="0")
             except NotFound:
                 pass  # the update below finds it gone and registers again
             else:
@@ -173,6 +177,8 @@ class NodeHeartbeat:
         try:
             self._node = await self.api.update_status(update)
         except Conflict:
+            # The newest (etcd), never the cache: a cached read may be the very version
+            # that just lost, and the retry would lose again.
             got = await self.api.get("nodes", "", self.s.name)
             assert isinstance(got, core_pb2.Node)
             self._node = got

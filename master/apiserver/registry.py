@@ -5,7 +5,9 @@ the two → let the kind's strategy (strategies/) prepare, default and validate 
 guarded transaction (writes.py). The store holds no kind's rules: whatever differs by
 kind is a Strategy method. A decision based on a stale read can never land: it comes back
 as Conflict (when the caller named the version it read) or is re-made on a fresh read
-(when it did not). Deletion lives in deletion.py, List in listing.py, Watch in watching.py.
+(when it did not). A Get at resourceVersion "0" is answered by the watch cache, as
+kube-apiserver's: a kubelet's heartbeat read of its Node costs etcd nothing. Deletion
+lives in deletion.py, List in listing.py, Watch in watching.py.
 """
 
 from __future__ import annotations
@@ -127,10 +129,23 @@ class Registry:
             return None
         return copy_of(found)
 
-    async def get(self, kind: Kind, namespace: str, name: str) -> Object:
-        """The stored object; NotFound if there is none."""
+    async def get(
+        self, kind: Kind, namespace: str, name: str, resource_version: str = ""
+    ) -> Object:
+        """The object; NotFound if there is none. As kube-apiserver's GET: at
+        resourceVersion "" the newest, read from etcd; at "0" any version, and at a
+        number one not older than it, both from the watch cache once it has listed and
+        reached that version, else from etcd (the first such read of a kind starts its
+        cache). The caller has checked that the version is a number."""
         ns = effective_namespace(kind, namespace)
-        kv, _ = await self.etcd.get(object_key(kind, ns, name))
+        key = object_key(kind, ns, name)
+        cacher = self.cache.ready_now(kind) if self.cache and resource_version else None
+        if cacher is not None and cacher.revision >= int(resource_version):
+            found = cacher.store.get(key)
+            if found is None:
+                raise not_found(kind, name)
+            return copy_of(found)
+        kv, _ = await self.etcd.get(key)
         if kv is None:
             raise not_found(kind, name)
         return decode_stored(kind, kv.value, kv.mod_revision)

@@ -49,6 +49,14 @@ def _named(verb: str, request: api_pb2.GetRequest | api_pb2.DeleteRequest) -> Ac
     return AccessRequest(verb, _kind(request.resource), request.namespace, request.name)
 
 
+def get_version(text: str) -> str:
+    """A GET's resourceVersion: "", "0" or a revision; Invalid naming the field otherwise,
+    as the REST list words it (both fronts check it here, so they refuse alike)."""
+    if text and not (text.isascii() and text.isdigit()):
+        raise errors.Invalid(f'resourceVersion: Invalid value: "{text}"')
+    return text
+
+
 def _fence(request: Any) -> api_pb2.Fence | None:
     fence: api_pb2.Fence | None = request.fence if request.HasField("fence") else None
     return fence
@@ -150,7 +158,8 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
         self, request: api_pb2.GetRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> api_pb2.ObjectResponse:
         def get(kind: Kind) -> Awaitable[Object]:
-            return self.registry.get(kind, request.namespace, request.name)
+            version = get_version(request.resource_version)
+            return self.registry.get(kind, request.namespace, request.name, version)
 
         return await self._object(
             "get", request.resource, context, get, lambda: _named("get", request)

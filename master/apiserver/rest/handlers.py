@@ -69,7 +69,7 @@ from master.apiserver.rest.patching import (
 from master.apiserver.rest.resourcemetrics import ResourceMetricsApi
 from master.apiserver.rest.status import HttpError
 from master.apiserver.selection import parse
-from master.apiserver.service import ResourcesService
+from master.apiserver.service import ResourcesService, get_version
 
 log = structlog.get_logger("apiserver.rest")
 
@@ -450,7 +450,9 @@ class RestApi:
         if verb == "list":
             return await self._list(request, t)
         if verb == "get":
-            obj = await self.service.registry.get(t.kind, t.namespace, t.name)
+            # kubectl and client-go ask some GETs at resourceVersion=0: the watch cache's.
+            version = get_version(request.query.get("resourceVersion", ""))
+            obj = await self.service.registry.get(t.kind, t.namespace, t.name, version)
             if t.subresource == "scale":
                 if not is_scalable(t.kind) and not customobjects.scalable(t.kind):
                     raise _not_found_path()

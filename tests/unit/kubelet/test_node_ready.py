@@ -24,7 +24,9 @@ class Api:
         self.node.metadata.resource_version = "1"
         return self.node
 
-    async def get(self, resource: str, namespace: str, name: str) -> Any:
+    async def get(
+        self, resource: str, namespace: str, name: str, resource_version: str = ""
+    ) -> Any:
         assert self.node is not None
         copy = core_pb2.Node()
         copy.CopyFrom(self.node)
