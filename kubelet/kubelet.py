@@ -67,9 +67,11 @@ class Kubelet:
         api: ApiClient,
         runtime: ContainerRuntime,
         services: Informer[core_pb2.Service] | None = None,
+        nodes: Informer[core_pb2.Node] | None = None,
     ) -> None:
         """`services`: a Service informer shared with other nodes of this process, which
-        then runs it; without one, the kubelet runs its own."""
+        then runs it; without one, the kubelet runs its own. `nodes`: likewise a Node
+        informer, from which the heartbeat re-reads its Node; without one, it GETs it."""
         self.config = config
         self.api = api
         self.runtime = runtime
@@ -79,6 +81,7 @@ class Kubelet:
         self.manager: PodManager | None = None
         self.fence = Fence(config.fencing, config.node_name)
         self.events = events = EventRecorder(api, "kubelet", config.node_name)
+        self.nodes = nodes
         self._owns_services = services is None
         self.services: Informer[core_pb2.Service] = (
             Informer(api, "services") if services is None else services
@@ -135,6 +138,7 @@ class Kubelet:
             ),
             machine,
             on_renewed=self.fence.renewed,
+            nodes=self.nodes,
         )
         c.root_dir.mkdir(parents=True, exist_ok=True)
         assert self.manager is not None

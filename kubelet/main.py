@@ -17,6 +17,7 @@ import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import structlog
 from prometheus_client import REGISTRY
@@ -324,22 +325,24 @@ def _pod_networks(opts: Options, api: ApiClient, kubelets: list[Kubelet]) -> lis
     return out
 
 
-def build_kubelets(
-    opts: Options, api: ApiClient
-) -> tuple[list[Kubelet], Informer[core_pb2.Service] | None]:
-    """The node(s) of this process. Simulated nodes share one Service informer, which the
-    caller runs: every node sees the same Services, and a thousand nodes then cost the API
-    server four watches of Services, not a thousand."""
+def build_kubelets(opts: Options, api: ApiClient) -> tuple[list[Kubelet], list[Informer[Any]]]:
+    """The node(s) of this process, and the informers they share, which the caller runs.
+    Simulated nodes share one Service informer and one Node informer: every node sees the
+    same Services, and a thousand nodes then cost the API server four watches of Services,
+    not a thousand, and re-read their Nodes from memory instead of by a GET each every
+    status check."""
     names = node_names(opts)
-    services: Informer[core_pb2.Service] | None = (
-        Informer(api, "services") if len(names) > 1 else None
-    )
+    services: Informer[core_pb2.Service] | None = None
+    nodes: Informer[core_pb2.Node] | None = None
+    if len(names) > 1:
+        services, nodes = Informer(api, "services"), Informer(api, "nodes")
     kubelets: list[Kubelet] = []
     for name in names:
         root = opts.root_dir if opts.simulate == 1 else opts.root_dir / name
         config = from_flags(KubeletConfig, opts, node_name=name, root_dir=root)
-        kubelets.append(Kubelet(config, api, _runtime(opts, name), services))
-    return kubelets, services
+        kubelets.append(Kubelet(config, api, _runtime(opts, name), services, nodes))
+    shared: list[Informer[Any]] = [i for i in (services, nodes) if i is not None]
+    return kubelets, shared
 
 
 def node_names(opts: Options) -> list[str]:
@@ -352,7 +355,7 @@ def node_names(opts: Options) -> list[str]:
 async def run(opts: Options, stop: asyncio.Event) -> None:
     """Run the node(s) until `stop` is set."""
     api = ApiClient(opts.servers, ClientOptions(token=opts.token, tls=opts.tls))
-    kubelets, services = build_kubelets(opts, api)
+    kubelets, shared = build_kubelets(opts, api)
     collectors = [k.stats for k in kubelets]
     server = await agent.serve(
         [k.manager for k in kubelets if k.manager is not None],
@@ -370,8 +373,8 @@ async def run(opts: Options, stop: asyncio.Event) -> None:
         asyncio.create_task(n.run(), name=f"podnetwork-{n.node}")
         for n in _pod_networks(opts, api, kubelets)
     ]
-    if services is not None:
-        services.start()
+    for informer in shared:
+        informer.start()
     try:
         # Start in small batches so hundreds of simulated nodes do not stampede the API.
         for i in range(0, len(kubelets), 20):
@@ -384,8 +387,8 @@ async def run(opts: Options, stop: asyncio.Event) -> None:
             t.cancel()
         await asyncio.gather(*networks, return_exceptions=True)
         await asyncio.gather(*(k.stop() for k in kubelets), return_exceptions=True)
-        if services is not None:
-            await services.stop()
+        for informer in shared:
+            await informer.stop()
         for k in kubelets:
             await k.runtime.close()
         if status is not None:

@@ -2,7 +2,13 @@
 
 Two heartbeats, as in Kubernetes: the Lease in `kube-node-lease` is renewed every lease
 period (cheap, frequent), while the Node's status is written only when it changed or,
-at the latest, every `status_max_age` seconds.
+at the latest, every `status_max_age` seconds (Kubernetes' nodeStatusReportFrequency,
+5 minutes: the Lease already says the node lives).
+
+Every status check re-reads the Node, to see what the node lifecycle controller wrote.
+Simulated nodes of one process read it from a Node informer they share, which costs the
+API server one watch instead of a GET per node every check; a real node makes the GET,
+at resourceVersion 0, which the watch cache answers.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import structlog
 
 from client.api import ApiClient
 from client.errors import AlreadyExists, ApiError, Conflict, NotFound
+from client.informer import Informer
 from client.timestamps import now, now_micro
 from kubelet.runtime.interface import VersionInfo
 from proto import core_pb2, meta_pb2, workloads_pb2
@@ -46,7 +53,7 @@ class NodeSettings:
     """The Lease's leaseDurationSeconds: how long others wait before calling the node dead."""
     status_check_period: float = 10.0
     """Seconds between looks at whether the Node status changed."""
-    status_max_age: float = 60.0
+    status_max_age: float = 300.0
     """A Node status unchanged for this long is written anyway."""
     hostname: str = ""
     labels: dict[str, str] = field(default_factory=dict)
@@ -65,8 +72,11 @@ class NodeHeartbeat:
         settings: NodeSettings,
         machine: VersionInfo,
         on_renewed: Callable[[float], None] | None = None,
+        nodes: Informer[core_pb2.Node] | None = None,
     ) -> None:
         self.api = api
+        self.nodes = nodes
+        """The Nodes, shared by the simulated nodes of this process; None: read by GET."""
         self.s = settings
         self.machine = machine
         self.on_renewed = on_renewed
@@ -151,7 +161,7 @@ class NodeHeartbeat:
         With `refresh`, the Node is read from the API first rather than trusted from the
         last write: the node lifecycle controller may have set Ready=Unknown meanwhile.
         """
-        if refresh and self._node is not None:
+        if refresh and self._node is not None and not self._refresh_from_informer(self._node):
             try:
                 # At resourceVersion 0, as Kubernetes' kubelet: the API server's watch cache
                 # answers, so a thousand nodes' heartbeats cost etcd no read. A cache behind
@@ -189,6 +199,19 @@ class NodeHeartbeat:
             await self.register()
             return True
         self._status_written_at = time.monotonic()
+        return True
+
+    def _refresh_from_informer(self, mine: core_pb2.Node) -> bool:
+        """Take the shared informer's Node if it is at least as new as ours; False when
+        there is no informer or it has not seen this Node yet (then a GET reads it)."""
+        if self.nodes is None or not self.nodes.has_synced():
+            return False
+        seen = self.nodes.get(self.s.name)
+        if seen is None:
+            return False
+        # Behind our own last write, the informer's copy would only lose a Conflict.
+        if _revision(seen) >= _revision(mine):
+            self._node = seen
         return True
 
     async def renew_lease(self) -> None:
@@ -283,6 +306,11 @@ class NodeHeartbeat:
                     self.log.warning("node status update failed", error=str(e))
             elapsed = time.monotonic() - started
             await asyncio.sleep(max(0.0, self.s.lease_period - elapsed))
+
+
+def _revision(node: core_pb2.Node) -> int:
+    version = node.metadata.resource_version
+    return int(version) if version.isdigit() else 0
 
 
 def _arch(arch: str) -> str:

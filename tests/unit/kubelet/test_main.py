@@ -30,17 +30,22 @@ def test_simulated_nodes_get_numbered_names():
     assert node_names(opts) == ["n1-0", "n1-1", "n1-2"]
 
 
-async def test_simulated_nodes_share_one_service_watch_and_a_real_node_runs_its_own(tmp_path):
+async def test_simulated_nodes_share_one_service_and_node_watch_and_a_real_node_runs_its_own(
+    tmp_path,
+):
     # A thousand simulated nodes each watching Services cost the API server a thousand
-    # watches and a thousand lists at start, for the same objects.
+    # watches and a thousand lists at start, for the same objects; each GETting its Node
+    # every status check cost a hundred requests a second.
     api = ApiClient(["127.0.0.1:1"])
     try:
         sim = [*BASE, "--runtime", "fake", "--simulate", "3", "--root-dir", str(tmp_path)]
         kubelets, shared = build_kubelets(parse_args(sim), api)
-        assert shared is not None and all(k.services is shared for k in kubelets)
+        services, nodes = shared
+        assert (services.resource, nodes.resource) == ("services", "nodes")
+        assert all(k.services is services and k.nodes is nodes for k in kubelets)
         one = [*BASE, "--runtime", "fake", "--root-dir", str(tmp_path)]
         (kubelet,), none = build_kubelets(parse_args(one), api)
-        assert none is None and kubelet.services is not shared
+        assert none == [] and kubelet.services is not services and kubelet.nodes is None
     finally:
         await api.close()
 
