@@ -349,6 +349,7 @@ RUNS = [
         lambda text: _pick(
             text,
             ratio=r"Running (?:in|after) [\d.]+ s: ([\d.]+) pods/s",
+            requests_per_pod=r"API requests per pod during the rollout: ([\d.]+)",
             false_not_ready=r"false NotReady nodes: (\d+)",
             fenced=r"nodes that fenced their pods: (\d+)",
             leader_changes=r"leader changes: (\d+)",
