@@ -26,11 +26,11 @@ class Held:
         registry = server.service.registry
         real = registry.get
 
-        async def get(kind: Any, namespace: str, name: str) -> Any:
+        async def get(kind: Any, namespace: str, name: str, *rest: Any) -> Any:
             if name == "slow":
                 self.entered.set()
                 await self.release.wait()
-            return await real(kind, namespace, name)
+            return await real(kind, namespace, name, *rest)
 
         registry.get = get
 
@@ -46,7 +46,12 @@ async def saturated(apiserver: Any) -> AsyncIterator[tuple[Any, Held, asyncio.Fu
         slow = asyncio.ensure_future(
             stub.Get(api_pb2.GetRequest(resource="configmaps", namespace="default", name="slow"))
         )
-        await held.entered.wait()
+        entered = asyncio.ensure_future(held.entered.wait())
+        await asyncio.wait({entered, slow}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+        entered.cancel()
+        # Not entered: the request failed (or hung) before the registry, and every test
+        # here would wait on it for ever.
+        assert held.entered.is_set(), f"the held request never reached the registry: {slow}"
         try:
             yield stub, held, slow
         finally:
