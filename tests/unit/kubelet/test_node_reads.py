@@ -61,9 +61,10 @@ class Api:
         return copy
 
 
-def heartbeat(api: Api) -> NodeHeartbeat:
+def heartbeat(api: Api, nodes: Any = None) -> NodeHeartbeat:
+    """Node n1's heartbeat; `nodes` stands for the informer simulated nodes share."""
     settings = NodeSettings(name="n1", address="127.0.0.2", port=1)
-    return NodeHeartbeat(api, settings, MACHINE)  # type: ignore[arg-type]
+    return NodeHeartbeat(api, settings, MACHINE, nodes=nodes)  # type: ignore[arg-type]
 
 
 async def test_the_heartbeats_re_read_of_its_node_asks_for_resource_version_0():
@@ -109,14 +110,9 @@ class SharedNodes:
         return fresh
 
 
-def shared_heartbeat(api: Api, nodes: SharedNodes) -> NodeHeartbeat:
-    settings = NodeSettings(name="n1", address="127.0.0.2", port=1)
-    return NodeHeartbeat(api, settings, MACHINE, nodes=nodes)  # type: ignore[arg-type]
-
-
 async def test_a_simulated_node_re_reads_its_node_from_the_shared_informer_without_a_get():
     api, nodes = Api(), SharedNodes()
-    beat = shared_heartbeat(api, nodes)
+    beat = heartbeat(api, nodes)
     await beat.register()
     seen = api.stored()
     seen.metadata.resource_version = "7"
@@ -131,7 +127,7 @@ async def test_a_simulated_node_re_reads_its_node_from_the_shared_informer_witho
 
 async def test_an_informer_behind_the_nodes_own_last_write_is_not_taken():
     api, nodes = Api(), SharedNodes()
-    beat = shared_heartbeat(api, nodes)
+    beat = heartbeat(api, nodes)
     await beat.register()
     older = api.stored()
     older.metadata.resource_version = "0"
@@ -143,7 +139,7 @@ async def test_an_informer_behind_the_nodes_own_last_write_is_not_taken():
 
 async def test_a_node_the_informer_has_not_seen_yet_is_read_by_get():
     api = Api()
-    beat = shared_heartbeat(api, SharedNodes())
+    beat = heartbeat(api, SharedNodes())
     await beat.register()
     await beat.write_status(refresh=True)
     assert api.reads == ["0"]
