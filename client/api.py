@@ -380,8 +380,11 @@ class ApiClient:
         field_selector: str = "",
         limit: int = 0,
         continue_token: str = "",
+        resource_version: str = "",
+        resource_version_match: str = "",
     ) -> ObjectList:
-        """One page (all objects when limit is 0); namespace "" lists every namespace."""
+        """One page (all objects when limit is 0); namespace "" lists every namespace.
+        resourceVersion as Kubernetes': "" the newest state, "0" any the server has."""
         kinds.by_resource(resource)
         request = api_pb2.ListRequest(
             resource=resource,
@@ -389,6 +392,8 @@ class ApiClient:
             label_selector=label_selector,
             field_selector=field_selector,
             limit=limit,
+            resource_version=resource_version,
+            resource_version_match=resource_version_match,
             **{"continue": continue_token},
         )
         response = await self._unary(

@@ -81,6 +81,14 @@ class Unavailable(ApiError):
     reason = "ServiceUnavailable"
 
 
+class Timeout(ApiError):
+    """The server could not answer in time: a list at a resourceVersion newer than any it
+    has seen ("Too large resource version"), as Kubernetes' 504."""
+
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+    reason = "Timeout"
+
+
 class BadRequest(ApiError):
     """A request that cannot be served as asked (logs of a pod that has no node yet).
 
@@ -137,6 +145,7 @@ _BY_CODE: dict[grpc.StatusCode, type[ApiError]] = {
         Gone,
         FencedOut,
         Unavailable,
+        Timeout,
         TooLarge,
     )
 }

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0fproto/api.proto\x12\ntugboat.v1\"&\n\x05\x46\x65nce\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\x03\"w\n\rCreateRequest\x12\x10\n\x08resource\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0e\n\x06object\x18\x03 \x01(\x0c\x12 \n\x05\x66\x65nce\x18\x04 \x01(\x0b\x32\x11.tugboat.v1.Fence\x12\x0f\n\x07\x64ry_run\x18\x05 \x01(\x08\"Y\n\nGetRequest\x12\x10\n\x08resource\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x18\n\x10resource_version\x18\x04 \x01(\t\"\x83\x01\n\x0bListRequest\x12\x10\n\x08resource\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x16\n\x0elabel_selector\x18\x03 \x01(\t\x12\x16\n\x0e\x66ield_selector\x18\x04 \x01(\t\x12\r\n\x05limit\x18\x05 \x01(\x03\x12\x10\n\x08\x63ontinue\x18\x06 \x01(\t\"g\n\x0cListResponse\x12\r\n\x05items\x18\x01 \x03(\x0c\x12\x18\n\x10resource_version\x18\x02 \x01(\t\x12\x10\n\x08\x63ontinue\x18\x03 \x01(\t\x12\x1c\n\x14remaining_item_count\x18\x04 \x01(\x03\"w\n\rUpdateRequest\x12\x10\n\x08resource\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0e\n\x06object\x18\x03 \x01(\x0c\x12 \n\x05\x66\x65nce\x18\x04 \x01(\x0b\x32\x11.tugboat.v1.Fence\x12\x0f\n\x07\x64ry_run\x18\x05 \x01(\x08\"\xfd\x01\n\rDeleteRequest\x12\x10\n\x08resource\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12!\n\x14grace_period_seconds\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12\x1a\n\x12propagation_policy\x18\x05 \x01(\t\x12\x18\n\x10precondition_uid\x18\x06 \x01(\t\x12%\n\x1dprecondition_resource_version\x18\x07 \x01(\t\x12 \n\x05\x66\x65nce\x18\x08 \x01(\x0b\x32\x11.tugboat.v1.FenceB\x17\n\x15_grace_period_seconds\" \n\x0eObjectResponse\x12\x0e\n\x06object\x18\x01 \x01(\x0c\"\x96\x01\n\x0cWatchRequest\x12\x10\n\x08resource\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x16\n\x0elabel_selector\x18\x03 \x01(\t\x12\x16\n\x0e\x66ield_selector\x18\x04 \x01(\t\x12\x18\n\x10resource_version\x18\x05 \x01(\t\x12\x17\n\x0f\x61llow_bookmarks\x18\x06 \x01(\x08\"D\n\nWatchEvent\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0e\n\x06object\x18\x02 \x01(\x0c\x12\x18\n\x10resource_version\x18\x03 \x01(\t2\xc8\x03\n\tResources\x12?\n\x06\x43reate\x12\x19.tugboat.v1.CreateRequest\x1a\x1a.tugboat.v1.ObjectResponse\x12\x39\n\x03Get\x12\x16.tugboat.v1.GetRequest\x1a\x1a.tugboat.v1.ObjectResponse\x12\x39\n\x04List\x12\x17.tugboat.v1.ListRequest\x1a\x18.tugboat.v1.ListResponse\x12?\n\x06Update\x12\x19.tugboat.v1.UpdateRequest\x1a\x1a.tugboat.v1.ObjectResponse\x12\x45\n\x0cUpdateStatus\x12\x19.tugboat.v1.UpdateRequest\x1a\x1a.tugboat.v1.ObjectResponse\x12?\n\x06\x44\x65lete\x12\x19.tugboat.v1.DeleteRequest\x1a\x1a.tugboat.v1.ObjectResponse\x12;\n\x05Watch\x12\x18.tugboat.v1.WatchRequest\x1a\x16.tugboat.v1.WatchEvent0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0fproto/api.proto\x12\ntugboat.v1\"&\n\x05\x46\x65nce\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\x03\"w\n\rCreateRequest\x12\x10\n\x08resource\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0e\n\x06object\x18\x03 \x01(\x0c\x12 \n\x05\x66\x65nce\x18\x04 \x01(\x0b\x32\x11.tugboat.v1.Fence\x12\x0f\n\x07\x64ry_run\x18\x05 \x01(\x08\"Y\n\nGetRequest\x12\x10\n\x08resource\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x18\n\x10resource_version\x18\x04 \x01(\t\"\xbd\x01\n\x0bListRequest\x12\x10\n\x08resource\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x16\n\x0elabel_selector\x18\x03 \x01(\t\x12\x16\n\x0e\x66ield_selector\x18\x04 \x01(\t\x12\r\n\x05limit\x18\x05 \x01(\x03\x12\x10\n\x08\x63ontinue\x18\x06 \x01(\t\x12\x18\n\x10resource_version\x18\x07 \x01(\t\x12\x1e\n\x16resource_version_match\x18\x08 \x01(\t\"g\n\x0cListResponse\x12\r\n\x05items\x18\x01 \x03(\x0c\x12\x18\n\x10resource_version\x18\x02 \x01(\t\x12\x10\n\x08\x63ontinue\x18\x03 \x01(\t\x12\x1c\n\x14remaining_item_count\x18\x04 \x01(\x03\"w\n\rUpdateRequest\x12\x10\n\x08resource\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0e\n\x06object\x18\x03 \x01(\x0c\x12 \n\x05\x66\x65nce\x18\x04 \x01(\x0b\x32\x11.tugboat.v1.Fence\x12\x0f\n\x07\x64ry_run\x18\x05 \x01(\x08\"\xfd\x01\n\rDeleteRequest\x12\x10\n\x08resource\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12!\n\x14grace_period_seconds\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12\x1a\n\x12propagation_policy\x18\x05 \x01(\t\x12\x18\n\x10precondition_uid\x18\x06 \x01(\t\x12%\n\x1dprecondition_resource_version\x18\x07 \x01(\t\x12 \n\x05\x66\x65nce\x18\x08 \x01(\x0b\x32\x11.tugboat.v1.FenceB\x17\n\x15_grace_period_seconds\" \n\x0eObjectResponse\x12\x0e\n\x06object\x18\x01 \x01(\x0c\"\x96\x01\n\x0cWatchRequest\x12\x10\n\x08resource\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x16\n\x0elabel_selector\x18\x03 \x01(\t\x12\x16\n\x0e\x66ield_selector\x18\x04 \x01(\t\x12\x18\n\x10resource_version\x18\x05 \x01(\t\x12\x17\n\x0f\x61llow_bookmarks\x18\x06 \x01(\x08\"D\n\nWatchEvent\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0e\n\x06object\x18\x02 \x01(\x0c\x12\x18\n\x10resource_version\x18\x03 \x01(\t2\xc8\x03\n\tResources\x12?\n\x06\x43reate\x12\x19.tugboat.v1.CreateRequest\x1a\x1a.tugboat.v1.ObjectResponse\x12\x39\n\x03Get\x12\x16.tugboat.v1.GetRequest\x1a\x1a.tugboat.v1.ObjectResponse\x12\x39\n\x04List\x12\x17.tugboat.v1.ListRequest\x1a\x18.tugboat.v1.ListResponse\x12?\n\x06Update\x12\x19.tugboat.v1.UpdateRequest\x1a\x1a.tugboat.v1.ObjectResponse\x12\x45\n\x0cUpdateStatus\x12\x19.tugboat.v1.UpdateRequest\x1a\x1a.tugboat.v1.ObjectResponse\x12?\n\x06\x44\x65lete\x12\x19.tugboat.v1.DeleteRequest\x1a\x1a.tugboat.v1.ObjectResponse\x12;\n\x05Watch\x12\x18.tugboat.v1.WatchRequest\x1a\x16.tugboat.v1.WatchEvent0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,19 +38,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETREQUEST']._serialized_start=192
   _globals['_GETREQUEST']._serialized_end=281
   _globals['_LISTREQUEST']._serialized_start=284
-  _globals['_LISTREQUEST']._serialized_end=415
-  _globals['_LISTRESPONSE']._serialized_start=417
-  _globals['_LISTRESPONSE']._serialized_end=520
-  _globals['_UPDATEREQUEST']._serialized_start=522
-  _globals['_UPDATEREQUEST']._serialized_end=641
-  _globals['_DELETEREQUEST']._serialized_start=644
-  _globals['_DELETEREQUEST']._serialized_end=897
-  _globals['_OBJECTRESPONSE']._serialized_start=899
-  _globals['_OBJECTRESPONSE']._serialized_end=931
-  _globals['_WATCHREQUEST']._serialized_start=934
-  _globals['_WATCHREQUEST']._serialized_end=1084
-  _globals['_WATCHEVENT']._serialized_start=1086
-  _globals['_WATCHEVENT']._serialized_end=1154
-  _globals['_RESOURCES']._serialized_start=1157
-  _globals['_RESOURCES']._serialized_end=1613
+  _globals['_LISTREQUEST']._serialized_end=473
+  _globals['_LISTRESPONSE']._serialized_start=475
+  _globals['_LISTRESPONSE']._serialized_end=578
+  _globals['_UPDATEREQUEST']._serialized_start=580
+  _globals['_UPDATEREQUEST']._serialized_end=699
+  _globals['_DELETEREQUEST']._serialized_start=702
+  _globals['_DELETEREQUEST']._serialized_end=955
+  _globals['_OBJECTRESPONSE']._serialized_start=957
+  _globals['_OBJECTRESPONSE']._serialized_end=989
+  _globals['_WATCHREQUEST']._serialized_start=992
+  _globals['_WATCHREQUEST']._serialized_end=1142
+  _globals['_WATCHEVENT']._serialized_start=1144
+  _globals['_WATCHEVENT']._serialized_end=1212
+  _globals['_RESOURCES']._serialized_start=1215
+  _globals['_RESOURCES']._serialized_end=1671
 # @@protoc_insertion_point(module_scope)

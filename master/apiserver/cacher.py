@@ -37,7 +37,7 @@ from aetcd import rpc
 
 from client import errors
 from client.kinds import Kind, Object
-from client.timeouts import cancel_and_wait
+from client.timeouts import cancel_and_wait, within
 from master.apiserver import objects
 from master.apiserver.etcd import Etcd, prefix_end
 from master.apiserver.listing import list_objects
@@ -56,6 +56,9 @@ QUEUE = 10_000
 """Events a watcher may have pending before it is ended as too slow."""
 RETRY_SECONDS = (0.05, 1.0)
 """First and longest pause before following etcd again after the watch broke."""
+PROGRESS_ASK_SECONDS = 0.2
+"""How often a reader waiting for the cache to catch up asks etcd for progress again
+(etcd leaves a progress request unanswered while its watcher is still catching up)."""
 
 
 def _stamped(obj: Object, revision: int) -> Object:
@@ -214,6 +217,12 @@ class Cacher:
         self.by_node: dict[str, set[Watcher]] = {}
         """Pod watchers of one node, offered only that node's pods' changes: a kubelet's
         watch costs nothing when other nodes' pods change."""
+        self.pods_of_node: dict[str, dict[bytes, Object]] = {}
+        """The stored pods by spec.nodeName (pods only): a kubelet's list of its own pods
+        reads its few, not every pod of the cluster."""
+        self._advanced = asyncio.Event()
+        """Set (and replaced) each time `revision` moves on."""
+        self._progress_wanted = asyncio.Event()
         self.ready = asyncio.Event()
         self.stopped = False
         self._task: asyncio.Task[None] | None = None
@@ -273,12 +282,39 @@ class Cacher:
     def snapshot(self, namespace: str, selection: Selection) -> tuple[list[Object], int]:
         """Every selected object in key order, and the revision they are current at."""
         prefix = objects.collection_prefix(self.kind, namespace)
+        node = node_of_selection(selection) if self.kind.resource == "pods" else None
+        store = self.store if node is None else self.pods_of_node.get(node, {})
         items = [
             obj
-            for key, obj in sorted(self.store.items())
+            for key, obj in sorted(store.items())
             if key.startswith(prefix) and selection.matches(obj)
         ]
         return items, self.revision
+
+    async def wait_fresh(self, revision: int, timeout: float) -> bool:
+        """Whether the store reached `revision` within `timeout` s, asking etcd for a
+        progress notification meanwhile: a kind nobody writes would otherwise never move
+        its revision on (kube-apiserver's consistent read from cache waits the same way)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        for _ in range(int(timeout / PROGRESS_ASK_SECONDS) + 2):
+            if self.stopped or not self.ready.is_set():
+                return False
+            if self.revision >= revision:
+                return True
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            self._progress_wanted.set()
+            try:
+                await within(self._advanced.wait(), min(left, PROGRESS_ASK_SECONDS))
+            except TimeoutError:
+                pass
+        return self.revision >= revision and self.ready.is_set() and not self.stopped
+
+    def _moved_on(self) -> None:
+        self._advanced.set()
+        self._advanced = asyncio.Event()
 
     # Following etcd --------------------------------------------------------------------
 
@@ -309,10 +345,15 @@ class Cacher:
             objects.object_key(self.kind, obj.metadata.namespace, obj.metadata.name): obj
             for obj in page.items
         }
+        self.pods_of_node = {}
+        if self.kind.resource == "pods":
+            for key, obj in self.store.items():
+                self.pods_of_node.setdefault(_node_name(obj), {})[key] = obj
         self.revision = self.oldest = page.resource_version
         self.window.clear()
         self.counters.size(len(self.store))
         self.ready.set()
+        self._moved_on()
 
     async def _follow(self) -> None:
         prefix = objects.collection_prefix(self.kind)
@@ -322,6 +363,7 @@ class Cacher:
             start_revision=self.revision + 1,
             prev_kv=False,
             progress_every=self.progress_every,
+            progress_wanted=self._progress_wanted,
         )
         try:
             async for resp in stream:
@@ -335,6 +377,7 @@ class Cacher:
                     self.revision = max(self.revision, int(resp.header.revision))
                     for watcher in list(self.watchers):
                         watcher.progress(self.revision)
+                self._moved_on()
         finally:
             await stream.aclose()  # type: ignore[attr-defined]
 
@@ -348,10 +391,13 @@ class Cacher:
             if prev is None:  # not in the store: name what was deleted from its key
                 prev = object_from_key(self.kind, key, revision)
             change = Change(revision, key, prev, None)
+            cur = None
         else:
             cur = objects.decode_stored(self.kind, event.kv.value, revision)
             self.store[key] = cur
             change = Change(revision, key, prev, cur)
+        if self.kind.resource == "pods":
+            self._index_pod(key, old, cur)
         self.counters.size(len(self.store))
         self.revision = revision
         self.counters.received()
@@ -360,6 +406,17 @@ class Cacher:
             self.oldest = self.window.popleft().revision
         for watcher in self._audience(change):
             watcher.offer(change)
+
+    def _index_pod(self, key: bytes, old: Object | None, cur: Object | None) -> None:
+        if old is not None:
+            node = _node_name(old)
+            pods = self.pods_of_node.get(node)
+            if pods is not None:
+                pods.pop(key, None)
+                if not pods:
+                    del self.pods_of_node[node]
+        if cur is not None:
+            self.pods_of_node.setdefault(_node_name(cur), {})[key] = cur
 
     def _end_all(self, error: errors.ApiError) -> None:
         for watcher in list(self.watchers):

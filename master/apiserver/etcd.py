@@ -21,6 +21,7 @@ import structlog
 from aetcd import rpc
 
 from client import errors
+from client.timeouts import within
 from client.tls import ClientCredentials
 from master.etcdclient import etcd_client
 
@@ -271,11 +272,14 @@ class Etcd:
         start_revision: int = 0,
         prev_kv: bool = True,
         progress_every: float = 0.0,
+        progress_wanted: asyncio.Event | None = None,
     ) -> AsyncIterator[Any]:
         """WatchResponses for [key, end) from `start_revision` (0: now), on a stream of its own.
 
         Raises Gone when the revision is compacted. With `progress_every` > 0, asks etcd
-        for a progress notification (a response without events) that often.
+        for a progress notification (a response without events) that often, and also
+        whenever `progress_wanted` is set (a reader waiting for the stream to reach a
+        revision: the consistent list from the watch cache).
         """
         if self._closing:
             raise errors.Unavailable("the API server is shutting down: watch another one")
@@ -288,8 +292,10 @@ class Etcd:
                 key=key, range_end=end, start_revision=start_revision, prev_kv=prev_kv
             )
             await call.write(rpc.WatchRequest(create_request=create))
-            if progress_every > 0:
-                progress = asyncio.create_task(_request_progress(call, progress_every))
+            if progress_every > 0 or progress_wanted is not None:
+                progress = asyncio.create_task(
+                    _request_progress(call, progress_every, progress_wanted)
+                )
             async for resp in call:
                 if resp.compact_revision:
                     raise errors.Gone(
@@ -325,11 +331,17 @@ class Etcd:
             call.cancel()
 
 
-async def _request_progress(call: Any, every: float) -> None:
-    """Ask for a progress notification every `every` seconds while the stream is open."""
+async def _request_progress(call: Any, every: float, wanted: asyncio.Event | None) -> None:
+    """Ask for a progress notification every `every` seconds (0: never on a timer) and
+    each time `wanted` is set, while the stream is open."""
+    wanted = wanted or asyncio.Event()
     try:
         while not call.done():
-            await asyncio.sleep(every)
+            try:
+                await within(wanted.wait(), every if every > 0 else None)
+            except TimeoutError:
+                pass
+            wanted.clear()
             await call.write(rpc.WatchRequest(progress_request=rpc.WatchProgressRequest()))
     except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
         pass  # the stream ended; the watch loop reports why

@@ -55,6 +55,38 @@ def decode_continue(token: str, prefix: bytes, end: bytes) -> tuple[bytes, int]:
     return key, revision
 
 
+def list_version(version: str, match: str, continue_token: str) -> tuple[int, int]:
+    """The revision a list reads at (0: the newest) and the least revision it may answer
+    with, from resourceVersion and resourceVersionMatch as Kubernetes reads them: Exact
+    reads at that revision; NotOlderThan (or a bare resourceVersion) any revision since.
+    Both fronts check them here, so they refuse alike."""
+    if match not in ("", "Exact", "NotOlderThan"):
+        raise errors.Invalid(
+            f'resourceVersionMatch: Unsupported value: "{match}": supported values: '
+            '"Exact", "NotOlderThan", ""'
+        )
+    if match and not version:
+        raise errors.Invalid(
+            "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless "
+            "resourceVersion is provided"
+        )
+    if version and not (version.isascii() and version.isdigit()):
+        raise errors.Invalid(f'resourceVersion: Invalid value: "{version}"')
+    if match == "Exact":
+        if version == "0":
+            raise errors.Invalid(
+                'resourceVersionMatch: Forbidden: resourceVersionMatch "Exact" is forbidden '
+                'for resourceVersion "0"'
+            )
+        if continue_token:
+            raise errors.Invalid(
+                "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden when "
+                "continue is provided"
+            )
+        return int(version), 0
+    return 0, int(version or 0)
+
+
 async def list_objects(
     etcd: Etcd,
     kind: Kind,

@@ -24,7 +24,6 @@ from master.apiserver.auth.user import UserInfo
 from master.apiserver.deletion import Deleter
 from master.apiserver.etcd import Etcd
 from master.apiserver.inflight import InflightLimiter
-from master.apiserver.listing import list_objects
 from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.registry import Registry
 from master.apiserver.requests import decode_request
@@ -169,13 +168,14 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
         self, request: api_pb2.ListRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> api_pb2.ListResponse:
         async def call() -> api_pb2.ListResponse:
-            page = await list_objects(
-                self.etcd,
+            page = await self.watch_cache.serve_list(
                 _kind(request.resource),
                 request.namespace,
                 parse(request.label_selector, request.field_selector),
                 limit=request.limit,
                 continue_token=getattr(request, "continue"),
+                resource_version=request.resource_version,
+                match=request.resource_version_match,
             )
             response = api_pb2.ListResponse(
                 items=[obj.SerializeToString() for obj in page.items],

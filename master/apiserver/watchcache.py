@@ -11,8 +11,16 @@ Kubernetes' rules for where a request is served from:
   from that list's revision; from "0" the initial state is the cache's own, as
   kube-apiserver serves "0" (any state the server has seen).
 - A list at "0", or "not older than" a revision the cache has reached, comes from the
-  cache; every other list still reads etcd (a consistent read, or one at an exact
-  revision).
+  cache.
+- A consistent list (resourceVersion "", no limit or continue) comes from the cache too
+  once the cache has caught up with etcd's current revision, as Kubernetes 1.31's
+  consistent reads from cache: etcd is asked only for its revision (a count of no keys),
+  and the cache's etcd watch for a progress notification if no change has moved it
+  there. It reads etcd when the cache has not caught up within 3 s. A fenced kubelet
+  that reconnects lists its pods this way; from etcd, every such list decoded every pod
+  of the cluster.
+- Every other list reads etcd: one at an exact revision, a page of a consistent list,
+  and the pages after a first.
 
 `--watch-cache=false` (as kube-apiserver's flag) turns it off: every watch gets its own
 etcd watch again.
@@ -23,21 +31,28 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 
+import structlog
+
 from client import errors
 from client.kinds import Kind, Object
 from client.timeouts import within
 from master.apiserver import objects
 from master.apiserver.cacher import Cacher
 from master.apiserver.etcd import Etcd
-from master.apiserver.listing import Page, encode_continue, list_objects
+from master.apiserver.listing import Page, encode_continue, list_objects, list_version
 from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.requests import read_namespace
 from master.apiserver.selection import Selection
 from master.apiserver.watching import watch_objects, watch_revision
 from proto import api_pb2
 
+log = structlog.get_logger("apiserver.watchcache")
+
 READY_SECONDS = 10.0
 """How long a request waits for a new cache's first list before etcd serves it directly."""
+CONSISTENT_READ_SECONDS = 3.0
+"""How long a consistent list waits for the cache to reach etcd's revision before it reads
+etcd instead (kube-apiserver's wait for a fresh cache is 3 s)."""
 
 
 class WatchCache:
@@ -150,6 +165,59 @@ class WatchCache:
                 ) from None
             raise
         return page.items, str(page.resource_version)
+
+    async def serve_list(
+        self,
+        kind: Kind,
+        namespace: str,
+        selection: Selection,
+        *,
+        limit: int = 0,
+        continue_token: str = "",
+        resource_version: str = "",
+        match: str = "",
+    ) -> Page:
+        """One page of a List by the rules above; Timeout when asked for a revision newer
+        than any the server has."""
+        revision, at_least = list_version(resource_version, match, continue_token)
+        page = None
+        if not revision and not continue_token:
+            if resource_version:
+                page = await self.cached_list(
+                    kind, namespace, selection, at_least=at_least, limit=limit
+                )
+            elif not limit:
+                page = await self._consistent_list(kind, namespace, selection)
+        if page is None:
+            page = await list_objects(
+                self.etcd,
+                kind,
+                namespace,
+                selection,
+                limit=limit,
+                continue_token=continue_token,
+                revision=revision,
+            )
+        if page.resource_version < at_least:
+            raise errors.Timeout(
+                f"Too large resource version: {at_least}, current: {page.resource_version}"
+            )
+        return page
+
+    async def _consistent_list(
+        self, kind: Kind, namespace: str, selection: Selection
+    ) -> Page | None:
+        """The whole selection from the cache once it holds every change etcd has
+        committed so far; None (read etcd) when there is no ready cache or it lags."""
+        cacher = self.ready_now(kind)
+        if cacher is None:
+            return None
+        current = await self.etcd.revision()
+        if not await cacher.wait_fresh(current, CONSISTENT_READ_SECONDS):
+            log.info("consistent list reads etcd", key=kind.resource, revision=current)
+            return None
+        items, revision = cacher.snapshot(read_namespace(kind, namespace), selection)
+        return Page(items=items, resource_version=revision)
 
     async def cached_list(
         self, kind: Kind, namespace: str, selection: Selection, *, at_least: int, limit: int = 0

@@ -519,29 +519,16 @@ class RestApi:
             raise errors.Invalid(
                 f"limit: Invalid value: {q['limit']!r}: must be an integer"
             ) from None
-        revision, at_least = _list_version(q)
         selection = parse(q.get("labelSelector", ""), q.get("fieldSelector", ""))
-        page = None
-        if q.get("resourceVersion", "") and not revision and not q.get("continue", ""):
-            # "0" or not older than a revision: the watch cache may answer.
-            page = await self.service.watch_cache.cached_list(
-                t.kind, t.namespace, selection, at_least=at_least, limit=limit
-            )
-        if page is None:
-            page = await list_objects(
-                self.service.etcd,
-                t.kind,
-                t.namespace,
-                selection,
-                limit=limit,
-                continue_token=q.get("continue", ""),
-                revision=revision,
-            )
-        if page.resource_version < at_least:
-            raise HttpError(
-                "Timeout",
-                f"Too large resource version: {at_least}, current: {page.resource_version}",
-            )
+        page = await self.service.watch_cache.serve_list(
+            t.kind,
+            t.namespace,
+            selection,
+            limit=limit,
+            continue_token=q.get("continue", ""),
+            resource_version=q.get("resourceVersion", ""),
+            match=q.get("resourceVersionMatch", ""),
+        )
         if _table(request):
             return _json(
                 self._table(
@@ -925,39 +912,6 @@ class RestApi:
                 "items": [encode(o) for o in deleted],
             }
         )
-
-
-def _list_version(q: Any) -> tuple[int, int]:
-    """The revision a list reads at (0: the newest) and the least revision it may answer
-    with, from resourceVersion and resourceVersionMatch as Kubernetes reads them: Exact
-    reads at that revision; NotOlderThan (or a bare resourceVersion) any revision since.
-    "0" and NotOlderThan may be answered by the watch cache, never older than asked."""
-    version, match = q.get("resourceVersion", ""), q.get("resourceVersionMatch", "")
-    if match not in ("", "Exact", "NotOlderThan"):
-        raise errors.Invalid(
-            f'resourceVersionMatch: Unsupported value: "{match}": supported values: '
-            '"Exact", "NotOlderThan", ""'
-        )
-    if match and not version:
-        raise errors.Invalid(
-            "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless "
-            "resourceVersion is provided"
-        )
-    if version and not version.isdigit():
-        raise errors.Invalid(f'resourceVersion: Invalid value: "{version}"')
-    if match == "Exact":
-        if version == "0":
-            raise errors.Invalid(
-                'resourceVersionMatch: Forbidden: resourceVersionMatch "Exact" is forbidden '
-                'for resourceVersion "0"'
-            )
-        if q.get("continue"):
-            raise errors.Invalid(
-                "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden when "
-                "continue is provided"
-            )
-        return int(version), 0
-    return 0, int(version or 0)
 
 
 def _pinned_version(patch: Any) -> str:
