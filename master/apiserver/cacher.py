@@ -117,6 +117,11 @@ def _node_name(pod: Any) -> str:
     return str(pod.spec.node_name)
 
 
+def _nodes_of(change: Change) -> set[str]:
+    """The nodes of the pod before and after a change."""
+    return {_node_name(o) for o in (change.prev, change.cur) if o is not None}
+
+
 def node_of_selection(selection: Selection) -> str | None:
     """The node of a `spec.nodeName=X` requirement (a kubelet's watch of its pods)."""
     if selection.fields is None:
@@ -214,6 +219,9 @@ class Cacher:
         self.window: collections.deque[Change] = collections.deque()
         self.watchers: set[Watcher] = set()
         self.unindexed: set[Watcher] = set()
+        self.bookmarking: set[Watcher] = set()
+        """The watchers that asked for bookmarks: a progress notification (one per
+        consistent list from the cache) concerns only them."""
         self.by_node: dict[str, set[Watcher]] = {}
         """Pod watchers of one node, offered only that node's pods' changes: a kubelet's
         watch costs nothing when other nodes' pods change."""
@@ -250,17 +258,33 @@ class Cacher:
         are queued now and later ones as they come, with no gap between (nothing awaits)."""
         prefix = objects.collection_prefix(self.kind, namespace)
         watcher = Watcher(self.kind, prefix, selection, after, bookmarks, self.counters)
-        for change in self.window:
-            watcher.offer(change)
+        for change in self._since(after):
+            if watcher.node is None or watcher.node in _nodes_of(change):
+                watcher.offer(change)
         self.watchers.add(watcher)
+        if bookmarks:
+            self.bookmarking.add(watcher)
         if watcher.node is None:
             self.unindexed.add(watcher)
         else:
             self.by_node.setdefault(watcher.node, set()).add(watcher)
         return watcher
 
+    def _since(self, after: int) -> list[Change]:
+        """The window's changes after revision `after`, oldest first, read from the newest
+        end: a watch from now costs nothing however full the window (a kubelet's new pod
+        watch used to walk all 10,000 changes to skip them)."""
+        missed: list[Change] = []
+        for change in reversed(self.window):
+            if change.revision <= after:
+                break
+            missed.append(change)
+        missed.reverse()
+        return missed
+
     def forget(self, watcher: Watcher) -> None:
         self.watchers.discard(watcher)
+        self.bookmarking.discard(watcher)
         self.unindexed.discard(watcher)
         if watcher.node is not None:
             same = self.by_node.get(watcher.node)
@@ -273,9 +297,8 @@ class Cacher:
         """The watchers that may care about `change`."""
         if not self.by_node:
             return list(self.unindexed)
-        nodes = {_node_name(o) for o in (change.prev, change.cur) if o is not None}
         audience = list(self.unindexed)
-        for node in nodes:
+        for node in _nodes_of(change):
             audience.extend(self.by_node.get(node, ()))
         return audience
 
@@ -375,7 +398,7 @@ class Cacher:
                 else:
                     # A progress notification: every change up to its revision was sent.
                     self.revision = max(self.revision, int(resp.header.revision))
-                    for watcher in list(self.watchers):
+                    for watcher in list(self.bookmarking):
                         watcher.progress(self.revision)
                 self._moved_on()
         finally:
@@ -422,5 +445,6 @@ class Cacher:
         for watcher in list(self.watchers):
             watcher.end(error)
         self.watchers.clear()
+        self.bookmarking.clear()
         self.unindexed.clear()
         self.by_node.clear()

@@ -309,6 +309,42 @@ async def test_a_kubelets_watch_of_its_node_is_offered_only_its_own_pods(apiserv
     assert not kind_cacher.by_node
 
 
+async def test_a_watch_from_now_skips_the_window_and_a_nodes_resumed_watch_replays_only_its_pods(
+    apiserver, monkeypatch
+):
+    pods = by_resource("pods")
+    kind_cacher = await apiserver.service.watch_cache.cacher(pods)
+    assert kind_cacher is not None
+    start = kind_cacher.revision
+    async with stub_for(apiserver.endpoint) as stub:
+        for i in range(5):
+            await create(stub, pod(f"one-{i}", node="node-1"))
+            await create(stub, pod(f"two-{i}", node="node-2"))
+    now = int(await apiserver.etcd.revision())
+    await eventually(lambda: kind_cacher.revision >= now, what="the cache has every pod")
+    offered: list[str | None] = []
+    offer = cacher.Watcher.offer
+
+    def counting(self: cacher.Watcher, change: cacher.Change) -> None:
+        offered.append(self.node)
+        offer(self, change)
+
+    monkeypatch.setattr(cacher.Watcher, "offer", counting)
+    from_now = kind_cacher.watch("", Selection(), kind_cacher.revision, bookmarks=False)
+    assert offered == []
+    resumed = kind_cacher.watch("", parse("", "spec.nodeName=node-1"), start, bookmarks=False)
+    assert offered == ["node-1"] * 5
+    heard = []
+    async with asyncio.timeout(10):
+        async for event in resumed.events():
+            heard.append(decode("pods", event.object).metadata.name)
+            if len(heard) == 5:
+                break
+    assert heard == [f"one-{i}" for i in range(5)]
+    for watcher in (from_now, resumed):
+        kind_cacher.forget(watcher)
+
+
 async def test_the_cache_counts_what_it_holds_receives_and_drops(apiserver, monkeypatch):
     monkeypatch.setattr(cacher, "QUEUE", 1)
     kind_cacher = await configmaps_cache(apiserver)
