@@ -271,7 +271,9 @@ def _etcd_ranges(server: Any) -> float:
     return 0.0
 
 
-async def test_a_kubelets_watch_of_its_node_is_offered_only_its_own_pods(apiserver, monkeypatch):
+def offers_by_node(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """The node of the watcher each change is offered to from now on (None: a watcher of
+    every node's pods or another kind)."""
     offered: list[str | None] = []
     offer = cacher.Watcher.offer
 
@@ -280,6 +282,11 @@ async def test_a_kubelets_watch_of_its_node_is_offered_only_its_own_pods(apiserv
         offer(self, change)
 
     monkeypatch.setattr(cacher.Watcher, "offer", counting)
+    return offered
+
+
+async def test_a_kubelets_watch_of_its_node_is_offered_only_its_own_pods(apiserver, monkeypatch):
+    offered = offers_by_node(monkeypatch)
     pods = by_resource("pods")
     kind_cacher = await apiserver.service.watch_cache.cacher(pods)
     assert kind_cacher is not None
@@ -322,14 +329,7 @@ async def test_a_watch_from_now_skips_the_window_and_a_nodes_resumed_watch_repla
             await create(stub, pod(f"two-{i}", node="node-2"))
     now = int(await apiserver.etcd.revision())
     await eventually(lambda: kind_cacher.revision >= now, what="the cache has every pod")
-    offered: list[str | None] = []
-    offer = cacher.Watcher.offer
-
-    def counting(self: cacher.Watcher, change: cacher.Change) -> None:
-        offered.append(self.node)
-        offer(self, change)
-
-    monkeypatch.setattr(cacher.Watcher, "offer", counting)
+    offered = offers_by_node(monkeypatch)
     from_now = kind_cacher.watch("", Selection(), kind_cacher.revision, bookmarks=False)
     assert offered == []
     resumed = kind_cacher.watch("", parse("", "spec.nodeName=node-1"), start, bookmarks=False)
