@@ -256,6 +256,11 @@ class Etcd:
         resp = await self.range(b"\0", b"\0", limit=1, count_only=True)
         return int(resp.header.revision)
 
+    async def version(self) -> str:
+        """The etcd version of the member this server talks to ("3.4.23")."""
+        resp = await self._call("status", "maintenancestub", "Status", rpc.StatusRequest())
+        return str(resp.version)
+
     async def compact(self, revision: int) -> None:
         """Drop history before `revision`; an already compacted revision is not an error."""
         try:

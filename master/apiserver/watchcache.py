@@ -18,7 +18,11 @@ Kubernetes' rules for where a request is served from:
   and the cache's etcd watch for a progress notification if no change has moved it
   there. It reads etcd when the cache has not caught up within 3 s. A fenced kubelet
   that reconnects lists its pods this way; from etcd, every such list decoded every pod
-  of the cluster.
+  of the cluster. This is safe only where etcd sends a progress notification after
+  every event up to its revision: older etcd may send it ahead of events still queued
+  on the stream (etcd-io/etcd#15220), and a list from the cache could then miss a
+  committed write. As Kubernetes requires, it is on only with etcd 3.4.31, 3.5.13 or
+  later; on older etcd (Debian bookworm's is 3.4.23) consistent lists read etcd.
 - Every other list reads etcd: one at an exact revision, a page of a consistent list,
   and the pages after a first.
 
@@ -55,6 +59,20 @@ CONSISTENT_READ_SECONDS = 3.0
 etcd instead (kube-apiserver's wait for a fresh cache is 3 s)."""
 
 
+def progress_is_ordered(version: str) -> bool:
+    """Whether etcd `version` orders its progress notifications after the events they
+    cover (the releases Kubernetes requires for consistent reads from cache)."""
+    try:
+        major, minor, patch = (int(part) for part in version.split("-")[0].split(".")[:3])
+    except ValueError:
+        return False
+    if (major, minor) == (3, 4):
+        return patch >= 31
+    if (major, minor) == (3, 5):
+        return patch >= 13
+    return (major, minor) > (3, 5)
+
+
 class WatchCache:
     """The API server's cachers by resource, and the rules above."""
 
@@ -71,6 +89,9 @@ class WatchCache:
         self.progress_every = progress_every
         self.enabled = enabled
         self.cachers: dict[str, Cacher] = {}
+        self.consistent_reads: bool | None = None
+        """Whether consistent lists may come from the cache: None until etcd's version
+        decides it, at the first such list."""
 
     def _started(self, kind: Kind) -> Cacher:
         cacher = self.cachers.get(kind.resource)
@@ -210,7 +231,7 @@ class WatchCache:
         """The whole selection from the cache once it holds every change etcd has
         committed so far; None (read etcd) when there is no ready cache or it lags."""
         cacher = self.ready_now(kind)
-        if cacher is None:
+        if cacher is None or not await self._consistent_reads_allowed():
             return None
         current = await self.etcd.revision()
         if not await cacher.wait_fresh(current, CONSISTENT_READ_SECONDS):
@@ -218,6 +239,21 @@ class WatchCache:
             return None
         items, revision = cacher.snapshot(read_namespace(kind, namespace), selection)
         return Page(items=items, resource_version=revision)
+
+    async def _consistent_reads_allowed(self) -> bool:
+        if self.consistent_reads is None:
+            try:
+                version = await self.etcd.version()
+            except errors.ApiError:
+                return False  # asked again at the next list
+            self.consistent_reads = progress_is_ordered(version)
+            log.info(
+                "consistent lists from the watch cache"
+                if self.consistent_reads
+                else "consistent lists from etcd: its progress notifications may run ahead",
+                key=version,
+            )
+        return self.consistent_reads
 
     async def cached_list(
         self, kind: Kind, namespace: str, selection: Selection, *, at_least: int, limit: int = 0
