@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from client import errors
 from client.kinds import Kind, Object
-from master.apiserver import objects
+from master.apiserver import encryption, objects
 from master.apiserver.etcd import Etcd, prefix_end
 from master.apiserver.requests import read_namespace
 from master.apiserver.selection import Selection
@@ -111,12 +111,15 @@ async def list_objects(
     # Without selectors a page is exactly `limit` keys; with them, read chunks until
     # `limit` objects matched.
     chunk = limit if selection.everything else max(limit, CHUNK) if limit else 0
+    needles = () if encryption.current().encrypts(kind.resource) else selection.needles()
     for _ in range(MAX_PAGES):
         resp = await etcd.range(start, end, limit=chunk, revision=revision)
         if not revision:
             revision = int(resp.header.revision)
         kvs = list(resp.kvs)
         for i, kv in enumerate(kvs):
+            if needles and not all(needle in kv.value for needle in needles):
+                continue
             obj = objects.decode_stored(kind, kv.value, kv.mod_revision)
             if not selection.matches(obj):
                 continue

@@ -19,6 +19,21 @@ class Selection:
     def everything(self) -> bool:
         return self.labels is None and self.fields is None
 
+    def needles(self) -> tuple[bytes, ...]:
+        """Bytes that the stored (unencrypted) form of every selected object contains: the
+        values of the field selector's `field=value` requirements. Every field a selector
+        can name is a protobuf string, stored as its UTF-8 bytes, so an object without one
+        of them cannot match and need not be decoded; one with them all is still decoded
+        and judged ("node-1" is inside "node-10"). A kubelet's list of its own pods from
+        etcd decoded every pod of the cluster to keep a handful."""
+        if self.fields is None:
+            return ()
+        return tuple(
+            req.value.encode()
+            for req in self.fields.requirements
+            if req.op in ("=", "==") and req.value
+        )
+
     def matches(self, obj: Object) -> bool:
         """Whether `obj` is selected."""
         if self.labels is not None and not self.labels.matches(obj.metadata.labels):

@@ -7,7 +7,10 @@ from typing import Any
 import grpc
 import pytest
 
-from client.kinds import decode
+from client.kinds import by_resource, decode
+from master.apiserver import objects
+from master.apiserver.listing import list_objects
+from master.apiserver.selection import parse
 from proto import api_pb2
 from tests.integration.apiserver.helpers import (
     configmap,
@@ -17,6 +20,8 @@ from tests.integration.apiserver.helpers import (
     pod,
     stub_for,
 )
+
+PODS = by_resource("pods")
 
 
 async def _list(stub: Any, resource: str = "configmaps", **kw: Any) -> Any:
@@ -83,6 +88,28 @@ async def test_field_selectors_pick_by_name_node_and_phase(apiserver):
         assert await list_names(stub, "pods", field_selector="status.phase=Pending") == ["a", "b"]
         both = "metadata.namespace=default,spec.nodeName=n2"
         assert await list_names(stub, "pods", field_selector=both) == ["b"]
+
+
+async def test_a_nodes_list_from_etcd_decodes_only_the_pods_that_can_be_on_it(
+    apiserver, monkeypatch
+):
+    async with stub_for(apiserver.endpoint) as stub:
+        for name, node in [("a", "node-1"), ("b", "node-1"), ("c", "node-10"), ("d", "node-2")]:
+            await create(stub, pod(name, node=node))
+        await create(stub, pod("waiting"))
+        decoded: list[str] = []
+        real = objects.decode_stored
+
+        def counting(kind: Any, value: bytes, revision: int) -> Any:
+            obj = real(kind, value, revision)
+            decoded.append(obj.metadata.name)
+            return obj
+
+        monkeypatch.setattr(objects, "decode_stored", counting)
+        page = await list_objects(apiserver.etcd, PODS, "", parse("", "spec.nodeName=node-1"))
+    assert [p.metadata.name for p in page.items] == ["a", "b"]
+    # node-10's pod holds the bytes "node-1" too: decoded, then judged out.
+    assert sorted(decoded) == ["a", "b", "c"]
 
 
 async def test_a_malformed_selector_is_invalid_naming_it(apiserver):
