@@ -13,6 +13,7 @@ import aetcd
 import pytest
 
 from master.apiserver.server import ApiServer
+from tests.support import pod_bridge
 from tests.support.apiserver import ApiServerProcess, running_apiserver
 from tests.support.etcd import EtcdCluster, start_etcd
 from tests.support.leaks import assert_no_leaked_tasks
@@ -66,6 +67,18 @@ async def no_leaked_tasks() -> AsyncIterator[None]:
     before = set(asyncio.all_tasks())
     yield
     await assert_no_leaked_tasks(before)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_pod_bridge_left_behind() -> Iterator[None]:
+    """Remove the kubelets' pod bridge network at the end of the session when the session
+    made it and no container is left on it: in-process kubelets on the host's engine create
+    it the first time a pod needs it, and nothing else would remove it (every full run
+    left an empty `tugboat` network on the engine)."""
+    existed = pod_bridge.exists()
+    yield
+    if not existed:
+        pod_bridge.remove_if_empty()
 
 
 @pytest.fixture(scope="session")
