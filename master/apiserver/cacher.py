@@ -39,7 +39,7 @@ from client import errors
 from client.kinds import Kind, Object
 from client.timeouts import cancel_and_wait, within
 from master.apiserver import objects
-from master.apiserver.etcd import Etcd, op_put, prefix_end
+from master.apiserver.etcd import Etcd, prefix_end
 from master.apiserver.listing import list_objects
 from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.selection import Selection
@@ -213,16 +213,7 @@ class Cacher:
         self.counters = Counters.of(metrics, kind.resource)
         self.store: dict[bytes, Object] = {}
         self.revision = 0
-        """Every change up to this revision is in the store (as far as etcd's progress
-        notifications can be trusted: see `heard`)."""
-        self.heard = 0
-        """The revision of the newest event the etcd watch delivered, a barrier's included:
-        every change up to it is in the store, whatever a progress notification claimed."""
-        self.barrier_key = prefix_end(objects.collection_prefix(kind))
-        """A key just past the kind's collection (`/registry/pods0`), inside the range this
-        cache watches and outside every list of the kind: see `barrier`."""
-        self._next_barrier: asyncio.Future[int] | None = None
-        self._barriers: asyncio.Task[None] | None = None
+        """Every change up to this revision is in the store."""
         self.oldest = 0
         """Every change after this revision is in the window (or yet to come)."""
         self.window: collections.deque[Change] = collections.deque()
@@ -251,11 +242,8 @@ class Cacher:
     async def close(self) -> None:
         self.stopped = True
         self._end_all(errors.Unavailable("the API server is shutting down: watch another one"))
-        if self._next_barrier is not None and not self._next_barrier.done():
-            self._next_barrier.set_exception(errors.Unavailable("the watch cache stopped"))
-        tasks = [t for t in (self._task, self._barriers) if t is not None]
-        if tasks:
-            await cancel_and_wait(tasks, 5.0)
+        if self._task is not None:
+            await cancel_and_wait([self._task], 5.0)
 
     # Serving ---------------------------------------------------------------------------
 
@@ -330,58 +318,22 @@ class Cacher:
         """Whether the store reached `revision` within `timeout` s, asking etcd for a
         progress notification meanwhile: a kind nobody writes would otherwise never move
         its revision on (kube-apiserver's consistent read from cache waits the same way)."""
-        return await self._wait(lambda: self.revision >= revision, timeout, ask=True)
-
-    async def wait_heard(self, revision: int, timeout: float) -> bool:
-        """Whether the watch delivered an event at `revision` or later within `timeout` s."""
-        return await self._wait(lambda: self.heard >= revision, timeout, ask=False)
-
-    async def _wait(self, reached: Callable[[], bool], timeout: float, *, ask: bool) -> bool:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        # Each turn waits for the revision to move on, or for the next progress request.
-        for _ in range(int(timeout / PROGRESS_ASK_SECONDS) + 2 if ask else 1_000_000):
+        for _ in range(int(timeout / PROGRESS_ASK_SECONDS) + 2):
             if self.stopped or not self.ready.is_set():
                 return False
-            if reached():
+            if self.revision >= revision:
                 return True
             left = deadline - loop.time()
             if left <= 0:
                 return False
-            if ask:
-                self._progress_wanted.set()
+            self._progress_wanted.set()
             try:
-                await within(
-                    self._advanced.wait(), min(left, PROGRESS_ASK_SECONDS) if ask else left
-                )
+                await within(self._advanced.wait(), min(left, PROGRESS_ASK_SECONDS))
             except TimeoutError:
                 pass
-        return reached() and self.ready.is_set() and not self.stopped
-
-    async def barrier(self) -> int:
-        """The revision of a write to `barrier_key` begun after this call. The watch
-        delivers its own range's events in revision order, so once `heard` reaches it
-        every change committed before the call is in the store: a consistent read needs no
-        trust in progress notifications (etcd before 3.4.31/3.5.13 may send one ahead of
-        queued events). Callers that come while a write is on its way share the next."""
-        if self._next_barrier is None:
-            self._next_barrier = asyncio.get_running_loop().create_future()
-            if self._barriers is None or self._barriers.done():
-                self._barriers = asyncio.create_task(self._write_barriers())
-        return await asyncio.shield(self._next_barrier)
-
-    async def _write_barriers(self) -> None:
-        # Bounded: each turn serves every caller that came during the previous write.
-        for _ in range(1_000_000):
-            future, self._next_barrier = self._next_barrier, None
-            if future is None:
-                return
-            try:
-                resp = await self.etcd.txn([], [op_put(self.barrier_key, b"")], [])
-            except errors.ApiError as e:
-                future.set_exception(e)
-            else:
-                future.set_result(int(resp.header.revision))
+        return self.revision >= revision and self.ready.is_set() and not self.stopped
 
     def _moved_on(self) -> None:
         self._advanced.set()
@@ -420,7 +372,7 @@ class Cacher:
         if self.kind.resource == "pods":
             for key, obj in self.store.items():
                 self.pods_of_node.setdefault(_node_name(obj), {})[key] = obj
-        self.revision = self.oldest = self.heard = page.resource_version
+        self.revision = self.oldest = page.resource_version
         self.window.clear()
         self.counters.size(len(self.store))
         self.ready.set()
@@ -430,10 +382,8 @@ class Cacher:
         prefix = objects.collection_prefix(self.kind)
         stream = self.etcd.watch(
             prefix,
-            self.barrier_key + b"\0",
-            # After the last event heard, not `revision`: a progress notification of an
-            # old etcd may have run ahead of events that were still queued.
-            start_revision=self.heard + 1,
+            prefix_end(prefix),
+            start_revision=self.revision + 1,
             prev_kv=False,
             progress_every=self.progress_every,
             progress_wanted=self._progress_wanted,
@@ -444,11 +394,7 @@ class Cacher:
                     continue
                 if resp.events:
                     for event in resp.events:
-                        if event.kv.key == self.barrier_key:
-                            self.revision = max(self.revision, int(event.kv.mod_revision))
-                        else:
-                            self._apply(event)
-                        self.heard = max(self.heard, int(event.kv.mod_revision))
+                        self._apply(event)
                 else:
                     # A progress notification: every change up to its revision was sent.
                     self.revision = max(self.revision, int(resp.header.revision))

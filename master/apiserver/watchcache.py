@@ -18,14 +18,11 @@ Kubernetes' rules for where a request is served from:
   and the cache's etcd watch for a progress notification if no change has moved it
   there. It reads etcd when the cache has not caught up within 3 s. A fenced kubelet
   that reconnects lists its pods this way; from etcd, every such list decoded every pod
-  of the cluster. A progress notification proves the cache current only where etcd
-  sends it after every event up to its revision (3.4.31, 3.5.13 and later, the releases
-  Kubernetes requires); older etcd may send it ahead of events still queued on the
-  stream (etcd-io/etcd#15220). On those (Debian bookworm's is 3.4.23) the proof is a
-  write instead: the cache writes its barrier key, just past the kind's collection and
-  inside the range it watches, and serves the list once its watch has delivered that
-  write, since one watch delivers its own events in revision order. Lists that come
-  while a barrier write is on its way share the next one.
+  of the cluster. This is safe only where etcd sends a progress notification after
+  every event up to its revision: older etcd may send it ahead of events still queued
+  on the stream (etcd-io/etcd#15220), and a list from the cache could then miss a
+  committed write. As Kubernetes requires, it is on only with etcd 3.4.31, 3.5.13 or
+  later; on older etcd (Debian bookworm's is 3.4.23) consistent lists read etcd.
 - Every other list reads etcd: one at an exact revision, a page of a consistent list,
   and the pages after a first.
 
@@ -35,7 +32,6 @@ etcd watch again.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 
@@ -93,10 +89,9 @@ class WatchCache:
         self.progress_every = progress_every
         self.enabled = enabled
         self.cachers: dict[str, Cacher] = {}
-        self.ordered_progress: bool | None = None
-        """Whether etcd's progress notifications can prove the cache current (else a
-        barrier write does): None until etcd's version decides it, at the first
-        consistent list."""
+        self.consistent_reads: bool | None = None
+        """Whether consistent lists may come from the cache: None until etcd's version
+        decides it, at the first such list."""
 
     def _started(self, kind: Kind) -> Cacher:
         cacher = self.cachers.get(kind.resource)
@@ -236,42 +231,29 @@ class WatchCache:
         """The whole selection from the cache once it holds every change etcd has
         committed so far; None (read etcd) when there is no ready cache or it lags."""
         cacher = self.ready_now(kind)
-        if cacher is None:
+        if cacher is None or not await self._consistent_reads_allowed():
             return None
-        try:
-            async with asyncio.timeout(CONSISTENT_READ_SECONDS):
-                if await self._progress_is_ordered():
-                    current = await self.etcd.revision()
-                    fresh = await cacher.wait_fresh(current, CONSISTENT_READ_SECONDS)
-                else:
-                    current = await cacher.barrier()
-                    fresh = await cacher.wait_heard(current, CONSISTENT_READ_SECONDS)
-        except (TimeoutError, errors.ApiError):
-            fresh = False
-        if not fresh:
-            log.info("consistent list reads etcd", key=kind.resource)
+        current = await self.etcd.revision()
+        if not await cacher.wait_fresh(current, CONSISTENT_READ_SECONDS):
+            log.info("consistent list reads etcd", key=kind.resource, revision=current)
             return None
         items, revision = cacher.snapshot(read_namespace(kind, namespace), selection)
-        if not self.ordered_progress:
-            # The store holds exactly the events heard; a progress notification of this
-            # etcd may have claimed a later revision, and a watch from it could skip
-            # events still queued.
-            revision = cacher.heard
         return Page(items=items, resource_version=revision)
 
-    async def _progress_is_ordered(self) -> bool:
-        if self.ordered_progress is None:
+    async def _consistent_reads_allowed(self) -> bool:
+        if self.consistent_reads is None:
             try:
                 version = await self.etcd.version()
             except errors.ApiError:
-                return False  # a barrier is always safe; asked again at the next list
-            self.ordered_progress = progress_is_ordered(version)
+                return False  # asked again at the next list
+            self.consistent_reads = progress_is_ordered(version)
             log.info(
-                "consistent lists from the watch cache, proved by "
-                + ("progress notifications" if self.ordered_progress else "barrier writes"),
+                "consistent lists from the watch cache"
+                if self.consistent_reads
+                else "consistent lists from etcd: its progress notifications may run ahead",
                 key=version,
             )
-        return self.ordered_progress
+        return self.consistent_reads
 
     async def cached_list(
         self, kind: Kind, namespace: str, selection: Selection, *, at_least: int, limit: int = 0

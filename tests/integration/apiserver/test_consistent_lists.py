@@ -5,15 +5,14 @@ cluster when it read etcd), a kind nobody writes catches up by a progress notifi
 a cache that cannot catch up sends the list to etcd, and the gRPC front takes the same
 resourceVersion rules as the REST one.
 
-The cache proves itself current by a progress notification on an etcd that orders them
-after the events they cover, and by a barrier write on older ones, this machine's 3.4.23
-among them; the tests of the cache's path run with each proof (`proof`), and one test
-shows the choice follows etcd's version.
+Consistent lists come from the cache only on an etcd whose progress notifications are
+ordered after the events they cover; the machine's etcd (3.4.23) is older, so the tests
+of the cache's path turn it on themselves (`from_cache`), and one test shows the choice
+follows etcd's version.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -48,26 +47,11 @@ def collection_reads(server: Any, monkeypatch: pytest.MonkeyPatch, kind: Any) ->
     return reads
 
 
-@pytest.fixture(params=["progress", "barrier"])
-def proof(request: Any, apiserver: Any) -> str:
-    """How the API server's cache proves itself current, whatever etcd's version."""
-    apiserver.service.watch_cache.ordered_progress = request.param == "progress"
-    return str(request.param)
-
-
-def barrier_writes(server: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """One entry per etcd transaction the server makes from now on that writes a barrier."""
-    writes: list[int] = []
-    real: Callable[..., Awaitable[Any]] = server.etcd.txn
-
-    async def recording(compare: Any, success: Any, failure: Any) -> Any:
-        keys = [op.request_put.key for op in success if op.HasField("request_put")]
-        if any(key.endswith(b"0") and key.startswith(b"/registry/") for key in keys):
-            writes.append(len(keys))
-        return await real(compare, success, failure)
-
-    monkeypatch.setattr(server.etcd, "txn", recording)
-    return writes
+@pytest.fixture
+def from_cache(apiserver: Any) -> Any:
+    """The API server, with consistent lists from its cache whatever etcd's version."""
+    apiserver.service.watch_cache.consistent_reads = True
+    return apiserver
 
 
 async def ready_cache(server: Any, kind: Any) -> Any:
@@ -82,7 +66,7 @@ async def names(stub: Any, resource: str, **fields: Any) -> tuple[list[str], int
     return items, int(listed.resource_version)
 
 
-@pytest.mark.usefixtures("proof")
+@pytest.mark.usefixtures("from_cache")
 async def test_a_consistent_list_right_after_a_write_is_answered_from_the_cache_and_holds_it(
     apiserver, monkeypatch
 ):
@@ -97,7 +81,7 @@ async def test_a_consistent_list_right_after_a_write_is_answered_from_the_cache_
     assert reads == []
 
 
-@pytest.mark.usefixtures("proof")
+@pytest.mark.usefixtures("from_cache")
 async def test_a_consistent_list_of_a_kind_nobody_writes_catches_up_by_a_progress_notification(
     apiserver, monkeypatch
 ):
@@ -118,24 +102,19 @@ async def test_a_consistent_list_of_a_kind_nobody_writes_catches_up_by_a_progres
     assert reads == []
 
 
+@pytest.mark.usefixtures("from_cache")
 async def test_a_consistent_list_reads_etcd_when_the_cache_cannot_reach_its_revision(
-    apiserver, monkeypatch, proof
+    apiserver, monkeypatch
 ):
     async with stub_for(apiserver.endpoint) as stub:
         await create(stub, configmap("kept"))
-        cacher = await ready_cache(apiserver, CONFIGMAPS)
-        real_revision, real_barrier = apiserver.etcd.revision, cacher.barrier
+        await ready_cache(apiserver, CONFIGMAPS)
+        real = apiserver.etcd.revision
 
-        async def revision_ahead() -> int:
-            return int(await real_revision()) + 1_000
+        async def ahead() -> int:
+            return int(await real()) + 1_000
 
-        async def barrier_ahead() -> int:
-            return int(await real_barrier()) + 1_000
-
-        if proof == "progress":
-            monkeypatch.setattr(apiserver.etcd, "revision", revision_ahead)
-        else:
-            monkeypatch.setattr(cacher, "barrier", barrier_ahead)
+        monkeypatch.setattr(apiserver.etcd, "revision", ahead)
         monkeypatch.setattr(watchcache, "CONSISTENT_READ_SECONDS", 0.5)
         reads = collection_reads(apiserver, monkeypatch, CONFIGMAPS)
         listed, _ = await names(stub, "configmaps")
@@ -143,7 +122,7 @@ async def test_a_consistent_list_reads_etcd_when_the_cache_cannot_reach_its_revi
     assert reads != []
 
 
-@pytest.mark.usefixtures("proof")
+@pytest.mark.usefixtures("from_cache")
 async def test_a_kubelets_list_of_its_pods_from_the_cache_follows_binds_and_deletes(
     apiserver, monkeypatch
 ):
@@ -218,9 +197,9 @@ async def test_a_grpc_list_takes_resource_version_as_the_rest_list_does(apiserve
     assert "Too large resource version" in str(future.value.details())
 
 
-@pytest.mark.parametrize(("version", "barrier"), [("3.4.23", True), ("3.5.13", False)])
-async def test_the_cache_proves_itself_by_a_barrier_write_where_etcd_may_send_progress_early(
-    apiserver, monkeypatch, version, barrier
+@pytest.mark.parametrize(("version", "cached"), [("3.4.23", False), ("3.5.13", True)])
+async def test_consistent_lists_come_from_the_cache_only_where_etcd_orders_its_progress(
+    apiserver, monkeypatch, version, cached
 ):
     async def reported() -> str:
         return str(version)
@@ -230,39 +209,7 @@ async def test_the_cache_proves_itself_by_a_barrier_write_where_etcd_may_send_pr
         await create(stub, configmap("one"))
         await ready_cache(apiserver, CONFIGMAPS)
         reads = collection_reads(apiserver, monkeypatch, CONFIGMAPS)
-        writes = barrier_writes(apiserver, monkeypatch)
         listed, _ = await names(stub, "configmaps")
     assert listed == ["one"]
-    assert reads == []
-    assert (writes != []) is barrier
-    assert apiserver.service.watch_cache.ordered_progress is not barrier
-
-
-async def test_lists_that_come_together_share_barrier_writes_and_never_see_the_barrier(
-    apiserver, monkeypatch
-):
-    apiserver.service.watch_cache.ordered_progress = False
-    async with stub_for(apiserver.endpoint) as stub:
-        await create(stub, configmap("one"))
-        cacher = await ready_cache(apiserver, CONFIGMAPS)
-        watcher = cacher.watch("", parse("", ""), cacher.revision, bookmarks=False)
-        lists = await asyncio.gather(*(names(stub, "configmaps") for _ in range(20)))
-        writes = barrier_writes(apiserver, monkeypatch)
-        together = await asyncio.gather(*(cacher.barrier() for _ in range(20)))
-        after = await create(stub, configmap("two"))
-        heard = []
-        async with asyncio.timeout(10):
-            async for event in watcher.events():
-                heard.append(decode("configmaps", event.object).metadata.name)
-                break
-        cacher.forget(watcher)
-    assert all(listed == ["one"] for listed, _ in lists)
-    assert len(writes) == 1
-    assert len(set(together)) == 1
-    # The barrier key lies outside the collection: no watcher, list or store holds it.
-    assert heard == ["two"]
-    assert cacher.barrier_key not in cacher.store
-    assert cacher.barrier_key == objects.collection_prefix(CONFIGMAPS)[:-1] + b"0"
-    page = await list_objects(apiserver.etcd, CONFIGMAPS, "", parse("", ""))
-    assert [c.metadata.name for c in page.items] == ["one", "two"]
-    assert int(after.metadata.resource_version) > max(revision for _, revision in lists)
+    assert (reads == []) is cached
+    assert apiserver.service.watch_cache.consistent_reads is cached
