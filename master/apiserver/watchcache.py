@@ -230,8 +230,12 @@ class WatchCache:
     ) -> Page | None:
         """The whole selection from the cache once it holds every change etcd has
         committed so far; None (read etcd) when there is no ready cache or it lags."""
+        # Asked first: on an etcd that rules it out, a list must not start a cacher (and
+        # its etcd watch) for a kind nobody watches.
+        if not await self._consistent_reads_allowed():
+            return None
         cacher = self.ready_now(kind)
-        if cacher is None or not await self._consistent_reads_allowed():
+        if cacher is None:
             return None
         current = await self.etcd.revision()
         if not await cacher.wait_fresh(current, CONSISTENT_READ_SECONDS):

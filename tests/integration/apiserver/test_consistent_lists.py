@@ -213,3 +213,17 @@ async def test_consistent_lists_come_from_the_cache_only_where_etcd_orders_its_p
     assert listed == ["one"]
     assert (reads == []) is cached
     assert apiserver.service.watch_cache.consistent_reads is cached
+
+
+async def test_on_an_etcd_that_rules_out_cache_reads_a_list_starts_no_cacher(
+    apiserver, monkeypatch
+):
+    async def reported() -> str:
+        return "3.4.23"
+
+    monkeypatch.setattr(apiserver.etcd, "version", reported)
+    async with stub_for(apiserver.endpoint) as stub:
+        await create(stub, configmap("one"))
+        listed, _ = await names(stub, "configmaps")
+    assert listed == ["one"]
+    assert "configmaps" not in apiserver.service.watch_cache.cachers
