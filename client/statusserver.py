@@ -26,6 +26,12 @@ ReadyCheck = Callable[[], Awaitable[str | None]]
 _SHUTDOWN_GRACE = 2.0
 """Seconds open requests get to finish when the server stops."""
 
+MAX_HEADER_BYTES = 1024 * 1024
+"""The longest request line or header, as Go's servers allow (`http.DefaultMaxHeaderBytes`).
+
+aiohttp's own 8 KiB would refuse the URL of an object Kubernetes accepts: an RBAC name
+is any path segment, of any length."""
+
 
 MetricsGuard = Callable[[web.Request], Awaitable[web.Response | None]]
 
@@ -50,6 +56,7 @@ class StatusServer:
         ready: ReadyCheck = _always_ready,
         ssl_context: ssl.SSLContext | None = None,
         metrics_guard: MetricsGuard | None = None,
+        max_request_bytes: int = 1024 * 1024,
     ) -> None:
         self.host = host
         self.metrics_guard = metrics_guard
@@ -60,7 +67,8 @@ class StatusServer:
         self.port = port
         self.registry = registry
         self.ready = ready
-        self.app = web.Application()
+        self.app = web.Application(client_max_size=max_request_bytes)
+        """Bodies over `max_request_bytes` raise `HTTPRequestEntityTooLarge` when read."""
         self.app.add_routes(
             [
                 web.get("/healthz", self._healthz),
@@ -79,7 +87,13 @@ class StatusServer:
     async def start(self) -> None:
         """Listen; `port` is the bound port afterwards."""
         # No access log: Prometheus scrapes every few seconds and probes poll /readyz.
-        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=_SHUTDOWN_GRACE)
+        runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            shutdown_timeout=_SHUTDOWN_GRACE,
+            max_line_size=MAX_HEADER_BYTES,
+            max_field_size=MAX_HEADER_BYTES,
+        )
         await runner.setup()
         site = web.TCPSite(
             runner, self.host, self.port, reuse_address=True, ssl_context=self.ssl_context

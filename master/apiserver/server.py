@@ -341,6 +341,7 @@ class ApiServer:
                 registry=self.metrics.registry,
                 ready=self.ready,
                 ssl_context=tls.ssl_context() if tls is not None else None,
+                max_request_bytes=MAX_REQUEST_BYTES,
                 metrics_guard=(
                     None
                     if cfg.anonymous_metrics or not self.access.enabled

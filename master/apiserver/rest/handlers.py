@@ -321,6 +321,10 @@ class RestApi:
             if isinstance(e, errors.TooManyRequests):
                 answer.headers["Retry-After"] = str(int(e.retry_after))
             return answer
+        except web.HTTPRequestEntityTooLarge as e:
+            # aiohttp's refusal of a body over the application's client_max_size.
+            code = "RequestEntityTooLarge"
+            return status.respond(status.status_object(code, e.text or "Request too large"))
         except Exception as e:
             code = "INTERNAL"
             log.exception("request crashed", key=request.path, verb=verb)
