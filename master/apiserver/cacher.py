@@ -18,6 +18,13 @@ whole queue behind is ended with Unavailable (as kube-apiserver closes a slow wa
 so it resumes from its last revision instead of holding every other watcher back or
 growing without bound.
 
+A progress notification (an etcd response without events) moves the cacher's revision
+on only where etcd sends it after every event it covers (3.4.31, 3.5.13 and later).
+Older etcd may send it while events up to its revision are still queued on the stream
+(etcd-io/etcd#15220, this machine's 3.4.23): taken at its word, a watcher started then
+would skip those events, and an etcd watch resumed after it would never see them. There
+the revision is the last event's, and bookmarks carry that.
+
 When the etcd watch breaks the cacher resumes after its revision; when that revision is
 compacted it lists again and ends every watcher, who resumes or re-lists as after any
 broken watch. When the API server stops, its etcd watches end, and so does every watcher
@@ -28,7 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,10 +213,15 @@ class Cacher:
         *,
         progress_every: float = 0.0,
         metrics: ApiServerMetrics | None = None,
+        progress_ordered: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.etcd = etcd
         self.kind = kind
         self.progress_every = progress_every
+        self._progress_ordered = progress_ordered
+        """Asked once, before the first list: whether etcd's progress notifications come
+        after every event they cover (None: they do)."""
+        self.progress_moves_revision = progress_ordered is None
         self.counters = Counters.of(metrics, kind.resource)
         self.store: dict[bytes, Object] = {}
         self.revision = 0
@@ -342,6 +354,8 @@ class Cacher:
     # Following etcd --------------------------------------------------------------------
 
     async def _run(self) -> None:
+        if self._progress_ordered is not None:
+            self.progress_moves_revision = await self._progress_ordered()
         pause = RETRY_SECONDS[0]
         while not self.stopped and not self.etcd.closing:
             try:
@@ -396,8 +410,10 @@ class Cacher:
                     for event in resp.events:
                         self._apply(event)
                 else:
-                    # A progress notification: every change up to its revision was sent.
-                    self.revision = max(self.revision, int(resp.header.revision))
+                    # A progress notification: every change up to its revision was sent,
+                    # where etcd orders them (see the module's docstring).
+                    if self.progress_moves_revision:
+                        self.revision = max(self.revision, int(resp.header.revision))
                     for watcher in list(self.bookmarking):
                         watcher.progress(self.revision)
                 self._moved_on()

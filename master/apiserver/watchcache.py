@@ -90,14 +90,18 @@ class WatchCache:
         self.enabled = enabled
         self.cachers: dict[str, Cacher] = {}
         self.consistent_reads: bool | None = None
-        """Whether consistent lists may come from the cache: None until etcd's version
-        decides it, at the first such list."""
+        """Whether consistent lists may come from the cache (`progress_ordered`): None
+        until etcd's version decides it, when the first cacher starts."""
 
     def _started(self, kind: Kind) -> Cacher:
         cacher = self.cachers.get(kind.resource)
         if cacher is None:
             cacher = self.cachers[kind.resource] = Cacher(
-                self.etcd, kind, progress_every=self.progress_every, metrics=self.metrics
+                self.etcd,
+                kind,
+                progress_every=self.progress_every,
+                metrics=self.metrics,
+                progress_ordered=self.progress_ordered,
             )
             cacher.start()
         return cacher
@@ -160,6 +164,7 @@ class WatchCache:
             selection,
             resource_version=resource_version,
             bookmark_every=bookmark_every,
+            progress_ordered=await self.progress_ordered(),
         )
         async with aclosing(direct) as events:
             async for event in events:
@@ -232,7 +237,7 @@ class WatchCache:
         committed so far; None (read etcd) when there is no ready cache or it lags."""
         # Asked first: on an etcd that rules it out, a list must not start a cacher (and
         # its etcd watch) for a kind nobody watches.
-        if not await self._consistent_reads_allowed():
+        if not await self.progress_ordered():
             return None
         cacher = self.ready_now(kind)
         if cacher is None:
@@ -244,7 +249,10 @@ class WatchCache:
         items, revision = cacher.snapshot(read_namespace(kind, namespace), selection)
         return Page(items=items, resource_version=revision)
 
-    async def _consistent_reads_allowed(self) -> bool:
+    async def progress_ordered(self) -> bool:
+        """Whether etcd sends a progress notification only after every event it covers:
+        then consistent lists may come from the cache, and a progress notification moves
+        a cacher's revision and a bookmark's on. Asked of etcd once."""
         if self.consistent_reads is None:
             try:
                 version = await self.etcd.version()

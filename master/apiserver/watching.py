@@ -111,11 +111,16 @@ async def watch_objects(
     *,
     resource_version: str = "",
     bookmark_every: float = 0.0,
+    progress_ordered: bool = False,
 ) -> AsyncGenerator[api_pb2.WatchEvent, None]:
     """Every change after `resource_version` (empty or "0": from now); Gone if compacted.
 
-    The raw stream; a watch from "" or "0" first gets WatchCache.initial."""
+    The raw stream; a watch from "" or "0" first gets WatchCache.initial. A bookmark
+    carries etcd's progress revision only where `progress_ordered` (etcd sends progress
+    after every event it covers; see cacher.py); elsewhere the last revision this watch
+    has passed, and none before it has one."""
     after = watch_revision(resource_version)
+    passed = after
     ns = read_namespace(kind, namespace)
     prefix = objects.collection_prefix(kind, ns)
     stream = etcd.watch(
@@ -129,10 +134,13 @@ async def watch_objects(
         if resp.created:
             continue
         if not resp.events:
-            if bookmark_every > 0:
-                yield bookmark(kind, int(resp.header.revision))
+            if progress_ordered:
+                passed = max(passed, int(resp.header.revision))
+            if bookmark_every > 0 and passed:
+                yield bookmark(kind, passed)
             continue
         for event in resp.events:
+            passed = int(event.kv.mod_revision)
             translated = translate(kind, selection, event)
             if translated is not None:
                 yield translated

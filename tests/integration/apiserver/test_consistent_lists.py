@@ -50,7 +50,10 @@ def collection_reads(server: Any, monkeypatch: pytest.MonkeyPatch, kind: Any) ->
 @pytest.fixture
 def from_cache(apiserver: Any) -> Any:
     """The API server, with consistent lists from its cache whatever etcd's version."""
-    apiserver.service.watch_cache.consistent_reads = True
+    watch_cache = apiserver.service.watch_cache
+    watch_cache.consistent_reads = True
+    for cacher in watch_cache.cachers.values():  # those the server started already
+        cacher.progress_moves_revision = True
     return apiserver
 
 
@@ -205,6 +208,8 @@ async def test_consistent_lists_come_from_the_cache_only_where_etcd_orders_its_p
         return str(version)
 
     monkeypatch.setattr(apiserver.etcd, "version", reported)
+    # Decided by this etcd's real version when the server's first cacher started.
+    apiserver.service.watch_cache.consistent_reads = None
     async with stub_for(apiserver.endpoint) as stub:
         await create(stub, configmap("one"))
         await ready_cache(apiserver, CONFIGMAPS)

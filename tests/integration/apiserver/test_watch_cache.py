@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import grpc
 import pytest
+from aetcd import rpc
 
 from client import errors
 from client.kinds import by_resource, decode
@@ -477,3 +478,71 @@ async def _caught_up(stub: Any, mark: str, *streams: dict[str, list[tuple[str, s
         )
 
     await eventually(heard, timeout=30, what=f"every watch heard {mark}")
+
+
+class ProgressAhead:
+    """etcd as before 3.4.31/3.5.13 at its worst (etcd-io/etcd#15220): each response with
+    configmap events is preceded by a progress notification at their revision, and held
+    back until the test releases it."""
+
+    def __init__(self, server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.ahead = asyncio.Event()
+        self.release = asyncio.Event()
+        real = server.etcd.watch
+        prefix = b"/registry/configmaps/"
+
+        async def watch(key: bytes, *args: Any, **kwargs: Any) -> Any:
+            async for resp in real(key, *args, **kwargs):
+                if key.startswith(prefix) and resp.events:
+                    early = rpc.WatchResponse()
+                    early.header.revision = max(e.kv.mod_revision for e in resp.events)
+                    yield early
+                    self.ahead.set()
+                    await self.release.wait()
+                yield resp
+
+        monkeypatch.setattr(server.etcd, "watch", watch)
+
+
+async def test_a_watch_started_while_old_etcds_progress_runs_ahead_still_hears_the_change(
+    apiserver, monkeypatch
+):
+    etcd = ProgressAhead(apiserver, monkeypatch)
+    apiserver.service.watch_cache.consistent_reads = False  # an etcd before the fix
+    cache = await configmaps_cache(apiserver)
+    before = cache.revision
+    async with stub_for(apiserver.endpoint) as stub:
+        made = await create(stub, configmap("late"))
+    async with asyncio.timeout(10):
+        await etcd.ahead.wait()
+    # The cache must not believe it holds the change its progress notification announced.
+    assert cache.revision == before
+    watcher = cache.watch("", Selection(), cache.revision, bookmarks=False)
+    try:
+        etcd.release.set()
+        assert await names_of(watcher.events(), 1) == ["late"]
+    finally:
+        cache.forget(watcher)
+    assert cache.revision == int(made.metadata.resource_version)
+
+
+async def test_a_direct_watchs_bookmark_on_old_etcd_never_passes_a_change_not_yet_sent(
+    apiserver, monkeypatch
+):
+    etcd = ProgressAhead(apiserver, monkeypatch)
+    kind = by_resource("configmaps")
+    start = await apiserver.etcd.revision()
+    events = watch_objects(
+        apiserver.etcd, kind, "", Selection(), resource_version=str(start), bookmark_every=60
+    )
+    async with stub_for(apiserver.endpoint) as stub:
+        made = await create(stub, configmap("late"))
+    etcd.release.set()
+    seen: list[tuple[str, int]] = []
+    async with asyncio.timeout(10):
+        async for event in events:
+            seen.append((event.type, int(event.resource_version)))
+            if event.type == "ADDED":
+                break
+    await events.aclose()
+    assert seen == [("BOOKMARK", start), ("ADDED", int(made.metadata.resource_version))]
