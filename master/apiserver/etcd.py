@@ -97,6 +97,9 @@ _CHANNEL_OPTIONS = {
     "grpc.keepalive_time_ms": 10_000,
     "grpc.keepalive_timeout_ms": 5_000,
     "grpc.keepalive_permit_without_calls": 0,
+    # A range of a whole collection comes back in one message: gRPC's 4 MiB default
+    # refused a list of 5,000 pods. kube-apiserver's etcd client allows MaxInt32.
+    "grpc.max_receive_message_length": 2**31 - 1,
 }
 
 # gRPC codes after which another member may do better.
