@@ -397,7 +397,8 @@ async def run(opts: Options, stop: asyncio.Event) -> None:
 
 
 async def remove_containers(opts: Options) -> None:
-    """Stop and remove every container labelled with the node(s), and their files."""
+    """Stop and remove every container labelled with the node(s), and their files; then
+    the pod bridge, if no other node's container is still on it."""
     for name in node_names(opts):
         runtime = _runtime(opts, name)
         try:
@@ -408,6 +409,10 @@ async def remove_containers(opts: Options) -> None:
         finally:
             await runtime.close()
     shutil.rmtree(opts.root_dir / "pods", ignore_errors=True)
+    if opts.runtime != "fake":
+        from kubelet.network.bridge import remove_if_unused
+
+        await asyncio.to_thread(remove_if_unused)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -288,3 +288,30 @@ class DockerBridge:
                 return ipam.allocate(sandbox)
             except IPAMError as e:
                 raise NetworkError(f"node {self.node}: {e}") from None
+
+
+def remove_if_unused(name: str = NETWORK) -> bool:
+    """Remove the pod bridge `name` if it carries the kubelet's label and no container
+    is on it; whether it was removed. Blocking (call it in a thread).
+
+    `tug down` calls this once its nodes' containers are gone: a node keeps its bridge
+    between pods, so nothing else would. Nodes of one engine are removed in parallel, so
+    a bridge another node still uses, or one already gone, is left quietly; so is a
+    network of that name the kubelet did not make."""
+    try:
+        client = docker.from_env()
+    except docker.errors.DockerException:
+        return False
+    try:
+        for network in client.networks.list(names=[name]):
+            network.reload()
+            ours = (network.attrs.get("Labels") or {}).get(NETWORK_LABEL) == "pods"
+            if network.name == name and ours and not network.attrs.get("Containers"):
+                network.remove()
+                log.info("removed the pod bridge", key=name)
+                return True
+    except docker.errors.DockerException:
+        pass  # in use after all, removed by another node, or the engine went away
+    finally:
+        client.close()
+    return False

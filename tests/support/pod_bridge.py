@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import docker
 
-from kubelet.network.bridge import NETWORK, NETWORK_LABEL
+from kubelet.network.bridge import NETWORK, remove_if_unused
 
 
 def exists() -> bool:
@@ -29,17 +29,4 @@ def exists() -> bool:
 
 def remove_if_empty() -> None:
     """Remove the pod bridge if it is the kubelet's and no container is attached."""
-    try:
-        client = docker.from_env()
-    except docker.errors.DockerException:
-        return
-    try:
-        for network in client.networks.list(names=[NETWORK]):
-            network.reload()
-            ours = (network.attrs.get("Labels") or {}).get(NETWORK_LABEL) == "pods"
-            if network.name == NETWORK and ours and not network.attrs.get("Containers"):
-                network.remove()
-    except docker.errors.DockerException:
-        pass  # in use after all, or the engine went away: leave it
-    finally:
-        client.close()
+    remove_if_unused(NETWORK)
