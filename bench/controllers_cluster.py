@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -50,6 +51,7 @@ async def bench_cluster(apiserver_flags: Sequence[str] = ()) -> AsyncIterator[Be
     etcd = start_etcd(1)
     server: ApiServerProcess | None = None
     components: Components | None = None
+    root: Path | None = None
     try:
         server = ApiServerProcess.start(
             etcd.endpoints, name="bench-apiserver", extra_args=apiserver_flags
@@ -61,6 +63,8 @@ async def bench_cluster(apiserver_flags: Sequence[str] = ()) -> AsyncIterator[Be
     finally:
         if components is not None:
             components.stop()
+        if root is not None:  # the kubelets' directories, once they have stopped
+            shutil.rmtree(root, ignore_errors=True)
         if server is not None:
             server.stop()
         etcd.stop()
