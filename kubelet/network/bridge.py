@@ -200,6 +200,11 @@ class DockerBridge:
             return subnet, gateway, None
         return subnet, gateway, docker_range(subnet)
 
+    def forget(self) -> None:
+        """The bridge is gone (a sandbox's create said so): the next plan makes it again."""
+        log.warning("pod bridge missing, making it again", node=self.node, key=self.name)
+        self._ready = False
+
     async def ensure(self) -> None:
         """Create the bridge, or replace an idle one with another subnet."""
         if self._ready:

@@ -283,6 +283,13 @@ class DockerRuntime:
             try:
                 attrs = await self._call("create_sandbox", run, plan)
                 break
+            except docker.errors.NotFound as e:
+                # The bridge was removed under this node (`tug down` of another cluster on
+                # the engine found it empty): make it again, then try once more.
+                self.bridge.release(name, plan.ip)
+                if "network" not in str(e.explanation or e):
+                    raise rt.RuntimeFailure(f"{what}: {e}") from None
+                self.bridge.forget()
             except docker.errors.APIError as e:
                 # Held by a container this node does not own: skip the address, try another.
                 taken = bool(plan.ip) and "in use" in str(e.explanation or e)

@@ -22,7 +22,7 @@ import pytest
 from client.api import ApiClient
 from client.errors import Conflict, NotFound
 from kubelet.kubelet import Kubelet, KubeletConfig
-from kubelet.network.bridge import NetworkError
+from kubelet.network.bridge import NetworkError, remove_if_unused
 from kubelet.network.podnetwork import PodNetwork
 from kubelet.runtime.docker import DockerRuntime
 from proto import core_pb2
@@ -279,3 +279,20 @@ async def test_an_address_held_by_a_container_of_no_node_is_skipped(
         assert await pod_ip(api, "p") == "172.31.5.3"
     finally:
         client.close()
+
+
+async def test_a_bridge_removed_under_a_running_node_is_made_again_for_its_next_pod(
+    api: ApiClient, network: str, nodes: Nodes
+) -> None:
+    name = node_name()
+    await nodes.start(name)
+    await give_pod_cidr(api, name, "172.31.6.0/24")
+    await api.create(sleeper("first", name))
+    await pod_ip(api, "first")
+    await api.delete("pods", "default", "first", grace_period_seconds=0)
+    # Another cluster's `tug down` removes the bridge once no container is on it.
+    await eventually(
+        lambda: asyncio.to_thread(remove_if_unused, network), timeout=30, what="bridge removed"
+    )
+    await api.create(sleeper("second", name))
+    assert in_cidr(await pod_ip(api, "second"), "172.31.6.0/24")
