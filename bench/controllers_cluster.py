@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,27 +47,23 @@ class Bench:
 
 @asynccontextmanager
 async def bench_cluster(apiserver_flags: Sequence[str] = ()) -> AsyncIterator[Bench]:
-    """etcd + API server process + component processes started by the caller."""
-    etcd = start_etcd(1)
-    server: ApiServerProcess | None = None
-    components: Components | None = None
-    root: Path | None = None
-    try:
+    """etcd + API server process + component processes started by the caller; all
+    stopped, and the kubelets' directory removed, when it ends, also on failure."""
+    # Undone in reverse, each step even when one before it raised: a component that
+    # would not stop must not leave the directory, the API server or etcd behind.
+    with ExitStack() as undo:
+        etcd = start_etcd(1)
+        undo.callback(etcd.stop)
         server = ApiServerProcess.start(
             etcd.endpoints, name="bench-apiserver", extra_args=apiserver_flags
         )
+        undo.callback(server.stop)
         root = Path(tempfile.mkdtemp(prefix="tugboat-bench-"))
+        undo.callback(shutil.rmtree, root, ignore_errors=True)
         components = Components(server.endpoint, etcd, root)
+        undo.callback(components.stop)  # first out: the kubelets write in the directory
         async with ApiClient([server.endpoint]) as api:
             yield Bench(api, components, server)
-    finally:
-        if components is not None:
-            components.stop()
-        if root is not None:  # the kubelets' directories, once they have stopped
-            shutil.rmtree(root, ignore_errors=True)
-        if server is not None:
-            server.stop()
-        etcd.stop()
 
 
 async def wait(

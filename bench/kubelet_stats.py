@@ -29,6 +29,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 import docker
@@ -127,16 +128,20 @@ def remove_node_containers(nodes: list[str]) -> None:
 async def main(pods: int, window: float) -> None:
     run = uuid.uuid4().hex[:6]
     on, off = f"bench-stats-on-{run}", f"bench-stats-off-{run}"
-    etcd = start_etcd(1)
-    log_dir = Path(tempfile.mkdtemp(prefix="tugboat-bench-stats-"))
-    kubelets: list[KubeletProcess] = []
-    try:
+    # Undone in reverse, each step even when one before it raised: the kubelets stop,
+    # their containers go, then their logs and root directories, then etcd.
+    with ExitStack() as undo:
+        etcd = start_etcd(1)
+        undo.callback(etcd.stop)
+        log_dir = Path(tempfile.mkdtemp(prefix="tugboat-bench-stats-"))
+        undo.callback(shutil.rmtree, log_dir, ignore_errors=True)
+        undo.callback(remove_node_containers, [on, off])
         async with running_apiserver(etcd.endpoints, http=False) as server:
             api = ApiClient([server.endpoint])
-            kubelets = [
-                KubeletProcess(on, server.endpoint, 10.0, log_dir),
-                KubeletProcess(off, server.endpoint, 0.0, log_dir),
-            ]
+            kubelets: list[KubeletProcess] = []
+            for node, stats_period in ((on, 10.0), (off, 0.0)):
+                kubelets.append(KubeletProcess(node, server.endpoint, stats_period, log_dir))
+                undo.callback(kubelets[-1].stop)
             names: set[str] = set()
             for node in (on, off):
                 for i in range(pods):
@@ -154,12 +159,6 @@ async def main(pods: int, window: float) -> None:
             counted = collection_cpu(kubelets[0].http_port) - counted_before
             scrapes = [await asyncio.to_thread(scrape, kubelets[0].http_port) for _ in range(20)]
             await api.close()
-    finally:
-        for k in kubelets:
-            k.stop()
-        remove_node_containers([on, off])
-        etcd.stop()
-        shutil.rmtree(log_dir, ignore_errors=True)
     times = [s[0] for s in scrapes]
     print(f"pods: {pods} per kubelet, window {measured:.0f} s, stats every 10 s on one kubelet")
     print(

@@ -396,9 +396,10 @@ async def run(opts: Options, stop: asyncio.Event) -> None:
         await api.close()
 
 
-async def remove_containers(opts: Options) -> None:
-    """Stop and remove every container labelled with the node(s), and their files; then
-    the pod bridge, if no other node's container is still on it."""
+async def remove_containers(opts: Options, *, bridge: str = "") -> None:
+    """Stop and remove every container labelled with the node(s), and their files; then,
+    on Docker, the pod bridge (`bridge`, the kubelets' own if "") if the kubelet made it
+    and no other node's container is still on it."""
     for name in node_names(opts):
         runtime = _runtime(opts, name)
         try:
@@ -409,10 +410,11 @@ async def remove_containers(opts: Options) -> None:
         finally:
             await runtime.close()
     shutil.rmtree(opts.root_dir / "pods", ignore_errors=True)
+    # The same test as _runtime's: simulated nodes never touch the engine.
     if opts.runtime != "fake":
-        from kubelet.network.bridge import remove_if_unused
+        from kubelet.network.bridge import NETWORK, remove_if_unused
 
-        await asyncio.to_thread(remove_if_unused)
+        await asyncio.to_thread(remove_if_unused, bridge or NETWORK)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -306,17 +306,45 @@ def remove_if_unused(name: str = NETWORK) -> bool:
     try:
         client = docker.from_env()
     except docker.errors.DockerException:
-        return False
+        return False  # no engine: nothing of ours can be on it
     try:
-        for network in client.networks.list(names=[name]):
-            network.reload()
-            ours = (network.attrs.get("Labels") or {}).get(NETWORK_LABEL) == "pods"
-            if network.name == name and ours and not network.attrs.get("Containers"):
-                network.remove()
-                log.info("removed the pod bridge", key=name)
-                return True
-    except docker.errors.DockerException:
-        pass  # in use after all, removed by another node, or the engine went away
+        # Docker's name filter matches every name that contains `name` (tugboat-pn-…):
+        # only the exact name is the bridge, and another network vanishing in the
+        # meantime must not stop the look at it.
+        rows = client.api.networks(names=[name])
+        found = [str(row["Id"]) for row in rows if row.get("Name") == name]
+        # Two kubelets racing to create the bridge may have left two of that name.
+        removed = [_remove_one(client, name, net_id) for net_id in found]
+        return any(removed)
+    except docker.errors.DockerException as e:
+        # The containers are gone, which is what the caller is for: an engine that
+        # will not list its networks leaves the bridge to the next `tug down`.
+        log.warning("pod bridge not looked at", key=name, error=str(e))
+        return False
     finally:
         client.close()
-    return False
+
+
+def _remove_one(client: Any, name: str, net_id: str) -> bool:
+    """Remove network `net_id` (named `name`) if it is the kubelet's and empty; whether
+    it was. Losing a race to another node's removal or a new sandbox is not an error."""
+    logger = log.bind(key=name, network_id=net_id[:12])
+    try:
+        net = client.api.inspect_network(net_id)
+        if (net.get("Labels") or {}).get(NETWORK_LABEL) != "pods":
+            logger.debug("not the kubelet's network: left")
+            return False
+        if net.get("Containers"):
+            logger.debug("pod bridge still in use: left", containers=len(net["Containers"]))
+            return False
+        client.api.remove_network(net_id)
+    except docker.errors.NotFound:
+        logger.debug("pod bridge already removed")  # by another node's removal
+        return False
+    except docker.errors.APIError as e:
+        # A container joined between the look and the removal: Docker refuses (403,
+        # active endpoints), and that node's removal or kubelet owns it now.
+        logger.debug("pod bridge not removed", error=str(e.explanation or e))
+        return False
+    logger.info("removed the pod bridge")
+    return True

@@ -20,7 +20,8 @@ def exists() -> bool:
     except docker.errors.DockerException:
         return False
     try:
-        return bool(client.networks.list(names=[NETWORK]))
+        # Docker's name filter also matches tugboat-pn-… and other tests' networks.
+        return any(n.name == NETWORK for n in client.networks.list(names=[NETWORK]))
     except docker.errors.DockerException:
         return False
     finally:
