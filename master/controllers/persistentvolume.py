@@ -29,6 +29,11 @@ A volume:
 
 Every claim and volume is queued again every RESYNC seconds (Kubernetes: 15 s), so a
 missed event delays a step and never loses it.
+
+The binder reads volumes and claims through its own writes (own_writes.py), as
+Kubernetes' controller stores what it writes back into its cache: a volume it has just
+made Available is a candidate for the next claim even while the watch still carries
+the Pending copy, so a claim never settles for a larger volume because of that lag.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from client.informer import copy_object
 from client.nodeaffinity import node_selector_matches
 from client.timestamps import now
 from master.controllers.base import Context
+from master.controllers.own_writes import OwnWrites
 from master.controllers.volumes import CLAIM, VOLUME, VolumeController
 from proto import core_pb2, storage_pb2
 
@@ -65,6 +71,8 @@ class PersistentVolumeBinder(VolumeController):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
+        self.fresh_volumes = OwnWrites[core_pb2.PersistentVolume](self.volumes)
+        self.fresh_claims = OwnWrites[core_pb2.PersistentVolumeClaim](self.claims)
         self.claims.add_handler(
             on_add=self._claim_changed,
             on_update=lambda o, n: self._claim_changed(n),
@@ -121,7 +129,7 @@ class PersistentVolumeBinder(VolumeController):
     # ---- claims ----
 
     async def sync_claim(self, key: str) -> None:
-        cached = self.claims.get(key, copy=False)
+        cached = self.fresh_claims.get(key)
         if cached is None or cached.metadata.deletion_timestamp:
             return
         pvc: core_pb2.PersistentVolumeClaim = copy_object(cached)
@@ -169,9 +177,7 @@ class PersistentVolumeBinder(VolumeController):
                     pv.spec.node_affinity.required, node
                 )
 
-        volumes = [
-            v for v in self.volumes.list(copy=False) if isinstance(v, core_pb2.PersistentVolume)
-        ]
+        volumes = [v for v in self.fresh_volumes.list() if isinstance(v, core_pb2.PersistentVolume)]
         pv = storage.find_matching_volume(pvc, volumes, node_fits=node_fits)
         if pv is not None:
             await self._bind(copy_object(pv), pvc)
@@ -200,7 +206,7 @@ class PersistentVolumeBinder(VolumeController):
         await self.events.record(pvc, "Normal", "FailedBinding", reason)
 
     async def _sync_bound_claim(self, pvc: core_pb2.PersistentVolumeClaim) -> None:
-        cached = self.volumes.get(pvc.spec.volume_name, copy=False)
+        cached = self.fresh_volumes.get(pvc.spec.volume_name)
         if cached is None:
             if pvc.status.phase == "Bound":
                 await self._claim_phase(pvc, "Lost")
@@ -275,7 +281,7 @@ class PersistentVolumeBinder(VolumeController):
     # ---- volumes ----
 
     async def sync_volume(self, name: str) -> None:
-        cached = self.volumes.get(name, copy=False)
+        cached = self.fresh_volumes.get(name)
         if cached is None:
             return
         pv: core_pb2.PersistentVolume = copy_object(cached)
@@ -284,7 +290,7 @@ class PersistentVolumeBinder(VolumeController):
             await self._volume_phase(pv, "Available")
             return
         claim_key = f"{ref.namespace}/{ref.name}"
-        pvc = self.claims.get(claim_key, copy=False)
+        pvc = self.fresh_claims.get(claim_key)
         if not ref.uid:
             # Pre-bound by its author to a claim by name: the claim's sync binds it.
             await self._volume_phase(pv, "Available")
@@ -360,9 +366,14 @@ class PersistentVolumeBinder(VolumeController):
         """One guarded write. A Conflict (the cache was behind) propagates, and the queue
         retries with back-off; NotFound means the object went meanwhile: the sync ends."""
         try:
-            return await call(obj)
+            written = await call(obj)
         except NotFound:
             raise _Gone() from None
+        if isinstance(written, core_pb2.PersistentVolume):
+            self.fresh_volumes.wrote(written)
+        else:
+            self.fresh_claims.wrote(written)
+        return written
 
 
 class _Gone(Exception):

@@ -12,10 +12,13 @@ from typing import Any
 
 import pytest
 
-from client import storage
+from client import kinds, storage
 from client.api import ApiClient
 from client.errors import NotFound
+from master.controllers import ControllerSettings
+from master.controllers.base import Context
 from master.controllers.local_path import HELPER_NAMESPACE, helper_name
+from master.controllers.persistentvolume import PersistentVolumeBinder
 from proto import core_pb2
 from tests.integration.controllers.conftest import fetch, manifest, wait_for
 
@@ -118,6 +121,39 @@ async def test_a_claim_binds_to_the_smallest_volume_that_fits_both_ways(
     await wait_for(phase, what="the volume Bound")
     for name in ("big", "small"):
         assert (await get_volume(api, name)).status.phase == "Available"
+
+
+class FrozenCache:
+    """An informer's objects as they were when taken: a cache that lags the API server."""
+
+    def __init__(self, *objects: Any) -> None:
+        self.objects = {kinds.key(o): o for o in objects}
+
+    def get(self, key: str, *, copy: bool = True) -> Any:
+        return self.objects.get(key)
+
+    def list(self, *, copy: bool = True) -> list[Any]:
+        return list(self.objects.values())
+
+
+async def test_a_claim_is_offered_the_volumes_the_binder_made_available_before_its_cache_has_them(
+    api: ApiClient,
+) -> None:
+    made = [await api.create(volume(n, s)) for n, s in (("big", "5Gi"), ("small", "1Gi"))]
+    middle = await api.create(volume("middle", "2Gi"))
+    made.append(middle)
+    pvc = await api.create(claim("data", "1500Mi"))
+    binder = PersistentVolumeBinder(Context(api, ControllerSettings()))
+    # The watch has brought the claim and the volumes as created (Pending), and none of
+    # the binder's own writes yet.
+    binder.fresh_volumes.cache = FrozenCache(*made)
+    binder.fresh_claims.cache = FrozenCache(pvc)
+    for pv in made:
+        await binder.sync(f"volume:{pv.metadata.name}")
+    await binder.sync("claim:default/data")
+    assert (await get_claim(api, "data")).spec.volume_name == "middle"
+    bound_to = await get_volume(api, "middle")
+    assert bound_to.spec.claim_ref.uid == pvc.metadata.uid
 
 
 async def test_retain_keeps_a_released_volume_and_its_data_reference(
