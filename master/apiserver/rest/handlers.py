@@ -265,8 +265,12 @@ class RestApi:
     async def _resources(self, request: web.Request) -> web.Response:
         if (refused := await self._nonresource(request)) is not None:
             return refused
-        group = request.match_info.get("group", "")
-        found = resource_list(group, request.match_info["version"])
+        group, version = request.match_info.get("group", ""), request.match_info["version"]
+        found = resource_list(group, version)
+        if found is None and self.custom is not None and await self.custom.refresh():
+            # A CRD created a moment ago, its watch event still on the way: its group
+            # is served at once here as its objects' paths are (_target).
+            found = resource_list(group, version)
         if found is None:
             return status.respond(status.of_error(_not_found_path()))
         return _json(found)

@@ -5,6 +5,8 @@ stops serving them."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import json
 import re
@@ -117,6 +119,21 @@ async def test_discovery_lists_the_custom_resource_with_its_verbs_and_subresourc
     assert {"websites/status", "websites/scale"} <= set(names)
     groups = await rest.ok("GET", "/apis")
     assert "examples.tugboat.io" in {g["name"] for g in groups["groups"]}
+
+
+async def test_discovery_of_a_crd_whose_watch_event_has_not_arrived_reads_the_crds(
+    apiserver: ApiServer, rest: Rest
+):
+    following = apiserver._following_crds
+    assert following is not None
+    following.cancel()  # the CRD's watch event never arrives
+    with contextlib.suppress(asyncio.CancelledError):
+        await following
+    await rest.ok("POST", CRDS, CRD)
+    resources = await rest.ok("GET", "/apis/examples.tugboat.io/v1")
+    assert next(r["name"] for r in resources["resources"]) == "websites"
+    status, _ = await rest.call("GET", "/apis/examples.tugboat.io/v2")
+    assert status == 404
 
 
 async def test_unknown_fields_are_pruned_and_a_bad_field_is_named(rest: Rest, served):
