@@ -69,6 +69,9 @@ class LocalPathProvisioner(VolumeController):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.pods = ctx.informers.get("pods")
+        self._deleted: dict[str, str] = {}
+        """Volume name -> uid of the volumes this provisioner deleted, until they leave
+        the cache: a sync on a cache that still holds one must not start its helper again."""
         self.claims.add_handler(on_add=self._claim, on_update=lambda o, n: self._claim(n))
         self.volumes.add_handler(on_add=self._volume, on_update=lambda o, n: self._volume(n))
         self.pods.add_handler(
@@ -169,7 +172,15 @@ class LocalPathProvisioner(VolumeController):
         cached = self.volumes.get(name, copy=False)
         helper = self.pods.get(f"{HELPER_NAMESPACE}/{helper_name(name)}", copy=False)
         if cached is None:
+            self._deleted.pop(name, None)
             if helper is not None:
+                await delete_exact(self.client, "pods", helper)
+            return
+        if self._deleted.get(name) == cached.metadata.uid:
+            # Deleted by us, its data first; the cache has not heard yet. A helper
+            # started now would be bound to a node with nothing left to remove, and
+            # outlive the volume.
+            if helper is not None and helper.status.phase == "Succeeded":
                 await delete_exact(self.client, "pods", helper)
             return
         pv: core_pb2.PersistentVolume = copy_object(cached)
@@ -182,14 +193,14 @@ class LocalPathProvisioner(VolumeController):
         nodes = storage.volume_node_names(pv)
         if not nodes or self.nodes.get(nodes[0], copy=False) is None:
             log.info("node gone, volume deleted without its data", key=name)
-            await delete_exact(self.client, "persistentvolumes", pv)
+            await self._delete_volume(pv)
             return
         if helper is None:
             await self._start_helper(pv, nodes[0])
             return
         phase = helper.status.phase
         if phase == "Succeeded":
-            await delete_exact(self.client, "persistentvolumes", pv)
+            await self._delete_volume(pv)
             await delete_exact(self.client, "pods", helper)
             log.info("volume and its directory deleted", key=name, node=nodes[0])
         elif phase == "Failed":
@@ -202,6 +213,10 @@ class LocalPathProvisioner(VolumeController):
             )
             await delete_exact(self.client, "pods", helper)
             raise RuntimeError(f"removing the directory of {name} failed")
+
+    async def _delete_volume(self, pv: core_pb2.PersistentVolume) -> None:
+        self._deleted[pv.metadata.name] = pv.metadata.uid
+        await delete_exact(self.client, "persistentvolumes", pv)
 
     async def _start_helper(self, pv: core_pb2.PersistentVolume, node: str) -> None:
         path = pv.spec.host_path.path or pv.spec.local.path

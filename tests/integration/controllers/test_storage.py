@@ -17,7 +17,7 @@ from client.api import ApiClient
 from client.errors import NotFound
 from master.controllers import ControllerSettings
 from master.controllers.base import Context
-from master.controllers.local_path import HELPER_NAMESPACE, helper_name
+from master.controllers.local_path import HELPER_NAMESPACE, LocalPathProvisioner, helper_name
 from master.controllers.persistentvolume import PersistentVolumeBinder
 from proto import core_pb2
 from tests.integration.controllers.conftest import fetch, manifest, wait_for
@@ -281,3 +281,63 @@ async def wait_for_value(check: Any, *, what: str) -> Any:
     from tests.support.waiting import eventually
 
     return await eventually(check, timeout=20, what=what)
+
+
+async def test_a_provisioner_behind_its_own_delete_starts_no_second_helper(
+    api: ApiClient,
+) -> None:
+    node = manifest({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-a"}})
+    await api.create(node)
+    released = manifest(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {
+                "name": "pvc-old",
+                "annotations": {storage.PROVISIONED_BY: storage.LOCAL_PATH_PROVISIONER},
+            },
+            "spec": {
+                "capacity": {"storage": "1Gi"},
+                "accessModes": ["ReadWriteOnce"],
+                "persistentVolumeReclaimPolicy": "Delete",
+                "storageClassName": storage.LOCAL_PATH_CLASS,
+                "hostPath": {"path": "/var/lib/local-path/pvc-old"},
+                "nodeAffinity": {
+                    "required": {
+                        "nodeSelectorTerms": [
+                            {
+                                "matchExpressions": [
+                                    {
+                                        "key": "kubernetes.io/hostname",
+                                        "operator": "In",
+                                        "values": ["node-a"],
+                                    }
+                                ]
+                            }
+                        ]
+                    }
+                },
+            },
+        }
+    )
+    await api.create(released)
+    pv = await get_volume(api, "pvc-old")
+    pv.status.phase = "Released"
+    await api.update_status(pv)
+    pv = await get_volume(api, "pvc-old")
+    provisioner = LocalPathProvisioner(Context(api, ControllerSettings()))
+    await provisioner._start_helper(pv, "node-a")
+    helper = await fetch(api, core_pb2.Pod, helper_name("pvc-old"), HELPER_NAMESPACE)
+    helper.status.phase = "Succeeded"  # the kubelet's report: the directory is gone
+    await api.update_status(helper)
+    helper = await fetch(api, core_pb2.Pod, helper_name("pvc-old"), HELPER_NAMESPACE)
+    lagging: Any = provisioner
+    lagging.nodes = FrozenCache(await fetch(api, core_pb2.Node, "node-a", ""))
+    lagging.volumes = FrozenCache(pv)
+    lagging.pods = FrozenCache(helper)
+    await provisioner.sync_volume("pvc-old")
+    assert await gone(api, "pods", HELPER_NAMESPACE, helper.metadata.name)
+    # The helper's deletion has reached the cache; the volume's has not.
+    lagging.pods = FrozenCache()
+    await provisioner.sync_volume("pvc-old")
+    assert await gone(api, "pods", HELPER_NAMESPACE, helper.metadata.name)
