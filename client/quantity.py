@@ -17,6 +17,7 @@ Note that a bare `E` is the exa suffix (1E = 10**18) while `1E3` is an exponent.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from fractions import Fraction
@@ -51,6 +52,14 @@ def parse_quantity(text: str) -> Fraction:
     """The exact value of a quantity; ValueError naming what is wrong."""
     if not isinstance(text, str):
         raise ValueError(f"quantity must be a string, got {type(text).__name__}")
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> Fraction:
+    # A cluster spells its quantities a few dozen ways ("100m", "128Mi") and every pod's
+    # validation, defaulting, quota and scheduling parses them again; a Fraction is
+    # immutable, so the parsed value is shared. Refusals raise and are not kept.
     if text == "":
         raise ValueError("quantity is empty")
     if text != text.strip():
