@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from cli.cluster.pki import CertificateAuthority, KeyPair, write_private, write_public
 
@@ -43,8 +43,8 @@ def _pair(folder: Path, stem: str, pair: KeyPair) -> None:
 
 
 def signing_key() -> bytes:
-    """A new PEM RSA key for signing ServiceAccount tokens."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    """A new PEM ECDSA P-256 key for signing ServiceAccount tokens (ES256)."""
+    key = ec.generate_private_key(ec.SECP256R1())
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )

@@ -9,7 +9,7 @@ hour when none is asked. As kube-apiserver does for the kubelet's default reques
 of a pod-bound token, that one is extended to a year, so that a pod's mounted token keeps
 working without the kubelet refreshing it; binding still revokes it with the pod.
 
-Keys: `--service-account-signing-key-file` (PEM, RSA private) signs, and its public half
+Keys: `--service-account-signing-key-file` (PEM, RSA or ECDSA private) signs, and its public half
 with any `--service-account-key-file` verifies. Without a signing key an API server makes
 one for its own lifetime: tokens then work only where nothing verifies them across
 servers, which is the insecure mode.
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from client import errors
 from client.kinds import by_resource
@@ -47,7 +47,7 @@ def load_keys(signing_key_file: str, key_files: list[str]) -> ServiceAccountToke
     if signing_key_file:
         private = Path(signing_key_file).read_bytes()
     else:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        key = ec.generate_private_key(ec.SECP256R1())
         private = key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,

@@ -8,10 +8,18 @@ for it on behalf of a pod) the pod by name and uid:
      "kubernetes.io": {"namespace": ns, "serviceaccount": {"name": n, "uid": u},
                        "pod": {"name": p, "uid": v}}}
 
-The signature (RS256) proves the token came from an API server of this cluster; the
+The signature proves the token came from an API server of this cluster; the
 authenticator then checks that the ServiceAccount (and the pod) still exist with those
 uids, so deleting either revokes every token issued for it, as in Kubernetes. Every API
 server of a cluster shares the signing key (`--service-account-key-file`).
+
+As kube-apiserver, the key's type picks the algorithm: RS256 for an RSA key, ES256,
+ES384 or ES512 for an ECDSA key on P-256, P-384 or P-521. Keys `tug up` makes are
+P-256: every pod's token is signed once, and in a profile at 1,000 simulated nodes
+signing took 4.4 % of the API server's time with RSA-2048 and 1.3 % with P-256
+(verifying is cached by the authenticator). A token is verified only by the keys of the
+algorithm its header names, so RSA and ECDSA keys can be listed side by side while a
+cluster rotates from one to the other.
 """
 
 from __future__ import annotations
@@ -20,8 +28,9 @@ import time
 from dataclasses import dataclass
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
-from jwt.algorithms import RSAAlgorithm
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from master.apiserver.auth.user import (
     SERVICE_ACCOUNTS,
@@ -79,19 +88,44 @@ class TokenClaims:
         ).with_authenticated()
 
 
-_RS256 = RSAAlgorithm(RSAAlgorithm.SHA256)
+SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+VerifyingKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+
+_CURVE_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
 
 
-def _private(pem: bytes) -> RSAPrivateKey:
-    key = _RS256.prepare_key(pem)
-    if not isinstance(key, RSAPrivateKey):
-        raise ValueError("the service account signing key is not an RSA private key")
+def algorithm_of(key: SigningKey | VerifyingKey) -> str:
+    """The JWT algorithm a key signs or verifies with, as kube-apiserver chooses it."""
+    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        return "RS256"
+    algorithm = _CURVE_ALGORITHMS.get(key.curve.name)
+    if algorithm is None:
+        raise ValueError(f"ECDSA keys on curve {key.curve.name} cannot sign service tokens")
+    return algorithm
+
+
+def _private(pem: bytes) -> SigningKey:
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise ValueError("the service account signing key is neither an RSA nor an ECDSA key")
+    algorithm_of(key)
     return key
 
 
-def _public(pem: bytes) -> RSAPublicKey:
-    key = _RS256.prepare_key(pem)
-    return key.public_key() if isinstance(key, RSAPrivateKey) else key
+def _public(pem: bytes) -> VerifyingKey:
+    """A public key, the public half of a private key, or a certificate's key (PEM): what
+    `--service-account-key-file` may hold."""
+    key: object
+    if b"CERTIFICATE" in pem:
+        key = x509.load_pem_x509_certificate(pem).public_key()
+    elif b"PRIVATE KEY" in pem:
+        key = _private(pem).public_key()
+    else:
+        key = serialization.load_pem_public_key(pem)
+    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        raise ValueError("a service account key is neither an RSA nor an ECDSA key")
+    algorithm_of(key)
+    return key
 
 
 class ServiceAccountTokens:
@@ -110,7 +144,9 @@ class ServiceAccountTokens:
         # call, which cost half the API server's time when thousands of pods asked for
         # their tokens at once.
         self._signing_key = None if signing_key is None else _private(signing_key)
-        self._verifying = [_public(key) for key in verifying_keys]
+        self._algorithm = "" if self._signing_key is None else algorithm_of(self._signing_key)
+        publics = [_public(key) for key in verifying_keys]
+        self._verifying = [(key, algorithm_of(key)) for key in publics]
         self.issuer = issuer
 
     @property
@@ -148,7 +184,7 @@ class ServiceAccountTokens:
             "exp": expires,
             _KEY: inner,
         }
-        return jwt.encode(claims, self._signing_key, algorithm="RS256"), expires
+        return jwt.encode(claims, self._signing_key, algorithm=self._algorithm), expires
 
     @staticmethod
     def looks_like_jwt(token: str) -> bool:
@@ -157,13 +193,20 @@ class ServiceAccountTokens:
 
     def verify(self, token: str) -> TokenClaims:
         """The claims of a token signed by one of our keys, unexpired; InvalidToken else."""
+        try:
+            algorithm = str(jwt.get_unverified_header(token).get("alg"))
+        except jwt.PyJWTError as e:
+            raise InvalidToken(str(e)) from None
+        keys = [key for key, signs in self._verifying if signs == algorithm]
+        if not keys:
+            raise InvalidToken(f"the token is signed with {algorithm}, which no key verifies")
         last: Exception | None = None
-        for key in self._verifying:
+        for key in keys:
             try:
                 claims = jwt.decode(
                     token,
                     key,
-                    algorithms=["RS256"],
+                    algorithms=[algorithm],
                     audience=self.issuer,
                     issuer=self.issuer,
                     leeway=_LEEWAY,

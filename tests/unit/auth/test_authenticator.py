@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import time
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.utils import base64url_encode
 
-from cli.cluster.pki import CertificateAuthority, new_signing_key
+from cli.cluster.pki import CertificateAuthority, KeyPair, new_signing_key
 from client import errors
 from master.apiserver.auth.authenticator import Authenticator, bearer_token
 from master.apiserver.auth.satokens import ServiceAccountTokens
@@ -15,6 +21,23 @@ from master.apiserver.auth.tokenfile import TokenFileError, parse_tokens
 
 KEY = new_signing_key()
 OTHER_KEY = new_signing_key()
+
+
+def rsa_signing_key() -> KeyPair:
+    """An RSA-2048 pair, as kubeadm makes sa.key and as users bring their own."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return KeyPair(public, private)
+
+
+RSA_KEY = rsa_signing_key()
 
 
 def tokens(key=KEY, verify=(KEY,)) -> ServiceAccountTokens:
@@ -103,7 +126,11 @@ async def test_a_token_of_a_recreated_service_account_is_refused():
 async def test_a_pod_bound_token_dies_with_its_pod():
     objects = Objects()
     token, _ = tokens().issue(
-        "team", "builder", "sa-uid-1", expiration_seconds=600, pod_name="web-1",
+        "team",
+        "builder",
+        "sa-uid-1",
+        expiration_seconds=600,
+        pod_name="web-1",
         pod_uid="pod-uid-1",
     )
     auth = authenticator(objects)
@@ -138,12 +165,50 @@ async def test_a_forged_unsigned_token_is_refused():
 
 
 async def test_tokens_of_a_rotated_out_key_still_verify_while_it_is_listed():
-    old_token, _ = tokens(key=OTHER_KEY).issue("team", "builder", "sa-uid-1",
-                                               expiration_seconds=600)
+    old_token, _ = tokens(key=OTHER_KEY).issue(
+        "team", "builder", "sa-uid-1", expiration_seconds=600
+    )
     auth = authenticator()
     auth.service_accounts = tokens(verify=(KEY, OTHER_KEY))
     user = await auth.authenticate(None, f"Bearer {old_token}")
     assert user.name == "system:serviceaccount:team:builder"
+
+
+def test_tugs_keys_sign_es256_and_an_rsa_key_signs_rs256():
+    for key, algorithm in ((KEY, "ES256"), (RSA_KEY, "RS256")):
+        token, _ = tokens(key=key, verify=(key,)).issue(
+            "team", "builder", "sa-uid-1", expiration_seconds=600
+        )
+        assert jwt.get_unverified_header(token)["alg"] == algorithm
+
+
+async def test_while_rotating_from_rsa_to_ecdsa_tokens_of_both_keys_verify():
+    old_token, _ = tokens(key=RSA_KEY, verify=(RSA_KEY,)).issue(
+        "team", "builder", "sa-uid-1", expiration_seconds=600
+    )
+    new_token, _ = tokens().issue("team", "builder", "sa-uid-1", expiration_seconds=600)
+    auth = authenticator()
+    auth.service_accounts = tokens(verify=(KEY, RSA_KEY))
+    for token in (old_token, new_token):
+        user = await auth.authenticate(None, f"Bearer {token}")
+        assert user.name == "system:serviceaccount:team:builder"
+    rotated = authenticator()  # the RSA key no longer listed
+    with pytest.raises(errors.Unauthenticated, match="signed with RS256, which no key verifies"):
+        await rotated.authenticate(None, f"Bearer {old_token}")
+
+
+async def test_a_token_signed_with_the_public_key_as_an_hmac_secret_is_refused():
+    claims = jwt.decode(
+        tokens().issue("team", "builder", "sa-uid-1", expiration_seconds=600)[0],
+        options={"verify_signature": False},
+    )
+    # PyJWT will not sign this itself: the forger writes the three parts by hand.
+    head = base64url_encode(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = base64url_encode(json.dumps(claims).encode())
+    mac = hmac.new(KEY.cert, head + b"." + body, hashlib.sha256).digest()
+    forged = b".".join((head, body, base64url_encode(mac))).decode()
+    with pytest.raises(errors.Unauthenticated, match="signed with HS256"):
+        await authenticator().authenticate(None, f"Bearer {forged}")
 
 
 def test_bearer_token_reads_only_the_bearer_scheme():

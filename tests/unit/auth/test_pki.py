@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from cli.cluster.pki import CertificateAuthority, new_signing_key
@@ -59,7 +61,9 @@ def test_not_before_in_the_past_makes_an_expired_certificate(ca):
     assert cert.not_valid_after_utc < datetime.datetime.now(datetime.UTC)
 
 
-def test_the_signing_key_pair_is_rsa_pem():
+def test_the_signing_key_pair_is_ecdsa_p256_pem():
     pair = new_signing_key()
     assert pair.cert.startswith(b"-----BEGIN PUBLIC KEY-----")
-    assert b"PRIVATE KEY" in pair.key
+    key = serialization.load_pem_private_key(pair.key, password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    assert key.curve.name == "secp256r1"
