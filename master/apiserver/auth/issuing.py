@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from client import errors
-from client.kinds import by_resource
+from client.kinds import Kind, Object, by_resource
 from client.timestamps import from_epoch
 from master.apiserver.access import Access, Request
 from master.apiserver.auth.satokens import (
@@ -88,9 +88,9 @@ class TokenIssuer:
         await self.access.authorize(
             Request("create", SERVICE_ACCOUNTS, namespace, name, subresource="token"), user
         )
-        account = await self.registry.get(SERVICE_ACCOUNTS, namespace, name)
+        account = await self._read(SERVICE_ACCOUNTS, namespace, name)
         if pod_name:
-            pod = await self.registry.get(PODS, namespace, pod_name)
+            pod = await self._read(PODS, namespace, pod_name, pod_uid)
             if pod_uid and pod.metadata.uid != pod_uid:
                 raise errors.Conflict(
                     f"the UID in the bound object reference ({pod_uid}) does not match the "
@@ -121,3 +121,17 @@ class TokenIssuer:
             pod_uid=pod_uid,
         )
         return IssuedToken(token, from_epoch(expires))
+
+    async def _read(self, kind: Kind, namespace: str, name: str, uid: str = "") -> Object:
+        """The object from the watch cache when it is there (with `uid`, when given), else
+        from etcd. Every pod's token is asked for as the pod starts, and two etcd reads per
+        pod were a cost at scale; a cached copy cannot give away more than the newest
+        would, since a token names the uids it was issued for and dies with them. Only a
+        miss reads etcd: a pod created a moment ago may not be in the cache yet."""
+        try:
+            found = await self.registry.get(kind, namespace, name, "0")
+        except errors.NotFound:
+            found = None
+        if found is not None and (not uid or found.metadata.uid == uid):
+            return found
+        return await self.registry.get(kind, namespace, name)
