@@ -4,30 +4,48 @@ Kubernetes answers "may I?" with a SelfSubjectAccessReview and "may they?" with 
 SubjectAccessReview, which only a caller allowed to `create subjectaccessreviews` may ask
 (the admin); both run the very authorizer that judges real requests, so the answer is the
 one a request would get. With authorization off every answer is yes. CreateToken issues
-ServiceAccount tokens (Kubernetes' TokenRequest) through auth/issuing.py.
+ServiceAccount tokens (Kubernetes' TokenRequest) through auth/issuing.py. Every pod asks
+for one, so it is counted in `tugboat_apiserver_requests_total` and written to the audit
+log as `create serviceaccounts/token`, as kube-apiserver counts and audits TokenRequests
+(the REST subresource already was).
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import grpc
 
 from client import errors
-from master.apiserver.access import Access
+from client.kinds import by_resource
+from master.apiserver.access import Access, Request
+from master.apiserver.audit import AuditLog
 from master.apiserver.auth.attributes import Attributes
 from master.apiserver.auth.issuing import TokenIssuer
 from master.apiserver.auth.peers import grpc_caller
 from master.apiserver.auth.user import UserInfo
+from master.apiserver.metrics import ApiServerMetrics
 from proto import auth_pb2, auth_pb2_grpc
 
 AUTHORIZATION_GROUP = "authorization.k8s.io"
+SERVICE_ACCOUNTS = by_resource("serviceaccounts")
 
 
 class AuthService(auth_pb2_grpc.AuthServicer):
-    def __init__(self, access: Access, issuer: TokenIssuer | None = None) -> None:
+    def __init__(
+        self,
+        access: Access,
+        issuer: TokenIssuer | None = None,
+        *,
+        metrics: ApiServerMetrics | None = None,
+        audit: AuditLog | None = None,
+    ) -> None:
         self.access = access
         self.issuer = issuer
+        self.metrics = metrics
+        self.audit = audit
 
     async def _caller(self, context: Any) -> UserInfo:
         try:
@@ -86,25 +104,65 @@ class AuthService(auth_pb2_grpc.AuthServicer):
         self, request: auth_pb2.TokenRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.TokenResponse:
         """A token for a ServiceAccount, bound to a pod if one is named (auth/issuing.py)."""
-        caller = await self._caller(context)
-        if self.issuer is None:
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "no ServiceAccount token issuer")
-            raise AssertionError("unreachable")
+        started = time.perf_counter()
+        namespace = request.namespace or "default"
+        code = grpc.StatusCode.OK
+        caller: UserInfo | None = None
         try:
+            caller = await self.access.authenticate(*grpc_caller(context))
+            if self.issuer is None:
+                code = grpc.StatusCode.UNIMPLEMENTED
+                await context.abort(code, "no ServiceAccount token issuer")
+                raise AssertionError("unreachable")
             issued = await self.issuer.issue(
                 caller,
-                request.namespace or "default",
+                namespace,
                 request.service_account,
                 expiration_seconds=int(request.expiration_seconds),
                 pod_name=request.pod_name,
                 pod_uid=request.pod_uid,
             )
         except errors.ApiError as e:
+            code = e.code
             await context.abort(e.code, e.message)
             raise
+        except asyncio.CancelledError:
+            code = grpc.StatusCode.CANCELLED
+            raise
+        except Exception:
+            if code == grpc.StatusCode.OK:
+                code = grpc.StatusCode.INTERNAL
+            raise
+        finally:
+            self._record(code, namespace, request.service_account, caller, started)
         return auth_pb2.TokenResponse(
             token=issued.token, expiration_timestamp=issued.expiration_timestamp
         )
+
+    def _record(
+        self,
+        code: grpc.StatusCode,
+        namespace: str,
+        name: str,
+        caller: UserInfo | None,
+        started: float,
+    ) -> None:
+        elapsed = time.perf_counter() - started
+        if self.metrics is not None:
+            self.metrics.requests.labels("create", SERVICE_ACCOUNTS.resource, code.name).inc()
+            self.metrics.request_duration.labels("create", SERVICE_ACCOUNTS.resource).observe(
+                elapsed
+            )
+        if self.audit is not None:
+            self.audit.record(
+                frontend="grpc",
+                verb="create",
+                resource=SERVICE_ACCOUNTS.resource,
+                request=Request("create", SERVICE_ACCOUNTS, namespace, name, subresource="token"),
+                user=caller,
+                code=code.name,
+                seconds=elapsed,
+            )
 
 
 __all__ = ["AuthService"]

@@ -376,7 +376,7 @@ class ApiServer:
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         auth_pb2_grpc.add_AuthServicer_to_server(  # type: ignore[no-untyped-call]
-            AuthService(self.access, self.token_issuer),
+            AuthService(self.access, self.token_issuer, metrics=self.metrics, audit=self.audit),
             server,
         )
         nodeagent_pb2_grpc.add_NodeAgentServicer_to_server(  # type: ignore[no-untyped-call]

@@ -86,9 +86,7 @@ def _pod(name: str, node: str, secret: str) -> core_pb2.Pod:
 async def cluster(etcd_clean: EtcdCluster, tmp_path: Path) -> AsyncIterator[Cluster]:
     tokens = tmp_path / "tokens.csv"
     tokens.write_text(
-        "".join(
-            f'{token},{user},{user},"{groups}"\n' for token, user, groups in TOKENS.values()
-        )
+        "".join(f'{token},{user},{user},"{groups}"\n' for token, user, groups in TOKENS.values())
     )
     async with running_apiserver(
         etcd_clean.endpoints,
@@ -434,6 +432,29 @@ async def _token_for(c: Cluster, namespace: str, name: str) -> str:
             metadata=((AUTHORIZATION, f"Bearer {TOKENS['admin'][0]}"),),
         )
     return str(answer.token)
+
+
+async def test_a_token_request_over_grpc_is_counted_and_audited(cluster: Cluster, tmp_path: Path):
+    def counted() -> float:
+        labels = {"verb": "create", "resource": "serviceaccounts", "code": "OK"}
+        value = cluster.server.metrics.registry.get_sample_value(
+            "tugboat_apiserver_requests_total", labels
+        )
+        return value or 0.0
+
+    before = counted()
+    await _token_for(cluster, "team", "default")
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await _token_for(cluster, "team", "nobody")
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+    assert counted() == before + 1
+    lines = [json.loads(line) for line in (tmp_path / "audit.log").read_text().splitlines()]
+    tokens = [
+        (e["user"], e["namespace"], e["name"], e["code"])
+        for e in lines
+        if e["resource"] == "serviceaccounts" and e["subresource"] == "token"
+    ]
+    assert tokens == [("admin", "team", "default", "OK"), ("admin", "team", "nobody", "NOT_FOUND")]
 
 
 async def test_a_service_account_token_is_its_identity_under_rbac_until_the_account_goes(
