@@ -418,7 +418,7 @@ class Cacher:
                         watcher.progress(self.revision)
                 self._moved_on()
         finally:
-            await stream.aclose()  # type: ignore[attr-defined]
+            await stream.aclose()
 
     def _apply(self, event: Any) -> None:
         revision = int(event.kv.mod_revision)

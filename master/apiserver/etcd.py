@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Any
 
 import aetcd
@@ -281,7 +281,7 @@ class Etcd:
         prev_kv: bool = True,
         progress_every: float = 0.0,
         progress_wanted: asyncio.Event | None = None,
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncGenerator[Any, None]:
         """WatchResponses for [key, end) from `start_revision` (0: now), on a stream of its own.
 
         Raises Gone when the revision is compacted. With `progress_every` > 0, asks etcd

@@ -6,7 +6,10 @@ Kubernetes' rules for where a request is served from:
 
 - A watch from a revision still in the cache's window is served from memory; from an
   older one, by an etcd watch of its own as before (which answers Gone once etcd has
-  compacted it, so a client never misses a change either way).
+  compacted it, so a client never misses a change either way). That etcd watch lasts
+  only until it has sent a revision the window holds: the cache serves every change
+  after it. An informer that listed a moment before its kind's cache began would
+  otherwise keep an etcd watch, decoded for it alone, for as long as it runs.
 - A watch from "" starts with a consistent list read from etcd, then follows the cache
   from that list's revision; from "0" the initial state is the cache's own, as
   kube-apiserver serves "0" (any state the server has seen).
@@ -146,17 +149,21 @@ class WatchCache:
         older than the window and compacted in etcd."""
         after = watch_revision(resource_version)
         ns = read_namespace(kind, namespace)
+        bookmarks = bookmark_every > 0
         cacher = await self.cacher(kind)
         if cacher is not None and cacher.can_serve(after or cacher.revision):
-            watcher = cacher.watch(
-                ns, selection, after or cacher.revision, bookmarks=bookmark_every > 0
-            )
-            try:
-                async for event in watcher.events():
-                    yield event
-            finally:
-                cacher.forget(watcher)
+            async for event in _served(cacher, ns, selection, after or cacher.revision, bookmarks):
+                yield event
             return
+        handed: list[tuple[Cacher, int]] = []
+
+        def to_cache(passed: int) -> bool:
+            ready = self.ready_now(kind)
+            if ready is None or not ready.can_serve(passed):
+                return False
+            handed.append((ready, passed))
+            return True
+
         direct = watch_objects(
             self.etcd,
             kind,
@@ -165,9 +172,14 @@ class WatchCache:
             resource_version=resource_version,
             bookmark_every=bookmark_every,
             progress_ordered=await self.progress_ordered(),
+            handover=to_cache,
         )
         async with aclosing(direct) as events:
             async for event in events:
+                yield event
+        for ready, passed in handed:
+            log.info("watch handed from etcd to the cache", key=kind.resource, revision=passed)
+            async for event in _served(ready, ns, selection, passed, bookmarks):
                 yield event
 
     async def initial(
@@ -289,3 +301,15 @@ class WatchCache:
             items = items[:limit]
         page.items = items
         return page
+
+
+async def _served(
+    cacher: Cacher, namespace: str, selection: Selection, after: int, bookmarks: bool
+) -> AsyncGenerator[api_pb2.WatchEvent, None]:
+    """Every change after `after` from the cache's window and then as it comes."""
+    watcher = cacher.watch(namespace, selection, after, bookmarks=bookmarks)
+    try:
+        async for event in watcher.events():
+            yield event
+    finally:
+        cacher.forget(watcher)

@@ -13,7 +13,8 @@ was, stamped with the revision of its deletion.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
 from typing import Any
 
 from aetcd import rpc
@@ -112,13 +113,18 @@ async def watch_objects(
     resource_version: str = "",
     bookmark_every: float = 0.0,
     progress_ordered: bool = False,
+    handover: Callable[[int], bool] | None = None,
 ) -> AsyncGenerator[api_pb2.WatchEvent, None]:
     """Every change after `resource_version` (empty or "0": from now); Gone if compacted.
 
     The raw stream; a watch from "" or "0" first gets WatchCache.initial. A bookmark
     carries etcd's progress revision only where `progress_ordered` (etcd sends progress
     after every event it covers; see cacher.py); elsewhere the last revision this watch
-    has passed, and none before it has one."""
+    has passed, and none before it has one.
+
+    After each etcd response, `handover` is asked whether someone else can serve every
+    change after the revision passed so far; if so the stream ends there. etcd sends a
+    revision's events in one response, so a transaction is never split between the two."""
     after = watch_revision(resource_version)
     passed = after
     ns = read_namespace(kind, namespace)
@@ -130,17 +136,19 @@ async def watch_objects(
         prev_kv=True,
         progress_every=bookmark_every,
     )
-    async for resp in stream:
-        if resp.created:
-            continue
-        if not resp.events:
-            if progress_ordered:
-                passed = max(passed, int(resp.header.revision))
-            if bookmark_every > 0 and passed:
-                yield bookmark(kind, passed)
-            continue
-        for event in resp.events:
-            passed = int(event.kv.mod_revision)
-            translated = translate(kind, selection, event)
-            if translated is not None:
-                yield translated
+    async with aclosing(stream):
+        async for resp in stream:
+            if resp.created:
+                continue
+            if not resp.events:
+                if progress_ordered:
+                    passed = max(passed, int(resp.header.revision))
+                if bookmark_every > 0 and passed:
+                    yield bookmark(kind, passed)
+            for event in resp.events:
+                passed = int(event.kv.mod_revision)
+                translated = translate(kind, selection, event)
+                if translated is not None:
+                    yield translated
+            if handover is not None and passed and handover(passed):
+                return

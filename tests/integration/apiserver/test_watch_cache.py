@@ -6,7 +6,7 @@ import asyncio
 import json
 import random
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import aiohttp
@@ -52,6 +52,16 @@ async def configmaps_cache(server: Any) -> cacher.Cacher:
     return made
 
 
+async def servers_own_watches(etcd: EtcdCluster, server: Any) -> Callable[[], int]:
+    """How many etcd watches the server holds for itself, counted from now on: its CRDs'
+    follower, already there before any client's, and one per cache it makes later (a
+    create starts those its admission reads: namespaces, quotas)."""
+    crds = await eventually(lambda: etcd_watchers(etcd), what="the server's own watch")
+    caches = server.service.watch_cache.cachers
+    before = len(caches)
+    return lambda: crds + len(caches) - before
+
+
 async def names_of(watch: Any, count: int) -> list[str]:
     names: list[str] = []
     async with asyncio.timeout(20):
@@ -66,14 +76,10 @@ async def test_fifty_watchers_of_a_resource_cost_etcd_one_watch_and_each_hears_e
     own_etcd,
 ):
     async with running_apiserver(own_etcd.endpoints) as server:
-        # The server's own watches are there before any client's: its CRDs' follower,
-        # and the caches its admission reads (namespaces, quotas), started by a create.
-        crds = await eventually(lambda: etcd_watchers(own_etcd), what="the server's own watch")
-        caches = server.service.watch_cache.cachers
-        before = len(caches)
+        servers_own = await servers_own_watches(own_etcd, server)
         async with stub_for(server.endpoint) as stub:
             start = (await create(stub, configmap("first"))).metadata.resource_version
-            own = crds + len(caches) - before
+            own = servers_own()
             await eventually(
                 lambda: etcd_watchers(own_etcd) == own, what="the admission caches' watches"
             )
@@ -193,6 +199,30 @@ async def test_a_revision_older_than_the_window_and_compacted_is_gone(etcd_clean
                         pass
             assert e.value.code() == grpc.StatusCode.OUT_OF_RANGE
             first.cancel()
+
+
+async def test_a_watch_from_before_the_cache_began_is_handed_from_etcd_to_the_cache(own_etcd):
+    async with running_apiserver(own_etcd.endpoints) as server:
+        servers_own = await servers_own_watches(own_etcd, server)
+        async with stub_for(server.endpoint) as stub:
+            start = (await create(stub, configmap("before"))).metadata.resource_version
+            await create(stub, configmap("x"))
+            cache = await configmaps_cache(server)
+            assert cache.oldest > int(start)
+            own = servers_own()
+            await eventually(lambda: etcd_watchers(own_etcd) == own, what="the caches' watches")
+            old = stub.Watch(api_pb2.WatchRequest(resource="configmaps", resource_version=start))
+            assert await names_of(old, 1) == ["x"]
+            await create(stub, configmap("y"))
+            await create(stub, configmap("z"))
+            assert await names_of(old, 2) == ["y", "z"]
+            await eventually(
+                lambda: etcd_watchers(own_etcd) == own, what="the old watch's etcd watch closed"
+            )
+            assert len(cache.watchers) == 1
+            await create(stub, configmap("after"))
+            assert await names_of(old, 1) == ["after"]
+            old.cancel()
 
 
 async def test_a_watcher_that_falls_a_queue_behind_is_ended_and_the_others_go_on(
