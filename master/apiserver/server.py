@@ -284,9 +284,13 @@ class ApiServer:
         return f"{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
 
     async def ready(self) -> str | None:
-        """None when serving: etcd answers and bootstrap is done; else why not."""
+        """None when serving: etcd answers, bootstrap is done and the gRPC port takes
+        calls; else why not. The status port opens first, so /readyz must wait for the
+        gRPC server: a client told "ready" before it listens has its calls refused."""
         if not self._bootstrapped:
             return "bootstrap not done"
+        if self._grpc is None:
+            return "gRPC port not serving yet"
         try:
             await within(self.etcd.revision(), 2.0)
         except (TimeoutError, errors.ApiError) as e:

@@ -9,7 +9,9 @@ import urllib.request
 import grpc
 import pytest
 
+from master.apiserver.server import ApiServer, ApiServerConfig
 from tests.integration.apiserver.helpers import configmap, create, stub_for
+from tests.support.waiting import eventually
 
 
 def _fetch(port: int, path: str) -> tuple[int, str]:
@@ -54,3 +56,39 @@ async def test_readyz_fails_when_etcd_is_unreachable(apiserver_factory):
     status, body = await _get(server.status.port, "/readyz")
     assert status == 503
     assert "etcd unreachable" in body
+
+
+async def test_readyz_waits_until_the_grpc_port_serves(etcd_clean):
+    # The status port opens before the gRPC server, which waits for the CRDs to be read:
+    # held there, the server must not call itself ready.
+    server = ApiServer(
+        ApiServerConfig(
+            etcd_servers=list(etcd_clean.endpoints), bind_address="127.0.0.1", port=0, http_port=0
+        )
+    )
+    crds_read = asyncio.Event()
+
+    async def crds_held() -> None:
+        await crds_read.wait()
+        server.custom_resources.ready.set()
+        await asyncio.Event().wait()
+
+    server.custom_resources.run = crds_held  # type: ignore[method-assign]
+    starting = asyncio.create_task(server.start())
+    try:
+        await eventually(
+            lambda: server.status is not None and server._bootstrapped, what="bootstrap"
+        )
+        assert server.status is not None
+        status, body = await _get(server.status.port, "/readyz")
+        assert status == 503
+        assert "gRPC" in body
+        crds_read.set()
+        await starting
+        assert await _get(server.status.port, "/readyz") == (200, "ok\n")
+        async with stub_for(server.endpoint) as stub:
+            await create(stub, configmap("served"))
+    finally:
+        crds_read.set()
+        await starting
+        await server.stop(grace=0.5)
