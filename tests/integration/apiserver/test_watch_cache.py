@@ -407,16 +407,26 @@ async def test_the_cache_serves_the_same_events_as_etcd_through_deletes_compacti
     rng = random.Random(7)
     async with running_apiserver(own_etcd3.endpoints) as server:
         cache = server.service.watch_cache
+        before = str(await server.etcd.revision())
+        async with stub_for(server.endpoint) as stub:
+            for i in range(3):
+                await create(stub, configmap(f"early-{i}"))
         await cache.cacher(kind)
         start = str(await server.etcd.revision())
         selections = {"all": Selection(), "blue": parse("colour=blue", "")}
         cached: dict[str, list[tuple[str, str, str]]] = {s: [] for s in selections}
         direct: dict[str, list[tuple[str, str, str]]] = {s: [] for s in selections}
+        handed: list[tuple[str, str, str]] = []
+        """A watch from before the cache began: etcd serves it, then hands it to the cache."""
 
         async def follow_cache(name: str) -> None:
             events = cache.watch(kind, "", selections[name], resource_version=start)
             async for event in events:
                 cached[name].append(_seen(event))
+
+        async def follow_from_before() -> None:
+            async for event in cache.watch(kind, "", Selection(), resource_version=before):
+                handed.append(_seen(event))
 
         async def follow_etcd(name: str) -> None:
             # A watch straight on etcd, resumed from its last revision when it breaks.
@@ -435,6 +445,7 @@ async def test_the_cache_serves_the_same_events_as_etcd_through_deletes_compacti
         followers = [
             asyncio.create_task(f(name)) for name in selections for f in (follow_cache, follow_etcd)
         ]
+        followers.append(asyncio.create_task(follow_from_before()))
         try:
             async with stub_for(server.endpoint) as stub:
                 live: dict[tuple[str, str], Any] = {}
@@ -462,14 +473,14 @@ async def test_the_cache_serves_the_same_events_as_etcd_through_deletes_compacti
                         )
                         live[(ns, name)] = decode("configmaps", resp.object)
                     if step in (80, 200):
-                        await _caught_up(stub, f"sentinel-{step}", cached, direct)
+                        await _caught_up(stub, f"sentinel-{step}", cached, direct, {"all": handed})
                         await server.etcd.compact(await server.etcd.revision())
                     if step == 140:
                         used = next(
                             m for m in own_etcd3.members if m.endpoint == server.etcd.endpoint
                         )
                         own_etcd3.kill_member(used)
-                await _caught_up(stub, "sentinel-end", cached, direct)
+                await _caught_up(stub, "sentinel-end", cached, direct, {"all": handed})
         finally:
             for task in followers:
                 task.cancel()
@@ -477,6 +488,8 @@ async def test_the_cache_serves_the_same_events_as_etcd_through_deletes_compacti
     for name in selections:
         assert cached[name] == direct[name], name
     assert len(cached["all"]) == 240 + 3  # every write and the three sentinels
+    assert [name for _, name, _ in handed[:3]] == [f"default/early-{i}" for i in range(3)]
+    assert handed[3:] == cached["all"]
     assert 3 < len(cached["blue"]) < 243
 
 
