@@ -79,29 +79,28 @@ async def wait(
     raise RuntimeError(f"gave up after {limit:.0f} s waiting for {what}")
 
 
+def node_ready(node: core_pb2.Node) -> bool:
+    c = cu.get_condition(node.status.conditions, "Ready")
+    return c is not None and c.status == "True"
+
+
+def pod_running(pod: core_pb2.Pod, image: str = "") -> bool:
+    """Active, Running and ready (with `image` when given)."""
+    if not cu.is_pod_active(pod) or pod.status.phase != "Running" or not cu.is_pod_ready(pod):
+        return False
+    return not image or pod.spec.containers[0].image == image
+
+
 async def ready_nodes(api: ApiClient) -> int:
     """Nodes whose Ready condition is True."""
     page = await api.list("nodes")
-    count = 0
-    for n in page.items:
-        assert isinstance(n, core_pb2.Node)
-        c = cu.get_condition(n.status.conditions, "Ready")
-        count += c is not None and c.status == "True"
-    return count
+    return sum(node_ready(n) for n in page.items if isinstance(n, core_pb2.Node))
 
 
 async def running_pods(api: ApiClient, app: str, image: str = "") -> int:
     """Active, Running, ready pods of `app` (with `image` when given)."""
     page = await api.list("pods", "default", label_selector=f"app={app}")
-    count = 0
-    for p in page.items:
-        assert isinstance(p, core_pb2.Pod)
-        if not cu.is_pod_active(p) or p.status.phase != "Running" or not cu.is_pod_ready(p):
-            continue
-        if image and p.spec.containers[0].image != image:
-            continue
-        count += 1
-    return count
+    return sum(pod_running(p, image) for p in page.items if isinstance(p, core_pb2.Pod))
 
 
 def deployment(name: str, replicas: int) -> workloads_pb2.Deployment:
