@@ -27,19 +27,29 @@ from proto import core_pb2, workloads_pb2
 from tests.integration.controllers.conftest import fetch, fetch_all, manifest, wait_for
 
 
+def _second_one(at: datetime) -> datetime:
+    return at.replace(second=1, microsecond=0)
+
+
 class ManualClock:
-    """A clock that moves only when told."""
+    """A clock that moves only when told, and never lags the real clock's minute.
+
+    It stands at second 1 of a minute, so each step of a minute passes exactly one
+    schedule. It starts in the real clock's minute: a CronJob created now has its next
+    time after this clock, so nothing is due before the test's first step, even when the
+    controller syncs the new CronJob before the test takes it. (It started a minute
+    ahead before, and a sync that came first found that minute due and started a Job
+    early.) A step first catches up with the real clock's minute, so a create that
+    crossed into a new minute still has a time due after a step of a minute."""
 
     def __init__(self) -> None:
-        # A whole minute plus 1 s, so each step of a minute passes exactly one schedule.
-        start = datetime.now(UTC).replace(second=1, microsecond=0) + timedelta(minutes=1)
-        self.at = start
+        self.at = _second_one(datetime.now(UTC))
 
     def __call__(self) -> datetime:
         return self.at
 
     def advance(self, **step: float) -> None:
-        self.at += timedelta(**step)
+        self.at = max(self.at, _second_one(datetime.now(UTC))) + timedelta(**step)
 
 
 @pytest.fixture
@@ -127,6 +137,9 @@ async def test_an_every_minute_cron_job_starts_one_job_each_minute_named_by_its_
 ) -> None:
     await manager.start(controllers=("cronjob",))
     await api.create(cron_job("tick"))
+    # The controller may sync a new CronJob before the test's next step: no time is due.
+    await synced_twice()
+    assert await jobs_of(api, "tick") == []
     clock.advance(minutes=1)
     first = await job_count(api, "tick", 1, "the first minute's Job")
     minute = clock.at.replace(second=0)
