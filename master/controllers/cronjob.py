@@ -200,7 +200,10 @@ class CronJobController(Controller):
         if any(ref.name == name for ref in cj.status.active):
             # The cache's CronJob predates the write that recorded this run, but its Job
             # is already seen: this time was acted on, and Replace must not delete it.
-            return False
+            # That write may have been lost to a conflict, so record the time here: else
+            # lastScheduleTime stays behind a Job that runs, and every sync comes back here.
+            cj.status.last_schedule_time = format_time(scheduled)
+            return True
         if cj.spec.HasField("starting_deadline_seconds") and now > scheduled + timedelta(
             seconds=cj.spec.starting_deadline_seconds
         ):

@@ -238,6 +238,36 @@ async def test_a_sync_whose_cronjob_lags_its_own_write_does_not_replace_the_job_
     assert not kept.metadata.deletion_timestamp
 
 
+async def test_a_run_whose_status_write_was_lost_to_a_conflict_is_recorded_by_the_next_sync(
+    api: ApiClient, clock: ManualClock
+) -> None:
+    created = await api.create(cron_job("lost"))
+    controller = cronjob.CronJobController(Context(api, ControllerSettings()))
+    lagging: Any = controller
+    clock.advance(minutes=1)
+    lagging.cron_jobs = FrozenCache(created)
+    lagging.jobs = FrozenCache()
+    await controller.sync("default/lost")
+    [first] = await jobs_of(api, "lost")
+    recorded = await fetch(api, workloads_pb2.CronJob, "lost")
+    # The next minute's sync still holds the CronJob as created: its Job is made, and
+    # its status write refused.
+    clock.advance(minutes=1)
+    lagging.jobs = FrozenCache(first)
+    with pytest.raises(Conflict):
+        await controller.sync("default/lost")
+    jobs = await jobs_of(api, "lost")
+    assert len(jobs) == 2
+    # The retry sees the status of the first run and both Jobs.
+    lagging.cron_jobs = FrozenCache(recorded)
+    lagging.jobs = FrozenCache(*jobs)
+    await controller.sync("default/lost")
+    cj = await fetch(api, workloads_pb2.CronJob, "lost")
+    assert cj.status.last_schedule_time == format_time(clock.at.replace(second=0))
+    assert sorted(ref.name for ref in cj.status.active) == [j.metadata.name for j in jobs]
+    assert len(await jobs_of(api, "lost")) == 2
+
+
 async def test_history_limits_keep_only_the_newest_finished_jobs(
     api: ApiClient, manager: Any, clock: ManualClock
 ) -> None:
