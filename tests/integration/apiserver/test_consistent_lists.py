@@ -13,6 +13,7 @@ follows etcd's version.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ import grpc
 import pytest
 
 from client.kinds import by_resource, decode
+from client.timeouts import within
 from master.apiserver import objects, watchcache
 from master.apiserver.listing import list_objects
 from master.apiserver.selection import parse
@@ -164,6 +166,66 @@ async def test_a_kubelets_list_of_its_pods_from_the_cache_follows_binds_and_dele
         page = await list_objects(apiserver.etcd, PODS, "", selection)
         cached, _ = cacher.snapshot("", selection)
         assert [p.metadata.name for p in cached] == [p.metadata.name for p in page.items]
+
+
+async def test_a_list_not_older_than_a_revision_the_cache_has_not_reached_waits_for_the_cache(
+    apiserver, monkeypatch
+):
+    # A reconnecting kubelet's list of its pods, at its renewed Lease's revision: other
+    # kinds' writes have moved etcd past the pods cache, and the next pod write brings the
+    # cache there. On this machine's etcd a consistent list would read every pod from etcd.
+    cacher = await ready_cache(apiserver, PODS)
+    waiting = asyncio.Event()
+    real_wait = cacher.wait_fresh
+
+    async def wait_fresh(revision: int, timeout: float) -> bool:
+        waiting.set()
+        return bool(await real_wait(revision, timeout))
+
+    monkeypatch.setattr(cacher, "wait_fresh", wait_fresh)
+    async with stub_for(apiserver.endpoint) as stub:
+        await create(stub, pod("before", node="node-1"))
+        lease = await create(stub, configmap("renewed-lease"))
+        renewed = int(lease.metadata.resource_version)
+        assert cacher.revision < renewed
+        reads = collection_reads(apiserver, monkeypatch, PODS)
+        listing = asyncio.create_task(
+            names(
+                stub,
+                "pods",
+                field_selector="spec.nodeName=node-1",
+                resource_version=str(renewed),
+                resource_version_match="NotOlderThan",
+            )
+        )
+        await within(waiting.wait(), 5.0)
+        await create(stub, pod("after", node="node-1"))
+        listed, revision = await within(listing, 5.0)
+    assert listed == ["after", "before"]
+    assert revision > renewed
+    assert reads == []
+
+
+async def test_a_list_not_older_than_a_revision_the_cache_does_not_reach_reads_etcd(
+    apiserver, monkeypatch
+):
+    cacher = await ready_cache(apiserver, PODS)
+    monkeypatch.setattr(watchcache, "NOT_OLDER_THAN_SECONDS", 0.3)
+    async with stub_for(apiserver.endpoint) as stub:
+        await create(stub, pod("only", node="node-1"))
+        lease = await create(stub, configmap("renewed-lease"))
+        renewed = int(lease.metadata.resource_version)
+        reads = collection_reads(apiserver, monkeypatch, PODS)
+        listed, revision = await names(
+            stub,
+            "pods",
+            field_selector="spec.nodeName=node-1",
+            resource_version=str(renewed),
+            resource_version_match="NotOlderThan",
+        )
+    assert listed == ["only"]
+    assert revision >= renewed > cacher.revision
+    assert reads != []
 
 
 async def test_a_grpc_list_takes_resource_version_as_the_rest_list_does(apiserver, monkeypatch):
