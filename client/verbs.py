@@ -47,6 +47,8 @@ class Lister(Protocol):
         field_selector: str = "",
         limit: int = 0,
         continue_token: str = "",
+        resource_version: str = "",
+        resource_version_match: str = "",
     ) -> ObjectList:
         """One page of objects at one revision."""
         ...

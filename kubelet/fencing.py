@@ -21,6 +21,14 @@ restarted its pod watch from that fresh list, so a stale watch stream cannot rev
 pod that was deleted meanwhile. Containers of pods still bound to it are then restarted
 by their workers under the pods' restartPolicy.
 
+That list is "not older than" the kubelet's last Lease renewal, which came after the
+gap: it holds every deletion and rebinding committed before the kubelet was back, which
+is what a fresh list must show, and the watch from it brings every later one. The API
+server answers it from its watch cache. A consistent list, on etcd too old to serve it
+from the cache, decoded every pod of the cluster from etcd for each reconnecting node:
+when an overloaded API server let thousands of nodes' renewals lapse at once, their
+lists became the overload.
+
 Not guaranteed: a kubelet that is frozen (SIGSTOP) or whose machine hangs cannot stop
 anything until it runs again; containers stopped by the fence are not restarted on a
 node that never reconnects.
@@ -161,8 +169,9 @@ class Fence:
             self.log.info("reconnected")
 
 
-Reconnected = Callable[[list[core_pb2.Pod]], Awaitable[None]]
-"""Called with the pods bound to the node once the reconnect kill is done."""
+Reconnected = Callable[[list[core_pb2.Pod], str], Awaitable[None]]
+"""Called with the pods bound to the node, and the resourceVersion they were listed at,
+once the reconnect kill is done."""
 
 
 def unbound(containers: Sequence[ContainerInfo], bound: set[str]) -> list[ContainerInfo]:
@@ -184,11 +193,14 @@ class SelfFencing:
         runtime: ContainerRuntime,
         api: Lister,
         on_reconnected: Reconnected,
+        lease_version: Callable[[], str] = str,
     ) -> None:
         self.fence = fence
         self.runtime = runtime
         self.api = api
         self.on_reconnected = on_reconnected
+        self.lease_version = lease_version
+        """The resourceVersion of the node Lease as last renewed ("": unknown)."""
         self.node = runtime.node
         self.log = log.bind(node=self.node)
         self._stopped_for = 0
@@ -225,7 +237,15 @@ class SelfFencing:
     async def reconcile(self) -> None:
         """Re-list the pods bound here, kill the rest, then let the kubelet resume."""
         selector = f"spec.nodeName={self.node}"
-        listed = await self.api.list("pods", "", field_selector=selector)
+        # Read only now: the renewal that reconnected, or one after it.
+        version = self.lease_version()
+        listed = await self.api.list(
+            "pods",
+            "",
+            field_selector=selector,
+            resource_version=version,
+            resource_version_match="NotOlderThan" if version else "",
+        )
         items = getattr(listed, "items", [])
         pods = [p for p in items if isinstance(p, core_pb2.Pod) and p.spec.node_name == self.node]
         bound = {p.metadata.uid for p in pods}
@@ -239,7 +259,7 @@ class SelfFencing:
             )
         await self._stop(doomed)
         metrics.RECONNECT_KILLS.inc(len(doomed))
-        await self.on_reconnected(pods)
+        await self.on_reconnected(pods, listed.resource_version)
         self.fence.reconciled()
 
     async def _stop(self, containers: Sequence[ContainerInfo]) -> None:

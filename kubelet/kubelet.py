@@ -143,7 +143,13 @@ class Kubelet:
         c.root_dir.mkdir(parents=True, exist_ok=True)
         assert self.manager is not None
         self.fence.reset()
-        fencing = SelfFencing(self.fence, self.runtime, self.api, self._reconnected)
+        fencing = SelfFencing(
+            self.fence,
+            self.runtime,
+            self.api,
+            self._reconnected,
+            lease_version=self.heartbeat.lease_version,
+        )
         self._tasks = [
             asyncio.create_task(fencing.run(), name=f"fencing-{c.node_name}"),
             asyncio.create_task(self.heartbeat.run(), name=f"heartbeat-{c.node_name}"),
@@ -158,16 +164,17 @@ class Kubelet:
         self._start_pod_source()
         log.info("kubelet started", node=c.node_name, address=c.address, port=c.port)
 
-    def _start_pod_source(self) -> None:
+    def _start_pod_source(self, version: str = "") -> None:
         assert self.manager is not None
         name = self.config.node_name
         self._pod_source = asyncio.create_task(
-            watch_pods(self.api, name, self.manager), name=f"pods-{name}"
+            watch_pods(self.api, name, self.manager, version), name=f"pods-{name}"
         )
         self._tasks.append(self._pod_source)
 
-    async def _reconnected(self, pods: list[core_pb2.Pod]) -> None:
-        """After a disconnection: the fresh pod list replaces the old watch and its backlog."""
+    async def _reconnected(self, pods: list[core_pb2.Pod], version: str) -> None:
+        """After a disconnection: the fresh pod list replaces the old watch and its backlog,
+        and the new watch starts where that list was read, not with a list of its own."""
         old = self._pod_source
         if old is not None:
             old.cancel()
@@ -175,7 +182,7 @@ class Kubelet:
             self._tasks.remove(old)
         assert self.manager is not None
         self.manager.replace_all(pods)
-        self._start_pod_source()
+        self._start_pod_source(version)
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Cancel every loop and worker, waiting at most about `timeout` s for each group.

@@ -214,6 +214,10 @@ class NodeHeartbeat:
             self._node = seen
         return True
 
+    def lease_version(self) -> str:
+        """The resourceVersion of the Lease as last renewed ("": not known)."""
+        return self._lease.metadata.resource_version if self._lease is not None else ""
+
     async def renew_lease(self) -> None:
         """Create or renew the node Lease (holderIdentity = node name)."""
         lease = self._lease

@@ -23,11 +23,12 @@ log = structlog.get_logger("kubelet.podsource")
 _MAX_RETRY_SECONDS = 5.0
 
 
-async def watch_pods(api: ApiClient, node: str, manager: PodManager) -> None:
-    """Feed the manager every change of the pods with spec.nodeName == node, until cancelled."""
+async def watch_pods(api: ApiClient, node: str, manager: PodManager, version: str = "") -> None:
+    """Feed the manager every change of the pods with spec.nodeName == node, until cancelled;
+    from `version` when the manager already holds the pods listed at it."""
     selector = f"spec.nodeName={node}"
     retry = 0.2
-    version = ""  # the last revision the manager has seen; "" until listed, and after Gone
+    # `version`: the last revision the manager has seen; "" until listed, and after Gone.
     while True:
         try:
             if not version:

@@ -156,12 +156,15 @@ class Pods:
     def __init__(self, pods: list[core_pb2.Pod]) -> None:
         self.pods = pods
         self.calls: list[str] = []
+        self.versions: list[tuple[str, str]] = []
 
     async def list(self, resource: str, namespace: str = "", **kw: Any) -> Any:
         self.calls.append(kw.get("field_selector", ""))
+        self.versions.append((kw.get("resource_version", ""), kw.get("resource_version_match", "")))
 
         class Page:
             items = self.pods
+            resource_version = "77"
 
         return Page()
 
@@ -190,10 +193,10 @@ async def test_fencing_stops_app_containers_and_reconnecting_kills_pods_no_longe
     clock = Clock()
     f = fence(clock)
     api = Pods([bound_pod("u-kept", "kept")])
-    handed: list[list[str]] = []
+    handed: list[tuple[list[str], str]] = []
 
-    async def reconnected(pods: list[core_pb2.Pod]) -> None:
-        handed.append([p.metadata.name for p in pods])
+    async def reconnected(pods: list[core_pb2.Pod], version: str) -> None:
+        handed.append(([p.metadata.name for p in pods], version))
 
     task = SelfFencing(f, runtime, api, reconnected)
     clock.advance(9.0)
@@ -206,8 +209,30 @@ async def test_fencing_stops_app_containers_and_reconnecting_kills_pods_no_longe
     await task.reconcile()
     assert api.calls == ["spec.nodeName=n1"]
     assert await running(runtime) == {("kept", "sandbox")}
-    assert handed == [["kept"]]
+    assert handed == [(["kept"], "77")]
     assert f.may_start()
+
+
+async def test_reconnecting_lists_the_pods_not_older_than_the_renewed_lease() -> None:
+    # The list must hold every change before the kubelet was back, and may come from the
+    # API server's cache: a consistent list read every pod of the cluster from etcd.
+    clock = Clock()
+    f = fence(clock)
+    api = Pods([bound_pod("u-kept", "kept")])
+    renewed = ["4242"]
+
+    async def reconnected(pods: list[core_pb2.Pod], version: str) -> None:
+        pass
+
+    task = SelfFencing(f, FakeRuntime("n1", start_delay=0), api, reconnected, lambda: renewed[0])
+    clock.advance(9.0)
+    f.check()
+    f.renewed(clock.now)
+    await task.reconcile()
+    renewed[0] = ""  # the Lease was re-read after a conflict: no version known
+    f.renewed(clock.now)
+    await task.reconcile()
+    assert api.versions == [("4242", "NotOlderThan"), ("", "")]
 
 
 @pytest.mark.parametrize(

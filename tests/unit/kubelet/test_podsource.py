@@ -74,8 +74,10 @@ class Manager:
         self.calls.append(("remove", [uid]))
 
 
-async def run_until(api: ScriptedApi, manager: Manager, watches: int) -> None:
-    task = asyncio.create_task(watch_pods(cast(ApiClient, api), "n1", cast(PodManager, manager)))
+async def run_until(api: ScriptedApi, manager: Manager, watches: int, version: str = "") -> None:
+    task = asyncio.create_task(
+        watch_pods(cast(ApiClient, api), "n1", cast(PodManager, manager), version)
+    )
     try:
         await eventually(
             lambda: len(api.watched_from) >= watches, timeout=5, what=f"{watches} watches"
@@ -108,3 +110,13 @@ async def test_a_watch_whose_revision_is_gone_lists_the_pods_again() -> None:
     assert api.lists == 2
     assert api.watched_from == ["10", "30"]
     assert manager.calls[-1] == ("replace_all", ["a", "b"])
+
+
+async def test_a_source_started_from_a_reconnects_list_watches_from_it_without_listing() -> None:
+    # The reconnect already listed the node's pods and handed them to the manager.
+    api = ScriptedApi([([WatchEvent("ADDED", pod("b", "21"), "21")], Unavailable("again"))])
+    manager = Manager()
+    await run_until(api, manager, watches=2, version="20")
+    assert api.lists == 0
+    assert api.watched_from == ["20", "21"]
+    assert manager.calls == [("upsert", ["b"])]

@@ -51,7 +51,7 @@ async def test_the_fencing_loop_ends_when_cancelled_as_it_is_woken() -> None:
         async def list(self, *args: Any, **kwargs: Any) -> ObjectList:
             raise AssertionError("not reached")
 
-    async def reconnected(pods: list[core_pb2.Pod]) -> None:
+    async def reconnected(pods: list[core_pb2.Pod], version: str) -> None:
         pass
 
     fencing = SelfFencing(fence, FakeRuntime("n1"), NoPods(), reconnected)
