@@ -345,6 +345,43 @@ def build_kubelets(opts: Options, api: ApiClient) -> tuple[list[Kubelet], list[I
     return kubelets, shared
 
 
+START_BATCH = 20
+"""Simulated nodes started at once."""
+REGISTER_PACE_SECONDS = 30.0
+"""How long a batch of simulated nodes may take to register before the next starts anyway."""
+
+
+async def start_paced(kubelets: Sequence[Kubelet], stop: asyncio.Event) -> None:
+    """Start the node(s); simulated ones a batch at a time, each batch once the one before
+    has registered (or after REGISTER_PACE_SECONDS), until `stop` is set.
+
+    Thousands of nodes started at once registered all at once: the API server answered
+    their creates and first renewals tens of seconds late, and each node's fence clock,
+    which runs from its start, ran out before its first renewal. Paced by registration,
+    the nodes join as fast as the API server takes them, as real nodes join a cluster.
+    """
+    for i in range(0, len(kubelets), START_BATCH):
+        batch = kubelets[i : i + START_BATCH]
+        await asyncio.gather(*(k.start() for k in batch))
+        if i + START_BATCH >= len(kubelets):
+            return  # the last batch (or a single real node) registers in its own time
+        registered = asyncio.gather(
+            *(k.heartbeat.registered.wait() for k in batch if k.heartbeat is not None)
+        )
+        stopping = asyncio.ensure_future(stop.wait())
+        either: set[asyncio.Future[Any]] = {registered, stopping}
+        try:
+            await asyncio.wait(
+                either, timeout=REGISTER_PACE_SECONDS, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            registered.cancel()
+            stopping.cancel()
+            await asyncio.gather(registered, stopping, return_exceptions=True)
+        if stop.is_set():
+            return
+
+
 def node_names(opts: Options) -> list[str]:
     """The node name, or name-0 … name-(N-1) when simulating N nodes."""
     if opts.simulate == 1:
@@ -376,9 +413,7 @@ async def run(opts: Options, stop: asyncio.Event) -> None:
     for informer in shared:
         informer.start()
     try:
-        # Start in small batches so hundreds of simulated nodes do not stampede the API.
-        for i in range(0, len(kubelets), 20):
-            await asyncio.gather(*(k.start() for k in kubelets[i : i + 20]))
+        await start_paced(kubelets, stop)
         await stop.wait()
     finally:
         log.info("stopping", nodes=len(kubelets))

@@ -88,6 +88,8 @@ class NodeHeartbeat:
         self._renewed_at: float | None = None
         self._recheck_until = 0.0
         self.renewals = 0
+        self.registered = asyncio.Event()
+        """Set once the Node is created or adopted and its first status written."""
 
     def desired_node(self) -> core_pb2.Node:
         """The Node's metadata and spec this kubelet asserts."""
@@ -154,6 +156,7 @@ class NodeHeartbeat:
             self._node = got
             self.log.info("node already registered, adopted")
         await self.write_status(force=True)
+        self.registered.set()
 
     async def write_status(self, *, force: bool = False, refresh: bool = False) -> bool:
         """Write the Node status if it changed or is older than status_max_age; True if written.
