@@ -50,6 +50,22 @@ def _pick(text: str, **patterns: str) -> Figures:
     return out
 
 
+def _scale(text: str, headline: str) -> Figures:
+    """bench.scale's figures, with `headline` also as the ratio."""
+    figures = _pick(
+        text,
+        pods_per_second=r"Running (?:in|after) [\d.]+ s: ([\d.]+) pods/s",
+        nodes_ready_seconds=r"simulated nodes in \d+ processes Ready in ([\d.]+) s",
+        requests_per_pod=r"API requests per pod during the rollout: ([\d.]+)",
+        false_not_ready=r"false NotReady nodes: (\d+)",
+        fenced=r"nodes that fenced their pods: (\d+)",
+        leader_changes=r"leader changes: (\d+)",
+    )
+    if headline in figures:
+        figures["ratio"] = figures[headline]
+    return figures
+
+
 def _generic(text: str) -> Figures:
     """Every "...: N" on a line about a ratio, and every "Nx" at a line's end."""
     out: Figures = {}
@@ -346,15 +362,15 @@ RUNS = [
         "scale",
         "bench.scale",
         ["--nodes", "1000", "--replicas", "3000", "--processes", "4"],
-        lambda text: _pick(
-            text,
-            ratio=r"Running (?:in|after) [\d.]+ s: ([\d.]+) pods/s",
-            requests_per_pod=r"API requests per pod during the rollout: ([\d.]+)",
-            false_not_ready=r"false NotReady nodes: (\d+)",
-            fenced=r"nodes that fenced their pods: (\d+)",
-            leader_changes=r"leader changes: (\d+)",
-        ),
+        lambda text: _scale(text, "pods_per_second"),
         "pods/s, 3,000 replicas on 1,000 simulated nodes (goal 150)",
+    ),
+    Run(
+        "scale_5000",
+        "bench.scale",
+        ["--nodes", "5000", "--replicas", "3000", "--processes", "4", "--limit", "300"],
+        lambda text: _scale(text, "false_not_ready"),
+        "false NotReady nodes, 5,000 simulated nodes, 3,000 replicas (goal 0)",
     ),
     Run(
         "hosts",
