@@ -47,10 +47,25 @@ class Lister(Protocol):
         field_selector: str = "",
         limit: int = 0,
         continue_token: str = "",
+    ) -> ObjectList:
+        """One page of objects at one revision."""
+        ...
+
+
+class VersionedLister(Protocol):
+    """A list that may name the revision it must not be older than (a reconnecting
+    kubelet's, answered from the API server's watch cache)."""
+
+    async def list(
+        self,
+        resource: str,
+        namespace: str = "",
+        *,
+        field_selector: str = "",
         resource_version: str = "",
         resource_version_match: str = "",
     ) -> ObjectList:
-        """One page of objects at one revision."""
+        """Objects at a revision not older than `resource_version` ("": the newest)."""
         ...
 
 

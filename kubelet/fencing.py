@@ -46,7 +46,7 @@ import structlog
 
 from client.errors import ApiError
 from client.timeouts import wait_event
-from client.verbs import Lister
+from client.verbs import VersionedLister
 from kubelet import metrics
 from kubelet.runtime.interface import ContainerInfo, ContainerRuntime, RuntimeFailure
 from proto import core_pb2
@@ -191,7 +191,7 @@ class SelfFencing:
         self,
         fence: Fence,
         runtime: ContainerRuntime,
-        api: Lister,
+        api: VersionedLister,
         on_reconnected: Reconnected,
         lease_version: Callable[[], str] = str,
     ) -> None:
