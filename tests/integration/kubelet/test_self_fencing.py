@@ -308,7 +308,7 @@ async def test_a_resumed_kubelet_posts_ready_again_and_its_taints_are_lifted(
 
 
 async def test_a_kubelet_cut_off_from_the_api_stops_its_pods_and_on_return_kills_the_unbound(
-    apiserver_factory: Any, tmp_path: Path
+    apiserver_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cut = apiserver_factory.start_process(name="cut")
     other = apiserver_factory.start_process(name="other")
@@ -326,6 +326,16 @@ async def test_a_kubelet_cut_off_from_the_api_stops_its_pods_and_on_return_kills
         fencing=FenceSettings(fence_after=2.0, reconnect_kill_after=1.0),
     )
     kubelet = Kubelet(config, kubelet_api, runtime)
+    pod_lists: list[tuple[str, str]] = []
+    """The resourceVersion and match of every list of pods the kubelet makes."""
+    real_list = kubelet_api.list
+
+    async def recording_list(resource: str, namespace: str = "", **kw: Any) -> Any:
+        if resource == "pods":
+            pod_lists.append((kw.get("resource_version", ""), kw.get("resource_version_match", "")))
+        return await real_list(resource, namespace, **kw)
+
+    monkeypatch.setattr(kubelet_api, "list", recording_list)
     async with ApiClient([other.endpoint]) as api:
         try:
             await kubelet.start()
@@ -347,6 +357,7 @@ async def test_a_kubelet_cut_off_from_the_api_stops_its_pods_and_on_return_kills
 
             cut.kill()
             cut_at = time.monotonic()
+            lists_before_the_cut = len(pod_lists)
 
             async def stopped() -> bool:
                 return not any(c.running for cs in (await apps()).values() for c in cs)
@@ -369,6 +380,11 @@ async def test_a_kubelet_cut_off_from_the_api_stops_its_pods_and_on_return_kills
                 )
 
             await wait_for(back, timeout=30, what="reconnected, kept running again, unbound dead")
+            # Back, the kubelet listed its pods not older than its renewed Lease (from the
+            # API server's cache) and watched on from that list, without a list of its own.
+            since_the_cut = pod_lists[lists_before_the_cut:]
+            assert since_the_cut
+            assert all(version and match == "NotOlderThan" for version, match in since_the_cut)
             kept = await api.get("pods", "default", "kept")
             assert isinstance(kept, core_pb2.Pod)
 
