@@ -29,6 +29,13 @@ from the cache, decoded every pod of the cluster from etcd for each reconnecting
 when an overloaded API server let thousands of nodes' renewals lapse at once, their
 lists became the overload.
 
+The fencing task sleeps until the next moment the clock could change anything (the
+disconnection or the fence deadline, from the last renewal), not on a fixed tick: a
+renewal only moves the deadline on, so a healthy node wakes about once a lease period
+rather than every second, which is what let thousands of simulated nodes share one
+process. A renewal never needs to wake it; a disconnection or a pause is seen at its
+deadline, and by every container start in between (`may_start` checks the clock).
+
 Not guaranteed: a kubelet that is frozen (SIGSTOP) or whose machine hangs cannot stop
 anything until it runs again; containers stopped by the fence are not restarted on a
 node that never reconnects.
@@ -55,6 +62,9 @@ log = structlog.get_logger("kubelet.fencing")
 
 Clock = Callable[[], float]
 
+DEADLINE_SLACK = 0.01
+"""Seconds the fencing task sleeps past a deadline, so that it wakes to a gap beyond it."""
+
 
 @dataclass(frozen=True)
 class FenceSettings:
@@ -71,12 +81,12 @@ class FenceSettings:
     """Seconds between SIGTERM and SIGKILL when the fence or a reconnect kill stops a
     container: a replacement may be starting elsewhere, so this is short."""
     tick: float = 0.0
-    """Seconds between checks of the clock by the fencing task; 0: a tenth of the shorter
-    timing, within 0.1-1 s (hundreds of simulated nodes share one event loop)."""
+    """Seconds before the fencing task retries a step that failed; 0: a tenth of the
+    shorter timing, within 0.1-1 s."""
 
     @property
     def period(self) -> float:
-        """The fencing task's tick."""
+        """The fencing task's retry interval."""
         return self.tick or min(1.0, max(0.1, self.disconnected_after / 10))
 
     @property
@@ -145,6 +155,20 @@ class Fence:
             self.wake.set()
         return self.link
 
+    def next_check(self) -> float | None:
+        """Seconds until the clock can next disconnect or fence (None: not before a renewal
+        or reconcile changes the state, which wakes the task)."""
+        s = self.settings
+        due = []
+        if s.disconnected_after > 0 and self.link is not Link.DISCONNECTED:
+            due.append(s.disconnected_after)
+        if s.fence_after > 0 and not self.fenced:
+            due.append(s.fence_after)
+        if not due:
+            return None
+        # Just past the deadline: check() counts a gap of exactly the limit as in time.
+        return max(0.0, min(due) - self.gap()) + DEADLINE_SLACK
+
     def may_start(self) -> bool:
         """Whether containers may be started now (checks the clock first)."""
         return self.check() is Link.CONNECTED
@@ -207,11 +231,12 @@ class SelfFencing:
         """The fencing (by count) whose containers have been stopped."""
 
     async def run(self) -> None:
-        """Check the clock every tick and act, until cancelled."""
+        """Check the clock at each deadline or wake-up and act, until cancelled."""
         fence = self.fence
         while True:
             fence.wake.clear()
             fence.check()
+            pending = False
             try:
                 if fence.fenced and self._stopped_for != fence.fencings:
                     await self.stop_workload()
@@ -220,7 +245,14 @@ class SelfFencing:
                     await self.reconcile()
             except (ApiError, RuntimeFailure, OSError) as e:
                 self.log.warning("fencing step failed, retrying", error=str(e))
-            await wait_event(fence.wake, fence.settings.period)
+                pending = True
+            due = fence.next_check()
+            if pending:
+                due = min(due, fence.settings.period) if due is not None else fence.settings.period
+            if due is None:
+                await fence.wake.wait()
+            else:
+                await wait_event(fence.wake, due)
 
     async def stop_workload(self) -> None:
         """Stop every running app and init container of this node, all at once."""

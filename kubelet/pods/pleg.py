@@ -6,6 +6,10 @@ polling the engine. A relist that finds a pod's containers changed wakes that po
 worker; a worker that just acted asks for a fresh relist with `fresh()`, and one that did
 not act since the last relist showing its doings reads that relist as it is (a relist
 forced by each of thirty workers woken by the last one would keep the engine listing).
+
+A runtime that reports its changes (`ReportsChanges`, the fake one) gets a relist at each
+report instead, and the periodic one only every `EVENTED_RELIST_PERIOD`, as Kubernetes'
+evented PLEG keeps a 300 s relist as its safety net.
 """
 
 from __future__ import annotations
@@ -18,9 +22,13 @@ import structlog
 
 from client.timeouts import wait_event, within
 from kubelet import metrics
-from kubelet.runtime.interface import ContainerInfo, ContainerRuntime
+from kubelet.runtime.interface import ContainerInfo, ContainerRuntime, ReportsChanges
 
 log = structlog.get_logger("kubelet.pleg")
+
+EVENTED_RELIST_PERIOD = 300.0
+"""Seconds between relists for a runtime that reports its changes (Kubernetes' evented
+PLEG relists as rarely)."""
 
 
 class ContainerCache:
@@ -35,6 +43,9 @@ class ContainerCache:
         self.generation = 0
         self._by_pod: dict[str, list[ContainerInfo]] = {}
         self._wake = asyncio.Event()
+        if isinstance(runtime, ReportsChanges):
+            runtime.on_change(self._wake.set)
+            self.period = max(period, EVENTED_RELIST_PERIOD)
         self._done = asyncio.Condition()
         self._relisting = False
         self._pods = 0

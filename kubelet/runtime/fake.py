@@ -5,6 +5,10 @@ commands (and so exec probes) succeed. Each running container uses a millicore a
 4 MiB, so simulated nodes feed `tug top` and the container metrics plausible figures.
 Pod IPs come from 10.<node-number>.x.y so they look plausible and never collide between
 simulated nodes of one process.
+
+Nothing changes a fake container but a call to this runtime, so it reports every change
+(`ReportsChanges`) and the PLEG need not relist each second: with thousands of simulated
+nodes in one process, those relists were most of an idle process's wake-ups.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import asyncio
 import itertools
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 
 from client.timestamps import now
@@ -61,6 +65,15 @@ class FakeRuntime:
         self._ips = itertools.count(2)
         self._started: dict[str, float] = {}
         self._born = time.monotonic()
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after every change to the containers."""
+        self._listeners.append(callback)
+
+    def _changed(self) -> None:
+        for callback in self._listeners:
+            callback()
 
     async def version(self) -> rt.VersionInfo:
         """A plausible mid-sized machine."""
@@ -90,6 +103,7 @@ class FakeRuntime:
             ip=self._next_ip(),
         )
         self._containers[info.id] = info
+        self._changed()
         return info
 
     async def image_present(self, image: str) -> bool:
@@ -120,6 +134,7 @@ class FakeRuntime:
             started_at=now(),
         )
         self._containers[info.id] = info
+        self._changed()
         return info
 
     async def stop_container(self, container_id: str, grace_seconds: float) -> None:
@@ -129,10 +144,12 @@ class FakeRuntime:
             self._containers[container_id] = replace(
                 info, state="exited", exit_code=0, finished_at=now(), reason="Completed"
             )
+            self._changed()
 
     async def remove_container(self, container_id: str) -> None:
         """Forget the record."""
-        self._containers.pop(container_id, None)
+        if self._containers.pop(container_id, None) is not None:
+            self._changed()
         self._started.pop(container_id, None)
 
     async def list_containers(self) -> list[rt.ContainerInfo]:

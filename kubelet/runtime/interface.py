@@ -7,9 +7,9 @@ rebuilds its whole picture from `list_containers` and never restarts what is run
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 # Labels on every container the kubelet creates.
 LABEL_POD_UID = "io.tugboat.pod.uid"
@@ -252,3 +252,14 @@ class ContainerRuntime(Protocol):
 
     async def close(self) -> None:
         """Release the engine connection."""
+
+
+@runtime_checkable
+class ReportsChanges(Protocol):
+    """A runtime that tells when any of its containers changed, so the PLEG relists on
+    that rather than every second (Kubernetes' evented PLEG); every change, not only the
+    ones the kubelet makes, must be reported."""
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after every change to the containers from now on."""
+        ...

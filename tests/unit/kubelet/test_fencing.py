@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from kubelet.fencing import Fence, FenceSettings, Link, SelfFencing
+from kubelet import fencing
+from kubelet.fencing import DEADLINE_SLACK, Fence, FenceSettings, Link, SelfFencing
 from kubelet.main import parse_args
 from kubelet.runtime.fake import FakeRuntime
 from kubelet.runtime.interface import ContainerConfig, PodRef
@@ -147,6 +148,27 @@ def test_the_fencing_task_ticks_at_a_tenth_of_the_shorter_timing_within_bounds()
     assert FenceSettings(tick=0.05).period == 0.05
 
 
+def test_the_next_check_is_due_at_the_nearer_deadline_and_none_once_both_have_passed() -> None:
+    clock = Clock()
+    f = fence(clock)  # disconnected after 4 s, fenced after 8 s
+    clock.advance(1.0)
+    assert f.next_check() == pytest.approx(3.0 + DEADLINE_SLACK)
+    f.renewed(clock.now)  # a renewal moves the deadline on without waking anyone
+    assert f.next_check() == pytest.approx(4.0 + DEADLINE_SLACK)
+    clock.advance(5.0)
+    f.check()
+    assert f.link is Link.DISCONNECTED
+    assert f.next_check() == pytest.approx(3.0 + DEADLINE_SLACK)  # now only the fence
+    clock.advance(4.0)
+    f.check()
+    assert f.fenced
+    assert f.next_check() is None  # only a renewal can change anything now
+
+
+def test_with_both_timings_off_there_is_never_a_next_check() -> None:
+    assert fence(Clock(), fence_after=0, reconnect=0).next_check() is None
+
+
 # ---- the fencing task, on the fake runtime ----------------------------------------------
 
 
@@ -264,3 +286,58 @@ def test_bad_fencing_flags_are_rejected_naming_the_flag(
     with pytest.raises(SystemExit):
         parse_args([*BASE, "--lease-period", "2", *extra])
     assert extra[0] in capsys.readouterr().err
+
+
+class Stop(Exception):
+    """Ends the fencing task in a test once it has chosen how long to sleep."""
+
+
+async def test_a_healthy_fencing_task_sleeps_until_its_deadline_not_every_tick(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Thousands of simulated nodes share one event loop: a wake-up per node per second
+    # was a third of an idle process's time, for checks that found nothing.
+    clock = Clock()
+    f = fence(clock)  # period 0.4 s; disconnected after 4 s
+    clock.advance(1.5)
+    slept: list[float] = []
+
+    async def wait(event: object, timeout: float) -> bool:
+        slept.append(timeout)
+        raise Stop
+
+    monkeypatch.setattr(fencing, "wait_event", wait)
+    task = SelfFencing(f, FakeRuntime("n1", start_delay=0), Pods([]), _nothing)
+    with pytest.raises(Stop):
+        await task.run()
+    assert slept == [pytest.approx(2.5 + DEADLINE_SLACK)]
+
+
+async def test_a_failed_reconcile_is_retried_after_the_period_not_at_the_next_renewal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = Clock()
+    f = fence(clock)
+    clock.advance(9.0)
+    f.check()
+    f.renewed(clock.now)
+    slept: list[float] = []
+
+    async def wait(event: object, timeout: float) -> bool:
+        slept.append(timeout)
+        raise Stop
+
+    class Unreachable(Pods):
+        async def list(self, resource: str, namespace: str = "", **kw: Any) -> Any:
+            raise OSError("connection refused")
+
+    monkeypatch.setattr(fencing, "wait_event", wait)
+    task = SelfFencing(f, FakeRuntime("n1", start_delay=0), Unreachable([]), _nothing)
+    with pytest.raises(Stop):
+        await task.run()
+    assert f.link is Link.RECONNECTING
+    assert slept == [pytest.approx(0.4)]
+
+
+async def _nothing(pods: list[core_pb2.Pod], version: str) -> None:
+    pass
