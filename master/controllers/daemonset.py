@@ -183,7 +183,7 @@ class DaemonSetController(OwnedPodsController):
         selector = self._selector(ds, key)
         if selector is None:
             return
-        pods = await self._claim(ds, selector, lambda p: not p.metadata.deletion_timestamp)
+        pods = await self._claim(ds, selector, lambda facts: not facts.terminating)
         by_node: dict[str, list[core_pb2.Pod]] = {}
         for pod in pods:
             by_node.setdefault(pod.spec.node_name, []).append(pod)

@@ -23,6 +23,7 @@ from master.controllers import controller_utils as cu
 from master.controllers.base import Context, Controller
 from master.controllers.claiming import claim
 from master.controllers.expectations import Expectations
+from master.controllers.pod_facts import PodFacts, PodFactsCache
 from master.controllers.podcontrol import PodControl
 from proto import core_pb2
 
@@ -42,6 +43,7 @@ class OwnedPodsController(Controller):
         self.pods: Informer[core_pb2.Pod] = ctx.informers.get("pods")
         self.expectations = Expectations(ctx.settings.expectations_ttl)
         self.pod_control = PodControl(ctx.client, self.events, self.expectations)
+        self.pod_facts = PodFactsCache()
         self.owners.add_handler(
             on_add=self.enqueue,
             on_update=lambda old, new: self.enqueue(new),
@@ -82,7 +84,10 @@ class OwnedPodsController(Controller):
             return None
         if new.metadata.deletion_timestamp and not old.metadata.deletion_timestamp:
             self.expectations.deletion_observed(key, kinds.key(new))
-        self.queue.add(key)
+            self.queue.add(key)
+        else:
+            # An earlier pending time wins, so a stream of updates syncs once a period.
+            self.queue.add_after(key, self.settings.pod_updates_batch_period)
         return key
 
     def _pod_deleted(self, pod: core_pb2.Pod) -> None:
@@ -113,10 +118,24 @@ class OwnedPodsController(Controller):
         self,
         owner: Any,
         selector: LabelSelector,
-        candidate: Callable[[core_pb2.Pod], bool] | None = None,
+        candidate: Callable[[PodFacts], bool] | None = None,
     ) -> list[core_pb2.Pod]:
         """The pods of the owner's namespace (those `candidate` accepts) it controls, once
         matching orphans are adopted and misfits released (claiming.py)."""
-        pods = self.pods.by_index(NAMESPACE_INDEX, owner.metadata.namespace, copy=False)
-        candidates = pods if candidate is None else [p for p in pods if candidate(p)]
-        return await claim(self.client, owner, selector, candidates, self.owners.get)
+        namespace = owner.metadata.namespace
+        pods = self.pods.by_index(NAMESPACE_INDEX, namespace, copy=False)
+        uid = owner.metadata.uid
+        owned: list[core_pb2.Pod] = []
+        undecided: list[core_pb2.Pod] = []
+        # Pods already controlled by this owner and matching it, and pods of other
+        # owners, are decided from their facts; claim() sees only orphans and misfits.
+        for pod, facts in zip(pods, self.pod_facts.of(namespace, pods), strict=True):
+            if candidate is not None and not candidate(facts):
+                continue
+            if facts.controller_uid == uid and selector.matches(facts.labels):
+                owned.append(pod)
+            elif not facts.controller_uid or facts.controller_uid == uid:
+                undecided.append(pod)
+        if undecided:
+            owned.extend(await claim(self.client, owner, selector, undecided, self.owners.get))
+        return owned

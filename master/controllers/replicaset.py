@@ -10,6 +10,8 @@ available (ready for minReadySeconds) and fully labeled pods.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import structlog
 
 from client import kinds
@@ -19,6 +21,7 @@ from client.verbs import StatusWriter
 from master.controllers import controller_utils as cu
 from master.controllers.base import Context
 from master.controllers.owned_pods import OwnedPodsController
+from master.controllers.pod_facts import PodFacts, facts_of
 from master.controllers.podcontrol import pod_from_template
 from proto import core_pb2, workloads_pb2
 
@@ -88,22 +91,20 @@ class ReplicaSetController(OwnedPodsController):
         if selector is None:
             return
         satisfied = self.expectations.satisfied(key)
-        pods = await self._claim(rs, selector, cu.is_pod_active)
+        pods = await self._claim(rs, selector, lambda facts: facts.active)
         if satisfied and not rs.metadata.deletion_timestamp:
             await self._manage(rs, key, pods)
         elif not satisfied:
             # Lost events are covered by the expectations' TTL; look again after it.
             self.queue.add_after(key, self.expectations.ttl + 1)
-        status = replica_set_status(rs, pods, cu.now())
+        at = cu.now()
+        status = replica_set_status(rs, pods, at, self.pod_facts.get)
         await update_rs_status(self.client, rs, status)
-        later = [
-            cu.available_in(p, rs.spec.min_ready_seconds, cu.now())
-            for p in pods
-            if cu.is_pod_ready(p)
-        ]
-        waits = [w for w in later if w is not None]
-        if waits:
-            self.queue.add_after(key, min(waits) + 0.1)
+        if rs.spec.min_ready_seconds > 0:
+            later = (cu.available_in(p, rs.spec.min_ready_seconds, at) for p in pods)
+            waits = [w for w in later if w is not None]
+            if waits:
+                self.queue.add_after(key, min(waits) + 0.1)
 
     async def _manage(
         self, rs: workloads_pb2.ReplicaSet, key: str, pods: list[core_pb2.Pod]
@@ -125,20 +126,33 @@ class ReplicaSetController(OwnedPodsController):
 
 
 def replica_set_status(
-    rs: workloads_pb2.ReplicaSet, pods: list[core_pb2.Pod], at: float
+    rs: workloads_pb2.ReplicaSet,
+    pods: list[core_pb2.Pod],
+    at: float,
+    facts: Callable[[core_pb2.Pod], PodFacts] = facts_of,
 ) -> workloads_pb2.ReplicaSetStatus:
-    """The status the pods add up to."""
-    template_labels = rs.spec.template.metadata.labels
+    """The status the pods add up to (`facts`: how a pod's labels and readiness are read)."""
+    # Every pod of the set, at every sync: one pass, and no timestamp parsed where
+    # minReadySeconds is 0 (available is then ready), or a big set's syncs, which run back
+    # to back while its pods start, keep a core busy (issue #14).
+    template = list(rs.spec.template.metadata.labels.items())
+    min_ready = rs.spec.min_ready_seconds
     status = workloads_pb2.ReplicaSetStatus()
     status.CopyFrom(rs.status)
     status.replicas = len(pods)
-    status.fully_labeled_replicas = sum(
-        1 for p in pods if all(p.metadata.labels.get(k) == v for k, v in template_labels.items())
-    )
-    status.ready_replicas = sum(1 for p in pods if cu.is_pod_ready(p))
-    status.available_replicas = sum(
-        1 for p in pods if cu.is_pod_available(p, rs.spec.min_ready_seconds, at)
-    )
+    labeled = ready = available = 0
+    for p in pods:
+        known = facts(p)
+        labels = known.labels
+        if all(labels.get(k) == v for k, v in template):
+            labeled += 1
+        if known.ready:
+            ready += 1
+            if min_ready <= 0 or cu.is_pod_available(p, min_ready, at):
+                available += 1
+    status.fully_labeled_replicas = labeled
+    status.ready_replicas = ready
+    status.available_replicas = available
     status.observed_generation = rs.metadata.generation
     return status
 
