@@ -52,6 +52,9 @@ podCIDR starts no pod (Kubernetes' large clusters size --cluster-cidr the same w
 NODE_MONITOR_PERIOD = 5.0
 """Kubernetes' --node-monitor-period: the tests' 1 s walks every node five times as often,
 for a NotReady that a 40 s grace makes no sooner."""
+POD_UPDATES_BATCH_PERIOD = 1.0
+"""--pod-updates-batch-period: the ReplicaSet's status follows its 3,000 pods at most a
+second late, instead of a sync of all of them after every pod's update."""
 
 
 def counted(informer: Informer[Any], test: Callable[[Any], bool]) -> int:
@@ -126,8 +129,8 @@ async def run(
     print(
         f"timings: Lease renewed every {lease_period:g} s; a node unrenewed for {grace:g} s is "
         f"NotReady (controller manager, checking every {NODE_MONITOR_PERIOD:g} s) and stops "
-        f"its own pods (kubelet); pod CIDRs from {CLUSTER_CIDR}; simulated nodes at nice "
-        f"{nodes_nice}"
+        f"its own pods (kubelet); pod updates batched {POD_UPDATES_BATCH_PERIOD:g} s; pod CIDRs "
+        f"from {CLUSTER_CIDR}; simulated nodes at nice {nodes_nice}"
     )
     async with bench_cluster(flags) as b:
         per = max(1, nodes // processes)
@@ -145,6 +148,7 @@ async def run(
             "cm-bench",
             "--node-monitor-grace-period", str(grace),
             "--node-monitor-period", str(NODE_MONITOR_PERIOD),
+            "--pod-updates-batch-period", str(POD_UPDATES_BATCH_PERIOD),
             "--cluster-cidr", CLUSTER_CIDR,
         )  # fmt: skip
         alarms = Alarms()

@@ -44,6 +44,12 @@ _HPA = "horizontal-pod-autoscaler-"
 
 _FLAGS = (
     _Flag("concurrent-syncs", int, "workers each", "positive", field="workers"),
+    _Flag(
+        "pod-updates-batch-period",
+        seconds,
+        "seconds a pod update waits to share its owner's sync with later ones (0: none)",
+        "non-negative",
+    ),
     _Flag("node-monitor-period", seconds, check="positive"),
     _Flag(
         "node-monitor-grace-period",

@@ -20,6 +20,12 @@ class ControllerSettings:
     """Workers per controller (--concurrent-*-syncs; Kubernetes: 5)."""
     burst_replicas: int = 500
     """Most pods one ReplicaSet/Job/DaemonSet sync creates or deletes (Kubernetes: 500)."""
+    pod_updates_batch_period: float = 0.0
+    """Seconds by which a pod's update delays its ReplicaSet's, Job's or DaemonSet's sync,
+    so that the updates of that time share one sync; a pod's creation or deletion is not
+    delayed (--pod-updates-batch-period; Kubernetes batches Endpoints the same way with
+    --endpoint-updates-batch-period, 0 by default). Each sync reads every pod of the
+    owner's namespace, so while thousands of pods start, unbatched syncs run back to back."""
     expectations_ttl: float = 300.0
     """Seconds after which unmet expectations are presumed lost (Kubernetes: 5 min)."""
     node_monitor_period: float = 1.0

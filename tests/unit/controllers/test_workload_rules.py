@@ -202,6 +202,7 @@ def test_flags_make_settings_and_bad_ones_name_the_flag() -> None:
         "--node-monitor-grace-period",
         "--node-startup-grace-period",
         "--job-backoff",
+        "--pod-updates-batch-period",
     ],
 )
 def test_a_negative_controller_duration_is_refused_naming_the_flag(
@@ -214,3 +215,4 @@ def test_a_negative_controller_duration_is_refused_naming_the_flag(
 
 def test_controller_durations_take_kubectl_units() -> None:
     assert settings_from(parse("--node-monitor-grace-period", "1m")).node_monitor_grace_period == 60
+    assert settings_from(parse("--pod-updates-batch-period", "500ms")).pod_updates_batch_period == 0.5
