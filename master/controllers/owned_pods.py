@@ -5,9 +5,9 @@ how each sync starts (the owner, its selector, the pods it claims).
 Such a controller finds a pod's owner through the pod's controller ownerReference (kind,
 name and uid must all match a live owner in the cache), tells the owner's expectations
 what it observed, and queues the owner (after a pod's update, once the settings' batch
-period has passed, so that a burst of updates makes one sync). Kept in one place so the controllers cannot
-drift apart on the subtle part: a pod seen with a deletionTimestamp counts as a deletion
-observed, not a creation.
+period has passed, so that a burst of updates makes one sync). Kept in one place so the
+controllers cannot drift apart on the subtle part: a pod seen with a deletionTimestamp
+counts as a deletion observed, not a creation.
 """
 
 from __future__ import annotations

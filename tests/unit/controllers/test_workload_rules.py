@@ -215,4 +215,5 @@ def test_a_negative_controller_duration_is_refused_naming_the_flag(
 
 def test_controller_durations_take_kubectl_units() -> None:
     assert settings_from(parse("--node-monitor-grace-period", "1m")).node_monitor_grace_period == 60
-    assert settings_from(parse("--pod-updates-batch-period", "500ms")).pod_updates_batch_period == 0.5
+    batched = settings_from(parse("--pod-updates-batch-period", "500ms"))
+    assert batched.pod_updates_batch_period == 0.5
