@@ -73,6 +73,12 @@ MAX_REQUEST_BYTES = 3 * 1024 * 1024
 """Requests larger than this are refused with RESOURCE_EXHAUSTED, as Kubernetes caps them."""
 MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 """Large lists may exceed gRPC's 4 MiB default."""
+PENDING_CALLS = 50_000
+"""Calls gRPC's core may hold before the server takes them (its defaults: 1,000, and
+3,000 as a hard limit). Beyond those it cancels calls that no handler, metric or inflight
+limit has seen, Lease renewals among them: at 5,000 nodes a busy moment of the event
+loop let more than that pile up, and the nodes fenced their pods. The inflight limit
+refuses overload instead, visibly and with a Retry-After, and never a Lease's renewal."""
 SERVICE_NAME = "tugboat.v1.Resources"
 LOOPBACK_TOKEN = secrets.token_urlsafe(32)
 """This process' own token (its loopback client's), valid only while it runs."""
@@ -373,6 +379,8 @@ class ApiServer:
                 ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
                 ("grpc.max_send_message_length", MAX_RESPONSE_BYTES),
                 ("grpc.so_reuseport", 0),
+                ("grpc.server.max_pending_requests", PENDING_CALLS),
+                ("grpc.server.max_pending_requests_hard_limit", PENDING_CALLS),
             ]
         )
         api_pb2_grpc.add_ResourcesServicer_to_server(  # type: ignore[no-untyped-call]
