@@ -32,6 +32,9 @@ log = structlog.get_logger("kubelet.node")
 
 LEASE_NAMESPACE = "kube-node-lease"
 KUBELET_VERSION = "tugboat-v0.1.0"
+LEASE_UPDATE_ATTEMPTS = 5
+"""Renewals sent in one round while each loses to a newer Lease (Kubernetes'
+maxUpdateRetries); each loss is followed by a read of the newest."""
 
 
 def cpu_text(millis: int) -> str:
@@ -222,21 +225,35 @@ class NodeHeartbeat:
         return self._lease.metadata.resource_version if self._lease is not None else ""
 
     async def renew_lease(self) -> None:
-        """Create or renew the node Lease (holderIdentity = node name)."""
-        lease = self._lease
-        if lease is None:
-            lease = await self._get_or_create_lease()
-        update = workloads_pb2.Lease()
-        update.CopyFrom(lease)
-        update.spec.holder_identity = self.s.name
-        update.spec.lease_duration_seconds = self.s.lease_duration
-        update.spec.renew_time = now_micro()
-        try:
-            self._lease = await self.api.update(update)
-        except (Conflict, NotFound):
-            self._lease = None
-            raise
-        self.renewals += 1
+        """Create or renew the node Lease (holderIdentity = node name).
+
+        A Conflict means our copy is behind, most often because an earlier attempt that
+        timed out did land (the client retries an Update that timed out). As Kubernetes'
+        lease controller does (retryUpdateLease), the newest Lease is read and the renewal
+        sent again at once: waiting for the next period would leave the Lease a whole
+        period older, on a node whose renewals are late already.
+        """
+        for attempt in range(1, LEASE_UPDATE_ATTEMPTS + 1):
+            lease = self._lease
+            if lease is None:
+                lease = await self._get_or_create_lease()
+            update = workloads_pb2.Lease()
+            update.CopyFrom(lease)
+            update.spec.holder_identity = self.s.name
+            update.spec.lease_duration_seconds = self.s.lease_duration
+            update.spec.renew_time = now_micro()
+            try:
+                self._lease = await self.api.update(update)
+            except Conflict:
+                self._lease = None
+                if attempt == LEASE_UPDATE_ATTEMPTS:
+                    raise
+                continue
+            except NotFound:
+                self._lease = None
+                raise
+            self.renewals += 1
+            return
 
     def _renewed(self, started: float) -> None:
         if self.on_renewed is not None:
