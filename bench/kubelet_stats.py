@@ -39,16 +39,9 @@ from kubelet.runtime.interface import LABEL_NODE
 from proto import core_pb2
 from tests.integration.kubelet.pods import container, pod
 from tests.support.apiserver import running_apiserver
+from tests.support.cpu import cpu_seconds
 from tests.support.etcd import start_etcd
 from tests.support.ports import free_port
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU of a process so far (/proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 class KubeletProcess:

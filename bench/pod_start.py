@@ -55,7 +55,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import random
 import resource
 import shutil
@@ -86,6 +85,7 @@ from master.controllers import controller_utils as cu
 from proto import core_pb2, workloads_pb2
 from tests.integration.controllers.processes import Components
 from tests.support.apiserver import ApiServerProcess
+from tests.support.cpu import cpu_seconds
 from tests.support.etcd import start_etcd
 
 IMAGE = "busybox:1.35"
@@ -138,16 +138,6 @@ def median(values: list[float]) -> float:
 
 ENGINE_PROGRAMS = ("dockerd", "containerd")
 """The engine's long-lived processes (the per-container shims come and go)."""
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU seconds of one process so far (0 when it is gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def engine_pids() -> list[int]:

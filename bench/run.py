@@ -60,6 +60,10 @@ def _scale(text: str, headline: str) -> Figures:
         false_not_ready=r"false NotReady nodes: (\d+)",
         fenced=r"nodes that fenced their pods: (\d+)",
         leader_changes=r"leader changes: (\d+)",
+        kubelets_cpu_share=r"^  kubelets +([\d.]+)",
+        all_cpu_share=r"^  all +([\d.]+)",
+        renewals_timed_out=r"lease renewals that failed: (\d+) timed out",
+        renewals_lost_race=r"lease renewals that failed: \d+ timed out, (\d+) lost a race",
     )
     if headline in figures:
         figures["ratio"] = figures[headline]

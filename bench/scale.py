@@ -15,7 +15,10 @@ Starts its own etcd, one `tug-apiserver`, one `tug-scheduler`, one
   nodes' own heartbeats over that time are among them);
 - false alarms while every kubelet runs: nodes ever marked not Ready after their first
   Ready (from a watch on Nodes), pods the kubelets fenced (their logs), and leaders lost
-  (changes of the scheduler's and controller manager's Lease holders).
+  (changes of the scheduler's and controller manager's Lease holders);
+- the share of one core each process used during the rollout, and the kubelets' failed
+  Lease renewals by cause (their logs): what tells simulated nodes starved of CPU, whose
+  renewals really were late, from a control plane that answered late.
 
 Prints figures; asserts nothing. The last three must be 0.
 
@@ -32,6 +35,7 @@ import argparse
 import asyncio
 import collections
 import os
+import time
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -44,6 +48,7 @@ from client.informer import Informer
 from master.controllers import controller_utils as cu
 from proto import core_pb2, workloads_pb2
 from tests.integration.controllers.processes import Proc
+from tests.support.cpu import cpu_seconds
 from tests.support.memory import rss_mib
 
 CLUSTER_CIDR = "10.0.0.0/8"
@@ -70,6 +75,51 @@ def counted(informer: Informer[Any], test: Callable[[Any], bool]) -> int:
 def fenced_nodes(kubelets: list[Proc]) -> int:
     """Simulated nodes that stopped their pods because their Lease went unrenewed."""
     return sum(k.logs().count("fenced: this node's pods are stopped") for k in kubelets)
+
+
+def renewal_failures(logs: str) -> collections.Counter[str]:
+    """A kubelet log's failed Lease renewals by cause: "timed out" (no answer within the
+    client's deadline and retries), "lost a race" (a Conflict after the read and retries
+    of one round) or "other"."""
+    causes: collections.Counter[str] = collections.Counter()
+    for line in logs.splitlines():
+        if '"lease renewal failed"' not in line:
+            continue
+        if "DEADLINE_EXCEEDED" in line:
+            causes["timed out"] += 1
+        elif "the object has been modified" in line:
+            causes["lost a race"] += 1
+        else:
+            causes["other"] += 1
+    return causes
+
+
+class CpuShares:
+    """The share of one core each named process used between two readings."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.started = time.monotonic()
+        self.before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+    def shares(self) -> dict[str, float]:
+        wall = max(time.monotonic() - self.started, 1e-9)
+        return {
+            name: (cpu_seconds(pid) - self.before[name]) / wall for name, pid in self.pids.items()
+        }
+
+
+def print_cpu(shares: dict[str, float], kubelets: int, nodes_nice: int) -> None:
+    nodes = [v for k, v in shares.items() if k.startswith("kubelet")]
+    print(f"CPU during the rollout (share of one core; this machine has {os.cpu_count()}):")
+    for name, value in shares.items():
+        if not name.startswith("kubelet"):
+            print(f"  {name:<20}{value:>10.2f}")
+    print(
+        f"  {'kubelets':<20}{sum(nodes):>10.2f} ({kubelets} processes at nice {nodes_nice}, "
+        f"{min(nodes, default=0):.2f}-{max(nodes, default=0):.2f} each)"
+    )
+    print(f"  {'all':<20}{sum(shares.values()):>10.2f}")
 
 
 def renice(pid: int, nice: int) -> None:
@@ -174,6 +224,18 @@ async def run(
             print(f"{total} simulated nodes in {processes} processes Ready in {took:.1f} s")
 
             before = await requests_served(b.server.host, b.server.http_port)
+            assert b.server.process is not None
+            etcd = b.components.etcd.members[0].process
+            cpu = CpuShares(
+                {
+                    "apiserver": b.server.process.pid,
+                    "etcd": etcd.pid if etcd is not None else 0,
+                    "scheduler": scheduler.process.pid,
+                    "controller-manager": manager.process.pid,
+                    "this benchmark": os.getpid(),
+                    **{f"kubelet-{i}": k.process.pid for i, k in enumerate(kubelets)},
+                }
+            )
             await b.api.create(deployment("scale", replicas))
 
             async def all_running() -> bool:
@@ -189,9 +251,15 @@ async def run(
                     f"{running / limit:.1f} pods/s"
                 )
 
+            shares = cpu.shares()
             after = await requests_served(b.server.host, b.server.http_port)
             print_requests_per_pod(before, after, replicas)
-            assert b.server.process is not None
+            print_cpu(shares, len(kubelets), nodes_nice)
+            failures = sum((renewal_failures(k.logs()) for k in kubelets), collections.Counter())
+            print(
+                f"lease renewals that failed: {failures['timed out']} timed out, "
+                f"{failures['lost a race']} lost a race, {failures['other']} other"
+            )
             rss = {
                 "apiserver": rss_mib(b.server.process.pid),
                 "kubelets": sum(rss_mib(k.process.pid) for k in kubelets),

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import time
 import urllib.request
 from functools import partial
@@ -29,16 +28,12 @@ from bench.apiserver_latency import _configmap, _timed_all
 from client.api import ApiClient
 from proto import api_pb2, api_pb2_grpc
 from tests.support.apiserver import ApiServerProcess
+from tests.support.cpu import cpu_seconds
 from tests.support.etcd import EtcdCluster, start_etcd
 from tests.support.memory import rss_mib
 
 CHANNELS = 8
 """Watch streams are spread over this many connections, as many clients would be."""
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _etcd_watchers(etcd: EtcdCluster) -> int:
@@ -93,7 +88,7 @@ async def _measure(cache: bool, watchers: int, objects: int, concurrency: int) -
                 break
             await asyncio.sleep(0.2)
         await asyncio.sleep(1.0)  # let the watch streams settle before measuring
-        cpu_before = _cpu_seconds(server.process.pid)
+        cpu_before = cpu_seconds(server.process.pid)
         async with ApiClient([server.endpoint]) as client:
             started = time.perf_counter()
             _, wall = await _timed_all(
@@ -106,7 +101,7 @@ async def _measure(cache: bool, watchers: int, objects: int, concurrency: int) -
             except TimeoutError:
                 pass
             delivered = time.perf_counter() - started
-        cpu = _cpu_seconds(server.process.pid) - cpu_before
+        cpu = cpu_seconds(server.process.pid) - cpu_before
         rss = rss_mib(server.process.pid)
         open_watches = _etcd_watchers(etcd)
         for t in tasks:
