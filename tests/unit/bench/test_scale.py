@@ -65,3 +65,14 @@ def test_the_cpu_shares_and_renewal_failures_are_read_back_as_figures():
     assert figures["all_cpu_share"] == 1.83
     assert figures["renewals_timed_out"] == 7
     assert figures["renewals_lost_race"] == 3
+
+
+class _Server:
+    def __init__(self, pid: int) -> None:
+        self.process = type("P", (), {"pid": pid})()
+
+
+def test_each_api_server_is_named_for_its_cpu_line_the_first_as_before():
+    pids = scale.apiserver_pids([_Server(10), _Server(11), _Server(12)])
+
+    assert pids == {"apiserver": 10, "apiserver-2": 11, "apiserver-3": 12}
