@@ -22,7 +22,7 @@ class Api:
         self.node = core_pb2.Node()
         self.node.CopyFrom(obj)
         self.node.metadata.resource_version = "1"
-        return self.node
+        return await self.get("nodes", "", obj.metadata.name)  # a copy, as a real client's
 
     async def get(
         self, resource: str, namespace: str, name: str, resource_version: str = ""
