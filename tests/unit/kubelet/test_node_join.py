@@ -8,11 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from client.errors import AlreadyExists, NotFound
-from kubelet.node import NodeHeartbeat, NodeSettings
-from kubelet.runtime.interface import VersionInfo
 from proto import core_pb2, workloads_pb2
-
-MACHINE = VersionInfo("docker://27", "linux", "x86_64", "6.1", "Debian", 2000, 4 << 30)
+from tests.unit.kubelet.heartbeats import heartbeat
 
 
 class Api:
@@ -55,11 +52,6 @@ class Api:
     async def update_status(self, obj: Any) -> Any:
         self.calls.append(("update_status", "nodes"))
         return obj
-
-
-def heartbeat(api: Api) -> NodeHeartbeat:
-    settings = NodeSettings(name="n1", address="127.0.0.2", port=1)
-    return NodeHeartbeat(api, settings, MACHINE)  # type: ignore[arg-type]
 
 
 async def test_a_new_node_is_created_with_its_ready_status_in_one_write():

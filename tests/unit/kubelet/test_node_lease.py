@@ -12,11 +12,9 @@ from typing import Any
 import pytest
 
 from client.errors import Conflict
-from kubelet.node import LEASE_UPDATE_ATTEMPTS, NodeHeartbeat, NodeSettings
-from kubelet.runtime.interface import VersionInfo
+from kubelet.node import LEASE_UPDATE_ATTEMPTS
 from proto import workloads_pb2
-
-MACHINE = VersionInfo("docker://27", "linux", "x86_64", "6.1", "Debian", 2000, 4 << 30)
+from tests.unit.kubelet.heartbeats import heartbeat
 
 
 class LeaseApi:
@@ -53,11 +51,6 @@ class LeaseApi:
             # The write landed; the kubelet only hears of the retry of the same request.
             return await self.update(obj)
         return self.stored()
-
-
-def heartbeat(api: LeaseApi) -> NodeHeartbeat:
-    settings = NodeSettings(name="n1", address="127.0.0.2", port=1)
-    return NodeHeartbeat(api, settings, MACHINE)  # type: ignore[arg-type]
 
 
 async def test_a_renewal_whose_earlier_attempt_landed_reads_the_newest_lease_and_renews_at_once():

@@ -10,11 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from client.errors import AlreadyExists, Conflict
-from kubelet.node import NodeHeartbeat, NodeSettings
-from kubelet.runtime.interface import VersionInfo
 from proto import core_pb2
-
-MACHINE = VersionInfo("docker://27", "linux", "x86_64", "6.1", "Debian", 2000, 4 << 30)
+from tests.unit.kubelet.heartbeats import heartbeat
 
 
 class Api:
@@ -59,12 +56,6 @@ class Api:
         copy = core_pb2.Node()
         copy.CopyFrom(self.node)
         return copy
-
-
-def heartbeat(api: Api, nodes: Any = None) -> NodeHeartbeat:
-    """Node n1's heartbeat; `nodes` stands for the informer simulated nodes share."""
-    settings = NodeSettings(name="n1", address="127.0.0.2", port=1)
-    return NodeHeartbeat(api, settings, MACHINE, nodes=nodes)  # type: ignore[arg-type]
 
 
 async def test_the_heartbeats_re_read_of_its_node_asks_for_resource_version_0():

@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from kubelet.node import NodeHeartbeat, NodeSettings
-from kubelet.runtime.interface import VersionInfo
 from proto import core_pb2, meta_pb2
-
-MACHINE = VersionInfo("docker://27", "linux", "x86_64", "6.1", "Debian", 2000, 4 << 30)
+from tests.unit.kubelet.heartbeats import MACHINE, heartbeat
 
 
 class Api:
@@ -52,7 +50,7 @@ async def controller_marks_unknown(api: Api) -> None:
 
 async def test_the_cached_node_hides_the_controllers_unknown_but_a_re_read_does_not() -> None:
     api = Api()
-    beat = NodeHeartbeat(api, NodeSettings(name="n1", address="127.0.0.2", port=1), MACHINE)  # type: ignore[arg-type]
+    beat = heartbeat(api)
     await beat.register()
     await controller_marks_unknown(api)
     writes = api.status_writes
