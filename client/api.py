@@ -29,6 +29,9 @@ Retries go round the endpoints without waiting; once every endpoint has failed, 
 client backs off (capped exponential, full jitter) before the next round. Attempts are
 bounded by `ClientOptions.max_retries` and by `ClientOptions.retry_deadline`.
 
+An update of a Lease (a node heartbeat, a leader's mirror) goes to the Leases' own lanes
+(`client/lanes.py`), not to Update, so that it never waits behind other updates.
+
 `watch()` resumes a broken stream on the next endpoint from the last resourceVersion it
 delivered, so a consumer sees every event exactly once and in order across a fail-over.
 """
@@ -48,7 +51,7 @@ import grpc.aio
 import structlog
 from prometheus_client import Counter, Histogram
 
-from client import kinds
+from client import kinds, lanes
 from client.backoff import Backoff
 from client.credentials import token_interceptors
 from client.errors import Gone, Unavailable, from_grpc, retry_after
@@ -210,15 +213,19 @@ class _Endpoint:
             )
         return self._channel
 
-    def unary(self, method: str, response: type[Any]) -> grpc.aio.UnaryUnaryMultiCallable[Any, Any]:
-        found = self._methods.get(method)
+    def unary(
+        self, method: str, response: type[Any], path: str | None = None
+    ) -> grpc.aio.UnaryUnaryMultiCallable[Any, Any]:
+        """`method` of the resource service (or of _OTHER_SERVICES), or the one at `path`."""
+        key = path or method
+        found = self._methods.get(key)
         if found is None:
             found = self.channel.unary_unary(
-                _OTHER_SERVICES.get(method, _SERVICE + method),
+                path or _OTHER_SERVICES.get(method, _SERVICE + method),
                 request_serializer=_serialize,
                 response_deserializer=response.FromString,
             )
-            self._methods[method] = found
+            self._methods[key] = found
         return cast("grpc.aio.UnaryUnaryMultiCallable[Any, Any]", found)
 
     def watch(self) -> grpc.aio.UnaryStreamMultiCallable[api_pb2.WatchRequest, api_pb2.WatchEvent]:
@@ -326,6 +333,8 @@ class ApiClient:
         self._endpoints = [_Endpoint(a, self.options) for a in endpoints]
         self._current = random.randrange(len(self._endpoints)) if self.options.spread else 0
         self._closed = False
+        self._lane = 0
+        """The Lease lane the next Lease update takes."""
 
     @property
     def endpoint(self) -> str:
@@ -458,8 +467,18 @@ class ApiClient:
             dry_run=dry_run,
         )
         self._fence(request)
+        path = None
+        if method == "Update" and kind.resource == "leases":
+            # In the Leases' own lanes, taken in turn (client/lanes.py says why).
+            path = lanes.path(self._lane)
+            self._lane = (self._lane + 1) % lanes.LANES
         response = await self._unary(
-            method, request, api_pb2.ObjectResponse, retry=retry, what=_what(kind.resource, obj)
+            method,
+            request,
+            api_pb2.ObjectResponse,
+            retry=retry,
+            what=_what(kind.resource, obj),
+            path=path,
         )
         return cast(O, kinds.decode(kind.resource, response.object))
 
@@ -587,8 +606,10 @@ class ApiClient:
         *,
         retry: _Retry = _Retry.IDEMPOTENT,
         what: str = "",
+        path: str | None = None,
     ) -> Any:
-        """One unary call with fail-over and bounded retries (see the module docstring)."""
+        """One unary call with fail-over and bounded retries (see the module docstring);
+        `path` sends it to another method than `method` names, counted as `method`."""
         if self._closed:
             raise Unavailable("the API client is closed")
         options = self.options
@@ -612,7 +633,7 @@ class ApiClient:
                 self._fail_over(index, "cannot connect")
             else:
                 try:
-                    answer = await endpoint.unary(method, response)(
+                    answer = await endpoint.unary(method, response, path)(
                         request, timeout=min(options.timeout, max(remaining, 0.001))
                     )
                     REQUESTS.labels(method, resource, "OK").inc()

@@ -34,6 +34,7 @@ from proto import api_pb2, api_pb2_grpc
 log = structlog.get_logger("apiserver.service")
 
 T = TypeVar("T")
+LEASES = "leases"
 
 
 def _kind(resource: str) -> Kind:
@@ -262,6 +263,17 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
     async def Update(
         self, request: api_pb2.UpdateRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> api_pb2.ObjectResponse:
+        return await self._update("update", request, context, status=False)
+
+    async def UpdateLease(
+        self, request: api_pb2.UpdateRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> api_pb2.ObjectResponse:
+        """Update, for Leases only: what every Lease lane serves (client/lanes.py)."""
+        if request.resource != LEASES:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f'the Lease lanes update leases only, not "{request.resource}": use Update',
+            )
         return await self._update("update", request, context, status=False)
 
     async def UpdateStatus(
