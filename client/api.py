@@ -29,9 +29,8 @@ Retries go round the endpoints without waiting; once every endpoint has failed, 
 client backs off (capped exponential, full jitter) before the next round. Attempts are
 bounded by `ClientOptions.max_retries` and by `ClientOptions.retry_deadline`.
 
-Every unary call of the resource service goes to one of that method's lanes, taken in
-turn, and an update of a Lease (a node heartbeat, a leader's mirror) to the Leases' own
-lanes (`client/lanes.py`): gRPC's server takes one method's calls one at a time.
+An update of a Lease (a node heartbeat, a leader's mirror) goes to the Leases' own lanes
+(`client/lanes.py`), not to Update, so that it never waits behind other updates.
 
 `watch()` resumes a broken stream on the next endpoint from the last resourceVersion it
 delivered, so a consumer sees every event exactly once and in order across a fail-over.
@@ -335,8 +334,7 @@ class ApiClient:
         self._current = random.randrange(len(self._endpoints)) if self.options.spread else 0
         self._closed = False
         self._lane = 0
-        self._lease_lane = 0
-        """The lanes the next call and the next Lease update take (client/lanes.py)."""
+        """The Lease lane the next Lease update takes."""
 
     @property
     def endpoint(self) -> str:
@@ -472,8 +470,8 @@ class ApiClient:
         path = None
         if method == "Update" and kind.resource == "leases":
             # In the Leases' own lanes, taken in turn (client/lanes.py says why).
-            path = lanes.lease_path(self._lease_lane)
-            self._lease_lane = (self._lease_lane + 1) % lanes.LEASE_LANES
+            path = lanes.path(self._lane)
+            self._lane = (self._lane + 1) % lanes.LANES
         response = await self._unary(
             method,
             request,
@@ -614,9 +612,6 @@ class ApiClient:
         `path` sends it to another method than `method` names, counted as `method`."""
         if self._closed:
             raise Unavailable("the API client is closed")
-        if path is None and method in lanes.UNARY:
-            path = lanes.path(method, self._lane)
-            self._lane = (self._lane + 1) % lanes.LANES
         options = self.options
         loop = asyncio.get_running_loop()
         started = loop.time()

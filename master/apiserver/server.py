@@ -56,7 +56,7 @@ from master.apiserver.customresources.serving import CustomResources
 from master.apiserver.discovery import Discovery, DiscoverySettings
 from master.apiserver.etcd import Etcd
 from master.apiserver.kubernetesservice import KubernetesService
-from master.apiserver.lanes import add_lanes
+from master.apiserver.leaselanes import add_lease_lanes
 from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.nodeproxy import NodeProxy
 from master.apiserver.objects import decode_stored, object_key
@@ -387,7 +387,7 @@ class ApiServer:
         api_pb2_grpc.add_ResourcesServicer_to_server(  # type: ignore[no-untyped-call]
             self.service, server
         )
-        add_lanes(self.service, server)
+        add_lease_lanes(self.service, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         auth_pb2_grpc.add_AuthServicer_to_server(  # type: ignore[no-untyped-call]
             AuthService(self.access, self.token_issuer, metrics=self.metrics, audit=self.audit),

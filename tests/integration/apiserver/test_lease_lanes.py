@@ -1,5 +1,4 @@
-"""The lanes into the API server (client/lanes.py): every unary method of the resource
-service under several names, and Lease updates in lanes of their own.
+"""Lease renewals have lanes of their own into the API server (client/lanes.py).
 
 gRPC's server takes the calls of one method one at a time, in the order they came, so a
 renewal sent as an ordinary Update waited behind every update already queued. In its
@@ -16,7 +15,7 @@ import pytest
 
 from client import lanes
 from client.api import ApiClient, ClientOptions
-from proto import api_pb2, core_pb2, workloads_pb2
+from proto import api_pb2, workloads_pb2
 from tests.integration.apiserver.helpers import configmap
 
 QUEUED = 200
@@ -60,7 +59,7 @@ async def test_a_renewal_sent_after_hundreds_of_updates_is_answered_before_most_
         await api.close()
 
 
-@pytest.mark.parametrize("lane", [0, lanes.LEASE_LANES - 1])
+@pytest.mark.parametrize("lane", [0, lanes.LANES - 1])
 async def test_a_lease_lane_updates_a_lease_and_refuses_any_other_resource(
     apiserver: Any, lane: int
 ) -> None:
@@ -70,7 +69,7 @@ async def test_a_lease_lane_updates_a_lease_and_refuses_any_other_resource(
         stored = await api.create(lease("n2"))
         stored.spec.lease_duration_seconds = 41
         call = channel.unary_unary(
-            lanes.lease_path(lane),
+            lanes.path(lane),
             request_serializer=api_pb2.UpdateRequest.SerializeToString,
             response_deserializer=api_pb2.ObjectResponse.FromString,
         )
@@ -98,63 +97,3 @@ async def test_a_lease_lane_updates_a_lease_and_refuses_any_other_resource(
     finally:
         await channel.close(None)
         await api.close()
-
-
-async def test_every_resource_method_is_served_under_each_of_its_lane_names(
-    apiserver: Any,
-) -> None:
-    channel = grpc.aio.insecure_channel(apiserver.endpoint)
-
-    def lane(name: str, number: int, request: Any, response: Any) -> Any:
-        return channel.unary_unary(
-            lanes.path(name, number),
-            request_serializer=request.SerializeToString,
-            response_deserializer=response.FromString,
-        )
-
-    obj = api_pb2.ObjectResponse
-    try:
-        for number in range(lanes.LANES):
-            name = f"lane-{number}"
-            cm = configmap(name, v="1")
-            created = await lane("Create", number, api_pb2.CreateRequest, obj)(
-                api_pb2.CreateRequest(
-                    resource="configmaps", namespace="default", object=cm.SerializeToString()
-                )
-            )
-            stored = core_pb2.ConfigMap.FromString(created.object)
-            stored.data["v"] = "2"
-            await lane("Update", number, api_pb2.UpdateRequest, obj)(
-                api_pb2.UpdateRequest(
-                    resource="configmaps", namespace="default", object=stored.SerializeToString()
-                )
-            )
-            got = await lane("Get", number, api_pb2.GetRequest, obj)(
-                api_pb2.GetRequest(resource="configmaps", namespace="default", name=name)
-            )
-            assert core_pb2.ConfigMap.FromString(got.object).data["v"] == "2"
-            listed = await lane("List", number, api_pb2.ListRequest, api_pb2.ListResponse)(
-                api_pb2.ListRequest(resource="configmaps", namespace="default")
-            )
-            assert len(listed.items) == number + 1
-            await lane("Delete", number, api_pb2.DeleteRequest, obj)(
-                api_pb2.DeleteRequest(resource="configmaps", namespace="default", name=name)
-            )
-            ns = core_pb2.Namespace.FromString(
-                (
-                    await lane("Get", number, api_pb2.GetRequest, obj)(
-                        api_pb2.GetRequest(resource="namespaces", name="default")
-                    )
-                ).object
-            )
-            await lane("UpdateStatus", number, api_pb2.UpdateRequest, obj)(
-                api_pb2.UpdateRequest(resource="namespaces", object=ns.SerializeToString())
-            )
-            # Deleted ones are gone; the next lane's create adds one more.
-            await lane("Create", number, api_pb2.CreateRequest, obj)(
-                api_pb2.CreateRequest(
-                    resource="configmaps", namespace="default", object=cm.SerializeToString()
-                )
-            )
-    finally:
-        await channel.close(None)
