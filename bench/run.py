@@ -64,6 +64,8 @@ def _scale(text: str, headline: str) -> Figures:
         all_cpu_share=r"^  all +([\d.]+)",
         renewals_timed_out=r"lease renewals that failed: (\d+) timed out",
         renewals_lost_race=r"lease renewals that failed: \d+ timed out, (\d+) lost a race",
+        update_wait_longest_ms=r"round trips a client waited.*?update \d+ / (\d+)",
+        lease_update_wait_longest_ms=r"round trips a client waited.*lease update \d+ / (\d+)",
     )
     if headline in figures:
         figures["ratio"] = figures[headline]

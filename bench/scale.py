@@ -20,6 +20,9 @@ Starts its own etcd, one `tug-apiserver`, one `tug-scheduler`, one
 - the share of one core each process used during the rollout, and the kubelets' failed
   Lease renewals by cause (their logs): what tells simulated nodes starved of CPU, whose
   renewals really were late, from a control plane that answered late.
+- what a client waited for a read, an update and a Lease update, from the start of the
+  join to the end of the rollout (`RoundTrips`), beside the API server's own timing: a
+  call that waits in gRPC's server before any handler takes it shows only here.
 
 Prints figures; asserts nothing. The last three must be 0.
 
@@ -42,9 +45,10 @@ import asyncio
 import collections
 import contextlib
 import os
+import statistics
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -58,6 +62,7 @@ from bench.controllers_cluster import (
     wait,
 )
 from client.api import ApiClient
+from client.errors import ApiError
 from client.informer import Informer
 from master.controllers import controller_utils as cu
 from proto import core_pb2, workloads_pb2
@@ -122,6 +127,71 @@ class CpuShares:
         return {
             name: (cpu_seconds(pid) - self.before[name]) / wall for name, pid in self.pids.items()
         }
+
+
+class RoundTrips:
+    """What one client waits for each kind of call, sampled once a `every` seconds.
+
+    The API server times a request from its handler on; a call that waited in gRPC's
+    server before that (one method's calls are taken one at a time) is seen only by its
+    client. This one reads the default Namespace, updates a ConfigMap and updates a Lease
+    (through the Lease lanes), one after another, each round."""
+
+    CALLS = ("get", "update", "lease update")
+
+    def __init__(self, api: Any, every: float = 1.0) -> None:
+        self.api = api
+        self.every = every
+        self.seconds: dict[str, list[float]] = {call: [] for call in self.CALLS}
+        self.failed = 0
+
+    async def _timed(self, call: str, act: Awaitable[Any]) -> Any:
+        """`act`'s answer, None if it failed; its wait recorded either way."""
+        started = time.monotonic()
+        try:
+            return await act
+        except ApiError:
+            self.failed += 1
+            return None
+        finally:
+            self.seconds[call].append(time.monotonic() - started)
+
+    async def run(self, rounds: int | None = None) -> None:
+        """Sample until cancelled (or for `rounds` rounds)."""
+        cm = core_pb2.ConfigMap(api_version="v1", kind="ConfigMap")
+        cm.metadata.name, cm.metadata.namespace = "scale-round-trips", "default"
+        lease = workloads_pb2.Lease(api_version="coordination.k8s.io/v1", kind="Lease")
+        lease.metadata.name, lease.metadata.namespace = "scale-round-trips", "default"
+        cm = await self.api.create(cm)
+        lease = await self.api.create(lease)
+        done = 0
+        while rounds is None or done < rounds:
+            await self._timed("get", self.api.get("namespaces", "", "default"))
+            cm.data["round"] = str(done)
+            updated = await self._timed("update", self.api.update(cm))
+            lease.spec.lease_duration_seconds = done % 60 + 1
+            renewed = await self._timed("lease update", self.api.update(lease))
+            try:
+                # A failed update may have landed: the next round starts from what is stored.
+                cm = updated or await self.api.get("configmaps", "default", cm.metadata.name)
+                lease = renewed or await self.api.get("leases", "default", lease.metadata.name)
+            except ApiError:
+                self.failed += 1
+            done += 1
+            await asyncio.sleep(self.every)
+
+    def summary(self) -> str:
+        """One line: each call's median and longest wait in ms, and the calls that failed."""
+        parts = []
+        for call, seconds in self.seconds.items():
+            if seconds:
+                median = statistics.median(seconds) * 1000
+                parts.append(f"{call} {median:.0f} / {max(seconds) * 1000:.0f}")
+        rounds = min((len(s) for s in self.seconds.values()), default=0)
+        return (
+            f"round trips a client waited, join and rollout (ms, median / longest of {rounds}): "
+            f"{', '.join(parts)}; {self.failed} failed"
+        )
 
 
 def print_cpu(shares: dict[str, float], kubelets: int, nodes_nice: int) -> None:
@@ -255,6 +325,8 @@ async def run(
             asyncio.create_task(alarms.follow_nodes(b.api)),
             asyncio.create_task(alarms.follow_leases(b.api)),
         ]
+        round_trips = RoundTrips(b.api)
+        followers.append(asyncio.create_task(round_trips.run()))
         node_cache = Informer[core_pb2.Node](b.api, "nodes")
         pod_cache = Informer[core_pb2.Pod](b.api, "pods", "default", label_selector="app=scale")
         followers.extend([node_cache.start(), pod_cache.start()])
@@ -301,6 +373,7 @@ async def run(
 
             shares = cpu.shares()
             after = await all_requests_served(servers)
+            print(round_trips.summary())
             print_requests_per_pod(before, after, replicas)
             print_cpu(shares, len(kubelets), nodes_nice)
             failures = sum((renewal_failures(k.logs()) for k in kubelets), collections.Counter())

@@ -9,6 +9,8 @@ import os
 import time
 from typing import Any
 
+from client.errors import Conflict
+
 # Imported by name, as in test_run.py: mypy checks bench/ as top-level scripts.
 scale: Any = importlib.import_module("bench.scale")
 run: Any = importlib.import_module("bench.run")
@@ -76,3 +78,44 @@ def test_each_api_server_is_named_for_its_cpu_line_the_first_as_before():
     pids = scale.apiserver_pids([_Server(10), _Server(11), _Server(12)])
 
     assert pids == {"apiserver": 10, "apiserver-2": 11, "apiserver-3": 12}
+
+
+class StoredApi:
+    """Stores what is created; the first update of each object fails with a Conflict."""
+
+    def __init__(self) -> None:
+        self.stored: dict[str, Any] = {}
+        self.refused: set[str] = set()
+
+    async def create(self, obj: Any) -> Any:
+        self.stored[obj.metadata.name + obj.kind] = obj
+        return obj
+
+    async def get(self, resource: str, namespace: str, name: str) -> Any:
+        kind = {"configmaps": "ConfigMap", "leases": "Lease"}.get(resource, "")
+        return self.stored.get(name + kind, resource)
+
+    async def update(self, obj: Any) -> Any:
+        key = obj.metadata.name + obj.kind
+        if key not in self.refused:
+            self.refused.add(key)
+            raise Conflict("the object has been modified")
+        self.stored[key] = obj
+        return obj
+
+
+async def test_round_trips_time_every_call_count_failures_and_read_back_as_figures():
+    trips = scale.RoundTrips(StoredApi(), every=0.0)
+
+    await trips.run(rounds=3)
+    line = trips.summary()
+
+    assert {call: len(s) for call, s in trips.seconds.items()} == {
+        "get": 3,
+        "update": 3,
+        "lease update": 3,
+    }
+    assert trips.failed == 2  # each object's first update
+    assert "longest of 3" in line and line.endswith("; 2 failed")
+    figures = run._scale(OUTPUT + line + "\n", "pods_per_second")
+    assert set(figures) >= {"update_wait_longest_ms", "lease_update_wait_longest_ms"}
