@@ -468,7 +468,7 @@ class ApiClient:
         )
         self._fence(request)
         path = None
-        if method == "Update" and kind.resource == "leases":
+        if method == "Update" and kind.resource == lanes.RESOURCE:
             # In the Leases' own lanes, taken in turn (client/lanes.py says why).
             path = lanes.path(self._lane)
             self._lane = (self._lane + 1) % lanes.LANES

@@ -27,6 +27,9 @@ the watches flowing, until the server gives watches and calls a fair share of it
 from __future__ import annotations
 
 SERVICE = "tugboat.v1.LeaseLanes"
+RESOURCE = "leases"
+"""The one resource the lanes update: the client sends its updates here, the server
+refuses any other."""
 LANES = 16
 """At five loop turns per call and a loop turn of a few milliseconds under load, one
 lane takes roughly 50-100 calls a second; sixteen keep 500 renewals a second moving."""

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import grpc
 import structlog
 
-from client import errors
+from client import errors, lanes
 from client.kinds import Kind, Object, UnknownKindError, by_resource
 from master.apiserver.access import Access
 from master.apiserver.access import Request as AccessRequest
@@ -34,7 +34,6 @@ from proto import api_pb2, api_pb2_grpc
 log = structlog.get_logger("apiserver.service")
 
 T = TypeVar("T")
-LEASES = "leases"
 
 
 def _kind(resource: str) -> Kind:
@@ -269,7 +268,7 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
         self, request: api_pb2.UpdateRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> api_pb2.ObjectResponse:
         """Update, for Leases only: what every Lease lane serves (client/lanes.py)."""
-        if request.resource != LEASES:
+        if request.resource != lanes.RESOURCE:
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f'the Lease lanes update leases only, not "{request.resource}": use Update',
