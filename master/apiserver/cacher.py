@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +50,7 @@ from master.apiserver.etcd import Etcd, prefix_end
 from master.apiserver.listing import list_objects
 from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.selection import Selection
+from master.apiserver.watchbatch import one_by_one, take
 from master.apiserver.watching import bookmark, object_from_key, selected_change
 from proto import api_pb2
 
@@ -193,14 +194,20 @@ class Watcher:
             self._pending.clear()
             self._wake.set()
 
-    async def events(self) -> AsyncIterator[api_pb2.WatchEvent]:
+    async def batches(self) -> AsyncGenerator[list[api_pb2.WatchEvent], None]:
+        """What is pending, a batch at a time (watchbatch.take): what arrives while one
+        is being sent goes in the next."""
         while True:
             await self._wake.wait()
             self._wake.clear()
             while self._pending:
-                yield self._pending.popleft()
+                yield take(self._pending)
             if self._ended is not None:
                 raise self._ended
+
+    def events(self) -> AsyncGenerator[api_pb2.WatchEvent, None]:
+        """One event at a time."""
+        return one_by_one(self.batches())
 
 
 class Cacher:

@@ -6,6 +6,7 @@ of the same meaning; every request is counted and timed by verb, resource and co
 
 from __future__ import annotations
 
+import collections
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
@@ -28,6 +29,7 @@ from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.registry import Registry
 from master.apiserver.requests import decode_request
 from master.apiserver.selection import parse
+from master.apiserver.watchbatch import packed, take
 from master.apiserver.watchcache import WatchCache
 from proto import api_pb2, api_pb2_grpc
 
@@ -330,23 +332,34 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
             initial: list[Object] = []
             if since in ("", "0"):
                 initial, since = await cache.initial(kind, request.namespace, selection, since)
-            for obj in initial:
-                yield api_pb2.WatchEvent(
+            added = collections.deque(
+                api_pb2.WatchEvent(
                     type="ADDED",
                     object=obj.SerializeToString(),
                     resource_version=obj.metadata.resource_version,
                 )
+                for obj in initial
+            )
             bookmark_every = self.bookmark_every if request.allow_bookmarks else 0.0
-            changes = cache.watch(
+            changes = cache.watch_batches(
                 kind,
                 request.namespace,
                 selection,
                 resource_version=since,
                 bookmark_every=bookmark_every,
             )
-            async with aclosing(changes) as events:
-                async for event in events:
-                    yield event
+            async with aclosing(changes) as batches:
+                if request.batch_events:
+                    while added:
+                        yield packed(take(added))
+                    async for batch in batches:
+                        yield packed(batch)
+                else:
+                    while added:
+                        yield added.popleft()
+                    async for batch in batches:
+                        for event in batch:
+                            yield event
         except errors.ApiError as e:
             self.metrics.requests.labels("watch_stream", resource, e.code.name).inc()
             await context.abort(e.code, e.message)

@@ -146,7 +146,7 @@ class WatchCache:
             await cacher.close()
         self.cachers.clear()
 
-    async def watch(
+    async def watch_batches(
         self,
         kind: Kind,
         namespace: str,
@@ -154,16 +154,17 @@ class WatchCache:
         *,
         resource_version: str = "",
         bookmark_every: float = 0.0,
-    ) -> AsyncGenerator[api_pb2.WatchEvent, None]:
-        """Every change after `resource_version` (empty or "0": from now); Gone if it is
-        older than the window and compacted in etcd."""
+    ) -> AsyncGenerator[list[api_pb2.WatchEvent], None]:
+        """Every change after `resource_version` (empty or "0": from now), Gone if it is
+        older than the window and compacted in etcd: each batch what the cache had queued
+        for this watcher at once (watchbatch.py); from etcd, one event to a batch."""
         after = watch_revision(resource_version)
         ns = read_namespace(kind, namespace)
         bookmarks = bookmark_every > 0
         cacher = await self.cacher(kind)
         if cacher is not None and cacher.can_serve(after or cacher.revision):
-            async for event in _served(cacher, ns, selection, after or cacher.revision, bookmarks):
-                yield event
+            async for batch in _served(cacher, ns, selection, after or cacher.revision, bookmarks):
+                yield batch
             return
         handed: list[tuple[Cacher, int]] = []
 
@@ -186,11 +187,11 @@ class WatchCache:
         )
         async with aclosing(direct) as events:
             async for event in events:
-                yield event
+                yield [event]
         for ready, passed in handed:
             log.info("watch handed from etcd to the cache", key=kind.resource, revision=passed)
-            async for event in _served(ready, ns, selection, passed, bookmarks):
-                yield event
+            async for batch in _served(ready, ns, selection, passed, bookmarks):
+                yield batch
 
     async def initial(
         self, kind: Kind, namespace: str, selection: Selection, resource_version: str
@@ -319,11 +320,11 @@ class WatchCache:
 
 async def _served(
     cacher: Cacher, namespace: str, selection: Selection, after: int, bookmarks: bool
-) -> AsyncGenerator[api_pb2.WatchEvent, None]:
+) -> AsyncGenerator[list[api_pb2.WatchEvent], None]:
     """Every change after `after` from the cache's window and then as it comes."""
     watcher = cacher.watch(namespace, selection, after, bookmarks=bookmarks)
     try:
-        async for event in watcher.events():
-            yield event
+        async for batch in watcher.batches():
+            yield batch
     finally:
         cacher.forget(watcher)

@@ -29,6 +29,7 @@ from client.kinds import by_resource
 from master.apiserver.listing import list_objects
 from master.apiserver.selection import parse
 from master.apiserver.strategies.customresourcedefinition import CLEANUP_FINALIZER
+from master.apiserver.watchbatch import one_by_one
 
 log = structlog.get_logger("apiserver.customresources")
 
@@ -62,8 +63,10 @@ class CustomResources:
                 items, revision = await self.service.watch_cache.initial(CRDS, "", everything, "")
                 self._sync(items)
                 self.ready.set()
-                watch = self.service.watch_cache.watch(
-                    CRDS, "", everything, resource_version=revision
+                watch = one_by_one(
+                    self.service.watch_cache.watch_batches(
+                        CRDS, "", everything, resource_version=revision
+                    )
                 )
                 async with aclosing(watch) as events:
                     async for event in events:

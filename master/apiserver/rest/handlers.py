@@ -70,6 +70,7 @@ from master.apiserver.rest.resourcemetrics import ResourceMetricsApi
 from master.apiserver.rest.status import HttpError
 from master.apiserver.selection import parse
 from master.apiserver.service import ResourcesService, get_version
+from master.apiserver.watchbatch import one_by_one
 
 log = structlog.get_logger("apiserver.rest")
 
@@ -585,12 +586,14 @@ class RestApi:
             raise errors.Invalid(
                 f"resourceVersion: Invalid value: {since!r}: must be a non-negative integer"
             )
-        events = self.service.watch_cache.watch(
-            t.kind,
-            t.namespace,
-            selection,
-            resource_version=since,
-            bookmark_every=self.service.bookmark_every if bookmarks else 0.0,
+        events = one_by_one(
+            self.service.watch_cache.watch_batches(
+                t.kind,
+                t.namespace,
+                selection,
+                resource_version=since,
+                bookmark_every=self.service.bookmark_every if bookmarks else 0.0,
+            )
         )
         response = web.StreamResponse(headers={"Content-Type": JSON})
         await response.prepare(request)

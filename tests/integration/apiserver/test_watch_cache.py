@@ -18,6 +18,7 @@ from client import errors
 from client.kinds import by_resource, decode
 from master.apiserver import cacher
 from master.apiserver.selection import Selection, parse
+from master.apiserver.watchbatch import one_by_one
 from master.apiserver.watching import watch_objects
 from proto import api_pb2
 from tests.integration.apiserver.helpers import configmap, create, pod, stub_for
@@ -420,12 +421,16 @@ async def test_the_cache_serves_the_same_events_as_etcd_through_deletes_compacti
         """A watch from before the cache began: etcd serves it, then hands it to the cache."""
 
         async def follow_cache(name: str) -> None:
-            events = cache.watch(kind, "", selections[name], resource_version=start)
+            events = one_by_one(
+                cache.watch_batches(kind, "", selections[name], resource_version=start)
+            )
             async for event in events:
                 cached[name].append(_seen(event))
 
         async def follow_from_before() -> None:
-            async for event in cache.watch(kind, "", Selection(), resource_version=before):
+            async for event in one_by_one(
+                cache.watch_batches(kind, "", Selection(), resource_version=before)
+            ):
                 handed.append(_seen(event))
 
         async def follow_etcd(name: str) -> None:
