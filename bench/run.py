@@ -64,6 +64,8 @@ def _scale(text: str, headline: str) -> Figures:
         all_cpu_share=r"^  all +([\d.]+)",
         renewals_timed_out=r"lease renewals that failed: (\d+) timed out",
         renewals_lost_race=r"lease renewals that failed: \d+ timed out, (\d+) lost a race",
+        renewals_begun_late=r"renewals begun late \(.*?\): (\d+)",
+        renewals_begun_past_grace=r"renewals begun late \(.*?\): \d+, (\d+) of them",
         update_wait_longest_ms=r"round trips a client waited.*?update \d+ / (\d+)",
         lease_update_wait_longest_ms=r"round trips a client waited.*lease update \d+ / (\d+)",
     )

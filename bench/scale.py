@@ -17,9 +17,10 @@ Starts its own etcd, one `tug-apiserver`, one `tug-scheduler`, one
 - false alarms while every kubelet runs: nodes ever marked not Ready after their first
   Ready (from a watch on Nodes), pods the kubelets fenced (their logs), and leaders lost
   (changes of the scheduler's and controller manager's Lease holders);
-- the share of one core each process used during the rollout, and the kubelets' failed
-  Lease renewals by cause (their logs): what tells simulated nodes starved of CPU, whose
-  renewals really were late, from a control plane that answered late.
+- the share of one core each process used during the rollout, the kubelets' failed
+  Lease renewals by cause and the renewals they began late, more than two periods after
+  the last (their logs): what tells simulated nodes starved of CPU, whose renewals really
+  were late, from a control plane that answered late.
 - what a client waited for a read, an update and a Lease update, from the start of the
   join to the end of the rollout (`RoundTrips`), beside the API server's own timing: a
   call that waits in gRPC's server before any handler takes it shows only here.
@@ -45,6 +46,7 @@ import asyncio
 import collections
 import contextlib
 import os
+import re
 import statistics
 import time
 import urllib.request
@@ -112,6 +114,19 @@ def renewal_failures(logs: str) -> collections.Counter[str]:
         else:
             causes["other"] += 1
     return causes
+
+
+def renewal_gaps(logs: str) -> list[float]:
+    """The gaps, in seconds, before the renewals a kubelet log says it began more than two
+    Lease periods after the one before: time the node itself let pass (its loop was
+    starved, or its last renewal waited on the server), which no controller can mend."""
+    gaps: list[float] = []
+    for line in logs.splitlines():
+        if '"lease renewed after a gap"' in line:
+            found = re.search(r'"seconds": ([\d.]+)', line)
+            if found:
+                gaps.append(float(found.group(1)))
+    return gaps
 
 
 class CpuShares:
@@ -380,6 +395,12 @@ async def run(
             print(
                 f"lease renewals that failed: {failures['timed out']} timed out, "
                 f"{failures['lost a race']} lost a race, {failures['other']} other"
+            )
+            gaps = [gap for k in kubelets for gap in renewal_gaps(k.logs())]
+            print(
+                f"renewals begun late (over 2 periods after the last): {len(gaps)}, "
+                f"{sum(1 for gap in gaps if gap >= grace)} of them {grace:g} s or more "
+                f"(longest {max(gaps, default=0.0):.1f} s)"
             )
             rss = {
                 "apiserver": sum(rss_mib(pid) for pid in apiserver_pids(servers).values()),

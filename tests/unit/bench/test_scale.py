@@ -1,6 +1,6 @@
 """bench/scale.py tells starved simulated nodes from a late control plane: the share of a
-core each process used, and the kubelets' failed renewals by cause, read back by
-bench/run.py with the other figures."""
+core each process used, the kubelets' failed renewals by cause and the renewals they
+began late, read back by bench/run.py with the other figures."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ KUBELET_LOG = "\n".join(
         '{"node": "sim0-4", "error": "leases \\"sim0-4\\" not found", '
         '"event": "lease renewal failed"}',
         '{"node": "sim0-5", "error": "DEADLINE_EXCEEDED", "event": "lease renewal failed"}',
+        '{"node": "sim0-6", "seconds": 21.3, "event": "lease renewed after a gap"}',
+        '{"node": "sim0-7", "seconds": 42.5, "event": "lease renewed after a gap"}',
     ]
 )
 
@@ -38,6 +40,7 @@ CPU during the rollout (share of one core; this machine has 2):
   kubelets                  0.38 (4 processes at nice 10, 0.09-0.10 each)
   all                       1.83
 lease renewals that failed: 7 timed out, 3 lost a race, 0 other
+renewals begun late (over 2 periods after the last): 12, 4 of them 40 s or more (longest 51.0 s)
 false NotReady nodes: 0
 """
 
@@ -46,6 +49,10 @@ def test_failed_renewals_are_counted_by_their_cause():
     causes = scale.renewal_failures(KUBELET_LOG)
 
     assert causes == {"timed out": 2, "lost a race": 1, "other": 1}
+
+
+def test_renewals_a_node_began_late_are_read_with_their_gaps():
+    assert scale.renewal_gaps(KUBELET_LOG) == [21.3, 42.5]
 
 
 def test_a_busy_process_shows_a_share_of_a_core_and_a_gone_one_none():
@@ -67,6 +74,8 @@ def test_the_cpu_shares_and_renewal_failures_are_read_back_as_figures():
     assert figures["all_cpu_share"] == 1.83
     assert figures["renewals_timed_out"] == 7
     assert figures["renewals_lost_race"] == 3
+    assert figures["renewals_begun_late"] == 12
+    assert figures["renewals_begun_past_grace"] == 4
 
 
 class _Server:
