@@ -408,6 +408,7 @@ class Cacher:
             prev_kv=False,
             progress_every=self.progress_every,
             progress_wanted=self._progress_wanted,
+            threaded=True,
         )
         try:
             async for resp in stream:

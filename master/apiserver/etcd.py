@@ -23,6 +23,7 @@ from aetcd import rpc
 from client import errors
 from client.timeouts import within
 from client.tls import ClientCredentials
+from master.apiserver.etcdreader import ThreadedWatch
 from master.etcdclient import etcd_client
 
 log = structlog.get_logger("apiserver.etcd")
@@ -182,6 +183,9 @@ class Etcd:
         await asyncio.sleep(2 * self.timeout)
         self._retired.pop(client, None)
         await client.close()
+        for call in list(self._watches):
+            if isinstance(call, ThreadedWatch) and call.connection is client:
+                call.cancel()
 
     async def _call(self, operation: str, stub: str, method: str, request: Any) -> Any:
         """One unary etcd request, tried on each endpoint in turn while they are unavailable.
@@ -281,30 +285,40 @@ class Etcd:
         prev_kv: bool = True,
         progress_every: float = 0.0,
         progress_wanted: asyncio.Event | None = None,
+        threaded: bool = False,
     ) -> AsyncGenerator[Any, None]:
         """WatchResponses for [key, end) from `start_revision` (0: now), on a stream of its own.
 
         Raises Gone when the revision is compacted. With `progress_every` > 0, asks etcd
         for a progress notification (a response without events) that often, and also
         whenever `progress_wanted` is set (a reader waiting for the stream to reach a
-        revision: the consistent list from the watch cache).
+        revision: the consistent list from the watch cache). `threaded` reads the stream
+        in a thread of its own, at etcd's pace however busy the loop (etcdreader.py).
         """
         if self._closing:
             raise errors.Unavailable("the API server is shutting down: watch another one")
         client = await self._connected()
-        call = rpc.WatchStub(client.channel).Watch()
+        create = rpc.WatchCreateRequest(
+            key=key, range_end=end, start_revision=start_revision, prev_kv=prev_kv
+        )
+        call: Any
+        if threaded:
+            call = ThreadedWatch(self.endpoint, self._tls, _CHANNEL_OPTIONS, create)
+            call.connection = client  # retired with it (`_close_later`), as the others are
+            responses = call.responses()
+        else:
+            call = rpc.WatchStub(client.channel).Watch()
+            responses = call
         self._watches.add(call)
         progress: asyncio.Task[None] | None = None
         try:
-            create = rpc.WatchCreateRequest(
-                key=key, range_end=end, start_revision=start_revision, prev_kv=prev_kv
-            )
-            await call.write(rpc.WatchRequest(create_request=create))
+            if not threaded:
+                await call.write(rpc.WatchRequest(create_request=create))
             if progress_every > 0 or progress_wanted is not None:
                 progress = asyncio.create_task(
                     _request_progress(call, progress_every, progress_wanted)
                 )
-            async for resp in call:
+            async for resp in responses:
                 if resp.compact_revision:
                     raise errors.Gone(
                         f"too old resource version: {start_revision - 1} "
@@ -327,11 +341,13 @@ class Etcd:
                     else "the etcd connection of this watch was retired: watch again"
                 ) from None
             raise
-        except grpc.aio.AioRpcError as e:
-            if e.code() in _FAIL_OVER:
+        except grpc.RpcError as e:
+            # Both clients' errors are calls too: code() and details().
+            failed: Any = e
+            if failed.code() in _FAIL_OVER:
                 await self._fail_over(client, e)
-                raise errors.Unavailable(f"etcd watch broke: {e.details()}") from None
-            raise errors.ApiError(f"etcd watch failed: {e.details()}") from e
+                raise errors.Unavailable(f"etcd watch broke: {failed.details()}") from None
+            raise errors.ApiError(f"etcd watch failed: {failed.details()}") from e
         finally:
             self._watches.discard(call)
             if progress is not None:
