@@ -3,8 +3,8 @@
 Without it each API watch was an etcd watch of its own, and every change was decoded
 once per watcher: at a thousand node watchers a pod write cost the API server more than
 the write itself. Like kube-apiserver's cacher, a `Cacher` lists its kind once, then
-follows one etcd watch (without previous values: the store already holds them) and
-keeps
+follows one etcd watch (without previous values: the store already holds them; read by
+a thread of its own, at etcd's pace however busy the loop: etcdreader.py) and keeps
 
 - a store of every object, so a deletion or an update knows the state it replaces, and
   lists at resourceVersion "0" need no etcd read;
