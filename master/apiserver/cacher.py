@@ -50,7 +50,7 @@ from master.apiserver.etcd import Etcd, prefix_end
 from master.apiserver.listing import list_objects
 from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.selection import Selection
-from master.apiserver.watchbatch import one_by_one, take
+from master.apiserver.watchbatch import take
 from master.apiserver.watching import bookmark, object_from_key, selected_change
 from proto import api_pb2
 
@@ -204,10 +204,6 @@ class Watcher:
                 yield take(self._pending)
             if self._ended is not None:
                 raise self._ended
-
-    def events(self) -> AsyncGenerator[api_pb2.WatchEvent, None]:
-        """One event at a time."""
-        return one_by_one(self.batches())
 
 
 class Cacher:
