@@ -44,6 +44,7 @@ from pathlib import Path
 import docker
 
 from bench.proxy import nftables_lab
+from bench.proxy.timewait import settle
 from client.api import ApiClient
 from client.codec import from_dict
 from proto import core_pb2
@@ -67,6 +68,9 @@ class WrkResult:
 
     rps: float
     p99_ms: float
+    errors: str = ""
+    """wrk's "Socket errors" line, or "" when there were none: requests/s counts only
+    answers, so a run with errors is not a like-for-like figure."""
 
 
 def ensure_tools() -> None:
@@ -129,7 +133,8 @@ def wrk(url: str, duration: int, connections: int, prefix: tuple[str, ...] = ())
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-    return WrkResult(rps, float(value) * scale)
+    errors = re.search(r"Socket errors:\s*(.*)", out)
+    return WrkResult(rps, float(value) * scale, errors.group(1).strip() if errors else "")
 
 
 def download_mbps(url: str) -> float:
@@ -232,9 +237,11 @@ def main(argv: list[str] | None = None) -> None:
                     wait_http(url)
                 results = {}
                 for name, url in urls.items():
+                    settle()
                     results[name] = wrk(url, a.duration, a.connections)
                     r = results[name]
-                    print(f"{name:8s} {r.rps:10.0f} req/s   p99 {r.p99_ms:8.2f} ms", flush=True)
+                    print(f"{name:8s} {r.rps:10.0f} req/s   p99 {r.p99_ms:8.2f} ms"
+                          + (f"   socket errors: {r.errors}" if r.errors else ""), flush=True)
                 via_proxy = download_mbps(urls["proxy"] + "big")
                 straight = download_mbps(urls["direct"] + "big")
                 print(f"{a.size_mb} MiB through the proxy: {via_proxy:.0f} MB/s, "

@@ -8,8 +8,10 @@ another host, from which wrk runs. Three wrk processes at once send the same loa
 twice: all three to the NodePort on the node's address (the proxy's DNAT, then forwarding
 to the pods it picks), then one to each pod's own address through the same node
 (forwarding alone, the load spread evenly by hand). Both sides use the same three pods
-and the same client, so the ratio is the cost of the rules. (The first version compared
-with one pod alone, whose single-threaded httpd bounded the baseline instead.)
+and the same client, and each starts once the client's namespace holds few sockets in
+TIME_WAIT (bench/proxy/timewait.py), so the ratio is the cost of the rules. (The first
+version compared with one pod alone, whose single-threaded httpd bounded the baseline
+instead.)
 
 The proxy is a real `Proxier` in nftables mode against the benchmark's API server, with
 its `nft` pointed into the node namespace. Everything is removed at the end: the
@@ -28,6 +30,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.proxy.timewait import settle
 from client.api import ApiClient
 from client.codec import from_dict
 from proto import core_pb2
@@ -149,6 +152,7 @@ async def _measure(
                     await asyncio.to_thread(_wait, _answering(lab, url), f"{name} {url}")
             results: LabResult = {}
             for name, urls in runs.items():
+                await asyncio.to_thread(settle, prefix)
                 each = await asyncio.gather(*(asyncio.to_thread(wrk, u, prefix) for u in urls))
                 results[name] = _together(each)
             return results
