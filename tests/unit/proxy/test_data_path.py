@@ -47,6 +47,20 @@ async def _tcp_listener(backends: list[Backend], ip: str = "127.0.0.41") -> TcpL
     return listener
 
 
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]
+
+
+async def _through_proxy(
+    backend: Handler,
+) -> tuple[asyncio.Server, TcpListener, asyncio.StreamReader, asyncio.StreamWriter]:
+    """A backend on 127.0.0.42, a listener for it on 127.0.0.41, and a client connected."""
+    server = await asyncio.start_server(backend, "127.0.0.42", 0)
+    port = int(server.sockets[0].getsockname()[1])
+    listener = await _tcp_listener([Backend("127.0.0.42", port)])
+    reader, writer = await asyncio.open_connection("127.0.0.41", listener.number)
+    return server, listener, reader, writer
+
+
 @pytest.mark.parametrize("loop", LOOPS)
 def test_bytes_cross_intact_both_ways_with_a_half_close(loop: str) -> None:
     payload = os.urandom(8 * 1024 * 1024)
@@ -58,10 +72,7 @@ def test_bytes_cross_intact_both_ways_with_a_half_close(loop: str) -> None:
             await writer.drain()
             writer.close()
 
-        server = await asyncio.start_server(backend, "127.0.0.42", 0)
-        port = int(server.sockets[0].getsockname()[1])
-        listener = await _tcp_listener([Backend("127.0.0.42", port)])
-        reader, writer = await asyncio.open_connection("127.0.0.41", listener.number)
+        server, listener, reader, writer = await _through_proxy(backend)
         writer.write(payload)  # sent at once: it may arrive before the endpoint is connected
         writer.write_eof()
         digest = (await reader.readline()).decode().strip()
@@ -94,6 +105,41 @@ def test_a_connection_is_reset_when_every_endpoint_refuses(loop: str) -> None:
 
     outcome = run(loop, scenario)
     assert isinstance(outcome, ConnectionResetError), f"not reset: {outcome!r}"
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_short_exchange_keeps_small_buffers_with_nagle_off_and_bulk_grows_them(loop: str) -> None:
+    async def scenario() -> tuple[list[int], list[int]]:
+        async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            while data := await reader.read(1 << 20):
+                writer.write(data)
+                await writer.drain()
+            writer.close()
+
+        server, listener, reader, writer = await _through_proxy(echo)
+        try:
+            writer.write(b"ping\n")
+            assert await reader.readline() == b"ping\n"
+            (conn,) = listener.connections
+            assert conn.upstream is not None
+            short = [len(conn.client._buffer), len(conn.upstream._buffer)]
+            for side in (conn.client, conn.upstream):
+                # The proxy relies on the event loop for it: small writes go out at once.
+                assert side.transport is not None
+                sock = side.transport.get_extra_info("socket")
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), "Nagle is on"
+            bulk = os.urandom(4 * 1024 * 1024)
+            writer.write(bulk)
+            assert await reader.readexactly(len(bulk)) == bulk
+            return short, [len(conn.client._buffer), len(conn.upstream._buffer)]
+        finally:
+            writer.close()
+            await listener.stop()
+            server.close()
+
+    short, bulk = run(loop, scenario)
+    assert max(short) <= 16 * 1024, f"a few bytes took large buffers: {short}"
+    assert bulk == [256 * 1024] * 2, f"a bulk flow kept reading in small chunks: {bulk}"
 
 
 @pytest.mark.parametrize("loop", LOOPS)
