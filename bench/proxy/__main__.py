@@ -1,15 +1,21 @@
 """Proxy benchmark: requests per second, p99 latency and bulk throughput, side by side.
 
     .venv/bin/python -m bench.proxy [--duration 10] [--connections 50] [--size-mb 1024]
+                                    [--rounds 3]
 
 Three busybox `httpd` pods (containers on the project's `tugboat` Docker network, the
 pod network) serve a small page and a 1 GiB sparse file. A real etcd, API server and
 `tug-proxy` process serve them as a NodePort Service on a loopback node address. wrk
-(Debian's package) measures the same pods three ways, one after the other in this run:
+(Debian's package) measures the same pods three ways:
 
 - through tug-proxy (round-robin over the three pods);
 - straight to one pod;
 - through HAProxy (Debian's package, round-robin over the three pods, one process).
+
+Each way is measured in every round, the order turned by one each round, and each wrk
+run starts once few sockets are in TIME_WAIT (bench/proxy/timewait.py). The figures are
+the medians over the rounds: one 10-second run of a connection per request varied by a
+third from run to run on this machine, with the same code.
 
 Then the nftables mode, which programs the kernel of a host of its own, on a node made of
 network namespaces (bench/proxy/nftables_lab.py): three wrk processes at once, all to a
@@ -30,6 +36,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -137,6 +144,31 @@ def wrk(url: str, duration: int, connections: int, prefix: tuple[str, ...] = ())
     return WrkResult(rps, float(value) * scale, errors.group(1).strip() if errors else "")
 
 
+def rounds(
+    urls: dict[str, str], count: int, duration: int, connections: int
+) -> dict[str, WrkResult]:
+    """Each URL measured `count` times, the order turned by one each round, every run
+    from few sockets in TIME_WAIT; per URL, the median requests/s and the median p99."""
+    runs: dict[str, list[WrkResult]] = {name: [] for name in urls}
+    names = list(urls)
+    for number in range(count):
+        for name in names[number % len(names) :] + names[: number % len(names)]:
+            settle()
+            r = wrk(urls[name], duration, connections)
+            runs[name].append(r)
+            print(
+                f"  round {number + 1} {name:8s} {r.rps:10.0f} req/s   p99 {r.p99_ms:8.2f} ms"
+                + (f"   socket errors: {r.errors}" if r.errors else ""),
+                flush=True,
+            )
+    return {
+        name: WrkResult(
+            statistics.median(r.rps for r in done), statistics.median(r.p99_ms for r in done)
+        )
+        for name, done in runs.items()
+    }
+
+
 def download_mbps(url: str) -> float:
     """curl the URL to /dev/null; MB/s."""
     out = subprocess.run(
@@ -207,6 +239,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--connections", type=int, default=50)
     p.add_argument("--size-mb", type=int, default=1024, help="bulk transfer size")
     p.add_argument("--no-nftables", action="store_true", help="skip the nftables lab")
+    p.add_argument("--rounds", type=int, default=3, help="wrk runs of each way, for medians")
     a = p.parse_args(argv)
     ensure_tools()
     work = Path(tempfile.mkdtemp(prefix="tugboat-bench-proxy-"))
@@ -235,13 +268,9 @@ def main(argv: list[str] | None = None) -> None:
                 }
                 for url in urls.values():
                     wait_http(url)
-                results = {}
-                for name, url in urls.items():
-                    settle()
-                    results[name] = wrk(url, a.duration, a.connections)
-                    r = results[name]
-                    print(f"{name:8s} {r.rps:10.0f} req/s   p99 {r.p99_ms:8.2f} ms"
-                          + (f"   socket errors: {r.errors}" if r.errors else ""), flush=True)
+                results = rounds(urls, a.rounds, a.duration, a.connections)
+                for name, r in results.items():
+                    print(f"{name:8s} {r.rps:10.0f} req/s   p99 {r.p99_ms:8.2f} ms", flush=True)
                 via_proxy = download_mbps(urls["proxy"] + "big")
                 straight = download_mbps(urls["direct"] + "big")
                 print(f"{a.size_mb} MiB through the proxy: {via_proxy:.0f} MB/s, "
