@@ -24,7 +24,8 @@ the same node (--no-nftables skips it).
 
 Then curl downloads the 1 GiB file through the proxy and straight from a pod, and the
 MB/s are compared. wrk and haproxy are installed with apt-get when missing. Everything
-the run starts is stopped at the end (processes by PID, containers by name). It prints
+the run starts is stopped at the end (processes by PID, containers by name, the pod
+network when the run made it). It prints
 figures and ratios; it asserts nothing.
 """
 
@@ -54,6 +55,7 @@ from bench.proxy import nftables_lab
 from bench.proxy.timewait import settle
 from client.api import ApiClient
 from client.codec import from_dict
+from kubelet.network.bridge import NETWORK, NETWORK_LABEL, remove_if_unused
 from proto import core_pb2
 from tests.support.apiserver import ApiServerProcess
 from tests.support.etcd import start_etcd
@@ -61,7 +63,6 @@ from tests.support.ports import free_port
 
 NODE = "127.0.0.60"
 HAPROXY_ADDRESS = "127.0.0.61"
-NETWORK = "tugboat"
 HTTPD = (
     "mkdir -p /www && echo \"$HOSTNAME\" > /www/index.html && "
     "dd if=/dev/zero of=/www/big bs=1 count=0 seek={size}M 2>/dev/null && "
@@ -92,12 +93,15 @@ def ensure_tools() -> None:
 
 @contextmanager
 def pods(count: int, size_mb: int) -> Iterator[list[str]]:
-    """`count` httpd containers on the pod network; their IPs. Removed on exit."""
+    """`count` httpd containers on the pod network; their IPs. Removed on exit, and the
+    network too when this made it and nothing else came onto it."""
     client = docker.from_env()
     names = [f"tugboat-bench-proxy-{uuid.uuid4().hex[:6]}-{i}" for i in range(count)]
+    # Docker's name filter also matches every name containing it (tugboat-pn-…).
+    made = not any(n.name == NETWORK for n in client.networks.list(names=[NETWORK]))
     try:
-        if not client.networks.list(names=[NETWORK]):
-            client.networks.create(NETWORK, driver="bridge", labels={"io.tugboat.network": "pods"})
+        if made:
+            client.networks.create(NETWORK, driver="bridge", labels={NETWORK_LABEL: "pods"})
         ips = []
         for name in names:
             c = client.containers.run(
@@ -114,6 +118,8 @@ def pods(count: int, size_mb: int) -> Iterator[list[str]]:
                 client.containers.get(name).remove(force=True)
             except docker.errors.NotFound:
                 pass
+        if made:
+            remove_if_unused(NETWORK)
         client.close()
 
 
@@ -241,6 +247,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-nftables", action="store_true", help="skip the nftables lab")
     p.add_argument("--rounds", type=int, default=3, help="wrk runs of each way, for medians")
     a = p.parse_args(argv)
+    if a.rounds < 1:
+        p.error(f"--rounds must be at least 1, not {a.rounds}")
     ensure_tools()
     work = Path(tempfile.mkdtemp(prefix="tugboat-bench-proxy-"))
     etcd = start_etcd(1)

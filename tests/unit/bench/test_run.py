@@ -87,8 +87,10 @@ def test_the_summary_table_marks_failures_and_shows_ratios():
     assert lines[2].split() == ["b", "FAILED", "2.0", "-"]
 
 
-def test_the_proxy_benchmarks_headline_is_tug_proxy_against_haproxy():
+def test_the_proxy_benchmarks_headline_is_tug_proxy_against_haproxy_from_the_medians():
     text = (
+        "  round 1 proxy          7000 req/s   p99    30.00 ms   socket errors: timeout 2\n"
+        "  round 1 haproxy       12000 req/s   p99     9.00 ms\n"
         "proxy         9000 req/s   p99    12.50 ms\n"
         "haproxy      10000 req/s   p99    10.00 ms\n"
         "ratio proxy/direct req/s: 0.50\n"
