@@ -25,8 +25,7 @@ the same node (--no-nftables skips it).
 Then curl downloads the 1 GiB file through the proxy and straight from a pod, and the
 MB/s are compared. wrk and haproxy are installed with apt-get when missing. Everything
 the run starts is stopped at the end (processes by PID, containers by name, the pod
-network when the run made it). It prints
-figures and ratios; it asserts nothing.
+network when the run made it). It prints figures and ratios; it asserts nothing.
 """
 
 from __future__ import annotations
@@ -55,8 +54,9 @@ from bench.proxy import nftables_lab
 from bench.proxy.timewait import settle
 from client.api import ApiClient
 from client.codec import from_dict
-from kubelet.network.bridge import NETWORK, NETWORK_LABEL, remove_if_unused
+from kubelet.network.bridge import NETWORK, NETWORK_LABEL
 from proto import core_pb2
+from tests.support import pod_bridge
 from tests.support.apiserver import ApiServerProcess
 from tests.support.etcd import start_etcd
 from tests.support.ports import free_port
@@ -97,8 +97,7 @@ def pods(count: int, size_mb: int) -> Iterator[list[str]]:
     network too when this made it and nothing else came onto it."""
     client = docker.from_env()
     names = [f"tugboat-bench-proxy-{uuid.uuid4().hex[:6]}-{i}" for i in range(count)]
-    # Docker's name filter also matches every name containing it (tugboat-pn-…).
-    made = not any(n.name == NETWORK for n in client.networks.list(names=[NETWORK]))
+    made = not pod_bridge.exists()
     try:
         if made:
             client.networks.create(NETWORK, driver="bridge", labels={NETWORK_LABEL: "pods"})
@@ -119,7 +118,7 @@ def pods(count: int, size_mb: int) -> Iterator[list[str]]:
             except docker.errors.NotFound:
                 pass
         if made:
-            remove_if_unused(NETWORK)
+            pod_bridge.remove_if_empty()
         client.close()
 
 
