@@ -143,10 +143,17 @@ def new_rs_replicas(
     all_rss: Sequence[workloads_pb2.ReplicaSet],
     new_rs: workloads_pb2.ReplicaSet,
 ) -> int:
-    """What the new ReplicaSet's replicas should be now (Kubernetes' NewRSNewReplicas)."""
+    """What the new ReplicaSet's replicas should be now (Kubernetes' NewRSNewReplicas).
+
+    Kubernetes counts the sets' spec.replicas against replicas + maxSurge, so for as long
+    as a shrunk old set has not yet removed its pods, the new set's pods come on top of
+    them. A set is counted here at the larger of what it should have and what it last
+    reported having: the new set grows only once the old set says its pods went, which
+    it says only after their deletion, so the pods never exceed replicas + maxSurge.
+    """
     if d.spec.strategy.type != "RollingUpdate":
         return d.spec.replicas
-    current = spec_replicas(all_rss)
+    current = sum(max(rs.spec.replicas, rs.status.replicas) for rs in all_rss)
     ceiling = d.spec.replicas + max_surge(d)
     if current >= ceiling:
         return new_rs.spec.replicas

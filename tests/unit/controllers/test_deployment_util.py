@@ -78,6 +78,16 @@ def rs(
     return r
 
 
+def test_the_new_replica_set_waits_until_the_shrunk_old_one_reports_its_pods_gone() -> None:
+    d = deployment(10, 1, 0)
+    new_rs = rs("new", 1, 1)
+    shrunk = rs("old", 9, 9)
+    shrunk.status.replicas = 10  # told to shrink; its tenth pod not deleted yet
+    assert du.new_rs_replicas(d, [shrunk, new_rs], new_rs) == 1
+    shrunk.status.replicas = 9
+    assert du.new_rs_replicas(d, [shrunk, new_rs], new_rs) == 2
+
+
 @pytest.mark.parametrize(
     ("replicas", "surge", "old", "new", "expected"),
     [
