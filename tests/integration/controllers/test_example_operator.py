@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from client import codec, errors
+from client import codec, customkinds, errors
 from client.api import ApiClient
 from client.manifests import parse_manifests
 from tests.support.waiting import eventually
@@ -39,6 +39,18 @@ async def operator(api: ApiClient, manager: Any) -> AsyncIterator[None]:
     """The CRD installed, the controllers and the operator running."""
     (crd,) = parse_manifests((EXAMPLE / "crd.yaml").read_text(), "crd.yaml")
     await api.create(crd.obj)
+
+    async def served() -> bool:
+        # As a kubectl user waits for a new CRD before applying its objects: the kind is
+        # learnt from the CRDs listed (as `tug apply` learns it) and the server lists it.
+        await customkinds.load(api)
+        try:
+            await api.list("websites", "default")
+        except errors.NotFound:
+            return False
+        return True
+
+    await eventually(served, timeout=10, what="the Website kind served")
     await manager.start()
     task = asyncio.create_task(_load_operator().WebsiteOperator(api).run())
     try:
