@@ -41,6 +41,7 @@ async def running_apiserver(
     name: str = "test-apiserver",
     compaction_interval: float = 0.0,
     compaction_retention: float = 300.0,
+    allocation_repair_interval: float = 0.0,
     bookmark_interval: float = 60.0,
     register: bool = False,
     token_auth_file: str = "",
@@ -57,6 +58,9 @@ async def running_apiserver(
     """An API server in this process on 127.0.0.1 (free ports), stopped on exit.
 
     Compaction is off unless asked for; tests compact with `server.compactor.compact_now()`.
+    So is the allocation repair, whose first pass would read etcd just after the start, in
+    the middle of what a test counts; tests repair with
+    `server.allocation_repair.repair_once()`.
     Registration is off unless asked for: its periodic writes would move etcd's revision.
     """
     server = ApiServer(
@@ -68,6 +72,7 @@ async def running_apiserver(
             name=name,
             compaction_interval=compaction_interval,
             compaction_retention=compaction_retention,
+            allocation_repair_interval=allocation_repair_interval,
             bookmark_interval=bookmark_interval,
             register=register,
             token_auth_file=token_auth_file,
