@@ -13,14 +13,15 @@ pod network) serve a small page and a 1 GiB sparse file. A real etcd, API server
 - through HAProxy (Debian's package, round-robin over the three pods, one process).
 
 Each way is measured in every round, the order turned by one each round, and each wrk
-run starts once few sockets are in TIME_WAIT (bench/proxy/timewait.py). The figures are
+run starts once few sockets are in TIME_WAIT, here and in the pods, which close first
+and so hold them (bench/proxy/timewait.py). The figures are
 the medians over the rounds: one 10-second run of a connection per request varied by a
 third from run to run on this machine, with the same code.
 
 Then the nftables mode, which programs the kernel of a host of its own, on a node made of
 network namespaces (bench/proxy/nftables_lab.py): three wrk processes at once, all to a
 NodePort through the proxy's rules, then one straight to each of the three pods through
-the same node (--no-nftables skips it).
+the same node, in turn for the same rounds, medians again (--no-nftables skips it).
 
 Then curl downloads the 1 GiB file through the proxy and straight from a pod, and the
 MB/s are compared. wrk and haproxy are installed with apt-get when missing. Everything
@@ -92,16 +93,17 @@ def ensure_tools() -> None:
 
 
 @contextmanager
-def pods(count: int, size_mb: int) -> Iterator[list[str]]:
-    """`count` httpd containers on the pod network; their IPs. Removed on exit, and the
-    network too when this made it and nothing else came onto it."""
+def pods(count: int, size_mb: int) -> Iterator[list[tuple[str, tuple[str, ...]]]]:
+    """`count` httpd containers on the pod network; each one's IP and the command prefix
+    that enters its network namespace. Removed on exit, and the network too when this
+    made it and nothing else came onto it."""
     client = docker.from_env()
     names = [f"tugboat-bench-proxy-{uuid.uuid4().hex[:6]}-{i}" for i in range(count)]
     made = not pod_bridge.exists()
     try:
         if made:
             client.networks.create(NETWORK, driver="bridge", labels={NETWORK_LABEL: "pods"})
-        ips = []
+        made_pods: list[tuple[str, tuple[str, ...]]] = []
         for name in names:
             c = client.containers.run(
                 "busybox:1.35", ["sh", "-c", HTTPD.format(size=size_mb)], name=name,
@@ -109,8 +111,12 @@ def pods(count: int, size_mb: int) -> Iterator[list[str]]:
                 labels={"io.tugboat.bench": "proxy"},
             )
             c.reload()
-            ips.append(c.attrs["NetworkSettings"]["Networks"][NETWORK]["IPAddress"])
-        yield ips
+            ip = c.attrs["NetworkSettings"]["Networks"][NETWORK]["IPAddress"]
+            pid = int(c.attrs["State"]["Pid"])
+            if not ip or pid <= 0:
+                raise RuntimeError(f"pod {name}: no address or no process ({ip!r}, {pid})")
+            made_pods.append((ip, ("nsenter", f"--net=/proc/{pid}/ns/net")))
+        yield made_pods
     finally:
         for name in names:
             try:
@@ -150,15 +156,20 @@ def wrk(url: str, duration: int, connections: int, prefix: tuple[str, ...] = ())
 
 
 def rounds(
-    urls: dict[str, str], count: int, duration: int, connections: int
+    urls: dict[str, str],
+    count: int,
+    duration: int,
+    connections: int,
+    servers: tuple[tuple[str, ...], ...] = (),
 ) -> dict[str, WrkResult]:
     """Each URL measured `count` times, the order turned by one each round, every run
-    from few sockets in TIME_WAIT; per URL, the median requests/s and the median p99."""
+    from few sockets in TIME_WAIT here and in the namespaces `servers` enter; per URL,
+    the median requests/s and the median p99."""
     runs: dict[str, list[WrkResult]] = {name: [] for name in urls}
     names = list(urls)
     for number in range(count):
         for name in names[number % len(names) :] + names[: number % len(names)]:
-            settle()
+            settle((), *servers)
             r = wrk(urls[name], duration, connections)
             runs[name].append(r)
             print(
@@ -255,7 +266,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         apiserver = ApiServerProcess.start(etcd.endpoints, name="bench-apiserver")
         node_port = 30000 + int(uuid.uuid4().int % 2768)
-        with pods(3, a.size_mb) as ips:
+        with pods(3, a.size_mb) as made:
+            ips = [ip for ip, _ in made]
             asyncio.run(publish(apiserver.endpoint, ips, node_port))
             exe = Path(sys.executable).parent / "tug-proxy"
             proxy_args = [str(exe) if exe.exists() else sys.executable,
@@ -275,7 +287,9 @@ def main(argv: list[str] | None = None) -> None:
                 }
                 for url in urls.values():
                     wait_http(url)
-                results = rounds(urls, a.rounds, a.duration, a.connections)
+                results = rounds(
+                    urls, a.rounds, a.duration, a.connections, tuple(ns for _, ns in made)
+                )
                 for name, r in results.items():
                     print(f"{name:8s} {r.rps:10.0f} req/s   p99 {r.p99_ms:8.2f} ms", flush=True)
                 via_proxy = download_mbps(urls["proxy"] + "big")
@@ -287,6 +301,7 @@ def main(argv: list[str] | None = None) -> None:
                     apiserver.endpoint,
                     30000 + (node_port + 1 - 30000) % 2768,
                     lambda url, prefix: _pair(wrk(url, a.duration, a.connections, prefix)),
+                    a.rounds,
                 )
                 for name, (rps, p99) in lab.items():
                     print(f"{name:8s} {rps:10.0f} req/s   p99 {p99:8.2f} ms", flush=True)

@@ -8,8 +8,11 @@ another host, from which wrk runs. Three wrk processes at once send the same loa
 twice: all three to the NodePort on the node's address (the proxy's DNAT, then forwarding
 to the pods it picks), then one to each pod's own address through the same node
 (forwarding alone, the load spread evenly by hand). Both sides use the same three pods
-and the same client, and each starts once the client's namespace holds few sockets in
-TIME_WAIT (bench/proxy/timewait.py), so the ratio is the cost of the rules. (The first
+and the same client, and each starts once the client's and the pods' namespaces hold few
+sockets in TIME_WAIT (bench/proxy/timewait.py), so the ratio is the cost of the rules.
+The two run in turn for `rounds` rounds, the order turned each round, and each side's
+median is its figure: the node's connection-tracking table, which keeps a closed
+connection for two minutes, is then as full for one side as for the other. (The first
 version compared with one pod alone, whose single-threaded httpd bounded the baseline
 instead.)
 
@@ -24,6 +27,7 @@ import asyncio
 import os
 import secrets
 import signal
+import statistics
 import subprocess
 import tempfile
 import time
@@ -93,12 +97,15 @@ async def _publish(api: ApiClient, lab: NodeLab, node_port: int) -> None:
 
 
 def measure(
-    server: str, node_port: int, wrk: Callable[[str, tuple[str, ...]], tuple[float, float]]
+    server: str,
+    node_port: int,
+    wrk: Callable[[str, tuple[str, ...]], tuple[float, float]],
+    rounds: int = 1,
 ) -> LabResult:
     """Build the lab, measure the NodePort through nftables and the pods straight, clean up.
 
     `wrk(url, prefix)` runs wrk with the command prefix (here: into the outside namespace)
-    and gives requests per second and p99 in ms.
+    and gives requests per second and p99 in ms. Each side is the median of `rounds`.
     """
     if os.geteuid() != 0:
         raise RuntimeError("the nftables lab needs root (network namespaces, nft)")
@@ -108,7 +115,7 @@ def measure(
     root = Path(tempfile.mkdtemp(prefix="tugboat-bench-nft-"))
     try:
         servers = [_httpd(lab, role, root) for role in PODS]
-        return asyncio.run(_measure(server, node_port, lab, wrk))
+        return asyncio.run(_measure(server, node_port, lab, wrk, rounds))
     finally:
         for proc in servers:
             if proc.poll() is None:
@@ -128,8 +135,10 @@ async def _measure(
     node_port: int,
     lab: NodeLab,
     wrk: Callable[[str, tuple[str, ...]], tuple[float, float]],
+    rounds: int,
 ) -> LabResult:
     prefix = ("ip", "netns", "exec", lab.ns("out"))
+    quiet = [prefix, *(("ip", "netns", "exec", lab.ns(pod)) for pod in PODS)]
     node_port_url = f"http://{NODE_IP}:{node_port}/"
     runs = {
         "nftables": [node_port_url] * len(PODS),
@@ -150,11 +159,25 @@ async def _measure(
             for name, urls in runs.items():
                 for url in set(urls):
                     await asyncio.to_thread(_wait, _answering(lab, url), f"{name} {url}")
-            results: LabResult = {}
-            for name, urls in runs.items():
-                await asyncio.to_thread(settle, prefix)
-                each = await asyncio.gather(*(asyncio.to_thread(wrk, u, prefix) for u in urls))
-                results[name] = _together(each)
-            return results
+            done: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
+            names = list(runs)
+            for number in range(rounds):
+                for name in names[number % len(names) :] + names[: number % len(names)]:
+                    await asyncio.to_thread(settle, *quiet)
+                    urls = runs[name]
+                    each = await asyncio.gather(
+                        *(asyncio.to_thread(wrk, u, prefix) for u in urls)
+                    )
+                    rate, p99 = _together(each)
+                    done[name].append((rate, p99))
+                    print(f"  round {number + 1} {name:10s} {rate:8.0f} req/s   "
+                          f"p99 {p99:8.2f} ms", flush=True)  # fmt: skip
+            return {
+                name: (
+                    statistics.median(rate for rate, _ in got),
+                    statistics.median(p99 for _, p99 in got),
+                )
+                for name, got in done.items()
+            }
         finally:
             await proxier.stop()
