@@ -149,7 +149,9 @@ def new_rs_replicas(
     as a shrunk old set has not yet removed its pods, the new set's pods come on top of
     them. A set is counted here at the larger of what it should have and what it last
     reported having: the new set grows only once the old set says its pods went, which
-    it says only after their deletion, so the pods never exceed replicas + maxSurge.
+    it says only after their deletion, so a rollout's pods stay within replicas +
+    maxSurge. (A report can still lag low for a set grown and shrunk again before it
+    wrote its status; a rollout only shrinks the old sets.)
     """
     if d.spec.strategy.type != "RollingUpdate":
         return d.spec.replicas
