@@ -37,7 +37,6 @@ import os
 import re
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,6 +52,7 @@ import docker
 
 from bench.proxy import nftables_lab
 from bench.proxy.timewait import settle
+from bench.proxy.turns import Measured, in_turns
 from client.api import ApiClient
 from client.codec import from_dict
 from kubelet.network.bridge import NETWORK, NETWORK_LABEL
@@ -162,27 +162,17 @@ def rounds(
     connections: int,
     servers: tuple[tuple[str, ...], ...] = (),
 ) -> dict[str, WrkResult]:
-    """Each URL measured `count` times, the order turned by one each round, every run
-    from few sockets in TIME_WAIT here and in the namespaces `servers` enter; per URL,
-    the median requests/s and the median p99."""
-    runs: dict[str, list[WrkResult]] = {name: [] for name in urls}
-    names = list(urls)
-    for number in range(count):
-        for name in names[number % len(names) :] + names[: number % len(names)]:
-            settle((), *servers)
-            r = wrk(urls[name], duration, connections)
-            runs[name].append(r)
-            print(
-                f"  round {number + 1} {name:8s} {r.rps:10.0f} req/s   p99 {r.p99_ms:8.2f} ms"
-                + (f"   socket errors: {r.errors}" if r.errors else ""),
-                flush=True,
-            )
-    return {
-        name: WrkResult(
-            statistics.median(r.rps for r in done), statistics.median(r.p99_ms for r in done)
-        )
-        for name, done in runs.items()
-    }
+    """Each URL measured in turns (turns.py), every run from few sockets in TIME_WAIT
+    here and in the namespaces `servers` enter; per URL, the median requests/s and the
+    median p99."""
+
+    def one(name: str) -> Measured:
+        settle((), *servers)
+        r = wrk(urls[name], duration, connections)
+        return r.rps, r.p99_ms, f"socket errors: {r.errors}" if r.errors else ""
+
+    medians = in_turns(list(urls), count, one)
+    return {name: WrkResult(rps, p99) for name, (rps, p99) in medians.items()}
 
 
 def download_mbps(url: str) -> float:

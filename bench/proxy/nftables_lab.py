@@ -27,14 +27,15 @@ import asyncio
 import os
 import secrets
 import signal
-import statistics
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.proxy.timewait import settle
+from bench.proxy.turns import Measured, in_turns
 from client.api import ApiClient
 from client.codec import from_dict
 from proto import core_pb2
@@ -159,25 +160,15 @@ async def _measure(
             for name, urls in runs.items():
                 for url in set(urls):
                     await asyncio.to_thread(_wait, _answering(lab, url), f"{name} {url}")
-            done: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
-            names = list(runs)
-            for number in range(rounds):
-                for name in names[number % len(names) :] + names[: number % len(names)]:
-                    await asyncio.to_thread(settle, *quiet)
-                    urls = runs[name]
-                    each = await asyncio.gather(
-                        *(asyncio.to_thread(wrk, u, prefix) for u in urls)
-                    )
-                    rate, p99 = _together(each)
-                    done[name].append((rate, p99))
-                    print(f"  round {number + 1} {name:10s} {rate:8.0f} req/s   "
-                          f"p99 {p99:8.2f} ms", flush=True)  # fmt: skip
-            return {
-                name: (
-                    statistics.median(rate for rate, _ in got),
-                    statistics.median(p99 for _, p99 in got),
-                )
-                for name, got in done.items()
-            }
+
+            def one(name: str) -> Measured:
+                settle(*quiet)
+                urls = runs[name]
+                with ThreadPoolExecutor(len(urls)) as pool:
+                    each = list(pool.map(lambda url: wrk(url, prefix), urls))
+                rate, p99 = _together(each)
+                return rate, p99, ""
+
+            return await asyncio.to_thread(in_turns, list(runs), rounds, one)
         finally:
             await proxier.stop()
