@@ -108,38 +108,56 @@ async def controllers(apiserver: Any) -> AsyncIterator[None]:
 def deployment(
     name: str, node: str, replicas: int, command: str = HTTPD
 ) -> workloads_pb2.Deployment:
-    return from_dict(workloads_pb2.Deployment, {
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {
-                    "nodeName": node,
-                    "terminationGracePeriodSeconds": 1,
-                    "containers": [{
-                        "name": "main",
-                        "image": "busybox:1.35",
-                        "command": ["sh", "-c", command],
-                        "env": [{"name": "POD_NAME",
-                                 "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
-                        "ports": [{"name": "http", "containerPort": 80}],
-                        "readinessProbe": {"httpGet": {"path": "/ready.html", "port": "http"},
-                                           "periodSeconds": 1, "failureThreshold": 1},
-                    }],
+    return from_dict(
+        workloads_pb2.Deployment,
+        {
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": {"app": name}},
+                "template": {
+                    "metadata": {"labels": {"app": name}},
+                    "spec": {
+                        "nodeName": node,
+                        "terminationGracePeriodSeconds": 1,
+                        "containers": [
+                            {
+                                "name": "main",
+                                "image": "busybox:1.35",
+                                "command": ["sh", "-c", command],
+                                "env": [
+                                    {
+                                        "name": "POD_NAME",
+                                        "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
+                                    }
+                                ],
+                                "ports": [{"name": "http", "containerPort": 80}],
+                                "readinessProbe": {
+                                    "httpGet": {"path": "/ready.html", "port": "http"},
+                                    "periodSeconds": 1,
+                                    "failureThreshold": 1,
+                                },
+                            }
+                        ],
+                    },
                 },
             },
         },
-    })
+    )
 
 
 def web_service(node_port: int) -> core_pb2.Service:
-    return from_dict(core_pb2.Service, {
-        "metadata": {"name": "web", "namespace": "default"},
-        "spec": {"type": "NodePort", "selector": {"app": "web"},
-                 "ports": [{"port": 80, "targetPort": "http", "nodePort": node_port}]},
-    })
+    return from_dict(
+        core_pb2.Service,
+        {
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {
+                "type": "NodePort",
+                "selector": {"app": "web"},
+                "ports": [{"port": 80, "targetPort": "http", "nodePort": node_port}],
+            },
+        },
+    )
 
 
 async def http_get(ip: str, port: int, path: str = "/", timeout: float = 2.0) -> str:
@@ -193,17 +211,29 @@ async def app_container(kubelet: Kubelet, pod: str) -> str:
 
 
 async def test_three_httpd_pods_share_a_node_port_evenly_and_scaling_to_zero_refuses_at_once(
-    api: ApiClient, kubelets: KubeletFactory, nodes: list[str], controllers: None,
+    api: ApiClient,
+    kubelets: KubeletFactory,
+    nodes: list[str],
+    controllers: None,
     proxies: ProxyFactory,
 ) -> None:
     await kubelets.start(nodes[0])
     np = random.randint(30000, 32767)
     await api.create(deployment("web", nodes[0], 3))
     svc = await api.create(web_service(np))
-    await start_proxy(proxies)
-    await eventually(lambda: _count(ready_endpoints(api, "web"), 3), timeout=90,
-                     what="three ready endpoints")
+    proxier = await start_proxy(proxies)
+    await eventually(
+        lambda: _count(ready_endpoints(api, "web"), 3), timeout=90, what="three ready endpoints"
+    )
     names = {p.metadata.name for p in await pods_of(api, "web")}
+
+    def balancing_three() -> bool:
+        port = proxier.ports.get("default/web")
+        return port is not None and len(port.balancer.backends) == 3
+
+    # The proxy learns the Endpoints from its own watch, a moment after the API has them;
+    # counting before then would credit the first pods with the turns of the later ones.
+    await eventually(balancing_three, timeout=10, what="the proxy balancing over three")
 
     async def served() -> bool:
         try:
@@ -219,8 +249,9 @@ async def test_three_httpd_pods_share_a_node_port_evenly_and_scaling_to_zero_ref
     assert await http_get(svc.spec.cluster_ip, 80) in names, "the ClusterIP serves from the host"
 
     await scale(api, "web", 0)
-    await eventually(lambda: _count(ready_endpoints(api, "web"), 0), timeout=30,
-                     what="no ready endpoint")
+    await eventually(
+        lambda: _count(ready_endpoints(api, "web"), 0), timeout=30, what="no ready endpoint"
+    )
 
     async def refused() -> bool:
         try:
@@ -238,8 +269,9 @@ async def test_three_httpd_pods_share_a_node_port_evenly_and_scaling_to_zero_ref
     print(f"refusal took {time.monotonic() - started:.3f} s")
 
     await scale(api, "web", 1)
-    await eventually(lambda: _count(ready_endpoints(api, "web"), 1), timeout=60,
-                     what="one ready endpoint again")
+    await eventually(
+        lambda: _count(ready_endpoints(api, "web"), 1), timeout=60, what="one ready endpoint again"
+    )
     ready_at = time.monotonic()
     names = {p.metadata.name for p in await pods_of(api, "web") if p.status.pod_ip}
     await eventually(served, timeout=10, what="served again")
@@ -251,7 +283,10 @@ async def _count(found: Any, n: int) -> bool:
 
 
 async def test_a_pod_reaches_the_service_by_its_dns_names_and_sees_its_env(
-    api: ApiClient, kubelets: KubeletFactory, nodes: list[str], controllers: None,
+    api: ApiClient,
+    kubelets: KubeletFactory,
+    nodes: list[str],
+    controllers: None,
     proxies: ProxyFactory,
 ) -> None:
     kubelet = await kubelets.start(nodes[0])
@@ -261,8 +296,9 @@ async def test_a_pod_reaches_the_service_by_its_dns_names_and_sees_its_env(
     await eventually(lambda: _count(ready_endpoints(api, "web"), 1), timeout=90, what="web ready")
     await eventually(lambda: ("172.30.255.10", 53) in proxier.dns.addresses, what="cluster DNS")
     await api.create(deployment("client", nodes[0], 1, command="exec sleep 3600"))
-    await eventually(lambda: _count(ready_endpoints_pods(api, "client"), 1), timeout=60,
-                     what="client running")
+    await eventually(
+        lambda: _count(ready_endpoints_pods(api, "client"), 1), timeout=60, what="client running"
+    )
     client_pod = (await pods_of(api, "client"))[0].metadata.name
     web_pod = (await pods_of(api, "web"))[0].metadata.name
     cid = await app_container(kubelet, client_pod)
@@ -271,11 +307,17 @@ async def test_a_pod_reaches_the_service_by_its_dns_names_and_sees_its_env(
         result = await kubelet.runtime.exec_run(cid, ["wget", "-q", "-O", "-", url], 10.0)
         return result.output.decode(errors="replace").strip()
 
-    await eventually(lambda: _equals(fetch("http://web.default.svc.cluster.local/"), web_pod),
-                     timeout=20, what="the FQDN from inside a pod")
+    await eventually(
+        lambda: _equals(fetch("http://web.default.svc.cluster.local/"), web_pod),
+        timeout=20,
+        what="the FQDN from inside a pod",
+    )
     # Retried: another cluster's proxy on this machine may share the DNS address.
-    await eventually(lambda: _equals(fetch("http://web/"), web_pod), timeout=20,
-                     what="the short name through the search path")
+    await eventually(
+        lambda: _equals(fetch("http://web/"), web_pod),
+        timeout=20,
+        what="the short name through the search path",
+    )
     env = await kubelet.runtime.exec_run(cid, ["sh", "-c", "echo $WEB_SERVICE_HOST"], 5.0)
     assert env.output.decode().strip() == svc.spec.cluster_ip
 
@@ -286,7 +328,8 @@ async def _equals(found: Any, expected: str) -> bool:
 
 async def ready_pods(api: ApiClient, app: str) -> list[str]:
     return [
-        p.metadata.name for p in await pods_of(api, app)
+        p.metadata.name
+        for p in await pods_of(api, app)
         if any(c.type == "Ready" and c.status == "True" for c in p.status.conditions)
     ]
 
@@ -296,7 +339,10 @@ async def ready_endpoints_pods(api: ApiClient, app: str) -> list[str]:
 
 
 async def test_a_pod_failing_readiness_leaves_the_rotation_and_returns(
-    api: ApiClient, kubelets: KubeletFactory, nodes: list[str], controllers: None,
+    api: ApiClient,
+    kubelets: KubeletFactory,
+    nodes: list[str],
+    controllers: None,
     proxies: ProxyFactory,
 ) -> None:
     kubelet = await kubelets.start(nodes[0])
@@ -326,15 +372,19 @@ async def test_a_pod_failing_readiness_leaves_the_rotation_and_returns(
 
 
 async def test_a_pod_on_one_node_reaches_a_pod_on_another_by_pod_ip(
-    api: ApiClient, kubelets: KubeletFactory, nodes: list[str], controllers: None,
+    api: ApiClient,
+    kubelets: KubeletFactory,
+    nodes: list[str],
+    controllers: None,
 ) -> None:
     await kubelets.start(nodes[0])
     other = await kubelets.start(nodes[1])
     await api.create(deployment("web", nodes[0], 1))
     await api.create(deployment("client", nodes[1], 1, command="exec sleep 3600"))
     await eventually(lambda: _count(ready_pods(api, "web"), 1), timeout=90, what="web ready")
-    await eventually(lambda: _count(ready_endpoints_pods(api, "client"), 1), timeout=60,
-                     what="client running")
+    await eventually(
+        lambda: _count(ready_endpoints_pods(api, "client"), 1), timeout=60, what="client running"
+    )
     web = (await pods_of(api, "web"))[0]
     client_pod = (await pods_of(api, "client"))[0].metadata.name
     cid = await app_container(other, client_pod)
