@@ -4,10 +4,11 @@ Each API server follows the CRDs in etcd (list, then watch through its own watch
 and puts each one's kind in the run-time kind table (client/customkinds.py), so the same
 generic store, REST paths, gRPC verbs, watch cache, discovery and RBAC serve it from then
 on; a CRD that is gone takes its kind out again. A request naming a resource this server
-has not heard of yet reads the CRDs once more before answering 404 (`refresh`): the
-watch event of a CRD just created may still be in flight, and "creating a CRD serves its
-kind at once" must hold on every server of an HA cluster, not only on the one that wrote
-it.
+has not heard of yet reads the CRDs once more before answering 404 (`refresh`), and so does
+every group list (`/apis`, which names no group to miss on): the watch event of a CRD just
+created may still be in flight, and "creating a CRD serves its kind at once" must hold on
+every server of an HA cluster, not only on the one that wrote it. Callers share reads, but
+never one that began before they asked: it may have missed the CRD they are looking for.
 
 Deleting a CRD works as in Kubernetes: it carries the customresourcecleanup finalizer,
 so it is only marked; every server that sees the mark deletes the kind's objects through
@@ -49,7 +50,8 @@ class CustomResources:
         self.service = service
         self.served: set[str] = set()
         self._cleanups: dict[str, asyncio.Task[None]] = {}
-        self._refreshing: asyncio.Future[bool] | None = None
+        self._reading: asyncio.Future[None] | None = None
+        self._waiting: asyncio.Future[None] | None = None
         self.ready = asyncio.Event()
 
     # ---- following ----
@@ -85,18 +87,22 @@ class CustomResources:
             await asyncio.sleep(pause)
             pause = min(pause * 2, RETRY_SECONDS[1])
 
-    async def refresh(self) -> bool:
-        """Read every CRD from etcd now (a lookup missed); whether anything changed.
-        Lookups that miss at the same time share one read."""
-        if self._refreshing is None or self._refreshing.done():
-            self._refreshing = asyncio.ensure_future(self._read_all())
-        return await asyncio.shield(self._refreshing)
+    async def refresh(self) -> None:
+        """Read every CRD from etcd now (a lookup missed, or the groups are listed).
+        Callers share the next read to begin; one already under way is not theirs."""
+        read = self._waiting
+        if read is None or read.done():
+            under_way = self._reading if self._reading and not self._reading.done() else None
+            read = self._waiting = asyncio.ensure_future(self._read_all(after=under_way))
+        await asyncio.shield(read)
 
-    async def _read_all(self) -> bool:
-        before = {k.resource: k for k in kinds.dynamic_kinds()}
+    async def _read_all(self, after: asyncio.Future[None] | None = None) -> None:
+        if after is not None:
+            await asyncio.wait({after})
+        # Under way from here: a caller from now on waits for the next read.
+        self._waiting, self._reading = None, asyncio.current_task()
         page = await list_objects(self.service.etcd, CRDS, "", parse("", ""))
         self._sync(page.items)
-        return before != {k.resource: k for k in kinds.dynamic_kinds()}
 
     def _sync(self, crds: list[Any]) -> None:
         names = set()
@@ -167,8 +173,9 @@ class CustomResources:
     async def close(self) -> None:
         """Stop the cleanups and serve none of this server's custom kinds any more."""
         tasks: list[asyncio.Future[Any]] = [t for t in self._cleanups.values() if not t.done()]
-        if self._refreshing is not None and not self._refreshing.done():
-            tasks.append(self._refreshing)
+        for read in (self._reading, self._waiting):
+            if read is not None and not read.done():
+                tasks.append(read)
         for task in tasks:
             task.cancel()
         if tasks:

@@ -257,6 +257,12 @@ class RestApi:
     async def _groups_discovery(self, request: web.Request) -> web.Response:
         if (refused := await self._nonresource(request)) is not None:
             return refused
+        if self.custom is not None:
+            # The group list names no group, so a miss cannot tell that a CRD is new (as
+            # _resources and _target can): read the CRDs on every call. A CRD stored
+            # (Established) is then in every server's discovery, which is what kubectl
+            # maps a kind by after `kubectl wait --for=condition=Established`.
+            await self.custom.refresh()
         if wants_aggregated(request.headers.getall("Accept", [])):
             return web.Response(
                 text=json.dumps(aggregated(core=False)), headers={"Content-Type": AGGREGATED}
@@ -268,7 +274,8 @@ class RestApi:
             return refused
         group, version = request.match_info.get("group", ""), request.match_info["version"]
         found = resource_list(group, version)
-        if found is None and self.custom is not None and await self.custom.refresh():
+        if found is None and self.custom is not None:
+            await self.custom.refresh()
             # A CRD created a moment ago, its watch event still on the way: its group
             # is served at once here as its objects' paths are (_target).
             found = resource_list(group, version)
@@ -365,8 +372,9 @@ class RestApi:
         try:
             target = target_of(group, version, tail)
         except HttpError:
-            if self.custom is None or not await self.custom.refresh():
+            if self.custom is None:
                 raise
+            await self.custom.refresh()
             target = target_of(group, version, tail)
         customobjects.serve_as(target.kind, group, version)
         return target

@@ -4,8 +4,12 @@ Kubernetes fills a CRD's status from controllers inside apiextensions-apiserver 
 establishing). Here the strategy fills it as the CRD is written: Tugboat refuses a CRD
 whose names conflict (validation/apiextensions.py) instead of storing it with
 NamesAccepted=False, so every stored CRD has its names accepted and is established at
-once. A new CRD gets the `customresourcecleanup.apiextensions.k8s.io` finalizer, as in
-Kubernetes: deleting the CRD first deletes every object of its kind
+once. That is true of every API server, not only the one that wrote it: each reads the
+CRDs again when a path or the group list may name a kind it has not heard of yet
+(customresources/serving.py), so kubectl mapping a kind right after `kubectl wait
+--for=condition=Established` finds it. A new CRD gets the
+`customresourcecleanup.apiextensions.k8s.io` finalizer, as in Kubernetes: deleting the
+CRD first deletes every object of its kind
 (customresources/serving.py), then lets the CRD go.
 """
 

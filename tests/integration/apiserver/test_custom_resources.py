@@ -22,6 +22,7 @@ from client import customkinds, kinds
 from client.api import ApiClient, ClientOptions
 from client.codec import from_dict, to_dict
 from client.errors import Forbidden, Invalid
+from master.apiserver.rest.groups import AGGREGATED
 from master.apiserver.server import ApiServer
 from proto import apiextensions_pb2
 from tests.support.apiserver import running_apiserver
@@ -121,19 +122,36 @@ async def test_discovery_lists_the_custom_resource_with_its_verbs_and_subresourc
     assert "examples.tugboat.io" in {g["name"] for g in groups["groups"]}
 
 
-async def test_discovery_of_a_crd_whose_watch_event_has_not_arrived_reads_the_crds(
-    apiserver: ApiServer, rest: Rest
-):
+@pytest.fixture
+async def stalled(apiserver: ApiServer) -> None:
+    """The API server's CRD watch stopped: a new CRD's watch event never arrives."""
     following = apiserver._following_crds
     assert following is not None
-    following.cancel()  # the CRD's watch event never arrives
+    following.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await following
+
+
+async def test_discovery_of_a_crd_whose_watch_event_has_not_arrived_reads_the_crds(
+    stalled: None, rest: Rest
+):
     await rest.ok("POST", CRDS, CRD)
     resources = await rest.ok("GET", "/apis/examples.tugboat.io/v1")
     assert next(r["name"] for r in resources["resources"]) == "websites"
     status, _ = await rest.call("GET", "/apis/examples.tugboat.io/v2")
     assert status == 404
+
+
+async def test_the_group_list_names_an_established_crd_whose_watch_event_has_not_arrived(
+    stalled: None, rest: Rest
+):
+    crd = await rest.ok("POST", CRDS, CRD)
+    assert {c["type"]: c["status"] for c in crd["status"]["conditions"]}["Established"] == "True"
+    # What kubectl reads to map a kind after `kubectl wait --for=condition=Established`.
+    groups = await rest.ok("GET", "/apis")
+    assert "examples.tugboat.io" in {g["name"] for g in groups["groups"]}
+    aggregated = await rest.ok("GET", "/apis", accept=AGGREGATED)
+    assert "examples.tugboat.io" in {g["metadata"]["name"] for g in aggregated["items"]}
 
 
 async def test_unknown_fields_are_pruned_and_a_bad_field_is_named(rest: Rest, served):
