@@ -316,12 +316,14 @@ async def test_scaled_to_zero_a_service_refuses_at_once(
         assert time.monotonic() - started < 1.0, (client, address)
 
 
+# The crashed proxy's service sits outside the service range (a documentation address),
+# so the ClusterIP the test's own Service is given can never be mistaken for it.
 STALE = """\
 import asyncio, signal, sys
 from proxy.nftables import NftConfig
 from proxy.nftsync import NftSyncer
 from proxy.table import Backend, ServicePort
-port = ServicePort("old/svc", "old/svc", "", "TCP", "172.30.255.99", 80, 0, None,
+port = ServicePort("old/svc", "old/svc", "", "TCP", "192.0.2.99", 80, 0, None,
                    (Backend("172.30.1.9", 80),), ())
 asyncio.run(NftSyncer(NftConfig(), sys.argv[1:]).sync([port]))
 print("loaded", flush=True)
@@ -348,14 +350,14 @@ async def test_a_proxy_killed_with_sigkill_and_restarted_replaces_its_stale_tabl
         os.kill(crashed.pid, signal.SIGKILL)
         async with asyncio.timeout(10):
             await crashed.wait()
-    assert "172.30.255.99" in lab.rules()  # what a crash leaves behind
+    assert "192.0.2.99" in lab.rules()  # what a crash leaves behind
 
     ip = await web_service(api)
     await write_endpoints(api, "web", pods("pod-a"))
     stale_before = metrics.NFT_STALE_TABLES._value.get()
     proxier = await start_proxy(api, lab, proxies)
     assert metrics.NFT_STALE_TABLES._value.get() == stale_before + 1
-    await wait_rules(lab, ip, "172.30.1.2", absent=("172.30.255.99",))
+    await wait_rules(lab, ip, "172.30.1.2", absent=("192.0.2.99",))
     assert run(*lab.nft, "list", "tables").count("tugboat-proxy") == 1
 
     await proxies.stop(proxier)  # a clean stop removes the table
