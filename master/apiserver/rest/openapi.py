@@ -14,6 +14,12 @@ Top-level kinds are named as Kubernetes names them (`io.k8s.api.apps.v1.Deployme
 carry their group-version-kind, which explain looks up; nested messages keep their proto
 names. A document per group-version, as kube-apiserver splits them, each with a content
 hash in its URL so that clients may cache it.
+
+A CRD's kind has no proto of its own (its objects are CustomObject), so its schema is the
+CRD's openAPIV3Schema, named as kube-apiserver names it (the group reversed:
+`io.tugboat.examples.v1.Website`), with apiVersion, kind and the real ObjectMeta added.
+The built-in documents are made once; a custom group-version's is made for the CRDs
+served at the time of the request, so a CRD is explained the moment it is served.
 """
 
 from __future__ import annotations
@@ -25,9 +31,11 @@ from typing import Any, cast
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+from client.customkinds import CustomKind
 from client.kinds import Kind
 from client.mergekeys import MERGED_PRIMITIVE_LISTS, merge_key_of
 from master.apiserver.rest.groups import group_version, group_versions, kinds_of
+from proto import meta_pb2
 
 _INT_OR_STRING = "tugboat.v1.IntOrString"
 _RAW_JSON = "tugboat.v1.RawJSON"
@@ -48,6 +56,9 @@ _SCALARS: dict[int, dict[str, Any]] = {
 
 def schema_name(desc: Descriptor, kind: Kind | None = None) -> str:
     """The component name of a message: Kubernetes' for a kind, the proto name otherwise."""
+    if isinstance(kind, CustomKind):
+        group, version = group_version(kind)
+        return ".".join([*reversed(group.split(".")), version, kind.kind])
     if kind is not None:
         group, version = group_version(kind)
         area = "core" if not group else group.split(".")[0]
@@ -156,17 +167,16 @@ def _paths(k: Kind, schema: str) -> dict[str, Any]:
     writes = [_param("dryRun"), _param("fieldManager"), _param("fieldValidation")]
     named = [_param("name", "path")]
     patch = op("patch", "patch", [*named, *writes, _param("force", kind="boolean")])
-    patch["requestBody"] = {
-        "content": {
-            media: {"schema": {"type": "object"}}
-            for media in (
-                "application/json-patch+json",
-                "application/merge-patch+json",
-                "application/strategic-merge-patch+json",
-                "application/apply-patch+yaml",
-            )
-        }
-    }
+    # kubectl apply sends a strategic merge patch where the document offers one; custom
+    # objects have no patch strategies, so (as in Kubernetes) theirs is not offered.
+    medias = [
+        "application/json-patch+json",
+        "application/merge-patch+json",
+        "application/apply-patch+yaml",
+    ]
+    if not isinstance(k, CustomKind):
+        medias.insert(2, "application/strategic-merge-patch+json")
+    patch["requestBody"] = {"content": {media: {"schema": {"type": "object"}} for media in medias}}
     paths = {
         collection: {
             "get": op("list", "list", [_param("labelSelector"), _param("fieldSelector")]),
@@ -193,23 +203,64 @@ def _doc_path(group: str, version: str) -> str:
     return f"apis/{group}/{version}" if group else f"api/{version}"
 
 
+def _document(kinds: list[Kind], schemas: dict[str, Any]) -> str:
+    paths: dict[str, Any] = {}
+    for k in kinds:
+        paths.update(_paths(k, schema_name(cast(Descriptor, k.message.DESCRIPTOR), k)))
+    doc = {
+        "openapi": "3.0.0",
+        "info": {"title": "Tugboat", "version": group_version(kinds[0])[1]},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
+    return json.dumps(doc, sort_keys=True)
+
+
 @functools.cache
-def documents() -> dict[str, str]:
-    """Every group-version's OpenAPI document, as JSON text, by path ("apis/apps/v1")."""
+def _built_in_documents() -> dict[str, str]:
     out: dict[str, str] = {}
     for group, version in group_versions():
-        kinds = kinds_of(group, version)
-        schemas = _schemas(kinds)
-        paths: dict[str, Any] = {}
-        for k in kinds:
-            paths.update(_paths(k, schema_name(cast(Descriptor, k.message.DESCRIPTOR), k)))
-        doc = {
-            "openapi": "3.0.0",
-            "info": {"title": "Tugboat", "version": group_version(kinds[0])[1]},
-            "paths": paths,
-            "components": {"schemas": schemas},
-        }
-        out[_doc_path(group, version)] = json.dumps(doc, sort_keys=True)
+        kinds = [k for k in kinds_of(group, version) if not isinstance(k, CustomKind)]
+        if kinds:
+            out[_doc_path(group, version)] = _document(kinds, _schemas(kinds))
+    return out
+
+
+def _custom_schema(kind: CustomKind) -> dict[str, Any]:
+    declared = kind.version(group_version(kind)[1]).schema
+    schema: dict[str, Any] = json.loads(declared) if declared else {"type": "object"}
+    if not declared:
+        schema["x-kubernetes-preserve-unknown-fields"] = True
+    properties = schema.setdefault("properties", {})
+    properties.setdefault("apiVersion", {"type": "string"})
+    properties.setdefault("kind", {"type": "string"})
+    meta = schema_name(cast(Descriptor, meta_pb2.ObjectMeta.DESCRIPTOR))
+    properties["metadata"] = {"allOf": [{"$ref": f"#/components/schemas/{meta}"}]}
+    group, version = group_version(kind)
+    schema["x-kubernetes-group-version-kind"] = [
+        {"group": group, "version": version, "kind": kind.kind}
+    ]
+    return schema
+
+
+@functools.lru_cache(maxsize=64)
+def _custom_document(kinds: tuple[CustomKind, ...]) -> str:
+    found: dict[str, Descriptor] = {}
+    _collect(cast(Descriptor, meta_pb2.ObjectMeta.DESCRIPTOR), found)
+    ref = {name: schema_name(d) for name, d in found.items()}
+    schemas = {ref[name]: _message_schema(d, ref, None) for name, d in found.items()}
+    for k in kinds:
+        schemas[schema_name(cast(Descriptor, k.message.DESCRIPTOR), k)] = _custom_schema(k)
+    return _document(list(kinds), schemas)
+
+
+def documents() -> dict[str, str]:
+    """Every group-version's OpenAPI document, as JSON text, by path ("apis/apps/v1")."""
+    out = dict(_built_in_documents())
+    for group, version in group_versions():
+        custom = tuple(k for k in kinds_of(group, version) if isinstance(k, CustomKind))
+        if custom:
+            out[_doc_path(group, version)] = _custom_document(custom)
     return out
 
 

@@ -75,3 +75,14 @@ async def test_kubectl_scales_and_deletes_a_custom_object(kubectl):
     assert out.strip() == 'website.examples.tugboat.io "hello" deleted'
     ran = await kubectl("get", "website", "hello")
     assert 'websites.examples.tugboat.io "hello" not found' in ran.err
+
+
+async def test_kubectl_explains_a_custom_kind_from_its_crds_schema(kubectl):
+    await kubectl.ok("apply", "-f", "-", stdin=CRD)
+    out = await kubectl.ok("explain", "website.spec")
+    assert "GROUP:      examples.tugboat.io" in out
+    assert "KIND:       Website" in out
+    fields = {line.split()[0] for line in out.split("FIELDS:")[1].splitlines() if line.strip()}
+    assert {"image", "replicas", "port", "tier"} <= fields
+    # The object's metadata is the real ObjectMeta, as on a built-in kind.
+    assert "uid" in await kubectl.ok("explain", "website.metadata")
