@@ -67,6 +67,9 @@ _REQUESTS = (
     "k8s.io.api.policy.v1.Eviction",
     "k8s.io.api.autoscaling.v1.HorizontalPodAutoscaler",
     "k8s.io.api.authentication.v1.TokenRequest",
+    "k8s.io.api.authentication.v1.SelfSubjectReview",
+    "k8s.io.api.authorization.v1.SelfSubjectAccessReview",
+    "k8s.io.api.authorization.v1.SubjectAccessReview",
     "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions",
 )
 

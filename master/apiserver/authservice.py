@@ -1,9 +1,8 @@
 """The Auth service: access reviews and who-am-i, behind `tug auth can-i` and `tug auth whoami`.
 
 Kubernetes answers "may I?" with a SelfSubjectAccessReview and "may they?" with a
-SubjectAccessReview, which only a caller allowed to `create subjectaccessreviews` may ask
-(the admin); both run the very authorizer that judges real requests, so the answer is the
-one a request would get. With authorization off every answer is yes. CreateToken issues
+SubjectAccessReview; both are answered by auth/reviews.py, which the REST frontend's
+reviews (`kubectl auth can-i`) share. CreateToken issues
 ServiceAccount tokens (Kubernetes' TokenRequest) through auth/issuing.py. Every pod asks
 for one, so it is counted in `tugboat_apiserver_requests_total` and written to the audit
 log as `create serviceaccounts/token`, as kube-apiserver counts and audits TokenRequests
@@ -25,11 +24,11 @@ from master.apiserver.audit import AuditLog
 from master.apiserver.auth.attributes import Attributes
 from master.apiserver.auth.issuing import TokenIssuer
 from master.apiserver.auth.peers import grpc_caller
+from master.apiserver.auth.reviews import review
 from master.apiserver.auth.user import UserInfo
 from master.apiserver.metrics import ApiServerMetrics
 from proto import auth_pb2, auth_pb2_grpc
 
-AUTHORIZATION_GROUP = "authorization.k8s.io"
 SERVICE_ACCOUNTS = by_resource("serviceaccounts")
 
 
@@ -64,40 +63,26 @@ class AuthService(auth_pb2_grpc.AuthServicer):
         self, request: auth_pb2.AccessReviewRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.AccessReviewResponse:
         caller = await self._caller(context)
-        subject = caller
-        if request.user:
-            # A review about someone else: the caller must be allowed to ask it.
-            if self.access.authorizer is not None:
-                try:
-                    await self.access.authorizer.authorize(
-                        Attributes(
-                            user=caller,
-                            verb="create",
-                            resource="subjectaccessreviews",
-                            api_group=AUTHORIZATION_GROUP,
-                        )
-                    )
-                except errors.ApiError as e:
-                    await context.abort(e.code, e.message)
-                    raise
-            subject = UserInfo(request.user, tuple(request.groups)).with_authenticated()
-        if self.access.authorizer is None:
-            return auth_pb2.AccessReviewResponse(allowed=True, user=subject.name)
         attrs = request.resource_attributes
-        decision = await self.access.authorizer.decide(
-            Attributes(
-                user=subject,
-                verb=attrs.verb or request.non_resource_verb,
-                resource=attrs.resource,
-                subresource=attrs.subresource,
-                api_group=attrs.api_group,
-                namespace=attrs.namespace,
-                name=attrs.name,
-                path=request.non_resource_path,
-            )
+        asked = Attributes(
+            user=caller,
+            verb=attrs.verb or request.non_resource_verb,
+            resource=attrs.resource,
+            subresource=attrs.subresource,
+            api_group=attrs.api_group,
+            namespace=attrs.namespace,
+            name=attrs.name,
+            path=request.non_resource_path,
         )
+        try:
+            answer = await review(
+                self.access, asked, user=request.user, groups=tuple(request.groups)
+            )
+        except errors.ApiError as e:
+            await context.abort(e.code, e.message)
+            raise
         return auth_pb2.AccessReviewResponse(
-            allowed=decision.allowed, reason=decision.reason, user=subject.name
+            allowed=answer.allowed, reason=answer.reason, user=answer.subject.name
         )
 
     async def CreateToken(

@@ -63,6 +63,7 @@ from master.apiserver.objects import decode_stored, object_key
 from master.apiserver.policyfeed import PolicyFeed
 from master.apiserver.rest import status
 from master.apiserver.rest.handlers import RestApi
+from master.apiserver.rest.impersonation import refuse_impersonation
 from master.apiserver.service import ResourcesService
 from master.apiserver.strategies import all_strategies
 from master.registration import Registration
@@ -360,6 +361,7 @@ class ApiServer:
                 ),
             )
             address = f"{cfg.advertise_address or cfg.bind_address}:{cfg.http_port}"
+            self.status.app.middlewares.append(refuse_impersonation)
             self.status.add_routes(
                 [
                     self.discovery.route(),

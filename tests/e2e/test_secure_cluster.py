@@ -102,6 +102,23 @@ def test_kubectl_speaks_https_with_the_admins_token_from_the_kubeconfig(secure: 
     assert sorted(done.stdout.split()) == [f"node/{secure.node_name(j)}" for j in range(2)]
 
 
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="make setup installs kubectl")
+def test_kubectl_auth_can_i_and_whoami_answer_for_the_admin_over_https(secure: Cluster):
+    env = {**os.environ, "KUBECONFIG": secure.tug("config", "kubeconfig-path").ok().strip()}
+
+    def kubectl(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["kubectl", *argv], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+
+    can = kubectl("auth", "can-i", "delete", "pods", "-n", "kube-system")
+    assert (can.returncode, can.stdout.strip()) == (0, "yes"), can.stderr
+    whoami = kubectl("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+    assert (whoami.returncode, whoami.stdout) == (0, "admin"), whoami.stderr
+    posing = kubectl("auth", "can-i", "delete", "pods", "--as", "nobody")
+    assert posing.returncode != 0 and "impersonation" in posing.stderr, posing
+
+
 def test_no_credentials_are_refused_over_https_and_grpc(secure: Cluster):
     insecure = ssl.create_default_context()
     insecure.check_hostname, insecure.verify_mode = False, ssl.CERT_NONE

@@ -48,6 +48,7 @@ from master.apiserver.rest import (
     status,
     tables,
 )
+from master.apiserver.rest.accessreviews import AccessReviewApi
 from master.apiserver.rest.autoscalingv1 import AutoscalingV1Api
 from master.apiserver.rest.encoding import EncodedObjects, encode
 from master.apiserver.rest.groups import (
@@ -234,6 +235,8 @@ class RestApi:
             web.get("/openapi/v3/{path:.+}", self._openapi_document),
             # metrics.k8s.io is not a stored group: its routes go before the generic ones.
             *ResourceMetricsApi(self.service).routes(),
+            # Reviews are asked, not stored (kubectl auth can-i, whoami).
+            *AccessReviewApi(self.service.access).routes(),
             # autoscaling/v1 HPAs are a converted view of the stored v2 ones.
             *AutoscalingV1Api(self.service, decode_object).routes(),
             web.route("*", "/api/{version}/{tail:.+}", self._resource),

@@ -31,6 +31,7 @@ _GROUP_PACKAGES = {
     "batch": "k8s.io.api.batch.v1",
     "policy": "k8s.io.api.policy.v1",
     "authentication.k8s.io": "k8s.io.api.authentication.v1",
+    "authorization.k8s.io": "k8s.io.api.authorization.v1",
     "coordination.k8s.io": "k8s.io.api.coordination.v1",
     "scheduling.k8s.io": "k8s.io.api.scheduling.v1",
     "rbac.authorization.k8s.io": "k8s.io.api.rbac.v1",

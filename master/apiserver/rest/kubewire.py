@@ -181,6 +181,16 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         3: ("name", "", "string"),
         4: ("uID", "", "string"),
     },
+    "k8s.io.api.authentication.v1.ExtraValue": {
+        1: ("items", "repeated", "string"),
+    },
+    "k8s.io.api.authentication.v1.SelfSubjectReview": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("status", "", "k8s.io.api.authentication.v1.SelfSubjectReviewStatus"),
+    },
+    "k8s.io.api.authentication.v1.SelfSubjectReviewStatus": {
+        1: ("userInfo", "", "k8s.io.api.authentication.v1.UserInfo"),
+    },
     "k8s.io.api.authentication.v1.TokenRequest": {
         1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
         2: ("spec", "", "k8s.io.api.authentication.v1.TokenRequestSpec"),
@@ -195,6 +205,74 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
     "k8s.io.api.authentication.v1.TokenRequestStatus": {
         1: ("token", "", "string"),
         2: ("expirationTimestamp", "", "time"),
+    },
+    "k8s.io.api.authentication.v1.UserInfo": {
+        1: ("username", "", "string"),
+        2: ("uid", "", "string"),
+        3: ("groups", "repeated", "string"),
+        4: ("extra", "map", "string:k8s.io.api.authentication.v1.ExtraValue"),
+    },
+    "k8s.io.api.authorization.v1.ExtraValue": {
+        1: ("items", "repeated", "string"),
+    },
+    "k8s.io.api.authorization.v1.FieldSelectorAttributes": {
+        1: ("rawSelector", "", "string"),
+        2: (
+            "requirements",
+            "repeated",
+            "k8s.io.apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement",
+        ),
+    },
+    "k8s.io.api.authorization.v1.LabelSelectorAttributes": {
+        1: ("rawSelector", "", "string"),
+        2: (
+            "requirements",
+            "repeated",
+            "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement",
+        ),
+    },
+    "k8s.io.api.authorization.v1.NonResourceAttributes": {
+        1: ("path", "", "string"),
+        2: ("verb", "", "string"),
+    },
+    "k8s.io.api.authorization.v1.ResourceAttributes": {
+        1: ("namespace", "", "string"),
+        2: ("verb", "", "string"),
+        3: ("group", "", "string"),
+        4: ("version", "", "string"),
+        5: ("resource", "", "string"),
+        6: ("subresource", "", "string"),
+        7: ("name", "", "string"),
+        8: ("fieldSelector", "", "k8s.io.api.authorization.v1.FieldSelectorAttributes"),
+        9: ("labelSelector", "", "k8s.io.api.authorization.v1.LabelSelectorAttributes"),
+    },
+    "k8s.io.api.authorization.v1.SelfSubjectAccessReview": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("spec", "", "k8s.io.api.authorization.v1.SelfSubjectAccessReviewSpec"),
+        3: ("status", "", "k8s.io.api.authorization.v1.SubjectAccessReviewStatus"),
+    },
+    "k8s.io.api.authorization.v1.SelfSubjectAccessReviewSpec": {
+        1: ("resourceAttributes", "", "k8s.io.api.authorization.v1.ResourceAttributes"),
+        2: ("nonResourceAttributes", "", "k8s.io.api.authorization.v1.NonResourceAttributes"),
+    },
+    "k8s.io.api.authorization.v1.SubjectAccessReview": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("spec", "", "k8s.io.api.authorization.v1.SubjectAccessReviewSpec"),
+        3: ("status", "", "k8s.io.api.authorization.v1.SubjectAccessReviewStatus"),
+    },
+    "k8s.io.api.authorization.v1.SubjectAccessReviewSpec": {
+        1: ("resourceAttributes", "", "k8s.io.api.authorization.v1.ResourceAttributes"),
+        2: ("nonResourceAttributes", "", "k8s.io.api.authorization.v1.NonResourceAttributes"),
+        3: ("user", "", "string"),
+        4: ("groups", "repeated", "string"),
+        5: ("extra", "map", "string:k8s.io.api.authorization.v1.ExtraValue"),
+        6: ("uid", "", "string"),
+    },
+    "k8s.io.api.authorization.v1.SubjectAccessReviewStatus": {
+        1: ("allowed", "", "bool"),
+        2: ("reason", "", "string"),
+        3: ("evaluationError", "", "string"),
+        4: ("denied", "", "bool"),
     },
     "k8s.io.api.autoscaling.v1.CrossVersionObjectReference": {
         1: ("kind", "", "string"),
@@ -1347,6 +1425,11 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         4: ("propagationPolicy", "", "string"),
         5: ("dryRun", "repeated", "string"),
         6: ("ignoreStoreReadErrorWithClusterBreakingPotential", "", "bool"),
+    },
+    "k8s.io.apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement": {
+        1: ("key", "", "string"),
+        2: ("operator", "", "string"),
+        3: ("values", "repeated", "string"),
     },
     "k8s.io.apimachinery.pkg.apis.meta.v1.FieldsV1": {
         1: ("Raw", "", "bytes"),

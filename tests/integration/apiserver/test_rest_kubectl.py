@@ -319,7 +319,9 @@ async def test_lists_read_at_an_exact_resource_version_or_refuse_one_from_the_fu
     server = f"http://127.0.0.1:{apiserver.status.port}/api/v1/namespaces/default/configmaps"
     async with aiohttp.ClientSession() as session:
         body: dict[str, Any] = {
-            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "early"}
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "early"},
         }
         async with session.post(server, json=body) as created:
             assert created.status == 201
@@ -427,9 +429,12 @@ async def test_kubectl_applies_the_docs_minimal_ingress_and_lists_it_with_its_co
     assert classes[0].split() == ["NAME", "CONTROLLER", "PARAMETERS", "AGE"]
     assert classes[1].split()[:3] == ["tugboat", "tugboat.io/ingress", "<none>"]
     # Without a class, the default class is filled in at create (DefaultIngressClass).
-    classless = (DOCS / "minimal-ingress.yaml").read_text().replace(
-        "  ingressClassName: nginx-example\n", ""
-    ).replace("name: minimal-ingress", "name: classless")
+    classless = (
+        (DOCS / "minimal-ingress.yaml")
+        .read_text()
+        .replace("  ingressClassName: nginx-example\n", "")
+        .replace("name: minimal-ingress", "name: classless")
+    )
     await kubectl.ok("create", "-f", "-", stdin=classless)
     stored = json.loads(await kubectl.ok("get", "ing", "classless", "-o", "json"))
     assert stored["spec"]["ingressClassName"] == "tugboat"
@@ -499,3 +504,24 @@ async def test_kubectl_applies_a_claim_and_lists_volumes_claims_and_classes(kube
         "name: data", "name: bad").replace("storage: 1Gi", "storage: lots"))  # fmt: skip
     assert bad.code != 0
     assert 'spec.resources[storage]: Invalid value: "lots"' in bad.err, bad.err
+
+
+async def test_auth_can_i_and_whoami_answer_on_an_open_server(kubectl):
+    # Authorization off: every answer is yes, and the caller is anonymous.
+    assert (await kubectl.ok("auth", "can-i", "delete", "pods")).strip() == "yes"
+    assert (await kubectl.ok("auth", "can-i", "get", "/version")).strip() == "yes"
+    whoami = await kubectl.ok("auth", "whoami")
+    assert "system:anonymous" in whoami, whoami
+
+
+async def test_a_request_as_someone_else_is_refused_not_run_as_the_caller(kubectl):
+    await kubectl.ok("create", "-f", "-", stdin=configmap("kept"))
+    for argv in (
+        ("auth", "can-i", "delete", "pods", "--as", "bob"),
+        ("delete", "configmap", "kept", "--as", "bob", "--as-group", "devs"),
+    ):
+        ran = await kubectl(*argv)
+        assert ran.code != 0, ran.out
+        assert "impersonation (Impersonate-" in ran.err, ran.err
+        assert "is not supported by this server; the request was not run" in ran.err
+    assert "configmap/kept" in await kubectl.ok("get", "configmaps", "-o", "name")
