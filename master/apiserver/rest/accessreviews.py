@@ -21,14 +21,14 @@ from master.apiserver.auth.attributes import Attributes
 from master.apiserver.auth.peers import http_caller
 from master.apiserver.auth.reviews import AUTHORIZATION_GROUP, review
 from master.apiserver.auth.user import UserInfo
-from master.apiserver.rest import kubeproto, status
+from master.apiserver.rest import status
+from master.apiserver.rest.bodies import request_body
 from master.apiserver.rest.status import HttpError
 
 AUTHENTICATION_GROUP = "authentication.k8s.io"
 _SELF_ACCESS = "selfsubjectaccessreviews"
 _ACCESS = "subjectaccessreviews"
 _SELF = "selfsubjectreviews"
-PROTOBUF = "application/vnd.kubernetes.protobuf"
 
 
 class AccessReviewApi:
@@ -121,16 +121,7 @@ def _asked(caller: UserInfo, kind: str, spec: dict[str, Any]) -> Attributes:
 
 
 async def _body(request: web.Request, api_version: str, kind: str) -> dict[str, Any]:
-    raw = await request.read()
-    try:
-        # kubectl's typed clients send Kubernetes' protobuf encoding, never JSON.
-        data = (
-            kubeproto.decode(raw)
-            if request.content_type == PROTOBUF
-            else json.loads(raw.decode() or "{}")
-        )
-    except ValueError as e:
-        raise HttpError("BadRequest", f"the request body could not be decoded: {e}") from None
+    data = request_body(await request.read(), request.content_type)
     if not isinstance(data, dict):
         raise HttpError("BadRequest", "the request body is not an object")
     return {"metadata": {}, **data, "apiVersion": api_version, "kind": kind}

@@ -28,6 +28,7 @@ from master.apiserver.access import Request as AccessRequest
 from master.apiserver.auth.peers import http_caller
 from master.apiserver.listing import list_objects
 from master.apiserver.rest import kubeproto, status
+from master.apiserver.rest.bodies import request_body
 from master.apiserver.rest.encoding import encode
 from master.apiserver.rest.status import HttpError
 from master.apiserver.selection import parse
@@ -37,7 +38,6 @@ __all__ = ["AutoscalingV1Api", "from_v1", "to_v1"]
 
 HPAS = by_resource("horizontalpodautoscalers")
 PREFIX = "/apis/autoscaling/v1"
-PROTOBUF = "application/vnd.kubernetes.protobuf"
 
 
 def from_v1(data: dict[str, Any]) -> dict[str, Any]:
@@ -137,15 +137,7 @@ class AutoscalingV1Api:
 
     @staticmethod
     async def _body(request: web.Request) -> dict[str, Any]:
-        raw = await request.read()
-        try:
-            data = (
-                kubeproto.decode(raw)
-                if request.content_type == PROTOBUF
-                else json.loads(raw.decode() or "null")
-            )
-        except (kubeproto.ProtobufError, ValueError) as e:
-            raise HttpError("BadRequest", f"the request body could not be decoded: {e}") from None
+        data = request_body(await request.read(), request.content_type)
         if not isinstance(data, dict):
             raise HttpError("BadRequest", "the request body is not an object")
         return data

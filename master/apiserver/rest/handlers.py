@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-import yaml
 from aiohttp import web
 
 from client import errors
@@ -40,7 +39,6 @@ from master.apiserver.listing import list_objects
 from master.apiserver.rest import (
     customobjects,
     fieldvalidation,
-    kubeproto,
     openapi,
     podstreams,
     portforward,
@@ -50,6 +48,7 @@ from master.apiserver.rest import (
 )
 from master.apiserver.rest.accessreviews import AccessReviewApi
 from master.apiserver.rest.autoscalingv1 import AutoscalingV1Api
+from master.apiserver.rest.bodies import request_body
 from master.apiserver.rest.encoding import EncodedObjects, encode
 from master.apiserver.rest.groups import (
     AGGREGATED,
@@ -85,7 +84,6 @@ MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
-PROTOBUF = "application/vnd.kubernetes.protobuf"
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 POD_STREAMS = {
     "log": podstreams.logs,
@@ -146,28 +144,6 @@ def _dry_run(request: web.Request) -> bool:
     if any(v != "All" for v in values):
         raise HttpError("BadRequest", f"dryRun: Unsupported value: {values[0]!r}: supported: All")
     return bool(values)
-
-
-def _body(raw: bytes, content_type: str, kind: Kind | None = None) -> Any:
-    """The request body as a dict: JSON, YAML or Kubernetes' protobuf (then, for a stored
-    kind, without the empty fields Go writes that Tugboat does not have)."""
-    if content_type == PROTOBUF:
-        try:
-            data = kubeproto.decode(raw)
-        except kubeproto.ProtobufError as e:
-            raise HttpError("BadRequest", f"the protobuf body could not be decoded: {e}") from None
-        return kubeproto.prune(data, kind.message.DESCRIPTOR) if kind is not None else data
-    text = raw.decode(errors="replace")
-    if not text.strip():
-        raise HttpError("BadRequest", "the request has no body")
-    try:
-        if content_type.endswith("yaml"):
-            return yaml.safe_load(text)
-        return json.loads(text)
-    except (ValueError, yaml.YAMLError) as e:
-        raise HttpError(
-            "BadRequest", f"the request body is not valid {content_type}: {e}"
-        ) from None
 
 
 def decode_object(kind: Kind, data: Any) -> Object:
@@ -411,7 +387,7 @@ class RestApi:
         if verb != "create" or not self.service.access.enabled or not request.can_read_body:
             return t
         try:
-            body = _body(await request.read(), request.content_type, t.kind)
+            body = request_body(await request.read(), request.content_type, t.kind)
         except HttpError:
             return t
         name = body.get("metadata", {}).get("name", "") if isinstance(body, dict) else ""
@@ -487,7 +463,7 @@ class RestApi:
         if verb == "create" and t.subresource == "token":
             return await self._token(request, t)
         if verb == "create":
-            data = _body(await request.read(), request.content_type, t.kind)
+            data = request_body(await request.read(), request.content_type, t.kind)
             if isinstance(data, dict):
                 self._record(request, t, None, data)
             obj = _decode(request, t.kind, data)
@@ -497,7 +473,7 @@ class RestApi:
             )
             return _json(encode(created), 201)
         if verb == "update":
-            data = _body(
+            data = request_body(
                 await request.read(), request.content_type, None if t.subresource else t.kind
             )
             if t.subresource == "scale":
@@ -694,7 +670,7 @@ class RestApi:
                 f"the body of the request was in an unknown format - accepted media types "
                 f"include: {JSON_PATCH}, {MERGE_PATCH}, {APPLY_PATCH}",
             )
-        patch = _body(await request.read(), media)
+        patch = request_body(await request.read(), media)
         if t.subresource == "scale":
             return await self._write_scale(request, t, lambda cur: json_merge_patch(cur, patch))
         registry = self.service.registry
@@ -818,7 +794,7 @@ class RestApi:
         if request.can_read_body:
             raw = await request.read()
             if raw.strip():
-                found = _body(raw, request.content_type or JSON)
+                found = request_body(raw, request.content_type or JSON)
                 if isinstance(found, dict):
                     options.update(found)
         q = request.query
@@ -853,7 +829,7 @@ class RestApi:
         """`POST pods/NAME/eviction` (policy/v1 Eviction): a graceful delete of the pod with
         the eviction's deleteOptions. Tugboat has no PodDisruptionBudgets, so no eviction
         is refused for one; a missing pod is a 404 as with any delete."""
-        data = _body(await request.read(), request.content_type or JSON)
+        data = request_body(await request.read(), request.content_type or JSON)
         if not isinstance(data, dict) or data.get("kind", "Eviction") != "Eviction":
             raise HttpError("BadRequest", "the body of an eviction must be a policy/v1 Eviction")
         named = (data.get("metadata") or {}).get("name") or t.name
@@ -875,7 +851,7 @@ class RestApi:
         `kubectl create token` sends it; a bound object may only be a Pod."""
         if self.issuer is None:
             raise HttpError("NotFound", "this API server issues no ServiceAccount tokens")
-        data = _body(await request.read(), request.content_type or JSON)
+        data = request_body(await request.read(), request.content_type or JSON)
         spec = (data.get("spec") if isinstance(data, dict) else None) or {}
         bound = spec.get("boundObjectRef") or {}
         if bound and bound.get("kind") != "Pod":
