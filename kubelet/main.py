@@ -184,6 +184,14 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         help="node: pod IPs from the Node's spec.podCIDR (pods wait until node IPAM gives "
         "one); docker: Docker picks them (no controller manager needed)",
     )
+    p.add_argument(
+        "--sandbox-network",
+        choices=["veth", "docker"],
+        default="veth",
+        help="with --pod-cidr-mode node, how a sandbox joins the pod bridge: veth (the "
+        "kubelet adds a veth pair, which starts pods faster; needs root on the engine's "
+        "host) or docker (a Docker endpoint with the chosen address)",
+    )
     p.add_argument("--cluster-cidr", default="172.30.0.0/16", help="as the controller manager's")
     p.add_argument(
         "--service-cluster-ip-range", default="172.30.255.0/24", help="as the API server's"
@@ -278,6 +286,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         ),
         network=NetworkSettings(
             pod_cidr_mode=a.pod_cidr_mode,
+            sandbox_network=a.sandbox_network,
             cluster_cidr=a.cluster_cidr,
             service_range=a.service_cluster_ip_range,
             host_gw=a.host_gw,
@@ -297,6 +306,7 @@ def _runtime(opts: Options, node: str) -> ContainerRuntime:
     return DockerRuntime(
         node,
         pod_cidr_mode=n.pod_cidr_mode,
+        sandbox_network=n.sandbox_network,
         cluster_cidr=n.cluster_cidr,
         service_range=n.service_range,
         host_gw=n.host_gw,

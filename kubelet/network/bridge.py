@@ -4,6 +4,13 @@ place on it, handed to the runtime as a plan it only carries out.
 Pods live on one bridge network the project creates (`tugboat`): the sandbox ("pause")
 container owns the pod IP and every app container joins its network namespace.
 
+How a sandbox joins it depends on who chose its address. When the kubelet did (its node's
+podCIDR, `pod_cidr_mode="node"`), the sandbox is made with network "none" and veth.py puts
+it on the bridge, which costs a pod start far less than a Docker endpoint. Docker then
+does not know the address, so the sandbox carries it in a label: that is where a
+restarted kubelet, and the check that a bridge is unused, find it. When Docker picks the
+address ("docker" mode, or `sandbox_network="docker"`), the sandbox is a Docker endpoint.
+
 The network's subnet is the whole cluster CIDR, shared by every node on the engine, so
 pods of different nodes reach each other directly. With `pod_cidr_mode="node"` each
 sandbox gets an explicit address from its node's podCIDR (ipam.py); with "docker",
@@ -32,6 +39,7 @@ from docker.types import IPAMConfig, IPAMPool
 from client.timeouts import within
 from kubelet.network.dns import is_local, sandbox_dns
 from kubelet.network.ipam import IPAMError, PodIPAM, docker_range, pod_network
+from kubelet.network.veth import Attachment, bridge_present
 
 T = TypeVar("T")
 log = structlog.get_logger("kubelet.network.bridge")
@@ -45,7 +53,13 @@ CLUSTER_CIDR = "172.30.0.0/16"
 SERVICE_RANGE = "172.30.255.0/24"
 """ClusterIPs: never a pod address (the API server's --service-cluster-ip-range)."""
 POD_CIDR_MODES = ("node", "docker")
+SANDBOX_NETWORKS = ("veth", "docker")
 NETWORK_LABEL = "io.tugboat.network"
+POD_IP_LABEL = "io.tugboat.pod-ip"
+"""On a sandbox put on the bridge by veth: its address, which Docker does not know."""
+POD_NETWORK_LABEL = "io.tugboat.pod-network"
+"""On a sandbox put on the bridge by veth: the pod network's name."""
+BRIDGE_NAME_OPTION = "com.docker.network.bridge.name"
 
 Call = Callable[[str, Callable[[], Any]], Awaitable[Any]]
 """How a blocking Docker call runs: the runtime's own thread pool, timed by operation."""
@@ -60,10 +74,13 @@ class SandboxPlan:
     """Where a sandbox joins the pod network: what the runtime passes to Docker."""
 
     network: str
+    """Docker's network mode: the pod network, or "none" when `attachment` is set."""
     ip: str
     """The address to ask for; "" lets Docker pick one."""
     dns: dict[str, Any]
     """Docker's dns, dns_search and dns_opt arguments (empty: Docker's own resolver)."""
+    attachment: Attachment | None = None
+    """Where veth.attach puts the started sandbox; None: Docker attaches it."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +91,9 @@ class BridgeSettings:
     cluster_dns: str = CLUSTER_DNS
     cluster_domain: str = "cluster.local"
     pod_cidr_mode: str = "docker"
+    sandbox_network: str = "veth"
+    """With pod_cidr_mode "node": veth (the kubelet plumbs the sandbox) or docker (a
+    Docker endpoint with the chosen address). Docker mode always uses an endpoint."""
     cluster_cidr: str = CLUSTER_CIDR
     service_range: str = SERVICE_RANGE
     host_gw: bool = False
@@ -88,6 +108,10 @@ class BridgeSettings:
         if self.pod_cidr_mode not in POD_CIDR_MODES:
             raise ValueError(
                 f"pod_cidr_mode: {self.pod_cidr_mode!r} is not one of {POD_CIDR_MODES}"
+            )
+        if self.sandbox_network not in SANDBOX_NETWORKS:
+            raise ValueError(
+                f"sandbox_network: {self.sandbox_network!r} is not one of {SANDBOX_NETWORKS}"
             )
         if self.host_gw and self.pod_cidr_mode != "node":
             raise ValueError('host_gw needs pod_cidr_mode="node": the bridge is the podCIDR')
@@ -118,12 +142,20 @@ class DockerBridge:
         self._ipam: PodIPAM | None = None
         self._ipam_lock = asyncio.Lock()
         self._ready = False
+        self._device = ""
+        """The Linux bridge of the pod network, as Docker made it."""
         self._lock = asyncio.Lock()
         self._started = time.monotonic()
 
     @property
     def name(self) -> str:
         return self.settings.network
+
+    @property
+    def by_veth(self) -> bool:
+        """Whether sandboxes are put on the bridge by veth.py (the kubelet chose the IP)."""
+        s = self.settings
+        return s.pod_cidr_mode == "node" and s.sandbox_network == "veth"
 
     def set_pod_cidr(self, cidr: str) -> None:
         """The node's spec.podCIDR: sandboxes get their addresses from it from now on."""
@@ -154,7 +186,16 @@ class DockerBridge:
         dns = sandbox_dns(
             namespace, self.settings.cluster_dns, self.settings.cluster_domain, dns_policy
         )
-        return SandboxPlan(self.name, await self._address(sandbox), dns)
+        ip = await self._address(sandbox)
+        if not self.by_veth:
+            return SandboxPlan(self.name, ip, dns)
+        if not bridge_present(self._device):
+            # Removed under this node (`tug down` of another cluster found it unused).
+            self.forget()
+            await self.ensure()
+        subnet, gateway, _ = self._subnet()
+        prefix = ipaddress.ip_network(subnet).prefixlen
+        return SandboxPlan("none", ip, dns, Attachment(self._device, prefix, gateway))
 
     def _check_cluster_dns(self, dns_policy: str) -> None:
         """NetworkError (the sandbox is retried) while the node's proxy has not yet put
@@ -213,10 +254,13 @@ class DockerBridge:
             if self._ready:
                 return
             subnet, gateway, ip_range = self._subnet()
-            await self._call("ensure_network", lambda: self._ensure(subnet, gateway, ip_range))
+            self._device = await self._call(
+                "ensure_network", lambda: self._ensure(subnet, gateway, ip_range)
+            )
             self._ready = True
 
-    def _ensure(self, subnet: str, gateway: str, ip_range: str | None) -> None:
+    def _ensure(self, subnet: str, gateway: str, ip_range: str | None) -> str:
+        """The bridge device of the pod network, made or replaced as needed."""
         failure = ""
         logger = log.bind(node=self.node, network=self.name)
         # Bounded: another kubelet may be creating or replacing it at the same time.
@@ -243,8 +287,9 @@ class DockerBridge:
             net = self._client.api.inspect_network(net_id)
             subnets = [c.get("Subnet") for c in (net.get("IPAM") or {}).get("Config") or []]
             if subnet in subnets:
-                return
-            if net.get("Containers") and self.settings.pod_cidr_mode == "docker":
+                return bridge_device(net)
+            in_use = in_use_by(self._client, self.name, net)
+            if in_use and self.settings.pod_cidr_mode == "docker":
                 # Docker picks the addresses anyway: an older network still in use serves
                 # until it is idle and a node-mode kubelet replaces it.
                 logger.warning(
@@ -252,8 +297,8 @@ class DockerBridge:
                     subnet=subnets,
                     wanted=subnet,
                 )
-                return
-            if net.get("Containers"):
+                return bridge_device(net)
+            if in_use:
                 raise NetworkError(
                     f"Docker network {self.name} has subnet "
                     f"{', '.join(map(str, subnets)) or 'none'}, not the pod network "
@@ -270,16 +315,30 @@ class DockerBridge:
         )
 
     def _sandbox_addresses(self) -> dict[str, str]:
-        """ip -> container name of this node's sandboxes on the pod network."""
-        rows = self._client.api.containers(all=True, filters=self._sandbox_filter)
+        """ip -> container name of this node's sandboxes on the pod network, and of every
+        Docker endpoint on it (which a veth sandbox's address must not collide with)."""
         out: dict[str, str] = {}
+        if self.by_veth:
+            try:
+                net = self._client.api.inspect_network(self.name)
+            except docker.errors.NotFound:
+                net = {}
+            for endpoint in (net.get("Containers") or {}).values():
+                ip = str(endpoint.get("IPv4Address") or "").partition("/")[0]
+                if ip:
+                    out[ip] = str(endpoint.get("Name") or "<unknown>")
+        rows = self._client.api.containers(all=True, filters=self._sandbox_filter)
         for row in rows:
             nets = (row.get("NetworkSettings") or {}).get("Networks") or {}
             mine = nets.get(self.name) or {}
-            ip = (mine.get("IPAMConfig") or {}).get("IPv4Address") or mine.get("IPAddress")
+            held = (
+                (row.get("Labels") or {}).get(POD_IP_LABEL)
+                or (mine.get("IPAMConfig") or {}).get("IPv4Address")
+                or mine.get("IPAddress")
+            )
             names = row.get("Names") or [""]
-            if ip:
-                out[str(ip)] = str(names[0]).lstrip("/")
+            if held:
+                out[str(held)] = str(names[0]).lstrip("/")
         return out
 
     async def _address(self, sandbox: str) -> str:
@@ -293,6 +352,20 @@ class DockerBridge:
                 return ipam.allocate(sandbox)
             except IPAMError as e:
                 raise NetworkError(f"node {self.node}: {e}") from None
+
+
+def bridge_device(net: dict[str, Any]) -> str:
+    """The Linux bridge of a Docker bridge network, from its inspect document."""
+    named = str((net.get("Options") or {}).get(BRIDGE_NAME_OPTION) or "")
+    return named or f"br-{str(net['Id'])[:12]}"
+
+
+def in_use_by(client: Any, name: str, net: dict[str, Any]) -> int:
+    """How many running containers are on network `name`: its Docker endpoints, and the
+    sandboxes veth.py put on its bridge, which Docker does not count. Blocking."""
+    endpoints = len(net.get("Containers") or {})
+    veths = client.api.containers(filters={"label": f"{POD_NETWORK_LABEL}={name}"})
+    return endpoints + len(veths)
 
 
 def remove_if_unused(name: str = NETWORK) -> bool:
@@ -334,8 +407,9 @@ def _remove_one(client: Any, name: str, net_id: str) -> bool:
         if (net.get("Labels") or {}).get(NETWORK_LABEL) != "pods":
             logger.debug("not the kubelet's network: left")
             return False
-        if net.get("Containers"):
-            logger.debug("pod bridge still in use: left", containers=len(net["Containers"]))
+        in_use = in_use_by(client, name, net)
+        if in_use:
+            logger.debug("pod bridge still in use: left", containers=in_use)
             return False
         client.api.remove_network(net_id)
     except docker.errors.NotFound:

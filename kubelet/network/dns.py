@@ -9,9 +9,11 @@ so `web`, `web.default` and `web.default.svc` resolve from a pod in "default":
     options ndots:5
 
 Docker settings go on the sandbox (pause) container: app containers share its network
-namespace and therefore its resolv.conf. On a user-defined network Docker's embedded
-resolver answers first and forwards what it does not know to these servers. dnsPolicy
-`Default`, and host-network pods, keep Docker's own resolver settings.
+namespace and therefore its resolv.conf. A sandbox that veth.py puts on the bridge (on
+network "none" to Docker) gets these servers in its resolv.conf as they are; one that is a
+Docker endpoint on the user-defined network gets Docker's embedded resolver, which
+forwards what it does not know to them. dnsPolicy `Default`, and host-network pods, keep
+Docker's own resolver settings (the host's resolv.conf for a sandbox on "none").
 """
 
 from __future__ import annotations

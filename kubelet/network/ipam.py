@@ -3,7 +3,8 @@
 Docker would pick addresses itself, but on one machine every node shares the engine and
 the project's network, whose subnet is the whole cluster CIDR: Docker cannot know which
 part of it belongs to which node. So each kubelet chooses its sandboxes' addresses from
-its own node's podCIDR and hands them to Docker explicitly.
+its own node's podCIDR, and puts them on its sandboxes itself (veth.py) or hands them to
+Docker explicitly.
 
 The allocator keeps no state of its own across restarts. The runtime reports which
 addresses its node's sandboxes hold (`observe`), and only allocations not yet visible

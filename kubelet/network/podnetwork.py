@@ -30,6 +30,9 @@ class NetworkSettings:
 
     pod_cidr_mode: str = "node"
     """node: from the Node's spec.podCIDR, waiting for it; docker: Docker picks them."""
+    sandbox_network: str = "veth"
+    """In node mode, how a sandbox joins the bridge: veth (kubelet/network/veth.py) or
+    docker (a Docker endpoint)."""
     cluster_cidr: str = "172.30.0.0/16"
     """The controller manager's --cluster-cidr."""
     service_range: str = "172.30.255.0/24"

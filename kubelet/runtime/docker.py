@@ -7,7 +7,8 @@ which get threads of their own) never starves other `to_thread` users in the pro
 Every container is labelled with the node's name, and this runtime only ever lists or
 touches containers carrying its own node label, so several kubelets can share one engine.
 Where a sandbox joins the pod network (bridge, address, resolver) is planned by
-kubelet/network/bridge.py; the runtime only carries the plan out.
+kubelet/network/bridge.py; the runtime only carries the plan out, by Docker's endpoint or
+by kubelet/network/veth.py once the sandbox runs.
 
 When thirty pods start at once the engine is the bottleneck, so each call a pod costs it
 counts: containers are made with the low-level API (create, start; docker-py's
@@ -40,12 +41,15 @@ from kubelet.network.bridge import (
     CLUSTER_CIDR,
     CLUSTER_DNS,
     NETWORK,
+    POD_IP_LABEL,
+    POD_NETWORK_LABEL,
     SERVICE_RANGE,
     BridgeSettings,
     DockerBridge,
     NetworkError,
     SandboxPlan,
 )
+from kubelet.network.veth import VethError, attach
 from kubelet.runtime import interface as rt
 from kubelet.runtime.docker_stats import DockerStatsReader, node_usage
 
@@ -118,6 +122,7 @@ class DockerRuntime:
         cluster_dns: str = CLUSTER_DNS,
         cluster_domain: str = "cluster.local",
         pod_cidr_mode: str = "docker",
+        sandbox_network: str = "veth",
         cluster_cidr: str = CLUSTER_CIDR,
         service_range: str = SERVICE_RANGE,
         host_gw: bool = False,
@@ -140,6 +145,7 @@ class DockerRuntime:
                 cluster_dns=cluster_dns,
                 cluster_domain=cluster_domain,
                 pod_cidr_mode=pod_cidr_mode,
+                sandbox_network=sandbox_network,
                 cluster_cidr=cluster_cidr,
                 service_range=service_range,
                 host_gw=host_gw,
@@ -234,6 +240,13 @@ class DockerRuntime:
         api = self._client.api
 
         def create(plan: SandboxPlan) -> str:
+            labels = self._labels(pod, rt.SANDBOX_NAME, "sandbox", attempt)
+            extra: dict[str, Any] = {}
+            if plan.attachment is not None:
+                # Docker does not know the address: the label keeps it, and the hosts
+                # file names the pod by it, as Docker's own endpoint would.
+                labels |= {POD_IP_LABEL: plan.ip, POD_NETWORK_LABEL: self.bridge.name}
+                extra["extra_hosts"] = {hostname[:63]: plan.ip}
             # NetworkingConfig's shape (its type stub takes one endpoint, not a map).
             endpoint = (
                 {
@@ -241,7 +254,7 @@ class DockerRuntime:
                         plan.network: api.create_endpoint_config(ipv4_address=plan.ip)
                     }
                 }
-                if plan.ip
+                if plan.ip and plan.attachment is None
                 else None
             )
             created = api.create_container(
@@ -249,8 +262,8 @@ class DockerRuntime:
                 detach=True,
                 name=name,
                 hostname=hostname[:63],
-                labels=self._labels(pod, rt.SANDBOX_NAME, "sandbox", attempt),
-                host_config=api.create_host_config(network_mode=plan.network, **plan.dns),
+                labels=labels,
+                host_config=api.create_host_config(network_mode=plan.network, **plan.dns, **extra),
                 networking_config=endpoint,
             )
             return str(created["Id"])
@@ -270,9 +283,18 @@ class DockerRuntime:
                 raise
             # The one inspect: Docker picks the address (in docker mode) only at the start.
             try:
-                return dict(api.inspect_container(cid))
+                attrs = dict(api.inspect_container(cid))
             except docker.errors.NotFound:
                 raise rt.ContainerNotFound(cid) from None
+            if plan.attachment is not None:
+                try:
+                    attach(int(attrs["State"].get("Pid") or 0), cid, plan.ip, plan.attachment)
+                except VethError:
+                    # A sandbox without its address must not be taken for the pod's.
+                    with contextlib.suppress(docker.errors.APIError):
+                        api.remove_container(cid, force=True)
+                    raise
+            return attrs
 
         what = f"creating the sandbox of pod {pod.namespace}/{pod.name}"
         for _ in range(3):
@@ -290,6 +312,9 @@ class DockerRuntime:
                 if "network" not in str(e.explanation or e):
                     raise rt.RuntimeFailure(f"{what}: {e}") from None
                 self.bridge.forget()
+            except VethError as e:
+                self.bridge.release(name, plan.ip)
+                raise rt.RuntimeFailure(f"{what}: {e}") from None
             except docker.errors.APIError as e:
                 # Held by a container this node does not own: skip the address, try another.
                 taken = bool(plan.ip) and "in use" in str(e.explanation or e)
@@ -506,6 +531,8 @@ class DockerRuntime:
                 reason = "OOMKilled"
         networks = attrs.get("NetworkSettings", {}).get("Networks") or {}
         ip = str(networks.get(self.bridge.name, {}).get("IPAddress", ""))
+        if not ip and state == "running":
+            ip = labels.get(POD_IP_LABEL, "")  # put on the bridge by veth.py
         return rt.ContainerInfo(
             id=str(attrs["Id"]),
             **_identity(labels),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -22,9 +23,10 @@ import pytest
 from client.api import ApiClient
 from client.errors import Conflict, NotFound
 from kubelet.kubelet import Kubelet, KubeletConfig
-from kubelet.network.bridge import NetworkError, remove_if_unused
+from kubelet.network.bridge import POD_IP_LABEL, NetworkError, remove_if_unused
 from kubelet.network.podnetwork import PodNetwork
 from kubelet.runtime.docker import DockerRuntime
+from kubelet.runtime.interface import LABEL_KIND, LABEL_NODE, LABEL_POD_NAME
 from proto import core_pb2
 from tests.integration.kubelet.conftest import FAST_PODS, remove_node_containers
 from tests.integration.kubelet.pods import container, pod, running, status_of, wait_for_pod
@@ -82,12 +84,14 @@ class Nodes:
         self.api, self.root, self.network = api, root, network
         self.running: list[Node] = []
         self.names: set[str] = set()
+        self.sandbox_network = "veth"
 
     def runtime(self, name: str) -> DockerRuntime:
         return DockerRuntime(
             name,
             network=self.network,
             pod_cidr_mode="node",
+            sandbox_network=self.sandbox_network,
             cluster_cidr=CLUSTER_CIDR,
             service_range=SERVICE_RANGE,
             pod_cidr_wait=1.0,
@@ -111,6 +115,13 @@ class Nodes:
         self.running.append(node)
         await kubelet.start()
         return node
+
+    async def start_with_pod_cidr(self, cidr: str) -> tuple[str, Node]:
+        """A new node, given `cidr` as node IPAM would: its name and the node."""
+        name = node_name()
+        node = await self.start(name)
+        await give_pod_cidr(self.api, name, cidr)
+        return name, node
 
     async def stop(self, node: Node) -> None:
         self.running.remove(node)
@@ -171,9 +182,11 @@ def in_cidr(ip: str, cidr: str) -> bool:
     return ipaddress.ip_address(ip) in ipaddress.ip_network(cidr)
 
 
+@pytest.mark.parametrize("sandbox_network", ["veth", "docker"])
 async def test_pods_get_ips_from_their_nodes_pod_cidr_and_reach_each_other_across_nodes(
-    api: ApiClient, nodes: Nodes
+    api: ApiClient, nodes: Nodes, sandbox_network: str
 ) -> None:
+    nodes.sandbox_network = sandbox_network
     a_name, b_name = node_name(), node_name()
     a = await nodes.start(a_name)
     await nodes.start(b_name)
@@ -214,9 +227,7 @@ async def _sandbox_failure(api: ApiClient, pod_name: str) -> str | None:
 
 
 async def test_a_restarted_kubelet_keeps_pod_ips_unique(api: ApiClient, nodes: Nodes) -> None:
-    name = node_name()
-    first = await nodes.start(name)
-    await give_pod_cidr(api, name, "172.31.3.0/24")
+    name, first = await nodes.start_with_pod_cidr("172.31.3.0/24")
     for i in range(2):
         await api.create(sleeper(f"before-{i}", name))
     before = {await pod_ip(api, f"before-{i}") for i in range(2)}
@@ -272,9 +283,7 @@ async def test_an_address_held_by_a_container_of_no_node_is_skipped(
         client.networks.get(network).disconnect(squatter)
         client.networks.get(network).connect(squatter, ipv4_address="172.31.5.2")
         squatter.start()
-        name = node_name()
-        await nodes.start(name)
-        await give_pod_cidr(api, name, "172.31.5.0/24")
+        name, _ = await nodes.start_with_pod_cidr("172.31.5.0/24")
         await api.create(sleeper("p", name))
         assert await pod_ip(api, "p") == "172.31.5.3"
     finally:
@@ -284,9 +293,7 @@ async def test_an_address_held_by_a_container_of_no_node_is_skipped(
 async def test_a_bridge_removed_under_a_running_node_is_made_again_for_its_next_pod(
     api: ApiClient, network: str, nodes: Nodes
 ) -> None:
-    name = node_name()
-    await nodes.start(name)
-    await give_pod_cidr(api, name, "172.31.6.0/24")
+    name, _ = await nodes.start_with_pod_cidr("172.31.6.0/24")
     await api.create(sleeper("first", name))
     await pod_ip(api, "first")
     await api.delete("pods", "default", "first", grace_period_seconds=0)
@@ -296,3 +303,68 @@ async def test_a_bridge_removed_under_a_running_node_is_made_again_for_its_next_
     )
     await api.create(sleeper("second", name))
     assert in_cidr(await pod_ip(api, "second"), "172.31.6.0/24")
+
+
+def sandbox_of(node: str, pod_name: str) -> dict[str, Any]:
+    """The inspect document of the pod's running sandbox on `node`."""
+    client = docker.from_env()
+    try:
+        rows = client.api.containers(
+            filters={"label": [f"{LABEL_NODE}={node}", f"{LABEL_KIND}=sandbox"]}
+        )
+        for row in rows:
+            inspected: dict[str, Any] = client.api.inspect_container(row["Id"])
+            if inspected["Config"]["Labels"].get(LABEL_POD_NAME) == pod_name:
+                return inspected
+        raise AssertionError(f"no running sandbox of pod {pod_name} on {node}")
+    finally:
+        client.close()
+
+
+def inspect_network(name: str) -> dict[str, Any]:
+    client = docker.from_env()
+    try:
+        found: dict[str, Any] = client.api.inspect_network(name)
+        return found
+    finally:
+        client.close()
+
+
+async def test_a_sandbox_joins_the_bridge_by_veth_not_as_a_docker_endpoint(
+    api: ApiClient, network: str, nodes: Nodes
+) -> None:
+    name, a = await nodes.start_with_pod_cidr("172.31.7.0/24")
+    await api.create(server("web", name))
+    ip = await pod_ip(api, "web")
+    sandbox = await asyncio.to_thread(sandbox_of, name, "web")
+    # Docker knows nothing of the address: no endpoint, so no embedded resolver either.
+    assert sandbox["HostConfig"]["NetworkMode"] == "none"
+    assert sandbox["Config"]["Labels"][POD_IP_LABEL] == ip
+    assert not (await asyncio.to_thread(inspect_network, network))["Containers"]
+
+    # The host reaches the pod through the bridge, as it reached a Docker endpoint.
+    def fetch() -> bytes | None:
+        try:
+            with urllib.request.urlopen(f"http://{ip}:8080/", timeout=2) as r:
+                body: bytes = r.read()
+                return body
+        except OSError:
+            return None
+
+    assert (await eventually(lambda: asyncio.to_thread(fetch), timeout=20, what=ip)) == b"web\n"
+    web = await wait_for_pod(api, "web", running)
+    cid = status_of(web, "web").container_id.removeprefix("docker://")
+    hosts = await a.runtime.exec_run(cid, ["cat", "/etc/hosts"], timeout=10)
+    assert f"{ip}\tweb" in hosts.output.decode(), hosts.output
+    route = await a.runtime.exec_run(cid, ["ip", "route"], timeout=10)
+    assert "default via 172.31.0.1 dev eth0" in route.output.decode(), route.output
+
+
+async def test_a_bridge_a_veth_sandbox_is_on_is_not_removed_as_unused(
+    api: ApiClient, network: str, nodes: Nodes
+) -> None:
+    name, _ = await nodes.start_with_pod_cidr("172.31.8.0/24")
+    await api.create(sleeper("p", name))
+    await pod_ip(api, "p")
+    assert not await asyncio.to_thread(remove_if_unused, network)
+    assert (await asyncio.to_thread(inspect_network, network))["Name"] == network
