@@ -9,10 +9,11 @@ with network "none" and given its address by the two `ip` commands below (7.28 s
 
 What the pod gets is the same: a veth whose host end is a port of the very Linux bridge
 Docker made for the pod network, the address the kubelet's IPAM chose, and a default
-route through the bridge's gateway. Docker's forwarding and masquerade rules name the
-bridge, not the endpoints, so they cover these ports too. Both ends of the pair live as
-long as the sandbox's network namespace: when the sandbox goes, so does the pair, and
-nothing has to be torn down.
+route through the bridge's gateway. The port is in hairpin mode, as Kubernetes' kubelet
+sets it (Docker did so only with its userland proxy off). Docker's forwarding and
+masquerade rules name the bridge, not the endpoints, so they cover these ports too. Both
+ends of the pair live as long as the sandbox's network namespace: when the sandbox goes,
+so does the pair, and nothing has to be torn down.
 
 Blocking (subprocesses): the runtime calls it on one of its engine threads.
 """
@@ -24,7 +25,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Attachment", "VethError", "attach", "bridge_present", "host_end"]
+__all__ = ["Attachment", "VethError", "attach", "attached", "bridge_present", "host_end"]
 
 IP_TIMEOUT = 10.0
 """Seconds one `ip` command may take: it is a few netlink messages, never a wait."""
@@ -58,6 +59,12 @@ def bridge_present(bridge: str) -> bool:
     return bool(bridge) and Path("/sys/class/net", bridge).exists()
 
 
+def attached(container_id: str) -> bool:
+    """Whether the sandbox's veth is in place: a kubelet that died between the sandbox's
+    start and its attach left a sandbox without one."""
+    return Path("/sys/class/net", host_end(container_id)).exists()
+
+
 def attach(pid: int, container_id: str, ip: str, at: Attachment) -> None:
     """Give the network namespace of process `pid` an `eth0` with `ip` on the bridge."""
     if pid <= 0:
@@ -74,7 +81,10 @@ def attach(pid: int, container_id: str, ip: str, at: Attachment) -> None:
     _run(
         ["ip", "-batch", "-"],
         f"link add {host} type veth peer name eth0 netns {pid}\n"
-        f"link set {host} master {at.bridge} up\n",
+        f"link set {host} master {at.bridge} up\n"
+        # Hairpin, as Kubernetes' kubelet sets it: a pod reaching itself through its
+        # Service's DNAT is sent back out of the port it came in by.
+        f"link set {host} type bridge_slave hairpin on\n",
     )
     _run(
         ["nsenter", f"--net=/proc/{pid}/ns/net", "ip", "-batch", "-"],

@@ -49,7 +49,7 @@ from kubelet.network.bridge import (
     NetworkError,
     SandboxPlan,
 )
-from kubelet.network.veth import VethError, attach
+from kubelet.network.veth import VethError, attach, attached
 from kubelet.runtime import interface as rt
 from kubelet.runtime.docker_stats import DockerStatsReader, node_usage
 
@@ -155,6 +155,8 @@ class DockerRuntime:
             {"label": [f"{rt.LABEL_NODE}={node}", f"{rt.LABEL_KIND}=sandbox"]},
         )
         self._cache: dict[tuple[str, str], rt.ContainerInfo] = {}
+        self._attaching: set[str] = set()
+        """Names of the sandboxes being started and attached now."""
         self._images_seen: dict[str, float] = {}
         self._open_streams: set[Callable[[], None]] = set()
         """How to close each log or exec stream still open."""
@@ -297,35 +299,41 @@ class DockerRuntime:
             return attrs
 
         what = f"creating the sandbox of pod {pod.namespace}/{pod.name}"
-        for _ in range(3):
-            try:
-                plan = await self.bridge.plan(name, pod.namespace, dns_policy)
-            except NetworkError as e:
-                raise rt.RuntimeFailure(str(e)) from None
-            try:
-                attrs = await self._call("create_sandbox", run, plan)
-                break
-            except docker.errors.NotFound as e:
-                # The bridge was removed under this node (`tug down` of another cluster on
-                # the engine found it empty): make it again, then try once more.
-                self.bridge.release(name, plan.ip)
-                if "network" not in str(e.explanation or e):
+        # Until it is attached, a relist must not take the sandbox for one a crashed
+        # kubelet left without its veth.
+        self._attaching.add(name)
+        try:
+            for _ in range(3):
+                try:
+                    plan = await self.bridge.plan(name, pod.namespace, dns_policy)
+                except NetworkError as e:
+                    raise rt.RuntimeFailure(str(e)) from None
+                try:
+                    attrs = await self._call("create_sandbox", run, plan)
+                    break
+                except docker.errors.NotFound as e:
+                    # The bridge was removed under this node (`tug down` of another cluster on
+                    # the engine found it empty): make it again, then try once more.
+                    self.bridge.release(name, plan.ip)
+                    if "network" not in str(e.explanation or e):
+                        raise rt.RuntimeFailure(f"{what}: {e}") from None
+                    self.bridge.forget()
+                except VethError as e:
+                    self.bridge.release(name, plan.ip)
                     raise rt.RuntimeFailure(f"{what}: {e}") from None
-                self.bridge.forget()
-            except VethError as e:
-                self.bridge.release(name, plan.ip)
-                raise rt.RuntimeFailure(f"{what}: {e}") from None
-            except docker.errors.APIError as e:
-                # Held by a container this node does not own: skip the address, try another.
-                taken = bool(plan.ip) and "in use" in str(e.explanation or e)
-                self.bridge.release(name, plan.ip, taken=taken)
-                if not taken:
-                    raise rt.RuntimeFailure(f"{what}: {e}") from None
-        else:
-            raise rt.RuntimeFailure(f"{what}: no free address")
-        info = self._info(attrs)
-        # The next relist lists it in this state: it need not be inspected again there.
-        self._cache[(info.id, str(attrs.get("State", {}).get("Status", "")))] = info
+                except docker.errors.APIError as e:
+                    # Held by a container this node does not own: skip the address, try another.
+                    taken = bool(plan.ip) and "in use" in str(e.explanation or e)
+                    self.bridge.release(name, plan.ip, taken=taken)
+                    if not taken:
+                        raise rt.RuntimeFailure(f"{what}: {e}") from None
+            else:
+                raise rt.RuntimeFailure(f"{what}: no free address")
+            info = self._info(attrs)
+            # The next relist lists it in this state: it need not be inspected again there.
+            self._cache[(info.id, str(attrs.get("State", {}).get("Status", "")))] = info
+        finally:
+            self._attaching.discard(name)
         return info
 
     async def image_present(self, image: str) -> bool:
@@ -531,8 +539,13 @@ class DockerRuntime:
                 reason = "OOMKilled"
         networks = attrs.get("NetworkSettings", {}).get("Networks") or {}
         ip = str(networks.get(self.bridge.name, {}).get("IPAddress", ""))
-        if not ip and state == "running":
-            ip = labels.get(POD_IP_LABEL, "")  # put on the bridge by veth.py
+        if not ip and state == "running" and POD_IP_LABEL in labels:
+            ip = labels[POD_IP_LABEL]  # put on the bridge by veth.py
+            name = str(attrs.get("Name", "")).lstrip("/")
+            if name not in self._attaching and not attached(str(attrs["Id"])):
+                # Started, never attached (its kubelet died in between): a sandbox
+                # without its network is dead to the pod, which gets a new one.
+                state, reason, ip = "exited", "NetworkNotReady", ""
         return rt.ContainerInfo(
             id=str(attrs["Id"]),
             **_identity(labels),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import subprocess
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -25,8 +26,9 @@ from client.errors import Conflict, NotFound
 from kubelet.kubelet import Kubelet, KubeletConfig
 from kubelet.network.bridge import POD_IP_LABEL, NetworkError, remove_if_unused
 from kubelet.network.podnetwork import PodNetwork
+from kubelet.network.veth import attached, host_end
 from kubelet.runtime.docker import DockerRuntime
-from kubelet.runtime.interface import LABEL_KIND, LABEL_NODE, LABEL_POD_NAME
+from kubelet.runtime.interface import LABEL_ATTEMPT, LABEL_KIND, LABEL_NODE, LABEL_POD_NAME
 from proto import core_pb2
 from tests.integration.kubelet.conftest import FAST_PODS, remove_node_containers
 from tests.integration.kubelet.pods import container, pod, running, status_of, wait_for_pod
@@ -358,6 +360,9 @@ async def test_a_sandbox_joins_the_bridge_by_veth_not_as_a_docker_endpoint(
     assert f"{ip}\tweb" in hosts.output.decode(), hosts.output
     route = await a.runtime.exec_run(cid, ["ip", "route"], timeout=10)
     assert "default via 172.31.0.1 dev eth0" in route.output.decode(), route.output
+    # So that the pod can reach itself through a Service (see docs/networking.md).
+    hairpin = Path("/sys/class/net", host_end(sandbox["Id"]), "brport", "hairpin_mode")
+    assert (await asyncio.to_thread(hairpin.read_text)).strip() == "1"
 
 
 async def test_a_bridge_a_veth_sandbox_is_on_is_not_removed_as_unused(
@@ -368,3 +373,32 @@ async def test_a_bridge_a_veth_sandbox_is_on_is_not_removed_as_unused(
     await pod_ip(api, "p")
     assert not await asyncio.to_thread(remove_if_unused, network)
     assert (await asyncio.to_thread(inspect_network, network))["Name"] == network
+
+
+async def test_a_sandbox_a_dead_kubelet_left_without_its_veth_is_replaced_by_the_next(
+    api: ApiClient, nodes: Nodes
+) -> None:
+    name, first = await nodes.start_with_pod_cidr("172.31.9.0/24")
+    await api.create(server("web", name))
+    await pod_ip(api, "web")
+    await nodes.stop(first)
+    # What a kubelet killed between the sandbox's start and its attach leaves behind.
+    old = await asyncio.to_thread(sandbox_of, name, "web")
+    await asyncio.to_thread(
+        subprocess.run, ["ip", "link", "del", host_end(old["Id"])], check=True, timeout=10
+    )
+
+    await nodes.start(name)
+
+    async def replaced() -> dict[str, Any] | None:
+        try:
+            new = await asyncio.to_thread(sandbox_of, name, "web")
+        except AssertionError:
+            return None
+        return new if new["Id"] != old["Id"] else None
+
+    new = await eventually(replaced, timeout=30, what="a new sandbox for pod web")
+    assert new["Config"]["Labels"][LABEL_ATTEMPT] == "1"
+    assert await asyncio.to_thread(attached, new["Id"])
+    ip = new["Config"]["Labels"][POD_IP_LABEL]
+    await wait_for_pod(api, "web", lambda p: running(p) and p.status.pod_ip == ip, timeout=30)
