@@ -3,8 +3,8 @@
 The nftables mode programs the kernel of the proxy's own host, so it cannot share the
 loopback node of the userspace and HAProxy runs. It gets the shape of a container node
 (tests/support/netlab.py): a node namespace with a pod bridge, three pod namespaces each
-serving the same small page with busybox httpd, and an outside namespace standing for
-another host, from which wrk runs. Three wrk processes at once send the same load
+serving the same small page, and an outside namespace standing for another host, from
+which wrk runs. Three wrk processes at once send the same load
 twice: all three to the NodePort on the node's address (the proxy's DNAT, then forwarding
 to the pods it picks), then one to each pod's own address through the same node
 (forwarding alone, the load spread evenly by hand). Both sides use the same three pods
@@ -16,9 +16,21 @@ connection for two minutes, is then as full for one side as for the other. (The 
 version compared with one pod alone, whose single-threaded httpd bounded the baseline
 instead.)
 
+The pods' server is HAProxy answering every request itself, closing each connection as
+busybox httpd did, with a listen backlog of 4,096. busybox httpd forks per connection
+and listens with a backlog of 9: at 50 connections per pod its listen queue overflowed
+about 550 times a 10-second phase. Each overflow drops the handshake's last ACK after the
+client has taken the connection for open and written its request, which then waits for
+the server's SYN-ACK again, a second later: about 3 % of the direct path's requests, so
+its p99 was about 1 s, a measure of the pods' backlog. wrk times a request from its
+write, so losses before the connection is up (the NodePort path's client retransmitted
+thousands of SYNs a phase, see timewait.py) never reached its p99: the two p99s measured
+different things. With HAProxy no queue overflows, no segment is retransmitted, and the
+direct path's p99 is about 16 ms, so the ratio is the rules' cost again.
+
 The proxy is a real `Proxier` in nftables mode against the benchmark's API server, with
 its `nft` pointed into the node namespace. Everything is removed at the end: the
-httpd processes by PID, the table by the proxy's clean stop, the namespaces last.
+pods' HAProxy processes by PID, the table by the proxy's clean stop, the namespaces last.
 """
 
 from __future__ import annotations
@@ -52,13 +64,28 @@ LabResult = dict[str, tuple[float, float]]
 """Run name ("nftables", "direct-lab") -> (requests per second, p99 in ms)."""
 
 
-def _httpd(lab: NodeLab, role: str, root: Path) -> subprocess.Popen[bytes]:
-    page = root / role
-    page.mkdir()
-    (page / "index.html").write_text(f"{role}\n")
+POD_SERVER = """global
+    maxconn 8000
+    nbthread 1
+defaults
+    mode http
+    option httpclose
+    timeout client 10s
+    timeout connect 5s
+    timeout server 10s
+frontend pod
+    bind {ip}:80 backlog 4096
+    http-request return status 200 content-type text/plain string "{role}"
+"""
+"""A pod: HAProxy answering by itself, one connection per request (see above)."""
+
+
+def _server(lab: NodeLab, role: str, root: Path) -> subprocess.Popen[bytes]:
+    config = root / f"{role}.cfg"
+    config.write_text(POD_SERVER.format(ip=lab.pod_ip(role), role=role))
+    # `ip netns exec` execs HAProxy, so the PID is HAProxy's own (stopped by it below).
     return subprocess.Popen(
-        ["ip", "netns", "exec", lab.ns(role), "busybox", "httpd", "-f",
-         "-p", f"{lab.pod_ip(role)}:80", "-h", str(page)],
+        ["ip", "netns", "exec", lab.ns(role), "haproxy", "-db", "-f", str(config)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
@@ -115,7 +142,7 @@ def measure(
     servers: list[subprocess.Popen[bytes]] = []
     root = Path(tempfile.mkdtemp(prefix="tugboat-bench-nft-"))
     try:
-        servers = [_httpd(lab, role, root) for role in PODS]
+        servers = [_server(lab, role, root) for role in PODS]
         return asyncio.run(_measure(server, node_port, lab, wrk, rounds))
     finally:
         for proc in servers:

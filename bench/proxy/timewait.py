@@ -10,7 +10,7 @@ So every phase starts once the namespace it connects from holds few sockets in
 TIME_WAIT. The tables are read with a command prefix (`ip netns exec NS`) for a phase
 that runs in a namespace of its own.
 
-The pods' namespaces are waited for too. busybox httpd closes each connection first, so
+The pods' namespaces are waited for too. The pods' servers close each connection first, so
 the pods, not the client, hold the TIME_WAIT sockets of every connection made to them:
 18,000 to 26,000 each after one lab phase, while the client's namespace held a few
 thousand. A phase that starts while they are there is measured against them, and the
