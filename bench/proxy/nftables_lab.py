@@ -27,11 +27,16 @@ write, so losses before the connection is up (the NodePort path's client retrans
 thousands of SYNs a phase, see timewait.py) never reached its p99: the two p99s measured
 different things. With HAProxy no queue overflows and the direct path retransmits
 nothing: its p99 is about 15 ms and its rate about 19,000 requests a second, three times
-busybox's. Against that the NodePort path reached half the rate (stop 37): its client
-retransmitted about 9,000 SYNs a phase, each a second late, and sent about as many
-resets, while the pods' queues never overflowed. A client resets when its SYN is answered
-by a bare ACK, as a TIME_WAIT socket answers a SYN it refuses, so a pod refusing a reused
-masqueraded tuple is the first suspect; it is not yet shown.
+busybox's. Against that the NodePort path reached half the rate: its client
+retransmitted about 9,000 SYNs a phase and sent about as many
+resets, while the pods' queues never overflowed. A capture shows why: such a SYN is
+answered by a bare ACK echoing an older connection's timestamp, which is how a TIME_WAIT
+socket refuses a SYN, and the client resets and sends the SYN again. Masquerading maps
+many client connections onto one pod-side tuple over a minute, and each connection's
+timestamps start at a random offset, so a pod's TIME_WAIT socket for that tuple fails the
+new SYN's PAWS check. The direct path keeps the client's own tuple, whose timestamps
+only grow, so the pods let it reuse theirs. A Service that masquerades outside traffic
+(externalTrafficPolicy Cluster, as in Kubernetes) pays this under connection churn.
 
 The proxy is a real `Proxier` in nftables mode against the benchmark's API server, with
 its `nft` pointed into the node namespace. Everything is removed at the end: the
