@@ -159,6 +159,12 @@ def render(ports: Iterable[ServicePort], config: NftConfig) -> str:
         "\tchain masquerading {",
         f"\t\tmeta mark & {mark} == 0 return",
         f"\t\tmeta mark set meta mark ^ {mark}",
+        # TCP keeps the client's port where it is free: fully random ports map many client
+        # connections onto one pod-side tuple within the pod's TIME_WAIT, and each comes
+        # with its own random timestamp offset, so the pod refuses the SYN (PAWS) and the
+        # client waits to send it again (bench/proxy/nftables_lab.py). UDP keeps
+        # kube-proxy's fully random ports, against conntrack's port races on DNS.
+        "\t\tmeta l4proto tcp masquerade",
         "\t\tmasquerade fully-random",
         "\t}",
         "\tchain services {",

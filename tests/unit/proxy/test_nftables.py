@@ -139,6 +139,7 @@ table ip tugboat-proxy {
 \tchain masquerading {
 \t\tmeta mark & 0x4000 == 0 return
 \t\tmeta mark set meta mark ^ 0x4000
+\t\tmeta l4proto tcp masquerade
 \t\tmasquerade fully-random
 \t}
 \tchain services {
@@ -225,8 +226,8 @@ def test_the_text_does_not_depend_on_the_order_services_come_in() -> None:
 
 
 def test_rules_are_counted_inside_chains_only() -> None:
-    # 14 in the fixed chains, 11 for "sticky" (service, two endpoints), 9 for "web".
-    assert rule_count(EXPECTED) == 34
+    # 15 in the fixed chains, 11 for "sticky" (service, two endpoints), 9 for "web".
+    assert rule_count(EXPECTED) == 35
     assert rule_count(delete_script()) == 0
 
 
