@@ -28,6 +28,13 @@ Why the rule set has this shape (after kube-proxy's nftables mode, in our own wo
   (it may arrive from another node and be sent to a third), and hairpin traffic (a pod
   reaching itself through its service, which would otherwise see its own address as the
   source and drop the reply).
+- Traffic policies (kube-proxy's "local" chains): with `internalTrafficPolicy: Local` the
+  service chain draws among the node's own endpoints; with `externalTrafficPolicy:
+  Local` the nodePort chain does, without the masquerade mark, so the pod sees the
+  client's address. Pods and the node itself reaching a nodePort are not outside
+  traffic and go to every endpoint (the service chain, or a `cluster-` chain when the
+  service chain keeps to the node). No local endpoint: `drop`, as kube-proxy's; the
+  service has endpoints, only elsewhere, so "refused" would be a lie.
 - A service port with no ready endpoint is in `no-endpoint-services` (and
   `no-endpoint-nodeports`), and filter chains at priority -110 (ahead of the default
   filter tables) reject a new connection to it with an ICMP port unreachable: the client
@@ -83,6 +90,10 @@ def _svc_chain(sp: ServicePort) -> str:
 
 def _ext_chain(sp: ServicePort) -> str:
     return "ext-" + _port_id(sp)
+
+
+def _cluster_chain(sp: ServicePort) -> str:
+    return "cluster-" + _port_id(sp)
 
 
 def _ep_chain(sp: ServicePort, b: Backend) -> str:
@@ -206,20 +217,37 @@ def render(ports: Iterable[ServicePort], config: NftConfig) -> str:
 
 def _service_chains(sp: ServicePort, config: NftConfig) -> list[str]:
     proto = sp.protocol.lower()
+    internal = sp.local_backends if sp.internal_local else sp.backends
     lines = [
         f"\tchain {_svc_chain(sp)} {{",
         f"\t\tip saddr != {config.cluster_cidr} jump mark-for-masquerade",
         f"\t\tip saddr {config.service_range} jump mark-for-masquerade",
+        *_pick(sp, internal),
+        "\t}",
     ]
-    if sp.affinity_timeout is not None:
-        lines += [f"\t\tip saddr @{_aff_set(sp, b)} goto {_ep_chain(sp, b)}" for b in sp.backends]
-    picks = ", ".join(f"{i} : goto {_ep_chain(sp, b)}" for i, b in enumerate(sp.backends))
-    lines += [f"\t\tnumgen random mod {len(sp.backends)} vmap {{ {picks} }}", "\t}"]
-    if sp.node_port:
+    # Where traffic that may go to any endpoint goes: the service chain, unless that one
+    # keeps to the node's own endpoints; then a chain of its own.
+    cluster = _svc_chain(sp)
+    if sp.node_port and sp.internal_local:
+        cluster = _cluster_chain(sp)
+        lines += [f"\tchain {cluster} {{", *_pick(sp, sp.backends), "\t}"]
+    if sp.node_port and sp.external_local:
+        # Local: no masquerade, so the pod sees the client's address, and only this
+        # node's endpoints. A pod or the node itself reaching the nodePort is not outside
+        # traffic, and goes anywhere as kube-proxy sends it (the node's own, masqueraded).
+        lines += [
+            f"\tchain {_ext_chain(sp)} {{",
+            f"\t\tip saddr {config.cluster_cidr} goto {cluster}",
+            "\t\tfib saddr type local jump mark-for-masquerade",
+            f"\t\tfib saddr type local goto {cluster}",
+            *_pick(sp, sp.local_backends),
+            "\t}",
+        ]
+    elif sp.node_port:
         lines += [
             f"\tchain {_ext_chain(sp)} {{",
             "\t\tjump mark-for-masquerade",
-            f"\t\tgoto {_svc_chain(sp)}",
+            f"\t\tgoto {cluster}",
             "\t}",
         ]
     for b in sp.backends:
@@ -228,6 +256,19 @@ def _service_chains(sp: ServicePort, config: NftConfig) -> list[str]:
             lines.append(f"\t\tupdate @{_aff_set(sp, b)} {{ ip saddr }}")
         lines += [f"\t\tmeta l4proto {proto} dnat to {b.ip}:{b.port}", "\t}"]
     return lines
+
+
+def _pick(sp: ServicePort, backends: tuple[Backend, ...]) -> list[str]:
+    """Rules sending a connection to one of `backends`: the client's affinity first, then
+    one drawn at random. None (a Local policy on a node without endpoints): dropped, as
+    kube-proxy drops it; a service with no endpoint at all is rejected earlier."""
+    if not backends:
+        return ["\t\tdrop"]
+    lines = []
+    if sp.affinity_timeout is not None:
+        lines += [f"\t\tip saddr @{_aff_set(sp, b)} goto {_ep_chain(sp, b)}" for b in backends]
+    picks = ", ".join(f"{i} : goto {_ep_chain(sp, b)}" for i, b in enumerate(backends))
+    return [*lines, f"\t\tnumgen random mod {len(backends)} vmap {{ {picks} }}"]
 
 
 def delete_script(table: str = TABLE) -> str:

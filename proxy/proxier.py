@@ -169,7 +169,7 @@ class Proxier:
         services = self.services.list(copy=False)
         endpoints = {f"{e.metadata.namespace}/{e.metadata.name}": e
                      for e in self.endpoints.list(copy=False)}
-        table = build(services, endpoints, self.settings.address)
+        table = build(services, endpoints, self.settings.address, self.settings.node_name)
         if self.nft is not None:
             await self.nft.sync(table.values())
         else:

@@ -6,6 +6,12 @@ node's own address:nodePort for NodePort and LoadBalancer services) and the read
 endpoints behind it. Endpoint ports are matched to service ports by name and protocol,
 as the Endpoints controller writes them (a service port's `targetPort`, named or not, is
 already resolved to a number there, pod by pod).
+
+An endpoint knows whether it runs on this proxy's node (the Endpoints address's
+`nodeName`), and a service port carries its traffic policies, because
+`externalTrafficPolicy: Local` and `internalTrafficPolicy: Local` choose among the
+node's own endpoints only. The nftables rules honour them; the userspace mode, like
+Kubernetes' removed userspace proxy, does not (docs/networking.md).
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ class Backend:
 
     ip: str
     port: int
+    local: bool = False
+    """It runs on this proxy's node (the address's nodeName is the proxy's)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -54,6 +62,15 @@ class ServicePort:
     """Seconds a client IP sticks to its endpoint (sessionAffinity ClientIP), else None."""
     backends: tuple[Backend, ...]
     listens: tuple[Listen, ...]
+    external_local: bool = False
+    """externalTrafficPolicy Local: nodePort traffic from elsewhere goes to this node's
+    endpoints only, keeping its source address, and is dropped when there are none."""
+    internal_local: bool = False
+    """internalTrafficPolicy Local: ClusterIP traffic goes to this node's endpoints only."""
+
+    @property
+    def local_backends(self) -> tuple[Backend, ...]:
+        return tuple(b for b in self.backends if b.local)
 
 
 def service_port_key(service: str, port_name: str) -> str:
@@ -68,16 +85,21 @@ def is_proxied(svc: core_pb2.Service) -> bool:
 
 
 def ready_backends(
-    endpoints: core_pb2.Endpoints | None, port_name: str, protocol: str
+    endpoints: core_pb2.Endpoints | None, port_name: str, protocol: str, node_name: str = ""
 ) -> tuple[Backend, ...]:
-    """The ready addresses of every subset that has the named port, sorted, unique."""
+    """The ready addresses of every subset that has the named port, sorted, unique; those
+    whose nodeName is `node_name` marked local."""
     if endpoints is None:
         return ()
     found: set[Backend] = set()
     for subset in endpoints.subsets:
         for p in subset.ports:
             if p.name == port_name and (p.protocol or "TCP") == protocol:
-                found.update(Backend(a.ip, p.port) for a in subset.addresses if a.ip)
+                found.update(
+                    Backend(a.ip, p.port, local=bool(node_name) and a.node_name == node_name)
+                    for a in subset.addresses
+                    if a.ip
+                )
     return tuple(sorted(found))
 
 
@@ -85,8 +107,10 @@ def build(
     services: Iterable[core_pb2.Service],
     endpoints: dict[str, core_pb2.Endpoints],
     node_address: str,
+    node_name: str = "",
 ) -> dict[str, ServicePort]:
-    """Every proxied service port by key; `endpoints` is keyed "ns/name" like services."""
+    """Every proxied service port by key; `endpoints` is keyed "ns/name" like services.
+    Endpoints on `node_name` are the local ones of the traffic policies."""
     table: dict[str, ServicePort] = {}
     for svc in services:
         if not is_proxied(svc):
@@ -114,7 +138,10 @@ def build(
                 port=p.port,
                 node_port=p.node_port,
                 affinity_timeout=timeout,
-                backends=ready_backends(endpoints.get(name), p.name, protocol),
+                backends=ready_backends(endpoints.get(name), p.name, protocol, node_name),
                 listens=tuple(listens),
+                external_local=spec.external_traffic_policy == "Local"
+                and spec.type in NODE_PORT_TYPES,
+                internal_local=spec.internal_traffic_policy == "Local",
             )
     return table

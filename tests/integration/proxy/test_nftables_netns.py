@@ -31,6 +31,8 @@ from typing import Any
 import pytest
 
 from client.api import ApiClient
+from client.codec import from_dict
+from proto import core_pb2
 from proxy import metrics
 from proxy.proxier import Proxier
 from proxy.settings import NFT_MIN_SYNC_INTERVAL, NFTABLES, ProxySettings
@@ -94,8 +96,9 @@ class Lab:
     def rules(self) -> str:
         return run(*self.nft, "list", "table", "ip", "tugboat-proxy", check=False)
 
-    async def serve(self, role: str, ip: str, name: str) -> None:
-        """TCP 8080 and UDP 5353 in `role`'s namespace, answering `name`."""
+    async def serve(self, role: str, ip: str, name: str, tell_peer: bool = False) -> None:
+        """TCP 8080 and UDP 5353 in `role`'s namespace, answering `name` (over TCP with
+        "from ADDRESS", the source it saw, when `tell_peer`)."""
         tcp = socket_in(self.ns(role), socket.SOCK_STREAM)
         tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         tcp.bind((ip, 8080))
@@ -103,7 +106,8 @@ class Lab:
         async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
                 await reader.readline()
-                writer.write(name.encode() + b"\n")
+                seen = f" from {writer.get_extra_info('peername')[0]}" if tell_peer else ""
+                writer.write(f"{name}{seen}\n".encode())
                 await writer.drain()
             except ConnectionError:
                 pass
@@ -314,6 +318,61 @@ async def test_scaled_to_zero_a_service_refuses_at_once(
         with pytest.raises(ConnectionRefusedError):
             await lab.ask(client, address, port, timeout=3.0)
         assert time.monotonic() - started < 1.0, (client, address)
+
+
+ON_NODES = {"172.30.1.2": "node-1", "172.30.1.3": "node-2"}
+"""Where the lab's pods run, as their Endpoints say: pod-a on the proxy's node (node-1)."""
+
+
+async def node_port_service(
+    api: ApiClient, *ips: str, external: str, internal: str = "Cluster"
+) -> str:
+    """Service "local" on NODE_PORT with these traffic policies and the pods at `ips` as
+    its endpoints (port 8080); its ClusterIP."""
+    made = service("local", port=80, node_port=NODE_PORT)
+    made.spec.external_traffic_policy = external
+    made.spec.internal_traffic_policy = internal
+    svc = await api.create(made)
+    addresses = [{"ip": ip, "nodeName": ON_NODES[ip]} for ip in ips]
+    await api.create(from_dict(core_pb2.Endpoints, {
+        "metadata": {"name": "local", "namespace": "default"},
+        "subsets": [{"addresses": addresses, "ports": [{"port": 8080}]}],
+    }))  # fmt: skip
+    return str(svc.spec.cluster_ip)
+
+
+async def test_external_traffic_policy_local_keeps_the_clients_address_and_this_nodes_pods(
+    api: ApiClient, lab: Lab, proxies: ProxyFactory
+) -> None:
+    await lab.serve("pa", "172.30.1.2", "pod-a", tell_peer=True)
+    await lab.serve("pb", "172.30.1.3", "pod-b", tell_peer=True)
+    ip = await node_port_service(api, "172.30.1.2", "172.30.1.3", external="Local")
+    await start_proxy(api, lab, proxies)
+    await wait_rules(lab, ip, "172.30.1.2", "172.30.1.3")
+    # From another host: only the endpoint on this node, and it sees the client's address.
+    got = {await lab.ask("out", "10.99.0.1", NODE_PORT) for _ in range(20)}
+    assert got == {"pod-a from 10.99.0.2"}
+    # A pod reaching the nodePort is not outside traffic: every endpoint, as with Cluster.
+    got = {(await lab.ask("pb", "10.99.0.1", NODE_PORT)).split()[0] for _ in range(30)}
+    assert got == {"pod-a", "pod-b"}
+    # The ClusterIP keeps its own (Cluster) policy.
+    got = {(await lab.ask("node", ip, 80)).split()[0] for _ in range(30)}
+    assert got == {"pod-a", "pod-b"}
+
+
+async def test_a_local_policy_without_an_endpoint_on_this_node_drops_the_connection(
+    api: ApiClient, lab: Lab, proxies: ProxyFactory
+) -> None:
+    await lab.serve("pb", "172.30.1.3", "pod-b")
+    ip = await node_port_service(api, "172.30.1.3", external="Local", internal="Local")
+    await start_proxy(api, lab, proxies)
+    await wait_rules(lab, ip, "172.30.1.3")
+    # Dropped, not refused, as kube-proxy does: the service has endpoints, elsewhere.
+    for client, address, port in (("out", "10.99.0.1", NODE_PORT), ("pa", ip, 80)):
+        with pytest.raises(TimeoutError):
+            await lab.ask(client, address, port, timeout=1.0)
+    # A pod still reaches the nodePort through any endpoint.
+    assert await lab.ask("pa", "10.99.0.1", NODE_PORT) == "pod-b"
 
 
 # The crashed proxy's service sits outside the service range (a documentation address),

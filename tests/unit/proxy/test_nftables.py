@@ -269,3 +269,112 @@ def test_the_mode_flag_picks_nftables_or_userspace_and_keeps_its_older_meaning()
         [*base, "--balance", "least-connections", "--cluster-cidr", "10.1.0.0/16"]
     )
     assert (new.mode, new.cluster_cidr) == (LEAST_CONNECTIONS, "10.1.0.0/16")
+
+
+POLICY_SERVICES = [
+    svc(
+        "keeps-source",
+        {
+            "type": "NodePort",
+            "clusterIP": "172.30.255.30",
+            "externalTrafficPolicy": "Local",
+            "ports": [{"port": 80, "protocol": "TCP", "nodePort": 30090}],
+        },
+    ),
+    svc(
+        "node-only",
+        {
+            "clusterIP": "172.30.255.31",
+            "internalTrafficPolicy": "Local",
+            "ports": [{"port": 80, "protocol": "TCP"}],
+        },
+    ),
+    svc(
+        "both",
+        {
+            "type": "NodePort",
+            "clusterIP": "172.30.255.32",
+            "externalTrafficPolicy": "Local",
+            "internalTrafficPolicy": "Local",
+            "ports": [{"port": 80, "protocol": "TCP", "nodePort": 30091}],
+        },
+    ),
+]
+TWO_NODES = [{"ip": "172.30.1.7", "nodeName": "node-1"}, {"ip": "172.30.2.7", "nodeName": "node-2"}]
+POLICY_ENDPOINTS = {
+    "default/keeps-source": ep("keeps-source", [{"addresses": TWO_NODES, "ports": [{"port": 80}]}]),
+    "default/node-only": ep(
+        "node-only",
+        [{"addresses": [{"ip": "172.30.2.8", "nodeName": "node-2"}], "ports": [{"port": 80}]}],
+    ),
+    "default/both": ep("both", [{"addresses": TWO_NODES, "ports": [{"port": 80}]}]),
+}
+
+POLICY_CHAINS = """\
+\tchain svc-default/both/tcp/80 {
+\t\tip saddr != 172.30.0.0/16 jump mark-for-masquerade
+\t\tip saddr 172.30.255.0/24 jump mark-for-masquerade
+\t\tnumgen random mod 1 vmap { 0 : goto ep-default/both/tcp/80/172.30.1.7/80 }
+\t}
+\tchain cluster-default/both/tcp/80 {
+\t\tnumgen random mod 2 vmap { 0 : goto ep-default/both/tcp/80/172.30.1.7/80, 1 : goto ep-default/both/tcp/80/172.30.2.7/80 }
+\t}
+\tchain ext-default/both/tcp/80 {
+\t\tip saddr 172.30.0.0/16 goto cluster-default/both/tcp/80
+\t\tfib saddr type local jump mark-for-masquerade
+\t\tfib saddr type local goto cluster-default/both/tcp/80
+\t\tnumgen random mod 1 vmap { 0 : goto ep-default/both/tcp/80/172.30.1.7/80 }
+\t}
+\tchain svc-default/keeps-source/tcp/80 {
+\t\tip saddr != 172.30.0.0/16 jump mark-for-masquerade
+\t\tip saddr 172.30.255.0/24 jump mark-for-masquerade
+\t\tnumgen random mod 2 vmap { 0 : goto ep-default/keeps-source/tcp/80/172.30.1.7/80, 1 : goto ep-default/keeps-source/tcp/80/172.30.2.7/80 }
+\t}
+\tchain ext-default/keeps-source/tcp/80 {
+\t\tip saddr 172.30.0.0/16 goto svc-default/keeps-source/tcp/80
+\t\tfib saddr type local jump mark-for-masquerade
+\t\tfib saddr type local goto svc-default/keeps-source/tcp/80
+\t\tnumgen random mod 1 vmap { 0 : goto ep-default/keeps-source/tcp/80/172.30.1.7/80 }
+\t}
+\tchain svc-default/node-only/tcp/80 {
+\t\tip saddr != 172.30.0.0/16 jump mark-for-masquerade
+\t\tip saddr 172.30.255.0/24 jump mark-for-masquerade
+\t\tdrop
+\t}
+"""  # noqa: E501 (nft lines as they are)
+"""The chains that traffic policies shape, on node-1 (endpoints chains left out)."""
+
+
+def policy_rules() -> str:
+    return render(build(POLICY_SERVICES, POLICY_ENDPOINTS, "10.0.0.2", "node-1").values(), CONFIG)
+
+
+def _chains(text: str, *prefixes: str) -> str:
+    """The chain blocks of `text` whose names start with one of `prefixes`, in order."""
+    blocks, keep = [], False
+    for line in text.splitlines(keepends=True):
+        if line.startswith("\tchain "):
+            keep = line.split()[1].startswith(prefixes)
+        if keep:
+            blocks.append(line)
+        if line == "\t}\n":
+            keep = False
+    return "".join(blocks)
+
+
+def test_traffic_policies_local_keep_to_the_nodes_endpoints_and_the_clients_address() -> None:
+    # externalTrafficPolicy Local: the nodePort chain sets no masquerade mark and picks
+    # node-1's endpoint only; pods and the node itself still reach every endpoint.
+    # internalTrafficPolicy Local with no endpoint on node-1: the ClusterIP drops.
+    assert _chains(policy_rules(), "svc-", "cluster-", "ext-") == POLICY_CHAINS
+
+
+def test_a_local_policy_only_changes_the_services_that_ask_for_it() -> None:
+    # The cluster-wide services above render exactly as before: nodeName alone changes nothing.
+    named = render(build(SERVICES, ENDPOINTS, "10.0.0.2", "node-1").values(), CONFIG)
+    assert named == EXPECTED
+
+
+def test_nft_accepts_the_traffic_policy_rules_in_check_mode() -> None:
+    done = _nft_in_fresh_netns("-c", "-f", "-", stdin=policy_rules())
+    assert done.returncode == 0, done.stderr
