@@ -51,3 +51,9 @@ NFT_STALE_TABLES = Counter(
     "tugboat_proxy_nftables_stale_tables_total",
     "Tables found at start, left by an earlier proxy that did not stop cleanly.",
 )
+NO_LOCAL_ENDPOINTS = Gauge(
+    "kubeproxy_sync_proxy_rules_no_local_endpoints_total",
+    "Service ports with a Local traffic policy and endpoints, none of them on this node "
+    "(their traffic of that kind is dropped here), in the rule set loaded last.",
+    ["traffic_policy"],
+)

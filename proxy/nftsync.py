@@ -117,6 +117,7 @@ class NftSyncer:
 
     async def sync(self, ports: Iterable[ServicePort]) -> None:
         """Replace the table with the rule set for `ports`, in one transaction."""
+        ports = list(ports)
         script = render(ports, self.config)
         started = time.perf_counter()
         if script == self.script and await self.table_exists():
@@ -136,6 +137,7 @@ class NftSyncer:
         metrics.RULES_SYNC_DURATION.observe(elapsed)
         metrics.RULES_LAST_SYNC.set(time.time())
         metrics.NFT_RULES.set(rules)
+        _count_no_local_endpoints(ports)
         if script != self.script:
             log.info(
                 "nftables rules loaded",
@@ -151,3 +153,12 @@ class NftSyncer:
         await self._nft("-f", "-", stdin=delete_script(self.config.table))
         metrics.NFT_RULES.set(0)
         log.info("nftables table removed", table=self.config.table)
+
+
+def _count_no_local_endpoints(ports: list[ServicePort]) -> None:
+    """kube-proxy's gauge of service ports whose Local policy leaves this node nothing."""
+    stranded = [sp for sp in ports if sp.backends and not sp.local_backends]
+    internal = sum(1 for sp in stranded if sp.internal_local)
+    external = sum(1 for sp in stranded if sp.external_local and sp.node_port)
+    metrics.NO_LOCAL_ENDPOINTS.labels(traffic_policy="internal").set(internal)
+    metrics.NO_LOCAL_ENDPOINTS.labels(traffic_policy="external").set(external)

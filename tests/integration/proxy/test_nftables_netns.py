@@ -367,6 +367,9 @@ async def test_a_local_policy_without_an_endpoint_on_this_node_drops_the_connect
     ip = await node_port_service(api, "172.30.1.3", external="Local", internal="Local")
     await start_proxy(api, lab, proxies)
     await wait_rules(lab, ip, "172.30.1.3")
+    stranded = metrics.NO_LOCAL_ENDPOINTS
+    assert stranded.labels(traffic_policy="external")._value.get() == 1
+    assert stranded.labels(traffic_policy="internal")._value.get() == 1
     # Dropped, not refused, as kube-proxy does: the service has endpoints, elsewhere.
     for client, address, port in (("out", "10.99.0.1", NODE_PORT), ("pa", ip, 80)):
         with pytest.raises(TimeoutError):
