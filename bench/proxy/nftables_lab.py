@@ -37,7 +37,25 @@ timestamps start at a random offset, so a pod's TIME_WAIT socket for that tuple 
 new SYN's PAWS check. The direct path keeps the client's own tuple, whose timestamps
 only grow, so the pods let it reuse theirs. The rules now masquerade TCP keeping the
 client's port where it is free (proxy/nftables.py), and the NodePort path retransmits no
-SYN: about 0.9 of the direct rate in the runs since.
+SYN: about 0.85-0.9 of the direct rate in the runs since.
+
+Where that rest goes, from experiments in this lab by hand (medians of 2 to 4 rounds,
+every phase from an empty connection-tracking table): not the rules, nor the address
+translation. DNAT from each pod's own address and port 8080 to port 80, with the direct
+path's client spread, measured 1.00x direct; a minimal hand-written NodePort rule set
+(one DNAT by numgen, one masquerade) measured as ours did; the NodePort path without
+masquerade as with it. Drawing endpoints at random rather than in turn costs about 4 %
+(`numgen inc` 1.04x `random`). The rest goes with the client: its three wrk processes
+all connect to one address and port, so they share the 14,116 even source ports that
+Linux gives connect() towards one destination (the node tracked exactly that many
+connections after a phase, against 42,348 for the direct path's three destinations).
+The client cannot be spread to match: sent to three node addresses, or to three
+nodePorts, it uses one source port towards several of them at once, and when two are
+sent to the same pod the translated connections collide (about 13,000 req/s). Three
+client hosts, the shape of real traffic, fall as low with masquerade (13,200 against
+46,000 direct, not analysed further; the pods see one node address for all three
+clients), and reach 0.81x direct with `externalTrafficPolicy: Local`, which keeps each
+client's own address.
 
 The proxy is a real `Proxier` in nftables mode against the benchmark's API server, with
 its `nft` pointed into the node namespace. Everything is removed at the end: the
