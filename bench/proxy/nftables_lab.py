@@ -53,11 +53,13 @@ The client cannot be spread to match: sent to three node addresses, or to three
 nodePorts, it uses one source port towards several of them at once, and when two are
 sent to the same pod the translated connections collide (about 13,000 req/s). Three
 client hosts, the shape of real traffic, fall as low with masquerade (13,200 against
-46,000 direct): the pods see one node address for all three, their equal port numbers
-collide, and the pods' TIME_WAIT sockets refuse the moved SYNs by PAWS as above (nstat
-counted the refusals, the clients' SYN retransmissions, and two clients stalled while
-the third went on). With `externalTrafficPolicy: Local`, which keeps each client's own
-address, they reach 0.81-0.85x direct.
+46,000 direct): the pods see one node address for all three, and their equal port
+numbers collide. nstat counted PAWS refusals in the pods' TIME_WAIT and the clients'
+SYN retransmissions, and two clients stalled while the third went on. That is not the
+whole cause: masquerading each client to a port range of its own, so that a moved
+connection lands on a tuple last used by the same client, gave 14,600. With
+`externalTrafficPolicy: Local`, which keeps each client's own address, they reach
+0.81-0.85x direct.
 
 The proxy is a real `Proxier` in nftables mode against the benchmark's API server, with
 its `nft` pointed into the node namespace. Everything is removed at the end: the
