@@ -53,10 +53,13 @@ async def test_ingress_follows_the_ready_nodes_and_clears_when_the_type_changes(
 ) -> None:
     await put_node(api, "n1", "127.0.0.2", ready=True)
     await put_node(api, "n2", "127.0.0.3", ready=False)
-    svc = from_dict(core_pb2.Service, {
-        "metadata": {"name": "web", "namespace": "default"},
-        "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80}]},
-    })
+    svc = from_dict(
+        core_pb2.Service,
+        {
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80}]},
+        },
+    )
     created = await api.create(svc)
     assert 30000 <= created.spec.ports[0].node_port <= 32767
 
@@ -71,6 +74,67 @@ async def test_ingress_follows_the_ready_nodes_and_clears_when_the_type_changes(
     current.spec.external_traffic_policy = ""
     await api.update(current)
     await eventually(lambda: _is(ingress(api), []), what="ingress cleared")
+
+
+async def put_endpoints(api: ApiClient, ready_on: list[str], not_ready_on: list[str]) -> None:
+    """The web Service's Endpoints: one address on each named node, ready or not."""
+
+    def on(nodes: list[str], first: int) -> list[dict[str, Any]]:
+        return [{"ip": f"10.244.0.{first + i}", "nodeName": n} for i, n in enumerate(nodes)]
+
+    subset: dict[str, Any] = {"ports": [{"port": 8080}]}
+    if ready_on:
+        subset["addresses"] = on(ready_on, 10)
+    if not_ready_on:
+        subset["notReadyAddresses"] = on(not_ready_on, 20)
+    meta = {"name": "web", "namespace": "default"}
+    try:
+        ep: Any = await api.get("endpoints", "default", "web")
+    except Exception:
+        ep = await api.create(from_dict(core_pb2.Endpoints, {"metadata": meta}))
+    fresh = from_dict(core_pb2.Endpoints, {"metadata": meta, "subsets": [subset]})
+    fresh.metadata.resource_version = ep.metadata.resource_version
+    await api.update(fresh)
+
+
+async def test_with_local_traffic_policy_the_ingress_lists_only_ready_nodes_holding_an_endpoint(
+    api: ApiClient, servicelb: None
+) -> None:
+    await put_node(api, "n1", "127.0.0.2", ready=True)
+    await put_node(api, "n2", "127.0.0.3", ready=True)
+    await put_node(api, "n3", "127.0.0.4", ready=True)
+    await put_endpoints(api, ready_on=["n2"], not_ready_on=["n3"])
+    await api.create(
+        from_dict(
+            core_pb2.Service,
+            {
+                "metadata": {"name": "web", "namespace": "default"},
+                "spec": {
+                    "type": "LoadBalancer",
+                    "externalTrafficPolicy": "Local",
+                    "selector": {"app": "web"},
+                    "ports": [{"port": 80, "targetPort": 8080}],
+                },
+            },
+        )
+    )
+    await eventually(lambda: _is(ingress(api), ["127.0.0.3"]), what="only the node with a pod")
+
+    await put_endpoints(api, ready_on=["n2", "n3"], not_ready_on=[])
+    await eventually(
+        lambda: _is(ingress(api), ["127.0.0.3", "127.0.0.4"]), what="the endpoint that turned ready"
+    )
+    await put_node(api, "n2", "127.0.0.3", ready=False)
+    await eventually(lambda: _is(ingress(api), ["127.0.0.4"]), what="the unready node dropped")
+    await put_endpoints(api, ready_on=[], not_ready_on=[])
+    await eventually(lambda: _is(ingress(api), []), what="no node can take traffic")
+
+    current: Any = await api.get("services", "default", "web")
+    current.spec.external_traffic_policy = "Cluster"
+    await api.update(current)
+    await eventually(
+        lambda: _is(ingress(api), ["127.0.0.2", "127.0.0.4"]), what="every ready node again"
+    )
 
 
 async def _is(found: Any, expected: list[str]) -> bool:
