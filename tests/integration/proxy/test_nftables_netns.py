@@ -355,6 +355,9 @@ async def test_external_traffic_policy_local_keeps_the_clients_address_and_this_
     # A pod reaching the nodePort is not outside traffic: every endpoint, as with Cluster.
     got = {(await lab.ask("pb", "10.99.0.1", NODE_PORT)).split()[0] for _ in range(30)}
     assert got == {"pod-a", "pod-b"}
+    # Nor is the node itself: every endpoint, masqueraded to the node's pod-side address.
+    got = {await lab.ask("node", "10.99.0.1", NODE_PORT) for _ in range(30)}
+    assert got == {"pod-a from 172.30.1.1", "pod-b from 172.30.1.1"}, got
     # The ClusterIP keeps its own (Cluster) policy.
     got = {(await lab.ask("node", ip, 80)).split()[0] for _ in range(30)}
     assert got == {"pod-a", "pod-b"}
@@ -363,19 +366,27 @@ async def test_external_traffic_policy_local_keeps_the_clients_address_and_this_
 async def test_a_local_policy_without_an_endpoint_on_this_node_drops_the_connection(
     api: ApiClient, lab: Lab, proxies: ProxyFactory
 ) -> None:
-    await lab.serve("pb", "172.30.1.3", "pod-b")
+    await lab.serve("pb", "172.30.1.3", "pod-b", tell_peer=True)
     ip = await node_port_service(api, "172.30.1.3", external="Local", internal="Local")
     await start_proxy(api, lab, proxies)
     await wait_rules(lab, ip, "172.30.1.3")
     stranded = metrics.NO_LOCAL_ENDPOINTS
-    assert stranded.labels(traffic_policy="external")._value.get() == 1
-    assert stranded.labels(traffic_policy="internal")._value.get() == 1
+
+    def counted() -> bool:
+        # Set once `nft -f` has returned, which is a moment after the rules show.
+        return all(
+            stranded.labels(traffic_policy=p)._value.get() == 1 for p in ("external", "internal")
+        )
+
+    await eventually(counted, timeout=5, what="both Local policies counted as stranded")
     # Dropped, not refused, as kube-proxy does: the service has endpoints, elsewhere.
     for client, address, port in (("out", "10.99.0.1", NODE_PORT), ("pa", ip, 80)):
         with pytest.raises(TimeoutError):
             await lab.ask(client, address, port, timeout=1.0)
-    # A pod still reaches the nodePort through any endpoint.
-    assert await lab.ask("pa", "10.99.0.1", NODE_PORT) == "pod-b"
+    # A pod still reaches the nodePort through any endpoint, keeping its own address;
+    # the node itself too, masqueraded, though the chain it goes to marks nothing.
+    assert await lab.ask("pa", "10.99.0.1", NODE_PORT) == "pod-b from 172.30.1.2"
+    assert await lab.ask("node", "10.99.0.1", NODE_PORT) == "pod-b from 172.30.1.1"
 
 
 # The crashed proxy's service sits outside the service range (a documentation address),
