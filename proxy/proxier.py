@@ -15,6 +15,10 @@ In nftables mode (`settings.proxy_mode`) the same loop hands the service ports t
 `NftSyncer` instead: the kernel forwards, and the process keeps only the DNS server and
 the interface carrying the cluster DNS address (and the route that keeps ClusterIPs on
 the host).
+
+Each sync also hands the Services' healthCheckNodePorts to the health server
+(health_check.py), in both modes: it reports this node's ready endpoints to outside load
+balancers, and the proxy as unhealthy once its syncs stop coming.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from proto import core_pb2
 from proxy import metrics
 from proxy.balancer import Balancer
 from proxy.dns import DnsServer, DnsTable, build_table
+from proxy.health_check import ServiceHealthServer, health_checks
 from proxy.network import Interface, NetworkError
 from proxy.nftables import NftConfig
 from proxy.nftsync import NftSyncer
@@ -78,7 +83,9 @@ class Proxier:
         )
         self.dns_address: tuple[str, int] | None = None
         """Where the node's own DNS listens (host, port) once started."""
+        self.health = ServiceHealthServer(settings.address, self._syncing)
         self.syncs = 0
+        self._synced_at: float | None = None
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -99,6 +106,12 @@ class Proxier:
         self.endpoints.start()
         self._task = asyncio.create_task(self._loop(), name="proxy-sync")
 
+    def _syncing(self) -> bool:
+        """Whether a sync completed lately: a periodic one comes every sync_period, so two
+        periods without one mean the rules may be stale (kube-proxy's healthz likewise)."""
+        last = self._synced_at
+        return last is not None and time.monotonic() - last < 2 * self.settings.sync_period
+
     async def ready(self) -> str | None:
         """None once the first full sync is done (the /readyz check)."""
         return None if self.syncs else "the first sync has not happened yet"
@@ -115,6 +128,7 @@ class Proxier:
         await self.services.stop()
         await self.endpoints.stop()
         await self.dns.stop()
+        await self.health.stop()
         for listener in self.listeners.values():
             await listener.stop()
         loop = asyncio.get_running_loop()
@@ -182,12 +196,14 @@ class Proxier:
                 await self.interface.prune()
             except (NetworkError, OSError) as e:
                 log.error("cannot remove ClusterIP addresses", error=str(e))
+        await self.health.sync(health_checks(services, endpoints, self.settings.node_name))
         self.dns_table = build_table(services, endpoints, self.settings.domain)
         await self._sync_cluster_dns()
         for port in self.ports.values():
             port.flush_counts()
         self.table = table
         self.syncs += 1
+        self._synced_at = time.monotonic()
         elapsed = time.perf_counter() - started
         metrics.SYNC_DURATION.observe(elapsed)
         log.debug("synced", ports=len(table), listeners=len(self.listeners), seconds=elapsed)

@@ -47,7 +47,8 @@ class ProxySettings:
     """How one node's proxy runs."""
 
     node_name: str
-    """The Node this proxy serves (logs; LoadBalancer status uses the Node objects)."""
+    """The Node this proxy serves: its Endpoints addresses are the local ones of the traffic
+    policies and the health check ports."""
     address: str
     """The node's address: nodePorts and the node's DNS listen here (127.0.0.N locally)."""
     servers: tuple[str, ...] = ("127.0.0.1:6443",)

@@ -16,7 +16,9 @@ cluster CIDR (172.30.0.0/16, the project's own pod network), which node IPAM kee
 of the podCIDRs it hands out; 172.30.255.10 is the cluster DNS address and is never
 handed to a Service. NodePorts come from Kubernetes' 30000-32767. Both ranges are API
 server flags (`--service-cluster-ip-range`, `--service-node-port-range`); see
-docs/networking.md.
+docs/networking.md. A LoadBalancer with `externalTrafficPolicy: Local` also holds its
+`healthCheckNodePort` from the same range and under the same keys, since every node
+listens on it as on a nodePort.
 
 A value the user chose is checked like Kubernetes checks it, with its wording: outside
 the range, or already allocated, is Invalid naming the field.
@@ -33,6 +35,7 @@ from client.codec import FieldError
 from client.kinds import by_resource
 from master.apiserver.apierrors import invalid
 from master.apiserver.etcd import Etcd, compare_version, op_delete, op_put, prefix_end
+from master.apiserver.validation.service import needs_health_check
 from proto import core_pb2
 
 __all__ = [
@@ -41,6 +44,7 @@ __all__ = [
     "DEFAULT_SERVICE_RANGE",
     "Claim",
     "ServiceAllocator",
+    "drop_health_check_port",
 ]
 
 DEFAULT_SERVICE_RANGE = "172.30.255.0/24"
@@ -97,6 +101,8 @@ def held_keys(svc: core_pb2.Service | None) -> set[bytes]:
         found.add(_ip_key(svc.spec.cluster_ip))
     if svc.spec.type in NODE_PORT_TYPES:
         found.update(_port_key(p.node_port) for p in svc.spec.ports if p.node_port)
+    if needs_health_check(svc) and svc.spec.health_check_node_port:
+        found.add(_port_key(svc.spec.health_check_node_port))
     return found
 
 
@@ -113,7 +119,8 @@ def release_ops(svc: Any, keep: core_pb2.Service | None = None) -> list[Any]:
 def keep_allocated(new: Any, old: Any) -> None:
     """On update, keep what `old` was given where `new` leaves it unset (as Kubernetes does).
 
-    The clusterIP, and the nodePort of each port that keeps its port and protocol.
+    The clusterIP, the nodePort of each port that keeps its port and protocol, and the
+    healthCheckNodePort while the Service still needs one.
     """
     if not isinstance(new, core_pb2.Service) or not isinstance(old, core_pb2.Service):
         return
@@ -126,6 +133,19 @@ def keep_allocated(new: Any, old: Any) -> None:
         for p in new.spec.ports:
             if not p.node_port:
                 p.node_port = given.get((p.port, p.protocol or "TCP"), 0)
+    if needs_health_check(new) and needs_health_check(old) and not new.spec.health_check_node_port:
+        new.spec.health_check_node_port = old.spec.health_check_node_port
+
+
+def drop_health_check_port(new: Any, old: Any) -> None:
+    """On update, clear the healthCheckNodePort a Service no longer needs when the client
+    sent back the old value (`kubectl apply` of `externalTrafficPolicy: Cluster` does), as
+    Kubernetes drops type-dependent fields; a different value is left for validation."""
+    if not isinstance(new, core_pb2.Service) or not isinstance(old, core_pb2.Service):
+        return
+    hc = new.spec.health_check_node_port
+    if hc and hc == old.spec.health_check_node_port and not needs_health_check(new):
+        new.spec.health_check_node_port = 0
 
 
 class ServiceAllocator:
@@ -229,44 +249,65 @@ class ServiceAllocator:
         if old is not None and old.spec.type in NODE_PORT_TYPES:
             previous = {(p.port, p.protocol): p.node_port for p in old.spec.ports if p.node_port}
         mine: set[int] = set()
-        low, high = self.node_ports
         for i, p in enumerate(spec.ports):
             if not p.node_port and (p.port, p.protocol) in previous:
                 p.node_port = previous[(p.port, p.protocol)]
-            path = f"spec.ports[{i}].nodePort"
-            if p.node_port:
-                n = p.node_port
-                if taken.get(str(n)) == owner or n in mine:
-                    mine.add(n)
-                    continue
-                if not low <= n <= high:
-                    problems.append(FieldError(path, (
-                        f"Invalid value: {n}: provided port is not in the valid range. "
-                        f"The range of valid ports is {low}-{high}"
-                    )))
-                    continue
-                if str(n) in taken:
-                    problems.append(
-                        FieldError(path, f"Invalid value: {n}: provided port is already allocated")
-                    )
-                    continue
-            else:
-                free = [
-                    n for n in range(low, high + 1)
-                    if str(n) not in taken and n not in mine
-                ]
-                if not free:
-                    problems.append(FieldError(
-                        path, f"Internal error: failed to allocate a nodePort: range {low}-{high} "
-                        "is full",
-                    ))
-                    continue
-                p.node_port = random.choice(free)
-            mine.add(p.node_port)
-            key = _port_key(p.node_port)
-            claim.compares.append(compare_version(key, "==", 0))
-            claim.ops.append(op_put(key, owner))
-            claim.created.append(key)
+            p.node_port = self._claim_port(
+                p.node_port, f"spec.ports[{i}].nodePort", taken, mine, owner, claim, problems
+            )
+        if needs_health_check(svc):
+            spec.health_check_node_port = self._claim_port(
+                spec.health_check_node_port,
+                "spec.healthCheckNodePort",
+                taken,
+                mine,
+                owner,
+                claim,
+                problems,
+            )
+
+    def _claim_port(
+        self,
+        n: int,
+        path: str,
+        taken: dict[str, bytes],
+        mine: set[int],
+        owner: bytes,
+        claim: Claim,
+        problems: list[FieldError],
+    ) -> int:
+        """Port `n` (0: a free one) claimed for `owner`; 0 with a problem when it cannot be."""
+        low, high = self.node_ports
+        if n:
+            if taken.get(str(n)) == owner or n in mine:
+                mine.add(n)
+                return n
+            if not low <= n <= high:
+                problems.append(FieldError(path, (
+                    f"Invalid value: {n}: provided port is not in the valid range. "
+                    f"The range of valid ports is {low}-{high}"
+                )))
+                return n
+            if str(n) in taken:
+                problems.append(
+                    FieldError(path, f"Invalid value: {n}: provided port is already allocated")
+                )
+                return n
+        else:
+            free = [n for n in range(low, high + 1) if str(n) not in taken and n not in mine]
+            if not free:
+                problems.append(FieldError(
+                    path, f"Internal error: failed to allocate a nodePort: range {low}-{high} "
+                    "is full",
+                ))
+                return 0
+            n = random.choice(free)
+        mine.add(n)
+        key = _port_key(n)
+        claim.compares.append(compare_version(key, "==", 0))
+        claim.ops.append(op_put(key, owner))
+        claim.created.append(key)
+        return n
 
     def release(self, svc: core_pb2.Service, keep: core_pb2.Service | None = None) -> list[Any]:
         """Deletes of the keys `svc` holds (except those `keep` still uses)."""

@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -184,6 +186,59 @@ def test_a_service_without_endpoints_refuses_at_once(cluster: ContainerCluster) 
     out = cluster.exec(node, "sh", "-c", f"curl -s -m 5 http://{ip}/; echo rc=$?")
     assert "rc=7" in out, out  # curl 7: could not connect (refused), not 28 (timed out)
     assert time.monotonic() - started < 3
+
+
+LOCAL_NODE_PORT = 30082
+LOCAL = f"""\
+apiVersion: v1
+kind: Service
+metadata: {{name: local}}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  selector: {{app: web}}
+  ports: [{{port: 80, targetPort: 8080, nodePort: {LOCAL_NODE_PORT}}}]
+"""
+
+
+def _http(address: str, port: int) -> tuple[int, str] | None:
+    """Status and body of GET / from this machine; None when nothing answers."""
+    try:
+        with urllib.request.urlopen(f"http://{address}:{port}/", timeout=3) as answer:
+            return answer.status, str(answer.read().decode()).strip()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError:
+        return None
+
+
+def test_a_local_load_balancer_keeps_each_nodes_traffic_on_its_own_pod_and_says_so(
+    cluster: ContainerCluster, web: dict[str, str]
+) -> None:
+    cluster.tug("apply", "-f", "-", stdin=LOCAL).ok()
+    svc: Any = json.loads(cluster.tug("get", "service", "local", "-o", "json").ok())
+    health = int(svc["spec"]["healthCheckNodePort"])
+    addresses = []
+    for j in range(2):  # web-j runs on worker j
+        address = cluster.ip(cluster.worker(j))
+        addresses.append(address)
+
+        def healthy(a: str = address) -> dict[str, Any] | None:
+            got = _http(a, health)
+            return json.loads(got[1]) if got and got[0] == 200 else None
+
+        body = wait_until(healthy, timeout=30, interval=0.5, what=f"{address}:{health} healthy")
+        assert body["localEndpoints"] == 1, body
+        # From this machine, outside traffic: only the node's own pod answers.
+        answers = {_http(address, LOCAL_NODE_PORT) for _ in range(8)}
+        assert answers == {(200, f"web-{j}")}, (address, answers)
+
+    def ingress() -> bool:
+        got = json.loads(cluster.tug("get", "service", "local", "-o", "json").ok())
+        listed = got["status"].get("loadBalancer", {}).get("ingress", [])
+        return sorted(i["ip"] for i in listed) == sorted(addresses)
+
+    wait_until(ingress, timeout=30, interval=0.5, what="the ingress listing both workers")
 
 
 def test_a_proxy_killed_with_sigkill_replaces_its_stale_table(

@@ -11,7 +11,13 @@ from typing import Any
 
 from client.kinds import by_resource
 from master.apiserver import defaults
-from master.apiserver.allocators import Claim, ServiceAllocator, keep_allocated, release_ops
+from master.apiserver.allocators import (
+    Claim,
+    ServiceAllocator,
+    drop_health_check_port,
+    keep_allocated,
+    release_ops,
+)
 from master.apiserver.strategies.base import Strategy
 from master.apiserver.validation import service
 from master.apiserver.validation.errors import Errors
@@ -22,6 +28,7 @@ class ServiceStrategy(Strategy):
         defaults.default_service_spec(obj.spec)
 
     def prepare_for_update(self, new: Any, old: Any) -> None:
+        drop_health_check_port(new, old)
         keep_allocated(new, old)
 
     def validate(self, errs: Errors, obj: Any) -> None:

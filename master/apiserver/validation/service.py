@@ -14,6 +14,12 @@ SERVICE_TYPES = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")
 NODE_PORT_RANGE = (30000, 32767)
 
 
+def needs_health_check(svc: core_pb2.Service) -> bool:
+    """Whether `svc` holds a healthCheckNodePort: a LoadBalancer whose nodes keep its
+    traffic to their own endpoints, so its load balancer must ask which nodes have one."""
+    return svc.spec.type == "LoadBalancer" and svc.spec.external_traffic_policy == "Local"
+
+
 def validate_service(errs: Errors, svc: core_pb2.Service) -> None:
     """Type, affinity, cluster IP, selector and ports (names, numbers, protocols, nodePorts)."""
     spec = svc.spec
@@ -54,6 +60,24 @@ def validate_service(errs: Errors, svc: core_pb2.Service) -> None:
         if (p.port, p.protocol) in seen:
             errs.duplicate(ppath, f"{p.port}/{p.protocol}")
         seen.add((p.port, p.protocol))
+    if spec.health_check_node_port:
+        _health_check_node_port(errs, svc)
+
+
+def _health_check_node_port(errs: Errors, svc: core_pb2.Service) -> None:
+    """Set only where it is needed (the API server allocates it there), a port number, and
+    not one of the Service's own nodePorts, which the proxies serve as traffic."""
+    path, port = "spec.healthCheckNodePort", svc.spec.health_check_node_port
+    if not needs_health_check(svc):
+        errs.invalid(
+            path,
+            port,
+            "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
+        )
+    elif not 1 <= port <= 65535:
+        errs.port(path, port)
+    elif port in {p.node_port for p in svc.spec.ports}:
+        errs.duplicate(path, port)
 
 
 def _port(
@@ -88,6 +112,15 @@ def validate_service_update(errs: Errors, new: core_pb2.Service, old: core_pb2.S
     """A cluster IP, once set, stays (an update that leaves it empty keeps it)."""
     if old.spec.cluster_ip and new.spec.cluster_ip and new.spec.cluster_ip != old.spec.cluster_ip:
         errs.immutable("spec.clusterIP", new.spec.cluster_ip)
+    # Load balancers already probe the old port; Kubernetes refuses the change likewise.
+    hc, was = new.spec.health_check_node_port, old.spec.health_check_node_port
+    if needs_health_check(new) and needs_health_check(old) and was and hc and hc != was:
+        errs.invalid(
+            "spec.healthCheckNodePort",
+            hc,
+            "cannot change healthCheckNodePort on loadBalancer service with "
+            "externalTraffic=Local during update",
+        )
 
 
 def validate_endpoints(errs: Errors, ep: core_pb2.Endpoints) -> None:

@@ -525,3 +525,31 @@ async def test_a_request_as_someone_else_is_refused_not_run_as_the_caller(kubect
         assert "impersonation (Impersonate-" in ran.err, ran.err
         assert "is not supported by this server; the request was not run" in ran.err
     assert "configmap/kept" in await kubectl.ok("get", "configmaps", "-o", "name")
+
+
+LOCAL_BALANCER = """\
+apiVersion: v1
+kind: Service
+metadata: {name: lb}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  selector: {app: lb}
+  ports: [{port: 80, targetPort: 8080}]
+"""
+
+
+async def test_a_local_load_balancer_shows_its_health_check_port_until_patched_to_cluster(kubectl):
+    assert (await kubectl.ok("apply", "-f", "-", stdin=LOCAL_BALANCER)).strip().endswith("created")
+    live = json.loads(await kubectl.ok("get", "service", "lb", "-o", "json"))
+    health = live["spec"]["healthCheckNodePort"]
+    assert 30000 <= health <= 32767 and health != live["spec"]["ports"][0]["nodePort"]
+    again = await kubectl.ok("apply", "-f", "-", stdin=LOCAL_BALANCER)
+    assert again.strip() == "service/lb unchanged"
+    await kubectl.ok(
+        "patch", "service", "lb", "--type", "merge",
+        "-p", '{"spec": {"externalTrafficPolicy": "Cluster"}}',
+    )  # fmt: skip
+    live = json.loads(await kubectl.ok("get", "service", "lb", "-o", "json"))
+    assert live["spec"]["externalTrafficPolicy"] == "Cluster"
+    assert "healthCheckNodePort" not in live["spec"], live["spec"]

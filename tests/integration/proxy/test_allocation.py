@@ -10,6 +10,7 @@ import pytest
 
 from client.api import ApiClient
 from client.errors import Invalid
+from proto import core_pb2
 from tests.integration.proxy.conftest import service
 
 RANGE = ipaddress.ip_network("172.30.255.0/24")
@@ -85,6 +86,55 @@ async def test_an_update_keeps_what_was_allocated_and_a_type_change_frees_the_po
     to_cluster_ip.metadata.resource_version = kept.metadata.resource_version
     await api.update(to_cluster_ip)
     assert (await api.create(service("other", node_port=30082))).spec.ports[0].node_port == 30082
+
+
+def local_balancer(name: str, node_port: int = 0, health_port: int = 0) -> core_pb2.Service:
+    svc = service(name, node_port=node_port)
+    svc.spec.type = "LoadBalancer"
+    svc.spec.external_traffic_policy = "Local"
+    svc.spec.health_check_node_port = health_port
+    return svc
+
+
+async def test_a_local_load_balancer_holds_a_health_check_port_until_it_no_longer_needs_one(
+    api: ApiClient,
+) -> None:
+    created = await api.create(local_balancer("lb", node_port=30083))
+    health = created.spec.health_check_node_port
+    assert 30000 <= health <= 32767 and health != 30083
+
+    # Re-applied without it, it is kept; another value is refused, naming the field.
+    again = local_balancer("lb", node_port=30083)
+    again.metadata.resource_version = created.metadata.resource_version
+    kept = await api.update(again)
+    assert kept.spec.health_check_node_port == health
+    moved = local_balancer("lb", node_port=30083, health_port=30084)
+    moved.metadata.resource_version = kept.metadata.resource_version
+    with pytest.raises(Invalid, match=r"spec.healthCheckNodePort: Invalid value: 30084: cannot "):
+        await api.update(moved)
+    # Back to Cluster with the old value still in the body (as `kubectl apply` sends it):
+    # the port is dropped and free for another Service.
+    cluster = local_balancer("lb", node_port=30083, health_port=health)
+    cluster.spec.external_traffic_policy = "Cluster"
+    cluster.metadata.resource_version = kept.metadata.resource_version
+    assert (await api.update(cluster)).spec.health_check_node_port == 0
+    assert (await api.create(service("other", node_port=health))).spec.ports[0].node_port == health
+
+
+async def test_a_health_check_port_where_none_is_needed_or_already_taken_is_refused(
+    api: ApiClient,
+) -> None:
+    cluster = local_balancer("a", health_port=30085)
+    cluster.spec.external_traffic_policy = "Cluster"
+    with pytest.raises(Invalid, match=r"spec.healthCheckNodePort: Invalid value: 30085: may "):
+        await api.create(cluster)
+    await api.create(service("b", node_port=30086))
+    with pytest.raises(
+        Invalid, match=r"spec.healthCheckNodePort: Invalid value: 30086: provided port is already"
+    ):
+        await api.create(local_balancer("c", health_port=30086))
+    with pytest.raises(Invalid, match=r"spec.healthCheckNodePort: Duplicate value: 30087"):
+        await api.create(local_balancer("d", node_port=30087, health_port=30087))
 
 
 async def test_two_api_servers_never_hand_out_the_same_address(apiserver_factory) -> None:

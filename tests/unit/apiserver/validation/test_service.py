@@ -91,6 +91,24 @@ CASES: list[Case] = [
     ),
     (
         "Service",
+        {"spec.healthCheckNodePort": 30100},
+        "spec.healthCheckNodePort: Invalid value: 30100: may only be set when `type` is "
+        "'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
+        "a health check port on a ClusterIP service",
+    ),
+    (
+        "Service",
+        {
+            "spec.type": "LoadBalancer",
+            "spec.externalTrafficPolicy": "Local",
+            "spec.ports": [{"port": 80, "nodePort": 30100}],
+            "spec.healthCheckNodePort": 30100,
+        },
+        "spec.healthCheckNodePort: Duplicate value: 30100",
+        "a health check port that is also a node port",
+    ),
+    (
+        "Service",
         {"spec.clusterIP": "10.0.0.300"},
         'spec.clusterIP: Invalid value: "10.0.0.300": must be a valid IP address',
         "an invalid cluster IP",
@@ -130,6 +148,22 @@ UPDATES: list[UpdateCase] = [
         {"spec.clusterIP": "10.96.0.11"},
         'spec.clusterIP: Invalid value: "10.96.0.11": field is immutable',
         "a changed cluster IP",
+    ),
+    (
+        "Service",
+        {
+            "spec.type": "LoadBalancer",
+            "spec.externalTrafficPolicy": "Local",
+            "spec.healthCheckNodePort": 30100,
+        },
+        {
+            "spec.type": "LoadBalancer",
+            "spec.externalTrafficPolicy": "Local",
+            "spec.healthCheckNodePort": 30101,
+        },
+        "spec.healthCheckNodePort: Invalid value: 30101: cannot change healthCheckNodePort on "
+        "loadBalancer service with externalTraffic=Local during update",
+        "a changed health check port",
     ),
 ]
 
