@@ -15,7 +15,9 @@ Why the rule set has this shape (after kube-proxy's nftables mode, in our own wo
   looks the ClusterIP up in `service-ips`, `proto . port` looks a nodePort up in
   `service-nodeports` when the destination is a local address (`fib daddr type local`,
   so every address of the node, not a configured one). A lookup costs the same for ten
-  services as for ten thousand.
+  services as for ten thousand. A Service's `externalIPs` are entries of `service-ips`
+  too, leading to the chain of outside traffic that a nodePort leads to: an external IP
+  is routed to some node from outside, and is not an address of the node.
 - Each service port has a chain that picks an endpoint with `numgen random mod N`, equal
   weight per ready endpoint, and one chain per endpoint that DNATs to it. Not-ready
   endpoints never appear: `table.build` keeps only ready addresses.
@@ -125,11 +127,12 @@ def render(ports: Iterable[ServicePort], config: NftConfig) -> str:
     for sp in chosen:
         proto = sp.protocol.lower()
         if not sp.backends:
-            no_ep_ips.append(f"{sp.cluster_ip} . {proto} . {sp.port}")
+            no_ep_ips += [f"{ip} . {proto} . {sp.port}" for ip in (sp.cluster_ip, *sp.external_ips)]
             if sp.node_port:
                 no_ep_nodeports.append(f"{proto} . {sp.node_port}")
             continue
         ips.append(f"{sp.cluster_ip} . {proto} . {sp.port} : goto {_svc_chain(sp)}")
+        ips += [f"{ip} . {proto} . {sp.port} : goto {_ext_chain(sp)}" for ip in sp.external_ips]
         if sp.node_port:
             nodeports.append(f"{proto} . {sp.node_port} : goto {_ext_chain(sp)}")
         body += _service_chains(sp, config)
@@ -228,10 +231,11 @@ def _service_chains(sp: ServicePort, config: NftConfig) -> list[str]:
     # Where traffic that may go to any endpoint goes: the service chain, unless that one
     # keeps to the node's own endpoints; then a chain of its own.
     cluster = _svc_chain(sp)
-    if sp.node_port and sp.internal_local:
+    external = bool(sp.node_port or sp.external_ips)
+    if external and sp.internal_local:
         cluster = _cluster_chain(sp)
         lines += [f"\tchain {cluster} {{", *_pick(sp, sp.backends), "\t}"]
-    if sp.node_port and sp.external_local:
+    if external and sp.external_local:
         # Local: no masquerade, so the pod sees the client's address, and only this
         # node's endpoints. A pod or the node itself reaching the nodePort is not outside
         # traffic, and goes anywhere as kube-proxy sends it (the node's own, masqueraded).
@@ -243,7 +247,7 @@ def _service_chains(sp: ServicePort, config: NftConfig) -> list[str]:
             *_pick(sp, sp.local_backends),
             "\t}",
         ]
-    elif sp.node_port:
+    elif external:
         lines += [
             f"\tchain {_ext_chain(sp)} {{",
             "\t\tjump mark-for-masquerade",

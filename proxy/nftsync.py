@@ -159,6 +159,6 @@ def _count_no_local_endpoints(ports: list[ServicePort]) -> None:
     """kube-proxy's gauge of service ports whose Local policy leaves this node nothing."""
     stranded = [sp for sp in ports if sp.backends and not sp.local_backends]
     internal = sum(1 for sp in stranded if sp.internal_local)
-    external = sum(1 for sp in stranded if sp.external_local and sp.node_port)
+    external = sum(1 for sp in stranded if sp.external_local and (sp.node_port or sp.external_ips))
     metrics.NO_LOCAL_ENDPOINTS.labels(traffic_policy="internal").set(internal)
     metrics.NO_LOCAL_ENDPOINTS.labels(traffic_policy="external").set(external)

@@ -64,6 +64,8 @@ class Proxier:
             informer.add_key_handler(lambda _key: self._changed.set())
         self.ports: dict[str, ServedPort] = {}
         self.listeners: dict[Listen, Listener] = {}
+        self._listen_errors: dict[Listen, str] = {}
+        """The listens that failed, with the error last logged for each."""
         self.table: dict[str, ServicePort] = {}
         self.dns_table = DnsTable(settings.domain)
         self.dns = DnsServer(lambda: self.dns_table)
@@ -266,10 +268,17 @@ class Proxier:
             try:
                 await listener.start()
             except OSError as e:
-                log.error("cannot listen", service=sp.key, key=_show(listen), error=str(e))
+                # Tried again every sync; said once, not every sync_period (loopback nodes
+                # share one namespace, so only one of them can hold an external IP).
+                if self._listen_errors.get(listen) != str(e):
+                    log.error("cannot listen", service=sp.key, key=_show(listen), error=str(e))
+                self._listen_errors[listen] = str(e)
                 continue
+            self._listen_errors.pop(listen, None)
             self.listeners[listen] = listener
             log.info("listening", service=sp.key, key=_show(listen))
+        for listen in [k for k in self._listen_errors if k not in wanted]:
+            del self._listen_errors[listen]
 
     async def _sync_cluster_dns(self) -> None:
         ip = self.settings.cluster_dns_ip

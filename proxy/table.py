@@ -1,11 +1,12 @@
 """What a node's proxy serves, computed from Services and Endpoints alone.
 
 This is the pure half of a sync: no sockets, no clock. Each Service port becomes one
-`ServicePort` with the addresses to listen on (ClusterIP:port on every node, and the
-node's own address:nodePort for NodePort and LoadBalancer services) and the ready
-endpoints behind it. Endpoint ports are matched to service ports by name and protocol,
-as the Endpoints controller writes them (a service port's `targetPort`, named or not, is
-already resolved to a number there, pod by pod).
+`ServicePort` with the addresses to listen on (ClusterIP:port on every node, the node's
+own address:nodePort for NodePort and LoadBalancer services, and each of the Service's
+`externalIPs` at its port) and the ready endpoints behind it. Endpoint ports are matched
+to service ports by name and protocol, as the Endpoints controller writes them (a
+service port's `targetPort`, named or not, is already resolved to a number there, pod by
+pod).
 
 An endpoint knows whether it runs on this proxy's node (the Endpoints address's
 `nodeName`), and a service port carries its traffic policies, because
@@ -63,10 +64,14 @@ class ServicePort:
     backends: tuple[Backend, ...]
     listens: tuple[Listen, ...]
     external_local: bool = False
-    """externalTrafficPolicy Local: nodePort traffic from elsewhere goes to this node's
-    endpoints only, keeping its source address, and is dropped when there are none."""
+    """externalTrafficPolicy Local: nodePort and external IP traffic from elsewhere goes
+    to this node's endpoints only, keeping its source address, and is dropped when there
+    are none."""
     internal_local: bool = False
     """internalTrafficPolicy Local: ClusterIP traffic goes to this node's endpoints only."""
+    external_ips: tuple[str, ...] = ()
+    """spec.externalIPs: addresses routed to the nodes from outside, served at `port`
+    as outside traffic (the externalTrafficPolicy applies), as kube-proxy serves them."""
 
     @property
     def local_backends(self) -> tuple[Backend, ...]:
@@ -125,9 +130,11 @@ def build(
             protocol = p.protocol or "TCP"
             if protocol not in ("TCP", "UDP"):
                 continue  # SCTP: not proxied
+            external_ips = tuple(dict.fromkeys(spec.external_ips))
             listens = [Listen(protocol, spec.cluster_ip, p.port)]
             if p.node_port and spec.type in NODE_PORT_TYPES and node_address:
                 listens.append(Listen(protocol, node_address, p.node_port))
+            listens += [Listen(protocol, ip, p.port) for ip in external_ips]
             key = service_port_key(name, p.name)
             table[key] = ServicePort(
                 key=key,
@@ -141,7 +148,8 @@ def build(
                 backends=ready_backends(endpoints.get(name), p.name, protocol, node_name),
                 listens=tuple(listens),
                 external_local=spec.external_traffic_policy == "Local"
-                and spec.type in NODE_PORT_TYPES,
+                and (spec.type in NODE_PORT_TYPES or bool(external_ips)),
                 internal_local=spec.internal_traffic_policy == "Local",
+                external_ips=external_ips,
             )
     return table

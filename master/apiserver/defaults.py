@@ -296,7 +296,10 @@ def default_service_spec(spec: core_pb2.ServiceSpec) -> None:
         cfg = spec.session_affinity_config.client_ip
         if not cfg.HasField("timeout_seconds"):
             cfg.timeout_seconds = 10800
-    if spec.type in ("NodePort", "LoadBalancer"):
+    # Kubernetes' "externally accessible": nodePorts, or a ClusterIP with externalIPs.
+    if spec.type in ("NodePort", "LoadBalancer") or (
+        spec.type == "ClusterIP" and spec.external_ips
+    ):
         spec.external_traffic_policy = spec.external_traffic_policy or "Cluster"
     if spec.type != "ExternalName":
         spec.internal_traffic_policy = spec.internal_traffic_policy or "Cluster"

@@ -389,6 +389,55 @@ async def test_a_local_policy_without_an_endpoint_on_this_node_drops_the_connect
     assert await lab.ask("node", "10.99.0.1", NODE_PORT) == "pod-b from 172.30.1.1"
 
 
+EXTERNAL_IP = "10.99.9.50"
+"""Off the uplink's subnet, so the outside host routes it to the node (its default route)."""
+LOCAL_EXTERNAL_IP = "10.99.9.51"
+
+
+async def test_external_ips_take_outside_traffic_by_policy_and_refuse_without_endpoints(
+    api: ApiClient, lab: Lab, proxies: ProxyFactory
+) -> None:
+    await lab.serve("pa", "172.30.1.2", "pod-a", tell_peer=True)
+    await lab.serve("pb", "172.30.1.3", "pod-b", tell_peer=True)
+    made = service("outside", port=80)
+    made.spec.external_ips.append(EXTERNAL_IP)
+    await api.create(made)
+    await write_endpoints(api, "outside", pods("pod-a", "pod-b"))
+    local = service("local", port=80)
+    local.spec.external_ips.append(LOCAL_EXTERNAL_IP)
+    local.spec.external_traffic_policy = "Local"
+    await api.create(local)
+    addresses = [{"ip": ip, "nodeName": node} for ip, node in ON_NODES.items()]
+    await api.create(from_dict(core_pb2.Endpoints, {
+        "metadata": {"name": "local", "namespace": "default"},
+        "subsets": [{"addresses": addresses, "ports": [{"port": 8080}]}],
+    }))  # fmt: skip
+    # A node routes such addresses somewhere (its default route, on a real host); without
+    # any route, a connection would fail at routing, before the proxy's rules could refuse
+    # it. Not back out of the uplink: forwarding out of the interface a packet came in by
+    # sent the client an ICMP redirect and no refusal at all (seen in a capture).
+    run("ip", "-n", lab.ns("node"), "route", "add", "10.99.9.0/24", "dev", "tugboat-svc")
+    await start_proxy(api, lab, proxies)
+    await wait_rules(lab, EXTERNAL_IP, LOCAL_EXTERNAL_IP, "172.30.1.2", "172.30.1.3")
+    # Cluster: outside traffic, masqueraded, to every endpoint; from a pod too.
+    got = {await lab.ask("out", EXTERNAL_IP, 80) for _ in range(30)}
+    assert got == {"pod-a from 172.30.1.1", "pod-b from 172.30.1.1"}, got
+    for client in ("pb", "node"):
+        got = {(await lab.ask(client, EXTERNAL_IP, 80)).split()[0] for _ in range(30)}
+        assert got == {"pod-a", "pod-b"}, client
+    # Local: this node's endpoint only, and it sees the client's own address.
+    got = {await lab.ask("out", LOCAL_EXTERNAL_IP, 80) for _ in range(20)}
+    assert got == {"pod-a from 10.99.0.2"}
+
+    await write_endpoints(api, "outside", [])
+    await wait_rules(lab, "no-endpoint", absent=("goto ext-default/outside/",))
+    for client in ("out", "pb", "node"):
+        started = time.monotonic()
+        with pytest.raises(ConnectionRefusedError):
+            await lab.ask(client, EXTERNAL_IP, 80, timeout=3.0)
+        assert time.monotonic() - started < 1.0, client
+
+
 # The crashed proxy's service sits outside the service range (a documentation address),
 # so the ClusterIP the test's own Service is given can never be mistaken for it.
 STALE = """\

@@ -7,6 +7,7 @@ import random
 from collections import Counter
 
 import pytest
+from structlog.testing import capture_logs
 
 from client.api import ApiClient
 from proxy.balancer import LEAST_CONNECTIONS
@@ -238,3 +239,37 @@ async def test_least_connections_sends_new_connections_where_fewest_are_open(
     finally:
         for _, writer in held:
             writer.close()
+
+
+async def test_an_external_ip_is_served_at_the_service_port_while_it_has_endpoints(
+    api: ApiClient, backends: list[Backend], proxies: ProxyFactory
+) -> None:
+    port = node_port()  # any free-looking port: the external IP listens at the service port
+    made = service("web", port=port)
+    made.spec.external_ips.append("127.0.0.31")
+    await api.create(made)
+    await set_endpoints(api, "web", backends[:1])
+    proxier = await proxies.start(NODE)
+    await eventually(lambda: serving("127.0.0.31", port, {"pod-0"}), what="the external IP")
+
+    await set_endpoints(api, "web", [])
+    await eventually(lambda: not proxier.listeners, what="the listener closed")
+    with pytest.raises(ConnectionRefusedError):
+        await ask("127.0.0.31", port)
+
+
+async def test_an_external_ip_this_host_lacks_is_reported_once_not_every_sync(
+    api: ApiClient, backends: list[Backend], proxies: ProxyFactory
+) -> None:
+    # A documentation address: never on this host, so binding fails (and nothing is sent).
+    made = service("web", port=node_port())
+    made.spec.external_ips.append("192.0.2.60")
+    await api.create(made)
+    await set_endpoints(api, "web", backends[:1])
+    with capture_logs() as logged:
+        proxier = await proxies.start(NODE)
+        await eventually(lambda: proxier.syncs > 0, what="the first sync")
+        for _ in range(3):
+            await proxier.sync()
+    failed = [e for e in logged if e["event"] == "cannot listen"]
+    assert [e["key"] for e in failed] == [f"tcp/192.0.2.60:{made.spec.ports[0].port}"], failed

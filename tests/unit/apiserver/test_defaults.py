@@ -356,6 +356,16 @@ RS_POD = "spec.template.spec"
             10800,
             id="client IP affinity lasts three hours",
         ),
+        pytest.param(
+            "Service",
+            {"spec.externalIPs": ["192.0.2.7"]},
+            "spec.externalTrafficPolicy",
+            "Cluster",
+            id="a cluster IP with external IPs is externally accessible",
+        ),
+        pytest.param(
+            "Service", None, "spec.externalTrafficPolicy", None, id="a plain cluster IP is not"
+        ),
         pytest.param("Secret", None, "type", "Opaque", id="secret type Opaque"),
         pytest.param(
             "PriorityClass",

@@ -345,16 +345,12 @@ POLICY_CHAINS = """\
 """The chains that traffic policies shape, on node-1 (endpoints chains left out)."""
 
 
-def policy_rules() -> str:
-    return render(build(POLICY_SERVICES, POLICY_ENDPOINTS, "10.0.0.2", "node-1").values(), CONFIG)
-
-
-def _chains(text: str, *prefixes: str) -> str:
-    """The chain blocks of `text` whose names start with one of `prefixes`, in order."""
+def _blocks(text: str, *heads: str) -> str:
+    """The blocks (maps, sets, chains) of `text` whose first line starts with a head."""
     blocks, keep = [], False
     for line in text.splitlines(keepends=True):
-        if line.startswith("\tchain "):
-            keep = line.split()[1].startswith(prefixes)
+        if line.startswith("\t") and line.endswith("{\n") and not line.startswith("\t\t"):
+            keep = line.strip().startswith(heads)
         if keep:
             blocks.append(line)
         if line == "\t}\n":
@@ -362,11 +358,15 @@ def _chains(text: str, *prefixes: str) -> str:
     return "".join(blocks)
 
 
+def policy_rules() -> str:
+    return render(build(POLICY_SERVICES, POLICY_ENDPOINTS, "10.0.0.2", "node-1").values(), CONFIG)
+
+
 def test_traffic_policies_local_keep_to_the_nodes_endpoints_and_the_clients_address() -> None:
     # externalTrafficPolicy Local: the nodePort chain sets no masquerade mark and picks
     # node-1's endpoint only; pods and the node itself still reach every endpoint.
     # internalTrafficPolicy Local with no endpoint on node-1: the ClusterIP drops.
-    assert _chains(policy_rules(), "svc-", "cluster-", "ext-") == POLICY_CHAINS
+    assert _blocks(policy_rules(), "chain svc-", "chain cluster-", "chain ext-") == POLICY_CHAINS
 
 
 def test_a_local_policy_only_changes_the_services_that_ask_for_it() -> None:
@@ -377,4 +377,83 @@ def test_a_local_policy_only_changes_the_services_that_ask_for_it() -> None:
 
 def test_nft_accepts_the_traffic_policy_rules_in_check_mode() -> None:
     done = _nft_in_fresh_netns("-c", "-f", "-", stdin=policy_rules())
+    assert done.returncode == 0, done.stderr
+
+
+EXTERNAL_SERVICES = [
+    svc(
+        "outside",
+        {
+            "clusterIP": "172.30.255.40",
+            "externalIPs": ["192.0.2.50"],
+            "externalTrafficPolicy": "Cluster",
+            "ports": [{"port": 80, "protocol": "TCP"}],
+        },
+    ),
+    svc(
+        "outside-local",
+        {
+            "clusterIP": "172.30.255.41",
+            "externalIPs": ["192.0.2.51"],
+            "externalTrafficPolicy": "Local",
+            "ports": [{"port": 53, "protocol": "UDP"}],
+        },
+    ),
+    svc(
+        "outside-empty",
+        {
+            "clusterIP": "172.30.255.42",
+            "externalIPs": ["192.0.2.52", "192.0.2.53"],
+            "ports": [{"port": 80, "protocol": "TCP"}],
+        },
+    ),
+]
+EXTERNAL_ENDPOINTS = {
+    "default/outside": ep("outside", [{"addresses": TWO_NODES, "ports": [{"port": 80}]}]),
+    "default/outside-local": ep(
+        "outside-local",
+        [{"addresses": TWO_NODES, "ports": [{"port": 5353, "protocol": "UDP"}]}],
+    ),
+}
+
+
+def external_rules() -> str:
+    ports = build(EXTERNAL_SERVICES, EXTERNAL_ENDPOINTS, "10.0.0.2", "node-1").values()
+    return render(ports, CONFIG)
+
+
+EXTERNAL_LOOKUPS = """\
+\tmap service-ips {
+\t\ttype ipv4_addr . inet_proto . inet_service : verdict
+\t\telements = { 172.30.255.40 . tcp . 80 : goto svc-default/outside/tcp/80, 192.0.2.50 . tcp . 80 : goto ext-default/outside/tcp/80, 172.30.255.41 . udp . 53 : goto svc-default/outside-local/udp/53, 192.0.2.51 . udp . 53 : goto ext-default/outside-local/udp/53 }
+\t}
+\tset no-endpoint-services {
+\t\ttype ipv4_addr . inet_proto . inet_service
+\t\telements = { 172.30.255.42 . tcp . 80, 192.0.2.52 . tcp . 80, 192.0.2.53 . tcp . 80 }
+\t}
+"""  # noqa: E501 (nft lines as they are)
+EXTERNAL_CHAINS = """\
+\tchain ext-default/outside/tcp/80 {
+\t\tjump mark-for-masquerade
+\t\tgoto svc-default/outside/tcp/80
+\t}
+\tchain ext-default/outside-local/udp/53 {
+\t\tip saddr 172.30.0.0/16 goto svc-default/outside-local/udp/53
+\t\tfib saddr type local jump mark-for-masquerade
+\t\tfib saddr type local goto svc-default/outside-local/udp/53
+\t\tnumgen random mod 1 vmap { 0 : goto ep-default/outside-local/udp/53/172.30.1.7/5353 }
+\t}
+"""
+
+
+def test_external_ips_lead_to_the_outside_traffic_chain_and_refuse_without_endpoints() -> None:
+    # Outside traffic, as a nodePort's: masqueraded with Cluster; with Local, this node's
+    # endpoints only and the client's address kept. No endpoint: refused on each address.
+    text = external_rules()
+    assert _blocks(text, "map service-ips", "set no-endpoint-services") == EXTERNAL_LOOKUPS
+    assert _blocks(text, "chain ext-") == EXTERNAL_CHAINS
+
+
+def test_nft_accepts_the_external_ip_rules_in_check_mode() -> None:
+    done = _nft_in_fresh_netns("-c", "-f", "-", stdin=external_rules())
     assert done.returncode == 0, done.stderr
