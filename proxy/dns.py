@@ -8,6 +8,10 @@ larger and centred on resolving). Answers, as Kubernetes' DNS specification has 
   ready endpoints' IPs (and `HOSTNAME.SERVICE...` for endpoints that have a hostname);
 - `_PORT._PROTO.SERVICE.NAMESPACE.svc.cluster.local` SRV for every named port: the
   service name and port, or for a headless service one record per endpoint;
+- `SERVICE.NAMESPACE.svc.cluster.local` of an ExternalName service -> a CNAME to its
+  `externalName`, whatever type is asked, followed within the cluster domain (so an
+  ExternalName aliasing another Service's name gets that Service's A records too, as
+  CoreDNS answers), never outside it;
 - a name in the cluster domain that does not exist is NXDOMAIN; an existing name asked
   for another type (AAAA, say) is an empty NOERROR, so resolvers do not give up on it.
 
@@ -31,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import structlog
-from dnslib import QTYPE, RCODE, RR, SRV, A, DNSRecord
+from dnslib import CNAME, QTYPE, RCODE, RR, SRV, A, DNSRecord
 
 from client.timeouts import within
 from proto import core_pb2
@@ -47,6 +51,8 @@ _UDP_LIMIT = 512
 _MAX_TCP_MESSAGE = 65535
 _TCP_IDLE = 10.0
 _CLOSE_TIMEOUT = 5.0
+_MAX_CHAIN = 8
+"""CNAMEs followed in one answer; a loop of ExternalName services ends here."""
 
 
 @dataclass
@@ -78,9 +84,18 @@ class DnsTable:
         found = self.records.get(_absolute(name))
         if found is None:
             return RCODE.NXDOMAIN, []
+        answers: list[RR] = []
+        for _ in range(_MAX_CHAIN):
+            alias = [rr for rr in found if rr.rtype == QTYPE.CNAME]
+            if not alias or qtype in (QTYPE.CNAME, QTYPE.ANY):
+                break
+            # A CNAME answers every type; follow it while the table holds its target.
+            answers += alias
+            target = str(alias[0].rdata.label)
+            found = self.records.get(_absolute(target), []) if self.in_domain(target) else []
         if qtype == QTYPE.ANY:
-            return RCODE.NOERROR, list(found)
-        return RCODE.NOERROR, [rr for rr in found if rr.rtype == qtype]
+            return RCODE.NOERROR, answers + list(found)
+        return RCODE.NOERROR, answers + [rr for rr in found if rr.rtype == qtype]
 
 
 def _absolute(name: str) -> str:
@@ -116,10 +131,12 @@ def build_table(
     for svc in services:
         ns, name = svc.metadata.namespace, svc.metadata.name
         spec = svc.spec
-        if spec.type == "ExternalName":
-            continue
         base = f"{name}.{ns}.svc.{domain}"
         table.touch(f"{ns}.svc.{domain}")
+        if spec.type == "ExternalName":
+            if spec.external_name:
+                table.add(base, QTYPE.CNAME, CNAME(_absolute(spec.external_name)))
+            continue
         table.touch(base)
         headless = spec.cluster_ip == "None"
         ep = endpoints.get(f"{ns}/{name}")
@@ -168,8 +185,12 @@ def answer(table: DnsTable, data: bytes, *, udp: bool) -> bytes | None:
     rcode, answers = table.lookup(str(q.qname), q.qtype)
     reply.header.rcode = rcode
     reply.header.aa = int(rcode != RCODE.REFUSED)
+    asked = _absolute(str(q.qname))
     for rr in answers:
-        reply.add_answer(RR(q.qname, rr.rtype, rdata=rr.rdata, ttl=rr.ttl))
+        # The question's own spelling (resolvers may vary its case); records reached
+        # through a CNAME keep their own name.
+        owner = q.qname if str(rr.rname) == asked else rr.rname
+        reply.add_answer(RR(owner, rr.rtype, rdata=rr.rdata, ttl=rr.ttl))
     packed = bytes(reply.pack())
     limit = _UDP_LIMIT
     for ar in query.ar:

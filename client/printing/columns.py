@@ -180,6 +180,8 @@ def service_ports(svc: core_pb2.Service) -> str:
 
 
 def _external_ip(svc: core_pb2.Service) -> str:
+    if svc.spec.type == "ExternalName":
+        return svc.spec.external_name
     ips = list(svc.spec.external_ips)
     if svc.spec.type == "LoadBalancer":
         ingress = [i.ip or i.hostname for i in svc.status.load_balancer.ingress]

@@ -35,7 +35,7 @@ def service_metrics(svc: core_pb2.Service, out: Families) -> None:
         {
             **labels,
             "cluster_ip": spec.cluster_ip,
-            "external_name": "",
+            "external_name": spec.external_name,
             "load_balancer_ip": ingress[0].ip if ingress else "",
         },
         1,

@@ -62,6 +62,17 @@ def validate_service(errs: Errors, svc: core_pb2.Service) -> None:
         seen.add((p.port, p.protocol))
     if spec.health_check_node_port:
         _health_check_node_port(errs, svc)
+    if spec.type == "ExternalName":
+        _external_name(errs, spec.external_name)
+
+
+def _external_name(errs: Errors, value: str) -> None:
+    """A DNS name (a trailing dot marks it fully qualified), as Kubernetes checks it."""
+    name = value.removesuffix(".")
+    if not name:
+        errs.required("spec.externalName")
+    else:
+        errs.invalid_each("spec.externalName", name, is_dns1123_subdomain(name))
 
 
 def _health_check_node_port(errs: Errors, svc: core_pb2.Service) -> None:

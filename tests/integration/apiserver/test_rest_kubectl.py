@@ -553,3 +553,24 @@ async def test_a_local_load_balancer_shows_its_health_check_port_until_patched_t
     live = json.loads(await kubectl.ok("get", "service", "lb", "-o", "json"))
     assert live["spec"]["externalTrafficPolicy"] == "Cluster"
     assert "healthCheckNodePort" not in live["spec"], live["spec"]
+
+
+EXTERNAL_NAME = """\
+apiVersion: v1
+kind: Service
+metadata: {name: my-service}
+spec:
+  type: ExternalName
+  externalName: my.database.example.com
+"""
+
+
+async def test_an_external_name_service_applies_and_lists_its_name_as_external_ip(kubectl):
+    out = await kubectl.ok("apply", "-f", "-", stdin=EXTERNAL_NAME)
+    assert out.strip() == "service/my-service created"
+    row = (await kubectl.ok("get", "service", "my-service", "--no-headers")).split()
+    assert row[:3] == ["my-service", "ExternalName", "<none>"]
+    assert row[3] == "my.database.example.com", row
+    bad = EXTERNAL_NAME.replace("my.database.example.com", "")
+    ran = await kubectl("apply", "-f", "-", stdin=bad.replace("my-service", "nameless"))
+    assert ran.code != 0 and "spec.externalName: Required value" in ran.err, ran.err

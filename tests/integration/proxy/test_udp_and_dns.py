@@ -136,6 +136,28 @@ async def test_a_new_service_is_in_dns_after_the_next_sync(
     await eventually(resolves, what="the new service resolving")
 
 
+async def test_an_external_name_service_aliases_another_service_in_dns(
+    api: ApiClient, proxies: ProxyFactory
+) -> None:
+    proxier = await proxies.start(NODE)
+    assert proxier.dns_address is not None
+    target = await api.create(service("db"))
+    alias = service("database")
+    alias.spec.type = "ExternalName"
+    alias.spec.external_name = "db.default.svc.cluster.local"
+    del alias.spec.ports[:]
+    await api.create(alias)
+
+    async def resolves() -> bool:
+        reply = await dns_query(proxier.dns_address, "database.default.svc.cluster.local", "A")  # type: ignore[arg-type]
+        return [(QTYPE[r.rtype], str(r.rdata)) for r in reply.rr] == [
+            ("CNAME", "db.default.svc.cluster.local."),
+            ("A", target.spec.cluster_ip),
+        ]
+
+    await eventually(resolves, what="the alias answered with the CNAME and its address")
+
+
 def test_the_udp_helper_gets_no_answer_from_a_closed_port() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind((NODE, 0))

@@ -20,6 +20,10 @@ def objects() -> tuple[list[core_pb2.Service], dict[str, core_pb2.Endpoints]]:
         svc("web", {"clusterIP": "172.30.255.5",
                     "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]}),
         svc("db", {"clusterIP": "None", "ports": [{"name": "pg", "port": 5432}]}),
+        svc("mail", {"type": "ExternalName", "externalName": "smtp.example.com"}),
+        svc("front", {"type": "ExternalName", "externalName": "web.shop.svc.cluster.local."}),
+        svc("loop-a", {"type": "ExternalName", "externalName": "loop-b.shop.svc.cluster.local"}),
+        svc("loop-b", {"type": "ExternalName", "externalName": "loop-a.shop.svc.cluster.local"}),
     ]
     ep = from_dict(core_pb2.Endpoints, {
         "metadata": {"name": "db", "namespace": "shop"},
@@ -91,3 +95,26 @@ def test_an_answer_too_big_for_udp_is_truncated() -> None:
     assert udp.header.tc == 1 and not udp.rr
     assert len(tcp.rr) == 116
     assert all(r.rtype == QTYPE.A for r in tcp.rr)
+
+
+def test_an_external_name_is_a_cname_whatever_type_is_asked_and_is_not_followed_outside() -> None:
+    for qtype in ("A", "AAAA", "CNAME"):
+        reply = ask("mail.shop.svc.cluster.local", qtype)
+        assert reply.header.rcode == RCODE.NOERROR
+        assert [(QTYPE[r.rtype], str(r.rdata)) for r in reply.rr] == [
+            ("CNAME", "smtp.example.com.")
+        ], qtype
+
+
+def test_an_external_name_aliasing_a_service_brings_that_services_address() -> None:
+    reply = ask("Front.shop.svc.cluster.local", "A")
+    assert [(str(r.rname), QTYPE[r.rtype], str(r.rdata)) for r in reply.rr] == [
+        ("Front.shop.svc.cluster.local.", "CNAME", "web.shop.svc.cluster.local."),
+        ("web.shop.svc.cluster.local.", "A", "172.30.255.5"),
+    ]
+
+
+def test_external_names_that_alias_each_other_end_after_a_few_steps() -> None:
+    reply = ask("loop-a.shop.svc.cluster.local", "A")
+    assert reply.header.rcode == RCODE.NOERROR
+    assert 1 < len(reply.rr) <= 8 and {QTYPE[r.rtype] for r in reply.rr} == {"CNAME"}

@@ -76,6 +76,11 @@ apiVersion: v1
 kind: Endpoints
 metadata: {name: web, namespace: shop}
 subsets: [{notReadyAddresses: [{ip: 172.30.0.5}], ports: [{port: 80}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: mail, namespace: shop}
+spec: {type: ExternalName, externalName: smtp.example.com}
 """
 
 
@@ -135,6 +140,12 @@ def test_a_crash_looping_pod_shows_its_phase_restarts_and_waiting_reason(exposit
         exposition, "kube_pod_container_resource_requests", resource="cpu", unit="core"
     ) == 0.25
     assert value(exposition, "kube_pod_container_resource_limits", resource="memory") == 128 << 20
+
+
+def test_an_external_name_service_shows_its_name_and_type(exposition):
+    service = {"namespace": "shop", "service": "mail"}
+    assert value(exposition, "kube_service_info", external_name="smtp.example.com", **service) == 1
+    assert value(exposition, "kube_service_spec_type", type="ExternalName", **service) == 1
 
 
 def test_a_node_shows_its_conditions_schedulability_taints_and_allocatable(exposition):

@@ -91,6 +91,19 @@ CASES: list[Case] = [
     ),
     (
         "Service",
+        {"spec.type": "ExternalName"},
+        "spec.externalName: Required value",
+        "an ExternalName service without the name",
+    ),
+    (
+        "Service",
+        {"spec.type": "ExternalName", "spec.externalName": "smtp_relay.example.com."},
+        'spec.externalName: Invalid value: "smtp_relay.example.com": a lowercase RFC 1123 '
+        "subdomain",
+        "an external name that is no DNS name",
+    ),
+    (
+        "Service",
         {"spec.healthCheckNodePort": 30100},
         "spec.healthCheckNodePort: Invalid value: 30100: may only be set when `type` is "
         "'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
