@@ -857,7 +857,7 @@ class SessionAffinityConfig(_message.Message):
     def __init__(self, client_ip: _Optional[_Union[ClientIPConfig, _Mapping]] = ...) -> None: ...
 
 class ServiceSpec(_message.Message):
-    __slots__ = ("type", "selector", "ports", "cluster_ip", "cluster_ips", "session_affinity", "session_affinity_config", "external_ips", "external_traffic_policy", "internal_traffic_policy", "publish_not_ready_addresses", "health_check_node_port", "external_name")
+    __slots__ = ("type", "selector", "ports", "cluster_ip", "cluster_ips", "session_affinity", "session_affinity_config", "external_ips", "external_traffic_policy", "internal_traffic_policy", "publish_not_ready_addresses", "health_check_node_port", "external_name", "ip_family_policy", "ip_families", "allocate_load_balancer_node_ports", "load_balancer_class")
     class SelectorEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -878,6 +878,10 @@ class ServiceSpec(_message.Message):
     PUBLISH_NOT_READY_ADDRESSES_FIELD_NUMBER: _ClassVar[int]
     HEALTH_CHECK_NODE_PORT_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_NAME_FIELD_NUMBER: _ClassVar[int]
+    IP_FAMILY_POLICY_FIELD_NUMBER: _ClassVar[int]
+    IP_FAMILIES_FIELD_NUMBER: _ClassVar[int]
+    ALLOCATE_LOAD_BALANCER_NODE_PORTS_FIELD_NUMBER: _ClassVar[int]
+    LOAD_BALANCER_CLASS_FIELD_NUMBER: _ClassVar[int]
     type: str
     selector: _containers.ScalarMap[str, str]
     ports: _containers.RepeatedCompositeFieldContainer[ServicePort]
@@ -891,7 +895,11 @@ class ServiceSpec(_message.Message):
     publish_not_ready_addresses: bool
     health_check_node_port: int
     external_name: str
-    def __init__(self, type: _Optional[str] = ..., selector: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[_Union[ServicePort, _Mapping]]] = ..., cluster_ip: _Optional[str] = ..., cluster_ips: _Optional[_Iterable[str]] = ..., session_affinity: _Optional[str] = ..., session_affinity_config: _Optional[_Union[SessionAffinityConfig, _Mapping]] = ..., external_ips: _Optional[_Iterable[str]] = ..., external_traffic_policy: _Optional[str] = ..., internal_traffic_policy: _Optional[str] = ..., publish_not_ready_addresses: _Optional[bool] = ..., health_check_node_port: _Optional[int] = ..., external_name: _Optional[str] = ...) -> None: ...
+    ip_family_policy: str
+    ip_families: _containers.RepeatedScalarFieldContainer[str]
+    allocate_load_balancer_node_ports: bool
+    load_balancer_class: str
+    def __init__(self, type: _Optional[str] = ..., selector: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[_Union[ServicePort, _Mapping]]] = ..., cluster_ip: _Optional[str] = ..., cluster_ips: _Optional[_Iterable[str]] = ..., session_affinity: _Optional[str] = ..., session_affinity_config: _Optional[_Union[SessionAffinityConfig, _Mapping]] = ..., external_ips: _Optional[_Iterable[str]] = ..., external_traffic_policy: _Optional[str] = ..., internal_traffic_policy: _Optional[str] = ..., publish_not_ready_addresses: _Optional[bool] = ..., health_check_node_port: _Optional[int] = ..., external_name: _Optional[str] = ..., ip_family_policy: _Optional[str] = ..., ip_families: _Optional[_Iterable[str]] = ..., allocate_load_balancer_node_ports: _Optional[bool] = ..., load_balancer_class: _Optional[str] = ...) -> None: ...
 
 class LoadBalancerIngress(_message.Message):
     __slots__ = ("ip", "hostname")

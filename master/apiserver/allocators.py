@@ -44,7 +44,6 @@ __all__ = [
     "DEFAULT_SERVICE_RANGE",
     "Claim",
     "ServiceAllocator",
-    "drop_health_check_port",
 ]
 
 DEFAULT_SERVICE_RANGE = "172.30.255.0/24"
@@ -124,7 +123,7 @@ def keep_allocated(new: Any, old: Any) -> None:
     """
     if not isinstance(new, core_pb2.Service) or not isinstance(old, core_pb2.Service):
         return
-    if not new.spec.cluster_ip and old.spec.cluster_ip:
+    if not new.spec.cluster_ip and old.spec.cluster_ip and new.spec.type != "ExternalName":
         new.spec.cluster_ip = old.spec.cluster_ip
         if not new.spec.cluster_ips:
             new.spec.cluster_ips.extend(old.spec.cluster_ips)
@@ -135,17 +134,6 @@ def keep_allocated(new: Any, old: Any) -> None:
                 p.node_port = given.get((p.port, p.protocol or "TCP"), 0)
     if needs_health_check(new) and needs_health_check(old) and not new.spec.health_check_node_port:
         new.spec.health_check_node_port = old.spec.health_check_node_port
-
-
-def drop_health_check_port(new: Any, old: Any) -> None:
-    """On update, clear the healthCheckNodePort a Service no longer needs when the client
-    sent back the old value (`kubectl apply` of `externalTrafficPolicy: Cluster` does), as
-    Kubernetes drops type-dependent fields; a different value is left for validation."""
-    if not isinstance(new, core_pb2.Service) or not isinstance(old, core_pb2.Service):
-        return
-    hc = new.spec.health_check_node_port
-    if hc and hc == old.spec.health_check_node_port and not needs_health_check(new):
-        new.spec.health_check_node_port = 0
 
 
 class ServiceAllocator:
@@ -178,7 +166,12 @@ class ServiceAllocator:
             return claim
         owner = _owner(svc)
         spec = svc.spec
-        if old is not None and not spec.cluster_ip and old.spec.cluster_ip:
+        if (
+            old is not None
+            and not spec.cluster_ip
+            and old.spec.cluster_ip
+            and spec.type != "ExternalName"
+        ):
             spec.cluster_ip = old.spec.cluster_ip
         problems: list[FieldError] = []
         if spec.type != "ExternalName" and spec.cluster_ip != "None":
@@ -249,9 +242,17 @@ class ServiceAllocator:
         if old is not None and old.spec.type in NODE_PORT_TYPES:
             previous = {(p.port, p.protocol): p.node_port for p in old.spec.ports if p.node_port}
         mine: set[int] = set()
+        # allocateLoadBalancerNodePorts false: only the nodePorts given (or kept) are held.
+        choose = (
+            spec.type != "LoadBalancer"
+            or spec.allocate_load_balancer_node_ports
+            or not spec.HasField("allocate_load_balancer_node_ports")
+        )
         for i, p in enumerate(spec.ports):
             if not p.node_port and (p.port, p.protocol) in previous:
                 p.node_port = previous[(p.port, p.protocol)]
+            if not p.node_port and not choose:
+                continue
             p.node_port = self._claim_port(
                 p.node_port, f"spec.ports[{i}].nodePort", taken, mine, owner, claim, problems
             )

@@ -303,6 +303,12 @@ def default_service_spec(spec: core_pb2.ServiceSpec) -> None:
         spec.external_traffic_policy = spec.external_traffic_policy or "Cluster"
     if spec.type != "ExternalName":
         spec.internal_traffic_policy = spec.internal_traffic_policy or "Cluster"
+        # A single-stack IPv4 cluster: what Kubernetes fills in on one.
+        spec.ip_family_policy = spec.ip_family_policy or "SingleStack"
+        if not spec.ip_families:
+            spec.ip_families.append("IPv4")
+    if spec.type == "LoadBalancer" and not spec.HasField("allocate_load_balancer_node_ports"):
+        spec.allocate_load_balancer_node_ports = True
     for p in spec.ports:
         p.protocol = p.protocol or "TCP"
         which = p.target_port.WhichOneof("value")

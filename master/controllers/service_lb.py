@@ -12,6 +12,9 @@ is left out: the ingress lists the Ready nodes holding a ready endpoint, and fol
 Endpoints as pods come and go. A cloud load balancer learns the same by probing each
 node's healthCheckNodePort, MetalLB by announcing only from such nodes; here the list
 itself is the load balancer, so the list is where the choice is made.
+
+A Service naming a `loadBalancerClass` belongs to another implementation, as Kubernetes'
+cloud controllers leave such Services alone: its status is not touched.
 """
 
 from __future__ import annotations
@@ -112,7 +115,7 @@ class ServiceLoadBalancerController(Controller):
     async def sync(self, key: str) -> None:
         """Write the ingress of Service `key` if it differs."""
         svc = self.services.get(key, copy=False)
-        if svc is None:
+        if svc is None or svc.spec.load_balancer_class:
             return
         wanted = self._wanted(svc)
         if [i.ip for i in svc.status.load_balancer.ingress] == wanted:

@@ -64,6 +64,47 @@ def validate_service(errs: Errors, svc: core_pb2.Service) -> None:
         _health_check_node_port(errs, svc)
     if spec.type == "ExternalName":
         _external_name(errs, spec.external_name)
+    _ip_families(errs, spec)
+    _load_balancer_fields(errs, spec)
+
+
+def _ip_families(errs: Errors, spec: core_pb2.ServiceSpec) -> None:
+    """Tugboat's networks are IPv4 only: Kubernetes' rules for a single-stack IPv4
+    cluster, with its wording."""
+    if spec.type == "ExternalName":
+        for path, value in (
+            ("spec.ipFamilyPolicy", spec.ip_family_policy),
+            ("spec.ipFamilies", list(spec.ip_families)),
+        ):
+            if value:
+                errs.forbidden(path, "may not be set for ExternalName services")
+        return
+    policies = ("SingleStack", "PreferDualStack", "RequireDualStack")
+    errs.enum("spec.ipFamilyPolicy", spec.ip_family_policy, policies, required=False)
+    if spec.ip_family_policy == "RequireDualStack":
+        errs.invalid(
+            "spec.ipFamilyPolicy",
+            spec.ip_family_policy,
+            "this cluster is not configured for dual-stack services",
+        )
+    for i, family in enumerate(spec.ip_families):
+        path = index("spec.ipFamilies", i)
+        if family not in ("IPv4", "IPv6"):
+            errs.unsupported(path, family, ("IPv4", "IPv6"))
+        elif family == "IPv6":
+            errs.invalid(path, family, "not configured on this cluster")
+        elif family in spec.ip_families[:i]:
+            errs.duplicate(path, family)
+
+
+def _load_balancer_fields(errs: Errors, spec: core_pb2.ServiceSpec) -> None:
+    if spec.type == "LoadBalancer":
+        return
+    only = "may only be used when `type` is 'LoadBalancer'"
+    if spec.HasField("allocate_load_balancer_node_ports"):
+        errs.forbidden("spec.allocateLoadBalancerNodePorts", only)
+    if spec.load_balancer_class:
+        errs.forbidden("spec.loadBalancerClass", only)
 
 
 def _external_name(errs: Errors, value: str) -> None:
@@ -124,6 +165,10 @@ def validate_service_update(errs: Errors, new: core_pb2.Service, old: core_pb2.S
     if old.spec.cluster_ip and new.spec.cluster_ip and new.spec.cluster_ip != old.spec.cluster_ip:
         errs.immutable("spec.clusterIP", new.spec.cluster_ip)
     # Load balancers already probe the old port; Kubernetes refuses the change likewise.
+    if old.spec.load_balancer_class != new.spec.load_balancer_class and (
+        old.spec.type == new.spec.type == "LoadBalancer"
+    ):
+        errs.immutable("spec.loadBalancerClass", new.spec.load_balancer_class)
     hc, was = new.spec.health_check_node_port, old.spec.health_check_node_port
     if needs_health_check(new) and needs_health_check(old) and was and hc and hc != was:
         errs.invalid(

@@ -574,3 +574,37 @@ async def test_an_external_name_service_applies_and_lists_its_name_as_external_i
     bad = EXTERNAL_NAME.replace("my.database.example.com", "")
     ran = await kubectl("apply", "-f", "-", stdin=bad.replace("my-service", "nameless"))
     assert ran.code != 0 and "spec.externalName: Required value" in ran.err, ran.err
+
+
+EXPORTED = """\
+apiVersion: v1
+kind: Service
+metadata: {name: shop, labels: {app: shop}}
+spec:
+  type: LoadBalancer
+  allocateLoadBalancerNodePorts: true
+  externalTrafficPolicy: Cluster
+  internalTrafficPolicy: Cluster
+  ipFamilies: [IPv4]
+  ipFamilyPolicy: SingleStack
+  ports: [{name: http, port: 80, protocol: TCP, targetPort: 8080}]
+  selector: {app: shop}
+  sessionAffinity: None
+"""
+
+
+async def test_a_service_as_a_real_cluster_exports_it_applies_and_changes_type_by_patch(kubectl):
+    # The fields `kubectl get svc -o yaml` shows on any Kubernetes cluster of this age.
+    assert (await kubectl.ok("apply", "-f", "-", stdin=EXPORTED)).strip() == "service/shop created"
+    live = json.loads(await kubectl.ok("get", "service", "shop", "-o", "json"))
+    assert (live["spec"]["ipFamilies"], live["spec"]["ipFamilyPolicy"]) == (["IPv4"], "SingleStack")
+    assert live["spec"]["ports"][0]["nodePort"]
+    # The allocated nodePort and the load balancer's fields go with the type they served.
+    await kubectl.ok("patch", "service", "shop", "-p", '{"spec": {"type": "ClusterIP"}}')
+    live = json.loads(await kubectl.ok("get", "service", "shop", "-o", "json"))
+    assert live["spec"]["type"] == "ClusterIP"
+    assert "nodePort" not in live["spec"]["ports"][0], live["spec"]
+    assert "allocateLoadBalancerNodePorts" not in live["spec"], live["spec"]
+    dual = EXPORTED.replace("shop", "dual").replace("SingleStack", "RequireDualStack")
+    ran = await kubectl("apply", "-f", "-", stdin=dual)
+    assert ran.code != 0 and "not configured for dual-stack services" in ran.err, ran.err

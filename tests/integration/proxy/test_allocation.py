@@ -137,6 +137,38 @@ async def test_a_health_check_port_where_none_is_needed_or_already_taken_is_refu
         await api.create(local_balancer("d", node_port=30087, health_port=30087))
 
 
+async def test_a_type_change_drops_the_fields_sent_back_unchanged_and_frees_them(
+    api: ApiClient,
+) -> None:
+    created = await api.create(service("web", node_port=30088))
+    # As `kubectl patch -p '{"spec":{"type":"ClusterIP"}}'` sends it: the rest as stored.
+    changed: Any = await api.get("services", "default", "web")
+    changed.spec.type = "ClusterIP"
+    plain = await api.update(changed)
+    assert plain.spec.ports[0].node_port == 0
+    assert (await api.create(service("other", node_port=30088))).spec.ports[0].node_port == 30088
+
+    plain.spec.type = "ExternalName"
+    plain.spec.external_name = "db.example.com"
+    named = await api.update(plain)
+    assert (named.spec.cluster_ip, list(named.spec.cluster_ips)) == ("", [])
+    assert (named.spec.ip_family_policy, list(named.spec.ip_families)) == ("", [])
+    again = await api.create(service("third", cluster_ip=created.spec.cluster_ip))
+    assert again.spec.cluster_ip == created.spec.cluster_ip
+
+
+async def test_a_load_balancer_without_node_port_allocation_holds_only_those_given(
+    api: ApiClient,
+) -> None:
+    given = core_pb2.ServicePort(name="b", port=81, node_port=30089)
+    lb = service("lb", ports=[core_pb2.ServicePort(name="a", port=80), given])
+    lb.spec.type = "LoadBalancer"
+    lb.spec.allocate_load_balancer_node_ports = False
+    created = await api.create(lb)
+    assert [p.node_port for p in created.spec.ports] == [0, 30089]
+    assert (await api.create(local_balancer("default-lb"))).spec.allocate_load_balancer_node_ports
+
+
 async def test_two_api_servers_never_hand_out_the_same_address(apiserver_factory) -> None:
     servers = [await apiserver_factory.start(), await apiserver_factory.start()]
     clients = [ApiClient([s.endpoint]) for s in servers]

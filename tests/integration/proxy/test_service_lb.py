@@ -139,3 +139,25 @@ async def test_with_local_traffic_policy_the_ingress_lists_only_ready_nodes_hold
 
 async def _is(found: Any, expected: list[str]) -> bool:
     return bool(await found == expected)
+
+
+async def test_a_service_of_another_load_balancer_class_is_left_alone(
+    api: ApiClient, servicelb: None
+) -> None:
+    await put_node(api, "n1", "127.0.0.2", ready=True)
+    theirs = await api.create(from_dict(core_pb2.Service, {
+        "metadata": {"name": "theirs", "namespace": "default"},
+        "spec": {"type": "LoadBalancer", "loadBalancerClass": "example.com/metal",
+                 "selector": {"app": "web"}, "ports": [{"port": 80}]},
+    }))  # fmt: skip
+    await api.create(from_dict(core_pb2.Service, {
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80}]},
+    }))  # fmt: skip
+    # Both are queued in key order ("theirs" first), on creation and on every node change.
+    await eventually(lambda: _is(ingress(api), ["127.0.0.2"]), what="our own service served")
+    await put_node(api, "n2", "127.0.0.3", ready=True)
+    await eventually(lambda: _is(ingress(api), ["127.0.0.2", "127.0.0.3"]), what="both nodes")
+    current: Any = await api.get("services", "default", "theirs")
+    assert theirs.spec.load_balancer_class == "example.com/metal"
+    assert list(current.status.load_balancer.ingress) == []

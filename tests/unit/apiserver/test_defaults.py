@@ -366,6 +366,22 @@ RS_POD = "spec.template.spec"
         pytest.param(
             "Service", None, "spec.externalTrafficPolicy", None, id="a plain cluster IP is not"
         ),
+        pytest.param("Service", None, "spec.ipFamilyPolicy", "SingleStack", id="single stack"),
+        pytest.param("Service", None, "spec.ipFamilies", ["IPv4"], id="IPv4"),
+        pytest.param(
+            "Service",
+            {"spec.type": "ExternalName", "spec.externalName": "a.example.com"},
+            "spec.ipFamilies",
+            None,
+            id="an external name has no family",
+        ),
+        pytest.param(
+            "Service",
+            {"spec.type": "LoadBalancer"},
+            "spec.allocateLoadBalancerNodePorts",
+            True,
+            id="a load balancer gets node ports",
+        ),
         pytest.param("Secret", None, "type", "Opaque", id="secret type Opaque"),
         pytest.param(
             "PriorityClass",

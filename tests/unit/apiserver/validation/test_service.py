@@ -91,6 +91,48 @@ CASES: list[Case] = [
     ),
     (
         "Service",
+        {"spec.ipFamilyPolicy": "RequireDualStack"},
+        'spec.ipFamilyPolicy: Invalid value: "RequireDualStack": this cluster is not '
+        "configured for dual-stack services",
+        "a dual-stack service on an IPv4 cluster",
+    ),
+    (
+        "Service",
+        {"spec.ipFamilies": ["IPv4", "IPv6"]},
+        'spec.ipFamilies[1]: Invalid value: "IPv6": not configured on this cluster',
+        "an IPv6 family",
+    ),
+    (
+        "Service",
+        {"spec.ipFamilies": ["IPX"]},
+        'spec.ipFamilies[0]: Unsupported value: "IPX": supported values: "IPv4", "IPv6"',
+        "an unknown family",
+    ),
+    (
+        "Service",
+        {"spec.allocateLoadBalancerNodePorts": False},
+        "spec.allocateLoadBalancerNodePorts: Forbidden: may only be used when `type` is "
+        "'LoadBalancer'",
+        "node port allocation on a ClusterIP service",
+    ),
+    (
+        "Service",
+        {"spec.type": "NodePort", "spec.loadBalancerClass": "example.com/lb"},
+        "spec.loadBalancerClass: Forbidden: may only be used when `type` is 'LoadBalancer'",
+        "a load balancer class on a NodePort service",
+    ),
+    (
+        "Service",
+        {
+            "spec.type": "ExternalName",
+            "spec.externalName": "a.example.com",
+            "spec.ipFamilies": ["IPv4"],
+        },
+        "spec.ipFamilies: Forbidden: may not be set for ExternalName services",
+        "families on an ExternalName service",
+    ),
+    (
+        "Service",
         {"spec.type": "ExternalName"},
         "spec.externalName: Required value",
         "an ExternalName service without the name",
@@ -177,6 +219,13 @@ UPDATES: list[UpdateCase] = [
         "spec.healthCheckNodePort: Invalid value: 30101: cannot change healthCheckNodePort on "
         "loadBalancer service with externalTraffic=Local during update",
         "a changed health check port",
+    ),
+    (
+        "Service",
+        {"spec.type": "LoadBalancer", "spec.loadBalancerClass": "example.com/lb"},
+        {"spec.type": "LoadBalancer", "spec.loadBalancerClass": "example.com/other"},
+        'spec.loadBalancerClass: Invalid value: "example.com/other": field is immutable',
+        "a changed load balancer class",
     ),
 ]
 
