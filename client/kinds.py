@@ -16,6 +16,7 @@ from proto import (
     apiextensions_pb2,
     autoscaling_pb2,
     core_pb2,
+    discovery_pb2,
     networking_pb2,
     policy_pb2,
     rbac_pb2,
@@ -29,6 +30,7 @@ Object: TypeAlias = (
     | core_pb2.Pod
     | core_pb2.Service
     | core_pb2.Endpoints
+    | discovery_pb2.EndpointSlice
     | core_pb2.ConfigMap
     | core_pb2.Secret
     | core_pb2.Event
@@ -181,6 +183,15 @@ KINDS: tuple[Kind, ...] = (
         workloads_pb2.PriorityClass,
         False,
         ("pc",),
+        has_status=False,
+    ),
+    Kind(
+        "EndpointSlice",
+        "discovery.k8s.io/v1",
+        "endpointslices",
+        discovery_pb2.EndpointSlice,
+        True,
+        (),
         has_status=False,
     ),
     Kind("Ingress", NETWORKING, "ingresses", networking_pb2.Ingress, True, ("ing",)),

@@ -18,6 +18,7 @@ from client.printing.podstatus import summarize
 from client.storage import is_default_class
 from proto import (
     core_pb2,
+    discovery_pb2,
     meta_pb2,
     networking_pb2,
     policy_pb2,
@@ -223,6 +224,17 @@ def endpoints_text(ep: core_pb2.Endpoints, limit: int = 3) -> str:
 
 def _endpoints(ep: core_pb2.Endpoints, at: datetime) -> list[str]:
     return [endpoints_text(ep), age(ep.metadata.creation_timestamp, at)]
+
+
+def _endpoint_slice(slice_: discovery_pb2.EndpointSlice, at: datetime) -> list[str]:
+    """kubectl's ADDRESSTYPE, PORTS and ENDPOINTS cells: `<unset>` where there are none,
+    the first three addresses then `+ N more...`."""
+    ports = ",".join(str(p.port) for p in slice_.ports if p.HasField("port")) or "<unset>"
+    addresses = [a for ep in slice_.endpoints for a in ep.addresses]
+    text = ",".join(addresses[:3]) or "<unset>"
+    if len(addresses) > 3:
+        text += f" + {len(addresses) - 3} more..."
+    return [slice_.address_type, ports, text, age(slice_.metadata.creation_timestamp, at)]
 
 
 def node_status(node: core_pb2.Node) -> str:
@@ -482,6 +494,7 @@ TABLES: dict[str, Columns] = {
         _service_wide,
     ),
     "endpoints": Columns(("ENDPOINTS", "AGE"), _endpoints),
+    "endpointslices": Columns(("ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"), _endpoint_slice),
     "ingresses": Columns(("CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"), _ingress),
     "ingressclasses": Columns(("CONTROLLER", "PARAMETERS", "AGE"), _ingress_class),
     "nodes": Columns(

@@ -15,6 +15,7 @@ from master.controllers.cronjob import CronJobController
 from master.controllers.daemonset import DaemonSetController
 from master.controllers.deployment import DeploymentController
 from master.controllers.endpoints import EndpointsController
+from master.controllers.endpointslice import EndpointSliceController
 from master.controllers.garbagecollector import GarbageCollector
 from master.controllers.horizontal import HorizontalController
 from master.controllers.ingress_status import IngressStatusController
@@ -43,6 +44,7 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     HorizontalController,
     NodeLifecycleController,
     EndpointsController,
+    EndpointSliceController,
     GarbageCollector,
     NamespaceController,
     NodeIpamController,

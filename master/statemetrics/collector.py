@@ -41,6 +41,7 @@ GENERATORS: dict[str, Generator] = {
     "pods": pods.pod_metrics,
     "services": core.service_metrics,
     "endpoints": core.endpoints_metrics,
+    "endpointslices": core.endpoint_slice_metrics,
     "configmaps": core.configmap_metrics,
     "secrets": core.secret_metrics,
     "leases": core.lease_metrics,

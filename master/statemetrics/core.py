@@ -1,11 +1,11 @@
-"""Namespaces, Services, Endpoints, ConfigMaps, Secrets, Leases, ResourceQuotas and
-LimitRanges."""
+"""Namespaces, Services, Endpoints, EndpointSlices, ConfigMaps, Secrets, Leases,
+ResourceQuotas and LimitRanges."""
 
 from __future__ import annotations
 
 from client.quantity import parse_quantity
 from master.statemetrics.families import Families
-from proto import core_pb2, policy_pb2, workloads_pb2
+from proto import core_pb2, discovery_pb2, policy_pb2, workloads_pb2
 
 NAMESPACE_PHASES = ("Active", "Terminating")
 
@@ -54,6 +54,19 @@ def service_metrics(svc: core_pb2.Service, out: Families) -> None:
             {**labels, "ip": i.ip, "hostname": i.hostname},
             1,
         )
+
+
+def endpoint_slice_metrics(slice_: discovery_pb2.EndpointSlice, out: Families) -> None:
+    """kube_endpointslice_*: one series per slice, as kube-state-metrics' info family."""
+    m = slice_.metadata
+    labels = {"namespace": m.namespace, "endpointslice": m.name}
+    out.gauge(
+        "kube_endpointslice_info",
+        "Information about an EndpointSlice.",
+        {**labels, "addresstype": slice_.address_type},
+        1,
+    )
+    out.created("endpointslice", "EndpointSlice", labels, m.creation_timestamp)
 
 
 def endpoints_metrics(ep: core_pb2.Endpoints, out: Families) -> None:

@@ -139,6 +139,7 @@ def cluster_roles() -> list[rbac_pb2.ClusterRole]:
                     ["horizontalpodautoscalers", "horizontalpodautoscalers/status"],
                 ),
                 rule(READ, ["networking.k8s.io"], ["ingresses", "ingresses/status"]),
+                rule(READ, ["discovery.k8s.io"], ["endpointslices"]),
                 rule(READ, ["coordination.k8s.io"], ["leases"]),
             ],
             labels=_aggregate_to("admin", "edit", "view"),
@@ -269,6 +270,7 @@ def cluster_roles() -> list[rbac_pb2.ClusterRole]:
                 ),
                 rule(["create", "update", "get"], ["coordination.k8s.io"], ["leases"]),
                 rule(["update", "patch"], ["networking.k8s.io"], ["ingresses/status"]),
+                rule(["create", "update", "patch"], ["discovery.k8s.io"], ["endpointslices"]),
                 rule(
                     ["create", "update", "patch"],
                     ["autoscaling"],

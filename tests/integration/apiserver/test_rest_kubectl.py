@@ -608,3 +608,40 @@ async def test_a_service_as_a_real_cluster_exports_it_applies_and_changes_type_b
     dual = EXPORTED.replace("shop", "dual").replace("SingleStack", "RequireDualStack")
     ran = await kubectl("apply", "-f", "-", stdin=dual)
     assert ran.code != 0 and "not configured for dual-stack services" in ran.err, ran.err
+
+
+SLICE = """\
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: example-abc
+  labels:
+    kubernetes.io/service-name: example
+addressType: IPv4
+ports:
+  - name: http
+    protocol: TCP
+    port: 80
+endpoints:
+  - addresses:
+      - "10.1.2.3"
+    conditions:
+      ready: true
+    hostname: pod-1
+    nodeName: node-1
+    zone: us-west2-a
+"""
+
+
+async def test_kubectl_applies_an_endpoint_slice_lists_it_and_refuses_a_bad_address(kubectl):
+    out = await kubectl.ok("apply", "-f", "-", stdin=SLICE)
+    assert out.strip() == "endpointslice.discovery.k8s.io/example-abc created"
+    row = (await kubectl.ok("get", "endpointslices", "--no-headers")).split()
+    assert row[:4] == ["example-abc", "IPv4", "80", "10.1.2.3"], row
+    ready = "jsonpath={.items[0].endpoints[0].conditions.ready}"
+    selector = "kubernetes.io/service-name=example"
+    found = await kubectl.ok("get", "endpointslices", "-l", selector, "-o", ready)
+    assert found == "true"
+    bad = SLICE.replace("example-abc", "bad").replace('"10.1.2.3"', '"10.1.2.300"')
+    ran = await kubectl("apply", "-f", "-", stdin=bad)
+    assert ran.code != 0 and "endpoints[0].addresses[0]" in ran.err, ran.err

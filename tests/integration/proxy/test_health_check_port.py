@@ -12,6 +12,7 @@ from client.codec import from_dict
 from proto import core_pb2
 from tests.integration.proxy.conftest import ProxyFactory
 from tests.support.waiting import eventually
+from tests.support.writes import put
 
 NODES = {"node-1": "127.0.0.21", "node-2": "127.0.0.22", "node-3": "127.0.0.23"}
 
@@ -37,16 +38,9 @@ async def put_endpoints(api: ApiClient, on_nodes: list[str]) -> None:
         if i == 0:
             addresses.append({"ip": f"10.244.{i}.11", "nodeName": node})
     meta = {"name": "lb", "namespace": "default"}
-    fresh = from_dict(core_pb2.Endpoints, {
+    await put(api, from_dict(core_pb2.Endpoints, {
         "metadata": meta, "subsets": [{"addresses": addresses, "ports": [{"port": 8080}]}],
-    })  # fmt: skip
-    try:
-        current: Any = await api.get("endpoints", "default", "lb")
-    except Exception:
-        await api.create(fresh)
-        return
-    fresh.metadata.resource_version = current.metadata.resource_version
-    await api.update(fresh)
+    }))  # fmt: skip
 
 
 async def test_each_node_answers_its_local_endpoint_count_until_the_policy_is_cluster(

@@ -14,6 +14,7 @@ from client.codec import from_dict
 from master.controllers import ControllerSettings, run_controllers
 from proto import core_pb2
 from tests.support.waiting import eventually
+from tests.support.writes import put
 
 
 @pytest.fixture
@@ -88,13 +89,7 @@ async def put_endpoints(api: ApiClient, ready_on: list[str], not_ready_on: list[
     if not_ready_on:
         subset["notReadyAddresses"] = on(not_ready_on, 20)
     meta = {"name": "web", "namespace": "default"}
-    try:
-        ep: Any = await api.get("endpoints", "default", "web")
-    except Exception:
-        ep = await api.create(from_dict(core_pb2.Endpoints, {"metadata": meta}))
-    fresh = from_dict(core_pb2.Endpoints, {"metadata": meta, "subsets": [subset]})
-    fresh.metadata.resource_version = ep.metadata.resource_version
-    await api.update(fresh)
+    await put(api, from_dict(core_pb2.Endpoints, {"metadata": meta, "subsets": [subset]}))
 
 
 async def test_with_local_traffic_policy_the_ingress_lists_only_ready_nodes_holding_an_endpoint(
