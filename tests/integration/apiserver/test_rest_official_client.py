@@ -96,3 +96,28 @@ async def test_watch_streams_the_pods_that_exist_then_new_ones(api: client.ApiCl
         await watching
     assert seen[0] == ("ADDED", "before")
     assert ("ADDED", "after") in seen
+
+
+async def test_typed_endpoint_slices_are_written_and_listed_by_service_name(api: client.ApiClient):
+    discovery = client.DiscoveryV1Api(api)
+    body = client.V1EndpointSlice(
+        metadata=client.V1ObjectMeta(name="web-abc", labels={"kubernetes.io/service-name": "web"}),
+        address_type="IPv4",
+        endpoints=[
+            client.V1Endpoint(
+                addresses=["172.30.1.5"], conditions=client.V1EndpointConditions(ready=True)
+            )
+        ],
+        ports=[client.DiscoveryV1EndpointPort(name="http", port=8080, protocol="TCP")],
+    )
+    await asyncio.to_thread(discovery.create_namespaced_endpoint_slice, "default", body)
+    listed: Any = await asyncio.to_thread(
+        discovery.list_namespaced_endpoint_slice,
+        "default",
+        label_selector="kubernetes.io/service-name=web",
+    )
+    (found,) = listed.items
+    assert isinstance(found, client.V1EndpointSlice) and found.endpoints and found.ports
+    assert found.endpoints[0].conditions is not None
+    assert found.endpoints[0].addresses == ["172.30.1.5"] and found.endpoints[0].conditions.ready
+    assert [(p.name, p.port) for p in found.ports] == [("http", 8080)]
