@@ -64,6 +64,8 @@ def validate_service(errs: Errors, svc: core_pb2.Service) -> None:
         _health_check_node_port(errs, svc)
     if spec.type == "ExternalName":
         _external_name(errs, spec.external_name)
+        if spec.cluster_ip or spec.cluster_ips:
+            errs.forbidden("spec.clusterIPs", "may not be set for ExternalName services")
     _ip_families(errs, spec)
     _load_balancer_fields(errs, spec)
 

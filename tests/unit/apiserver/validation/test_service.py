@@ -133,6 +133,16 @@ CASES: list[Case] = [
     ),
     (
         "Service",
+        {
+            "spec.type": "ExternalName",
+            "spec.externalName": "a.example.com",
+            "spec.clusterIP": "None",
+        },
+        "spec.clusterIPs: Forbidden: may not be set for ExternalName services",
+        "an address on an ExternalName service",
+    ),
+    (
+        "Service",
         {"spec.type": "ExternalName"},
         "spec.externalName: Required value",
         "an ExternalName service without the name",
