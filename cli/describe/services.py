@@ -24,7 +24,19 @@ async def describe_service(w: Writer, svc: core_pb2.Service, api: ApiClient) -> 
     w.mapping(0, "Annotations", dict(meta.annotations), ": ")
     w.field(0, "Selector", ",".join(f"{k}={v}" for k, v in sorted(spec.selector.items())))
     w.field(0, "Type", spec.type or "ClusterIP")
+    # kubectl 1.32's lines, in its order; the optional ones only when set, as there.
+    if spec.ip_family_policy:
+        w.field(0, "IP Family Policy", spec.ip_family_policy)
+    w.field(0, "IP Families", ",".join(spec.ip_families) or NONE)
     w.field(0, "IP", spec.cluster_ip)
+    w.field(0, "IPs", ",".join(spec.cluster_ips) or NONE)
+    if spec.external_ips:
+        w.field(0, "External IPs", ",".join(spec.external_ips))
+    if spec.external_name:
+        w.field(0, "External Name", spec.external_name)
+    ingress = [i.ip or i.hostname for i in svc.status.load_balancer.ingress]
+    if ingress:
+        w.field(0, "LoadBalancer Ingress", ", ".join(ingress))
     try:
         ep = await api.get("endpoints", meta.namespace, meta.name)
         endpoints = endpoints_text(ep, limit=10**6) if isinstance(ep, core_pb2.Endpoints) else NONE
@@ -40,3 +52,9 @@ async def describe_service(w: Writer, svc: core_pb2.Service, api: ApiClient) -> 
     if not spec.ports:
         w.field(0, "Endpoints", endpoints)
     w.field(0, "Session Affinity", spec.session_affinity or "None")
+    if spec.external_traffic_policy:
+        w.field(0, "External Traffic Policy", spec.external_traffic_policy)
+    if spec.internal_traffic_policy:
+        w.field(0, "Internal Traffic Policy", spec.internal_traffic_policy)
+    if spec.health_check_node_port:
+        w.field(0, "HealthCheck NodePort", str(spec.health_check_node_port))

@@ -93,6 +93,29 @@ async def test_describe_service_shows_ports_and_no_events(tug):
     assert field(page, "TargetPort") == "8080/TCP"
     assert field(page, "Port").split() == ["http", "80/TCP"]
     assert field(page, "Events") == "<none>"
+    assert (field(page, "IP Family Policy"), field(page, "IP Families")) == ("SingleStack", "IPv4")
+    assert field(page, "Internal Traffic Policy") == "Cluster"
+    assert "External Traffic Policy" not in page
+
+
+async def test_describe_a_local_load_balancer_shows_its_policies_and_health_check_port(tug):
+    lb = """
+apiVersion: v1
+kind: Service
+metadata: {name: lb}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  externalIPs: [192.0.2.9]
+  selector: {app: web}
+  ports: [{port: 80}]
+"""
+    await tug("apply", "-f", "-", stdin=lb)
+    page = (await tug("describe", "svc", "lb")).out
+    assert field(page, "External Traffic Policy") == "Local"
+    assert field(page, "External IPs") == "192.0.2.9"
+    assert 30000 <= int(field(page, "HealthCheck NodePort")) <= 32767
+    assert field(page, "IPs") == field(page, "IP")
 
 
 async def test_describe_pod_and_a_kind_without_its_own_page(tug, apiserver):
