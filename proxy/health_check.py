@@ -80,6 +80,8 @@ class ServiceHealthServer:
         self.checks: dict[int, HealthCheck] = {}
         self._runner: web.ServerRunner | None = None
         self._sites: dict[int, web.TCPSite] = {}
+        self._errors: dict[int, str] = {}
+        """Ports that could not be bound, with the error last logged for each."""
 
     @property
     def ports(self) -> set[int]:
@@ -97,6 +99,8 @@ class ServiceHealthServer:
                 service=f"{gone.namespace}/{gone.name}",
                 key=f"{self.address}:{port}",
             )
+        for port in [p for p in self._errors if p not in checks]:
+            del self._errors[port]
         wanted = [p for p in checks if p not in self._sites]
         if not wanted:
             return
@@ -110,10 +114,13 @@ class ServiceHealthServer:
             try:
                 await site.start()
             except OSError as e:
-                log.error(
-                    "cannot listen for health checks", service=service, port=port, error=str(e)
-                )
+                if self._errors.get(port) != str(e):  # said once, tried again every sync
+                    log.error(
+                        "cannot listen for health checks", service=service, port=port, error=str(e)
+                    )
+                self._errors[port] = str(e)
                 continue
+            self._errors.pop(port, None)
             self._sites[port] = site
             log.info("health check port open", service=service, key=f"{self.address}:{port}")
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import socket
+
 import aiohttp
+from structlog.testing import capture_logs
 
 from client.codec import from_dict
 from proto import core_pb2
@@ -57,4 +60,25 @@ async def test_a_proxy_whose_syncs_stopped_answers_503_even_with_local_endpoints
         await server.sync({})
         assert server.ports == set()
     finally:
+        await server.stop()
+
+
+async def test_a_port_another_socket_holds_is_reported_once_and_taken_when_freed() -> None:
+    port = free_port("127.0.0.1")
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", port))
+    holder.listen()
+    server = ServiceHealthServer("127.0.0.1", lambda: True)
+    checks = {port: HealthCheck("shop", "lb", 1)}
+    try:
+        with capture_logs() as logged:
+            for _ in range(3):
+                await server.sync(checks)
+        assert [e["port"] for e in logged if e["event"].startswith("cannot listen")] == [port]
+        assert server.ports == set()
+        holder.close()
+        await server.sync(checks)
+        assert server.ports == {port}
+    finally:
+        holder.close()
         await server.stop()
