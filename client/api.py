@@ -645,7 +645,9 @@ class ApiClient:
                     code = e.code()
                     REQUESTS.labels(method, resource, code.name).inc()
                     pause = retry_after(e)
-                    if pause is not None and not self._closed:
+                    # retry-after 0: refused for a reason waiting will not mend soon (a
+                    # disruption budget); the caller decides, as kubectl drain does.
+                    if pause and not self._closed:
                         # Refused for load before any work was done: safe to send again,
                         # even a generated-name create; the next server may have room.
                         self._fail_over(index, e)

@@ -40,6 +40,7 @@ Object: TypeAlias = (
     | policy_pb2.ResourceQuota
     | policy_pb2.ServiceAccount
     | policy_pb2.LimitRange
+    | policy_pb2.PodDisruptionBudget
     | workloads_pb2.ReplicaSet
     | workloads_pb2.Deployment
     | workloads_pb2.DaemonSet
@@ -141,6 +142,14 @@ KINDS: tuple[Kind, ...] = (
         has_status=False,
     ),
     Kind("ResourceQuota", "v1", "resourcequotas", policy_pb2.ResourceQuota, True, ("quota",)),
+    Kind(
+        "PodDisruptionBudget",
+        "policy/v1",
+        "poddisruptionbudgets",
+        policy_pb2.PodDisruptionBudget,
+        True,
+        ("pdb",),
+    ),
     Kind(
         "LimitRange",
         "v1",

@@ -109,12 +109,15 @@ class DeleteOptions(TypedDict, total=False):
     propagation_policy: "" (the default) leaves it to the server's default.
     precondition_uid, precondition_resource_version: "" (the default) checks nothing;
     else the Delete is refused unless the object still has that value.
+    eviction: pods only; the pod's PodDisruptionBudget must allow it (TooManyRequests,
+    with retry_after 0, when it does not now).
     """
 
     grace_period_seconds: int | None
     propagation_policy: str
     precondition_uid: str
     precondition_resource_version: str
+    eviction: bool
 
 
 class Deleter(Protocol):

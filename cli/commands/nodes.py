@@ -2,6 +2,8 @@
 
 Each change is a read-modify-write guarded by the object's resourceVersion, retried a
 few times on Conflict (someone else, e.g. the kubelet, changed the object meanwhile).
+`drain` evicts, as kubectl does: a pod whose PodDisruptionBudget allows no disruption
+now is tried again every five seconds until the timeout.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from proto import core_pb2
 
 MAX_CONFLICT_RETRIES = 5
 DRAIN_TIMEOUT = 120.0
+EVICTION_RETRY = 5.0
+"""Seconds between evictions a disruption budget refused (kubectl drain's five)."""
 EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 _LABEL_KEY = re.compile(
     r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
@@ -120,19 +124,13 @@ async def drain(inv: Invocation) -> int:
         evict = [
             p for p in pods if not _daemon_pod(p) and p.status.phase not in ("Succeeded", "Failed")
         ]
-        for p in evict:
-            try:
-                await api.delete(
-                    "pods",
-                    p.metadata.namespace,
-                    p.metadata.name,
-                    grace_period_seconds=grace,
-                    precondition_uid=p.metadata.uid,
-                )
-                inv.out(f"evicting pod {p.metadata.namespace}/{p.metadata.name}")
-            except errors.NotFound:
-                continue
-        left = await _wait_gone(api, evict, args.timeout)
+        deadline = time.monotonic() + args.timeout
+        refused = await _evict_all(inv, api, evict, grace, deadline)
+        if refused:
+            names = ", ".join(f"{p.metadata.namespace}/{p.metadata.name}" for p in refused)
+            inv.err(f"error: timed out after {args.timeout:g}s evicting pods: {names}")
+            return 1
+        left = await _wait_gone(api, evict, max(0.0, deadline - time.monotonic()))
         for p in evict:
             if (p.metadata.namespace, p.metadata.name) not in left:
                 inv.out(f"pod/{p.metadata.name} evicted")
@@ -142,6 +140,41 @@ async def drain(inv: Invocation) -> int:
             return 1
     inv.out(f"node/{name} drained")
     return 0
+
+
+async def _evict_all(
+    inv: Invocation,
+    api: ApiClient,
+    pods: list[core_pb2.Pod],
+    grace: int | None,
+    deadline: float,
+) -> list[core_pb2.Pod]:
+    """Evict each pod; those a disruption budget refuses are tried again every
+    EVICTION_RETRY seconds until `deadline`, as kubectl drain does. The ones still refused."""
+    pending = list(pods)
+    while pending:
+        refused = []
+        for p in pending:
+            ns, n = p.metadata.namespace, p.metadata.name
+            try:
+                await api.delete(
+                    "pods", ns, n, grace_period_seconds=grace, precondition_uid=p.metadata.uid,
+                    eviction=True,
+                )  # fmt: skip
+                inv.out(f"evicting pod {ns}/{n}")
+            except errors.NotFound:
+                continue
+            except errors.TooManyRequests as e:
+                inv.err(
+                    f'error when evicting pods/"{n}" -n "{ns}" '
+                    f"(will retry after {EVICTION_RETRY:g}s): {e.message}"
+                )
+                refused.append(p)
+        pending = refused
+        if not pending or time.monotonic() + EVICTION_RETRY > deadline:
+            break
+        await asyncio.sleep(EVICTION_RETRY)
+    return pending
 
 
 def _cordon_change(node: core_pb2.Node) -> bool:

@@ -237,6 +237,23 @@ def _endpoint_slice(slice_: discovery_pb2.EndpointSlice, at: datetime) -> list[s
     return [slice_.address_type, ports, text, age(slice_.metadata.creation_timestamp, at)]
 
 
+def _budget(pdb: policy_pb2.PodDisruptionBudget, at: datetime) -> list[str]:
+    """kubectl's MIN AVAILABLE, MAX UNAVAILABLE (`N/A` when unset), ALLOWED DISRUPTIONS."""
+
+    def given(field: str) -> str:
+        if not pdb.spec.HasField(field):
+            return "N/A"
+        value = getattr(pdb.spec, field)
+        return value.str_val if value.WhichOneof("value") == "str_val" else str(value.int_val)
+
+    return [
+        given("min_available"),
+        given("max_unavailable"),
+        str(pdb.status.disruptions_allowed),
+        age(pdb.metadata.creation_timestamp, at),
+    ]
+
+
 def node_status(node: core_pb2.Node) -> str:
     """`Ready`, `NotReady` or `Unknown`, with `,SchedulingDisabled` when cordoned."""
     status = "Unknown"
@@ -495,6 +512,9 @@ TABLES: dict[str, Columns] = {
     ),
     "endpoints": Columns(("ENDPOINTS", "AGE"), _endpoints),
     "endpointslices": Columns(("ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"), _endpoint_slice),
+    "poddisruptionbudgets": Columns(
+        ("MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"), _budget
+    ),
     "ingresses": Columns(("CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"), _ingress),
     "ingressclasses": Columns(("CONTROLLER", "PARAMETERS", "AGE"), _ingress_class),
     "nodes": Columns(

@@ -24,6 +24,7 @@ from master.apiserver.auth.peers import grpc_caller
 from master.apiserver.auth.user import UserInfo
 from master.apiserver.deletion import Deleter
 from master.apiserver.etcd import Etcd
+from master.apiserver.eviction import spend_budget
 from master.apiserver.inflight import InflightLimiter
 from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.registry import Registry
@@ -285,11 +286,15 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
     async def Delete(
         self, request: api_pb2.DeleteRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> api_pb2.ObjectResponse:
-        def delete(kind: Kind) -> Awaitable[Object]:
+        async def delete(kind: Kind) -> Object:
             grace = (
                 request.grace_period_seconds if request.HasField("grace_period_seconds") else None
             )
-            return self.deleter.delete(
+            if request.eviction:
+                if kind.resource != "pods":
+                    raise errors.Invalid(f"eviction: only pods are evicted, not {kind.resource}")
+                await spend_budget(self.registry, request.namespace, request.name)
+            return await self.deleter.delete(
                 kind,
                 request.namespace,
                 request.name,

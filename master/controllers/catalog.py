@@ -14,6 +14,7 @@ from master.controllers.base import Controller
 from master.controllers.cronjob import CronJobController
 from master.controllers.daemonset import DaemonSetController
 from master.controllers.deployment import DeploymentController
+from master.controllers.disruption import DisruptionController
 from master.controllers.endpoints import EndpointsController
 from master.controllers.endpointslice import EndpointSliceController
 from master.controllers.garbagecollector import GarbageCollector
@@ -45,6 +46,7 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     NodeLifecycleController,
     EndpointsController,
     EndpointSliceController,
+    DisruptionController,
     GarbageCollector,
     NamespaceController,
     NodeIpamController,

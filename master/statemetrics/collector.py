@@ -48,6 +48,7 @@ GENERATORS: dict[str, Generator] = {
     "resourcequotas": core.resourcequota_metrics,
     "serviceaccounts": core.serviceaccount_metrics,
     "limitranges": core.limitrange_metrics,
+    "poddisruptionbudgets": core.pod_disruption_budget_metrics,
     "deployments": workloads.deployment_metrics,
     "replicasets": workloads.replicaset_metrics,
     "daemonsets": workloads.daemonset_metrics,

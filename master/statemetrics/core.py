@@ -1,5 +1,5 @@
 """Namespaces, Services, Endpoints, EndpointSlices, ConfigMaps, Secrets, Leases,
-ResourceQuotas and LimitRanges."""
+ResourceQuotas, LimitRanges and PodDisruptionBudgets."""
 
 from __future__ import annotations
 
@@ -187,3 +187,34 @@ def serviceaccount_metrics(sa: policy_pb2.ServiceAccount, out: Families) -> None
         out.gauge("kube_serviceaccount_automount_token",
                   "Whether the ServiceAccount's token is mounted into pods by default.",
                   labels, int(sa.automount_service_account_token))  # fmt: skip
+
+
+def pod_disruption_budget_metrics(pdb: policy_pb2.PodDisruptionBudget, out: Families) -> None:
+    """kube_poddisruptionbudget_*: the status the disruption controller keeps."""
+    m, status = pdb.metadata, pdb.status
+    labels = {"namespace": m.namespace, "poddisruptionbudget": m.name}
+    out.created("poddisruptionbudget", "PodDisruptionBudget", labels, m.creation_timestamp)
+    for name, help_text, value in (
+        ("status_current_healthy", "Current number of healthy pods.", status.current_healthy),
+        (
+            "status_desired_healthy",
+            "Minimum desired number of healthy pods.",
+            status.desired_healthy,
+        ),
+        (
+            "status_pod_disruptions_allowed",
+            "Number of pod disruptions that are currently allowed.",
+            status.disruptions_allowed,
+        ),
+        (
+            "status_expected_pods",
+            "Total number of pods counted by this disruption budget.",
+            status.expected_pods,
+        ),
+        (
+            "status_observed_generation",
+            "Most recent generation observed when updating this PDB status.",
+            status.observed_generation,
+        ),
+    ):
+        out.gauge(f"kube_poddisruptionbudget_{name}", help_text, labels, value)

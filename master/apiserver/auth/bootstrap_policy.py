@@ -117,6 +117,7 @@ def cluster_roles() -> list[rbac_pb2.ClusterRole]:
                 rule(WRITE, ["batch"], ["jobs", "cronjobs"]),
                 rule(WRITE, ["autoscaling"], ["horizontalpodautoscalers"]),
                 rule(WRITE, ["networking.k8s.io"], ["ingresses"]),
+                rule(WRITE, ["policy"], ["poddisruptionbudgets"]),
                 rule(WRITE, ["coordination.k8s.io"], ["leases"]),
                 rule(["impersonate"], [""], ["serviceaccounts"]),
             ],
@@ -140,6 +141,7 @@ def cluster_roles() -> list[rbac_pb2.ClusterRole]:
                 ),
                 rule(READ, ["networking.k8s.io"], ["ingresses", "ingresses/status"]),
                 rule(READ, ["discovery.k8s.io"], ["endpointslices"]),
+                rule(READ, ["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"]),
                 rule(READ, ["coordination.k8s.io"], ["leases"]),
             ],
             labels=_aggregate_to("admin", "edit", "view"),
@@ -271,6 +273,7 @@ def cluster_roles() -> list[rbac_pb2.ClusterRole]:
                 rule(["create", "update", "get"], ["coordination.k8s.io"], ["leases"]),
                 rule(["update", "patch"], ["networking.k8s.io"], ["ingresses/status"]),
                 rule(["create", "update", "patch"], ["discovery.k8s.io"], ["endpointslices"]),
+                rule(["update", "patch"], ["policy"], ["poddisruptionbudgets/status"]),
                 rule(
                     ["create", "update", "patch"],
                     ["autoscaling"],

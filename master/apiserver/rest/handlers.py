@@ -35,6 +35,7 @@ from master.apiserver.auth.issuing import TokenIssuer
 from master.apiserver.auth.peers import http_caller
 from master.apiserver.auth.user import UserInfo
 from master.apiserver.customresources.serving import CustomResources
+from master.apiserver.eviction import spend_budget
 from master.apiserver.listing import list_objects
 from master.apiserver.rest import (
     customobjects,
@@ -309,8 +310,12 @@ class RestApi:
             if isinstance(e, errors.Unavailable):
                 log.warning("request failed", key=request.path, verb=verb, error=e.message)
             answer = status.respond(found)
-            if isinstance(e, errors.TooManyRequests):
+            if isinstance(e, errors.TooManyRequests) and e.retry_after > 0:
                 answer.headers["Retry-After"] = str(int(e.retry_after))
+            elif isinstance(e, errors.TooManyRequests):
+                # A refusal that waiting a moment will not mend (a disruption budget):
+                # as Kubernetes, no Retry-After, so the client decides (kubectl drain: 5 s).
+                answer.headers.popall("Retry-After", None)
             return answer
         except web.HTTPRequestEntityTooLarge as e:
             # aiohttp's refusal of a body over the application's client_max_size.
@@ -826,9 +831,9 @@ class RestApi:
         )
 
     async def _evict(self, request: web.Request, t: Target) -> web.Response:
-        """`POST pods/NAME/eviction` (policy/v1 Eviction): a graceful delete of the pod with
-        the eviction's deleteOptions. Tugboat has no PodDisruptionBudgets, so no eviction
-        is refused for one; a missing pod is a 404 as with any delete."""
+        """`POST pods/NAME/eviction` (policy/v1 Eviction): the pod's PodDisruptionBudget
+        spent (eviction.py; a 429 when it allows no disruption now), then a graceful
+        delete with the eviction's deleteOptions; a missing pod is a 404."""
         data = request_body(await request.read(), request.content_type or JSON)
         if not isinstance(data, dict) or data.get("kind", "Eviction") != "Eviction":
             raise HttpError("BadRequest", "the body of an eviction must be a policy/v1 Eviction")
@@ -838,6 +843,7 @@ class RestApi:
                 "BadRequest",
                 f"the name of the eviction ({named}) does not match the pod's ({t.name})",
             )
+        await spend_budget(self.service.registry, t.namespace, t.name)
         await self._delete_with(t, data.get("deleteOptions") or {})
         log.info("pod evicted", key=f"{t.namespace}/{t.name}")
         return _json(

@@ -91,7 +91,12 @@ def of_error(error: Exception, kind: Kind | None = None, name: str = "") -> dict
     """The Status of an API or HTTP error."""
     if isinstance(error, errors.ApiError):
         causes = error.causes if isinstance(error, errors.Invalid) else None
-        return status_object(error.reason, error.message, kind=kind, name=name, causes=causes)
+        found = status_object(error.reason, error.message, kind=kind, name=name, causes=causes)
+        if isinstance(error, errors.TooManyRequests) and error.retry_after <= 0:
+            found.get("details", {}).pop("retryAfterSeconds", None)
+            if found.get("details") == {}:
+                del found["details"]
+        return found
     if isinstance(error, HttpError):
         return status_object(error.reason, error.message, kind=kind, name=name)
     return status_object("InternalError", f"internal error: {error}", kind=kind, name=name)

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from fractions import Fraction
 
-from client.names import is_port_name
+from client.names import is_percent, is_port_name
 from client.quantity import QUANTITY_PATTERN, parse_quantity
 from master.apiserver.validation.errors import Errors
 from proto import meta_pb2
@@ -87,3 +87,16 @@ def validate_ip(errs: Errors, path: str, value: str) -> None:
         ipaddress.ip_address(value)
     except ValueError:
         errs.invalid(path, value, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
+
+
+def int_or_percent(errs: Errors, path: str, value: meta_pb2.IntOrString) -> int | None:
+    """A non-negative count or percentage; the percentage (or count) or None if invalid."""
+    which = value.WhichOneof("value")
+    if which == "str_val":
+        problems = is_percent(value.str_val)
+        errs.invalid_each(path, value.str_val, problems)
+        return None if problems else int(value.str_val[:-1])
+    if value.int_val < 0:
+        errs.invalid(path, value.int_val, "must be greater than or equal to 0")
+        return None
+    return value.int_val

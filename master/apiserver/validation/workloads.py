@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 from google.protobuf.message import Message
 
-from client.names import is_percent
 from master.apiserver.defaults import JOB_UID_LABELS
 from master.apiserver.validation.errors import Errors, child, show
+from master.apiserver.validation.fields import int_or_percent
 from master.apiserver.validation.meta import validate_label_selector, validate_labels
 from master.apiserver.validation.pod import validate_pod_spec
 from proto import meta_pb2, workloads_pb2
@@ -51,24 +51,11 @@ def _selector_and_template(
     validate_pod_spec(errs, template.spec, "spec.template.spec", restart_policies=restart_policies)
 
 
-def _int_or_percent(errs: Errors, path: str, value: meta_pb2.IntOrString) -> int | None:
-    """A non-negative count or percentage; the percentage (or count) or None if invalid."""
-    which = value.WhichOneof("value")
-    if which == "str_val":
-        problems = is_percent(value.str_val)
-        errs.invalid_each(path, value.str_val, problems)
-        return None if problems else int(value.str_val[:-1])
-    if value.int_val < 0:
-        errs.invalid(path, value.int_val, "must be greater than or equal to 0")
-        return None
-    return value.int_val
-
-
 def _max_surge_unavailable(
     errs: Errors, path: str, surge: meta_pb2.IntOrString, unavailable: meta_pb2.IntOrString
 ) -> None:
-    s = _int_or_percent(errs, child(path, "maxSurge"), surge)
-    u = _int_or_percent(errs, child(path, "maxUnavailable"), unavailable)
+    s = int_or_percent(errs, child(path, "maxSurge"), surge)
+    u = int_or_percent(errs, child(path, "maxUnavailable"), unavailable)
     if u is not None and unavailable.WhichOneof("value") == "str_val" and u > 100:
         errs.invalid(
             child(path, "maxUnavailable"), unavailable.str_val, "must not be greater than 100%"

@@ -645,3 +645,31 @@ async def test_kubectl_applies_an_endpoint_slice_lists_it_and_refuses_a_bad_addr
     bad = SLICE.replace("example-abc", "bad").replace('"10.1.2.3"', '"10.1.2.300"')
     ran = await kubectl("apply", "-f", "-", stdin=bad)
     assert ran.code != 0 and "endpoints[0].addresses[0]" in ran.err, ran.err
+
+
+BUDGET = """\
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: zk-pdb
+spec:
+  minAvailable: 2
+  selector:
+    matchLabels:
+      app: zookeeper
+"""
+
+
+async def test_kubectl_applies_a_disruption_budget_and_lists_it_with_its_columns(kubectl):
+    out = await kubectl.ok("apply", "-f", "-", stdin=BUDGET)
+    assert out.strip() == "poddisruptionbudget.policy/zk-pdb created"
+    header, row = (await kubectl.ok("get", "pdb")).splitlines()
+    assert header.split()[:6] == ["NAME", "MIN", "AVAILABLE", "MAX", "UNAVAILABLE", "ALLOWED"]
+    assert row.split()[:4] == ["zk-pdb", "2", "N/A", "0"], row
+    both = BUDGET.replace("zk-pdb", "both").replace(
+        "minAvailable: 2", "minAvailable: 2\n  maxUnavailable: 1"
+    )
+    ran = await kubectl("apply", "-f", "-", stdin=both)
+    assert ran.code != 0 and "minAvailable and maxUnavailable cannot be both set" in ran.err, (
+        ran.err
+    )

@@ -133,6 +133,20 @@ VALID: dict[str, dict[str, Any]] = {
         "metadata": {"name": "fast"},
         "provisioner": "tugboat.io/local-path",
     },
+    "PodDisruptionBudget": {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "db", "namespace": "default"},
+        "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "db"}}},
+    },
+    "EndpointSlice": {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {"name": "web-abc", "namespace": "default"},
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": ["10.1.2.3"]}],
+        "ports": [{"name": "http", "port": 80}],
+    },
 }
 
 
