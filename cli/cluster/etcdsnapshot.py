@@ -71,7 +71,7 @@ def _cluster(inv: Invocation) -> tuple[Layout, state.State]:
             f'cluster "{layout.name}" runs on container nodes: run `etcdctl snapshot` '
             "in its master containers"
         )
-    kinds = [_kind(r) for r in found.processes]
+    kinds = [processes.tier(r) for r in found.processes]
     layout = Layout(
         found.name,
         found.base_port,
@@ -154,14 +154,8 @@ def _flag(record: Record, name: str) -> str:
     raise CliError(f"{record.name}'s recorded command line has no {name}")
 
 
-def _kind(record: Record) -> str:
-    """ "etcd", "apiserver", "controller-manager"...: the name without its index."""
-    head, _, index = record.name.rpartition("-")
-    return head if index.isdigit() else record.name
-
-
 def _order(record: Record) -> int:
-    kind = _kind(record)
+    kind = processes.tier(record)
     return TIER_ORDER.index(kind) if kind in TIER_ORDER else len(TIER_ORDER)
 
 
