@@ -90,15 +90,17 @@ class ServiceHealthServer:
 
     async def sync(self, checks: dict[int, HealthCheck]) -> None:
         """Listen on exactly the ports of `checks`, answering from them from now on."""
-        previous, self.checks = self.checks, checks
+        # Ports that go are closed first, answering from the old checks until then, so a
+        # probe that got in before the close is answered for what it asked about.
         for port in [p for p in self._sites if p not in checks]:
             await self._sites.pop(port).stop()
-            gone = previous[port]
+            gone = self.checks[port]
             log.info(
                 "health check port closed",
                 service=f"{gone.namespace}/{gone.name}",
                 key=f"{self.address}:{port}",
             )
+        self.checks = checks
         for port in [p for p in self._errors if p not in checks]:
             del self._errors[port]
         wanted = [p for p in checks if p not in self._sites]

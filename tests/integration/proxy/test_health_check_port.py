@@ -18,15 +18,18 @@ NODES = {"node-1": "127.0.0.21", "node-2": "127.0.0.22", "node-3": "127.0.0.23"}
 
 
 async def probe(address: str, port: int) -> tuple[int, dict[str, Any], str] | None:
-    """Status, JSON body and weight header of GET /healthz; None when refused."""
+    """Status, JSON body and weight header of GET /healthz; None when nothing answers."""
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session,
             session.get(f"http://{address}:{port}/healthz") as resp,
         ):
             weight = resp.headers.get("X-Load-Balancing-Endpoint-Weight", "")
-            return resp.status, await resp.json(), weight
-    except aiohttp.ClientConnectorError:
+            # A port being closed by a sync may answer 404 in plain text meanwhile.
+            body = await resp.json() if resp.content_type == "application/json" else {}
+            return resp.status, body, weight
+    except (aiohttp.ClientError, TimeoutError):
+        # Refused, or cut off while a sync closed the port: nothing answers there.
         return None
 
 
