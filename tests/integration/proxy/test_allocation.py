@@ -169,6 +169,22 @@ async def test_a_load_balancer_without_node_port_allocation_holds_only_those_giv
     assert (await api.create(local_balancer("default-lb"))).spec.allocate_load_balancer_node_ports
 
 
+async def test_a_load_balancer_turned_cluster_ip_drops_its_class_and_allocation_choice(
+    api: ApiClient,
+) -> None:
+    lb = service("classy")
+    lb.spec.type = "LoadBalancer"
+    lb.spec.load_balancer_class = "example.com/metal"
+    lb.spec.allocate_load_balancer_node_ports = False
+    await api.create(lb)
+    # Sent back as stored, as `kubectl patch` does: only the type differs.
+    changed: Any = await api.get("services", "default", "classy")
+    changed.spec.type = "ClusterIP"
+    plain = await api.update(changed)
+    assert plain.spec.load_balancer_class == ""
+    assert not plain.spec.HasField("allocate_load_balancer_node_ports")
+
+
 async def test_two_api_servers_never_hand_out_the_same_address(apiserver_factory) -> None:
     servers = [await apiserver_factory.start(), await apiserver_factory.start()]
     clients = [ApiClient([s.endpoint]) for s in servers]

@@ -81,6 +81,24 @@ apiVersion: v1
 kind: Service
 metadata: {name: mail, namespace: shop}
 spec: {type: ExternalName, externalName: smtp.example.com}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-abc12, namespace: shop, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+endpoints: [{addresses: [172.30.0.5], conditions: {ready: false}}]
+ports: [{port: 80}]
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: shop, generation: 2}
+spec: {minAvailable: 2, selector: {matchLabels: {app: web}}}
+status:
+  currentHealthy: 1
+  desiredHealthy: 2
+  disruptionsAllowed: 0
+  expectedPods: 3
+  observedGeneration: 2
 """
 
 
@@ -165,6 +183,21 @@ def test_workloads_show_desired_against_actual(exposition):
     assert value(exposition, "kube_job_failed", job_name="pi", status="true") == 1
     assert value(exposition, "kube_endpoint_address_available", endpoint="web") == 0
     assert value(exposition, "kube_endpoint_address_not_ready", endpoint="web") == 1
+
+
+def test_a_disruption_budget_shows_the_status_its_controller_keeps(exposition):
+    budget = {"namespace": "shop", "poddisruptionbudget": "web"}
+    status = "kube_poddisruptionbudget_status_"
+    assert value(exposition, status + "current_healthy", **budget) == 1
+    assert value(exposition, status + "desired_healthy", **budget) == 2
+    assert value(exposition, status + "pod_disruptions_allowed", **budget) == 0
+    assert value(exposition, status + "expected_pods", **budget) == 3
+    assert value(exposition, status + "observed_generation", **budget) == 2
+
+
+def test_an_endpoint_slice_shows_its_address_type(exposition):
+    slice_ = {"namespace": "shop", "endpointslice": "web-abc12"}
+    assert value(exposition, "kube_endpointslice_info", addresstype="IPv4", **slice_) == 1
 
 
 def test_a_standby_or_a_finished_term_serves_no_series():
