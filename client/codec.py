@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -32,6 +34,36 @@ _INT_TYPES = {
     FieldDescriptor.TYPE_SINT32: (-(2**31), 2**31 - 1),
     FieldDescriptor.TYPE_SINT64: (-(2**63), 2**63 - 1),
 }
+
+# Fields of Kubernetes' `resource.Quantity`, which takes a JSON number as well as a
+# string (`cpu: 1`, `example.com/dongle: 3`): the number is kept as its decimal text.
+# Every other string field refuses a number, as Kubernetes' strict decoding does.
+_QUANTITY_FIELDS = frozenset(
+    f"tugboat.v1.{name}"
+    for name in (
+        "NodeStatus.capacity",
+        "NodeStatus.allocatable",
+        "ResourceRequirements.requests",
+        "ResourceRequirements.limits",
+        "EmptyDirVolumeSource.size_limit",
+        "PersistentVolumeSpec.capacity",
+        "VolumeResourceRequirements.requests",
+        "VolumeResourceRequirements.limits",
+        "PersistentVolumeClaimStatus.capacity",
+        "ResourceQuotaSpec.hard",
+        "ResourceQuotaStatus.hard",
+        "ResourceQuotaStatus.used",
+        "LimitRangeItem.max",
+        "LimitRangeItem.min",
+        "LimitRangeItem.default",
+        "LimitRangeItem.default_request",
+        "LimitRangeItem.max_limit_request_ratio",
+        "MetricTarget.value",
+        "MetricTarget.average_value",
+        "MetricValueStatus.value",
+        "MetricValueStatus.average_value",
+    )
+)
 
 
 class FieldError(ValueError):
@@ -65,8 +97,20 @@ def _type_name(value: object) -> str:
     return next((name for t, name in _JSON_TYPES if isinstance(value, t)), type(value).__name__)
 
 
-def _scalar(field: FieldDescriptor, value: object, path: str) -> object:
+def _quantity_text(value: int | float) -> str:
+    """A JSON number as the quantity it spells, in plain decimals (no exponent)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(value)
+    return format(Decimal(repr(value)).normalize(), "f")
+
+
+def _scalar(field: FieldDescriptor, value: object, path: str, *, quantity: bool = False) -> object:
     t = field.type
+    if quantity and isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return _quantity_text(value)
+        except ValueError:
+            raise FieldError(path, f"expected a quantity, got number {value!r}") from None
     if t == FieldDescriptor.TYPE_STRING:
         if not isinstance(value, str):
             raise FieldError(path, f"expected a string, got {_type_name(value)} {value!r}")
@@ -203,7 +247,7 @@ def _set_field(msg: Message, field: FieldDescriptor, value: object, path: str) -
             if vfield.type == FieldDescriptor.TYPE_MESSAGE:
                 _fill(target[k], v, kpath)
             else:
-                target[k] = _scalar(vfield, v, kpath)
+                target[k] = _scalar(vfield, v, kpath, quantity=field.full_name in _QUANTITY_FIELDS)
         return
     if field.is_repeated:
         if not isinstance(value, list):
@@ -221,7 +265,9 @@ def _set_field(msg: Message, field: FieldDescriptor, value: object, path: str) -
     if field.type == FieldDescriptor.TYPE_MESSAGE:
         _fill(getattr(msg, field.name), value, path)
         return
-    setattr(msg, field.name, _scalar(field, value, path))
+    setattr(
+        msg, field.name, _scalar(field, value, path, quantity=field.full_name in _QUANTITY_FIELDS)
+    )
 
 
 def from_dict(cls: type[M], data: object, *, path: str = "") -> M:

@@ -63,6 +63,23 @@ def test_null_values_count_as_absent() -> None:
     assert codec.to_dict(msg) == {"metadata": {"name": "x"}}
 
 
+def test_a_quantity_may_be_written_as_a_number_and_is_kept_as_its_decimal_text() -> None:
+    resources = {"requests": {"cpu": 1, "memory": 1e3}, "limits": {"example.com/dongle": 0.5}}
+    msg = codec.from_dict(core_pb2.ResourceRequirements, resources)
+    assert dict(msg.requests) == {"cpu": "1", "memory": "1000"}
+    assert dict(msg.limits) == {"example.com/dongle": "0.5"}
+    volume = codec.from_dict(core_pb2.Volume, {"name": "v", "emptyDir": {"sizeLimit": 1e-5}})
+    assert volume.empty_dir.size_limit == "0.00001"
+
+
+def test_a_number_in_a_string_field_that_is_not_a_quantity_is_refused() -> None:
+    with pytest.raises(codec.FieldError) as caught:
+        codec.from_dict(core_pb2.EnvVar, {"name": "N", "value": 1})
+    assert caught.value.path == "value"
+    with pytest.raises(codec.FieldError):
+        codec.from_dict(core_pb2.ResourceRequirements, {"requests": {"cpu": True}})
+
+
 def test_an_explicitly_empty_object_is_kept() -> None:
     msg = codec.from_dict(core_pb2.Volume, {"name": "v", "emptyDir": {}})
     assert msg.HasField("empty_dir")
