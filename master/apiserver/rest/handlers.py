@@ -41,6 +41,7 @@ from master.apiserver.rest import (
     customobjects,
     fieldvalidation,
     openapi,
+    openapiv2,
     podstreams,
     portforward,
     serverapply,
@@ -53,6 +54,7 @@ from master.apiserver.rest.bodies import request_body
 from master.apiserver.rest.encoding import EncodedObjects, encode
 from master.apiserver.rest.groups import (
     AGGREGATED,
+    GIT_VERSION,
     aggregated,
     api_group_list,
     api_versions,
@@ -208,6 +210,7 @@ class RestApi:
             web.get("/apis", self._groups_discovery),
             web.get("/api/{version}", self._resources),
             web.get("/apis/{group}/{version}", self._resources),
+            web.get("/openapi/v2", self._openapi_v2),
             web.get("/openapi/v3", self._openapi_index),
             web.get("/openapi/v3/{path:.+}", self._openapi_document),
             # metrics.k8s.io is not a stored group: its routes go before the generic ones.
@@ -262,6 +265,14 @@ class RestApi:
         if found is None:
             return status.respond(status.of_error(_not_found_path()))
         return _json(found)
+
+    async def _openapi_v2(self, request: web.Request) -> web.Response:
+        if (refused := await self._nonresource(request)) is not None:
+            return refused
+        if openapiv2.wants_protobuf(request.headers.get("Accept", "")):
+            body = openapiv2.protobuf(GIT_VERSION)
+            return web.Response(body=body, content_type=openapiv2.PROTOBUF_ANSWER)
+        return web.Response(text=openapiv2.document(GIT_VERSION), content_type=JSON)
 
     async def _openapi_index(self, request: web.Request) -> web.Response:
         if (refused := await self._nonresource(request)) is not None:

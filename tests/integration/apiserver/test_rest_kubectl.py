@@ -107,6 +107,28 @@ async def test_an_invalid_value_is_printed_by_field_as_kubectl_prints_it(kubectl
     assert "spec.replicas" in ran.err, ran.err
 
 
+async def test_a_kind_in_a_version_not_served_is_named_as_kubernetes_names_it(kubectl):
+    # kubectl finds no schema in /openapi/v3, asks /openapi/v2, then maps the kind.
+    removed = "apiVersion: batch/v1beta1\nkind: CronJob\nmetadata: {name: hello}\n"
+    ran = await kubectl("apply", "-f", "-", stdin=removed)
+    assert ran.code != 0
+    assert 'no matches for kind "CronJob" in version "batch/v1beta1"' in ran.err, ran.err
+    assert "failed to download openapi" not in ran.err, ran.err
+
+
+async def test_a_quantity_written_as_a_number_is_stored_as_its_text(kubectl):
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: counted}\nspec:\n  containers:\n"
+        "  - {name: c, image: busybox:1.35, resources: {requests: {cpu: 1, memory: 1e6}}}\n"
+    )
+    await kubectl.ok("apply", "-f", "-", stdin=pod)
+    live = json.loads(await kubectl.ok("get", "pod", "counted", "-o", "json"))
+    assert live["spec"]["containers"][0]["resources"]["requests"] == {
+        "cpu": "1",
+        "memory": "1000000",
+    }
+
+
 async def test_a_missing_object_is_an_error_from_server_not_found(kubectl):
     ran = await kubectl("get", "configmap", "nope")
     assert ran.code == 1
