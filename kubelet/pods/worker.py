@@ -33,6 +33,7 @@ from kubelet import metrics
 from kubelet.pods.config import ContainerConfigError
 from kubelet.pods.context import NodeContext
 from kubelet.pods.env import container_env, expand
+from kubelet.pods.lifecycle import POST_START, PRE_STOP, hook_of, run_hook
 from kubelet.pods.service_env import service_env_for
 from kubelet.pods.status import TERMINAL, PodFacts, pod_status
 from kubelet.pods.volumes import VolumeError, VolumeManager
@@ -49,6 +50,11 @@ from proto import core_pb2
 log = structlog.get_logger("kubelet.pods")
 
 NORMAL, WARNING = "Normal", "Warning"
+POST_START_LIMIT = 300.0
+"""How long a postStart hook may run before it counts as failed. Kubernetes sets no limit;
+one that never ends would hold its container in ContainerCreating for good."""
+MIN_GRACE_AFTER_HOOK = 2
+"""The seconds a container still gets to stop after its preStop hook used the grace period."""
 
 
 def pull_policy(container: core_pb2.Container) -> str:
@@ -105,6 +111,8 @@ class PodWorker:
         self._shown_by = -1
         """The relist generation that shows this worker's last change (-1: none read yet)."""
         self.finished = asyncio.Event()
+        self._ending = asyncio.Event()
+        """Set once the pod is being deleted: a running postStart hook is given up."""
 
     # ---- inputs -------------------------------------------------------------------------
 
@@ -112,11 +120,14 @@ class PodWorker:
         """A newer version of the pod from the API server."""
         if _rv(pod) >= _rv(self.pod):
             self.pod = pod
+        if self.pod.metadata.deletion_timestamp:
+            self._ending.set()
         self.kick()
 
     def removed(self) -> None:
         """The pod no longer exists in the API server."""
         self.gone = True
+        self._ending.set()
         self.kick()
 
     def kick(self) -> None:
@@ -338,7 +349,7 @@ class PodWorker:
         if probe.HasField("termination_grace_period_seconds"):
             grace = int(probe.termination_grace_period_seconds)
         self._acting()
-        await self.ctx.runtime.stop_container(info.id, grace)
+        await self._stop_app(pod, spec, info, grace, self._pod_ip())
         self.kick()
 
     def _backoff(self, pod: core_pb2.Pod, spec: core_pb2.Container, delay: float) -> str:
@@ -473,6 +484,66 @@ class PodWorker:
             return
         self.log.info("container started", container=spec.name, attempt=attempt, id=info.id[:12])
         self.ctx.event(pod, NORMAL, "Started", f"Started container {spec.name}")
+        await self._post_start(pod, spec, info, sandbox.ip)
+
+    async def _post_start(
+        self, pod: core_pb2.Pod, spec: core_pb2.Container, info: ContainerInfo, pod_ip: str
+    ) -> None:
+        """Run the container's postStart hook before anything else of the pod moves on, as
+        Kubernetes does; a failed one kills the container, which then restarts as a crash
+        would. Given up if the pod is deleted meanwhile (its termination stops it)."""
+        handler = hook_of(spec, POST_START)
+        if handler is None:
+            return
+        hook = asyncio.ensure_future(
+            run_hook(self.ctx.runtime, pod, spec, info.id, pod_ip, handler, POST_START_LIMIT)
+        )
+        ending = asyncio.ensure_future(self._ending.wait())
+        try:
+            await asyncio.wait({hook, ending}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ending.cancel()
+        if not hook.done():
+            hook.cancel()
+            self.log.info("post-start hook given up: pod deleted", container=spec.name)
+            return
+        failure = hook.result()
+        if failure is None:
+            return
+        self.log.info("post-start hook failed", container=spec.name, error=failure)
+        self.ctx.event(pod, WARNING, "FailedPostStartHook", failure)
+        await self._stop_app(pod, spec, info, self._grace(pod), pod_ip)
+
+    async def _stop_app(
+        self,
+        pod: core_pb2.Pod,
+        spec: core_pb2.Container | None,
+        info: ContainerInfo,
+        grace: int,
+        pod_ip: str,
+    ) -> None:
+        """Stop an app container: its preStop hook first, within the grace period, then
+        the signal with what is left of it (at least 2 s, as Kubernetes gives)."""
+        handler = hook_of(spec, PRE_STOP) if spec is not None else None
+        if spec is not None and handler is not None and grace > 0 and info.running:
+            started = time.monotonic()
+            runtime = self.ctx.runtime
+            failure = await run_hook(runtime, pod, spec, info.id, pod_ip, handler, float(grace))
+            if failure is not None:
+                self.log.info("pre-stop hook failed", container=info.name, error=failure)
+                self.ctx.event(pod, WARNING, "FailedPreStopHook", failure)
+            grace = max(MIN_GRACE_AFTER_HOOK, grace - int(time.monotonic() - started))
+        await self.ctx.runtime.stop_container(info.id, grace)
+
+    def _pod_ip(self) -> str:
+        """The pod's IP as the last relist shows its sandbox ("" when there is none)."""
+        sandbox = next(
+            (c for c in self.ctx.cache.containers(self.uid) if c.kind == "sandbox"), None
+        )
+        return sandbox.ip if sandbox is not None else ""
+
+    def _spec_of(self, name: str) -> core_pb2.Container | None:
+        return next((c for c in self.pod.spec.containers if c.name == name), None)
 
     # ---- clean-up -------------------------------------------------------------------------
 
@@ -507,7 +578,10 @@ class PodWorker:
         apps = [c for c in mine if c.kind != "sandbox" and c.running]
         if apps:
             self.ctx.event(pod, NORMAL, "Killing", f"Stopping {len(apps)} container(s)")
-        await asyncio.gather(*(self.ctx.runtime.stop_container(c.id, grace) for c in apps))
+        ip = next((c.ip for c in mine if c.kind == "sandbox"), "")
+        await asyncio.gather(
+            *(self._stop_app(pod, self._spec_of(c.name), c, grace, ip) for c in apps)
+        )
         for c in mine:
             if c.kind == "sandbox" and c.running:
                 await self.ctx.runtime.stop_container(c.id, 0)

@@ -79,9 +79,15 @@ def _config_errors_fail(
 
 @_config_errors_fail
 async def http_get(
-    action: core_pb2.HTTPGetAction, container: core_pb2.Container, pod_ip: str, timeout: float
+    action: core_pb2.HTTPGetAction,
+    container: core_pb2.Container,
+    pod_ip: str,
+    timeout: float,
+    *,
+    any_status: bool = False,
 ) -> Outcome:
-    """GET the URL; 200-399 is success, as in Kubernetes."""
+    """GET the URL; 200-399 is success, as in Kubernetes, or any answer with `any_status`
+    (a lifecycle hook's GET fails only when no answer comes)."""
     host, port = _target(action, container, pod_ip, "httpGet.port")
     scheme = (action.scheme or "HTTP").lower()
     path = action.path or "/"
@@ -111,7 +117,7 @@ async def http_get(
         if len(parts) < 2 or not parts[1].isdigit():
             return Outcome(False, f'Get "{url}": malformed HTTP response {status_line[:40]!r}')
         code = int(parts[1])
-        if 200 <= code < 400:
+        if 200 <= code < 400 or any_status:
             return Outcome(True)
         return Outcome(False, f"HTTP probe failed with statuscode: {code}")
 

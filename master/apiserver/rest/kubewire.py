@@ -669,6 +669,17 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         3: ("mode", "", "int32"),
         4: ("user", "", "int64"),
     },
+    "k8s.io.api.core.v1.Lifecycle": {
+        1: ("postStart", "", "k8s.io.api.core.v1.LifecycleHandler"),
+        2: ("preStop", "", "k8s.io.api.core.v1.LifecycleHandler"),
+        3: ("stopSignal", "", "string"),
+    },
+    "k8s.io.api.core.v1.LifecycleHandler": {
+        1: ("exec", "", "k8s.io.api.core.v1.ExecAction"),
+        2: ("httpGet", "", "k8s.io.api.core.v1.HTTPGetAction"),
+        3: ("tcpSocket", "", "k8s.io.api.core.v1.TCPSocketAction"),
+        4: ("sleep", "", "k8s.io.api.core.v1.SleepAction"),
+    },
     "k8s.io.api.core.v1.LimitRange": {
         1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
         2: ("spec", "", "k8s.io.api.core.v1.LimitRangeSpec"),
@@ -1175,6 +1186,9 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
     },
     "k8s.io.api.core.v1.SessionAffinityConfig": {
         1: ("clientIP", "", "k8s.io.api.core.v1.ClientIPConfig"),
+    },
+    "k8s.io.api.core.v1.SleepAction": {
+        1: ("seconds", "", "int64"),
     },
     "k8s.io.api.core.v1.Sysctl": {
         1: ("name", "", "string"),

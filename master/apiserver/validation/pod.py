@@ -83,6 +83,7 @@ def validate_pod_spec(
         for i, c in enumerate(getattr(spec, field)):
             cpath = index(child(path, json_name), i)
             _container(errs, c, cpath, volumes, init=field == "init_containers")
+            _lifecycle(errs, c, cpath, spec, init=field == "init_containers")
             if c.name in names:
                 errs.duplicate(child(cpath, "name"), c.name)
             names.add(c.name)
@@ -320,32 +321,68 @@ def _relative_path(errs: Errors, path: str, value: str) -> None:
 # ---- probes ----
 
 
-def _probe(errs: Errors, probe: core_pb2.Probe, path: str, *, once: bool) -> None:
-    handlers = [
-        (f, j)
-        for f, j in (
-            ("exec", "exec"),
-            ("http_get", "httpGet"),
-            ("tcp_socket", "tcpSocket"),
-            ("grpc", "grpc"),
-        )
-        if probe.HasField(f)
-    ]
+def _handler(
+    errs: Errors,
+    handler: core_pb2.Probe | core_pb2.LifecycleHandler,
+    path: str,
+    kinds: Sequence[tuple[str, str]],
+) -> None:
+    """Exactly one action of `kinds` (field, JSON name), each valid: a probe's or a hook's."""
+    handlers = [(f, j) for f, j in kinds if handler.HasField(f)]
     if not handlers:
         errs.required(path, "must specify a handler type")
     for _, json_name in handlers[1:]:
         errs.forbidden(child(path, json_name), "may not specify more than 1 handler type")
-    if probe.HasField("exec") and not probe.exec.command:
+    if handler.HasField("exec") and not handler.exec.command:
         errs.required(child(child(path, "exec"), "command"))
-    if probe.HasField("http_get"):
+    if handler.HasField("http_get"):
         hpath = child(path, "httpGet")
-        port_or_name(errs, probe.http_get.port, child(hpath, "port"))
-        errs.enum(child(hpath, "scheme"), probe.http_get.scheme, ("HTTP", "HTTPS"), required=False)
-        for i, h in enumerate(probe.http_get.http_headers):
+        get = handler.http_get
+        port_or_name(errs, get.port, child(hpath, "port"))
+        errs.enum(child(hpath, "scheme"), get.scheme, ("HTTP", "HTTPS"), required=False)
+        for i, h in enumerate(get.http_headers):
             if not h.name:
                 errs.required(child(index(child(hpath, "httpHeaders"), i), "name"))
-    if probe.HasField("tcp_socket"):
-        port_or_name(errs, probe.tcp_socket.port, child(child(path, "tcpSocket"), "port"))
+    if handler.HasField("tcp_socket"):
+        port_or_name(errs, handler.tcp_socket.port, child(child(path, "tcpSocket"), "port"))
+
+
+_PROBE_ACTIONS = (("exec", "exec"), ("http_get", "httpGet"), ("tcp_socket", "tcpSocket"))
+_HOOK_ACTIONS = (*_PROBE_ACTIONS, ("sleep", "sleep"))
+
+
+def _lifecycle(
+    errs: Errors, c: core_pb2.Container, path: str, spec: core_pb2.PodSpec, *, init: bool
+) -> None:
+    if not c.HasField("lifecycle"):
+        return
+    lpath = child(path, "lifecycle")
+    if init:
+        errs.forbidden(lpath, "may not be set for init containers")
+        return
+    # Kubernetes defaults the pod's grace period to 30 s before it validates.
+    grace = (
+        spec.termination_grace_period_seconds
+        if spec.HasField("termination_grace_period_seconds")
+        else 30
+    )
+    for field, json_name in (("post_start", "postStart"), ("pre_stop", "preStop")):
+        if not c.lifecycle.HasField(field):
+            continue
+        hook: core_pb2.LifecycleHandler = getattr(c.lifecycle, field)
+        hpath = child(lpath, json_name)
+        _handler(errs, hook, hpath, _HOOK_ACTIONS)
+        seconds = hook.sleep.seconds
+        if hook.HasField("sleep") and not 0 < seconds <= grace:
+            errs.invalid(
+                child(child(hpath, "sleep"), "seconds"),
+                seconds,
+                f"must be greater than 0 and less than terminationGracePeriodSeconds ({grace})",
+            )
+
+
+def _probe(errs: Errors, probe: core_pb2.Probe, path: str, *, once: bool) -> None:
+    _handler(errs, probe, path, (*_PROBE_ACTIONS, ("grpc", "grpc")))
     if probe.HasField("grpc"):
         errs.port(child(child(path, "grpc"), "port"), probe.grpc.port)
     for field, json_name in (

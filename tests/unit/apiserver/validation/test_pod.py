@@ -428,6 +428,55 @@ CASES: list[Case] = [
         "spec.initContainers[0].readinessProbe: Forbidden: may not be set for init containers",
         "a probe on an init container",
     ),
+    # ---- lifecycle hooks ----
+    (
+        "Pod",
+        {"spec.containers": container(lifecycle={"postStart": {}})},
+        f"{C0}.lifecycle.postStart: Required value: must specify a handler type",
+        "a hook without a handler",
+    ),
+    (
+        "Pod",
+        {
+            "spec.containers": container(
+                lifecycle={"preStop": {"exec": {"command": ["true"]}, "sleep": {"seconds": 1}}}
+            )
+        },
+        f"{C0}.lifecycle.preStop.sleep: Forbidden: may not specify more than 1 handler type",
+        "a hook with two handlers",
+    ),
+    (
+        "Pod",
+        {"spec.containers": container(lifecycle={"preStop": {"httpGet": {"port": 0}}})},
+        f"{C0}.lifecycle.preStop.httpGet.port: Invalid value: 0: {PORT_RANGE}",
+        "a hook on port 0",
+    ),
+    (
+        "Pod",
+        {
+            "spec.terminationGracePeriodSeconds": 10,
+            "spec.containers": container(lifecycle={"preStop": {"sleep": {"seconds": 20}}}),
+        },
+        f"{C0}.lifecycle.preStop.sleep.seconds: Invalid value: 20: must be greater than 0 and "
+        "less than terminationGracePeriodSeconds (10)",
+        "a hook that sleeps past the grace period",
+    ),
+    (
+        "Pod",
+        {"spec.containers": container(lifecycle={"preStop": {"sleep": {"seconds": 0}}})},
+        f"{C0}.lifecycle.preStop.sleep.seconds: Invalid value: 0: must be greater than 0",
+        "a hook that sleeps no time",
+    ),
+    (
+        "Pod",
+        {
+            "spec.initContainers": [
+                {"name": "init", "image": "b", "lifecycle": {"postStart": {"exec": {}}}}
+            ]
+        },
+        "spec.initContainers[0].lifecycle: Forbidden: may not be set for init containers",
+        "a hook on an init container",
+    ),
     # ---- scheduling ----
     (
         "Pod",
