@@ -492,14 +492,17 @@ class ApiClient:
         pod_name: str = "",
         pod_uid: str = "",
         expiration_seconds: int = 0,
+        audiences: Sequence[str] = (),
     ) -> auth_pb2.TokenResponse:
-        """A ServiceAccount token (Kubernetes' TokenRequest), bound to a pod if named."""
+        """A ServiceAccount token (Kubernetes' TokenRequest), bound to a pod if named, for
+        `audiences` (none: the API server)."""
         request = auth_pb2.TokenRequest(
             namespace=namespace,
             service_account=service_account,
             pod_name=pod_name,
             pod_uid=pod_uid,
             expiration_seconds=expiration_seconds,
+            audiences=audiences,
         )
         answer: auth_pb2.TokenResponse = await self._unary(
             "CreateToken", request, auth_pb2.TokenResponse, what=f"{namespace}/{service_account}"

@@ -62,6 +62,7 @@ _QUANTITY_FIELDS = frozenset(
         "MetricTarget.average_value",
         "MetricValueStatus.value",
         "MetricValueStatus.average_value",
+        "ResourceFieldSelector.divisor",
     )
 )
 

@@ -20,6 +20,7 @@ from kubelet.fencing import Fence, FenceSettings, SelfFencing
 from kubelet.node import NodeHeartbeat, NodeSettings
 from kubelet.pods.config import ApiConfigSource
 from kubelet.pods.context import NodeContext, PodSettings
+from kubelet.pods.downward import NodeCapacity
 from kubelet.pods.manager import PodManager
 from kubelet.pods.pleg import ContainerCache
 from kubelet.pods.volumes import VolumeManager
@@ -124,6 +125,7 @@ class Kubelet:
         """Register the node and start every loop; returns once they run."""
         machine = await self.runtime.version()
         self.stats.cpu_cores = machine.cpu_millis / 1000
+        self.ctx.capacity = NodeCapacity(machine.cpu_millis, machine.memory_bytes)
         c = self.config
         self.heartbeat = NodeHeartbeat(
             self.api,

@@ -24,27 +24,27 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x10proto/auth.proto\x12\ntugboat.v1\"y\n\x0cTokenRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x17\n\x0fservice_account\x18\x02 \x01(\t\x12\x1a\n\x12\x65xpiration_seconds\x18\x03 \x01(\x03\x12\x10\n\x08pod_name\x18\x04 \x01(\t\x12\x0f\n\x07pod_uid\x18\x05 \x01(\t\"<\n\rTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12\x1c\n\x14\x65xpiration_timestamp\x18\x02 \x01(\t\"}\n\x12ResourceAttributes\x12\x0c\n\x04verb\x18\x01 \x01(\t\x12\x11\n\tapi_group\x18\x02 \x01(\t\x12\x10\n\x08resource\x18\x03 \x01(\t\x12\x13\n\x0bsubresource\x18\x04 \x01(\t\x12\x11\n\tnamespace\x18\x05 \x01(\t\x12\x0c\n\x04name\x18\x06 \x01(\t\"\xa6\x01\n\x13\x41\x63\x63\x65ssReviewRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0e\n\x06groups\x18\x02 \x03(\t\x12;\n\x13resource_attributes\x18\x03 \x01(\x0b\x32\x1e.tugboat.v1.ResourceAttributes\x12\x19\n\x11non_resource_path\x18\x04 \x01(\t\x12\x19\n\x11non_resource_verb\x18\x05 \x01(\t\"E\n\x14\x41\x63\x63\x65ssReviewResponse\x12\x0f\n\x07\x61llowed\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0c\n\x04user\x18\x03 \x01(\t\"\x0f\n\rWhoAmIRequest\";\n\x0eWhoAmIResponse\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0b\n\x03uid\x18\x02 \x01(\t\x12\x0e\n\x06groups\x18\x03 \x03(\t2\xd8\x01\n\x04\x41uth\x12\x42\n\x0b\x43reateToken\x12\x18.tugboat.v1.TokenRequest\x1a\x19.tugboat.v1.TokenResponse\x12K\n\x06Review\x12\x1f.tugboat.v1.AccessReviewRequest\x1a .tugboat.v1.AccessReviewResponse\x12?\n\x06WhoAmI\x12\x19.tugboat.v1.WhoAmIRequest\x1a\x1a.tugboat.v1.WhoAmIResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x10proto/auth.proto\x12\ntugboat.v1\"\x8c\x01\n\x0cTokenRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x17\n\x0fservice_account\x18\x02 \x01(\t\x12\x1a\n\x12\x65xpiration_seconds\x18\x03 \x01(\x03\x12\x10\n\x08pod_name\x18\x04 \x01(\t\x12\x0f\n\x07pod_uid\x18\x05 \x01(\t\x12\x11\n\taudiences\x18\x06 \x03(\t\"<\n\rTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12\x1c\n\x14\x65xpiration_timestamp\x18\x02 \x01(\t\"}\n\x12ResourceAttributes\x12\x0c\n\x04verb\x18\x01 \x01(\t\x12\x11\n\tapi_group\x18\x02 \x01(\t\x12\x10\n\x08resource\x18\x03 \x01(\t\x12\x13\n\x0bsubresource\x18\x04 \x01(\t\x12\x11\n\tnamespace\x18\x05 \x01(\t\x12\x0c\n\x04name\x18\x06 \x01(\t\"\xa6\x01\n\x13\x41\x63\x63\x65ssReviewRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0e\n\x06groups\x18\x02 \x03(\t\x12;\n\x13resource_attributes\x18\x03 \x01(\x0b\x32\x1e.tugboat.v1.ResourceAttributes\x12\x19\n\x11non_resource_path\x18\x04 \x01(\t\x12\x19\n\x11non_resource_verb\x18\x05 \x01(\t\"E\n\x14\x41\x63\x63\x65ssReviewResponse\x12\x0f\n\x07\x61llowed\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0c\n\x04user\x18\x03 \x01(\t\"\x0f\n\rWhoAmIRequest\";\n\x0eWhoAmIResponse\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0b\n\x03uid\x18\x02 \x01(\t\x12\x0e\n\x06groups\x18\x03 \x03(\t2\xd8\x01\n\x04\x41uth\x12\x42\n\x0b\x43reateToken\x12\x18.tugboat.v1.TokenRequest\x1a\x19.tugboat.v1.TokenResponse\x12K\n\x06Review\x12\x1f.tugboat.v1.AccessReviewRequest\x1a .tugboat.v1.AccessReviewResponse\x12?\n\x06WhoAmI\x12\x19.tugboat.v1.WhoAmIRequest\x1a\x1a.tugboat.v1.WhoAmIResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'proto.auth_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TOKENREQUEST']._serialized_start=32
-  _globals['_TOKENREQUEST']._serialized_end=153
-  _globals['_TOKENRESPONSE']._serialized_start=155
-  _globals['_TOKENRESPONSE']._serialized_end=215
-  _globals['_RESOURCEATTRIBUTES']._serialized_start=217
-  _globals['_RESOURCEATTRIBUTES']._serialized_end=342
-  _globals['_ACCESSREVIEWREQUEST']._serialized_start=345
-  _globals['_ACCESSREVIEWREQUEST']._serialized_end=511
-  _globals['_ACCESSREVIEWRESPONSE']._serialized_start=513
-  _globals['_ACCESSREVIEWRESPONSE']._serialized_end=582
-  _globals['_WHOAMIREQUEST']._serialized_start=584
-  _globals['_WHOAMIREQUEST']._serialized_end=599
-  _globals['_WHOAMIRESPONSE']._serialized_start=601
-  _globals['_WHOAMIRESPONSE']._serialized_end=660
-  _globals['_AUTH']._serialized_start=663
-  _globals['_AUTH']._serialized_end=879
+  _globals['_TOKENREQUEST']._serialized_start=33
+  _globals['_TOKENREQUEST']._serialized_end=173
+  _globals['_TOKENRESPONSE']._serialized_start=175
+  _globals['_TOKENRESPONSE']._serialized_end=235
+  _globals['_RESOURCEATTRIBUTES']._serialized_start=237
+  _globals['_RESOURCEATTRIBUTES']._serialized_end=362
+  _globals['_ACCESSREVIEWREQUEST']._serialized_start=365
+  _globals['_ACCESSREVIEWREQUEST']._serialized_end=531
+  _globals['_ACCESSREVIEWRESPONSE']._serialized_start=533
+  _globals['_ACCESSREVIEWRESPONSE']._serialized_end=602
+  _globals['_WHOAMIREQUEST']._serialized_start=604
+  _globals['_WHOAMIREQUEST']._serialized_end=619
+  _globals['_WHOAMIRESPONSE']._serialized_start=621
+  _globals['_WHOAMIRESPONSE']._serialized_end=680
+  _globals['_AUTH']._serialized_start=683
+  _globals['_AUTH']._serialized_end=899
 # @@protoc_insertion_point(module_scope)

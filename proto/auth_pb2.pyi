@@ -7,18 +7,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class TokenRequest(_message.Message):
-    __slots__ = ("namespace", "service_account", "expiration_seconds", "pod_name", "pod_uid")
+    __slots__ = ("namespace", "service_account", "expiration_seconds", "pod_name", "pod_uid", "audiences")
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     SERVICE_ACCOUNT_FIELD_NUMBER: _ClassVar[int]
     EXPIRATION_SECONDS_FIELD_NUMBER: _ClassVar[int]
     POD_NAME_FIELD_NUMBER: _ClassVar[int]
     POD_UID_FIELD_NUMBER: _ClassVar[int]
+    AUDIENCES_FIELD_NUMBER: _ClassVar[int]
     namespace: str
     service_account: str
     expiration_seconds: int
     pod_name: str
     pod_uid: str
-    def __init__(self, namespace: _Optional[str] = ..., service_account: _Optional[str] = ..., expiration_seconds: _Optional[int] = ..., pod_name: _Optional[str] = ..., pod_uid: _Optional[str] = ...) -> None: ...
+    audiences: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, namespace: _Optional[str] = ..., service_account: _Optional[str] = ..., expiration_seconds: _Optional[int] = ..., pod_name: _Optional[str] = ..., pod_uid: _Optional[str] = ..., audiences: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class TokenResponse(_message.Message):
     __slots__ = ("token", "expiration_timestamp")

@@ -150,6 +150,19 @@ def write_volumes(w: Writer, level: int, volumes: list[core_pb2.Volume]) -> None
             w.field(inner, "Type", "Secret (a volume populated by a Secret)")
             w.field(inner, "SecretName", v.secret.secret_name)
             w.field(inner, "Optional", str(v.secret.optional).lower())
+        elif v.HasField("downward_api"):
+            w.field(inner, "Type", "DownwardAPI (a volume populated by information about the pod)")
+            w.title(inner, "Items:")
+            for item in v.downward_api.items:
+                source = item.field_ref.field_path or item.resource_field_ref.resource
+                w.title(inner + 1, f"{source} -> {item.path}")
+        elif v.HasField("projected"):
+            w.field(
+                inner,
+                "Type",
+                "Projected (a volume that contains injected data from multiple sources)",
+            )
+            _write_projections(w, inner, v.projected)
         elif v.HasField("host_path"):
             w.field(inner, "Type", "HostPath (bare host directory volume)")
             w.field(inner, "Path", v.host_path.path)
@@ -158,6 +171,22 @@ def write_volumes(w: Writer, level: int, volumes: list[core_pb2.Volume]) -> None
             w.field(inner, "Type", "EmptyDir (a temporary directory that shares a pod's lifetime)")
             w.field(inner, "Medium", v.empty_dir.medium)
             w.field(inner, "SizeLimit", v.empty_dir.size_limit or "<unset>")
+
+
+def _write_projections(w: Writer, level: int, projected: core_pb2.ProjectedVolumeSource) -> None:
+    """A projected volume's sources, in kubectl describe's words."""
+    for source in projected.sources:
+        if source.HasField("service_account_token"):
+            token = source.service_account_token
+            w.field(level, "TokenExpirationSeconds", str(token.expiration_seconds))
+        elif source.HasField("config_map"):
+            w.field(level, "ConfigMapName", source.config_map.name)
+            w.field(level, "Optional", str(source.config_map.optional).lower())
+        elif source.HasField("secret"):
+            w.field(level, "SecretName", source.secret.name)
+            w.field(level, "Optional", str(source.secret.optional).lower())
+        elif source.HasField("downward_api"):
+            w.field(level, "DownwardAPI", "true")
 
 
 def write_template(w: Writer, level: int, template: core_pb2.PodTemplateSpec) -> None:

@@ -25,8 +25,11 @@ class ConfigSource(Protocol):
         """The Secret, or None."""
         ...
 
-    async def token(self, pod: core_pb2.Pod) -> str:
-        """A token of the pod's ServiceAccount, bound to the pod (ApiError if refused)."""
+    async def token(
+        self, pod: core_pb2.Pod, audience: str = "", expiration_seconds: int = 0
+    ) -> str:
+        """A token of the pod's ServiceAccount, bound to the pod (ApiError if refused): for
+        `audience` ("": the API server) and as long as asked (0: the kubelet's own)."""
         ...
 
     async def claim(self, namespace: str, name: str) -> core_pb2.PersistentVolumeClaim | None:
@@ -62,14 +65,18 @@ class ApiConfigSource:
         assert isinstance(obj, core_pb2.Secret)
         return obj
 
-    async def token(self, pod: core_pb2.Pod) -> str:
-        """CreateToken for the pod, as Kubernetes' kubelet asks (3607 s, bound to the pod)."""
+    async def token(
+        self, pod: core_pb2.Pod, audience: str = "", expiration_seconds: int = 0
+    ) -> str:
+        """CreateToken for the pod, as Kubernetes' kubelet asks (by default 3607 s, bound
+        to the pod)."""
         answer = await self.api.create_token(
             pod.metadata.namespace,
             pod.spec.service_account_name or "default",
             pod_name=pod.metadata.name,
             pod_uid=pod.metadata.uid,
-            expiration_seconds=KUBELET_TOKEN_SECONDS,
+            expiration_seconds=expiration_seconds or KUBELET_TOKEN_SECONDS,
+            audiences=[audience] if audience else [],
         )
         return answer.token
 

@@ -11,6 +11,7 @@ from typing import Protocol
 from client.verbs import Deleter, StatusWriter
 from kubelet.backoff import Backoff
 from kubelet.pods.config import ConfigSource
+from kubelet.pods.downward import UNKNOWN_CAPACITY, NodeCapacity
 from kubelet.pods.pleg import ContainerCache
 from kubelet.pods.service_env import ServiceCache
 from kubelet.pods.volumes import VolumeManager
@@ -69,6 +70,8 @@ class NodeContext:
     image_backoff: Backoff = field(init=False)
     services: ServiceCache | None = None
     """The node's Service informer, for the service environment variables."""
+    capacity: NodeCapacity = UNKNOWN_CAPACITY
+    """The node's machine, once read: what a container's unset limit reads as."""
     may_start: Callable[[], bool] = field(default=lambda: True)
     """False while the node is fenced or reconnecting (kubelet.fencing): start nothing."""
     _background: set[asyncio.Task[None]] = field(default_factory=set)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Protocol, TypeVar
 
 from kubelet.pods.config import ConfigSource, ContainerConfigError
+from kubelet.pods.downward import UNKNOWN_CAPACITY, NodeCapacity, field_value, resource_value
 from proto import core_pb2
 
 _REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
@@ -23,27 +24,6 @@ def expand(text: str, env: dict[str, str]) -> str:
         return env.get(name, m.group(0))
 
     return _REF.sub(sub, text)
-
-
-def field_value(pod: core_pb2.Pod, path: str, pod_ip: str) -> str:
-    """The value a fieldRef names; ContainerConfigError for an unsupported path."""
-    meta = pod.metadata
-    simple = {
-        "metadata.name": meta.name,
-        "metadata.namespace": meta.namespace,
-        "metadata.uid": meta.uid,
-        "spec.nodeName": pod.spec.node_name,
-        "spec.serviceAccountName": pod.spec.service_account_name,
-        "status.podIP": pod_ip,
-        "status.hostIP": pod.status.host_ip,
-    }
-    if path in simple:
-        return simple[path]
-    m = re.fullmatch(r"metadata\.(labels|annotations)\['([^']+)'\]", path)
-    if m:
-        source = meta.labels if m.group(1) == "labels" else meta.annotations
-        return source.get(m.group(2), "")
-    raise ContainerConfigError(f"fieldRef: unsupported fieldPath {path!r}")
 
 
 def _decoded(data: Mapping[str, bytes]) -> dict[str, str]:
@@ -81,7 +61,11 @@ def _key(where: str, kind: str, ns: str, ref: _KeyRef, data: Mapping[str, _V] | 
 
 
 async def container_env(
-    pod: core_pb2.Pod, container: core_pb2.Container, source: ConfigSource, pod_ip: str
+    pod: core_pb2.Pod,
+    container: core_pb2.Container,
+    source: ConfigSource,
+    pod_ip: str,
+    capacity: NodeCapacity = UNKNOWN_CAPACITY,
 ) -> dict[str, str]:
     """The resolved environment; ContainerConfigError names the missing object or key."""
     ns = pod.metadata.namespace
@@ -131,6 +115,8 @@ async def container_env(
                 env[var.name] = raw.decode(errors="replace")
         elif vf.HasField("field_ref"):
             env[var.name] = field_value(pod, vf.field_ref.field_path, pod_ip)
+        elif vf.HasField("resource_field_ref"):
+            env[var.name] = resource_value(pod, vf.resource_field_ref, capacity, container.name)
         else:
             raise ContainerConfigError(f"{where}: valueFrom has no source")
     return env

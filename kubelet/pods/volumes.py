@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from client.errors import ApiError
-from kubelet.pods.config import ConfigSource
+from kubelet.pods.config import ConfigSource, ContainerConfigError
+from kubelet.pods.downward import UNKNOWN_CAPACITY, NodeCapacity, field_value, resource_value
 from kubelet.runtime.interface import Mount
 from proto import core_pb2
 
@@ -76,6 +77,29 @@ def _projected(
         if path.startswith("/") or ".." in Path(path).parts:
             raise VolumeError(f"{where}: item path {path!r} must be relative, without '..'")
         out[path] = (data[item.key], item.mode if item.HasField("mode") else default_mode)
+    return out
+
+
+def _downward_files(
+    pod: core_pb2.Pod,
+    items: list[core_pb2.DownwardAPIVolumeFile],
+    default_mode: int,
+    capacity: NodeCapacity,
+    where: str,
+) -> dict[str, tuple[bytes, int]]:
+    """A downwardAPI volume's files: each the text of a pod field or a container resource."""
+    out: dict[str, tuple[bytes, int]] = {}
+    for item in items:
+        if item.path.startswith("/") or ".." in Path(item.path).parts:
+            raise VolumeError(f"{where}: item path {item.path!r} must be relative, without '..'")
+        try:
+            if item.HasField("resource_field_ref"):
+                text = resource_value(pod, item.resource_field_ref, capacity)
+            else:
+                text = field_value(pod, item.field_ref.field_path, pod.status.pod_ip)
+        except ContainerConfigError as e:
+            raise VolumeError(f"{where}: {e}") from None
+        out[item.path] = (text.encode(), item.mode if item.HasField("mode") else default_mode)
     return out
 
 
@@ -148,7 +172,9 @@ class VolumeManager:
         """The pod's own directory under the root dir."""
         return self.root_dir / "pods" / uid
 
-    async def setup(self, pod: core_pb2.Pod) -> dict[str, str]:
+    async def setup(
+        self, pod: core_pb2.Pod, capacity: NodeCapacity = UNKNOWN_CAPACITY
+    ) -> dict[str, str]:
         """Create or refresh every volume; volume name -> host path."""
         paths: dict[str, str] = {}
         ns = pod.metadata.namespace
@@ -169,6 +195,14 @@ class VolumeManager:
                 continue
             if vol.HasField("config_map") or vol.HasField("secret"):
                 files = await self._projection(ns, vol, where)
+                await asyncio.to_thread(_write_files, target, files)
+            elif vol.HasField("downward_api"):
+                source = vol.downward_api
+                mode = source.default_mode if source.HasField("default_mode") else 0o644
+                files = _downward_files(pod, list(source.items), mode, capacity, where)
+                await asyncio.to_thread(_write_files, target, files)
+            elif vol.HasField("projected"):
+                files = await self._projected(pod, vol.projected, target, capacity, where)
                 await asyncio.to_thread(_write_files, target, files)
             else:
                 # emptyDir, also the default when no source is given.
@@ -232,24 +266,82 @@ class VolumeManager:
         """The files of a configMap or secret volume: the two differ only in where the
         data comes from (an optional one whose object is missing has none)."""
         src: core_pb2.ConfigMapVolumeSource | core_pb2.SecretVolumeSource
-        data: dict[str, bytes] | None
         if vol.HasField("config_map"):
             src, kind, name = vol.config_map, "configmap", vol.config_map.name
+        else:
+            src, kind, name = vol.secret, "secret", vol.secret.secret_name
+        mode = src.default_mode if src.HasField("default_mode") else 0o644
+        data = await self._object_data(ns, kind, name, src.optional, where)
+        return _projected(data, list(src.items), mode, where)
+
+    async def _object_data(
+        self, ns: str, kind: str, name: str, optional: bool, where: str
+    ) -> dict[str, bytes]:
+        """A ConfigMap's or Secret's data as bytes; none for a missing optional one."""
+        data: dict[str, bytes] | None = None
+        if kind == "configmap":
             cm = await self.source.configmap(ns, name)
-            data = None
             if cm is not None:
                 data = {k: v.encode() for k, v in cm.data.items()}
                 data.update(cm.binary_data)
         else:
-            src, kind, name = vol.secret, "secret", vol.secret.secret_name
             secret = await self.source.secret(ns, name)
             data = None if secret is None else dict(secret.data)
         if data is None:
-            if not src.optional:
+            if not optional:
                 raise VolumeError(f'{where}: {kind} "{name}" not found')
-            data = {}
-        mode = src.default_mode if src.HasField("default_mode") else 0o644
-        return _projected(data, list(src.items), mode, where)
+            return {}
+        return data
+
+    async def _projected(
+        self,
+        pod: core_pb2.Pod,
+        projected: core_pb2.ProjectedVolumeSource,
+        target: Path,
+        capacity: NodeCapacity,
+        where: str,
+    ) -> dict[str, tuple[bytes, int]]:
+        """The files of a projected volume: each source's, into one directory. A
+        ServiceAccount token is asked for its audience and lifetime, and asked again as
+        the volume's own token would be (80% of its life, or a day)."""
+        ns = pod.metadata.namespace
+        mode = projected.default_mode if projected.HasField("default_mode") else 0o644
+        files: dict[str, tuple[bytes, int]] = {}
+        for i, source in enumerate(projected.sources):
+            swhere = f"{where} sources[{i}]"
+            if source.HasField("secret") or source.HasField("config_map"):
+                kind = "secret" if source.HasField("secret") else "configmap"
+                proj = source.secret if kind == "secret" else source.config_map
+                data = await self._object_data(ns, kind, proj.name, proj.optional, swhere)
+                files.update(_projected(data, list(proj.items), mode, swhere))
+            elif source.HasField("downward_api"):
+                items = list(source.downward_api.items)
+                files.update(_downward_files(pod, items, mode, capacity, swhere))
+            elif source.HasField("service_account_token"):
+                token = source.service_account_token
+                files[token.path] = (await self._token_file(pod, token, target, swhere), mode)
+        return files
+
+    async def _token_file(
+        self,
+        pod: core_pb2.Pod,
+        projection: core_pb2.ServiceAccountTokenProjection,
+        target: Path,
+        where: str,
+    ) -> bytes:
+        """The token a projected volume holds: the one written before while it is fresh."""
+        try:
+            current = await asyncio.to_thread((target / projection.path).read_text)
+        except OSError:
+            current = ""
+        if current and not needs_refresh(current, self.clock()):
+            return current.encode()
+        seconds = projection.expiration_seconds if projection.HasField("expiration_seconds") else 0
+        try:
+            token = await self.source.token(pod, projection.audience, seconds or 3600)
+        except ApiError as e:
+            raise VolumeError(f"{where}: cannot get a service account token: {e.message}") from None
+        return token.encode()
 
     async def _service_account(self, pod: core_pb2.Pod, base: Path) -> Path:
         """token, ca.crt and namespace, as Kubernetes mounts them. The token is renewed

@@ -267,7 +267,7 @@ class PodWorker:
 
     async def _setup_volumes(self, pod: core_pb2.Pod) -> dict[str, str] | None:
         try:
-            return await self.ctx.volumes.setup(pod)
+            return await self.ctx.volumes.setup(pod, self.ctx.capacity)
         except VolumeError as e:
             self.ctx.event(pod, WARNING, "FailedMount", str(e))
             for c in [*pod.spec.init_containers, *pod.spec.containers]:
@@ -433,7 +433,7 @@ class PodWorker:
         if not await self._ensure_image(pod, spec):
             return
         try:
-            env = await container_env(pod, spec, self.ctx.config, sandbox.ip)
+            env = await container_env(pod, spec, self.ctx.config, sandbox.ip, self.ctx.capacity)
             env = {**await service_env_for(self.ctx.api, pod, self.ctx.services), **env}
             mounts = VolumeManager.mounts(pod, spec, setup.paths)
             limits = spec.resources.limits

@@ -106,6 +106,7 @@ class AuthService(auth_pb2_grpc.AuthServicer):
                 expiration_seconds=int(request.expiration_seconds),
                 pod_name=request.pod_name,
                 pod_uid=request.pod_uid,
+                audiences=list(request.audiences),
             )
         except errors.ApiError as e:
             code = e.code

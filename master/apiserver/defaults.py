@@ -128,13 +128,27 @@ def _probe(probe: core_pb2.Probe) -> None:
 
 
 def _volume(v: core_pb2.Volume) -> None:
-    sources = ("empty_dir", "host_path", "config_map", "secret", "persistent_volume_claim")
+    sources = (
+        "empty_dir",
+        "host_path",
+        "config_map",
+        "secret",
+        "persistent_volume_claim",
+        "downward_api",
+        "projected",
+    )
     if not any(v.HasField(s) for s in sources):
         v.empty_dir.SetInParent()
-    if v.HasField("config_map") and not v.config_map.HasField("default_mode"):
-        v.config_map.default_mode = _DEFAULT_MODE
-    if v.HasField("secret") and not v.secret.HasField("default_mode"):
-        v.secret.default_mode = _DEFAULT_MODE
+    for field in ("config_map", "secret", "downward_api", "projected"):
+        source = getattr(v, field)
+        if v.HasField(field) and not source.HasField("default_mode"):
+            source.default_mode = _DEFAULT_MODE
+    for projection in v.projected.sources:
+        token = projection.service_account_token
+        if projection.HasField("service_account_token") and not token.HasField(
+            "expiration_seconds"
+        ):
+            token.expiration_seconds = 3600
 
 
 def set_default_tolerations(*, unreachable: int | None, not_ready: int | None) -> tuple[int, int]:

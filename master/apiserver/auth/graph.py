@@ -36,6 +36,11 @@ def references(pod: core_pb2.Pod) -> PodRefs:
             secrets.add(volume.secret.secret_name)
         if volume.HasField("config_map") and volume.config_map.name:
             configmaps.add(volume.config_map.name)
+        for projection in volume.projected.sources:
+            if projection.HasField("secret") and projection.secret.name:
+                secrets.add(projection.secret.name)
+            if projection.HasField("config_map") and projection.config_map.name:
+                configmaps.add(projection.config_map.name)
     for container in (*pod.spec.init_containers, *pod.spec.containers):
         for env in container.env:
             source = env.value_from

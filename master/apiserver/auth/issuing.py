@@ -17,6 +17,7 @@ servers, which is the insecure mode.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +85,7 @@ class TokenIssuer:
         expiration_seconds: int = 0,
         pod_name: str = "",
         pod_uid: str = "",
+        audiences: Sequence[str] = (),
     ) -> IssuedToken:
         await self.access.authorize(
             Request("create", SERVICE_ACCOUNTS, namespace, name, subresource="token"), user
@@ -110,7 +112,7 @@ class TokenIssuer:
                 f"less than {MIN_EXPIRATION_SECONDS} seconds"
             )
         seconds = min(seconds, MAX_EXPIRATION_SECONDS)
-        if pod_name and expiration_seconds == KUBELET_DEFAULT_SECONDS:
+        if pod_name and expiration_seconds == KUBELET_DEFAULT_SECONDS and not audiences:
             seconds = EXTENDED_SECONDS
         token, expires = self.tokens.issue(
             namespace,
@@ -119,6 +121,7 @@ class TokenIssuer:
             expiration_seconds=seconds,
             pod_name=pod_name,
             pod_uid=pod_uid,
+            audiences=audiences,
         )
         return IssuedToken(token, from_epoch(expires))
 

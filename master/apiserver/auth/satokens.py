@@ -25,6 +25,7 @@ cluster rotates from one to the other.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import jwt
@@ -162,9 +163,11 @@ class ServiceAccountTokens:
         expiration_seconds: int,
         pod_name: str = "",
         pod_uid: str = "",
+        audiences: Sequence[str] = (),
         now: float | None = None,
     ) -> tuple[str, int]:
-        """A signed token and its expiry (Unix seconds)."""
+        """A signed token and its expiry (Unix seconds), for `audiences` (none: this API
+        server, the only audience verify() accepts)."""
         if self._signing_key is None:
             raise InvalidToken("this API server has no --service-account-signing-key-file")
         issued = int(time.time() if now is None else now)
@@ -177,7 +180,7 @@ class ServiceAccountTokens:
             inner["pod"] = {"name": pod_name, "uid": pod_uid}
         claims = {
             "iss": self.issuer,
-            "aud": [self.issuer],
+            "aud": list(audiences) or [self.issuer],
             "sub": service_account_user(namespace, name),
             "iat": issued,
             "nbf": issued,

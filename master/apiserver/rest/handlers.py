@@ -883,6 +883,7 @@ class RestApi:
             expiration_seconds=int(spec.get("expirationSeconds") or 0),
             pod_name=str(bound.get("name") or ""),
             pod_uid=str(bound.get("uid") or ""),
+            audiences=[str(a) for a in spec.get("audiences") or []],
         )
         answer = {
             "apiVersion": "authentication.k8s.io/v1",

@@ -493,6 +493,11 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         2: ("key", "", "string"),
         3: ("optional", "", "bool"),
     },
+    "k8s.io.api.core.v1.ConfigMapProjection": {
+        1: ("localObjectReference", "inline", "k8s.io.api.core.v1.LocalObjectReference"),
+        2: ("items", "repeated", "k8s.io.api.core.v1.KeyToPath"),
+        4: ("optional", "", "bool"),
+    },
     "k8s.io.api.core.v1.ConfigMapVolumeSource": {
         1: ("localObjectReference", "inline", "k8s.io.api.core.v1.LocalObjectReference"),
         2: ("items", "repeated", "k8s.io.api.core.v1.KeyToPath"),
@@ -574,6 +579,21 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
     },
     "k8s.io.api.core.v1.DaemonEndpoint": {
         1: ("Port", "", "int32"),
+    },
+    "k8s.io.api.core.v1.DownwardAPIProjection": {
+        1: ("items", "repeated", "k8s.io.api.core.v1.DownwardAPIVolumeFile"),
+    },
+    "k8s.io.api.core.v1.DownwardAPIVolumeFile": {
+        1: ("path", "", "string"),
+        2: ("fieldRef", "", "k8s.io.api.core.v1.ObjectFieldSelector"),
+        3: ("resourceFieldRef", "", "k8s.io.api.core.v1.ResourceFieldSelector"),
+        4: ("mode", "", "int32"),
+        5: ("user", "", "int64"),
+    },
+    "k8s.io.api.core.v1.DownwardAPIVolumeSource": {
+        1: ("items", "repeated", "k8s.io.api.core.v1.DownwardAPIVolumeFile"),
+        2: ("defaultMode", "", "int32"),
+        3: ("defaultUser", "", "int64"),
     },
     "k8s.io.api.core.v1.EmptyDirVolumeSource": {
         1: ("medium", "", "string"),
@@ -1073,6 +1093,16 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         3: ("tcpSocket", "", "k8s.io.api.core.v1.TCPSocketAction"),
         4: ("grpc", "", "k8s.io.api.core.v1.GRPCAction"),
     },
+    "k8s.io.api.core.v1.ProjectedVolumeSource": {
+        1: ("sources", "repeated", "k8s.io.api.core.v1.VolumeProjection"),
+        2: ("defaultMode", "", "int32"),
+        3: ("defaultUser", "", "int64"),
+    },
+    "k8s.io.api.core.v1.ResourceFieldSelector": {
+        1: ("containerName", "", "string"),
+        2: ("resource", "", "string"),
+        3: ("divisor", "", "quantity"),
+    },
     "k8s.io.api.core.v1.ResourceQuota": {
         1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
         2: ("spec", "", "k8s.io.api.core.v1.ResourceQuotaSpec"),
@@ -1118,6 +1148,11 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         2: ("key", "", "string"),
         3: ("optional", "", "bool"),
     },
+    "k8s.io.api.core.v1.SecretProjection": {
+        1: ("localObjectReference", "inline", "k8s.io.api.core.v1.LocalObjectReference"),
+        2: ("items", "repeated", "k8s.io.api.core.v1.KeyToPath"),
+        4: ("optional", "", "bool"),
+    },
     "k8s.io.api.core.v1.SecretVolumeSource": {
         1: ("secretName", "", "string"),
         2: ("items", "repeated", "k8s.io.api.core.v1.KeyToPath"),
@@ -1149,6 +1184,12 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         2: ("secrets", "repeated", "k8s.io.api.core.v1.ObjectReference"),
         3: ("imagePullSecrets", "repeated", "k8s.io.api.core.v1.LocalObjectReference"),
         4: ("automountServiceAccountToken", "", "bool"),
+    },
+    "k8s.io.api.core.v1.ServiceAccountTokenProjection": {
+        1: ("audience", "", "string"),
+        2: ("expirationSeconds", "", "int64"),
+        3: ("path", "", "string"),
+        4: ("user", "", "int64"),
     },
     "k8s.io.api.core.v1.ServicePort": {
         1: ("name", "", "string"),
@@ -1253,6 +1294,14 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
     },
     "k8s.io.api.core.v1.VolumeNodeAffinity": {
         1: ("required", "", "k8s.io.api.core.v1.NodeSelector"),
+    },
+    "k8s.io.api.core.v1.VolumeProjection": {
+        1: ("secret", "", "k8s.io.api.core.v1.SecretProjection"),
+        2: ("downwardAPI", "", "k8s.io.api.core.v1.DownwardAPIProjection"),
+        3: ("configMap", "", "k8s.io.api.core.v1.ConfigMapProjection"),
+        4: ("serviceAccountToken", "", "k8s.io.api.core.v1.ServiceAccountTokenProjection"),
+        5: ("clusterTrustBundle", "", "k8s.io.api.core.v1.ClusterTrustBundleProjection"),
+        6: ("podCertificate", "", "k8s.io.api.core.v1.PodCertificateProjection"),
     },
     "k8s.io.api.core.v1.VolumeResourceRequirements": {
         1: ("limits", "map", "string:quantity"),

@@ -15,7 +15,7 @@ from fractions import Fraction
 from client.names import is_percent, is_port_name
 from client.quantity import QUANTITY_PATTERN, parse_quantity
 from master.apiserver.validation.errors import Errors
-from proto import meta_pb2
+from proto import core_pb2, meta_pb2
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
@@ -100,3 +100,29 @@ def int_or_percent(errs: Errors, path: str, value: meta_pb2.IntOrString) -> int 
         errs.invalid(path, value.int_val, "must be greater than or equal to 0")
         return None
     return value.int_val
+
+
+def relative_path(errs: Errors, path: str, value: str) -> None:
+    """A path inside a volume: relative, and never climbing out of it."""
+    if value.startswith("/"):
+        errs.invalid(path, value, "must be a relative path")
+    if ".." in value.split("/"):
+        errs.invalid(path, value, "must not contain '..'")
+
+
+def file_mode(errs: Errors, path: str, mode: int) -> None:
+    """A file's permission bits, as a volume's defaultMode or an item's mode."""
+    if not 0 <= mode <= 0o777:
+        errs.invalid(path, mode, "must be a number between 0 and 0777 (octal), both inclusive")
+
+
+def key_to_path(errs: Errors, item: core_pb2.KeyToPath, path: str) -> None:
+    """One key of a ConfigMap or Secret written as a file of a volume."""
+    if not item.key:
+        errs.required(f"{path}.key")
+    if not item.path:
+        errs.required(f"{path}.path")
+    else:
+        relative_path(errs, f"{path}.path", item.path)
+    if item.HasField("mode"):
+        file_mode(errs, f"{path}.mode", item.mode)

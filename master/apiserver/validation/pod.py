@@ -22,12 +22,20 @@ from master.apiserver.validation.errors import Errors, child, index
 from master.apiserver.validation.fields import (
     PROTOCOLS,
     TAINT_EFFECTS,
+    file_mode,
+    key_to_path,
     port_or_name,
     quantity,
+    relative_path,
     unique_name,
     validate_ip,
 )
 from master.apiserver.validation.meta import validate_label_selector, validate_labels
+from master.apiserver.validation.projection import (
+    downward_api_volume,
+    projected_volume,
+    resource_field_ref,
+)
 from proto import core_pb2
 
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
@@ -228,6 +236,7 @@ def _env_source(errs: Errors, src: core_pb2.EnvVarSource, path: str) -> None:
         (f, j)
         for f, j in (
             ("field_ref", "fieldRef"),
+            ("resource_field_ref", "resourceFieldRef"),
             ("config_map_key_ref", "configMapKeyRef"),
             ("secret_key_ref", "secretKeyRef"),
         )
@@ -235,7 +244,10 @@ def _env_source(errs: Errors, src: core_pb2.EnvVarSource, path: str) -> None:
     ]
     if not fields:
         errs.invalid(
-            path, "", "must specify one of: `fieldRef`, `configMapKeyRef` or `secretKeyRef`"
+            path,
+            "",
+            "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or "
+            "`secretKeyRef`",
         )
         return
     if len(fields) > 1:
@@ -255,6 +267,9 @@ def _env_source(errs: Errors, src: core_pb2.EnvVarSource, path: str) -> None:
             or fp in ("metadata.labels", "metadata.annotations")
         ):
             errs.unsupported(child(spath, "fieldPath"), fp, FIELD_REF_PATHS)
+        return
+    if field == "resource_field_ref":
+        resource_field_ref(errs, src.resource_field_ref, spath, in_volume=False)
         return
     ref = getattr(src, field)
     if not ref.name:
@@ -308,14 +323,7 @@ def _volume_mounts(
             errs.invalid(child(mpath, "mountPath"), m.mount_path, "must be unique")
         seen.add(m.mount_path)
         if m.sub_path:
-            _relative_path(errs, child(mpath, "subPath"), m.sub_path)
-
-
-def _relative_path(errs: Errors, path: str, value: str) -> None:
-    if value.startswith("/"):
-        errs.invalid(path, value, "must be a relative path")
-    if ".." in value.split("/"):
-        errs.invalid(path, value, "must not contain '..'")
+            relative_path(errs, child(mpath, "subPath"), m.sub_path)
 
 
 # ---- probes ----
@@ -407,6 +415,8 @@ _SOURCES = (
     ("config_map", "configMap"),
     ("secret", "secret"),
     ("persistent_volume_claim", "persistentVolumeClaim"),
+    ("downward_api", "downwardAPI"),
+    ("projected", "projected"),
 )
 
 
@@ -438,6 +448,10 @@ def _volume_source(errs: Errors, v: core_pb2.Volume, path: str) -> None:
             errs.invalid(child(hpath, "path"), v.host_path.path, "must not contain '..'")
         if v.host_path.type not in HOST_PATH_TYPES:
             errs.unsupported(child(hpath, "type"), v.host_path.type, HOST_PATH_TYPES)
+    if v.HasField("downward_api"):
+        downward_api_volume(errs, v.downward_api, child(path, "downwardAPI"))
+    if v.HasField("projected"):
+        projected_volume(errs, v.projected, child(path, "projected"))
     if v.HasField("persistent_volume_claim"):
         claim = v.persistent_volume_claim.claim_name
         cpath = child(child(path, "persistentVolumeClaim"), "claimName")
@@ -459,22 +473,9 @@ def _volume_source(errs: Errors, v: core_pb2.Volume, path: str) -> None:
         else:
             errs.invalid_each(child(spath, name_json), name, is_dns1123_subdomain(name))
         if src.HasField("default_mode"):
-            _mode(errs, child(spath, "defaultMode"), src.default_mode)
+            file_mode(errs, child(spath, "defaultMode"), src.default_mode)
         for i, item in enumerate(src.items):
-            ipath = index(child(spath, "items"), i)
-            if not item.key:
-                errs.required(child(ipath, "key"))
-            if not item.path:
-                errs.required(child(ipath, "path"))
-            else:
-                _relative_path(errs, child(ipath, "path"), item.path)
-            if item.HasField("mode"):
-                _mode(errs, child(ipath, "mode"), item.mode)
-
-
-def _mode(errs: Errors, path: str, mode: int) -> None:
-    if not 0 <= mode <= 0o777:
-        errs.invalid(path, mode, "must be a number between 0 and 0777 (octal), both inclusive")
+            key_to_path(errs, item, index(child(spath, "items"), i))
 
 
 # ---- scheduling constraints ----

@@ -371,6 +371,11 @@ async def test_kubectl_create_token_issues_a_jwt_for_an_existing_service_account
     decoded = json.loads(base64.urlsafe_b64decode(padded))
     assert decoded["sub"] == "system:serviceaccount:default:default"
     assert decoded["exp"] - decoded["iat"] == 1200
+    aimed = (await kubectl.ok("create", "token", "default", "--audience", "vault")).strip()
+    payload = aimed.split(".")[1]
+    assert json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["aud"] == [
+        "vault"
+    ]
     missing = await kubectl("create", "token", "nobody")
     assert missing.code != 0
     assert 'serviceaccounts "nobody" not found' in missing.err, missing.err

@@ -148,6 +148,15 @@ async def test_an_expired_token_is_refused():
         await authenticator().authenticate(None, f"Bearer {token}")
 
 
+async def test_a_token_for_another_audience_is_refused():
+    token, _ = tokens().issue(
+        "team", "builder", "sa-uid-1", expiration_seconds=600, audiences=["vault"]
+    )
+    assert jwt.decode(token, options={"verify_signature": False})["aud"] == ["vault"]
+    with pytest.raises(errors.Unauthenticated, match="Audience doesn't match"):
+        await authenticator().authenticate(None, f"Bearer {token}")
+
+
 async def test_a_token_signed_by_another_key_is_refused():
     token, _ = tokens(key=OTHER_KEY).issue("team", "builder", "sa-uid-1", expiration_seconds=600)
     with pytest.raises(errors.Unauthenticated, match="signature"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kubelet.pods.config import ContainerConfigError
+from kubelet.pods.downward import NodeCapacity
 from kubelet.pods.env import container_env, expand
 from proto import core_pb2
 
@@ -21,7 +22,9 @@ class Source:
     async def secret(self, namespace: str, name: str):
         return self.secrets.get(name)
 
-    async def token(self, pod: core_pb2.Pod) -> str:
+    async def token(
+        self, pod: core_pb2.Pod, audience: str = "", expiration_seconds: int = 0
+    ) -> str:
         return ""
 
     async def claim(self, namespace: str, name: str) -> None:
@@ -85,3 +88,20 @@ async def test_an_optional_missing_secret_is_skipped():
     sel = c.env.add(name="X").value_from.secret_key_ref
     sel.name, sel.key, sel.optional = "absent", "k", True
     assert await container_env(a_pod(), c, Source(), "") == {}
+
+
+async def test_resource_fields_read_the_containers_own_requests_and_limits():
+    pod = a_pod()
+    c = pod.spec.containers.add(name="main")
+    c.resources.requests["memory"] = "32Mi"
+    c.resources.limits["cpu"] = "1500m"
+    c.env.add(name="MEM").value_from.resource_field_ref.resource = "requests.memory"
+    cpu = c.env.add(name="CPU").value_from.resource_field_ref
+    cpu.resource, cpu.divisor = "limits.cpu", "1m"
+    # No divisor: whole cores, rounded up. No memory limit: the node's allocatable.
+    c.env.add(name="CORES").value_from.resource_field_ref.resource = "limits.cpu"
+    c.env.add(name="MEM_LIMIT").value_from.resource_field_ref.resource = "limits.memory"
+    capacity = NodeCapacity(cpu_millis=2000, memory_bytes=1 << 30)
+    env = await container_env(pod, c, Source(), "10.0.0.5", capacity)
+    assert (env["MEM"], env["CPU"], env["CORES"]) == (str(32 << 20), "1500", "2")
+    assert env["MEM_LIMIT"] == str(1 << 30)

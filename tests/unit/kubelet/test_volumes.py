@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from kubelet.pods.downward import NodeCapacity
 from kubelet.pods.volumes import VolumeError, VolumeManager
 from proto import core_pb2
 
@@ -27,9 +28,11 @@ class Source:
 
     lifetime = 3600
 
-    async def token(self, pod):
+    async def token(self, pod, audience="", expiration_seconds=0):
         self.tokens = getattr(self, "tokens", 0) + 1
-        return jwt_like(pod.metadata.name, self.tokens, self.now, self.now + self.lifetime)
+        self.asked = [*getattr(self, "asked", []), (audience, expiration_seconds)]
+        lifetime = expiration_seconds or self.lifetime
+        return jwt_like(pod.metadata.name, self.tokens, self.now, self.now + lifetime)
 
     claims: dict[str, core_pb2.PersistentVolumeClaim] = {}
     volumes: dict[str, core_pb2.PersistentVolume] = {}
@@ -205,3 +208,71 @@ async def test_an_unbound_or_missing_claim_is_not_mounted_yet(tmp_path):
     vol.persistent_volume_claim.claim_name = "other"
     with pytest.raises(VolumeError, match='persistentvolumeclaim "other" not found'):
         await VolumeManager(tmp_path, claim_source(tmp_path)).setup(a_pod(vol))
+
+
+def labelled_pod(*volumes: core_pb2.Volume) -> core_pb2.Pod:
+    pod = a_pod(*volumes)
+    pod.metadata.labels.update({"zone": "us-est-coast", "app": "web"})
+    pod.metadata.annotations["builder"] = 'john "doe"'
+    main = pod.spec.containers.add(name="main")
+    main.resources.requests["cpu"] = "250m"
+    main.resources.limits["memory"] = "64Mi"
+    return pod
+
+
+async def test_a_downward_api_volume_writes_the_pods_fields_and_resources(tmp_path):
+    vol = core_pb2.Volume(name="info")
+    items = vol.downward_api.items
+    items.add(path="labels").field_ref.field_path = "metadata.labels"
+    items.add(path="annotations").field_ref.field_path = "metadata.annotations"
+    items.add(path="name", mode=0o600).field_ref.field_path = "metadata.name"
+    cpu = items.add(path="cpu_request").resource_field_ref
+    cpu.container_name, cpu.resource, cpu.divisor = "main", "requests.cpu", "1m"
+    memory = items.add(path="mem_limit").resource_field_ref
+    memory.container_name, memory.resource, memory.divisor = "main", "limits.memory", "1Mi"
+    cpu_limit = items.add(path="cpu_limit").resource_field_ref
+    cpu_limit.container_name, cpu_limit.resource = "main", "limits.cpu"
+    capacity = NodeCapacity(cpu_millis=2000, memory_bytes=4 << 30)
+    paths = await VolumeManager(tmp_path, Source()).setup(labelled_pod(vol), capacity)
+    info = Path(paths["info"])
+    assert (info / "labels").read_text() == 'app="web"\nzone="us-est-coast"'
+    assert (info / "annotations").read_text() == 'builder="john \\"doe\\""'
+    assert (info / "name").read_text() == "p"
+    assert (info / "name").stat().st_mode & 0o777 == 0o600
+    assert (info / "cpu_request").read_text() == "250"
+    assert (info / "mem_limit").read_text() == "64"
+    # No cpu limit: the node's allocatable cores, rounded up to the divisor (1 core).
+    assert (info / "cpu_limit").read_text() == "2"
+
+
+async def test_a_projected_volume_joins_its_sources_and_asks_its_token_for_its_audience(
+    tmp_path,
+):
+    vol = core_pb2.Volume(name="all")
+    sources = vol.projected.sources
+    sources.add().config_map.name = "cm"
+    secret = sources.add().secret
+    secret.name = "s"
+    secret.items.add(key="pw", path="creds/password")
+    sources.add().downward_api.items.add(path="pod").field_ref.field_path = "metadata.name"
+    token = sources.add().service_account_token
+    token.audience, token.expiration_seconds, token.path = "vault", 7200, "vault-token"
+    source = Source()
+    volumes = VolumeManager(tmp_path, source)
+    paths = await volumes.setup(labelled_pod(vol))
+    projected = Path(paths["all"])
+    for written in ("a.conf", "b.conf", "pod", "vault-token"):
+        assert (projected / written).is_file(), written
+    assert (projected / "creds" / "password").read_bytes() == b"x"
+    assert serial((projected / "vault-token").read_text()) >= 1
+    assert ("vault", 7200) in source.asked
+    asked = len(source.asked)
+    await volumes.setup(labelled_pod(vol))
+    assert len(source.asked) == asked  # both tokens fresh: neither asked again
+
+
+async def test_a_projected_secret_that_is_missing_and_not_optional_names_the_source(tmp_path):
+    vol = core_pb2.Volume(name="all")
+    vol.projected.sources.add().secret.name = "absent"
+    with pytest.raises(VolumeError, match=r'\(all\) sources\[0\]: secret "absent" not found'):
+        await VolumeManager(tmp_path, Source()).setup(a_pod(vol))

@@ -67,7 +67,9 @@ class NoConfig:
     async def secret(self, namespace: str, name: str) -> None:
         return None
 
-    async def token(self, pod: core_pb2.Pod) -> str:
+    async def token(
+        self, pod: core_pb2.Pod, audience: str = "", expiration_seconds: int = 0
+    ) -> str:
         return ""
 
     async def claim(self, namespace: str, name: str) -> None:

@@ -355,6 +355,146 @@ CASES: list[Case] = [
         "0777 (octal), both inclusive",
         "a file mode out of range",
     ),
+    (
+        "Pod",
+        {"spec.volumes": [{"name": "d", "downwardAPI": {"items": [{"path": "x"}]}}]},
+        "spec.volumes[0].downwardAPI.items[0]: Required value: one of fieldRef and "
+        "resourceFieldRef is required",
+        "a downward file with no source",
+    ),
+    (
+        "Pod",
+        {
+            "spec.volumes": [
+                {
+                    "name": "d",
+                    "downwardAPI": {
+                        "items": [{"path": "x", "fieldRef": {"fieldPath": "spec.nodeName"}}]
+                    },
+                }
+            ]
+        },
+        'spec.volumes[0].downwardAPI.items[0].fieldRef.fieldPath: Unsupported value: "spec.'
+        'nodeName"',
+        "a downward file of a field only env may name",
+    ),
+    (
+        "Pod",
+        {
+            "spec.volumes": [
+                {
+                    "name": "d",
+                    "downwardAPI": {
+                        "items": [{"path": "x", "resourceFieldRef": {"resource": "limits.cpu"}}]
+                    },
+                }
+            ]
+        },
+        "spec.volumes[0].downwardAPI.items[0].resourceFieldRef.containerName: Required value",
+        "a downward resource file without its container",
+    ),
+    (
+        "Pod",
+        {
+            "spec.volumes": [
+                {
+                    "name": "d",
+                    "downwardAPI": {
+                        "items": [
+                            {
+                                "path": "../x",
+                                "fieldRef": {"fieldPath": "metadata.name"},
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
+        "spec.volumes[0].downwardAPI.items[0].path: Invalid value: \"../x\": must not contain '..'",
+        "a downward file climbing out of its volume",
+    ),
+    (
+        "Pod",
+        {
+            "spec.volumes": [
+                {
+                    "name": "p",
+                    "projected": {
+                        "sources": [
+                            {"secret": {"name": "s"}, "configMap": {"name": "c"}},
+                        ]
+                    },
+                }
+            ]
+        },
+        "spec.volumes[0].projected.sources[0]: Forbidden: may not specify more than 1 volume "
+        "type per source",
+        "a projection of two kinds",
+    ),
+    (
+        "Pod",
+        {
+            "spec.volumes": [
+                {
+                    "name": "p",
+                    "projected": {
+                        "sources": [
+                            {"serviceAccountToken": {"path": "t", "expirationSeconds": 60}},
+                        ]
+                    },
+                }
+            ]
+        },
+        "spec.volumes[0].projected.sources[0].serviceAccountToken.expirationSeconds: Invalid "
+        "value: 60: may not specify a duration less than 10 minutes",
+        "a projected token living under ten minutes",
+    ),
+    (
+        "Pod",
+        {
+            "spec.volumes": [
+                {
+                    "name": "p",
+                    "projected": {
+                        "sources": [
+                            {"serviceAccountToken": {"path": "same"}},
+                            {"configMap": {"name": "c", "items": [{"key": "k", "path": "same"}]}},
+                        ]
+                    },
+                }
+            ]
+        },
+        'spec.volumes[0].projected: Invalid value: "c": conflicting duplicate paths',
+        "two projected sources writing one path",
+    ),
+    (
+        "Pod",
+        {
+            "spec.containers": container(
+                env=[{"name": "C", "valueFrom": {"resourceFieldRef": {"resource": "limits.gpu"}}}]
+            )
+        },
+        f'{C0}.env[0].valueFrom.resourceFieldRef.resource: Unsupported value: "limits.gpu"',
+        "an env var of an unknown resource",
+    ),
+    (
+        "Pod",
+        {
+            "spec.containers": container(
+                env=[
+                    {
+                        "name": "C",
+                        "valueFrom": {
+                            "resourceFieldRef": {"resource": "limits.cpu", "divisor": "1k"}
+                        },
+                    }
+                ]
+            )
+        },
+        f'{C0}.env[0].valueFrom.resourceFieldRef.divisor: Invalid value: "1k": only divisor\'s '
+        "values 1m and 1 are supported with the cpu resource",
+        "a cpu divisor Kubernetes refuses",
+    ),
     # ---- probes ----
     (
         "Pod",
