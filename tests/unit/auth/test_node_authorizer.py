@@ -87,6 +87,17 @@ async def test_secrets_and_configmaps_only_of_its_own_pods():
     assert not await decide(authorizer, "get", "secrets", name="db", namespace="elsewhere")
 
 
+async def test_secrets_and_configmaps_of_its_pods_projected_volumes_too():
+    projecting = pod("mine", "n1")
+    sources = projecting.spec.volumes.add(name="all").projected.sources
+    sources.add().secret.name = "projected-secret"
+    sources.add().config_map.name = "projected-conf"
+    authorizer = NodeAuthorizer(graph(projecting))
+    assert await decide(authorizer, "get", "secrets", name="projected-secret")
+    assert await decide(authorizer, "get", "configmaps", name="projected-conf")
+    assert not await decide(authorizer, "get", "secrets", name="projected-conf")
+
+
 async def test_a_pod_moving_away_takes_its_secrets_with_it():
     g = graph(pod("mine", "n1", secret="db"))
     authorizer = NodeAuthorizer(g)
