@@ -37,7 +37,7 @@ import structlog
 from docker.types import IPAMConfig, IPAMPool
 
 from client.timeouts import within
-from kubelet.network.dns import is_local, sandbox_dns
+from kubelet.network.dns import PodNaming, is_local, sandbox_dns
 from kubelet.network.ipam import IPAMError, PodIPAM, docker_range, pod_network
 from kubelet.network.veth import Attachment, bridge_present
 
@@ -177,14 +177,16 @@ class DockerBridge:
         self.pod_cidr, self._pod_cidr_error, self._ipam = cidr, "", ipam
         self._pod_cidr_known.set()
 
-    async def plan(self, sandbox: str, namespace: str, dns_policy: str = "") -> SandboxPlan:
+    async def plan(
+        self, sandbox: str, namespace: str, dns_policy: str = "", naming: PodNaming | None = None
+    ) -> SandboxPlan:
         """The network, address and resolver of the sandbox container named `sandbox`."""
         if self.settings.pod_cidr_mode == "node":
             await self._pod_ipam()  # the network may be the podCIDR itself (host-gw)
         await self.ensure()
         self._check_cluster_dns(dns_policy)
         dns = sandbox_dns(
-            namespace, self.settings.cluster_dns, self.settings.cluster_domain, dns_policy
+            namespace, self.settings.cluster_dns, self.settings.cluster_domain, dns_policy, naming
         )
         ip = await self._address(sandbox)
         if not self.by_veth:

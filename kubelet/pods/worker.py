@@ -42,6 +42,7 @@ from kubelet.runtime.interface import (
     ContainerConfig,
     ContainerInfo,
     ImagePullError,
+    PodNaming,
     PodRef,
     RuntimeFailure,
 )
@@ -55,6 +56,17 @@ POST_START_LIMIT = 300.0
 one that never ends would hold its container in ContainerCreating for good."""
 MIN_GRACE_AFTER_HOOK = 2
 """The seconds a container still gets to stop after its preStop hook used the grace period."""
+
+
+def pod_naming(spec: core_pb2.PodSpec) -> PodNaming:
+    """The pod's dnsConfig and hostAliases as the sandbox takes them."""
+    config = spec.dns_config
+    return PodNaming(
+        nameservers=list(config.nameservers),
+        searches=list(config.searches),
+        options=[f"{o.name}:{o.value}" if o.HasField("value") else o.name for o in config.options],
+        hosts={name: alias.ip for alias in spec.host_aliases for name in alias.hostnames},
+    )
 
 
 def pull_policy(container: core_pb2.Container) -> str:
@@ -251,6 +263,7 @@ class PodWorker:
                 self.pod.spec.hostname or self.pod.metadata.name,
                 attempt,
                 self.pod.spec.dns_policy,
+                pod_naming(self.pod.spec),
             )
         except RuntimeFailure as e:
             self.log.warning("sandbox creation failed", error=str(e))
@@ -458,6 +471,13 @@ class PodWorker:
                 read_only_root=spec.security_context.read_only_root_filesystem,
                 stdin=spec.stdin,
                 tty=spec.tty,
+                pid_mode=(
+                    "host"
+                    if pod.spec.host_pid
+                    else "sandbox"
+                    if pod.spec.share_process_namespace
+                    else ""
+                ),
             )
         except (ContainerConfigError, VolumeError, ValueError) as e:
             self._waiting[spec.name] = ("CreateContainerConfigError", str(e))

@@ -231,7 +231,12 @@ class DockerRuntime:
         }
 
     async def ensure_sandbox(
-        self, pod: rt.PodRef, hostname: str, attempt: int, dns_policy: str = ""
+        self,
+        pod: rt.PodRef,
+        hostname: str,
+        attempt: int,
+        dns_policy: str = "",
+        naming: rt.PodNaming | None = None,
     ) -> rt.ContainerInfo:
         """Start the pause container where the pod network plans it; its IP is the pod's."""
         if not await self.image_present(self.pause_image):
@@ -244,11 +249,14 @@ class DockerRuntime:
         def create(plan: SandboxPlan) -> str:
             labels = self._labels(pod, rt.SANDBOX_NAME, "sandbox", attempt)
             extra: dict[str, Any] = {}
+            hosts = dict(naming.hosts) if naming is not None else {}
             if plan.attachment is not None:
                 # Docker does not know the address: the label keeps it, and the hosts
                 # file names the pod by it, as Docker's own endpoint would.
                 labels |= {POD_IP_LABEL: plan.ip, POD_NETWORK_LABEL: self.bridge.name}
-                extra["extra_hosts"] = {hostname[:63]: plan.ip}
+                hosts[hostname[:63]] = plan.ip
+            if hosts:
+                extra["extra_hosts"] = hosts
             # NetworkingConfig's shape (its type stub takes one endpoint, not a map).
             endpoint = (
                 {
@@ -305,7 +313,7 @@ class DockerRuntime:
         try:
             for _ in range(3):
                 try:
-                    plan = await self.bridge.plan(name, pod.namespace, dns_policy)
+                    plan = await self.bridge.plan(name, pod.namespace, dns_policy, naming)
                 except NetworkError as e:
                     raise rt.RuntimeFailure(str(e)) from None
                 try:
@@ -386,6 +394,10 @@ class DockerRuntime:
             host["nano_cpus"] = config.cpu_millis * 1_000_000
         if config.memory_bytes:
             host["mem_limit"] = config.memory_bytes
+        if config.pid_mode:
+            # shareProcessNamespace joins the sandbox's PID namespace, as the pause
+            # container is PID 1 of a Kubernetes pod that shares one.
+            host["pid_mode"] = "host" if config.pid_mode == "host" else f"container:{sandbox.id}"
         kwargs: dict[str, Any] = {
             "detach": True,
             "name": container_name(self.node, pod, config.name, config.attempt),

@@ -86,7 +86,12 @@ class FakeRuntime:
         return f"10.{self._number % 250 + 1}.{n // 250 % 250}.{n % 250 + 1}"
 
     async def ensure_sandbox(
-        self, pod: rt.PodRef, hostname: str, attempt: int, dns_policy: str = ""
+        self,
+        pod: rt.PodRef,
+        hostname: str,
+        attempt: int,
+        dns_policy: str = "",
+        naming: rt.PodNaming | None = None,
     ) -> rt.ContainerInfo:
         """A sandbox record with a fresh IP."""
         info = rt.ContainerInfo(

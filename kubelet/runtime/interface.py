@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from kubelet.network.dns import PodNaming as PodNaming  # part of the runtime API
+
 # Labels on every container the kubelet creates.
 LABEL_POD_UID = "io.tugboat.pod.uid"
 LABEL_POD_NAME = "io.tugboat.pod.name"
@@ -55,7 +57,7 @@ class Mount:
     read_only: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass
 class ContainerConfig:
     """What to run: the resolved form of a pod's container spec."""
 
@@ -77,6 +79,8 @@ class ContainerConfig:
     read_only_root: bool = False
     stdin: bool = False
     tty: bool = False
+    pid_mode: str = ""
+    """"" (its own PID namespace), "host" (hostPID) or "sandbox" (shareProcessNamespace)."""
 
 
 @dataclass(frozen=True)
@@ -181,10 +185,16 @@ class ContainerRuntime(Protocol):
         ...
 
     async def ensure_sandbox(
-        self, pod: PodRef, hostname: str, attempt: int, dns_policy: str = ""
+        self,
+        pod: PodRef,
+        hostname: str,
+        attempt: int,
+        dns_policy: str = "",
+        naming: PodNaming | None = None,
     ) -> ContainerInfo:
         """Create and start the pod's network holder; its `ip` is the pod IP. `dns_policy`
-        is the pod's: "Default" keeps the node's resolver, anything else the cluster DNS."""
+        is the pod's: "Default" keeps the node's resolver, anything else the cluster DNS;
+        `naming` adds the pod's dnsConfig and hostAliases."""
         ...
 
     async def image_present(self, image: str) -> bool:

@@ -679,6 +679,10 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         1: ("name", "", "string"),
         2: ("value", "", "string"),
     },
+    "k8s.io.api.core.v1.HostAlias": {
+        1: ("ip", "", "string"),
+        2: ("hostnames", "repeated", "string"),
+    },
     "k8s.io.api.core.v1.HostPathVolumeSource": {
         1: ("path", "", "string"),
         2: ("type", "", "string"),
@@ -970,6 +974,15 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         5: ("reason", "", "string"),
         6: ("message", "", "string"),
         7: ("observedGeneration", "", "int64"),
+    },
+    "k8s.io.api.core.v1.PodDNSConfig": {
+        1: ("nameservers", "repeated", "string"),
+        2: ("searches", "repeated", "string"),
+        3: ("options", "repeated", "k8s.io.api.core.v1.PodDNSConfigOption"),
+    },
+    "k8s.io.api.core.v1.PodDNSConfigOption": {
+        1: ("name", "", "string"),
+        2: ("value", "", "string"),
     },
     "k8s.io.api.core.v1.PodIP": {
         1: ("ip", "", "string"),

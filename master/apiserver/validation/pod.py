@@ -31,6 +31,7 @@ from master.apiserver.validation.fields import (
     validate_ip,
 )
 from master.apiserver.validation.meta import validate_label_selector, validate_labels
+from master.apiserver.validation.poddns import dns_config, host_aliases
 from master.apiserver.validation.projection import (
     downward_api_volume,
     projected_volume,
@@ -112,6 +113,14 @@ def validate_pod_spec(
     elif spec.restart_policy not in restart_policies:
         errs.unsupported(rp, spec.restart_policy, restart_policies)
     errs.enum(child(path, "dnsPolicy"), spec.dns_policy, DNS_POLICIES, required=False)
+    dns_config(errs, spec, path)
+    host_aliases(errs, spec, path)
+    if spec.share_process_namespace and spec.host_pid:
+        errs.invalid(
+            child(path, "shareProcessNamespace"),
+            True,
+            "ShareProcessNamespace and HostPID cannot both be enabled",
+        )
     if spec.HasField("termination_grace_period_seconds"):
         errs.non_negative(
             child(path, "terminationGracePeriodSeconds"), spec.termination_grace_period_seconds

@@ -495,6 +495,62 @@ CASES: list[Case] = [
         "values 1m and 1 are supported with the cpu resource",
         "a cpu divisor Kubernetes refuses",
     ),
+    # ---- names and processes ----
+    (
+        "Pod",
+        {"spec.dnsPolicy": "None"},
+        "spec.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is None",
+        "dnsPolicy None without a dnsConfig",
+    ),
+    (
+        "Pod",
+        {"spec.dnsPolicy": "None", "spec.dnsConfig": {"searches": ["a.example"]}},
+        "spec.dnsConfig.nameservers: Required value: must provide at least one DNS nameserver",
+        "dnsPolicy None without a nameserver",
+    ),
+    (
+        "Pod",
+        {"spec.dnsConfig": {"nameservers": ["1.1.1.1", "1.0.0.1", "8.8.8.8", "8.8.4.4"]}},
+        "spec.dnsConfig.nameservers: Invalid value: ",
+        "four nameservers",
+    ),
+    (
+        "Pod",
+        {"spec.dnsConfig": {"nameservers": ["dns.example"]}},
+        'spec.dnsConfig.nameservers[0]: Invalid value: "dns.example": must be a valid IP address',
+        "a nameserver by name",
+    ),
+    (
+        "Pod",
+        {"spec.dnsConfig": {"searches": ["Bad_Domain"]}},
+        'spec.dnsConfig.searches[0]: Invalid value: "Bad_Domain"',
+        "a search domain that is no domain",
+    ),
+    (
+        "Pod",
+        {"spec.dnsConfig": {"options": [{"value": "2"}]}},
+        "spec.dnsConfig.options[0].name: Required value",
+        "a resolver option without a name",
+    ),
+    (
+        "Pod",
+        {"spec.hostAliases": [{"ip": "not-an-ip", "hostnames": ["foo.local"]}]},
+        'spec.hostAliases[0].ip: Invalid value: "not-an-ip": must be a valid IP address',
+        "a host alias without an address",
+    ),
+    (
+        "Pod",
+        {"spec.hostAliases": [{"ip": "127.0.0.1", "hostnames": ["Foo_Local"]}]},
+        'spec.hostAliases[0].hostnames[0]: Invalid value: "Foo_Local"',
+        "a host alias that is no host name",
+    ),
+    (
+        "Pod",
+        {"spec.shareProcessNamespace": True, "spec.hostPID": True},
+        "spec.shareProcessNamespace: Invalid value: true: ShareProcessNamespace and HostPID "
+        "cannot both be enabled",
+        "a shared process namespace on the host's",
+    ),
     # ---- probes ----
     (
         "Pod",
