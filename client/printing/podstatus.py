@@ -14,6 +14,7 @@ from client.printing.age import age, parse_time
 from proto import core_pb2
 
 NODE_UNREACHABLE_REASON = "NodeLost"
+SCHEDULING_GATED = "SchedulingGated"
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ def summarize(pod: core_pb2.Pod, at: datetime | None = None) -> PodSummary:
     reason = pod.status.phase
     if pod.status.reason:
         reason = pod.status.reason
+    if any(
+        c.type == "PodScheduled" and c.reason == SCHEDULING_GATED for c in pod.status.conditions
+    ):
+        reason = SCHEDULING_GATED
 
     def note_restart(status: core_pb2.ContainerStatus) -> None:
         nonlocal last_restart

@@ -66,9 +66,11 @@ class Writer(Protocol):
 
 
 def responsible_for(pod: core_pb2.Pod) -> bool:
-    """Pending, unbound, not going away, and asking for this scheduler (or none)."""
+    """Pending, unbound, not going away, not held by a scheduling gate, and asking for this
+    scheduler (or none)."""
     return (
         not pod.spec.node_name
+        and not pod.spec.scheduling_gates
         and pod.spec.scheduler_name in ("", DEFAULT_SCHEDULER_NAME)
         and not pod.metadata.deletion_timestamp
         and pod.status.phase not in TERMINAL_PHASES

@@ -987,6 +987,9 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
     "k8s.io.api.core.v1.PodIP": {
         1: ("ip", "", "string"),
     },
+    "k8s.io.api.core.v1.PodSchedulingGate": {
+        1: ("name", "", "string"),
+    },
     "k8s.io.api.core.v1.PodSecurityContext": {
         1: ("seLinuxOptions", "", "k8s.io.api.core.v1.SELinuxOptions"),
         2: ("runAsUser", "", "int64"),

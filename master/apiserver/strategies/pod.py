@@ -35,6 +35,13 @@ class PodStrategy(Strategy):
     def prepare_for_create(self, obj: Any) -> None:
         if not obj.status.phase:
             obj.status.phase = "Pending"
+        if obj.spec.scheduling_gates:
+            # Said by the API server, as Kubernetes does, so kubectl shows SchedulingGated
+            # before any scheduler has looked.
+            gated = obj.status.conditions.add(type="PodScheduled", status="False")
+            gated.reason = "SchedulingGated"
+            gated.message = "Scheduling is blocked due to non-empty scheduling gates"
+            gated.last_transition_time = now()
 
     def default(self, obj: Any) -> None:
         defaults.default_pod(obj)

@@ -115,6 +115,15 @@ def validate_pod_spec(
     errs.enum(child(path, "dnsPolicy"), spec.dns_policy, DNS_POLICIES, required=False)
     dns_config(errs, spec, path)
     host_aliases(errs, spec, path)
+    gates: set[str] = set()
+    for i, gate in enumerate(spec.scheduling_gates):
+        unique_name(
+            errs, index(child(path, "schedulingGates"), i), gate.name, gates, is_qualified_name
+        )
+    if spec.scheduling_gates and spec.node_name:
+        errs.forbidden(
+            child(path, "nodeName"), "cannot be set until all schedulingGates have been cleared"
+        )
     if spec.share_process_namespace and spec.host_pid:
         errs.invalid(
             child(path, "shareProcessNamespace"),
@@ -680,6 +689,13 @@ def validate_pod_update(errs: Errors, new: core_pb2.Pod, old: core_pb2.Pod) -> N
             "spec.tolerations",
             "existing toleration can not be modified except its tolerationSeconds",
         )
+    old_gates = {g.name for g in os_.scheduling_gates}
+    for gate in ns.scheduling_gates:
+        if gate.name not in old_gates:
+            errs.forbidden(
+                "spec.schedulingGates",
+                f"only deletion is allowed, but found new scheduling gate '{gate.name}'",
+            )
     # Compare what is left once the fields that may change are made equal.
     a, b = core_pb2.PodSpec(), core_pb2.PodSpec()
     a.CopyFrom(ns)
@@ -688,6 +704,7 @@ def validate_pod_update(errs: Errors, new: core_pb2.Pod, old: core_pb2.Pod) -> N
         spec.ClearField("active_deadline_seconds")
         spec.ClearField("tolerations")
         spec.ClearField("node_name")
+        spec.ClearField("scheduling_gates")
         for c in [*spec.containers, *spec.init_containers]:
             c.ClearField("image")
     if a.SerializeToString(deterministic=True) != b.SerializeToString(deterministic=True):

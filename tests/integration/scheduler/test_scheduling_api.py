@@ -168,3 +168,37 @@ async def test_a_high_priority_pod_preempts_low_priority_ones_on_a_full_cluster(
     events = (await api.list("events", "default")).items
     preempted = [e for e in events if isinstance(e, core_pb2.Event) and e.reason == "Preempted"]
     assert len(preempted) == 2
+
+
+async def test_a_gated_pod_waits_until_its_last_gate_is_removed(api, apiserver):
+    await api.create(node("n0"))
+    gated = pod("gated")
+    gated.spec.scheduling_gates.add(name="example.com/quota")
+    gated.spec.scheduling_gates.add(name="example.com/data")
+    made = await api.create(gated)
+    (condition,) = [c for c in made.status.conditions if c.type == "PodScheduled"]
+    assert (condition.status, condition.reason) == ("False", "SchedulingGated")
+    async with running_scheduler([apiserver.endpoint]):
+        # A pod made after it is bound: the scheduler has had its look at the gated one.
+        await api.create(pod("free"))
+
+        async def bound(name: str) -> bool:
+            return bool((await pods_by_name(api))[name].spec.node_name)
+
+        await eventually(lambda: bound("free"), timeout=20, what="the ungated pod bound")
+        assert not await bound("gated")
+
+        async def ungate(remaining: list[str]) -> None:
+            current = (await pods_by_name(api))["gated"]
+            del current.spec.scheduling_gates[:]
+            current.spec.scheduling_gates.extend(
+                core_pb2.PodSchedulingGate(name=n) for n in remaining
+            )
+            await api.update(current)
+
+        await ungate(["example.com/data"])
+        await api.create(pod("free-again"))
+        await eventually(lambda: bound("free-again"), timeout=20, what="a second ungated pod")
+        assert not await bound("gated")
+        await ungate([])
+        await eventually(lambda: bound("gated"), timeout=20, what="the pod bound once ungated")

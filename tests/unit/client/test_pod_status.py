@@ -99,3 +99,11 @@ CASES = [
 def test_pod_columns_match_kubectl(case, p, expected):
     s = summarize(p, NOW)
     assert (s.ready, s.status, s.restarts) == expected
+
+
+def test_a_pod_held_by_a_scheduling_gate_shows_scheduling_gated() -> None:
+    gated = core_pb2.Pod()
+    gated.spec.containers.add(name="main")
+    gated.status.phase = "Pending"
+    gated.status.conditions.add(type="PodScheduled", status="False", reason="SchedulingGated")
+    assert summarize(gated).status == "SchedulingGated"

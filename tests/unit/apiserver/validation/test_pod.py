@@ -495,6 +495,25 @@ CASES: list[Case] = [
         "values 1m and 1 are supported with the cpu resource",
         "a cpu divisor Kubernetes refuses",
     ),
+    # ---- scheduling gates ----
+    (
+        "Pod",
+        {"spec.schedulingGates": [{"name": "example.com/a"}, {"name": "example.com/a"}]},
+        'spec.schedulingGates[1]: Duplicate value: "example.com/a"',
+        "a scheduling gate named twice",
+    ),
+    (
+        "Pod",
+        {"spec.schedulingGates": [{"name": "not a name"}]},
+        'spec.schedulingGates[0]: Invalid value: "not a name"',
+        "a scheduling gate that is no qualified name",
+    ),
+    (
+        "Pod",
+        {"spec.schedulingGates": [{"name": "example.com/a"}], "spec.nodeName": "n1"},
+        "spec.nodeName: Forbidden: cannot be set until all schedulingGates have been cleared",
+        "a gated pod already bound",
+    ),
     # ---- names and processes ----
     (
         "Pod",
@@ -835,6 +854,14 @@ def test_an_invalid_pod_gets_an_error_naming_the_field(
 UPDATES: list[UpdateCase] = [
     (
         "Pod",
+        {"spec.schedulingGates": [{"name": "example.com/a"}]},
+        {"spec.schedulingGates": [{"name": "example.com/a"}, {"name": "example.com/b"}]},
+        "spec.schedulingGates: Forbidden: only deletion is allowed, but found new scheduling "
+        "gate 'example.com/b'",
+        "a scheduling gate added to a pod",
+    ),
+    (
+        "Pod",
         None,
         {"spec.containers": container(ports=[{"containerPort": 80}])},
         "spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`",
@@ -891,6 +918,12 @@ ALLOWED_UPDATES: list[AllowedUpdate] = [
         "an added toleration",
     ),
     ("Pod", None, {"spec.activeDeadlineSeconds": 30}, "a pod deadline set for the first time"),
+    (
+        "Pod",
+        {"spec.schedulingGates": [{"name": "example.com/a"}, {"name": "example.com/b"}]},
+        {"spec.schedulingGates": [{"name": "example.com/b"}]},
+        "a scheduling gate removed",
+    ),
 ]
 
 
