@@ -24,6 +24,7 @@ from typing import Any
 
 from client.kinds import Kind, UnknownKindError, by_resource
 from client.quantity import format_quantity, parse_quantity
+from client.sidecars import sidecars
 
 _SHORT = ("pods", "services", "configmaps", "secrets", "resourcequotas")
 _REQUESTS = {"cpu": "cpu", "memory": "memory", "requests.cpu": "cpu",
@@ -105,7 +106,8 @@ def usage_of(kind: Kind, obj: Any, names: Iterable[str]) -> tuple[Usage, list[st
                 continue
             source = "requests" if name in _REQUESTS else "limits"
             resource = _REQUESTS.get(name) or _LIMITS[name]
-            total = _sum(obj.spec.containers, source, resource)
+            # Sidecars run beside the app containers, so they count with them.
+            total = _sum([*obj.spec.containers, *sidecars(obj.spec)], source, resource)
             if total is None:
                 missing.append(name)
             else:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from client.printing.age import age, parse_time
+from client.sidecars import is_sidecar
 from proto import core_pb2
 
 NODE_UNREACHABLE_REASON = "NodeLost"
@@ -41,9 +42,13 @@ def _condition_true(pod: core_pb2.Pod, kind: str) -> bool:
 def summarize(pod: core_pb2.Pod, at: datetime | None = None) -> PodSummary:
     """READY (`1/2`), STATUS (`Running`, `CrashLoopBackOff`, ...) and RESTARTS (`3 (2m ago)`)."""
     restarts = 0
-    total = len(pod.spec.containers)
+    side_names = {c.name for c in pod.spec.init_containers if is_sidecar(c)}
+    # Sidecars count among the containers, and their restarts stay in the total.
+    total = len(pod.spec.containers) + len(side_names)
     ready = 0
+    side_restarts = 0
     last_restart: datetime | None = None
+    last_side_restart: datetime | None = None
     reason = pod.status.phase
     if pod.status.reason:
         reason = pod.status.reason
@@ -53,19 +58,27 @@ def summarize(pod: core_pb2.Pod, at: datetime | None = None) -> PodSummary:
         reason = SCHEDULING_GATED
 
     def note_restart(status: core_pb2.ContainerStatus) -> None:
-        nonlocal last_restart
+        nonlocal last_restart, last_side_restart
         if status.last_state.HasField("terminated"):
             finished = parse_time(status.last_state.terminated.finished_at)
             if finished and (last_restart is None or finished > last_restart):
                 last_restart = finished
+            sidecar_later = finished and (last_side_restart is None or finished > last_side_restart)
+            if status.name in side_names and sidecar_later:
+                last_side_restart = finished
 
     initializing = False
     n_init = len(pod.spec.init_containers)
     for i, status in enumerate(pod.status.init_container_statuses):
         restarts += status.restart_count
         note_restart(status)
+        if status.name in side_names:
+            side_restarts += status.restart_count
         state = status.state
         if state.HasField("terminated") and state.terminated.exit_code == 0:
+            continue
+        if status.name in side_names and status.started:
+            ready += 1 if status.ready else 0
             continue
         if state.HasField("terminated"):
             reason = _terminated_reason(state.terminated, "Init:")
@@ -81,7 +94,7 @@ def summarize(pod: core_pb2.Pod, at: datetime | None = None) -> PodSummary:
         break
 
     if not initializing or _condition_true(pod, "Initialized"):
-        restarts = 0
+        restarts, last_restart = side_restarts, last_side_restart
         has_running = False
         for status in reversed(pod.status.container_statuses):
             restarts += status.restart_count

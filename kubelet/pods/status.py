@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from client.sidecars import is_sidecar, sidecars
 from client.timestamps import now
 from kubelet.runtime.interface import ContainerInfo
 from proto import core_pb2, meta_pb2
@@ -91,7 +92,15 @@ def phase(
 ) -> str:
     """Kubernetes' getPhase: Pending, Running, Succeeded or Failed."""
     policy = pod.spec.restart_policy or "Always"
-    for s in inits:
+    apps_began = any(
+        not s.state.HasField("waiting") or s.last_state.HasField("terminated") for s in apps
+    )
+    for spec, s in zip(pod.spec.init_containers, inits, strict=True):
+        if is_sidecar(spec):
+            # Until the app containers begin, a sidecar that does not run holds the pod.
+            if apps_began or (s.state.HasField("running") and s.started):
+                continue
+            return "Pending"
         if s.state.HasField("terminated") and s.state.terminated.exit_code == 0:
             continue
         failed = s.state.HasField("terminated") or s.last_state.HasField("terminated")
@@ -151,21 +160,36 @@ def pod_status(facts: PodFacts) -> core_pb2.PodStatus:
         out.pod_ip = ip
         out.pod_ips.add(ip=ip)
     inits = [container_status(c, facts, "PodInitializing") for c in pod.spec.init_containers]
-    init_done = all(
-        s.state.HasField("terminated") and s.state.terminated.exit_code == 0 for s in inits
+    began = any(facts.instances.get(c.name) for c in pod.spec.containers)
+    init_done = began or all(
+        (s.state.HasField("running") and s.started)
+        if is_sidecar(spec)
+        else (s.state.HasField("terminated") and s.state.terminated.exit_code == 0)
+        for spec, s in zip(pod.spec.init_containers, inits, strict=True)
     )
     app_wait = "ContainerCreating" if init_done else "PodInitializing"
     apps = [container_status(c, facts, app_wait) for c in pod.spec.containers]
     out.init_container_statuses.extend(inits)
     out.container_statuses.extend(apps)
     out.phase = old.phase if old.phase in TERMINAL else phase(pod, inits, apps)
+    if old.phase in TERMINAL:
+        # Why it ended (Evicted, DeadlineExceeded...) outlives the containers' last words.
+        out.reason, out.message = old.reason, old.message
 
     conds = {c.type: c for c in old.conditions}
     terminal = out.phase in TERMINAL
-    unready = [s.name for s in apps if not s.ready]
+    side = {c.name for c in sidecars(pod.spec)}
+    # A sidecar's readiness counts toward the pod's, as in Kubernetes.
+    unready = [s.name for s in inits if s.name in side and not s.ready]
+    unready += [s.name for s in apps if not s.ready]
     msg = f"containers with unready status: [{' '.join(unready)}]"
     reason = "PodCompleted" if terminal else "ContainersNotReady"
-    pending_init = [s.name for s in inits if not s.state.HasField("terminated")]
+    pending_init = [
+        s.name
+        for s in inits
+        if not s.state.HasField("terminated")
+        and not (s.name in side and s.state.HasField("running"))
+    ]
     out.conditions.extend(
         [
             _condition(

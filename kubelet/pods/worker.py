@@ -28,6 +28,7 @@ import structlog
 
 from client.errors import Conflict, NotFound
 from client.quantity import cpu_millis, memory_bytes
+from client.sidecars import is_sidecar, sidecars
 from client.timeouts import wait_event
 from kubelet import metrics
 from kubelet.pods.config import ContainerConfigError
@@ -37,7 +38,7 @@ from kubelet.pods.lifecycle import POST_START, PRE_STOP, hook_of, run_hook
 from kubelet.pods.service_env import service_env_for
 from kubelet.pods.status import TERMINAL, PodFacts, pod_status
 from kubelet.pods.volumes import VolumeError, VolumeManager
-from kubelet.probes.workers import LIVENESS, epoch
+from kubelet.probes.workers import LIVENESS, STARTUP, epoch
 from kubelet.runtime.interface import (
     ContainerConfig,
     ContainerInfo,
@@ -208,7 +209,14 @@ class PodWorker:
             self._retry_in(1.0)
             return False
         if pod.status.phase in TERMINAL:
-            await self._stop_sandbox_when_done(mine)
+            if await self._stop_sandbox_when_done(mine):
+                # A sidecar stopped here shows as terminated, as Kubernetes reports it.
+                self._shown_by = cache.next_generation()
+                self._acted = False
+                await cache.fresh(want=self._shown_by)
+                mine = cache.containers(self.uid)
+                self._waiting = {}
+                await self._write_status(None, mine)
             return False
         self._waiting = {}
         sandbox = await self._ensure_sandbox(mine)
@@ -220,7 +228,12 @@ class PodWorker:
         by_name = self._instances(mine)
         if paths is not None:
             setup = _PodSetup(pod, sandbox, paths)
-            if await self._sync_init_containers(setup, by_name):
+            # Once an app container has been started the pod is initialized for good, as
+            # in Kubernetes: init containers are not run again, sidecars are kept up.
+            if any(_newest(by_name, c.name) is not None for c in pod.spec.containers):
+                await self._sync_sidecars(setup, by_name)
+                await self._sync_app_containers(setup, by_name)
+            elif await self._sync_init_containers(setup, by_name):
                 await self._sync_app_containers(setup, by_name)
         if self._acted:
             self._shown_by = cache.next_generation()
@@ -229,7 +242,8 @@ class PodWorker:
             mine = cache.containers(self.uid)
             by_name = self._instances(mine)
         running = {n: i[0] for n, i in by_name.items() if i and i[0].running}
-        self.ctx.probes.sync(self.uid, sandbox.ip, list(pod.spec.containers), running)
+        probed = [*sidecars(pod.spec), *pod.spec.containers]
+        self.ctx.probes.sync(self.uid, sandbox.ip, probed, running)
         await self._collect_garbage(by_name)
         await self._write_status(sandbox, mine)
         return False
@@ -303,10 +317,18 @@ class PodWorker:
     async def _sync_init_containers(
         self, setup: _PodSetup, by_name: dict[str, list[ContainerInfo]]
     ) -> bool:
-        """Run the init containers one at a time; True when all have succeeded."""
+        """Run the init containers one at a time; True when all have succeeded (a sidecar:
+        started, and past its startup probe if it has one)."""
         pod = setup.pod
         for spec in pod.spec.init_containers:
             latest = _newest(by_name, spec.name)
+            if is_sidecar(spec):
+                if latest is not None and latest.running:
+                    if not self._sidecar_started(spec, latest):
+                        return False
+                    continue
+                await self._keep_sidecar(setup, spec, latest)
+                return False
             if latest is not None and latest.state == "exited" and latest.exit_code == 0:
                 continue
             if latest is not None and latest.running:
@@ -317,6 +339,36 @@ class PodWorker:
                 await self._restart_after_backoff(setup, spec, "init", latest)
             return False
         return True
+
+    def _sidecar_started(self, spec: core_pb2.Container, info: ContainerInfo) -> bool:
+        """Whether the next init container may start: a sidecar with a startup probe holds
+        it back until the probe has passed (its worker may not be running yet)."""
+        if not spec.HasField("startup_probe"):
+            return True
+        return self.ctx.probes.has(info.id, STARTUP) and self.ctx.probes.started(info.id)
+
+    async def _keep_sidecar(
+        self, setup: _PodSetup, spec: core_pb2.Container, latest: ContainerInfo | None
+    ) -> None:
+        """Start a sidecar that is not running: first, or again after it exited (with the
+        crash back-off, whatever the pod's restartPolicy)."""
+        if latest is None:
+            await self._start(setup, spec, "init", 0)
+        else:
+            await self._restart_after_backoff(setup, spec, "init", latest)
+
+    async def _sync_sidecars(
+        self, setup: _PodSetup, by_name: dict[str, list[ContainerInfo]]
+    ) -> None:
+        """After initialization: sidecars that exited start again, unhealthy ones are killed."""
+        for spec in sidecars(setup.pod.spec):
+            latest = _newest(by_name, spec.name)
+            if latest is not None and latest.running:
+                failed = self.ctx.probes.must_restart(latest.id)
+                if failed:
+                    await self._kill_unhealthy(setup.pod, spec, latest, failed)
+                continue
+            await self._keep_sidecar(setup, spec, latest)
 
     async def _sync_app_containers(
         self, setup: _PodSetup, by_name: dict[str, list[ContainerInfo]]
@@ -563,7 +615,9 @@ class PodWorker:
         return sandbox.ip if sandbox is not None else ""
 
     def _spec_of(self, name: str) -> core_pb2.Container | None:
-        return next((c for c in self.pod.spec.containers if c.name == name), None)
+        """An app container's or a sidecar's spec (the containers a preStop hook may have)."""
+        specs = [*self.pod.spec.containers, *sidecars(self.pod.spec)]
+        return next((c for c in specs if c.name == name), None)
 
     # ---- clean-up -------------------------------------------------------------------------
 
@@ -595,13 +649,26 @@ class PodWorker:
         grace = self._grace(pod)
         self.log.info("stopping pod", grace_seconds=grace)
         self.ctx.probes.remove_pod(self.uid)
-        apps = [c for c in mine if c.kind != "sandbox" and c.running]
-        if apps:
-            self.ctx.event(pod, NORMAL, "Killing", f"Stopping {len(apps)} container(s)")
+        running = [c for c in mine if c.kind != "sandbox" and c.running]
+        if running:
+            self.ctx.event(pod, NORMAL, "Killing", f"Stopping {len(running)} container(s)")
         ip = next((c.ip for c in mine if c.kind == "sandbox"), "")
+        # App containers first, then the sidecars one by one, last started first: a
+        # sidecar outlives what may still use it, as in Kubernetes.
+        order = [c.name for c in sidecars(pod.spec)]
+        side = sorted((c for c in running if c.name in order), key=lambda c: order.index(c.name))
+        deadline = time.monotonic() + grace
         await asyncio.gather(
-            *(self._stop_app(pod, self._spec_of(c.name), c, grace, ip) for c in apps)
+            *(
+                self._stop_app(pod, self._spec_of(c.name), c, grace, ip)
+                for c in running
+                if c.name not in order
+            )
         )
+        for c in reversed(side):
+            left = int(deadline - time.monotonic())
+            left = max(MIN_GRACE_AFTER_HOOK, left) if grace > 0 else 0
+            await self._stop_app(pod, self._spec_of(c.name), c, left, ip)
         for c in mine:
             if c.kind == "sandbox" and c.running:
                 await self.ctx.runtime.stop_container(c.id, 0)
@@ -623,13 +690,17 @@ class PodWorker:
                 pass
         self.log.info("pod stopped and deleted")
 
-    async def _stop_sandbox_when_done(self, mine: list[ContainerInfo]) -> None:
-        """A pod that reached Succeeded or Failed keeps no running containers."""
+    async def _stop_sandbox_when_done(self, mine: list[ContainerInfo]) -> bool:
+        """A pod that reached Succeeded or Failed keeps no running containers; True when
+        one was stopped."""
+        stopped = False
         for c in mine:
             if c.running:
                 self._acting()
                 await self.ctx.runtime.stop_container(c.id, self._grace(self.pod))
+                stopped = True
         self.ctx.probes.remove_pod(self.uid)
+        return stopped
 
     # ---- status ---------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, overload, runtime_checkable
 
 from client.quantity import cpu_millis, memory_bytes
+from client.sidecars import is_sidecar
 from master.scheduler.nodetable import BoolArray, IntArray, NodeTable
 from master.scheduler.volumes import VolumeObjects
 from proto import core_pb2
@@ -164,17 +165,27 @@ def _requests(pod: core_pb2.Pod) -> tuple[Resources, Resources]:
         mem += c_mem
         nz_cpu += c_cpu if text_cpu else DEFAULT_MILLI_CPU_REQUEST
         nz_mem += c_mem if text_mem else DEFAULT_MEMORY_REQUEST
+    # Sidecars run beside everything after them: they add to the app containers' sum and
+    # to each later init container's own need; the pod needs the largest of those.
+    side_cpu = side_mem = init_cpu = init_mem = 0
     for c in pod.spec.init_containers:
         text_cpu, text_mem = _container_request(c, "cpu"), _container_request(c, "memory")
         i_cpu = _cpu_millis(text_cpu) if text_cpu else 0
         i_mem = _memory_bytes(text_mem) if text_mem else 0
-        cpu, nz_cpu = max(cpu, i_cpu), max(nz_cpu, i_cpu)
-        mem, nz_mem = max(mem, i_mem), max(nz_mem, i_mem)
+        if is_sidecar(c):
+            side_cpu, side_mem = side_cpu + i_cpu, side_mem + i_mem
+            cpu, nz_cpu, mem, nz_mem = cpu + i_cpu, nz_cpu + i_cpu, mem + i_mem, nz_mem + i_mem
+            init_cpu, init_mem = max(init_cpu, side_cpu), max(init_mem, side_mem)
+        else:
+            init_cpu, init_mem = max(init_cpu, i_cpu + side_cpu), max(init_mem, i_mem + side_mem)
+    cpu, nz_cpu = max(cpu, init_cpu), max(nz_cpu, init_cpu)
+    mem, nz_mem = max(mem, init_mem), max(nz_mem, init_mem)
     return Resources(cpu, mem, 1), Resources(nz_cpu, nz_mem, 1)
 
 
 def pod_requests(pod: core_pb2.Pod, *, non_zero: bool = False) -> Resources:
-    """Sum of container requests, at least each init container's (Kubernetes' rule).
+    """Sum of container and sidecar requests, at least each init container's with the
+    sidecars started before it (Kubernetes' rule).
 
     `non_zero` counts a missing cpu/memory request as the scoring default.
     """

@@ -18,6 +18,7 @@ from client.names import (
     is_qualified_name,
     is_valid_label_value,
 )
+from client.sidecars import SIDECAR_RESTART_POLICY, is_sidecar
 from master.apiserver.validation.errors import Errors, child, index
 from master.apiserver.validation.fields import (
     PROTOCOLS,
@@ -192,11 +193,20 @@ def _container(
     _env(errs, c, path)
     _resources(errs, c.resources, child(path, "resources"))
     _volume_mounts(errs, c.volume_mounts, child(path, "volumeMounts"), volumes)
+    if c.restart_policy and not init:
+        errs.forbidden(child(path, "restartPolicy"), "may not be set for non-init containers")
+    elif c.restart_policy:
+        errs.enum(
+            child(path, "restartPolicy"),
+            c.restart_policy,
+            (SIDECAR_RESTART_POLICY,),
+            required=False,
+        )
     for field, json_name in _PROBES:
         if not c.HasField(field):
             continue
         ppath = child(path, json_name)
-        if init:
+        if init and not is_sidecar(c):
             errs.forbidden(ppath, "may not be set for init containers")
             continue
         _probe(errs, getattr(c, field), ppath, once=field != "readiness_probe")
@@ -383,7 +393,7 @@ def _lifecycle(
     if not c.HasField("lifecycle"):
         return
     lpath = child(path, "lifecycle")
-    if init:
+    if init and not is_sidecar(c):
         errs.forbidden(lpath, "may not be set for init containers")
         return
     # Kubernetes defaults the pod's grace period to 30 s before it validates.

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from client.codec import from_dict
-from client.printing.podstatus import summarize
+from client.printing.podstatus import PodSummary, summarize
 from proto import core_pb2
 
 NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
@@ -107,3 +107,19 @@ def test_a_pod_held_by_a_scheduling_gate_shows_scheduling_gated() -> None:
     gated.status.phase = "Pending"
     gated.status.conditions.add(type="PodScheduled", status="False", reason="SchedulingGated")
     assert summarize(gated).status == "SchedulingGated"
+
+
+def test_a_running_sidecar_counts_among_the_ready_containers_and_its_restarts_stay() -> None:
+    sided = pod(
+        {
+            "phase": "Running",
+            "conditions": [{"type": "Initialized", "status": "True"}],
+            "initContainerStatuses": [
+                {**running(restarts=2), "name": "i0", "started": True},
+            ],
+            "containerStatuses": [running()],
+        },
+        init=1,
+    )
+    sided.spec.init_containers[0].restart_policy = "Always"
+    assert summarize(sided) == PodSummary("2/2", "Running", "2")

@@ -122,3 +122,35 @@ def test_pending_init_containers_keep_app_containers_initializing():
     assert st.phase == "Pending"
     assert st.container_statuses[0].state.waiting.reason == "PodInitializing"
     assert {c.type: c.status for c in st.conditions}["Initialized"] == "False"
+
+
+def sided(policy: str) -> core_pb2.Pod:
+    pod = a_pod(policy, "main")
+    pod.spec.init_containers.add(name="side", image="busybox:1.35", restart_policy="Always")
+    return pod
+
+
+def test_a_running_sidecar_neither_holds_a_finished_pod_nor_counts_for_its_phase():
+    instances = {"side": [info("side", "running")], "main": [info("main", "exited", exit_code=0)]}
+    done = status(sided("Never"), instances)
+    assert done.phase == "Succeeded"
+    assert done.init_container_statuses[0].state.HasField("running")
+
+
+def test_a_sidecar_not_yet_running_keeps_the_pod_initializing():
+    waiting = status(sided("Always"), {})
+    assert waiting.phase == "Pending"
+    initialized = {c.type: c for c in waiting.conditions}["Initialized"]
+    assert (initialized.status, initialized.message) == (
+        "False",
+        "containers with incomplete status: [side]",
+    )
+    assert waiting.container_statuses[0].state.waiting.reason == "PodInitializing"
+
+
+def test_an_unready_sidecar_makes_the_pod_unready():
+    instances = {"side": [info("side", "running")], "main": [info("main", "running")]}
+    unready = status(sided("Always"), instances, ready=lambda cid: not cid.startswith("side"))
+    ready = {c.type: c for c in unready.conditions}["Ready"]
+    assert (ready.status, ready.message) == ("False", "containers with unready status: [side]")
+    assert {c.type: c for c in unready.conditions}["Initialized"].status == "True"

@@ -643,6 +643,20 @@ CASES: list[Case] = [
         "spec.initContainers[0].readinessProbe: Forbidden: may not be set for init containers",
         "a probe on an init container",
     ),
+    # ---- sidecars ----
+    (
+        "Pod",
+        {"spec.containers": container(restartPolicy="Always")},
+        f"{C0}.restartPolicy: Forbidden: may not be set for non-init containers",
+        "a restart policy on an app container",
+    ),
+    (
+        "Pod",
+        {"spec.initContainers": [{"name": "side", "image": "b", "restartPolicy": "OnFailure"}]},
+        'spec.initContainers[0].restartPolicy: Unsupported value: "OnFailure": supported values: '
+        '"Always"',
+        "an init container restarting on failure",
+    ),
     # ---- lifecycle hooks ----
     (
         "Pod",
@@ -925,6 +939,18 @@ ALLOWED_UPDATES: list[AllowedUpdate] = [
         "a scheduling gate removed",
     ),
 ]
+
+
+def test_a_sidecar_may_have_probes_and_hooks_that_an_init_container_may_not() -> None:
+    sidecar = {
+        "name": "side",
+        "image": "b",
+        "restartPolicy": "Always",
+        "readinessProbe": {"exec": {"command": ["true"]}},
+        "startupProbe": {"exec": {"command": ["true"]}},
+        "lifecycle": {"preStop": {"sleep": {"seconds": 1}}},
+    }
+    assert errors_of("Pod", {"spec.initContainers": [sidecar]}) == []
 
 
 @pytest.mark.parametrize(("kind", "old_changes", "new_changes"), allowed_params(ALLOWED_UPDATES))

@@ -1,0 +1,38 @@
+"""What a pod asks of a node: its containers' requests, with init containers and sidecars
+counted as Kubernetes counts them."""
+
+from __future__ import annotations
+
+from master.scheduler.framework import pod_requests
+from proto import core_pb2
+
+
+def container(name: str, cpu: str, memory: str, *, sidecar: bool = False) -> core_pb2.Container:
+    c = core_pb2.Container(name=name, image="busybox:1.35")
+    c.resources.requests["cpu"], c.resources.requests["memory"] = cpu, memory
+    if sidecar:
+        c.restart_policy = "Always"
+    return c
+
+
+def test_an_init_container_asks_for_the_most_of_any_one_step():
+    pod = core_pb2.Pod()
+    pod.spec.containers.append(container("app", "100m", "64Mi"))
+    pod.spec.init_containers.append(container("setup", "500m", "16Mi"))
+    asked = pod_requests(pod)
+    assert (asked.milli_cpu, asked.memory) == (500, 64 << 20)
+
+
+def test_a_sidecar_adds_to_the_apps_and_to_every_init_container_after_it():
+    pod = core_pb2.Pod()
+    pod.spec.containers.append(container("app", "100m", "64Mi"))
+    pod.spec.init_containers.extend(
+        [
+            container("proxy", "200m", "32Mi", sidecar=True),
+            container("migrate", "400m", "16Mi"),
+        ]
+    )
+    asked = pod_requests(pod)
+    # cpu: the migration with the proxy beside it (600m) beats app + proxy (300m);
+    # memory: app + proxy (96Mi) beats migration + proxy (48Mi).
+    assert (asked.milli_cpu, asked.memory) == (600, 96 << 20)
