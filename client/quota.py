@@ -6,8 +6,10 @@ deletions, which admission never sees), so both count alike.
 Usage is counted the way Kubernetes' quota evaluators count it: pods that are not
 finished (phase neither Succeeded nor Failed, not being deleted) add their containers'
 requests and limits (`cpu` and `memory` are requests, as `requests.cpu`); every object
-counts once towards `count/<resource>[.<group>]`, and pods, services, configmaps, secrets
-and resourcequotas also under their short names. A container without a request for a
+counts once towards `count/<resource>[.<group>]`, and pods, services, configmaps, secrets,
+resourcequotas and persistentvolumeclaims also under their short names. Claims add their
+storage request to `requests.storage`; Services count in `services.loadbalancers` and, one
+per port, in `services.nodeports`. A container without a request for a
 resource the quota limits is refused, as Kubernetes refuses it: `must specify cpu`.
 
 A quota with `scopes` counts only the pods its scopes match, as Kubernetes' scopes do:
@@ -18,7 +20,7 @@ only; BestEffort tracks their count only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
 from typing import Any
 
@@ -26,12 +28,36 @@ from client.kinds import Kind, UnknownKindError, by_resource
 from client.quantity import format_quantity, parse_quantity
 from client.sidecars import sidecars
 
-_SHORT = ("pods", "services", "configmaps", "secrets", "resourcequotas")
+_SHORT = ("pods", "services", "configmaps", "secrets", "resourcequotas", "persistentvolumeclaims")
 _REQUESTS = {"cpu": "cpu", "memory": "memory", "requests.cpu": "cpu",
              "requests.memory": "memory"}  # fmt: skip
 _LIMITS = {"limits.cpu": "cpu", "limits.memory": "memory"}
 
 Usage = dict[str, Fraction]
+
+
+def _claim_storage(claim: Any) -> Fraction:
+    text = claim.spec.resources.requests.get("storage")
+    return parse_quantity(text) if text else Fraction(0)
+
+
+def _load_balancers(service: Any) -> Fraction:
+    return Fraction(1 if service.spec.type == "LoadBalancer" else 0)
+
+
+def _node_ports(service: Any) -> Fraction:
+    exposed = service.spec.type in ("NodePort", "LoadBalancer")
+    return Fraction(len(service.spec.ports) if exposed else 0)
+
+
+OBJECT_AMOUNTS: dict[str, tuple[str, Callable[[Any], Fraction]]] = {
+    "requests.storage": ("persistentvolumeclaims", _claim_storage),
+    "services.loadbalancers": ("services", _load_balancers),
+    "services.nodeports": ("services", _node_ports),
+}
+"""Quota names that other kinds than pods fill with an amount of their own, as
+Kubernetes' claim and service evaluators count them: the storage claims request, the
+LoadBalancer Services, and the ports of NodePort and LoadBalancer Services."""
 
 SCOPES = ("Terminating", "NotTerminating", "BestEffort", "NotBestEffort")
 SCOPE_CONFLICTS = (("Terminating", "NotTerminating"), ("BestEffort", "NotBestEffort"))
@@ -101,6 +127,8 @@ def usage_of(kind: Kind, obj: Any, names: Iterable[str]) -> tuple[Usage, list[st
     for name in names:
         if name in counted:
             adds[name] = Fraction(1)
+        elif name in OBJECT_AMOUNTS and OBJECT_AMOUNTS[name][0] == kind.resource:
+            adds[name] = OBJECT_AMOUNTS[name][1](obj)
         elif kind.resource == "pods" and (name in _REQUESTS or name in _LIMITS):
             if not counts_pod(obj):
                 continue
@@ -121,6 +149,8 @@ def kinds_for(names: Iterable[str]) -> list[Kind]:
     for name in names:
         if name in _REQUESTS or name in _LIMITS:
             resource = "pods"
+        elif name in OBJECT_AMOUNTS:
+            resource = OBJECT_AMOUNTS[name][0]
         elif name.startswith("count/"):
             resource = name.removeprefix("count/").split(".", 1)[0]
         elif name in _SHORT:
@@ -139,6 +169,8 @@ def touches(kind: Kind, quota: Any) -> bool:
     names = set(quota.spec.hard)
     if names & set(count_names(kind)):
         return True
+    if any(OBJECT_AMOUNTS[n][0] == kind.resource for n in names & set(OBJECT_AMOUNTS)):
+        return True
     return kind.resource == "pods" and bool(names & (set(_REQUESTS) | set(_LIMITS)))
 
 
@@ -154,7 +186,7 @@ def total(kind: Kind, objects: Iterable[Any], names: Iterable[str]) -> Usage:
 
 
 def show(name: str, value: Fraction) -> str:
-    return format_quantity(value, binary=name.endswith("memory"))
+    return format_quantity(value, binary=name.endswith(("memory", "storage")))
 
 
 def exceeded(quota: Any, used: Mapping[str, Fraction], adds: Mapping[str, Fraction]) -> str:

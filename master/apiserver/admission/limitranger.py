@@ -1,6 +1,7 @@
 """LimitRange admission, as Kubernetes' LimitRanger: each new pod's containers get the
 namespace's default limits and requests where they set none, then every container (and,
-for `type: Pod`, the pod's sum) is held to the ranges' min, max and maxLimitRequestRatio.
+for `type: Pod`, the pod's sum) is held to the ranges' min, max and maxLimitRequestRatio;
+each new claim's storage request to the `type: PersistentVolumeClaim` ranges' min and max.
 
 A request with no default falls back to the limit (given or defaulted), as Kubernetes'
 defaulting of LimitRange does. Refusals read as kube-apiserver's:
@@ -26,7 +27,7 @@ def _value(text: str) -> Fraction | None:
 
 
 def _show(value: Fraction, name: str) -> str:
-    return format_quantity(value, binary=name == "memory")
+    return format_quantity(value, binary=name in ("memory", "storage"))
 
 
 def apply(pod: Any, ranges: Iterable[Any]) -> list[str]:
@@ -65,6 +66,22 @@ def apply(pod: Any, ranges: Iterable[Any]) -> list[str]:
                     if values and all(v is not None for v in values):
                         into[name] = format_quantity(sum(v for v in values if v is not None))
             problems += _bounds(item, "Pod", sums["requests"], sums["limits"])
+    return problems
+
+
+def claim_problems(claim: Any, ranges: Iterable[Any]) -> list[str]:
+    """The `type: PersistentVolumeClaim` ranges a new claim's storage request breaks."""
+    request = _value(claim.spec.resources.requests.get("storage", ""))
+    problems: list[str] = []
+    for item in (i for r in ranges for i in r.spec.limits if i.type == "PersistentVolumeClaim"):
+        shown = _show(request, "storage") if request is not None else "0"
+        low, high = _value(item.min.get("storage", "")), _value(item.max.get("storage", ""))
+        if low is not None and (request is None or request < low):
+            problems.append(f"minimum storage usage per PersistentVolumeClaim is "
+                            f"{_show(low, 'storage')}, but request is {shown}")  # fmt: skip
+        if high is not None and request is not None and request > high:
+            problems.append(f"maximum storage usage per PersistentVolumeClaim is "
+                            f"{_show(high, 'storage')}, but request is {shown}")  # fmt: skip
     return problems
 
 

@@ -93,6 +93,7 @@ def _wants(kind: Kind, namespace: str, obj: Any) -> list[_Want]:
         wants.append(_range("ingress_classes", INGRESS_CLASSES, ""))
     if kind.resource == "persistentvolumeclaims":
         wants.append(_range("storage_classes", STORAGE_CLASSES, ""))
+        wants.append(_range("limit_ranges", LIMIT_RANGES, namespace))
     wants.append(_range("quotas", QUOTAS, namespace))
     return wants
 
@@ -188,6 +189,9 @@ class NamespaceAdmission:
             ingressclass.apply(obj, reads.ingress_classes)
         if kind.resource == "persistentvolumeclaims":
             defaultstorageclass.apply(obj, reads.storage_classes)
+            problems = limitranger.claim_problems(obj, reads.limit_ranges)
+            if problems:
+                raise errors.Forbidden(f"{what} is forbidden: {', '.join(problems)}")
         quotas = [
             q for q in reads.quotas if quota.touches(kind, q) and quota.in_scope(q, kind, obj)
         ]
@@ -219,8 +223,9 @@ class NamespaceAdmission:
             q.status.hard.update(q.spec.hard)
             counted = used[q.metadata.name]
             for name in q.spec.hard:
-                if name in counted:
-                    q.status.used[name] = quota.show(name, counted[name] + adds.get(name, 0))
+                # Only what this kind counts: a Service must not zero the claims' share.
+                if name in counted and name in adds:
+                    q.status.used[name] = quota.show(name, counted[name] + adds[name])
             key = object_key(QUOTAS, namespace, q.metadata.name)
             claim.compares.append(compare_mod(key, int(q.metadata.resource_version)))
             claim.ops.append(op_put(key, encode_for_store(q)))

@@ -13,10 +13,22 @@ from master.apiserver.validation.fields import quantity
 COMPUTE = ("cpu", "memory")
 QUOTA_COMPUTE = (
     "cpu", "memory", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory",
+    "requests.storage",
 )  # fmt: skip
-QUOTA_COUNTS = ("pods", "services", "configmaps", "secrets", "resourcequotas")
+QUOTA_COUNTS = (
+    "pods",
+    "services",
+    "configmaps",
+    "secrets",
+    "resourcequotas",
+    "persistentvolumeclaims",
+    "services.loadbalancers",
+    "services.nodeports",
+)
 """Object counts by their short names; `count/<resource>[.<group>]` counts any kind."""
-LIMIT_TYPES = ("Container", "Pod")
+LIMIT_TYPES = ("Container", "Pod", "PersistentVolumeClaim")
+CLAIM = "PersistentVolumeClaim"
+CLAIM_RESOURCES = ("storage",)
 
 
 def validate_resource_quota(errs: Errors, obj: Any) -> None:
@@ -59,20 +71,27 @@ def validate_limit_range(errs: Errors, obj: Any) -> None:
             "defaultRequest": item.default_request,
             "maxLimitRequestRatio": item.max_limit_request_ratio,
         }
+        # A claim's range bounds its storage request: min and max only, one of them given.
+        allowed = CLAIM_RESOURCES if item.type == CLAIM else COMPUTE
         values: dict[str, dict[str, Fraction]] = {}
         for field, found in maps.items():
             values[field] = {}
             for name, text in sorted(found.items()):
                 where = child(f"{path}.{field}", name)
-                if name not in COMPUTE:
-                    errs.unsupported(where, name, COMPUTE)
+                if name not in allowed:
+                    errs.unsupported(where, name, allowed)
                 elif (value := quantity(errs, where, text)) is not None:
                     values[field][name] = value
+        if item.type == CLAIM and "storage" not in item.min and "storage" not in item.max:
+            errs.required(
+                f"{path}.limits",
+                "either minimum or maximum storage value is required, but neither was provided",
+            )
         if item.type == "Pod":
             for field in ("default", "defaultRequest"):
                 if maps[field]:
                     errs.add(f"{path}.{field}", "Forbidden: may not be specified when type is Pod")
-        for name in COMPUTE:
+        for name in allowed:
             low, high = values["min"].get(name), values["max"].get(name)
             for field in ("defaultRequest", "default"):
                 value = values[field].get(name)

@@ -190,3 +190,75 @@ async def test_bad_quota_scopes_are_refused_by_field(apiserver: ApiServer):
             await api.create(scoped("svc", {"services": "1"}, ["NotTerminating"]))
         assert "spec.hard.services" in services.value.message
         assert not (await api.list("resourcequotas", "default")).items
+
+
+def claim(name: str, storage: str) -> core_pb2.PersistentVolumeClaim:
+    return _make(core_pb2.PersistentVolumeClaim, {
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}},
+    })  # fmt: skip
+
+
+def service(name: str, type_: str, ports: int) -> core_pb2.Service:
+    return _make(core_pb2.Service, {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"type": type_, "selector": {"app": name},
+                 "ports": [{"name": f"p{i}", "port": 80 + i} for i in range(ports)]},
+    })  # fmt: skip
+
+
+async def test_a_quota_counts_claims_their_storage_load_balancers_and_node_ports(
+    apiserver: ApiServer,
+):
+    async with ApiClient([apiserver.endpoint]) as api:
+        await api.create(quota("objects", {
+            "persistentvolumeclaims": "2", "requests.storage": "3Gi",
+            "services.loadbalancers": "1", "services.nodeports": "2",
+        }))  # fmt: skip
+        await api.create(claim("data", "2Gi"))
+        with pytest.raises(errors.Forbidden) as big:
+            await api.create(claim("more", "2Gi"))
+        assert big.value.message.endswith(
+            "exceeded quota: objects, requested: requests.storage=2Gi, used: "
+            "requests.storage=2Gi, limited: requests.storage=3Gi"
+        )
+        await api.create(claim("small", "1Gi"))
+        with pytest.raises(errors.Forbidden, match="requested: persistentvolumeclaims=1"):
+            await api.create(claim("third", "1Mi"))
+        await api.create(service("balanced", "LoadBalancer", 1))
+        await api.create(service("inside", "ClusterIP", 3))
+        with pytest.raises(errors.Forbidden, match=r"services\.loadbalancers"):
+            await api.create(service("second", "LoadBalancer", 1))
+        with pytest.raises(errors.Forbidden, match=r"requested: services\.nodeports=2"):
+            await api.create(service("wide", "NodePort", 2))
+        counted: Any = await api.get("resourcequotas", "default", "objects")
+        assert dict(counted.status.used) == {
+            "persistentvolumeclaims": "2",
+            "requests.storage": "3Gi",
+            "services.loadbalancers": "1",
+            "services.nodeports": "1",
+        }
+
+
+async def test_a_claim_limit_range_bounds_each_new_claims_storage_request(
+    apiserver: ApiServer,
+):
+    async with ApiClient([apiserver.endpoint]) as api:
+        bounds = {"min": {"storage": "1Gi"}, "max": {"storage": "2Gi"}}
+        await api.create(limits([{"type": "PersistentVolumeClaim", **bounds}]))
+        with pytest.raises(errors.Forbidden) as large:
+            await api.create(claim("large", "5Gi"))
+        assert large.value.message == (
+            'persistentvolumeclaims "large" is forbidden: maximum storage usage per '
+            "PersistentVolumeClaim is 2Gi, but request is 5Gi"
+        )
+        with pytest.raises(errors.Forbidden, match="minimum storage usage per "
+                           "PersistentVolumeClaim is 1Gi, but request is 500Mi"):  # fmt: skip
+            await api.create(claim("tiny", "500Mi"))
+        await api.create(claim("fits", "1Gi"))
+        with pytest.raises(errors.Invalid) as wrong:
+            await api.create(limits([{"type": "PersistentVolumeClaim", "max": {"cpu": "1"}}]))
+        assert 'spec.limits[0].max.cpu: Unsupported value: "cpu"' in wrong.value.message
+        assert "either minimum or maximum storage value is required" in wrong.value.message
