@@ -60,6 +60,8 @@ Kubernetes' claim and service evaluators count them: the storage claims request,
 LoadBalancer Services, and the ports of NodePort and LoadBalancer Services."""
 
 SCOPES = ("Terminating", "NotTerminating", "BestEffort", "NotBestEffort")
+SELECTOR_SCOPES = (*SCOPES, "PriorityClass", "CrossNamespacePodAffinity")
+SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 SCOPE_CONFLICTS = (("Terminating", "NotTerminating"), ("BestEffort", "NotBestEffort"))
 SCOPED_RESOURCES = ("pods", "count/pods", *_REQUESTS, *_LIMITS)
 """What a quota with scopes may limit; one with BestEffort only the first two."""
@@ -85,13 +87,50 @@ def _scope_matches(scope: str, pod: Any) -> bool:
     }.get(scope, False)
 
 
+def _cross_namespace(pod: Any) -> bool:
+    """Whether an affinity term of the pod looks beyond its own namespace."""
+    affinity = pod.spec.affinity
+    terms = [
+        *affinity.pod_affinity.required_during_scheduling_ignored_during_execution,
+        *affinity.pod_anti_affinity.required_during_scheduling_ignored_during_execution,
+        *(w.pod_affinity_term for w in
+          affinity.pod_affinity.preferred_during_scheduling_ignored_during_execution),
+        *(w.pod_affinity_term for w in
+          affinity.pod_anti_affinity.preferred_during_scheduling_ignored_during_execution),
+    ]  # fmt: skip
+    return any(t.namespaces or t.HasField("namespace_selector") for t in terms)
+
+
+def _requirement_matches(requirement: Any, pod: Any) -> bool:
+    """One scopeSelector requirement. PriorityClass compares the pod's priorityClassName
+    (none: absent) with the values; the other scopes only exist or do not."""
+    op, values = requirement.operator, set(requirement.values)
+    if requirement.scope_name == "PriorityClass":
+        name = pod.spec.priority_class_name
+        return {
+            "In": name in values,
+            "NotIn": name not in values,
+            "Exists": bool(name),
+            "DoesNotExist": not name,
+        }.get(op, False)
+    if requirement.scope_name == "CrossNamespacePodAffinity":
+        present = _cross_namespace(pod)
+    else:
+        present = _scope_matches(requirement.scope_name, pod)
+    return present if op == "Exists" else (not present if op == "DoesNotExist" else False)
+
+
 def in_scope(quota: Any, kind: Kind, obj: Any) -> bool:
-    """Whether `obj` counts against `quota` at all: every one of its scopes matches."""
-    if not quota.spec.scopes:
+    """Whether `obj` counts against `quota` at all: every one of its scopes matches, and
+    every requirement of its scopeSelector."""
+    requirements = list(quota.spec.scope_selector.match_expressions)
+    if not quota.spec.scopes and not requirements:
         return True
     if kind.resource != "pods" or kind.group:
         return False
-    return all(_scope_matches(scope, obj) for scope in quota.spec.scopes)
+    return all(_scope_matches(scope, obj) for scope in quota.spec.scopes) and all(
+        _requirement_matches(r, obj) for r in requirements
+    )
 
 
 def count_names(kind: Kind) -> list[str]:

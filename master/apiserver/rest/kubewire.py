@@ -1144,6 +1144,14 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         3: ("type", "", "string"),
         4: ("level", "", "string"),
     },
+    "k8s.io.api.core.v1.ScopeSelector": {
+        1: ("matchExpressions", "repeated", "k8s.io.api.core.v1.ScopedResourceSelectorRequirement"),
+    },
+    "k8s.io.api.core.v1.ScopedResourceSelectorRequirement": {
+        1: ("scopeName", "", "string"),
+        2: ("operator", "", "string"),
+        3: ("values", "repeated", "string"),
+    },
     "k8s.io.api.core.v1.SeccompProfile": {
         1: ("type", "", "string"),
         2: ("localhostProfile", "", "string"),

@@ -6,7 +6,13 @@ from fractions import Fraction
 from typing import Any
 
 from client.quantity import parse_quantity
-from client.quota import SCOPE_CONFLICTS, SCOPED_RESOURCES, SCOPES
+from client.quota import (
+    SCOPE_CONFLICTS,
+    SCOPED_RESOURCES,
+    SCOPES,
+    SELECTOR_OPERATORS,
+    SELECTOR_SCOPES,
+)
 from master.apiserver.validation.errors import Errors, child
 from master.apiserver.validation.fields import quantity
 
@@ -49,13 +55,46 @@ def validate_resource_quota(errs: Errors, obj: Any) -> None:
     for a, b in SCOPE_CONFLICTS:
         if a in scopes and b in scopes:
             errs.invalid("spec.scopes", scopes, f"conflicting scopes: {a} and {b}")
-    if scopes:
+    _scope_selector(errs, obj)
+    if scopes or obj.spec.scope_selector.match_expressions:
         allowed = ("pods", "count/pods") if "BestEffort" in scopes else SCOPED_RESOURCES
         for name in sorted(obj.spec.hard):
             if name not in allowed:
                 errs.invalid(
                     child("spec.hard", name), name, "unsupported scope applied to resource"
                 )
+
+
+def _scope_selector(errs: Errors, obj: Any) -> None:
+    """Each requirement: a known scope and operator, values as the operator wants them;
+    only PriorityClass compares values, the other scopes only exist or do not."""
+    base = "spec.scopeSelector.matchExpressions"
+    for i, requirement in enumerate(obj.spec.scope_selector.match_expressions):
+        path = f"{base}[{i}]"
+        scope, op = requirement.scope_name, requirement.operator
+        if scope not in SELECTOR_SCOPES:
+            errs.unsupported(f"{path}.scopeName", scope, SELECTOR_SCOPES)
+        if op not in SELECTOR_OPERATORS:
+            errs.unsupported(f"{path}.operator", op, SELECTOR_OPERATORS)
+            continue
+        if scope in SELECTOR_SCOPES and scope != "PriorityClass" and op != "Exists":
+            errs.invalid(
+                f"{path}.operator",
+                op,
+                "must be 'Exist' when scope is any of ResourceQuotaScopeTerminating, "
+                "ResourceQuotaScopeNotTerminating, ResourceQuotaScopeBestEffort, "
+                "ResourceQuotaScopeNotBestEffort or ResourceQuotaScopeCrossNamespacePodAffinity",
+            )
+        if op in ("In", "NotIn") and not requirement.values:
+            errs.required(
+                f"{path}.values", "must be at least one value when `operator` is 'In' or 'NotIn'"
+            )
+        if op in ("Exists", "DoesNotExist") and requirement.values:
+            errs.invalid(
+                f"{path}.values",
+                list(requirement.values),
+                "must be no value when `operator` is 'Exist' or 'DoesNotExist'",
+            )
 
 
 def validate_limit_range(errs: Errors, obj: Any) -> None:

@@ -14,7 +14,7 @@ from client import errors
 from client.api import ApiClient
 from client.codec import from_dict
 from master.apiserver.server import ApiServer
-from proto import core_pb2, policy_pb2
+from proto import core_pb2, policy_pb2, workloads_pb2
 
 M = TypeVar("M", bound=Message)
 
@@ -262,3 +262,37 @@ async def test_a_claim_limit_range_bounds_each_new_claims_storage_request(
             await api.create(limits([{"type": "PersistentVolumeClaim", "max": {"cpu": "1"}}]))
         assert 'spec.limits[0].max.cpu: Unsupported value: "cpu"' in wrong.value.message
         assert "either minimum or maximum storage value is required" in wrong.value.message
+
+
+async def test_a_quota_with_a_priority_class_selector_counts_only_that_classs_pods(
+    apiserver: ApiServer,
+):
+    async with ApiClient([apiserver.endpoint]) as api:
+        await api.create(_make(workloads_pb2.PriorityClass, {
+            "apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+            "metadata": {"name": "high"}, "value": 1000,
+        }))  # fmt: skip
+        high = quota("pods-high", {"pods": "1"})
+        high.spec.scope_selector.match_expressions.add(
+            scope_name="PriorityClass", operator="In", values=["high"]
+        )
+        await api.create(high)
+        first = pod("first")
+        first.spec.priority_class_name = "high"
+        await api.create(first)
+        second = pod("second")
+        second.spec.priority_class_name = "high"
+        with pytest.raises(errors.Forbidden, match="exceeded quota: pods-high"):
+            await api.create(second)
+        await api.create(pod("ordinary"))  # no class: outside the quota's scope
+        counted: Any = await api.get("resourcequotas", "default", "pods-high")
+        assert dict(counted.status.used) == {"pods": "1"}
+        wrong = quota("wrong", {"pods": "1"})
+        wrong.spec.scope_selector.match_expressions.add(
+            scope_name="BestEffort", operator="In", values=["x"]
+        )
+        with pytest.raises(errors.Invalid) as refused:
+            await api.create(wrong)
+        assert "spec.scopeSelector.matchExpressions[0].operator: Invalid value" in (
+            refused.value.message
+        )
