@@ -330,18 +330,24 @@ class VolumeManager:
         where: str,
     ) -> bytes:
         """The token a projected volume holds: the one written before while it is fresh."""
-        try:
-            current = await asyncio.to_thread((target / projection.path).read_text)
-        except OSError:
-            current = ""
-        if current and not needs_refresh(current, self.clock()):
+        current = await self._fresh_token(target / projection.path)
+        if current is not None:
             return current.encode()
-        seconds = projection.expiration_seconds if projection.HasField("expiration_seconds") else 0
         try:
-            token = await self.source.token(pod, projection.audience, seconds or 3600)
+            seconds = projection.expiration_seconds or 3600
+            token = await self.source.token(pod, projection.audience, seconds)
         except ApiError as e:
             raise VolumeError(f"{where}: cannot get a service account token: {e.message}") from None
         return token.encode()
+
+    async def _fresh_token(self, path: Path) -> str | None:
+        """The token written at `path` while it needs no renewal; None when it does, or
+        when there is none."""
+        try:
+            current = await asyncio.to_thread(path.read_text)
+        except OSError:
+            return None
+        return current if current and not needs_refresh(current, self.clock()) else None
 
     async def _service_account(self, pod: core_pb2.Pod, base: Path) -> Path:
         """token, ca.crt and namespace, as Kubernetes mounts them. The token is renewed
@@ -349,12 +355,7 @@ class VolumeManager:
         is a day old, whichever comes first; the file is replaced whole (a process that
         reads it again sees one token or the other, never half)."""
         target = base / SERVICE_ACCOUNT_VOLUME
-        token_file = target / "token"
-        try:
-            current = await asyncio.to_thread(token_file.read_text)
-        except OSError:
-            current = ""
-        if current and not needs_refresh(current, self.clock()):
+        if await self._fresh_token(target / "token") is not None:
             return target
         try:
             token = await self.source.token(pod)
