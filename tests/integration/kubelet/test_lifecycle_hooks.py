@@ -112,3 +112,26 @@ async def test_a_post_start_get_that_nothing_answers_fails_naming_the_url(api, k
         and "connection refused" in m
         for m in messages
     ), messages
+
+
+async def test_a_pod_deleted_during_its_post_start_hook_goes_without_waiting_for_it(
+    api, kubelet, node_name
+):
+    c = container("main", "sleep", "3600")
+    c.lifecycle.post_start.CopyFrom(exec_hook("sh", "-c", "touch /tmp/hooking; sleep 3600"))
+    await api.create(pod("stuck", node_name, c))
+
+    async def hooking() -> bool:
+        listed = await asyncio.to_thread(
+            docker.from_env().containers.list, filters={"name": "stuck"}
+        )
+        for box in listed:
+            found = await asyncio.to_thread(box.exec_run, ["test", "-e", "/tmp/hooking"])
+            if found.exit_code == 0:
+                return True
+        return False
+
+    await eventually(hooking, timeout=60, what="the hook running")
+    await api.delete("pods", "default", "stuck")
+    # Without giving the hook up the worker would sit in it for its 5-minute limit.
+    await wait_gone(api, "stuck", timeout=60)

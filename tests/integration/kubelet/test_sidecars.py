@@ -123,3 +123,18 @@ async def test_on_deletion_the_app_stops_before_its_sidecar(
     await api.delete("pods", "default", "ordered")
     await wait_gone(api, "ordered", timeout=60)
     assert (log / "log").read_text().split() == ["app", "sidecar"]
+
+
+async def test_the_next_init_container_waits_for_a_sidecars_startup_probe(api, kubelet, node_name):
+    side = sidecar("slow", "sh", "-c", "sleep 2; touch /shared/ready; exec sleep 3600")
+    side.startup_probe.exec.command.extend(["test", "-e", "/shared/ready"])
+    side.startup_probe.period_seconds = 1
+    side.startup_probe.failure_threshold = 30
+    # Fails at once, and fails the Never pod, if it starts before the sidecar is ready.
+    check = container("check", "sh", "-c", "test -e /shared/ready", volume_mounts=[SHARED])
+    p = with_shared(pod("gated", node_name, container("main", "sleep", "3600"),
+                        restart_policy="Never"))  # fmt: skip
+    p.spec.init_containers.extend([side, check])
+    await api.create(p)
+    made = await wait_for_pod(api, "gated", running, timeout=60, what="running")
+    assert init_status(made, "check").state.terminated.exit_code == 0
