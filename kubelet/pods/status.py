@@ -134,6 +134,12 @@ def phase(
     return "Pending"
 
 
+KUBELET_CONDITIONS = frozenset(
+    ("PodScheduled", "Initialized", "Ready", "ContainersReady", "PodReadyToStartContainers")
+)
+"""The pod conditions the kubelet writes; every other condition is someone else's."""
+
+
 def _condition(
     old: dict[str, meta_pb2.Condition], type_: str, ok: bool, reason: str = "", message: str = ""
 ) -> meta_pb2.Condition:
@@ -205,4 +211,7 @@ def pod_status(facts: PodFacts) -> core_pb2.PodStatus:
             or meta_pb2.Condition(type="PodScheduled", status="True", last_transition_time=now()),
         ]
     )
+    # Conditions others own (DisruptionTarget from an eviction, a Job's failure-policy
+    # condition set by a user) are kept, as the kubelet keeps them in Kubernetes.
+    out.conditions.extend(c for c in old.conditions if c.type not in KUBELET_CONDITIONS)
     return out

@@ -14,6 +14,10 @@ As kube-apiserver's eviction REST does, before the pod's graceful delete:
   in a status update guarded by the budget's resourceVersion, so two evictions racing
   for the last disruption cannot both have it: the loser reads again and is refused. The
   disruption controller keeps the entry until the pod is gone.
+
+Then, before the delete, a running pod is marked with the DisruptionTarget condition
+(reason EvictionByEvictionAPI), so that whoever reads its final status (a Job's
+podFailurePolicy, a user) can tell an eviction from a failure of its own.
 """
 
 from __future__ import annotations
@@ -29,9 +33,9 @@ from client.timestamps import now
 from master.apiserver.listing import list_objects
 from master.apiserver.registry import Registry
 from master.apiserver.selection import Selection
-from proto import policy_pb2
+from proto import meta_pb2, policy_pb2
 
-__all__ = ["VIOLATION", "spend_budget"]
+__all__ = ["VIOLATION", "admit"]
 
 log = structlog.get_logger("apiserver.eviction")
 
@@ -41,6 +45,13 @@ VIOLATION = "Cannot evict pod as it would violate the pod's disruption budget."
 MAX_DISRUPTED = 2000
 """Kubernetes' MaxDisruptedPodSize: more pods waiting to go than this refuses."""
 ATTEMPTS = 5
+
+
+async def admit(registry: Registry, namespace: str, name: str) -> None:
+    """Everything an eviction does before its delete: spend the budget (or refuse), then
+    mark the pod."""
+    await spend_budget(registry, namespace, name)
+    await mark_disrupted(registry, namespace, name)
 
 
 async def spend_budget(registry: Registry, namespace: str, name: str) -> None:
@@ -101,3 +112,32 @@ async def spend_budget(registry: Registry, namespace: str, name: str) -> None:
             continue  # another eviction spent it first: look again
         return
     raise errors.TooManyRequests(VIOLATION, retry_after=0)
+
+
+async def mark_disrupted(registry: Registry, namespace: str, name: str) -> None:
+    """Set DisruptionTarget=True on a pod about to be evicted, as kube-apiserver does; a
+    finished pod or one already going is left alone."""
+    for _ in range(ATTEMPTS):
+        pod: Any = await registry.get(PODS, namespace, name)
+        if pod.status.phase in ("Succeeded", "Failed") or pod.metadata.deletion_timestamp:
+            return
+        conditions = pod.status.conditions
+        if any(c.type == "DisruptionTarget" and c.status == "True" for c in conditions):
+            return
+        kept = [c for c in conditions if c.type != "DisruptionTarget"]
+        del conditions[:]
+        conditions.extend(kept)
+        conditions.append(
+            meta_pb2.Condition(
+                type="DisruptionTarget",
+                status="True",
+                reason="EvictionByEvictionAPI",
+                message="Eviction API: evicting",
+                last_transition_time=now(),
+            )
+        )
+        try:
+            await registry.update(PODS, namespace, pod.SerializeToString(), status=True)
+        except errors.Conflict:
+            continue  # the kubelet wrote its status first: mark the newer one
+        return

@@ -17,6 +17,7 @@ import structlog
 
 from client import errors, lanes
 from client.kinds import Kind, Object, UnknownKindError, by_resource
+from master.apiserver import eviction
 from master.apiserver.access import Access
 from master.apiserver.access import Request as AccessRequest
 from master.apiserver.audit import AuditLog
@@ -24,7 +25,6 @@ from master.apiserver.auth.peers import grpc_caller
 from master.apiserver.auth.user import UserInfo
 from master.apiserver.deletion import Deleter
 from master.apiserver.etcd import Etcd
-from master.apiserver.eviction import spend_budget
 from master.apiserver.inflight import InflightLimiter
 from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.registry import Registry
@@ -293,7 +293,7 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
             if request.eviction:
                 if kind.resource != "pods":
                     raise errors.Invalid(f"eviction: only pods are evicted, not {kind.resource}")
-                await spend_budget(self.registry, request.namespace, request.name)
+                await eviction.admit(self.registry, request.namespace, request.name)
             return await self.deleter.delete(
                 kind,
                 request.namespace,

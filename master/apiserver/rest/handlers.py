@@ -29,13 +29,13 @@ from client.codec import FieldError, from_dict
 from client.kinds import Kind, Object, UnknownKindError, by_resource, decode
 from client.scale import as_kubernetes, is_scalable, scale_of
 from client.timeouts import within
+from master.apiserver import eviction
 from master.apiserver.access import ANONYMOUS
 from master.apiserver.access import Request as AccessRequest
 from master.apiserver.auth.issuing import TokenIssuer
 from master.apiserver.auth.peers import http_caller
 from master.apiserver.auth.user import UserInfo
 from master.apiserver.customresources.serving import CustomResources
-from master.apiserver.eviction import spend_budget
 from master.apiserver.listing import list_objects
 from master.apiserver.rest import (
     customobjects,
@@ -854,7 +854,7 @@ class RestApi:
                 "BadRequest",
                 f"the name of the eviction ({named}) does not match the pod's ({t.name})",
             )
-        await spend_budget(self.service.registry, t.namespace, t.name)
+        await eviction.admit(self.service.registry, t.namespace, t.name)
         await self._delete_with(t, data.get("deleteOptions") or {})
         log.info("pod evicted", key=f"{t.namespace}/{t.name}")
         return _json(

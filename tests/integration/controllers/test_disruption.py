@@ -76,6 +76,21 @@ async def test_evictions_spend_the_budget_and_are_refused_once_it_is_spent(
     )  # fmt: skip
 
 
+async def test_an_evicted_pod_is_marked_as_a_disruption_target_while_it_stops(
+    api: ApiClient, apiserver: Any
+) -> None:
+    await ready_pod(api, "db-0", node="n1")
+    assert await evict(apiserver, "db-0") == (201, "")
+    pod: Any = await api.get("pods", "default", "db-0")
+    assert pod.metadata.deletion_timestamp, "a scheduled pod stops within its grace period"
+    marks = [c for c in pod.status.conditions if c.type == "DisruptionTarget"]
+    assert [(c.status, c.reason, c.message) for c in marks] == [
+        ("True", "EvictionByEvictionAPI", "Eviction API: evicting")
+    ]
+    ready = [c.status for c in pod.status.conditions if c.type == "Ready"]
+    assert ready == ["True"], "the eviction adds its condition and keeps the others"
+
+
 async def test_a_percentage_is_taken_of_what_the_controllers_want_and_a_bare_pod_fails_it(
     api: ApiClient, manager: ControllerManager
 ) -> None:

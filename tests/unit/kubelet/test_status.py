@@ -154,3 +154,16 @@ def test_an_unready_sidecar_makes_the_pod_unready():
     ready = {c.type: c for c in unready.conditions}["Ready"]
     assert (ready.status, ready.message) == ("False", "containers with unready status: [side]")
     assert {c.type: c for c in unready.conditions}["Initialized"].status == "True"
+
+
+def test_conditions_the_kubelet_does_not_own_are_kept_and_its_own_are_rewritten():
+    pod = a_pod("Never", "main")
+    pod.status.conditions.add(type="ConfigIssue", status="True", reason="BadImage")
+    pod.status.conditions.add(type="DisruptionTarget", status="True")
+    pod.status.conditions.add(type="Ready", status="Unknown")
+    out = status(pod, {"main": [info("main", "exited", exit_code=1)]})
+    kept = {c.type: (c.status, c.reason) for c in out.conditions}
+    assert kept["ConfigIssue"] == ("True", "BadImage")
+    assert kept["DisruptionTarget"] == ("True", "")
+    assert kept["Ready"][0] == "False"
+    assert [c.type for c in out.conditions].count("Ready") == 1
