@@ -259,7 +259,12 @@ def default_job(job: workloads_pb2.Job) -> None:
     if not spec.HasField("parallelism"):
         spec.parallelism = 1
     if not spec.HasField("backoff_limit"):
-        spec.backoff_limit = 6
+        # With a limit per index the Job-wide limit would only get in its way.
+        per_index = spec.HasField("backoff_limit_per_index")
+        spec.backoff_limit = 2**31 - 1 if per_index else 6
+    for rule in spec.pod_failure_policy.rules:
+        for pattern in rule.on_pod_conditions:
+            pattern.status = pattern.status or "True"
     spec.completion_mode = spec.completion_mode or "NonIndexed"
     if not spec.HasField("suspend"):
         spec.suspend = False

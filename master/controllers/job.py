@@ -10,19 +10,32 @@ Complete condition and completionTime. In between it keeps
 min(parallelism, completions - succeeded) pods active, creating replacements for failed
 pods after an exponential back-off. A finished Job with ttlSecondsAfterFinished is
 deleted (foreground) that long after it finished.
+
+The rest of batch/v1 sits in modules of its own, as Kubernetes' job controller splits
+them: an Indexed Job's one pod per completion index (job_indexes.py, with
+backoffLimitPerIndex and maxFailedIndexes), podFailurePolicy (job_failure_policy.py:
+FailJob, FailIndex, Ignore, Count) and successPolicy (job_success_policy.py). Like
+Kubernetes 1.32, the Job first gets FailureTarget or SuccessCriteriaMet and then Failed
+or Complete with the same reason; here both are written in one status update, since the
+pods are deleted before it.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
+from dataclasses import dataclass, field
 
 import structlog
 
-from client import kinds
+from client import jobindexes, kinds
 from client.errors import NotFound
 from client.events import NORMAL, WARNING
 from client.informer import copy_object
 from master.controllers import controller_utils as cu
+from master.controllers import job_failure_policy as failure_policy
+from master.controllers import job_indexes
+from master.controllers import job_success_policy as success_policy
 from master.controllers.base import Context
 from master.controllers.deleting import delete_exact
 from master.controllers.owned_pods import OwnedPodsController
@@ -73,6 +86,86 @@ def is_complete(job: Job, succeeded: int, active: int) -> bool:
     return succeeded >= job.spec.completions
 
 
+@dataclass
+class Tally:
+    """What a Job's pods add up to."""
+
+    active: list[core_pb2.Pod]
+    """Active pods the Job keeps (for an Indexed Job, one per index still running)."""
+    surplus: list[core_pb2.Pod]
+    """Active pods an Indexed Job deletes: a second pod for an index, or one whose index
+    is done."""
+    succeeded: int
+    failed: int
+    """Failed pods that count: not those a podFailurePolicy rule ignores."""
+    succeeded_indexes: set[int] = field(default_factory=set)
+    failed_indexes: set[int] = field(default_factory=set)
+    active_indexes: list[int] = field(default_factory=list)
+    index_failures: dict[int, int] = field(default_factory=dict)
+    fail_job: str = ""
+    """The message of the first FailJob verdict on a failed pod."""
+
+
+def tally(job: Job, pods: list[core_pb2.Pod]) -> Tally:
+    """Count the Job's pods as Kubernetes does, with its podFailurePolicy and, for an
+    Indexed Job, per index."""
+    active = [p for p in pods if cu.is_pod_active(p)]
+    done = [p for p in pods if p.status.phase == "Succeeded"]
+    spec = job.spec
+    per_index = spec.HasField("backoff_limit_per_index")
+    counted = 0
+    fail_job = ""
+    index_failures: Counter[int] = Counter()
+    failed_indexes: set[int] = set()
+    # Oldest first, so that the FailJob message names the first pod that earned it.
+    failed = sorted(
+        (p for p in pods if p.status.phase == "Failed"),
+        key=lambda p: (p.metadata.creation_timestamp, p.metadata.name),
+    )
+    for pod in failed:
+        verdict = failure_policy.judge(spec.pod_failure_policy, pod)
+        if verdict.action == failure_policy.IGNORE:
+            continue
+        counted += 1
+        if verdict.action == failure_policy.FAIL_JOB and not fail_job:
+            fail_job = verdict.message
+        index = job_indexes.index_of(pod, spec.completions) if per_index else None
+        if index is not None:
+            index_failures[index] += 1
+            if (
+                verdict.action == failure_policy.FAIL_INDEX
+                or index_failures[index] > spec.backoff_limit_per_index
+            ):
+                failed_indexes.add(index)
+    if not job_indexes.is_indexed(job):
+        return Tally(active, [], len(done), counted, fail_job=fail_job)
+    sorted_pods = job_indexes.sort_pods(active, done, spec.completions, failed_indexes)
+    return Tally(
+        active=list(sorted_pods.active.values()),
+        surplus=sorted_pods.surplus,
+        succeeded=len(sorted_pods.succeeded),
+        failed=counted,
+        succeeded_indexes=sorted_pods.succeeded,
+        failed_indexes=failed_indexes - sorted_pods.succeeded,
+        active_indexes=list(sorted_pods.active),
+        index_failures=dict(index_failures),
+        fail_job=fail_job,
+    )
+
+
+def _success(job: Job, t: Tally) -> tuple[str, str] | None:
+    """Why the Job has succeeded now (reason, message), or None."""
+    if job_indexes.is_indexed(job) and job.spec.success_policy.rules:
+        message = success_policy.matched(
+            job.spec.success_policy, job.spec.completions, t.succeeded_indexes
+        )
+        if message:
+            return "SuccessPolicy", message
+    if is_complete(job, t.succeeded, len(t.active)):
+        return "CompletionsReached", "Reached expected number of succeeded pods"
+    return None
+
+
 class JobController(OwnedPodsController):
     """batch/v1 Job."""
 
@@ -106,9 +199,8 @@ class JobController(OwnedPodsController):
             return
         satisfied = self.expectations.satisfied(key)
         pods = await self._claim(job, selector)
-        active = [p for p in pods if cu.is_pod_active(p)]
-        succeeded = sum(1 for p in pods if p.status.phase == "Succeeded")
-        failed = sum(1 for p in pods if p.status.phase == "Failed")
+        t = tally(job, pods)
+        active = t.active
         status = workloads_pb2.JobStatus()
         status.CopyFrom(job.status)
         if not status.start_time and not job.spec.suspend:
@@ -119,28 +211,38 @@ class JobController(OwnedPodsController):
                 key, max(0.0, started + job.spec.active_deadline_seconds - cu.now()) + 0.5
             )
 
-        failure = self._failure(job, pods, failed, status)
+        failure = self._failure(job, pods, t, status)
+        success = None if failure is not None else _success(job, t)
         if failure is not None:
             reason, message = failure
-            await self._delete(job, key, active)
+            await self._delete(job, key, [*active, *t.surplus])
+            cu.set_condition(status, cu.new_condition("FailureTarget", "True", reason, message))
             cu.set_condition(status, cu.new_condition("Failed", "True", reason, message))
             await self.events.record(job, WARNING, reason, message)
             active = []
-        elif is_complete(job, succeeded, len(active)):
-            await self._delete(job, key, active)
+        elif success is not None:
+            reason, message = success
+            await self._delete(job, key, [*active, *t.surplus])
             active = []
-            cu.set_condition(status, cu.new_condition("Complete", "True", "", ""))
+            cu.set_condition(
+                status, cu.new_condition("SuccessCriteriaMet", "True", reason, message)
+            )
+            cu.set_condition(status, cu.new_condition("Complete", "True", reason, message))
             status.completion_time = cu.rfc3339()
             await self.events.record(job, NORMAL, "Completed", "Job completed")
         elif job.spec.suspend:
-            await self._delete(job, key, active)
+            await self._delete(job, key, [*active, *t.surplus])
             active = []
         elif satisfied and not job.metadata.deletion_timestamp:
-            active = await self._manage(job, key, active, succeeded, failed)
+            active = await self._manage(job, key, t)
         status.active = len(active)
-        status.succeeded = succeeded
-        status.failed = failed
+        status.succeeded = t.succeeded
+        status.failed = t.failed
         status.ready = sum(1 for p in active if cu.is_pod_ready(p))
+        if job_indexes.is_indexed(job):
+            status.completed_indexes = jobindexes.format(t.succeeded_indexes)
+        if job.spec.HasField("backoff_limit_per_index"):
+            status.failed_indexes = jobindexes.format(t.failed_indexes)
         if status != job.status:
             fresh = copy_object(job)
             fresh.status.CopyFrom(status)
@@ -153,20 +255,37 @@ class JobController(OwnedPodsController):
                 await self._expire(updated, key)
 
     def _failure(
-        self, job: Job, pods: list[core_pb2.Pod], failed: int, status: workloads_pb2.JobStatus
+        self, job: Job, pods: list[core_pb2.Pod], t: Tally, status: workloads_pb2.JobStatus
     ) -> tuple[str, str] | None:
-        if past_backoff_limit(job, pods, failed):
+        """Why the Job fails now, in Kubernetes' order of causes, or None."""
+        if t.fail_job:
+            return "PodFailurePolicy", t.fail_job
+        if past_backoff_limit(job, pods, t.failed):
             return "BackoffLimitExceeded", "Job has reached the specified backoff limit"
         if job.spec.HasField("active_deadline_seconds") and status.start_time:
             started = cu.parse_time(status.start_time)
             if started is not None and cu.now() - started >= job.spec.active_deadline_seconds:
                 return "DeadlineExceeded", "Job was active longer than specified deadline"
+        if not job.spec.HasField("backoff_limit_per_index"):
+            return None
+        failed = len(t.failed_indexes)
+        if job.spec.HasField("max_failed_indexes") and failed > job.spec.max_failed_indexes:
+            return (
+                "MaxFailedIndexesExceeded",
+                "Job has exceeded the specified maximal number of failed indexes",
+            )
+        if failed and failed + len(t.succeeded_indexes) >= job.spec.completions:
+            return "FailedIndexes", "Job has failed indexes"
         return None
 
-    async def _manage(
-        self, job: Job, key: str, active: list[core_pb2.Pod], succeeded: int, failed: int
-    ) -> list[core_pb2.Pod]:
-        want = wanted_active(job, succeeded, len(active))
+    async def _manage(self, job: Job, key: str, t: Tally) -> list[core_pb2.Pod]:
+        active = t.active
+        if job_indexes.is_indexed(job):
+            await self._delete(job, key, t.surplus)
+            left = job.spec.completions - len(t.succeeded_indexes) - len(t.failed_indexes)
+            want = max(0, min(job.spec.parallelism, left))
+        else:
+            want = wanted_active(job, t.succeeded, len(active))
         diff = len(active) - want
         if diff > 0:
             victims = sorted(active, key=cu.deletion_rank)[:diff]
@@ -174,15 +293,29 @@ class JobController(OwnedPodsController):
             return [p for p in active if p not in victims]
         if diff == 0:
             return active
-        wait = self._backoff_left(key, failed)
+        wait = self._backoff_left(key, t.failed)
         if wait > 0:
             self.queue.add_after(key, wait)
             return active
         count = min(-diff, self.settings.burst_replicas)
-        await self.pod_control.create_pods(
-            key, job, count, lambda: pod_from_template(job.spec.template, job)
-        )
-        return active  # the new pods count once the cache has them
+        if not job_indexes.is_indexed(job):
+            await self.pod_control.create_pods(
+                key, job, count, lambda: pod_from_template(job.spec.template, job)
+            )
+            return active  # the new pods count once the cache has them
+        busy = t.succeeded_indexes | t.failed_indexes | set(t.active_indexes)
+        indexes = job_indexes.pending(job.spec.completions, busy)[:count]
+        todo = iter(indexes)
+
+        def make() -> core_pb2.Pod:
+            index = next(todo)
+            pod = pod_from_template(job.spec.template, job)
+            job_indexes.stamp(pod, job, index, t.index_failures.get(index, 0))
+            return pod
+
+        if indexes:
+            await self.pod_control.create_pods(key, job, len(indexes), make)
+        return active
 
     def _backoff_left(self, key: str, failed: int) -> float:
         """Seconds until replacements for failed pods may be created (exponential)."""

@@ -360,3 +360,65 @@ def test_attach_joins_the_containers_own_process_input_and_output(
         attached.wait_for("got again")
     finally:
         kubectl("delete", "pod", "echoer", "--grace-period", "0", "--force", "--wait")
+
+
+PER_INDEX = """
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: per-index
+spec:
+  completions: 4
+  parallelism: 2
+  completionMode: Indexed
+  backoffLimitPerIndex: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: main
+        image: busybox:1.35
+        command:
+        - sh
+        - -c
+        - |
+          echo "index $JOB_COMPLETION_INDEX on $(hostname)"
+          case "$JOB_COMPLETION_INDEX" in 0) exit 1;; 1) exit 42;; *) exit 0;; esac
+  podFailurePolicy:
+    rules:
+    - action: FailIndex
+      onExitCodes:
+        containerName: main
+        operator: In
+        values: [42]
+"""
+
+
+def test_an_indexed_job_fails_an_index_by_its_exit_code_and_retries_another_once(
+    kubectl: Kubectl,
+):
+    """The docs' backoffLimitPerIndex example on real containers: each pod reads its index
+    from JOB_COMPLETION_INDEX; index 0 exits 1 twice (one retry), index 1 exits 42
+    (FailIndex: no retry), indexes 2 and 3 succeed, and then the Job fails."""
+    try:
+        kubectl.ok("apply", "-f", "-", stdin=PER_INDEX)
+        kubectl.ok("wait", "--for=condition=Failed", "job/per-index", "--timeout=120s")
+        job = json.loads(kubectl.ok("get", "job", "per-index", "-o", "json"))
+        status = job["status"]
+        assert (status["failedIndexes"], status["completedIndexes"]) == ("0,1", "2,3")
+        assert (status["failed"], status["succeeded"]) == (3, 2)
+        failed = [c for c in status["conditions"] if c["type"] == "Failed"]
+        assert [(c["reason"], c["message"]) for c in failed] == [
+            ("FailedIndexes", "Job has failed indexes")
+        ]
+        pods = json.loads(kubectl.ok("get", "pods", "-l", "job-name=per-index", "-o", "json"))
+        by_index: dict[str, list[dict[str, object]]] = {}
+        for p in pods["items"]:
+            index = p["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"]
+            by_index.setdefault(index, []).append(p)
+        assert {i: len(ps) for i, ps in by_index.items()} == {"0": 2, "1": 1, "2": 1, "3": 1}
+        (two,) = by_index["2"]
+        log = kubectl.ok("logs", str(two["metadata"]["name"]))  # type: ignore[index]
+        assert log == "index 2 on per-index-2\n"
+    finally:
+        kubectl("delete", "job", "per-index", "--ignore-not-found", "--wait")

@@ -449,6 +449,34 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
         2: ("spec", "", "k8s.io.api.batch.v1.JobSpec"),
     },
+    "k8s.io.api.batch.v1.PodFailurePolicy": {
+        1: ("rules", "repeated", "k8s.io.api.batch.v1.PodFailurePolicyRule"),
+    },
+    "k8s.io.api.batch.v1.PodFailurePolicyOnExitCodesRequirement": {
+        1: ("containerName", "", "string"),
+        2: ("operator", "", "string"),
+        3: ("values", "repeated", "int32"),
+    },
+    "k8s.io.api.batch.v1.PodFailurePolicyOnPodConditionsPattern": {
+        1: ("type", "", "string"),
+        2: ("status", "", "string"),
+    },
+    "k8s.io.api.batch.v1.PodFailurePolicyRule": {
+        1: ("action", "", "string"),
+        2: ("onExitCodes", "", "k8s.io.api.batch.v1.PodFailurePolicyOnExitCodesRequirement"),
+        3: (
+            "onPodConditions",
+            "repeated",
+            "k8s.io.api.batch.v1.PodFailurePolicyOnPodConditionsPattern",
+        ),
+    },
+    "k8s.io.api.batch.v1.SuccessPolicy": {
+        1: ("rules", "repeated", "k8s.io.api.batch.v1.SuccessPolicyRule"),
+    },
+    "k8s.io.api.batch.v1.SuccessPolicyRule": {
+        1: ("succeededIndexes", "", "string"),
+        2: ("succeededCount", "", "int32"),
+    },
     "k8s.io.api.coordination.v1.Lease": {
         1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
         2: ("spec", "", "k8s.io.api.coordination.v1.LeaseSpec"),

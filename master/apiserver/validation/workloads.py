@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from google.protobuf.message import Message
 
 from master.apiserver.defaults import JOB_UID_LABELS
+from master.apiserver.validation import jobpolicy
 from master.apiserver.validation.errors import Errors, child, show
 from master.apiserver.validation.fields import int_or_percent
 from master.apiserver.validation.meta import validate_label_selector, validate_labels
@@ -167,6 +168,7 @@ def validate_job(errs: Errors, job: workloads_pb2.Job) -> None:
     )
     if spec.completion_mode == "Indexed" and not spec.HasField("completions"):
         errs.required("spec.completions", "when completion mode is Indexed")
+    jobpolicy.validate(errs, spec)
     if not spec.manual_selector and spec.HasField("selector"):
         uid = job.metadata.uid
         if uid and spec.selector.match_labels.get(JOB_UID_LABELS[0]) != uid:
@@ -199,6 +201,15 @@ def validate_workload_update(errs: Errors, new: Workload, old: Workload) -> None
             errs.immutable("spec.completions", new.spec.completions)
         if new.spec.completion_mode != old.spec.completion_mode:
             errs.immutable("spec.completionMode", new.spec.completion_mode)
+        for field, json_name in (
+            ("pod_failure_policy", "podFailurePolicy"),
+            ("backoff_limit_per_index", "backoffLimitPerIndex"),
+            ("success_policy", "successPolicy"),
+        ):
+            if new.spec.HasField(field) != old.spec.HasField(field) or getattr(
+                new.spec, field
+            ) != getattr(old.spec, field):
+                errs.add(f"spec.{json_name}", "Invalid value: field is immutable")
 
 
 def _bytes(msg: Message) -> bytes:

@@ -472,6 +472,23 @@ def test_a_job_without_a_uid_gets_one_and_selects_by_it() -> None:
     assert out["spec"]["selector"]["matchLabels"] == {"batch.kubernetes.io/controller-uid": uid}
 
 
+def test_a_job_with_a_limit_per_index_has_no_job_wide_limit_and_conditions_mean_true() -> None:
+    rule = {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]}
+    out = _defaulted(
+        "Job",
+        {
+            "spec.completionMode": "Indexed",
+            "spec.completions": 2,
+            "spec.backoffLimitPerIndex": 1,
+            "spec.podFailurePolicy": {"rules": [rule]},
+        },
+    )
+    assert out["spec"]["backoffLimit"] == 2**31 - 1
+    (pattern,) = out["spec"]["podFailurePolicy"]["rules"][0]["onPodConditions"]
+    assert pattern == {"type": "DisruptionTarget", "status": "True"}
+    assert _defaulted("Job")["spec"]["backoffLimit"] == 6
+
+
 @pytest.mark.parametrize(
     ("image", "policy"),
     [
