@@ -13,10 +13,12 @@ the `replace` and `del` commands that close the gap.
 
 Docker's own firewall stands in the way of routed pod traffic: its FORWARD policy drops
 packets from another host to a container, and it masquerades everything leaving the
-bridge, which would hide pod IPs. Two rules, checked (`-C`) before being inserted, let
-pod-to-pod traffic through unchanged: ACCEPT in DOCKER-USER for the cluster CIDR to this
-node's podCIDR, and RETURN at the head of nat POSTROUTING for this podCIDR to the cluster
-CIDR (flannel does the same).
+bridge, which would hide pod IPs. Two rules let pod-to-pod traffic through unchanged:
+ACCEPT in DOCKER-USER for the cluster CIDR to this node's podCIDR, and RETURN in nat
+POSTROUTING for this podCIDR to the cluster CIDR (flannel does the same). Each must be
+the first rule of its chain, and each sync checks that it still is: Docker puts its own
+rules at the head when it sets up a network, and a masquerade ahead of the RETURN hid
+every pod's address from the pods of other nodes (and from their NetworkPolicies).
 """
 
 from __future__ import annotations
@@ -107,9 +109,13 @@ def plan(current: dict[str, str], desired: dict[str, str]) -> list[list[str]]:
     return commands
 
 
+MARK = "tugboat host-gw"
+"""The comment on the kubelet's iptables rules, by which it finds them."""
+
+
 def firewall_rules(pod_cidr: str, cluster_cidr: str) -> list[tuple[str, str, list[str]]]:
     """The iptables rules, as (table, chain, rule), that let routed pod traffic through."""
-    mark = ["-m", "comment", "--comment", "tugboat host-gw"]
+    mark = ["-m", "comment", "--comment", MARK]
     return [
         ("filter", "DOCKER-USER", ["-s", cluster_cidr, "-d", pod_cidr, *mark, "-j", "ACCEPT"]),
         ("nat", "POSTROUTING", ["-s", pod_cidr, "-d", cluster_cidr, *mark, "-j", "RETURN"]),
@@ -138,22 +144,40 @@ class RouteTable:
         )
 
     async def ensure_firewall(self, pod_cidr: str, cluster_cidr: str) -> list[list[str]]:
-        """Insert the missing host-gw iptables rules; the insert commands run."""
+        """Put each host-gw iptables rule first in its chain; the commands run.
+
+        First, not only present: Docker inserts its own rules at the head of these chains
+        when it sets up a network (its MASQUERADE for the bridge, its RETURN in
+        DOCKER-USER), and a rule of ours behind them would never be reached. So a rule
+        found further down is deleted and inserted again at the head."""
         done: list[list[str]] = []
         for table, chain, spec in firewall_rules(pod_cidr, cluster_cidr):
             try:
-                await self._run([*self._prefix, "iptables", "-t", table, "-C", chain, *spec])
+                listing = await self._run([*self._prefix, "iptables", "-t", table, "-S", chain])
+            except RouteError as e:
+                self.log.warning("cannot list firewall rules", chain=chain, error=str(e))
                 continue
-            except RouteError:
-                pass  # missing
-            argv = ["iptables", "-t", table, "-I", chain, "1", *spec]
+            rules = [line for line in listing.splitlines() if line.startswith("-A ")]
+            if rules and MARK in rules[0]:
+                continue
+            steps: list[list[str]] = []
+            if any(MARK in line for line in rules):
+                steps.append(["iptables", "-t", table, "-D", chain, *spec])
+            steps.append(["iptables", "-t", table, "-I", chain, "1", *spec])
             try:
-                await self._run([*self._prefix, *argv])
+                for argv in steps:
+                    await self._run([*self._prefix, *argv])
             except RouteError as e:
                 self.log.warning("firewall rule failed", chain=chain, error=str(e))
                 continue
-            self.log.info("firewall rule inserted", table=table, chain=chain, pod_cidr=pod_cidr)
-            done.append(argv)
+            self.log.info(
+                "firewall rule put first",
+                table=table,
+                chain=chain,
+                pod_cidr=pod_cidr,
+                moved=len(steps) > 1,
+            )
+            done += steps
         return done
 
     async def sync(self, desired: dict[str, str]) -> list[list[str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import uuid
@@ -166,34 +167,85 @@ async def test_routes_are_really_written_and_removed_in_a_network_namespace(netn
 
 
 class FakeIptables:
-    """Answers `iptables -C` from a set of rules; records the inserts."""
+    """Chains as ordered rule lists: answers `-S`, and applies `-I CHAIN 1` and `-D`."""
 
-    def __init__(self, present: set[tuple[str, ...]]) -> None:
-        self.present = present
+    def __init__(self, chains: dict[tuple[str, str], list[str]] | None = None) -> None:
+        self.chains = chains or {}
         self.commands: list[list[str]] = []
 
     async def __call__(self, argv: Sequence[str]) -> str:
         args = list(argv)
         self.commands.append(args)
-        table, op, chain, rule = args[2], args[3], args[4], args[5:]
-        if op == "-C" and (table, chain, *rule) not in self.present:
-            raise RouteError("iptables: Bad rule (does a matching rule exist in that chain?).")
+        table, op, chain = args[2], args[3], args[4]
+        rules = self.chains.setdefault((table, chain), [])
+        if op == "-S":
+            return "".join(f"-A {chain} {r}\n" for r in rules)
         if op == "-I":
-            self.present.add((table, chain, *rule[1:]))
+            rules.insert(0, shlex.join(args[6:]).replace("'", '"'))
+        if op == "-D":
+            rules.remove(shlex.join(args[5:]).replace("'", '"'))
         return ""
 
 
+MARK = ["-m", "comment", "--comment", "tugboat host-gw"]
+ACCEPT = ["-s", "172.30.0.0/16", "-d", "172.30.1.0/24", *MARK, "-j", "ACCEPT"]
+RETURN = ["-s", "172.30.1.0/24", "-d", "172.30.0.0/16", *MARK, "-j", "RETURN"]
+
+
 async def test_host_gw_lets_pod_traffic_through_dockers_firewall_unmasqueraded() -> None:
-    ipt = FakeIptables(set())
+    ipt = FakeIptables()
     table = RouteTable("a", run=ipt)
     done = await table.ensure_firewall("172.30.1.0/24", "172.30.0.0/16")
-    mark = ["-m", "comment", "--comment", "tugboat host-gw"]
     assert done == [
-        ["iptables", "-t", "filter", "-I", "DOCKER-USER", "1",
-         "-s", "172.30.0.0/16", "-d", "172.30.1.0/24", *mark, "-j", "ACCEPT"],
-        ["iptables", "-t", "nat", "-I", "POSTROUTING", "1",
-         "-s", "172.30.1.0/24", "-d", "172.30.0.0/16", *mark, "-j", "RETURN"],
-    ]  # fmt: skip
-    # Present now: checked, never inserted twice.
+        ["iptables", "-t", "filter", "-I", "DOCKER-USER", "1", *ACCEPT],
+        ["iptables", "-t", "nat", "-I", "POSTROUTING", "1", *RETURN],
+    ]
+    # First in its chain now: listed, never inserted twice.
     assert await table.ensure_firewall("172.30.1.0/24", "172.30.0.0/16") == []
-    assert [c[3] for c in ipt.commands[-2:]] == ["-C", "-C"]
+    assert [c[3] for c in ipt.commands[-2:]] == ["-S", "-S"]
+
+
+async def test_a_rule_docker_got_ahead_of_is_moved_back_to_the_head() -> None:
+    masquerade = "-s 172.30.1.0/24 ! -o br0 -j MASQUERADE"
+    ipt = FakeIptables()
+    table = RouteTable("a", run=ipt)
+    await table.ensure_firewall("172.30.1.0/24", "172.30.0.0/16")
+    ipt.chains[("nat", "POSTROUTING")].insert(0, masquerade)  # Docker's, at the head
+    done = await table.ensure_firewall("172.30.1.0/24", "172.30.0.0/16")
+    assert done == [
+        ["iptables", "-t", "nat", "-D", "POSTROUTING", *RETURN],
+        ["iptables", "-t", "nat", "-I", "POSTROUTING", "1", *RETURN],
+    ]
+    assert ipt.chains[("nat", "POSTROUTING")][1] == masquerade
+    assert "RETURN" in ipt.chains[("nat", "POSTROUTING")][0]
+
+
+async def test_the_return_rule_is_put_back_ahead_of_a_real_masquerade(netns: str) -> None:
+    if shutil.which("iptables") is None:
+        pytest.skip("needs iptables")
+
+    def ipt(*argv: str) -> str:
+        done = subprocess.run(
+            ["ip", "netns", "exec", netns, "iptables", *argv],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout
+
+    ipt("-N", "DOCKER-USER")
+    ipt("-A", "DOCKER-USER", "-j", "RETURN")
+    masquerade = ["-s", "172.30.1.0/24", "!", "-o", "tb0", "-j", "MASQUERADE"]
+    ipt("-t", "nat", "-A", "POSTROUTING", *masquerade)
+    table = RouteTable("a", netns=netns)
+
+    def first(table: str, chain: str) -> str:
+        return next(r for r in ipt("-t", table, "-S", chain).splitlines() if r.startswith("-A"))
+
+    await table.ensure_firewall("172.30.1.0/24", "172.30.0.0/16")
+    assert "tugboat host-gw" in first("nat", "POSTROUTING")
+    assert "tugboat host-gw" in first("filter", "DOCKER-USER")
+    ipt("-t", "nat", "-I", "POSTROUTING", "1", *masquerade)  # as Docker does
+    await table.ensure_firewall("172.30.1.0/24", "172.30.0.0/16")
+    assert "tugboat host-gw" in first("nat", "POSTROUTING")
+    assert ipt("-t", "nat", "-S", "POSTROUTING").count("tugboat host-gw") == 1
