@@ -52,6 +52,7 @@ Object: TypeAlias = (
     | workloads_pb2.Lease
     | workloads_pb2.PriorityClass
     | networking_pb2.Ingress
+    | networking_pb2.NetworkPolicy
     | networking_pb2.IngressClass
     | rbac_pb2.Role
     | rbac_pb2.ClusterRole
@@ -204,6 +205,15 @@ KINDS: tuple[Kind, ...] = (
         has_status=False,
     ),
     Kind("Ingress", NETWORKING, "ingresses", networking_pb2.Ingress, True, ("ing",)),
+    Kind(
+        "NetworkPolicy",
+        NETWORKING,
+        "networkpolicies",
+        networking_pb2.NetworkPolicy,
+        True,
+        ("netpol",),
+        has_status=False,
+    ),
     Kind(
         "IngressClass",
         NETWORKING,

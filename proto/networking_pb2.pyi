@@ -164,3 +164,71 @@ class IngressClass(_message.Message):
     metadata: _meta_pb2.ObjectMeta
     spec: IngressClassSpec
     def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ObjectMeta, _Mapping]] = ..., spec: _Optional[_Union[IngressClassSpec, _Mapping]] = ...) -> None: ...
+
+class IPBlock(_message.Message):
+    __slots__ = ("cidr", "except_")
+    CIDR_FIELD_NUMBER: _ClassVar[int]
+    EXCEPT__FIELD_NUMBER: _ClassVar[int]
+    cidr: str
+    except_: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, cidr: _Optional[str] = ..., except_: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class NetworkPolicyPeer(_message.Message):
+    __slots__ = ("pod_selector", "namespace_selector", "ip_block")
+    POD_SELECTOR_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_SELECTOR_FIELD_NUMBER: _ClassVar[int]
+    IP_BLOCK_FIELD_NUMBER: _ClassVar[int]
+    pod_selector: _meta_pb2.LabelSelector
+    namespace_selector: _meta_pb2.LabelSelector
+    ip_block: IPBlock
+    def __init__(self, pod_selector: _Optional[_Union[_meta_pb2.LabelSelector, _Mapping]] = ..., namespace_selector: _Optional[_Union[_meta_pb2.LabelSelector, _Mapping]] = ..., ip_block: _Optional[_Union[IPBlock, _Mapping]] = ...) -> None: ...
+
+class NetworkPolicyPort(_message.Message):
+    __slots__ = ("protocol", "port", "end_port")
+    PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    END_PORT_FIELD_NUMBER: _ClassVar[int]
+    protocol: str
+    port: _meta_pb2.IntOrString
+    end_port: int
+    def __init__(self, protocol: _Optional[str] = ..., port: _Optional[_Union[_meta_pb2.IntOrString, _Mapping]] = ..., end_port: _Optional[int] = ...) -> None: ...
+
+class NetworkPolicyIngressRule(_message.Message):
+    __slots__ = ("ports", "from_")
+    PORTS_FIELD_NUMBER: _ClassVar[int]
+    FROM__FIELD_NUMBER: _ClassVar[int]
+    ports: _containers.RepeatedCompositeFieldContainer[NetworkPolicyPort]
+    from_: _containers.RepeatedCompositeFieldContainer[NetworkPolicyPeer]
+    def __init__(self, ports: _Optional[_Iterable[_Union[NetworkPolicyPort, _Mapping]]] = ..., from_: _Optional[_Iterable[_Union[NetworkPolicyPeer, _Mapping]]] = ...) -> None: ...
+
+class NetworkPolicyEgressRule(_message.Message):
+    __slots__ = ("ports", "to")
+    PORTS_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    ports: _containers.RepeatedCompositeFieldContainer[NetworkPolicyPort]
+    to: _containers.RepeatedCompositeFieldContainer[NetworkPolicyPeer]
+    def __init__(self, ports: _Optional[_Iterable[_Union[NetworkPolicyPort, _Mapping]]] = ..., to: _Optional[_Iterable[_Union[NetworkPolicyPeer, _Mapping]]] = ...) -> None: ...
+
+class NetworkPolicySpec(_message.Message):
+    __slots__ = ("pod_selector", "ingress", "egress", "policy_types")
+    POD_SELECTOR_FIELD_NUMBER: _ClassVar[int]
+    INGRESS_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_FIELD_NUMBER: _ClassVar[int]
+    POLICY_TYPES_FIELD_NUMBER: _ClassVar[int]
+    pod_selector: _meta_pb2.LabelSelector
+    ingress: _containers.RepeatedCompositeFieldContainer[NetworkPolicyIngressRule]
+    egress: _containers.RepeatedCompositeFieldContainer[NetworkPolicyEgressRule]
+    policy_types: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, pod_selector: _Optional[_Union[_meta_pb2.LabelSelector, _Mapping]] = ..., ingress: _Optional[_Iterable[_Union[NetworkPolicyIngressRule, _Mapping]]] = ..., egress: _Optional[_Iterable[_Union[NetworkPolicyEgressRule, _Mapping]]] = ..., policy_types: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class NetworkPolicy(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "spec")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ObjectMeta
+    spec: NetworkPolicySpec
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ObjectMeta, _Mapping]] = ..., spec: _Optional[_Union[NetworkPolicySpec, _Mapping]] = ...) -> None: ...

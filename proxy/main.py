@@ -23,6 +23,7 @@ from client.tokens import read_token
 from proxy.balancer import MODES, ROUND_ROBIN
 from proxy.dns import DEFAULT_DOMAIN
 from proxy.ingress_server import IngressServer, add_ingress_flags, check_ingress_flags
+from proxy.netpol_agent import NetworkPolicyAgent
 from proxy.network import INTERFACE
 from proxy.proxier import Proxier
 from proxy.settings import (
@@ -168,9 +169,17 @@ async def run(settings: ProxySettings, http_port: int | None, stop: asyncio.Even
     api = ApiClient(list(settings.servers), ClientOptions(token=settings.token, tls=settings.tls))
     proxier = Proxier(settings, api)
     ingress = IngressServer.for_proxy(settings, api, proxier.services, proxier.endpoints)
+    # Policies are enforced where the proxy owns the node's kernel rules (netpol_agent.py).
+    policies = (
+        NetworkPolicyAgent(api, settings.node_name, sync_period=settings.sync_period)
+        if settings.proxy_mode == NFTABLES
+        else None
+    )
     status: StatusServer | None = None
     try:
         await proxier.start()
+        if policies is not None:
+            await policies.start()
         if ingress is not None:
             await ingress.start()
         if http_port is not None:
@@ -192,6 +201,8 @@ async def run(settings: ProxySettings, http_port: int | None, stop: asyncio.Even
             await status.stop()
         if ingress is not None:
             await ingress.stop()
+        if policies is not None:
+            await policies.stop()
         await proxier.stop()
         await api.close()
 

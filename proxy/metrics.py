@@ -57,3 +57,16 @@ NO_LOCAL_ENDPOINTS = Gauge(
     "(their traffic of that kind is dropped here), in the rule set loaded last.",
     ["traffic_policy"],
 )
+# NetworkPolicy enforcement (netpol_agent.py).
+NETPOL_RULES = Gauge(
+    "tugboat_proxy_network_policy_rules",
+    "Rules in the network policy table loaded last (0 once removed).",
+)
+NETPOL_ISOLATED_PODS = Gauge(
+    "tugboat_proxy_network_policy_isolated_pods",
+    "Pods of this node that some NetworkPolicy isolates, in the rule set loaded last.",
+)
+NETPOL_SYNC_FAILURES = Counter(
+    "tugboat_proxy_network_policy_sync_failures_total",
+    "Network policy rule sets that could not be loaded (the previous set stays).",
+)

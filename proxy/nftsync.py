@@ -37,7 +37,7 @@ from proxy import metrics
 from proxy.nftables import NftConfig, delete_script, render, rule_count
 from proxy.table import ServicePort
 
-__all__ = ["NftError", "NftSyncer"]
+__all__ = ["NftError", "NftSyncer", "run_nft", "table_exists"]
 
 log = structlog.get_logger("proxy.nftables")
 
@@ -51,6 +51,26 @@ class NftError(RuntimeError):
     """nft refused a script or did not answer; the message holds its error output."""
 
 
+async def run_nft(command: Sequence[str], *args: str, stdin: str | None = None) -> str:
+    """`nft ARGS` behind `command` (a prefix such as `ip netns exec NS nft`), bounded."""
+    return await commands.run(
+        [*command, *args],
+        timeout=_NFT_TIMEOUT,
+        error=NftError,
+        what=f"nft {' '.join(args)}",
+        stdin=stdin,
+    )
+
+
+async def table_exists(command: Sequence[str], table: str) -> bool:
+    """Whether table `ip TABLE` is in the kernel now."""
+    try:
+        await run_nft(command, "list", "table", "ip", table)
+    except NftError:
+        return False
+    return True
+
+
 class NftSyncer:
     """Loads rule sets into one table; `start()`, `sync(ports)`..., `stop()`."""
 
@@ -62,21 +82,11 @@ class NftSyncer:
         self.syncs = 0
 
     async def _nft(self, *args: str, stdin: str | None = None) -> str:
-        return await commands.run(
-            [*self.command, *args],
-            timeout=_NFT_TIMEOUT,
-            error=NftError,
-            what=f"nft {' '.join(args)}",
-            stdin=stdin,
-        )
+        return await run_nft(self.command, *args, stdin=stdin)
 
     async def table_exists(self) -> bool:
         """Whether the table is in the kernel now."""
-        try:
-            await self._nft("list", "table", "ip", self.config.table)
-        except NftError:
-            return False
-        return True
+        return await table_exists(self.command, self.config.table)
 
     async def start(self) -> None:
         """Check that nft works; note a stale table (the first sync replaces it)."""

@@ -30,7 +30,6 @@ import structlog
 
 from client.api import ApiClient
 from client.informer import Informer
-from client.timeouts import within
 from proto import core_pb2
 from proxy import metrics
 from proxy.balancer import Balancer
@@ -41,6 +40,7 @@ from proxy.nftables import NftConfig
 from proxy.nftsync import NftSyncer
 from proxy.served import ServedPort
 from proxy.settings import NFTABLES, ProxySettings
+from proxy.syncloop import run_sync_loop
 from proxy.table import Listen, ServicePort, build
 from proxy.tcp import TcpListener
 from proxy.udp import UdpListener
@@ -157,25 +157,13 @@ class Proxier:
     async def _loop(self) -> None:
         await self.services.wait_synced()
         await self.endpoints.wait_synced()
-        loop = asyncio.get_running_loop()
-        # One turn per sync; cancellation (stop) ends it.
-        while True:
-            self._changed.clear()
-            started = loop.time()
-            try:
-                await self.sync()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("sync failed")
-            # Batch bursts of events, then wait for the next change or the resync period.
-            pause = self.settings.min_sync_interval - (loop.time() - started)
-            if pause > 0:
-                await asyncio.sleep(pause)
-            try:
-                await within(self._changed.wait(), self.settings.sync_period)
-            except TimeoutError:
-                pass
+        await run_sync_loop(
+            self.sync,
+            self._changed,
+            min_interval=self.settings.min_sync_interval,
+            period=self.settings.sync_period,
+            failed=lambda: log.exception("sync failed"),
+        )
 
     # -- one sync --------------------------------------------------------------------
 

@@ -388,6 +388,10 @@ def _ingress(ing: networking_pb2.Ingress, at: datetime) -> list[str]:
     ]
 
 
+def _network_policy(np: networking_pb2.NetworkPolicy, at: datetime) -> list[str]:
+    return [selector_text(np.spec.pod_selector), age(np.metadata.creation_timestamp, at)]
+
+
 def _ingress_class(ic: networking_pb2.IngressClass, at: datetime) -> list[str]:
     params = NONE
     if ic.spec.HasField("parameters"):
@@ -517,6 +521,7 @@ TABLES: dict[str, Columns] = {
     ),
     "ingresses": Columns(("CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"), _ingress),
     "ingressclasses": Columns(("CONTROLLER", "PARAMETERS", "AGE"), _ingress_class),
+    "networkpolicies": Columns(("POD-SELECTOR", "AGE"), _network_policy),
     "nodes": Columns(
         ("STATUS", "ROLES", "AGE", "VERSION"),
         _node,

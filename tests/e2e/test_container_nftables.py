@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -264,3 +265,79 @@ def test_a_proxy_killed_with_sigkill_replaces_its_stale_table(
     _wait_rules(cluster, node, *web.values())
     tables = cluster.exec(node, "nft", "list", "tables")
     assert tables.count("tugboat-proxy") == 1
+
+
+CLIENTS = """\
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}, labels: {{role: {role}}}}}
+spec:
+  nodeName: {node}
+  containers:
+  - {{name: c, image: busybox:1.35, command: [sleep, "3600"]}}
+"""
+ONLY_CLIENTS = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-clients}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {role: client}}}]
+    ports: [{port: 8080}]
+"""
+
+
+def _answers(cluster: ContainerCluster, pod: str) -> bool:
+    return _from_pod(cluster, pod, "echo up") == "up"
+
+
+def _policy_rules(cluster: ContainerCluster, node: str) -> str:
+    return cluster.exec(node, "sh", "-c", "nft list table ip tugboat-netpol 2>/dev/null || true")
+
+
+def test_a_network_policy_lets_only_the_pods_it_names_reach_the_web_pods(
+    cluster: ContainerCluster, web: dict[str, str]
+) -> None:
+    """Enforced by each worker's proxy in its own namespace: pod to pod on one worker
+    (bridged), across workers (routed), and through the ClusterIP (DNAT first)."""
+    clients = {"friend": ("client", cluster.worker(0)), "stranger": ("other", cluster.worker(1))}
+    manifest = "---\n".join(
+        CLIENTS.format(name=n, role=role, node=node) for n, (role, node) in clients.items()
+    )
+    tug = cluster.tug
+    try:
+        tug("apply", "-f", "-", stdin=manifest).ok()
+        for name in clients:
+            wait_until(
+                partial(_answers, cluster, name), timeout=120, interval=0.5, what=f"{name} running"
+            )
+        ip = _ip(cluster, "web")
+        assert {_from_pod(cluster, "stranger", _get(w, 8080)) for w in web.values()} == set(web)
+        tug("apply", "-f", "-", stdin=ONLY_CLIENTS).ok()
+        for node in cluster.worker_names:
+            wait_until(
+                lambda node=node: "default/web-" in _policy_rules(cluster, node),  # type: ignore[misc]
+                timeout=30,
+                interval=0.5,
+                what=f"the policy loaded on {node}",
+            )
+        for name, pod_ip in web.items():
+            assert _from_pod(cluster, "friend", _get(pod_ip, 8080)) == name
+            assert _from_pod(cluster, "stranger", _get(pod_ip, 8080)) == "", name
+        assert _from_pod(cluster, "friend", _get(ip, 80)) in web
+        assert _from_pod(cluster, "stranger", _get(ip, 80)) == ""
+        assert (
+            "networkpolicy.networking.k8s.io/web-clients"
+            in tug("get", "networkpolicies", "-o", "name").ok()
+        )
+    finally:
+        tug("delete", "networkpolicy", "web-clients", "--ignore-not-found").ok()
+        tug("delete", "pod", *clients, "--ignore-not-found", "--grace-period", "0").ok()
+    for node in cluster.worker_names:
+        wait_until(
+            lambda node=node: "jump" not in _policy_rules(cluster, node),  # type: ignore[misc]
+            timeout=30,
+            interval=0.5,
+            what=f"no pod isolated on {node}",
+        )

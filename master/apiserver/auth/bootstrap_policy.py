@@ -116,7 +116,7 @@ def cluster_roles() -> list[rbac_pb2.ClusterRole]:
                 rule(WRITE, ["apps"], _WORKLOADS),
                 rule(WRITE, ["batch"], ["jobs", "cronjobs"]),
                 rule(WRITE, ["autoscaling"], ["horizontalpodautoscalers"]),
-                rule(WRITE, ["networking.k8s.io"], ["ingresses"]),
+                rule(WRITE, ["networking.k8s.io"], ["ingresses", "networkpolicies"]),
                 rule(WRITE, ["policy"], ["poddisruptionbudgets"]),
                 rule(WRITE, ["coordination.k8s.io"], ["leases"]),
                 rule(["impersonate"], [""], ["serviceaccounts"]),
@@ -139,7 +139,11 @@ def cluster_roles() -> list[rbac_pb2.ClusterRole]:
                     ["autoscaling"],
                     ["horizontalpodautoscalers", "horizontalpodautoscalers/status"],
                 ),
-                rule(READ, ["networking.k8s.io"], ["ingresses", "ingresses/status"]),
+                rule(
+                    READ,
+                    ["networking.k8s.io"],
+                    ["ingresses", "ingresses/status", "networkpolicies"],
+                ),
                 rule(READ, ["discovery.k8s.io"], ["endpointslices"]),
                 rule(READ, ["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"]),
                 rule(READ, ["coordination.k8s.io"], ["leases"]),
@@ -289,6 +293,9 @@ def cluster_roles() -> list[rbac_pb2.ClusterRole]:
                 # class and the TLS Secrets they name (ingress-nginx's role reads the same).
                 rule(READ, ["networking.k8s.io"], ["ingresses", "ingressclasses"]),
                 rule(READ, [""], ["secrets"]),
+                # It enforces NetworkPolicies too, as a network plugin's node agent does.
+                rule(READ, ["networking.k8s.io"], ["networkpolicies"]),
+                rule(READ, [""], ["pods", "namespaces"]),
                 rule(["create", "update", "patch"], [""], ["events"]),
             ],
         ),

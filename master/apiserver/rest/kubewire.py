@@ -1403,6 +1403,10 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
     "k8s.io.api.networking.v1.HTTPIngressRuleValue": {
         1: ("paths", "repeated", "k8s.io.api.networking.v1.HTTPIngressPath"),
     },
+    "k8s.io.api.networking.v1.IPBlock": {
+        1: ("cidr", "", "string"),
+        2: ("except", "repeated", "string"),
+    },
     "k8s.io.api.networking.v1.Ingress": {
         1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
         2: ("spec", "", "k8s.io.api.networking.v1.IngressSpec"),
@@ -1463,6 +1467,34 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
     "k8s.io.api.networking.v1.IngressTLS": {
         1: ("hosts", "repeated", "string"),
         2: ("secretName", "", "string"),
+    },
+    "k8s.io.api.networking.v1.NetworkPolicy": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("spec", "", "k8s.io.api.networking.v1.NetworkPolicySpec"),
+    },
+    "k8s.io.api.networking.v1.NetworkPolicyEgressRule": {
+        1: ("ports", "repeated", "k8s.io.api.networking.v1.NetworkPolicyPort"),
+        2: ("to", "repeated", "k8s.io.api.networking.v1.NetworkPolicyPeer"),
+    },
+    "k8s.io.api.networking.v1.NetworkPolicyIngressRule": {
+        1: ("ports", "repeated", "k8s.io.api.networking.v1.NetworkPolicyPort"),
+        2: ("from", "repeated", "k8s.io.api.networking.v1.NetworkPolicyPeer"),
+    },
+    "k8s.io.api.networking.v1.NetworkPolicyPeer": {
+        1: ("podSelector", "", "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector"),
+        2: ("namespaceSelector", "", "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector"),
+        3: ("ipBlock", "", "k8s.io.api.networking.v1.IPBlock"),
+    },
+    "k8s.io.api.networking.v1.NetworkPolicyPort": {
+        1: ("protocol", "", "string"),
+        2: ("port", "", "intorstring"),
+        3: ("endPort", "", "int32"),
+    },
+    "k8s.io.api.networking.v1.NetworkPolicySpec": {
+        1: ("podSelector", "", "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector"),
+        2: ("ingress", "repeated", "k8s.io.api.networking.v1.NetworkPolicyIngressRule"),
+        3: ("egress", "repeated", "k8s.io.api.networking.v1.NetworkPolicyEgressRule"),
+        4: ("policyTypes", "repeated", "string"),
     },
     "k8s.io.api.networking.v1.ServiceBackendPort": {
         1: ("name", "", "string"),

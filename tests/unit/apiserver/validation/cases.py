@@ -147,6 +147,20 @@ VALID: dict[str, dict[str, Any]] = {
         "endpoints": [{"addresses": ["10.1.2.3"]}],
         "ports": [{"name": "http", "port": 80}],
     },
+    "NetworkPolicy": {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {
+            "podSelector": {"matchLabels": LABELS},
+            "ingress": [
+                {
+                    "from": [{"podSelector": {"matchLabels": {"role": "client"}}}],
+                    "ports": [{"port": 80}],
+                }
+            ],
+        },
+    },
 }
 
 
