@@ -22,6 +22,7 @@ import structlog
 
 from client.api import ApiClient
 from client.informer import Informer
+from client.timeouts import cancel_and_wait
 from proto import core_pb2, networking_pb2
 from proxy import metrics
 from proxy.netpol import isolations
@@ -71,11 +72,7 @@ class NetworkPolicyAgent:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await cancel_and_wait([self._task], timeout=5.0)
             self._task = None
         for informer in (self.policies, self.pods, self.namespaces):
             await informer.stop()

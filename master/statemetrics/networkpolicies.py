@@ -14,15 +14,10 @@ def network_policy_metrics(np: networking_pb2.NetworkPolicy, out: Families) -> N
     m = np.metadata
     labels = {"namespace": m.namespace, "networkpolicy": m.name}
     out.created("networkpolicy", "NetworkPolicy", labels, m.creation_timestamp)
-    out.gauge(
-        "kube_networkpolicy_spec_ingress_rules",
-        "Number of ingress rules on the networkpolicy",
-        labels,
-        len(np.spec.ingress),
-    )
-    out.gauge(
-        "kube_networkpolicy_spec_egress_rules",
-        "Number of egress rules on the networkpolicy",
-        labels,
-        len(np.spec.egress),
-    )
+    for direction, rules in (("ingress", np.spec.ingress), ("egress", np.spec.egress)):
+        out.gauge(
+            f"kube_networkpolicy_spec_{direction}_rules",
+            f"Number of {direction} rules on the networkpolicy",
+            labels,
+            len(rules),
+        )

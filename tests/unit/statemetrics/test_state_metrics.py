@@ -99,6 +99,13 @@ status:
   disruptionsAllowed: 0
   expectedPods: 3
   observedGeneration: 2
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-clients, namespace: shop, creationTimestamp: "2026-01-01T00:00:00Z"}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress: [{from: [{podSelector: {}}]}, {ports: [{port: 5432}]}]
 """
 
 
@@ -216,6 +223,13 @@ def test_serving_without_an_informer_for_every_kind_is_refused():
     del partial["leases"]
     with pytest.raises(ValueError, match="leases"):
         state.serve(partial)
+
+
+def test_a_network_policy_counts_its_rules(exposition):
+    policy = {"namespace": "shop", "networkpolicy": "db-clients"}
+    assert value(exposition, "kube_networkpolicy_spec_ingress_rules", **policy) == 2
+    assert value(exposition, "kube_networkpolicy_spec_egress_rules", **policy) == 0
+    assert value(exposition, "kube_networkpolicy_created", **policy) == 1767225600
 
 
 def test_the_exposition_passes_promtool_check_metrics(exposition):
