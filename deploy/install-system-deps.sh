@@ -15,6 +15,7 @@ needs=(
   "debootstrap debootstrap"  # the node image's Debian base (deploy/node-image)
   "vagrant vagrant"          # validates deploy/vagrant/Vagrantfile
   "kubectl kubernetes-client"  # the real kubectl drives the HTTP API (kept if one is there)
+  "docker-registry docker-registry"  # a private registry for the imagePullSecrets tests
 )
 
 missing=()

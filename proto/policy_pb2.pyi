@@ -9,18 +9,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ServiceAccount(_message.Message):
-    __slots__ = ("api_version", "kind", "metadata", "secrets", "automount_service_account_token")
+    __slots__ = ("api_version", "kind", "metadata", "secrets", "automount_service_account_token", "image_pull_secrets")
     API_VERSION_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
     SECRETS_FIELD_NUMBER: _ClassVar[int]
     AUTOMOUNT_SERVICE_ACCOUNT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_PULL_SECRETS_FIELD_NUMBER: _ClassVar[int]
     api_version: str
     kind: str
     metadata: _meta_pb2.ObjectMeta
     secrets: _containers.RepeatedCompositeFieldContainer[_core_pb2.ObjectReference]
     automount_service_account_token: bool
-    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ObjectMeta, _Mapping]] = ..., secrets: _Optional[_Iterable[_Union[_core_pb2.ObjectReference, _Mapping]]] = ..., automount_service_account_token: _Optional[bool] = ...) -> None: ...
+    image_pull_secrets: _containers.RepeatedCompositeFieldContainer[_core_pb2.LocalObjectReference]
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ObjectMeta, _Mapping]] = ..., secrets: _Optional[_Iterable[_Union[_core_pb2.ObjectReference, _Mapping]]] = ..., automount_service_account_token: _Optional[bool] = ..., image_pull_secrets: _Optional[_Iterable[_Union[_core_pb2.LocalObjectReference, _Mapping]]] = ...) -> None: ...
 
 class ScopedResourceSelectorRequirement(_message.Message):
     __slots__ = ("scope_name", "operator", "values")

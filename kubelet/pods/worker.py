@@ -31,6 +31,7 @@ from client.quantity import cpu_millis, memory_bytes
 from client.sidecars import is_sidecar, sidecars
 from client.timeouts import wait_event
 from kubelet import metrics
+from kubelet.pods import pull_secrets
 from kubelet.pods.config import ContainerConfigError
 from kubelet.pods.context import NodeContext
 from kubelet.pods.env import container_env, expand
@@ -474,8 +475,17 @@ class PodWorker:
             self._retry_in(wait)
             return False
         self.ctx.event(pod, NORMAL, "Pulling", f'Pulling image "{spec.image}"')
+        offered = await pull_secrets.credentials(pod, spec.image, self.ctx.config)
+        if offered.missing:
+            self.ctx.event(
+                pod,
+                WARNING,
+                "FailedToRetrieveImagePullSecret",
+                f"Unable to retrieve some image pull secrets ({', '.join(offered.missing)}); "
+                "attempting to pull the image may not succeed.",
+            )
         try:
-            await runtime.pull_image(spec.image)
+            await runtime.pull_image(spec.image, offered.auth)
         except ImagePullError as e:
             self.ctx.image_backoff.next(key)
             if present:

@@ -366,11 +366,24 @@ class DockerRuntime:
             self._images_seen.pop(image, None)
         return present
 
-    async def pull_image(self, image: str) -> None:
+    async def pull_image(self, image: str, auth: rt.RegistryAuth | None = None) -> None:
         """Pull from the image's registry; ImagePullError with the engine's reason."""
         repo, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "")
+        credentials = None
+        if auth is not None:
+            credentials = {
+                "username": auth.username,
+                "password": auth.password,
+                "serveraddress": auth.server,
+            }
         try:
-            await self._call("pull_image", self._client.images.pull, repo, tag=tag or "latest")
+            await self._call(
+                "pull_image",
+                self._client.images.pull,
+                repo,
+                tag=tag or "latest",
+                auth_config=credentials,
+            )
         except docker.errors.APIError as e:
             raise rt.ImagePullError(str(e.explanation or e)) from None
 

@@ -60,6 +60,8 @@ class FakeRuntime:
         self.node = node
         self.start_delay = start_delay
         self.missing_images = missing_images or set()
+        self.pull_auths: dict[str, rt.RegistryAuth | None] = {}
+        """The credentials each image was last pulled with."""
         self._containers: dict[str, rt.ContainerInfo] = {}
         self._number = next(_node_numbers)
         self._ips = itertools.count(2)
@@ -115,8 +117,9 @@ class FakeRuntime:
         """Every image is present except the ones configured missing."""
         return image not in self.missing_images
 
-    async def pull_image(self, image: str) -> None:
-        """Pulls always succeed for images not configured missing."""
+    async def pull_image(self, image: str, auth: rt.RegistryAuth | None = None) -> None:
+        """Pulls always succeed for images not configured missing (and record `auth`)."""
+        self.pull_auths[image] = auth
         if image in self.missing_images:
             raise rt.ImagePullError(f"pull access denied for {image}")
 

@@ -57,6 +57,15 @@ class Mount:
     read_only: bool = False
 
 
+@dataclass(frozen=True)
+class RegistryAuth:
+    """Credentials for one registry, from a pod's imagePullSecrets."""
+
+    username: str
+    password: str
+    server: str
+
+
 @dataclass
 class ContainerConfig:
     """What to run: the resolved form of a pod's container spec."""
@@ -201,8 +210,9 @@ class ContainerRuntime(Protocol):
         """Whether the image is available locally."""
         ...
 
-    async def pull_image(self, image: str) -> None:
-        """Pull the image; ImagePullError when it cannot be had."""
+    async def pull_image(self, image: str, auth: RegistryAuth | None = None) -> None:
+        """Pull the image, offering `auth` to its registry; ImagePullError when it cannot
+        be had."""
 
     async def start_container(
         self, pod: PodRef, sandbox: ContainerInfo, config: ContainerConfig

@@ -17,12 +17,14 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.e2e.tables import DOCS, rows
 from tests.support.cluster import Cluster
+from tests.support.registry import private_registry
 from tests.support.waiting import wait_until
 
 pytestmark = [
@@ -422,3 +424,43 @@ def test_an_indexed_job_fails_an_index_by_its_exit_code_and_retries_another_once
         assert log == "index 2 on per-index-2\n"
     finally:
         kubectl("delete", "job", "per-index", "--ignore-not-found", "--wait")
+
+
+PRIVATE_POD = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: private
+spec:
+  imagePullSecrets:
+  - name: regcred
+  containers:
+  - name: main
+    image: {image}
+    command: [sleep, "3600"]
+"""
+
+
+def test_a_docker_registry_secret_lets_a_pod_pull_from_a_private_registry(
+    kubectl: Kubectl, tmp_path: Path
+):
+    """`kubectl create secret docker-registry`, as the docs' private-registry task does;
+    the kubelet reads the Secret (the node authorizer allows it for its pod) and offers
+    it to a real registry that refuses anonymous pulls."""
+    with private_registry(tmp_path) as registry:
+        try:
+            kubectl.ok(
+                "create", "secret", "docker-registry", "regcred",
+                f"--docker-server={registry.address}",
+                f"--docker-username={registry.username}",
+                f"--docker-password={registry.password}",
+            )  # fmt: skip
+            kubectl.ok("apply", "-f", "-", stdin=PRIVATE_POD.format(image=registry.image))
+            kubectl.ok("wait", "--for=condition=Ready", "pod/private", "--timeout=90s")
+            events = kubectl.ok(
+                "get", "events", "--field-selector", "involvedObject.name=private"
+            )
+            assert f'Successfully pulled image "{registry.image}"' in events
+        finally:
+            kubectl("delete", "pod", "private", "--ignore-not-found", "--grace-period=0", "--force")
+            kubectl("delete", "secret", "regcred", "--ignore-not-found")

@@ -1,7 +1,8 @@
 """The admission steps that read the namespace's own policy objects from etcd: the pod's
-ServiceAccount must exist, LimitRanges (limitranger.py) for pods, the default IngressClass
-(ingressclass.py) for ingresses, the default StorageClass (defaultstorageclass.py) for
-claims, then ResourceQuotas (client/quota.py) for every kind.
+ServiceAccount must exist (and gives its imagePullSecrets to a pod naming none),
+LimitRanges (limitranger.py) for pods, the default IngressClass (ingressclass.py) for
+ingresses, the default StorageClass (defaultstorageclass.py) for claims, then
+ResourceQuotas (client/quota.py) for every kind.
 
 A quota is enforced inside the create's own etcd transaction: the quotas it was checked
 against are compared by revision and written back with their new `status.used`. Two
@@ -55,6 +56,8 @@ class NamespaceReads:
 
     namespace: Any | None
     account_found: bool = True
+    account: Any | None = None
+    """The pod's ServiceAccount when found (its imagePullSecrets go to the pod)."""
     limit_ranges: list[Any] = field(default_factory=list)
     quotas: list[Any] = field(default_factory=list)
     ingress_classes: list[Any] = field(default_factory=list)
@@ -108,6 +111,7 @@ def _fill(reads: NamespaceReads, want: _Want, found: list[Any]) -> None:
         reads.namespace = found[0] if found else None
     elif want.field == "account_found":
         reads.account_found = bool(found)
+        reads.account = found[0] if found else None
     else:
         setattr(reads, want.field, found)
 
@@ -182,6 +186,10 @@ class NamespaceAdmission:
                     f"{what} is forbidden: error looking up service account "
                     f'{namespace}/{account}: serviceaccount "{account}" not found'
                 )
+            if not obj.spec.image_pull_secrets and reads.account is not None:
+                # ServiceAccount admission: the account's pull secrets, unless the pod
+                # names its own.
+                obj.spec.image_pull_secrets.extend(reads.account.image_pull_secrets)
             problems = limitranger.apply(obj, reads.limit_ranges)
             if problems:
                 raise errors.Forbidden(f"{what} is forbidden: [{', '.join(problems)}]")

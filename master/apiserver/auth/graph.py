@@ -53,6 +53,7 @@ def references(pod: core_pb2.Pod) -> PodRefs:
                 secrets.add(env_from.secret_ref.name)
             if env_from.HasField("config_map_ref") and env_from.config_map_ref.name:
                 configmaps.add(env_from.config_map_ref.name)
+    secrets.update(ref.name for ref in pod.spec.image_pull_secrets if ref.name)
     return PodRefs(
         pod.spec.node_name,
         frozenset(secrets),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Mapping, Sequence
 
 from client.names import is_config_map_key, is_qualified_name, is_valid_label_value
@@ -99,13 +100,50 @@ def validate_config_map(errs: Errors, cm: core_pb2.ConfigMap) -> None:
 
 
 def validate_secret(errs: Errors, secret: core_pb2.Secret) -> None:
-    """Keys are file names; at most 1 MiB of data."""
+    """Keys are file names; at most 1 MiB of data; the keys a built-in type needs."""
     _keys(errs, sorted(secret.data), "data")
     _keys(errs, sorted(secret.string_data), "stringData")
     if sum(len(v) for v in secret.data.values()) > DATA_MAX_BYTES:
         errs.too_long("data", DATA_MAX_BYTES)
     if secret.type and len(secret.type) > 253:
         errs.invalid("type", secret.type, "must be no more than 253 characters")
+    _typed_data(errs, secret)
+
+
+DOCKER_CONFIG_KEYS = {
+    "kubernetes.io/dockerconfigjson": ".dockerconfigjson",
+    "kubernetes.io/dockercfg": ".dockercfg",
+}
+"""The key of each registry-credentials type, whose value must be a JSON object: the
+kubelet reads it when it pulls for a pod naming the Secret in imagePullSecrets."""
+REQUIRED_KEYS = {
+    "kubernetes.io/tls": ("tls.crt", "tls.key"),
+    "kubernetes.io/ssh-auth": ("ssh-privatekey",),
+}
+
+
+def _typed_data(errs: Errors, secret: core_pb2.Secret) -> None:
+    """Kubernetes' per-type rules (ValidateSecret), in its words."""
+    data = secret.data
+    for key in REQUIRED_KEYS.get(secret.type, ()):
+        if key not in data:
+            errs.required(f"data[{key}]")
+    if secret.type == "kubernetes.io/basic-auth" and not {"username", "password"} & set(data):
+        errs.required("data[username]")
+        errs.required("data[password]")
+    config_key = DOCKER_CONFIG_KEYS.get(secret.type)
+    if config_key is None:
+        return
+    if config_key not in data:
+        errs.required(f"data[{config_key}]")
+        return
+    try:
+        parsed = json.loads(data[config_key])
+    except ValueError as e:
+        errs.invalid(f"data[{config_key}]", "<secret contents redacted>", str(e))
+        return
+    if not isinstance(parsed, dict):
+        errs.invalid(f"data[{config_key}]", "<secret contents redacted>", "must be a JSON object")
 
 
 def validate_immutable_data(errs: Errors, new: object, old: object) -> None:

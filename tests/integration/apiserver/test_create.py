@@ -6,7 +6,7 @@ import aiohttp
 import grpc
 import pytest
 
-from proto import api_pb2, core_pb2, rbac_pb2
+from proto import api_pb2, core_pb2, policy_pb2, rbac_pb2
 from tests.integration.apiserver.helpers import (
     configmap,
     create,
@@ -208,3 +208,20 @@ async def test_a_rest_create_over_one_mebibyte_is_stored_and_one_over_three_refu
     assert refused["reason"] == "RequestEntityTooLarge"
     async with stub_for(apiserver.endpoint) as stub:
         assert "big" not in await list_names(stub, "configmaps", "default")
+
+
+async def test_a_pod_naming_no_pull_secrets_gets_its_service_accounts(apiserver):
+    builder = policy_pb2.ServiceAccount(api_version="v1", kind="ServiceAccount")
+    builder.metadata.name, builder.metadata.namespace = "builder", "default"
+    builder.image_pull_secrets.add(name="regcred")
+    async with stub_for(apiserver.endpoint) as stub:
+        await create(stub, builder)
+        plain = pod("plain")
+        plain.spec.service_account_name = "builder"
+        created = await create(stub, plain)
+        own = pod("own")
+        own.spec.service_account_name = "builder"
+        own.spec.image_pull_secrets.add(name="mine")
+        kept = await create(stub, own)
+    assert [s.name for s in created.spec.image_pull_secrets] == ["regcred"]
+    assert [s.name for s in kept.spec.image_pull_secrets] == ["mine"]

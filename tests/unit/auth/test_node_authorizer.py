@@ -98,6 +98,14 @@ async def test_secrets_and_configmaps_of_its_pods_projected_volumes_too():
     assert not await decide(authorizer, "get", "secrets", name="projected-conf")
 
 
+async def test_the_pull_secrets_of_its_pods_too():
+    pulling = pod("mine", "n1")
+    pulling.spec.image_pull_secrets.add(name="regcred")
+    authorizer = NodeAuthorizer(graph(pulling, pod("theirs", "n2")))
+    assert await decide(authorizer, "get", "secrets", name="regcred")
+    assert not await decide(authorizer, "get", "secrets", name="regcred", namespace="other")
+
+
 async def test_a_pod_moving_away_takes_its_secrets_with_it():
     g = graph(pod("mine", "n1", secret="db"))
     authorizer = NodeAuthorizer(g)

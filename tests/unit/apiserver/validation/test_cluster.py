@@ -52,6 +52,30 @@ CASES: list[Case] = [
         "a secret key with a space",
     ),
     (
+        "Secret",
+        {"type": "kubernetes.io/dockerconfigjson"},
+        "data[.dockerconfigjson]: Required value",
+        "registry credentials without their key",
+    ),
+    (
+        "Secret",
+        {"type": "kubernetes.io/dockerconfigjson", "data": {".dockerconfigjson": "bm90IGpzb24="}},
+        'data[.dockerconfigjson]: Invalid value: "<secret contents redacted>": Expecting value',
+        "registry credentials that are not JSON",
+    ),
+    (
+        "Secret",
+        {"type": "kubernetes.io/tls", "data": {"tls.crt": "eA=="}},
+        "data[tls.key]: Required value",
+        "a TLS secret without its key",
+    ),
+    (
+        "Secret",
+        {"type": "kubernetes.io/basic-auth", "data": {"token": "eA=="}},
+        "data[username]: Required value",
+        "basic auth without a user or password",
+    ),
+    (
         "Node",
         {"spec.taints": [{"key": "k", "effect": "Sometimes"}]},
         'spec.taints[0].effect: Unsupported value: "Sometimes": supported values: "NoSchedule", '
