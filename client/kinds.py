@@ -13,6 +13,7 @@ from typing import TypeAlias
 from google.protobuf.message import Message
 
 from proto import (
+    admissionregistration_pb2,
     apiextensions_pb2,
     autoscaling_pb2,
     core_pb2,
@@ -53,6 +54,8 @@ Object: TypeAlias = (
     | workloads_pb2.PriorityClass
     | networking_pb2.Ingress
     | networking_pb2.NetworkPolicy
+    | admissionregistration_pb2.ValidatingAdmissionPolicy
+    | admissionregistration_pb2.ValidatingAdmissionPolicyBinding
     | networking_pb2.IngressClass
     | rbac_pb2.Role
     | rbac_pb2.ClusterRole
@@ -105,6 +108,7 @@ class Kind:
 
 RBAC = "rbac.authorization.k8s.io/v1"
 NETWORKING = "networking.k8s.io/v1"
+ADMISSION = "admissionregistration.k8s.io/v1"
 
 KINDS: tuple[Kind, ...] = (
     Kind("Namespace", "v1", "namespaces", core_pb2.Namespace, False, ("ns",)),
@@ -205,6 +209,23 @@ KINDS: tuple[Kind, ...] = (
         has_status=False,
     ),
     Kind("Ingress", NETWORKING, "ingresses", networking_pb2.Ingress, True, ("ing",)),
+    Kind(
+        "ValidatingAdmissionPolicy",
+        ADMISSION,
+        "validatingadmissionpolicies",
+        admissionregistration_pb2.ValidatingAdmissionPolicy,
+        False,
+        (),
+    ),
+    Kind(
+        "ValidatingAdmissionPolicyBinding",
+        ADMISSION,
+        "validatingadmissionpolicybindings",
+        admissionregistration_pb2.ValidatingAdmissionPolicyBinding,
+        False,
+        (),
+        has_status=False,
+    ),
     Kind(
         "NetworkPolicy",
         NETWORKING,

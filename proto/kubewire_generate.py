@@ -48,6 +48,7 @@ _PACKAGES = {
     "scheduling.k8s.io": "k8s.io.api.scheduling.v1",
     "rbac.authorization.k8s.io": "k8s.io.api.rbac.v1",
     "networking.k8s.io": "k8s.io.api.networking.v1",
+    "admissionregistration.k8s.io": "k8s.io.api.admissionregistration.v1",
     "autoscaling": "k8s.io.api.autoscaling.v2",
     "storage.k8s.io": "k8s.io.api.storage.v1",
 }
@@ -59,6 +60,8 @@ _INLINE = {
     "PersistentVolumeSource",
     "ProbeHandler",
     "IngressRuleValue",
+    "RuleWithOperations",
+    "Rule",
 }
 _JSON_NAMES = {"aPIGroup": "apiGroup"}
 """Proto field names that differ from the JSON name (go-to-protobuf's spelling of APIGroup)."""

@@ -392,6 +392,19 @@ def _network_policy(np: networking_pb2.NetworkPolicy, at: datetime) -> list[str]
     return [selector_text(np.spec.pod_selector), age(np.metadata.creation_timestamp, at)]
 
 
+def _admission_policy(p: Any, at: datetime) -> list[str]:
+    kind = p.spec.param_kind
+    param = f"{kind.api_version}/{kind.kind}" if p.spec.HasField("param_kind") else NONE
+    return [str(len(p.spec.validations)), param, age(p.metadata.creation_timestamp, at)]
+
+
+def _admission_binding(b: Any, at: datetime) -> list[str]:
+    ref = b.spec.param_ref
+    param = f"{ref.namespace}/{ref.name}" if ref.namespace else ref.name or "*"
+    shown = param if b.spec.HasField("param_ref") else NONE
+    return [b.spec.policy_name, shown, age(b.metadata.creation_timestamp, at)]
+
+
 def _ingress_class(ic: networking_pb2.IngressClass, at: datetime) -> list[str]:
     params = NONE
     if ic.spec.HasField("parameters"):
@@ -522,6 +535,10 @@ TABLES: dict[str, Columns] = {
     "ingresses": Columns(("CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"), _ingress),
     "ingressclasses": Columns(("CONTROLLER", "PARAMETERS", "AGE"), _ingress_class),
     "networkpolicies": Columns(("POD-SELECTOR", "AGE"), _network_policy),
+    "validatingadmissionpolicies": Columns(("VALIDATIONS", "PARAMKIND", "AGE"), _admission_policy),
+    "validatingadmissionpolicybindings": Columns(
+        ("POLICYNAME", "PARAMREF", "AGE"), _admission_binding
+    ),
     "nodes": Columns(
         ("STATUS", "ROLES", "AGE", "VERSION"),
         _node,

@@ -25,6 +25,7 @@ from client.informer import copy_object
 from client.kinds import Kind, Object, by_resource
 from client.timestamps import now
 from master.apiserver.admission.namespaced import NamespaceAdmission, NamespaceReads
+from master.apiserver.admission.policies import PolicyAdmission, Write
 from master.apiserver.allocators import Claim, ServiceAllocator
 from master.apiserver.apierrors import conflict, invalid, not_found, resource_named
 from master.apiserver.etcd import Etcd, compare_mod, compare_version, op_delete, op_put
@@ -118,6 +119,8 @@ class Registry:
         """The server's watch cache, where an update finds the version it replaces and
         a create what its admission reads."""
         self.admission = NamespaceAdmission(etcd, cache)
+        self.policies = PolicyAdmission(etcd, cache)
+        """ValidatingAdmissionPolicies, after the kind's own rules and admission."""
 
     def _cached(self, kind: Kind, key: bytes, expected: int) -> Object | None:
         """A copy of the watch cache's object at `key` when it is at revision `expected`."""
@@ -209,6 +212,11 @@ class Registry:
             # LimitRange defaults and bounds; quotas, checked and counted in this very
             # transaction (admission/namespaced.py).
             admitted = await self.admission.admit(kind, ns, obj, reads)
+            await self.policies.check(
+                Write(kind, "CREATE", ns, meta.name, obj, dry_run=dry_run),
+                bindings=reads.policy_bindings if kind.namespaced else None,
+                namespace_obj=namespace_obj,
+            )
             # ClusterIP and nodePorts: claimed in this very transaction (allocators.py).
             claim = await strategy.claim(self.allocator, obj, None)
             if dry_run:
@@ -300,6 +308,10 @@ class Registry:
                 )
             new = _merged(strategy, old, incoming, status)
             _check(strategy, new, old)
+            subresource = "status" if status else ""
+            await self.policies.check(
+                Write(kind, "UPDATE", ns, name, new, old, subresource=subresource, dry_run=dry_run)
+            )
             claim = Claim() if status else await strategy.claim(self.allocator, new, old)
             compares = [compare_mod(key, revision), *claim.compares]
             if unchanged(new, stored) if stored else same_content(new, old):

@@ -20,6 +20,7 @@ from client.kinds import Kind, Object, UnknownKindError, by_resource
 from master.apiserver import eviction
 from master.apiserver.access import Access
 from master.apiserver.access import Request as AccessRequest
+from master.apiserver.admission import caller
 from master.apiserver.audit import AuditLog
 from master.apiserver.auth.peers import grpc_caller
 from master.apiserver.auth.user import UserInfo
@@ -110,6 +111,7 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
                 assert described is not None
                 user = await self._authenticate(context)
                 await self.access.authorize(described, user)
+                caller.CALLER.set(user)  # for admission policies' request.userInfo
             with self.inflight.admit(verb, resource):
                 return await call()
         except errors.ApiError as e:

@@ -71,6 +71,10 @@ NO_FAMILY: dict[str, str] = {
     "events": "kube-state-metrics has no family for Events (they are a log, not state)",
     "priorityclasses": "kube-state-metrics has no family for PriorityClasses",
     "controllerrevisions": "kube-state-metrics has no family for ControllerRevisions",
+    **{
+        r: "kube-state-metrics has no family for admission policies"
+        for r in ("validatingadmissionpolicies", "validatingadmissionpolicybindings")
+    },
     "customresourcedefinitions": (
         "kube-state-metrics serves custom resources only through its CustomResourceStateMetrics "
         "configuration, which Tugboat does not have"

@@ -43,6 +43,7 @@ SERVICE_ACCOUNTS = by_resource("serviceaccounts")
 NAMESPACES = by_resource("namespaces")
 INGRESS_CLASSES = by_resource("ingressclasses")
 STORAGE_CLASSES = by_resource("storageclasses")
+POLICY_BINDINGS = by_resource("validatingadmissionpolicybindings")
 
 MAX_GUARDS = 64
 """Compares a cached read may add to a create's transaction; more are read from etcd."""
@@ -64,6 +65,9 @@ class NamespaceReads:
     """Ingresses only: every IngressClass, for the default class."""
     storage_classes: list[Any] = field(default_factory=list)
     """PersistentVolumeClaims only: every StorageClass, for the default class."""
+    policy_bindings: list[Any] = field(default_factory=list)
+    """Every ValidatingAdmissionPolicyBinding (policies.py), read with the rest so that a
+    create still costs one read when nothing is cached."""
     guards: list[Any] = field(default_factory=list)
     """Read from the watch cache: the compares under which etcd still agrees (above)."""
 
@@ -98,6 +102,7 @@ def _wants(kind: Kind, namespace: str, obj: Any) -> list[_Want]:
         wants.append(_range("storage_classes", STORAGE_CLASSES, ""))
         wants.append(_range("limit_ranges", LIMIT_RANGES, namespace))
     wants.append(_range("quotas", QUOTAS, namespace))
+    wants.append(_range("policy_bindings", POLICY_BINDINGS, ""))
     return wants
 
 

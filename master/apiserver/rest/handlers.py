@@ -32,6 +32,7 @@ from client.timeouts import within
 from master.apiserver import eviction
 from master.apiserver.access import ANONYMOUS
 from master.apiserver.access import Request as AccessRequest
+from master.apiserver.admission import caller
 from master.apiserver.auth.issuing import TokenIssuer
 from master.apiserver.auth.peers import http_caller
 from master.apiserver.auth.user import UserInfo
@@ -308,6 +309,9 @@ class RestApi:
             user = await self._authenticate(request)
             request[CALLER] = user or ANONYMOUS
             await self._authorize(request, await self._named(request, target, verb), verb, user)
+            # Admission policies read the user and may warn (admission/caller.py).
+            caller.CALLER.set(user or ANONYMOUS)
+            caller.WARNINGS.set(request.setdefault(WARNINGS, []))
             with self.service.inflight.admit(verb, target.kind.resource):
                 response = await self._dispatch(verb, request, target)
             for warning in request.get(WARNINGS, []):

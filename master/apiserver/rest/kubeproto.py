@@ -36,6 +36,7 @@ _GROUP_PACKAGES = {
     "scheduling.k8s.io": "k8s.io.api.scheduling.v1",
     "rbac.authorization.k8s.io": "k8s.io.api.rbac.v1",
     "networking.k8s.io": "k8s.io.api.networking.v1",
+    "admissionregistration.k8s.io": "k8s.io.api.admissionregistration.v1",
     "autoscaling": "k8s.io.api.autoscaling.v2",
     "storage.k8s.io": "k8s.io.api.storage.v1",
 }
