@@ -18,6 +18,7 @@ import structlog
 
 from client import errors
 from client.kinds import Kind, Object
+from master.apiserver.admission.policies import PolicyAdmission, Write
 from master.apiserver.apierrors import conflict, not_found
 from master.apiserver.etcd import Etcd, compare_mod, op_delete, op_put
 from master.apiserver.objects import (
@@ -39,8 +40,10 @@ log = structlog.get_logger("apiserver.deletion")
 class Deleter:
     """The Delete verb."""
 
-    def __init__(self, etcd: Etcd) -> None:
+    def __init__(self, etcd: Etcd, policies: PolicyAdmission | None = None) -> None:
         self.etcd = etcd
+        self.policies = policies
+        """ValidatingAdmissionPolicies, which see a DELETE as its old object alone."""
 
     async def delete(
         self,
@@ -79,6 +82,8 @@ class Deleter:
                     f"Precondition failed: ResourceVersion in precondition: {expected}, "
                     f"ResourceVersion in object meta: {kv.mod_revision}"
                 )
+            if self.policies is not None:
+                await self.policies.check(Write(kind, "DELETE", ns, name, None, current))
             marked = copy_of(current)
             gone = strategy.mark_deleted(marked, grace_period_seconds, propagation_policy)
             compares = [compare_mod(key, kv.mod_revision)]

@@ -9,7 +9,7 @@ Kubernetes' validating admission policies, as its admission plugin evaluates the
   (`objectSelector`, the new or the old object's), minus `excludeResourceRules`;
 - then the policy's `matchConditions` must all hold, its `variables` are computed in
   order, and each validation is evaluated with `object`, `oldObject`, `request`,
-  `params`, `namespaceObject` and `variables` bound;
+  `params`, `namespaceObject` and `variables` bound (a DELETE has only `oldObject`);
 - a false validation fails with its `message`, its `messageExpression`'s text or
   `failed expression: EXPR`; an expression that cannot be evaluated fails as well unless
   the policy's `failurePolicy` is Ignore;
@@ -21,9 +21,9 @@ Kubernetes' validating admission policies, as its admission plugin evaluates the
   `parameterNotFoundAction`, or skips the binding with Allow.
 
 Policies and bindings are read from the watch cache once it has them (each write asks;
-with no binding at all, nothing else is read), else from etcd. DELETE is not checked
-here, and Kubernetes' own CEL libraries (quantity, url, ip, authorizer) are missing
-(cel.py).
+with no binding at all, nothing else is read), else from etcd. CONNECT (exec, attach,
+port-forward) is not checked, and Kubernetes' own CEL libraries (quantity, url, ip,
+authorizer) are missing (cel.py).
 """
 
 from __future__ import annotations
@@ -69,10 +69,11 @@ class Write:
 
     kind: Kind
     operation: str
-    """CREATE or UPDATE."""
+    """CREATE, UPDATE or DELETE."""
     namespace: str
     name: str
-    obj: Object
+    obj: Object | None
+    """None for a DELETE, whose object is the old one."""
     old: Object | None = None
     subresource: str = ""
     dry_run: bool = False
@@ -162,7 +163,7 @@ class PolicyAdmission:
         if w.kind.namespaced and w.namespace and namespace_obj is None:
             namespace_obj = await self._get(NAMESPACES, "", w.namespace)
         elif w.kind == NAMESPACES:
-            namespace_obj = w.obj
+            namespace_obj = w.obj if w.obj is not None else w.old
         for binding in sorted(bindings, key=lambda b: b.metadata.name):
             policy = policies.get(binding.spec.policy_name)
             if policy is None:
@@ -262,7 +263,7 @@ class PolicyAdmission:
         if params is None:
             return
         base = {
-            "object": to_dict(w.obj),
+            "object": to_dict(w.obj) if w.obj is not None else None,
             "oldObject": to_dict(w.old) if w.old is not None else None,
             "request": self._request(w),
             "namespaceObject": to_dict(namespace_obj) if namespace_obj is not None else None,

@@ -212,3 +212,35 @@ async def test_a_policy_whose_expression_does_not_compile_is_refused_naming_it(
     refused = await kubectl("apply", "-f", "-", stdin=both)
     assert "spec.validationActions: Invalid value" in refused.err
     assert "must not contain both Deny and Warn" in refused.err
+
+
+PROTECT = """
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: protect}
+spec:
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [""], apiVersions: [v1], operations: [DELETE], resources: [configmaps]}
+  validations:
+  - expression: "object == null && !('protected' in oldObject.data)"
+    message: this ConfigMap is protected
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: protect}
+spec:
+  policyName: protect
+  validationActions: [Deny]
+"""
+
+
+async def test_a_delete_is_checked_against_the_old_object(kubectl: Kubectl) -> None:
+    await kubectl.ok("apply", "-f", "-", stdin=PROTECT)
+    await kubectl.ok("create", "configmap", "keep", "--from-literal=protected=yes")
+    await kubectl.ok("create", "configmap", "scratch", "--from-literal=x=1")
+    refused = await kubectl("delete", "configmap", "keep")
+    assert refused.code == 1
+    assert "denied request: this ConfigMap is protected" in refused.err
+    await kubectl.ok("get", "configmap", "keep")
+    await kubectl.ok("delete", "configmap", "scratch")
