@@ -27,6 +27,7 @@ __all__ = [
     "CelError",
     "as_bool",
     "as_string",
+    "bind",
     "bind_map",
     "compile_error",
     "evaluate",
@@ -61,30 +62,16 @@ def _to_cel(value: Any) -> Any:
     return json_to_cel(value)
 
 
-def _from_cel(value: Any) -> Any:
-    """A CEL result as plain Python (bool, int, str, list, dict)."""
-    if isinstance(value, CELEvalError):
-        raise CelError(str(value.args[0]) if value.args else repr(value))
-    if isinstance(value, celpy.celtypes.BoolType):
-        return bool(value)
-    if isinstance(value, celpy.celtypes.IntType | celpy.celtypes.UintType):
-        return int(value)
-    if isinstance(value, celpy.celtypes.StringType):
-        return str(value)
-    if isinstance(value, celpy.celtypes.MapType):
-        return {_from_cel(k): _from_cel(v) for k, v in value.items()}
-    if isinstance(value, celpy.celtypes.ListType):
-        return [_from_cel(v) for v in value]
-    return value
+def bind(values: dict[str, Any]) -> dict[str, Any]:
+    """`values` as CEL values, converted once for all the expressions of one write."""
+    return {name: value if _is_cel(value) else _to_cel(value) for name, value in values.items()}
 
 
 def evaluate(expression: str, activation: dict[str, Any]) -> Any:
     """The value of `expression` with `activation`'s plain values bound (CEL values, such
     as earlier variables' results, pass through); CelError when it cannot be had."""
     program = _program(expression)
-    bound = {
-        name: value if _is_cel(value) else _to_cel(value) for name, value in activation.items()
-    }
+    bound = bind(activation)
     try:
         result = program.evaluate(bound)
     except CELEvalError as e:
@@ -114,9 +101,6 @@ def as_string(expression: str, activation: dict[str, Any]) -> str:
     if not isinstance(result, str):
         raise CelError(f"messageExpression must evaluate to string, got {type(result).__name__}")
     return str(result)
-
-
-plain = _from_cel
 
 
 def bind_map(values: dict[str, Any]) -> Any:

@@ -164,6 +164,7 @@ class PolicyAdmission:
             namespace_obj = await self._get(NAMESPACES, "", w.namespace)
         elif w.kind == NAMESPACES:
             namespace_obj = w.obj if w.obj is not None else w.old
+        base: dict[str, Any] | None = None
         for binding in sorted(bindings, key=lambda b: b.metadata.name):
             policy = policies.get(binding.spec.policy_name)
             if policy is None:
@@ -174,7 +175,9 @@ class PolicyAdmission:
                 binding.spec.match_resources, w, namespace_obj, rules=False
             ):
                 continue
-            await self._apply(policy, binding, w, namespace_obj)
+            if base is None:
+                base = self._bound(w, namespace_obj)
+            await self._apply(policy, binding, w, base)
 
     def _matches(
         self, match: ar.MatchResources, w: Write, namespace_obj: Any | None, *, rules: bool
@@ -251,7 +254,19 @@ class PolicyAdmission:
             "dryRun": w.dry_run,
         }
 
-    async def _apply(self, policy: Any, binding: Any, w: Write, namespace_obj: Any) -> None:
+    def _bound(self, w: Write, namespace_obj: Any) -> dict[str, Any]:
+        """The write's CEL bindings, converted once per write whatever the number of
+        bindings and expressions that read them."""
+        return cel.bind(
+            {
+                "object": to_dict(w.obj) if w.obj is not None else None,
+                "oldObject": to_dict(w.old) if w.old is not None else None,
+                "request": self._request(w),
+                "namespaceObject": to_dict(namespace_obj) if namespace_obj is not None else None,
+            }
+        )
+
+    async def _apply(self, policy: Any, binding: Any, w: Write, base: dict[str, Any]) -> None:
         names = (policy.metadata.name, binding.metadata.name)
         fail = (policy.spec.failure_policy or "Fail") != "Ignore"
         try:
@@ -262,14 +277,9 @@ class PolicyAdmission:
             return
         if params is None:
             return
-        base = {
-            "object": to_dict(w.obj) if w.obj is not None else None,
-            "oldObject": to_dict(w.old) if w.old is not None else None,
-            "request": self._request(w),
-            "namespaceObject": to_dict(namespace_obj) if namespace_obj is not None else None,
-        }
         for param in params:
-            failures = self._evaluate(policy.spec, {**base, "params": param}, fail)
+            bound = {**base, **cel.bind({"params": param})}
+            failures = self._evaluate(policy.spec, bound, fail)
             if failures:
                 self._act(binding, names, w, failures)
 
