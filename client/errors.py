@@ -117,6 +117,35 @@ class TooManyRequests(ApiError):
         self.retry_after = retry_after
 
 
+class InternalError(ApiError):
+    """The server failed to do what it should have (an admission webhook it could not ask)."""
+
+    code = grpc.StatusCode.INTERNAL
+    reason = "InternalError"
+
+
+class StatusError(ApiError):
+    """A refusal whose HTTP code and reason another party chose: an admission webhook's
+    status, which Kubernetes passes on as the webhook gave it (a reason may be empty).
+    gRPC carries it with the status code nearest the HTTP one."""
+
+    def __init__(self, message: str, *, http_code: int, reason: str) -> None:
+        super().__init__(message)
+        self.http_code = http_code
+        self.reason = reason
+        self.code = _GRPC_OF_HTTP.get(http_code, grpc.StatusCode.UNKNOWN)
+
+
+_GRPC_OF_HTTP = {
+    400: grpc.StatusCode.INVALID_ARGUMENT,
+    401: grpc.StatusCode.UNAUTHENTICATED,
+    403: grpc.StatusCode.PERMISSION_DENIED,
+    404: grpc.StatusCode.NOT_FOUND,
+    409: grpc.StatusCode.ABORTED,
+    422: grpc.StatusCode.INVALID_ARGUMENT,
+}
+
+
 RETRY_AFTER = "retry-after"
 """The trailer that marks a RESOURCE_EXHAUSTED as TooManyRequests rather than TooLarge."""
 

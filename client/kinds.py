@@ -56,6 +56,8 @@ Object: TypeAlias = (
     | networking_pb2.NetworkPolicy
     | admissionregistration_pb2.ValidatingAdmissionPolicy
     | admissionregistration_pb2.ValidatingAdmissionPolicyBinding
+    | admissionregistration_pb2.ValidatingWebhookConfiguration
+    | admissionregistration_pb2.MutatingWebhookConfiguration
     | networking_pb2.IngressClass
     | rbac_pb2.Role
     | rbac_pb2.ClusterRole
@@ -222,6 +224,24 @@ KINDS: tuple[Kind, ...] = (
         ADMISSION,
         "validatingadmissionpolicybindings",
         admissionregistration_pb2.ValidatingAdmissionPolicyBinding,
+        False,
+        (),
+        has_status=False,
+    ),
+    Kind(
+        "ValidatingWebhookConfiguration",
+        ADMISSION,
+        "validatingwebhookconfigurations",
+        admissionregistration_pb2.ValidatingWebhookConfiguration,
+        False,
+        (),
+        has_status=False,
+    ),
+    Kind(
+        "MutatingWebhookConfiguration",
+        ADMISSION,
+        "mutatingwebhookconfigurations",
+        admissionregistration_pb2.MutatingWebhookConfiguration,
         False,
         (),
         has_status=False,

@@ -156,3 +156,117 @@ class ValidatingAdmissionPolicyBinding(_message.Message):
     metadata: _meta_pb2.ObjectMeta
     spec: ValidatingAdmissionPolicyBindingSpec
     def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ObjectMeta, _Mapping]] = ..., spec: _Optional[_Union[ValidatingAdmissionPolicyBindingSpec, _Mapping]] = ...) -> None: ...
+
+class RuleWithOperations(_message.Message):
+    __slots__ = ("operations", "api_groups", "api_versions", "resources", "scope")
+    OPERATIONS_FIELD_NUMBER: _ClassVar[int]
+    API_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    API_VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    operations: _containers.RepeatedScalarFieldContainer[str]
+    api_groups: _containers.RepeatedScalarFieldContainer[str]
+    api_versions: _containers.RepeatedScalarFieldContainer[str]
+    resources: _containers.RepeatedScalarFieldContainer[str]
+    scope: str
+    def __init__(self, operations: _Optional[_Iterable[str]] = ..., api_groups: _Optional[_Iterable[str]] = ..., api_versions: _Optional[_Iterable[str]] = ..., resources: _Optional[_Iterable[str]] = ..., scope: _Optional[str] = ...) -> None: ...
+
+class ServiceReference(_message.Message):
+    __slots__ = ("namespace", "name", "path", "port")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    name: str
+    path: str
+    port: int
+    def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ..., path: _Optional[str] = ..., port: _Optional[int] = ...) -> None: ...
+
+class WebhookClientConfig(_message.Message):
+    __slots__ = ("url", "service", "ca_bundle")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    CA_BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    service: ServiceReference
+    ca_bundle: bytes
+    def __init__(self, url: _Optional[str] = ..., service: _Optional[_Union[ServiceReference, _Mapping]] = ..., ca_bundle: _Optional[bytes] = ...) -> None: ...
+
+class ValidatingWebhook(_message.Message):
+    __slots__ = ("name", "client_config", "rules", "failure_policy", "match_policy", "namespace_selector", "object_selector", "side_effects", "timeout_seconds", "admission_review_versions", "match_conditions")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_POLICY_FIELD_NUMBER: _ClassVar[int]
+    MATCH_POLICY_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_SELECTOR_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_SELECTOR_FIELD_NUMBER: _ClassVar[int]
+    SIDE_EFFECTS_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ADMISSION_REVIEW_VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    MATCH_CONDITIONS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    client_config: WebhookClientConfig
+    rules: _containers.RepeatedCompositeFieldContainer[RuleWithOperations]
+    failure_policy: str
+    match_policy: str
+    namespace_selector: _meta_pb2.LabelSelector
+    object_selector: _meta_pb2.LabelSelector
+    side_effects: str
+    timeout_seconds: int
+    admission_review_versions: _containers.RepeatedScalarFieldContainer[str]
+    match_conditions: _containers.RepeatedCompositeFieldContainer[MatchCondition]
+    def __init__(self, name: _Optional[str] = ..., client_config: _Optional[_Union[WebhookClientConfig, _Mapping]] = ..., rules: _Optional[_Iterable[_Union[RuleWithOperations, _Mapping]]] = ..., failure_policy: _Optional[str] = ..., match_policy: _Optional[str] = ..., namespace_selector: _Optional[_Union[_meta_pb2.LabelSelector, _Mapping]] = ..., object_selector: _Optional[_Union[_meta_pb2.LabelSelector, _Mapping]] = ..., side_effects: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., admission_review_versions: _Optional[_Iterable[str]] = ..., match_conditions: _Optional[_Iterable[_Union[MatchCondition, _Mapping]]] = ...) -> None: ...
+
+class MutatingWebhook(_message.Message):
+    __slots__ = ("name", "client_config", "rules", "failure_policy", "match_policy", "namespace_selector", "object_selector", "side_effects", "timeout_seconds", "admission_review_versions", "match_conditions", "reinvocation_policy")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_POLICY_FIELD_NUMBER: _ClassVar[int]
+    MATCH_POLICY_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_SELECTOR_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_SELECTOR_FIELD_NUMBER: _ClassVar[int]
+    SIDE_EFFECTS_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ADMISSION_REVIEW_VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    MATCH_CONDITIONS_FIELD_NUMBER: _ClassVar[int]
+    REINVOCATION_POLICY_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    client_config: WebhookClientConfig
+    rules: _containers.RepeatedCompositeFieldContainer[RuleWithOperations]
+    failure_policy: str
+    match_policy: str
+    namespace_selector: _meta_pb2.LabelSelector
+    object_selector: _meta_pb2.LabelSelector
+    side_effects: str
+    timeout_seconds: int
+    admission_review_versions: _containers.RepeatedScalarFieldContainer[str]
+    match_conditions: _containers.RepeatedCompositeFieldContainer[MatchCondition]
+    reinvocation_policy: str
+    def __init__(self, name: _Optional[str] = ..., client_config: _Optional[_Union[WebhookClientConfig, _Mapping]] = ..., rules: _Optional[_Iterable[_Union[RuleWithOperations, _Mapping]]] = ..., failure_policy: _Optional[str] = ..., match_policy: _Optional[str] = ..., namespace_selector: _Optional[_Union[_meta_pb2.LabelSelector, _Mapping]] = ..., object_selector: _Optional[_Union[_meta_pb2.LabelSelector, _Mapping]] = ..., side_effects: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., admission_review_versions: _Optional[_Iterable[str]] = ..., match_conditions: _Optional[_Iterable[_Union[MatchCondition, _Mapping]]] = ..., reinvocation_policy: _Optional[str] = ...) -> None: ...
+
+class ValidatingWebhookConfiguration(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "webhooks")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOKS_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ObjectMeta
+    webhooks: _containers.RepeatedCompositeFieldContainer[ValidatingWebhook]
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ObjectMeta, _Mapping]] = ..., webhooks: _Optional[_Iterable[_Union[ValidatingWebhook, _Mapping]]] = ...) -> None: ...
+
+class MutatingWebhookConfiguration(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "webhooks")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOKS_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ObjectMeta
+    webhooks: _containers.RepeatedCompositeFieldContainer[MutatingWebhook]
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ObjectMeta, _Mapping]] = ..., webhooks: _Optional[_Iterable[_Union[MutatingWebhook, _Mapping]]] = ...) -> None: ...

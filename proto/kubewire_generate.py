@@ -63,7 +63,7 @@ _INLINE = {
     "RuleWithOperations",
     "Rule",
 }
-_JSON_NAMES = {"aPIGroup": "apiGroup"}
+_JSON_NAMES = {"aPIGroup": "apiGroup", "Webhooks": "webhooks"}
 """Proto field names that differ from the JSON name (go-to-protobuf's spelling of APIGroup)."""
 # Request bodies kubectl sends that are not stored kinds: decoded whole.
 _REQUESTS = (

@@ -398,6 +398,10 @@ def _admission_policy(p: Any, at: datetime) -> list[str]:
     return [str(len(p.spec.validations)), param, age(p.metadata.creation_timestamp, at)]
 
 
+def _webhooks(c: Any, at: datetime) -> list[str]:
+    return [str(len(c.webhooks)), age(c.metadata.creation_timestamp, at)]
+
+
 def _admission_binding(b: Any, at: datetime) -> list[str]:
     ref = b.spec.param_ref
     param = f"{ref.namespace}/{ref.name}" if ref.namespace else ref.name or "*"
@@ -539,6 +543,8 @@ TABLES: dict[str, Columns] = {
     "validatingadmissionpolicybindings": Columns(
         ("POLICYNAME", "PARAMREF", "AGE"), _admission_binding
     ),
+    "validatingwebhookconfigurations": Columns(("WEBHOOKS", "AGE"), _webhooks),
+    "mutatingwebhookconfigurations": Columns(("WEBHOOKS", "AGE"), _webhooks),
     "nodes": Columns(
         ("STATUS", "ROLES", "AGE", "VERSION"),
         _node,

@@ -18,7 +18,9 @@ import structlog
 
 from client import errors
 from client.kinds import Kind, Object
-from master.apiserver.admission.policies import PolicyAdmission, Write
+from master.apiserver.admission.matching import Write
+from master.apiserver.admission.policies import PolicyAdmission
+from master.apiserver.admission.webhooks import WebhookAdmission
 from master.apiserver.apierrors import conflict, not_found
 from master.apiserver.etcd import Etcd, compare_mod, op_delete, op_put
 from master.apiserver.objects import (
@@ -40,9 +42,15 @@ log = structlog.get_logger("apiserver.deletion")
 class Deleter:
     """The Delete verb."""
 
-    def __init__(self, etcd: Etcd, policies: PolicyAdmission | None = None) -> None:
+    def __init__(
+        self,
+        etcd: Etcd,
+        policies: PolicyAdmission | None = None,
+        webhooks: WebhookAdmission | None = None,
+    ) -> None:
         self.etcd = etcd
         self.policies = policies
+        self.webhooks = webhooks
         """ValidatingAdmissionPolicies, which see a DELETE as its old object alone."""
 
     async def delete(
@@ -82,8 +90,11 @@ class Deleter:
                     f"Precondition failed: ResourceVersion in precondition: {expected}, "
                     f"ResourceVersion in object meta: {kv.mod_revision}"
                 )
+            write = Write(kind, "DELETE", ns, name, None, current)
             if self.policies is not None:
-                await self.policies.check(Write(kind, "DELETE", ns, name, None, current))
+                await self.policies.check(write)
+            if self.webhooks is not None:
+                await self.webhooks.validate(write)
             marked = copy_of(current)
             gone = strategy.mark_deleted(marked, grace_period_seconds, propagation_policy)
             compares = [compare_mod(key, kv.mod_revision)]

@@ -24,8 +24,10 @@ from client.codec import FieldError
 from client.informer import copy_object
 from client.kinds import Kind, Object, by_resource
 from client.timestamps import now
+from master.apiserver.admission.matching import Write
 from master.apiserver.admission.namespaced import NamespaceAdmission, NamespaceReads
-from master.apiserver.admission.policies import PolicyAdmission, Write
+from master.apiserver.admission.policies import PolicyAdmission
+from master.apiserver.admission.webhooks import WebhookAdmission
 from master.apiserver.allocators import Claim, ServiceAllocator
 from master.apiserver.apierrors import conflict, invalid, not_found, resource_named
 from master.apiserver.etcd import Etcd, compare_mod, compare_version, op_delete, op_put
@@ -92,6 +94,35 @@ def _check(strategy: Strategy, obj: Object, old: Object | None) -> None:
         raise invalid(strategy.kind, obj.metadata.name, problems)
 
 
+_SERVER_OWNED = (
+    "name",
+    "namespace",
+    "uid",
+    "resource_version",
+    "creation_timestamp",
+    "generation",
+    "deletion_timestamp",
+)
+
+
+def _take_mutation(strategy: Strategy, obj: Any, mutated: Any) -> None:
+    """`obj` becomes what the mutating webhooks made of it, keeping what the server owns
+    (its name, uid, versions and times), canonical and defaulted again as Kubernetes
+    decodes a webhook's result again."""
+    kept = {field: getattr(obj.metadata, field) for field in _SERVER_OWNED}
+    grace = obj.metadata.deletion_grace_period_seconds
+    had_grace = obj.metadata.HasField("deletion_grace_period_seconds")
+    obj.CopyFrom(mutated)
+    for field, value in kept.items():
+        setattr(obj.metadata, field, value)
+    if had_grace:
+        obj.metadata.deletion_grace_period_seconds = grace
+    else:
+        obj.metadata.ClearField("deletion_grace_period_seconds")
+    strategy.canonicalize(obj)
+    strategy.apply_defaults(obj)
+
+
 def _no_finalizers_added(kind: Kind, new: Any, old: Any) -> None:
     """Once an object is being deleted, nobody may hold it back with a new finalizer."""
     added = set(new.metadata.finalizers) - set(old.metadata.finalizers)
@@ -121,6 +152,9 @@ class Registry:
         self.admission = NamespaceAdmission(etcd, cache)
         self.policies = PolicyAdmission(etcd, cache)
         """ValidatingAdmissionPolicies, after the kind's own rules and admission."""
+        self.webhooks = WebhookAdmission(etcd, cache)
+        """Admission webhooks: mutating ones before the kind's rules, validating ones
+        after the policies."""
 
     def _cached(self, kind: Kind, key: bytes, expected: int) -> Object | None:
         """A copy of the watch cache's object at `key` when it is at revision `expected`."""
@@ -192,6 +226,22 @@ class Registry:
         strategy.prepare_for_create(obj)
         strategy.canonicalize(obj)
         strategy.apply_defaults(obj)
+        # A namespaced kind's admission reads (its Namespace, the webhook configurations
+        # among them) come first, so a missing namespace is refused before any webhook
+        # is called; the first attempt below uses them unless a webhook changed the
+        # object, which may change what admission must read (a pod's ServiceAccount).
+        ahead: NamespaceReads | None = None
+        if kind.namespaced:
+            ahead = await self.admission.read(kind, ns, obj)
+            self.require_namespace(kind, ns, meta.name or meta.generate_name, ahead.namespace)
+        mutated = await self.webhooks.mutate(
+            Write(kind, "CREATE", ns, meta.name, obj, dry_run=dry_run),
+            ahead.namespace if ahead else None,
+            ahead.mutating_webhooks if ahead else None,
+        )
+        if mutated is not None:
+            _take_mutation(strategy, obj, mutated)
+            ahead = None
         generate = not meta.name
         names_left, recounts_left = GENERATE_ATTEMPTS if generate else 1, QUOTA_RECOUNTS
         allocations_left = ALLOCATION_RETRIES
@@ -204,7 +254,10 @@ class Registry:
             namespace_obj = None
             reads = NamespaceReads(None)
             if kind.namespaced:
-                reads = await self.admission.read(kind, ns, obj, fresh=fresh)
+                if ahead is not None and not fresh:
+                    reads, ahead = ahead, None
+                else:
+                    reads = await self.admission.read(kind, ns, obj, fresh=fresh)
                 namespace_obj = self.require_namespace(kind, ns, meta.name, reads.namespace)
             refused = strategy.admit(obj, namespace_obj)
             if refused:
@@ -212,10 +265,14 @@ class Registry:
             # LimitRange defaults and bounds; quotas, checked and counted in this very
             # transaction (admission/namespaced.py).
             admitted = await self.admission.admit(kind, ns, obj, reads)
+            write = Write(kind, "CREATE", ns, meta.name, obj, dry_run=dry_run)
             await self.policies.check(
-                Write(kind, "CREATE", ns, meta.name, obj, dry_run=dry_run),
+                write,
                 bindings=reads.policy_bindings if kind.namespaced else None,
                 namespace_obj=namespace_obj,
+            )
+            await self.webhooks.validate(
+                write, namespace_obj, reads.validating_webhooks if kind.namespaced else None
             )
             # ClusterIP and nodePorts: claimed in this very transaction (allocators.py).
             claim = await strategy.claim(self.allocator, obj, None)
@@ -307,11 +364,18 @@ class Registry:
                     f"UID in object meta: {old.metadata.uid}"
                 )
             new = _merged(strategy, old, incoming, status)
-            _check(strategy, new, old)
             subresource = "status" if status else ""
-            await self.policies.check(
+            mutated = await self.webhooks.mutate(
                 Write(kind, "UPDATE", ns, name, new, old, subresource=subresource, dry_run=dry_run)
             )
+            if mutated is not None:
+                _take_mutation(strategy, new, mutated)
+            _check(strategy, new, old)
+            write = Write(
+                kind, "UPDATE", ns, name, new, old, subresource=subresource, dry_run=dry_run
+            )
+            await self.policies.check(write)
+            await self.webhooks.validate(write)
             claim = Claim() if status else await strategy.claim(self.allocator, new, old)
             compares = [compare_mod(key, revision), *claim.compares]
             if unchanged(new, stored) if stored else same_content(new, old):

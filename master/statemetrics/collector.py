@@ -27,6 +27,7 @@ from master.statemetrics import (
     nodes,
     pods,
     statefulsets,
+    webhooks,
     workloads,
 )
 from master.statemetrics import storage as storage_metrics
@@ -63,6 +64,8 @@ GENERATORS: dict[str, Generator] = {
     "persistentvolumes": storage_metrics.volume_metrics,
     "persistentvolumeclaims": storage_metrics.claim_metrics,
     "storageclasses": storage_metrics.storage_class_metrics,
+    "validatingwebhookconfigurations": webhooks.validating_metrics,
+    "mutatingwebhookconfigurations": webhooks.mutating_metrics,
 }
 """Resource → the function writing one object's series. A new kind adds one line here,
 or one in NO_FAMILY saying why it has none."""

@@ -44,6 +44,8 @@ NAMESPACES = by_resource("namespaces")
 INGRESS_CLASSES = by_resource("ingressclasses")
 STORAGE_CLASSES = by_resource("storageclasses")
 POLICY_BINDINGS = by_resource("validatingadmissionpolicybindings")
+MUTATING_WEBHOOKS = by_resource("mutatingwebhookconfigurations")
+VALIDATING_WEBHOOKS = by_resource("validatingwebhookconfigurations")
 
 MAX_GUARDS = 64
 """Compares a cached read may add to a create's transaction; more are read from etcd."""
@@ -68,6 +70,9 @@ class NamespaceReads:
     policy_bindings: list[Any] = field(default_factory=list)
     """Every ValidatingAdmissionPolicyBinding (policies.py), read with the rest so that a
     create still costs one read when nothing is cached."""
+    mutating_webhooks: list[Any] = field(default_factory=list)
+    validating_webhooks: list[Any] = field(default_factory=list)
+    """Every webhook configuration (webhooks.py), for the same reason."""
     guards: list[Any] = field(default_factory=list)
     """Read from the watch cache: the compares under which etcd still agrees (above)."""
 
@@ -103,6 +108,8 @@ def _wants(kind: Kind, namespace: str, obj: Any) -> list[_Want]:
         wants.append(_range("limit_ranges", LIMIT_RANGES, namespace))
     wants.append(_range("quotas", QUOTAS, namespace))
     wants.append(_range("policy_bindings", POLICY_BINDINGS, ""))
+    wants.append(_range("mutating_webhooks", MUTATING_WEBHOOKS, ""))
+    wants.append(_range("validating_webhooks", VALIDATING_WEBHOOKS, ""))
     return wants
 
 

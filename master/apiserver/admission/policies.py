@@ -28,7 +28,6 @@ authorizer) are missing (cel.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,25 +35,29 @@ import structlog
 
 from client import errors
 from client.codec import to_dict
-from client.kinds import Kind, Object, UnknownKindError, by_kind, by_resource
-from client.selectors import LabelSelector, from_proto
+from client.kinds import UnknownKindError, by_kind, by_resource
 from master.apiserver.admission import cel
-from master.apiserver.admission.caller import CALLER, warn
+from master.apiserver.admission.caller import warn
+from master.apiserver.admission.matching import (
+    Stored,
+    Write,
+    labels_of,
+    request_attributes,
+    rule_matches,
+    selector_of,
+    selectors_match,
+)
 from master.apiserver.apierrors import resource_named
 from master.apiserver.etcd import Etcd
-from master.apiserver.listing import list_objects
-from master.apiserver.objects import decode_stored, object_key
-from master.apiserver.selection import Selection
 from master.apiserver.watchcache import WatchCache
 from proto import admissionregistration_pb2 as ar
 
-__all__ = ["PolicyAdmission", "Write"]
+__all__ = ["PolicyAdmission"]
 
 log = structlog.get_logger("apiserver.admission.policies")
 
 POLICIES = by_resource("validatingadmissionpolicies")
 BINDINGS = by_resource("validatingadmissionpolicybindings")
-NAMESPACES = by_resource("namespaces")
 
 _CODES: dict[str, type[errors.ApiError]] = {
     "Unauthorized": errors.Unauthenticated,
@@ -64,69 +67,9 @@ _CODES: dict[str, type[errors.ApiError]] = {
 
 
 @dataclass(frozen=True)
-class Write:
-    """One write as admission sees it."""
-
-    kind: Kind
-    operation: str
-    """CREATE, UPDATE or DELETE."""
-    namespace: str
-    name: str
-    obj: Object | None
-    """None for a DELETE, whose object is the old one."""
-    old: Object | None = None
-    subresource: str = ""
-    dry_run: bool = False
-
-
-@dataclass(frozen=True)
 class _Failure:
     message: str
     reason: str
-
-
-def _rule_matches(rule: ar.NamedRuleWithOperations, w: Write) -> bool:
-    kind = w.kind
-    if not _listed(rule.operations, w.operation):
-        return False
-    version = kind.api_version.rpartition("/")[2]
-    if not _listed(rule.api_groups, kind.group) or not _listed(rule.api_versions, version):
-        return False
-    wanted = f"{kind.resource}/{w.subresource}" if w.subresource else kind.resource
-    resources = list(rule.resources)
-    if not any(_resource_matches(r, wanted, bool(w.subresource)) for r in resources):
-        return False
-    scope = rule.scope if rule.HasField("scope") else "*"
-    if (scope == "Cluster" and kind.namespaced) or (scope == "Namespaced" and not kind.namespaced):
-        return False
-    return not rule.resource_names or w.name in rule.resource_names
-
-
-def _listed(values: Iterable[str], value: str) -> bool:
-    listed = list(values)
-    return "*" in listed or value in listed
-
-
-def _resource_matches(pattern: str, wanted: str, is_sub: bool) -> bool:
-    if pattern == "*/*" or pattern == wanted:
-        return True
-    if pattern == "*":
-        return not is_sub
-    base, _, sub = wanted.partition("/")
-    if pattern == f"*/{sub}" and is_sub:
-        return True
-    return pattern == f"{base}/*" and is_sub
-
-
-def _labels(obj: Object | None) -> dict[str, str]:
-    return dict(obj.metadata.labels) if obj is not None else {}
-
-
-def _selector(selector: Any) -> LabelSelector | None:
-    try:
-        return from_proto(selector)
-    except ValueError:
-        return None
 
 
 class PolicyAdmission:
@@ -134,18 +77,7 @@ class PolicyAdmission:
 
     def __init__(self, etcd: Etcd, cache: WatchCache | None = None) -> None:
         self.etcd = etcd
-        self.cache = cache
-
-    async def _all(self, kind: Kind) -> list[Any]:
-        cacher = self.cache.ready_now(kind) if self.cache is not None else None
-        if cacher is not None:
-            return list(cacher.store.values())
-        page = await list_objects(self.etcd, kind, "", Selection())
-        return list(page.items)
-
-    async def _get(self, kind: Kind, namespace: str, name: str) -> Any | None:
-        kv, _ = await self.etcd.get(object_key(kind, namespace, name))
-        return None if kv is None else decode_stored(kind, kv.value, kv.mod_revision)
+        self.stored = Stored(etcd, cache)
 
     async def check(
         self, w: Write, *, bindings: list[Any] | None = None, namespace_obj: Any | None = None
@@ -156,14 +88,12 @@ class PolicyAdmission:
         if w.kind in (POLICIES, BINDINGS):
             return  # as Kubernetes: policies never guard their own kinds' writes
         if bindings is None:
-            bindings = await self._all(BINDINGS)
+            bindings = await self.stored.all(BINDINGS)
         if not bindings:
             return
-        policies = {p.metadata.name: p for p in await self._all(POLICIES)}
-        if w.kind.namespaced and w.namespace and namespace_obj is None:
-            namespace_obj = await self._get(NAMESPACES, "", w.namespace)
-        elif w.kind == NAMESPACES:
-            namespace_obj = w.obj if w.obj is not None else w.old
+        policies = {p.metadata.name: p for p in await self.stored.all(POLICIES)}
+        if namespace_obj is None:
+            namespace_obj = await self.stored.namespace_of(w)
         base: dict[str, Any] | None = None
         for binding in sorted(bindings, key=lambda b: b.metadata.name):
             policy = policies.get(binding.spec.policy_name)
@@ -185,21 +115,11 @@ class PolicyAdmission:
         """Whether `match` takes `w`; a binding's empty resourceRules take everything
         its policy took (`rules` False)."""
         if match.resource_rules or rules:
-            if not any(_rule_matches(r, w) for r in match.resource_rules):
+            if not any(rule_matches(r, w, r.resource_names) for r in match.resource_rules):
                 return False
-        if any(_rule_matches(r, w) for r in match.exclude_resource_rules):
+        if any(rule_matches(r, w, r.resource_names) for r in match.exclude_resource_rules):
             return False
-        if match.HasField("namespace_selector") and (w.kind.namespaced or w.kind == NAMESPACES):
-            chosen = _selector(match.namespace_selector)
-            if chosen is None or not chosen.matches(_labels(namespace_obj)):
-                return False
-        if match.HasField("object_selector"):
-            chosen = _selector(match.object_selector)
-            if chosen is None:
-                return False
-            if not (chosen.matches(_labels(w.obj)) or chosen.matches(_labels(w.old))):
-                return False
-        return True
+        return selectors_match(match, w, namespace_obj)
 
     async def _params(self, policy: Any, binding: Any, w: Write) -> list[Any] | None:
         """The parameter objects to evaluate with ([None] without paramKind); None to
@@ -217,12 +137,15 @@ class PolicyAdmission:
             namespace = ref.namespace or (w.namespace if w.kind.namespaced else "")
         found: list[Any] = []
         if ref.name:
-            one = await self._get(kind, namespace, ref.name)
+            one = await self.stored.get(kind, namespace, ref.name)
             found = [one] if one is not None else []
         elif ref.HasField("selector"):
-            chosen = _selector(ref.selector)
-            page = await list_objects(self.etcd, kind, namespace, Selection())
-            found = [o for o in page.items if chosen is not None and chosen.matches(_labels(o))]
+            chosen = selector_of(ref.selector)
+            found = [
+                o
+                for o in await self.stored.all(kind, namespace)
+                if chosen is not None and chosen.matches(labels_of(o))
+            ]
         if found:
             return [to_dict(o) for o in found]
         action = (
@@ -236,24 +159,6 @@ class PolicyAdmission:
             "Invalid",
         )
 
-    def _request(self, w: Write) -> dict[str, Any]:
-        user = CALLER.get()
-        group_version = {"group": w.kind.group, "version": w.kind.api_version.rpartition("/")[2]}
-        return {
-            "kind": {**group_version, "kind": w.kind.kind},
-            "resource": {**group_version, "resource": w.kind.resource},
-            "subResource": w.subresource,
-            "name": w.name,
-            "namespace": w.namespace,
-            "operation": w.operation,
-            "userInfo": {
-                "username": user.name if user else "",
-                "uid": user.uid if user else "",
-                "groups": list(user.groups) if user else [],
-            },
-            "dryRun": w.dry_run,
-        }
-
     def _bound(self, w: Write, namespace_obj: Any) -> dict[str, Any]:
         """The write's CEL bindings, converted once per write whatever the number of
         bindings and expressions that read them."""
@@ -261,7 +166,7 @@ class PolicyAdmission:
             {
                 "object": to_dict(w.obj) if w.obj is not None else None,
                 "oldObject": to_dict(w.old) if w.old is not None else None,
-                "request": self._request(w),
+                "request": request_attributes(w),
                 "namespaceObject": to_dict(namespace_obj) if namespace_obj is not None else None,
             }
         )

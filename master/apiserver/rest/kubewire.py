@@ -26,6 +26,24 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         ),
         7: ("matchPolicy", "", "string"),
     },
+    "k8s.io.api.admissionregistration.v1.MutatingWebhook": {
+        1: ("name", "", "string"),
+        2: ("clientConfig", "", "k8s.io.api.admissionregistration.v1.WebhookClientConfig"),
+        3: ("rules", "repeated", "k8s.io.api.admissionregistration.v1.RuleWithOperations"),
+        4: ("failurePolicy", "", "string"),
+        5: ("namespaceSelector", "", "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector"),
+        6: ("sideEffects", "", "string"),
+        7: ("timeoutSeconds", "", "int32"),
+        8: ("admissionReviewVersions", "repeated", "string"),
+        9: ("matchPolicy", "", "string"),
+        10: ("reinvocationPolicy", "", "string"),
+        11: ("objectSelector", "", "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector"),
+        12: ("matchConditions", "repeated", "k8s.io.api.admissionregistration.v1.MatchCondition"),
+    },
+    "k8s.io.api.admissionregistration.v1.MutatingWebhookConfiguration": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("webhooks", "repeated", "k8s.io.api.admissionregistration.v1.MutatingWebhook"),
+    },
     "k8s.io.api.admissionregistration.v1.NamedRuleWithOperations": {
         1: ("resourceNames", "repeated", "string"),
         2: (
@@ -53,6 +71,12 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
     "k8s.io.api.admissionregistration.v1.RuleWithOperations": {
         1: ("operations", "repeated", "string"),
         2: ("rule", "inline", "k8s.io.api.admissionregistration.v1.Rule"),
+    },
+    "k8s.io.api.admissionregistration.v1.ServiceReference": {
+        1: ("namespace", "", "string"),
+        2: ("name", "", "string"),
+        3: ("path", "", "string"),
+        4: ("port", "", "int32"),
     },
     "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicy": {
         1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
@@ -83,6 +107,23 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         2: ("typeChecking", "", "k8s.io.api.admissionregistration.v1.TypeChecking"),
         3: ("conditions", "repeated", "k8s.io.apimachinery.pkg.apis.meta.v1.Condition"),
     },
+    "k8s.io.api.admissionregistration.v1.ValidatingWebhook": {
+        1: ("name", "", "string"),
+        2: ("clientConfig", "", "k8s.io.api.admissionregistration.v1.WebhookClientConfig"),
+        3: ("rules", "repeated", "k8s.io.api.admissionregistration.v1.RuleWithOperations"),
+        4: ("failurePolicy", "", "string"),
+        5: ("namespaceSelector", "", "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector"),
+        6: ("sideEffects", "", "string"),
+        7: ("timeoutSeconds", "", "int32"),
+        8: ("admissionReviewVersions", "repeated", "string"),
+        9: ("matchPolicy", "", "string"),
+        10: ("objectSelector", "", "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector"),
+        11: ("matchConditions", "repeated", "k8s.io.api.admissionregistration.v1.MatchCondition"),
+    },
+    "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfiguration": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("webhooks", "repeated", "k8s.io.api.admissionregistration.v1.ValidatingWebhook"),
+    },
     "k8s.io.api.admissionregistration.v1.Validation": {
         1: ("Expression", "", "string"),
         2: ("message", "", "string"),
@@ -92,6 +133,11 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
     "k8s.io.api.admissionregistration.v1.Variable": {
         1: ("Name", "", "string"),
         2: ("Expression", "", "string"),
+    },
+    "k8s.io.api.admissionregistration.v1.WebhookClientConfig": {
+        1: ("service", "", "k8s.io.api.admissionregistration.v1.ServiceReference"),
+        2: ("caBundle", "", "bytes"),
+        3: ("url", "", "string"),
     },
     "k8s.io.api.apps.v1.ControllerRevision": {
         1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),

@@ -55,18 +55,22 @@ def status_object(
     kind: Kind | None = None,
     name: str = "",
     causes: list[tuple[str, str]] | None = None,
+    code: int | None = None,
 ) -> dict[str, Any]:
-    """The `Status` of a failure."""
-    code = HTTP_CODES.get(reason, 500)
+    """The `Status` of a failure; `code` given: the reason goes as it is, even empty."""
+    if code is None:
+        code = HTTP_CODES.get(reason, 500)
+        reason = reason if reason in HTTP_CODES else "InternalError"
     status: dict[str, Any] = {
         "kind": "Status",
         "apiVersion": "v1",
         "metadata": {},
         "status": "Failure",
         "message": message,
-        "reason": reason if reason in HTTP_CODES else "InternalError",
         "code": code,
     }
+    if reason:
+        status["reason"] = reason
     details: dict[str, Any] = {}
     if name:
         details["name"] = name
@@ -89,6 +93,10 @@ def status_object(
 
 def of_error(error: Exception, kind: Kind | None = None, name: str = "") -> dict[str, Any]:
     """The Status of an API or HTTP error."""
+    if isinstance(error, errors.StatusError):
+        return status_object(
+            error.reason, error.message, kind=kind, name=name, code=error.http_code
+        )
     if isinstance(error, errors.ApiError):
         causes = error.causes if isinstance(error, errors.Invalid) else None
         found = status_object(error.reason, error.message, kind=kind, name=name, causes=causes)

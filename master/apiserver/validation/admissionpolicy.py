@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from master.apiserver.admission.cel import compile_error
+from master.apiserver.admission.matching import Rule
 from master.apiserver.validation.errors import Errors, index
 from master.apiserver.validation.meta import validate_label_selector
 from proto import admissionregistration_pb2 as ar
@@ -39,7 +40,10 @@ def _expression(errs: Errors, path: str, text: str) -> None:
         errs.invalid(path, text, problem)
 
 
-def _named(errs: Errors, path: str, items: Iterable[ar.MatchCondition | ar.Variable]) -> None:
+def named_expressions(
+    errs: Errors, path: str, items: Iterable[ar.MatchCondition | ar.Variable]
+) -> None:
+    """Items with a name unique among them and a CEL expression that compiles."""
     seen: set[str] = set()
     for i, item in enumerate(items):
         at = index(path, i)
@@ -51,7 +55,12 @@ def _named(errs: Errors, path: str, items: Iterable[ar.MatchCondition | ar.Varia
         _expression(errs, f"{at}.expression", item.expression)
 
 
-def _rules(errs: Errors, path: str, rules: Iterable[ar.NamedRuleWithOperations]) -> None:
+def validate_rules(
+    errs: Errors,
+    path: str,
+    rules: Iterable[Rule],
+) -> None:
+    """Rules (a policy's, a webhook's): every list given, known operations and scope."""
     for i, rule in enumerate(rules):
         at = index(path, i)
         for field, name in RULE_FIELDS:
@@ -71,8 +80,8 @@ def _match(errs: Errors, path: str, match: ar.MatchResources, *, rules_required:
         validate_label_selector(errs, match.object_selector, f"{path}.objectSelector")
     if rules_required and not match.resource_rules:
         errs.required(f"{path}.resourceRules")
-    _rules(errs, f"{path}.resourceRules", match.resource_rules)
-    _rules(errs, f"{path}.excludeResourceRules", match.exclude_resource_rules)
+    validate_rules(errs, f"{path}.resourceRules", match.resource_rules)
+    validate_rules(errs, f"{path}.excludeResourceRules", match.exclude_resource_rules)
     if match.HasField("match_policy") and match.match_policy not in MATCH_POLICIES:
         errs.unsupported(f"{path}.matchPolicy", match.match_policy, MATCH_POLICIES)
 
@@ -106,8 +115,8 @@ def validate_policy(errs: Errors, policy: ar.ValidatingAdmissionPolicy) -> None:
         if not a.key:
             errs.required(f"{at}.key")
         _expression(errs, f"{at}.valueExpression", a.value_expression)
-    _named(errs, "spec.matchConditions", spec.match_conditions)
-    _named(errs, "spec.variables", spec.variables)
+    named_expressions(errs, "spec.matchConditions", spec.match_conditions)
+    named_expressions(errs, "spec.variables", spec.variables)
 
 
 def validate_binding(errs: Errors, binding: ar.ValidatingAdmissionPolicyBinding) -> None:

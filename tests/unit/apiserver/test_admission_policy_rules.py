@@ -9,7 +9,7 @@ import pytest
 from client.codec import from_dict
 from client.kinds import by_resource
 from master.apiserver.admission import cel
-from master.apiserver.admission.policies import Write, _rule_matches
+from master.apiserver.admission.matching import Write, rule_matches
 from proto import admissionregistration_pb2 as ar
 from proto import workloads_pb2
 
@@ -49,7 +49,8 @@ def write(operation: str = "CREATE", subresource: str = "", name: str = "web") -
 def test_a_rule_takes_the_operations_groups_resources_scopes_and_names_it_lists(
     fields: dict[str, Any], w: Write, taken: bool
 ) -> None:
-    assert _rule_matches(rule(**fields), w) is taken
+    chosen = rule(**fields)
+    assert rule_matches(chosen, w, chosen.resource_names) is taken
 
 
 def test_expressions_compile_once_and_evaluate_against_json_shaped_data() -> None:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import generate_latest
-
-from client.manifests import parse_manifests
-from master.statemetrics.collector import GENERATORS, StateMetrics, state_registry
-from tests.unit.statemetrics.test_state_metrics import Cache, samples, value
+from tests.unit.statemetrics.test_state_metrics import exposition_of, samples, value
 
 OBJECTS = """
 apiVersion: networking.k8s.io/v1
@@ -36,12 +32,7 @@ spec:
 
 
 def exposition() -> str:
-    found = {r: Cache([]) for r in GENERATORS}
-    for m in parse_manifests(OBJECTS, "objects.yaml"):
-        found[m.kind.resource].objects.append(m.obj)
-    state = StateMetrics()
-    state.serve(found)
-    return generate_latest(state_registry(state)).decode()
+    return exposition_of(OBJECTS)
 
 
 def test_an_ingress_shows_its_class_paths_and_tls_hosts() -> None:

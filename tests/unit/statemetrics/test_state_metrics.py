@@ -117,18 +117,23 @@ class Cache:
         return list(self.objects)
 
 
-def caches() -> dict[str, Cache]:
+def caches(objects: str = OBJECTS) -> dict[str, Cache]:
     found: dict[str, Cache] = {r: Cache([]) for r in GENERATORS}
-    for m in parse_manifests(OBJECTS, "objects.yaml"):
+    for m in parse_manifests(objects, "objects.yaml"):
         found[m.kind.resource].objects.append(m.obj)
     return found
 
 
+def exposition_of(objects: str) -> str:
+    """The metrics text of the objects of a YAML stream."""
+    state = StateMetrics()
+    state.serve(caches(objects))
+    return generate_latest(state_registry(state)).decode()
+
+
 @pytest.fixture
 def exposition() -> str:
-    state = StateMetrics()
-    state.serve(caches())
-    return generate_latest(state_registry(state)).decode()
+    return exposition_of(OBJECTS)
 
 
 def samples(text: str, name: str) -> dict[frozenset[tuple[str, str]], float]:
