@@ -43,6 +43,7 @@ Object: TypeAlias = (
     | policy_pb2.LimitRange
     | policy_pb2.PodDisruptionBudget
     | workloads_pb2.ReplicaSet
+    | workloads_pb2.ReplicationController
     | workloads_pb2.Deployment
     | workloads_pb2.DaemonSet
     | workloads_pb2.StatefulSet
@@ -167,6 +168,14 @@ KINDS: tuple[Kind, ...] = (
         has_status=False,
     ),
     Kind("ReplicaSet", "apps/v1", "replicasets", workloads_pb2.ReplicaSet, True, ("rs",)),
+    Kind(
+        "ReplicationController",
+        "v1",
+        "replicationcontrollers",
+        workloads_pb2.ReplicationController,
+        True,
+        ("rc",),
+    ),
     Kind("Deployment", "apps/v1", "deployments", workloads_pb2.Deployment, True, ("deploy",)),
     Kind("DaemonSet", "apps/v1", "daemonsets", workloads_pb2.DaemonSet, True, ("ds",)),
     Kind("StatefulSet", "apps/v1", "statefulsets", workloads_pb2.StatefulSet, True, ("sts",)),

@@ -3,9 +3,10 @@
 Kubernetes serves `deployments/scale`, `replicasets/scale` and `statefulsets/scale` as one
 small object (spec.replicas; status.replicas and status.selector) so that `kubectl scale`
 and the HorizontalPodAutoscaler can resize a workload without knowing its kind. Here the
-view is generic: any kind whose spec has `replicas` and a `selector` LabelSelector and
-whose status has `replicas` is scalable, found from its message's fields rather than from
-a list of kinds, so a kind added later (StatefulSet) is covered with no edit.
+view is generic: any kind whose spec has `replicas` and a `selector` (a LabelSelector, or
+a ReplicationController's label map) and whose status has `replicas` is scalable, found
+from its message's fields rather than from a list of kinds, so a kind added later
+(StatefulSet) is covered with no edit.
 
 The REST front-end serves the view as JSON; over gRPC (the controllers' and the CLI's
 path) the view is read from the object and a new replica count is written back with an
@@ -44,7 +45,8 @@ class Scale:
 
 
 def is_scalable(kind: Kind) -> bool:
-    """Whether `kind` has spec.replicas, spec.selector (a LabelSelector) and status.replicas."""
+    """Whether `kind` has spec.replicas, spec.selector (a LabelSelector or a label map)
+    and status.replicas."""
     fields = {f.name: f for f in kind.message.DESCRIPTOR.fields}
     spec, status = fields.get("spec"), fields.get("status")
     if spec is None or status is None or spec.message_type is None:
@@ -54,14 +56,20 @@ def is_scalable(kind: Kind) -> bool:
     return (
         "replicas" in spec_fields
         and selector is not None
-        and selector.message_type is meta_pb2.LabelSelector.DESCRIPTOR
+        and (
+            selector.message_type is meta_pb2.LabelSelector.DESCRIPTOR
+            or (selector.message_type is not None and selector.message_type.GetOptions().map_entry)
+        )
         and status.message_type is not None
         and "replicas" in {f.name for f in status.message_type.fields}
     )
 
 
-def selector_string(selector: meta_pb2.LabelSelector) -> str:
-    """metav1.FormatLabelSelector without its "<none>": labels, then expressions."""
+def selector_string(selector: Any) -> str:
+    """metav1.FormatLabelSelector without its "<none>": labels, then expressions; a
+    ReplicationController's label map as its labels."""
+    if not isinstance(selector, meta_pb2.LabelSelector):
+        return ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
     parts = [f"{k}={v}" for k, v in sorted(selector.match_labels.items())]
     for req in selector.match_expressions:
         values = ",".join(sorted(req.values))

@@ -1,9 +1,9 @@
 """Which pods `tug logs` means: a pod's name, `KIND/NAME` of a workload, or `-l SELECTOR`.
 
-As kubectl: `deploy/web` (or `deployment/web`, `rs/...`, `ds/...`, `sts/...`, `job/...`, `svc/...`)
-means one pod the workload selects, the one kubectl would pick for logs: scheduled before
-not, running before not, ready before not, then the oldest; `-l app=web` means every
-matching pod, by name.
+As kubectl: `deploy/web` (or `deployment/web`, `rs/...`, `rc/...`, `ds/...`, `sts/...`,
+`job/...`, `svc/...`) means one pod the workload selects, the one kubectl would pick for
+logs: scheduled before not, running before not, ready before not, then the oldest;
+`-l app=web` means every matching pod, by name.
 """
 
 from __future__ import annotations
@@ -16,7 +16,16 @@ from client.kinds import UnknownKindError, resolve
 from client.printing.columns import selector_text
 from proto import core_pb2
 
-WORKLOADS = ("deployments", "replicasets", "daemonsets", "statefulsets", "jobs", "services", "pods")
+WORKLOADS = (
+    "deployments",
+    "replicasets",
+    "replicationcontrollers",
+    "daemonsets",
+    "statefulsets",
+    "jobs",
+    "services",
+    "pods",
+)
 
 
 def _selector_of(obj: Any, resource: str) -> str:

@@ -48,8 +48,11 @@ def _labels(labels: Mapping[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or NONE
 
 
-def selector_text(selector: meta_pb2.LabelSelector) -> str:
-    """A LabelSelector message in kubectl's string syntax (`app=web,tier in (a,b)`)."""
+def selector_text(selector: Any) -> str:
+    """A LabelSelector message in kubectl's string syntax (`app=web,tier in (a,b)`); a
+    label map (a ReplicationController's selector) as its equalities."""
+    if not isinstance(selector, meta_pb2.LabelSelector):
+        return ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or NONE
     parts = [f"{k}={v}" for k, v in sorted(selector.match_labels.items())]
     for req in selector.match_expressions:
         op = req.operator
@@ -99,7 +102,9 @@ def _workload_wide(obj: Any, at: datetime) -> list[str]:
     return [*_containers_images(obj.spec.template.spec), selector_text(obj.spec.selector)]
 
 
-def _replicaset(rs: workloads_pb2.ReplicaSet, at: datetime) -> list[str]:
+def _replicaset(
+    rs: workloads_pb2.ReplicaSet | workloads_pb2.ReplicationController, at: datetime
+) -> list[str]:
     desired = rs.spec.replicas if rs.spec.HasField("replicas") else 1
     return [
         str(desired),
@@ -503,6 +508,9 @@ TABLES: dict[str, Columns] = {
         ("READY", "UP-TO-DATE", "AVAILABLE", "AGE"), _deployment, _WORKLOAD_WIDE, _workload_wide
     ),
     "replicasets": Columns(
+        ("DESIRED", "CURRENT", "READY", "AGE"), _replicaset, _WORKLOAD_WIDE, _workload_wide
+    ),
+    "replicationcontrollers": Columns(
         ("DESIRED", "CURRENT", "READY", "AGE"), _replicaset, _WORKLOAD_WIDE, _workload_wide
     ),
     "daemonsets": Columns(

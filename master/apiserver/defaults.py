@@ -199,6 +199,19 @@ def default_replica_set(rs: workloads_pb2.ReplicaSet) -> None:
     default_template(rs.spec.template, "Always")
 
 
+def default_replication_controller(rc: workloads_pb2.ReplicationController) -> None:
+    """core/v1's: the selector and the RC's own labels default to the template's labels."""
+    spec = rc.spec
+    labels = dict(spec.template.metadata.labels)
+    if labels and not spec.selector:
+        spec.selector.update(labels)
+    if labels and not rc.metadata.labels:
+        rc.metadata.labels.update(labels)
+    if not spec.HasField("replicas"):
+        spec.replicas = 1
+    default_template(spec.template, "Always")
+
+
 def default_deployment(d: workloads_pb2.Deployment) -> None:
     spec = d.spec
     _replicas(spec)

@@ -28,7 +28,7 @@ from master.controllers.nodelifecycle import NodeLifecycleController
 from master.controllers.persistentvolume import PersistentVolumeBinder
 from master.controllers.pv_protection import PVProtectionController
 from master.controllers.pvc_protection import PVCProtectionController
-from master.controllers.replicaset import ReplicaSetController
+from master.controllers.replicaset import ReplicaSetController, ReplicationManager
 from master.controllers.resourcequota import ResourceQuotaController
 from master.controllers.service_lb import ServiceLoadBalancerController
 from master.controllers.statefulset import StatefulSetController
@@ -37,6 +37,7 @@ __all__ = ["CONTROLLERS", "by_name", "names", "resolve"]
 
 CONTROLLERS: tuple[type[Controller], ...] = (
     ReplicaSetController,
+    ReplicationManager,
     DeploymentController,
     DaemonSetController,
     StatefulSetController,

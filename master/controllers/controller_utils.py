@@ -177,15 +177,18 @@ def _ref_fields(ref: meta_pb2.OwnerReference) -> dict[str, Any]:
     return fields
 
 
-def selector_of(selector: meta_pb2.LabelSelector) -> LabelSelector | None:
-    """The selector, or None when it is invalid (validation should have refused it)."""
+def selector_of(selector: Any) -> LabelSelector | None:
+    """The selector (a LabelSelector, or a ReplicationController's label map), or None
+    when it is invalid (validation should have refused it)."""
+    if not isinstance(selector, meta_pb2.LabelSelector):
+        selector = meta_pb2.LabelSelector(match_labels=dict(selector))
     try:
         return from_proto(selector)
     except ValueError:
         return None
 
 
-def selects(selector: meta_pb2.LabelSelector, labels: Any) -> bool:
+def selects(selector: Any, labels: Any) -> bool:
     """Whether a non-empty, valid selector matches `labels` (an empty one matches nothing)."""
     parsed = selector_of(selector)
     return parsed is not None and not parsed.empty() and parsed.matches(labels)

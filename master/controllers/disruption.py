@@ -51,7 +51,8 @@ class DisruptionController(Controller):
         self.budgets = ctx.informers.get("poddisruptionbudgets")
         self.pods = ctx.informers.get("pods")
         self.owners = {
-            r: ctx.informers.get(r) for r in ("replicasets", "deployments", "statefulsets")
+            r: ctx.informers.get(r)
+            for r in ("replicasets", "deployments", "statefulsets", "replicationcontrollers")
         }
         self.budgets.add_handler(
             on_add=self.enqueue, on_update=lambda o, n: self.enqueue(n), on_delete=self.enqueue
@@ -97,10 +98,11 @@ class DisruptionController(Controller):
                     if d is not None:
                         return d.metadata.uid, int(d.spec.replicas)
                 return rs.metadata.uid, int(rs.spec.replicas)
-        if ref is not None and ref.kind == "StatefulSet":
-            sts: Any = self.owners["statefulsets"].get(f"{ns}/{ref.name}", copy=False)
-            if sts is not None:
-                return sts.metadata.uid, int(sts.spec.replicas)
+        direct = {"StatefulSet": "statefulsets", "ReplicationController": "replicationcontrollers"}
+        if ref is not None and ref.kind in direct:
+            owner: Any = self.owners[direct[ref.kind]].get(f"{ns}/{ref.name}", copy=False)
+            if owner is not None:
+                return owner.metadata.uid, int(owner.spec.replicas)
         raise NoController(f"found no controllers for pod {pod.metadata.name!r}")
 
     async def sync(self, key: str) -> None:

@@ -11,6 +11,7 @@ available (ready for minReadySeconds) and fully labeled pods.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import structlog
 
@@ -19,7 +20,6 @@ from client.errors import Conflict, NotFound
 from client.informer import NAMESPACE_INDEX
 from client.verbs import StatusWriter
 from master.controllers import controller_utils as cu
-from master.controllers.base import Context
 from master.controllers.owned_pods import OwnedPodsController
 from master.controllers.pod_facts import PodFacts, facts_of
 from master.controllers.podcontrol import pod_from_template
@@ -28,6 +28,9 @@ from proto import core_pb2, workloads_pb2
 log = structlog.get_logger("controllers.replicaset")
 
 KIND = "ReplicaSet"
+
+ReplicaOwner = workloads_pb2.ReplicaSet | workloads_pb2.ReplicationController
+"""What this controller keeps: a ReplicaSet, or the ReplicationController it grew from."""
 
 
 class ReplicaSetController(OwnedPodsController):
@@ -38,15 +41,11 @@ class ReplicaSetController(OwnedPodsController):
     owner_kind = KIND
     owner_resource = "replicasets"
 
-    def __init__(self, ctx: Context) -> None:
-        super().__init__(ctx)
-        self.replicasets = self.owners
-
     # -- handlers: only keys and expectations ------------------------------------------
 
     def _matching(self, pod: core_pb2.Pod) -> list[str]:
         found = []
-        for rs in self.replicasets.by_index(NAMESPACE_INDEX, pod.metadata.namespace, copy=False):
+        for rs in self.owners.by_index(NAMESPACE_INDEX, pod.metadata.namespace, copy=False):
             if cu.selects(rs.spec.selector, pod.metadata.labels):
                 found.append(kinds.key(rs))
         return found
@@ -68,7 +67,7 @@ class ReplicaSetController(OwnedPodsController):
         if old_key is not None and old_key != new_key:
             self.queue.add(old_key)
         if new_key is not None:
-            rs = self.replicasets.get(new_key, copy=False)
+            rs = self.owners.get(new_key, copy=False)
             if rs is not None and rs.spec.min_ready_seconds > 0:
                 if not cu.is_pod_ready(old) and cu.is_pod_ready(new):
                     # Available only after minReadySeconds: look again then.
@@ -106,9 +105,7 @@ class ReplicaSetController(OwnedPodsController):
             if waits:
                 self.queue.add_after(key, min(waits) + 0.1)
 
-    async def _manage(
-        self, rs: workloads_pb2.ReplicaSet, key: str, pods: list[core_pb2.Pod]
-    ) -> None:
+    async def _manage(self, rs: ReplicaOwner, key: str, pods: list[core_pb2.Pod]) -> None:
         want = rs.spec.replicas
         diff = len(pods) - want
         burst = self.settings.burst_replicas
@@ -126,7 +123,7 @@ class ReplicaSetController(OwnedPodsController):
 
 
 def replica_set_status(
-    rs: workloads_pb2.ReplicaSet,
+    rs: ReplicaOwner,
     pods: list[core_pb2.Pod],
     at: float,
     facts: Callable[[core_pb2.Pod], PodFacts] = facts_of,
@@ -158,12 +155,12 @@ def replica_set_status(
 
 
 async def update_rs_status(
-    client: StatusWriter, rs: workloads_pb2.ReplicaSet, status: workloads_pb2.ReplicaSetStatus
+    client: StatusWriter, rs: ReplicaOwner, status: workloads_pb2.ReplicaSetStatus
 ) -> None:
     """Write `status` if it changed; on a Conflict, once more onto a fresh read."""
     if rs.status == status:
         return
-    fresh = workloads_pb2.ReplicaSet()
+    fresh: Any = type(rs)()
     fresh.CopyFrom(rs)
     fresh.status.CopyFrom(status)
     try:
@@ -171,11 +168,20 @@ async def update_rs_status(
     except NotFound:
         return
     except Conflict:
-        current = await client.get("replicasets", rs.metadata.namespace, rs.metadata.name)
-        if not isinstance(current, workloads_pb2.ReplicaSet) or (
-            current.metadata.uid != rs.metadata.uid
-        ):
+        resource = kinds.of(rs).resource
+        current = await client.get(resource, rs.metadata.namespace, rs.metadata.name)
+        if not isinstance(current, type(rs)) or (current.metadata.uid != rs.metadata.uid):
             return
         status.observed_generation = min(status.observed_generation, current.metadata.generation)
         current.status.CopyFrom(status)
         await client.update_status(current)
+
+
+class ReplicationManager(ReplicaSetController):
+    """core/v1 ReplicationController: the ReplicaSet controller over an equality-only
+    selector, as kube-controller-manager's replication manager wraps its ReplicaSet one."""
+
+    name = "replicationcontroller"
+    component = "replication-controller"
+    owner_kind = "ReplicationController"
+    owner_resource = "replicationcontrollers"

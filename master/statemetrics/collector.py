@@ -53,6 +53,7 @@ GENERATORS: dict[str, Generator] = {
     "poddisruptionbudgets": core.pod_disruption_budget_metrics,
     "deployments": workloads.deployment_metrics,
     "replicasets": workloads.replicaset_metrics,
+    "replicationcontrollers": workloads.replicationcontroller_metrics,
     "daemonsets": workloads.daemonset_metrics,
     "jobs": workloads.job_metrics,
     "cronjobs": cronjobs.cron_job_metrics,

@@ -44,24 +44,47 @@ def deployment_metrics(d: workloads_pb2.Deployment, out: Families) -> None:
                    "The Deployment's conditions (Available, Progressing).", labels, st.conditions)
 
 
+def _replica_metrics(
+    obj: workloads_pb2.ReplicaSet | workloads_pb2.ReplicationController,
+    kind: str,
+    what: str,
+    out: Families,
+) -> Labels:
+    """The series ReplicaSets and ReplicationControllers share (kube-state-metrics names
+    them alike, by the kind's lower-case name)."""
+    m, spec, st = obj.metadata, obj.spec, obj.status
+    labels = {"namespace": m.namespace, kind: m.name}
+    _meta(out, kind, labels, m.generation, m.creation_timestamp)
+    for owner in owner_labels(m.owner_references):
+        out.gauge(f"kube_{kind}_owner", f"The {what}'s owners.", {**labels, **owner}, 1)
+    out.gauge(f"kube_{kind}_spec_replicas", f"Pods the {what} asks for.", labels,
+              spec.replicas if spec.HasField("replicas") else 1)
+    out.gauge(f"kube_{kind}_status_replicas", f"Pods of the {what}.", labels, st.replicas)
+    out.gauge(f"kube_{kind}_status_ready_replicas", f"Pods of the {what} ready.", labels,
+              st.ready_replicas)
+    out.gauge(f"kube_{kind}_status_fully_labeled_replicas",
+              f"Pods whose labels match the {what}'s template.", labels,
+              st.fully_labeled_replicas)
+    out.gauge(f"kube_{kind}_status_observed_generation",
+              f"The generation the {what} controller last acted on.", labels,
+              st.observed_generation)
+    return labels
+
+
 def replicaset_metrics(rs: workloads_pb2.ReplicaSet, out: Families) -> None:
     """Every kube_replicaset_* series of one ReplicaSet."""
-    m, spec, st = rs.metadata, rs.spec, rs.status
-    labels = {"namespace": m.namespace, "replicaset": m.name}
-    _meta(out, "replicaset", labels, m.generation, m.creation_timestamp)
-    for owner in owner_labels(m.owner_references):
-        out.gauge("kube_replicaset_owner", "The ReplicaSet's owners.", {**labels, **owner}, 1)
-    out.gauge("kube_replicaset_spec_replicas", "Pods the ReplicaSet asks for.", labels,
-              spec.replicas if spec.HasField("replicas") else 1)
-    out.gauge("kube_replicaset_status_replicas", "Pods of the ReplicaSet.", labels, st.replicas)
-    out.gauge("kube_replicaset_status_ready_replicas", "Pods of the ReplicaSet ready.", labels,
-              st.ready_replicas)
-    out.gauge("kube_replicaset_status_fully_labeled_replicas",
-              "Pods whose labels match the ReplicaSet's template.", labels,
-              st.fully_labeled_replicas)
-    out.gauge("kube_replicaset_status_observed_generation",
-              "The generation the ReplicaSet controller last acted on.", labels,
-              st.observed_generation)
+    _replica_metrics(rs, "replicaset", "ReplicaSet", out)
+
+
+def replicationcontroller_metrics(
+    rc: workloads_pb2.ReplicationController, out: Families
+) -> None:
+    """Every kube_replicationcontroller_* series of one ReplicationController: a
+    ReplicaSet's, and the available replicas."""
+    labels = _replica_metrics(rc, "replicationcontroller", "ReplicationController", out)
+    out.gauge("kube_replicationcontroller_status_available_replicas",
+              "Pods of the ReplicationController available (ready for minReadySeconds).",
+              labels, rc.status.available_replicas)
 
 
 def daemonset_metrics(ds: workloads_pb2.DaemonSet, out: Families) -> None:

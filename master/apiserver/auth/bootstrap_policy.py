@@ -80,13 +80,14 @@ _WORKLOADS = (
 _CORE_EDITABLE = (
     "pods", "pods/attach", "pods/eviction", "pods/exec", "pods/portforward", "pods/proxy",
     "configmaps", "endpoints", "secrets", "serviceaccounts", "services", "services/proxy",
-    "persistentvolumeclaims",
+    "persistentvolumeclaims", "replicationcontrollers", "replicationcontrollers/scale",
 )  # fmt: skip
 _CORE_VIEWABLE = (
     "pods", "pods/log", "pods/status", "configmaps", "endpoints", "events", "limitranges",
     "namespaces", "namespaces/status", "resourcequotas", "resourcequotas/status",
     "serviceaccounts", "services", "services/status",
     "persistentvolumeclaims", "persistentvolumeclaims/status",
+    "replicationcontrollers", "replicationcontrollers/scale", "replicationcontrollers/status",
 )  # fmt: skip
 
 
@@ -247,6 +248,8 @@ def cluster_roles() -> list[rbac_pb2.ClusterRole]:
                         "persistentvolumeclaims/status",
                         "persistentvolumes",
                         "persistentvolumes/status",
+                        "replicationcontrollers",
+                        "replicationcontrollers/status",
                     ],
                 ),
                 rule(

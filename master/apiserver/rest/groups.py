@@ -32,6 +32,7 @@ CATEGORY_ALL = frozenset(
         "services",
         "deployments",
         "replicasets",
+        "replicationcontrollers",
         "daemonsets",
         "statefulsets",
         "horizontalpodautoscalers",

@@ -1278,6 +1278,32 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         2: ("defaultMode", "", "int32"),
         3: ("defaultUser", "", "int64"),
     },
+    "k8s.io.api.core.v1.ReplicationController": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("spec", "", "k8s.io.api.core.v1.ReplicationControllerSpec"),
+        3: ("status", "", "k8s.io.api.core.v1.ReplicationControllerStatus"),
+    },
+    "k8s.io.api.core.v1.ReplicationControllerCondition": {
+        1: ("type", "", "string"),
+        2: ("status", "", "string"),
+        3: ("lastTransitionTime", "", "time"),
+        4: ("reason", "", "string"),
+        5: ("message", "", "string"),
+    },
+    "k8s.io.api.core.v1.ReplicationControllerSpec": {
+        1: ("replicas", "", "int32"),
+        2: ("selector", "map", "string:string"),
+        3: ("template", "", "k8s.io.api.core.v1.PodTemplateSpec"),
+        4: ("minReadySeconds", "", "int32"),
+    },
+    "k8s.io.api.core.v1.ReplicationControllerStatus": {
+        1: ("replicas", "", "int32"),
+        2: ("fullyLabeledReplicas", "", "int32"),
+        3: ("observedGeneration", "", "int64"),
+        4: ("readyReplicas", "", "int32"),
+        5: ("availableReplicas", "", "int32"),
+        6: ("conditions", "repeated", "k8s.io.api.core.v1.ReplicationControllerCondition"),
+    },
     "k8s.io.api.core.v1.ResourceFieldSelector": {
         1: ("containerName", "", "string"),
         2: ("resource", "", "string"),

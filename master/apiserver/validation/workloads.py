@@ -102,6 +102,32 @@ def validate_replica_set(errs: Errors, rs: workloads_pb2.ReplicaSet) -> None:
     _workload_template(errs, spec, owner="replicaset")
 
 
+def validate_replication_controller(errs: Errors, rc: workloads_pb2.ReplicationController) -> None:
+    """As a ReplicaSet's, with core/v1's equality-only selector, which must not be empty."""
+    spec = rc.spec
+    if spec.HasField("replicas"):
+        errs.non_negative("spec.replicas", spec.replicas)
+    errs.non_negative("spec.minReadySeconds", spec.min_ready_seconds)
+    selector = dict(spec.selector)
+    if not selector:
+        errs.required("spec.selector")
+    validate_labels(errs, selector, "spec.selector")
+    if not spec.HasField("template"):
+        errs.required("spec.template")
+        return
+    labels = spec.template.metadata.labels
+    validate_labels(errs, labels, "spec.template.metadata.labels")
+    if selector and any(labels.get(k) != v for k, v in selector.items()):
+        errs.invalid("spec.template.metadata.labels", dict(labels), SELECTOR_MISMATCH)
+    template = spec.template.spec
+    validate_pod_spec(errs, template, "spec.template.spec", restart_policies=("Always",))
+    if template.HasField("active_deadline_seconds"):
+        errs.forbidden(
+            "spec.template.spec.activeDeadlineSeconds",
+            "activeDeadlineSeconds in ReplicationController is not Supported",
+        )
+
+
 def _workload_template(
     errs: Errors,
     spec: workloads_pb2.ReplicaSetSpec
