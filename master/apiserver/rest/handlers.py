@@ -41,6 +41,7 @@ from master.apiserver.listing import list_objects
 from master.apiserver.rest import (
     customobjects,
     fieldvalidation,
+    gatedfields,
     openapi,
     openapiv2,
     podstreams,
@@ -170,6 +171,8 @@ def _decode(request: web.Request, kind: Kind, data: Any) -> Object:
     """decode_object after the request's fieldValidation: unless Strict, unknown fields
     are dropped first (named in Warning headers under Warn)."""
     mode = fieldvalidation.mode_of(request.query)
+    if not customobjects.is_custom(kind) and isinstance(data, dict):
+        request.setdefault(WARNINGS, []).extend(gatedfields.drop_gated(kind, data))
     if mode != "Strict" and not customobjects.is_custom(kind):
         data, dropped = fieldvalidation.drop_unknown(data, kind.message.DESCRIPTOR)
         if mode == "Warn":
