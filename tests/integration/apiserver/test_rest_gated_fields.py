@@ -5,13 +5,8 @@ namespace examples apply; a field no Kubernetes has is still refused by name."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
-
-from master.apiserver.server import ApiServer
-from tests.integration.apiserver.kubectl import Kubectl, write_kubeconfig
+from tests.integration.apiserver.kubectl import Kubectl
 
 POD = """
 apiVersion: v1
@@ -27,13 +22,6 @@ spec:
     resizePolicy: [{resourceName: cpu, restartPolicy: NotRequired}]
     resources: {limits: {memory: 100Mi}}
 """
-
-
-@pytest.fixture
-async def kubectl(apiserver: ApiServer, tmp_path: Path) -> AsyncIterator[Kubectl]:
-    assert apiserver.status is not None
-    server = f"http://127.0.0.1:{apiserver.status.port}"
-    yield Kubectl(write_kubeconfig(tmp_path / "kubeconfig", server), tmp_path / "cache")
 
 
 async def test_fields_of_features_that_are_off_are_dropped_with_a_warning(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,7 @@ import aiohttp
 import pytest
 import yaml
 
-from master.apiserver.server import ApiServer
-from tests.integration.apiserver.kubectl import KUBECTL, Kubectl, write_kubeconfig
+from tests.integration.apiserver.kubectl import KUBECTL
 
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is installed by make setup")
 
@@ -43,13 +41,6 @@ spec:
 
 def configmap(name: str) -> str:
     return f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\ndata: {{k: v}}\n"
-
-
-@pytest.fixture
-async def kubectl(apiserver: ApiServer, tmp_path: Path) -> AsyncIterator[Kubectl]:
-    assert apiserver.status is not None
-    server = f"http://127.0.0.1:{apiserver.status.port}"
-    yield Kubectl(write_kubeconfig(tmp_path / "kubeconfig", server), tmp_path / "cache")
 
 
 async def test_kubectl_reads_the_servers_version_and_discovers_every_kind(kubectl):

@@ -4,13 +4,7 @@ match conditions, variables, message expressions, Warn, failure policies and upd
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
-from master.apiserver.server import ApiServer
-from tests.integration.apiserver.kubectl import Kubectl, write_kubeconfig
+from tests.integration.apiserver.kubectl import Kubectl
 
 POLICY = """
 apiVersion: admissionregistration.k8s.io/v1
@@ -57,13 +51,6 @@ spec:
     metadata: {{labels: {{app: web}}}}
     spec: {{containers: [{{name: web, image: "{image}"}}]}}
 """
-
-
-@pytest.fixture
-async def kubectl(apiserver: ApiServer, tmp_path: Path) -> AsyncIterator[Kubectl]:
-    assert apiserver.status is not None
-    server = f"http://127.0.0.1:{apiserver.status.port}"
-    yield Kubectl(write_kubeconfig(tmp_path / "kubeconfig", server), tmp_path / "cache")
 
 
 async def test_the_docs_policy_denies_too_many_replicas_in_the_bound_namespaces_only(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from client.api import ApiClient
 from client.codec import from_dict
 from master.apiserver.server import ApiServer
 from proto import core_pb2
-from tests.integration.apiserver.kubectl import Kubectl, write_kubeconfig
+from tests.integration.apiserver.kubectl import Kubectl
 from tests.support.ports import free_port
 from tests.support.webhook_server import WebhookServer, patch_answer
 
@@ -43,13 +42,6 @@ webhooks:
   sideEffects: None
   admissionReviewVersions: [v1]
 {extra}"""
-
-
-@pytest.fixture
-async def kubectl(apiserver: ApiServer, tmp_path: Path) -> AsyncIterator[Kubectl]:
-    assert apiserver.status is not None
-    server = f"http://127.0.0.1:{apiserver.status.port}"
-    yield Kubectl(write_kubeconfig(tmp_path / "kubeconfig", server), tmp_path / "cache")
 
 
 @pytest.fixture

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from client.api import ApiClient
 from master.apiserver.server import ApiServer
 from proto import core_pb2
-from tests.integration.apiserver.kubectl import KUBECTL, Kubectl, write_kubeconfig
+from tests.integration.apiserver.kubectl import KUBECTL
 from tests.support.fakestats import FakeStats
 
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is installed by make setup")
@@ -47,13 +46,6 @@ spec:
     spec:
       containers: [{name: db, image: busybox:1.35}]
 """
-
-
-@pytest.fixture
-async def kubectl(apiserver: ApiServer, tmp_path: Path) -> AsyncIterator[Kubectl]:
-    assert apiserver.status is not None
-    server = f"http://127.0.0.1:{apiserver.status.port}"
-    yield Kubectl(write_kubeconfig(tmp_path / "kubeconfig", server), tmp_path / "cache")
 
 
 @pytest.fixture

@@ -5,26 +5,17 @@ the server's Table, explains a bad object, scales one through `/scale`, and dele
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from master.apiserver.server import ApiServer
-from tests.integration.apiserver.kubectl import KUBECTL, Kubectl, write_kubeconfig
+from tests.integration.apiserver.kubectl import KUBECTL
 
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is installed by make setup")
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "operator"
 CRD = (EXAMPLE / "crd.yaml").read_text()
 WEBSITE = (EXAMPLE / "website.yaml").read_text()
-
-
-@pytest.fixture
-async def kubectl(apiserver: ApiServer, tmp_path: Path) -> AsyncIterator[Kubectl]:
-    assert apiserver.status is not None
-    server = f"http://127.0.0.1:{apiserver.status.port}"
-    yield Kubectl(write_kubeconfig(tmp_path / "kubeconfig", server), tmp_path / "cache")
 
 
 async def test_kubectl_applies_a_crd_then_its_objects_and_prints_their_columns(kubectl):
