@@ -81,6 +81,8 @@ class CustomVersion:
     columns: tuple[PrinterColumn, ...]
     status: bool
     scale: ScaleSpec | None
+    selectable: tuple[str, ...] = ()
+    """The fields field selectors may name besides metadata's (`spec.color`)."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ def _version(v: apiextensions_pb2.CustomResourceDefinitionVersion) -> CustomVers
         columns=tuple(_columns(v)),
         status=v.subresources.HasField("status"),
         scale=scale,
+        selectable=tuple(f.json_path.lstrip(".") for f in v.selectable_fields),
     )
 
 

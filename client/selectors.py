@@ -15,13 +15,16 @@ A field selector compares a few well-known fields (`metadata.name`, `metadata.na
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from client.kinds import Kind, Object
 from client.names import is_qualified_name, is_valid_label_value
 from proto import meta_pb2
+from proto.apiextensions_pb2 import CustomObject
 
 __all__ = [
     "OPERATORS",
@@ -298,6 +301,28 @@ _KIND_FIELDS: dict[str, dict[str, _Getter]] = {
 _ALL_FIELDS = sorted(set(_COMMON_FIELDS) | {f for fields in _KIND_FIELDS.values() for f in fields})
 
 
+def _custom_field(obj: Any, field: str) -> str:
+    """A custom object's selectable field (`spec.color`) as a field selector compares it:
+    strings as they are, integers and booleans as Kubernetes writes them, else ""."""
+    if not isinstance(obj, CustomObject):
+        return ""
+    top, _, rest = field.partition(".")
+    raw = obj.status.json if top == "status" else obj.content.json
+    try:
+        value: Any = json.loads(raw or "{}")
+    except ValueError:
+        return ""
+    if top == "status":
+        steps = rest.split(".") if rest else []
+    else:
+        steps = field.split(".")
+    for step in steps:
+        value = value.get(step) if isinstance(value, dict) else None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if isinstance(value, str | int) else ""
+
+
 @dataclass(frozen=True)
 class FieldRequirement:
     """`field op value` with op one of =, == and !=."""
@@ -322,7 +347,7 @@ class FieldSelector:
         fields = _KIND_FIELDS.get(obj.kind, {})
         for req in self.requirements:
             getter = _COMMON_FIELDS.get(req.field) or fields.get(req.field)
-            actual = getter(obj) if getter else ""
+            actual = getter(obj) if getter else _custom_field(obj, req.field)
             if (actual == req.value) != (req.op in ("=", "==")):
                 return False
         return True
@@ -331,9 +356,10 @@ class FieldSelector:
         """True when it selects everything."""
         return not self.requirements
 
-    def check(self, kind: Kind) -> None:
-        """Raise ValueError if a field is not one this kind can be selected by."""
-        allowed = _COMMON_FIELDS.keys() | _KIND_FIELDS.get(kind.kind, {}).keys()
+    def check(self, kind: Kind, extra: Collection[str] = ()) -> None:
+        """Raise ValueError if a field is not one this kind can be selected by (`extra`:
+        a custom kind's selectableFields)."""
+        allowed = _COMMON_FIELDS.keys() | _KIND_FIELDS.get(kind.kind, {}).keys() | set(extra)
         for req in self.requirements:
             if req.field not in allowed:
                 raise ValueError(
@@ -383,11 +409,14 @@ def _unescape(text: str, where: str) -> str:
     return "".join(out)
 
 
-def parse_field_selector(text: str, kind: Kind | None = None) -> FieldSelector:
+def parse_field_selector(
+    text: str, kind: Kind | None = None, extra: Collection[str] = ()
+) -> FieldSelector:
     """`metadata.name=x,spec.nodeName!=y`: metadata.name, metadata.namespace, spec.nodeName,
     status.phase with =, == and !=; ValueError naming an unsupported field.
 
-    With `kind`, fields that kind cannot be selected by are refused as well.
+    With `kind`, fields that kind cannot be selected by are refused as well. `extra` are
+    more fields to accept: a custom kind's selectableFields.
     """
     reqs: list[FieldRequirement] = []
     if text.strip():
@@ -400,7 +429,7 @@ def parse_field_selector(text: str, kind: Kind | None = None) -> FieldSelector:
                     "FIELD==VALUE or FIELD!=VALUE"
                 )
             name, op, raw = m.groups()
-            if name not in _ALL_FIELDS:
+            if name not in _ALL_FIELDS and name not in extra:
                 raise ValueError(
                     f'{where}: field label not supported: "{name}" '
                     f"(supported: {', '.join(_ALL_FIELDS)})"
@@ -408,5 +437,5 @@ def parse_field_selector(text: str, kind: Kind | None = None) -> FieldSelector:
             reqs.append(FieldRequirement(name, op, _unescape(raw, where)))
     selector = FieldSelector(reqs)
     if kind is not None:
-        selector.check(kind)
+        selector.check(kind, extra)
     return selector

@@ -68,7 +68,7 @@ class CustomResourceColumnDefinition(_message.Message):
     def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., format: _Optional[str] = ..., description: _Optional[str] = ..., priority: _Optional[int] = ..., json_path: _Optional[str] = ...) -> None: ...
 
 class CustomResourceDefinitionVersion(_message.Message):
-    __slots__ = ("name", "served", "storage", "deprecated", "deprecation_warning", "schema", "subresources", "additional_printer_columns")
+    __slots__ = ("name", "served", "storage", "deprecated", "deprecation_warning", "schema", "subresources", "additional_printer_columns", "selectable_fields")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SERVED_FIELD_NUMBER: _ClassVar[int]
     STORAGE_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +77,7 @@ class CustomResourceDefinitionVersion(_message.Message):
     SCHEMA_FIELD_NUMBER: _ClassVar[int]
     SUBRESOURCES_FIELD_NUMBER: _ClassVar[int]
     ADDITIONAL_PRINTER_COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    SELECTABLE_FIELDS_FIELD_NUMBER: _ClassVar[int]
     name: str
     served: bool
     storage: bool
@@ -85,7 +86,14 @@ class CustomResourceDefinitionVersion(_message.Message):
     schema: CustomResourceValidation
     subresources: CustomResourceSubresources
     additional_printer_columns: _containers.RepeatedCompositeFieldContainer[CustomResourceColumnDefinition]
-    def __init__(self, name: _Optional[str] = ..., served: _Optional[bool] = ..., storage: _Optional[bool] = ..., deprecated: _Optional[bool] = ..., deprecation_warning: _Optional[str] = ..., schema: _Optional[_Union[CustomResourceValidation, _Mapping]] = ..., subresources: _Optional[_Union[CustomResourceSubresources, _Mapping]] = ..., additional_printer_columns: _Optional[_Iterable[_Union[CustomResourceColumnDefinition, _Mapping]]] = ...) -> None: ...
+    selectable_fields: _containers.RepeatedCompositeFieldContainer[SelectableField]
+    def __init__(self, name: _Optional[str] = ..., served: _Optional[bool] = ..., storage: _Optional[bool] = ..., deprecated: _Optional[bool] = ..., deprecation_warning: _Optional[str] = ..., schema: _Optional[_Union[CustomResourceValidation, _Mapping]] = ..., subresources: _Optional[_Union[CustomResourceSubresources, _Mapping]] = ..., additional_printer_columns: _Optional[_Iterable[_Union[CustomResourceColumnDefinition, _Mapping]]] = ..., selectable_fields: _Optional[_Iterable[_Union[SelectableField, _Mapping]]] = ...) -> None: ...
+
+class SelectableField(_message.Message):
+    __slots__ = ("json_path",)
+    JSON_PATH_FIELD_NUMBER: _ClassVar[int]
+    json_path: str
+    def __init__(self, json_path: _Optional[str] = ...) -> None: ...
 
 class CustomResourceConversion(_message.Message):
     __slots__ = ("strategy",)

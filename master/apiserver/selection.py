@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from client import errors, selectors
-from client.kinds import Object
+from client.customkinds import CustomKind
+from client.kinds import Kind, Object
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,10 @@ class Selection:
         return self.fields is None or self.fields.matches(obj)
 
 
-def parse(label_selector: str, field_selector: str) -> Selection:
-    """The selection of a request; Invalid naming the selector that does not parse."""
+def parse(label_selector: str, field_selector: str, kind: Kind | None = None) -> Selection:
+    """The selection of a request; Invalid naming the selector that does not parse. With
+    a custom `kind`, the fields its CRD declares selectable may be named too, and only
+    those (with metadata's)."""
     labels = fields = None
     if label_selector.strip():
         try:
@@ -51,7 +54,12 @@ def parse(label_selector: str, field_selector: str) -> Selection:
             raise errors.Invalid(f"labelSelector: Invalid value: {label_selector!r}: {e}") from None
     if field_selector.strip():
         try:
-            fields = selectors.parse_field_selector(field_selector)
+            if isinstance(kind, CustomKind):
+                fields = selectors.parse_field_selector(
+                    field_selector, kind, kind.version().selectable
+                )
+            else:
+                fields = selectors.parse_field_selector(field_selector)
         except ValueError as e:
             raise errors.Invalid(f"fieldSelector: Invalid value: {field_selector!r}: {e}") from None
     return Selection(labels, fields)

@@ -538,7 +538,7 @@ class RestApi:
             raise errors.Invalid(
                 f"limit: Invalid value: {q['limit']!r}: must be an integer"
             ) from None
-        selection = parse(q.get("labelSelector", ""), q.get("fieldSelector", ""))
+        selection = parse(q.get("labelSelector", ""), q.get("fieldSelector", ""), t.kind)
         page = await self.service.watch_cache.serve_list(
             t.kind,
             t.namespace,
@@ -569,11 +569,12 @@ class RestApi:
 
     async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
         q = request.query
-        selection = parse(q.get("labelSelector", ""), q.get("fieldSelector", ""))
+        selection = parse(q.get("labelSelector", ""), q.get("fieldSelector", ""), t.kind)
         if t.name:
             selection = parse(
                 q.get("labelSelector", ""),
                 ",".join(filter(None, [q.get("fieldSelector", ""), f"metadata.name={t.name}"])),
+                t.kind,
             )
         try:
             timeout = float(q["timeoutSeconds"]) if "timeoutSeconds" in q else None
@@ -911,7 +912,7 @@ class RestApi:
             self.service.etcd,
             t.kind,
             t.namespace,
-            parse(q.get("labelSelector", ""), q.get("fieldSelector", "")),
+            parse(q.get("labelSelector", ""), q.get("fieldSelector", ""), t.kind),
         )
         deleted = []
         for obj in page.items:

@@ -89,6 +89,7 @@ def _versions(errs: Errors, versions: Any, path: str) -> None:
         _schema(errs, v, child(here, "schema"))
         _subresources(errs, v, child(here, "subresources"))
         _columns(errs, v, child(here, "additionalPrinterColumns"))
+        _selectable(errs, v, child(here, "selectableFields"))
 
 
 def _schema(errs: Errors, version: Any, path: str) -> None:
@@ -151,6 +152,59 @@ def _columns(errs: Errors, version: Any, path: str) -> None:
             customkinds.parse_json_path(column.json_path)
         except ValueError as e:
             errs.invalid(child(here, "jsonPath"), column.json_path, str(e))
+
+
+MAX_SELECTABLE_FIELDS = 8
+SELECTABLE_TYPES = ("string", "integer", "boolean")
+
+
+def _selectable(errs: Errors, version: Any, path: str) -> None:
+    """Each a simple JSONPath, once, outside metadata, to a string, integer or boolean
+    field of the schema (Kubernetes' rules for selectableFields)."""
+    fields = list(version.selectable_fields)
+    if len(fields) > MAX_SELECTABLE_FIELDS:
+        errs.add(path, f"Too many: {len(fields)}: must have at most {MAX_SELECTABLE_FIELDS} items")
+    schema: Any = None
+    if version.HasField("schema") and version.schema.HasField("open_apiv3_schema"):
+        try:
+            schema = json.loads(version.schema.open_apiv3_schema.json or "{}")
+        except ValueError:
+            schema = None
+    seen: set[str] = set()
+    for i, field in enumerate(fields):
+        here = child(index(path, i), "jsonPath")
+        json_path = field.json_path
+        if not json_path:
+            errs.required(here)
+            continue
+        if not _simple(json_path):
+            errs.invalid(here, json_path, "must be a simple json path: fields only (.spec.color)")
+            continue
+        if json_path in seen:
+            errs.duplicate(here, json_path)
+        seen.add(json_path)
+        if json_path.startswith(".metadata."):
+            errs.forbidden(here, "fields of metadata may not be selectable")
+            continue
+        if isinstance(schema, dict):
+            found = _schema_at(schema, json_path)
+            if found is None:
+                errs.invalid(here, json_path, "is an invalid path: no such field in the schema")
+            elif found.get("type") not in SELECTABLE_TYPES:
+                errs.invalid(
+                    here, json_path, "must point to a field of type string, boolean or integer"
+                )
+
+
+def _schema_at(schema: dict[str, Any], json_path: str) -> dict[str, Any] | None:
+    """The schema of the field `json_path` names, None when the schema has no such field."""
+    here: Any = schema
+    for _, name in customkinds.parse_json_path(json_path):
+        properties = here.get("properties") if isinstance(here, dict) else None
+        here = properties.get(name) if isinstance(properties, dict) else None
+        if here is None:
+            return None
+    return here if isinstance(here, dict) else None
 
 
 def _conflicts(errs: Errors, crd: Any) -> None:

@@ -77,3 +77,73 @@ async def test_kubectl_explains_a_custom_kind_from_its_crds_schema(kubectl):
     assert {"image", "replicas", "port", "tier"} <= fields
     # The object's metadata is the real ObjectMeta, as on a built-in kind.
     assert "uid" in await kubectl.ok("explain", "website.metadata")
+
+
+SHIRT_CRD = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: shirts.stable.example.com}
+spec:
+  group: stable.example.com
+  scope: Namespaced
+  names: {plural: shirts, singular: shirt, kind: Shirt}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              color: {type: string}
+              size: {type: string}
+              sizes: {type: array, items: {type: string}}
+    selectableFields:
+    - jsonPath: .spec.color
+    - jsonPath: .spec.size
+"""
+SHIRTS = "---".join(
+    f"""
+apiVersion: stable.example.com/v1
+kind: Shirt
+metadata: {{name: {name}}}
+spec: {{color: {color}, size: {size}}}
+"""
+    for name, color, size in (("example1", "blue", "S"), ("example2", "blue", "M"),
+                              ("example3", "green", "M"))
+)  # fmt: skip
+
+
+async def test_the_docs_shirts_are_listed_by_their_selectable_fields(kubectl):
+    await kubectl.ok("apply", "-f", "-", stdin=SHIRT_CRD)
+    await kubectl.ok("apply", "-f", "-", stdin=SHIRTS)
+
+    async def names(selector: str) -> list[str]:
+        out = await kubectl.ok("get", "shirts", "--field-selector", selector, "-o", "name")
+        return sorted(line.rpartition("/")[2] for line in out.split())
+
+    assert await names("spec.color=blue") == ["example1", "example2"]
+    assert await names("spec.color=blue,spec.size=M") == ["example2"]
+    assert await names("spec.color!=blue") == ["example3"]
+    assert await names("metadata.name=example3") == ["example3"]
+    refused = await kubectl("get", "shirts", "--field-selector", "spec.sizes=S")
+    assert refused.code == 1 and 'field label not supported: "spec.sizes"' in refused.err
+
+
+async def test_selectable_fields_must_name_a_scalar_field_of_the_schema(kubectl):
+    bad = SHIRT_CRD.replace(
+        "- jsonPath: .spec.size", "- jsonPath: .spec.sizes\n    - jsonPath: .spec.nope"
+    )
+    refused = await kubectl("apply", "-f", "-", stdin=bad)
+    assert refused.code == 1
+    assert (
+        'spec.versions[0].selectableFields[1].jsonPath: Invalid value: ".spec.sizes": must '
+        "point to a field of type string, boolean or integer"
+    ) in refused.err, refused.err
+    assert (
+        'spec.versions[0].selectableFields[2].jsonPath: Invalid value: ".spec.nope": is an '
+        "invalid path"
+    ) in refused.err

@@ -15,6 +15,7 @@ from client.selectors import (
     parse_label_selector,
 )
 from proto import core_pb2, meta_pb2
+from proto.apiextensions_pb2 import CustomObject
 
 WEB = {"app": "web", "tier": "frontend", "env": "prod"}
 
@@ -262,3 +263,24 @@ def test_events_may_be_selected_by_their_involved_object() -> None:
         by_kind("v1", "Event"),
     )
     assert selector.matches(event)
+
+
+@pytest.mark.parametrize(
+    ("selector", "matches"),
+    [
+        ("spec.color=blue", True),
+        ("spec.size=3", True),
+        ("spec.folded=true", True),
+        ("status.washed=false", True),
+        ("spec.color!=blue", False),
+        ("spec.missing=", True),
+    ],
+)
+def test_a_custom_object_is_selected_by_its_declared_fields_as_strings(
+    selector: str, matches: bool
+) -> None:
+    shirt = CustomObject(api_version="stable.example.com/v1", kind="Shirt")
+    shirt.content.json = '{"spec": {"color": "blue", "size": 3, "folded": true}}'
+    shirt.status.json = '{"washed": false}'
+    declared = ("spec.color", "spec.size", "spec.folded", "status.washed", "spec.missing")
+    assert parse_field_selector(selector, extra=declared).matches(shirt) is matches
