@@ -35,6 +35,7 @@ from typing import Any
 from client.errors import ApiError
 from kubelet.pods.config import ConfigSource, ContainerConfigError
 from kubelet.pods.downward import UNKNOWN_CAPACITY, NodeCapacity, field_value, resource_value
+from kubelet.pods.env import expand
 from kubelet.runtime.interface import Mount
 from proto import core_pb2
 
@@ -375,9 +376,13 @@ class VolumeManager:
 
     @staticmethod
     def mounts(
-        pod: core_pb2.Pod, container: core_pb2.Container, paths: dict[str, str]
+        pod: core_pb2.Pod,
+        container: core_pb2.Container,
+        paths: dict[str, str],
+        env: dict[str, str] | None = None,
     ) -> list[Mount]:
-        """The container's volumeMounts as bind mounts; subPath picks a file or directory."""
+        """The container's volumeMounts as bind mounts; subPath (or subPathExpr, expanded
+        with the container's environment `env`) picks a file or directory."""
         out: list[Mount] = []
         for i, vm in enumerate(container.volume_mounts):
             host = paths.get(vm.name)
@@ -386,17 +391,39 @@ class VolumeManager:
                     f"pod {pod.metadata.namespace}/{pod.metadata.name} container "
                     f"{container.name} volumeMounts[{i}]: no volume named {vm.name!r}"
                 )
-            if vm.sub_path:
-                if vm.sub_path.startswith("/") or ".." in Path(vm.sub_path).parts:
+            sub, field = vm.sub_path, "subPath"
+            if vm.sub_path_expr:
+                sub, field = expand(vm.sub_path_expr, env or {}), "subPathExpr"
+            if sub:
+                if sub.startswith("/") or ".." in Path(sub).parts:
                     raise VolumeError(
-                        f"container {container.name} volumeMounts[{i}].subPath "
-                        f"{vm.sub_path!r} must be relative, without '..'"
+                        f"container {container.name} volumeMounts[{i}].{field} "
+                        f"{sub!r} must be relative, without '..'"
                     )
-                sub = Path(host) / vm.sub_path
-                if not sub.exists():
-                    sub.mkdir(parents=True, exist_ok=True)
-                host = str(sub)
-            out.append(Mount(host, vm.mount_path, vm.read_only or _claim_read_only(pod, vm.name)))
+                chosen = Path(host) / sub
+                if not chosen.exists():
+                    chosen.mkdir(parents=True, exist_ok=True)
+                host = str(chosen)
+            if vm.HasField("recursive_read_only") and vm.recursive_read_only == "Enabled":
+                # Docker Engine 20.10 has no recursive read-only binds (API 1.44 added
+                # them); kubelet refuses such a container rather than mount it writable
+                # below its first level, as Kubernetes' kubelet refuses on a runtime
+                # without the feature. IfPossible falls back to a plain read-only bind.
+                raise VolumeError(
+                    f"container {container.name} volumeMounts[{i}].recursiveReadOnly: "
+                    "Enabled is not supported by the container runtime (Docker Engine "
+                    "before 25 cannot make a bind mount read-only recursively); use "
+                    "IfPossible or Disabled"
+                )
+            propagation = vm.mount_propagation if vm.HasField("mount_propagation") else ""
+            out.append(
+                Mount(
+                    host,
+                    vm.mount_path,
+                    vm.read_only or _claim_read_only(pod, vm.name),
+                    "" if propagation == "None" else propagation,
+                )
+            )
         account = paths.get(SERVICE_ACCOUNT_VOLUME)
         if account and not any(m.container_path == SERVICE_ACCOUNT_PATH for m in out):
             out.append(Mount(account, SERVICE_ACCOUNT_PATH, True))

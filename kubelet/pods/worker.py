@@ -510,7 +510,7 @@ class PodWorker:
         try:
             env = await container_env(pod, spec, self.ctx.config, sandbox.ip, self.ctx.capacity)
             env = {**await service_env_for(self.ctx.api, pod, self.ctx.services), **env}
-            mounts = VolumeManager.mounts(pod, spec, setup.paths)
+            mounts = VolumeManager.mounts(pod, spec, setup.paths, env)
             limits = spec.resources.limits
             config = ContainerConfig(
                 name=spec.name,

@@ -104,6 +104,17 @@ def docker_time(value: str) -> str:
     return head + "Z"
 
 
+_PROPAGATION = {"": "rprivate", "HostToContainer": "rslave", "Bidirectional": "rshared"}
+"""Kubernetes' mountPropagation as the bind propagation Docker takes (its CRI shim's
+mapping): private, slave (the host's new mounts appear inside) or shared (both ways)."""
+
+
+def _bind(m: rt.Mount) -> str:
+    """A bind in Docker's `SRC:DST:MODE` form."""
+    mode = "ro" if m.read_only else "rw"
+    return f"{m.host_path}:{m.container_path}:{mode},{_PROPAGATION[m.propagation]}"
+
+
 def container_name(node: str, pod: rt.PodRef, name: str, attempt: int) -> str:
     """A readable, unique Docker name: tugboat_<node>_<ns>_<pod>_<container>_<attempt>_<uid>."""
     raw = f"tugboat_{node}_{pod.namespace}_{pod.name}_{name}_{attempt}_{pod.uid[:8]}"
@@ -392,10 +403,10 @@ class DockerRuntime:
     ) -> rt.ContainerInfo:
         """Create and start a container joined to the sandbox's network namespace."""
         api = self._client.api
-        volumes = {
-            m.host_path: {"bind": m.container_path, "mode": "ro" if m.read_only else "rw"}
-            for m in config.mounts
-        }
+        # A list of binds, not docker-py's dict by host path: one volume may be
+        # mounted at several paths (the docs' recursive read-only example mounts one
+        # three times), and a dict kept only the last.
+        volumes = [_bind(m) for m in config.mounts]
         host: dict[str, Any] = {
             "network_mode": f"container:{sandbox.id}",
             "privileged": config.privileged,

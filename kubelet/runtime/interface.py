@@ -55,6 +55,9 @@ class Mount:
     host_path: str
     container_path: str
     read_only: bool = False
+    propagation: str = ""
+    """How mounts made later under the path travel: "" (none, private), "HostToContainer"
+    (from the host into the container) or "Bidirectional" (both ways), Kubernetes' names."""
 
 
 @dataclass(frozen=True)

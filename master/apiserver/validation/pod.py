@@ -192,7 +192,13 @@ def _container(
         _container_port(errs, p, index(child(path, "ports"), i))
     _env(errs, c, path)
     _resources(errs, c.resources, child(path, "resources"))
-    _volume_mounts(errs, c.volume_mounts, child(path, "volumeMounts"), volumes)
+    _volume_mounts(
+        errs,
+        c.volume_mounts,
+        child(path, "volumeMounts"),
+        volumes,
+        privileged=c.security_context.privileged,
+    )
     if c.restart_policy and not init:
         errs.forbidden(child(path, "restartPolicy"), "may not be set for non-init containers")
     elif c.restart_policy:
@@ -335,8 +341,17 @@ def _resources(errs: Errors, res: core_pb2.ResourceRequirements, path: str) -> N
             )
 
 
+PROPAGATIONS = ("None", "HostToContainer", "Bidirectional")
+RECURSIVE_READ_ONLY = ("Disabled", "IfPossible", "Enabled")
+
+
 def _volume_mounts(
-    errs: Errors, mounts: Sequence[core_pb2.VolumeMount], path: str, volumes: set[str]
+    errs: Errors,
+    mounts: Sequence[core_pb2.VolumeMount],
+    path: str,
+    volumes: set[str],
+    *,
+    privileged: bool,
 ) -> None:
     seen: set[str] = set()
     for i, m in enumerate(mounts):
@@ -352,6 +367,40 @@ def _volume_mounts(
         seen.add(m.mount_path)
         if m.sub_path:
             relative_path(errs, child(mpath, "subPath"), m.sub_path)
+        if m.sub_path_expr:
+            if m.sub_path:
+                errs.invalid(
+                    child(mpath, "subPathExpr"),
+                    m.sub_path_expr,
+                    "subPathExpr and subPath are mutually exclusive",
+                )
+            relative_path(errs, child(mpath, "subPathExpr"), m.sub_path_expr)
+        _mount_modes(errs, m, mpath, privileged=privileged)
+
+
+def _mount_modes(errs: Errors, m: core_pb2.VolumeMount, path: str, *, privileged: bool) -> None:
+    """mountPropagation and recursiveReadOnly, as Kubernetes' validation allows them."""
+    propagation = m.mount_propagation if m.HasField("mount_propagation") else ""
+    if propagation:
+        if propagation not in PROPAGATIONS:
+            errs.unsupported(child(path, "mountPropagation"), propagation, PROPAGATIONS)
+        elif propagation == "Bidirectional" and not privileged:
+            errs.forbidden(
+                child(path, "mountPropagation"),
+                "Bidirectional mount propagation is available only to privileged containers",
+            )
+    if not m.HasField("recursive_read_only"):
+        return
+    rro, where = m.recursive_read_only, child(path, "recursiveReadOnly")
+    if rro not in RECURSIVE_READ_ONLY:
+        errs.unsupported(where, rro, RECURSIVE_READ_ONLY)
+    elif rro != "Disabled":
+        if not m.read_only:
+            errs.forbidden(where, "may only be specified when readOnly is true")
+        if propagation not in ("", "None"):
+            errs.forbidden(
+                where, "may only be specified when mountPropagation is None or not specified"
+            )
 
 
 # ---- probes ----

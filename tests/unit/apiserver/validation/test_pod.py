@@ -314,6 +314,53 @@ CASES: list[Case] = [
     ),
     (
         "Pod",
+        {
+            "spec.volumes": [{"name": "d"}],
+            "spec.containers": container(
+                volumeMounts=[{"name": "d", "mountPath": "/x", "mountPropagation": "Bidirectional"}]
+            ),
+        },
+        f"{C0}.volumeMounts[0].mountPropagation: Forbidden: Bidirectional mount propagation is "
+        "available only to privileged containers",
+        "Bidirectional propagation in an unprivileged container",
+    ),
+    (
+        "Pod",
+        {
+            "spec.volumes": [{"name": "d"}],
+            "spec.containers": container(
+                volumeMounts=[{"name": "d", "mountPath": "/x", "mountPropagation": "Sideways"}]
+            ),
+        },
+        f'{C0}.volumeMounts[0].mountPropagation: Unsupported value: "Sideways"',
+        "an unknown propagation",
+    ),
+    (
+        "Pod",
+        {
+            "spec.volumes": [{"name": "d"}],
+            "spec.containers": container(
+                volumeMounts=[{"name": "d", "mountPath": "/x", "recursiveReadOnly": "Enabled"}]
+            ),
+        },
+        f"{C0}.volumeMounts[0].recursiveReadOnly: Forbidden: may only be specified when "
+        "readOnly is true",
+        "recursiveReadOnly on a writable mount",
+    ),
+    (
+        "Pod",
+        {
+            "spec.volumes": [{"name": "d"}],
+            "spec.containers": container(
+                volumeMounts=[{"name": "d", "mountPath": "/x", "subPath": "a", "subPathExpr": "b"}]
+            ),
+        },
+        f'{C0}.volumeMounts[0].subPathExpr: Invalid value: "b": subPathExpr and subPath are '
+        "mutually exclusive",
+        "subPath and subPathExpr together",
+    ),
+    (
+        "Pod",
         {"spec.volumes": [{"name": "d"}, {"name": "d"}]},
         'spec.volumes[1].name: Duplicate value: "d"',
         "two volumes with one name",
