@@ -1,7 +1,9 @@
 """The Job controller: run pods until `completions` succeed, or give up.
 
-Counting follows Kubernetes: `succeeded` and `failed` are the Job's pods in those phases
-(the pods are kept until the Job goes), `active` the others not being deleted. The Job
+Counting follows Kubernetes: `succeeded` and `failed` count the Job's pods that finished
+so, each once, through the tracking finalizer every pod carries until it is counted
+(job_tracking.py; a pod deleted before it finished failed), `active` the others not being
+deleted. The pods are kept until the Job goes. The Job
 fails when failed > backoffLimit (for restartPolicy OnFailure: when its pods' restarts
 reach it), or when it has been active longer than activeDeadlineSeconds; either way its
 active pods are deleted and the Failed condition is set. It completes when `completions`
@@ -31,16 +33,17 @@ import structlog
 from client import jobindexes, kinds
 from client.errors import NotFound
 from client.events import NORMAL, WARNING
-from client.informer import copy_object
+from client.informer import NAMESPACE_INDEX, copy_object
 from master.controllers import controller_utils as cu
 from master.controllers import job_failure_policy as failure_policy
 from master.controllers import job_indexes
 from master.controllers import job_success_policy as success_policy
+from master.controllers import job_tracking as tracking
 from master.controllers.base import Context
 from master.controllers.deleting import delete_exact
 from master.controllers.owned_pods import OwnedPodsController
 from master.controllers.podcontrol import pod_from_template
-from proto import core_pb2, workloads_pb2
+from proto import core_pb2, meta_pb2, workloads_pb2
 
 log = structlog.get_logger("controllers.job")
 
@@ -106,27 +109,48 @@ class Tally:
     """The message of the first FailJob verdict on a failed pod."""
 
 
+def _prior(text: str, completions: int) -> set[int]:
+    """Indexes a status already lists (none when the text cannot be read)."""
+    try:
+        return jobindexes.parse(text, completions)
+    except jobindexes.IndexesError:
+        return set()
+
+
+def _failures(pods: list[core_pb2.Pod]) -> list[core_pb2.Pod]:
+    """The pods that failed, oldest first: Failed, or deleted before finishing while
+    still tracked (a pod the controller deleted itself was released first)."""
+    found = (
+        p
+        for p in pods
+        if p.status.phase == "Failed" or (tracking.tracked(p) and tracking.outcome(p) == "Failed")
+    )
+    # Oldest first, so that the FailJob message names the first pod that earned it.
+    return sorted(found, key=lambda p: (p.metadata.creation_timestamp, p.metadata.name))
+
+
 def tally(job: Job, pods: list[core_pb2.Pod]) -> Tally:
     """Count the Job's pods as Kubernetes does, with its podFailurePolicy and, for an
-    Indexed Job, per index."""
+    Indexed Job, per index: what the status counted already, its uncounted pods, and the
+    tracked pods that finished since."""
     active = [p for p in pods if cu.is_pod_active(p)]
     done = [p for p in pods if p.status.phase == "Succeeded"]
-    spec = job.spec
+    spec, status = job.spec, job.status
+    uncounted = status.uncounted_terminated_pods
+    succeeded_uids = set(uncounted.succeeded) | {
+        p.metadata.uid for p in done if tracking.tracked(p)
+    }
+    failed_uids = set(uncounted.failed)
     per_index = spec.HasField("backoff_limit_per_index")
-    counted = 0
     fail_job = ""
     index_failures: Counter[int] = Counter()
     failed_indexes: set[int] = set()
-    # Oldest first, so that the FailJob message names the first pod that earned it.
-    failed = sorted(
-        (p for p in pods if p.status.phase == "Failed"),
-        key=lambda p: (p.metadata.creation_timestamp, p.metadata.name),
-    )
-    for pod in failed:
+    for pod in _failures(pods):
         verdict = failure_policy.judge(spec.pod_failure_policy, pod)
         if verdict.action == failure_policy.IGNORE:
             continue
-        counted += 1
+        if tracking.tracked(pod):
+            failed_uids.add(pod.metadata.uid)
         if verdict.action == failure_policy.FAIL_JOB and not fail_job:
             fail_job = verdict.message
         index = job_indexes.index_of(pod, spec.completions) if per_index else None
@@ -137,9 +161,19 @@ def tally(job: Job, pods: list[core_pb2.Pod]) -> Tally:
                 or index_failures[index] > spec.backoff_limit_per_index
             ):
                 failed_indexes.add(index)
+    counted = status.failed + len(failed_uids)
     if not job_indexes.is_indexed(job):
-        return Tally(active, [], len(done), counted, fail_job=fail_job)
-    sorted_pods = job_indexes.sort_pods(active, done, spec.completions, failed_indexes)
+        succeeded = status.succeeded + len(succeeded_uids)
+        return Tally(active, [], succeeded, counted, fail_job=fail_job)
+    if per_index:
+        failed_indexes |= _prior(status.failed_indexes, spec.completions)
+    sorted_pods = job_indexes.sort_pods(
+        active,
+        done,
+        spec.completions,
+        failed_indexes,
+        done_before=_prior(status.completed_indexes, spec.completions),
+    )
     return Tally(
         active=list(sorted_pods.active.values()),
         surplus=sorted_pods.surplus,
@@ -151,6 +185,24 @@ def tally(job: Job, pods: list[core_pb2.Pod]) -> Tally:
         index_failures=dict(index_failures),
         fail_job=fail_job,
     )
+
+
+def _uncount(job: Job, pods: list[core_pb2.Pod], status: workloads_pb2.JobStatus) -> None:
+    """Step 1 of counting (job_tracking.py): the tracked pods that finished since join the
+    status' uncounted lists (a failure the podFailurePolicy ignores does not)."""
+    uncounted = status.uncounted_terminated_pods
+    listed = {*uncounted.succeeded, *uncounted.failed}
+    for pod in pods:
+        uid = pod.metadata.uid
+        if not tracking.tracked(pod) or uid in listed:
+            continue
+        result = tracking.outcome(pod)
+        if result == tracking.SUCCEEDED:
+            uncounted.succeeded.append(uid)
+        elif result == tracking.FAILED and (
+            failure_policy.judge(job.spec.pod_failure_policy, pod).action != failure_policy.IGNORE
+        ):
+            uncounted.failed.append(uid)
 
 
 def _success(job: Job, t: Tally) -> tuple[str, str] | None:
@@ -190,11 +242,18 @@ class JobController(OwnedPodsController):
         """One step of the Job: fail, complete, or keep the wanted number of pods active."""
         job = self._owner(key)
         if job is None:
-            return
-        if finished_condition(job):
-            await self._expire(job, key)
+            await self._release_orphans(key)
             return
         selector = self._selector(job, key)
+        if job.metadata.deletion_timestamp:
+            # Its pods go with it, counted or not: nothing may hold them back.
+            owned = self._owned(job)
+            await tracking.release(self.client, [p for p in owned if tracking.tracked(p)])
+            return
+        if finished_condition(job):
+            await self._track(job, self._owned(job))
+            await self._expire(job, key)
+            return
         if selector is None:
             return
         satisfied = self.expectations.satisfied(key)
@@ -213,11 +272,14 @@ class JobController(OwnedPodsController):
 
         failure = self._failure(job, pods, t, status)
         success = None if failure is not None else _success(job, t)
+        # As Kubernetes 1.32: FailureTarget or SuccessCriteriaMet first; Failed or Complete
+        # only once every pod is counted (`_track`), so a finished Job's counts are final.
+        terminal: meta_pb2.Condition | None = None
         if failure is not None:
             reason, message = failure
             await self._delete(job, key, [*active, *t.surplus])
             cu.set_condition(status, cu.new_condition("FailureTarget", "True", reason, message))
-            cu.set_condition(status, cu.new_condition("Failed", "True", reason, message))
+            terminal = cu.new_condition("Failed", "True", reason, message)
             await self.events.record(job, WARNING, reason, message)
             active = []
         elif success is not None:
@@ -227,8 +289,7 @@ class JobController(OwnedPodsController):
             cu.set_condition(
                 status, cu.new_condition("SuccessCriteriaMet", "True", reason, message)
             )
-            cu.set_condition(status, cu.new_condition("Complete", "True", reason, message))
-            status.completion_time = cu.rfc3339()
+            terminal = cu.new_condition("Complete", "True", reason, message)
             await self.events.record(job, NORMAL, "Completed", "Job completed")
         elif job.spec.suspend:
             await self._delete(job, key, [*active, *t.surplus])
@@ -236,23 +297,31 @@ class JobController(OwnedPodsController):
         elif satisfied and not job.metadata.deletion_timestamp:
             active = await self._manage(job, key, t)
         status.active = len(active)
-        status.succeeded = t.succeeded
-        status.failed = t.failed
         status.ready = sum(1 for p in active if cu.is_pod_ready(p))
+        _uncount(job, pods, status)
         if job_indexes.is_indexed(job):
+            status.succeeded = t.succeeded
             status.completed_indexes = jobindexes.format(t.succeeded_indexes)
         if job.spec.HasField("backoff_limit_per_index"):
             status.failed_indexes = jobindexes.format(t.failed_indexes)
+        updated: Job | None = job
         if status != job.status:
-            fresh = copy_object(job)
-            fresh.status.CopyFrom(status)
-            try:
-                updated = await self.client.update_status(fresh)
-            except NotFound:
-                return
-            if finished_condition(updated):
-                log.info("job finished", job=key, condition=finished_condition(updated))
-                await self._expire(updated, key)
+            updated = await self._write_status(job, status)
+        if updated is None:
+            return
+        updated = await self._track(updated, pods, terminal)
+        if updated is not None and finished_condition(updated):
+            log.info("job finished", job=key, condition=finished_condition(updated))
+            await self._expire(updated, key)
+
+    async def _write_status(self, job: Job, status: workloads_pb2.JobStatus) -> Job | None:
+        """The Job with `status` written; None when it is gone."""
+        fresh = copy_object(job)
+        fresh.status.CopyFrom(status)
+        try:
+            return await self.client.update_status(fresh)
+        except NotFound:
+            return None
 
     def _failure(
         self, job: Job, pods: list[core_pb2.Pod], t: Tally, status: workloads_pb2.JobStatus
@@ -300,7 +369,10 @@ class JobController(OwnedPodsController):
         count = min(-diff, self.settings.burst_replicas)
         if not job_indexes.is_indexed(job):
             await self.pod_control.create_pods(
-                key, job, count, lambda: pod_from_template(job.spec.template, job)
+                key,
+                job,
+                count,
+                lambda: tracking.add_finalizer(pod_from_template(job.spec.template, job)),
             )
             return active  # the new pods count once the cache has them
         busy = t.succeeded_indexes | t.failed_indexes | set(t.active_indexes)
@@ -309,7 +381,7 @@ class JobController(OwnedPodsController):
 
         def make() -> core_pb2.Pod:
             index = next(todo)
-            pod = pod_from_template(job.spec.template, job)
+            pod = tracking.add_finalizer(pod_from_template(job.spec.template, job))
             job_indexes.stamp(pod, job, index, t.index_failures.get(index, 0))
             return pod
 
@@ -332,8 +404,103 @@ class JobController(OwnedPodsController):
         return max(0.0, since + delay - now)
 
     async def _delete(self, job: Job, key: str, pods: list[core_pb2.Pod]) -> None:
-        if pods:
-            await self.pod_control.delete_pods(key, job, pods)
+        """Delete pods the Job no longer wants; released first, so that they are not
+        counted as failures (only a pod deleted by someone else is)."""
+        if not pods:
+            return
+        released = await tracking.release(self.client, [p for p in pods if tracking.tracked(p)])
+        free = [p for p in pods if not tracking.tracked(p) or p.metadata.uid in released]
+        if free:
+            await self.pod_control.delete_pods(key, job, free)
+
+    def _owned(self, job: Job) -> list[core_pb2.Pod]:
+        """The Job's pods in the cache (by their controller reference alone)."""
+        namespace, uid = job.metadata.namespace, job.metadata.uid
+        return [
+            p
+            for p in self.pods.by_index(NAMESPACE_INDEX, namespace, copy=False)
+            if cu.controller_uid(p) == uid
+        ]
+
+    async def _track(
+        self,
+        job: Job,
+        pods: list[core_pb2.Pod],
+        terminal: meta_pb2.Condition | None = None,
+    ) -> Job | None:
+        """Steps 2 and 3 of counting (job_tracking.py): release the pods the status now
+        lists as uncounted (and failures the policy ignores), then count them; then, with
+        nothing left uncounted, the `terminal` condition (Failed or Complete). The Job as
+        written (None: gone)."""
+        finished = bool(finished_condition(job))
+        uncounted = job.status.uncounted_terminated_pods
+        listed = {*uncounted.succeeded, *uncounted.failed}
+        ignored = {
+            p.metadata.uid
+            for p in _failures(pods)
+            if failure_policy.judge(job.spec.pod_failure_policy, p).action == failure_policy.IGNORE
+        }
+        releasing = [
+            p
+            for p in pods
+            if tracking.tracked(p)
+            and (finished or (tracking.outcome(p) and (p.metadata.uid in listed | ignored)))
+        ]
+        released = await tracking.release(self.client, releasing) if releasing else set()
+        status = workloads_pb2.JobStatus()
+        status.CopyFrom(job.status)
+        present = {p.metadata.uid for p in pods if tracking.tracked(p)} - released
+        if listed and tracking.settle(status, released, present) and job_indexes.is_indexed(job):
+            status.succeeded = job.status.succeeded  # the completed indexes, counted already
+        left = status.uncounted_terminated_pods
+        if terminal is not None and not left.succeeded and not left.failed:
+            cu.set_condition(status, terminal)
+            if terminal.type == "Complete":
+                status.completion_time = cu.rfc3339()
+        if status == job.status:
+            return job
+        return await self._write_status(job, status)
+
+    async def _release_orphans(self, key: str) -> None:
+        """A deleted Job's pods may still carry the finalizer: release them, once the API
+        confirms the Job is gone (the cache may not have seen a new Job yet)."""
+        namespace, _, name = key.partition("/")
+        orphans = [
+            p
+            for p in self.pods.by_index(NAMESPACE_INDEX, namespace, copy=False)
+            if tracking.tracked(p)
+            and (ref := cu.controller_ref(p)) is not None
+            and ref.kind == "Job"
+            and ref.name == name
+        ]
+        if not orphans:
+            return
+        try:
+            live = await self.client.get("jobs", namespace, name)
+        except NotFound:
+            live = None
+        uid = live.metadata.uid if live is not None else ""
+        await tracking.release(self.client, [p for p in orphans if cu.controller_uid(p) != uid])
+
+    def _pod_added(self, pod: core_pb2.Pod) -> None:
+        super()._pod_added(pod)
+        self._orphan_check(pod)
+
+    def _pod_updated(self, old: core_pb2.Pod, new: core_pb2.Pod) -> None:
+        super()._pod_updated(old, new)
+        self._orphan_check(new)
+
+    def _orphan_check(self, pod: core_pb2.Pod) -> None:
+        """Queue the Job of a tracked pod whose Job the cache does not hold."""
+        if not tracking.tracked(pod):
+            return
+        ref = cu.controller_ref(pod)
+        if ref is None or ref.kind != "Job":
+            return
+        key = f"{pod.metadata.namespace}/{ref.name}"
+        job = self.owners.get(key, copy=False)
+        if job is None or job.metadata.uid != ref.uid:
+            self.queue.add(key)
 
     async def _expire(self, job: Job, key: str) -> None:
         """Delete a finished Job once its ttlSecondsAfterFinished has passed."""

@@ -9,7 +9,8 @@ and the hostname `<job>-<index>`, so a headless Service can give each index a DN
 Tugboat keeps a Job's pods until the Job goes, so the failures of an index are counted
 from its failed pods rather than carried on the newest pod as Kubernetes does; the count
 is still written on each new pod (`batch.kubernetes.io/job-index-failure-count`) for
-whoever reads it there.
+whoever reads it there. Indexes the status lists as completed or failed stay so, even
+when their pods are deleted.
 """
 
 from __future__ import annotations
@@ -55,8 +56,11 @@ def sort_pods(
     succeeded_pods: Iterable[core_pb2.Pod],
     completions: int,
     failed_indexes: set[int],
+    done_before: set[int] | None = None,
 ) -> IndexedPods:
-    out = IndexedPods()
+    """`done_before`: indexes the Job's status counted as succeeded already (their pods
+    may be gone)."""
+    out = IndexedPods(succeeded=set(done_before or ()))
     for pod in succeeded_pods:
         index = index_of(pod, completions)
         if index is not None:

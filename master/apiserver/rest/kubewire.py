@@ -613,6 +613,10 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         1: ("succeededIndexes", "", "string"),
         2: ("succeededCount", "", "int32"),
     },
+    "k8s.io.api.batch.v1.UncountedTerminatedPods": {
+        1: ("succeeded", "repeated", "string"),
+        2: ("failed", "repeated", "string"),
+    },
     "k8s.io.api.coordination.v1.Lease": {
         1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
         2: ("spec", "", "k8s.io.api.coordination.v1.LeaseSpec"),

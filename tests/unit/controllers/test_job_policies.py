@@ -7,7 +7,7 @@ from typing import Any
 from client.codec import from_dict
 from master.controllers import job as jobc
 from master.controllers import job_failure_policy as failure_policy
-from master.controllers import job_indexes
+from master.controllers import job_indexes, job_tracking
 from master.controllers import job_success_policy as success_policy
 from proto import core_pb2, workloads_pb2
 
@@ -37,7 +37,10 @@ def pod(
 ) -> core_pb2.Pod:
     p = core_pb2.Pod()
     p.metadata.name, p.metadata.namespace = name, "default"
+    p.metadata.uid = f"uid-{name}"
     p.metadata.creation_timestamp = created
+    # As the Job controller creates them: waiting to be counted (job_tracking.py).
+    p.metadata.finalizers.append(job_tracking.FINALIZER)
     p.status.phase = phase
     if index is not None:
         p.metadata.annotations[job_indexes.INDEX_KEY] = str(index)
