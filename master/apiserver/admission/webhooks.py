@@ -20,10 +20,11 @@ and mutating ones how to change it, as kube-apiserver's webhook admission does (
   reads "admission webhook "NAME" denied the request: MESSAGE" as Kubernetes' does;
   warnings reach the client as `Warning` headers.
 - Mutating webhooks run one after another before the kind's validation, each seeing
-  what the one before returned; a `JSONPatch` answer is applied to the object's JSON and
-  decoded again (jsonpatch.py). A webhook with `reinvocationPolicy: IfNeeded` is called
-  once more when a later webhook changed the object after it. Validating webhooks run
-  after validation and the admission policies, all at once.
+  what the one before returned; a `JSONPatch` answer is applied to the object's JSON
+  (patching.py, as a PATCH request's) and decoded again. A webhook with
+  `reinvocationPolicy: IfNeeded` is called once more when a later webhook changed the
+  object after it. Validating webhooks run after validation and the admission policies,
+  all at once.
 
 Each call opens its own HTTP session: a write that calls no webhook pays nothing, and no
 connection outlives the request (kube-apiserver keeps a pool; this is the simple end).
@@ -49,7 +50,6 @@ from client.codec import FieldError, from_dict
 from client.kinds import Kind, Object, by_resource
 from master.apiserver.admission import cel
 from master.apiserver.admission.caller import warn
-from master.apiserver.admission.jsonpatch import apply_patch
 from master.apiserver.admission.matching import (
     Stored,
     Write,
@@ -59,6 +59,7 @@ from master.apiserver.admission.matching import (
     selectors_match,
 )
 from master.apiserver.etcd import Etcd
+from master.apiserver.patching import json_patch
 from master.apiserver.watchcache import WatchCache
 
 __all__ = ["WebhookAdmission"]
@@ -206,7 +207,7 @@ class WebhookAdmission:
             raise _failed(hook, f"unsupported patch type {response.get('patchType')!r}")
         try:
             patch = json.loads(base64.b64decode(response["patch"]))
-            patched: dict[str, Any] = apply_patch(current, patch)
+            patched: dict[str, Any] = json_patch(current, patch)
         except (ValueError, TypeError) as e:
             raise _failed(hook, f"the patch does not apply: {e}") from None
         if not isinstance(patched, dict):

@@ -6,7 +6,7 @@ protobuf body decoded into the kind's message (a mistyped field is a 400 naming 
 an unknown one too under `fieldValidation=Strict`, else it is dropped, see
 fieldvalidation.py), then handed to the same store calls as the gRPC
 front-end: defaults, validation, strategies and conflicts cannot differ between the two.
-PATCH reads the object, patches its Kubernetes-shaped dict (master/apiserver/rest/patching.py)
+PATCH reads the object, patches its Kubernetes-shaped dict (master/apiserver/patching.py)
 and writes it back guarded by the resourceVersion it read, retrying a lost race unless the
 patch pinned a resourceVersion itself. A watch from "" or "0" starts with an ADDED event per
 existing object, then follows etcd from the revision of that list.
@@ -38,6 +38,12 @@ from master.apiserver.auth.peers import http_caller
 from master.apiserver.auth.user import UserInfo
 from master.apiserver.customresources.serving import CustomResources
 from master.apiserver.listing import list_objects
+from master.apiserver.patching import (
+    PatchError,
+    json_merge_patch,
+    json_patch,
+    strategic_merge_patch,
+)
 from master.apiserver.rest import (
     customobjects,
     fieldvalidation,
@@ -64,12 +70,6 @@ from master.apiserver.rest.groups import (
     resource_list,
     version_info,
     wants_aggregated,
-)
-from master.apiserver.rest.patching import (
-    PatchError,
-    json_merge_patch,
-    json_patch,
-    strategic_merge_patch,
 )
 from master.apiserver.rest.resourcemetrics import ResourceMetricsApi
 from master.apiserver.rest.status import HttpError

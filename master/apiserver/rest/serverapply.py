@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from client.timestamps import now
+from master.apiserver.patching import strategic_merge_patch
 from master.apiserver.rest.fieldsets import (
     Path,
     dotted,
@@ -36,7 +37,6 @@ from master.apiserver.rest.fieldsets import (
     to_fields_v1,
     value_at,
 )
-from master.apiserver.rest.patching import strategic_merge_patch
 from master.apiserver.rest.status import HttpError
 
 

@@ -2,7 +2,7 @@ from typing import Any
 
 import pytest
 
-from master.apiserver.rest.patching import (
+from master.apiserver.patching import (
     PatchError,
     json_merge_patch,
     json_patch,
