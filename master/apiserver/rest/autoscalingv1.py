@@ -7,12 +7,14 @@ versions of one stored object and converts between them. Tugboat stores and disc
 v2, and translates here: a v1 body becomes the v2 object (the cpu target as a Resource
 metric) and goes through the very registry, defaults and validation of v2; the answer
 goes back as v1 (the first cpu Utilization metric as the target, its current value as
-`currentCPUUtilizationPercentage`). Create, get, list, update and delete are served.
+`currentCPUUtilizationPercentage`). Create, get, list, update, patch and delete are served.
 
 Where Kubernetes differs: it keeps the v2-only parts of an object written through v1 in
 annotations (autoscaling.alpha.kubernetes.io/...) so that a v1 round trip loses nothing;
 here a v1 update replaces the metrics with the cpu target and keeps the stored behavior.
-autoscaling/v1 is not listed in discovery, so kubectl and clients pick v2.
+autoscaling/v1 is discovered after v2 (rest/groups.py), which stays the preferred
+version, with an OpenAPI schema of its own, and is patched as any kind is, so manifests
+and charts written for v1 apply with kubectl and the official clients.
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ from client.kinds import by_resource
 from master.apiserver.access import Request as AccessRequest
 from master.apiserver.auth.peers import http_caller
 from master.apiserver.listing import list_objects
+from master.apiserver.patching import (
+    PatchError,
+    json_merge_patch,
+    json_patch,
+    strategic_merge_patch,
+)
 from master.apiserver.rest import kubeproto, status
 from master.apiserver.rest.bodies import request_body
 from master.apiserver.rest.encoding import encode
@@ -110,6 +118,7 @@ class AutoscalingV1Api:
                 ("GET", False): "list",
                 ("POST", False): "create",
                 ("PUT", True): "update",
+                ("PATCH", True): "patch",
                 ("DELETE", True): "delete",
             }.get((request.method, bool(name)))
             if verb is None:
@@ -118,6 +127,9 @@ class AutoscalingV1Api:
                     "the server does not allow this method on the requested resource",
                 )
             body = await self._body(request) if verb in ("create", "update") else None
+            if verb == "patch":
+                body = await self._patched(request, namespace, name)
+                verb = "update"
             if body is not None and verb == "create":
                 name = str((body.get("metadata") or {}).get("name") or "")
             await self._authorize(request, verb, namespace, name)
@@ -141,6 +153,39 @@ class AutoscalingV1Api:
         if not isinstance(data, dict):
             raise HttpError("BadRequest", "the request body is not an object")
         return data
+
+    async def _patched(self, request: web.Request, namespace: str, name: str) -> dict[str, Any]:
+        """The v1 object a PATCH makes of the stored one (merge, strategic merge or JSON
+        patch; a v1 HPA has no keyed lists, so a strategic merge is a merge), carrying
+        the stored resourceVersion so that the update is guarded as any PATCH is."""
+        media = request.content_type
+        if media == "application/apply-patch+yaml":
+            raise HttpError(
+                "UnsupportedMediaType",
+                "server-side apply is served for autoscaling/v2 HorizontalPodAutoscalers only",
+            )
+        appliers = {
+            "application/merge-patch+json": json_merge_patch,
+            "application/strategic-merge-patch+json": strategic_merge_patch,
+            "application/json-patch+json": json_patch,
+        }
+        apply = appliers.get(media)
+        if apply is None:
+            raise HttpError("UnsupportedMediaType", f"the media type {media!r} is not a patch")
+        try:
+            patch = json.loads(await request.read() or b"null")
+        except ValueError as e:
+            raise HttpError("BadRequest", f"the patch is not JSON: {e}") from None
+        current = to_v1(encode(await self.service.registry.get(HPAS, namespace, name)))
+        try:
+            patched = apply(current, patch)
+        except PatchError as e:
+            raise errors.Invalid(str(e)) from None
+        if not isinstance(patched, dict):
+            raise HttpError("BadRequest", "the patched object is not an object")
+        meta = patched.setdefault("metadata", {})
+        meta["resourceVersion"] = current["metadata"].get("resourceVersion", "")
+        return patched
 
     async def _authorize(self, request: web.Request, verb: str, namespace: str, name: str) -> None:
         access = self.service.access

@@ -19,6 +19,7 @@ from client.customkinds import CustomKind
 from client.kinds import KINDS, Kind, dynamic_kinds
 from client.metricsapi import NODE_METRICS, POD_METRICS
 from client.scale import is_scalable
+from proto import autoscaling_pb2
 
 GIT_VERSION = "v1.32.0-tugboat.1"
 """A Kubernetes-shaped version: kubectl compares its own minor version with it."""
@@ -47,6 +48,19 @@ READ_ONLY = (NODE_METRICS, POD_METRICS)
 """Kinds served from elsewhere than the store (metrics.k8s.io, built from the kubelets'
 stats by rest/resourcemetrics.py): discovered with get and list only."""
 SUBRESOURCE_VERBS = ["get", "patch", "update"]
+HPA_V1 = Kind(
+    "HorizontalPodAutoscaler",
+    "autoscaling/v1",
+    "horizontalpodautoscalers",
+    autoscaling_pb2.HorizontalPodAutoscalerV1,
+    True,
+    ("hpa",),
+)
+"""autoscaling/v1's view of the stored v2 HPAs (rest/autoscalingv1.py): discovered after
+v2, so v2 stays the preferred version, with its own OpenAPI schema, so that old
+manifests and charts written for v1 apply."""
+VIEWS = (HPA_V1,)
+VIEW_VERBS = ["create", "delete", "get", "list", "patch", "update"]
 
 
 @dataclass(frozen=True)
@@ -89,7 +103,7 @@ def _served() -> list[Kind]:
         if isinstance(k, CustomKind)
         for v in k.served_versions()
     ]
-    return [*KINDS, *READ_ONLY, *custom]
+    return [*KINDS, *READ_ONLY, *VIEWS, *custom]
 
 
 def kinds_of(group: str, version: str) -> list[Kind]:
@@ -111,7 +125,7 @@ def subresources(kind: Kind) -> list[Subresource]:
     """The subresources served for a kind."""
     group, version = group_version(kind)
     found: list[Subresource] = []
-    if kind in READ_ONLY:
+    if kind in READ_ONLY or kind in VIEWS:
         return found
     if kind.has_status:
         found.append(Subresource("status", group, version, kind.kind, tuple(SUBRESOURCE_VERBS)))
@@ -132,13 +146,19 @@ def subresources(kind: Kind) -> list[Subresource]:
     return found
 
 
+def _verbs(kind: Kind) -> list[str]:
+    if kind in READ_ONLY:
+        return ["get", "list"]
+    return VIEW_VERBS if kind in VIEWS else VERBS
+
+
 def _aliases(kind: Kind) -> dict[str, list[str]]:
     """The shortNames and categories a kind answers to, left out when it has none: both
     discovery documents end a resource's entry with them."""
     aliases: dict[str, list[str]] = {}
     if kind.short_names:
         aliases["shortNames"] = list(kind.short_names)
-    if kind.resource in CATEGORY_ALL and kind not in READ_ONLY:
+    if kind.resource in CATEGORY_ALL and kind not in READ_ONLY and kind not in VIEWS:
         aliases["categories"] = ["all"]
     if isinstance(kind, CustomKind) and kind.categories:
         aliases["categories"] = list(kind.categories)
@@ -181,7 +201,7 @@ def resource_list(group: str, version: str) -> dict[str, Any] | None:
             "singularName": k.singular,
             "namespaced": k.namespaced,
             "kind": k.kind,
-            "verbs": ["get", "list"] if k in READ_ONLY else VERBS,
+            "verbs": _verbs(k),
         }
         entry.update(_aliases(k))
         resources.append(entry)
@@ -211,7 +231,7 @@ def _aggregated_resource(k: Kind) -> dict[str, Any]:
         "responseKind": {"group": group, "version": version, "kind": k.kind},
         "scope": "Namespaced" if k.namespaced else "Cluster",
         "singularResource": k.singular,
-        "verbs": ["get", "list"] if k in READ_ONLY else VERBS,
+        "verbs": _verbs(k),
     }
     entry.update(_aliases(k))
     subs = [

@@ -152,3 +152,44 @@ async def test_kubectl_top_reads_pod_and_node_metrics_from_the_metrics_api(kubec
     assert nodes[1].split()[:3] == ["n1", "260m", "6%"]
     ran = await kubectl("get", "--raw", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/nope")
     assert ran.code != 0 and "NotFound" in ran.err, ran.err
+
+
+V1 = "horizontalpodautoscalers.v1.autoscaling"
+"""kubectl's name for the v1 view (`hpa.v1.autoscaling` resolves to the preferred v2)."""
+HPA_V1 = """
+apiVersion: autoscaling/v1
+kind: HorizontalPodAutoscaler
+metadata: {name: frontend-scaler}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: ReplicaSet, name: frontend}
+  minReplicas: 3
+  maxReplicas: %d
+  targetCPUUtilizationPercentage: 50
+"""
+
+
+async def test_an_autoscaling_v1_manifest_applies_and_reapplies_while_v2_stays_preferred(kubectl):
+    versions = (await kubectl.ok("api-versions")).split()
+    assert "autoscaling/v1" in versions and "autoscaling/v2" in versions
+    out = await kubectl.ok("apply", "-f", "-", stdin=HPA_V1 % 10)
+    assert out.strip() == "horizontalpodautoscaler.autoscaling/frontend-scaler created"
+    out = await kubectl.ok("apply", "-f", "-", stdin=HPA_V1 % 10)
+    assert out.strip() == "horizontalpodautoscaler.autoscaling/frontend-scaler unchanged"
+    out = await kubectl.ok("apply", "-f", "-", stdin=HPA_V1 % 12)
+    assert out.strip() == "horizontalpodautoscaler.autoscaling/frontend-scaler configured"
+    preferred = json.loads(await kubectl.ok("get", "hpa", "frontend-scaler", "-o", "json"))
+    assert preferred["apiVersion"] == "autoscaling/v2"
+    assert preferred["spec"]["maxReplicas"] == 12
+    metric = preferred["spec"]["metrics"][0]["resource"]
+    assert metric == {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}
+    old = json.loads(
+        await kubectl.ok(
+            "get", "horizontalpodautoscalers.v1.autoscaling", "frontend-scaler", "-o", "json"
+        )
+    )
+    assert old["apiVersion"] == "autoscaling/v1"
+    assert old["spec"]["targetCPUUtilizationPercentage"] == 50
+    patch = '{"spec": {"targetCPUUtilizationPercentage": 70}}'
+    await kubectl.ok("patch", V1, "frontend-scaler", "--type=merge", "-p", patch)
+    patched = json.loads(await kubectl.ok("get", "hpa", "frontend-scaler", "-o", "json"))
+    assert patched["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
