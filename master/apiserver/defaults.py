@@ -279,6 +279,10 @@ def default_job(job: workloads_pb2.Job) -> None:
         for pattern in rule.on_pod_conditions:
             pattern.status = pattern.status or "True"
     spec.completion_mode = spec.completion_mode or "NonIndexed"
+    if not spec.HasField("pod_replacement_policy"):
+        # Kubernetes 1.32's default: with a podFailurePolicy only Failed is allowed.
+        failure_rules = bool(spec.pod_failure_policy.rules)
+        spec.pod_replacement_policy = "Failed" if failure_rules else "TerminatingOrFailed"
     if not spec.HasField("suspend"):
         spec.suspend = False
     if not job.metadata.labels:

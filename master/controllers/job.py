@@ -107,6 +107,8 @@ class Tally:
     index_failures: dict[int, int] = field(default_factory=dict)
     fail_job: str = ""
     """The message of the first FailJob verdict on a failed pod."""
+    terminating: list[core_pb2.Pod] = field(default_factory=list)
+    """Pods being deleted that have not finished (`status.terminating`)."""
 
 
 def _prior(text: str, completions: int) -> set[int]:
@@ -135,6 +137,11 @@ def tally(job: Job, pods: list[core_pb2.Pod]) -> Tally:
     tracked pods that finished since."""
     active = [p for p in pods if cu.is_pod_active(p)]
     done = [p for p in pods if p.status.phase == "Succeeded"]
+    terminating = [
+        p
+        for p in pods
+        if p.metadata.deletion_timestamp and p.status.phase not in ("Succeeded", "Failed")
+    ]
     spec, status = job.spec, job.status
     uncounted = status.uncounted_terminated_pods
     succeeded_uids = set(uncounted.succeeded) | {
@@ -164,7 +171,7 @@ def tally(job: Job, pods: list[core_pb2.Pod]) -> Tally:
     counted = status.failed + len(failed_uids)
     if not job_indexes.is_indexed(job):
         succeeded = status.succeeded + len(succeeded_uids)
-        return Tally(active, [], succeeded, counted, fail_job=fail_job)
+        return Tally(active, [], succeeded, counted, fail_job=fail_job, terminating=terminating)
     if per_index:
         failed_indexes |= _prior(status.failed_indexes, spec.completions)
     sorted_pods = job_indexes.sort_pods(
@@ -184,7 +191,17 @@ def tally(job: Job, pods: list[core_pb2.Pod]) -> Tally:
         active_indexes=list(sorted_pods.active),
         index_failures=dict(index_failures),
         fail_job=fail_job,
+        terminating=terminating,
     )
+
+
+def _waiting_for_termination(job: Job, t: Tally) -> int:
+    """Pods whose replacements wait for them to be gone: with podReplacementPolicy Failed,
+    a pod being deleted still holds its place until it has terminated (for an Indexed
+    Job, its index is busy instead, see `_manage`)."""
+    if job.spec.pod_replacement_policy != "Failed" or job_indexes.is_indexed(job):
+        return 0
+    return len(t.terminating)
 
 
 def _uncount(job: Job, pods: list[core_pb2.Pod], status: workloads_pb2.JobStatus) -> None:
@@ -298,6 +315,7 @@ class JobController(OwnedPodsController):
             active = await self._manage(job, key, t)
         status.active = len(active)
         status.ready = sum(1 for p in active if cu.is_pod_ready(p))
+        status.terminating = len(t.terminating)
         _uncount(job, pods, status)
         if job_indexes.is_indexed(job):
             status.succeeded = t.succeeded
@@ -362,11 +380,14 @@ class JobController(OwnedPodsController):
             return [p for p in active if p not in victims]
         if diff == 0:
             return active
+        waiting = _waiting_for_termination(job, t)
+        if waiting >= -diff:
+            return active  # podReplacementPolicy Failed: replacements once the pods are gone
         wait = self._backoff_left(key, t.failed)
         if wait > 0:
             self.queue.add_after(key, wait)
             return active
-        count = min(-diff, self.settings.burst_replicas)
+        count = min(-diff - waiting, self.settings.burst_replicas)
         if not job_indexes.is_indexed(job):
             await self.pod_control.create_pods(
                 key,
@@ -376,6 +397,12 @@ class JobController(OwnedPodsController):
             )
             return active  # the new pods count once the cache has them
         busy = t.succeeded_indexes | t.failed_indexes | set(t.active_indexes)
+        if job.spec.pod_replacement_policy == "Failed":
+            busy |= {
+                i
+                for p in t.terminating
+                if (i := job_indexes.index_of(p, job.spec.completions)) is not None
+            }
         indexes = job_indexes.pending(job.spec.completions, busy)[:count]
         todo = iter(indexes)
 

@@ -15,6 +15,7 @@ from master.apiserver.validation.pod import validate_pod_spec
 from proto import meta_pb2, workloads_pb2
 
 SELECTOR_MISMATCH = "`selector` does not match template `labels`"
+REPLACEMENT_POLICIES = ("TerminatingOrFailed", "Failed")
 
 PodOwnerSpec = (
     workloads_pb2.ReplicaSetSpec
@@ -194,6 +195,9 @@ def validate_job(errs: Errors, job: workloads_pb2.Job) -> None:
     )
     if spec.completion_mode == "Indexed" and not spec.HasField("completions"):
         errs.required("spec.completions", "when completion mode is Indexed")
+    if spec.HasField("pod_replacement_policy"):
+        allowed = ("Failed",) if spec.pod_failure_policy.rules else REPLACEMENT_POLICIES
+        errs.enum("spec.podReplacementPolicy", spec.pod_replacement_policy, allowed, required=True)
     jobpolicy.validate(errs, spec)
     if not spec.manual_selector and spec.HasField("selector"):
         uid = job.metadata.uid

@@ -101,3 +101,47 @@ async def test_a_deleted_jobs_pods_are_released_and_go(
 
 async def _count(api: ApiClient, name: str, n: int) -> bool:
     return len(await job_pods(api, name)) == n
+
+
+async def test_by_default_a_replacement_does_not_wait_for_the_deleted_pod_to_terminate(
+    api: ApiClient, manager: Any, simulator: Any
+) -> None:
+    async def replaced() -> bool:
+        pods = await job_pods(api, "eager")
+        return any(cu.is_pod_active(p) for p in pods)
+
+    sim = await simulator(["n1"])
+    await manager.start(**FAST)
+    await api.create(job("eager", completions=1, backoffLimit=3))
+    victim = await one_running(api, "eager")
+    sim.paused = True
+    await api.delete("pods", "default", victim.metadata.name)
+    await wait_for(replaced, what="a replacement while the old pod terminates")
+    j = await fetch(api, workloads_pb2.Job, "eager")
+    assert j.spec.pod_replacement_policy == "TerminatingOrFailed"
+    sim.paused = False
+
+
+async def test_with_pod_replacement_policy_failed_the_replacement_waits_for_the_pod_to_go(
+    api: ApiClient, manager: Any, simulator: Any
+) -> None:
+    sim = await simulator(["n1"])
+    await manager.start(**FAST)
+    await api.create(job("patient", completions=1, backoffLimit=3, podReplacementPolicy="Failed"))
+    victim = await one_running(api, "patient")
+    sim.paused = True  # nobody confirms the deletion: the pod stays Terminating
+    await api.delete("pods", "default", victim.metadata.name)
+
+    async def terminating() -> bool:
+        j = await fetch(api, workloads_pb2.Job, "patient")
+        return j.status.terminating == 1 and j.status.failed == 1
+
+    await wait_for(terminating, what="the deleted pod counted as terminating and failed")
+    assert [p.metadata.uid for p in await job_pods(api, "patient")] == [victim.metadata.uid]
+    sim.paused = False
+
+    async def replaced() -> bool:
+        pods = await job_pods(api, "patient")
+        return any(p.metadata.uid != victim.metadata.uid and cu.is_pod_active(p) for p in pods)
+
+    await wait_for(replaced, what="the replacement once the old pod is gone")

@@ -34,6 +34,22 @@ CASES: list[Case] = [
         "Job",
         {
             **rule(action="FailJob", onExitCodes=ON_42),
+            "spec.podReplacementPolicy": "TerminatingOrFailed",
+        },
+        'spec.podReplacementPolicy: Unsupported value: "TerminatingOrFailed": supported '
+        'values: "Failed"',
+        "replacing terminating pods beside a podFailurePolicy",
+    ),
+    (
+        "Job",
+        {"spec.podReplacementPolicy": "Never"},
+        'spec.podReplacementPolicy: Unsupported value: "Never"',
+        "an unknown replacement policy",
+    ),
+    (
+        "Job",
+        {
+            **rule(action="FailJob", onExitCodes=ON_42),
             "spec.template.spec.restartPolicy": "OnFailure",
         },
         'spec.template.spec.restartPolicy: Invalid value: "OnFailure": only "Never" is '
