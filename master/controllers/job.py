@@ -248,6 +248,10 @@ class JobController(OwnedPodsController):
         self.jobs = self.owners
         self._failures: dict[str, tuple[int, float]] = {}
         """job key -> (failed count, when that count was first seen) for the back-off."""
+        self._released: set[str] = set()
+        """Uids of pods whose finalizer this controller removed, until the cache shows it
+        gone: a sync reading the cache in between must not count such a pod again (as
+        Kubernetes' job controller keeps expectations of its finalizer removals)."""
 
     def _owner_deleted(self, job: Job) -> None:
         super()._owner_deleted(job)
@@ -265,7 +269,7 @@ class JobController(OwnedPodsController):
         if job.metadata.deletion_timestamp:
             # Its pods go with it, counted or not: nothing may hold them back.
             owned = self._owned(job)
-            await tracking.release(self.client, [p for p in owned if tracking.tracked(p)])
+            await self._release([p for p in owned if tracking.tracked(p)])
             return
         if finished_condition(job):
             await self._track(job, self._owned(job))
@@ -274,7 +278,7 @@ class JobController(OwnedPodsController):
         if selector is None:
             return
         satisfied = self.expectations.satisfied(key)
-        pods = await self._claim(job, selector)
+        pods = self._as_released(await self._claim(job, selector))
         t = tally(job, pods)
         active = t.active
         status = workloads_pb2.JobStatus()
@@ -435,7 +439,7 @@ class JobController(OwnedPodsController):
         counted as failures (only a pod deleted by someone else is)."""
         if not pods:
             return
-        released = await tracking.release(self.client, [p for p in pods if tracking.tracked(p)])
+        released = await self._release([p for p in pods if tracking.tracked(p)])
         free = [p for p in pods if not tracking.tracked(p) or p.metadata.uid in released]
         if free:
             await self.pod_control.delete_pods(key, job, free)
@@ -443,11 +447,30 @@ class JobController(OwnedPodsController):
     def _owned(self, job: Job) -> list[core_pb2.Pod]:
         """The Job's pods in the cache (by their controller reference alone)."""
         namespace, uid = job.metadata.namespace, job.metadata.uid
-        return [
-            p
-            for p in self.pods.by_index(NAMESPACE_INDEX, namespace, copy=False)
-            if cu.controller_uid(p) == uid
-        ]
+        return self._as_released(
+            [
+                p
+                for p in self.pods.by_index(NAMESPACE_INDEX, namespace, copy=False)
+                if cu.controller_uid(p) == uid
+            ]
+        )
+
+    async def _release(self, pods: list[core_pb2.Pod]) -> set[str]:
+        """Remove the tracking finalizer (job_tracking.release), remembering whose."""
+        released = await tracking.release(self.client, pods)
+        self._released |= released
+        return released
+
+    def _as_released(self, pods: list[core_pb2.Pod]) -> list[core_pb2.Pod]:
+        """`pods` as the API has them: without the finalizer this controller removed,
+        which the cache may not show yet."""
+        out = []
+        for pod in pods:
+            if pod.metadata.uid in self._released and tracking.tracked(pod):
+                pod = copy_object(pod)
+                pod.metadata.finalizers.remove(tracking.FINALIZER)
+            out.append(pod)
+        return out
 
     async def _track(
         self,
@@ -473,7 +496,7 @@ class JobController(OwnedPodsController):
             if tracking.tracked(p)
             and (finished or (tracking.outcome(p) and (p.metadata.uid in listed | ignored)))
         ]
-        released = await tracking.release(self.client, releasing) if releasing else set()
+        released = await self._release(releasing) if releasing else set()
         status = workloads_pb2.JobStatus()
         status.CopyFrom(job.status)
         present = {p.metadata.uid for p in pods if tracking.tracked(p)} - released
@@ -507,7 +530,7 @@ class JobController(OwnedPodsController):
         except NotFound:
             live = None
         uid = live.metadata.uid if live is not None else ""
-        await tracking.release(self.client, [p for p in orphans if cu.controller_uid(p) != uid])
+        await self._release([p for p in orphans if cu.controller_uid(p) != uid])
 
     def _pod_added(self, pod: core_pb2.Pod) -> None:
         super()._pod_added(pod)
@@ -515,7 +538,13 @@ class JobController(OwnedPodsController):
 
     def _pod_updated(self, old: core_pb2.Pod, new: core_pb2.Pod) -> None:
         super()._pod_updated(old, new)
+        if not tracking.tracked(new):
+            self._released.discard(new.metadata.uid)
         self._orphan_check(new)
+
+    def _pod_deleted(self, pod: core_pb2.Pod) -> None:
+        super()._pod_deleted(pod)
+        self._released.discard(pod.metadata.uid)
 
     def _orphan_check(self, pod: core_pb2.Pod) -> None:
         """Queue the Job of a tracked pod whose Job the cache does not hold."""

@@ -19,6 +19,8 @@ counted exactly once whatever happens to it after step 2. Pods the controller de
 itself (surplus, a suspended or finished Job's active pods) lose the finalizer first and
 are never counted; a failure its podFailurePolicy ignores is released uncounted. When the
 Job is being deleted, or is gone, its pods are released uncounted so that they can go.
+The controller remembers whose finalizer it removed until its cache shows it gone (a full
+CI run counted an Indexed Job's failure twice when a sync read the cache in between).
 """
 
 from __future__ import annotations
