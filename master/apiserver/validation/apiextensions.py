@@ -54,10 +54,7 @@ def validate_crd(errs: Errors, crd: Any) -> None:
 
 def _names(errs: Errors, names: Any, path: str) -> None:
     for field, value in (("plural", names.plural), ("singular", names.singular)):
-        if not value:
-            errs.required(child(path, field))
-        else:
-            errs.invalid_each(child(path, field), value, is_dns1123_label(value))
+        errs.syntax(child(path, field), value, is_dns1123_label)
     for field, value in (("kind", names.kind), ("listKind", names.list_kind)):
         if not value:
             errs.required(child(path, field))

@@ -57,10 +57,7 @@ def validate_horizontal_pod_autoscaler(
 
 def _reference(errs: Errors, ref: autoscaling_pb2.CrossVersionObjectReference, path: str) -> None:
     for field, value in (("kind", ref.kind), ("name", ref.name)):
-        if not value:
-            errs.required(child(path, field))
-        else:
-            errs.invalid_each(child(path, field), value, is_path_segment_name(value))
+        errs.syntax(child(path, field), value, is_path_segment_name)
 
 
 def _metric(errs: Errors, metric: autoscaling_pb2.MetricSpec, path: str) -> None:

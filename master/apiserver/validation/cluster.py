@@ -37,10 +37,7 @@ def validate_node(errs: Errors, node: core_pb2.Node) -> None:
     seen: set[tuple[str, str]] = set()
     for i, t in enumerate(spec.taints):
         tpath = index("spec.taints", i)
-        if not t.key:
-            errs.required(child(tpath, "key"))
-        else:
-            errs.invalid_each(child(tpath, "key"), t.key, is_qualified_name(t.key))
+        errs.syntax(child(tpath, "key"), t.key, is_qualified_name)
         if t.value:
             errs.invalid_each(child(tpath, "value"), t.value, is_valid_label_value(t.value))
         errs.enum(child(tpath, "effect"), t.effect, TAINT_EFFECTS, required=True)

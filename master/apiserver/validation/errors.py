@@ -7,7 +7,7 @@ problem at once, each as `FieldError(path, "Invalid value: ...: why")`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from client.codec import FieldError
 
@@ -58,6 +58,17 @@ class Errors(list[FieldError]):
         """One Invalid error per message of a syntax check."""
         for detail in details:
             self.invalid(path, value, detail)
+
+    def syntax(
+        self, path: str, value: str, check: Callable[[str], Iterable[str]], *, detail: str = ""
+    ) -> None:
+        """Required (with `detail`) when empty, else one Invalid per message of `check`
+        (`is_dns1123_label` and the like): Kubernetes' usual pair for a name-like field,
+        so an empty one is reported once as missing rather than as malformed."""
+        if not value:
+            self.required(path, detail)
+        else:
+            self.invalid_each(path, value, check(value))
 
     def unsupported(self, path: str, value: object, supported: Iterable[str]) -> None:
         """`Unsupported value: "x": supported values: "a", "b"`."""

@@ -52,12 +52,7 @@ def validate_meta(
         masked = prefix[:-1] + "a" if len(prefix) > 1 and prefix.endswith("-") else prefix
         errs.invalid_each(child(path, "generateName"), prefix, rule(masked))
     if namespaced:
-        if not meta.namespace:
-            errs.required(child(path, "namespace"))
-        else:
-            errs.invalid_each(
-                child(path, "namespace"), meta.namespace, is_dns1123_label(meta.namespace)
-            )
+        errs.syntax(child(path, "namespace"), meta.namespace, is_dns1123_label)
     elif meta.namespace:
         errs.forbidden(child(path, "namespace"), "not allowed on this type")
     validate_labels(errs, meta.labels, child(path, "labels"))

@@ -171,10 +171,7 @@ def _backend(errs: Errors, where: str, backend: networking_pb2.IngressBackend) -
         return
     svc = backend.service
     name_field = child(where, "service.name")
-    if not svc.name:
-        errs.required(name_field)
-    else:
-        errs.invalid_each(name_field, svc.name, is_dns1035_label(svc.name))
+    errs.syntax(name_field, svc.name, is_dns1035_label)
     port = svc.port
     if port.name and port.number:
         errs.invalid(where, "", "cannot set both port name & port number")
@@ -196,10 +193,7 @@ def _typed_reference(
             child(where, "apiGroup"), ref.api_group, is_dns1123_subdomain(ref.api_group)
         )
     for field, value in (("kind", ref.kind), ("name", ref.name)):
-        if not value:
-            errs.required(child(where, field), f"{field} is required")
-        else:
-            errs.invalid_each(child(where, field), value, is_path_segment_name(value))
+        errs.syntax(child(where, field), value, is_path_segment_name, detail=f"{field} is required")
 
 
 # ---- IngressClass ----

@@ -175,10 +175,7 @@ def validate_pod_spec(
 def _container(
     errs: Errors, c: core_pb2.Container, path: str, volumes: set[str], *, init: bool
 ) -> None:
-    if not c.name:
-        errs.required(child(path, "name"))
-    else:
-        errs.invalid_each(child(path, "name"), c.name, is_dns1123_label(c.name))
+    errs.syntax(child(path, "name"), c.name, is_dns1123_label)
     if not c.image.strip():
         errs.required(child(path, "image"))
     errs.enum(child(path, "imagePullPolicy"), c.image_pull_policy, PULL_POLICIES, required=True)
@@ -236,10 +233,7 @@ def _container_port(errs: Errors, p: core_pb2.ContainerPort, path: str) -> None:
 def _env(errs: Errors, c: core_pb2.Container, path: str) -> None:
     for i, env in enumerate(c.env):
         epath = index(child(path, "env"), i)
-        if not env.name:
-            errs.required(child(epath, "name"))
-        else:
-            errs.invalid_each(child(epath, "name"), env.name, is_env_var_name(env.name))
+        errs.syntax(child(epath, "name"), env.name, is_env_var_name)
         if env.HasField("value_from"):
             if env.value:
                 errs.invalid(
@@ -259,10 +253,7 @@ def _env(errs: Errors, c: core_pb2.Container, path: str) -> None:
             if src.HasField(field):
                 name = getattr(src, field).name
                 npath = child(child(fpath, json_name), "name")
-                if not name:
-                    errs.required(npath)
-                else:
-                    errs.invalid_each(npath, name, is_dns1123_subdomain(name))
+                errs.syntax(npath, name, is_dns1123_subdomain)
 
 
 def _env_source(errs: Errors, src: core_pb2.EnvVarSource, path: str) -> None:
@@ -308,10 +299,7 @@ def _env_source(errs: Errors, src: core_pb2.EnvVarSource, path: str) -> None:
     ref = getattr(src, field)
     if not ref.name:
         errs.required(child(spath, "name"))
-    if not ref.key:
-        errs.required(child(spath, "key"))
-    else:
-        errs.invalid_each(child(spath, "key"), ref.key, is_config_map_key(ref.key))
+    errs.syntax(child(spath, "key"), ref.key, is_config_map_key)
 
 
 def _resource_name(errs: Errors, name: str, path: str) -> None:
@@ -532,10 +520,7 @@ def _volume_source(errs: Errors, v: core_pb2.Volume, path: str) -> None:
     if v.HasField("persistent_volume_claim"):
         claim = v.persistent_volume_claim.claim_name
         cpath = child(child(path, "persistentVolumeClaim"), "claimName")
-        if not claim:
-            errs.required(cpath)
-        else:
-            errs.invalid_each(cpath, claim, is_dns1123_subdomain(claim))
+        errs.syntax(cpath, claim, is_dns1123_subdomain)
     for field, json_name, name_field, name_json in (
         ("config_map", "configMap", "name", "name"),
         ("secret", "secret", "secret_name", "secretName"),
@@ -545,10 +530,7 @@ def _volume_source(errs: Errors, v: core_pb2.Volume, path: str) -> None:
         src = getattr(v, field)
         spath = child(path, json_name)
         name = getattr(src, name_field)
-        if not name:
-            errs.required(child(spath, name_json))
-        else:
-            errs.invalid_each(child(spath, name_json), name, is_dns1123_subdomain(name))
+        errs.syntax(child(spath, name_json), name, is_dns1123_subdomain)
         if src.HasField("default_mode"):
             file_mode(errs, child(spath, "defaultMode"), src.default_mode)
         for i, item in enumerate(src.items):
@@ -633,12 +615,9 @@ def _weight(errs: Errors, path: str, weight: int) -> None:
 
 
 def _pod_affinity_term(errs: Errors, term: core_pb2.PodAffinityTerm, path: str) -> None:
-    if not term.topology_key:
-        errs.required(child(path, "topologyKey"), "can not be empty")
-    else:
-        errs.invalid_each(
-            child(path, "topologyKey"), term.topology_key, is_qualified_name(term.topology_key)
-        )
+    errs.syntax(
+        child(path, "topologyKey"), term.topology_key, is_qualified_name, detail="can not be empty"
+    )
     if term.HasField("label_selector"):
         validate_label_selector(errs, term.label_selector, child(path, "labelSelector"))
     if term.HasField("namespace_selector"):
@@ -685,12 +664,9 @@ def _affinity(errs: Errors, a: core_pb2.Affinity, path: str) -> None:
 def _spread(errs: Errors, c: core_pb2.TopologySpreadConstraint, path: str) -> None:
     if c.max_skew <= 0:
         errs.invalid(child(path, "maxSkew"), c.max_skew, "must be greater than zero")
-    if not c.topology_key:
-        errs.required(child(path, "topologyKey"), "can not be empty")
-    else:
-        errs.invalid_each(
-            child(path, "topologyKey"), c.topology_key, is_qualified_name(c.topology_key)
-        )
+    errs.syntax(
+        child(path, "topologyKey"), c.topology_key, is_qualified_name, detail="can not be empty"
+    )
     errs.enum(
         child(path, "whenUnsatisfiable"),
         c.when_unsatisfiable,

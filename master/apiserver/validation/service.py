@@ -112,10 +112,7 @@ def _load_balancer_fields(errs: Errors, spec: core_pb2.ServiceSpec) -> None:
 def _external_name(errs: Errors, value: str) -> None:
     """A DNS name (a trailing dot marks it fully qualified), as Kubernetes checks it."""
     name = value.removesuffix(".")
-    if not name:
-        errs.required("spec.externalName")
-    else:
-        errs.invalid_each("spec.externalName", name, is_dns1123_subdomain(name))
+    errs.syntax("spec.externalName", name, is_dns1123_subdomain)
 
 
 def _health_check_node_port(errs: Errors, svc: core_pb2.Service) -> None:

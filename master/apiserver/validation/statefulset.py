@@ -94,10 +94,7 @@ def _update_strategy(errs: Errors, strategy: workloads_pb2.StatefulSetUpdateStra
 def _claim_template(errs: Errors, path: str, claim: core_pb2.PersistentVolumeClaim) -> None:
     """The parts of a claim every pod's claim will need: a name, access modes, a size."""
     name_path = child(path, "metadata.name")
-    if not claim.metadata.name:
-        errs.required(name_path)
-    else:
-        errs.invalid_each(name_path, claim.metadata.name, is_dns1123_label(claim.metadata.name))
+    errs.syntax(name_path, claim.metadata.name, is_dns1123_label)
     if not claim.spec.access_modes:
         errs.required(child(path, "spec.accessModes"), "at least 1 access mode is required")
     if "storage" not in claim.spec.resources.requests:

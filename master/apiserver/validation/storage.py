@@ -231,10 +231,7 @@ def validate_claim_update(
 
 def validate_storage_class(errs: Errors, sc: storage_pb2.StorageClass) -> None:
     """A provisioner name, parameters, and the known policy and binding mode."""
-    if not sc.provisioner:
-        errs.required("provisioner")
-    else:
-        errs.invalid_each("provisioner", sc.provisioner, is_qualified_name(sc.provisioner))
+    errs.syntax("provisioner", sc.provisioner, is_qualified_name)
     size = 0
     for key, value in sc.parameters.items():
         if not key:
