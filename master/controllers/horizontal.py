@@ -344,33 +344,35 @@ class HorizontalController(Controller):
         ]
         found = await self.metrics.pod_metrics(namespace, pods) if pods else []
         settings = self.settings
+        tuning = rc.Tuning(
+            tolerance=settings.horizontal_pod_autoscaler_tolerance,
+            cpu_initialization_period=settings.horizontal_pod_autoscaler_cpu_initialization_period,
+            initial_readiness_delay=settings.horizontal_pod_autoscaler_initial_readiness_delay,
+        )
         best: tuple[int, str] | None = None
         statuses: list[autoscaling_pb2.MetricStatus] = []
         failures: list[str] = []
         for spec in hpa.spec.metrics:
             resource, target = spec.resource.name, spec.resource.target
             usage = usage_of(found, resource)
-            options = {
-                "tolerance": settings.horizontal_pod_autoscaler_tolerance,
-                "cpu_initialization_period": (
-                    settings.horizontal_pod_autoscaler_cpu_initialization_period
-                ),
-                "initial_readiness_delay": (
-                    settings.horizontal_pod_autoscaler_initial_readiness_delay
-                ),
-            }
             status = autoscaling_pb2.MetricStatus(type="Resource")
             status.resource.name = resource
             try:
                 if target.HasField("average_utilization"):
                     got = rc.resource_replicas(
-                        current, target.average_utilization, resource, pods, usage, now, **options
+                        current,
+                        target.average_utilization,
+                        resource,
+                        pods,
+                        usage,
+                        now,
+                        tuning=tuning,
                     )
                     status.resource.current.average_utilization = got.utilization or 0
                 else:
                     wanted = int(parse_quantity(target.average_value) * 1000)
                     got = rc.raw_resource_replicas(
-                        current, wanted, resource, pods, usage, now, **options
+                        current, wanted, resource, pods, usage, now, tuning=tuning
                     )
                 status.resource.current.average_value = _quantity(got.average, resource)
             except (rc.MetricsError, ValueError) as e:

@@ -32,10 +32,12 @@ from client.timestamps import try_epoch
 from proto import autoscaling_pb2, core_pb2
 
 __all__ = [
+    "DEFAULT_TUNING",
     "Calculation",
     "History",
     "MetricsError",
     "PodMetric",
+    "Tuning",
     "group_pods",
     "limit_by_rate",
     "limit_by_rules",
@@ -59,6 +61,19 @@ SCALE_UP_LIMIT_MINIMUM = 4.0
 
 class MetricsError(Exception):
     """The metric cannot give a replica count now (no pods, no metrics, no request)."""
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """The controller manager's flags for the arithmetic, one value for every HPA (as
+    Kubernetes' ReplicaCalculator holds them), so both kinds of target read the same."""
+
+    tolerance: float = TOLERANCE
+    cpu_initialization_period: float = CPU_INITIALIZATION_PERIOD
+    initial_readiness_delay: float = INITIAL_READINESS_DELAY
+
+
+DEFAULT_TUNING = Tuning()
 
 
 @dataclass(frozen=True)
@@ -190,8 +205,7 @@ def _usable(
     metrics: Mapping[str, PodMetric],
     resource: str,
     now: float,
-    cpu_initialization_period: float,
-    initial_readiness_delay: float,
+    tuning: Tuning,
 ) -> _Samples:
     """A metric's samples after groupPods; MetricsError when the selector found no pods or
     no ready pod has a sample."""
@@ -202,8 +216,8 @@ def _usable(
         metrics,
         resource,
         now,
-        cpu_initialization_period=cpu_initialization_period,
-        initial_readiness_delay=initial_readiness_delay,
+        cpu_initialization_period=tuning.cpu_initialization_period,
+        initial_readiness_delay=tuning.initial_readiness_delay,
     )
     known = {p.metadata.name for p in pods}
     values = {
@@ -260,17 +274,13 @@ def resource_replicas(
     metrics: Mapping[str, PodMetric],
     now: float,
     *,
-    tolerance: float = TOLERANCE,
-    cpu_initialization_period: float = CPU_INITIALIZATION_PERIOD,
-    initial_readiness_delay: float = INITIAL_READINESS_DELAY,
+    tuning: Tuning = DEFAULT_TUNING,
 ) -> Calculation:
     """GetResourceReplicas: the count for a Utilization target."""
     # Requests first, as Kubernetes reads them: a missing request is reported before
     # missing metrics (with no pods there is no request to miss).
     requests = pod_requests(pods, resource)
-    samples = _usable(
-        pods, metrics, resource, now, cpu_initialization_period, initial_readiness_delay
-    )
+    samples = _usable(pods, metrics, resource, now, tuning)
     ratio, utilization, average = utilization_ratio(samples.values, requests, target_utilization)
     if ratio < 1.0:
         # Scaling down: a missing pod counts as using its whole request (or the target, if
@@ -287,7 +297,7 @@ def resource_replicas(
         ratio,
         missing_at,
         lambda found: utilization_ratio(found, requests, target_utilization)[0],
-        tolerance=tolerance,
+        tolerance=tuning.tolerance,
         keep_direction=True,
     )
     return Calculation(replicas, utilization, average)
@@ -301,15 +311,11 @@ def raw_resource_replicas(
     metrics: Mapping[str, PodMetric],
     now: float,
     *,
-    tolerance: float = TOLERANCE,
-    cpu_initialization_period: float = CPU_INITIALIZATION_PERIOD,
-    initial_readiness_delay: float = INITIAL_READINESS_DELAY,
+    tuning: Tuning = DEFAULT_TUNING,
 ) -> Calculation:
     """GetRawResourceReplicas (calcPlainMetricReplicas): the count for an AverageValue
     target, in milli-units per pod."""
-    samples = _usable(
-        pods, metrics, resource, now, cpu_initialization_period, initial_readiness_delay
-    )
+    samples = _usable(pods, metrics, resource, now, tuning)
 
     def average_of(found: Mapping[str, int]) -> int:
         return sum(found.values()) // len(found)
@@ -322,7 +328,7 @@ def raw_resource_replicas(
         ratio,
         dict.fromkeys(samples.missing, target_value if ratio < 1.0 else 0),
         lambda found: average_of(found) / target_value,
-        tolerance=tolerance,
+        tolerance=tuning.tolerance,
         keep_direction=False,
     )
     return Calculation(replicas, None, average)

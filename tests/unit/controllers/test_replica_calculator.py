@@ -3,7 +3,7 @@ the cases of Kubernetes' replica_calculator_test.go and horizontal_test.go it fo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
@@ -60,7 +60,7 @@ class Case:
     expected: int
     utilization: int | None = None
     resource: str = "cpu"
-    extra: dict[str, float] = field(default_factory=dict)
+    tuning: rc.Tuning = rc.DEFAULT_TUNING
 
 
 UTILIZATION_CASES = {
@@ -134,7 +134,7 @@ UTILIZATION_CASES = {
 @pytest.mark.parametrize("case", UTILIZATION_CASES.values(), ids=UTILIZATION_CASES.keys())
 def test_utilization_targets_give_kubernetes_counts(case: Case) -> None:
     got = rc.resource_replicas(
-        case.current, case.target, case.resource, case.pods, case.metrics, NOW, **case.extra
+        case.current, case.target, case.resource, case.pods, case.metrics, NOW, tuning=case.tuning
     )
     assert got.replicas == case.expected
     if case.utilization is not None:
