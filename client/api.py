@@ -60,10 +60,10 @@ from client.errors import Gone, Unavailable, from_grpc, retry_after
 from client.kinds import Object
 from client.timeouts import within
 from client.tls import ClientCredentials, dial
-from client.verbs import DeleteOptions
+from client.verbs import DeleteOptions, Lister
 from proto import api_pb2, auth_pb2, nodeagent_pb2
 
-__all__ = ["ApiClient", "ClientOptions", "ObjectList", "WatchEvent"]
+__all__ = ["ApiClient", "ClientOptions", "ObjectList", "WatchEvent", "list_every_page"]
 
 O = TypeVar("O", bound=Object)  # noqa: E741 (the stub's name)
 
@@ -102,6 +102,42 @@ class ObjectList:
     resource_version: str
     continue_token: str = ""
     remaining_item_count: int = 0
+
+
+async def list_every_page(
+    lister: Lister,
+    resource: str,
+    namespace: str,
+    *,
+    label_selector: str,
+    field_selector: str,
+    page_size: int,
+) -> ObjectList:
+    """Every page of a List joined; the resourceVersion is the first page's.
+
+    A function of any Lister, not a method, so that an informer handed a test double
+    pages through it exactly as ApiClient.list_all does. It has no defaults: its callers
+    own theirs.
+    """
+    items: list[Object] = []
+    token = ""
+    version = ""
+    # The server's continue tokens always end; the bound guards against a buggy one.
+    for _ in range(1_000_000):
+        page = await lister.list(
+            resource,
+            namespace,
+            label_selector=label_selector,
+            field_selector=field_selector,
+            limit=page_size,
+            continue_token=token,
+        )
+        items.extend(page.items)
+        version = version or page.resource_version
+        token = page.continue_token
+        if not token:
+            break
+    return ObjectList(items=items, resource_version=version)
 
 
 @dataclass
@@ -427,25 +463,14 @@ class ApiClient:
         page_size: int = 500,
     ) -> ObjectList:
         """Every page of a List joined; the resourceVersion is the first page's."""
-        items: list[Object] = []
-        token = ""
-        version = ""
-        # The server's continue tokens always end; the bound guards against a buggy one.
-        for _ in range(1_000_000):
-            page = await self.list(
-                resource,
-                namespace,
-                label_selector=label_selector,
-                field_selector=field_selector,
-                limit=page_size,
-                continue_token=token,
-            )
-            items.extend(page.items)
-            version = version or page.resource_version
-            token = page.continue_token
-            if not token:
-                break
-        return ObjectList(items=items, resource_version=version)
+        return await list_every_page(
+            self,
+            resource,
+            namespace,
+            label_selector=label_selector,
+            field_selector=field_selector,
+            page_size=page_size,
+        )
 
     async def update(self, obj: O, *, dry_run: bool = False) -> O:
         """Guarded by obj.metadata.resourceVersion: a stale one raises Conflict."""

@@ -33,7 +33,7 @@ import structlog
 from typing_extensions import TypeVar
 
 from client import kinds
-from client.api import WatchEvent
+from client.api import WatchEvent, list_every_page
 from client.backoff import Backoff
 from client.errors import Gone
 from client.kinds import Object
@@ -196,9 +196,7 @@ class Informer(Generic[T]):
         def by_key(obj: Object) -> object:
             return enqueue(kinds.key(obj))
 
-        self._handlers.append(
-            _Handler(by_key, lambda _old, new: by_key(new), by_key, copies=False)
-        )
+        self._handlers.append(_Handler(by_key, lambda _old, new: by_key(new), by_key, copies=False))
 
     # -- running ---------------------------------------------------------------------
 
@@ -277,25 +275,15 @@ class Informer(Generic[T]):
         raise RuntimeError("the watch ended")
 
     async def _relist(self) -> None:
-        items: builtins.list[T] = []
-        token = ""
-        version = ""
-        # Continue tokens always end; the bound guards against a server that loops.
-        for _ in range(1_000_000):
-            page = await self._client.list(
-                self.resource,
-                self.namespace,
-                label_selector=self.label_selector,
-                field_selector=self.field_selector,
-                limit=self.page_size,
-                continue_token=token,
-            )
-            items.extend(cast(builtins.list[T], page.items))
-            version = version or page.resource_version
-            token = page.continue_token
-            if not token:
-                break
-        await self._replace(items, version)
+        listed = await list_every_page(
+            self._client,
+            self.resource,
+            self.namespace,
+            label_selector=self.label_selector,
+            field_selector=self.field_selector,
+            page_size=self.page_size,
+        )
+        await self._replace(cast(builtins.list[T], listed.items), listed.resource_version)
 
     async def _replace(self, items: builtins.list[T], version: str) -> None:
         """Make the cache equal to a fresh list, then report the differences."""

@@ -284,14 +284,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         fencing=FenceSettings(
             fence_after=a.node_fence_grace_period, reconnect_kill_after=a.reconnect_kill_after
         ),
-        network=NetworkSettings(
-            pod_cidr_mode=a.pod_cidr_mode,
-            sandbox_network=a.sandbox_network,
-            cluster_cidr=a.cluster_cidr,
-            service_range=a.service_cluster_ip_range,
-            host_gw=a.host_gw,
-            cluster_dns_wait=a.cluster_dns_wait,
-        ),
+        # Named as their flags, but for the service range, whose flag is the API server's.
+        network=from_flags(NetworkSettings, a, service_range=a.service_cluster_ip_range),
     )
 
 

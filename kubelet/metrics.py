@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+"""Kubernetes' default histogram buckets (prometheus' DefBuckets, not prometheus_client's),
+which the kubelet's own histograms of these names use."""
+
 RUNNING_PODS = Gauge("kubelet_running_pods", "Number of pods that have a running pod sandbox.")
 RUNNING_CONTAINERS = Gauge(
     "kubelet_running_containers", "Number of containers currently running.", ["container_state"]
@@ -29,7 +33,7 @@ PROBE_TOTAL = Counter(
 PLEG_RELIST_SECONDS = Histogram(
     "kubelet_pleg_relist_duration_seconds",
     "Duration in seconds for relisting pods in PLEG.",
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    buckets=DEFAULT_BUCKETS,
 )
 PLEG_RELIST_INTERVAL_SECONDS = Histogram(
     "kubelet_pleg_relist_interval_seconds",
@@ -40,7 +44,7 @@ RUNTIME_OPERATION_SECONDS = Histogram(
     "kubelet_runtime_operations_duration_seconds",
     "Duration in seconds of runtime operations, by operation type.",
     ["operation_type"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    buckets=DEFAULT_BUCKETS,
 )
 FENCINGS = Counter(
     "tugboat_kubelet_fencings_total",

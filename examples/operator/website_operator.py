@@ -29,9 +29,9 @@ import structlog
 from client import codec, customkinds, errors, kinds
 from client.api import ApiClient, ClientOptions
 from client.informer import Informer, copy_object
+from client.owners import owner_reference
 from client.tls import ClientCredentials
 from client.workqueue import WorkQueue, run_workers
-from proto import meta_pb2
 
 log = structlog.get_logger("examples.website-operator")
 
@@ -46,17 +46,6 @@ CRD_WAITS = 1000
 def _spec(site: Any) -> dict[str, Any]:
     spec: dict[str, Any] = codec.to_dict(site).get("spec") or {}
     return spec
-
-
-def _owner(site: Any) -> meta_pb2.OwnerReference:
-    return meta_pb2.OwnerReference(
-        api_version=site.api_version,
-        kind=site.kind,
-        name=site.metadata.name,
-        uid=site.metadata.uid,
-        controller=True,
-        block_owner_deletion=True,
-    )
 
 
 def desired_deployment(site: Any) -> Any:
@@ -92,7 +81,7 @@ def desired_deployment(site: Any) -> Any:
             },
         },
     )
-    dep.metadata.owner_references.append(_owner(site))
+    dep.metadata.owner_references.append(owner_reference(site))
     return dep
 
 
@@ -114,7 +103,7 @@ def desired_service(site: Any) -> Any:
             },
         },
     )
-    svc.metadata.owner_references.append(_owner(site))
+    svc.metadata.owner_references.append(owner_reference(site))
     return svc
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from client import kinds
 from client.kinds import Object
+from client.owners import owner_reference as owner_reference  # the controllers read it here
 from client.selectors import LabelSelector, from_proto
 from client.timestamps import from_epoch, try_epoch
 from proto import core_pb2, meta_pb2
@@ -137,18 +138,6 @@ def controller_uid(obj: Object) -> str:
 def owner_uids(obj: Object) -> list[str]:
     """Every owner's uid (an index function)."""
     return [ref.uid for ref in obj.metadata.owner_references]
-
-
-def owner_reference(owner: Object, *, block: bool = True) -> meta_pb2.OwnerReference:
-    """A controlling owner reference to `owner`."""
-    return meta_pb2.OwnerReference(
-        api_version=owner.api_version,
-        kind=owner.kind,
-        name=owner.metadata.name,
-        uid=owner.metadata.uid,
-        controller=True,
-        block_owner_deletion=block,
-    )
 
 
 def remove_owner(obj: Object, uid: str) -> bool:
