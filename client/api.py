@@ -61,7 +61,7 @@ from client.kinds import Object
 from client.timeouts import within
 from client.tls import ClientCredentials, dial
 from client.verbs import DeleteOptions, Lister
-from proto import api_pb2, auth_pb2, nodeagent_pb2
+from proto import api_pb2, auth_pb2, core_pb2, nodeagent_pb2
 
 __all__ = ["ApiClient", "ClientOptions", "ObjectList", "WatchEvent", "list_every_page"]
 
@@ -480,8 +480,19 @@ class ApiClient:
         """Write only obj's status, guarded by its resourceVersion like update()."""
         return await self._write("UpdateStatus", obj, dry_run=False)
 
+    async def update_ephemeral_containers(self, pod: core_pb2.Pod) -> core_pb2.Pod:
+        """Write only the pod's spec.ephemeralContainers (Kubernetes' pods/ephemeralcontainers,
+        what `kubectl debug` adds a container through), guarded like update()."""
+        return await self._write("Update", pod, dry_run=False, subresource="ephemeralcontainers")
+
     async def _write(
-        self, method: str, obj: O, *, dry_run: bool, retry: _Retry = _Retry.IDEMPOTENT
+        self,
+        method: str,
+        obj: O,
+        *,
+        dry_run: bool,
+        retry: _Retry = _Retry.IDEMPOTENT,
+        subresource: str = "",
     ) -> O:
         """Send the whole object (Create, Update, UpdateStatus), fenced when so configured."""
         kind = kinds.of(obj)
@@ -493,6 +504,8 @@ class ApiClient:
             object=obj.SerializeToString(),
             dry_run=dry_run,
         )
+        if isinstance(request, api_pb2.UpdateRequest):
+            request.subresource = subresource
         self._fence(request)
         path = None
         if method == "Update" and kind.resource == lanes.RESOURCE:

@@ -59,6 +59,7 @@ _INLINE = {
     "VolumeSource",
     "PersistentVolumeSource",
     "ProbeHandler",
+    "EphemeralContainerCommon",
     "IngressRuleValue",
     "RuleWithOperations",
     "Rule",

@@ -86,13 +86,18 @@ def _pod_spec(spec: core_pb2.PodSpec, *, restart_policy: str | None) -> None:
     spec.dns_policy = spec.dns_policy or "ClusterFirst"
     spec.service_account_name = spec.service_account_name or "default"
     spec.scheduler_name = spec.scheduler_name or "default-scheduler"
-    for c in [*spec.init_containers, *spec.containers]:
+    every: list[core_pb2.Container | core_pb2.EphemeralContainer] = [
+        *spec.init_containers,
+        *spec.containers,
+        *spec.ephemeral_containers,
+    ]
+    for c in every:
         _container(c, host_network=spec.host_network)
     for v in spec.volumes:
         _volume(v)
 
 
-def _container(c: core_pb2.Container, *, host_network: bool) -> None:
+def _container(c: core_pb2.Container | core_pb2.EphemeralContainer, *, host_network: bool) -> None:
     c.image_pull_policy = c.image_pull_policy or image_pull_policy(c.image)
     c.termination_message_path = c.termination_message_path or "/dev/termination-log"
     c.termination_message_policy = c.termination_message_policy or "File"

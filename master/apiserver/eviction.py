@@ -107,7 +107,7 @@ async def spend_budget(registry: Registry, namespace: str, name: str) -> None:
         pdb.status.disruptions_allowed -= 1
         pdb.status.disrupted_pods[name] = now()
         try:
-            await registry.update(BUDGETS, namespace, pdb.SerializeToString(), status=True)
+            await registry.update(BUDGETS, namespace, pdb.SerializeToString(), subresource="status")
         except errors.Conflict:
             continue  # another eviction spent it first: look again
         return
@@ -137,7 +137,7 @@ async def mark_disrupted(registry: Registry, namespace: str, name: str) -> None:
             )
         )
         try:
-            await registry.update(PODS, namespace, pod.SerializeToString(), status=True)
+            await registry.update(PODS, namespace, pod.SerializeToString(), subresource="status")
         except errors.Conflict:
             continue  # the kubelet wrote its status first: mark the newer one
         return

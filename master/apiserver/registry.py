@@ -324,19 +324,24 @@ class Registry:
         namespace: str,
         data: bytes,
         *,
-        status: bool = False,
+        subresource: str = "",
         fence: api_pb2.Fence | None = None,
         dry_run: bool = False,
     ) -> Object:
-        """Replace the object (Update: all but status; UpdateStatus: only status).
+        """Replace the object: Update all but its status, "status" only the status, and a
+        subresource its kind's strategy names only what it owns (a pod's
+        "ephemeralcontainers").
 
         Guarded by the object's resourceVersion; an empty one re-reads and retries.
         """
+        status = subresource == "status"
         if status and not kind.has_status:
             raise errors.Invalid(
                 f"{kind.resource} have no status subresource: use Update to change them"
             )
         strategy = strategy_for(kind)
+        if subresource and not status and subresource not in strategy.subresources:
+            raise errors.NotFound(f"{kind.resource} have no {subresource} subresource")
         incoming = decode_request(kind, data)
         ns = effective_namespace(kind, namespace, incoming)
         name = incoming.metadata.name
@@ -363,20 +368,27 @@ class Registry:
                     f"Precondition failed: UID in precondition: {incoming.metadata.uid}, "
                     f"UID in object meta: {old.metadata.uid}"
                 )
-            new = _merged(strategy, old, incoming, status)
-            subresource = "status" if status else ""
+            new = _merged(strategy, old, incoming, subresource)
             mutated = await self.webhooks.mutate(
                 Write(kind, "UPDATE", ns, name, new, old, subresource=subresource, dry_run=dry_run)
             )
             if mutated is not None:
                 _take_mutation(strategy, new, mutated)
             _check(strategy, new, old)
+            if subresource in strategy.subresources:
+                # What a subresource adds is admitted as a create's content is: PodSecurity
+                # judges a debugger's capabilities, as Kubernetes' admission judges
+                # pods/ephemeralcontainers.
+                reads = await self.admission.read(kind, ns, new)
+                refused = strategy.admit(new, reads.namespace)
+                if refused:
+                    raise errors.Forbidden(refused)
             write = Write(
                 kind, "UPDATE", ns, name, new, old, subresource=subresource, dry_run=dry_run
             )
             await self.policies.check(write)
             await self.webhooks.validate(write)
-            claim = Claim() if status else await strategy.claim(self.allocator, new, old)
+            claim = Claim() if subresource else await strategy.claim(self.allocator, new, old)
             compares = [compare_mod(key, revision), *claim.compares]
             if unchanged(new, stored) if stored else same_content(new, old):
                 # Kubernetes writes nothing for a no-op update: no new revision, no event.
@@ -397,21 +409,26 @@ class Registry:
                 log.debug(
                     "deleted after last finalizer" if done else "updated",
                     key=log_key(kind, ns, name),
-                    status=status,
+                    subresource=subresource,
                 )
                 return new
             check_retry(outcome, kind, name, expected)
         raise conflict(kind, name)
 
 
-def _merged(strategy: Strategy, old: Object, incoming: Object, status: bool) -> Object:
+def _merged(strategy: Strategy, old: Object, incoming: Object, subresource: str) -> Object:
     """The object to store when `incoming` updates `old`: UpdateStatus takes only the
-    status, Update everything but the status and what the server owns."""
+    status, another subresource only its part, Update everything but the status and what
+    the server owns."""
     kind = strategy.kind
     new: Any
-    if status:
+    if subresource == "status":
         new = copy_of(old)
         _copy_status(new, incoming)
+    elif subresource:
+        new = copy_of(old)
+        strategy.subresources[subresource](new, incoming)
+        strategy.apply_defaults(new)  # the part taken in is defaulted as on create
     else:
         new = copy_of(incoming)
         strategy.prepare_for_update(new, old)

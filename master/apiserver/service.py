@@ -207,17 +207,20 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
         context: grpc.aio.ServicerContext[Any, Any],
         status: bool,
     ) -> api_pb2.ObjectResponse:
+        # UpdateStatus is the status subresource; Update may name another (a pod's
+        # ephemeralcontainers), which the registry refuses for a kind without it.
+        subresource = "status" if status else request.subresource
+
         def update(kind: Kind) -> Awaitable[Object]:
             return self.registry.update(
                 kind,
                 request.namespace,
                 request.object,
-                status=status,
+                subresource=subresource,
                 fence=_fence(request),
                 dry_run=request.dry_run,
             )
 
-        subresource = "status" if status else ""
         return await self._write(
             verb, request, context, update, allowed="update", subresource=subresource
         )

@@ -54,6 +54,8 @@ def _containers(spec: core_pb2.PodSpec) -> Iterable[tuple[str, Any]]:
         yield f'container "{c.name}"', c
     for c in spec.containers:
         yield f'container "{c.name}"', c
+    for e in spec.ephemeral_containers:
+        yield f'container "{e.name}"', e
 
 
 def _baseline(pod: core_pb2.Pod) -> list[str]:

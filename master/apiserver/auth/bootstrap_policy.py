@@ -79,6 +79,7 @@ _WORKLOADS = (
 )
 _CORE_EDITABLE = (
     "pods", "pods/attach", "pods/eviction", "pods/exec", "pods/portforward", "pods/proxy",
+    "pods/ephemeralcontainers",
     "configmaps", "endpoints", "secrets", "serviceaccounts", "services", "services/proxy",
     "persistentvolumeclaims", "replicationcontrollers", "replicationcontrollers/scale",
 )  # fmt: skip

@@ -135,6 +135,9 @@ def subresources(kind: Kind) -> list[Subresource]:
         found.append(Subresource("attach", group, version, "PodAttachOptions", ("create", "get")))
         found.append(Subresource("eviction", "policy", "v1", "Eviction", ("create",)))
         found.append(
+            Subresource("ephemeralcontainers", group, version, "Pod", tuple(SUBRESOURCE_VERBS))
+        )
+        found.append(
             Subresource("portforward", group, version, "PodPortForwardOptions", ("create", "get"))
         )
     if kind.resource == "serviceaccounts":

@@ -97,6 +97,9 @@ POD_STREAMS = {
     "portforward": portforward.forward,
 }
 """The pod subresources that stream from the pod's kubelet rather than from the store."""
+_OWN_PARTS = {"ephemeralcontainers": "pods"}
+"""Subresources that read the whole object and write only a part of it that the kind's
+strategy names (the registry refuses them for other kinds)."""
 OBJECT_NAME = web.RequestKey("tugboat.object_name", str)
 WARNINGS = web.RequestKey("tugboat.warnings", list)
 CALLER = web.RequestKey("tugboat.caller", UserInfo)
@@ -113,6 +116,10 @@ class Target:
     namespace: str
     name: str
     subresource: str
+
+
+def _own_part(t: Target) -> bool:
+    return _OWN_PARTS.get(t.subresource) == t.kind.resource
 
 
 def _not_found_path() -> HttpError:
@@ -457,7 +464,7 @@ class RestApi:
                 "MethodNotAllowed",
                 "the server does not allow this method on the requested resource",
             )
-        if target.subresource and target.subresource not in ("status", "scale"):
+        if target.subresource and target.subresource not in ("status", "scale", *_OWN_PARTS):
             raise _not_found_path()
         if target.subresource and verb in ("create", "delete", "deletecollection"):
             raise HttpError("MethodNotAllowed", f"{target.subresource} does not allow {method}")
@@ -476,7 +483,7 @@ class RestApi:
                 if not is_scalable(t.kind) and not customobjects.scalable(t.kind):
                     raise _not_found_path()
                 return _json(self._scale_of(t, obj))
-            if t.subresource not in ("", "status"):
+            if t.subresource not in ("", "status") and not _own_part(t):
                 raise _not_found_path()
             if _table(request):
                 return _json(self._table(request, t, [obj], obj.metadata.resource_version))
@@ -524,7 +531,7 @@ class RestApi:
             t.kind,
             t.namespace,
             obj.SerializeToString(),
-            status=t.subresource == "status",
+            subresource=t.subresource,
             dry_run=_dry_run(request),
         )
 

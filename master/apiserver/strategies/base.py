@@ -13,6 +13,7 @@ made on a stale read can never land.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from client import errors
@@ -30,6 +31,10 @@ _POLICY_FINALIZERS = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}
 
 class Strategy:
     """The rules of one kind. The base class is what a kind with no special rules gets."""
+
+    subresources: Mapping[str, Callable[[Any, Any], None]] = {}
+    """Update's subresources beyond status, by name: each copies into the stored object
+    (its first argument, a copy) the part of the incoming one (the second) it owns."""
 
     def __init__(self, kind: Kind) -> None:
         self.kind = kind

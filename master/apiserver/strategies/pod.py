@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from client.codec import FieldError
 from client.kinds import by_resource
 from client.timestamps import now
 from master.apiserver import defaults
 from master.apiserver.admission import podsecurity
 from master.apiserver.strategies.base import Strategy, apply_policy
-from master.apiserver.validation import pod
+from master.apiserver.validation import ephemeral, pod
 from master.apiserver.validation.errors import Errors
 
 DEFAULT_GRACE_SECONDS = 30
@@ -31,7 +32,15 @@ def pod_grace(obj: Any, requested: int | None) -> int:
     return DEFAULT_GRACE_SECONDS
 
 
+def _take_ephemeral_containers(stored: Any, incoming: Any) -> None:
+    """pods/ephemeralcontainers: the incoming list, and nothing else of the pod."""
+    stored.spec.ClearField("ephemeral_containers")
+    stored.spec.ephemeral_containers.extend(incoming.spec.ephemeral_containers)
+
+
 class PodStrategy(Strategy):
+    subresources = {"ephemeralcontainers": _take_ephemeral_containers}
+
     def prepare_for_create(self, obj: Any) -> None:
         if not obj.status.phase:
             obj.status.phase = "Pending"
@@ -49,11 +58,25 @@ class PodStrategy(Strategy):
     def admit(self, obj: Any, namespace: Any) -> str | None:
         return podsecurity.refusal(obj, namespace)
 
+    def prepare_for_update(self, new: Any, old: Any) -> None:
+        # Ephemeral containers are written through their own subresource only: an update
+        # of the pod (kubectl replace of its manifest) keeps those already added.
+        new.spec.ClearField("ephemeral_containers")
+        new.spec.ephemeral_containers.extend(old.spec.ephemeral_containers)
+
     def validate(self, errs: Errors, obj: Any) -> None:
-        pod.validate_pod_spec(errs, obj.spec, "spec")
+        pod.validate_pod_spec(errs, obj.spec, "spec", ephemeral_allowed=True)
 
     def validate_update(self, errs: Errors, new: Any, old: Any) -> None:
         pod.validate_pod_update(errs, new, old)
+        ephemeral.validate_added(errs, new.spec, old.spec)
+
+    def problems(self, obj: Any, old: Any | None = None) -> list[FieldError]:
+        found = super().problems(obj, old)
+        if old is None and obj.spec.ephemeral_containers:
+            # As Kubernetes: they join a pod that runs, through pods/ephemeralcontainers.
+            found.append(FieldError(ephemeral.PATH, "Forbidden: cannot be set on create"))
+        return found
 
     def mark_deleted(self, obj: Any, grace_period_seconds: int | None, policy: str) -> bool:
         apply_policy(obj, policy)

@@ -19,6 +19,7 @@ from client.names import (
     is_valid_label_value,
 )
 from client.sidecars import SIDECAR_RESTART_POLICY, is_sidecar
+from master.apiserver.validation import ephemeral
 from master.apiserver.validation.errors import Errors, child, index
 from master.apiserver.validation.fields import (
     PROTOCOLS,
@@ -82,8 +83,10 @@ def validate_pod_spec(
     path: str,
     *,
     restart_policies: Sequence[str] = RESTART_POLICIES,
+    ephemeral_allowed: bool = False,
 ) -> None:
-    """Every field of a PodSpec; `restart_policies` narrows what the owner kind allows."""
+    """Every field of a PodSpec; `restart_policies` narrows what the owner kind allows.
+    Only a pod's own spec has ephemeral containers, never a template."""
     volumes = _volumes(errs, spec.volumes, child(path, "volumes"))
     if not spec.containers:
         errs.required(child(path, "containers"))
@@ -108,6 +111,17 @@ def validate_pod_spec(
                         p.host_port,
                         "must match `containerPort` when `hostNetwork` is true",
                     )
+    ephemeral_path = child(path, "ephemeralContainers")
+    if spec.ephemeral_containers and not ephemeral_allowed:
+        errs.forbidden(ephemeral_path, "ephemeral containers not allowed in pod template")
+    elif spec.ephemeral_containers:
+        for i, e in enumerate(spec.ephemeral_containers):
+            epath = index(ephemeral_path, i)
+            _container(errs, ephemeral.common_part(e), epath, volumes, init=False)
+            ephemeral.validate_own_fields(errs, e, epath, spec)
+            if e.name in names:
+                errs.duplicate(child(epath, "name"), e.name)
+            names.add(e.name)
     rp = child(path, "restartPolicy")
     if not spec.restart_policy:
         errs.required(rp, "valid values: " + ", ".join(f'"{r}"' for r in restart_policies))
@@ -740,6 +754,7 @@ def validate_pod_update(errs: Errors, new: core_pb2.Pod, old: core_pb2.Pod) -> N
         spec.ClearField("tolerations")
         spec.ClearField("node_name")
         spec.ClearField("scheduling_gates")
+        spec.ClearField("ephemeral_containers")  # only added, checked by ephemeral.py
         for c in [*spec.containers, *spec.init_containers]:
             c.ClearField("image")
     if a.SerializeToString(deterministic=True) != b.SerializeToString(deterministic=True):

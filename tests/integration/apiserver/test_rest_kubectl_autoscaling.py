@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from client.api import ApiClient
-from master.apiserver.server import ApiServer
 from proto import core_pb2
 from tests.integration.apiserver.kubectl import KUBECTL
 from tests.support.fakestats import FakeStats
@@ -46,15 +45,6 @@ spec:
     spec:
       containers: [{name: db, image: busybox:1.35}]
 """
-
-
-@pytest.fixture
-async def api(apiserver: ApiServer) -> AsyncIterator[ApiClient]:
-    client = ApiClient([apiserver.endpoint])
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 @pytest.fixture
