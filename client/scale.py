@@ -23,6 +23,7 @@ from client import kinds
 from client.api import ApiClient
 from client.errors import Conflict, NotFound
 from client.kinds import Kind
+from client.selectors import format_selector
 from proto import meta_pb2
 
 __all__ = ["Scale", "as_kubernetes", "get_scale", "is_scalable", "scale_of", "update_scale"]
@@ -65,25 +66,6 @@ def is_scalable(kind: Kind) -> bool:
     )
 
 
-def selector_string(selector: Any) -> str:
-    """metav1.FormatLabelSelector without its "<none>": labels, then expressions; a
-    ReplicationController's label map as its labels."""
-    if not isinstance(selector, meta_pb2.LabelSelector):
-        return ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
-    parts = [f"{k}={v}" for k, v in sorted(selector.match_labels.items())]
-    for req in selector.match_expressions:
-        values = ",".join(sorted(req.values))
-        parts.append(
-            {
-                "In": f"{req.key} in ({values})",
-                "NotIn": f"{req.key} notin ({values})",
-                "Exists": req.key,
-                "DoesNotExist": f"!{req.key}",
-            }.get(req.operator, f"{req.key} {req.operator} ({values})")
-        )
-    return ",".join(parts)
-
-
 def scale_of(obj: Any) -> Scale:
     """The view of a scalable object (spec.replicas unset counts as its default, 1)."""
     kind = kinds.of(obj)
@@ -98,7 +80,7 @@ def scale_of(obj: Any) -> Scale:
         creation_timestamp=meta.creation_timestamp,
         spec_replicas=replicas,
         status_replicas=obj.status.replicas,
-        selector=selector_string(spec.selector),
+        selector=format_selector(spec.selector),
     )
 
 

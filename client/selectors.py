@@ -113,6 +113,31 @@ def _check_value(value: str, where: str) -> None:
         raise ValueError(f"{where}: invalid label value {value!r}: {'; '.join(problems)}")
 
 
+def format_labels(labels: Mapping[str, str]) -> str:
+    """A label map as kubectl writes it, sorted: `app=web,tier=db` ("" when empty)."""
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def format_selector(selector: meta_pb2.LabelSelector | Mapping[str, str]) -> str:
+    """metav1.FormatLabelSelector without its "<none>": labels, then expressions, in the
+    string syntax (`app=web,tier in (a,b)`); a label map (a ReplicationController's or a
+    Service's selector) as its equalities."""
+    if not isinstance(selector, meta_pb2.LabelSelector):
+        return format_labels(selector)
+    parts = [format_labels(selector.match_labels)] if selector.match_labels else []
+    for req in selector.match_expressions:
+        values = ",".join(sorted(req.values))
+        parts.append(
+            {
+                "In": f"{req.key} in ({values})",
+                "NotIn": f"{req.key} notin ({values})",
+                "Exists": req.key,
+                "DoesNotExist": f"!{req.key}",
+            }.get(req.operator, f"{req.key} {req.operator} ({values})")
+        )
+    return ",".join(parts)
+
+
 def from_labels(labels: Mapping[str, str]) -> LabelSelector:
     """The selector matching objects that carry all these labels (`a=b,c=d`)."""
     return LabelSelector(Requirement(k, "=", (v,)) for k, v in labels.items())

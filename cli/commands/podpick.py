@@ -13,7 +13,7 @@ from typing import Any
 from cli.errors import CliError
 from cli.invocation import Invocation
 from client.kinds import UnknownKindError, resolve
-from client.printing.columns import selector_text
+from client.selectors import format_selector
 from proto import core_pb2
 
 WORKLOADS = (
@@ -28,11 +28,9 @@ WORKLOADS = (
 )
 
 
-def _selector_of(obj: Any, resource: str) -> str:
-    if resource == "services":
-        return ",".join(f"{k}={v}" for k, v in sorted(obj.spec.selector.items()))
-    text = selector_text(obj.spec.selector)
-    return "" if text == "<none>" else text
+def _selector_of(obj: Any) -> str:
+    # A Service's selector is a label map, a workload's a LabelSelector: both format.
+    return format_selector(obj.spec.selector)
 
 
 def _ready(pod: core_pb2.Pod) -> bool:
@@ -72,7 +70,7 @@ async def pods_for(inv: Invocation, target: str, selector: str) -> list[str]:
         if kind.resource == "pods":
             return [name]
         obj = await api.get(kind.resource, namespace, name)
-        wanted = _selector_of(obj, kind.resource)
+        wanted = _selector_of(obj)
         if not wanted:
             raise CliError(f"{kind.qualified}/{name} selects no pods (its selector is empty)")
         listed = await api.list("pods", namespace, label_selector=wanted)

@@ -25,6 +25,7 @@ from cli.errors import CliError
 from cli.invocation import Invocation
 from client.api import ApiClient
 from client.errors import NotFound
+from client.selectors import format_labels
 from proto import core_pb2
 
 __all__ = ["register", "run"]
@@ -120,7 +121,7 @@ async def resolve(
         raise CliError(f'service "{name}" has no port {remote}')
     if not svc.spec.selector:
         raise CliError(f'service "{name}" has no selector: no pod to forward to')
-    selector = ",".join(f"{k}={v}" for k, v in sorted(svc.spec.selector.items()))
+    selector = format_labels(svc.spec.selector)
     pods = [p for p in (await api.list("pods", namespace, label_selector=selector)).items
             if isinstance(p, core_pb2.Pod) and _ready(p)]
     if not pods:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cli.describe.writer import NONE, Writer, timestamp
 from client.printing.podstatus import summarize
+from client.selectors import format_labels
 from proto import core_pb2, meta_pb2
 
 
@@ -261,8 +262,7 @@ def describe_pod(w: Writer, pod: core_pb2.Pod) -> None:
         for c in st.conditions:
             w.line(1, c.type, c.status)
     write_volumes(w, 0, list(spec.volumes))
-    selectors = [f"{k}={v}" for k, v in sorted(spec.node_selector.items())]
-    w.field(0, "Node-Selectors", ",".join(selectors))
+    w.field(0, "Node-Selectors", format_labels(spec.node_selector))
     tolerations = _tolerations(spec)
     if tolerations:
         for i, t in enumerate(tolerations):

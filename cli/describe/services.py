@@ -6,6 +6,7 @@ from cli.describe.writer import NONE, Writer
 from client import errors
 from client.api import ApiClient
 from client.printing.columns import endpoints_text
+from client.selectors import format_labels
 from proto import core_pb2
 
 
@@ -22,7 +23,7 @@ async def describe_service(w: Writer, svc: core_pb2.Service, api: ApiClient) -> 
     w.field(0, "Namespace", meta.namespace)
     w.mapping(0, "Labels", dict(meta.labels))
     w.mapping(0, "Annotations", dict(meta.annotations), ": ")
-    w.field(0, "Selector", ",".join(f"{k}={v}" for k, v in sorted(spec.selector.items())))
+    w.field(0, "Selector", format_labels(spec.selector))
     w.field(0, "Type", spec.type or "ClusterIP")
     # kubectl 1.32's lines, in its order; the optional ones only when set, as there.
     if spec.ip_family_policy:

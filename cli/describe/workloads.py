@@ -6,6 +6,7 @@ from cli.describe.pods import write_template
 from cli.describe.writer import Writer, timestamp
 from client.api import ApiClient
 from client.printing.columns import selector_text
+from client.selectors import format_labels
 from proto import core_pb2, meta_pb2, workloads_pb2
 
 
@@ -91,8 +92,7 @@ def describe_daemonset(w: Writer, ds: workloads_pb2.DaemonSet) -> None:
     st = ds.status
     w.field(0, "Name", ds.metadata.name)
     w.field(0, "Selector", selector_text(ds.spec.selector))
-    selectors = ",".join(f"{k}={v}" for k, v in sorted(ds.spec.template.spec.node_selector.items()))
-    w.field(0, "Node-Selector", selectors)
+    w.field(0, "Node-Selector", format_labels(ds.spec.template.spec.node_selector))
     w.mapping(0, "Labels", dict(ds.metadata.labels))
     w.mapping(0, "Annotations", dict(ds.metadata.annotations), ": ")
     w.field(0, "Desired Number of Nodes Scheduled", st.desired_number_scheduled)

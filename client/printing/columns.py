@@ -15,11 +15,11 @@ from client.kinds import Object
 from client.printing.age import age, since
 from client.printing.autoscaling import hpa_row
 from client.printing.podstatus import summarize
+from client.selectors import format_labels, format_selector
 from client.storage import is_default_class
 from proto import (
     core_pb2,
     discovery_pb2,
-    meta_pb2,
     networking_pb2,
     policy_pb2,
     storage_pb2,
@@ -45,26 +45,12 @@ class Columns:
 
 
 def _labels(labels: Mapping[str, str]) -> str:
-    return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or NONE
+    return format_labels(labels) or NONE
 
 
 def selector_text(selector: Any) -> str:
-    """A LabelSelector message in kubectl's string syntax (`app=web,tier in (a,b)`); a
-    label map (a ReplicationController's selector) as its equalities."""
-    if not isinstance(selector, meta_pb2.LabelSelector):
-        return ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or NONE
-    parts = [f"{k}={v}" for k, v in sorted(selector.match_labels.items())]
-    for req in selector.match_expressions:
-        op = req.operator
-        if op == "In":
-            parts.append(f"{req.key} in ({','.join(sorted(req.values))})")
-        elif op == "NotIn":
-            parts.append(f"{req.key} notin ({','.join(sorted(req.values))})")
-        elif op == "Exists":
-            parts.append(req.key)
-        elif op == "DoesNotExist":
-            parts.append(f"!{req.key}")
-    return ",".join(parts) or NONE
+    """A selector in kubectl's string syntax, "<none>" when it selects by nothing."""
+    return format_selector(selector) or NONE
 
 
 def _containers_images(spec: core_pb2.PodSpec) -> list[str]:
