@@ -181,7 +181,14 @@ class Stored:
         return list(page.items)
 
     async def get(self, kind: Kind, namespace: str, name: str) -> Any | None:
-        kv, _ = await self.etcd.get(object_key(kind, namespace, name))
+        """One object (shared with the cache: read it, never change it). A webhook's
+        Service and Endpoints and a write's Namespace are read on every admitted write, as
+        kube-apiserver reads them from its informers, a moment behind at most."""
+        key = object_key(kind, namespace, name)
+        cacher = self.cache.ready_now(kind) if self.cache is not None else None
+        if cacher is not None:
+            return cacher.store.get(key)
+        kv, _ = await self.etcd.get(key)
         return None if kv is None else decode_stored(kind, kv.value, kv.mod_revision)
 
     async def namespace_of(self, w: Write) -> Any | None:

@@ -173,8 +173,9 @@ class WebhookAdmission:
         hooks = await self._chosen(MUTATING, w, namespace_obj, configs)
         if not hooks or w.obj is None:
             return None
-        current = object_dict(w.obj, w.kind)
-        assert current is not None
+        original = object_dict(w.obj, w.kind)
+        assert original is not None
+        current = original
         changed_after: dict[int, bool] = {}
         for i, hook in enumerate(hooks):
             patched = await self._mutate_one(hook, w, current)
@@ -186,7 +187,7 @@ class WebhookAdmission:
         for i, hook in enumerate(hooks):
             if changed_after.get(i) and hook.spec.reinvocation_policy == "IfNeeded":
                 current = await self._mutate_one(hook, w, current) or current
-        if current == object_dict(w.obj, w.kind):
+        if current == original:
             return None
         try:
             decoded: Any = from_dict(w.kind.message, current)
