@@ -58,7 +58,10 @@ class _Lookup:
             if worker is None:
                 continue
             names = [c.name for c in worker.pod.spec.containers]
-            init_names = [c.name for c in worker.pod.spec.init_containers]
+            # Init and ephemeral containers are found by name; only an app container is
+            # the one a pod with one has by default.
+            others = [c.name for c in worker.pod.spec.init_containers]
+            others += [e.name for e in worker.pod.spec.ephemeral_containers]
             if not container:
                 if len(names) != 1:
                     await context.abort(
@@ -67,7 +70,7 @@ class _Lookup:
                         f"choose one of: [{' '.join(names)}]",
                     )
                 container = names[0]
-            if container not in names and container not in init_names:
+            if container not in names and container not in others:
                 await context.abort(
                     grpc.StatusCode.INVALID_ARGUMENT,
                     f"container {container} is not valid for pod {pod}",

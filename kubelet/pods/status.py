@@ -9,8 +9,9 @@ produces an identical status and is not written again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from client.ephemeral import as_container
 from client.sidecars import is_sidecar, sidecars
 from client.timestamps import now
 from kubelet.runtime.interface import ContainerInfo
@@ -85,6 +86,45 @@ def container_status(
         reason, message = wait or ("ContainerCreating", "")
         st.state.waiting.CopyFrom(core_pb2.ContainerStateWaiting(reason=reason, message=message))
     return st
+
+
+def ephemeral_status(
+    spec: core_pb2.EphemeralContainer, facts: PodFacts, old: core_pb2.ContainerStatus | None
+) -> core_pb2.ContainerStatus:
+    """An ephemeral container's status, in containerStatuses' form. It is never probed, so
+    never ready; and it runs once: one that ran and has gone from the runtime since (with
+    a dead sandbox) keeps the terminated state last reported, as Kubernetes keeps an old
+    terminated status, or is reported lost if it was last seen running."""
+    container = as_container(spec)
+    if facts.instances.get(spec.name) or old is None or not _has_run(old):
+        unprobed = replace(facts, ready=lambda cid: False, started=lambda cid: True)
+        return container_status(container, unprobed, "ContainerCreating")
+    if old.state.HasField("terminated"):
+        return old
+    st = core_pb2.ContainerStatus(
+        name=old.name, image=old.image, image_id=old.image_id, container_id=old.container_id
+    )
+    st.state.terminated.CopyFrom(
+        core_pb2.ContainerStateTerminated(
+            exit_code=137,
+            reason="ContainerStatusUnknown",
+            message="The container could not be located when the pod was recreated",
+            started_at=old.state.running.started_at,
+            container_id=old.container_id,
+        )
+    )
+    return st
+
+
+def _has_run(st: core_pb2.ContainerStatus) -> bool:
+    ran = st.state.HasField("running") or st.state.HasField("terminated")
+    return ran and bool(st.container_id)
+
+
+def ran_once(name: str, pod: core_pb2.Pod) -> bool:
+    """Whether the pod's status shows the ephemeral container as started, once (its
+    container may since have gone with a dead sandbox: it is not started again)."""
+    return any(s.name == name and _has_run(s) for s in pod.status.ephemeral_container_statuses)
 
 
 def phase(
@@ -177,6 +217,11 @@ def pod_status(facts: PodFacts) -> core_pb2.PodStatus:
     apps = [container_status(c, facts, app_wait) for c in pod.spec.containers]
     out.init_container_statuses.extend(inits)
     out.container_statuses.extend(apps)
+    # Ephemeral containers count for nothing below: not the phase, not Ready.
+    before = {s.name: s for s in old.ephemeral_container_statuses}
+    out.ephemeral_container_statuses.extend(
+        ephemeral_status(e, facts, before.get(e.name)) for e in pod.spec.ephemeral_containers
+    )
     out.phase = old.phase if old.phase in TERMINAL else phase(pod, inits, apps)
     if old.phase in TERMINAL:
         # Why it ended (Evicted, DeadlineExceeded...) outlives the containers' last words.

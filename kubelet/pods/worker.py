@@ -2,10 +2,10 @@
 
 Each `sync` is level-triggered: it looks at the pod as the API server last showed it and
 at the containers as the runtime last showed them, takes the steps that are due (sandbox,
-init containers in order, app containers, restarts after back-off, liveness kills) and
-writes the pod's status when it changed. It runs when the pod changes, when the pod's
-containers change (the PLEG), when a probe result changes, when a back-off expires, and
-otherwise every resync period.
+init containers in order, app containers, restarts after back-off, liveness kills, then
+ephemeral containers, once each) and writes the pod's status when it changed. It runs
+when the pod changes, when the pod's containers change (the PLEG), when a probe result
+changes, when a back-off expires, and otherwise every resync period.
 
 Restart counts live in the runtime, as each container's attempt label, so a kubelet that
 restarts reports the same counts and adopts running containers instead of restarting them.
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from client.ephemeral import as_container
 from client.errors import Conflict, NotFound
 from client.quantity import cpu_millis, memory_bytes
 from client.sidecars import is_sidecar, sidecars
@@ -37,7 +38,7 @@ from kubelet.pods.context import NodeContext
 from kubelet.pods.env import container_env, expand
 from kubelet.pods.lifecycle import POST_START, PRE_STOP, hook_of, run_hook
 from kubelet.pods.service_env import service_env_for
-from kubelet.pods.status import TERMINAL, PodFacts, pod_status
+from kubelet.pods.status import TERMINAL, PodFacts, pod_status, ran_once
 from kubelet.pods.volumes import VolumeError, VolumeManager
 from kubelet.probes.workers import LIVENESS, STARTUP, epoch
 from kubelet.runtime.interface import (
@@ -96,6 +97,15 @@ class _PodSetup:
     pod: core_pb2.Pod
     sandbox: ContainerInfo
     paths: dict[str, str]
+
+
+def _pod_pid_mode(spec: core_pb2.PodSpec) -> str:
+    """The PID namespace the pod's containers share: "host" (hostPID), "sandbox"
+    (shareProcessNamespace) or "" (each its own). A shared one wins over an ephemeral
+    container's target, as in Kubernetes: the target's processes are in it already."""
+    if spec.host_pid:
+        return "host"
+    return "sandbox" if spec.share_process_namespace else ""
 
 
 def _newest(by_name: dict[str, list[ContainerInfo]], name: str) -> ContainerInfo | None:
@@ -234,6 +244,7 @@ class PodWorker:
             if any(_newest(by_name, c.name) is not None for c in pod.spec.containers):
                 await self._sync_sidecars(setup, by_name)
                 await self._sync_app_containers(setup, by_name)
+                await self._sync_ephemeral_containers(setup, by_name)
             elif await self._sync_init_containers(setup, by_name):
                 await self._sync_app_containers(setup, by_name)
         if self._acted:
@@ -387,21 +398,65 @@ class PodWorker:
                     await self._kill_unhealthy(pod, spec, latest, failed)
                 continue
             if latest.state == "created":
-                # Created but never started: the runtime refused to start it. Retried
-                # after Kubernetes' back-off, not at every relist its removal causes.
-                key = (self.uid, spec.name)
-                wait = self.ctx.crash_backoff.remaining(key)
-                if wait > 0:
-                    delay = self.ctx.crash_backoff.delay(key)
-                    self._waiting[spec.name] = ("CrashLoopBackOff", self._backoff(pod, spec, delay))
-                    self._retry_in(wait)
-                    continue
-                self._acting()
-                await self.ctx.runtime.remove_container(latest.id)
-                await self._start(setup, spec, "app", latest.attempt)
+                await self._start_created_again(setup, spec, "app", latest)
                 continue
             if policy == "Always" or (policy == "OnFailure" and latest.exit_code != 0):
                 await self._restart_after_backoff(setup, spec, "app", latest)
+
+    async def _start_created_again(
+        self,
+        setup: _PodSetup,
+        spec: core_pb2.Container,
+        kind: str,
+        latest: ContainerInfo,
+        *,
+        pid_target: str = "",
+    ) -> None:
+        """A container created but never started (the runtime refused to start it) is
+        removed and made again after Kubernetes' back-off, not at every relist its removal
+        causes; it never ran, so this is no restart."""
+        key = (self.uid, spec.name)
+        wait = self.ctx.crash_backoff.remaining(key)
+        if wait > 0:
+            delay = self.ctx.crash_backoff.delay(key)
+            self._waiting[spec.name] = ("CrashLoopBackOff", self._backoff(setup.pod, spec, delay))
+            self._retry_in(wait)
+            return
+        self._acting()
+        await self.ctx.runtime.remove_container(latest.id)
+        await self._start(setup, spec, kind, latest.attempt, pid_target=pid_target)
+
+    async def _sync_ephemeral_containers(
+        self, setup: _PodSetup, by_name: dict[str, list[ContainerInfo]]
+    ) -> None:
+        """Start each ephemeral container (`kubectl debug`) once the pod runs, after its app
+        containers. It is never started again, whatever the restartPolicy: not after it
+        exits, nor after it went with a dead sandbox (the pod's status remembers it ran)."""
+        pod = setup.pod
+        if pod.status.phase != "Running":
+            return
+        for ephemeral in pod.spec.ephemeral_containers:
+            latest = _newest(by_name, ephemeral.name)
+            if latest is None and ran_once(ephemeral.name, pod):
+                continue
+            if latest is not None and latest.state != "created":
+                continue
+            spec = as_container(ephemeral)
+            target = ""
+            if ephemeral.target_container_name and not _pod_pid_mode(pod.spec):
+                running = _newest(by_name, ephemeral.target_container_name)
+                if running is None or not running.running:
+                    # Kubernetes' words; tried again once the target runs.
+                    name = ephemeral.target_container_name
+                    msg = f"unable to find target container {name}"
+                    self._waiting[spec.name] = ("CreateContainerConfigError", msg)
+                    self._retry_in(5.0)
+                    continue
+                target = running.id
+            if latest is None:
+                await self._start(setup, spec, "ephemeral", 0, pid_target=target)
+            else:
+                await self._start_created_again(setup, spec, "ephemeral", latest, pid_target=target)
 
     async def _kill_unhealthy(
         self, pod: core_pb2.Pod, spec: core_pb2.Container, info: ContainerInfo, probe_kind: str
@@ -502,8 +557,16 @@ class PodWorker:
         return True
 
     async def _start(
-        self, setup: _PodSetup, spec: core_pb2.Container, kind: str, attempt: int
+        self,
+        setup: _PodSetup,
+        spec: core_pb2.Container,
+        kind: str,
+        attempt: int,
+        *,
+        pid_target: str = "",
     ) -> None:
+        """Pull the image as the policy says, resolve the container's config and start it;
+        `pid_target` is the running container whose PID namespace it joins, if any."""
         pod, sandbox = setup.pod, setup.sandbox
         if not await self._ensure_image(pod, spec):
             return
@@ -532,14 +595,10 @@ class PodWorker:
                 ),
                 read_only_root=spec.security_context.read_only_root_filesystem,
                 stdin=spec.stdin,
+                stdin_once=spec.stdin_once,
                 tty=spec.tty,
-                pid_mode=(
-                    "host"
-                    if pod.spec.host_pid
-                    else "sandbox"
-                    if pod.spec.share_process_namespace
-                    else ""
-                ),
+                pid_mode=_pod_pid_mode(pod.spec) or ("target" if pid_target else ""),
+                pid_target=pid_target,
             )
         except (ContainerConfigError, VolumeError, ValueError) as e:
             self._waiting[spec.name] = ("CreateContainerConfigError", str(e))
@@ -638,7 +697,9 @@ class PodWorker:
                 if not old.running:
                     self._acting()
                     await self.ctx.runtime.remove_container(old.id)
-        known = {s.name for s in [*self.pod.spec.containers, *self.pod.spec.init_containers]}
+        spec = self.pod.spec
+        known = {s.name for s in [*spec.containers, *spec.init_containers]}
+        known.update(e.name for e in spec.ephemeral_containers)
         for name, inst in by_name.items():
             if name not in known:
                 for c in inst:

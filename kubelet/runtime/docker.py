@@ -420,11 +420,16 @@ class DockerRuntime:
             host["mem_limit"] = config.memory_bytes
         if config.pid_mode:
             # shareProcessNamespace joins the sandbox's PID namespace, as the pause
-            # container is PID 1 of a Kubernetes pod that shares one.
-            host["pid_mode"] = "host" if config.pid_mode == "host" else f"container:{sandbox.id}"
+            # container is PID 1 of a Kubernetes pod that shares one; an ephemeral
+            # container with a target joins that container's.
+            host["pid_mode"] = {
+                "host": "host",
+                "sandbox": f"container:{sandbox.id}",
+                "target": f"container:{config.pid_target}",
+            }[config.pid_mode]
+        name = container_name(self.node, pod, config.name, config.attempt)
         kwargs: dict[str, Any] = {
             "detach": True,
-            "name": container_name(self.node, pod, config.name, config.attempt),
             "labels": self._labels(pod, config.name, config.kind, config.attempt),
             "environment": [f"{k}={v}" for k, v in config.env.items()],
             "stdin_open": config.stdin,
@@ -442,11 +447,23 @@ class DockerRuntime:
         if config.run_as_user is not None:
             kwargs["user"] = str(config.run_as_user)
 
+        def create() -> dict[str, Any]:
+            host_config = api.create_host_config(**host)
+            if not config.stdin_once:
+                return dict(
+                    api.create_container(config.image, name=name, host_config=host_config, **kwargs)
+                )
+            # docker-py sets StdinOnce only for a run it attaches to itself: the body is
+            # built and StdinOnce set on it (`kubectl debug -i`: stdin closes when the
+            # first attach ends, and the shell reading it exits). Unlike create_container,
+            # this adds no proxy settings of the Docker CLI to the environment.
+            body = api.create_container_config(config.image, host_config=host_config, **kwargs)
+            body["StdinOnce"] = True
+            created = api.create_container_from_config(body, name)  # type: ignore[no-untyped-call]
+            return dict(created)
+
         def run() -> str:
-            created = api.create_container(
-                config.image, host_config=api.create_host_config(**host), **kwargs
-            )
-            cid = str(created["Id"])
+            cid = str(create()["Id"])
             # Refused to start, it stays "created": the pod worker retries it after the
             # back-off (removing it then), and the status says why meanwhile.
             api.start(cid)

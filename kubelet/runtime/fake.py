@@ -126,9 +126,17 @@ class FakeRuntime:
     async def start_container(
         self, pod: rt.PodRef, sandbox: rt.ContainerInfo, config: rt.ContainerConfig
     ) -> rt.ContainerInfo:
-        """Running after `start_delay` seconds."""
+        """Running after `start_delay` seconds. A PID namespace is joined only while its
+        container runs, as Docker refuses one that does not."""
         if self.start_delay:
             await asyncio.sleep(self.start_delay)
+        if config.pid_mode == "target":
+            target = self._containers.get(config.pid_target)
+            if target is None or not target.running:
+                raise rt.RuntimeFailure(
+                    f"starting container {config.name}: cannot join the PID namespace of "
+                    f"container {config.pid_target}: it is not running"
+                )
         info = rt.ContainerInfo(
             id=uuid.uuid4().hex,
             pod=pod,

@@ -21,7 +21,7 @@ LABEL_CONTAINER_NAME = "io.tugboat.container.name"
 LABEL_ATTEMPT = "io.tugboat.container.attempt"
 LABEL_NODE = "io.tugboat.node"
 LABEL_KIND = "io.tugboat.kind"
-""""sandbox", "init" or "app"."""
+""""sandbox", "init", "app" or "ephemeral"."""
 
 SANDBOX_NAME = "POD"
 """The container name of a pod's sandbox, as Kubernetes spells the pause container."""
@@ -90,9 +90,15 @@ class ContainerConfig:
     run_as_user: int | None = None
     read_only_root: bool = False
     stdin: bool = False
+    stdin_once: bool = False
+    """Stdin closes when the first attach holding it ends (Docker's StdinOnce)."""
     tty: bool = False
     pid_mode: str = ""
-    """"" (its own PID namespace), "host" (hostPID) or "sandbox" (shareProcessNamespace)."""
+    """"" (its own PID namespace), "host" (hostPID), "sandbox" (shareProcessNamespace) or
+    "target" (the PID namespace of the container `pid_target` names, as CRI's TARGET mode:
+    an ephemeral container's targetContainerName)."""
+    pid_target: str = ""
+    """The runtime id of the running container whose PID namespace a "target" joins."""
 
 
 @dataclass(frozen=True)

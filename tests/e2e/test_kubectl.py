@@ -364,6 +364,75 @@ def test_attach_joins_the_containers_own_process_input_and_output(
         kubectl("delete", "pod", "echoer", "--grace-period", "0", "--force", "--wait")
 
 
+SLEEPER = """
+apiVersion: v1
+kind: Pod
+metadata: {name: sleeper}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: app
+    image: busybox:1.35
+    command: ["sleep", "3600"]
+"""
+
+
+def test_debug_runs_a_shell_beside_the_app_that_sees_its_processes(
+    kubectl: Kubectl, streams: list[Streaming]
+):
+    kubectl.ok("apply", "-f", "-", stdin=SLEEPER)
+    try:
+        kubectl.ok("wait", "--for=condition=Ready", "pod/sleeper", "--timeout=120s")
+        pod = json.loads(kubectl.ok("get", "pod", "sleeper", "-o", "json"))
+        app_ip = pod["status"]["podIP"]
+        # kubectl debug -i: the ephemeral container is added, started by the kubelet in
+        # the app's PID namespace, and attached to once kubectl sees it running.
+        process = subprocess.Popen(
+            ["kubectl", "debug", "-i", "sleeper", "--image=busybox:1.35", "--target=app",
+             "-c", "dbg", "--", "sh"],
+            env=kubectl.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        streams.append(debugging := Streaming(process))
+
+        def say(line: str) -> None:
+            assert process.stdin is not None
+            process.stdin.write(line + "\n")
+            process.stdin.flush()
+
+        def sees_the_app() -> bool:
+            # The first lines may go out before the session is joined: ask until answered.
+            # (Anchored: grep's own command line holds the pattern too.)
+            say("echo pids: $(ps -o args | grep -c '^sleep 3600') ips: $(ip -4 -o addr)")
+            return any(line.startswith("pids: ") for line in debugging.lines)
+
+        wait_until(sees_the_app, timeout=90, interval=1, what="the debugger answering")
+        answer = next(line for line in debugging.lines if line.startswith("pids: "))
+        assert answer.startswith("pids: 1 "), answer  # the app's process, seen
+        assert f" {app_ip}/" in answer, answer  # the pod's own network
+        say("exit 3")
+        process.wait(timeout=60)
+
+        def terminated() -> dict[str, object] | None:
+            got = json.loads(kubectl.ok("get", "pod", "sleeper", "-o", "json"))
+            [status] = got["status"].get("ephemeralContainerStatuses") or [{}]
+            state = status.get("state", {})
+            return state.get("terminated") if isinstance(state, dict) else None
+
+        ended = wait_until(terminated, timeout=60, interval=1, what="dbg terminated")
+        assert ended["exitCode"] == 3
+        # Never restarted, and the pod it visited runs on, ready.
+        got = json.loads(kubectl.ok("get", "pod", "sleeper", "-o", "json"))
+        assert got["status"]["ephemeralContainerStatuses"][0].get("restartCount", 0) == 0
+        assert got["status"]["phase"] == "Running"
+        assert kubectl.ok("logs", "sleeper", "-c", "dbg").count("pids: ") >= 1
+        assert {c["type"]: c["status"] for c in got["status"]["conditions"]}["Ready"] == "True"
+    finally:
+        kubectl("delete", "pod", "sleeper", "--grace-period", "0", "--force", "--wait")
+
+
 PER_INDEX = """
 apiVersion: batch/v1
 kind: Job

@@ -20,6 +20,7 @@ from kubelet.probes.workers import ProbeManager
 from kubelet.runtime.fake import FakeRuntime
 from kubelet.runtime.interface import ContainerInfo
 from proto import core_pb2
+from tests.unit.kubelet.doubles import NoConfig, NoEvents
 
 
 class CountingRuntime(FakeRuntime):
@@ -53,30 +54,6 @@ class PodStore:
 
     async def delete(self, resource: str, namespace: str, name: str, **options: Any) -> Any:
         return self.pod
-
-
-class NoEvents:
-    async def record(self, obj: core_pb2.Pod, type: str, reason: str, message: str) -> None:
-        pass
-
-
-class NoConfig:
-    async def configmap(self, namespace: str, name: str) -> None:
-        return None
-
-    async def secret(self, namespace: str, name: str) -> None:
-        return None
-
-    async def token(
-        self, pod: core_pb2.Pod, audience: str = "", expiration_seconds: int = 0
-    ) -> str:
-        return ""
-
-    async def claim(self, namespace: str, name: str) -> None:
-        return None
-
-    async def volume(self, name: str) -> None:
-        return None
 
 
 def web_pod() -> core_pb2.Pod:
