@@ -104,15 +104,18 @@ def docker_time(value: str) -> str:
     return head + "Z"
 
 
-_PROPAGATION = {"": "rprivate", "HostToContainer": "rslave", "Bidirectional": "rshared"}
+_PROPAGATION = {"": "", "HostToContainer": ",rslave", "Bidirectional": ",rshared"}
 """Kubernetes' mountPropagation as the bind propagation Docker takes (its CRI shim's
-mapping): private, slave (the host's new mounts appear inside) or shared (both ways)."""
+mapping): private, slave (the host's new mounts appear inside) or shared (both ways).
+Private is left to Docker's default, as the shim leaves it: Docker binds privately
+unless the source holds its own root (`/`, what `kubectl debug node/...` mounts at
+/host), which it binds as a slave and refuses with an explicit rprivate."""
 
 
 def _bind(m: rt.Mount) -> str:
     """A bind in Docker's `SRC:DST:MODE` form."""
     mode = "ro" if m.read_only else "rw"
-    return f"{m.host_path}:{m.container_path}:{mode},{_PROPAGATION[m.propagation]}"
+    return f"{m.host_path}:{m.container_path}:{mode}{_PROPAGATION[m.propagation]}"
 
 
 def container_name(node: str, pod: rt.PodRef, name: str, attempt: int) -> str:

@@ -1,7 +1,8 @@
 """How a volume is mounted, on the real Docker engine: one volume at several paths, each
 read-only or not; subPathExpr expanded from the container's environment; mounts made on
 the host later reaching the container with mountPropagation HostToContainer and not
-without it; recursiveReadOnly Enabled refused with the reason, since this engine cannot."""
+without it; recursiveReadOnly Enabled refused with the reason, since this engine cannot;
+the host's root at /host, as `kubectl debug node/...` mounts it."""
 
 from __future__ import annotations
 
@@ -119,3 +120,17 @@ async def test_recursive_read_only_enabled_is_refused_with_the_reason(api, kubel
     found = await wait_for_pod(api, "rro", refused)
     message = found.status.container_statuses[0].state.waiting.message
     assert "recursiveReadOnly: Enabled is not supported by the container runtime" in message
+
+
+async def test_the_hosts_root_mounts_as_kubectl_debug_node_mounts_it(api, kubelet, node_name):
+    # kubectl debug node/NAME mounts hostPath / at /host with no propagation: Docker
+    # refused the explicit rprivate bind of a source that holds its own root.
+    c = container("debugger", "sleep", "3600")
+    c.volume_mounts.add(name="host-root", mount_path="/host")
+    p = pod("host-root", node_name, c)
+    p.spec.volumes.add(name="host-root").host_path.path = "/"
+    await api.create(p)
+    p = await wait_for_pod(api, "host-root", running)
+    box = await asyncio.to_thread(docker.from_env().containers.get, container_id(p, "debugger"))
+    hostname = await asyncio.to_thread(Path("/etc/hostname").read_bytes)
+    assert await _read(box, "/host/etc/hostname") == (0, hostname)
