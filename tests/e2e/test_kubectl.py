@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -431,6 +432,30 @@ def test_debug_runs_a_shell_beside_the_app_that_sees_its_processes(
         assert {c["type"]: c["status"] for c in got["status"]["conditions"]}["Ready"] == "True"
     finally:
         kubectl("delete", "pod", "sleeper", "--grace-period", "0", "--force", "--wait")
+
+
+def test_debug_node_runs_a_pod_on_that_node_with_its_root_at_host(kubectl: Kubectl):
+    node = kubectl.ok("get", "nodes", "-o", "jsonpath={.items[0].metadata.name}").strip()
+    assert node
+    kubectl.ok(
+        "debug", f"node/{node}", "--image=busybox:1.35", "--profile=general", "--",
+        "sh", "-c", "test -d /host/proc && cat /host/etc/hostname",
+    )  # fmt: skip
+
+    def finished() -> dict[str, Any] | None:
+        pods = json.loads(kubectl.ok("get", "pods", "-o", "json"))["items"]
+        mine = [p for p in pods if p["metadata"]["name"].startswith(f"node-debugger-{node}-")]
+        return mine[0] if mine and mine[0]["status"].get("phase") == "Succeeded" else None
+
+    try:
+        pod = wait_until(finished, timeout=90, interval=1, what="the node debugger done")
+        assert pod["spec"]["nodeName"] == node and pod["spec"]["hostPID"]
+        logs = kubectl.ok("logs", pod["metadata"]["name"])
+        assert logs.strip(), "the node's hostname, read at /host"
+    finally:
+        for line in kubectl.ok("get", "pods", "-o", "name").split():
+            if line.startswith(f"pod/node-debugger-{node}-"):
+                kubectl("delete", line, "--grace-period", "0", "--force", "--wait")
 
 
 PER_INDEX = """
