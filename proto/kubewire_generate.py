@@ -51,6 +51,7 @@ _PACKAGES = {
     "admissionregistration.k8s.io": "k8s.io.api.admissionregistration.v1",
     "autoscaling": "k8s.io.api.autoscaling.v2",
     "storage.k8s.io": "k8s.io.api.storage.v1",
+    "policy": "k8s.io.api.policy.v1",
 }
 _NOT_V1 = ("autoscaling/v2",)
 """Groups whose served version is not v1: their generated.proto is read too."""

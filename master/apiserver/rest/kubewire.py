@@ -1701,6 +1701,26 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
         2: ("deleteOptions", "", "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions"),
     },
+    "k8s.io.api.policy.v1.PodDisruptionBudget": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("spec", "", "k8s.io.api.policy.v1.PodDisruptionBudgetSpec"),
+        3: ("status", "", "k8s.io.api.policy.v1.PodDisruptionBudgetStatus"),
+    },
+    "k8s.io.api.policy.v1.PodDisruptionBudgetSpec": {
+        1: ("minAvailable", "", "intorstring"),
+        2: ("selector", "", "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector"),
+        3: ("maxUnavailable", "", "intorstring"),
+        4: ("unhealthyPodEvictionPolicy", "", "string"),
+    },
+    "k8s.io.api.policy.v1.PodDisruptionBudgetStatus": {
+        1: ("observedGeneration", "", "int64"),
+        2: ("disruptedPods", "map", "string:time"),
+        3: ("disruptionsAllowed", "", "int32"),
+        4: ("currentHealthy", "", "int32"),
+        5: ("desiredHealthy", "", "int32"),
+        6: ("expectedPods", "", "int32"),
+        7: ("conditions", "repeated", "k8s.io.apimachinery.pkg.apis.meta.v1.Condition"),
+    },
     "k8s.io.api.rbac.v1.AggregationRule": {
         1: (
             "clusterRoleSelectors",

@@ -223,6 +223,22 @@ async def test_kubectls_create_commands_send_protobuf_and_store_the_object_they_
     assert (port["port"], port["targetPort"]) == (80, 8080)
     job = json.loads(await kubectl.ok("get", "job", "once", "-o", "json"))
     assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["echo", "hi"]
+    # Every kind kubectl create makes, each group's protobuf among them.
+    for args in (
+        ["poddisruptionbudget", "api", "--selector=app=api", "--min-available=1"],
+        ["priorityclass", "high", "--value=1000"],
+        ["quota", "pods", "--hard=pods=10"],
+        ["role", "reader", "--verb=get", "--resource=pods"],
+        ["rolebinding", "reads", "--role=reader", "--user=ann"],
+        ["clusterrole", "viewer", "--verb=list", "--resource=nodes"],
+        ["clusterrolebinding", "views", "--clusterrole=viewer", "--user=ann"],
+        ["serviceaccount", "robot"],
+        ["cronjob", "tick", "--image=busybox:1.35", "--schedule=*/5 * * * *"],
+        ["ingress", "front", "--rule=shop.example/=api:80"],
+    ):
+        await kubectl.ok("create", *args, "-n", "shop")
+    pdb = json.loads(await kubectl.ok("get", "pdb", "api", "-n", "shop", "-o", "json"))
+    assert pdb["spec"] == {"minAvailable": 1, "selector": {"matchLabels": {"app": "api"}}}
 
 
 async def test_a_protobuf_create_of_an_invalid_object_names_the_field(kubectl):
