@@ -39,7 +39,6 @@ from master.apiserver.auth.authorizer import Authorizer
 from master.apiserver.auth.graph import PodGraph
 from master.apiserver.auth.issuing import TokenIssuer, load_keys
 from master.apiserver.auth.node import NodeAuthorizer
-from master.apiserver.auth.peers import http_caller
 from master.apiserver.auth.rbac import PolicyIndex, RbacAuthorizer
 from master.apiserver.auth.satokens import ServiceAccountTokens
 from master.apiserver.auth.tokenfile import load_token_file
@@ -63,7 +62,7 @@ from master.apiserver.objects import decode_stored, object_key
 from master.apiserver.policyfeed import PolicyFeed
 from master.apiserver.rest import status
 from master.apiserver.rest.handlers import RestApi
-from master.apiserver.rest.impersonation import refuse_impersonation
+from master.apiserver.rest.impersonation import acting_user
 from master.apiserver.service import ResourcesService
 from master.apiserver.strategies import all_strategies
 from master.registration import Registration
@@ -307,13 +306,9 @@ class ApiServer:
 
     async def _metrics_guard(self, request: web.Request) -> web.Response | None:
         """Refuse /metrics to a caller who may not `get` it (401 or 403, as Status)."""
-        authorization, certificate = http_caller(request)
         try:
-            await self.access.check(
-                AccessRequest("get", path="/metrics"),
-                authorization=authorization,
-                certificate=certificate,
-            )
+            user = await acting_user(self.access, request)
+            await self.access.authorize(AccessRequest("get", path="/metrics"), user)
         except errors.ApiError as e:
             return status.respond(status.of_error(e))
         return None
@@ -361,7 +356,6 @@ class ApiServer:
                 ),
             )
             address = f"{cfg.advertise_address or cfg.bind_address}:{cfg.http_port}"
-            self.status.app.middlewares.append(refuse_impersonation)
             self.status.add_routes(
                 [
                     self.discovery.route(),

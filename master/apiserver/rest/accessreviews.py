@@ -18,11 +18,11 @@ from aiohttp import web
 from client import errors
 from master.apiserver.access import Access
 from master.apiserver.auth.attributes import Attributes
-from master.apiserver.auth.peers import http_caller
 from master.apiserver.auth.reviews import AUTHORIZATION_GROUP, review
 from master.apiserver.auth.user import UserInfo
 from master.apiserver.rest import status
 from master.apiserver.rest.bodies import request_body
+from master.apiserver.rest.impersonation import acting_user
 from master.apiserver.rest.status import HttpError
 
 AUTHENTICATION_GROUP = "authentication.k8s.io"
@@ -89,7 +89,7 @@ class AccessReviewApi:
 
     async def _caller(self, request: web.Request, group: str, resource: str) -> UserInfo:
         """The authenticated caller, when it may create this review."""
-        caller = await self.access.authenticate(*http_caller(request))
+        caller = await acting_user(self.access, request)
         if self.access.authorizer is not None:
             await self.access.authorizer.authorize(
                 Attributes(user=caller, verb="create", resource=resource, api_group=group)

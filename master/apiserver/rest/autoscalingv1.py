@@ -27,7 +27,6 @@ from aiohttp import web
 from client import errors
 from client.kinds import by_resource
 from master.apiserver.access import Request as AccessRequest
-from master.apiserver.auth.peers import http_caller
 from master.apiserver.listing import list_objects
 from master.apiserver.patching import (
     PatchError,
@@ -38,6 +37,7 @@ from master.apiserver.patching import (
 from master.apiserver.rest import kubeproto, status
 from master.apiserver.rest.bodies import request_body
 from master.apiserver.rest.encoding import encode
+from master.apiserver.rest.impersonation import acting_user
 from master.apiserver.rest.status import HttpError
 from master.apiserver.selection import parse
 from master.apiserver.service import ResourcesService
@@ -191,12 +191,8 @@ class AutoscalingV1Api:
         access = self.service.access
         if not access.enabled:
             return
-        authorization, certificate = http_caller(request)
-        await access.check(
-            AccessRequest(verb, HPAS, namespace, name),
-            authorization=authorization,
-            certificate=certificate,
-        )
+        user = await acting_user(access, request)
+        await access.authorize(AccessRequest(verb, HPAS, namespace, name), user)
 
     async def _dispatch(
         self,

@@ -34,7 +34,6 @@ from master.apiserver.access import ANONYMOUS
 from master.apiserver.access import Request as AccessRequest
 from master.apiserver.admission import caller
 from master.apiserver.auth.issuing import TokenIssuer
-from master.apiserver.auth.peers import http_caller
 from master.apiserver.auth.user import UserInfo
 from master.apiserver.customresources.serving import CustomResources
 from master.apiserver.listing import list_objects
@@ -71,6 +70,7 @@ from master.apiserver.rest.groups import (
     version_info,
     wants_aggregated,
 )
+from master.apiserver.rest.impersonation import acting_user, impersonation_of
 from master.apiserver.rest.resourcemetrics import ResourceMetricsApi
 from master.apiserver.rest.status import HttpError
 from master.apiserver.selection import parse
@@ -389,10 +389,12 @@ class RestApi:
         return target
 
     async def _authenticate(self, request: web.Request) -> UserInfo | None:
+        """The user the request runs as; None when access control is off and the request
+        asks to be no one in particular."""
         access = self.service.access
-        if not access.enabled:
+        if not access.enabled and impersonation_of(request) is None:
             return None
-        return await access.authenticate(*http_caller(request))
+        return await acting_user(access, request)
 
     async def _authorize(
         self, request: web.Request, t: Target, verb: str, user: UserInfo | None
@@ -428,13 +430,9 @@ class RestApi:
         access = self.service.access
         if not access.enabled:
             return None
-        authorization, certificate = http_caller(request)
         try:
-            await access.check(
-                AccessRequest("get", path=request.path),
-                authorization=authorization,
-                certificate=certificate,
-            )
+            user = await acting_user(access, request)
+            await access.authorize(AccessRequest("get", path=request.path), user)
         except errors.ApiError as e:
             return status.respond(status.of_error(e))
         return None

@@ -32,10 +32,10 @@ from client.kinds import Kind, by_resource
 from client.metricsapi import API_VERSION, NODE_METRICS, POD_METRICS, node_metrics, pod_metrics
 from master.apiserver import nodeagents
 from master.apiserver.access import Request as AccessRequest
-from master.apiserver.auth.peers import http_caller
 from master.apiserver.listing import list_objects
 from master.apiserver.rest import status
 from master.apiserver.rest.encoding import encode
+from master.apiserver.rest.impersonation import acting_user
 from master.apiserver.rest.status import HttpError
 from master.apiserver.selection import parse
 from master.apiserver.service import ResourcesService
@@ -118,12 +118,8 @@ class ResourceMetricsApi:
         if not access.enabled:
             return
         verb = "get" if name else "list"
-        authorization, certificate = http_caller(request)
-        await access.check(
-            AccessRequest(verb, kind, namespace, name),
-            authorization=authorization,
-            certificate=certificate,
-        )
+        user = await acting_user(access, request)
+        await access.authorize(AccessRequest(verb, kind, namespace, name), user)
 
     async def _stats(self, node: str) -> nodeagent_pb2.StatsResponse | None:
         """The node's kubelet's answer, or None when it has none to give in time."""

@@ -1,16 +1,19 @@
 """What the API server's integration tests share: the real kubectl, pointed at the test's
-in-process API server over plain HTTP, and a gRPC client of it."""
+in-process API server over plain HTTP, a gRPC client of it, and an API server with tokens
+and RBAC (`admin-token` in system:masters, `eddie-token` in no group)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from client.api import ApiClient
 from master.apiserver.server import ApiServer
 from tests.integration.apiserver.kubectl import Kubectl, write_kubeconfig
+from tests.support.apiserver import running_apiserver
 
 
 @pytest.fixture
@@ -27,3 +30,13 @@ async def api(apiserver: ApiServer) -> AsyncIterator[ApiClient]:
         yield client
     finally:
         await client.close()
+
+
+@pytest.fixture
+async def secured(etcd_clean: Any, tmp_path: Path) -> AsyncIterator[ApiServer]:
+    tokens = tmp_path / "tokens.csv"
+    tokens.write_text('admin-token,admin,admin,"system:masters"\neddie-token,eddie,eddie,""\n')
+    async with running_apiserver(
+        etcd_clean.endpoints, token_auth_file=str(tokens), authorization_modes=("RBAC",)
+    ) as server:
+        yield server

@@ -4,29 +4,15 @@ about someone else is the admin's to ask, and nothing is stored."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
 from master.apiserver.server import ApiServer
-from tests.support.apiserver import running_apiserver
 
 SELF_ACCESS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 ACCESS = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
 WHOAMI = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
-
-
-@pytest.fixture
-async def secured(etcd_clean: Any, tmp_path: Path) -> AsyncIterator[ApiServer]:
-    tokens = tmp_path / "tokens.csv"
-    tokens.write_text('admin-token,admin,admin,"system:masters"\neddie-token,eddie,eddie,""\n')
-    async with running_apiserver(
-        etcd_clean.endpoints, token_auth_file=str(tokens), authorization_modes=("RBAC",)
-    ) as server:
-        yield server
 
 
 async def post(server: ApiServer, path: str, token: str, body: Any) -> tuple[int, Any]:
