@@ -1,9 +1,11 @@
-"""The HTTP server every daemon runs: `/healthz`, `/readyz`, `/metrics`, and its own routes.
+"""The HTTP server every daemon runs: `/healthz` (and `/livez`), `/readyz`, `/metrics`, and
+its own routes.
 
 One aiohttp application per daemon, as kube-apiserver serves its health checks, its
 metrics and its API on one port: a daemon adds its routes (the API server's Prometheus
 service discovery and REST API) to `app` before `start()`, after which aiohttp freezes
-the router. `/healthz` says the process serves at all; `/readyz` asks the daemon's own
+the router. `/healthz` says the process serves at all, as `/livez` does (Kubernetes'
+newer name for it, which kubeadm's and kind's probes ask); `/readyz` asks the daemon's own
 readiness check; `/metrics` is prometheus_client's text exposition of the daemon's
 registry, rendered on the event loop because collectors read informer caches and other
 state that only the loop may touch.
@@ -72,6 +74,7 @@ class StatusServer:
         self.app.add_routes(
             [
                 web.get("/healthz", self._healthz),
+                web.get("/livez", self._healthz),
                 web.get("/readyz", self._readyz),
                 web.get("/metrics", self._metrics),
             ]

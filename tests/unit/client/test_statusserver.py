@@ -48,9 +48,10 @@ async def served() -> AsyncIterator[tuple[StatusServer, Readiness]]:
         await server.stop()
 
 
-async def test_healthz_answers_ok(served):
+@pytest.mark.parametrize("path", [b"/healthz", b"/livez"])
+async def test_healthz_and_livez_answer_ok(served, path):
     server, _ = served
-    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    request = b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     assert await _request(server.port, request) == (200, b"ok\n")
 
 
