@@ -109,6 +109,9 @@ class Tally:
     """The message of the first FailJob verdict on a failed pod."""
     terminating: list[core_pb2.Pod] = field(default_factory=list)
     """Pods being deleted that have not finished (`status.terminating`)."""
+    ignored: set[str] = field(default_factory=set)
+    """The uids of failed pods a podFailurePolicy rule ignores: never counted, released
+    at once (judged here once a sync, and read by counting and tracking)."""
 
 
 def _prior(text: str, completions: int) -> set[int]:
@@ -152,9 +155,11 @@ def tally(job: Job, pods: list[core_pb2.Pod]) -> Tally:
     fail_job = ""
     index_failures: Counter[int] = Counter()
     failed_indexes: set[int] = set()
+    ignored: set[str] = set()
     for pod in _failures(pods):
         verdict = failure_policy.judge(spec.pod_failure_policy, pod)
         if verdict.action == failure_policy.IGNORE:
+            ignored.add(pod.metadata.uid)
             continue
         if tracking.tracked(pod):
             failed_uids.add(pod.metadata.uid)
@@ -171,7 +176,15 @@ def tally(job: Job, pods: list[core_pb2.Pod]) -> Tally:
     counted = status.failed + len(failed_uids)
     if not job_indexes.is_indexed(job):
         succeeded = status.succeeded + len(succeeded_uids)
-        return Tally(active, [], succeeded, counted, fail_job=fail_job, terminating=terminating)
+        return Tally(
+            active,
+            [],
+            succeeded,
+            counted,
+            fail_job=fail_job,
+            terminating=terminating,
+            ignored=ignored,
+        )
     if per_index:
         failed_indexes |= _prior(status.failed_indexes, spec.completions)
     sorted_pods = job_indexes.sort_pods(
@@ -192,7 +205,17 @@ def tally(job: Job, pods: list[core_pb2.Pod]) -> Tally:
         index_failures=dict(index_failures),
         fail_job=fail_job,
         terminating=terminating,
+        ignored=ignored,
     )
+
+
+def _ignored(job: Job, pods: list[core_pb2.Pod]) -> set[str]:
+    """Tally's `ignored`, for a Job that is not tallied (finished, only tracked)."""
+    return {
+        p.metadata.uid
+        for p in _failures(pods)
+        if failure_policy.judge(job.spec.pod_failure_policy, p).action == failure_policy.IGNORE
+    }
 
 
 def _waiting_for_termination(job: Job, t: Tally) -> int:
@@ -204,7 +227,7 @@ def _waiting_for_termination(job: Job, t: Tally) -> int:
     return len(t.terminating)
 
 
-def _uncount(job: Job, pods: list[core_pb2.Pod], status: workloads_pb2.JobStatus) -> None:
+def _uncount(pods: list[core_pb2.Pod], status: workloads_pb2.JobStatus, ignored: set[str]) -> None:
     """Step 1 of counting (job_tracking.py): the tracked pods that finished since join the
     status' uncounted lists (a failure the podFailurePolicy ignores does not)."""
     uncounted = status.uncounted_terminated_pods
@@ -216,9 +239,7 @@ def _uncount(job: Job, pods: list[core_pb2.Pod], status: workloads_pb2.JobStatus
         result = tracking.outcome(pod)
         if result == tracking.SUCCEEDED:
             uncounted.succeeded.append(uid)
-        elif result == tracking.FAILED and (
-            failure_policy.judge(job.spec.pod_failure_policy, pod).action != failure_policy.IGNORE
-        ):
+        elif result == tracking.FAILED and uid not in ignored:
             uncounted.failed.append(uid)
 
 
@@ -272,7 +293,8 @@ class JobController(OwnedPodsController):
             await self._release([p for p in owned if tracking.tracked(p)])
             return
         if finished_condition(job):
-            await self._track(job, self._owned(job))
+            owned = self._owned(job)
+            await self._track(job, owned, _ignored(job, owned))
             await self._expire(job, key)
             return
         if selector is None:
@@ -320,7 +342,7 @@ class JobController(OwnedPodsController):
         status.active = len(active)
         status.ready = sum(1 for p in active if cu.is_pod_ready(p))
         status.terminating = len(t.terminating)
-        _uncount(job, pods, status)
+        _uncount(pods, status, t.ignored)
         if job_indexes.is_indexed(job):
             status.succeeded = t.succeeded
             status.completed_indexes = jobindexes.format(t.succeeded_indexes)
@@ -331,7 +353,7 @@ class JobController(OwnedPodsController):
             updated = await self._write_status(job, status)
         if updated is None:
             return
-        updated = await self._track(updated, pods, terminal)
+        updated = await self._track(updated, pods, t.ignored, terminal)
         if updated is not None and finished_condition(updated):
             log.info("job finished", job=key, condition=finished_condition(updated))
             await self._expire(updated, key)
@@ -476,6 +498,7 @@ class JobController(OwnedPodsController):
         self,
         job: Job,
         pods: list[core_pb2.Pod],
+        ignored: set[str],
         terminal: meta_pb2.Condition | None = None,
     ) -> Job | None:
         """Steps 2 and 3 of counting (job_tracking.py): release the pods the status now
@@ -485,11 +508,6 @@ class JobController(OwnedPodsController):
         finished = bool(finished_condition(job))
         uncounted = job.status.uncounted_terminated_pods
         listed = {*uncounted.succeeded, *uncounted.failed}
-        ignored = {
-            p.metadata.uid
-            for p in _failures(pods)
-            if failure_policy.judge(job.spec.pod_failure_policy, p).action == failure_policy.IGNORE
-        }
         releasing = [
             p
             for p in pods
