@@ -408,7 +408,7 @@ class SELinuxOptions(_message.Message):
     def __init__(self, user: _Optional[str] = ..., role: _Optional[str] = ..., type: _Optional[str] = ..., level: _Optional[str] = ...) -> None: ...
 
 class SecurityContext(_message.Message):
-    __slots__ = ("privileged", "run_as_user", "read_only_root_filesystem", "run_as_group", "run_as_non_root", "capabilities", "allow_privilege_escalation", "seccomp_profile", "proc_mount", "se_linux_options", "app_armor_profile")
+    __slots__ = ("privileged", "run_as_user", "read_only_root_filesystem", "run_as_group", "run_as_non_root", "capabilities", "allow_privilege_escalation", "seccomp_profile", "proc_mount", "se_linux_options", "app_armor_profile", "windows_options")
     PRIVILEGED_FIELD_NUMBER: _ClassVar[int]
     RUN_AS_USER_FIELD_NUMBER: _ClassVar[int]
     READ_ONLY_ROOT_FILESYSTEM_FIELD_NUMBER: _ClassVar[int]
@@ -420,6 +420,7 @@ class SecurityContext(_message.Message):
     PROC_MOUNT_FIELD_NUMBER: _ClassVar[int]
     SE_LINUX_OPTIONS_FIELD_NUMBER: _ClassVar[int]
     APP_ARMOR_PROFILE_FIELD_NUMBER: _ClassVar[int]
+    WINDOWS_OPTIONS_FIELD_NUMBER: _ClassVar[int]
     privileged: bool
     run_as_user: int
     read_only_root_filesystem: bool
@@ -431,7 +432,20 @@ class SecurityContext(_message.Message):
     proc_mount: str
     se_linux_options: SELinuxOptions
     app_armor_profile: AppArmorProfile
-    def __init__(self, privileged: _Optional[bool] = ..., run_as_user: _Optional[int] = ..., read_only_root_filesystem: _Optional[bool] = ..., run_as_group: _Optional[int] = ..., run_as_non_root: _Optional[bool] = ..., capabilities: _Optional[_Union[Capabilities, _Mapping]] = ..., allow_privilege_escalation: _Optional[bool] = ..., seccomp_profile: _Optional[_Union[SeccompProfile, _Mapping]] = ..., proc_mount: _Optional[str] = ..., se_linux_options: _Optional[_Union[SELinuxOptions, _Mapping]] = ..., app_armor_profile: _Optional[_Union[AppArmorProfile, _Mapping]] = ...) -> None: ...
+    windows_options: WindowsSecurityContextOptions
+    def __init__(self, privileged: _Optional[bool] = ..., run_as_user: _Optional[int] = ..., read_only_root_filesystem: _Optional[bool] = ..., run_as_group: _Optional[int] = ..., run_as_non_root: _Optional[bool] = ..., capabilities: _Optional[_Union[Capabilities, _Mapping]] = ..., allow_privilege_escalation: _Optional[bool] = ..., seccomp_profile: _Optional[_Union[SeccompProfile, _Mapping]] = ..., proc_mount: _Optional[str] = ..., se_linux_options: _Optional[_Union[SELinuxOptions, _Mapping]] = ..., app_armor_profile: _Optional[_Union[AppArmorProfile, _Mapping]] = ..., windows_options: _Optional[_Union[WindowsSecurityContextOptions, _Mapping]] = ...) -> None: ...
+
+class WindowsSecurityContextOptions(_message.Message):
+    __slots__ = ("gmsa_credential_spec_name", "gmsa_credential_spec", "run_as_user_name", "host_process")
+    GMSA_CREDENTIAL_SPEC_NAME_FIELD_NUMBER: _ClassVar[int]
+    GMSA_CREDENTIAL_SPEC_FIELD_NUMBER: _ClassVar[int]
+    RUN_AS_USER_NAME_FIELD_NUMBER: _ClassVar[int]
+    HOST_PROCESS_FIELD_NUMBER: _ClassVar[int]
+    gmsa_credential_spec_name: str
+    gmsa_credential_spec: str
+    run_as_user_name: str
+    host_process: bool
+    def __init__(self, gmsa_credential_spec_name: _Optional[str] = ..., gmsa_credential_spec: _Optional[str] = ..., run_as_user_name: _Optional[str] = ..., host_process: _Optional[bool] = ...) -> None: ...
 
 class Sysctl(_message.Message):
     __slots__ = ("name", "value")
@@ -442,7 +456,7 @@ class Sysctl(_message.Message):
     def __init__(self, name: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
 
 class PodSecurityContext(_message.Message):
-    __slots__ = ("run_as_user", "run_as_group", "run_as_non_root", "fs_group", "supplemental_groups", "seccomp_profile", "se_linux_options", "sysctls", "app_armor_profile")
+    __slots__ = ("run_as_user", "run_as_group", "run_as_non_root", "fs_group", "supplemental_groups", "seccomp_profile", "se_linux_options", "sysctls", "app_armor_profile", "windows_options")
     RUN_AS_USER_FIELD_NUMBER: _ClassVar[int]
     RUN_AS_GROUP_FIELD_NUMBER: _ClassVar[int]
     RUN_AS_NON_ROOT_FIELD_NUMBER: _ClassVar[int]
@@ -452,6 +466,7 @@ class PodSecurityContext(_message.Message):
     SE_LINUX_OPTIONS_FIELD_NUMBER: _ClassVar[int]
     SYSCTLS_FIELD_NUMBER: _ClassVar[int]
     APP_ARMOR_PROFILE_FIELD_NUMBER: _ClassVar[int]
+    WINDOWS_OPTIONS_FIELD_NUMBER: _ClassVar[int]
     run_as_user: int
     run_as_group: int
     run_as_non_root: bool
@@ -461,7 +476,8 @@ class PodSecurityContext(_message.Message):
     se_linux_options: SELinuxOptions
     sysctls: _containers.RepeatedCompositeFieldContainer[Sysctl]
     app_armor_profile: AppArmorProfile
-    def __init__(self, run_as_user: _Optional[int] = ..., run_as_group: _Optional[int] = ..., run_as_non_root: _Optional[bool] = ..., fs_group: _Optional[int] = ..., supplemental_groups: _Optional[_Iterable[int]] = ..., seccomp_profile: _Optional[_Union[SeccompProfile, _Mapping]] = ..., se_linux_options: _Optional[_Union[SELinuxOptions, _Mapping]] = ..., sysctls: _Optional[_Iterable[_Union[Sysctl, _Mapping]]] = ..., app_armor_profile: _Optional[_Union[AppArmorProfile, _Mapping]] = ...) -> None: ...
+    windows_options: WindowsSecurityContextOptions
+    def __init__(self, run_as_user: _Optional[int] = ..., run_as_group: _Optional[int] = ..., run_as_non_root: _Optional[bool] = ..., fs_group: _Optional[int] = ..., supplemental_groups: _Optional[_Iterable[int]] = ..., seccomp_profile: _Optional[_Union[SeccompProfile, _Mapping]] = ..., se_linux_options: _Optional[_Union[SELinuxOptions, _Mapping]] = ..., sysctls: _Optional[_Iterable[_Union[Sysctl, _Mapping]]] = ..., app_armor_profile: _Optional[_Union[AppArmorProfile, _Mapping]] = ..., windows_options: _Optional[_Union[WindowsSecurityContextOptions, _Mapping]] = ...) -> None: ...
 
 class Container(_message.Message):
     __slots__ = ("name", "image", "command", "args", "working_dir", "env", "env_from", "ports", "resources", "volume_mounts", "liveness_probe", "readiness_probe", "startup_probe", "image_pull_policy", "security_context", "stdin", "tty", "termination_message_path", "termination_message_policy", "lifecycle", "restart_policy", "stdin_once")

@@ -83,6 +83,14 @@ def _baseline(pod: core_pb2.Pod) -> list[str]:
             found.append(f"seccompProfile ({who} must not set seccompProfile.type=Unconfined)")
         if sc.app_armor_profile.type == "Unconfined":
             found.append(f"appArmorProfile ({who} must not set appArmorProfile.type=Unconfined)")
+    hosts = [who for who, c in _containers(spec) if c.security_context.windows_options.host_process]
+    if spec.security_context.windows_options.host_process:
+        hosts.insert(0, "pod")
+    if hosts:
+        named = " and ".join(hosts)
+        found.append(
+            f"hostProcess ({named} must not set securityContext.windowsOptions.hostProcess=true)"
+        )
     for v in spec.volumes:
         if v.HasField("host_path"):
             found.append(f'hostPath volumes (volume "{v.name}")')

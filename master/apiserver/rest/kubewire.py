@@ -1592,6 +1592,12 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         1: ("weight", "", "int32"),
         2: ("podAffinityTerm", "", "k8s.io.api.core.v1.PodAffinityTerm"),
     },
+    "k8s.io.api.core.v1.WindowsSecurityContextOptions": {
+        1: ("gmsaCredentialSpecName", "", "string"),
+        2: ("gmsaCredentialSpec", "", "string"),
+        3: ("runAsUserName", "", "string"),
+        4: ("hostProcess", "", "bool"),
+    },
     "k8s.io.api.networking.v1.HTTPIngressPath": {
         1: ("path", "", "string"),
         2: ("backend", "", "k8s.io.api.networking.v1.IngressBackend"),

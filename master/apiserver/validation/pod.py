@@ -39,6 +39,7 @@ from master.apiserver.validation.projection import (
     projected_volume,
     resource_field_ref,
 )
+from master.apiserver.validation.windows import validate_windows
 from proto import core_pb2
 
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
@@ -122,6 +123,7 @@ def validate_pod_spec(
             if e.name in names:
                 errs.duplicate(child(epath, "name"), e.name)
             names.add(e.name)
+    validate_windows(errs, spec, path)
     rp = child(path, "restartPolicy")
     if not spec.restart_policy:
         errs.required(rp, "valid values: " + ", ".join(f'"{r}"' for r in restart_policies))

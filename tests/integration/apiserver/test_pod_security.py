@@ -72,6 +72,10 @@ REFUSED = [
     ("baseline", "sysadmin",
      {"container": {"securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}},
      'capabilities (container "app" must not include SYS_ADMIN'),
+    ("baseline", "hostprocess", {"container": {"securityContext": {"windowsOptions": {
+        "hostProcess": True}}}, "hostNetwork": True},
+     'hostProcess (container "app" must not set securityContext.windowsOptions.'
+     "hostProcess=true)"),
     ("restricted", "root", {}, "runAsNonRoot != true"),
     ("restricted", "escalating", {"container": {"securityContext": {
         **HARDENED["securityContext"], "allowPrivilegeEscalation": True}}},
