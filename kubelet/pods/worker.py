@@ -2,8 +2,8 @@
 
 Each `sync` is level-triggered: it looks at the pod as the API server last showed it and
 at the containers as the runtime last showed them, takes the steps that are due (sandbox,
-init containers in order, app containers, restarts after back-off, liveness kills, then
-ephemeral containers, once each) and writes the pod's status when it changed. It runs
+ephemeral containers once each, init containers in order, app containers, restarts after
+back-off, liveness kills) and writes the pod's status when it changed. It runs
 when the pod changes, when the pod's containers change (the PLEG), when a probe result
 changes, when a back-off expires, and otherwise every resync period.
 
@@ -239,12 +239,14 @@ class PodWorker:
         by_name = self._instances(mine)
         if paths is not None:
             setup = _PodSetup(pod, sandbox, paths)
+            # First, as Kubernetes' SyncPod does, so that a pod whose init containers fail
+            # can still be debugged.
+            await self._sync_ephemeral_containers(setup, by_name)
             # Once an app container has been started the pod is initialized for good, as
             # in Kubernetes: init containers are not run again, sidecars are kept up.
             if any(_newest(by_name, c.name) is not None for c in pod.spec.containers):
                 await self._sync_sidecars(setup, by_name)
                 await self._sync_app_containers(setup, by_name)
-                await self._sync_ephemeral_containers(setup, by_name)
             elif await self._sync_init_containers(setup, by_name):
                 await self._sync_app_containers(setup, by_name)
         if self._acted:
@@ -429,12 +431,12 @@ class PodWorker:
     async def _sync_ephemeral_containers(
         self, setup: _PodSetup, by_name: dict[str, list[ContainerInfo]]
     ) -> None:
-        """Start each ephemeral container (`kubectl debug`) once the pod runs, after its app
-        containers. It is never started again, whatever the restartPolicy: not after it
-        exits, nor after it went with a dead sandbox (the pod's status remembers it ran)."""
+        """Start each ephemeral container (`kubectl debug`) once its pod has a sandbox, even
+        while init containers run, as Kubernetes does (a pod ended or being deleted gets
+        none: `_sync` stops before). It is never started again, whatever the
+        restartPolicy: not after it exits, nor after it went with a dead sandbox (the
+        pod's status remembers it ran)."""
         pod = setup.pod
-        if pod.status.phase != "Running":
-            return
         for ephemeral in pod.spec.ephemeral_containers:
             latest = _newest(by_name, ephemeral.name)
             if latest is None and ran_once(ephemeral.name, pod):

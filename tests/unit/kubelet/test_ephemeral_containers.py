@@ -195,19 +195,18 @@ async def running_pod(node: Callable[[core_pb2.Pod], Awaitable[Node]], pod: core
     return n
 
 
-async def test_an_ephemeral_container_starts_in_the_sync_after_the_pod_runs_never_before_its_apps(
+async def test_an_ephemeral_container_starts_once_its_pod_has_a_sandbox_before_the_others(
     node,
 ):
+    # As Kubernetes' SyncPod: ephemeral containers first, so a pod whose other containers
+    # cannot start can still be debugged.
     pod = a_pod()
-    pod.spec.ephemeral_containers.append(debugger())
+    pod.spec.ephemeral_containers.append(debugger(target=""))
     n = await node(pod)
 
     await n.sync()
-    assert n.runtime.starts == ["app"], "the first sync starts the app container only"
-    assert n.status().state.waiting.reason == "ContainerCreating"
 
-    await n.sync()
-    assert n.runtime.starts == ["app", "debugger"]
+    assert n.runtime.starts == ["debugger", "app"]
     [started] = n.runtime.named("debugger")
     assert (started.kind, started.attempt) == ("ephemeral", 0)
     assert n.status().state.HasField("running")
@@ -266,15 +265,20 @@ async def test_no_ephemeral_container_starts_in_a_pod_that_has_ended(node):
     assert n.runtime.starts == ["app"]
 
 
-async def test_no_ephemeral_container_starts_while_an_init_container_runs(node):
+async def test_an_ephemeral_container_debugs_an_init_container_that_runs(node):
     pod = a_pod()
     pod.spec.init_containers.add(name="setup", image="busybox:1.35", command=["sleep", "60"])
     pod.spec.ephemeral_containers.append(debugger(target="setup"))
     n = await node(pod)
 
-    await n.sync(3)
+    await n.sync()
+    assert n.runtime.starts == ["setup"], "the target does not run yet: the debugger waits"
+    assert n.status().state.waiting.message == "unable to find target container setup"
+    await n.sync()
 
-    assert n.runtime.starts == ["setup"]
+    assert n.runtime.starts == ["setup", "debugger"]
+    [setup] = n.runtime.named("setup")
+    assert n.runtime.config_of("debugger").pid_target == setup.id
     assert n.store.pod.status.phase == "Pending"
 
 
