@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 MODULES = (
     "cli.commands.apply", "cli.commands.auth", "cli.commands.get", "cli.commands.describe",
     "cli.commands.delete", "cli.commands.create", "cli.commands.info", "cli.commands.config",
-    "cli.cluster.commands", "cli.commands.nodeagent", "cli.commands.nodes",
+    "cli.cluster.commands", "cli.commands.nodeagent", "cli.commands.debug", "cli.commands.nodes",
     "cli.commands.port_forward", "cli.commands.rollout", "cli.commands.scale",
     "cli.commands.autoscale",
     "cli.commands.set_image", "cli.commands.top", "cli.commands.pki",
@@ -43,7 +43,7 @@ COMMANDS = {
     "taint": "cli.commands.nodes", "label": "cli.commands.nodes",
     "port-forward": "cli.commands.port_forward", "rollout": "cli.commands.rollout",
     "scale": "cli.commands.scale", "set": "cli.commands.set_image", "top": "cli.commands.top",
-    "autoscale": "cli.commands.autoscale",
+    "autoscale": "cli.commands.autoscale", "debug": "cli.commands.debug",
     "pki": "cli.commands.pki", "etcd": "cli.cluster.etcdsnapshot",
 }  # fmt: skip
 """Command -> its module. Only the module of the command being run is imported: importing

@@ -133,8 +133,11 @@ _AFTER_POD.add_argument("-i", "--stdin", action="store_true", default=None)
 _AFTER_POD.add_argument("-t", "--tty", action="store_true", default=None)
 
 
-def _split_command(inv: Invocation) -> list[str]:
-    """The command after `--`, with the flags between the pod and `--` applied to inv.args."""
+def split_command(
+    inv: Invocation, after_pod: argparse.ArgumentParser = _AFTER_POD, prog: str = "tug exec"
+) -> list[str]:
+    """The command after `--`, with the flags between the pod and `--` (those `after_pod`
+    knows) applied to inv.args."""
     command = list(inv.args.command)
     if command[:1] == ["--"]:
         return command[1:]
@@ -142,11 +145,11 @@ def _split_command(inv: Invocation) -> list[str]:
         return command  # no flags after the pod: all of it is the command
     cut = command.index("--")
     try:
-        given, unknown = _AFTER_POD.parse_known_args(command[:cut])
+        given, unknown = after_pod.parse_known_args(command[:cut])
     except argparse.ArgumentError as e:
-        raise CliError(f"tug exec: {e}") from None
+        raise CliError(f"{prog}: {e}") from None
     if unknown:
-        raise CliError(f"tug exec: unknown flag {unknown[0]!r} before --: see tug exec --help")
+        raise CliError(f"{prog}: unknown flag {unknown[0]!r} before --: see {prog} --help")
     for name, value in vars(given).items():
         if value is not None:
             setattr(inv.args, name, value)
@@ -156,7 +159,7 @@ def _split_command(inv: Invocation) -> list[str]:
 async def exec_command(inv: Invocation) -> int:
     """Run the command; the exit code is the command's."""
     a = inv.args
-    command = _split_command(inv)
+    command = split_command(inv)
     if not command:
         raise CliError(
             "you must specify at least one command for the container: tug exec POD -- CMD"
@@ -169,13 +172,19 @@ async def exec_command(inv: Invocation) -> int:
         stdin=a.stdin,
         tty=a.tty,
     )
+    return await relay(inv, start, attach=False)
+
+
+async def relay(inv: Invocation, start: nodeagent_pb2.ExecStart, *, attach: bool) -> int:
+    """An exec (or an attach to the container's own process) through the node agent: this
+    process's stdin in when asked, the output out as it comes; the exit code."""
 
     async def inputs() -> AsyncIterator[nodeagent_pb2.ExecInput]:
         # The end of this stream closes the command's stdin, so without -i only `start`
         # is sent: a second message racing a refusal (no such pod, a stopped container)
         # made gRPC report "Internal error from Core" instead of the server's reason.
         yield nodeagent_pb2.ExecInput(start=start)
-        if a.stdin:
+        if start.stdin:
             async for data in _stdin_chunks(inv):
                 yield nodeagent_pb2.ExecInput(stdin=data)
 
@@ -192,7 +201,8 @@ async def exec_command(inv: Invocation) -> int:
 
     async def run(stub: nodeagent_pb2_grpc.NodeAgentStub) -> int:
         code = 1
-        async for msg in stub.Exec(inputs()):
+        call = stub.Attach if attach else stub.Exec
+        async for msg in call(inputs()):
             which = msg.WhichOneof("output")
             if which == "stdout":
                 write(msg.stdout, inv.stdout, out)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Any, TypeVar
@@ -114,24 +115,26 @@ class NodeProxy(nodeagent_pb2_grpc.NodeAgentServicer):
                 raise
         return response
 
-    async def Exec(
-        self, requests: AsyncIterator[nodeagent_pb2.ExecInput], context: Any
+    async def _session(
+        self, verb: str, requests: AsyncIterator[nodeagent_pb2.ExecInput], context: Any
     ) -> AsyncIterator[nodeagent_pb2.ExecOutput]:
-        """Relay stdin to the kubelet and its output (and exit code) back."""
+        """An exec, or an attach to the container's own process (`tug debug -i`): authorized
+        as Kubernetes authorizes them (`create pods/exec`, `create pods/attach`), then stdin
+        relayed to the pod's kubelet and its output (and exit code) back."""
         first = await anext(aiter(requests), None)
         if first is None or first.WhichOneof("input") != "start":
             await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT, "the first Exec message must be `start`"
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"the first {verb.capitalize()} message must be `start`",
             )
             return
         await self._allowed(
             context,
-            AccessRequest(
-                "create", PODS, first.start.namespace, first.start.pod, subresource="exec"
-            ),
+            AccessRequest("create", PODS, first.start.namespace, first.start.pod, subresource=verb),
         )
         target = await self._target(context, first.start.namespace, first.start.pod)
-        log.info("proxy exec", key=f"pods/{first.start.namespace}/{first.start.pod}", node=target)
+        key = f"pods/{first.start.namespace}/{first.start.pod}"
+        log.info(f"proxy {verb}", key=key, node=target)
         forward: asyncio.Queue[nodeagent_pb2.ExecInput | None] = asyncio.Queue()
         forward.put_nowait(first)
 
@@ -150,10 +153,16 @@ class NodeProxy(nodeagent_pb2_grpc.NodeAgentServicer):
         try:
             async with nodeagents.dial(target) as channel:
                 stub = nodeagent_pb2_grpc.NodeAgentStub(channel)  # type: ignore[no-untyped-call]
-                async with aclosing(_relayed(stub.Exec(upstream()), context)) as outputs:
+                call = stub.Attach if verb == "attach" else stub.Exec
+                async with aclosing(_relayed(call(upstream()), context)) as outputs:
                     async for out in outputs:
                         yield out
         finally:
             pumping.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pumping
+
+    # Bound to the one generator: gRPC serves a streaming handler by its function's kind,
+    # which a partial of an async generator function keeps.
+    Exec = functools.partialmethod(_session, "exec")
+    Attach = functools.partialmethod(_session, "attach")
