@@ -28,8 +28,10 @@ async def test_debug_adds_an_ephemeral_container_targeting_the_app(tug, apiserve
     await _pod(apiserver)
 
     # As kubectl takes them: flags after the pod, the command after `--`.
-    done = await tug("--server", apiserver.endpoint, "debug", "web", "--image", "busybox:1.35",
-                     "--target", "app", "-c", "dbg", "--", "sh", "-c", "ps", server=False)  # fmt: skip
+    done = await tug(
+        "--server", apiserver.endpoint, "debug", "web", "--image", "busybox:1.35",
+        "--target", "app", "-c", "dbg", "--", "sh", "-c", "ps", server=False,
+    )  # fmt: skip
 
     assert done.code == 0, done.err
     [added] = await _ephemeral(apiserver)
