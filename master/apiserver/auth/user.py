@@ -18,6 +18,7 @@ __all__ = [
     "NODE_PREFIX",
     "SERVICE_ACCOUNTS",
     "SERVICE_ACCOUNT_PREFIX",
+    "UNAUTHENTICATED",
     "UserInfo",
     "node_name",
     "service_account",
@@ -32,6 +33,8 @@ NODE_PREFIX = "system:node:"
 SERVICE_ACCOUNTS = "system:serviceaccounts"
 SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 ANONYMOUS = "system:anonymous"
+UNAUTHENTICATED = "system:unauthenticated"
+"""The anonymous user's group, as system:authenticated is every other user's."""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from client import errors
 from master.apiserver.access import Access
-from master.apiserver.auth.impersonation import Impersonation, impersonate
+from master.apiserver.auth.impersonation import impersonate
 from master.apiserver.auth.peers import http_caller
 from master.apiserver.auth.user import UserInfo
 
@@ -31,7 +31,7 @@ _USER, _GROUP, _UID, _EXTRA = (
 )
 
 
-def impersonation_of(request: web.Request) -> Impersonation | None:
+def impersonation_of(request: web.Request) -> UserInfo | None:
     """What the request's headers ask to act as; None when it asks nothing. A group, uid or
     extra without a user is refused, as Kubernetes refuses it."""
     headers = request.headers
@@ -48,7 +48,7 @@ def impersonation_of(request: web.Request) -> Impersonation | None:
             )
             raise errors.BadRequest(f"requested {asked} without impersonating a user")
         return None
-    return Impersonation(user, groups, uid, extra)
+    return UserInfo(user, groups, uid, extra)
 
 
 async def acting_user(access: Access, request: web.Request) -> UserInfo:
