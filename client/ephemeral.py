@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from proto import core_pb2
 
-__all__ = ["as_container", "names"]
+__all__ = ["as_container"]
 
 
 def as_container(ephemeral: core_pb2.EphemeralContainer) -> core_pb2.Container:
@@ -19,8 +19,3 @@ def as_container(ephemeral: core_pb2.EphemeralContainer) -> core_pb2.Container:
     container = core_pb2.Container.FromString(ephemeral.SerializeToString())
     container.DiscardUnknownFields()
     return container
-
-
-def names(spec: core_pb2.PodSpec) -> list[str]:
-    """The ephemeral containers' names, in the order they were added."""
-    return [e.name for e in spec.ephemeral_containers]

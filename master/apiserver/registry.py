@@ -24,7 +24,7 @@ from client.codec import FieldError
 from client.informer import copy_object
 from client.kinds import Kind, Object, by_resource
 from client.timestamps import now
-from master.apiserver.admission.matching import Write
+from master.apiserver.admission.matching import Stored, Write
 from master.apiserver.admission.namespaced import NamespaceAdmission, NamespaceReads
 from master.apiserver.admission.policies import PolicyAdmission
 from master.apiserver.admission.webhooks import WebhookAdmission
@@ -155,6 +155,8 @@ class Registry:
         self.webhooks = WebhookAdmission(etcd, cache)
         """Admission webhooks: mutating ones before the kind's rules, validating ones
         after the policies."""
+        self.stored = Stored(etcd, cache)
+        """Single reads, from the watch cache once it has the kind."""
 
     def _cached(self, kind: Kind, key: bytes, expected: int) -> Object | None:
         """A copy of the watch cache's object at `key` when it is at revision `expected`."""
@@ -379,8 +381,8 @@ class Registry:
                 # What a subresource adds is admitted as a create's content is: PodSecurity
                 # judges a debugger's capabilities, as Kubernetes' admission judges
                 # pods/ephemeralcontainers.
-                reads = await self.admission.read(kind, ns, new)
-                refused = strategy.admit(new, reads.namespace)
+                namespace_obj = await self.stored.get(NAMESPACES, "", ns)
+                refused = strategy.admit(new, namespace_obj)
                 if refused:
                     raise errors.Forbidden(refused)
             write = Write(

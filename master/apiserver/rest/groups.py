@@ -19,6 +19,7 @@ from client.customkinds import CustomKind
 from client.kinds import KINDS, Kind, dynamic_kinds
 from client.metricsapi import NODE_METRICS, POD_METRICS
 from client.scale import is_scalable
+from master.apiserver.strategies import strategy_for
 from proto import autoscaling_pb2
 
 GIT_VERSION = "v1.32.0-tugboat.1"
@@ -135,11 +136,10 @@ def subresources(kind: Kind) -> list[Subresource]:
         found.append(Subresource("attach", group, version, "PodAttachOptions", ("create", "get")))
         found.append(Subresource("eviction", "policy", "v1", "Eviction", ("create",)))
         found.append(
-            Subresource("ephemeralcontainers", group, version, "Pod", tuple(SUBRESOURCE_VERBS))
-        )
-        found.append(
             Subresource("portforward", group, version, "PodPortForwardOptions", ("create", "get"))
         )
+    for part in strategy_for(kind).subresources:
+        found.append(Subresource(part, group, version, kind.kind, tuple(SUBRESOURCE_VERBS)))
     if kind.resource == "serviceaccounts":
         found.append(
             Subresource("token", "authentication.k8s.io", "v1", "TokenRequest", ("create",))

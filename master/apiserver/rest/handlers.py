@@ -75,6 +75,7 @@ from master.apiserver.rest.resourcemetrics import ResourceMetricsApi
 from master.apiserver.rest.status import HttpError
 from master.apiserver.selection import parse
 from master.apiserver.service import ResourcesService, get_version
+from master.apiserver.strategies import strategy_for
 from master.apiserver.watchbatch import one_by_one
 
 log = structlog.get_logger("apiserver.rest")
@@ -97,9 +98,6 @@ POD_STREAMS = {
     "portforward": portforward.forward,
 }
 """The pod subresources that stream from the pod's kubelet rather than from the store."""
-_OWN_PARTS = {"ephemeralcontainers": "pods"}
-"""Subresources that read the whole object and write only a part of it that the kind's
-strategy names (the registry refuses them for other kinds)."""
 OBJECT_NAME = web.RequestKey("tugboat.object_name", str)
 WARNINGS = web.RequestKey("tugboat.warnings", list)
 CALLER = web.RequestKey("tugboat.caller", UserInfo)
@@ -119,7 +117,9 @@ class Target:
 
 
 def _own_part(t: Target) -> bool:
-    return _OWN_PARTS.get(t.subresource) == t.kind.resource
+    """A subresource its kind's strategy names (a pod's ephemeralcontainers): it reads the
+    whole object and writes only its part."""
+    return t.subresource in strategy_for(t.kind).subresources
 
 
 def _not_found_path() -> HttpError:
@@ -462,7 +462,7 @@ class RestApi:
                 "MethodNotAllowed",
                 "the server does not allow this method on the requested resource",
             )
-        if target.subresource and target.subresource not in ("status", "scale", *_OWN_PARTS):
+        if target.subresource not in ("", "status", "scale") and not _own_part(target):
             raise _not_found_path()
         if target.subresource and verb in ("create", "delete", "deletecollection"):
             raise HttpError("MethodNotAllowed", f"{target.subresource} does not allow {method}")

@@ -61,8 +61,7 @@ class PodStrategy(Strategy):
     def prepare_for_update(self, new: Any, old: Any) -> None:
         # Ephemeral containers are written through their own subresource only: an update
         # of the pod (kubectl replace of its manifest) keeps those already added.
-        new.spec.ClearField("ephemeral_containers")
-        new.spec.ephemeral_containers.extend(old.spec.ephemeral_containers)
+        _take_ephemeral_containers(new, old)
 
     def validate(self, errs: Errors, obj: Any) -> None:
         pod.validate_pod_spec(errs, obj.spec, "spec", ephemeral_allowed=True)

@@ -1,4 +1,4 @@
-from client.ephemeral import as_container, names
+from client.ephemeral import as_container
 from proto import core_pb2
 
 
@@ -40,10 +40,3 @@ def test_every_container_field_has_the_same_number_in_an_ephemeral_container() -
     for field in core_pb2.Container.DESCRIPTOR.fields:
         assert field.name in ours, field.name
         assert ours[field.name].number == field.number, field.name
-
-
-def test_names_lists_the_ephemeral_containers_in_order() -> None:
-    spec = core_pb2.PodSpec()
-    spec.ephemeral_containers.add(name="a")
-    spec.ephemeral_containers.add(name="b")
-    assert names(spec) == ["a", "b"]

@@ -1,8 +1,16 @@
 """Stand-ins for what a pod worker asks of the node beside the runtime and the API: no
-events recorded, no ConfigMap, Secret, token, claim or volume found."""
+events recorded, no ConfigMap, Secret, token, claim or volume found; and the NodeContext
+of node "n1" made of them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+from kubelet.pods.context import NodeContext, PodSettings
+from kubelet.pods.pleg import ContainerCache
+from kubelet.pods.volumes import VolumeManager
+from kubelet.probes.workers import ProbeManager
 from proto import core_pb2
 
 
@@ -28,3 +36,20 @@ class NoConfig:
 
     async def volume(self, name: str) -> None:
         return None
+
+
+def node_context(runtime: Any, api: Any, cache: ContainerCache, root: Path) -> NodeContext:
+    """Node "n1" with `runtime` and `api`, nothing else found, probes reporting nowhere."""
+    return NodeContext(
+        node_name="n1",
+        host_ip="127.0.0.1",
+        runtime=runtime,
+        api=api,
+        events=NoEvents(),
+        config=NoConfig(),
+        cache=cache,
+        volumes=VolumeManager(root, NoConfig()),
+        probes=ProbeManager(runtime, lambda uid: None, lambda *a: None),
+        settings=PodSettings(),
+        root_dir=root,
+    )

@@ -14,15 +14,13 @@ from typing import Any
 import pytest
 
 from client.timestamps import now
-from kubelet.pods.context import NodeContext, PodSettings
+from kubelet.pods.context import NodeContext
 from kubelet.pods.pleg import ContainerCache
-from kubelet.pods.volumes import VolumeManager
 from kubelet.pods.worker import PodWorker
-from kubelet.probes.workers import ProbeManager
 from kubelet.runtime.fake import FakeRuntime
 from kubelet.runtime.interface import ContainerConfig, ContainerInfo, PodRef
 from proto import core_pb2
-from tests.unit.kubelet.doubles import NoConfig, NoEvents
+from tests.unit.kubelet.doubles import node_context
 
 
 class RecordingRuntime(FakeRuntime):
@@ -161,19 +159,7 @@ async def node(tmp_path: Path) -> AsyncIterator[Callable[[core_pb2.Pod], Awaitab
                 worker.kick()
 
         cache = ContainerCache(runtime, changed, period=3600)
-        ctx = NodeContext(
-            node_name="n1",
-            host_ip="127.0.0.1",
-            runtime=runtime,
-            api=store,
-            events=NoEvents(),
-            config=NoConfig(),
-            cache=cache,
-            volumes=VolumeManager(tmp_path, NoConfig()),
-            probes=ProbeManager(runtime, lambda uid: None, lambda *a: None),
-            settings=PodSettings(),
-            root_dir=tmp_path,
-        )
+        ctx = node_context(runtime, store, cache, tmp_path)
         workers.append(PodWorker(ctx, pod))
         made.append((asyncio.create_task(cache.run()), ctx))
         await cache.synced.wait()

@@ -12,15 +12,12 @@ from typing import Any
 
 import pytest
 
-from kubelet.pods.context import NodeContext, PodSettings
 from kubelet.pods.pleg import ContainerCache
-from kubelet.pods.volumes import VolumeManager
 from kubelet.pods.worker import PodWorker
-from kubelet.probes.workers import ProbeManager
 from kubelet.runtime.fake import FakeRuntime
 from kubelet.runtime.interface import ContainerInfo
 from proto import core_pb2
-from tests.unit.kubelet.doubles import NoConfig, NoEvents
+from tests.unit.kubelet.doubles import node_context
 
 
 class CountingRuntime(FakeRuntime):
@@ -79,19 +76,7 @@ async def node(tmp_path: Path) -> AsyncIterator[tuple[CountingRuntime, PodWorker
 
     # A long period: only the workers' own asks make relists in these tests.
     cache = ContainerCache(runtime, changed, period=3600)
-    ctx = NodeContext(
-        node_name="n1",
-        host_ip="127.0.0.1",
-        runtime=runtime,
-        api=store,
-        events=NoEvents(),
-        config=NoConfig(),
-        cache=cache,
-        volumes=VolumeManager(tmp_path, NoConfig()),
-        probes=ProbeManager(runtime, lambda uid: None, lambda *a: None),
-        settings=PodSettings(),
-        root_dir=tmp_path,
-    )
+    ctx = node_context(runtime, store, cache, tmp_path)
     worker = PodWorker(ctx, pod)
     relists = asyncio.create_task(cache.run())
     try:
