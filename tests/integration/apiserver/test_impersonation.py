@@ -4,11 +4,13 @@ it, on a real API server with tokens and RBAC: the caller must be allowed to
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from master.apiserver.server import ApiServer
+from tests.support.apiserver import running_apiserver
 
 WHOAMI = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
 CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
@@ -116,3 +118,43 @@ async def test_a_group_without_a_user_is_a_bad_request(secured: ApiServer):
     code, refused = await call(secured, "GET", CONFIGMAPS, "admin-token", group="devs")
     assert code == 400
     assert refused["message"] == "requested Impersonate-Group without impersonating a user"
+
+
+async def test_the_metrics_api_judges_the_impersonated_user(secured: ApiServer):
+    top = "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods"
+    code, _ = await call(secured, "GET", top, "admin-token")
+    assert code == 200
+    code, refused = await call(secured, "GET", top, "admin-token", user="bob")
+    assert code == 403
+    assert refused["message"] == (
+        'pods.metrics.k8s.io is forbidden: User "bob" cannot list resource "pods" in API '
+        'group "metrics.k8s.io" in the namespace "default"'
+    )
+
+
+async def test_the_servers_own_metrics_judge_the_impersonated_user(
+    etcd_clean: Any, tmp_path: Path
+) -> None:
+    tokens = tmp_path / "tokens.csv"
+    tokens.write_text('admin-token,admin,admin,"system:masters"\n')
+    async with running_apiserver(
+        etcd_clean.endpoints,
+        token_auth_file=str(tokens),
+        authorization_modes=("RBAC",),
+        anonymous_metrics=False,
+    ) as server:
+        assert server.status is not None
+        refused = await _metrics_as_admin_then_bob(f"http://127.0.0.1:{server.status.port}")
+    assert refused["message"] == 'forbidden: User "bob" cannot get path "/metrics"'
+
+
+async def _metrics_as_admin_then_bob(base: str) -> Any:
+    """/metrics read as the admin (200), then as the admin acting as bob: bob's refusal."""
+    url = f"{base}/metrics"
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url, headers={"Authorization": "Bearer admin-token"}) as resp:
+            assert resp.status == 200
+        as_bob = {"Authorization": "Bearer admin-token", "Impersonate-User": "bob"}
+        async with session.get(url, headers=as_bob) as resp:
+            assert resp.status == 403
+            return await resp.json()
