@@ -19,9 +19,10 @@ from client.kinds import Kind
 from master.apiserver.auth.attributes import Attributes
 from master.apiserver.auth.authenticator import Authenticator
 from master.apiserver.auth.authorizer import Authorizer
-from master.apiserver.auth.user import UserInfo
+from master.apiserver.auth.user import ANONYMOUS as ANONYMOUS_NAME
+from master.apiserver.auth.user import UNAUTHENTICATED, UserInfo
 
-ANONYMOUS = UserInfo("system:anonymous", ("system:unauthenticated",))
+ANONYMOUS = UserInfo(ANONYMOUS_NAME, (UNAUTHENTICATED,))
 
 
 @dataclass

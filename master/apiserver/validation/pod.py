@@ -115,7 +115,7 @@ def validate_pod_spec(
     ephemeral_path = child(path, "ephemeralContainers")
     if spec.ephemeral_containers and not ephemeral_allowed:
         errs.forbidden(ephemeral_path, "ephemeral containers not allowed in pod template")
-    elif spec.ephemeral_containers:
+    else:
         for i, e in enumerate(spec.ephemeral_containers):
             epath = index(ephemeral_path, i)
             _container(errs, ephemeral.common_part(e), epath, volumes, init=False)
