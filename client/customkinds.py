@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -95,6 +95,8 @@ class CustomKind(Kind):
     list_kind: str = ""
     categories: tuple[str, ...] = ()
     crd_name: str = ""
+    webhook: Any = field(default=None, compare=False)
+    """The CRD's WebhookConversion when its strategy is Webhook; None: strategy None."""
 
     @property
     def singular(self) -> str:
@@ -157,6 +159,7 @@ def kind_of(crd: apiextensions_pb2.CustomResourceDefinition) -> CustomKind | Non
         return None
     versions = tuple(_version(v) for v in spec.versions)
     store = next(v for v in versions if v.storage)
+    conversion = spec.conversion
     return CustomKind(
         kind=names.kind,
         api_version=f"{spec.group}/{store.name}",
@@ -170,6 +173,7 @@ def kind_of(crd: apiextensions_pb2.CustomResourceDefinition) -> CustomKind | Non
         list_kind=names.list_kind or f"{names.kind}List",
         categories=tuple(names.categories),
         crd_name=crd.metadata.name,
+        webhook=conversion.webhook if conversion.strategy == "Webhook" else None,
     )
 
 

@@ -22,40 +22,43 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from proto import admissionregistration_pb2 as proto_dot_admissionregistration__pb2
 from proto import meta_pb2 as proto_dot_meta__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19proto/apiextensions.proto\x12\ntugboat.v1\x1a\x10proto/meta.proto\"\x8b\x01\n\x1d\x43ustomResourceDefinitionNames\x12\x0e\n\x06plural\x18\x01 \x01(\t\x12\x10\n\x08singular\x18\x02 \x01(\t\x12\x13\n\x0bshort_names\x18\x03 \x03(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x11\n\tlist_kind\x18\x05 \x01(\t\x12\x12\n\ncategories\x18\x06 \x03(\t\"[\n\x18\x43ustomResourceValidation\x12?\n\x11open_apiv3_schema\x18\x01 \x01(\x0b\x32\x13.tugboat.v1.RawJSONR\x0fopenAPIV3Schema\"\x94\x01\n\x1e\x43ustomResourceSubresourceScale\x12\x1a\n\x12spec_replicas_path\x18\x01 \x01(\t\x12\x1c\n\x14status_replicas_path\x18\x02 \x01(\t\x12 \n\x13label_selector_path\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\x16\n\x14_label_selector_path\"!\n\x1f\x43ustomResourceSubresourceStatus\"\x94\x01\n\x1a\x43ustomResourceSubresources\x12;\n\x06status\x18\x01 \x01(\x0b\x32+.tugboat.v1.CustomResourceSubresourceStatus\x12\x39\n\x05scale\x18\x02 \x01(\x0b\x32*.tugboat.v1.CustomResourceSubresourceScale\"\x90\x01\n\x1e\x43ustomResourceColumnDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12\x1b\n\tjson_path\x18\x06 \x01(\tR\x08jsonPath\"\x9a\x03\n\x1f\x43ustomResourceDefinitionVersion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06served\x18\x02 \x01(\x08\x12\x0f\n\x07storage\x18\x03 \x01(\x08\x12\x12\n\ndeprecated\x18\x04 \x01(\x08\x12 \n\x13\x64\x65precation_warning\x18\x05 \x01(\tH\x00\x88\x01\x01\x12\x34\n\x06schema\x18\x06 \x01(\x0b\x32$.tugboat.v1.CustomResourceValidation\x12<\n\x0csubresources\x18\x07 \x01(\x0b\x32&.tugboat.v1.CustomResourceSubresources\x12N\n\x1a\x61\x64\x64itional_printer_columns\x18\x08 \x03(\x0b\x32*.tugboat.v1.CustomResourceColumnDefinition\x12\x36\n\x11selectable_fields\x18\t \x03(\x0b\x32\x1b.tugboat.v1.SelectableFieldB\x16\n\x14_deprecation_warning\"$\n\x0fSelectableField\x12\x11\n\tjson_path\x18\x01 \x01(\t\",\n\x18\x43ustomResourceConversion\x12\x10\n\x08strategy\x18\x01 \x01(\t\"\x90\x02\n\x1c\x43ustomResourceDefinitionSpec\x12\r\n\x05group\x18\x01 \x01(\t\x12\x38\n\x05names\x18\x02 \x01(\x0b\x32).tugboat.v1.CustomResourceDefinitionNames\x12\r\n\x05scope\x18\x03 \x01(\t\x12=\n\x08versions\x18\x04 \x03(\x0b\x32+.tugboat.v1.CustomResourceDefinitionVersion\x12\x38\n\nconversion\x18\x05 \x01(\x0b\x32$.tugboat.v1.CustomResourceConversion\x12\x1f\n\x17preserve_unknown_fields\x18\x06 \x01(\x08\"\xa7\x01\n\x1e\x43ustomResourceDefinitionStatus\x12)\n\nconditions\x18\x01 \x03(\x0b\x32\x15.tugboat.v1.Condition\x12\x41\n\x0e\x61\x63\x63\x65pted_names\x18\x02 \x01(\x0b\x32).tugboat.v1.CustomResourceDefinitionNames\x12\x17\n\x0fstored_versions\x18\x03 \x03(\t\"\xdb\x01\n\x18\x43ustomResourceDefinition\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12(\n\x08metadata\x18\x03 \x01(\x0b\x32\x16.tugboat.v1.ObjectMeta\x12\x36\n\x04spec\x18\x04 \x01(\x0b\x32(.tugboat.v1.CustomResourceDefinitionSpec\x12:\n\x06status\x18\x05 \x01(\x0b\x32*.tugboat.v1.CustomResourceDefinitionStatus\"\xa6\x01\n\x0c\x43ustomObject\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12(\n\x08metadata\x18\x03 \x01(\x0b\x32\x16.tugboat.v1.ObjectMeta\x12$\n\x07\x63ontent\x18\x04 \x01(\x0b\x32\x13.tugboat.v1.RawJSON\x12#\n\x06status\x18\x05 \x01(\x0b\x32\x13.tugboat.v1.RawJSONb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19proto/apiextensions.proto\x12\ntugboat.v1\x1a!proto/admissionregistration.proto\x1a\x10proto/meta.proto\"\x8b\x01\n\x1d\x43ustomResourceDefinitionNames\x12\x0e\n\x06plural\x18\x01 \x01(\t\x12\x10\n\x08singular\x18\x02 \x01(\t\x12\x13\n\x0bshort_names\x18\x03 \x03(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x11\n\tlist_kind\x18\x05 \x01(\t\x12\x12\n\ncategories\x18\x06 \x03(\t\"[\n\x18\x43ustomResourceValidation\x12?\n\x11open_apiv3_schema\x18\x01 \x01(\x0b\x32\x13.tugboat.v1.RawJSONR\x0fopenAPIV3Schema\"\x94\x01\n\x1e\x43ustomResourceSubresourceScale\x12\x1a\n\x12spec_replicas_path\x18\x01 \x01(\t\x12\x1c\n\x14status_replicas_path\x18\x02 \x01(\t\x12 \n\x13label_selector_path\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\x16\n\x14_label_selector_path\"!\n\x1f\x43ustomResourceSubresourceStatus\"\x94\x01\n\x1a\x43ustomResourceSubresources\x12;\n\x06status\x18\x01 \x01(\x0b\x32+.tugboat.v1.CustomResourceSubresourceStatus\x12\x39\n\x05scale\x18\x02 \x01(\x0b\x32*.tugboat.v1.CustomResourceSubresourceScale\"\x90\x01\n\x1e\x43ustomResourceColumnDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12\x1b\n\tjson_path\x18\x06 \x01(\tR\x08jsonPath\"\x9a\x03\n\x1f\x43ustomResourceDefinitionVersion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06served\x18\x02 \x01(\x08\x12\x0f\n\x07storage\x18\x03 \x01(\x08\x12\x12\n\ndeprecated\x18\x04 \x01(\x08\x12 \n\x13\x64\x65precation_warning\x18\x05 \x01(\tH\x00\x88\x01\x01\x12\x34\n\x06schema\x18\x06 \x01(\x0b\x32$.tugboat.v1.CustomResourceValidation\x12<\n\x0csubresources\x18\x07 \x01(\x0b\x32&.tugboat.v1.CustomResourceSubresources\x12N\n\x1a\x61\x64\x64itional_printer_columns\x18\x08 \x03(\x0b\x32*.tugboat.v1.CustomResourceColumnDefinition\x12\x36\n\x11selectable_fields\x18\t \x03(\x0b\x32\x1b.tugboat.v1.SelectableFieldB\x16\n\x14_deprecation_warning\"$\n\x0fSelectableField\x12\x11\n\tjson_path\x18\x01 \x01(\t\"\\\n\x18\x43ustomResourceConversion\x12\x10\n\x08strategy\x18\x01 \x01(\t\x12.\n\x07webhook\x18\x02 \x01(\x0b\x32\x1d.tugboat.v1.WebhookConversion\"o\n\x11WebhookConversion\x12\x36\n\rclient_config\x18\x01 \x01(\x0b\x32\x1f.tugboat.v1.WebhookClientConfig\x12\"\n\x1a\x63onversion_review_versions\x18\x02 \x03(\t\"\x90\x02\n\x1c\x43ustomResourceDefinitionSpec\x12\r\n\x05group\x18\x01 \x01(\t\x12\x38\n\x05names\x18\x02 \x01(\x0b\x32).tugboat.v1.CustomResourceDefinitionNames\x12\r\n\x05scope\x18\x03 \x01(\t\x12=\n\x08versions\x18\x04 \x03(\x0b\x32+.tugboat.v1.CustomResourceDefinitionVersion\x12\x38\n\nconversion\x18\x05 \x01(\x0b\x32$.tugboat.v1.CustomResourceConversion\x12\x1f\n\x17preserve_unknown_fields\x18\x06 \x01(\x08\"\xa7\x01\n\x1e\x43ustomResourceDefinitionStatus\x12)\n\nconditions\x18\x01 \x03(\x0b\x32\x15.tugboat.v1.Condition\x12\x41\n\x0e\x61\x63\x63\x65pted_names\x18\x02 \x01(\x0b\x32).tugboat.v1.CustomResourceDefinitionNames\x12\x17\n\x0fstored_versions\x18\x03 \x03(\t\"\xdb\x01\n\x18\x43ustomResourceDefinition\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12(\n\x08metadata\x18\x03 \x01(\x0b\x32\x16.tugboat.v1.ObjectMeta\x12\x36\n\x04spec\x18\x04 \x01(\x0b\x32(.tugboat.v1.CustomResourceDefinitionSpec\x12:\n\x06status\x18\x05 \x01(\x0b\x32*.tugboat.v1.CustomResourceDefinitionStatus\"\xa6\x01\n\x0c\x43ustomObject\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12(\n\x08metadata\x18\x03 \x01(\x0b\x32\x16.tugboat.v1.ObjectMeta\x12$\n\x07\x63ontent\x18\x04 \x01(\x0b\x32\x13.tugboat.v1.RawJSON\x12#\n\x06status\x18\x05 \x01(\x0b\x32\x13.tugboat.v1.RawJSONb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'proto.apiextensions_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CUSTOMRESOURCEDEFINITIONNAMES']._serialized_start=60
-  _globals['_CUSTOMRESOURCEDEFINITIONNAMES']._serialized_end=199
-  _globals['_CUSTOMRESOURCEVALIDATION']._serialized_start=201
-  _globals['_CUSTOMRESOURCEVALIDATION']._serialized_end=292
-  _globals['_CUSTOMRESOURCESUBRESOURCESCALE']._serialized_start=295
-  _globals['_CUSTOMRESOURCESUBRESOURCESCALE']._serialized_end=443
-  _globals['_CUSTOMRESOURCESUBRESOURCESTATUS']._serialized_start=445
-  _globals['_CUSTOMRESOURCESUBRESOURCESTATUS']._serialized_end=478
-  _globals['_CUSTOMRESOURCESUBRESOURCES']._serialized_start=481
-  _globals['_CUSTOMRESOURCESUBRESOURCES']._serialized_end=629
-  _globals['_CUSTOMRESOURCECOLUMNDEFINITION']._serialized_start=632
-  _globals['_CUSTOMRESOURCECOLUMNDEFINITION']._serialized_end=776
-  _globals['_CUSTOMRESOURCEDEFINITIONVERSION']._serialized_start=779
-  _globals['_CUSTOMRESOURCEDEFINITIONVERSION']._serialized_end=1189
-  _globals['_SELECTABLEFIELD']._serialized_start=1191
-  _globals['_SELECTABLEFIELD']._serialized_end=1227
-  _globals['_CUSTOMRESOURCECONVERSION']._serialized_start=1229
-  _globals['_CUSTOMRESOURCECONVERSION']._serialized_end=1273
-  _globals['_CUSTOMRESOURCEDEFINITIONSPEC']._serialized_start=1276
-  _globals['_CUSTOMRESOURCEDEFINITIONSPEC']._serialized_end=1548
-  _globals['_CUSTOMRESOURCEDEFINITIONSTATUS']._serialized_start=1551
-  _globals['_CUSTOMRESOURCEDEFINITIONSTATUS']._serialized_end=1718
-  _globals['_CUSTOMRESOURCEDEFINITION']._serialized_start=1721
-  _globals['_CUSTOMRESOURCEDEFINITION']._serialized_end=1940
-  _globals['_CUSTOMOBJECT']._serialized_start=1943
-  _globals['_CUSTOMOBJECT']._serialized_end=2109
+  _globals['_CUSTOMRESOURCEDEFINITIONNAMES']._serialized_start=95
+  _globals['_CUSTOMRESOURCEDEFINITIONNAMES']._serialized_end=234
+  _globals['_CUSTOMRESOURCEVALIDATION']._serialized_start=236
+  _globals['_CUSTOMRESOURCEVALIDATION']._serialized_end=327
+  _globals['_CUSTOMRESOURCESUBRESOURCESCALE']._serialized_start=330
+  _globals['_CUSTOMRESOURCESUBRESOURCESCALE']._serialized_end=478
+  _globals['_CUSTOMRESOURCESUBRESOURCESTATUS']._serialized_start=480
+  _globals['_CUSTOMRESOURCESUBRESOURCESTATUS']._serialized_end=513
+  _globals['_CUSTOMRESOURCESUBRESOURCES']._serialized_start=516
+  _globals['_CUSTOMRESOURCESUBRESOURCES']._serialized_end=664
+  _globals['_CUSTOMRESOURCECOLUMNDEFINITION']._serialized_start=667
+  _globals['_CUSTOMRESOURCECOLUMNDEFINITION']._serialized_end=811
+  _globals['_CUSTOMRESOURCEDEFINITIONVERSION']._serialized_start=814
+  _globals['_CUSTOMRESOURCEDEFINITIONVERSION']._serialized_end=1224
+  _globals['_SELECTABLEFIELD']._serialized_start=1226
+  _globals['_SELECTABLEFIELD']._serialized_end=1262
+  _globals['_CUSTOMRESOURCECONVERSION']._serialized_start=1264
+  _globals['_CUSTOMRESOURCECONVERSION']._serialized_end=1356
+  _globals['_WEBHOOKCONVERSION']._serialized_start=1358
+  _globals['_WEBHOOKCONVERSION']._serialized_end=1469
+  _globals['_CUSTOMRESOURCEDEFINITIONSPEC']._serialized_start=1472
+  _globals['_CUSTOMRESOURCEDEFINITIONSPEC']._serialized_end=1744
+  _globals['_CUSTOMRESOURCEDEFINITIONSTATUS']._serialized_start=1747
+  _globals['_CUSTOMRESOURCEDEFINITIONSTATUS']._serialized_end=1914
+  _globals['_CUSTOMRESOURCEDEFINITION']._serialized_start=1917
+  _globals['_CUSTOMRESOURCEDEFINITION']._serialized_end=2136
+  _globals['_CUSTOMOBJECT']._serialized_start=2139
+  _globals['_CUSTOMOBJECT']._serialized_end=2305
 # @@protoc_insertion_point(module_scope)

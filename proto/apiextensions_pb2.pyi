@@ -1,3 +1,4 @@
+from proto import admissionregistration_pb2 as _admissionregistration_pb2
 from proto import meta_pb2 as _meta_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -96,10 +97,20 @@ class SelectableField(_message.Message):
     def __init__(self, json_path: _Optional[str] = ...) -> None: ...
 
 class CustomResourceConversion(_message.Message):
-    __slots__ = ("strategy",)
+    __slots__ = ("strategy", "webhook")
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOK_FIELD_NUMBER: _ClassVar[int]
     strategy: str
-    def __init__(self, strategy: _Optional[str] = ...) -> None: ...
+    webhook: WebhookConversion
+    def __init__(self, strategy: _Optional[str] = ..., webhook: _Optional[_Union[WebhookConversion, _Mapping]] = ...) -> None: ...
+
+class WebhookConversion(_message.Message):
+    __slots__ = ("client_config", "conversion_review_versions")
+    CLIENT_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    CONVERSION_REVIEW_VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    client_config: _admissionregistration_pb2.WebhookClientConfig
+    conversion_review_versions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, client_config: _Optional[_Union[_admissionregistration_pb2.WebhookClientConfig, _Mapping]] = ..., conversion_review_versions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CustomResourceDefinitionSpec(_message.Message):
     __slots__ = ("group", "names", "scope", "versions", "conversion", "preserve_unknown_fields")

@@ -26,8 +26,8 @@ and mutating ones how to change it, as kube-apiserver's webhook admission does (
   object after it. Validating webhooks run after validation and the admission policies,
   all at once.
 
-Each call opens its own HTTP session: a write that calls no webhook pays nothing, and no
-connection outlives the request (kube-apiserver keeps a pool; this is the simple end).
+Delivering a review (the URL or Service, TLS, the uid echoed) is webhookclient.py's, which
+CRD conversion webhooks share.
 """
 
 from __future__ import annotations
@@ -35,14 +35,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import random
-import ssl
-import uuid
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-import aiohttp
 import structlog
 
 from client import errors
@@ -61,6 +56,7 @@ from master.apiserver.admission.matching import (
 from master.apiserver.etcd import Etcd
 from master.apiserver.patching import json_patch
 from master.apiserver.watchcache import WatchCache
+from master.apiserver.webhookclient import CallFailed, post_review
 
 __all__ = ["WebhookAdmission"]
 
@@ -68,8 +64,6 @@ log = structlog.get_logger("apiserver.admission.webhooks")
 
 VALIDATING = by_resource("validatingwebhookconfigurations")
 MUTATING = by_resource("mutatingwebhookconfigurations")
-SERVICES = by_resource("services")
-ENDPOINTS = by_resource("endpoints")
 EXEMPT = frozenset(
     {
         "validatingwebhookconfigurations",
@@ -81,10 +75,6 @@ EXEMPT = frozenset(
 """Kinds whose writes no webhook sees (Kubernetes exempts the same four)."""
 
 _OPTIONS = {"CREATE": "CreateOptions", "UPDATE": "UpdateOptions", "DELETE": "DeleteOptions"}
-
-
-class _CallFailed(Exception):
-    """The webhook could not be asked, or its answer could not be read."""
 
 
 @dataclass(frozen=True)
@@ -101,14 +91,6 @@ class _Hook:
     @property
     def fails_closed(self) -> bool:
         return bool(self.spec.failure_policy != "Ignore")
-
-
-@lru_cache(maxsize=64)
-def _tls(ca_bundle: bytes) -> ssl.SSLContext:
-    """The client context trusting `ca_bundle` (the system's roots when empty)."""
-    if ca_bundle:
-        return ssl.create_default_context(cadata=ca_bundle.decode("ascii", "replace"))
-    return ssl.create_default_context()
 
 
 def _selects_namespaces(hook: _Hook) -> bool:
@@ -244,7 +226,7 @@ class WebhookAdmission:
         asked and fails open. Refuses (raises) when it denies, or fails closed."""
         try:
             response = await self._call(hook, w, current)
-        except _CallFailed as e:
+        except CallFailed as e:
             if hook.fails_closed:
                 raise _failed(hook, f"failed to call webhook: {e}") from None
             log.warning("webhook failed, ignored", key=hook.name, error=str(e))
@@ -256,11 +238,9 @@ class WebhookAdmission:
         return response
 
     async def _call(self, hook: _Hook, w: Write, current: dict[str, Any] | None) -> dict[str, Any]:
-        uid = str(uuid.uuid4())
         versions = list(hook.spec.admission_review_versions)
         version = "v1" if "v1" in versions or not versions else "v1beta1"
         request = {
-            "uid": uid,
             **request_attributes(w),
             "object": current if w.operation != "DELETE" else None,
             "oldObject": object_dict(w.old, w.kind),
@@ -275,60 +255,7 @@ class WebhookAdmission:
                 del request[empty]
         review = {"apiVersion": f"admission.k8s.io/{version}", "kind": "AdmissionReview"}
         seconds = int(hook.spec.timeout_seconds or 10)
-        url, shown, server_name = await self._address(hook, seconds)
-        try:
-            async with aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=seconds)
-            ) as session:
-                async with session.post(
-                    url,
-                    json={**review, "request": request},
-                    ssl=_tls(bytes(hook.spec.client_config.ca_bundle)),
-                    server_hostname=server_name,
-                ) as answer:
-                    if answer.status != 200:
-                        raise _CallFailed(f'Post "{shown}": HTTP {answer.status}')
-                    body = await answer.json(content_type=None)
-        except TimeoutError:
-            raise _CallFailed(f'Post "{shown}": context deadline exceeded') from None
-        except (aiohttp.ClientError, ssl.SSLError, OSError, ValueError) as e:
-            raise _CallFailed(f'Post "{shown}": {e}') from None
-        response = body.get("response") if isinstance(body, dict) else None
-        if not isinstance(response, dict):
-            raise _CallFailed("the webhook's answer holds no response")
-        if response.get("uid") != uid:
-            raise _CallFailed(f"expected response.uid={uid!r}, got {response.get('uid')!r}")
-        return response
-
-    async def _address(self, hook: _Hook, seconds: int) -> tuple[str, str, str | None]:
-        """Where to post: the URL, the URL as Kubernetes names it in errors, and the
-        host name the certificate must hold (None: the URL's own)."""
-        config = hook.spec.client_config
-        query = f"?timeout={seconds}s"
-        if config.HasField("url"):
-            return config.url + query, config.url + query, None
-        ref = config.service
-        path = ref.path if ref.HasField("path") and ref.path else "/"
-        host = f"{ref.name}.{ref.namespace}.svc"
-        shown = f"https://{host}:{ref.port}{path}{query}"
-        service = await self.stored.get(SERVICES, ref.namespace, ref.name)
-        if service is None:
-            raise _CallFailed(f'Post "{shown}": service "{ref.name}" not found')
-        port = next((p for p in service.spec.ports if p.port == ref.port), None)
-        if port is None:
-            raise _CallFailed(f'Post "{shown}": service "{ref.name}" has no port {ref.port}')
-        endpoints = await self.stored.get(ENDPOINTS, ref.namespace, ref.name)
-        choices = [
-            (a.ip, p.port)
-            for subset in (endpoints.subsets if endpoints is not None else [])
-            for p in subset.ports
-            if p.name == port.name or len(subset.ports) == 1
-            for a in subset.addresses
-        ]
-        if not choices:
-            raise _CallFailed(f'Post "{shown}": no endpoints available for service "{ref.name}"')
-        ip, target = random.choice(choices)
-        return f"https://{ip}:{target}{path}{query}", shown, host
+        return await post_review(self.stored, hook.spec.client_config, review, request, seconds)
 
 
 def _failed(hook: _Hook, problem: str) -> errors.ApiError:

@@ -6,7 +6,10 @@ only the storage version; the REST front-end rewrites apiVersion at its edges: a
 any served version is taken as the storage version (`to_storage_version`), and everything
 written out during a request for another served version says that version (`serve_as`
 sets it for the request's task; rest/encoding.py applies it), so that the one stored
-object is seen as `v1` by one client and `v1beta1` by another, as in Kubernetes.
+object is seen as `v1` by one client and `v1beta1` by another, as in Kubernetes. With
+conversion strategy Webhook the versions differ in shape: the handlers send what they
+write out through `served`, and a body through `as_stored`, which ask the CRD's webhook
+(customresources/conversion.py).
 
 The scale subresource of a custom kind reads and writes the paths its CRD names
 (`.spec.replicas`, `.status.replicas`, `.status.selector`), and its Table's columns are
@@ -21,10 +24,12 @@ from datetime import datetime
 from typing import Any
 
 from client import errors
-from client.codec import to_dict
+from client.codec import from_dict, to_dict
 from client.customkinds import CustomKind, cell, json_path_values
 from client.kinds import Kind, Object
+from master.apiserver.customresources.conversion import Converter
 from master.apiserver.rest.status import HttpError
+from proto.apiextensions_pb2 import CustomObject
 
 SERVED_AS: ContextVar[str] = ContextVar("tugboat_served_as", default="")
 """The apiVersion this request's custom objects are written out as ("": as stored)."""
@@ -68,6 +73,33 @@ def to_storage_version(kind: Kind, data: Any) -> Any:
         if group == kind.group and version in kind.served_versions():
             return {**data, "apiVersion": kind.api_version}
     return data
+
+
+async def served(converter: Converter, kind: Kind, objects: list[Object]) -> list[Object]:
+    """The objects as this request's version says: through the CRD's conversion webhook
+    when it has one; otherwise as they are (strategy None: encoding rewrites apiVersion)."""
+    if not isinstance(kind, CustomKind) or kind.webhook is None:
+        return objects
+    desired = SERVED_AS.get() or kind.api_version
+    if all(o.api_version == desired for o in objects):
+        return objects
+    converted = await converter.convert(kind, [to_dict(o) for o in objects], desired)
+    return [from_dict(CustomObject, o) for o in converted]
+
+
+async def as_stored(converter: Converter, kind: Kind, data: Any) -> Any:
+    """A body in another served version of a webhook-converted kind, in the storage
+    version (`to_storage_version` rewrites the others' apiVersion when decoding)."""
+    if not isinstance(kind, CustomKind) or kind.webhook is None or not isinstance(data, dict):
+        return data
+    given = data.get("apiVersion")
+    if not isinstance(given, str) or given == kind.api_version:
+        return data
+    group, _, version = given.rpartition("/")
+    if group != kind.group or version not in kind.served_versions():
+        return data  # decoding refuses it, naming the apiVersion
+    [stored] = await converter.convert(kind, [data], kind.api_version)
+    return stored
 
 
 # ---- scale ----

@@ -35,6 +35,7 @@ from master.apiserver.access import Request as AccessRequest
 from master.apiserver.admission import caller
 from master.apiserver.auth.issuing import TokenIssuer
 from master.apiserver.auth.user import UserInfo
+from master.apiserver.customresources.conversion import Converter
 from master.apiserver.customresources.serving import CustomResources
 from master.apiserver.listing import list_objects
 from master.apiserver.patching import (
@@ -212,6 +213,7 @@ class RestApi:
         self.address = address
         self.issuer = issuer
         self.encoded = EncodedObjects()
+        self.converter = Converter(service.registry.stored)
 
     def routes(self) -> list[web.RouteDef]:
         """Every route, for the API server's aiohttp application."""
@@ -483,6 +485,7 @@ class RestApi:
                 return _json(self._scale_of(t, obj))
             if t.subresource not in ("", "status") and not _own_part(t):
                 raise _not_found_path()
+            obj = await self._out(t, obj)
             if _table(request):
                 return _json(self._table(request, t, [obj], obj.metadata.resource_version))
             return _json(encode(obj))
@@ -494,12 +497,12 @@ class RestApi:
             data = request_body(await request.read(), request.content_type, t.kind)
             if isinstance(data, dict):
                 self._record(request, t, None, data)
-            obj = _decode(request, t.kind, data)
+            obj = _decode(request, t.kind, await self._in(t, data))
             request[OBJECT_NAME] = obj.metadata.name
             created = await self.service.registry.create(
                 t.kind, t.namespace, obj.SerializeToString(), dry_run=_dry_run(request)
             )
-            return _json(encode(created), 201)
+            return _json(encode(await self._out(t, created)), 201)
         if verb == "update":
             data = request_body(
                 await request.read(), request.content_type, None if t.subresource else t.kind
@@ -508,8 +511,8 @@ class RestApi:
                 return await self._write_scale(request, t, lambda _cur: data)
             if not t.subresource and isinstance(data, dict):
                 current = await self.service.registry.get(t.kind, t.namespace, t.name)
-                self._record(request, t, encode(current), data)
-            return _json(encode(await self._write(request, t, data)))
+                self._record(request, t, encode(await self._out(t, current)), data)
+            return _json(encode(await self._out(t, await self._write(request, t, data))))
         if verb == "patch":
             return await self._patch(request, t)
         if verb == "delete":
@@ -517,7 +520,8 @@ class RestApi:
         return await self._delete_collection(request, t)
 
     async def _write(self, request: web.Request, t: Target, data: Any) -> Object:
-        obj = _decode(request, t.kind, data)
+        """Update with `data`, a body in the request's version; the object as stored."""
+        obj = _decode(request, t.kind, await self._in(t, data))
         if obj.metadata.name and obj.metadata.name != t.name:
             raise HttpError(
                 "BadRequest",
@@ -532,6 +536,15 @@ class RestApi:
             subresource=t.subresource,
             dry_run=_dry_run(request),
         )
+
+    async def _out(self, t: Target, obj: Object) -> Object:
+        """One object as the request's version says (customobjects.served)."""
+        [served] = await customobjects.served(self.converter, t.kind, [obj])
+        return served
+
+    async def _in(self, t: Target, data: Any) -> Any:
+        """A body in the request's version, in the storage version (customobjects.as_stored)."""
+        return await customobjects.as_stored(self.converter, t.kind, data)
 
     # List and watch -----------------------------------------------------------------------
 
@@ -553,12 +566,13 @@ class RestApi:
             resource_version=q.get("resourceVersion", ""),
             match=q.get("resourceVersionMatch", ""),
         )
+        items = await customobjects.served(self.converter, t.kind, page.items)
         if _table(request):
             return _json(
                 self._table(
                     request,
                     t,
-                    page.items,
+                    items,
                     str(page.resource_version),
                     continue_token=page.continue_token,
                 )
@@ -568,9 +582,7 @@ class RestApi:
             meta["continue"] = page.continue_token
             if page.remaining:
                 meta["remainingItemCount"] = page.remaining
-        return web.Response(
-            text=self.encoded.list_text(t.kind, page.items, meta), content_type=JSON
-        )
+        return web.Response(text=self.encoded.list_text(t.kind, items, meta), content_type=JSON)
 
     async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
         q = request.query
@@ -655,7 +667,7 @@ class RestApi:
                 text = self.encoded.text(t.kind, obj)
                 await response.write(f'{{"type": "{kind}", "object": {text}}}\n'.encode())
 
-        for obj in initial:
+        for obj in await customobjects.served(self.converter, t.kind, initial):
             await send_object("ADDED", obj)
         if bookmarks and _query_bool(request, "sendInitialEvents"):
             mark = t.kind.new()
@@ -664,7 +676,8 @@ class RestApi:
             await send("BOOKMARK", encode(mark))
         try:
             async for event in events:
-                await send_object(event.type, decode(t.kind.resource, event.object))
+                obj = await self._out(t, decode(t.kind.resource, event.object))
+                await send_object(event.type, obj)
         except errors.ApiError as e:
             await send("ERROR", status.of_error(e, t.kind, t.name))
 
@@ -710,12 +723,13 @@ class RestApi:
                 if media != APPLY_PATCH or t.subresource:
                     raise
                 # Server-side apply creates what does not exist yet.
-                obj = _decode(request, t.kind, self._apply(request, t, None, patch))
+                applied = await self._in(t, self._apply(request, t, None, patch))
+                obj = _decode(request, t.kind, applied)
                 created = await registry.create(
                     t.kind, t.namespace, obj.SerializeToString(), dry_run=_dry_run(request)
                 )
-                return _json(encode(created), 201)
-            live = encode(current)
+                return _json(encode(await self._out(t, created)), 201)
+            live = encode(await self._out(t, current))
             try:
                 if media == MERGE_PATCH:
                     patched = json_merge_patch(live, patch)
@@ -747,7 +761,7 @@ class RestApi:
                 if pinned:
                     raise
                 continue
-            return _json(encode(written))
+            return _json(encode(await self._out(t, written)))
         raise errors.Conflict(
             f'Operation cannot be fulfilled on {t.kind.resource} "{t.name}": the object kept '
             "changing while it was patched; try again"
@@ -839,7 +853,8 @@ class RestApi:
         return options
 
     async def _delete(self, request: web.Request, t: Target) -> web.Response:
-        return _json(encode(await self._delete_with(t, await self._delete_options(request))))
+        deleted = await self._delete_with(t, await self._delete_options(request))
+        return _json(encode(await self._out(t, deleted)))
 
     async def _delete_with(self, t: Target, options: dict[str, Any]) -> Object:
         """Delete the named object as DeleteOptions (a dict in Kubernetes' JSON) say."""
@@ -938,7 +953,9 @@ class RestApi:
                 "apiVersion": t.kind.api_version,
                 "kind": f"{t.kind.kind}List",
                 "metadata": {},
-                "items": [encode(o) for o in deleted],
+                "items": [
+                    encode(o) for o in await customobjects.served(self.converter, t.kind, deleted)
+                ],
             }
         )
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from client.kinds import by_resource
 from client.timestamps import now
+from master.apiserver.strategies._webhooks import DEFAULT_SERVICE_PORT
 from master.apiserver.strategies.base import Strategy
 from master.apiserver.validation import apiextensions
 from master.apiserver.validation.errors import Errors
@@ -55,6 +56,9 @@ class CustomResourceDefinitionStrategy(Strategy):
             names.list_kind = f"{names.kind}List"
         if not obj.spec.HasField("conversion") or not obj.spec.conversion.strategy:
             obj.spec.conversion.strategy = "None"
+        config = obj.spec.conversion.webhook.client_config
+        if config.HasField("service") and not config.service.HasField("port"):
+            config.service.port = DEFAULT_SERVICE_PORT
         # The status is the server's: names accepted, established, versions stored.
         obj.status.accepted_names.CopyFrom(names)
         _condition(obj, "NamesAccepted", "NoConflicts", "no conflicts found")

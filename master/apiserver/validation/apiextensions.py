@@ -16,12 +16,13 @@ from typing import Any
 from client import customkinds, kinds
 from client.names import is_dns1035_label, is_dns1123_label, is_dns1123_subdomain
 from master.apiserver.customresources.schema import structural_problems
+from master.apiserver.validation import webhooks
 from master.apiserver.validation.errors import Errors, child, index
 from master.apiserver.validation.fields import json_text, unique_name
 
 SCOPES = ("Cluster", "Namespaced")
 COLUMN_TYPES = ("boolean", "date", "integer", "number", "string")
-CONVERSIONS = ("None",)
+CONVERSIONS = ("None", "Webhook")
 COLUMN_FORMATS = ("int32", "int64", "float", "double", "byte", "date", "date-time", "password")
 
 
@@ -41,7 +42,7 @@ def validate_crd(errs: Errors, crd: Any) -> None:
     _names(errs, names, "spec.names")
     _versions(errs, spec.versions, "spec.versions")
     if spec.HasField("conversion"):
-        errs.enum("spec.conversion.strategy", spec.conversion.strategy, CONVERSIONS, required=True)
+        _conversion(errs, spec.conversion, "spec.conversion")
     if spec.preserve_unknown_fields:
         errs.invalid(
             "spec.preserveUnknownFields",
@@ -50,6 +51,22 @@ def validate_crd(errs: Errors, crd: Any) -> None:
             "spec.versions[*].schema instead",
         )
     _conflicts(errs, crd)
+
+
+def _conversion(errs: Errors, conversion: Any, path: str) -> None:
+    errs.enum(child(path, "strategy"), conversion.strategy, CONVERSIONS, required=True)
+    at = child(path, "webhook")
+    if conversion.strategy != "Webhook":
+        if conversion.HasField("webhook"):
+            errs.forbidden(at, "should be empty if conversion strategy is not set to Webhook")
+        return
+    if not conversion.webhook.HasField("client_config"):
+        errs.required(child(at, "clientConfig"), "required when strategy is set to Webhook")
+        return
+    webhook = conversion.webhook
+    webhooks.client_config(errs, child(at, "clientConfig"), webhook.client_config)
+    versions = list(webhook.conversion_review_versions)
+    webhooks.review_versions(errs, child(at, "conversionReviewVersions"), versions)
 
 
 def _names(errs: Errors, names: Any, path: str) -> None:

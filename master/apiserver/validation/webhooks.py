@@ -64,12 +64,12 @@ def _webhook(errs: Errors, at: str, hook: Webhook) -> None:
             hook.timeout_seconds,
             f"the timeout value must be between 1 and {MAX_TIMEOUT} seconds",
         )
-    _review_versions(errs, f"{at}.admissionReviewVersions", list(hook.admission_review_versions))
+    review_versions(errs, f"{at}.admissionReviewVersions", list(hook.admission_review_versions))
     if hook.HasField("namespace_selector"):
         validate_label_selector(errs, hook.namespace_selector, f"{at}.namespaceSelector")
     if hook.HasField("object_selector"):
         validate_label_selector(errs, hook.object_selector, f"{at}.objectSelector")
-    _client_config(errs, f"{at}.clientConfig", hook.client_config)
+    client_config(errs, f"{at}.clientConfig", hook.client_config)
     named_expressions(errs, f"{at}.matchConditions", hook.match_conditions)
     if isinstance(hook, ar.MutatingWebhook) and hook.HasField("reinvocation_policy"):
         policy = hook.reinvocation_policy
@@ -90,7 +90,8 @@ def _name(errs: Errors, path: str, name: str) -> None:
         )
 
 
-def _review_versions(errs: Errors, path: str, versions: list[str]) -> None:
+def review_versions(errs: Errors, path: str, versions: list[str]) -> None:
+    """The review versions a webhook speaks (admission or conversion: the same rules)."""
     if not versions:
         errs.required(path, "must specify one of " + ", ".join(REVIEW_VERSIONS))
         return
@@ -106,7 +107,8 @@ def _review_versions(errs: Errors, path: str, versions: list[str]) -> None:
         errs.invalid(path, versions, "must include at least one of " + ", ".join(REVIEW_VERSIONS))
 
 
-def _client_config(errs: Errors, path: str, config: ar.WebhookClientConfig) -> None:
+def client_config(errs: Errors, path: str, config: ar.WebhookClientConfig) -> None:
+    """Where a webhook is reached: a URL or a Service (admission or conversion)."""
     has_url, has_service = config.HasField("url"), config.HasField("service")
     if has_url == has_service:
         errs.required(path, "exactly one of url or service is required")

@@ -1,6 +1,7 @@
 """What the API server's integration tests share: the real kubectl, pointed at the test's
 in-process API server over plain HTTP, a gRPC client of it, and an API server with tokens
-and RBAC (`admin-token` in system:masters, `eddie-token` in no group)."""
+and RBAC (`admin-token` in system:masters, `eddie-token` in no group), and an HTTPS
+webhook of the test's own."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from client.api import ApiClient
 from master.apiserver.server import ApiServer
 from tests.integration.apiserver.kubectl import Kubectl, write_kubeconfig
 from tests.support.apiserver import running_apiserver
+from tests.support.webhook_server import WebhookServer
 
 
 @pytest.fixture
@@ -40,3 +42,14 @@ async def secured(etcd_clean: Any, tmp_path: Path) -> AsyncIterator[ApiServer]:
         etcd_clean.endpoints, token_auth_file=str(tokens), authorization_modes=("RBAC",)
     ) as server:
         yield server
+
+
+@pytest.fixture
+async def hooks() -> AsyncIterator[WebhookServer]:
+    """The test's own HTTPS webhook (admission or conversion reviews)."""
+    server = WebhookServer()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

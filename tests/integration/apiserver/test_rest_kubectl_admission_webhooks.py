@@ -6,7 +6,6 @@ that cannot be reached fails the write, or not, as its failurePolicy says."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -42,16 +41,6 @@ webhooks:
   sideEffects: None
   admissionReviewVersions: [v1]
 {extra}"""
-
-
-@pytest.fixture
-async def hooks() -> AsyncIterator[WebhookServer]:
-    server = WebhookServer()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 def deny_red(request: dict[str, Any]) -> dict[str, Any]:
