@@ -61,7 +61,7 @@ from client.kinds import Object
 from client.timeouts import within
 from client.tls import ClientCredentials, dial
 from client.verbs import DeleteOptions, Lister
-from proto import api_pb2, auth_pb2, core_pb2, nodeagent_pb2
+from proto import api_pb2, auth_pb2, certificates_pb2, core_pb2, nodeagent_pb2
 
 __all__ = ["ApiClient", "ClientOptions", "ObjectList", "WatchEvent", "list_every_page"]
 
@@ -484,6 +484,14 @@ class ApiClient:
         """Write only the pod's spec.ephemeralContainers (Kubernetes' pods/ephemeralcontainers,
         what `kubectl debug` adds a container through), guarded like update()."""
         return await self._write("Update", pod, dry_run=False, subresource="ephemeralcontainers")
+
+    async def update_approval(
+        self, csr: certificates_pb2.CertificateSigningRequest
+    ) -> certificates_pb2.CertificateSigningRequest:
+        """Write only the CSR's conditions (Kubernetes' certificatesigningrequests/approval,
+        what `kubectl certificate approve` writes), guarded like update(). Approved or
+        Denied needs `approve` on the request's signer besides `update` of the subresource."""
+        return await self._write("Update", csr, dry_run=False, subresource="approval")
 
     async def _write(
         self,

@@ -3,7 +3,8 @@
 Written against the message descriptors instead of using protobuf's json_format
 because manifests need what json_format cannot give: Kubernetes' int-or-string
 fields that keep the form given, base64 byte maps, free JSON trees (managedFields'
-fieldsV1, kept as text), and errors that name the exact
+fieldsV1, kept as text), ExtraValue's bare list of strings (a map of lists has no proto3
+spelling but a message wrapping the list), and errors that name the exact
 field path (`spec.template.spec.containers[0].ports[0].containerPort`).
 """
 
@@ -24,6 +25,7 @@ M = TypeVar("M", bound=Message)
 
 _INT_OR_STRING = "tugboat.v1.IntOrString"
 _RAW_JSON = "tugboat.v1.RawJSON"
+_EXTRA_VALUE = "tugboat.v1.ExtraValue"
 _CUSTOM_OBJECT = "tugboat.v1.CustomObject"
 _CUSTOM_OWN = ("apiVersion", "kind", "metadata")
 _INT_TYPES = {
@@ -159,6 +161,9 @@ def _fill(msg: Message, data: object, path: str) -> None:
         if not isinstance(data, Mapping):
             raise FieldError(path, f"expected an object, got {_type_name(data)}")
         msg.json = json.dumps(data, sort_keys=True, separators=(",", ":"))  # type: ignore[attr-defined]
+        return
+    if desc.full_name == _EXTRA_VALUE:
+        _set_field(msg, _json_fields(desc)["items"], data, path)
         return
     if not isinstance(data, Mapping):
         raise FieldError(path, f"expected an object, got {_type_name(data)}")
@@ -298,6 +303,8 @@ def to_dict(msg: Message) -> Any:
         return getattr(msg, which) if which else 0
     if msg.DESCRIPTOR.full_name == _RAW_JSON:
         return json.loads(msg.json or "{}")  # type: ignore[attr-defined]
+    if msg.DESCRIPTOR.full_name == _EXTRA_VALUE:
+        return list(msg.items)  # type: ignore[attr-defined]
     if msg.DESCRIPTOR.full_name == _CUSTOM_OBJECT:
         return _custom_dict(msg)
     out: dict[str, object] = {}

@@ -16,6 +16,7 @@ from proto import (
     admissionregistration_pb2,
     apiextensions_pb2,
     autoscaling_pb2,
+    certificates_pb2,
     core_pb2,
     discovery_pb2,
     networking_pb2,
@@ -66,6 +67,7 @@ Object: TypeAlias = (
     | rbac_pb2.ClusterRoleBinding
     | apiextensions_pb2.CustomResourceDefinition
     | apiextensions_pb2.CustomObject
+    | certificates_pb2.CertificateSigningRequest
 )
 """Any top-level API object: each has api_version, kind and metadata."""
 
@@ -292,6 +294,14 @@ KINDS: tuple[Kind, ...] = (
         apiextensions_pb2.CustomResourceDefinition,
         False,
         ("crd", "crds"),
+    ),
+    Kind(
+        "CertificateSigningRequest",
+        "certificates.k8s.io/v1",
+        "certificatesigningrequests",
+        certificates_pb2.CertificateSigningRequest,
+        False,
+        ("csr",),
     ),
 )
 

@@ -38,6 +38,10 @@ _SPECIAL = {
     "k8s.io.apimachinery.pkg.apis.meta.v1.Duration": "duration",
     "k8s.io.apimachinery.pkg.api.resource.Quantity": "quantity",
     "k8s.io.apimachinery.pkg.util.intstr.IntOrString": "intorstring",
+    # ExtraValue is a Go []string: a bare list in JSON, a message of `items` on the wire.
+    "k8s.io.api.authentication.v1.ExtraValue": "stringlist",
+    "k8s.io.api.authorization.v1.ExtraValue": "stringlist",
+    "k8s.io.api.certificates.v1.ExtraValue": "stringlist",
 }
 _SCALARS = {"string", "bytes", "bool", "int32", "int64", "uint32", "uint64", "double", "float"}
 _PACKAGES = {
@@ -52,6 +56,7 @@ _PACKAGES = {
     "autoscaling": "k8s.io.api.autoscaling.v2",
     "storage.k8s.io": "k8s.io.api.storage.v1",
     "policy": "k8s.io.api.policy.v1",
+    "certificates.k8s.io": "k8s.io.api.certificates.v1",
 }
 _NOT_V1 = ("autoscaling/v2",)
 """Groups whose served version is not v1: their generated.proto is read too."""

@@ -223,8 +223,11 @@ def _client_tls(layout: Layout, identity: str) -> dict[str, str]:
     return _tls_flags(layout, identity, API_SERVER_TLS_FLAGS)
 
 
-def _elected(layout: Layout, i: int, program: str, short: str, block: int) -> Component:
-    """Master i's leader-elected daemon: its own API server first, status on `block`."""
+def _elected(
+    layout: Layout, i: int, program: str, short: str, block: int, extra: dict[str, str]
+) -> Component:
+    """Master i's leader-elected daemon: its own API server first, status on `block`,
+    and the flags `extra` of its own."""
     http_port = layout.port(block, i)
     flags = {
         "--server": ",".join(layout.servers_for(i)),
@@ -232,6 +235,7 @@ def _elected(layout: Layout, i: int, program: str, short: str, block: int) -> Co
         "--name": f"{layout.name}-master-{i}",
         "--http-host": HOST,
         "--http-port": str(http_port),
+        **extra,
     }
     if layout.secure:
         identity = {
@@ -250,12 +254,20 @@ def _elected(layout: Layout, i: int, program: str, short: str, block: int) -> Co
 
 def scheduler(layout: Layout, i: int) -> Component:
     """Master i's scheduler (acts only while it leads)."""
-    return _elected(layout, i, "tug-scheduler", "scheduler", 3)
+    return _elected(layout, i, "tug-scheduler", "scheduler", 3, {})
 
 
 def controller_manager(layout: Layout, i: int) -> Component:
-    """Master i's controller manager (acts only while it leads)."""
-    return _elected(layout, i, "tug-controller-manager", "controller-manager", 4)
+    """Master i's controller manager (acts only while it leads); in a secure cluster it
+    signs approved CertificateSigningRequests with the cluster CA, as kubeadm sets up
+    kube-controller-manager."""
+    signing = {}
+    if layout.secure:
+        signing = {
+            "--cluster-signing-cert-file": str(credentials.ca_file(layout)),
+            "--cluster-signing-key-file": str(credentials.ca_key_file(layout)),
+        }
+    return _elected(layout, i, "tug-controller-manager", "controller-manager", 4, signing)
 
 
 MASTER_ROLES: tuple[Callable[[Layout, int], Component], ...] = (

@@ -92,6 +92,12 @@ def ca_file(layout: Layout) -> Path:
     return layout.auth_dir / "ca.crt"
 
 
+def ca_key_file(layout: Layout) -> Path:
+    """The cluster CA's private key: ensure_pki's, and the controller manager's
+    --cluster-signing-key-file (it signs approved CertificateSigningRequests)."""
+    return layout.auth_dir / "ca.key"
+
+
 def apiserver_cert_files(layout: Layout) -> tuple[Path, Path]:
     """The API servers' serving certificate and key (one for every master here: they all
     listen on the same loopback address)."""
@@ -119,7 +125,7 @@ def ensure_pki(layout: Layout) -> bytes:
     """The cluster CA (made once), the API servers' certificate and every identity's
     client certificate; the CA's PEM."""
     layout.auth_dir.mkdir(parents=True, exist_ok=True)
-    cert_path, key_path = ca_file(layout), layout.auth_dir / "ca.key"
+    cert_path, key_path = ca_file(layout), ca_key_file(layout)
     if cert_path.exists() and key_path.exists():
         ca = CertificateAuthority.load(cert_path, key_path)
     else:

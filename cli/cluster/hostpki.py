@@ -5,11 +5,13 @@ VMs read theirs from the synced checkout, after `tug pki issue` made them).
 
 Each node gets only what its own daemons use, under fixed names, as kubeadm lays out
 /etc/kubernetes/pki: a master its API server's serving certificate (for its address and
-loopback), its etcd member's (for clients and peers), and the client certificates its API
-server (towards etcd and kubelets), scheduler and controller manager show; a worker its
-kubelet's client and serving certificates and its proxy's. Every master shares one
-ServiceAccount signing key and one EncryptionConfiguration (Secrets under AES-GCM). The
-admin's certificate stays on the host, for tug's context and the kubeconfig.
+loopback), its etcd member's (for clients and peers), the client certificates its API
+server (towards etcd and kubelets), scheduler and controller manager show, and the CA's
+key, with which its controller manager signs approved CertificateSigningRequests (kubeadm
+too keeps ca.key on every control-plane node); a worker its kubelet's client and serving
+certificates and its proxy's. Every master shares one ServiceAccount signing key and one
+EncryptionConfiguration (Secrets under AES-GCM). The admin's certificate stays on the
+host, for tug's context and the kubeconfig.
 """
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ def issue(
     encryption = encryption_config()
     for name, address in masters.items():
         folder = root / name
-        write_public(folder / "ca.crt", ca.cert_pem)
+        # The key too: the controller manager signs approved CertificateSigningRequests.
+        ca.save(folder / "ca.crt", folder / "ca.key")
         write_private(folder / "service-account.key", signing)
         write_private(folder / "encryption.yaml", encryption)
         served = ca.issue(

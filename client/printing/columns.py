@@ -12,12 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from client.kinds import Object
-from client.printing.age import age, since
+from client.printing.age import age, human_duration, since
 from client.printing.autoscaling import hpa_row
 from client.printing.podstatus import summarize
 from client.selectors import format_labels, format_selector
 from client.storage import is_default_class
 from proto import (
+    certificates_pb2,
     core_pb2,
     discovery_pb2,
     networking_pb2,
@@ -477,6 +478,30 @@ def _storage_class(sc: storage_pb2.StorageClass, at: datetime) -> list[str]:
     ]
 
 
+def _csr_condition(csr: certificates_pb2.CertificateSigningRequest) -> str:
+    """kubectl's CONDITION cell: Denied over Approved over Pending, then `,Failed` and
+    `,Issued` (`Approved,Issued`)."""
+    types = {c.type for c in csr.status.conditions}
+    shown = next((t for t in ("Denied", "Approved") if t in types), "Pending")
+    if "Failed" in types:
+        shown += ",Failed"
+    if csr.status.certificate:
+        shown += ",Issued"
+    return shown
+
+
+def _csr(csr: certificates_pb2.CertificateSigningRequest, at: datetime) -> list[str]:
+    spec = csr.spec
+    duration = spec.HasField("expiration_seconds")
+    return [
+        age(csr.metadata.creation_timestamp, at),
+        spec.signer_name or NONE,
+        spec.username,
+        human_duration(spec.expiration_seconds) if duration else NONE,
+        _csr_condition(csr),
+    ]
+
+
 def _generic(obj: Any, at: datetime) -> list[str]:
     return [age(obj.metadata.creation_timestamp, at)]
 
@@ -584,6 +609,9 @@ TABLES: dict[str, Columns] = {
         _claim_wide,
     ),
     "customresourcedefinitions": Columns(("CREATED AT",), _limitrange),
+    "certificatesigningrequests": Columns(
+        ("AGE", "SIGNERNAME", "REQUESTOR", "REQUESTEDDURATION", "CONDITION"), _csr
+    ),
     "storageclasses": Columns(
         ("PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"),
         _storage_class,

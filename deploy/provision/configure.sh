@@ -25,7 +25,10 @@
 # on a master apiserver, etcd, etcd-client, kubelet-client, scheduler, controller-manager
 # .crt/.key, service-account.key and encryption.yaml; on a worker node, kubelet, proxy
 # .crt/.key), as
-# `tug up --driver docker` copies them in; every file the role needs must be there.
+# `tug up --driver docker` copies them in; every file the role needs must be there. A
+# master's ca.key, when there, lets its controller manager sign approved
+# CertificateSigningRequests (--cluster-signing-cert-file/--cluster-signing-key-file);
+# a folder issued before masters got it still works, without that signer.
 # Ports are Kubernetes' where it has them: API server 6443 (gRPC) and 8443 (HTTP), etcd
 # 2379/2380, kubelet 10250 (node agent) and 10255 (HTTP), proxy 10249, scheduler 10259,
 # controller manager 10257.
@@ -105,6 +108,11 @@ if [ -n "$pki" ]; then
     apiserver_tls+=" --audit-log-path /var/log/tugboat/apiserver.audit.jsonl"
     scheduler_tls="$(client scheduler) $(etcd_client scheduler)"
     cm_tls="$(client controller-manager) $(etcd_client controller-manager)"
+    if [ -f "$pki/ca.key" ]; then
+      cm_tls+=" --cluster-signing-cert-file $pki/ca.crt --cluster-signing-key-file $pki/ca.key"
+    else
+      echo "configure.sh: $pki/ca.key is missing: CertificateSigningRequests stay unsigned" >&2
+    fi
   else
     need node.crt node.key kubelet.crt kubelet.key proxy.crt proxy.key
     kubelet_tls="$(client node) --tls-cert-file $pki/kubelet.crt"

@@ -30,6 +30,7 @@ from master.apiserver.admission.policies import PolicyAdmission
 from master.apiserver.admission.webhooks import WebhookAdmission
 from master.apiserver.allocators import Claim, ServiceAllocator
 from master.apiserver.apierrors import conflict, invalid, not_found, resource_named
+from master.apiserver.auth.authorizer import Authorizer
 from master.apiserver.etcd import Etcd, compare_mod, compare_version, op_delete, op_put
 from master.apiserver.objects import (
     decode_stored,
@@ -88,8 +89,8 @@ def _spec_part(obj: Object) -> bytes:
     return bytes(copy.SerializeToString(deterministic=True))
 
 
-def _check(strategy: Strategy, obj: Object, old: Object | None) -> None:
-    problems: list[FieldError] = strategy.problems(obj, old)
+def _check(strategy: Strategy, obj: Object, old: Object | None, subresource: str = "") -> None:
+    problems: list[FieldError] = strategy.problems(obj, old, subresource=subresource)
     if problems:
         raise invalid(strategy.kind, obj.metadata.name, problems)
 
@@ -143,6 +144,7 @@ class Registry:
         allocator: ServiceAllocator | None = None,
         *,
         cache: WatchCache | None = None,
+        authorizer: Authorizer | None = None,
     ) -> None:
         self.etcd = etcd
         self.allocator = allocator or ServiceAllocator(etcd)
@@ -157,6 +159,10 @@ class Registry:
         after the policies."""
         self.stored = Stored(etcd, cache)
         """Single reads, from the watch cache once it has the kind."""
+        self.authorizer = authorizer
+        """The server's authorizer, which a kind's rules may ask what the caller may mean
+        by a write (Kubernetes' CertificateApproval asks `approve` on a CSR's signer);
+        None with authorization off."""
 
     def _cached(self, kind: Kind, key: bytes, expected: int) -> Object | None:
         """A copy of the watch cache's object at `key` when it is at revision `expected`."""
@@ -376,15 +382,19 @@ class Registry:
             )
             if mutated is not None:
                 _take_mutation(strategy, new, mutated)
-            _check(strategy, new, old)
+            _check(strategy, new, old, subresource)
             if subresource in strategy.subresources:
                 # What a subresource adds is admitted as a create's content is: PodSecurity
                 # judges a debugger's capabilities, as Kubernetes' admission judges
                 # pods/ephemeralcontainers.
-                namespace_obj = await self.stored.get(NAMESPACES, "", ns)
+                namespace_obj = (
+                    await self.stored.get(NAMESPACES, "", ns) if kind.namespaced else None
+                )
                 refused = strategy.admit(new, namespace_obj)
                 if refused:
                     raise errors.Forbidden(refused)
+            if self.authorizer is not None:
+                await strategy.authorize_update(self.authorizer, new, old, subresource)
             write = Write(
                 kind, "UPDATE", ns, name, new, old, subresource=subresource, dry_run=dry_run
             )
@@ -427,6 +437,7 @@ def _merged(strategy: Strategy, old: Object, incoming: Object, subresource: str)
     if subresource == "status":
         new = copy_of(old)
         _copy_status(new, incoming)
+        strategy.prepare_for_status_update(new, old)
     elif subresource:
         new = copy_of(old)
         strategy.subresources[subresource](new, incoming)

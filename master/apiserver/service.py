@@ -86,7 +86,7 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
         )
         self.access = access or Access.open()
         self.audit = audit
-        self.registry = Registry(etcd, cache=self.watch_cache)
+        self.registry = Registry(etcd, cache=self.watch_cache, authorizer=self.access.authorizer)
         self.deleter = Deleter(etcd, self.registry.policies, self.registry.webhooks)
         self.metrics = metrics
         self.bookmark_every = bookmark_every

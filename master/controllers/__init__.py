@@ -31,8 +31,11 @@ def build_controllers(ctx: Context) -> list[Controller]:
     """The enabled controllers, handlers registered on ctx's informers (not started)."""
     from master.controllers import catalog  # every controller module: only when building
 
-    classes = catalog.by_name()
-    return [classes[n](ctx) for n in catalog.resolve(ctx.settings.controllers)]
+    classes = [catalog.by_name()[n] for n in catalog.resolve(ctx.settings.controllers)]
+    skipped = [c.name for c in classes if not c.configured(ctx.settings)]
+    if skipped:
+        log.info("controllers not configured, skipped", controllers=skipped)
+    return [c(ctx) for c in classes if c.configured(ctx.settings)]
 
 
 async def run_controllers(

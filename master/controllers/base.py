@@ -75,6 +75,12 @@ class Controller(abc.ABC):
     max_workers: int | None = None
     """A cap on settings.workers for controllers whose syncs must not run side by side."""
 
+    @classmethod
+    def configured(cls, settings: ControllerSettings) -> bool:
+        """Whether `settings` give this controller what it needs to run; one that is not
+        (the signer without its CA files) is skipped, as kube-controller-manager skips it."""
+        return True
+
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.client = ctx.client

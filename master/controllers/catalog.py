@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from master.controllers.base import Controller
+from master.controllers.certificates.cleaner import CSRCleaner
+from master.controllers.certificates.signing import CSRSigningController
 from master.controllers.cronjob import CronJobController
 from master.controllers.daemonset import DaemonSetController
 from master.controllers.deployment import DeploymentController
@@ -58,6 +60,8 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     PVCProtectionController,
     PVProtectionController,
     LocalPathProvisioner,
+    CSRSigningController,
+    CSRCleaner,
 )
 
 

@@ -12,6 +12,7 @@ from typing import Any, Literal, NamedTuple
 
 from client.flags import from_flags, seconds
 from master.controllers import catalog
+from master.controllers.certificates.authority import Authority, AuthorityError
 from master.controllers.nodeipam import CIDRError, node_ranges
 from master.controllers.settings import ControllerSettings
 
@@ -41,6 +42,7 @@ class _Flag(NamedTuple):
 
 
 _HPA = "horizontal-pod-autoscaler-"
+_SIGNING = "cluster-signing-"
 
 _FLAGS = (
     _Flag("concurrent-syncs", int, "workers each", "positive", field="workers"),
@@ -117,6 +119,18 @@ _FLAGS = (
         seconds,
         "seconds after start a pod may still become ready",
     ),
+    _Flag(
+        _SIGNING + "cert-file",
+        help="PEM CA certificate that signs approved CertificateSigningRequests "
+        "(with --cluster-signing-key-file; neither: no csrsigning controller)",
+    ),
+    _Flag(_SIGNING + "key-file", help="PEM private key of --cluster-signing-cert-file"),
+    _Flag(
+        _SIGNING + "duration",
+        seconds,
+        "longest lifetime of a signed certificate (Kubernetes: 8760h)",
+        "positive",
+    ),
 )
 """Every flag but --controllers, in --help order."""
 
@@ -159,5 +173,23 @@ def settings_from(args: argparse.Namespace) -> ControllerSettings:
         node_ranges(args.cluster_cidr, args.node_cidr_mask_size)
     except CIDRError as e:
         raise SystemExit(str(e)) from None
+    _check_signing(args.cluster_signing_cert_file, args.cluster_signing_key_file)
     renamed = {f.field: getattr(args, f.dest) for f in _FLAGS if f.field}
     return from_flags(ControllerSettings, args, controllers=names, **renamed)
+
+
+def _check_signing(cert_file: str, key_file: str) -> None:
+    """Both signing files or neither; given, a CA the controller can sign with, else exit
+    naming the flag and file at start, not at the first request hours later."""
+    cert_flag, key_flag = f"--{_SIGNING}cert-file", f"--{_SIGNING}key-file"
+    if bool(cert_file) != bool(key_file):
+        given, missing = (cert_flag, key_flag) if cert_file else (key_flag, cert_flag)
+        raise SystemExit(
+            f"{cert_flag} and {key_flag} go together: {given} is given, {missing} is not"
+        )
+    if not cert_file:
+        return
+    try:
+        Authority.load(cert_file, key_file)
+    except AuthorityError as e:
+        raise SystemExit(f"{cert_flag if e.file == 'cert' else key_flag}: {e}") from None

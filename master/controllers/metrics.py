@@ -19,3 +19,13 @@ NODE_TAINTS = Counter(
     "NoExecute taints put on nodes by the node lifecycle controller, by taint key.",
     ["taint"],
 )
+CERTIFICATES_ISSUED = Counter(
+    "tugboat_controller_certificates_issued_total",
+    "Certificates the csrsigning controller issued for CertificateSigningRequests, by signer.",
+    ["signer"],
+)
+CERTIFICATE_REQUESTS_FAILED = Counter(
+    "tugboat_controller_certificate_requests_failed_total",
+    "CertificateSigningRequests the csrsigning controller marked Failed, by signer.",
+    ["signer"],
+)

@@ -74,3 +74,13 @@ class ControllerSettings:
     (--horizontal-pod-autoscaler-cpu-initialization-period; Kubernetes: 5 min)."""
     horizontal_pod_autoscaler_initial_readiness_delay: float = 30.0
     """(--horizontal-pod-autoscaler-initial-readiness-delay; Kubernetes: 30 s)."""
+    cluster_signing_cert_file: str = ""
+    """The CA certificate (PEM) the csrsigning controller signs approved requests with
+    (--cluster-signing-cert-file); without it and its key the controller does not run,
+    as kube-controller-manager's csrsigning signs nothing without them."""
+    cluster_signing_key_file: str = ""
+    """The CA's unencrypted PEM private key (--cluster-signing-key-file)."""
+    cluster_signing_duration: float = 8760 * 3600.0
+    """Longest lifetime in seconds of a certificate the csrsigning controller issues; a
+    request's spec.expirationSeconds may ask for less (--cluster-signing-duration;
+    Kubernetes: 8760h)."""

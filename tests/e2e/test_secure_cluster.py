@@ -6,6 +6,7 @@ request without credentials, or a node reaching beyond its own pods, is refused.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import shutil
@@ -14,7 +15,8 @@ import stat
 import subprocess
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -102,15 +104,27 @@ def test_kubectl_speaks_https_with_the_admins_token_from_the_kubeconfig(secure: 
     assert sorted(done.stdout.split()) == [f"node/{secure.node_name(j)}" for j in range(2)]
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="make setup installs kubectl")
-def test_kubectl_auth_can_i_and_whoami_answer_for_the_admin_over_https(secure: Cluster):
-    env = {**os.environ, "KUBECONFIG": secure.tug("config", "kubeconfig-path").ok().strip()}
+def _kubectl_of(kubeconfig: str) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """kubectl run with `kubeconfig`, its output captured."""
+    env = {**os.environ, "KUBECONFIG": kubeconfig}
 
-    def kubectl(*argv: str) -> subprocess.CompletedProcess[str]:
+    def kubectl(*argv: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["kubectl", *argv], env=env, capture_output=True, text=True, timeout=60, check=False
+            ["kubectl", *argv],
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
 
+    return kubectl
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="make setup installs kubectl")
+def test_kubectl_auth_can_i_and_whoami_answer_for_the_admin_over_https(secure: Cluster):
+    kubectl = _kubectl_of(secure.tug("config", "kubeconfig-path").ok().strip())
     can = kubectl("auth", "can-i", "delete", "pods", "-n", "kube-system")
     assert (can.returncode, can.stdout.strip()) == (0, "yes"), can.stderr
     whoami = kubectl("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
@@ -337,3 +351,76 @@ def test_a_node_agent_serves_only_the_api_servers_over_tls(secure: Cluster):
         await eventually(answered, timeout=60, what="node 1's stats for the API servers' cert")
 
     asyncio.run(probe())
+
+
+CSR = """
+apiVersion: certificates.k8s.io/v1
+kind: CertificateSigningRequest
+metadata: {{name: myuser}}
+spec:
+  request: {request}
+  signerName: kubernetes.io/kube-apiserver-client
+  expirationSeconds: 86400
+  usages: [client auth]
+"""
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="make setup installs kubectl")
+def test_a_normal_user_gets_a_client_certificate_through_a_signing_request(
+    secure: Cluster, tmp_path: Path
+):
+    """The docs' "normal user" flow, word for word: openssl's key and request, the admin's
+    `kubectl certificate approve`, the certificate read back from the status, then kubectl
+    as that user, allowed exactly what a RoleBinding grants."""
+    kubeconfig = tmp_path / "kubeconfig"
+    shutil.copy(secure.tug("config", "kubeconfig-path").ok().strip(), kubeconfig)
+    kubectl = _kubectl_of(str(kubeconfig))
+    key, request = tmp_path / "myuser.key", tmp_path / "myuser.csr"
+    for argv in (
+        ["openssl", "genrsa", "-out", str(key), "2048"],
+        ["openssl", "req", "-new", "-key", str(key), "-out", str(request), "-subj", "/CN=myuser"],
+    ):
+        subprocess.run(argv, check=True, capture_output=True, timeout=60)
+    encoded = base64.b64encode(request.read_bytes()).decode()
+    try:
+        created = kubectl("apply", "-f", "-", stdin=CSR.format(request=encoded))
+        assert created.returncode == 0, created.stderr
+        listed = kubectl("get", "csr", "myuser", "--no-headers")
+        assert listed.stdout.split()[2:] == [
+            "kubernetes.io/kube-apiserver-client", "admin", "24h", "Pending"
+        ], listed  # fmt: skip
+        approved = kubectl("certificate", "approve", "myuser")
+        assert approved.returncode == 0, approved.stderr
+
+        def issued() -> str:
+            shown = kubectl("get", "csr", "myuser", "-o", "jsonpath={.status.certificate}")
+            return shown.stdout
+
+        pem = base64.b64decode(wait_until(issued, timeout=30, interval=0.5, what="issued"))
+        certificate = tmp_path / "myuser.crt"
+        certificate.write_bytes(pem)
+        listed = kubectl("get", "csr", "myuser", "--no-headers")
+        assert listed.stdout.split()[-1] == "Approved,Issued", listed
+
+        for argv in (
+            ["create", "role", "developer", "--verb=get", "--verb=list", "--resource=pods"],
+            ["create", "rolebinding", "developer-myuser", "--role=developer", "--user=myuser"],
+            ["config", "set-credentials", "myuser", f"--client-key={key}",
+             f"--client-certificate={certificate}", "--embed-certs=true"],
+            ["config", "set-context", "myuser", "--user=myuser",
+             "--cluster=" + kubectl("config", "view", "-o",
+                                    "jsonpath={.clusters[0].name}").stdout],
+        ):  # fmt: skip
+            done = kubectl(*argv)
+            assert done.returncode == 0, (argv, done.stderr)
+        whoami = kubectl("--context", "myuser", "auth", "whoami", "-o", "jsonpath={.status}")
+        assert json.loads(whoami.stdout)["userInfo"]["username"] == "myuser", whoami
+        pods = kubectl("--context", "myuser", "get", "pods")
+        assert pods.returncode == 0, pods.stderr
+        secrets = kubectl("--context", "myuser", "get", "secrets")
+        assert secrets.returncode == 1
+        assert 'User "myuser" cannot list resource "secrets"' in secrets.stderr
+    finally:
+        kubectl("delete", "csr", "myuser", "--ignore-not-found")
+        kubectl("delete", "rolebinding", "developer-myuser", "--ignore-not-found")
+        kubectl("delete", "role", "developer", "--ignore-not-found")

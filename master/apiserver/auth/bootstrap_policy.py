@@ -45,6 +45,13 @@ def paths(verbs: Sequence[str], urls: Sequence[str]) -> rbac_pb2.PolicyRule:
     return rbac_pb2.PolicyRule(verbs=verbs, non_resource_urls=urls)
 
 
+def signers(verbs: Sequence[str], names: Sequence[str]) -> rbac_pb2.PolicyRule:
+    """`approve` or `sign` requests of the named signers (`kubernetes.io/*`: the domain's)."""
+    return rbac_pb2.PolicyRule(
+        verbs=verbs, api_groups=["certificates.k8s.io"], resources=["signers"], resource_names=names
+    )
+
+
 def _meta(name: str, labels: dict[str, str] | None = None) -> meta_pb2.ObjectMeta:
     meta = meta_pb2.ObjectMeta(name=name)
     meta.labels[BOOTSTRAP_LABEL] = "rbac-defaults"
@@ -287,6 +294,10 @@ def cluster_roles() -> list[rbac_pb2.ClusterRole]:
                     ["autoscaling"],
                     ["horizontalpodautoscalers", "horizontalpodautoscalers/status"],
                 ),
+                # Its CSR signer issues what kubernetes.io's signers name, and only once
+                # approved: it writes the certificate, never the approval.
+                rule(["update"], ["certificates.k8s.io"], ["certificatesigningrequests/status"]),
+                signers(["sign"], ["kubernetes.io/*"]),
             ],
         ),
         _role(

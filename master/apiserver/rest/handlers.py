@@ -504,8 +504,12 @@ class RestApi:
             )
             return _json(encode(await self._out(t, created)), 201)
         if verb == "update":
+            # /scale carries a Scale; /status and a kind's own parts carry the object
+            # (kubectl certificate approve sends a CSR to /approval in protobuf).
             data = request_body(
-                await request.read(), request.content_type, None if t.subresource else t.kind
+                await request.read(),
+                request.content_type,
+                None if t.subresource == "scale" else t.kind,
             )
             if t.subresource == "scale":
                 return await self._write_scale(request, t, lambda _cur: data)

@@ -39,6 +39,7 @@ _GROUP_PACKAGES = {
     "admissionregistration.k8s.io": "k8s.io.api.admissionregistration.v1",
     "autoscaling": "k8s.io.api.autoscaling.v2",
     "storage.k8s.io": "k8s.io.api.storage.v1",
+    "certificates.k8s.io": "k8s.io.api.certificates.v1",
 }
 _VERSION_PACKAGES = {"autoscaling/v1": "k8s.io.api.autoscaling.v1"}
 """Versions served besides their group's own (kubectl 1.32's autoscale sends v1 HPAs)."""
@@ -167,6 +168,9 @@ def _packed(kind: str, buf: bytes) -> Iterator[Any]:
 def _value(kind: str, value: Wire, name: str) -> Any:
     if kind in MESSAGES:
         return decode_message(kind, _bytes(value, name))
+    if kind == "stringlist":
+        # ExtraValue: a message of repeated `items` on the wire, the bare list in JSON.
+        return [_scalar("string", v, name) for n, _w, v in _fields(_bytes(value, name)) if n == 1]
     special = _SPECIALS.get(kind)
     if special is not None:
         return special({n: v for n, _w, v in _fields(_bytes(value, name))})

@@ -317,9 +317,6 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         3: ("name", "", "string"),
         4: ("uID", "", "string"),
     },
-    "k8s.io.api.authentication.v1.ExtraValue": {
-        1: ("items", "repeated", "string"),
-    },
     "k8s.io.api.authentication.v1.SelfSubjectReview": {
         1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
         2: ("status", "", "k8s.io.api.authentication.v1.SelfSubjectReviewStatus"),
@@ -346,10 +343,7 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         1: ("username", "", "string"),
         2: ("uid", "", "string"),
         3: ("groups", "repeated", "string"),
-        4: ("extra", "map", "string:k8s.io.api.authentication.v1.ExtraValue"),
-    },
-    "k8s.io.api.authorization.v1.ExtraValue": {
-        1: ("items", "repeated", "string"),
+        4: ("extra", "map", "string:stringlist"),
     },
     "k8s.io.api.authorization.v1.FieldSelectorAttributes": {
         1: ("rawSelector", "", "string"),
@@ -401,7 +395,7 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         2: ("nonResourceAttributes", "", "k8s.io.api.authorization.v1.NonResourceAttributes"),
         3: ("user", "", "string"),
         4: ("groups", "repeated", "string"),
-        5: ("extra", "map", "string:k8s.io.api.authorization.v1.ExtraValue"),
+        5: ("extra", "map", "string:stringlist"),
         6: ("uid", "", "string"),
     },
     "k8s.io.api.authorization.v1.SubjectAccessReviewStatus": {
@@ -616,6 +610,37 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
     "k8s.io.api.batch.v1.UncountedTerminatedPods": {
         1: ("succeeded", "repeated", "string"),
         2: ("failed", "repeated", "string"),
+    },
+    "k8s.io.api.certificates.v1.CertificateSigningRequest": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("spec", "", "k8s.io.api.certificates.v1.CertificateSigningRequestSpec"),
+        3: ("status", "", "k8s.io.api.certificates.v1.CertificateSigningRequestStatus"),
+    },
+    "k8s.io.api.certificates.v1.CertificateSigningRequestCondition": {
+        1: ("type", "", "string"),
+        2: ("reason", "", "string"),
+        3: ("message", "", "string"),
+        4: ("lastUpdateTime", "", "time"),
+        5: ("lastTransitionTime", "", "time"),
+        6: ("status", "", "string"),
+    },
+    "k8s.io.api.certificates.v1.CertificateSigningRequestSpec": {
+        1: ("request", "", "bytes"),
+        2: ("username", "", "string"),
+        3: ("uid", "", "string"),
+        4: ("groups", "repeated", "string"),
+        5: ("usages", "repeated", "string"),
+        6: ("extra", "map", "string:stringlist"),
+        7: ("signerName", "", "string"),
+        8: ("expirationSeconds", "", "int32"),
+    },
+    "k8s.io.api.certificates.v1.CertificateSigningRequestStatus": {
+        1: (
+            "conditions",
+            "repeated",
+            "k8s.io.api.certificates.v1.CertificateSigningRequestCondition",
+        ),
+        2: ("certificate", "", "bytes"),
     },
     "k8s.io.api.coordination.v1.Lease": {
         1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),

@@ -39,6 +39,8 @@ from proto import meta_pb2
 
 _INT_OR_STRING = "tugboat.v1.IntOrString"
 _RAW_JSON = "tugboat.v1.RawJSON"
+_EXTRA_VALUE = "tugboat.v1.ExtraValue"
+"""A message only because proto3 has no map of lists: a list of strings on the wire of JSON."""
 _SCALARS: dict[int, dict[str, Any]] = {
     FieldDescriptor.TYPE_STRING: {"type": "string"},
     FieldDescriptor.TYPE_BOOL: {"type": "boolean"},
@@ -80,6 +82,8 @@ def _field_schema(field: FieldDescriptor, ref: dict[str, str], parent: str) -> d
             if sub.full_name == _INT_OR_STRING
             else {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
             if sub.full_name == _RAW_JSON
+            else {"type": "array", "items": {"type": "string"}}
+            if sub.full_name == _EXTRA_VALUE
             else {
                 "allOf": [{"$ref": f"#/components/schemas/{ref.get(sub.full_name, sub.full_name)}"}]
             }
@@ -114,7 +118,7 @@ def _message_schema(desc: Descriptor, ref: dict[str, str], kind: Kind | None) ->
 
 
 def _collect(desc: Descriptor, out: dict[str, Descriptor]) -> None:
-    if desc.full_name in out or desc.full_name in (_INT_OR_STRING, _RAW_JSON):
+    if desc.full_name in out or desc.full_name in (_INT_OR_STRING, _RAW_JSON, _EXTRA_VALUE):
         return
     out[desc.full_name] = desc
     for f in desc.fields:

@@ -21,6 +21,7 @@ from client.codec import FieldError
 from client.kinds import Kind
 from client.timestamps import now
 from master.apiserver.allocators import Claim, ServiceAllocator
+from master.apiserver.auth.authorizer import Authorizer
 from master.apiserver.validation.errors import Errors
 from master.apiserver.validation.meta import validate_meta, validate_meta_update
 
@@ -55,6 +56,10 @@ class Strategy:
         """On Update (not UpdateStatus): keep what the client may leave out but the
         server gave the object (an allocated clusterIP, nodePorts)."""
 
+    def prepare_for_status_update(self, new: Any, old: Any) -> None:
+        """On UpdateStatus, once `new` (the stored object) has the incoming status: keep
+        what a status write may not change (a CSR's approval)."""
+
     def validate(self, errs: Errors, obj: Any) -> None:
         """Add every problem of the kind's own fields (metadata is checked generically)."""
 
@@ -66,22 +71,43 @@ class Strategy:
     def validate_update(self, errs: Errors, new: Any, old: Any) -> None:
         """Add every problem of changing `old` into `new` (immutable fields, ...)."""
 
+    def validate_subresource_update(
+        self, errs: Errors, new: Any, old: Any, subresource: str
+    ) -> None:
+        """Add every problem of changing `old` into `new` through `subresource` ("status"
+        or one of `subresources`): by default those of any update. A kind whose doors
+        may change different things overrides it (a CSR's approval, its certificate)."""
+        self.validate_update(errs, new, old)
+
     def apply_defaults(self, obj: Any) -> None:
         """The namespace's default, then the kind's defaults."""
         if self.kind.namespaced and not obj.metadata.namespace:
             obj.metadata.namespace = "default"
         self.default(obj)
 
-    def problems(self, obj: Any, old: Any | None = None) -> list[FieldError]:
-        """Every problem with `obj` (after defaults); `old` is the stored object on update."""
+    def problems(
+        self, obj: Any, old: Any | None = None, *, subresource: str = ""
+    ) -> list[FieldError]:
+        """Every problem with `obj` (after defaults); `old` is the stored object on update,
+        `subresource` the door an update came through ("" the object itself)."""
         errs = Errors()
         kind = self.kind
         validate_meta(errs, obj.metadata, kind=kind.kind, namespaced=kind.namespaced)
         self.validate(errs, obj)
         if old is not None:
             validate_meta_update(errs, obj.metadata, old.metadata)
-            self.validate_update(errs, obj, old)
+            if subresource:
+                self.validate_subresource_update(errs, obj, old, subresource)
+            else:
+                self.validate_update(errs, obj, old)
         return list(errs)
+
+    async def authorize_update(
+        self, authorizer: Authorizer, new: Any, old: Any, subresource: str
+    ) -> None:
+        """On update, after validation, when authorization is on: refuse (Forbidden) what
+        the caller may not mean by the write although its verb was allowed, asking the
+        server's authorizer (approving a CSR asks `approve` on its signer)."""
 
     # ---- allocation: claimed and released in the object's own transaction ----
 

@@ -70,8 +70,10 @@ class PodStrategy(Strategy):
         pod.validate_pod_update(errs, new, old)
         ephemeral.validate_added(errs, new.spec, old.spec)
 
-    def problems(self, obj: Any, old: Any | None = None) -> list[FieldError]:
-        found = super().problems(obj, old)
+    def problems(
+        self, obj: Any, old: Any | None = None, *, subresource: str = ""
+    ) -> list[FieldError]:
+        found = super().problems(obj, old, subresource=subresource)
         if old is None and obj.spec.ephemeral_containers:
             # As Kubernetes: they join a pod that runs, through pods/ephemeralcontainers.
             found.append(FieldError(ephemeral.PATH, "Forbidden: cannot be set on create"))

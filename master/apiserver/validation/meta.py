@@ -29,6 +29,8 @@ _NAME_RULES: dict[str, NameRule] = {
     **dict.fromkeys(
         ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"), is_path_segment_name
     ),
+    # Kubernetes does not care what a CSR is called, as long as the name fits in a URL.
+    "CertificateSigningRequest": is_path_segment_name,
 }
 
 

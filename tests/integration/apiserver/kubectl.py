@@ -7,6 +7,7 @@ in that loop), bounded in time; its output is returned, never asserted here.
 from __future__ import annotations
 
 import asyncio
+import base64
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +19,18 @@ from client.timeouts import within
 KUBECTL = shutil.which("kubectl")
 
 
-def write_kubeconfig(path: Path, server: str) -> Path:
-    """A kubeconfig whose one context points at `server` (an http:// URL)."""
+def write_kubeconfig(path: Path, server: str, *, token: str = "", ca: bytes = b"") -> Path:
+    """A kubeconfig whose one context points at `server`: an http:// URL, or an https://
+    one served with a certificate of the CA `ca` (PEM), where kubectl sends `token`
+    (kubectl sends no token over plain HTTP)."""
+    cluster: dict[str, str] = {"server": server}
+    if ca:
+        cluster["certificate-authority-data"] = base64.b64encode(ca).decode()
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "tug", "cluster": {"server": server}}],
-        "users": [{"name": "tug", "user": {}}],
+        "clusters": [{"name": "tug", "cluster": cluster}],
+        "users": [{"name": "tug", "user": {"token": token} if token else {}}],
         "contexts": [{"name": "tug", "context": {"cluster": "tug", "user": "tug"}}],
         "current-context": "tug",
     }

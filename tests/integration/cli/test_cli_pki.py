@@ -12,7 +12,7 @@ from client.tls import certificate_subject
 from tests.integration.cli.tugrun import run_tug
 
 MASTER_FILES = {
-    "ca.crt", "service-account.key", "encryption.yaml", "apiserver.crt", "apiserver.key",
+    "ca.crt", "ca.key", "service-account.key", "encryption.yaml", "apiserver.crt", "apiserver.key",
     "etcd.crt", "etcd.key", "etcd-client.crt", "etcd-client.key", "kubelet-client.crt",
     "kubelet-client.key", "scheduler.crt", "scheduler.key", "controller-manager.crt",
     "controller-manager.key",

@@ -11,7 +11,7 @@ import pytest
 from google.protobuf.message import Message
 
 from client import codec, kinds
-from client.api import ApiClient
+from client.api import ApiClient, ClientOptions
 from client.kinds import Object
 from master.controllers import ControllerSettings, run_controllers
 from master.statemetrics.collector import StateMetrics
@@ -33,13 +33,15 @@ async def api(apiserver: Any) -> AsyncIterator[ApiClient]:
 class ControllerManager:
     """Runs `run_controllers` in a task; `stop()` cancels it (also done at teardown)."""
 
-    def __init__(self, endpoint: str) -> None:
+    def __init__(self, endpoint: str, options: ClientOptions | None = None) -> None:
         self.endpoint = endpoint
+        self.options = options
+        """How its client reaches the API server (TLS as a user); None: plaintext."""
         self._task: asyncio.Task[None] | None = None
         self._client: ApiClient | None = None
 
     async def start(self, state: StateMetrics | None = None, **settings: Any) -> None:
-        self._client = ApiClient([self.endpoint])
+        self._client = ApiClient([self.endpoint], self.options)
         self._task = asyncio.create_task(
             run_controllers(self._client, settings=ControllerSettings(**settings), state=state)
         )

@@ -124,3 +124,19 @@ def test_a_config_file_names_a_missing_client_key_and_an_unreadable_ca(tmp_path)
     path.write_text("users: [{name: u, user: {client-certificate-data: Q0VSVA==}}]\n")
     with pytest.raises(CliError, match=r"users\[0\]\.user\.client-key: required"):
         configfile.load(path)
+
+
+def test_a_secure_cluster_s_controller_managers_sign_with_the_cluster_ca(tmp_path, monkeypatch):
+    from cli.cluster import components
+    from master.controllers.certificates.authority import Authority
+
+    monkeypatch.setenv("TUG_HOME", str(tmp_path))
+    secure = Layout("sec", secure=True)
+    credentials.ensure_pki(secure)
+    argv = components.controller_manager(secure, 0).argv
+    flags = dict(zip(argv[1::2], argv[2::2], strict=False))
+    cert, key = flags["--cluster-signing-cert-file"], flags["--cluster-signing-key-file"]
+    assert (cert, key) == (str(credentials.ca_file(secure)), str(credentials.ca_key_file(secure)))
+    assert Authority.load(cert, key).cert_pem == credentials.ca_file(secure).read_bytes()
+    plain = components.controller_manager(Layout("plain"), 0).argv
+    assert not [a for a in plain if a.startswith("--cluster-signing")]

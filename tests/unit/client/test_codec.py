@@ -3,7 +3,7 @@
 import pytest
 
 from client import codec, kinds
-from proto import core_pb2, workloads_pb2
+from proto import certificates_pb2, core_pb2, workloads_pb2
 
 DEPLOYMENT = {
     "apiVersion": "apps/v1",
@@ -56,6 +56,17 @@ def test_secret_data_is_base64_in_manifests_and_raw_bytes_in_messages() -> None:
     secret = codec.from_dict(core_pb2.Secret, {"data": {"password": "aHVudGVyMg=="}})
     assert secret.data["password"] == b"hunter2"
     assert codec.to_dict(secret) == {"data": {"password": "aHVudGVyMg=="}}
+
+
+def test_a_csrs_extra_is_a_map_of_bare_string_lists_as_in_kubernetes_json() -> None:
+    doc = {"spec": {"extra": {"scopes": ["read", "write"], "none": []}}}
+    csr = codec.from_dict(certificates_pb2.CertificateSigningRequest, doc)
+    assert list(csr.spec.extra["scopes"].items) == ["read", "write"]
+    assert codec.to_dict(csr) == {"spec": {"extra": {"none": [], "scopes": ["read", "write"]}}}
+    with pytest.raises(codec.FieldError, match=r"spec\.extra\[scopes\]: expected an array"):
+        codec.from_dict(
+            certificates_pb2.CertificateSigningRequest, {"spec": {"extra": {"scopes": "read"}}}
+        )
 
 
 def test_null_values_count_as_absent() -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from client.codec import from_dict
 from client.printing import columns
-from proto import core_pb2, workloads_pb2
+from proto import certificates_pb2, core_pb2, workloads_pb2
 
 NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
 CREATED = "2026-11-23T11:59:55Z"
@@ -91,3 +92,26 @@ def test_configmaps_count_their_keys():
                                         "data": {"a": "1", "b": "2"}})
     assert columns.row("configmaps", cm, NOW, wide=False, all_namespaces=False) == [
         "c", "2", "5s"]
+
+
+def test_certificate_requests_show_signer_requestor_duration_and_kubectls_condition():
+    def csr_row(spec: Mapping[str, object], status: Mapping[str, object]) -> list[str]:
+        csr = from_dict(certificates_pb2.CertificateSigningRequest, {
+            "metadata": {"name": "me", "creationTimestamp": CREATED},
+            "spec": {"username": "ann", **spec}, "status": status,
+        })
+        return columns.row("certificatesigningrequests", csr, NOW, wide=False,
+                           all_namespaces=False)
+
+    assert columns.header("certificatesigningrequests", wide=False, all_namespaces=False) == [
+        "NAME", "AGE", "SIGNERNAME", "REQUESTOR", "REQUESTEDDURATION", "CONDITION"]
+    client = {"signerName": "kubernetes.io/kube-apiserver-client", "expirationSeconds": 86400}
+    assert csr_row(client, {}) == [
+        "me", "5s", "kubernetes.io/kube-apiserver-client", "ann", "24h", "Pending"]
+    assert csr_row({}, {})[2:5] == ["<none>", "ann", "<none>"]
+    approved = {"type": "Approved", "status": "True"}
+    issued = {"conditions": [approved], "certificate": "UEVN"}
+    assert csr_row(client, issued)[-1] == "Approved,Issued"
+    # Denied wins over Approved (data from before they were exclusive); Failed is added.
+    both = [approved, {"type": "Denied", "status": "True"}, {"type": "Failed", "status": "True"}]
+    assert csr_row(client, {"conditions": both})[-1] == "Denied,Failed"

@@ -57,3 +57,21 @@ def test_the_schema_carries_merge_keys_and_only_stored_fields():
     assert "replicas" not in schemas[spec_ref]["properties"]
     index = openapi.index()["paths"]
     assert index["apis/apps/v1"]["serverRelativeURL"].startswith("/openapi/v3/apis/apps/v1?hash=")
+
+
+def test_certificate_requests_are_discovered_with_approval_and_extra_is_a_map_of_lists():
+    listed = resource_list("certificates.k8s.io", "v1")
+    assert listed is not None
+    names = [r["name"] for r in listed["resources"]]
+    assert names[1:] == [
+        "certificatesigningrequests/status",
+        "certificatesigningrequests/approval",
+    ]
+    doc = json.loads(openapi.documents()["apis/certificates.k8s.io/v1"])
+    schemas = doc["components"]["schemas"]
+    csr = schemas["io.k8s.api.certificates.v1.CertificateSigningRequest"]
+    spec = schemas[csr["properties"]["spec"]["allOf"][0]["$ref"].rpartition("/")[2]]
+    assert spec["properties"]["extra"] == {
+        "type": "object",
+        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    }

@@ -56,6 +56,18 @@ def test_secret_bytes_become_base64_as_in_json():
     assert kubeproto.decode(envelope("v1", "Secret", raw))["data"] == {"user": "YW5u"}
 
 
+def test_a_csrs_request_is_base64_and_its_extra_a_map_of_bare_lists_as_in_json():
+    extra = field(1, "scopes") + field(2, field(1, "read") + field(1, "write"))
+    spec = field(1, b"PEM") + field(6, extra) + field(7, "example.com/signer")
+    raw = field(1, meta("csr")) + field(2, spec)
+    data = kubeproto.decode(envelope("certificates.k8s.io/v1", "CertificateSigningRequest", raw))
+    assert data["spec"] == {
+        "request": "UEVN",
+        "extra": {"scopes": ["read", "write"]},
+        "signerName": "example.com/signer",
+    }
+
+
 def test_int_or_string_keeps_its_form_and_negative_numbers_survive():
     number = field(1, 0) + field(2, 8080)
     named = field(1, 1) + field(3, "http")
