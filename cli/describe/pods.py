@@ -168,10 +168,43 @@ def write_volumes(w: Writer, level: int, volumes: list[core_pb2.Volume]) -> None
             w.field(inner, "Type", "HostPath (bare host directory volume)")
             w.field(inner, "Path", v.host_path.path)
             w.field(inner, "HostPathType", v.host_path.type)
+        elif v.HasField("persistent_volume_claim"):
+            w.field(
+                inner,
+                "Type",
+                "PersistentVolumeClaim (a reference to a PersistentVolumeClaim in the same "
+                "namespace)",
+            )
+            w.field(inner, "ClaimName", v.persistent_volume_claim.claim_name)
+            w.field(inner, "ReadOnly", str(v.persistent_volume_claim.read_only).lower())
+        elif v.HasField("ephemeral"):
+            w.field(
+                inner,
+                "Type",
+                "EphemeralVolume (an inline specification for a volume that gets created and "
+                "deleted with the pod)",
+            )
+            _write_claim_template(w, inner, v.ephemeral.volume_claim_template)
         else:
             w.field(inner, "Type", "EmptyDir (a temporary directory that shares a pod's lifetime)")
             w.field(inner, "Medium", v.empty_dir.medium)
             w.field(inner, "SizeLimit", v.empty_dir.size_limit or "<unset>")
+
+
+def _write_claim_template(
+    w: Writer, level: int, template: core_pb2.PersistentVolumeClaimTemplate
+) -> None:
+    """The claim an ephemeral volume will get, as kubectl prints a claim that is not yet
+    one: no volume, capacity or access modes before it is bound."""
+    spec = template.spec
+    w.line(level, "StorageClass:", spec.storage_class_name)
+    w.line(level, "Volume:", "")
+    w.mapping(level, "Labels", dict(template.metadata.labels))
+    w.mapping(level, "Annotations", dict(template.metadata.annotations))
+    w.line(level, "Capacity:", "")
+    w.line(level, "Access Modes:", "")
+    if spec.HasField("volume_mode"):
+        w.field(level, "VolumeMode", spec.volume_mode)
 
 
 def _write_projections(w: Writer, level: int, projected: core_pb2.ProjectedVolumeSource) -> None:

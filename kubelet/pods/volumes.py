@@ -12,6 +12,9 @@ reason, and the worker keeps the pod in ContainerCreating with a FailedMount eve
 retrying; a claim being deleted is never mounted anew, which is what lets the
 pvc-protection controller let a claim go once its last pod is gone. The directory is
 never removed with the pod: its data outlives the pod, for the next pod of the claim.
+A generic ephemeral volume is mounted the same way, as the claim `<pod>-<volume>`, but
+only when the pod controls that claim (client/ephemeral_volumes.py); its directory goes
+when the garbage collector deletes the claim with the pod and the volume is reclaimed.
 
 Unless the pod sets `automountServiceAccountToken: false`, every container also gets its
 ServiceAccount's token, the cluster CA and the namespace at
@@ -32,6 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from client.ephemeral_volumes import claim_name, not_for_pod
 from client.errors import ApiError
 from kubelet.pods.config import ConfigSource, ContainerConfigError
 from kubelet.pods.downward import UNKNOWN_CAPACITY, NodeCapacity, field_value, resource_value
@@ -192,7 +196,12 @@ class VolumeManager:
                 paths[vol.name] = hp.path
                 continue
             if vol.HasField("persistent_volume_claim"):
-                paths[vol.name] = await self._claim_path(ns, vol.persistent_volume_claim, where)
+                claim = vol.persistent_volume_claim.claim_name
+                paths[vol.name] = await self._claim_path(ns, claim, where)
+                continue
+            if vol.HasField("ephemeral"):
+                claim = claim_name(pod, vol)
+                paths[vol.name] = await self._claim_path(ns, claim, where, owner=pod)
                 continue
             if vol.HasField("config_map") or vol.HasField("secret"):
                 files = await self._projection(ns, vol, where)
@@ -218,14 +227,17 @@ class VolumeManager:
         return paths
 
     async def _claim_path(
-        self, ns: str, source: core_pb2.PersistentVolumeClaimVolumeSource, where: str
+        self, ns: str, name: str, where: str, *, owner: core_pb2.Pod | None = None
     ) -> str:
         """The host directory of the volume bound to the claim; VolumeError while there is
-        none (the claim is missing, unbound or being deleted)."""
-        name = source.claim_name
+        none (the claim is missing, unbound or being deleted). With `owner` (a generic
+        ephemeral volume's pod) a claim the pod does not control is refused, never
+        mounted: it may hold someone else's data."""
         pvc = await self.source.claim(ns, name)
         if pvc is None:
             raise VolumeError(f'{where}: persistentvolumeclaim "{name}" not found')
+        if owner is not None and (problem := not_for_pod(owner, pvc)):
+            raise VolumeError(f"{where}: {problem}")
         if pvc.metadata.deletion_timestamp:
             raise VolumeError(f'{where}: persistentvolumeclaim "{name}" is being deleted')
         if not pvc.spec.volume_name or pvc.status.phase != "Bound":

@@ -141,9 +141,15 @@ def _volume(v: core_pb2.Volume) -> None:
         "persistent_volume_claim",
         "downward_api",
         "projected",
+        "ephemeral",
     )
     if not any(v.HasField(s) for s in sources):
         v.empty_dir.SetInParent()
+    template = v.ephemeral.volume_claim_template
+    if v.ephemeral.HasField("volume_claim_template") and not template.spec.HasField("volume_mode"):
+        # Kubernetes defaults the template's spec as a claim's, so the stored pod shows
+        # the claim it will get.
+        template.spec.volume_mode = "Filesystem"
     for field in ("config_map", "secret", "downward_api", "projected"):
         source = getattr(v, field)
         if v.HasField(field) and not source.HasField("default_mode"):

@@ -19,6 +19,7 @@ from master.controllers.deployment import DeploymentController
 from master.controllers.disruption import DisruptionController
 from master.controllers.endpoints import EndpointsController
 from master.controllers.endpointslice import EndpointSliceController
+from master.controllers.ephemeral_volume import EphemeralVolumeController
 from master.controllers.garbagecollector import GarbageCollector
 from master.controllers.horizontal import HorizontalController
 from master.controllers.ingress_status import IngressStatusController
@@ -59,6 +60,7 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     PersistentVolumeBinder,
     PVCProtectionController,
     PVProtectionController,
+    EphemeralVolumeController,
     LocalPathProvisioner,
     CSRSigningController,
     CSRCleaner,

@@ -19,6 +19,15 @@ NODE_TAINTS = Counter(
     "NoExecute taints put on nodes by the node lifecycle controller, by taint key.",
     ["taint"],
 )
+# Kubernetes' own names (pkg/controller/volume/ephemeral/metrics), so its alerts apply.
+EPHEMERAL_VOLUME_CREATES = Counter(
+    "ephemeral_volume_controller_create",
+    "Number of PersistentVolumeClaims creation requests",
+)
+EPHEMERAL_VOLUME_CREATE_FAILURES = Counter(
+    "ephemeral_volume_controller_create_failures",
+    "Number of PersistentVolumeClaims creation requests that failed",
+)
 CERTIFICATES_ISSUED = Counter(
     "tugboat_controller_certificates_issued_total",
     "Certificates the csrsigning controller issued for CertificateSigningRequests, by signer.",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from client.ephemeral_volumes import not_for_pod, pod_claims
 from client.storage import PVC_PROTECTION
 from master.controllers.base import Context
 from master.controllers.protection import ProtectionController
@@ -22,14 +23,16 @@ from proto import core_pb2
 __all__ = ["PVCProtectionController", "pod_uses_claim"]
 
 
-def pod_uses_claim(pod: core_pb2.Pod, claim: str) -> bool:
+def pod_uses_claim(pod: core_pb2.Pod, pvc: core_pb2.PersistentVolumeClaim) -> bool:
     """Scheduled, not finished, and naming the claim (Kubernetes' podUsesPVC: the kubelet
-    sees only scheduled pods, and a finished pod's containers no longer write)."""
+    sees only scheduled pods, and a finished pod's containers no longer write). An
+    ephemeral volume's claim counts only when the pod owns it: a namesake it refuses to
+    mount is not kept for it."""
     if not pod.spec.node_name or pod.status.phase in ("Succeeded", "Failed"):
         return False
     return any(
-        v.HasField("persistent_volume_claim") and v.persistent_volume_claim.claim_name == claim
-        for v in pod.spec.volumes
+        claim.name == pvc.metadata.name and not (claim.ephemeral and not_for_pod(pod, pvc))
+        for claim in pod_claims(pod)
     )
 
 
@@ -49,23 +52,20 @@ class PVCProtectionController(ProtectionController):
         )
 
     def _pod(self, pod: Any) -> None:
-        for v in pod.spec.volumes:
-            if v.HasField("persistent_volume_claim"):
-                self.queue.add(f"{pod.metadata.namespace}/{v.persistent_volume_claim.claim_name}")
+        for claim in pod_claims(pod):
+            self.queue.add(f"{pod.metadata.namespace}/{claim.name}")
 
     async def in_use(self, obj: core_pb2.PersistentVolumeClaim) -> bool:
         return self._used_in_cache(obj) or await self._used_live(obj)
 
     def _used_in_cache(self, pvc: core_pb2.PersistentVolumeClaim) -> bool:
         return any(
-            pod.metadata.namespace == pvc.metadata.namespace
-            and pod_uses_claim(pod, pvc.metadata.name)
+            pod.metadata.namespace == pvc.metadata.namespace and pod_uses_claim(pod, pvc)
             for pod in self.pods.list(copy=False)
         )
 
     async def _used_live(self, pvc: core_pb2.PersistentVolumeClaim) -> bool:
         listed = await self.client.list("pods", pvc.metadata.namespace)
         return any(
-            isinstance(pod, core_pb2.Pod) and pod_uses_claim(pod, pvc.metadata.name)
-            for pod in listed.items
+            isinstance(pod, core_pb2.Pod) and pod_uses_claim(pod, pvc) for pod in listed.items
         )

@@ -862,6 +862,9 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         24: ("restartPolicy", "", "string"),
         25: ("restartPolicyRules", "repeated", "k8s.io.api.core.v1.ContainerRestartRule"),
     },
+    "k8s.io.api.core.v1.EphemeralVolumeSource": {
+        1: ("volumeClaimTemplate", "", "k8s.io.api.core.v1.PersistentVolumeClaimTemplate"),
+    },
     "k8s.io.api.core.v1.Event": {
         1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
         2: ("involvedObject", "", "k8s.io.api.core.v1.ObjectReference"),
@@ -1106,6 +1109,10 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         8: ("currentVolumeAttributesClassName", "", "string"),
         9: ("modifyVolumeStatus", "", "k8s.io.api.core.v1.ModifyVolumeStatus"),
         10: ("healthStatus", "", "k8s.io.api.core.v1.VolumeHealthStatus"),
+    },
+    "k8s.io.api.core.v1.PersistentVolumeClaimTemplate": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("spec", "", "k8s.io.api.core.v1.PersistentVolumeClaimSpec"),
     },
     "k8s.io.api.core.v1.PersistentVolumeClaimVolumeSource": {
         1: ("claimName", "", "string"),

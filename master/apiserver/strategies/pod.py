@@ -15,7 +15,7 @@ from client.timestamps import now
 from master.apiserver import defaults
 from master.apiserver.admission import podsecurity
 from master.apiserver.strategies.base import Strategy, apply_policy
-from master.apiserver.validation import ephemeral, pod
+from master.apiserver.validation import claims, ephemeral, pod
 from master.apiserver.validation.errors import Errors
 
 DEFAULT_GRACE_SECONDS = 30
@@ -65,6 +65,7 @@ class PodStrategy(Strategy):
 
     def validate(self, errs: Errors, obj: Any) -> None:
         pod.validate_pod_spec(errs, obj.spec, "spec", ephemeral_allowed=True)
+        claims.validate_claim_names(errs, obj)
 
     def validate_update(self, errs: Errors, new: Any, old: Any) -> None:
         pod.validate_pod_update(errs, new, old)

@@ -20,6 +20,7 @@ from client.names import (
 )
 from client.sidecars import SIDECAR_RESTART_POLICY, is_sidecar
 from master.apiserver.validation import ephemeral
+from master.apiserver.validation.claims import validate_ephemeral_volume
 from master.apiserver.validation.errors import Errors, child, index
 from master.apiserver.validation.fields import (
     PROTOCOLS,
@@ -498,6 +499,7 @@ _SOURCES = (
     ("persistent_volume_claim", "persistentVolumeClaim"),
     ("downward_api", "downwardAPI"),
     ("projected", "projected"),
+    ("ephemeral", "ephemeral"),
 )
 
 
@@ -537,6 +539,8 @@ def _volume_source(errs: Errors, v: core_pb2.Volume, path: str) -> None:
         claim = v.persistent_volume_claim.claim_name
         cpath = child(child(path, "persistentVolumeClaim"), "claimName")
         errs.syntax(cpath, claim, is_dns1123_subdomain)
+    if v.HasField("ephemeral"):
+        validate_ephemeral_volume(errs, v.ephemeral, child(path, "ephemeral"))
     for field, json_name, name_field, name_json in (
         ("config_map", "configMap", "name", "name"),
         ("secret", "secret", "secret_name", "secretName"),

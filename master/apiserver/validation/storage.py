@@ -12,13 +12,18 @@ because the volumes already made from it were made by those rules.
 from __future__ import annotations
 
 import posixpath
-from fractions import Fraction
 
-from client.names import is_dns1123_subdomain, is_qualified_name
+from client.names import is_qualified_name
 from client.quantity import parse_quantity
+from master.apiserver.validation.claims import (
+    ACCESS_MODES,
+    VOLUME_MODES,
+    access_modes,
+    class_name,
+    positive_storage,
+    validate_claim_spec,
+)
 from master.apiserver.validation.errors import Errors, child, index
-from master.apiserver.validation.fields import quantity
-from master.apiserver.validation.meta import validate_label_selector
 from master.apiserver.validation.pod import HOST_PATH_TYPES, _node_selector_term
 from proto import core_pb2, storage_pb2
 
@@ -35,36 +40,10 @@ __all__ = [
     "validate_volume_update",
 ]
 
-ACCESS_MODES = ("ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod")
 RECLAIM_POLICIES = ("Delete", "Retain")
 """Kubernetes also has Recycle (deprecated, and never implemented here)."""
-VOLUME_MODES = ("Block", "Filesystem")
 BINDING_MODES = ("Immediate", "WaitForFirstConsumer")
 MAX_PARAMETERS_BYTES = 256 * 1024
-
-
-def _access_modes(errs: Errors, modes: list[str], path: str, *, required_detail: str) -> None:
-    if not modes:
-        errs.required(path, required_detail)
-    for mode in modes:
-        if mode not in ACCESS_MODES:
-            errs.unsupported(path, mode, ACCESS_MODES)
-    if "ReadWriteOncePod" in modes and len(modes) > 1:
-        errs.forbidden(path, "may not use ReadWriteOncePod with other access modes")
-
-
-def _positive_storage(errs: Errors, path: str, text: str) -> Fraction | None:
-    """A quantity (fields.quantity's checks) that is more than zero, as storage must be."""
-    value = quantity(errs, path, text)
-    if value is not None and value == 0:
-        errs.invalid(path, text, "must be greater than zero")
-        return None
-    return value
-
-
-def _class_name(errs: Errors, path: str, name: str) -> None:
-    if name:
-        errs.invalid_each(path, name, is_dns1123_subdomain(name))
 
 
 def _absolute_path(errs: Errors, path: str, value: str) -> None:
@@ -80,20 +59,20 @@ def _absolute_path(errs: Errors, path: str, value: str) -> None:
 def validate_volume(errs: Errors, pv: core_pb2.PersistentVolume) -> None:
     """Access modes, a storage capacity, exactly one source, node affinity for local."""
     spec = pv.spec
-    _access_modes(errs, list(spec.access_modes), "spec.accessModes", required_detail="")
+    access_modes(errs, list(spec.access_modes), "spec.accessModes", required_detail="")
     if not spec.capacity:
         errs.required("spec.capacity")
     if "storage" not in spec.capacity or len(spec.capacity) > 1:
         errs.unsupported("spec.capacity", dict(spec.capacity), ("storage",))
     for name, text in sorted(spec.capacity.items()):
-        _positive_storage(errs, index("spec.capacity", name), text)
+        positive_storage(errs, index("spec.capacity", name), text)
     errs.enum(
         "spec.persistentVolumeReclaimPolicy",
         spec.persistent_volume_reclaim_policy,
         RECLAIM_POLICIES,
         required=False,
     )
-    _class_name(errs, "spec.storageClassName", spec.storage_class_name)
+    class_name(errs, "spec.storageClassName", spec.storage_class_name)
     if spec.HasField("volume_mode"):
         errs.enum("spec.volumeMode", spec.volume_mode, VOLUME_MODES, required=True)
     sources = 0
@@ -163,31 +142,8 @@ def validate_volume_update(
 
 
 def validate_claim(errs: Errors, pvc: core_pb2.PersistentVolumeClaim) -> None:
-    """Access modes, a storage request, a valid class name, selector and volume mode."""
-    spec = pvc.spec
-    _access_modes(
-        errs,
-        list(spec.access_modes),
-        "spec.accessModes",
-        required_detail="at least 1 access mode is required",
-    )
-    if spec.HasField("selector"):
-        validate_label_selector(errs, spec.selector, "spec.selector")
-    storage = spec.resources.requests.get("storage")
-    if storage is None:
-        errs.required("spec.resources[storage]")
-    else:
-        _positive_storage(errs, "spec.resources[storage]", storage)
-    for name, text in sorted(spec.resources.limits.items()):
-        _positive_storage(errs, index("spec.resources.limits", name), text)
-    if spec.HasField("storage_class_name"):
-        _class_name(errs, "spec.storageClassName", spec.storage_class_name)
-    if spec.HasField("volume_mode"):
-        errs.enum("spec.volumeMode", spec.volume_mode, VOLUME_MODES, required=True)
-    if spec.volume_name:
-        errs.invalid_each(
-            "spec.volumeName", spec.volume_name, is_dns1123_subdomain(spec.volume_name)
-        )
+    """Its spec (claims.py, shared with ephemeral volumes' templates) and its phase."""
+    validate_claim_spec(errs, pvc.spec, "spec")
     errs.enum("status.phase", pvc.status.phase, ("Pending", "Bound", "Lost"), required=False)
 
 

@@ -1,8 +1,12 @@
 """VolumeBinding: a pod goes only where its claims' volumes are, or can be made.
 
-As Kubernetes' VolumeBinding plugin, for the pod's persistentVolumeClaim volumes:
+As Kubernetes' VolumeBinding plugin, for the pod's persistentVolumeClaim volumes and its
+generic ephemeral volumes, each of which is the claim `<pod>-<volume>` that the
+ephemeral-volume controller makes (client/ephemeral_volumes.py):
 
-- PreFilter: every claim must exist and not be being deleted; an unbound claim must be of
+- PreFilter: every claim must exist and not be being deleted; an ephemeral volume's claim
+  must be the pod's own (a namesake the pod does not control is someone else's data; the
+  pod waits until it is gone, as in Kubernetes); an unbound claim must be of
   a WaitForFirstConsumer class (an Immediate claim is the binder's to bind first). Any
   of these failing rejects every node with its reason; the pod stays Pending and is
   tried again when a claim, volume or class changes.
@@ -26,6 +30,7 @@ from dataclasses import dataclass, field
 
 from client import storage
 from client.api import ApiClient
+from client.ephemeral_volumes import PodClaim, not_for_pod, pod_claims
 from client.errors import Conflict
 from client.nodeaffinity import node_selector_matches
 from master.scheduler import framework
@@ -40,12 +45,18 @@ WAIT_FOR_FIRST_CONSUMER = "WaitForFirstConsumer"
 
 
 def claim_names(pod: core_pb2.Pod) -> list[str]:
-    """The claims the pod's volumes name, in order."""
-    return [
-        v.persistent_volume_claim.claim_name
-        for v in pod.spec.volumes
-        if v.HasField("persistent_volume_claim")
-    ]
+    """The claims the pod's volumes use (named or ephemeral), in order."""
+    return [claim.name for claim in pod_claims(pod)]
+
+
+def _missing(claim: PodClaim) -> str:
+    if claim.ephemeral:
+        # Normal for a moment after the pod is made, so said as a wait, not a fault.
+        return (
+            "waiting for ephemeral volume controller to create the persistentvolumeclaim "
+            f'"{claim.name}"'
+        )
+    return f'persistentvolumeclaim "{claim.name}" not found'
 
 
 @dataclass
@@ -86,23 +97,24 @@ class VolumeBinding:
         self, state: framework.CycleState, pod: framework.PodInfo, snapshot: framework.Snapshot
     ) -> framework.Status:
         """Skip pods without claims; reject all nodes for a missing, deleted or unbound
-        Immediate claim."""
-        names = claim_names(pod.pod)
-        if not names:
+        Immediate claim, or an ephemeral volume's claim not yet made or not the pod's."""
+        claims = pod_claims(pod.pod)
+        if not claims:
             return framework.Status.skip(NAME)
         objects = snapshot.volumes
         found = _Claims(volumes=list(objects.volumes.values()))
         namespace = pod.pod.metadata.namespace
-        for name in names:
+        for claim in claims:
+            name = claim.name
             pvc = objects.claims.get(f"{namespace}/{name}")
             if pvc is None:
-                return framework.Status.unresolvable(
-                    NAME, f'persistentvolumeclaim "{name}" not found'
-                )
+                return framework.Status.unresolvable(NAME, _missing(claim))
             if pvc.metadata.deletion_timestamp:
                 return framework.Status.unresolvable(
                     NAME, f'persistentvolumeclaim "{name}" is being deleted'
                 )
+            if claim.ephemeral and (problem := not_for_pod(pod.pod, pvc)):
+                return framework.Status.unresolvable(NAME, problem)
             if pvc.spec.volume_name:
                 pv = objects.volumes.get(pvc.spec.volume_name)
                 if pv is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from pathlib import Path
 
@@ -208,6 +209,42 @@ async def test_an_unbound_or_missing_claim_is_not_mounted_yet(tmp_path):
     vol.persistent_volume_claim.claim_name = "other"
     with pytest.raises(VolumeError, match='persistentvolumeclaim "other" not found'):
         await VolumeManager(tmp_path, claim_source(tmp_path)).setup(a_pod(vol))
+
+
+def ephemeral_source(tmp_path: Path, owner_uid: str) -> Source:
+    """The claim `p-scratch` (pod `p`'s volume `scratch`), bound, controlled by `owner_uid`."""
+    source = claim_source(tmp_path)
+    pvc = source.claims.pop("data")
+    pvc.metadata.name, pvc.metadata.namespace = "p-scratch", "default"
+    pvc.metadata.owner_references.add(kind="Pod", name="p", uid=owner_uid, controller=True)
+    source.claims = {"p-scratch": pvc}
+    return source
+
+
+def ephemeral_volume() -> core_pb2.Volume:
+    vol = core_pb2.Volume(name="scratch")
+    vol.ephemeral.volume_claim_template.spec.access_modes.append("ReadWriteOnce")
+    return vol
+
+
+async def test_an_ephemeral_volume_mounts_the_pods_own_claim_named_after_pod_and_volume(
+    tmp_path: Path,
+) -> None:
+    paths = await VolumeManager(tmp_path, ephemeral_source(tmp_path, "uid-1")).setup(
+        a_pod(ephemeral_volume())
+    )
+    assert paths["scratch"] == str(tmp_path / "lp" / "pv1")
+    assert (tmp_path / "lp" / "pv1").is_dir()
+
+
+async def test_an_ephemeral_volumes_namesake_claim_not_made_for_the_pod_is_never_mounted(
+    tmp_path: Path,
+) -> None:
+    vm = VolumeManager(tmp_path, ephemeral_source(tmp_path, "an-earlier-pod"))
+    refusal = "PVC default/p-scratch was not created for pod default/p (pod is not owner)"
+    with pytest.raises(VolumeError, match=re.escape(refusal)):
+        await vm.setup(a_pod(ephemeral_volume()))
+    assert not (tmp_path / "lp" / "pv1").exists()
 
 
 def labelled_pod(*volumes: core_pb2.Volume) -> core_pb2.Pod:

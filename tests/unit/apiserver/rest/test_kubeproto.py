@@ -90,6 +90,29 @@ def test_an_embedded_struct_is_flattened_into_its_parent_as_json_does():
     }
 
 
+def test_a_generic_ephemeral_volume_decodes_with_its_claim_template():
+    # Volume{name, volumeSource{ephemeral{volumeClaimTemplate{metadata{labels}, spec}}}}
+    requests = field(2, field(1, "storage") + field(2, field(1, "1Gi")))
+    spec = field(1, "ReadWriteOnce") + field(2, requests) + field(5, "local-path")
+    labels = field(11, field(1, "type") + field(2, "scratch"))
+    template = field(1, labels) + field(2, spec)
+    volume = field(1, "scratch") + field(2, field(29, field(1, template)))
+    decoded = kubeproto.decode_message("k8s.io.api.core.v1.Volume", volume)
+    assert kubeproto.prune(decoded, core_pb2.Volume.DESCRIPTOR) == {
+        "name": "scratch",
+        "ephemeral": {
+            "volumeClaimTemplate": {
+                "metadata": {"labels": {"type": "scratch"}},
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "resources": {"requests": {"storage": "1Gi"}},
+                    "storageClassName": "local-path",
+                },
+            }
+        },
+    }
+
+
 def test_a_source_tugboat_does_not_model_reaches_strict_decoding_by_its_json_name():
     volume = field(1, "disk") + field(2, field(8, field(1, "iqn")))  # iscsi
     decoded = kubeproto.decode_message("k8s.io.api.core.v1.Volume", volume)
