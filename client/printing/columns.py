@@ -71,8 +71,21 @@ def _pod_wide(pod: core_pb2.Pod, at: datetime) -> list[str]:
         pod.status.pod_ip or NONE,
         pod.spec.node_name or NONE,
         pod.status.nominated_node_name or NONE,
-        NONE,
+        _readiness_gates(pod),
     ]
+
+
+def _readiness_gates(pod: core_pb2.Pod) -> str:
+    """kubectl's READINESS GATES: how many of the gates' conditions are True, of how many."""
+    gates = pod.spec.readiness_gates
+    if not gates:
+        return NONE
+    # The first condition of a type counts, as kubectl reads it.
+    status: dict[str, str] = {}
+    for c in pod.status.conditions:
+        status.setdefault(c.type, c.status)
+    opened = sum(status.get(g.condition_type) == "True" for g in gates)
+    return f"{opened}/{len(gates)}"
 
 
 def _deployment(d: workloads_pb2.Deployment, at: datetime) -> list[str]:

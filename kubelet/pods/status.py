@@ -195,6 +195,41 @@ def _condition(
     )
 
 
+READINESS_GATES_NOT_READY = "ReadinessGatesNotReady"
+
+
+def unready_gates(pod: core_pb2.Pod) -> list[str]:
+    """Kubernetes' words for each readiness gate whose condition (someone else's, written
+    through pods/status) is missing or not True; empty when every gate is open."""
+    others = {c.type: c for c in pod.status.conditions if c.type not in KUBELET_CONDITIONS}
+    found: list[str] = []
+    for gate in pod.spec.readiness_gates:
+        name = gate.condition_type
+        condition = others.get(name)
+        if condition is None:
+            found.append(f'corresponding condition of pod readiness gate "{name}" does not exist.')
+        elif condition.status != "True":
+            found.append(
+                f'the status of pod readiness gate "{name}" is not "True", but {condition.status}'
+            )
+    return found
+
+
+def _ready_condition(
+    old: dict[str, meta_pb2.Condition],
+    pod: core_pb2.Pod,
+    containers_ready: bool,
+    reason: str,
+    message: str,
+) -> meta_pb2.Condition:
+    """Ready: ContainersReady's verdict while the containers are not ready, then the
+    readiness gates' (Kubernetes' GeneratePodReadyCondition)."""
+    gates = unready_gates(pod) if containers_ready else []
+    if gates:
+        return _condition(old, "Ready", False, READINESS_GATES_NOT_READY, ", ".join(gates))
+    return _condition(old, "Ready", containers_ready, reason, message)
+
+
 def pod_status(facts: PodFacts) -> core_pb2.PodStatus:
     """The full status the kubelet reports for the pod."""
     pod = facts.pod
@@ -235,6 +270,7 @@ def pod_status(facts: PodFacts) -> core_pb2.PodStatus:
     unready += [s.name for s in apps if not s.ready]
     msg = f"containers with unready status: [{' '.join(unready)}]"
     reason = "PodCompleted" if terminal else "ContainersNotReady"
+    containers_ready = not unready and not terminal
     pending_init = [
         s.name
         for s in inits
@@ -250,8 +286,8 @@ def pod_status(facts: PodFacts) -> core_pb2.PodStatus:
                 "ContainersNotInitialized",
                 f"containers with incomplete status: [{' '.join(pending_init)}]",
             ),
-            _condition(conds, "Ready", not unready and not terminal, reason, msg),
-            _condition(conds, "ContainersReady", not unready and not terminal, reason, msg),
+            _ready_condition(conds, pod, containers_ready, reason, msg),
+            _condition(conds, "ContainersReady", containers_ready, reason, msg),
             conds.get("PodScheduled")
             or meta_pb2.Condition(type="PodScheduled", status="True", last_transition_time=now()),
         ]

@@ -1218,6 +1218,9 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
     "k8s.io.api.core.v1.PodIP": {
         1: ("ip", "", "string"),
     },
+    "k8s.io.api.core.v1.PodReadinessGate": {
+        1: ("conditionType", "", "string"),
+    },
     "k8s.io.api.core.v1.PodSchedulingGate": {
         1: ("name", "", "string"),
     },

@@ -142,6 +142,10 @@ def validate_pod_spec(
         errs.forbidden(
             child(path, "nodeName"), "cannot be set until all schedulingGates have been cleared"
         )
+    for i, readiness_gate in enumerate(spec.readiness_gates):
+        gate_path = child(index(child(path, "readinessGates"), i), "conditionType")
+        condition = readiness_gate.condition_type
+        errs.invalid_each(gate_path, condition, is_qualified_name(condition))
     if spec.share_process_namespace and spec.host_pid:
         errs.invalid(
             child(path, "shareProcessNamespace"),

@@ -115,3 +115,20 @@ def test_certificate_requests_show_signer_requestor_duration_and_kubectls_condit
     # Denied wins over Approved (data from before they were exclusive); Failed is added.
     both = [approved, {"type": "Denied", "status": "True"}, {"type": "Failed", "status": "True"}]
     assert csr_row(client, {"conditions": both})[-1] == "Denied,Failed"
+
+
+def test_wide_pods_count_readiness_gates_whose_condition_is_true():
+    def gates_cell(gates: list[str], conditions: list[dict[str, str]]) -> str:
+        pod = from_dict(core_pb2.Pod, {
+            "metadata": {"name": "web-1", "creationTimestamp": CREATED},
+            "spec": {"containers": [{"name": "c", "image": "i"}],
+                     "readinessGates": [{"conditionType": g} for g in gates]},
+            "status": {"conditions": conditions},
+        })
+        return columns.row("pods", pod, NOW, wide=True, all_namespaces=False)[-1]
+
+    assert columns.header("pods", wide=True, all_namespaces=False)[-1] == "READINESS GATES"
+    assert gates_cell([], []) == "<none>"
+    assert gates_cell(["a.io/x", "b.io/y"], []) == "0/2"
+    opened = [{"type": "a.io/x", "status": "True"}, {"type": "b.io/y", "status": "False"}]
+    assert gates_cell(["a.io/x", "b.io/y"], opened) == "1/2"

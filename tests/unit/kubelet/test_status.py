@@ -167,3 +167,81 @@ def test_conditions_the_kubelet_does_not_own_are_kept_and_its_own_are_rewritten(
     assert kept["DisruptionTarget"] == ("True", "")
     assert kept["Ready"][0] == "False"
     assert [c.type for c in out.conditions].count("Ready") == 1
+
+
+GATE = "www.example.com/feature-1"
+
+
+def gated(*conditions: tuple[str, str]) -> core_pb2.Pod:
+    """A running pod with readiness gates on GATE and "other", and these conditions of
+    someone else's in its status (as a controller writes them through pods/status)."""
+    pod = a_pod("Always", "main")
+    pod.spec.readiness_gates.add(condition_type=GATE)
+    pod.spec.readiness_gates.add(condition_type="other")
+    for type_, value in conditions:
+        pod.status.conditions.add(type=type_, status=value, reason="SetByController")
+    return pod
+
+
+@pytest.mark.parametrize(
+    ("conditions", "message"),
+    [
+        (
+            [],
+            f'corresponding condition of pod readiness gate "{GATE}" does not exist., '
+            'corresponding condition of pod readiness gate "other" does not exist.',
+        ),
+        (
+            [(GATE, "False"), ("other", "True")],
+            f'the status of pod readiness gate "{GATE}" is not "True", but False',
+        ),
+        (
+            [(GATE, "True"), ("other", "Unknown")],
+            'the status of pod readiness gate "other" is not "True", but Unknown',
+        ),
+    ],
+    ids=["both-missing", "one-false", "one-unknown"],
+)
+def test_a_closed_readiness_gate_keeps_a_pod_with_ready_containers_unready(conditions, message):
+    out = status(gated(*conditions), {"main": [info("main", "running")]})
+    conds = {c.type: c for c in out.conditions}
+    assert conds["ContainersReady"].status == "True"
+    ready = conds["Ready"]
+    assert (ready.status, ready.reason, ready.message) == (
+        "False",
+        "ReadinessGatesNotReady",
+        message,
+    )
+
+
+def test_a_pod_is_ready_once_every_gate_is_true_and_keeps_the_gates_conditions():
+    pod = gated((GATE, "True"), ("other", "True"))
+    out = status(pod, {"main": [info("main", "running")]})
+    conds = {c.type: c for c in out.conditions}
+    assert conds["Ready"].status == "True" and not conds["Ready"].reason
+    assert (conds[GATE].status, conds[GATE].reason) == ("True", "SetByController")
+    assert conds["other"].status == "True"
+
+
+def test_unready_containers_speak_for_ready_before_the_gates():
+    out = status(gated(), {"main": [info("main", "running")]}, ready=lambda cid: False)
+    ready = {c.type: c for c in out.conditions}["Ready"]
+    assert (ready.status, ready.reason, ready.message) == (
+        "False",
+        "ContainersNotReady",
+        "containers with unready status: [main]",
+    )
+
+
+def test_a_gate_opening_turns_ready_and_the_next_status_is_unchanged():
+    pod = gated((GATE, "True"), ("other", "False"))
+    instances = {"main": [info("main", "running")]}
+    pod.status.CopyFrom(status(pod, instances))
+    assert {c.type: c.status for c in pod.status.conditions}["Ready"] == "False"
+    # Someone else's status write sets the condition; the kubelet's next status follows.
+    [other] = [c for c in pod.status.conditions if c.type == "other"]
+    other.status = "True"
+    opened = status(pod, instances)
+    assert {c.type: c.status for c in opened.conditions}["Ready"] == "True"
+    pod.status.CopyFrom(opened)
+    assert status(pod, instances) == opened

@@ -1005,3 +1005,40 @@ def test_an_allowed_pod_update_has_no_errors(
     kind: str, old_changes: dict[str, Any] | None, new_changes: dict[str, Any]
 ) -> None:
     assert update_errors(kind, old_changes, new_changes) == []
+
+
+GATE_CASES: list[Case] = [
+    (
+        "Pod",
+        {"spec.readinessGates": [{"conditionType": "www.example.com/feature 1"}]},
+        'spec.readinessGates[0].conditionType: Invalid value: "www.example.com/feature 1": '
+        "name part must consist of alphanumeric characters",
+        "a readiness gate's condition type that is no qualified name",
+    ),
+    (
+        "Pod",
+        {"spec.readinessGates": [{"conditionType": ""}]},
+        'spec.readinessGates[0].conditionType: Invalid value: "": name part must be non-empty',
+        "a readiness gate without a condition type",
+    ),
+    (
+        "Deployment",
+        {"spec.template.spec.readinessGates": [{"conditionType": "-bad"}]},
+        'spec.template.spec.readinessGates[0].conditionType: Invalid value: "-bad"',
+        "a template's readiness gate",
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "changes", "expected"), invalid_params(GATE_CASES))
+def test_an_invalid_readiness_gate_gets_an_error_naming_the_field(
+    kind: str, changes: dict[str, Any], expected: str
+) -> None:
+    assert_named(errors_of(kind, changes), expected)
+
+
+def test_readiness_gates_are_valid_and_fixed_once_the_pod_exists() -> None:
+    gates = {"spec.readinessGates": [{"conditionType": "www.example.com/feature-1"}]}
+    assert errors_of("Pod", gates) == []
+    changed = {"spec.readinessGates": [{"conditionType": "www.example.com/feature-2"}]}
+    assert_named(update_errors("Pod", gates, changed), "spec: Forbidden: pod updates may not")
