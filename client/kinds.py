@@ -20,6 +20,7 @@ from proto import (
     core_pb2,
     discovery_pb2,
     networking_pb2,
+    node_pb2,
     policy_pb2,
     rbac_pb2,
     storage_pb2,
@@ -68,6 +69,7 @@ Object: TypeAlias = (
     | apiextensions_pb2.CustomResourceDefinition
     | apiextensions_pb2.CustomObject
     | certificates_pb2.CertificateSigningRequest
+    | node_pb2.RuntimeClass
 )
 """Any top-level API object: each has api_version, kind and metadata."""
 
@@ -210,6 +212,15 @@ KINDS: tuple[Kind, ...] = (
         workloads_pb2.PriorityClass,
         False,
         ("pc",),
+        has_status=False,
+    ),
+    Kind(
+        "RuntimeClass",
+        "node.k8s.io/v1",
+        "runtimeclasses",
+        node_pb2.RuntimeClass,
+        False,
+        (),
         has_status=False,
     ),
     Kind(

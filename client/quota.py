@@ -5,7 +5,8 @@ deletions, which admission never sees), so both count alike.
 
 Usage is counted the way Kubernetes' quota evaluators count it: pods that are not
 finished (phase neither Succeeded nor Failed, not being deleted) add their containers'
-requests and limits (`cpu` and `memory` are requests, as `requests.cpu`); every object
+requests and limits, and their RuntimeClass's overhead on top (`cpu` and `memory` are
+requests, as `requests.cpu`); every object
 counts once towards `count/<resource>[.<group>]`, and pods, services, configmaps, secrets,
 resourcequotas and persistentvolumeclaims also under their short names. Claims add their
 storage request to `requests.storage`; Services count in `services.loadbalancers` and, one
@@ -157,6 +158,14 @@ def _sum(containers: Iterable[Any], source: str, resource: str) -> Fraction | No
     return total
 
 
+def _overhead(pod: Any, resource: str) -> Fraction:
+    """What the pod's sandbox costs besides its containers (its RuntimeClass's overhead).
+    Kubernetes' PodRequests and PodLimits add it; a limit gets it only when the containers
+    limit the resource at all, which is the only case counted here."""
+    text = pod.spec.overhead.get(resource)
+    return parse_quantity(text) if text else Fraction(0)
+
+
 def usage_of(kind: Kind, obj: Any, names: Iterable[str]) -> tuple[Usage, list[str]]:
     """What one object adds to each of `names`, and the names it cannot be counted for
     (a pod with no request or limit for a quota'd resource)."""
@@ -178,7 +187,7 @@ def usage_of(kind: Kind, obj: Any, names: Iterable[str]) -> tuple[Usage, list[st
             if total is None:
                 missing.append(name)
             else:
-                adds[name] = total
+                adds[name] = total + _overhead(obj, resource)
     return adds, missing
 
 

@@ -844,8 +844,15 @@ class PodSchedulingGate(_message.Message):
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class PodSpec(_message.Message):
-    __slots__ = ("containers", "init_containers", "restart_policy", "node_name", "node_selector", "affinity", "tolerations", "topology_spread_constraints", "termination_grace_period_seconds", "volumes", "priority", "priority_class_name", "scheduler_name", "host_network", "dns_policy", "hostname", "subdomain", "service_account_name", "active_deadline_seconds", "preemption_policy", "host_pid", "host_ipc", "security_context", "automount_service_account_token", "dns_config", "host_aliases", "share_process_namespace", "scheduling_gates", "image_pull_secrets", "ephemeral_containers", "readiness_gates")
+    __slots__ = ("containers", "init_containers", "restart_policy", "node_name", "node_selector", "affinity", "tolerations", "topology_spread_constraints", "termination_grace_period_seconds", "volumes", "priority", "priority_class_name", "scheduler_name", "host_network", "dns_policy", "hostname", "subdomain", "service_account_name", "active_deadline_seconds", "preemption_policy", "host_pid", "host_ipc", "security_context", "automount_service_account_token", "dns_config", "host_aliases", "share_process_namespace", "scheduling_gates", "image_pull_secrets", "ephemeral_containers", "readiness_gates", "runtime_class_name", "overhead")
     class NodeSelectorEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class OverheadEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -883,6 +890,8 @@ class PodSpec(_message.Message):
     IMAGE_PULL_SECRETS_FIELD_NUMBER: _ClassVar[int]
     EPHEMERAL_CONTAINERS_FIELD_NUMBER: _ClassVar[int]
     READINESS_GATES_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_CLASS_NAME_FIELD_NUMBER: _ClassVar[int]
+    OVERHEAD_FIELD_NUMBER: _ClassVar[int]
     containers: _containers.RepeatedCompositeFieldContainer[Container]
     init_containers: _containers.RepeatedCompositeFieldContainer[Container]
     restart_policy: str
@@ -914,7 +923,9 @@ class PodSpec(_message.Message):
     image_pull_secrets: _containers.RepeatedCompositeFieldContainer[LocalObjectReference]
     ephemeral_containers: _containers.RepeatedCompositeFieldContainer[EphemeralContainer]
     readiness_gates: _containers.RepeatedCompositeFieldContainer[PodReadinessGate]
-    def __init__(self, containers: _Optional[_Iterable[_Union[Container, _Mapping]]] = ..., init_containers: _Optional[_Iterable[_Union[Container, _Mapping]]] = ..., restart_policy: _Optional[str] = ..., node_name: _Optional[str] = ..., node_selector: _Optional[_Mapping[str, str]] = ..., affinity: _Optional[_Union[Affinity, _Mapping]] = ..., tolerations: _Optional[_Iterable[_Union[Toleration, _Mapping]]] = ..., topology_spread_constraints: _Optional[_Iterable[_Union[TopologySpreadConstraint, _Mapping]]] = ..., termination_grace_period_seconds: _Optional[int] = ..., volumes: _Optional[_Iterable[_Union[Volume, _Mapping]]] = ..., priority: _Optional[int] = ..., priority_class_name: _Optional[str] = ..., scheduler_name: _Optional[str] = ..., host_network: _Optional[bool] = ..., dns_policy: _Optional[str] = ..., hostname: _Optional[str] = ..., subdomain: _Optional[str] = ..., service_account_name: _Optional[str] = ..., active_deadline_seconds: _Optional[int] = ..., preemption_policy: _Optional[str] = ..., host_pid: _Optional[bool] = ..., host_ipc: _Optional[bool] = ..., security_context: _Optional[_Union[PodSecurityContext, _Mapping]] = ..., automount_service_account_token: _Optional[bool] = ..., dns_config: _Optional[_Union[PodDNSConfig, _Mapping]] = ..., host_aliases: _Optional[_Iterable[_Union[HostAlias, _Mapping]]] = ..., share_process_namespace: _Optional[bool] = ..., scheduling_gates: _Optional[_Iterable[_Union[PodSchedulingGate, _Mapping]]] = ..., image_pull_secrets: _Optional[_Iterable[_Union[LocalObjectReference, _Mapping]]] = ..., ephemeral_containers: _Optional[_Iterable[_Union[EphemeralContainer, _Mapping]]] = ..., readiness_gates: _Optional[_Iterable[_Union[PodReadinessGate, _Mapping]]] = ...) -> None: ...
+    runtime_class_name: str
+    overhead: _containers.ScalarMap[str, str]
+    def __init__(self, containers: _Optional[_Iterable[_Union[Container, _Mapping]]] = ..., init_containers: _Optional[_Iterable[_Union[Container, _Mapping]]] = ..., restart_policy: _Optional[str] = ..., node_name: _Optional[str] = ..., node_selector: _Optional[_Mapping[str, str]] = ..., affinity: _Optional[_Union[Affinity, _Mapping]] = ..., tolerations: _Optional[_Iterable[_Union[Toleration, _Mapping]]] = ..., topology_spread_constraints: _Optional[_Iterable[_Union[TopologySpreadConstraint, _Mapping]]] = ..., termination_grace_period_seconds: _Optional[int] = ..., volumes: _Optional[_Iterable[_Union[Volume, _Mapping]]] = ..., priority: _Optional[int] = ..., priority_class_name: _Optional[str] = ..., scheduler_name: _Optional[str] = ..., host_network: _Optional[bool] = ..., dns_policy: _Optional[str] = ..., hostname: _Optional[str] = ..., subdomain: _Optional[str] = ..., service_account_name: _Optional[str] = ..., active_deadline_seconds: _Optional[int] = ..., preemption_policy: _Optional[str] = ..., host_pid: _Optional[bool] = ..., host_ipc: _Optional[bool] = ..., security_context: _Optional[_Union[PodSecurityContext, _Mapping]] = ..., automount_service_account_token: _Optional[bool] = ..., dns_config: _Optional[_Union[PodDNSConfig, _Mapping]] = ..., host_aliases: _Optional[_Iterable[_Union[HostAlias, _Mapping]]] = ..., share_process_namespace: _Optional[bool] = ..., scheduling_gates: _Optional[_Iterable[_Union[PodSchedulingGate, _Mapping]]] = ..., image_pull_secrets: _Optional[_Iterable[_Union[LocalObjectReference, _Mapping]]] = ..., ephemeral_containers: _Optional[_Iterable[_Union[EphemeralContainer, _Mapping]]] = ..., readiness_gates: _Optional[_Iterable[_Union[PodReadinessGate, _Mapping]]] = ..., runtime_class_name: _Optional[str] = ..., overhead: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class PodReadinessGate(_message.Message):
     __slots__ = ("condition_type",)

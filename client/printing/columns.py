@@ -22,6 +22,7 @@ from proto import (
     core_pb2,
     discovery_pb2,
     networking_pb2,
+    node_pb2,
     policy_pb2,
     storage_pb2,
     workloads_pb2,
@@ -364,6 +365,10 @@ def _priorityclass(pc: workloads_pb2.PriorityClass, at: datetime) -> list[str]:
     ]
 
 
+def _runtime_class(rc: node_pb2.RuntimeClass, at: datetime) -> list[str]:
+    return [rc.handler, age(rc.metadata.creation_timestamp, at)]
+
+
 _LOAD_BALANCER_WIDTH = 16
 """kubectl clips an Ingress' ADDRESS to this many characters (not with -o wide)."""
 
@@ -591,6 +596,7 @@ TABLES: dict[str, Columns] = {
     "limitranges": Columns(("CREATED AT",), _limitrange),
     "leases": Columns(("HOLDER", "AGE"), _lease),
     "priorityclasses": Columns(("VALUE", "GLOBAL-DEFAULT", "AGE"), _priorityclass),
+    "runtimeclasses": Columns(("HANDLER", "AGE"), _runtime_class),
     "persistentvolumes": Columns(
         (
             "CAPACITY",

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import structlog
 
 from client.ephemeral import as_container
-from client.errors import Conflict, NotFound
+from client.errors import ApiError, Conflict, NotFound
 from client.quantity import cpu_millis, memory_bytes
 from client.sidecars import is_sidecar, sidecars
 from client.timeouts import wait_event
@@ -49,7 +49,7 @@ from kubelet.runtime.interface import (
     PodRef,
     RuntimeFailure,
 )
-from proto import core_pb2
+from proto import core_pb2, node_pb2
 
 log = structlog.get_logger("kubelet.pods")
 
@@ -134,6 +134,8 @@ class PodWorker:
         """This sync has asked the runtime to change a container."""
         self._shown_by = -1
         """The relist generation that shows this worker's last change (-1: none read yet)."""
+        self._handler: str | None = None
+        """The pod's RuntimeClass handler once read (None: not yet)."""
         self.finished = asyncio.Event()
         self._ending = asyncio.Event()
         """Set once the pod is being deleted: a running postStart hook is given up."""
@@ -284,18 +286,22 @@ class PodWorker:
             self._retry_in(1.0)
             return None
         ref = PodRef(self.uid, self.pod.metadata.name, self.pod.metadata.namespace)
-        self._acting()
         try:
+            handler = await self._runtime_handler()
+            self._acting()
             sandbox = await self.ctx.runtime.ensure_sandbox(
                 ref,
                 self.pod.spec.hostname or self.pod.metadata.name,
                 attempt,
                 self.pod.spec.dns_policy,
                 pod_naming(self.pod.spec),
+                runtime_handler=handler,
             )
-        except RuntimeFailure as e:
+        except (RuntimeFailure, ApiError) as e:
+            # Kubernetes' words; the pod stays ContainerCreating and is tried again.
             self.log.warning("sandbox creation failed", error=str(e))
-            self.ctx.event(self.pod, WARNING, "FailedCreatePodSandBox", str(e))
+            message = f"Failed to create pod sandbox: {e}"
+            self.ctx.event(self.pod, WARNING, "FailedCreatePodSandBox", message)
             self._retry_in(5.0)
             return None
         if sandboxes:
@@ -305,6 +311,18 @@ class PodWorker:
         # and look only at app containers, of which a new pod has none), so they go on
         # at once instead of waiting for a whole relist of the node.
         return sandbox
+
+    async def _runtime_handler(self) -> str:
+        """The handler of the pod's RuntimeClass, "" (the engine's default) without one.
+        Read from the API once per worker, as the class's handler and the pod's class
+        never change; NotFound (and any other API error) while it cannot be read."""
+        spec = self.pod.spec
+        if not spec.runtime_class_name:
+            return ""
+        if self._handler is None:
+            found = await self.ctx.api.get("runtimeclasses", "", spec.runtime_class_name)
+            self._handler = found.handler if isinstance(found, node_pb2.RuntimeClass) else ""
+        return self._handler
 
     async def _setup_volumes(self, pod: core_pb2.Pod) -> dict[str, str] | None:
         try:
@@ -601,8 +619,10 @@ class PodWorker:
                 tty=spec.tty,
                 pid_mode=_pod_pid_mode(pod.spec) or ("target" if pid_target else ""),
                 pid_target=pid_target,
+                # Read before, with the sandbox's, unless this kubelet adopted the sandbox.
+                runtime_handler=await self._runtime_handler(),
             )
-        except (ContainerConfigError, VolumeError, ValueError) as e:
+        except (ContainerConfigError, VolumeError, ValueError, ApiError) as e:
             self._waiting[spec.name] = ("CreateContainerConfigError", str(e))
             self.ctx.event(pod, WARNING, "Failed", f"Error: {e}")
             self._retry_in(5.0)

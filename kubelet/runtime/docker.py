@@ -96,6 +96,13 @@ def _engine_errors(container_id: str) -> Iterator[None]:
         raise rt.RuntimeFailure(str(e.explanation or e)) from None
 
 
+def _unknown_runtime(e: docker.errors.APIError) -> bool:
+    """Whether the engine refused a create for a runtime it has not configured (Docker
+    20.10 says "Unknown runtime specified X", later ones "unknown or invalid runtime name")."""
+    said = str(e.explanation or e).lower()
+    return "unknown runtime" in said or "invalid runtime name" in said
+
+
 def docker_time(value: str) -> str:
     """Docker's nanosecond timestamp as Kubernetes' RFC 3339 seconds; "" for the zero time."""
     if not value or value.startswith("0001-01-01"):
@@ -251,8 +258,10 @@ class DockerRuntime:
         attempt: int,
         dns_policy: str = "",
         naming: rt.PodNaming | None = None,
+        runtime_handler: str = "",
     ) -> rt.ContainerInfo:
-        """Start the pause container where the pod network plans it; its IP is the pod's."""
+        """Start the pause container where the pod network plans it; its IP is the pod's.
+        A handler is Docker's runtime name (HostConfig.Runtime), as the CRI names one."""
         if not await self.image_present(self.pause_image):
             raise rt.ImagePullError(
                 f"sandbox image {self.pause_image} is missing: run deploy/images/build.sh"
@@ -271,6 +280,8 @@ class DockerRuntime:
                 hosts[hostname[:63]] = plan.ip
             if hosts:
                 extra["extra_hosts"] = hosts
+            if runtime_handler:
+                extra["runtime"] = runtime_handler
             # NetworkingConfig's shape (its type stub takes one endpoint, not a map).
             endpoint = (
                 {
@@ -347,6 +358,8 @@ class DockerRuntime:
                     # Held by a container this node does not own: skip the address, try another.
                     taken = bool(plan.ip) and "in use" in str(e.explanation or e)
                     self.bridge.release(name, plan.ip, taken=taken)
+                    if runtime_handler and _unknown_runtime(e):
+                        raise rt.UnknownRuntimeHandler(runtime_handler) from None
                     if not taken:
                         raise rt.RuntimeFailure(f"{what}: {e}") from None
             else:
@@ -421,6 +434,8 @@ class DockerRuntime:
             host["nano_cpus"] = config.cpu_millis * 1_000_000
         if config.memory_bytes:
             host["mem_limit"] = config.memory_bytes
+        if config.runtime_handler:
+            host["runtime"] = config.runtime_handler
         if config.pid_mode:
             # shareProcessNamespace joins the sandbox's PID namespace, as the pause
             # container is PID 1 of a Kubernetes pod that shares one; an ephemeral

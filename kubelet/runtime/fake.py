@@ -55,11 +55,21 @@ class FakeRuntime:
     """ContainerRuntime that only pretends: containers are records in a dict."""
 
     def __init__(
-        self, node: str, *, start_delay: float = 0.0, missing_images: set[str] | None = None
+        self,
+        node: str,
+        *,
+        start_delay: float = 0.0,
+        missing_images: set[str] | None = None,
+        runtime_handlers: set[str] | None = None,
     ):
         self.node = node
         self.start_delay = start_delay
         self.missing_images = missing_images or set()
+        self.runtime_handlers = runtime_handlers
+        """The RuntimeClass handlers this node knows; None: every one (a simulated node
+        pretends to have whatever runtime its pods ask for)."""
+        self.sandbox_handlers: dict[str, str] = {}
+        """Each sandbox's handler, by sandbox id ("" the default)."""
         self.pull_auths: dict[str, rt.RegistryAuth | None] = {}
         """The credentials each image was last pulled with."""
         self._containers: dict[str, rt.ContainerInfo] = {}
@@ -94,8 +104,13 @@ class FakeRuntime:
         attempt: int,
         dns_policy: str = "",
         naming: rt.PodNaming | None = None,
+        runtime_handler: str = "",
     ) -> rt.ContainerInfo:
-        """A sandbox record with a fresh IP."""
+        """A sandbox record with a fresh IP; refused, as a real engine refuses it, for a
+        handler the node was not given."""
+        known = self.runtime_handlers
+        if runtime_handler and known is not None and runtime_handler not in known:
+            raise rt.UnknownRuntimeHandler(runtime_handler)
         info = rt.ContainerInfo(
             id=uuid.uuid4().hex,
             pod=pod,
@@ -110,6 +125,7 @@ class FakeRuntime:
             ip=self._next_ip(),
         )
         self._containers[info.id] = info
+        self.sandbox_handlers[info.id] = runtime_handler
         self._changed()
         return info
 
@@ -167,6 +183,7 @@ class FakeRuntime:
         if self._containers.pop(container_id, None) is not None:
             self._changed()
         self._started.pop(container_id, None)
+        self.sandbox_handlers.pop(container_id, None)
 
     async def list_containers(self) -> list[rt.ContainerInfo]:
         """Every record."""

@@ -39,6 +39,15 @@ class ContainerNotFound(RuntimeFailure):
     """No such container."""
 
 
+class UnknownRuntimeHandler(RuntimeFailure):
+    """The engine has no runtime by the name a pod's RuntimeClass gives as its handler."""
+
+    def __init__(self, handler: str) -> None:
+        # containerd's words, which the kubelet passes on in the pod's event.
+        super().__init__(f'failed to get sandbox runtime: no runtime for "{handler}" is configured')
+        self.handler = handler
+
+
 @dataclass(frozen=True)
 class PodRef:
     """The identity of a pod as the runtime labels it."""
@@ -99,6 +108,9 @@ class ContainerConfig:
     an ephemeral container's targetContainerName)."""
     pid_target: str = ""
     """The runtime id of the running container whose PID namespace a "target" joins."""
+    runtime_handler: str = ""
+    """The engine runtime the pod's sandbox runs with (its RuntimeClass's handler), which
+    its containers run with too; "" for the engine's default."""
 
 
 @dataclass(frozen=True)
@@ -209,10 +221,13 @@ class ContainerRuntime(Protocol):
         attempt: int,
         dns_policy: str = "",
         naming: PodNaming | None = None,
+        runtime_handler: str = "",
     ) -> ContainerInfo:
         """Create and start the pod's network holder; its `ip` is the pod IP. `dns_policy`
         is the pod's: "Default" keeps the node's resolver, anything else the cluster DNS;
-        `naming` adds the pod's dnsConfig and hostAliases."""
+        `naming` adds the pod's dnsConfig and hostAliases; `runtime_handler` names the
+        engine runtime it runs with ("" the default), UnknownRuntimeHandler when the
+        engine has none by that name."""
         ...
 
     async def image_present(self, image: str) -> bool:

@@ -180,12 +180,19 @@ def _requests(pod: core_pb2.Pod) -> tuple[Resources, Resources]:
             init_cpu, init_mem = max(init_cpu, i_cpu + side_cpu), max(init_mem, i_mem + side_mem)
     cpu, nz_cpu = max(cpu, init_cpu), max(nz_cpu, init_cpu)
     mem, nz_mem = max(mem, init_mem), max(nz_mem, init_mem)
+    # The sandbox's own cost (its RuntimeClass's overhead) comes on top, as Kubernetes'
+    # PodRequests adds it to both sums.
+    overhead = pod.spec.overhead
+    extra_cpu = _cpu_millis(overhead["cpu"]) if "cpu" in overhead else 0
+    extra_mem = _memory_bytes(overhead["memory"]) if "memory" in overhead else 0
+    cpu, nz_cpu = cpu + extra_cpu, nz_cpu + extra_cpu
+    mem, nz_mem = mem + extra_mem, nz_mem + extra_mem
     return Resources(cpu, mem, 1), Resources(nz_cpu, nz_mem, 1)
 
 
 def pod_requests(pod: core_pb2.Pod, *, non_zero: bool = False) -> Resources:
     """Sum of container and sidecar requests, at least each init container's with the
-    sidecars started before it (Kubernetes' rule).
+    sidecars started before it (Kubernetes' rule), plus the pod's overhead.
 
     `non_zero` counts a missing cpu/memory request as the scoring default.
     """

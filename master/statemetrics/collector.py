@@ -74,6 +74,7 @@ or one in NO_FAMILY saying why it has none."""
 NO_FAMILY: dict[str, str] = {
     "events": "kube-state-metrics has no family for Events (they are a log, not state)",
     "priorityclasses": "kube-state-metrics has no family for PriorityClasses",
+    "runtimeclasses": "kube-state-metrics has no family for RuntimeClasses",
     "controllerrevisions": "kube-state-metrics has no family for ControllerRevisions",
     **{
         r: "kube-state-metrics has no family for admission policies"

@@ -1,6 +1,7 @@
 """The admission steps that read the namespace's own policy objects from etcd: the pod's
 ServiceAccount must exist (and gives its imagePullSecrets to a pod naming none),
-LimitRanges (limitranger.py) for pods, the default IngressClass (ingressclass.py) for
+LimitRanges (limitranger.py) and the RuntimeClass a pod names (runtimeclass.py, though
+cluster-scoped) for pods, the default IngressClass (ingressclass.py) for
 ingresses, the default StorageClass (defaultstorageclass.py) for claims, then
 ResourceQuotas (client/quota.py) for every kind.
 
@@ -28,7 +29,12 @@ from typing import Any
 from client import errors, quota
 from client.informer import copy_object
 from client.kinds import Kind, by_resource
-from master.apiserver.admission import defaultstorageclass, ingressclass, limitranger
+from master.apiserver.admission import (
+    defaultstorageclass,
+    ingressclass,
+    limitranger,
+    runtimeclass,
+)
 from master.apiserver.allocators import Claim
 from master.apiserver.apierrors import resource_named
 from master.apiserver.etcd import Etcd, compare_mod, compare_mod_below, op_put, prefix_end
@@ -46,6 +52,7 @@ STORAGE_CLASSES = by_resource("storageclasses")
 POLICY_BINDINGS = by_resource("validatingadmissionpolicybindings")
 MUTATING_WEBHOOKS = by_resource("mutatingwebhookconfigurations")
 VALIDATING_WEBHOOKS = by_resource("validatingwebhookconfigurations")
+RUNTIME_CLASSES = by_resource("runtimeclasses")
 
 MAX_GUARDS = 64
 """Compares a cached read may add to a create's transaction; more are read from etcd."""
@@ -62,6 +69,8 @@ class NamespaceReads:
     account: Any | None = None
     """The pod's ServiceAccount when found (its imagePullSecrets go to the pod)."""
     limit_ranges: list[Any] = field(default_factory=list)
+    runtime_class: Any | None = None
+    """The RuntimeClass a pod names, when there is one by that name."""
     quotas: list[Any] = field(default_factory=list)
     ingress_classes: list[Any] = field(default_factory=list)
     """Ingresses only: every IngressClass, for the default class."""
@@ -101,6 +110,9 @@ def _wants(kind: Kind, namespace: str, obj: Any) -> list[_Want]:
             _Want("account_found", SERVICE_ACCOUNTS, key),
             _range("limit_ranges", LIMIT_RANGES, namespace),
         ]
+        if obj.spec.HasField("runtime_class_name"):
+            key = object_key(RUNTIME_CLASSES, "", obj.spec.runtime_class_name)
+            wants.append(_Want("runtime_class", RUNTIME_CLASSES, key))
     if kind.resource == "ingresses":
         wants.append(_range("ingress_classes", INGRESS_CLASSES, ""))
     if kind.resource == "persistentvolumeclaims":
@@ -124,6 +136,8 @@ def _fill(reads: NamespaceReads, want: _Want, found: list[Any]) -> None:
     elif want.field == "account_found":
         reads.account_found = bool(found)
         reads.account = found[0] if found else None
+    elif want.field == "runtime_class":
+        reads.runtime_class = found[0] if found else None
     else:
         setattr(reads, want.field, found)
 
@@ -205,6 +219,8 @@ class NamespaceAdmission:
             problems = limitranger.apply(obj, reads.limit_ranges)
             if problems:
                 raise errors.Forbidden(f"{what} is forbidden: [{', '.join(problems)}]")
+            # Before quotas, which count the overhead it sets.
+            runtimeclass.admit(obj, reads.runtime_class, what)
         if kind.resource == "ingresses":
             ingressclass.apply(obj, reads.ingress_classes)
         if kind.resource == "persistentvolumeclaims":

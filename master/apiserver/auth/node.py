@@ -4,8 +4,8 @@ A kubelet may write only its own Node and Lease, the status of pods bound to it 
 Events about them; it may read every Node, Service and Endpoints (it needs them for pod
 networking and service environment variables), the pods bound to it, and only those
 Secrets and ConfigMaps that its pods use; it may get single PersistentVolumeClaims and
-PersistentVolumes (to mount its pods' claims). It may ask for a token only for the
-ServiceAccount of one of its pods.
+PersistentVolumes (to mount its pods' claims), and read RuntimeClasses (its pods'
+handlers). It may ask for a token only for the ServiceAccount of one of its pods.
 
 Decisions that depend on a stored object are split as Kubernetes splits them: this
 authorizer answers from the pod graph (who runs what); checks against the object being
@@ -74,6 +74,10 @@ class NodeAuthorizer:
         if group == "" and resource in ("services", "endpoints") and verb in _READ:
             return ALLOW
         if group == "" and resource == "namespaces" and verb == "get":
+            return ALLOW
+        if group == "node.k8s.io" and resource == "runtimeclasses" and verb in _READ:
+            # Its pods' handlers: Kubernetes' system:node rule, which the node authorizer
+            # applies to everything it does not subdivide.
             return ALLOW
         if group == "" and resource in ("persistentvolumeclaims", "persistentvolumes"):
             # To mount a pod's claim. Kubernetes allows only those of its pods (a graph

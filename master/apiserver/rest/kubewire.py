@@ -1738,6 +1738,19 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         1: ("name", "", "string"),
         2: ("number", "", "int32"),
     },
+    "k8s.io.api.node.v1.Overhead": {
+        1: ("podFixed", "map", "string:quantity"),
+    },
+    "k8s.io.api.node.v1.RuntimeClass": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("handler", "", "string"),
+        3: ("overhead", "", "k8s.io.api.node.v1.Overhead"),
+        4: ("scheduling", "", "k8s.io.api.node.v1.Scheduling"),
+    },
+    "k8s.io.api.node.v1.Scheduling": {
+        1: ("nodeSelector", "map", "string:string"),
+        2: ("tolerations", "repeated", "k8s.io.api.core.v1.Toleration"),
+    },
     "k8s.io.api.policy.v1.Eviction": {
         1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
         2: ("deleteOptions", "", "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions"),

@@ -6,7 +6,7 @@ fields Tugboat's API has, with the same messages and field paths.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
 from client.names import (
@@ -146,6 +146,11 @@ def validate_pod_spec(
         gate_path = child(index(child(path, "readinessGates"), i), "conditionType")
         condition = readiness_gate.condition_type
         errs.invalid_each(gate_path, condition, is_qualified_name(condition))
+    if spec.HasField("runtime_class_name"):
+        name = spec.runtime_class_name
+        errs.invalid_each(child(path, "runtimeClassName"), name, is_dns1123_subdomain(name))
+    if spec.overhead:
+        validate_overhead(errs, spec.overhead, child(path, "overhead"))
     if spec.share_process_namespace and spec.host_pid:
         errs.invalid(
             child(path, "shareProcessNamespace"),
@@ -348,6 +353,12 @@ def _resources(errs: Errors, res: core_pb2.ResourceRequirements, path: str) -> N
                 res.requests[name],
                 f"must be less than or equal to {name} limit of {res.limits[name]}",
             )
+
+
+def validate_overhead(errs: Errors, overhead: Mapping[str, str], path: str) -> None:
+    """A pod's or a RuntimeClass's overhead, checked as Kubernetes checks it: as the limits
+    of a container's resources (so its errors name `<path>.limits[cpu]`)."""
+    _resources(errs, core_pb2.ResourceRequirements(limits=overhead), path)
 
 
 PROPAGATIONS = ("None", "HostToContainer", "Bidirectional")
@@ -589,6 +600,14 @@ def _toleration(errs: Errors, t: core_pb2.Toleration, path: str) -> None:
             "effect must be 'NoExecute' when `tolerationSeconds` is set",
         )
     errs.enum(child(path, "effect"), t.effect, TAINT_EFFECTS, required=False)
+
+
+def validate_tolerations(
+    errs: Errors, tolerations: Sequence[core_pb2.Toleration], path: str
+) -> None:
+    """Each toleration of a list at `path` (a RuntimeClass's, which pods are given)."""
+    for i, t in enumerate(tolerations):
+        _toleration(errs, t, index(path, i))
 
 
 def _node_requirement(

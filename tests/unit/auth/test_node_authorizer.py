@@ -59,6 +59,9 @@ async def decide(authorizer: NodeAuthorizer, verb: str, resource: str, *, name: 
         ("list", "secrets", "", "team", "", "", False),
         ("create", "deployments", "d", "team", "apps", "", False),
         ("list", "services", "", "", "", "", True),
+        ("get", "runtimeclasses", "kata", "", "node.k8s.io", "", True),
+        ("watch", "runtimeclasses", "", "", "node.k8s.io", "", True),
+        ("update", "runtimeclasses", "kata", "", "node.k8s.io", "", False),
     ],
 )
 async def test_own_objects_only(verb, resource, name, namespace, group, sub, expected):

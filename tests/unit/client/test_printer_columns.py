@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from client.codec import from_dict
 from client.printing import columns
-from proto import certificates_pb2, core_pb2, workloads_pb2
+from proto import certificates_pb2, core_pb2, node_pb2, workloads_pb2
 
 NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
 CREATED = "2026-11-23T11:59:55Z"
@@ -132,3 +132,12 @@ def test_wide_pods_count_readiness_gates_whose_condition_is_true():
     assert gates_cell(["a.io/x", "b.io/y"], []) == "0/2"
     opened = [{"type": "a.io/x", "status": "True"}, {"type": "b.io/y", "status": "False"}]
     assert gates_cell(["a.io/x", "b.io/y"], opened) == "1/2"
+
+
+def test_runtime_classes_show_their_handler():
+    rc = from_dict(node_pb2.RuntimeClass, {
+        "metadata": {"name": "kata", "creationTimestamp": CREATED}, "handler": "kata-fc"})
+    assert columns.header("runtimeclasses", wide=False, all_namespaces=False) == [
+        "NAME", "HANDLER", "AGE"]
+    assert columns.row("runtimeclasses", rc, NOW, wide=False, all_namespaces=False) == [
+        "kata", "kata-fc", "5s"]

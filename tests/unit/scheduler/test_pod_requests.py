@@ -36,3 +36,14 @@ def test_a_sidecar_adds_to_the_apps_and_to_every_init_container_after_it():
     # cpu: the migration with the proxy beside it (600m) beats app + proxy (300m);
     # memory: app + proxy (96Mi) beats migration + proxy (48Mi).
     assert (asked.milli_cpu, asked.memory) == (600, 96 << 20)
+
+
+def test_the_overhead_comes_on_top_also_of_the_scoring_defaults():
+    pod = core_pb2.Pod()
+    pod.spec.containers.add(name="app", image="busybox:1.35")
+    pod.spec.overhead.update({"cpu": "250m", "memory": "120Mi"})
+    asked = pod_requests(pod)
+    assert (asked.milli_cpu, asked.memory) == (250, 120 << 20)
+    scored = pod_requests(pod, non_zero=True)
+    # Kubernetes' defaults for an unset request (100m, 200Mi), then the overhead.
+    assert (scored.milli_cpu, scored.memory) == (350, 320 << 20)

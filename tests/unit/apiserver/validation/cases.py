@@ -111,6 +111,17 @@ VALID: dict[str, dict[str, Any]] = {
         "metadata": {"name": "high"},
         "value": 1000,
     },
+    "RuntimeClass": {
+        "apiVersion": "node.k8s.io/v1",
+        "kind": "RuntimeClass",
+        "metadata": {"name": "kata"},
+        "handler": "kata-fc",
+        "overhead": {"podFixed": {"cpu": "250m", "memory": "120Mi"}},
+        "scheduling": {
+            "nodeSelector": {"runtime": "kata"},
+            "tolerations": [{"key": "kata", "operator": "Exists", "effect": "NoSchedule"}],
+        },
+    },
     "PersistentVolume": {
         "apiVersion": "v1",
         "kind": "PersistentVolume",

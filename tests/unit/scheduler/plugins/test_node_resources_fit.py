@@ -61,3 +61,16 @@ def test_init_containers_count_by_their_maximum():
         "p", cpu="500m", initContainers=[{"name": "i", "resources": {"requests": {"cpu": "2"}}}]
     )
     assert PodInfo.of(p).requests.milli_cpu == 2000
+
+
+def test_a_pods_overhead_counts_on_top_of_its_requests_on_the_node_and_for_itself():
+    # Kubernetes' computePodResourceRequest: 600m of containers + 250m of sandbox.
+    heavy = pod("heavy", cpu="600m", memory="100Mi", overhead={"cpu": "250m", "memory": "120Mi"})
+    assert PodInfo.of(heavy).requests.milli_cpu == 850
+    assert PodInfo.of(heavy).requests.memory == 220 << 20
+    n = node_info(node("n", cpu="1"))
+    assert NodeResourcesFit().filter(CycleState(), PodInfo.of(heavy), n).code is Code.SUCCESS
+    n.add_pod(PodInfo.of(heavy))
+    # The node has 150m left, not the 400m its containers' requests alone would leave.
+    st = NodeResourcesFit().filter(CycleState(), PodInfo.of(pod("next", cpu="200m")), n)
+    assert st.reasons == ("Insufficient cpu",)
