@@ -41,22 +41,36 @@ class Converter:
     ) -> list[dict[str, Any]]:
         """`objects` (Kubernetes-shaped dicts) in apiVersion `desired`. Objects already
         in it are not sent; with no webhook only apiVersion is rewritten (strategy None)."""
-        if kind.webhook is None or all(o.get("apiVersion") == desired for o in objects):
+        if kind.webhook is None:
             return [{**o, "apiVersion": desired} for o in objects]
-        what = f"{objects[0].get('apiVersion')}, Kind={kind.kind}"
+        # As Kubernetes' converter: only what is not in the desired version yet is sent.
+        todo = [i for i, o in enumerate(objects) if o.get("apiVersion") != desired]
+        if not todo:
+            return objects
+        sent = [objects[i] for i in todo]
         offered = list(kind.webhook.conversion_review_versions)
         version = next((v for v in REVIEW_VERSIONS if v in offered), REVIEW_VERSIONS[0])
         review = {"apiVersion": f"apiextensions.k8s.io/{version}", "kind": "ConversionReview"}
-        request = {"desiredAPIVersion": desired, "objects": objects}
+        request = {"desiredAPIVersion": desired, "objects": sent}
         try:
             response = await post_review(
                 self.reader, kind.webhook.client_config, review, request, TIMEOUT_SECONDS
             )
-            return _checked(kind, objects, desired, response)
+            converted = _checked(kind, sent, desired, response)
         except CallFailed as e:
-            raise errors.InternalError(
-                f"Internal error occurred: conversion webhook for {what} failed: {e}"
-            ) from None
+            raise self.failed(kind, str(sent[0].get("apiVersion")), str(e)) from None
+        out = list(objects)
+        for i, obj in zip(todo, converted, strict=True):
+            out[i] = obj
+        return out
+
+    @staticmethod
+    def failed(kind: CustomKind, api_version: str, problem: str) -> errors.ApiError:
+        """kube-apiserver's 500 for a conversion of `api_version` objects that failed."""
+        return errors.InternalError(
+            f"Internal error occurred: conversion webhook for {api_version}, "
+            f"Kind={kind.kind} failed: {problem}"
+        )
 
 
 def _checked(
@@ -91,9 +105,9 @@ def _checked(
 
 def _restored_meta(given: dict[str, Any], got: dict[str, Any], i: int) -> dict[str, Any]:
     meta = dict(given.get("metadata") or {})
-    changed = got.get("metadata") or {}
+    changed = got.get("metadata")
     if not isinstance(changed, dict):
-        raise CallFailed(f"convertedObjects[{i}].metadata is not an object")
+        raise CallFailed(f"missing metadata in converted object convertedObjects[{i}]")
     for field in ("labels", "annotations"):
         value = changed.get(field)
         if value is None:

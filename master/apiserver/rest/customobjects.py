@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from client import errors
-from client.codec import from_dict, to_dict
+from client.codec import FieldError, from_dict, to_dict
 from client.customkinds import CustomKind, cell, json_path_values
 from client.kinds import Kind, Object
 from master.apiserver.customresources.conversion import Converter
@@ -75,6 +75,10 @@ def to_storage_version(kind: Kind, data: Any) -> Any:
     return data
 
 
+def converted_by_webhook(kind: Kind) -> bool:
+    return isinstance(kind, CustomKind) and kind.webhook is not None
+
+
 async def served(converter: Converter, kind: Kind, objects: list[Object]) -> list[Object]:
     """The objects as this request's version says: through the CRD's conversion webhook
     when it has one; otherwise as they are (strategy None: encoding rewrites apiVersion)."""
@@ -84,7 +88,10 @@ async def served(converter: Converter, kind: Kind, objects: list[Object]) -> lis
     if all(o.api_version == desired for o in objects):
         return objects
     converted = await converter.convert(kind, [to_dict(o) for o in objects], desired)
-    return [from_dict(CustomObject, o) for o in converted]
+    try:
+        return [from_dict(CustomObject, o) for o in converted]
+    except FieldError as e:
+        raise converter.failed(kind, objects[0].api_version, f"converted object: {e}") from None
 
 
 async def as_stored(converter: Converter, kind: Kind, data: Any) -> Any:

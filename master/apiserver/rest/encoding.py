@@ -16,7 +16,7 @@ from typing import Any
 
 from client.codec import to_dict
 from client.kinds import Kind, Object
-from master.apiserver.rest.customobjects import SERVED_AS, output_version
+from master.apiserver.rest.customobjects import SERVED_AS, converted_by_webhook, output_version
 
 CACHED_VERSIONS = 20_000
 """Object versions whose JSON is kept (a few KiB each)."""
@@ -40,8 +40,9 @@ class EncodedObjects:
     def text(self, kind: Kind, obj: Object) -> str:
         """The object's JSON (from the cache when this version was encoded before)."""
         meta = obj.metadata
-        if not meta.resource_version or not meta.name:
-            # Bookmarks and unsaved objects: not one stored version, never cached.
+        if not meta.resource_version or not meta.name or converted_by_webhook(kind):
+            # Bookmarks and unsaved objects are not one stored version; what a conversion
+            # webhook made of one may change with the webhook: none is cached.
             return json.dumps(encode(obj))
         key = (kind.resource, meta.namespace, meta.name, meta.resource_version + SERVED_AS.get())
         found = self._texts.get(key)

@@ -618,6 +618,9 @@ class RestApi:
             raise errors.Invalid(
                 f"resourceVersion: Invalid value: {since!r}: must be a non-negative integer"
             )
+        # Converted before the 200 too: a conversion webhook that is down is the
+        # request's 500, not a stream broken after its first line.
+        initial = await customobjects.served(self.converter, t.kind, initial)
         events = one_by_one(
             self.service.watch_cache.watch_batches(
                 t.kind,
@@ -671,7 +674,7 @@ class RestApi:
                 text = self.encoded.text(t.kind, obj)
                 await response.write(f'{{"type": "{kind}", "object": {text}}}\n'.encode())
 
-        for obj in await customobjects.served(self.converter, t.kind, initial):
+        for obj in initial:
             await send_object("ADDED", obj)
         if bookmarks and _query_bool(request, "sendInitialEvents"):
             mark = t.kind.new()
@@ -680,7 +683,9 @@ class RestApi:
             await send("BOOKMARK", encode(mark))
         try:
             async for event in events:
-                obj = await self._out(t, decode(t.kind.resource, event.object))
+                obj = decode(t.kind.resource, event.object)
+                if event.type != "BOOKMARK":  # only a resourceVersion: nothing to convert
+                    obj = await self._out(t, obj)
                 await send_object(event.type, obj)
         except errors.ApiError as e:
             await send("ERROR", status.of_error(e, t.kind, t.name))
@@ -780,7 +785,7 @@ class RestApi:
             applied,
             manager=request.query.get("fieldManager", ""),
             force=_query_bool(request, "force"),
-            api_version=t.kind.api_version,
+            api_version=_request_version(t),
         )
 
     @staticmethod
@@ -790,7 +795,7 @@ class RestApi:
             old,
             new,
             manager=serverapply.manager_of(request.query, request.headers.get("User-Agent", "")),
-            api_version=t.kind.api_version,
+            api_version=_request_version(t),
             subresource=t.subresource,
         )
 
@@ -962,6 +967,12 @@ class RestApi:
                 ],
             }
         )
+
+
+def _request_version(t: Target) -> str:
+    """The apiVersion the request speaks, which managedFields record (a custom kind may be
+    written through another served version than the stored one)."""
+    return customobjects.SERVED_AS.get() or t.kind.api_version
 
 
 def _pinned_version(patch: Any) -> str:

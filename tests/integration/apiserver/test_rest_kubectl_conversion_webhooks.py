@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import aiohttp
 import pytest
 
 from client.api import ApiClient
+from master.apiserver.server import ApiServer
 from tests.integration.apiserver.kubectl import KUBECTL, Kubectl
 from tests.support.webhook_server import WebhookServer
 
@@ -183,3 +185,50 @@ async def test_a_crd_whose_webhook_could_never_be_called_is_refused(kubectl: Kub
         ran = await kubectl("apply", "-f", "-", stdin=manifest)
         assert ran.code != 0
         assert message in ran.err, ran.err
+
+
+async def test_a_watch_a_json_patch_and_a_delete_in_v1_speak_v1(
+    kubectl: Kubectl, hooks: WebhookServer, apiserver: ApiServer, api: ApiClient
+):
+    await converting_crd(kubectl, hooks)
+    await kubectl.ok("apply", "-f", "-", stdin=V1_TAB % "every5")
+    assert apiserver.status is not None
+    url = (
+        f"http://127.0.0.1:{apiserver.status.port}/apis/stable.example.com/v1/namespaces/"
+        "default/crontabs?watch=1&timeoutSeconds=1&allowWatchBookmarks=true"
+    )
+    async with aiohttp.ClientSession() as session, session.get(url) as resp:
+        events = [json.loads(line) for line in (await resp.text()).splitlines()]
+    assert [(e["type"], e["object"]["apiVersion"], e["object"]["spec"]) for e in events] == [
+        ("ADDED", "stable.example.com/v1", {"cronSpec": "*/5 * * * *"})
+    ]
+
+    patch = '[{"op": "replace", "path": "/spec/cronSpec", "value": "0 * * * *"}]'
+    await kubectl.ok(
+        "patch", "crontabs.v1.stable.example.com", "every5", "--type=json", "-p", patch
+    )
+    stored: Any = await api.get("crontabs", "default", "every5")
+    assert json.loads(stored.content.json)["spec"] == {"schedule": "0 * * * *"}
+
+    out = await kubectl.ok("delete", "crontabs.v1.stable.example.com", "every5")
+    assert out.strip() == 'crontab.stable.example.com "every5" deleted'
+
+
+async def test_a_webhook_that_is_down_fails_a_watch_before_it_starts(
+    kubectl: Kubectl, hooks: WebhookServer, apiserver: ApiServer
+):
+    await converting_crd(kubectl, hooks)
+    await kubectl.ok("apply", "-f", "-", stdin=V1_TAB % "every5")
+    await hooks.stop()
+    assert apiserver.status is not None
+    url = (
+        f"http://127.0.0.1:{apiserver.status.port}/apis/stable.example.com/v1/namespaces/"
+        "default/crontabs?watch=1&timeoutSeconds=1"
+    )
+    async with aiohttp.ClientSession() as session, session.get(url) as resp:
+        assert resp.status == 500
+        answer = await resp.json()
+    assert answer["message"].startswith(
+        "Internal error occurred: conversion webhook for stable.example.com/v2, Kind=CronTab "
+        "failed: Post "
+    )

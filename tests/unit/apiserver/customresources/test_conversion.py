@@ -63,6 +63,18 @@ async def test_the_webhook_may_relabel_but_the_rest_of_metadata_is_put_back(monk
     assert request == {"desiredAPIVersion": V1, "objects": [SENT]}
 
 
+async def test_of_a_mixed_list_only_the_objects_in_another_version_are_sent(monkeypatch):
+    old = {**SENT, "apiVersion": V1, "metadata": {"name": "b"}}
+    converted = {**old, "apiVersion": V2}
+    sent = answering(
+        monkeypatch, {"convertedObjects": [converted], "result": {"status": "Success"}}
+    )
+    got = await Converter(None).convert(crontabs(), [SENT, old, SENT], V2)  # type: ignore[arg-type]
+    assert got == [SENT, converted, SENT]
+    [(_, request)] = sent
+    assert request["objects"] == [old]
+
+
 @pytest.mark.parametrize(
     ("response", "problem"),
     [
@@ -75,6 +87,9 @@ async def test_the_webhook_may_relabel_but_the_rest_of_metadata_is_put_back(monk
         ({"result": {"status": "Success"},
           "convertedObjects": [{**SENT, "apiVersion": V1, "kind": "Other"}]},
          "convertedObjects[0]: invalid kind 'Other', expected 'CronTab'"),
+        ({"result": {"status": "Success"},
+          "convertedObjects": [{"apiVersion": V1, "kind": "CronTab"}]},
+         "missing metadata in converted object convertedObjects[0]"),
     ],
 )  # fmt: skip
 async def test_a_broken_answer_fails_in_kubernetes_words(monkeypatch, response, problem):
