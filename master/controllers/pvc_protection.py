@@ -27,12 +27,26 @@ def pod_uses_claim(pod: core_pb2.Pod, pvc: core_pb2.PersistentVolumeClaim) -> bo
     """Scheduled, not finished, and naming the claim (Kubernetes' podUsesPVC: the kubelet
     sees only scheduled pods, and a finished pod's containers no longer write). An
     ephemeral volume's claim counts only when the pod owns it: a namesake it refuses to
-    mount is not kept for it."""
+    mount is not kept for it, nor by a pod that is shut down (below)."""
     if not pod.spec.node_name or pod.status.phase in ("Succeeded", "Failed"):
         return False
     return any(
-        claim.name == pvc.metadata.name and not (claim.ephemeral and not_for_pod(pod, pvc))
+        claim.name == pvc.metadata.name
+        and not (claim.ephemeral and (_shut_down(pod) or not_for_pod(pod, pvc)))
         for claim in pod_claims(pod)
+    )
+
+
+def _shut_down(pod: core_pb2.Pod) -> bool:
+    """Deleted with no grace left: the kubelet is done with it (or it was forced), and it
+    waits only for its finalizers. Its ephemeral claim is let go then, as Kubernetes'
+    podIsShutDown lets it go: a foreground deletion of the pod waits for the claim (a
+    dependent blocking its owner), which would otherwise wait for the pod, forever."""
+    meta = pod.metadata
+    return bool(
+        meta.deletion_timestamp
+        and meta.HasField("deletion_grace_period_seconds")
+        and meta.deletion_grace_period_seconds == 0
     )
 
 

@@ -23,6 +23,7 @@ from master.controllers.ephemeral_volume import (
 from master.controllers.metrics import EPHEMERAL_VOLUME_CREATES
 from master.controllers.settings import ControllerSettings
 from proto import core_pb2
+from tests.support.waiting import eventually
 
 CLAIM_SPEC = {
     "accessModes": ["ReadWriteOnce"],
@@ -202,11 +203,8 @@ async def test_a_deleted_claim_brings_back_the_pods_whose_volume_it_was() -> Non
         await queued(controller)
         for pvc in (unrelated, own):
             await api.watches["persistentvolumeclaims"].put(WatchEvent("DELETED", pvc, "6"))
-        for _ in range(100):
-            if len(controller.queue):
-                break
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(0.05)  # the unrelated claim's delete was handled first
+        # Events are handled in order: once the second is queued, the first was handled.
+        await eventually(lambda: len(controller.queue), timeout=5, what="a pod queued")
         assert await queued(controller) == ["default/web"]
 
 

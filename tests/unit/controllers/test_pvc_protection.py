@@ -45,3 +45,14 @@ def test_a_namesake_of_the_ephemeral_claim_that_the_pod_does_not_own_is_not_kept
 def test_an_unscheduled_or_finished_pod_keeps_no_claim(pod: core_pb2.Pod) -> None:
     assert not pod_uses_claim(pod, a_claim("data"))
     assert not pod_uses_claim(pod, a_claim("web-scratch", owner_uid="pod-uid"))
+
+
+def test_a_pod_deleted_with_no_grace_left_lets_its_ephemeral_claim_go() -> None:
+    """Its foreground deletion waits for the claim, which would otherwise wait for it."""
+    pod = a_pod()
+    pod.metadata.deletion_timestamp = "2026-12-07T16:00:00Z"
+    pod.metadata.deletion_grace_period_seconds = 30
+    assert pod_uses_claim(pod, a_claim("web-scratch", owner_uid="pod-uid"))  # still stopping
+    pod.metadata.deletion_grace_period_seconds = 0
+    assert not pod_uses_claim(pod, a_claim("web-scratch", owner_uid="pod-uid"))
+    assert pod_uses_claim(pod, a_claim("data"))  # a claim it names is its user's to keep
