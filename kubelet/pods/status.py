@@ -201,11 +201,11 @@ READINESS_GATES_NOT_READY = "ReadinessGatesNotReady"
 def unready_gates(pod: core_pb2.Pod) -> list[str]:
     """Kubernetes' words for each readiness gate whose condition (someone else's, written
     through pods/status) is missing or not True; empty when every gate is open."""
-    others = {c.type: c for c in pod.status.conditions if c.type not in KUBELET_CONDITIONS}
     found: list[str] = []
     for gate in pod.spec.readiness_gates:
         name = gate.condition_type
-        condition = others.get(name)
+        # The first condition of the type, as Kubernetes' GetPodConditionFromList reads it.
+        condition = next((c for c in pod.status.conditions if c.type == name), None)
         if condition is None:
             found.append(f'corresponding condition of pod readiness gate "{name}" does not exist.')
         elif condition.status != "True":

@@ -199,8 +199,13 @@ def gated(*conditions: tuple[str, str]) -> core_pb2.Pod:
             [(GATE, "True"), ("other", "Unknown")],
             'the status of pod readiness gate "other" is not "True", but Unknown',
         ),
+        (
+            # The first condition of a type is the one read, as Kubernetes reads it.
+            [(GATE, "True"), ("other", "False"), ("other", "True")],
+            'the status of pod readiness gate "other" is not "True", but False',
+        ),
     ],
-    ids=["both-missing", "one-false", "one-unknown"],
+    ids=["both-missing", "one-false", "one-unknown", "first-of-a-type"],
 )
 def test_a_closed_readiness_gate_keeps_a_pod_with_ready_containers_unready(conditions, message):
     out = status(gated(*conditions), {"main": [info("main", "running")]})
