@@ -134,8 +134,6 @@ class PodWorker:
         """This sync has asked the runtime to change a container."""
         self._shown_by = -1
         """The relist generation that shows this worker's last change (-1: none read yet)."""
-        self._handler: str | None = None
-        """The pod's RuntimeClass handler once read (None: not yet)."""
         self.finished = asyncio.Event()
         self._ending = asyncio.Event()
         """Set once the pod is being deleted: a running postStart hook is given up."""
@@ -313,16 +311,15 @@ class PodWorker:
         return sandbox
 
     async def _runtime_handler(self) -> str:
-        """The handler of the pod's RuntimeClass, "" (the engine's default) without one.
-        Read from the API once per worker, as the class's handler and the pod's class
-        never change; NotFound (and any other API error) while it cannot be read."""
+        """The handler of the pod's RuntimeClass, "" (the engine's default) without one,
+        read from the API for each sandbox made, as Kubernetes' RunPodSandbox looks it up
+        (a class may be deleted and made anew); NotFound (or another API error) while it
+        cannot be read."""
         spec = self.pod.spec
         if not spec.runtime_class_name:
             return ""
-        if self._handler is None:
-            found = await self.ctx.api.get("runtimeclasses", "", spec.runtime_class_name)
-            self._handler = found.handler if isinstance(found, node_pb2.RuntimeClass) else ""
-        return self._handler
+        found = await self.ctx.api.get("runtimeclasses", "", spec.runtime_class_name)
+        return found.handler if isinstance(found, node_pb2.RuntimeClass) else ""
 
     async def _setup_volumes(self, pod: core_pb2.Pod) -> dict[str, str] | None:
         try:
@@ -619,8 +616,9 @@ class PodWorker:
                 tty=spec.tty,
                 pid_mode=_pod_pid_mode(pod.spec) or ("target" if pid_target else ""),
                 pid_target=pid_target,
-                # Read before, with the sandbox's, unless this kubelet adopted the sandbox.
-                runtime_handler=await self._runtime_handler(),
+                # The sandbox's, as the CRI runs a pod's containers: the class is read only
+                # to make a sandbox, and a class deleted or made anew since changes nothing.
+                runtime_handler=sandbox.runtime_handler,
             )
         except (ContainerConfigError, VolumeError, ValueError, ApiError) as e:
             self._waiting[spec.name] = ("CreateContainerConfigError", str(e))

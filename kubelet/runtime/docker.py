@@ -630,6 +630,7 @@ class DockerRuntime:
             reason=reason,
             ip=ip,
             pid=int(st.get("Pid") or 0),
+            runtime_handler=str((attrs.get("HostConfig") or {}).get("Runtime") or ""),
         )
 
     def logs(

@@ -123,6 +123,7 @@ class FakeRuntime:
             created_at=now(),
             started_at=now(),
             ip=self._next_ip(),
+            runtime_handler=runtime_handler,
         )
         self._containers[info.id] = info
         self.sandbox_handlers[info.id] = runtime_handler
@@ -164,6 +165,7 @@ class FakeRuntime:
             state="running",
             created_at=now(),
             started_at=now(),
+            runtime_handler=config.runtime_handler,
         )
         self._containers[info.id] = info
         self._changed()

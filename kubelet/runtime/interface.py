@@ -136,6 +136,9 @@ class ContainerInfo:
     """The pod IP, for a sandbox."""
     pid: int = 0
     """The main process's PID while running (0 when unknown): where its stats are read."""
+    runtime_handler: str = ""
+    """The engine runtime it runs with (Docker's HostConfig.Runtime; "" when not known): a
+    sandbox's is the one its pod's containers are started with."""
 
     @property
     def running(self) -> bool:

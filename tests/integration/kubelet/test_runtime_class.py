@@ -67,6 +67,9 @@ async def test_the_fake_runtime_runs_a_known_handler_and_refuses_others(api, kub
 
     await wait_for_pod(api, "runs", running)
     assert "runc" in runtime.sandbox_handlers.values()
+    # The app runs with its sandbox's handler, even once the class is gone.
+    [app] = [c for c in await runtime.list_containers() if c.name == "main"]
+    assert app.runtime_handler == "runc"
     await stays_creating(
         api, "stuck", 'failed to get sandbox runtime: no runtime for "nope" is configured'
     )
