@@ -249,6 +249,9 @@ class Registry:
         )
         if mutated is not None:
             _take_mutation(strategy, obj, mutated)
+            # Kubernetes runs mutating admission before PrepareForCreate: what the server
+            # owns (a CSR's requester, a new object's status) is never a webhook's to set.
+            strategy.prepare_for_create(obj)
             ahead = None
         generate = not meta.name
         names_left, recounts_left = GENERATE_ATTEMPTS if generate else 1, QUOTA_RECOUNTS
@@ -382,6 +385,9 @@ class Registry:
             )
             if mutated is not None:
                 _take_mutation(strategy, new, mutated)
+                # Merged again, as PrepareForUpdate follows mutating admission: a webhook
+                # changes only what the write itself may change.
+                new = _merged(strategy, old, new, subresource)
             _check(strategy, new, old, subresource)
             if subresource in strategy.subresources:
                 # What a subresource adds is admitted as a create's content is: PodSecurity

@@ -12,7 +12,9 @@ ask kube-apiserver's, for the user the request runs as (admission's CALLER); a w
 server makes itself has no caller and is not asked about.
 
 Kubernetes asks on every write of `/approval`, changed or not, and on a write of `/status`
-only when it changes the certificate; the signer of a status write is the stored one.
+only when it changes the certificate or the conditions; the signer of a status write is
+the stored one. The request is read with client/pem.py, the reader the signer uses, so
+the subject judged here is the one that would be signed.
 
 The subject restriction keeps the client-certificate signer from issuing a certificate in
 `system:masters`, which would pass every authorization check for as long as it is valid.
@@ -25,14 +27,13 @@ from typing import Any
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from client import errors
+from client import errors, pem
 from client.kinds import Kind
 from master.apiserver.admission.caller import CALLER
 from master.apiserver.apierrors import resource_named
 from master.apiserver.auth.attributes import Attributes
 from master.apiserver.auth.authorizer import Authorizer
 from master.apiserver.auth.user import MASTERS, UserInfo
-from master.apiserver.validation.certificates import pem_blocks
 
 __all__ = [
     "GROUP",
@@ -69,7 +70,12 @@ async def authorize_update(
         return
     if subresource == "approval":
         verb, signer = "approve", new.spec.signer_name
-    elif subresource == "status" and new.status.certificate != old.status.certificate:
+    elif subresource == "status" and (
+        new.status.certificate != old.status.certificate
+        or list(new.status.conditions) != list(old.status.conditions)
+    ):
+        # As Kubernetes' CertificateSigning plugin: a condition is the signer's word too
+        # (Failed stops a request from ever being signed).
         verb, signer = "sign", old.spec.signer_name
     else:
         return
@@ -82,10 +88,11 @@ async def authorize_update(
 
 def subject_refusal(kind: Kind, csr: Any) -> str | None:
     """Why a request to the client-certificate signer for `system:masters` is refused;
-    None for any other request (one that does not parse was refused by validation)."""
+    None for any other request (one that does not parse was refused by validation, which
+    reads its subject whole)."""
     if csr.spec.signer_name != KUBE_APISERVER_CLIENT:
         return None
-    block = next(pem_blocks(csr.spec.request), None)
+    block = next(pem.blocks(csr.spec.request), None)
     try:
         subject = x509.load_der_x509_csr(block.der).subject if block else None
     except ValueError:

@@ -19,15 +19,13 @@ so those tolerances would have nothing to tolerate and are left out.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from client import pem
 from client.names import is_dns1123_label, is_dns1123_subdomain
 from master.apiserver.validation.errors import Errors, child, index
 from proto import certificates_pb2
@@ -38,8 +36,6 @@ __all__ = [
     "FAILED",
     "KEY_USAGES",
     "LEGACY_UNKNOWN_SIGNER",
-    "Block",
-    "pem_blocks",
     "validate_csr",
     "validate_csr_update",
 ]
@@ -57,11 +53,11 @@ KEY_USAGES = (
 MIN_EXPIRATION_SECONDS = 600
 _TRUE_ONLY = (APPROVED, DENIED, FAILED)
 """Condition types that are either present with status True or absent."""
-_STATUSES = ("True", "False", "Unknown")
+_STATUSES = ("False", "True", "Unknown")
+"""Sorted, as Kubernetes lists allowed values in its message."""
 _DOMAIN_MAX = 253
 _SIGNER_MAX = _DOMAIN_MAX + 1 + (253 + 63 + 1)
 """A domain, '/', then room for `<namespace>.<name>` (Kubernetes' 571)."""
-_PEM = re.compile(rb"-----BEGIN ([^\r\n-]*)-----\r?\n(.*?)-----END \1-----", re.DOTALL)
 _VERIFY_FAILURES = (
     (rsa.RSAPublicKey, "crypto/rsa: verification error"),
     (ec.EllipticCurvePublicKey, "x509: ECDSA verification failure"),
@@ -74,31 +70,6 @@ CONDITIONS = "status.conditions"
 CERTIFICATE = "status.certificate"
 
 
-@dataclass(frozen=True)
-class Block:
-    """One PEM block: its type, whether it had headers, its DER bytes."""
-
-    type: str
-    headers: bool
-    der: bytes
-
-
-def pem_blocks(data: bytes) -> Iterator[Block]:
-    """The PEM blocks of `data` in order, as Go's pem.Decode finds them one after the
-    other: text around and between them is skipped, so is a block whose body is not
-    base64."""
-    for found in _PEM.finditer(data):
-        body = found.group(2)
-        head, blank, rest = body.partition(b"\n\n")
-        headers = bool(blank) and b":" in head
-        text = rest if headers else body
-        try:
-            der = base64.b64decode(b"".join(text.split()), validate=True)
-        except (binascii.Error, ValueError):
-            continue
-        yield Block(found.group(1).decode(errors="replace"), headers, der)
-
-
 def _go_bytes(data: bytes) -> str:
     """A byte slice as Go's `%#v` prints it (kube-apiserver's rendering of a bad request)."""
     if not data:
@@ -108,16 +79,22 @@ def _go_bytes(data: bytes) -> str:
 
 def _request_problem(data: bytes) -> str | None:
     """Why `data` is not a certificate request its key signed; None when it is."""
-    block = next(pem_blocks(data), None)
+    block = next(pem.blocks(data), None)
     if block is None or block.type != "CERTIFICATE REQUEST":
         return "PEM block type must be CERTIFICATE REQUEST"
     try:
         csr = x509.load_der_x509_csr(block.der)
+        # Read whole now, as Go's parser reads it at create: a subject or extension the
+        # signer could not read later would leave the request waiting forever.
+        csr.subject.rfc4514_string()
+        list(csr.extensions)
+    except (ValueError, TypeError):
+        return "x509: malformed certificate request"
+    try:
         key = csr.public_key()
         valid = csr.is_signature_valid
-    except (ValueError, TypeError):
-        # Unreadable DER, or a key or signature algorithm the library does not know.
-        return "x509: malformed certificate request"
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return "x509: cannot verify signature: algorithm unimplemented"
     if valid:
         return None
     words = (w for t, w in _VERIFY_FAILURES if isinstance(key, t))
@@ -129,7 +106,7 @@ def _certificate_problem(data: bytes) -> str | None:
     if not data:
         return None
     count = 0
-    for block in pem_blocks(data):
+    for block in pem.blocks(data):
         if block.type != "CERTIFICATE":
             return f'only CERTIFICATE PEM blocks are allowed, found "{block.type}"'
         if block.headers:

@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
 
+from client.pem import blocks
+
 __all__ = [
     "BACKDATE",
     "SHORT",
@@ -97,12 +99,16 @@ class InvalidRequest(ValueError):
 
 def parse_request(pem: bytes) -> x509.CertificateSigningRequest:
     """The PKCS#10 request in `pem`, its signature checked (the requester holds the key)."""
-    if b"-----BEGIN CERTIFICATE REQUEST-----" not in pem:
+    # The first block as client/pem.py finds it, as the API server found it when it
+    # validated the request and judged its subject: never another block of the same text.
+    block = next(blocks(pem), None)
+    if block is None or block.type != "CERTIFICATE REQUEST":
         raise InvalidRequest("PEM block type must be CERTIFICATE REQUEST")
     try:
-        request = x509.load_pem_x509_csr(pem)
+        request = x509.load_der_x509_csr(block.der)
+        request.subject.rfc4514_string()
         valid = request.is_signature_valid
-    except (ValueError, UnsupportedAlgorithm) as e:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as e:
         raise InvalidRequest(f"the request cannot be parsed: {e}") from None
     if not valid:
         raise InvalidRequest("the request's signature does not verify")

@@ -146,4 +146,10 @@ def problem(
 ) -> str:
     """What keeps `signer` from signing `request` for `usages`; "" when nothing does.
     KeyError for a signer not in SIGNERS (the caller picks only those)."""
-    return SIGNERS[signer](request, names, usages)
+    rule = SIGNERS[signer]
+    if len(_names(request, NameOID.COMMON_NAME)) > 1:
+        # The API servers read the first CN as the user, Go tools (kubectl describe csr)
+        # show the last: a subject with two could be approved as one user and act as
+        # another. Kubernetes, reading the last everywhere, need not refuse it.
+        return "subject must not hold more than one common name"
+    return rule(request, names, usages)

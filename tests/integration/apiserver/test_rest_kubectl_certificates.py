@@ -26,6 +26,7 @@ from tests.integration.apiserver.kubectl import KUBECTL, Kubectl, write_kubeconf
 from tests.support.apiserver import running_apiserver
 from tests.support.certificates import CLIENT, request_pem
 from tests.support.etcd import EtcdCluster
+from tests.support.webhook_server import WebhookServer, patch_answer
 
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is installed by make setup")
 
@@ -296,3 +297,57 @@ async def test_the_grpc_client_decides_through_the_same_subresource(api: ApiClie
     denied.status.conditions.add(type="Approved", status="True", reason="ByGrpc")
     with pytest.raises(errors.Invalid, match="Approved and Denied conditions are mutually"):
         await api.update_approval(denied)
+
+
+async def test_a_condition_written_through_status_needs_sign_on_the_signer(
+    admin: Kubectl, user: Kubectl
+):
+    """A Failed condition stops a request from ever being signed: it is the signer's word,
+    as Kubernetes' CertificateSigning plugin judges it."""
+    await user.ok("apply", "-f", "-", stdin=manifest("blocked", request_pem("blocked")))
+    await admin.ok(
+        "apply",
+        "-f",
+        "-",
+        stdin=grant("status-writer", "get update patch", "certificatesigningrequests/status"),
+    )
+    failed = {"type": "Failed", "status": "True", "reason": "Sabotage", "message": "no"}
+    patch = json.dumps({"status": {"conditions": [failed]}})
+    ran = await user("patch", "csr", "blocked", "--subresource=status", "--type=merge", "-p", patch)
+    assert ran.code == 1
+    assert f'permitted to sign requests with signerName "{CLIENT}"' in ran.err
+    assert await condition(admin, "blocked") == "Pending"
+
+
+async def test_a_mutating_webhook_cannot_choose_the_requester_or_the_outcome(
+    admin: Kubectl, user: Kubectl, hooks: WebhookServer
+):
+    """As in Kubernetes, where mutating admission comes before the strategy's own
+    preparation: the requester is the caller, and a new request has no status."""
+    forged: list[dict[str, Any]] = [
+        {"op": "replace", "path": "/spec/username", "value": "admin"},
+        {"op": "add", "path": "/spec/groups", "value": ["system:masters"]},
+        {"op": "add", "path": "/status", "value": {"conditions": [
+            {"type": "Approved", "status": "True", "reason": "Forged"}]}},
+    ]  # fmt: skip
+    hooks.answers["/forge"] = lambda _request: patch_answer(forged)
+    config = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "MutatingWebhookConfiguration",
+        "metadata": {"name": "forge.example.com"},
+        "webhooks": [{
+            "name": "forge.example.com",
+            "clientConfig": {"url": hooks.url("/forge"), "caBundle": hooks.ca_bundle},
+            "rules": [{"apiGroups": ["certificates.k8s.io"], "apiVersions": ["v1"],
+                       "operations": ["CREATE"], "resources": ["certificatesigningrequests"]}],
+            "sideEffects": "None",
+            "admissionReviewVersions": ["v1"],
+        }],
+    }  # fmt: skip
+    await admin.ok("apply", "-f", "-", stdin=yaml.safe_dump(config))
+    await user.ok("apply", "-f", "-", stdin=manifest("forged", request_pem("forged")))
+    assert hooks.reviews["/forge"], "the webhook was called"
+    stored = json.loads(await admin.ok("get", "csr", "forged", "-o", "json"))
+    assert stored["spec"]["username"] == "eddie"
+    assert "system:masters" not in stored["spec"].get("groups", [])
+    assert not stored.get("status", {}).get("conditions")

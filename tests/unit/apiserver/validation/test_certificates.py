@@ -154,8 +154,8 @@ CASES = [
     ),
     pytest.param(
         {"conditions": [{"type": "Reviewed", "status": "Maybe"}]},
-        'status.conditions[0].status: Unsupported value: "Maybe": supported values: "True", '
-        '"False", "Unknown"',
+        'status.conditions[0].status: Unsupported value: "Maybe": supported values: "False", '
+        '"True", "Unknown"',
         id="a status nobody knows",
     ),
     pytest.param(

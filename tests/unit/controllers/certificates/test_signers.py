@@ -131,16 +131,22 @@ def test_a_request_outside_its_signer_s_rules_is_refused_saying_why(
     assert problem(signer, pem, usages) == message
 
 
-def test_a_node_request_is_judged_by_the_cn_the_api_servers_read_as_its_user() -> None:
+def two_common_names(first: str, second: str) -> bytes:
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:nodes"),
-        x509.NameAttribute(NameOID.COMMON_NAME, "admin"),
-        x509.NameAttribute(NameOID.COMMON_NAME, "system:node:n1"),
-    ])  # fmt: skip
-    request = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, SHA256())
-    pem = request.public_bytes(serialization.Encoding.PEM)
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, first),
+            x509.NameAttribute(NameOID.COMMON_NAME, second),
+        ]
+    )
+    request = x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, SHA256())
+    return request.public_bytes(serialization.Encoding.PEM)
 
-    assert problem(KUBELET_CLIENT, pem, KUBELET) == (
-        "subject common name does not begin with system:node:"
+
+@pytest.mark.parametrize("signer", [CLIENT, KUBELET_CLIENT, KUBELET_SERVING])
+def test_no_signer_signs_a_subject_with_two_common_names(signer: str) -> None:
+    """The API servers read the first as the user, kubectl shows the approver the last."""
+    pem = two_common_names("admin", "eddie")
+    assert problem(signer, pem, ["client auth"]) == (
+        "subject must not hold more than one common name"
     )
