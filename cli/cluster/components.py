@@ -178,7 +178,8 @@ def apiserver(layout: Layout, i: int) -> Component:
         flags["--encryption-provider-config"] = str(credentials.encryption_config(layout))
         cert, key = credentials.apiserver_cert_files(layout)
         flags["--tls-cert-file"], flags["--tls-private-key-file"] = str(cert), str(key)
-        flags["--client-ca-file"] = str(credentials.ca_file(layout))
+        # Both CAs: the cluster's, and the signer's for certificates users got by request.
+        flags["--client-ca-file"] = str(credentials.client_ca_bundle(layout))
         flags.update(_etcd_tls(layout, credentials.ETCD_CLIENT))
         flags["--kubelet-certificate-authority"] = str(credentials.ca_file(layout))
         cert, key = credentials.certificate_files(layout, credentials.KUBELET_CLIENT)
@@ -259,13 +260,14 @@ def scheduler(layout: Layout, i: int) -> Component:
 
 def controller_manager(layout: Layout, i: int) -> Component:
     """Master i's controller manager (acts only while it leads); in a secure cluster it
-    signs approved CertificateSigningRequests with the cluster CA, as kubeadm sets up
-    kube-controller-manager."""
+    signs approved CertificateSigningRequests with the client signer, a CA only the API
+    servers trust: with the cluster CA's key, what it signs would open etcd."""
     signing = {}
     if layout.secure:
+        cert, key = credentials.signing_ca_files(layout)
         signing = {
-            "--cluster-signing-cert-file": str(credentials.ca_file(layout)),
-            "--cluster-signing-key-file": str(credentials.ca_key_file(layout)),
+            "--cluster-signing-cert-file": str(cert),
+            "--cluster-signing-key-file": str(key),
         }
     return _elected(layout, i, "tug-controller-manager", "controller-manager", 4, signing)
 

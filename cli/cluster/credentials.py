@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from cli.cluster import hostpki
@@ -93,9 +94,22 @@ def ca_file(layout: Layout) -> Path:
 
 
 def ca_key_file(layout: Layout) -> Path:
-    """The cluster CA's private key: ensure_pki's, and the controller manager's
-    --cluster-signing-key-file (it signs approved CertificateSigningRequests)."""
+    """The cluster CA's private key, which only ensure_pki reads: nothing that signs what
+    users ask for may hold it, since etcd admits any certificate of the cluster CA."""
     return layout.auth_dir / "ca.key"
+
+
+def signing_ca_files(layout: Layout) -> tuple[Path, Path]:
+    """The client signer's certificate and key: the controller managers'
+    --cluster-signing-cert-file and --cluster-signing-key-file (they sign approved
+    CertificateSigningRequests). A CA of its own, which only the API servers trust."""
+    return layout.auth_dir / "signing-ca.crt", layout.auth_dir / "signing-ca.key"
+
+
+def client_ca_bundle(layout: Layout) -> Path:
+    """The API servers' --client-ca-file: the cluster CA and the client signer, so a
+    certificate the controller manager signs opens the API servers (and only them)."""
+    return layout.auth_dir / "client-ca.crt"
 
 
 def apiserver_cert_files(layout: Layout) -> tuple[Path, Path]:
@@ -121,16 +135,30 @@ def kubelet_serving_files(layout: Layout, j: int) -> tuple[Path, Path]:
     return base.with_suffix(".serving.crt"), base.with_suffix(".serving.key")
 
 
-def ensure_pki(layout: Layout) -> bytes:
-    """The cluster CA (made once), the API servers' certificate and every identity's
-    client certificate; the CA's PEM."""
-    layout.auth_dir.mkdir(parents=True, exist_ok=True)
-    cert_path, key_path = ca_file(layout), ca_key_file(layout)
+def _authority(
+    cert_path: Path, key_path: Path, create: Callable[[], CertificateAuthority]
+) -> CertificateAuthority:
+    """The CA saved at the paths, or a new one saved there: made once, since every
+    certificate it signed (and every user's from a signing request) depends on it."""
     if cert_path.exists() and key_path.exists():
-        ca = CertificateAuthority.load(cert_path, key_path)
-    else:
-        ca = CertificateAuthority.create(f"tugboat-{layout.name}-ca")
-        ca.save(cert_path, key_path)
+        return CertificateAuthority.load(cert_path, key_path)
+    ca = create()
+    ca.save(cert_path, key_path)
+    return ca
+
+
+def ensure_pki(layout: Layout) -> bytes:
+    """The cluster CA and the client signer (each made once; a cluster made before the
+    signer existed gets one here), the API servers' client CA bundle and certificate, and
+    every identity's client certificate; the cluster CA's PEM."""
+    layout.auth_dir.mkdir(parents=True, exist_ok=True)
+    ca = _authority(
+        ca_file(layout),
+        ca_key_file(layout),
+        lambda: CertificateAuthority.create(f"tugboat-{layout.name}-ca"),
+    )
+    signer = _authority(*signing_ca_files(layout), lambda: hostpki.client_signer(layout.name))
+    write_public(client_ca_bundle(layout), hostpki.client_ca_bundle(ca, signer))
     served = ca.issue(
         "kube-apiserver", server=True, hosts=[HOST, "localhost", "kubernetes.default"]
     )

@@ -6,10 +6,14 @@ VMs read theirs from the synced checkout, after `tug pki issue` made them).
 Each node gets only what its own daemons use, under fixed names, as kubeadm lays out
 /etc/kubernetes/pki: a master its API server's serving certificate (for its address and
 loopback), its etcd member's (for clients and peers), the client certificates its API
-server (towards etcd and kubelets), scheduler and controller manager show, and the CA's
-key, with which its controller manager signs approved CertificateSigningRequests (kubeadm
-too keeps ca.key on every control-plane node); a worker its kubelet's client and serving
-certificates and its proxy's. Every master shares one ServiceAccount signing key and one
+server (towards etcd and kubelets), scheduler and controller manager show, and the
+client signer: a CA of its own (`signing-ca.crt`/`.key`) with which the controller manager
+signs approved CertificateSigningRequests, and `client-ca.crt`, the API server's
+`--client-ca-file`, bundling both CAs. The cluster CA's key is written nowhere: etcd and
+the kubelets trust the cluster CA alone and etcd has no auth of its own, so the CA that
+signs what users ask for must not be theirs (kubeadm keeps etcd on a CA of its own for
+the same reason). A worker gets its kubelet's client and serving certificates and its
+proxy's. Every master shares one ServiceAccount signing key and one
 EncryptionConfiguration (Secrets under AES-GCM). The admin's certificate stays on the
 host, for tug's context and the kubeconfig.
 """
@@ -66,6 +70,19 @@ def encryption_config() -> bytes:
     ).encode()
 
 
+def client_signer(cluster: str) -> CertificateAuthority:
+    """A new CA for the controller manager's csrsigning controller, apart from the cluster
+    CA: trusted by the API servers for client certificates and by nothing else, so what it
+    signs for a user opens neither etcd nor the kubelets."""
+    return CertificateAuthority.create(f"tugboat-{cluster}-client-signer")
+
+
+def client_ca_bundle(*authorities: CertificateAuthority) -> bytes:
+    """The API servers' --client-ca-file: the PEMs of `authorities` one after the other,
+    which Python's ssl (`load_verify_locations`) and gRPC both read as several roots."""
+    return b"".join(authority.cert_pem for authority in authorities)
+
+
 def issue(
     root: Path,
     cluster: str,
@@ -76,12 +93,16 @@ def issue(
     """Write `root/<node>/` for every node (masters and workers: name -> address; `etcd`
     the addresses of the etcd members); the admin's credentials."""
     ca = CertificateAuthority.create(f"tugboat-{cluster}-ca")
+    signer = client_signer(cluster)
     signing = signing_key()
     encryption = encryption_config()
     for name, address in masters.items():
         folder = root / name
-        # The key too: the controller manager signs approved CertificateSigningRequests.
-        ca.save(folder / "ca.crt", folder / "ca.key")
+        write_public(folder / "ca.crt", ca.cert_pem)
+        # The signer's key, not the cluster CA's: the controller manager signs approved
+        # CertificateSigningRequests, and what it signs must not open etcd.
+        signer.save(folder / "signing-ca.crt", folder / "signing-ca.key")
+        write_public(folder / "client-ca.crt", client_ca_bundle(ca, signer))
         write_private(folder / "service-account.key", signing)
         write_private(folder / "encryption.yaml", encryption)
         served = ca.issue(

@@ -26,9 +26,11 @@
 # .crt/.key, service-account.key and encryption.yaml; on a worker node, kubelet, proxy
 # .crt/.key), as
 # `tug up --driver docker` copies them in; every file the role needs must be there. A
-# master's ca.key, when there, lets its controller manager sign approved
-# CertificateSigningRequests (--cluster-signing-cert-file/--cluster-signing-key-file);
-# a folder issued before masters got it still works, without that signer.
+# master's signing-ca.crt/.key (the client signer, a CA apart from ca.crt) and
+# client-ca.crt (both CAs, the API server's --client-ca-file), when there, let its
+# controller manager sign approved CertificateSigningRequests
+# (--cluster-signing-cert-file/--cluster-signing-key-file); a folder issued before masters
+# got them still works, without that signer and trusting ca.crt alone.
 # Ports are Kubernetes' where it has them: API server 6443 (gRPC) and 8443 (HTTP), etcd
 # 2379/2380, kubelet 10250 (node agent) and 10255 (HTTP), proxy 10249, scheduler 10259,
 # controller manager 10257.
@@ -99,7 +101,14 @@ if [ -n "$pki" ]; then
     etcd_tls+=" --client-cert-auth=true --peer-cert-file $pki/etcd.crt --peer-key-file $pki/etcd.key"
     etcd_tls+=" --peer-trusted-ca-file $pki/ca.crt --peer-client-cert-auth=true"
     apiserver_tls="--tls-cert-file $pki/apiserver.crt --tls-private-key-file $pki/apiserver.key"
-    apiserver_tls+=" --client-ca-file $pki/ca.crt $(etcd_client etcd-client)"
+    # The client signer's certificates open the API servers only: they trust the bundle of
+    # both CAs (client-ca.crt), while etcd and the kubelets trust ca.crt alone.
+    client_ca=$pki/ca.crt
+    signer=0
+    if [ -f "$pki/signing-ca.crt" ] && [ -f "$pki/signing-ca.key" ] && [ -f "$pki/client-ca.crt" ]; then
+      client_ca=$pki/client-ca.crt signer=1
+    fi
+    apiserver_tls+=" --client-ca-file $client_ca $(etcd_client etcd-client)"
     apiserver_tls+=" --kubelet-certificate-authority $pki/ca.crt"
     apiserver_tls+=" --kubelet-client-certificate $pki/kubelet-client.crt"
     apiserver_tls+=" --kubelet-client-key $pki/kubelet-client.key --authorization-mode Node,RBAC"
@@ -108,10 +117,14 @@ if [ -n "$pki" ]; then
     apiserver_tls+=" --audit-log-path /var/log/tugboat/apiserver.audit.jsonl"
     scheduler_tls="$(client scheduler) $(etcd_client scheduler)"
     cm_tls="$(client controller-manager) $(etcd_client controller-manager)"
-    if [ -f "$pki/ca.key" ]; then
-      cm_tls+=" --cluster-signing-cert-file $pki/ca.crt --cluster-signing-key-file $pki/ca.key"
+    # Never ca.key, even where an older folder holds it: etcd admits any certificate of
+    # the cluster CA, so what the controller manager signs for users must not be one.
+    if [ "$signer" = 1 ]; then
+      cm_tls+=" --cluster-signing-cert-file $pki/signing-ca.crt"
+      cm_tls+=" --cluster-signing-key-file $pki/signing-ca.key"
     else
-      echo "configure.sh: $pki/ca.key is missing: CertificateSigningRequests stay unsigned" >&2
+      echo "configure.sh: $pki/signing-ca.crt, signing-ca.key or client-ca.crt is missing:" \
+        "CertificateSigningRequests stay unsigned (tug pki issue writes them)" >&2
     fi
   else
     need node.crt node.key kubelet.crt kubelet.key proxy.crt proxy.key

@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import shutil
+import socket
 import ssl
 import stat
 import subprocess
@@ -365,13 +366,63 @@ spec:
 """
 
 
+def _etcd_answers(endpoint: str, ca: Path, cert: Path, key: Path) -> bool:
+    """Whether etcd at `endpoint` (host:port) answers /version to a TLS client showing
+    `cert`. Under TLS 1.3 a server refuses a client certificate after the client's side of
+    the handshake is done, so the refusal shows on the first read, as an error or EOF."""
+    host, _, port = endpoint.rpartition(":")
+    assert host and port.isdigit(), f"no etcd address in {endpoint!r}"
+    context = ssl.create_default_context(cafile=str(ca))
+    context.load_cert_chain(cert, key)
+    request = f"GET /version HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+    try:
+        with (
+            socket.create_connection((host, int(port)), timeout=10) as raw,
+            context.wrap_socket(raw, server_hostname=host) as tls,
+        ):
+            tls.sendall(request)
+            return tls.recv(64).startswith(b"HTTP/1.1 200")
+    except (ssl.SSLError, ConnectionError):
+        return False
+
+
+def _signed_by_the_client_signer_and_refused_by_etcd(
+    cluster: Cluster, certificate: Path, key: Path
+) -> None:
+    """A certificate the controller manager issued chains to the client signer, not to the
+    cluster CA, which etcd trusts: with it a user would read and write etcd past RBAC."""
+    from cli.cluster import credentials
+    from tests.chaos.helpers import layout_of
+
+    layout = layout_of(cluster)
+    signer, _ = credentials.signing_ca_files(layout)
+    ca = credentials.ca_file(layout)
+    for trusted, chains in ((signer, True), (ca, False)):
+        verified = subprocess.run(
+            ["openssl", "verify", "-CAfile", str(trusted), str(certificate)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert (verified.returncode == 0) is chains, (trusted, verified.stdout, verified.stderr)
+    endpoints = layout.etcd_endpoints()
+    assert endpoints and endpoints[0], "the secure cluster has no etcd endpoint"
+    # The check itself works: the API servers' own etcd certificate is answered.
+    own = credentials.certificate_files(layout, credentials.ETCD_CLIENT)
+    assert _etcd_answers(endpoints[0], ca, *own), "etcd refused the API servers' certificate"
+    assert not _etcd_answers(endpoints[0], ca, certificate, key), "etcd admitted a user"
+
+
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="make setup installs kubectl")
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="the docs' flow makes keys with it")
 def test_a_normal_user_gets_a_client_certificate_through_a_signing_request(
     secure: Cluster, tmp_path: Path
 ):
     """The docs' "normal user" flow, word for word: openssl's key and request, the admin's
     `kubectl certificate approve`, the certificate read back from the status, then kubectl
-    as that user, allowed exactly what a RoleBinding grants."""
+    as that user, allowed exactly what a RoleBinding grants. The certificate is the client
+    signer's, which etcd does not trust."""
     kubeconfig = tmp_path / "kubeconfig"
     shutil.copy(secure.tug("config", "kubeconfig-path").ok().strip(), kubeconfig)
     kubectl = _kubectl_of(str(kubeconfig))
@@ -401,6 +452,7 @@ def test_a_normal_user_gets_a_client_certificate_through_a_signing_request(
         certificate.write_bytes(pem)
         listed = kubectl("get", "csr", "myuser", "--no-headers")
         assert listed.stdout.split()[-1] == "Approved,Issued", listed
+        _signed_by_the_client_signer_and_refused_by_etcd(secure, certificate, key)
 
         for argv in (
             ["create", "role", "developer", "--verb=get", "--verb=list", "--resource=pods"],

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from cli.cluster import hostpki
 from cli.cluster.pki import CertificateAuthority, KeyPair, write_private, write_public
 from client import errors
 from client.api import ApiClient, ClientOptions
@@ -58,15 +59,16 @@ def pki(tmp_path: Path) -> Pki:
 
 
 def secure_apiserver(
-    etcd: EtcdCluster, pki: Pki, **options: Any
+    etcd: EtcdCluster, pki: Pki, *, client_ca: Path | None = None, **options: Any
 ) -> AbstractAsyncContextManager[ApiServer]:
-    """An API server with the fixture's certificate, its client CA, Node and RBAC."""
+    """An API server with the fixture's certificate, its client CA (or `client_ca`), Node
+    and RBAC."""
     return running_apiserver(
         etcd.endpoints,
         authorization_modes=("Node", "RBAC"),
         tls_cert_file=str(pki.folder / "apiserver.crt"),
         tls_private_key_file=str(pki.folder / "apiserver.key"),
-        client_ca_file=str(pki.folder / "ca.crt"),
+        client_ca_file=str(client_ca or pki.folder / "ca.crt"),
         **options,
     )
 
@@ -183,6 +185,31 @@ async def test_https_refuses_a_certificate_of_another_ca_in_the_handshake(
     stranger = pki.user("root", "system:masters", ca=pki.other)
     with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionError)):
         await asyncio.to_thread(_https, server, pki, stranger)
+
+
+async def test_a_client_ca_bundle_admits_each_of_its_cas_by_both_doors_and_no_other(
+    etcd_clean: EtcdCluster, pki: Pki
+) -> None:
+    """A secure cluster's --client-ca-file holds the cluster CA and the controller
+    manager's client signer in one PEM file: gRPC's root certificates and Python's ssl
+    must both read every CA of it, and still refuse a certificate of any other."""
+    signer = CertificateAuthority.create("test-client-signer")
+    bundle = pki.folder / "client-ca.crt"
+    write_public(bundle, hostpki.client_ca_bundle(pki.ca, signer))
+    async with secure_apiserver(etcd_clean, pki, client_ca=bundle) as server:
+        for which, ca in (("cluster", pki.ca), ("signer", signer)):
+            pair = pki.user("root", "system:masters", ca=ca)
+            async with client(server, pki.credentials(pair)) as api:
+                created = await api.create(configmap(f"by-{which}"))
+                assert created.metadata.name == f"by-{which}"
+            code, body = await asyncio.to_thread(_https, server, pki, pair)
+            assert (code, body["kind"]) == (200, "ConfigMapList"), which
+        stranger = pki.user("root", "system:masters", ca=pki.other)
+        async with client(server, pki.credentials(stranger)) as api:
+            with pytest.raises(errors.Unavailable):
+                await api.create(configmap("by-stranger"))
+        with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionError)):
+            await asyncio.to_thread(_https, server, pki, stranger)
 
 
 def _get(server: ApiServer, pki: Pki, path: str, pair: KeyPair | None) -> tuple[int, str]:

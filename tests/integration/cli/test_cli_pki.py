@@ -7,12 +7,15 @@ import stat
 from pathlib import Path
 
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from client.tls import certificate_subject
 from tests.integration.cli.tugrun import run_tug
 
 MASTER_FILES = {
-    "ca.crt", "ca.key", "service-account.key", "encryption.yaml", "apiserver.crt", "apiserver.key",
+    "ca.crt", "signing-ca.crt", "signing-ca.key", "client-ca.crt", "service-account.key",
+    "encryption.yaml", "apiserver.crt", "apiserver.key",
     "etcd.crt", "etcd.key", "etcd-client.crt", "etcd-client.key", "kubelet-client.crt",
     "kubelet-client.key", "scheduler.crt", "scheduler.key", "controller-manager.crt",
     "controller-manager.key",
@@ -46,6 +49,32 @@ async def test_each_host_gets_its_own_files_and_the_admin_a_context(
         "pki", "issue", "--out", str(out), "--cluster", "vagrant", "--master", "m=10.0.0.1"
     )
     assert again.code != 0 and "already holds a cluster's credentials" in again.err
+
+
+async def test_masters_sign_requests_with_a_ca_only_their_api_servers_trust(
+    tug_home: Path, tmp_path: Path
+) -> None:
+    """The controller manager's signer is not the cluster CA (whose key no host gets):
+    etcd and kubelets trust ca.crt alone, the API servers the bundle of both."""
+    out = tmp_path / "pki"
+    done = await run_tug(
+        "pki", "issue", "--out", str(out), "--cluster", "c",
+        "--master", "m0=10.0.0.1", "--master", "m1=10.0.0.2", "--worker", "w0=10.0.0.3",
+    )  # fmt: skip
+    assert done.code == 0, done.err
+    m0, m1 = out / "m0", out / "m1"
+    ca = x509.load_pem_x509_certificate((m0 / "ca.crt").read_bytes())
+    signer = x509.load_pem_x509_certificate((m0 / "signing-ca.crt").read_bytes())
+    assert signer.subject != ca.subject and signer.public_key() != ca.public_key()
+    key = serialization.load_pem_private_key((m0 / "signing-ca.key").read_bytes(), None)
+    assert key.public_key() == signer.public_key()
+    assert x509.load_pem_x509_certificates((m0 / "client-ca.crt").read_bytes()) == [ca, signer]
+    for name in ("signing-ca.crt", "signing-ca.key", "client-ca.crt"):
+        assert (m0 / name).read_bytes() == (m1 / name).read_bytes(), f"one signer: {name}"
+    assert not list(out.glob("**/ca.key")), "the cluster CA's key is written nowhere"
+    assert (out / "w0" / "ca.crt").read_bytes() == (m0 / "ca.crt").read_bytes()
+    etcd = x509.load_pem_x509_certificate((m0 / "etcd.crt").read_bytes())
+    assert etcd.issuer == ca.subject
 
 
 async def test_a_bad_host_is_refused_naming_the_flag(tug_home: Path, tmp_path: Path) -> None:

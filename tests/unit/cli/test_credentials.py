@@ -1,4 +1,5 @@
 import stat
+from pathlib import Path
 
 from cli import config as configfile
 from cli.cluster import credentials
@@ -126,17 +127,53 @@ def test_a_config_file_names_a_missing_client_key_and_an_unreadable_ca(tmp_path)
         configfile.load(path)
 
 
-def test_a_secure_cluster_s_controller_managers_sign_with_the_cluster_ca(tmp_path, monkeypatch):
+def _flags(argv: list[str]) -> dict[str, str]:
+    return dict(zip(argv[1::2], argv[2::2], strict=False))
+
+
+def test_a_secure_cluster_s_controller_managers_sign_with_a_ca_of_their_own(tmp_path, monkeypatch):
+    """Not the cluster CA, which etcd trusts for its clients: what the signer issues to a
+    user would open etcd. The API servers trust both CAs; etcd and kubelets the cluster's."""
+    from cryptography import x509
+
     from cli.cluster import components
     from master.controllers.certificates.authority import Authority
 
     monkeypatch.setenv("TUG_HOME", str(tmp_path))
-    secure = Layout("sec", secure=True)
-    credentials.ensure_pki(secure)
-    argv = components.controller_manager(secure, 0).argv
-    flags = dict(zip(argv[1::2], argv[2::2], strict=False))
+    secure = Layout("sec", nodes=1, secure=True)
+    cluster_ca = x509.load_pem_x509_certificate(credentials.ensure_pki(secure))
+    flags = _flags(components.controller_manager(secure, 0).argv)
     cert, key = flags["--cluster-signing-cert-file"], flags["--cluster-signing-key-file"]
-    assert (cert, key) == (str(credentials.ca_file(secure)), str(credentials.ca_key_file(secure)))
-    assert Authority.load(cert, key).cert_pem == credentials.ca_file(secure).read_bytes()
+    assert (Path(cert), Path(key)) == credentials.signing_ca_files(secure)
+    signer = x509.load_pem_x509_certificate(Authority.load(cert, key).cert_pem)
+    assert signer.subject != cluster_ca.subject
+    assert signer.public_key() != cluster_ca.public_key()
+    assert stat.S_IMODE(Path(key).stat().st_mode) == 0o600
+    bundle = credentials.client_ca_bundle(secure)
+    assert x509.load_pem_x509_certificates(bundle.read_bytes()) == [cluster_ca, signer]
+    assert _flags(components.apiserver(secure, 0).argv)["--client-ca-file"] == str(bundle)
+    ca = str(credentials.ca_file(secure))
+    etcd = _flags(components.etcd(secure, "etcd").argv)
+    assert (etcd["--trusted-ca-file"], etcd["--peer-trusted-ca-file"]) == (ca, ca)
+    assert _flags(components.kubelet(secure, 0).argv)["--client-ca-file"] == ca
     plain = components.controller_manager(Layout("plain"), 0).argv
     assert not [a for a in plain if a.startswith("--cluster-signing")]
+
+
+def test_the_client_signer_is_made_once_and_added_to_a_cluster_made_without_it(
+    tmp_path, monkeypatch
+):
+    from cryptography import x509
+
+    monkeypatch.setenv("TUG_HOME", str(tmp_path))
+    layout = Layout("sec", secure=True)
+    ca = credentials.ensure_pki(layout)
+    cert, key = credentials.signing_ca_files(layout)
+    signer = cert.read_bytes()
+    assert credentials.ensure_pki(layout) == ca and cert.read_bytes() == signer
+    cert.unlink()
+    key.unlink()
+    assert credentials.ensure_pki(layout) == ca, "the cluster CA is kept"
+    assert cert.read_bytes() != signer
+    bundle = x509.load_pem_x509_certificates(credentials.client_ca_bundle(layout).read_bytes())
+    assert bundle == [x509.load_pem_x509_certificate(p) for p in (ca, cert.read_bytes())]
