@@ -617,9 +617,15 @@ class DockerRuntime:
                 # Started, never attached (its kubelet died in between): a sandbox
                 # without its network is dead to the pod, which gets a new one.
                 state, reason, ip = "exited", "NetworkNotReady", ""
+        identity = _identity(labels)
+        # Only a started sandbox's is read (its pod's containers take it): `docker ps` rows
+        # carry no HostConfig.Runtime, and a created container must list as it inspects.
+        runtime = ""
+        if identity["kind"] == "sandbox" and state != "created":
+            runtime = str((attrs.get("HostConfig") or {}).get("Runtime") or "")
         return rt.ContainerInfo(
             id=str(attrs["Id"]),
-            **_identity(labels),
+            **identity,
             image=str(attrs.get("Config", {}).get("Image", "")),
             image_id=str(attrs.get("Image", "")),
             state=state,
@@ -630,7 +636,7 @@ class DockerRuntime:
             reason=reason,
             ip=ip,
             pid=int(st.get("Pid") or 0),
-            runtime_handler=str((attrs.get("HostConfig") or {}).get("Runtime") or ""),
+            runtime_handler=runtime,
         )
 
     def logs(

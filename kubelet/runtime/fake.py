@@ -70,6 +70,8 @@ class FakeRuntime:
         pretends to have whatever runtime its pods ask for)."""
         self.sandbox_handlers: dict[str, str] = {}
         """Each sandbox's handler, by sandbox id ("" the default)."""
+        self.container_handlers: dict[str, str] = {}
+        """The handler each other container was started with, by container id."""
         self.pull_auths: dict[str, rt.RegistryAuth | None] = {}
         """The credentials each image was last pulled with."""
         self._containers: dict[str, rt.ContainerInfo] = {}
@@ -165,9 +167,9 @@ class FakeRuntime:
             state="running",
             created_at=now(),
             started_at=now(),
-            runtime_handler=config.runtime_handler,
         )
         self._containers[info.id] = info
+        self.container_handlers[info.id] = config.runtime_handler
         self._changed()
         return info
 
@@ -186,6 +188,7 @@ class FakeRuntime:
             self._changed()
         self._started.pop(container_id, None)
         self.sandbox_handlers.pop(container_id, None)
+        self.container_handlers.pop(container_id, None)
 
     async def list_containers(self) -> list[rt.ContainerInfo]:
         """Every record."""

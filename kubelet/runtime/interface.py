@@ -137,8 +137,8 @@ class ContainerInfo:
     pid: int = 0
     """The main process's PID while running (0 when unknown): where its stats are read."""
     runtime_handler: str = ""
-    """The engine runtime it runs with (Docker's HostConfig.Runtime; "" when not known): a
-    sandbox's is the one its pod's containers are started with."""
+    """The engine runtime a started sandbox runs with (Docker's HostConfig.Runtime; ""
+    when not known, and for other containers): its pod's containers are started with it."""
 
     @property
     def running(self) -> bool:

@@ -67,9 +67,9 @@ async def test_the_fake_runtime_runs_a_known_handler_and_refuses_others(api, kub
 
     await wait_for_pod(api, "runs", running)
     assert "runc" in runtime.sandbox_handlers.values()
-    # The app runs with its sandbox's handler, even once the class is gone.
+    # The app is started with its sandbox's handler.
     [app] = [c for c in await runtime.list_containers() if c.name == "main"]
-    assert app.runtime_handler == "runc"
+    assert runtime.container_handlers[app.id] == "runc"
     await stays_creating(
         api, "stuck", 'failed to get sandbox runtime: no runtime for "nope" is configured'
     )
