@@ -19,6 +19,7 @@ from proto import (
     certificates_pb2,
     core_pb2,
     discovery_pb2,
+    flowcontrol_pb2,
     networking_pb2,
     node_pb2,
     policy_pb2,
@@ -70,6 +71,8 @@ Object: TypeAlias = (
     | apiextensions_pb2.CustomObject
     | certificates_pb2.CertificateSigningRequest
     | node_pb2.RuntimeClass
+    | flowcontrol_pb2.FlowSchema
+    | flowcontrol_pb2.PriorityLevelConfiguration
 )
 """Any top-level API object: each has api_version, kind and metadata."""
 
@@ -116,6 +119,7 @@ class Kind:
 RBAC = "rbac.authorization.k8s.io/v1"
 NETWORKING = "networking.k8s.io/v1"
 ADMISSION = "admissionregistration.k8s.io/v1"
+FLOWCONTROL = "flowcontrol.apiserver.k8s.io/v1"
 
 KINDS: tuple[Kind, ...] = (
     Kind("Namespace", "v1", "namespaces", core_pb2.Namespace, False, ("ns",)),
@@ -313,6 +317,21 @@ KINDS: tuple[Kind, ...] = (
         certificates_pb2.CertificateSigningRequest,
         False,
         ("csr",),
+    ),
+    # API Priority and Fairness' configuration; Kubernetes gives them no short names.
+    Kind(
+        "FlowSchema",
+        FLOWCONTROL,
+        "flowschemas",
+        flowcontrol_pb2.FlowSchema,
+        False,
+    ),
+    Kind(
+        "PriorityLevelConfiguration",
+        FLOWCONTROL,
+        "prioritylevelconfigurations",
+        flowcontrol_pb2.PriorityLevelConfiguration,
+        False,
     ),
 )
 

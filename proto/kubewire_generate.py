@@ -58,6 +58,7 @@ _PACKAGES = {
     "policy": "k8s.io.api.policy.v1",
     "certificates.k8s.io": "k8s.io.api.certificates.v1",
     "node.k8s.io": "k8s.io.api.node.v1",
+    "flowcontrol.apiserver.k8s.io": "k8s.io.api.flowcontrol.v1",
 }
 _NOT_V1 = ("autoscaling/v2",)
 """Groups whose served version is not v1: their generated.proto is read too."""

@@ -72,7 +72,7 @@ def _table_lines(
     if inv.args.show_labels:
         head.append("LABELS")
     rows = []
-    for obj in objects:
+    for obj in columns.ordered(target.kind.resource, objects):
         name = structured.name(obj) if qualified else None
         cells = columns.row(
             target.kind.resource, obj, at, wide=wide, all_namespaces=all_ns, name=name

@@ -6,7 +6,7 @@ each kind defines. Kinds without a special table get NAME and AGE.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +21,7 @@ from proto import (
     certificates_pb2,
     core_pb2,
     discovery_pb2,
+    flowcontrol_pb2,
     networking_pb2,
     node_pb2,
     policy_pb2,
@@ -44,6 +45,8 @@ class Columns:
     wide_replaces: bool = False
     """With -o wide, the wide columns are the whole table (a CRD's printer columns, whose
     wide ones sit among the others as declared) rather than added after it."""
+    order: Callable[[Any], Any] | None = None
+    """The key of the rows' order where Kubernetes' printer sorts them; None: as listed."""
 
 
 def _labels(labels: Mapping[str, str]) -> str:
@@ -369,6 +372,33 @@ def _runtime_class(rc: node_pb2.RuntimeClass, at: datetime) -> list[str]:
     return [rc.handler, age(rc.metadata.creation_timestamp, at)]
 
 
+def _flow_schema(fs: flowcontrol_pb2.FlowSchema, at: datetime) -> list[str]:
+    # MISSINGPL is the Dangling condition's status: whether the named level is missing,
+    # "?" until the API server has said.
+    dangling = next((c.status for c in fs.status.conditions if c.type == "Dangling"), "?")
+    spec = fs.spec
+    return [
+        spec.priority_level_configuration.name,
+        str(spec.matching_precedence),
+        spec.distinguisher_method.type if spec.HasField("distinguisher_method") else NONE,
+        age(fs.metadata.creation_timestamp, at),
+        dangling,
+    ]
+
+
+def _priority_level(pl: flowcontrol_pb2.PriorityLevelConfiguration, at: datetime) -> list[str]:
+    # As kube-apiserver's printer: shares only for a Limited member, queue figures only
+    # when it queues; an Exempt level shows <none> for all four.
+    shares = queues = hand = length = NONE
+    if pl.spec.HasField("limited"):
+        limited = pl.spec.limited
+        shares = str(limited.nominal_concurrency_shares)
+        if limited.limit_response.HasField("queuing"):
+            q = limited.limit_response.queuing
+            queues, hand, length = str(q.queues), str(q.hand_size), str(q.queue_length_limit)
+    return [pl.spec.type, shares, queues, hand, length, age(pl.metadata.creation_timestamp, at)]
+
+
 _LOAD_BALANCER_WIDTH = 16
 """kubectl clips an Ingress' ADDRESS to this many characters (not with -o wide)."""
 
@@ -597,6 +627,16 @@ TABLES: dict[str, Columns] = {
     "leases": Columns(("HOLDER", "AGE"), _lease),
     "priorityclasses": Columns(("VALUE", "GLOBAL-DEFAULT", "AGE"), _priorityclass),
     "runtimeclasses": Columns(("HANDLER", "AGE"), _runtime_class),
+    "flowschemas": Columns(
+        ("PRIORITYLEVEL", "MATCHINGPRECEDENCE", "DISTINGUISHERMETHOD", "AGE", "MISSINGPL"),
+        _flow_schema,
+        # In the order they are matched, as kube-apiserver's printer lists them.
+        order=lambda fs: (fs.spec.matching_precedence, fs.metadata.name),
+    ),
+    "prioritylevelconfigurations": Columns(
+        ("TYPE", "NOMINALCONCURRENCYSHARES", "QUEUES", "HANDSIZE", "QUEUELENGTHLIMIT", "AGE"),
+        _priority_level,
+    ),
     "persistentvolumes": Columns(
         (
             "CAPACITY",
@@ -649,6 +689,12 @@ def columns_for(resource: str) -> Columns:
     """The table of a resource; NAME and AGE for kinds without their own."""
     found = TABLES.get(resource) or DYNAMIC_TABLES.get(resource)
     return found or Columns(("AGE",), _generic)
+
+
+def ordered(resource: str, objects: Iterable[Any]) -> list[Any]:
+    """The objects in the order of their table's rows."""
+    key = columns_for(resource).order
+    return sorted(objects, key=key) if key is not None else list(objects)
 
 
 def header(resource: str, *, wide: bool, all_namespaces: bool) -> list[str]:

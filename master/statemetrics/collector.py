@@ -75,6 +75,10 @@ NO_FAMILY: dict[str, str] = {
     "events": "kube-state-metrics has no family for Events (they are a log, not state)",
     "priorityclasses": "kube-state-metrics has no family for PriorityClasses",
     "runtimeclasses": "kube-state-metrics has no family for RuntimeClasses",
+    **{
+        r: "kube-state-metrics has no family for API Priority and Fairness' configuration"
+        for r in ("flowschemas", "prioritylevelconfigurations")
+    },
     "controllerrevisions": "kube-state-metrics has no family for ControllerRevisions",
     **{
         r: "kube-state-metrics has no family for admission policies"

@@ -41,6 +41,7 @@ _GROUP_PACKAGES = {
     "storage.k8s.io": "k8s.io.api.storage.v1",
     "certificates.k8s.io": "k8s.io.api.certificates.v1",
     "node.k8s.io": "k8s.io.api.node.v1",
+    "flowcontrol.apiserver.k8s.io": "k8s.io.api.flowcontrol.v1",
 }
 _VERSION_PACKAGES = {"autoscaling/v1": "k8s.io.api.autoscaling.v1"}
 """Versions served besides their group's own (kubectl 1.32's autoscale sends v1 HPAs)."""

@@ -1633,6 +1633,112 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
         3: ("runAsUserName", "", "string"),
         4: ("hostProcess", "", "bool"),
     },
+    "k8s.io.api.flowcontrol.v1.ExemptPriorityLevelConfiguration": {
+        1: ("nominalConcurrencyShares", "", "int32"),
+        2: ("lendablePercent", "", "int32"),
+    },
+    "k8s.io.api.flowcontrol.v1.FlowDistinguisherMethod": {
+        1: ("type", "", "string"),
+    },
+    "k8s.io.api.flowcontrol.v1.FlowSchema": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("spec", "", "k8s.io.api.flowcontrol.v1.FlowSchemaSpec"),
+        3: ("status", "", "k8s.io.api.flowcontrol.v1.FlowSchemaStatus"),
+    },
+    "k8s.io.api.flowcontrol.v1.FlowSchemaCondition": {
+        1: ("type", "", "string"),
+        2: ("status", "", "string"),
+        3: ("lastTransitionTime", "", "time"),
+        4: ("reason", "", "string"),
+        5: ("message", "", "string"),
+    },
+    "k8s.io.api.flowcontrol.v1.FlowSchemaSpec": {
+        1: (
+            "priorityLevelConfiguration",
+            "",
+            "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationReference",
+        ),
+        2: ("matchingPrecedence", "", "int32"),
+        3: ("distinguisherMethod", "", "k8s.io.api.flowcontrol.v1.FlowDistinguisherMethod"),
+        4: ("rules", "repeated", "k8s.io.api.flowcontrol.v1.PolicyRulesWithSubjects"),
+    },
+    "k8s.io.api.flowcontrol.v1.FlowSchemaStatus": {
+        1: ("conditions", "repeated", "k8s.io.api.flowcontrol.v1.FlowSchemaCondition"),
+    },
+    "k8s.io.api.flowcontrol.v1.GroupSubject": {
+        1: ("name", "", "string"),
+    },
+    "k8s.io.api.flowcontrol.v1.LimitResponse": {
+        1: ("type", "", "string"),
+        2: ("queuing", "", "k8s.io.api.flowcontrol.v1.QueuingConfiguration"),
+    },
+    "k8s.io.api.flowcontrol.v1.LimitedPriorityLevelConfiguration": {
+        1: ("nominalConcurrencyShares", "", "int32"),
+        2: ("limitResponse", "", "k8s.io.api.flowcontrol.v1.LimitResponse"),
+        3: ("lendablePercent", "", "int32"),
+        4: ("borrowingLimitPercent", "", "int32"),
+    },
+    "k8s.io.api.flowcontrol.v1.NonResourcePolicyRule": {
+        1: ("verbs", "repeated", "string"),
+        6: ("nonResourceURLs", "repeated", "string"),
+    },
+    "k8s.io.api.flowcontrol.v1.PolicyRulesWithSubjects": {
+        1: ("subjects", "repeated", "k8s.io.api.flowcontrol.v1.Subject"),
+        2: ("resourceRules", "repeated", "k8s.io.api.flowcontrol.v1.ResourcePolicyRule"),
+        3: ("nonResourceRules", "repeated", "k8s.io.api.flowcontrol.v1.NonResourcePolicyRule"),
+    },
+    "k8s.io.api.flowcontrol.v1.PriorityLevelConfiguration": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("spec", "", "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationSpec"),
+        3: ("status", "", "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationStatus"),
+    },
+    "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationCondition": {
+        1: ("type", "", "string"),
+        2: ("status", "", "string"),
+        3: ("lastTransitionTime", "", "time"),
+        4: ("reason", "", "string"),
+        5: ("message", "", "string"),
+    },
+    "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationReference": {
+        1: ("name", "", "string"),
+    },
+    "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationSpec": {
+        1: ("type", "", "string"),
+        2: ("limited", "", "k8s.io.api.flowcontrol.v1.LimitedPriorityLevelConfiguration"),
+        3: ("exempt", "", "k8s.io.api.flowcontrol.v1.ExemptPriorityLevelConfiguration"),
+    },
+    "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationStatus": {
+        1: (
+            "conditions",
+            "repeated",
+            "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationCondition",
+        ),
+    },
+    "k8s.io.api.flowcontrol.v1.QueuingConfiguration": {
+        1: ("queues", "", "int32"),
+        2: ("handSize", "", "int32"),
+        3: ("queueLengthLimit", "", "int32"),
+    },
+    "k8s.io.api.flowcontrol.v1.ResourcePolicyRule": {
+        1: ("verbs", "repeated", "string"),
+        2: ("apiGroups", "repeated", "string"),
+        3: ("resources", "repeated", "string"),
+        4: ("clusterScope", "", "bool"),
+        5: ("namespaces", "repeated", "string"),
+    },
+    "k8s.io.api.flowcontrol.v1.ServiceAccountSubject": {
+        1: ("namespace", "", "string"),
+        2: ("name", "", "string"),
+    },
+    "k8s.io.api.flowcontrol.v1.Subject": {
+        1: ("kind", "", "string"),
+        2: ("user", "", "k8s.io.api.flowcontrol.v1.UserSubject"),
+        3: ("group", "", "k8s.io.api.flowcontrol.v1.GroupSubject"),
+        4: ("serviceAccount", "", "k8s.io.api.flowcontrol.v1.ServiceAccountSubject"),
+    },
+    "k8s.io.api.flowcontrol.v1.UserSubject": {
+        1: ("name", "", "string"),
+    },
     "k8s.io.api.networking.v1.HTTPIngressPath": {
         1: ("path", "", "string"),
         2: ("backend", "", "k8s.io.api.networking.v1.IngressBackend"),

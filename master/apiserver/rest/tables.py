@@ -78,7 +78,7 @@ def table(
     at = age.now()
     rows = []
     custom = customobjects.is_custom(kind)
-    for obj in objects:
+    for obj in objects if custom else columns.ordered(kind.resource, objects):
         row: dict[str, Any] = {
             "cells": customobjects.row_cells(kind, obj, at)
             if custom

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from client.codec import from_dict
 from client.printing import columns
-from proto import certificates_pb2, core_pb2, node_pb2, workloads_pb2
+from proto import certificates_pb2, core_pb2, flowcontrol_pb2, node_pb2, workloads_pb2
 
 NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
 CREATED = "2026-11-23T11:59:55Z"
@@ -141,3 +141,62 @@ def test_runtime_classes_show_their_handler():
         "NAME", "HANDLER", "AGE"]
     assert columns.row("runtimeclasses", rc, NOW, wide=False, all_namespaces=False) == [
         "kata", "kata-fc", "5s"]
+
+
+def test_flow_schemas_show_their_level_precedence_distinguisher_and_missing_level():
+    fs = from_dict(flowcontrol_pb2.FlowSchema, {
+        "metadata": {"name": "list-events", "creationTimestamp": CREATED},
+        "spec": {"priorityLevelConfiguration": {"name": "catch-all"}, "matchingPrecedence": 8000,
+                 "distinguisherMethod": {"type": "ByUser"}},
+        "status": {"conditions": [{"type": "Dangling", "status": "False"}]}})
+    assert columns.header("flowschemas", wide=False, all_namespaces=False) == [
+        "NAME", "PRIORITYLEVEL", "MATCHINGPRECEDENCE", "DISTINGUISHERMETHOD", "AGE", "MISSINGPL"]
+    assert columns.row("flowschemas", fs, NOW, wide=False, all_namespaces=False) == [
+        "list-events", "catch-all", "8000", "ByUser", "5s", "False"]
+
+
+def test_a_flow_schema_without_distinguisher_or_dangling_condition_shows_none_and_question_mark():
+    fs = from_dict(flowcontrol_pb2.FlowSchema, {
+        "metadata": {"name": "health", "creationTimestamp": CREATED},
+        "spec": {"priorityLevelConfiguration": {"name": "exempt"}, "matchingPrecedence": 1000}})
+    assert columns.row("flowschemas", fs, NOW, wide=False, all_namespaces=False) == [
+        "health", "exempt", "1000", "<none>", "5s", "?"]
+
+
+def test_flow_schemas_are_listed_in_the_order_they_are_matched_and_other_kinds_as_given():
+    def fs(name: str, precedence: int) -> flowcontrol_pb2.FlowSchema:
+        return from_dict(flowcontrol_pb2.FlowSchema, {
+            "metadata": {"name": name}, "spec": {"matchingPrecedence": precedence}})
+    given = [fs("global-default", 9900), fs("exempt", 1), fs("b", 500), fs("a", 500)]
+    assert [o.metadata.name for o in columns.ordered("flowschemas", given)] == [
+        "exempt", "a", "b", "global-default"]
+    pods = [from_dict(core_pb2.Pod, {"metadata": {"name": n}}) for n in ("z", "a")]
+    assert [o.metadata.name for o in columns.ordered("pods", pods)] == ["z", "a"]
+
+
+def test_priority_levels_show_shares_and_queues_of_a_queuing_limited_level():
+    pl = from_dict(flowcontrol_pb2.PriorityLevelConfiguration, {
+        "metadata": {"name": "restrict", "creationTimestamp": CREATED},
+        "spec": {"type": "Limited", "limited": {"nominalConcurrencyShares": 5, "limitResponse": {
+            "type": "Queue", "queuing": {"queues": 10, "handSize": 4, "queueLengthLimit": 20}}}}})
+    assert columns.header("prioritylevelconfigurations", wide=False, all_namespaces=False) == [
+        "NAME", "TYPE", "NOMINALCONCURRENCYSHARES", "QUEUES", "HANDSIZE", "QUEUELENGTHLIMIT",
+        "AGE"]
+    assert columns.row(
+        "prioritylevelconfigurations", pl, NOW, wide=False, all_namespaces=False
+    ) == ["restrict", "Limited", "5", "10", "4", "20", "5s"]
+
+
+def test_priority_levels_that_reject_or_are_exempt_show_none_where_kubernetes_does():
+    reject = from_dict(flowcontrol_pb2.PriorityLevelConfiguration, {
+        "metadata": {"name": "catch-all", "creationTimestamp": CREATED},
+        "spec": {"type": "Limited", "limited": {"nominalConcurrencyShares": 0,
+                                                "limitResponse": {"type": "Reject"}}}})
+    exempt = from_dict(flowcontrol_pb2.PriorityLevelConfiguration, {
+        "metadata": {"name": "exempt", "creationTimestamp": CREATED},
+        "spec": {"type": "Exempt", "exempt": {"nominalConcurrencyShares": 0}}})
+    row = columns.row
+    assert row("prioritylevelconfigurations", reject, NOW, wide=False, all_namespaces=False) == [
+        "catch-all", "Limited", "0", "<none>", "<none>", "<none>", "5s"]
+    assert row("prioritylevelconfigurations", exempt, NOW, wide=False, all_namespaces=False) == [
+        "exempt", "Exempt", "<none>", "<none>", "<none>", "<none>", "5s"]
