@@ -1,0 +1,214 @@
+"""A level's queue set: shuffle sharding, fair dispatch and every kind of refusal."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import Counter
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from master.apiserver.flowcontrol.metrics import FlowControlMetrics
+from master.apiserver.flowcontrol.model import Queuing
+from master.apiserver.flowcontrol.queueset import Dealer, QueueSet, Rejected, Seat
+from tests.support.waiting import eventually
+
+
+def test_the_dealer_deals_the_same_distinct_hand_for_the_same_hash() -> None:
+    dealer = Dealer(64, 8)
+    for hash_value in (0, 1, 12345, 2**63 + 7, 2**64 - 1):
+        hand = dealer.deal(hash_value)
+        assert hand == dealer.deal(hash_value)
+        assert len(set(hand)) == 8
+        assert all(0 <= card < 64 for card in hand)
+
+
+def test_the_dealer_spreads_hands_over_the_whole_deck() -> None:
+    dealer = Dealer(6, 2)
+    hands = Counter(tuple(sorted(dealer.deal(h))) for h in range(6 * 5 * 100))
+    assert len(hands) == 15  # every pair of queues is some flow's hand
+    cards = Counter(card for h in range(3000) for card in dealer.deal(h))
+    assert max(cards.values()) - min(cards.values()) <= 0.1 * max(cards.values())
+
+
+@pytest.mark.parametrize(
+    ("deck", "hand"),
+    [
+        pytest.param(4, 5, id="hand-beyond-deck"),
+        pytest.param(2**20, 4, id="too-much-entropy"),
+        pytest.param(4, 0, id="empty-hand"),
+    ],
+)
+def test_the_dealer_refuses_impossible_hands(deck: int, hand: int) -> None:
+    with pytest.raises(ValueError):
+        Dealer(deck, hand)
+
+
+def hashes_with_disjoint_hands(dealer: Dealer) -> tuple[int, int]:
+    for a, b in itertools.combinations(range(1000), 2):
+        if not set(dealer.deal(a)) & set(dealer.deal(b)):
+            return a, b
+    raise AssertionError("no two disjoint hands")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def queue_set(
+    queuing: Queuing | None, limit: int, *, exempt: bool = False
+) -> tuple[QueueSet, FlowControlMetrics]:
+    metrics = FlowControlMetrics(CollectorRegistry())
+    queues = QueueSet("level", metrics, exempt=exempt, clock=Clock())
+    queues.configure(queuing, limit)
+    return queues, metrics
+
+
+def rejected(metrics: FlowControlMetrics, reason: str, schema: str = "s") -> float:
+    value = metrics.registry.get_sample_value(
+        "apiserver_flowcontrol_rejected_requests_total",
+        {"priority_level": "level", "flow_schema": schema, "reason": reason},
+    )
+    return value or 0.0
+
+
+def in_queue(metrics: FlowControlMetrics, schema: str = "s") -> float:
+    value = metrics.registry.get_sample_value(
+        "apiserver_flowcontrol_current_inqueue_requests",
+        {"priority_level": "level", "flow_schema": schema},
+    )
+    return value or 0.0
+
+
+async def test_a_heavy_flow_does_not_starve_a_light_one() -> None:
+    queuing = Queuing(queues=8, hand_size=2, queue_length_limit=50)
+    queues, _ = queue_set(queuing, limit=1)
+    heavy, light = hashes_with_disjoint_hands(Dealer(8, 2))
+    holder = await queues.acquire(heavy, "s", 10)
+    order: list[str] = []
+
+    async def request(flow: int, name: str) -> None:
+        seat = await queues.acquire(flow, "s", 10)
+        order.append(name)
+        queues.release(seat)
+
+    tasks = [asyncio.create_task(request(heavy, f"heavy-{i}")) for i in range(20)]
+    await eventually(lambda: queues.waiting == 20, interval=0)
+    tasks.append(asyncio.create_task(request(light, "light")))
+    await eventually(lambda: queues.waiting == 21, interval=0)
+    queues.release(holder)
+    await asyncio.gather(*tasks)
+    assert order.index("light") <= 2, order
+
+
+async def test_a_reject_level_refuses_beyond_its_limit_at_once() -> None:
+    queues, metrics = queue_set(None, limit=1)
+    seat = await queues.acquire(1, "s", 10)
+    with pytest.raises(Rejected) as refusal:
+        await queues.acquire(2, "s", 10)
+    assert refusal.value.reason == "concurrency-limit"
+    assert rejected(metrics, "concurrency-limit") == 1
+    queues.release(seat)
+    queues.release(await queues.acquire(2, "s", 10))
+
+
+async def test_a_full_queue_refuses_newcomers() -> None:
+    queues, metrics = queue_set(Queuing(queues=1, hand_size=1, queue_length_limit=2), limit=1)
+    holder = await queues.acquire(1, "s", 10)
+    waiters = [asyncio.create_task(queues.acquire(1, "s", 10)) for _ in range(2)]
+    await eventually(lambda: queues.waiting == 2, interval=0)
+    with pytest.raises(Rejected) as refusal:
+        await queues.acquire(1, "s", 10)
+    assert refusal.value.reason == "queue-full"
+    assert rejected(metrics, "queue-full") == 1
+    queues.release(holder)
+    for waiter in waiters:
+        queues.release(await waiter)
+
+
+async def test_a_waiter_is_refused_when_its_wait_limit_passes() -> None:
+    queues, metrics = queue_set(Queuing(queues=4, hand_size=2, queue_length_limit=5), limit=1)
+    holder = await queues.acquire(1, "s", 10)
+    with pytest.raises(Rejected) as refusal:
+        await queues.acquire(2, "s", 0.01)
+    assert refusal.value.reason == "time-out"
+    assert rejected(metrics, "time-out") == 1
+    assert queues.waiting == 0 and in_queue(metrics) == 0
+    queues.release(holder)
+    assert queues.idle
+
+
+async def test_a_cancelled_waiter_leaves_its_queue_and_the_next_one_is_served() -> None:
+    queues, metrics = queue_set(Queuing(queues=1, hand_size=1, queue_length_limit=5), limit=1)
+    holder = await queues.acquire(1, "s", 10)
+    gone = asyncio.create_task(queues.acquire(1, "s", 10))
+    await eventually(lambda: queues.waiting == 1, interval=0)
+    next_in_line = asyncio.create_task(queues.acquire(1, "s", 10))
+    await eventually(lambda: queues.waiting == 2, interval=0)
+    gone.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    assert queues.waiting == 1 and in_queue(metrics) == 1
+    assert rejected(metrics, "time-out") == 1  # as Kubernetes counts an abandoned wait
+    queues.release(holder)
+    seat = await next_in_line
+    assert queues.executing == 1 and queues.waiting == 0
+    queues.release(seat)
+    assert queues.idle
+
+
+async def test_a_waiter_cancelled_just_as_it_got_its_seat_gives_the_seat_on() -> None:
+    queues, _ = queue_set(Queuing(queues=1, hand_size=1, queue_length_limit=5), limit=1)
+    holder = await queues.acquire(1, "s", 10)
+    unlucky = asyncio.create_task(queues.acquire(1, "s", 10))
+    await eventually(lambda: queues.waiting == 1, interval=0)
+    third = asyncio.create_task(queues.acquire(1, "s", 10))
+    await eventually(lambda: queues.waiting == 2, interval=0)
+    queues.release(holder)  # the seat goes to `unlucky`, whose task has not run yet
+    unlucky.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await unlucky
+    seat: Seat = await third
+    assert queues.executing == 1
+    queues.release(seat)
+    assert queues.idle
+
+
+async def test_an_exempt_set_never_waits() -> None:
+    queues, _ = queue_set(None, limit=0, exempt=True)
+    seats = [await queues.acquire(i, "s", 10) for i in range(50)]
+    assert queues.executing == 50
+    for seat in seats:
+        queues.release(seat)
+
+
+async def test_raising_the_limit_dispatches_waiters() -> None:
+    queues, _ = queue_set(Queuing(queues=4, hand_size=2, queue_length_limit=5), limit=1)
+    holder = await queues.acquire(1, "s", 10)
+    waiter = asyncio.create_task(queues.acquire(2, "s", 10))
+    await eventually(lambda: queues.waiting == 1, interval=0)
+    queues.set_limit(2)
+    seat = await waiter
+    queues.release(seat)
+    queues.release(holder)
+
+
+async def test_fewer_queues_keep_their_waiters_until_they_drain() -> None:
+    queues, _ = queue_set(Queuing(queues=8, hand_size=1, queue_length_limit=5), limit=1)
+    holder = await queues.acquire(0, "s", 10)
+
+    async def request(flow: int) -> None:
+        queues.release(await queues.acquire(flow, "s", 10))
+
+    waiters = [asyncio.create_task(request(h)) for h in range(8)]
+    await eventually(lambda: queues.waiting == 8, interval=0)
+    queues.configure(Queuing(queues=1, hand_size=1, queue_length_limit=5), 1)
+    assert queues.waiting == 8
+    queues.release(holder)
+    await asyncio.gather(*waiters)
+    assert queues.idle
