@@ -71,8 +71,23 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
         "--max-requests-inflight",
         type=int,
         default=400,
-        help="ordinary requests served at once; more are refused with "
-        "TooManyRequests to be retried (Leases never are); 0: no cap",
+        help="without authentication: ordinary requests served at once, more are refused "
+        "with TooManyRequests to be retried (Leases never are), 0: no cap; with it, part "
+        "of API Priority and Fairness' concurrency limit",
+    )
+    p.add_argument(
+        "--max-mutating-requests-inflight",
+        type=int,
+        default=200,
+        help="the rest of API Priority and Fairness' concurrency limit (the two are summed)",
+    )
+    p.add_argument(
+        "--enable-priority-and-fairness",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="dispatch authenticated requests by FlowSchemas and "
+        "PriorityLevelConfigurations (--no-enable-priority-and-fairness: the "
+        "--max-requests-inflight cap)",
     )
     p.add_argument(
         "--watch-cache",
@@ -225,6 +240,20 @@ def parse_args(argv: Sequence[str] | None = None) -> ApiServerConfig:
             p.error(f"service account key {value}: no such file")
     if a.token_auth_file and not Path(a.token_auth_file).is_file():
         p.error(f"--token-auth-file: {a.token_auth_file}: no such file")
+    for flag, value in (
+        ("--max-requests-inflight", a.max_requests_inflight),
+        ("--max-mutating-requests-inflight", a.max_mutating_requests_inflight),
+    ):
+        if value < 0:
+            p.error(f"{flag}: {value} is negative")
+    if (
+        a.enable_priority_and_fairness
+        and a.max_requests_inflight + a.max_mutating_requests_inflight == 0
+    ):
+        p.error(
+            "--max-requests-inflight plus --max-mutating-requests-inflight must be positive "
+            "with API Priority and Fairness (its server concurrency limit)"
+        )
     try:
         ipaddress.IPv4Network(a.service_cluster_ip_range, strict=False)
     except ValueError:

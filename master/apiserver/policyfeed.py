@@ -10,23 +10,16 @@ kind has had its initial list: the server answers no authorized request before t
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any
 
-import structlog
-
-from client import errors
-from client.kinds import by_resource, decode
+from client.kinds import by_resource
 from master.apiserver.auth.graph import PodGraph
 from master.apiserver.auth.rbac import PolicyIndex
 from master.apiserver.etcd import Etcd
-from master.apiserver.listing import list_objects
-from master.apiserver.selection import Selection
-from master.apiserver.watching import watch_objects
-
-log = structlog.get_logger("apiserver.policyfeed")
+from master.apiserver.following import follow
 
 RBAC_RESOURCES = ("roles", "clusterroles", "rolebindings", "clusterrolebindings")
-RETRY_SECONDS = 1.0
 
 
 class PolicyFeed:
@@ -62,30 +55,21 @@ class PolicyFeed:
         else:
             self.index.put(obj)
 
+    def _listed(self, resource: str, items: list[Any]) -> None:
+        listed = {(o.metadata.namespace, o.metadata.name) for o in items}
+        for key, gone in list(self._known.get(resource, {}).items()):
+            if key not in listed:
+                self._apply(resource, "DELETED", gone)
+        for obj in items:
+            self._apply(resource, "ADDED", obj)
+        self._synced.add(resource)
+        if len(self._synced) == len(RBAC_RESOURCES) + 1:
+            self.ready.set()
+
     async def _follow(self, resource: str) -> None:
-        kind = by_resource(resource)
-        while True:
-            try:
-                page = await list_objects(self.etcd, kind, "", Selection())
-                listed = {(o.metadata.namespace, o.metadata.name) for o in page.items}
-                for key, gone in list(self._known.get(resource, {}).items()):
-                    if key not in listed:
-                        self._apply(resource, "DELETED", gone)
-                for obj in page.items:
-                    self._apply(resource, "ADDED", obj)
-                self._synced.add(resource)
-                if len(self._synced) == len(RBAC_RESOURCES) + 1:
-                    self.ready.set()
-                events = watch_objects(
-                    self.etcd,
-                    kind,
-                    "",
-                    Selection(),
-                    resource_version=str(page.resource_version),
-                )
-                async for event in events:
-                    self._apply(resource, event.type, decode(resource, event.object))
-            except errors.ApiError as e:
-                # Compacted or etcd away: start over from a fresh list.
-                log.warning("policy feed restarts", key=resource, error=e.message)
-                await asyncio.sleep(RETRY_SECONDS)
+        await follow(
+            self.etcd,
+            by_resource(resource),
+            partial(self._listed, resource),
+            partial(self._apply, resource),
+        )

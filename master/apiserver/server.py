@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import grpc
 import structlog
@@ -54,13 +56,17 @@ from master.apiserver.compaction import Compactor
 from master.apiserver.customresources.serving import CustomResources
 from master.apiserver.discovery import Discovery, DiscoverySettings
 from master.apiserver.etcd import Etcd
+from master.apiserver.flowcontrol import config as flowconfig
+from master.apiserver.flowcontrol.controller import ConfigController
+from master.apiserver.flowcontrol.dispatcher import Dispatcher
+from master.apiserver.flowcontrol.metrics import FlowControlMetrics
 from master.apiserver.kubernetesservice import KubernetesService
 from master.apiserver.leaselanes import add_lease_lanes
 from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.nodeproxy import NodeProxy
 from master.apiserver.objects import decode_stored, object_key
 from master.apiserver.policyfeed import PolicyFeed
-from master.apiserver.rest import status
+from master.apiserver.rest import flowheaders, status
 from master.apiserver.rest.handlers import RestApi
 from master.apiserver.rest.impersonation import acting_user
 from master.apiserver.service import ResourcesService
@@ -114,8 +120,16 @@ class ApiServerConfig:
     watch_cache: bool = True
     """Serve watches and resourceVersion="0" lists from memory (watchcache.py)."""
     max_requests_inflight: int = 400
-    """Ordinary requests served at once before TooManyRequests; Leases are never capped
-    (inflight.py). 0: no cap. kube-apiserver's --max-requests-inflight is 400."""
+    """Without authentication, ordinary requests served at once before TooManyRequests;
+    Leases are never capped (inflight.py). 0: no cap. kube-apiserver's
+    --max-requests-inflight is 400. With authentication and API Priority and Fairness it
+    is part of the server's concurrency limit instead (flowcontrol/)."""
+    max_mutating_requests_inflight: int = 200
+    """The other part of API Priority and Fairness' concurrency limit, as kube-apiserver
+    sums --max-requests-inflight and --max-mutating-requests-inflight."""
+    enable_priority_and_fairness: bool = True
+    """Dispatch authenticated requests by FlowSchemas and PriorityLevelConfigurations
+    (flowcontrol/); off, the --max-requests-inflight cap applies to them too."""
     etcd_timeout: float = 5.0
     etcd_tls: ClientCredentials | None = None
     """etcd's CA and this server's client certificate (--etcd-cafile, ...); None: plaintext."""
@@ -234,6 +248,14 @@ class ApiServer:
         self._previous_encryption: encryption.Transformer | None = None
         self._previous_kubelet_tls: ClientCredentials | None = None
         self._kubelet_tls_set = False
+        self.dispatcher = (
+            Dispatcher(
+                config.max_requests_inflight + config.max_mutating_requests_inflight,
+                FlowControlMetrics(self.metrics.registry),
+            )
+            if config.enable_priority_and_fairness and self.access.enabled
+            else None
+        )
         self.service = ResourcesService(
             self.etcd,
             self.metrics,
@@ -242,7 +264,13 @@ class ApiServer:
             audit=self.audit,
             watch_cache=config.watch_cache,
             max_requests_inflight=config.max_requests_inflight,
+            dispatcher=self.dispatcher,
         )
+        self.flow_config = ConfigController(
+            self.etcd, self.service.registry, self.service.deleter, self._configure_flows
+        )
+        self._following_flow_config: asyncio.Task[None] | None = None
+        self._borrowing: asyncio.Task[None] | None = None
         self.token_issuer = TokenIssuer(self.sa_tokens, self.service.registry, self.access)
         self._following_policy: asyncio.Task[None] | None = None
         # What the CRDs make this server serve (customresources/serving.py).
@@ -364,9 +392,14 @@ class ApiServer:
                     ).routes(),
                 ]
             )
+            self.status.app.on_response_prepare.append(flowheaders.add_headers)
             await self.status.start()
         await self._bootstrap()
         self._following_crds = asyncio.create_task(self.custom_resources.run())
+        self._following_flow_config = asyncio.create_task(self.flow_config.run())
+        if self.dispatcher is not None:
+            # Kubernetes' borrowing between priority levels, recomputed every 10 s.
+            self._borrowing = asyncio.create_task(self.dispatcher.run())
         try:
             await within(self.custom_resources.ready.wait(), POLICY_SYNC_SECONDS)
         except TimeoutError:
@@ -443,6 +476,10 @@ class ApiServer:
             http_port=self.status.port if self.status else None,
         )
 
+    def _configure_flows(self, schemas: Mapping[str, Any], levels: Mapping[str, Any]) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.configure(*flowconfig.digest(schemas, levels))
+
     async def _bootstrap(self, attempts: int = 60) -> None:
         """Create the system namespaces and the default policy, waiting (bounded) for etcd;
         then, when authorizing, read the policy before serving anything."""
@@ -490,6 +527,10 @@ class ApiServer:
             await cancel_and_wait([self._following_policy], 3.0)
         if self._following_crds is not None:
             await cancel_and_wait([self._following_crds], 3.0)
+        if self._following_flow_config is not None:
+            await cancel_and_wait([self._following_flow_config], 3.0)
+        if self._borrowing is not None:
+            await cancel_and_wait([self._borrowing], 3.0)
         await self.custom_resources.close()
         if self._loopback is not None:
             await self._loopback.close()

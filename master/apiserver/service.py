@@ -26,6 +26,8 @@ from master.apiserver.auth.peers import grpc_caller
 from master.apiserver.auth.user import UserInfo
 from master.apiserver.deletion import Deleter
 from master.apiserver.etcd import Etcd
+from master.apiserver.flowcontrol.dispatcher import Dispatcher
+from master.apiserver.flowcontrol.gate import RequestGate
 from master.apiserver.inflight import InflightLimiter
 from master.apiserver.metrics import ApiServerMetrics
 from master.apiserver.registry import Registry
@@ -78,9 +80,11 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
         audit: AuditLog | None = None,
         watch_cache: bool = True,
         max_requests_inflight: int = 0,
+        dispatcher: Dispatcher | None = None,
     ) -> None:
         self.etcd = etcd
         self.inflight = InflightLimiter(max_requests_inflight, metrics)
+        self.gate = RequestGate(self.inflight, dispatcher)
         self.watch_cache = WatchCache(
             etcd, progress_every=bookmark_every, enabled=watch_cache, metrics=metrics
         )
@@ -112,7 +116,7 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
                 user = await self._authenticate(context)
                 await self.access.authorize(described, user)
                 caller.CALLER.set(user)  # for admission policies' request.userInfo
-            with self.inflight.admit(verb, resource):
+            async with self.gate.admit(verb, resource, described, user):
                 return await call()
         except errors.ApiError as e:
             code = e.code

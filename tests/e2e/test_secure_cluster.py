@@ -124,6 +124,42 @@ def _kubectl_of(kubeconfig: str) -> Callable[..., subprocess.CompletedProcess[st
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="make setup installs kubectl")
+def test_requests_are_dispatched_by_the_built_in_flow_schemas_node_heartbeats_apart(
+    secure: Cluster,
+):
+    kubectl = _kubectl_of(secure.tug("config", "kubeconfig-path").ok().strip())
+    listed = kubectl("get", "flowschemas", "--no-headers")
+    assert listed.returncode == 0, listed.stderr
+    rows = {line.split()[0]: line.split() for line in listed.stdout.splitlines()}
+    assert rows["exempt"][1:4] == ["exempt", "1", "<none>"]
+    assert rows["system-node-high"][1:4] == ["node-high", "400", "ByUser"]
+    assert all(row[-1] == "False" for row in rows.values()), listed.stdout
+
+    def dispatched(schema: str, level: str) -> float:
+        scraped = kubectl("get", "--raw", "/metrics")
+        assert scraped.returncode == 0, scraped.stderr
+        series = (
+            "apiserver_flowcontrol_dispatched_requests_total"
+            f'{{flow_schema="{schema}",priority_level="{level}"}}'
+        )
+        found = [line for line in scraped.stdout.splitlines() if line.startswith(series)]
+        return float(found[0].split()[-1]) if found else 0.0
+
+    # The kubelets' Lease renewals, in node-high; the scheduler's and the controller
+    # manager's work, in workload-high.
+    wait_until(
+        lambda: dispatched("system-node-high", "node-high") > 0,
+        timeout=30,
+        what="node heartbeats dispatched in node-high",
+    )
+    wait_until(
+        lambda: dispatched("kube-controller-manager", "workload-high") > 0,
+        timeout=30,
+        what="the controller manager's requests dispatched in workload-high",
+    )
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="make setup installs kubectl")
 def test_kubectl_auth_can_i_and_whoami_answer_for_the_admin_over_https(secure: Cluster):
     kubectl = _kubectl_of(secure.tug("config", "kubeconfig-path").ok().strip())
     can = kubectl("auth", "can-i", "delete", "pods", "-n", "kube-system")

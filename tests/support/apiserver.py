@@ -27,10 +27,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from client.timeouts import within
 from client.tls import ClientCredentials
 from master.apiserver.server import ApiServer, ApiServerConfig
 from tests.support.ports import free_port
 from tests.support.waiting import wait_until
+
+FLOW_CONFIG_SECONDS = 20.0
 
 
 @asynccontextmanager
@@ -54,6 +57,8 @@ async def running_apiserver(
     client_ca_file: str = "",
     etcd_tls: ClientCredentials | None = None,
     anonymous_metrics: bool = True,
+    max_requests_inflight: int = 400,
+    max_mutating_requests_inflight: int = 200,
 ) -> AsyncIterator[ApiServer]:
     """An API server in this process on 127.0.0.1 (free ports), stopped on exit.
 
@@ -62,6 +67,7 @@ async def running_apiserver(
     the middle of what a test counts; tests repair with
     `server.allocation_repair.repair_once()`.
     Registration is off unless asked for: its periodic writes would move etcd's revision.
+    The built-in FlowSchemas and PriorityLevelConfigurations are in place when it yields.
     """
     server = ApiServer(
         ApiServerConfig(
@@ -85,10 +91,15 @@ async def running_apiserver(
             client_ca_file=client_ca_file,
             etcd_tls=etcd_tls,
             anonymous_metrics=anonymous_metrics,
+            max_requests_inflight=max_requests_inflight,
+            max_mutating_requests_inflight=max_mutating_requests_inflight,
         )
     )
     try:
         await server.start()
+        # Its built-in flow control objects are written in the background at start:
+        # done before the test, whose counts of etcd's writes they would move.
+        await within(server.flow_config.settled.wait(), FLOW_CONFIG_SECONDS)
         yield server
     finally:
         await server.stop(grace=0.5)

@@ -47,6 +47,7 @@ from master.apiserver.patching import (
 from master.apiserver.rest import (
     customobjects,
     fieldvalidation,
+    flowheaders,
     gatedfields,
     openapi,
     openapiv2,
@@ -324,7 +325,11 @@ class RestApi:
             # Admission policies read the user and may warn (admission/caller.py).
             caller.CALLER.set(user or ANONYMOUS)
             caller.WARNINGS.set(request.setdefault(WARNINGS, []))
-            with self.service.inflight.admit(verb, target.kind.resource):
+            described = None if user is None else self._described(request, target, verb)
+            async with self.service.gate.admit(
+                verb, target.kind.resource, described, user
+            ) as admitted:
+                request[flowheaders.ADMITTED] = admitted
                 response = await self._dispatch(verb, request, target)
             for warning in request.get(WARNINGS, []):
                 # RFC 7234's quoted-string: JSON's escaping of quotes and backslashes.
@@ -398,23 +403,23 @@ class RestApi:
             return None
         return await acting_user(access, request)
 
+    @staticmethod
+    def _described(request: web.Request, t: Target, verb: str) -> AccessRequest:
+        return AccessRequest(
+            verb,
+            t.kind,
+            t.namespace,
+            t.name,
+            subresource=t.subresource,
+            field_selector=request.query.get("fieldSelector", ""),
+        )
+
     async def _authorize(
         self, request: web.Request, t: Target, verb: str, user: UserInfo | None
     ) -> None:
-        access = self.service.access
         if user is None:
             return
-        await access.authorize(
-            AccessRequest(
-                verb,
-                t.kind,
-                t.namespace,
-                t.name,
-                subresource=t.subresource,
-                field_selector=request.query.get("fieldSelector", ""),
-            ),
-            user,
-        )
+        await self.service.access.authorize(self._described(request, t, verb), user)
 
     async def _named(self, request: web.Request, t: Target, verb: str) -> Target:
         """For a create, the target with the body's name (the node authorizer needs it)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -39,6 +40,24 @@ def pod(name: str, namespace: str = "default", node: str = "", **labels: str) ->
     c.image = "busybox:1.35"
     p.spec.node_name = node
     return p
+
+
+class Held:
+    """Holds every `get` of the ConfigMap "slow" until released: a request in flight."""
+
+    def __init__(self, server: Any) -> None:
+        self.release = asyncio.Event()
+        self.entered = asyncio.Event()
+        registry = server.service.registry
+        real = registry.get
+
+        async def get(kind: Any, namespace: str, name: str, *rest: Any) -> Any:
+            if name == "slow":
+                self.entered.set()
+                await self.release.wait()
+            return await real(kind, namespace, name, *rest)
+
+        registry.get = get
 
 
 def resource_of(obj: Object) -> str:

@@ -13,26 +13,8 @@ import pytest
 from client import errors
 from client.api import ApiClient
 from proto import api_pb2, workloads_pb2
-from tests.integration.apiserver.helpers import configmap, create, stub_for
+from tests.integration.apiserver.helpers import Held, configmap, create, stub_for
 from tests.support.waiting import eventually
-
-
-class Held:
-    """Holds every `get` of the ConfigMap "slow" until released: a request in flight."""
-
-    def __init__(self, server: Any) -> None:
-        self.release = asyncio.Event()
-        self.entered = asyncio.Event()
-        registry = server.service.registry
-        real = registry.get
-
-        async def get(kind: Any, namespace: str, name: str, *rest: Any) -> Any:
-            if name == "slow":
-                self.entered.set()
-                await self.release.wait()
-            return await real(kind, namespace, name, *rest)
-
-        registry.get = get
 
 
 @pytest.fixture

@@ -1,0 +1,62 @@
+"""What an ordinary request passes before it runs, on both front-ends.
+
+API Priority and Fairness classifies requests by their user, so it runs where the server
+knows its users: with authentication on (every cluster `tug up` makes). Without it (the
+insecure mode of tests and benchmarks) there is no user to classify by, and the server
+keeps the single `--max-requests-inflight` cap with its Lease lane (inflight.py), as
+kube-apiserver keeps its max-in-flight filter when APF is turned off; kube-apiserver's
+old insecure port bypassed both.
+
+Only resource requests pass here: discovery, health and metrics paths take no seat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from master.apiserver.access import Request as AccessRequest
+from master.apiserver.auth.user import UserInfo
+from master.apiserver.flowcontrol.dispatcher import Admission, Dispatcher
+from master.apiserver.flowcontrol.model import RequestDigest
+from master.apiserver.inflight import LONG_RUNNING, InflightLimiter
+
+
+def request_digest(request: AccessRequest, user: UserInfo) -> RequestDigest:
+    """What classification reads of a request and its user."""
+    kind = request.kind
+    return RequestDigest(
+        user=user.name,
+        groups=user.groups,
+        verb=request.verb,
+        is_resource_request=kind is not None,
+        api_group=kind.api_version.rpartition("/")[0] if kind is not None else "",
+        resource=kind.resource if kind is not None else "",
+        subresource=request.subresource,
+        namespace=request.namespace,
+        name=request.name,
+        path=request.path if kind is None else "",
+        long_running=request.verb in LONG_RUNNING,
+    )
+
+
+class RequestGate:
+    """APF's dispatcher when there is one and the user is known, else the inflight cap."""
+
+    def __init__(self, inflight: InflightLimiter, dispatcher: Dispatcher | None = None) -> None:
+        self.inflight = inflight
+        self.dispatcher = dispatcher
+
+    @asynccontextmanager
+    async def admit(
+        self, verb: str, resource: str, request: AccessRequest | None, user: UserInfo | None
+    ) -> AsyncIterator[Admission | None]:
+        """Run the request inside; yields APF's classification (None under the cap).
+        TooManyRequests when there is no room. `request` and `user` are None where the
+        server does not authenticate."""
+        if self.dispatcher is None or request is None or user is None:
+            with self.inflight.admit(verb, resource):
+                yield None
+            return
+        async with self.dispatcher.admit(request_digest(request, user)) as admitted:
+            yield admitted
