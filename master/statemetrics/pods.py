@@ -1,7 +1,16 @@
-"""Pods: phase, readiness, scheduling, containers' states, restarts and resources."""
+"""Pods: phase, readiness, scheduling, runtime class, containers' states, restarts and resources.
+
+kube-state-metrics (internal/store/pod.go) writes an optional part of a pod's spec only
+when it is set, so a series' absence means "unset" and a sum over pods counts only what
+is there: the overhead families and the runtime class' info have no sample for a pod
+without them, never a zero or an empty label.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from client.quantity import cpu_millis, memory_bytes
 from master.statemetrics.families import Families, Labels, owner_labels, resources
 from proto import core_pb2
 
@@ -68,8 +77,54 @@ def pod_metrics(pod: core_pb2.Pod, out: Families) -> None:
                 conditions[ctype].lower(),
             )
     out.reason("kube_pod_status_reason", "Why the pod is in its state.", labels, st.reason)
+    _runtime(pod, labels, out)
     _containers(pod, labels, out, init=False)
     _containers(pod, labels, out, init=True)
+
+
+def _cores(text: str) -> float:
+    """CPU cores rounded up to the millicore, as kube-state-metrics reads a Quantity."""
+    return cpu_millis(text) / 1000
+
+
+_OVERHEAD: tuple[tuple[str, str, str, Callable[[str], float]], ...] = (
+    (
+        "cpu",
+        "kube_pod_overhead_cpu_cores",
+        "The pod overhead in regards to cpu cores associated with running a pod.",
+        _cores,
+    ),
+    (
+        "memory",
+        "kube_pod_overhead_memory_bytes",
+        "The pod overhead in regards to memory associated with running a pod.",
+        memory_bytes,  # rounded up to the byte, as kube-state-metrics' Quantity.Value()
+    ),
+)
+"""Each overhead kube-state-metrics reports: resource, family, help and how it is read
+(any other resource of spec.overhead, as there, has no family)."""
+
+
+def _runtime(pod: core_pb2.Pod, labels: Labels, out: Families) -> None:
+    """The runtime class a pod names and the overhead its admission set from the class."""
+    spec = pod.spec
+    for resource, name, help_text, amount in _OVERHEAD:
+        if resource not in spec.overhead:
+            continue
+        try:
+            value = amount(spec.overhead[resource])
+        except ValueError:
+            # The API server refuses such an amount; no sample rather than a wrong one.
+            continue
+        out.gauge(name, help_text, labels, value)
+    # Set, even to "", is what kube-state-metrics tests (a nil pointer there), so presence.
+    if spec.HasField("runtime_class_name"):
+        out.gauge(
+            "kube_pod_runtimeclass_name_info",
+            "The runtimeclass associated with the pod.",
+            {**labels, "runtimeclass_name": spec.runtime_class_name},
+            1,
+        )
 
 
 _STATES = (

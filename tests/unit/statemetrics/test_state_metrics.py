@@ -172,6 +172,51 @@ def test_a_crash_looping_pod_shows_its_phase_restarts_and_waiting_reason(exposit
     assert value(exposition, "kube_pod_container_resource_limits", resource="memory") == 128 << 20
 
 
+RUNTIME_PODS = """
+apiVersion: v1
+kind: Pod
+metadata: {name: sandboxed, namespace: shop, uid: u-2}
+spec:
+  runtimeClassName: kata-fc
+  overhead: {cpu: 250m, memory: 120Mi}
+  containers: [{name: main, image: busybox:1.35}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: odd, namespace: shop, uid: u-3}
+spec:
+  runtimeClassName: gvisor
+  overhead: {cpu: 100500u, memory: 1500m}
+  containers: [{name: main, image: busybox:1.35}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: plain, namespace: shop, uid: u-4}
+spec:
+  containers: [{name: main, image: busybox:1.35}]
+"""
+
+
+def test_a_pod_shows_its_runtime_class_and_overhead_only_when_it_has_them():
+    text = exposition_of(RUNTIME_PODS)
+    pod = {"namespace": "shop", "pod": "sandboxed", "uid": "u-2"}
+    assert samples(text, "kube_pod_runtimeclass_name_info") == {
+        frozenset({**pod, "runtimeclass_name": "kata-fc"}.items()): 1,
+        frozenset({"namespace": "shop", "pod": "odd", "uid": "u-3",
+                   "runtimeclass_name": "gvisor"}.items()): 1,
+    }
+    cpu = samples(text, "kube_pod_overhead_cpu_cores")
+    assert cpu[frozenset(pod.items())] == 0.25
+    memory = samples(text, "kube_pod_overhead_memory_bytes")
+    assert memory[frozenset(pod.items())] == 120 << 20
+    # Rounded up as kube-state-metrics rounds a Quantity: to the millicore, to the byte.
+    assert value(text, "kube_pod_overhead_cpu_cores", pod="odd") == 0.101
+    assert value(text, "kube_pod_overhead_memory_bytes", pod="odd") == 2
+    # "plain" names no class and has no overhead: no sample at all, not a zero.
+    for name in ("kube_pod_overhead_cpu_cores", "kube_pod_overhead_memory_bytes"):
+        assert sorted(dict(k)["pod"] for k in samples(text, name)) == ["odd", "sandboxed"]
+
+
 def test_an_external_name_service_shows_its_name_and_type(exposition):
     service = {"namespace": "shop", "service": "mail"}
     assert value(exposition, "kube_service_info", external_name="smtp.example.com", **service) == 1
