@@ -111,7 +111,9 @@ def resources(amounts: Mapping[str, str]) -> Iterator[tuple[Labels, float]]:
 
 
 def owner_labels(refs: Iterable[meta_pb2.OwnerReference]) -> list[Labels]:
-    """kube-state-metrics' owner labels, one set per owner reference ("<none>" without)."""
+    """kube-state-metrics' owner labels, one set per owner reference; one set of empty
+    values without any (kube-state-metrics 2.x: Prometheus then has no such label, which
+    `owner_kind=""` selects; 1.x wrote "<none>")."""
     out: list[Labels] = []
     for ref in refs:
         out.append(
@@ -121,5 +123,4 @@ def owner_labels(refs: Iterable[meta_pb2.OwnerReference]) -> list[Labels]:
                 "owner_is_controller": "true" if ref.controller else "false",
             }
         )
-    none = "<none>"
-    return out or [{"owner_kind": none, "owner_name": none, "owner_is_controller": none}]
+    return out or [{"owner_kind": "", "owner_name": "", "owner_is_controller": ""}]

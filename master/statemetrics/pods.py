@@ -30,8 +30,9 @@ def pod_metrics(pod: core_pb2.Pod, out: Families) -> None:
             "host_ip": st.host_ip,
             "pod_ip": st.pod_ip,
             "node": spec.node_name,
-            "created_by_kind": controller.kind if controller else "<none>",
-            "created_by_name": controller.name if controller else "<none>",
+            # Empty without a controller, as kube-state-metrics 2.x writes them.
+            "created_by_kind": controller.kind if controller else "",
+            "created_by_name": controller.name if controller else "",
             "priority_class": spec.priority_class_name,
             "host_network": "true" if spec.host_network else "false",
         },

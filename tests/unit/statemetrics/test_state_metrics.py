@@ -217,6 +217,15 @@ def test_a_pod_shows_its_runtime_class_and_overhead_only_when_it_has_them():
         assert sorted(dict(k)["pod"] for k in samples(text, name)) == ["odd", "sandboxed"]
 
 
+def test_a_pod_without_an_owner_has_empty_owner_and_creator_labels_as_in_ksm_2():
+    text = exposition_of(RUNTIME_PODS)
+    owner = dict(next(k for k in samples(text, "kube_pod_owner") if ("pod", "plain") in k))
+    assert (owner["owner_kind"], owner["owner_name"], owner["owner_is_controller"]) == (
+        "", "", "")
+    info = dict(next(k for k in samples(text, "kube_pod_info") if ("pod", "plain") in k))
+    assert (info["created_by_kind"], info["created_by_name"]) == ("", "")
+
+
 def test_an_external_name_service_shows_its_name_and_type(exposition):
     service = {"namespace": "shop", "service": "mail"}
     assert value(exposition, "kube_service_info", external_name="smtp.example.com", **service) == 1
