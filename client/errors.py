@@ -141,6 +141,8 @@ _GRPC_OF_HTTP = {
     401: grpc.StatusCode.UNAUTHENTICATED,
     403: grpc.StatusCode.PERMISSION_DENIED,
     404: grpc.StatusCode.NOT_FOUND,
+    # A verb the resource does not serve (a ComponentStatus' writes): gRPC's own word for it.
+    405: grpc.StatusCode.UNIMPLEMENTED,
     409: grpc.StatusCode.ABORTED,
     422: grpc.StatusCode.INVALID_ARGUMENT,
 }

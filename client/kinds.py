@@ -73,6 +73,7 @@ Object: TypeAlias = (
     | node_pb2.RuntimeClass
     | flowcontrol_pb2.FlowSchema
     | flowcontrol_pb2.PriorityLevelConfiguration
+    | core_pb2.ComponentStatus
 )
 """Any top-level API object: each has api_version, kind and metadata."""
 
@@ -335,11 +336,27 @@ KINDS: tuple[Kind, ...] = (
     ),
 )
 
-_BY_RESOURCE = {k.resource: k for k in KINDS}
-_BY_KIND = {k.kind: k for k in KINDS}
-_BY_MESSAGE = {k.message: k for k in KINDS}
+COMPONENT_STATUSES = Kind(
+    "ComponentStatus",
+    "v1",
+    "componentstatuses",
+    core_pb2.ComponentStatus,
+    False,
+    ("cs",),
+    has_status=False,
+)
+"""The control plane's health, deprecated by Kubernetes in 1.19 and still served."""
+COMPUTED: tuple[Kind, ...] = (COMPONENT_STATUSES,)
+"""Kinds the API server builds on each get or list and never stores (ComponentStatuses,
+from probes: master/apiserver/componentstatus.py). They are named and resolved like any
+kind, but kept out of KINDS, which every layer walks as the stored kinds (strategies,
+the garbage collector's and the state metrics' informers, the namespace cleanup)."""
+
+_BY_RESOURCE = {k.resource: k for k in (*KINDS, *COMPUTED)}
+_BY_KIND = {k.kind: k for k in (*KINDS, *COMPUTED)}
+_BY_MESSAGE = {k.message: k for k in (*KINDS, *COMPUTED)}
 _ALIASES: dict[str, Kind] = {}
-for _k in KINDS:
+for _k in (*KINDS, *COMPUTED):
     for _alias in (_k.resource, _k.singular, _k.kind, *_k.short_names, _k.qualified):
         _ALIASES[_alias.lower()] = _k
     if _k.group:

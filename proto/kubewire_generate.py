@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from client.kinds import KINDS
+from client.kinds import COMPUTED, KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
 META_PROTO = "pkg/apis/meta/v1/generated.proto"
@@ -154,7 +154,7 @@ def reachable(messages: dict[str, dict[int, Field]]) -> dict[str, dict[int, Fiel
                 if inner is not None:
                     walk(target, inner)
 
-    for kind in KINDS:
+    for kind in (*KINDS, *COMPUTED):
         package = _PACKAGES.get(kind.group)
         if package:
             walk(f"{package}.{kind.kind}", kind.message.DESCRIPTOR)

@@ -372,6 +372,15 @@ def _runtime_class(rc: node_pb2.RuntimeClass, at: datetime) -> list[str]:
     return [rc.handler, age(rc.metadata.creation_timestamp, at)]
 
 
+def _component_status(cs: core_pb2.ComponentStatus, _at: datetime) -> list[str]:
+    # kube-apiserver's printer: the Healthy condition's; anything but True is Unhealthy,
+    # and no such condition is Unknown.
+    for c in cs.conditions:
+        if c.type == "Healthy":
+            return ["Healthy" if c.status == "True" else "Unhealthy", c.message, c.error]
+    return ["Unknown", "", ""]
+
+
 def _flow_schema(fs: flowcontrol_pb2.FlowSchema, at: datetime) -> list[str]:
     # MISSINGPL is the Dangling condition's status: whether the named level is missing,
     # "?" until the API server has said.
@@ -627,6 +636,7 @@ TABLES: dict[str, Columns] = {
     "leases": Columns(("HOLDER", "AGE"), _lease),
     "priorityclasses": Columns(("VALUE", "GLOBAL-DEFAULT", "AGE"), _priorityclass),
     "runtimeclasses": Columns(("HANDLER", "AGE"), _runtime_class),
+    "componentstatuses": Columns(("STATUS", "MESSAGE", "ERROR"), _component_status),
     "flowschemas": Columns(
         ("PRIORITYLEVEL", "MATCHINGPRECEDENCE", "DISTINGUISHERMETHOD", "AGE", "MISSINGPL"),
         _flow_schema,

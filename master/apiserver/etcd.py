@@ -137,6 +137,11 @@ class Etcd:
         return self.endpoints[self._index]
 
     @property
+    def tls(self) -> ClientCredentials | None:
+        """etcd's CA and this server's client certificate (None: plaintext)."""
+        return self._tls
+
+    @property
     def closing(self) -> bool:
         """Whether watches are being ended (the server is stopping)."""
         return self._closing

@@ -16,7 +16,7 @@ import grpc
 import structlog
 
 from client import errors, lanes
-from client.kinds import Kind, Object, UnknownKindError, by_resource
+from client.kinds import COMPONENT_STATUSES, Kind, Object, UnknownKindError, by_resource
 from master.apiserver import eviction
 from master.apiserver.access import Access
 from master.apiserver.access import Request as AccessRequest
@@ -24,6 +24,7 @@ from master.apiserver.admission import caller
 from master.apiserver.audit import AuditLog
 from master.apiserver.auth.peers import grpc_caller
 from master.apiserver.auth.user import UserInfo
+from master.apiserver.componentstatus import ComponentStatuses, not_allowed
 from master.apiserver.deletion import Deleter
 from master.apiserver.etcd import Etcd
 from master.apiserver.flowcontrol.dispatcher import Dispatcher
@@ -94,6 +95,8 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
         self.deleter = Deleter(etcd, self.registry.policies, self.registry.webhooks)
         self.metrics = metrics
         self.bookmark_every = bookmark_every
+        self.component_statuses = ComponentStatuses(etcd, self.watch_cache)
+        """ComponentStatuses, built by probes on each get and list, never stored."""
 
     async def _serve(
         self,
@@ -116,6 +119,8 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
                 user = await self._authenticate(context)
                 await self.access.authorize(described, user)
                 caller.CALLER.set(user)  # for admission policies' request.userInfo
+            if resource == COMPONENT_STATUSES.resource and verb not in ("get", "list"):
+                raise not_allowed(verb)  # computed on each read, never written or watched
             async with self.gate.admit(verb, resource, described, user):
                 return await call()
         except errors.ApiError as e:
@@ -167,6 +172,8 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
     ) -> api_pb2.ObjectResponse:
         def get(kind: Kind) -> Awaitable[Object]:
             version = get_version(request.resource_version)
+            if kind is COMPONENT_STATUSES:
+                return self.component_statuses.get(request.name)
             return self.registry.get(kind, request.namespace, request.name, version)
 
         return await self._object(
@@ -177,6 +184,11 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
         self, request: api_pb2.ListRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> api_pb2.ListResponse:
         async def call() -> api_pb2.ListResponse:
+            if request.resource == COMPONENT_STATUSES.resource:
+                found = await self.component_statuses.all(
+                    parse(request.label_selector, request.field_selector)
+                )
+                return api_pb2.ListResponse(items=[s.SerializeToString() for s in found])
             page = await self.watch_cache.serve_list(
                 _kind(request.resource),
                 request.namespace,

@@ -128,6 +128,19 @@ def test_get_nodes_lists_every_node_ready(kubectl: Kubectl, cluster: Cluster):
     assert {r["INTERNAL-IP"] for r in table} == {cluster.node_ip(j) for j in range(3)}
 
 
+def test_get_cs_lists_the_control_plane_healthy(kubectl: Kubectl):
+    def healthy() -> list[dict[str, str]] | None:
+        done = kubectl("get", "cs")
+        table = rows(done.stdout)
+        return table if all(r["STATUS"] == "Healthy" for r in table) else None
+
+    # Each master's scheduler and controller manager registers its status port once up.
+    table = wait_until(healthy, timeout=30, what="every component Healthy")
+    names = {r["NAME"] for r in table}
+    assert {"scheduler", "controller-manager", "etcd-0"} <= names, table
+    assert "Warning: v1 ComponentStatus is deprecated in v1.19+" in kubectl("get", "cs").stderr
+
+
 def test_tug_shows_the_kubeconfig_kubectl_uses(kubectl: Kubectl, cluster: Cluster):
     shown = yaml.safe_load(cluster.tug("config", "view", "--kubeconfig").ok())
     (entry,) = shown["clusters"]

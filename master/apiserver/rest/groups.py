@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from client.customkinds import CustomKind
-from client.kinds import KINDS, Kind, dynamic_kinds
+from client.kinds import COMPONENT_STATUSES, KINDS, Kind, dynamic_kinds
 from client.metricsapi import NODE_METRICS, POD_METRICS
 from client.scale import is_scalable
 from master.apiserver.strategies import strategy_for
@@ -45,9 +45,10 @@ CATEGORY_ALL = frozenset(
 """What `kubectl get all` lists: Kubernetes' `all` category, for the kinds Tugboat serves."""
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
-READ_ONLY = (NODE_METRICS, POD_METRICS)
-"""Kinds served from elsewhere than the store (metrics.k8s.io, built from the kubelets'
-stats by rest/resourcemetrics.py): discovered with get and list only."""
+READ_ONLY = (COMPONENT_STATUSES, NODE_METRICS, POD_METRICS)
+"""Kinds served from elsewhere than the store (ComponentStatuses, probed by
+componentstatus.py; metrics.k8s.io, built from the kubelets' stats by
+rest/resourcemetrics.py): discovered with get and list only."""
 SUBRESOURCE_VERBS = ["get", "patch", "update"]
 HPA_V1 = Kind(
     "HorizontalPodAutoscaler",

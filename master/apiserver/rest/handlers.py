@@ -26,7 +26,7 @@ from aiohttp import web
 
 from client import errors
 from client.codec import FieldError, from_dict
-from client.kinds import Kind, Object, UnknownKindError, by_resource, decode
+from client.kinds import COMPONENT_STATUSES, Kind, Object, UnknownKindError, by_resource, decode
 from client.scale import as_kubernetes, is_scalable, scale_of
 from client.timeouts import within
 from master.apiserver import eviction
@@ -35,6 +35,7 @@ from master.apiserver.access import Request as AccessRequest
 from master.apiserver.admission import caller
 from master.apiserver.auth.issuing import TokenIssuer
 from master.apiserver.auth.user import UserInfo
+from master.apiserver.componentstatus import DEPRECATION, not_allowed
 from master.apiserver.customresources.conversion import Converter
 from master.apiserver.customresources.serving import CustomResources
 from master.apiserver.listing import list_objects
@@ -476,6 +477,8 @@ class RestApi:
         return verb
 
     async def _dispatch(self, verb: str, request: web.Request, t: Target) -> web.StreamResponse:
+        if t.kind is COMPONENT_STATUSES:
+            return await self._component_statuses(verb, request, t)
         if verb == "watch":
             return await self._watch(request, t)
         if verb == "list":
@@ -527,6 +530,31 @@ class RestApi:
         if verb == "delete":
             return await self._delete(request, t)
         return await self._delete_collection(request, t)
+
+    async def _component_statuses(self, verb: str, request: web.Request, t: Target) -> web.Response:
+        """Get and list of ComponentStatuses, probed now (componentstatus.py); every
+        other verb refused, as kube-apiserver serves only get and list of them."""
+        if verb not in ("get", "list"):
+            raise not_allowed(verb)
+        if t.subresource:
+            raise _not_found_path()
+        request.setdefault(WARNINGS, []).append(DEPRECATION)
+        statuses = self.service.component_statuses
+        if verb == "get":
+            found = [await statuses.get(t.name)]
+        else:
+            q = request.query
+            found = await statuses.all(
+                parse(q.get("labelSelector", ""), q.get("fieldSelector", ""), t.kind)
+            )
+        if _table(request):
+            return _json(self._table(request, t, list(found), ""))
+        if verb == "get":
+            return _json(encode(found[0]))
+        items = [encode(s) for s in found]
+        return _json(
+            {"kind": "ComponentStatusList", "apiVersion": "v1", "metadata": {}, "items": items}
+        )
 
     async def _write(self, request: web.Request, t: Target, data: Any) -> Object:
         """Update with `data`, a body in the request's version; the object as stored."""

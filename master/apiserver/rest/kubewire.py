@@ -671,6 +671,16 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str]]] = {
     "k8s.io.api.core.v1.ClientIPConfig": {
         1: ("timeoutSeconds", "", "int32"),
     },
+    "k8s.io.api.core.v1.ComponentCondition": {
+        1: ("type", "", "string"),
+        2: ("status", "", "string"),
+        3: ("message", "", "string"),
+        4: ("error", "", "string"),
+    },
+    "k8s.io.api.core.v1.ComponentStatus": {
+        1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+        2: ("conditions", "repeated", "k8s.io.api.core.v1.ComponentCondition"),
+    },
     "k8s.io.api.core.v1.ConfigMap": {
         1: ("metadata", "", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
         2: ("data", "map", "string:string"),
