@@ -59,8 +59,13 @@ class StatusServer:
         ssl_context: ssl.SSLContext | None = None,
         metrics_guard: MetricsGuard | None = None,
         max_request_bytes: int = 1024 * 1024,
+        cancel_on_disconnect: bool = False,
     ) -> None:
         self.host = host
+        self.cancel_on_disconnect = cancel_on_disconnect
+        """Cancel a request's handler when its client goes away (aiohttp's
+        handler_cancellation), as kube-apiserver cancels a request's context: the API
+        server's, so that a request waiting in a priority level's queue leaves it."""
         self.metrics_guard = metrics_guard
         """Asked before /metrics is served: None lets the request through, a response
         (401, 403) refuses it (an API server with anonymous metrics turned off)."""
@@ -96,6 +101,7 @@ class StatusServer:
             shutdown_timeout=_SHUTDOWN_GRACE,
             max_line_size=MAX_HEADER_BYTES,
             max_field_size=MAX_HEADER_BYTES,
+            handler_cancellation=self.cancel_on_disconnect,
         )
         await runner.setup()
         site = web.TCPSite(

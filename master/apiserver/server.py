@@ -319,13 +319,16 @@ class ApiServer:
         return f"{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
 
     async def ready(self) -> str | None:
-        """None when serving: etcd answers, bootstrap is done and the gRPC port takes
-        calls; else why not. The status port opens first, so /readyz must wait for the
-        gRPC server: a client told "ready" before it listens has its calls refused."""
+        """None when serving: etcd answers, bootstrap is done, the built-in FlowSchemas
+        and priority levels are in place and the gRPC port takes calls; else why not.
+        The status port opens first, so /readyz must wait for the gRPC server: a client
+        told "ready" before it listens has its calls refused."""
         if not self._bootstrapped:
             return "bootstrap not done"
         if self._grpc is None:
             return "gRPC port not serving yet"
+        if not self.flow_config.in_place.is_set():
+            return "API Priority and Fairness' built-in configuration not in place yet"
         try:
             await within(self.etcd.revision(), 2.0)
         except (TimeoutError, errors.ApiError) as e:
@@ -377,6 +380,7 @@ class ApiServer:
                 ready=self.ready,
                 ssl_context=tls.ssl_context() if tls is not None else None,
                 max_request_bytes=MAX_REQUEST_BYTES,
+                cancel_on_disconnect=True,
                 metrics_guard=(
                     None
                     if cfg.anonymous_metrics or not self.access.enabled

@@ -336,11 +336,20 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
         resource = request.resource
         kind: Kind | None = None
         selection = None
+        # From "" or "0", Kubernetes' start: an ADDED event for every selected object.
+        since = request.resource_version
+        initial: list[Object] = []
 
         async def setup() -> None:
-            nonlocal kind, selection
+            # The initial list is read here, inside the request's seat of API Priority
+            # and Fairness (a watch from "" costs a list), which the stream then gives up.
+            nonlocal kind, selection, initial, since
             kind = _kind(resource)
             selection = parse(request.label_selector, request.field_selector)
+            if since in ("", "0"):
+                initial, since = await self.watch_cache.initial(
+                    kind, request.namespace, selection, since
+                )
 
         def asked() -> AccessRequest:
             return AccessRequest(
@@ -353,11 +362,6 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
         gauge.inc()
         cache = self.watch_cache
         try:
-            # From "" or "0", Kubernetes' start: an ADDED event for every selected object.
-            since = request.resource_version
-            initial: list[Object] = []
-            if since in ("", "0"):
-                initial, since = await cache.initial(kind, request.namespace, selection, since)
             added = collections.deque(
                 api_pb2.WatchEvent(
                     type="ADDED",

@@ -33,7 +33,8 @@ log = structlog.get_logger("apiserver.flowcontrol")
 Configure = Callable[[Mapping[str, Any], Mapping[str, Any]], None]
 """Called with the FlowSchemas and PriorityLevelConfigurations by name."""
 
-RETRY_SECONDS = 1.0
+RETRY_SECONDS = (1.0, 30.0)
+"""The first and the longest pause before a failed round is tried again."""
 
 
 class ConfigController:
@@ -56,11 +57,12 @@ class ConfigController:
         self.levels: dict[str, Any] = {}
         self._listed: set[str] = set()
         self._changed = asyncio.Event()
-        self.rounds = 0
-        """Digests made: tests wait on it instead of on time."""
         self.settled = asyncio.Event()
         """Set while the last round wrote nothing: the built-in objects and conditions
         are in place (tests wait on it before they count etcd's writes)."""
+        self.in_place = asyncio.Event()
+        """Set once the first round wrote nothing: the server's readiness waits for it, as
+        kube-apiserver's /readyz waits for its priority-and-fairness-config-producer."""
 
     async def run(self) -> None:
         await asyncio.gather(
@@ -93,6 +95,7 @@ class ConfigController:
         self._changed.set()
 
     async def _digest_forever(self) -> None:
+        pause = RETRY_SECONDS[0]
         while True:
             await self._changed.wait()
             if len(self._listed) < 2:
@@ -103,24 +106,35 @@ class ConfigController:
             # delivered before the loop comes back here.
             await asyncio.sleep(0)
             self._changed.clear()
-            await self._digest()
+            try:
+                await self._digest()
+                pause = RETRY_SECONDS[0]
+            except errors.Unavailable as e:
+                # etcd away or the server stopping: try again, less often each time.
+                log.warning("flow control round failed", key="flowcontrol", error=e.message)
+                await self._retry_after(pause)
+                pause = min(pause * 2, RETRY_SECONDS[1])
+            except Exception:
+                # A bug must not end the loop: the dispatcher would never hear of another
+                # change. Logged loudly, retried like an outage.
+                log.exception("flow control round crashed", key="flowcontrol")
+                await self._retry_after(pause)
+                pause = min(pause * 2, RETRY_SECONDS[1])
+
+    async def _retry_after(self, pause: float) -> None:
+        self.settled.clear()
+        await asyncio.sleep(pause)
+        self._changed.set()
 
     async def _digest(self) -> None:
         schemas, levels = dict(self.schemas), dict(self.levels)
         self.configure(schemas, levels)
         written = 0
         if self.ensurer is not None:
-            try:
-                written += await write_dangling(self.registry, schemas, levels)
-                written += await self.ensurer.ensure(schemas, levels)
-            except errors.ApiError as e:
-                # etcd away or the server stopping: the next change or re-list retries.
-                log.warning("flow control maintenance failed", key="flowcontrol", error=e.message)
-                await asyncio.sleep(RETRY_SECONDS)
-                self._changed.set()
-                written += 1
-        self.rounds += 1
+            written += await write_dangling(self.registry, schemas, levels)
+            written += await self.ensurer.ensure(schemas, levels)
         if written:
             self.settled.clear()
         else:
             self.settled.set()
+            self.in_place.set()

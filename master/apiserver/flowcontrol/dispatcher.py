@@ -16,9 +16,13 @@ kube-apiserver's config controller does on every change of the API objects:
   its old limits; then it is dropped and the others' shares recomputed. Its shares
   count until then, as in Kubernetes.
 
-Long-running requests (watches, pod streams) are classified, for the response headers,
-but take no seat: a seat held for the life of a watch would be lost to the level.
-(kube-apiserver holds one during a watch's initialisation only.)
+A watch waits for and takes a seat like any other request, because its initialisation
+(from resourceVersion "", every existing object is sent first) costs what a list costs;
+as in kube-apiserver it gives the seat back once initialised: the caller calls
+`Admission.release_seat()` when the initial events are out, and the watch runs on
+without a seat (a seat held for the life of a watch would be lost to the level). The
+other long-running requests (pod log, exec, attach, portforward) are classified, for
+the response headers, but take no seat, as kube-apiserver does not dispatch them at all.
 
 `adjust_limits` is Kubernetes' borrowing step; `run` repeats it every 10 s for the life
 of the server.
@@ -30,7 +34,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import structlog
 
@@ -62,6 +66,12 @@ log = structlog.get_logger("apiserver.flowcontrol")
 
 RETRY_AFTER_SECONDS = 1
 TOO_MANY_REQUESTS = "Too many requests, please try again later."
+WATCH = "watch"
+"""The one long-running verb that takes a seat (until its watch is initialised)."""
+
+
+def _no_seat() -> None:
+    pass
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,15 @@ class Admission:
     priority_level: str
     priority_level_uid: str
     flow_distinguisher: str
+    _release: Callable[[], None] = field(default=_no_seat, compare=False, repr=False, kw_only=True)
+
+    def release_seat(self) -> None:
+        """Give the request's seat back while it keeps running: a watch calls it once its
+        initial events are sent. The next request in line may take the seat at once,
+        and the executing requests and seats of the level drop. Calling it again, or for
+        a request that holds no seat, does nothing; leaving `Dispatcher.admit`'s context
+        calls it if it was not called."""
+        self._release()
 
 
 @dataclass
@@ -195,12 +214,14 @@ class Dispatcher:
 
     @asynccontextmanager
     async def admit(self, digest: RequestDigest) -> AsyncIterator[Admission]:
-        """Run the request inside, holding a seat of its level (none if long-running).
+        """Run the request inside, holding a seat of its level until the context exits
+        or `Admission.release_seat()` is called (a watch calls it once initialised).
+        Long-running requests other than watches take no seat.
 
         Raises TooManyRequests when the level refuses it."""
         schema, key, level = self._classify(digest)
         admission = _admission(schema, key, level)
-        if digest.long_running:
+        if digest.long_running and digest.verb != WATCH:
             yield admission
             return
         queues = level.queues
@@ -218,14 +239,25 @@ class Dispatcher:
         self._observe_wait(admission, arrived, executed=True, exempt=queues.exempt)
         self.metrics.dispatched.labels(level.config.name, schema.name).inc()
         started = self._clock()
-        try:
-            yield admission
-        finally:
+        # As in Kubernetes, a watch's execution is the time it held its seat.
+        kind = WATCH if digest.verb == WATCH else "regular"
+        held = True
+
+        def release_seat() -> None:
+            nonlocal held
+            if not held:
+                return
+            held = False
             queues.release(seat)
-            self.metrics.execution_duration.labels(
-                level.config.name, schema.name, "regular"
-            ).observe(self._clock() - started)
+            self.metrics.execution_duration.labels(level.config.name, schema.name, kind).observe(
+                self._clock() - started
+            )
             self._reap_if_drained(level)
+
+        try:
+            yield replace(admission, _release=release_seat)
+        finally:
+            release_seat()
 
     def _observe_wait(
         self, admission: Admission, arrived: float, *, executed: bool, exempt: bool

@@ -142,6 +142,17 @@ class Ensurer:
             # Another API server did it first, or this one's view is behind the store:
             # the event that says so brings another round. Counted, as not yet settled.
             return 1
+        except errors.Unavailable:
+            raise
+        except errors.ApiError as e:
+            # Refused for good (an admission webhook, a policy): the others go on, and
+            # this one is tried again at the next change.
+            log.warning(
+                "built-in flow control object refused",
+                key=f"{want.kind.resource}/{name}",
+                error=e.message,
+            )
+            return 0
 
     async def _remove_unwanted(self, kind: Kind, objects: Iterable[Any], keep: set[str]) -> int:
         removed = 0
@@ -155,5 +166,10 @@ class Ensurer:
                 log.info("no longer built in, deleted", key=f"{kind.resource}/{name}")
             except (errors.NotFound, errors.Conflict):
                 pass
+            except errors.Unavailable:
+                raise
+            except errors.ApiError as e:
+                log.warning("deletion refused", key=f"{kind.resource}/{name}", error=e.message)
+                continue
             removed += 1
         return removed

@@ -7,13 +7,16 @@ keeps the single `--max-requests-inflight` cap with its Lease lane (inflight.py)
 kube-apiserver keeps its max-in-flight filter when APF is turned off; kube-apiserver's
 old insecure port bypassed both.
 
-Only resource requests pass here: discovery, health and metrics paths take no seat.
+Only resource requests pass here: discovery, health and metrics paths take no seat. A
+watch holds its seat while it reads its initial list (a watch from "" costs a list) and
+gives it back through `initialised`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 
 from master.apiserver.access import Request as AccessRequest
 from master.apiserver.auth.user import UserInfo
@@ -49,14 +52,41 @@ class RequestGate:
 
     @asynccontextmanager
     async def admit(
-        self, verb: str, resource: str, request: AccessRequest | None, user: UserInfo | None
+        self,
+        verb: str,
+        resource: str,
+        request: AccessRequest | None,
+        user: UserInfo | None,
+        classified: Callable[[Admission], None] | None = None,
     ) -> AsyncIterator[Admission | None]:
         """Run the request inside; yields APF's classification (None under the cap).
         TooManyRequests when there is no room. `request` and `user` are None where the
-        server does not authenticate."""
+        server does not authenticate. `classified` is told the classification before
+        the request waits (the HTTP layer's headers), as Kubernetes names it even on a
+        refusal."""
         if self.dispatcher is None or request is None or user is None:
             with self.inflight.admit(verb, resource):
                 yield None
             return
-        async with self.dispatcher.admit(request_digest(request, user)) as admitted:
-            yield admitted
+        digest = request_digest(request, user)
+        if classified is not None:
+            classified(self.dispatcher.classify(digest))
+        async with self.dispatcher.admit(digest) as admitted:
+            token = _ADMITTED.set(admitted)
+            try:
+                yield admitted
+            finally:
+                _ADMITTED.reset(token)
+
+
+_ADMITTED: ContextVar[Admission | None] = ContextVar("tugboat_flowcontrol_admitted", default=None)
+"""The running request's admission, for `initialised`, deep in the watch code."""
+
+
+def initialised() -> None:
+    """A watch has read its initial list: give its seat back, as kube-apiserver does once
+    a watch is initialised; the stream goes on without one. Nothing where the request
+    holds no seat (the inflight cap, or flow control off)."""
+    admitted = _ADMITTED.get()
+    if admitted is not None:
+        admitted.release_seat()

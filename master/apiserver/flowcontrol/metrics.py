@@ -4,7 +4,9 @@ Dashboards and alerts written for Kubernetes (rejections by reason, queue waits,
 per level) then work unchanged. Only the series this package can fill honestly are
 here: the ratio histograms Kubernetes samples every nanosecond, its virtual-time
 debugging gauges and the per-request work estimates (every request takes one seat
-here) are left out. The registry is passed in, so several dispatchers can live in one
+here) are left out. As in Kubernetes, request_execution_seconds has type "watch" for
+a watch, measuring the time it held its seat (until initialised), and "regular" for
+the rest. The registry is passed in, so several dispatchers can live in one
 process (tests, several API servers) without their series colliding.
 """
 

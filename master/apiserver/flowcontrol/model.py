@@ -138,8 +138,10 @@ class RequestDigest:
     name: str = ""
     path: str = ""
     long_running: bool = False
-    """Watches and pod streams (log, exec, attach, portforward): classified, but they
-    hold no seat, or a handful of watches would occupy a level forever."""
+    """Watches and pod streams (log, exec, attach, portforward). A watch holds a seat
+    only until its initial events are sent (`Admission.release_seat`); the pod streams
+    are classified but hold no seat. Neither keeps one for its whole life, or a handful
+    of them would occupy a level forever."""
 
 
 _EVERYTHING: tuple[ResourceRule, ...] = (

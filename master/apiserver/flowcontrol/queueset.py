@@ -20,6 +20,19 @@ between two awaits) and with one seat per request:
   ones. A queue's `next_r` is never left behind its head's arrival, so an idle flow
   cannot save up credit.
 
+A level's memory and the work of each request are proportional to the queues that hold
+requests, not to the configured number of queues (Kubernetes' validation accepts 10^7 of
+them): a queue exists only while requests wait in it or run from it (a dict from queue
+index to queue; a dealt index with no queue is an empty queue), the totals virtual time
+needs (requests waiting, requests running from queues, the number of non-empty queues)
+are kept as running counts, and the next queue to serve is the top of a heap of the
+queues with waiters, keyed by their `next_r` (every head's estimated service time is
+the same, so the earliest start is the earliest finish). Among equal keys the queue that
+got its key longest ago goes first: a queue just served goes behind the others, so
+equals take turns (Kubernetes scans its queues round-robin from the last one served).
+An empty queue forgets nothing worth keeping: a queue that gains a request while empty
+starts at the current virtual time anyway.
+
 Each waiter is a future; a timer refuses it at the deadline. A waiter whose task is
 cancelled (client gone) withdraws from its queue, and is counted as Kubernetes counts
 it, a "time-out"; if it had just been given a seat, the seat goes to the next in line.
@@ -29,6 +42,8 @@ A level at a limit of 0 still runs one request at a time, as in Kubernetes.
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import math
 from collections import deque
 from collections.abc import Callable
@@ -91,11 +106,18 @@ class _State(Enum):
 
 
 class _Queue:
-    def __init__(self) -> None:
+    """A queue with requests waiting in it or running from it (see the module docstring)."""
+
+    __slots__ = ("executing", "heap_key", "index", "next_r", "waiting")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
         self.waiting: deque[Seat] = deque()
         self.executing = 0
         self.next_r = 0.0
         """Virtual time at which the queue's next request starts."""
+        self.heap_key: tuple[float, int] | None = None
+        """The (next_r, ticket) of its valid heap entry; None while nothing waits."""
 
     @property
     def empty(self) -> bool:
@@ -139,11 +161,16 @@ class QueueSet:
         self._clock = clock
         self._queuing: Queuing | None = None
         self._dealer: Dealer | None = None
-        self._queues: list[_Queue] = []
-        self._robin = -1
+        self._queues: dict[int, _Queue] = {}
+        """The non-empty queues by index; every other index is an empty queue."""
+        self._heap: list[tuple[float, int, int]] = []
+        """(next_r, ticket, index) of the queues with waiters, and stale entries (whose
+        (next_r, ticket) is no longer their queue's `heap_key`) skipped when met."""
+        self._tickets = itertools.count()
         self._enqueues = 0
         self._r = 0.0
         self._last_sync = clock()
+        self._executing_from_queues = 0
         self.waiting = 0
         self.executing = 0
 
@@ -151,18 +178,18 @@ class QueueSet:
     def idle(self) -> bool:
         return self.waiting == 0 and self.executing == 0
 
+    @property
+    def queues_held(self) -> int:
+        """How many queues exist now: those with requests waiting or executing."""
+        return len(self._queues)
+
     def configure(self, queuing: Queuing | None, limit: int) -> None:
-        """Apply a level's (new) queuing and limit. More queues are added at once; surplus
-        queues go as they empty, so no waiter is dropped."""
+        """Apply a level's (new) queuing and limit. No queue is made here: new requests
+        are dealt among the new number of queues, and a queue beyond it keeps its
+        requests until they are served (no waiter is dropped)."""
         self._sync_time()
-        if queuing is not None:
-            self._dealer = Dealer(queuing.queues, queuing.hand_size)
-            while len(self._queues) < queuing.queues:
-                self._queues.append(_Queue())
-        else:
-            self._dealer = None
+        self._dealer = Dealer(queuing.queues, queuing.hand_size) if queuing is not None else None
         self._queuing = queuing
-        self._drop_surplus_queues()
         self.set_limit(limit)
 
     def set_limit(self, limit: int) -> None:
@@ -183,9 +210,13 @@ class QueueSet:
             self._start(seat)
             self._note_demand()
             return seat
-        queue = self._shuffle_shard(flow_hash)
-        if self.executing >= self.limit and len(queue.waiting) >= self._queuing.queue_length_limit:
+        index = self._shuffle_shard(flow_hash)
+        queue = self._queues.get(index)
+        length = len(queue.waiting) if queue is not None else 0
+        if self.executing >= self.limit and length >= self._queuing.queue_length_limit:
             self._reject(schema, "queue-full")
+        if queue is None:
+            queue = self._queues[index] = _Queue(index)
         seat = self._enqueue(queue, schema, loop.create_future())
         self._dispatch_as_much_as_possible()
         if seat.executing:
@@ -202,7 +233,8 @@ class QueueSet:
         return seat
 
     def release(self, seat: Seat) -> None:
-        """The request is done with its seat; the next in line gets it."""
+        """The request is done with its seat; the next in line gets it. Releasing a seat
+        that is not held does nothing."""
         if not seat.executing:
             return
         self._sync_time()
@@ -213,10 +245,10 @@ class QueueSet:
         queue = seat.queue
         if queue is not None:
             queue.executing -= 1
+            self._executing_from_queues -= 1
             # The estimate charged at dispatch is replaced by what the request really took.
             queue.next_r -= ESTIMATED_SERVICE_TIME - (self._clock() - seat.started)
-            self._bound(queue)
-        self._drop_surplus_queues()
+            self._settle(queue)
         self._dispatch_as_much_as_possible()
 
     def _can_start(self) -> bool:
@@ -227,28 +259,31 @@ class QueueSet:
         raise Rejected(reason)
 
     def _sync_time(self) -> None:
-        """Advance virtual time for the time the current state has lasted."""
+        """Advance virtual time for the time the current state has lasted: the seats the
+        non-empty queues ask for (waiting plus running), up to the limit, shared equally
+        among them."""
         now = self._clock()
         elapsed, self._last_sync = now - self._last_sync, now
-        active = [q for q in self._queues if not q.empty]
-        if active:
-            requested = sum(q.executing + len(q.waiting) for q in active)
-            self._r += elapsed * min(requested, max(self.limit, 1)) / len(active)
+        if self._queues:
+            requested = self.waiting + self._executing_from_queues
+            self._r += elapsed * min(requested, max(self.limit, 1)) / len(self._queues)
 
-    def _shuffle_shard(self, flow_hash: int) -> _Queue:
+    def _shuffle_shard(self, flow_hash: int) -> int:
+        """The index of the queue of the flow's hand with the fewest waiters."""
         assert self._dealer is not None
         hand = self._dealer.deal(flow_hash)
         # Starting the scan at a rotating place in the hand breaks ties among equally
         # short queues differently each time, so overlapping hands share the load.
         offset = self._enqueues % len(hand)
         self._enqueues += 1
-        best: _Queue | None = None
+        best_index, best_length = -1, math.inf
         for i in range(len(hand)):
-            queue = self._queues[hand[(offset + i) % len(hand)]]
-            if best is None or len(queue.waiting) < len(best.waiting):
-                best = queue
-        assert best is not None
-        return best
+            index = hand[(offset + i) % len(hand)]
+            queue = self._queues.get(index)
+            length = len(queue.waiting) if queue is not None else 0
+            if length < best_length:
+                best_index, best_length = index, length
+        return best_index
 
     def _enqueue(self, queue: _Queue, schema: str, future: asyncio.Future[None]) -> Seat:
         if queue.empty:
@@ -262,7 +297,7 @@ class QueueSet:
         self._metrics.queue_length_after_enqueue.labels(self.level, schema).observe(
             len(queue.waiting)
         )
-        self._bound(queue)
+        self._settle(queue)
         self._note_demand()
         return seat
 
@@ -282,8 +317,7 @@ class QueueSet:
         self._leave_queue(seat)
         seat.state = _State.DONE
         self._metrics.rejected.labels(self.level, seat.schema, "time-out").inc()
-        self._bound(seat.queue)
-        self._drop_surplus_queues()
+        self._settle(seat.queue)
         self._note_demand()
 
     def _time_out(self, seat: Seat) -> None:
@@ -302,6 +336,7 @@ class QueueSet:
         self._metrics.executing_seats.labels(self.level, seat.schema).inc()
         if seat.queue is not None:
             seat.queue.executing += 1
+            self._executing_from_queues += 1
             seat.queue.next_r += ESTIMATED_SERVICE_TIME
         if not seat.future.done():
             seat.future.set_result(None)
@@ -317,35 +352,41 @@ class QueueSet:
                 self._metrics.rejected.labels(self.level, seat.schema, "time-out").inc()
             else:
                 self._start(seat)
-            self._bound(queue)
-        self._drop_surplus_queues()
+            self._settle(queue)
         self._note_demand()
 
     def _next_queue(self) -> _Queue:
-        """The queue whose head would finish first in virtual time; ties round-robin."""
-        best_index, best_finish = -1, math.inf
-        for _ in range(len(self._queues)):
-            self._robin = (self._robin + 1) % len(self._queues)
-            queue = self._queues[self._robin]
-            if queue.waiting and queue.next_r + ESTIMATED_SERVICE_TIME < best_finish:
-                best_index, best_finish = self._robin, queue.next_r + ESTIMATED_SERVICE_TIME
-        # The scan starts after the chosen queue next time, so equals take turns.
-        self._robin = best_index
-        return self._queues[best_index]
+        """The queue whose head would finish first in virtual time (every head is
+        estimated to take as long, so the one with the earliest `next_r`); among equals
+        the one that has waited longest for its turn. Its heap entry is used up."""
+        while True:
+            next_r, ticket, index = heapq.heappop(self._heap)
+            queue = self._queues.get(index)
+            if queue is not None and queue.heap_key == (next_r, ticket):
+                queue.heap_key = None
+                return queue
 
-    def _bound(self, queue: _Queue) -> None:
-        if queue.waiting and queue.next_r < queue.waiting[0].arrival_r:
+    def _settle(self, queue: _Queue) -> None:
+        """Bring a queue that just changed back into order: its `next_r` is never behind
+        its head's arrival, its heap entry follows its `next_r`, and it is forgotten once
+        empty."""
+        if not queue.waiting:
+            queue.heap_key = None
+            if queue.executing == 0 and self._queues.get(queue.index) is queue:
+                del self._queues[queue.index]
+            return
+        if queue.next_r < queue.waiting[0].arrival_r:
             queue.next_r = queue.waiting[0].arrival_r
-
-    def _drop_surplus_queues(self) -> None:
-        desired = self._queuing.queues if self._queuing is not None else 0
-        index = len(self._queues) - 1
-        while len(self._queues) > desired and index >= 0:
-            if index >= desired and self._queues[index].empty:
-                del self._queues[index]
-                if self._robin >= index:
-                    self._robin -= 1
-            index -= 1
+        if queue.heap_key is not None and queue.heap_key[0] == queue.next_r:
+            return  # keeps its place among equals
+        queue.heap_key = (queue.next_r, next(self._tickets))
+        heapq.heappush(self._heap, (*queue.heap_key, queue.index))
+        if len(self._heap) > 2 * len(self._queues) + 16:
+            # Stale entries outnumber live ones: rebuild from the queues with waiters.
+            self._heap = [
+                (*q.heap_key, q.index) for q in self._queues.values() if q.heap_key is not None
+            ]
+            heapq.heapify(self._heap)
 
     def _note_demand(self) -> None:
         self.demand.set(self.executing + self.waiting)

@@ -10,6 +10,10 @@ Kubernetes 1.32's arithmetic, so that the same configuration gives the same limi
 - upper = nominal + round(nominal * borrowingLimitPercent / 100), or + the server's
   limit when there is no borrowing limit.
 
+Every rounding is Go's (`go_round`: halves away from zero, as math.Round), not
+Python's `round` (halves to even), wherever Kubernetes calls math.Round: a node-high
+level of 98 seats lending 25% lends 24.5 seats, which Kubernetes rounds to 25.
+
 Every adjustment period (10 s in kube-apiserver) the current limits are recomputed from
 each level's seat demand (seats executing plus seats waiting), integrated over the
 period: a level keeps at least the lesser of its nominal limit and its demand's high
@@ -37,6 +41,17 @@ MIN_TARGET = 0.001
 """Stands in for a zero target, so that every level has a proportion."""
 
 
+def go_round(value: float) -> int:
+    """Go's math.Round: the nearest integer, halves away from zero (Python's `round`
+    sends them to the even neighbour: round(24.5) is 24, Go's 25)."""
+    whole = math.trunc(value)
+    # value - whole is exact in binary floating point, so no half is lost to rounding
+    # (as it would be in floor(value + 0.5) for 0.49999999999999994).
+    if abs(value - whole) >= 0.5:
+        whole += 1 if value > 0 else -1
+    return whole
+
+
 @dataclass(frozen=True)
 class SeatLimits:
     nominal: int
@@ -49,16 +64,17 @@ def configured_limits(server_limit: int, levels: Sequence[PriorityLevel]) -> dic
     share_sum = sum(level.nominal_concurrency_shares for level in levels)
     limits: dict[str, SeatLimits] = {}
     for level in levels:
+        # Kubernetes' float64 arithmetic, in its order.
         nominal = (
-            math.ceil(server_limit * level.nominal_concurrency_shares / share_sum)
+            math.ceil(float(server_limit) * float(level.nominal_concurrency_shares) / share_sum)
             if share_sum > 0
             else 0
         )
-        lendable = round(nominal * level.lendable_percent / 100)
+        lendable = go_round(float(nominal) * float(level.lendable_percent) / 100)
         if level.borrowing_limit_percent is None or level.exempt:
             borrowable = server_limit
         else:
-            borrowable = round(nominal * level.borrowing_limit_percent / 100)
+            borrowable = go_round(float(nominal) * float(level.borrowing_limit_percent) / 100)
         limits[level.name] = SeatLimits(nominal, nominal - lendable, nominal + borrowable)
     return limits
 
@@ -105,9 +121,9 @@ class DemandIntegrator:
         if duration > 0:
             average = self._sum / duration
             variance = max(0.0, self._sum_squares / duration - average * average)
-            demand = Demand(average, math.sqrt(variance), round(self._max), duration)
+            demand = Demand(average, math.sqrt(variance), go_round(self._max), duration)
         else:
-            demand = Demand(0.0, 0.0, round(self._max), 0.0)
+            demand = Demand(0.0, 0.0, go_round(self._max), 0.0)
         self._reset(now)
         return demand
 
@@ -209,7 +225,7 @@ def current_limits(nominal_sum: int, levels: Mapping[str, LevelDemand]) -> Adjus
         fraction = (remaining - lower_sum) / (floor_sum - lower_sum)
         for name in limited:
             lower = levels[name].limits.lower
-            current[name] = lower + round((floors[name] - lower) * fraction)
+            current[name] = lower + go_round((floors[name] - lower) * fraction)
     else:
         items = [
             AllocationItem(targets[name], floors[name], levels[name].limits.upper)
@@ -217,5 +233,5 @@ def current_limits(nominal_sum: int, levels: Mapping[str, LevelDemand]) -> Adjus
         ]
         allocations, fair = allocate(nominal_sum, items)
         for name, seats in zip(limited, allocations, strict=True):
-            current[name] = round(seats)
+            current[name] = go_round(seats)
     return Adjustment(current, targets, fair)

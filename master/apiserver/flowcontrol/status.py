@@ -66,7 +66,8 @@ def with_condition(schema: Any, levels: Mapping[str, Any]) -> Any | None:
 async def write_dangling(
     registry: Registry, schemas: Mapping[str, Any], levels: Mapping[str, Any]
 ) -> int:
-    """Update each schema whose Dangling condition is out of date; how many were."""
+    """Update each schema whose Dangling condition is out of date; how many were (or
+    were found changed meanwhile: 0 means settled)."""
     written = 0
     for schema in list(schemas.values()):
         updated = with_condition(schema, levels)
@@ -78,6 +79,18 @@ async def write_dangling(
             )
         except (errors.Conflict, errors.NotFound):
             # Changed or gone meanwhile: the event that says so brings another round.
+            # Counted, as not yet settled.
+            written += 1
+            continue
+        except errors.Unavailable:
+            raise
+        except errors.ApiError as e:
+            # Refused for good (an admission webhook on /status): the others go on.
+            log.warning(
+                "flow schema condition refused",
+                key=f"flowschemas/{schema.metadata.name}",
+                error=e.message,
+            )
             continue
         written += 1
         log.info(

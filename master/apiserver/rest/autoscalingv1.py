@@ -27,6 +27,7 @@ from aiohttp import web
 from client import errors
 from client.kinds import by_resource
 from master.apiserver.access import Request as AccessRequest
+from master.apiserver.auth.user import UserInfo
 from master.apiserver.listing import list_objects
 from master.apiserver.patching import (
     PatchError,
@@ -34,7 +35,7 @@ from master.apiserver.patching import (
     json_patch,
     strategic_merge_patch,
 )
-from master.apiserver.rest import kubeproto, status
+from master.apiserver.rest import flowheaders, kubeproto, status
 from master.apiserver.rest.bodies import request_body
 from master.apiserver.rest.encoding import encode
 from master.apiserver.rest.impersonation import acting_user
@@ -132,8 +133,11 @@ class AutoscalingV1Api:
                 verb = "update"
             if body is not None and verb == "create":
                 name = str((body.get("metadata") or {}).get("name") or "")
-            await self._authorize(request, verb, namespace, name)
-            return await self._dispatch(request, verb, namespace, name, body)
+            described, user = await self._authorize(request, verb, namespace, name)
+            async with self.service.gate.admit(
+                verb, HPAS.resource, described, user, flowheaders.remember(request)
+            ):
+                return await self._dispatch(request, verb, namespace, name, body)
         except (errors.ApiError, HttpError) as e:
             return status.respond(status.of_error(e, HPAS, name))
 
@@ -187,12 +191,17 @@ class AutoscalingV1Api:
         meta["resourceVersion"] = current["metadata"].get("resourceVersion", "")
         return patched
 
-    async def _authorize(self, request: web.Request, verb: str, namespace: str, name: str) -> None:
+    async def _authorize(
+        self, request: web.Request, verb: str, namespace: str, name: str
+    ) -> tuple[AccessRequest | None, UserInfo | None]:
+        """The request and its user once allowed (None, None without access control)."""
         access = self.service.access
         if not access.enabled:
-            return
+            return None, None
         user = await acting_user(access, request)
-        await access.authorize(AccessRequest(verb, HPAS, namespace, name), user)
+        described = AccessRequest(verb, HPAS, namespace, name)
+        await access.authorize(described, user)
+        return described, user
 
     async def _dispatch(
         self,

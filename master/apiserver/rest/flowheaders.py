@@ -7,6 +7,8 @@ watch's or a log's response is sent while its handler is still running.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 
 from master.apiserver.flowcontrol.dispatcher import Admission
@@ -24,3 +26,13 @@ async def add_headers(request: web.Request, response: web.StreamResponse) -> Non
         return
     response.headers[FLOW_SCHEMA_UID] = admitted.flow_schema_uid
     response.headers[PRIORITY_LEVEL_UID] = admitted.priority_level_uid
+
+
+def remember(request: web.Request) -> Callable[[Admission], None]:
+    """What the gate calls with a request's classification, before it waits: the answer
+    names them even when it is a refusal for load, as kube-apiserver's does."""
+
+    def classified(admission: Admission) -> None:
+        request[ADMITTED] = admission
+
+    return classified

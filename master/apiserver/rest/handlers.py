@@ -38,6 +38,7 @@ from master.apiserver.auth.user import UserInfo
 from master.apiserver.componentstatus import DEPRECATION, not_allowed
 from master.apiserver.customresources.conversion import Converter
 from master.apiserver.customresources.serving import CustomResources
+from master.apiserver.flowcontrol import gate
 from master.apiserver.listing import list_objects
 from master.apiserver.patching import (
     PatchError,
@@ -327,10 +328,13 @@ class RestApi:
             caller.CALLER.set(user or ANONYMOUS)
             caller.WARNINGS.set(request.setdefault(WARNINGS, []))
             described = None if user is None else self._described(request, target, verb)
+            if verb in ("update", "patch") and request.can_read_body:
+                # Read before a seat is taken: a client sending its body slowly must not
+                # hold its priority level's seat meanwhile (a create's is read already).
+                await request.read()
             async with self.service.gate.admit(
-                verb, target.kind.resource, described, user
-            ) as admitted:
-                request[flowheaders.ADMITTED] = admitted
+                verb, target.kind.resource, described, user, flowheaders.remember(request)
+            ):
                 response = await self._dispatch(verb, request, target)
             for warning in request.get(WARNINGS, []):
                 # RFC 7234's quoted-string: JSON's escaping of quotes and backslashes.
@@ -654,6 +658,8 @@ class RestApi:
         # Converted before the 200 too: a conversion webhook that is down is the
         # request's 500, not a stream broken after its first line.
         initial = await customobjects.served(self.converter, t.kind, initial)
+        # The list is read: the stream needs no seat of API Priority and Fairness.
+        gate.initialised()
         events = one_by_one(
             self.service.watch_cache.watch_batches(
                 t.kind,

@@ -32,8 +32,9 @@ from client.kinds import Kind, by_resource
 from client.metricsapi import API_VERSION, NODE_METRICS, POD_METRICS, node_metrics, pod_metrics
 from master.apiserver import nodeagents
 from master.apiserver.access import Request as AccessRequest
+from master.apiserver.auth.user import UserInfo
 from master.apiserver.listing import list_objects
-from master.apiserver.rest import status
+from master.apiserver.rest import flowheaders, status
 from master.apiserver.rest.encoding import encode
 from master.apiserver.rest.impersonation import acting_user
 from master.apiserver.rest.status import HttpError
@@ -77,13 +78,17 @@ class ResourceMetricsApi:
             kind, namespace, name = self._target(request.match_info["tail"])
             if request.query.get("watch", "").lower() in ("1", "true"):
                 raise HttpError("MethodNotAllowed", "metrics.k8s.io serves no watch")
-            await self._authorize(request, kind, namespace, name)
+            described, user = await self._authorize(request, kind, namespace, name)
             q = request.query
             selection = parse(q.get("labelSelector", ""), q.get("fieldSelector", ""))
-            if kind is NODE_METRICS:
-                found: list[Any] = await self._nodes(name, selection)
-            else:
-                found = await self._pods(namespace, name, selection)
+            verb = "get" if name else "list"
+            async with self.service.gate.admit(
+                verb, kind.resource, described, user, flowheaders.remember(request)
+            ):
+                if kind is NODE_METRICS:
+                    found: list[Any] = await self._nodes(name, selection)
+                else:
+                    found = await self._pods(namespace, name, selection)
             if name:
                 if not found:
                     raise errors.NotFound(f'{kind.singular}.{kind.group} "{name}" not found')
@@ -113,13 +118,18 @@ class ResourceMetricsApi:
             raise _not_found()
         return kind, namespace, parts[1] if len(parts) > 1 else ""
 
-    async def _authorize(self, request: web.Request, kind: Kind, namespace: str, name: str) -> None:
+    async def _authorize(
+        self, request: web.Request, kind: Kind, namespace: str, name: str
+    ) -> tuple[AccessRequest | None, UserInfo | None]:
+        """The request and its user once allowed (None, None without access control)."""
         access = self.service.access
         if not access.enabled:
-            return
+            return None, None
         verb = "get" if name else "list"
         user = await acting_user(access, request)
-        await access.authorize(AccessRequest(verb, kind, namespace, name), user)
+        described = AccessRequest(verb, kind, namespace, name)
+        await access.authorize(described, user)
+        return described, user
 
     async def _stats(self, node: str) -> nodeagent_pb2.StatsResponse | None:
         """The node's kubelet's answer, or None when it has none to give in time."""

@@ -5,6 +5,7 @@ at once with a 429, and node heartbeats and administrators go through all the sa
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 from client import errors
 from client.api import ApiClient, ClientOptions
 from client.codec import from_dict
+from client.timeouts import within
 from master.apiserver.rest import flowheaders
 from master.apiserver.server import ApiServer
 from proto import core_pb2, flowcontrol_pb2, rbac_pb2, workloads_pb2
@@ -113,8 +115,11 @@ def rejected(server: ApiServer, reason: str) -> float:
     return float(value or 0)
 
 
-async def alice_in_a_level_of_her_own(admin: ApiClient, server: ApiServer) -> None:
-    """A Reject level that may not borrow, and alice's requests in it."""
+async def alice_in_a_level_of_her_own(
+    admin: ApiClient, server: ApiServer, response: dict[str, Any] | None = None
+) -> None:
+    """A level that may not borrow (Reject unless `response` says otherwise), and alice's
+    requests in it."""
     level = from_dict(
         flowcontrol_pb2.PriorityLevelConfiguration,
         {
@@ -126,7 +131,7 @@ async def alice_in_a_level_of_her_own(admin: ApiClient, server: ApiServer) -> No
                 "limited": {
                     "nominalConcurrencyShares": 1,
                     "borrowingLimitPercent": 0,
-                    "limitResponse": {"type": "Reject"},
+                    "limitResponse": response or {"type": "Reject"},
                 },
             },
         },
@@ -218,7 +223,78 @@ async def test_the_http_api_refuses_a_full_level_with_429_and_retry_after(cluste
             body = await r.json()
             assert r.status == 429
             assert r.headers["Retry-After"] == "1"
+            # Named even when refused, as kube-apiserver names them on classification.
+            assert r.headers[flowheaders.FLOW_SCHEMA_UID] == await uid(
+                admin, "flowschemas", "alice-only"
+            )
+            assert r.headers[flowheaders.PRIORITY_LEVEL_UID] == await uid(
+                admin, "prioritylevelconfigurations", "tiny"
+            )
         assert body["reason"] == "TooManyRequests"
     finally:
         held.release.set()
         await asyncio.gather(slow, return_exceptions=True)
+
+
+def waiting(server: ApiServer) -> float:
+    value = server.metrics.registry.get_sample_value(
+        "apiserver_flowcontrol_current_inqueue_requests",
+        {"flow_schema": "alice-only", "priority_level": "tiny"},
+    )
+    return float(value or 0)
+
+
+async def test_a_client_that_goes_away_while_queued_leaves_its_queue(cluster):
+    admin = cluster.clients["admin"]
+    await admin.create(configmap("slow"))
+    queued = {"type": "Queue", "queuing": {"queues": 1, "handSize": 1, "queueLengthLimit": 5}}
+    await alice_in_a_level_of_her_own(admin, cluster.server, queued)
+    held = Held(cluster.server)
+    # A patient client: its request holds the level's one seat for the whole test.
+    patient = ApiClient([cluster.server.endpoint], ClientOptions(token="alice-token", timeout=60))
+    slow = asyncio.create_task(patient.get("configmaps", "default", "slow"))
+    try:
+        await eventually(held.entered.is_set, what="alice's first request running")
+        path = f"{cluster.url}/api/v1/namespaces/default/configmaps"
+        headers = {"Authorization": "Bearer alice-token"}
+        async with aiohttp.ClientSession() as session:
+            queued_get = asyncio.create_task(session.get(path, headers=headers))
+            await eventually(lambda: waiting(cluster.server) == 1, what="alice's list queued")
+            queued_get.cancel()  # the client gives up: its connection closes
+            await asyncio.gather(queued_get, return_exceptions=True)
+        # Out of the queue now, not when its 15 s wait runs out.
+        await eventually(lambda: waiting(cluster.server) == 0, timeout=5, what="queue left")
+        assert not slow.done()
+    finally:
+        held.release.set()
+        await asyncio.gather(slow, return_exceptions=True)
+        await patient.close()
+
+
+async def test_an_open_watch_gives_its_seat_back_once_it_has_read_its_initial_list(cluster):
+    admin, alice = cluster.clients["admin"], cluster.clients["alice"]
+    await admin.create(configmap("seen"))
+    await alice_in_a_level_of_her_own(admin, cluster.server)
+    path = f"{cluster.url}/api/v1/namespaces/default/configmaps?watch=true"
+    headers = {"Authorization": "Bearer alice-token"}
+    async with aiohttp.ClientSession() as session, session.get(path, headers=headers) as r:
+        assert r.status == 200
+        first = json.loads(await within(r.content.readline(), 10))
+        assert (first["type"], first["object"]["metadata"]["name"]) == ("ADDED", "seen")
+        # Her level has one seat, and her watch is still open: the seat is free again.
+        assert (await alice.get("configmaps", "default", "seen")).metadata.name == "seen"
+        async with session.get(path, headers=headers) as again:
+            assert again.status == 200
+
+
+async def test_a_grpc_watch_from_the_start_reads_its_list_in_a_seat_and_streams_without(cluster):
+    admin, alice = cluster.clients["admin"], cluster.clients["alice"]
+    await admin.create(configmap("seen"))
+    await alice_in_a_level_of_her_own(admin, cluster.server)
+    events = alice.watch("configmaps", "default", resource_version="0")
+    try:
+        first = await within(anext(events), 10)
+        assert first.object is not None and first.object.metadata.name == "seen"
+        assert (await alice.get("configmaps", "default", "seen")).metadata.name == "seen"
+    finally:
+        await events.aclose()

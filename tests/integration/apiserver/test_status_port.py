@@ -58,6 +58,10 @@ async def test_readyz_fails_when_etcd_is_unreachable(apiserver_factory):
     assert "etcd unreachable" in body
 
 
+async def _ready(port: int) -> bool:
+    return await _get(port, "/readyz") == (200, "ok\n")
+
+
 async def test_readyz_waits_until_the_grpc_port_serves(etcd_clean):
     # The status port opens before the gRPC server, which waits for the CRDs to be read:
     # held there, the server must not call itself ready.
@@ -85,7 +89,11 @@ async def test_readyz_waits_until_the_grpc_port_serves(etcd_clean):
         assert "gRPC" in body
         crds_read.set()
         await starting
-        assert await _get(server.status.port, "/readyz") == (200, "ok\n")
+        # Ready once the built-in flow control configuration is in place too.
+        status_port = server.status.port
+        await eventually(
+            lambda: _ready(status_port), what="/readyz 200 once the flow configuration is in"
+        )
         async with stub_for(server.endpoint) as stub:
             await create(stub, configmap("served"))
     finally:

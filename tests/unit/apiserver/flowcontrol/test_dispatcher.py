@@ -185,23 +185,154 @@ async def test_exempt_requests_never_wait() -> None:
     assert {a.priority_level for a in h.admitted} == {"exempt"}
 
 
-async def test_long_running_requests_are_classified_but_take_no_seat() -> None:
+@pytest.mark.parametrize("verb", ["log", "exec", "attach", "portforward"])
+async def test_pod_streams_are_classified_but_take_no_seat(verb: str) -> None:
     d = dispatcher()
     async with holders(d) as h:
         for i in range(20):
-            h.start(pods(user=f"u{i}", verb="watch", long_running=True))
+            h.start(pods(user=f"u{i}", verb=verb, long_running=True))
         await eventually(lambda: len(h.admitted) == 20, interval=0)
+        assert executing(d) == 0
+        h.admitted[0].release_seat()  # holds none: nothing to give back
+        assert executing(d) == 0
+        async with d.admit(pods()):
+            pass
+
+
+def executing(d: Dispatcher, metric: str = "requests") -> float:
+    return sample(
+        d,
+        f"apiserver_flowcontrol_current_executing_{metric}",
+        priority_level="workload",
+        flow_schema="workload",
+    )
+
+
+def watch(user: str) -> RequestDigest:
+    return pods(user=user, verb="watch", long_running=True)
+
+
+async def test_a_watch_waits_for_a_seat_like_a_list_when_the_level_is_full() -> None:
+    d = dispatcher()
+    async with holders(d) as h:
+        for i in range(10):
+            h.start(pods(user=f"u{i}"))
+        await eventually(lambda: len(h.admitted) == 10, interval=0)
+        h.start(watch("watcher"))
+        await eventually(
+            lambda: (
+                sample(
+                    d,
+                    "apiserver_flowcontrol_current_inqueue_requests",
+                    priority_level="workload",
+                    flow_schema="workload",
+                )
+                == 1
+            ),
+            interval=0,
+        )
+        assert len(h.admitted) == 10
+    assert len(h.admitted) == 11
+
+
+async def test_a_released_seat_goes_to_the_next_request_while_the_watch_runs_on() -> None:
+    d = dispatcher()
+    initialised = asyncio.Event()
+    watch_done = asyncio.Event()
+    watch_admitted: list[Admission] = []
+
+    async def run_watch() -> None:
+        async with d.admit(watch("watcher")) as admission:
+            watch_admitted.append(admission)
+            await initialised.wait()
+            admission.release_seat()
+            admission.release_seat()  # a second call changes nothing
+            await watch_done.wait()
+
+    async with holders(d) as h:
+        for i in range(9):
+            h.start(pods(user=f"u{i}"))
+        await eventually(lambda: len(h.admitted) == 9, interval=0)
+        watcher = asyncio.create_task(run_watch())
+        await eventually(lambda: watch_admitted, interval=0)
+        assert watch_admitted[0].priority_level == "workload"
+        assert executing(d) == 10 and executing(d, "seats") == 10
+        h.start(pods(user="late"))
+        await eventually(
+            lambda: (
+                sample(
+                    d,
+                    "apiserver_flowcontrol_current_inqueue_requests",
+                    priority_level="workload",
+                    flow_schema="workload",
+                )
+                == 1
+            ),
+            interval=0,
+        )
+        initialised.set()  # the watch's initial events are out
+        await eventually(lambda: len(h.admitted) == 10, interval=0)
+        assert not watcher.done()  # still inside its context, without a seat
+        assert executing(d) == 10 and executing(d, "seats") == 10
         assert (
             sample(
                 d,
-                "apiserver_flowcontrol_current_executing_requests",
+                "apiserver_flowcontrol_request_execution_seconds_count",
                 priority_level="workload",
                 flow_schema="workload",
+                type="watch",
             )
-            == 0
+            == 1
         )
-        async with d.admit(pods()):
-            pass
+    assert executing(d) == 0
+    watch_done.set()
+    await watcher
+    assert executing(d) == 0 and executing(d, "seats") == 0
+    assert (
+        sample(
+            d,
+            "apiserver_flowcontrol_request_execution_seconds_count",
+            priority_level="workload",
+            flow_schema="workload",
+            type="watch",
+        )
+        == 1
+    )
+
+
+async def test_leaving_the_context_gives_back_a_seat_not_yet_released() -> None:
+    d = dispatcher()
+    async with d.admit(watch("watcher")):
+        assert executing(d) == 1
+    assert executing(d) == 0
+    async with d.admit(pods()) as admission:
+        admission.release_seat()
+        assert executing(d) == 0
+    assert executing(d) == 0
+    assert (
+        sample(
+            d,
+            "apiserver_flowcontrol_request_execution_seconds_count",
+            priority_level="workload",
+            flow_schema="workload",
+            type="regular",
+        )
+        == 1
+    )
+
+
+async def test_a_quiescing_level_is_dropped_once_its_last_watch_gives_its_seat_back() -> None:
+    d = dispatcher()
+    async with d.admit(watch("watcher")) as admission:
+        d.configure([LEASES], [LEADER_LEVEL])
+        assert sample(d, "apiserver_flowcontrol_nominal_limit_seats", priority_level="workload") > 0
+        admission.release_seat()
+        assert (
+            d.metrics.registry.get_sample_value(
+                "apiserver_flowcontrol_nominal_limit_seats", {"priority_level": "workload"}
+            )
+            is None
+        )
 
 
 async def test_a_waiter_times_out_after_the_queue_wait_limit() -> None:

@@ -5,12 +5,23 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 from prometheus_client import CollectorRegistry
 
+from master.apiserver.flowcontrol import queueset as queueset_module
+from master.apiserver.flowcontrol.dispatcher import Dispatcher
 from master.apiserver.flowcontrol.metrics import FlowControlMetrics
-from master.apiserver.flowcontrol.model import Queuing
+from master.apiserver.flowcontrol.model import (
+    FlowSchema,
+    GroupSubject,
+    PolicyRule,
+    PriorityLevel,
+    Queuing,
+    RequestDigest,
+    ResourceRule,
+)
 from master.apiserver.flowcontrol.queueset import Dealer, QueueSet, Rejected, Seat
 from tests.support.waiting import eventually
 
@@ -212,3 +223,102 @@ async def test_fewer_queues_keep_their_waiters_until_they_drain() -> None:
     queues.release(holder)
     await asyncio.gather(*waiters)
     assert queues.idle
+    assert queues.queues_held == 0
+
+
+async def test_queues_with_equal_claims_take_turns() -> None:
+    queues, _ = queue_set(Queuing(queues=3, hand_size=1, queue_length_limit=50), limit=1)
+    holder = await queues.acquire(0, "s", 10)
+    order: list[int] = []
+
+    async def request(flow: int) -> None:
+        seat = await queues.acquire(flow, "s", 10)
+        order.append(flow)
+        queues.release(seat)  # on a clock that stands still: exactly the estimate
+
+    tasks = [asyncio.create_task(request(flow)) for flow in (0, 0, 0, 1, 1, 1, 2, 2, 2)]
+    await eventually(lambda: queues.waiting == 9, interval=0)
+    queues.release(holder)
+    await asyncio.gather(*tasks)
+    assert all(sorted(order[i : i + 3]) == [0, 1, 2] for i in range(0, 9, 3)), order
+
+
+class QueueCensus:
+    """Counts the queue objects a queue set makes, and every read of their attributes
+    (a scan of all queues would read at least one per queue)."""
+
+    def __init__(self, most: int) -> None:
+        self.created = 0
+        self.reads = 0
+        census = self
+
+        class CountedQueue(queueset_module._Queue):
+            def __init__(self, *args: int) -> None:
+                census.created += 1
+                if census.created > most:
+                    raise AssertionError(f"more than {most} queue objects made")
+                super().__init__(*args)
+
+            def __getattribute__(self, name: str) -> object:
+                census.reads += 1
+                return super().__getattribute__(name)
+
+        self.queue_class = CountedQueue
+
+
+@pytest.fixture
+def census(monkeypatch: pytest.MonkeyPatch) -> Iterator[QueueCensus]:
+    counted = QueueCensus(most=100)
+    monkeypatch.setattr(queueset_module, "_Queue", counted.queue_class)
+    yield counted
+
+
+TEN_MILLION = 10**7
+
+
+async def test_ten_million_queues_cost_only_the_queues_in_use(census: QueueCensus) -> None:
+    queues, _ = queue_set(Queuing(queues=TEN_MILLION, hand_size=1, queue_length_limit=50), 2)
+    assert census.created == 0 and queues.queues_held == 0
+    flows = [7, TEN_MILLION - 1, 2**40 + 3, 123_456_789, 42]  # five distinct queues
+    running = [await queues.acquire(flows[0], "s", 10), await queues.acquire(flows[1], "s", 10)]
+    served: list[int] = []
+
+    async def request(flow: int) -> None:
+        seat = await queues.acquire(flow, "s", 10)
+        served.append(flow)
+        queues.release(seat)
+
+    waiters = [asyncio.create_task(request(flow)) for flow in flows * 4]
+    await eventually(lambda: queues.waiting == 20, interval=0)
+    assert queues.queues_held == 5
+    reads_before = census.reads
+    for seat in running:
+        queues.release(seat)
+    await asyncio.gather(*waiters)
+    assert sorted(served) == sorted(flows * 4)
+    # 22 releases and 20 dispatches touched the queues a bounded number of times each,
+    # whatever the number of queues configured.
+    assert census.reads - reads_before < 42 * 30
+    assert queues.idle and queues.queues_held == 0
+    assert census.created <= 5 + 2  # one per flow while busy; made again after idling
+    reads_before = census.reads
+    queues.release(await queues.acquire(flows[2], "s", 10))
+    assert census.reads - reads_before < 50
+    assert queues.queues_held == 0
+
+
+async def test_a_dispatcher_accepts_ten_million_queues_and_makes_only_those_used(
+    census: QueueCensus,
+) -> None:
+    d = Dispatcher(20, FlowControlMetrics(CollectorRegistry()))
+    huge = PriorityLevel("huge", nominal_concurrency_shares=10, queuing=Queuing(TEN_MILLION, 2, 50))
+    everything = ResourceRule(("*",), ("*",), ("*",), cluster_scope=True, namespaces=("*",))
+    schema = FlowSchema(
+        "all", "huge", 100, "ByUser", rules=(PolicyRule((GroupSubject("*"),), (everything,)),)
+    )
+    d.configure([schema], [huge])
+    assert census.created == 0
+    for user in ("alice", "bob", "carol"):
+        async with d.admit(RequestDigest(user=user, verb="list", resource="pods")) as admitted:
+            assert admitted.priority_level == "huge"
+    assert census.created == 3

@@ -14,6 +14,7 @@ from master.apiserver.flowcontrol.seats import (
     allocate,
     configured_limits,
     current_limits,
+    go_round,
     smoothed,
 )
 
@@ -54,6 +55,109 @@ def test_nominal_limits_are_kubernetes_numbers_for_its_suggested_levels() -> Non
     }
 
 
+BUILT_IN = [
+    # master/apiserver/flowcontrol/bootstrap.py's levels (Kubernetes 1.32's mandatory
+    # and suggested ones), with the same numbers.
+    PriorityLevel("exempt", exempt=True, nominal_concurrency_shares=0, lendable_percent=0),
+    PriorityLevel("catch-all", nominal_concurrency_shares=5, lendable_percent=0),
+    PriorityLevel(
+        "system", nominal_concurrency_shares=30, lendable_percent=33, queuing=Queuing(64, 6, 50)
+    ),
+    PriorityLevel(
+        "node-high", nominal_concurrency_shares=40, lendable_percent=25, queuing=Queuing(64, 6, 50)
+    ),
+    PriorityLevel(
+        "leader-election",
+        nominal_concurrency_shares=10,
+        lendable_percent=0,
+        queuing=Queuing(16, 4, 50),
+    ),
+    PriorityLevel(
+        "workload-high",
+        nominal_concurrency_shares=40,
+        lendable_percent=50,
+        queuing=Queuing(128, 6, 50),
+    ),
+    PriorityLevel(
+        "workload-low",
+        nominal_concurrency_shares=100,
+        lendable_percent=90,
+        queuing=Queuing(128, 6, 50),
+    ),
+    PriorityLevel(
+        "global-default",
+        nominal_concurrency_shares=20,
+        lendable_percent=50,
+        queuing=Queuing(128, 6, 50),
+    ),
+]
+
+
+def test_the_built_in_levels_get_kubernetes_limits_at_600_seats() -> None:
+    limits = configured_limits(600, BUILT_IN)
+    # Kubernetes' finishQueueSetReconfigsLocked (apf_controller.go), with the share sum
+    # 0 + 5 + 30 + 40 + 10 + 40 + 100 + 20 = 245:
+    #   nominal = int(math.Ceil(600 * shares / 245))
+    #   lower   = nominal - int(math.Round(nominal * lendablePercent / 100))
+    #   upper   = nominal + 600 (none of them has a borrowingLimitPercent)
+    # Go's math.Round takes halves away from zero: node-high lends round(98 * 0.25 =
+    # 24.5) = 25 and keeps 73, workload-low lends round(245 * 0.9 = 220.5) = 221 and
+    # keeps 24, global-default lends round(49 * 0.5 = 24.5) = 25 and keeps 24; system
+    # lends round(74 * 0.33 = 24.42) = 24 and keeps 50. These are the values of
+    # apiserver_flowcontrol_{nominal,lower,upper}_limit_seats on a kube-apiserver with
+    # --max-requests-inflight=400 --max-mutating-requests-inflight=200.
+    nominal = {
+        "exempt": 0,
+        "catch-all": 13,
+        "system": 74,
+        "node-high": 98,
+        "leader-election": 25,
+        "workload-high": 98,
+        "workload-low": 245,
+        "global-default": 49,
+    }
+    lower = {
+        "exempt": 0,
+        "catch-all": 13,
+        "system": 50,
+        "node-high": 73,
+        "leader-election": 25,
+        "workload-high": 49,
+        "workload-low": 24,
+        "global-default": 24,
+    }
+    assert limits == {
+        name: SeatLimits(nominal[name], lower[name], nominal[name] + 600) for name in nominal
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "rounded"),
+    [
+        (0.5, 1),
+        (1.5, 2),
+        (2.5, 3),
+        (24.5, 25),
+        (220.5, 221),
+        (-2.5, -3),
+        (2.4999999999999996, 2),
+        (0.49999999999999994, 0),
+        (7.0, 7),
+        (-0.4, 0),
+    ],
+)
+def test_go_round_takes_halves_away_from_zero_as_go_does(value: float, rounded: int) -> None:
+    assert go_round(value) == rounded
+
+
+def test_a_part_of_the_way_to_the_floors_rounds_halves_up_as_kubernetes_does() -> None:
+    # One seat for two levels that each want one above a lower bound of 0: each gets
+    # 0 + Round(1 * 0.5) = 1 in Kubernetes' updateBorrowingLocked (Python's round: 0).
+    wanting = LevelDemand(SeatLimits(1, 0, 10), exempt=False, high_watermark=1, smoothed=1.0)
+    adjustment = current_limits(1, {"a": wanting, "b": wanting})
+    assert adjustment.current == {"a": 1, "b": 1}
+
+
 def test_exempt_shares_count_in_the_sum() -> None:
     without = configured_limits(100, [PriorityLevel("a", nominal_concurrency_shares=10)])
     with_exempt = configured_limits(
@@ -84,7 +188,8 @@ def test_lower_and_upper_limits_come_from_lendable_and_borrowing_percentages() -
             PriorityLevel("b", nominal_concurrency_shares=1),
         ],
     )
-    assert limits["a"] == SeatLimits(nominal=50, lower=38, upper=75)
+    # 25% of 50 is 12.5 lendable seats, which Go's math.Round makes 13.
+    assert limits["a"] == SeatLimits(nominal=50, lower=37, upper=75)
     assert limits["b"] == SeatLimits(nominal=50, lower=50, upper=150)
 
 
