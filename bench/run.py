@@ -355,6 +355,18 @@ RUNS = [
         "secure API server creates/s ÷ insecure (TLS, client certs, RBAC, audit, encryption)",
     ),
     Run(
+        "priority_fairness",
+        "bench.priority_fairness",
+        ["--flood", "32", "--seconds", "12", "--limit", "4"],
+        lambda text: _pick(
+            text,
+            ratio=r"bystander's p99 under the flood, .*? ratio: ([\d.]+)",
+            ratio_node_p99=r"node Lease renewal p99, .*? ratio: ([\d.]+)",
+            ratio_flood_lists=r"flood lists/s, .*? ratio: ([\d.]+)",
+        ),
+        "a bystander's p99 under one user's flood, inflight cap ÷ API Priority and Fairness",
+    ),
+    Run(
         "watch_fanout",
         "bench.watch_fanout",
         ["--watchers", "300", "--objects", "300"],
