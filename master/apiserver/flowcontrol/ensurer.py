@@ -22,17 +22,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
-
-from client import errors
 from client.codec import from_dict
 from client.kinds import Kind, by_resource
 from master.apiserver.deletion import Deleter
 from master.apiserver.flowcontrol import bootstrap
+from master.apiserver.flowcontrol.writing import attempt
 from master.apiserver.registry import Registry
 from master.apiserver.strategies import strategy_for
-
-log = structlog.get_logger("apiserver.flowcontrol")
 
 FLOW_SCHEMAS = by_resource("flowschemas")
 PRIORITY_LEVELS = by_resource("prioritylevelconfigurations")
@@ -120,39 +116,21 @@ class Ensurer:
         return written
 
     async def _ensure_one(self, want: Wanted, found: Any | None) -> int:
-        name = want.obj.metadata.name
-        try:
-            if found is None:
-                await self.registry.create(want.kind, "", want.obj.SerializeToString())
-                log.info("built-in flow control object created", key=f"{want.kind.resource}/{name}")
-                return 1
-            if not want.mandatory and not may_update_spec(found):
-                return 0
-            spec = wanted_spec(want, found)
-            if found.spec == spec:
-                return 0
-            updated: Any = type(found)()
-            updated.CopyFrom(found)
-            updated.spec.CopyFrom(spec)
-            updated.metadata.annotations[bootstrap.AUTO_UPDATE] = "true"
-            await self.registry.update(want.kind, "", updated.SerializeToString())
-            log.info("built-in flow control object restored", key=f"{want.kind.resource}/{name}")
-            return 1
-        except (errors.AlreadyExists, errors.Conflict, errors.NotFound):
-            # Another API server did it first, or this one's view is behind the store:
-            # the event that says so brings another round. Counted, as not yet settled.
-            return 1
-        except errors.Unavailable:
-            raise
-        except errors.ApiError as e:
-            # Refused for good (an admission webhook, a policy): the others go on, and
-            # this one is tried again at the next change.
-            log.warning(
-                "built-in flow control object refused",
-                key=f"{want.kind.resource}/{name}",
-                error=e.message,
-            )
+        key = f"{want.kind.resource}/{want.obj.metadata.name}"
+        if found is None:
+            created = self.registry.create(want.kind, "", want.obj.SerializeToString())
+            return await attempt(created, key, "built-in object created", "creation refused")
+        if not want.mandatory and not may_update_spec(found):
             return 0
+        spec = wanted_spec(want, found)
+        if found.spec == spec:
+            return 0
+        updated: Any = type(found)()
+        updated.CopyFrom(found)
+        updated.spec.CopyFrom(spec)
+        updated.metadata.annotations[bootstrap.AUTO_UPDATE] = "true"
+        restored = self.registry.update(want.kind, "", updated.SerializeToString())
+        return await attempt(restored, key, "built-in object restored", "restoring refused")
 
     async def _remove_unwanted(self, kind: Kind, objects: Iterable[Any], keep: set[str]) -> int:
         removed = 0
@@ -161,15 +139,11 @@ class Ensurer:
             asks = _bool(obj.metadata.annotations.get(bootstrap.AUTO_UPDATE, ""))
             if name in keep or asks is not True:
                 continue
-            try:
-                await self.deleter.delete(kind, "", name, precondition_uid=obj.metadata.uid)
-                log.info("no longer built in, deleted", key=f"{kind.resource}/{name}")
-            except (errors.NotFound, errors.Conflict):
-                pass
-            except errors.Unavailable:
-                raise
-            except errors.ApiError as e:
-                log.warning("deletion refused", key=f"{kind.resource}/{name}", error=e.message)
-                continue
-            removed += 1
+            deleted = self.deleter.delete(kind, "", name, precondition_uid=obj.metadata.uid)
+            removed += await attempt(
+                deleted,
+                f"{kind.resource}/{name}",
+                "no longer built in, deleted",
+                "deletion refused",
+            )
         return removed

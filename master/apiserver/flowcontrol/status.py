@@ -12,14 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import structlog
-
-from client import errors
 from client.kinds import by_resource
 from client.timestamps import now
+from master.apiserver.flowcontrol.writing import attempt
 from master.apiserver.registry import Registry
-
-log = structlog.get_logger("apiserver.flowcontrol")
 
 FLOW_SCHEMAS = by_resource("flowschemas")
 DANGLING = "Dangling"
@@ -73,29 +69,7 @@ async def write_dangling(
         updated = with_condition(schema, levels)
         if updated is None:
             continue
-        try:
-            await registry.update(
-                FLOW_SCHEMAS, "", updated.SerializeToString(), subresource="status"
-            )
-        except (errors.Conflict, errors.NotFound):
-            # Changed or gone meanwhile: the event that says so brings another round.
-            # Counted, as not yet settled.
-            written += 1
-            continue
-        except errors.Unavailable:
-            raise
-        except errors.ApiError as e:
-            # Refused for good (an admission webhook on /status): the others go on.
-            log.warning(
-                "flow schema condition refused",
-                key=f"flowschemas/{schema.metadata.name}",
-                error=e.message,
-            )
-            continue
-        written += 1
-        log.info(
-            "flow schema condition written",
-            key=f"flowschemas/{schema.metadata.name}",
-            dangling=updated.status.conditions[-1].status,
-        )
+        write = registry.update(FLOW_SCHEMAS, "", updated.SerializeToString(), subresource="status")
+        key = f"flowschemas/{schema.metadata.name}"
+        written += await attempt(write, key, "Dangling condition written", "condition refused")
     return written
