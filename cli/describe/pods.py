@@ -256,6 +256,10 @@ def describe_pod(w: Writer, pod: core_pb2.Pod) -> None:
     w.field(0, "Priority", spec.priority)
     if spec.priority_class_name:
         w.field(0, "Priority Class Name", spec.priority_class_name)
+    if spec.runtime_class_name:
+        w.field(0, "Runtime Class Name", spec.runtime_class_name)
+    if spec.service_account_name:
+        w.field(0, "Service Account", spec.service_account_name)
     node = spec.node_name + (f"/{st.host_ip}" if st.host_ip else "") if spec.node_name else ""
     w.field(0, "Node", node)
     if st.start_time:
@@ -289,6 +293,13 @@ def describe_pod(w: Writer, pod: core_pb2.Pod) -> None:
         w, 0, "Init Containers", list(spec.init_containers), list(st.init_container_statuses)
     )
     write_containers(w, 0, "Containers", list(spec.containers), list(st.container_statuses))
+    if spec.readiness_gates:
+        # Each gate with the status of the first condition of its type, as kubectl reads it.
+        w.title(0, "Readiness Gates:")
+        w.line(1, "Type", "Status")
+        for gate in spec.readiness_gates:
+            found = next((c for c in st.conditions if c.type == gate.condition_type), None)
+            w.line(1, gate.condition_type, found.status if found is not None else NONE)
     if st.conditions:
         w.title(0, "Conditions:")
         w.line(1, "Type", "Status")
