@@ -26,6 +26,9 @@ the response headers, but take no seat, as kube-apiserver does not dispatch them
 
 `adjust_limits` is Kubernetes' borrowing step; `run` repeats it every 10 s for the life
 of the server.
+
+`snapshot` copies every level's state out for the debug endpoints (debug.py): read in
+one go between two awaits, it is consistent without a lock, and changes nothing.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ from master.apiserver.flowcontrol.model import (
     PriorityLevel,
     RequestDigest,
 )
-from master.apiserver.flowcontrol.queueset import Dealer, QueueSet, Rejected
+from master.apiserver.flowcontrol.queueset import Dealer, QueueSet, QueueSetSnapshot, Rejected
 from master.apiserver.flowcontrol.seats import (
     ADJUSTMENT_PERIOD,
     LevelDemand,
@@ -93,6 +96,16 @@ class Admission:
         a request that holds no seat, does nothing; leaving `Dispatcher.admit`'s context
         calls it if it was not called."""
         self._release()
+
+
+@dataclass(frozen=True)
+class LevelSnapshot:
+    """One priority level at one instant, for the debug dumps (`Dispatcher.snapshot`)."""
+
+    name: str
+    quiescing: bool
+    """No longer configured; kept until its requests are done."""
+    queues: QueueSetSnapshot
 
 
 @dataclass
@@ -200,6 +213,13 @@ class Dispatcher:
         state = self._levels[level]
         return state.limits, state.queues.limit
 
+    def snapshot(self) -> tuple[LevelSnapshot, ...]:
+        """Every level's state, by name, for the debug dumps; reading it changes nothing."""
+        return tuple(
+            LevelSnapshot(name, level.quiescing, level.queues.snapshot())
+            for name, level in sorted(self._levels.items())
+        )
+
     # --- requests ------------------------------------------------------------------
 
     def _classify(self, digest: RequestDigest) -> tuple[FlowSchema, FlowKey, _Level]:
@@ -227,7 +247,13 @@ class Dispatcher:
         queues = level.queues
         arrived = self._clock()
         try:
-            seat = await queues.acquire(key.hash(), schema.name, self.queue_wait_limit)
+            seat = await queues.acquire(
+                key.hash(),
+                schema.name,
+                self.queue_wait_limit,
+                distinguisher=key.distinguisher,
+                digest=digest,
+            )
         except (Rejected, asyncio.CancelledError) as refusal:
             self._observe_wait(admission, arrived, executed=False, exempt=queues.exempt)
             self._reap_if_drained(level)

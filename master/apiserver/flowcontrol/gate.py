@@ -34,6 +34,7 @@ def request_digest(request: AccessRequest, user: UserInfo) -> RequestDigest:
         verb=request.verb,
         is_resource_request=kind is not None,
         api_group=kind.api_version.rpartition("/")[0] if kind is not None else "",
+        api_version=kind.api_version.rpartition("/")[2] if kind is not None else "",
         resource=kind.resource if kind is not None else "",
         subresource=request.subresource,
         namespace=request.namespace,

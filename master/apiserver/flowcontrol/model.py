@@ -132,6 +132,8 @@ class RequestDigest:
     deletecollection); for non-resource requests the lower-case HTTP method."""
     is_resource_request: bool = True
     api_group: str = ""
+    api_version: str = ""
+    """The version of a resource request's path ("v1"); only the debug dump reads it."""
     resource: str = ""
     subresource: str = ""
     namespace: str = ""

@@ -37,6 +37,11 @@ Each waiter is a future; a timer refuses it at the deadline. A waiter whose task
 cancelled (client gone) withdraws from its queue, and is counted as Kubernetes counts
 it, a "time-out"; if it had just been given a seat, the seat goes to the next in line.
 A level at a limit of 0 still runs one request at a time, as in Kubernetes.
+
+For the debug dumps (debug.py) a queue set also keeps what kube-apiserver's keeps: the
+seats executing (besides their count), each request's flow, digest and arrival, and
+running totals of requests dispatched, rejected, timed out and cancelled since the level
+was made; `snapshot` copies them out. None of it is read by dispatching.
 """
 
 from __future__ import annotations
@@ -47,10 +52,11 @@ import itertools
 import math
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 
 from master.apiserver.flowcontrol.metrics import FlowControlMetrics
-from master.apiserver.flowcontrol.model import Queuing
+from master.apiserver.flowcontrol.model import Queuing, RequestDigest
 from master.apiserver.flowcontrol.seats import DemandIntegrator
 
 ESTIMATED_SERVICE_TIME = 0.003
@@ -127,18 +133,86 @@ class _Queue:
 class Seat:
     """One request's place in a queue set: waiting, then holding a seat."""
 
-    def __init__(self, schema: str, queue: _Queue | None, future: asyncio.Future[None]) -> None:
+    def __init__(
+        self,
+        schema: str,
+        queue: _Queue | None,
+        future: asyncio.Future[None],
+        *,
+        arrived: float = 0.0,
+        distinguisher: str = "",
+        digest: RequestDigest | None = None,
+    ) -> None:
         self.schema = schema
         self.queue = queue
         self.future = future
         self.state = _State.WAITING
         self.arrival_r = 0.0
+        self.arrived = arrived
+        """The queue set's clock when the request arrived (for the debug dump)."""
         self.started = 0.0
+        self.distinguisher = distinguisher
+        self.digest = digest
+        """The request, as classified (for the debug dump); None in tests of the set."""
         self.timer: asyncio.TimerHandle | None = None
 
     @property
     def executing(self) -> bool:
         return self.state is _State.EXECUTING
+
+
+@dataclass(frozen=True)
+class RequestSnapshot:
+    """One request waiting or executing, as the debug dump shows it."""
+
+    schema: str
+    distinguisher: str
+    arrived: float
+    """On the queue set's clock (`QueueSetSnapshot.clock` is "now" on it)."""
+    started: float | None
+    """On the queue set's clock; None while it waits."""
+    digest: RequestDigest | None
+
+
+@dataclass(frozen=True)
+class QueueSnapshot:
+    """One existing queue (one holding waiting or executing requests)."""
+
+    index: int
+    next_r: float
+    """Virtual time (seat-seconds) at which its next request starts."""
+    waiting: tuple[RequestSnapshot, ...]
+    """In queue order."""
+    executing: tuple[RequestSnapshot, ...]
+
+
+@dataclass(frozen=True)
+class QueueSetSnapshot:
+    """A queue set's state and running totals at one instant (`QueueSet.snapshot`)."""
+
+    clock: float
+    idle: bool
+    waiting: int
+    executing: int
+    dispatched: int
+    """Requests given a seat (the dispatched_requests_total metric's count)."""
+    rejected: int
+    """Requests refused: at once (queue-full, concurrency-limit) or after waiting
+    (time-out), as kube-apiserver counts them."""
+    timed_out: int
+    """Waiters refused because their wait limit passed."""
+    cancelled: int
+    """Waiters that left their queue without a seat: their wait limit passed or their
+    client went away (kube-apiserver counts both as cancelled)."""
+    queues: tuple[QueueSnapshot, ...]
+    """The existing queues, by index."""
+    queueless: tuple[RequestSnapshot, ...]
+    """Requests executing with no queue: an exempt or a Reject level's."""
+
+
+def _request_snapshot(seat: Seat) -> RequestSnapshot:
+    started = seat.started if seat.state is _State.EXECUTING else None
+    return RequestSnapshot(seat.schema, seat.distinguisher, seat.arrived, started, seat.digest)
 
 
 class QueueSet:
@@ -173,6 +247,13 @@ class QueueSet:
         self._executing_from_queues = 0
         self.waiting = 0
         self.executing = 0
+        self._executing_seats: dict[Seat, None] = {}
+        """The seats held, in the order they were given (for `snapshot` only)."""
+        self.dispatched = 0
+        self.rejected = 0
+        self.timed_out = 0
+        self.cancelled = 0
+        """Running totals for the debug dump (see QueueSetSnapshot)."""
 
     @property
     def idle(self) -> bool:
@@ -182,6 +263,38 @@ class QueueSet:
     def queues_held(self) -> int:
         """How many queues exist now: those with requests waiting or executing."""
         return len(self._queues)
+
+    def snapshot(self) -> QueueSetSnapshot:
+        """A copy of the state for the debug dump; reading it changes nothing."""
+        executing: dict[int, list[RequestSnapshot]] = {}
+        queueless: list[RequestSnapshot] = []
+        for seat in self._executing_seats:
+            found = _request_snapshot(seat)
+            if seat.queue is None:
+                queueless.append(found)
+            else:
+                executing.setdefault(seat.queue.index, []).append(found)
+        queues = tuple(
+            QueueSnapshot(
+                index,
+                queue.next_r,
+                tuple(_request_snapshot(seat) for seat in queue.waiting),
+                tuple(executing.get(index, ())),
+            )
+            for index, queue in sorted(self._queues.items())
+        )
+        return QueueSetSnapshot(
+            clock=self._clock(),
+            idle=self.idle,
+            waiting=self.waiting,
+            executing=self.executing,
+            dispatched=self.dispatched,
+            rejected=self.rejected,
+            timed_out=self.timed_out,
+            cancelled=self.cancelled,
+            queues=queues,
+            queueless=tuple(queueless),
+        )
 
     def configure(self, queuing: Queuing | None, limit: int) -> None:
         """Apply a level's (new) queuing and limit. No queue is made here: new requests
@@ -197,18 +310,36 @@ class QueueSet:
         self.limit = limit
         self._dispatch_as_much_as_possible()
 
-    async def acquire(self, flow_hash: int, schema: str, wait_limit: float) -> Seat:
+    async def acquire(
+        self,
+        flow_hash: int,
+        schema: str,
+        wait_limit: float,
+        *,
+        distinguisher: str = "",
+        digest: RequestDigest | None = None,
+    ) -> Seat:
         """A seat for one request of `schema`'s flow `flow_hash`, after waiting if need be.
+        `distinguisher` and `digest` describe the request in the debug dump only.
 
         Raises Rejected when refused; a cancellation while waiting withdraws the request."""
         self._sync_time()
         loop = asyncio.get_running_loop()
+        arrived = self._clock()
         if self.exempt or self._queuing is None:
             if not self.exempt and not self._can_start():
                 self._reject(schema, "concurrency-limit")
-            seat = Seat(schema, None, loop.create_future())
+            seat = Seat(
+                schema,
+                None,
+                loop.create_future(),
+                arrived=arrived,
+                distinguisher=distinguisher,
+                digest=digest,
+            )
             self._start(seat)
             self._note_demand()
+            self.dispatched += 1
             return seat
         index = self._shuffle_shard(flow_hash)
         queue = self._queues.get(index)
@@ -218,8 +349,10 @@ class QueueSet:
         if queue is None:
             queue = self._queues[index] = _Queue(index)
         seat = self._enqueue(queue, schema, loop.create_future())
+        seat.arrived, seat.distinguisher, seat.digest = arrived, distinguisher, digest
         self._dispatch_as_much_as_possible()
         if seat.executing:
+            self.dispatched += 1
             return seat
         seat.timer = loop.call_later(wait_limit, self._time_out, seat)
         try:
@@ -230,6 +363,7 @@ class QueueSet:
             elif seat.executing:
                 self.release(seat)
             raise
+        self.dispatched += 1
         return seat
 
     def release(self, seat: Seat) -> None:
@@ -240,6 +374,7 @@ class QueueSet:
         self._sync_time()
         seat.state = _State.DONE
         self.executing -= 1
+        del self._executing_seats[seat]
         self._metrics.executing_requests.labels(self.level, seat.schema).dec()
         self._metrics.executing_seats.labels(self.level, seat.schema).dec()
         queue = seat.queue
@@ -255,6 +390,7 @@ class QueueSet:
         return self.executing < max(self.limit, 1)
 
     def _reject(self, schema: str, reason: str) -> None:
+        self.rejected += 1
         self._metrics.rejected.labels(self.level, schema, reason).inc()
         raise Rejected(reason)
 
@@ -309,13 +445,14 @@ class QueueSet:
             seat.timer.cancel()
             seat.timer = None
 
-    def _withdraw(self, seat: Seat) -> None:
+    def _withdraw(self, seat: Seat, *, deadline: bool = False) -> None:
         """Take a waiter out of its queue for good (deadline passed or client gone)."""
         self._sync_time()
         assert seat.queue is not None
         seat.queue.waiting.remove(seat)
         self._leave_queue(seat)
         seat.state = _State.DONE
+        self._count_given_up(deadline=deadline)
         self._metrics.rejected.labels(self.level, seat.schema, "time-out").inc()
         self._settle(seat.queue)
         self._note_demand()
@@ -324,14 +461,21 @@ class QueueSet:
         seat.timer = None
         if seat.state is not _State.WAITING:
             return
-        self._withdraw(seat)
+        self._withdraw(seat, deadline=True)
         if not seat.future.done():
             seat.future.set_exception(Rejected("time-out"))
+
+    def _count_given_up(self, *, deadline: bool) -> None:
+        self.rejected += 1
+        self.cancelled += 1
+        if deadline:
+            self.timed_out += 1
 
     def _start(self, seat: Seat) -> None:
         seat.state = _State.EXECUTING
         seat.started = self._clock()
         self.executing += 1
+        self._executing_seats[seat] = None
         self._metrics.executing_requests.labels(self.level, seat.schema).inc()
         self._metrics.executing_seats.labels(self.level, seat.schema).inc()
         if seat.queue is not None:
@@ -349,6 +493,7 @@ class QueueSet:
             if seat.future.cancelled():
                 # Its task was cancelled and has not yet run to withdraw it: do so here.
                 seat.state = _State.DONE
+                self._count_given_up(deadline=False)
                 self._metrics.rejected.labels(self.level, seat.schema, "time-out").inc()
             else:
                 self._start(seat)

@@ -38,6 +38,7 @@ from master.apiserver.auth.user import UserInfo
 from master.apiserver.componentstatus import DEPRECATION, not_allowed
 from master.apiserver.customresources.conversion import Converter
 from master.apiserver.customresources.serving import CustomResources
+from master.apiserver.flowcontrol import debug as flowdebug
 from master.apiserver.flowcontrol import gate
 from master.apiserver.listing import list_objects
 from master.apiserver.patching import (
@@ -229,6 +230,9 @@ class RestApi:
             web.get("/openapi/v2", self._openapi_v2),
             web.get("/openapi/v3", self._openapi_index),
             web.get("/openapi/v3/{path:.+}", self._openapi_document),
+            web.get(flowdebug.PRIORITY_LEVELS, self._flowcontrol_dump),
+            web.get(flowdebug.QUEUES, self._flowcontrol_dump),
+            web.get(flowdebug.REQUESTS, self._flowcontrol_dump),
             # metrics.k8s.io is not a stored group: its routes go before the generic ones.
             *ResourceMetricsApi(self.service).routes(),
             # Reviews are asked, not stored (kubectl auth can-i, whoami).
@@ -302,6 +306,26 @@ class RestApi:
         if text is None:
             return status.respond(status.of_error(_not_found_path()))
         return web.Response(text=text, content_type=JSON)
+
+    # API Priority and Fairness' debug dumps -------------------------------------------------
+
+    async def _flowcontrol_dump(self, request: web.Request) -> web.Response:
+        """kube-apiserver's text tables of the dispatcher's levels, queues and requests;
+        a 404 where flow control is off, as where kube-apiserver runs without it."""
+        if (refused := await self._nonresource(request)) is not None:
+            return refused
+        dispatcher = self.service.gate.dispatcher
+        if dispatcher is None:
+            return status.respond(status.of_error(_not_found_path()))
+        levels = dispatcher.snapshot()
+        if request.path == flowdebug.PRIORITY_LEVELS:
+            text = flowdebug.dump_priority_levels(levels)
+        elif request.path == flowdebug.QUEUES:
+            text = flowdebug.dump_queues(levels)
+        else:
+            details = bool(request.query.get(flowdebug.INCLUDE_REQUEST_DETAILS, ""))
+            text = flowdebug.dump_requests(levels, details=details)
+        return web.Response(text=text, content_type="text/plain")
 
     # Resources ----------------------------------------------------------------------------
 
