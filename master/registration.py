@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from collections.abc import Iterable
 from dataclasses import KW_ONLY, dataclass, field
 
 import structlog
@@ -25,6 +26,7 @@ import structlog
 from client.api import ApiClient
 from client.errors import AlreadyExists, ApiError, Conflict, NotFound
 from client.timeouts import within
+from client.timestamps import try_epoch
 from master.leaderelection.lease import LEASE_NAMESPACE, micro_time
 from proto import workloads_pb2
 
@@ -38,6 +40,38 @@ SCHEME_ANNOTATION = "prometheus.io/scheme"
 LEASE_PREFIX = "tugboat-"
 DURATION_SECONDS = 15
 RENEW_INTERVAL = 5.0
+
+
+STALE_AFTER = 3600.0
+"""Seconds after its last renewal that a registration is a process long gone."""
+
+
+@dataclass(frozen=True)
+class Registered:
+    """One live registration, as its readers (discovery, component statuses) need it."""
+
+    component: str
+    identity: str
+    address: str
+    """host:port of the status port."""
+    scheme: str
+    """http, or https when the status port serves TLS."""
+
+
+def registered(leases: Iterable[workloads_pb2.Lease], now: float) -> list[Registered]:
+    """The registrations among `leases` renewed within STALE_AFTER of `now` (epoch
+    seconds), by Lease name; a Lease without component, address or a readable renewal
+    time is none."""
+    found = []
+    for lease in sorted(leases, key=lambda x: x.metadata.name):
+        component = lease.metadata.labels.get(COMPONENT_LABEL, "")
+        address = lease.metadata.annotations.get(ADDRESS_ANNOTATION, "")
+        renewed = try_epoch(lease.spec.renew_time) if lease.spec.renew_time else None
+        if not component or not address or renewed is None or now - renewed > STALE_AFTER:
+            continue
+        scheme = lease.metadata.annotations.get(SCHEME_ANNOTATION, "http")
+        found.append(Registered(component, lease.spec.holder_identity, address, scheme))
+    return found
 
 
 def lease_name(component: str, identity: str) -> str:

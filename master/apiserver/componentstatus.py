@@ -45,12 +45,11 @@ from yarl import URL
 
 from client import errors
 from client.kinds import COMPONENT_STATUSES, by_resource
-from client.timestamps import try_epoch
 from master.apiserver.etcd import Etcd
 from master.apiserver.selection import Selection, parse
 from master.apiserver.watchcache import WatchCache
 from master.leaderelection.lease import LEASE_NAMESPACE
-from master.registration import ADDRESS_ANNOTATION, COMPONENT_LABEL, SCHEME_ANNOTATION
+from master.registration import COMPONENT_LABEL, registered
 from proto import core_pb2, workloads_pb2
 
 __all__ = [
@@ -71,9 +70,6 @@ PROBE_TIMEOUT = 20.0
 """Seconds a health endpoint has to answer: kube-apiserver's probeTimeOut."""
 MAX_BODY = 10 * 1024
 """The most of an answer's body kept as the message, as Kubernetes' HTTP prober reads."""
-STALE_REGISTRATION = 3600.0
-"""A registration unrenewed this long is a process long gone: not probed (discovery.py
-drops it from Prometheus' targets after as long)."""
 COMPONENTS = {"controller-manager": "tug-controller-manager", "scheduler": "tug-scheduler"}
 """Each ComponentStatus name and the Tugboat component it reports, in kube-apiserver's
 order (which its Go map then shuffles; a fixed one reads better)."""
@@ -184,21 +180,12 @@ class Instance:
 
 
 def instances(leases: Iterable[workloads_pb2.Lease], component: str, now: float) -> list[Instance]:
-    """The component's registered processes, renewed within STALE_REGISTRATION, by name."""
-    found = []
-    for lease in sorted(leases, key=lambda x: x.metadata.name):
-        notes = lease.metadata.annotations
-        if lease.metadata.labels.get(COMPONENT_LABEL) != component:
-            continue
-        address = notes.get(ADDRESS_ANNOTATION, "")
-        renewed = try_epoch(lease.spec.renew_time) if lease.spec.renew_time else None
-        if not address or renewed is None or now - renewed > STALE_REGISTRATION:
-            continue
-        scheme = notes.get(SCHEME_ANNOTATION, "http")
-        found.append(
-            Instance(lease.spec.holder_identity, f"{scheme}://{address}/healthz", scheme == "https")
-        )
-    return found
+    """The component's live registered processes (master/registration.py), by name."""
+    return [
+        Instance(r.identity, f"{r.scheme}://{r.address}/healthz", r.scheme == "https")
+        for r in registered(leases, now)
+        if r.component == component
+    ]
 
 
 def pick(probes: Sequence[tuple[Instance, Probe]], leader: str) -> Probe:

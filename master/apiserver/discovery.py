@@ -30,15 +30,12 @@ from aiohttp import web
 
 from client.api import ApiClient
 from client.errors import ApiError, Unavailable
-from client.timestamps import try_epoch as parse_time
-from master.registration import ADDRESS_ANNOTATION, COMPONENT_LABEL, SCHEME_ANNOTATION
+from master.registration import COMPONENT_LABEL, registered
 from proto import core_pb2, workloads_pb2
 
 log = structlog.get_logger("apiserver.discovery")
 
 PATH = "/discovery/prometheus"
-STALE_REGISTRATION = 3600.0
-"""Seconds after its last renewal that a registration stops being listed."""
 JOBS = {
     "tug-apiserver": "apiserver",
     "tug-scheduler": "kube-scheduler",
@@ -74,27 +71,16 @@ def _group(target: str, **labels: str) -> Group:
 def registration_groups(leases: Sequence[workloads_pb2.Lease], now: float) -> list[Group]:
     """Master components from their registration Leases; stale ones left out."""
     out: list[Group] = []
-    for lease in sorted(leases, key=lambda x: x.metadata.name):
-        component = lease.metadata.labels.get(COMPONENT_LABEL, "")
-        address = lease.metadata.annotations.get(ADDRESS_ANNOTATION, "")
-        renewed = parse_time(lease.spec.renew_time) if lease.spec.renew_time else None
-        if not component or not address or renewed is None:
-            continue
-        if now - renewed > STALE_REGISTRATION:
-            continue
-        identity = lease.spec.holder_identity
-        job = JOBS.get(component, component)
-        scheme = lease.metadata.annotations.get(SCHEME_ANNOTATION, "http")
-        out.append(
-            _group(address, job=job, component=component, identity=identity, __scheme__=scheme)
-        )
-        if component == "tug-controller-manager":
+    for r in registered(leases, now):
+        job = JOBS.get(r.component, r.component)
+        labels = {"component": r.component, "identity": r.identity}
+        out.append(_group(r.address, job=job, **labels, __scheme__=r.scheme))
+        if r.component == "tug-controller-manager":
             out.append(
                 _group(
-                    address,
+                    r.address,
                     job="kube-state-metrics",
-                    component=component,
-                    identity=identity,
+                    **labels,
                     __metrics_path__=STATE_METRICS_PATH,
                 )
             )

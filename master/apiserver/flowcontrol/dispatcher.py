@@ -233,14 +233,22 @@ class Dispatcher:
         return _admission(schema, key, level)
 
     @asynccontextmanager
-    async def admit(self, digest: RequestDigest) -> AsyncIterator[Admission]:
+    async def admit(
+        self,
+        digest: RequestDigest,
+        classified: Callable[[Admission], None] | None = None,
+    ) -> AsyncIterator[Admission]:
         """Run the request inside, holding a seat of its level until the context exits
         or `Admission.release_seat()` is called (a watch calls it once initialised).
-        Long-running requests other than watches take no seat.
+        Long-running requests other than watches take no seat. `classified` is told
+        where the request belongs before it waits (the HTTP layer names it on the
+        answer, a refusal included).
 
         Raises TooManyRequests when the level refuses it."""
         schema, key, level = self._classify(digest)
         admission = _admission(schema, key, level)
+        if classified is not None:
+            classified(admission)
         if digest.long_running and digest.verb != WATCH:
             yield admission
             return

@@ -69,10 +69,7 @@ class RequestGate:
             with self.inflight.admit(verb, resource):
                 yield None
             return
-        digest = request_digest(request, user)
-        if classified is not None:
-            classified(self.dispatcher.classify(digest))
-        async with self.dispatcher.admit(digest) as admitted:
+        async with self.dispatcher.admit(request_digest(request, user), classified) as admitted:
             token = _ADMITTED.set(admitted)
             try:
                 yield admitted

@@ -10,16 +10,14 @@ kubectl sends a token only over HTTPS, so the secured server serves HTTPS.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from cli.cluster.pki import CertificateAuthority, write_private, write_public
 from master.apiserver.server import ApiServer
-from tests.integration.apiserver.kubectl import KUBECTL, Kubectl, write_kubeconfig
-from tests.support.apiserver import running_apiserver
+from tests.integration.apiserver.https import Secured, secured_apiserver
+from tests.integration.apiserver.kubectl import KUBECTL, Kubectl
 from tests.support.etcd import EtcdCluster
 
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is installed by make setup")
@@ -72,42 +70,10 @@ def cells(line: str) -> list[str]:
     return [cell.strip() for cell in line.split(",")]
 
 
-@dataclass(frozen=True)
-class Secured:
-    """An HTTPS API server with tokens and RBAC: admin-token in system:masters,
-    eddie-token in no group and bound to nothing."""
-
-    server: ApiServer
-    ca: CertificateAuthority
-    folder: Path
-
-    def kubectl(self, token: str) -> Kubectl:
-        assert self.server.status is not None
-        url = f"https://127.0.0.1:{self.server.status.port}"
-        folder = self.folder / token
-        folder.mkdir()
-        config = write_kubeconfig(folder / "kubeconfig", url, token=token, ca=self.ca.cert_pem)
-        return Kubectl(config, folder / "cache")
-
-
 @pytest.fixture
 async def secured(etcd_clean: EtcdCluster, tmp_path: Path) -> AsyncIterator[Secured]:
-    ca = CertificateAuthority.create("test-cluster-ca")
-    served = ca.issue("kube-apiserver", server=True, hosts=["127.0.0.1"])
-    write_public(tmp_path / "ca.crt", ca.cert_pem)
-    write_public(tmp_path / "apiserver.crt", served.cert)
-    write_private(tmp_path / "apiserver.key", served.key)
-    tokens = tmp_path / "tokens.csv"
-    tokens.write_text('admin-token,admin,admin,"system:masters"\neddie-token,eddie,eddie,""\n')
-    async with running_apiserver(
-        etcd_clean.endpoints,
-        token_auth_file=str(tokens),
-        authorization_modes=("RBAC",),
-        tls_cert_file=str(tmp_path / "apiserver.crt"),
-        tls_private_key_file=str(tmp_path / "apiserver.key"),
-        client_ca_file=str(tmp_path / "ca.crt"),
-    ) as server:
-        yield Secured(server, ca, tmp_path)
+    async with secured_apiserver(etcd_clean, tmp_path) as found:
+        yield found
 
 
 async def test_an_admin_reads_the_priority_levels_with_the_built_in_ones_and_their_counts(

@@ -9,21 +9,19 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from cli.cluster.pki import CertificateAuthority, write_private, write_public
+from cli.cluster.pki import CertificateAuthority
 from client import errors
 from client.api import ApiClient, ClientOptions
 from client.tls import ClientCredentials
-from master.apiserver.server import ApiServer
 from proto import certificates_pb2
-from tests.integration.apiserver.kubectl import KUBECTL, Kubectl, write_kubeconfig
-from tests.support.apiserver import running_apiserver
+from tests.integration.apiserver.https import Secured, secured_apiserver
+from tests.integration.apiserver.kubectl import KUBECTL, Kubectl
 from tests.support.certificates import CLIENT, request_pem
 from tests.support.etcd import EtcdCluster
 from tests.support.webhook_server import WebhookServer, patch_answer
@@ -89,41 +87,10 @@ def grant(name: str, verbs: str, resource: str, names: str = "") -> str:
     return yaml.safe_dump_all([role, binding])
 
 
-@dataclass(frozen=True)
-class Secured:
-    """An API server over HTTPS with tokens and RBAC (kubectl sends no token over HTTP)."""
-
-    server: ApiServer
-    ca: CertificateAuthority
-    folder: Path
-
-    def kubectl(self, token: str) -> Kubectl:
-        assert self.server.status is not None
-        url = f"https://127.0.0.1:{self.server.status.port}"
-        folder = self.folder / token
-        folder.mkdir()
-        config = write_kubeconfig(folder / "kubeconfig", url, token=token, ca=self.ca.cert_pem)
-        return Kubectl(config, folder / "cache")
-
-
 @pytest.fixture
 async def secured(etcd_clean: EtcdCluster, tmp_path: Path) -> AsyncIterator[Secured]:
-    ca = CertificateAuthority.create("test-cluster-ca")
-    served = ca.issue("kube-apiserver", server=True, hosts=["127.0.0.1"])
-    write_public(tmp_path / "ca.crt", ca.cert_pem)
-    write_public(tmp_path / "apiserver.crt", served.cert)
-    write_private(tmp_path / "apiserver.key", served.key)
-    tokens = tmp_path / "tokens.csv"
-    tokens.write_text('admin-token,admin,admin,"system:masters"\neddie-token,eddie,eddie,""\n')
-    async with running_apiserver(
-        etcd_clean.endpoints,
-        token_auth_file=str(tokens),
-        authorization_modes=("RBAC",),
-        tls_cert_file=str(tmp_path / "apiserver.crt"),
-        tls_private_key_file=str(tmp_path / "apiserver.key"),
-        client_ca_file=str(tmp_path / "ca.crt"),
-    ) as server:
-        yield Secured(server, ca, tmp_path)
+    async with secured_apiserver(etcd_clean, tmp_path) as found:
+        yield found
 
 
 @pytest.fixture

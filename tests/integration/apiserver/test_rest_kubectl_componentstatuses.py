@@ -229,15 +229,21 @@ async def test_an_error_status_and_a_slow_answer_are_failures_in_kubernetes_word
     async def broken(_request: web.Request) -> web.Response:
         return web.Response(status=500, text="internal")
 
+    released = asyncio.Event()
+
     async def slow(_request: web.Request) -> web.Response:
-        await asyncio.sleep(2)
+        # Answers only after the probe has given up on it.
+        await released.wait()
         return web.Response(text="late")
 
     broken_at = await answering(web.get("/healthz", broken))
     slow_at = await answering(web.get("/healthz", slow))
-    async with aiohttp.ClientSession() as session:
-        failed = await probe_http(session, f"{broken_at}/healthz")
-        late = await probe_http(session, f"{slow_at}/healthz", timeout=0.3)
+    try:
+        async with aiohttp.ClientSession() as session:
+            failed = await probe_http(session, f"{broken_at}/healthz")
+            late = await probe_http(session, f"{slow_at}/healthz", timeout=0.3)
+    finally:
+        released.set()
     assert (failed.result, failed.message) == (FAILURE, "HTTP probe failed with statuscode: 500")
     assert (late.result, late.message) == (
         FAILURE,

@@ -15,7 +15,6 @@ from client.printing import columns
 from master.apiserver.componentstatus import (
     DEPRECATION,
     FAILURE,
-    STALE_REGISTRATION,
     SUCCESS,
     UNKNOWN,
     Instance,
@@ -28,7 +27,7 @@ from master.apiserver.componentstatus import (
     not_allowed,
     pick,
 )
-from master.registration import ADDRESS_ANNOTATION, COMPONENT_LABEL, SCHEME_ANNOTATION
+from master.registration import ADDRESS_ANNOTATION, COMPONENT_LABEL, SCHEME_ANNOTATION, STALE_AFTER
 from proto import workloads_pb2
 
 NOW = 1_800_000_000.0
@@ -128,9 +127,7 @@ def test_the_registered_instances_of_a_component_are_probed_at_their_status_port
         _registration("m2", "tug-scheduler", "127.0.0.2:10259"),
         _registration("m1", "tug-scheduler", "127.0.0.1:10259", scheme="https"),
         _registration("cm", "tug-controller-manager", "127.0.0.1:10257"),
-        _registration(
-            "gone", "tug-scheduler", "127.0.0.3:10259", renewed=NOW - STALE_REGISTRATION - 1
-        ),
+        _registration("gone", "tug-scheduler", "127.0.0.3:10259", renewed=NOW - STALE_AFTER - 1),
     ]
     assert instances(leases, "tug-scheduler", NOW) == [
         Instance("m1", "https://127.0.0.1:10259/healthz", True),

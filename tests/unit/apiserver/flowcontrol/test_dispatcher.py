@@ -159,6 +159,19 @@ async def test_a_saturated_level_refuses_with_too_many_requests() -> None:
         )
 
 
+async def test_a_refused_request_is_told_where_it_belongs_before_it_is_refused() -> None:
+    d = dispatcher(wait_limit=10)
+    told: list[Admission] = []
+    async with holders(d) as h:
+        for i in range(10 + 8 * 2):
+            h.start(pods(user=f"u{i % 2}"))
+        await eventually(lambda: len(h.admitted) == 10, interval=0)
+        with pytest.raises(errors.TooManyRequests):
+            async with d.admit(pods(user="u0"), told.append):
+                pass
+    assert told == [Admission("workload", "fs-wl", "workload", "pl-wl", "u0")]
+
+
 async def test_lease_renewals_go_through_while_another_level_is_saturated() -> None:
     d = dispatcher()
     async with holders(d) as h:
