@@ -234,46 +234,42 @@ def _service_account_subject(errs: Errors, subject: flowcontrol_pb2.Subject, pat
     )
 
 
+def _names_or_star(
+    errs: Errors, path: str, values: Sequence[str], plural: str, *, required: str | None
+) -> bool:
+    """Kubernetes' rule for a list that "*" may stand for: an empty one is Required (with
+    the message `required`; None where it may be empty), and a "*" must stand alone. True
+    when the values are named one by one, for the caller to check each."""
+    if not values:
+        if required is not None:
+            errs.required(path, required)
+        return False
+    if "*" in values:
+        if len(values) > 1:
+            _invalid_list(errs, path, values, f"if '*' is present, must not specify other {plural}")
+        return False
+    return True
+
+
 def _verbs(errs: Errors, verbs: Sequence[str], path: str) -> None:
-    if not verbs:
-        errs.required(path, "verbs must contain at least one value")
-    elif "*" in verbs:
-        if len(verbs) > 1:
-            _invalid_list(errs, path, verbs, "if '*' is present, must not specify other verbs")
-    elif not set(verbs) <= set(_VERBS):
+    required = "verbs must contain at least one value"
+    named = _names_or_star(errs, path, verbs, "verbs", required=required)
+    if named and not set(verbs) <= set(_VERBS):
         _unsupported_list(errs, path, verbs, _VERBS)
 
 
 def _resource_rule(errs: Errors, rule: flowcontrol_pb2.ResourcePolicyRule, path: str) -> None:
     _verbs(errs, rule.verbs, child(path, "verbs"))
-    for field, values, what in (
+    for field, values, (one, many) in (
         ("apiGroups", rule.api_groups, ("api group", "api groups")),
         ("resources", rule.resources, ("resource", "resources")),
     ):
-        if not values:
-            errs.required(child(path, field), f"resource rules must supply at least one {what[0]}")
-        elif len(values) > 1 and "*" in values:
-            _invalid_list(
-                errs,
-                child(path, field),
-                values,
-                f"if '*' is present, must not specify other {what[1]}",
-            )
+        at_least_one = f"resource rules must supply at least one {one}"
+        _names_or_star(errs, child(path, field), values, many, required=at_least_one)
     namespaces = child(path, "namespaces")
-    if not rule.namespaces and not rule.cluster_scope:
-        errs.required(
-            namespaces,
-            "resource rules that are not cluster scoped must supply at least one namespace",
-        )
-    elif "*" in rule.namespaces:
-        if len(rule.namespaces) > 1:
-            _invalid_list(
-                errs,
-                namespaces,
-                rule.namespaces,
-                "if '*' is present, must not specify other namespaces",
-            )
-    else:
+    unscoped = "resource rules that are not cluster scoped must supply at least one namespace"
+    required = None if rule.cluster_scope else unscoped
+    if _names_or_star(errs, namespaces, rule.namespaces, "namespaces", required=required):
         for i, ns in enumerate(rule.namespaces):
             for message in is_dns1123_label(ns):
                 errs.invalid(index(namespaces, i), ns, _NS_INTRO + message)
@@ -284,17 +280,8 @@ def _non_resource_rule(
 ) -> None:
     _verbs(errs, rule.verbs, child(path, "verbs"))
     urls = child(path, "nonResourceURLs")
-    if not rule.non_resource_urls:
-        errs.required(urls, "nonResourceURLs must contain at least one value")
-    elif "*" in rule.non_resource_urls:
-        if len(rule.non_resource_urls) > 1:
-            _invalid_list(
-                errs,
-                urls,
-                rule.non_resource_urls,
-                "if '*' is present, must not specify other non-resource URLs",
-            )
-    else:
+    required = "nonResourceURLs must contain at least one value"
+    if _names_or_star(errs, urls, rule.non_resource_urls, "non-resource URLs", required=required):
         for i, url in enumerate(rule.non_resource_urls):
             problem = _url_problem(url)
             if problem:
