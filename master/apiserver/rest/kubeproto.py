@@ -21,28 +21,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from master.apiserver.rest.kubewire import MESSAGES
+from master.apiserver.rest.kubewire import GROUP_PACKAGES, MESSAGES
 
 MAGIC = b"k8s\x00"
 _META = "k8s.io.apimachinery.pkg.apis.meta.v1."
-_GROUP_PACKAGES = {
-    "": "k8s.io.api.core.v1",
-    "apps": "k8s.io.api.apps.v1",
-    "batch": "k8s.io.api.batch.v1",
-    "policy": "k8s.io.api.policy.v1",
-    "authentication.k8s.io": "k8s.io.api.authentication.v1",
-    "authorization.k8s.io": "k8s.io.api.authorization.v1",
-    "coordination.k8s.io": "k8s.io.api.coordination.v1",
-    "scheduling.k8s.io": "k8s.io.api.scheduling.v1",
-    "rbac.authorization.k8s.io": "k8s.io.api.rbac.v1",
-    "networking.k8s.io": "k8s.io.api.networking.v1",
-    "admissionregistration.k8s.io": "k8s.io.api.admissionregistration.v1",
-    "autoscaling": "k8s.io.api.autoscaling.v2",
-    "storage.k8s.io": "k8s.io.api.storage.v1",
-    "certificates.k8s.io": "k8s.io.api.certificates.v1",
-    "node.k8s.io": "k8s.io.api.node.v1",
-    "flowcontrol.apiserver.k8s.io": "k8s.io.api.flowcontrol.v1",
-}
 _VERSION_PACKAGES = {"autoscaling/v1": "k8s.io.api.autoscaling.v1"}
 """Versions served besides their group's own (kubectl 1.32's autoscale sends v1 HPAs)."""
 _SIGNED = {"int32", "int64"}
@@ -112,7 +94,7 @@ def unwrap(body: bytes) -> tuple[str, str, bytes]:
 def message_of(api_version: str, kind: str) -> str:
     """The full name of Kubernetes' message for apiVersion and kind."""
     group = api_version.rpartition("/")[0]
-    package = _VERSION_PACKAGES.get(api_version) or _GROUP_PACKAGES.get(group, "")
+    package = _VERSION_PACKAGES.get(api_version) or GROUP_PACKAGES.get(group, "")
     for name in (f"{package}.{kind}", f"{_META}{kind}"):
         if name in MESSAGES:
             return name
