@@ -28,6 +28,7 @@ from master.apiserver.componentstatus import ComponentStatuses, not_allowed
 from master.apiserver.deletion import Deleter
 from master.apiserver.etcd import Etcd
 from master.apiserver.flowcontrol.dispatcher import Dispatcher
+from master.apiserver.flowcontrol.estimate import NO_OPTIONS, ListOptions
 from master.apiserver.flowcontrol.gate import RequestGate
 from master.apiserver.inflight import InflightLimiter
 from master.apiserver.metrics import ApiServerMetrics
@@ -85,10 +86,11 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
     ) -> None:
         self.etcd = etcd
         self.inflight = InflightLimiter(max_requests_inflight, metrics)
-        self.gate = RequestGate(self.inflight, dispatcher)
         self.watch_cache = WatchCache(
             etcd, progress_every=bookmark_every, enabled=watch_cache, metrics=metrics
         )
+        # The watch cache's counts size each request's work estimate under APF.
+        self.gate = RequestGate(self.inflight, dispatcher, self.watch_cache)
         self.access = access or Access.open()
         self.audit = audit
         self.registry = Registry(etcd, cache=self.watch_cache, authorizer=self.access.authorizer)
@@ -105,6 +107,7 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
         context: grpc.aio.ServicerContext[Any, Any],
         call: Callable[[], Awaitable[T]],
         asked: Callable[[], AccessRequest] | None = None,
+        options: ListOptions = NO_OPTIONS,
     ) -> T:
         started = time.perf_counter()
         code = grpc.StatusCode.OK
@@ -121,7 +124,7 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
                 caller.CALLER.set(user)  # for admission policies' request.userInfo
             if resource == COMPONENT_STATUSES.resource and verb not in ("get", "list"):
                 raise not_allowed(verb)  # computed on each read, never written or watched
-            async with self.gate.admit(verb, resource, described, user):
+            async with self.gate.admit(verb, resource, described, user, options=options):
                 return await call()
         except errors.ApiError as e:
             code = e.code
@@ -214,7 +217,15 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
                 field_selector=request.field_selector,
             )
 
-        return await self._serve("list", request.resource, context, call, asked)
+        options = ListOptions(
+            limit=request.limit,
+            label_selector=request.label_selector,
+            field_selector=request.field_selector,
+            resource_version=request.resource_version,
+            resource_version_match=request.resource_version_match,
+            continue_token=getattr(request, "continue"),
+        )
+        return await self._serve("list", request.resource, context, call, asked, options)
 
     async def _update(
         self,
@@ -356,7 +367,12 @@ class ResourcesService(api_pb2_grpc.ResourcesServicer):
                 "watch", _kind(resource), request.namespace, field_selector=request.field_selector
             )
 
-        await self._serve("watch", resource, context, setup, asked)
+        options = ListOptions(
+            label_selector=request.label_selector,
+            field_selector=request.field_selector,
+            resource_version=request.resource_version,
+        )
+        await self._serve("watch", resource, context, setup, asked, options)
         assert kind is not None and selection is not None
         gauge = self.metrics.watchers.labels(resource)
         gauge.inc()

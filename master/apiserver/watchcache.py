@@ -141,6 +141,27 @@ class WatchCache:
         cacher = self._started(kind)
         return cacher if cacher.ready.is_set() and not cacher.stopped else None
 
+    def object_count(self, kind: Kind) -> int | None:
+        """How many objects of `kind` its cache holds; None without a ready cacher
+        (none is started: API Priority and Fairness reads this for every request)."""
+        cacher = self._ready_cacher(kind)
+        return None if cacher is None else len(cacher.store)
+
+    def watcher_count(self, kind: Kind) -> int:
+        """How many of `kind`'s cached watchers are offered every change: the pod
+        watchers of one node, which its node index spares the others' changes, are not
+        (nor are watches served by etcd directly); 0 without a ready cacher."""
+        cacher = self._ready_cacher(kind)
+        return 0 if cacher is None else len(cacher.unindexed)
+
+    def _ready_cacher(self, kind: Kind) -> Cacher | None:
+        cacher = self.cachers.get(kind.resource)
+        if cacher is None or cacher.kind.group != kind.group:
+            return None  # metrics.k8s.io's nodes and pods are not the stored ones
+        if not cacher.ready.is_set() or cacher.stopped:
+            return None
+        return cacher
+
     async def close(self) -> None:
         for cacher in list(self.cachers.values()):
             await cacher.close()

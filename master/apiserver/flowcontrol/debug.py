@@ -9,13 +9,20 @@ cell but a line's last padded to its column's widest cell plus one. The figures 
 one `Dispatcher.snapshot()`, taken between two awaits, so the three tables of one call
 are consistent.
 
+Seats are counted as kube-apiserver counts them, by each request's work estimate
+(estimate.py): dump_requests prints its InitialSeats, FinalSeats and AdditionalLatency
+(a Go duration: "0s", "5ms", "7.5ms"; the final phase of a request dispatched from a
+queue as narrowed to the level's limit, if it was); dump_queues' SeatsInUse counts the
+seats of the queue's executing requests and of those in their final phase (which are no
+longer among its ExecutingRequests, nor in dump_requests, as there), and its
+InitialSeatsSum, MaxSeatsSum and TotalWorkSum add up its waiters' initial seats, widths
+and work (initial seats times 3 ms, kube-apiserver's estimated service time, plus
+final seats times additional latency). dump_priority_levels has no seat column in
+kube-apiserver 1.32, so none here.
+
 Where Tugboat has no figure of its own, the dump prints what kube-apiserver prints for
 the equivalent zero or constant:
 
-- every request takes one seat and nothing after it (Tugboat has no work estimator):
-  InitialSeats 1, FinalSeats 0, AdditionalLatency "0s", so a queue's SeatsInUse is its
-  ExecutingRequests, its InitialSeatsSum and MaxSeatsSum its PendingRequests, and its
-  TotalWorkSum 3 ms of one seat (kube-apiserver's estimated service time) per waiter;
 - a waiting request's StartTime is Go's zero time, "0001-01-01T00:00:00Z", as there;
 - times have microseconds, not nanoseconds (Python's clock), trailing zeros dropped as
   Go's RFC3339Nano drops them;
@@ -29,9 +36,9 @@ Where Tugboat's counts differ from kube-apiserver 1.32's:
   that counter but never increments it (it always prints 0), and counts those waiters,
   and the ones whose client went away, as CancelledRequests and RejectedRequests, as
   this does;
-- queues are made lazily (only queues holding waiting or executing requests exist), so
-  dump_queues lists those, by their index among the level's configured queues, where
-  kube-apiserver lists every configured queue, empty or not;
+- queues are made lazily (only queues holding waiting, executing or finishing requests
+  exist), so dump_queues lists those, by their index among the level's configured
+  queues, where kube-apiserver lists every configured queue, empty or not;
 - levels are in name order in every table (kube-apiserver sorts them only in
   dump_priority_levels; the others follow Go's random map order);
 - non-resource requests (discovery, health, these dumps) take no seat in Tugboat, so
@@ -46,7 +53,6 @@ from datetime import UTC, datetime
 
 from master.apiserver.flowcontrol.dispatcher import LevelSnapshot
 from master.apiserver.flowcontrol.model import RequestDigest
-from master.apiserver.flowcontrol.queueset import ESTIMATED_SERVICE_TIME
 
 PREFIX = "/debug/api_priority_and_fairness"
 PRIORITY_LEVELS = f"{PREFIX}/dump_priority_levels"
@@ -140,6 +146,36 @@ def _units(seconds: float) -> int:
     return round(seconds * SEAT_SECOND_SCALE)
 
 
+def go_duration(ns: int) -> str:
+    """Go's time.Duration.String() of `ns` nanoseconds: "0s", "750ns", "1.5µs", "5ms",
+    "7.5ms", "2.5s", "1m0s", "1h2m3.5s"."""
+    if ns == 0:
+        return "0s"
+    sign, left = ("-" if ns < 0 else ""), abs(ns)
+    if left < 1_000:
+        return f"{sign}{left}ns"
+    if left < 1_000_000:
+        return f"{sign}{_decimal(left, 3)}µs"
+    if left < 1_000_000_000:
+        return f"{sign}{_decimal(left, 6)}ms"
+    minutes, in_minute = divmod(left, 60 * 10**9)
+    hours, minutes = divmod(minutes, 60)
+    text = f"{_decimal(in_minute, 9)}s"
+    if hours or minutes:
+        text = f"{minutes}m{text}"
+    if hours:
+        text = f"{hours}h{text}"
+    return sign + text
+
+
+def _decimal(value: int, places: int) -> str:
+    """`value` / 10**places with its fraction's trailing zeros (and a bare point)
+    dropped, as Go's fmtFrac writes it."""
+    whole, fraction = divmod(value, 10**places)
+    digits = f"{fraction:0{places}d}".rstrip("0")
+    return f"{whole}.{digits}" if digits else str(whole)
+
+
 def rfc3339nano(wall: float) -> str:
     """Go's time.Format(RFC3339Nano) in UTC: trailing zeros of the fraction dropped."""
     moment = datetime.fromtimestamp(wall, tz=UTC)
@@ -172,22 +208,22 @@ def dump_priority_levels(levels: Iterable[LevelSnapshot]) -> str:
 
 def dump_queues(levels: Iterable[LevelSnapshot]) -> str:
     """One row per existing queue (see the module docstring), levels by name, queues by
-    index."""
+    index; the seat columns count widths."""
     rows = [list(QUEUE_COLUMNS)]
     for level in levels:
         for queue in level.queues.queues:
-            pending, executing = len(queue.waiting), len(queue.executing)
+            waiting = queue.waiting
             rows.append(
                 [
                     level.name,
                     str(queue.index),
-                    str(pending),
-                    str(executing),
-                    str(executing),
+                    str(len(waiting)),
+                    str(len(queue.executing)),
+                    str(queue.seats_in_use),
                     seat_seconds(_units(queue.next_r)),
-                    str(pending),
-                    str(pending),
-                    seat_seconds(pending * _units(ESTIMATED_SERVICE_TIME)),
+                    str(sum(r.work.initial_seats for r in waiting)),
+                    str(sum(r.work.max_seats for r in waiting)),
+                    seat_seconds(sum(r.work_units for r in waiting)),
                 ]
             )
     return table(rows)
@@ -222,9 +258,9 @@ def dump_requests(
                 str(position),
                 r.distinguisher,
                 rfc3339nano(ago + r.arrived),
-                "1",
-                "0",
-                "0s",
+                str(r.work.initial_seats),
+                str(r.work.final_seats),
+                go_duration(r.work.latency_ns),
                 GO_ZERO_TIME if r.started is None else rfc3339nano(ago + r.started),
             ]
             if details:

@@ -16,13 +16,19 @@ kube-apiserver's config controller does on every change of the API objects:
   its old limits; then it is dropped and the others' shares recomputed. Its shares
   count until then, as in Kubernetes.
 
-A watch waits for and takes a seat like any other request, because its initialisation
-(from resourceVersion "", every existing object is sent first) costs what a list costs;
-as in kube-apiserver it gives the seat back once initialised: the caller calls
-`Admission.release_seat()` when the initial events are out, and the watch runs on
-without a seat (a seat held for the life of a watch would be lost to the level). The
-other long-running requests (pod log, exec, attach, portforward) are classified, for
-the response headers, but take no seat, as kube-apiserver does not dispatch them at all.
+Once classified, a request's work is estimated (estimate.py) within its level's
+`max_seats` (15% of its nominal limit, at most a hand's share), and it waits for as many
+seats as that says; the apiserver_flowcontrol_work_estimated_seats histogram records
+each estimate's width.
+
+A watch waits for and takes its seats like any other request, because its
+initialisation (from resourceVersion "", every existing object is sent first) costs
+what a list costs, and is estimated as one; as in kube-apiserver it gives the seats
+back once initialised: the caller calls `Admission.release_seat()` when the initial
+events are out, and the watch runs on without a seat (a seat held for the life of a
+watch would be lost to the level). The other long-running requests (pod log, exec,
+attach, portforward) are classified, for the response headers, but take no seat, as
+kube-apiserver does not dispatch them at all.
 
 `adjust_limits` is Kubernetes' borrowing step; `run` repeats it every 10 s for the life
 of the server.
@@ -43,6 +49,14 @@ import structlog
 
 from client import errors
 from master.apiserver.flowcontrol.classifier import Classifier, FlowKey
+from master.apiserver.flowcontrol.estimate import (
+    NO_OPTIONS,
+    UNKNOWN_COUNTS,
+    ListOptions,
+    StoreCounts,
+    estimate,
+    level_max_seats,
+)
 from master.apiserver.flowcontrol.metrics import FlowControlMetrics
 from master.apiserver.flowcontrol.model import (
     CATCH_ALL,
@@ -115,6 +129,8 @@ class _Level:
     limits: SeatLimits = field(default_factory=lambda: SeatLimits(0, 0, 0))
     quiescing: bool = False
     smoothed_demand: float = 0.0
+    max_seats: int = 0
+    """The widest estimate its requests may get (0: the estimators' own caps)."""
 
 
 class Dispatcher:
@@ -173,6 +189,9 @@ class Dispatcher:
         for name, level in self._levels.items():
             level.limits = limits[name]
             queuing = None if level.config.exempt else level.config.queuing
+            level.max_seats = level_max_seats(
+                level.limits.nominal, queuing.hand_size if queuing is not None else None
+            )
             level.queues.configure(queuing, level.limits.nominal)
             self.metrics.nominal_limit.labels(name).set(level.limits.nominal)
             self.metrics.lower_limit.labels(name).set(level.limits.lower)
@@ -213,6 +232,11 @@ class Dispatcher:
         state = self._levels[level]
         return state.limits, state.queues.limit
 
+    def max_seats(self, level: str) -> int:
+        """The widest work estimate a level's requests may get; 0 where the level sets
+        none (exempt and Reject levels) and the estimators' caps apply."""
+        return self._levels[level].max_seats
+
     def snapshot(self) -> tuple[LevelSnapshot, ...]:
         """Every level's state, by name, for the debug dumps; reading it changes nothing."""
         return tuple(
@@ -237,12 +261,17 @@ class Dispatcher:
         self,
         digest: RequestDigest,
         classified: Callable[[Admission], None] | None = None,
+        *,
+        options: ListOptions = NO_OPTIONS,
+        counts: StoreCounts = UNKNOWN_COUNTS,
     ) -> AsyncIterator[Admission]:
-        """Run the request inside, holding a seat of its level until the context exits
-        or `Admission.release_seat()` is called (a watch calls it once initialised).
-        Long-running requests other than watches take no seat. `classified` is told
-        where the request belongs before it waits (the HTTP layer names it on the
-        answer, a refusal included).
+        """Run the request inside, holding its seats of its level until the context
+        exits or `Admission.release_seat()` is called (a watch calls it once
+        initialised); seats of a final phase are held a little longer, without the
+        caller. Long-running requests other than watches take no seat. `classified` is
+        told where the request belongs before it waits (the HTTP layer names it on the
+        answer, a refusal included). `options` (a list's or a watch's) and `counts`
+        (the store's, for the request's kind) are what its work estimate reads.
 
         Raises TooManyRequests when the level refuses it."""
         schema, key, level = self._classify(digest)
@@ -253,12 +282,17 @@ class Dispatcher:
             yield admission
             return
         queues = level.queues
+        work = estimate(digest, options, counts, level.max_seats)
+        self.metrics.work_estimated_seats.labels(level.config.name, schema.name).observe(
+            work.max_seats
+        )
         arrived = self._clock()
         try:
             seat = await queues.acquire(
                 key.hash(),
                 schema.name,
                 self.queue_wait_limit,
+                work=work,
                 distinguisher=key.distinguisher,
                 digest=digest,
             )

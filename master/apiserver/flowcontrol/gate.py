@@ -8,8 +8,13 @@ kube-apiserver keeps its max-in-flight filter when APF is turned off; kube-apise
 old insecure port bypassed both.
 
 Only resource requests pass here: discovery, health and metrics paths take no seat. A
-watch holds its seat while it reads its initial list (a watch from "" costs a list) and
-gives it back through `initialised`.
+watch holds its seats while it reads its initial list (a watch from "" costs a list) and
+gives them back through `initialised`.
+
+The gate also hands the dispatcher what a request's work estimate reads (estimate.py):
+the front-end's list options, and the watch cache's counts for the request's kind, read
+here as the request arrives (plain numbers: the dispatcher never reaches into the
+cache). A server without a watch cache gives unknown counts, which cost the minimum.
 """
 
 from __future__ import annotations
@@ -17,10 +22,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from typing import Protocol
 
+from client.kinds import Kind
 from master.apiserver.access import Request as AccessRequest
 from master.apiserver.auth.user import UserInfo
 from master.apiserver.flowcontrol.dispatcher import Admission, Dispatcher
+from master.apiserver.flowcontrol.estimate import (
+    NO_OPTIONS,
+    UNKNOWN_COUNTS,
+    ListOptions,
+    StoreCounts,
+)
 from master.apiserver.flowcontrol.model import RequestDigest
 from master.apiserver.inflight import LONG_RUNNING, InflightLimiter
 
@@ -44,12 +57,41 @@ def request_digest(request: AccessRequest, user: UserInfo) -> RequestDigest:
     )
 
 
+class Counted(Protocol):
+    """Where the counts come from: the API server's watch cache (watchcache.py)."""
+
+    def object_count(self, kind: Kind) -> int | None: ...
+
+    def watcher_count(self, kind: Kind) -> int: ...
+
+    @property
+    def consistent_reads(self) -> bool | None:
+        """Whether consistent lists are answered from the cache (None: not known yet)."""
+
+
+def store_counts(store: Counted | None, kind: Kind | None) -> StoreCounts:
+    """The store's counts for `kind`; unknown without a store or a kind."""
+    if store is None or kind is None:
+        return UNKNOWN_COUNTS
+    return StoreCounts(
+        objects=store.object_count(kind),
+        watchers=store.watcher_count(kind),
+        consistent_lists_cached=store.consistent_reads is True,
+    )
+
+
 class RequestGate:
     """APF's dispatcher when there is one and the user is known, else the inflight cap."""
 
-    def __init__(self, inflight: InflightLimiter, dispatcher: Dispatcher | None = None) -> None:
+    def __init__(
+        self,
+        inflight: InflightLimiter,
+        dispatcher: Dispatcher | None = None,
+        store: Counted | None = None,
+    ) -> None:
         self.inflight = inflight
         self.dispatcher = dispatcher
+        self.store = store
 
     @asynccontextmanager
     async def admit(
@@ -59,17 +101,24 @@ class RequestGate:
         request: AccessRequest | None,
         user: UserInfo | None,
         classified: Callable[[Admission], None] | None = None,
+        *,
+        options: ListOptions = NO_OPTIONS,
     ) -> AsyncIterator[Admission | None]:
         """Run the request inside; yields APF's classification (None under the cap).
         TooManyRequests when there is no room. `request` and `user` are None where the
         server does not authenticate. `classified` is told the classification before
         the request waits (the HTTP layer's headers), as Kubernetes names it even on a
-        refusal."""
+        refusal. `options` are a list's or a watch's, for its work estimate."""
         if self.dispatcher is None or request is None or user is None:
             with self.inflight.admit(verb, resource):
                 yield None
             return
-        async with self.dispatcher.admit(request_digest(request, user), classified) as admitted:
+        async with self.dispatcher.admit(
+            request_digest(request, user),
+            classified,
+            options=options,
+            counts=store_counts(self.store, request.kind),
+        ) as admitted:
             token = _ADMITTED.set(admitted)
             try:
                 yield admitted

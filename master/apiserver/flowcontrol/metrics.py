@@ -2,12 +2,14 @@
 
 Dashboards and alerts written for Kubernetes (rejections by reason, queue waits, seats
 per level) then work unchanged. Only the series this package can fill honestly are
-here: the ratio histograms Kubernetes samples every nanosecond, its virtual-time
-debugging gauges and the per-request work estimates (every request takes one seat
-here) are left out. As in Kubernetes, request_execution_seconds has type "watch" for
-a watch, measuring the time it held its seat (until initialised), and "regular" for
-the rest. The registry is passed in, so several dispatchers can live in one
-process (tests, several API servers) without their series colliding.
+here: the ratio histograms Kubernetes samples every nanosecond and its virtual-time
+debugging gauges are left out. The seat gauges count seats, each request as wide as
+its work estimate (a request in its final phase still holds its seats, but is no longer
+among the executing requests), and work_estimated_seats records each estimate's width
+(the larger of its initial and final seats). As in Kubernetes, request_execution_seconds
+has type "watch" for a watch, measuring the time it held its seats (until initialised),
+and "regular" for the rest. The registry is passed in, so several dispatchers can live
+in one process (tests, several API servers) without their series colliding.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ _LEVEL = "priority_level"
 _SCHEMA = "flow_schema"
 _DURATION_BUCKETS = (0, 0.005, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30)
 _QUEUE_LENGTH_BUCKETS = (0, 10, 25, 50, 100, 250, 500, 1000)
+_SEATS_BUCKETS = (1, 2, 4, 10)
+"""Kubernetes' buckets: an estimate is at most 10 seats wide."""
 
 
 class FlowControlMetrics:
@@ -87,6 +91,14 @@ class FlowControlMetrics:
             "request after it is enqueued",
             per_flow,
             buckets=_QUEUE_LENGTH_BUCKETS,
+            registry=r,
+        )
+        self.work_estimated_seats = Histogram(
+            _PREFIX + "work_estimated_seats",
+            "Number of estimated seats (maximum of initial and final seats) associated with "
+            "requests in API Priority and Fairness",
+            per_flow,
+            buckets=_SEATS_BUCKETS,
             registry=r,
         )
         self.nominal_limit = self._per_level(

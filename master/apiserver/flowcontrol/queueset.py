@@ -1,47 +1,66 @@
 """One priority level's seats and queues: who runs now, who waits, who is refused.
 
 Kubernetes' queue set, on one asyncio event loop (no locks: every state change happens
-between two awaits) and with one seat per request:
+between two awaits). Each request comes with its work estimate (estimate.py): it needs
+`max_seats` seats to start, holds them while its handler runs, and, when the estimate
+has a final phase, holds them `additional_latency` longer after its handler returned
+(its watchers' events are still being sent); that tail runs on a timer, so the caller
+never waits for it. Seats in use are the sum of those widths:
 
-- Reject levels refuse a request beyond the limit at once ("concurrency-limit").
+- Reject levels refuse at once a request that does not fit in the seats left
+  ("concurrency-limit"); one wider than the whole limit fits when no request executes
+  (see below).
 - Queue levels deal each flow a hand of `hand_size` queues from the hash of its key
   (shuffle sharding: two flows rarely share their whole hand, so a heavy flow fills its
   own queues but seldom all of a light flow's); the request joins the hand's queue with
-  the fewest waiting requests (Kubernetes 1.32 compares waiting work only, not
-  executing requests), and is refused when the level is at its limit and that queue
-  already holds `queue_length_limit` requests ("queue-full"). It waits at most the wait
-  limit ("time-out").
+  the least work waiting (Kubernetes 1.32 compares the seat-seconds waiting only, not the
+  requests executing), and is refused when the level's seats are all in use and that
+  queue already holds `queue_length_limit` requests ("queue-full"). It waits at most the
+  wait limit ("time-out").
 - Queues are served by fair queuing with virtual time, as in Kubernetes: virtual time R
-  advances at the rate each active queue would be served if the seats were shared
-  equally; each queue's next request "starts" at the queue's `next_r` and finishes one
-  estimated service time later; the queue whose head would finish first goes next, ties
-  going round-robin. A request that ran longer than estimated pushes its queue's
-  `next_r` back by the difference, so a flow of slow requests yields to a flow of fast
-  ones. A queue's `next_r` is never left behind its head's arrival, so an idle flow
-  cannot save up credit.
+  (seat-seconds) advances at the rate each active queue (one with requests waiting or
+  executing) would be served if the seats were shared equally: the seats the queues
+  ask for (waiting, and in use, final phases included), up to the limit, over the
+  number of active queues. A request's work is its initial seats times the estimated
+  service time plus its final seats times its additional latency; each queue's next
+  request "starts" at the queue's `next_r` and finishes that work later; the queue whose
+  head would finish first goes next, ties going round-robin. A request that ran longer
+  than estimated pushes its queue's `next_r` back by the difference times its initial
+  seats, so a flow of slow requests yields to a flow of fast ones. A queue's `next_r`
+  is never left behind its head's arrival, so an idle flow cannot save up credit.
+- The head of the chosen queue starts only once its seats are free: narrower requests
+  behind it, in its queue or in others, wait too (Kubernetes does not let them pass,
+  which would starve a wide request). A request wider than the whole limit starts when
+  no request is executing, as in Kubernetes, so it is late but never refused for its
+  width; its final seats are narrowed to the limit at dispatch, for longer, keeping its
+  final work. A wide head that leaves its queue unserved (its deadline, its client
+  gone) lets the others through at once, where Kubernetes waits for the next arrival or
+  finish to dispatch them.
 
 A level's memory and the work of each request are proportional to the queues that hold
 requests, not to the configured number of queues (Kubernetes' validation accepts 10^7 of
-them): a queue exists only while requests wait in it or run from it (a dict from queue
-index to queue; a dealt index with no queue is an empty queue), the totals virtual time
-needs (requests waiting, requests running from queues, the number of non-empty queues)
-are kept as running counts, and the next queue to serve is the top of a heap of the
-queues with waiters, keyed by their `next_r` (every head's estimated service time is
-the same, so the earliest start is the earliest finish). Among equal keys the queue that
-got its key longest ago goes first: a queue just served goes behind the others, so
-equals take turns (Kubernetes scans its queues round-robin from the last one served).
-An empty queue forgets nothing worth keeping: a queue that gains a request while empty
-starts at the current virtual time anyway.
+them): a queue exists only while requests wait in it, run from it, or hold its seats in
+their final phase (a dict from queue index to queue; a dealt index with no queue is an
+empty queue), the totals virtual time needs (seats waiting, seats in use from queues,
+the number of active queues) are kept as running counts, and the next queue to serve is
+the top of a heap of the queues with waiters, keyed by their head's virtual finish
+(`next_r` plus the head's work). Among equal keys the queue that got its key longest ago
+goes first: a queue just served goes behind the others, so equals take turns
+(Kubernetes scans its queues round-robin from the last one served). A queue with no
+request waiting or executing forgets nothing worth keeping: one that gains a request
+then starts at the current virtual time anyway, as in Kubernetes.
 
 Each waiter is a future; a timer refuses it at the deadline. A waiter whose task is
 cancelled (client gone) withdraws from its queue, and is counted as Kubernetes counts
-it, a "time-out"; if it had just been given a seat, the seat goes to the next in line.
-A level at a limit of 0 still runs one request at a time, as in Kubernetes.
+it, a "time-out"; if it had just been given its seats, it gives them back as a
+finished request does.
+A level at a limit of 0 still runs one seat's worth at a time, as in Kubernetes. A
+level is idle when nothing waits or executes, final phases aside, as in Kubernetes.
 
 For the debug dumps (debug.py) a queue set also keeps what kube-apiserver's keeps: the
-seats executing (besides their count), each request's flow, digest and arrival, and
-running totals of requests dispatched, rejected, timed out and cancelled since the level
-was made; `snapshot` copies them out. None of it is read by dispatching.
+requests executing (besides their count), each request's flow, digest, arrival and work
+estimate, and running totals of requests dispatched, rejected, timed out and cancelled
+since the level was made; `snapshot` copies them out. None of it is read by dispatching.
 """
 
 from __future__ import annotations
@@ -55,6 +74,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from master.apiserver.flowcontrol.estimate import ONE_SEAT, SEAT_SECOND_UNITS, WorkEstimate
 from master.apiserver.flowcontrol.metrics import FlowControlMetrics
 from master.apiserver.flowcontrol.model import Queuing, RequestDigest
 from master.apiserver.flowcontrol.seats import DemandIntegrator
@@ -62,7 +82,17 @@ from master.apiserver.flowcontrol.seats import DemandIntegrator
 ESTIMATED_SERVICE_TIME = 0.003
 """Seconds a request is assumed to take when dispatched (Kubernetes' 3 ms); corrected by
 its real duration when it finishes."""
+_ESTIMATED_SERVICE_NS = round(ESTIMATED_SERVICE_TIME * 1e9)
+_NS_PER_UNIT = 10**9 // SEAT_SECOND_UNITS
 MAX_HASH_BITS = 60
+
+
+def work_units(work: WorkEstimate) -> int:
+    """A request's work in 10^-8 seat-seconds, each phase rounded as Kubernetes rounds
+    it: exact integers, so queues holding the same work compare equal."""
+    initial = round(work.initial_seats * _ESTIMATED_SERVICE_NS / _NS_PER_UNIT)
+    final = round(work.final_seats * work.latency_ns / _NS_PER_UNIT)
+    return initial + final
 
 
 class Rejected(Exception):
@@ -108,30 +138,52 @@ class Dealer:
 class _State(Enum):
     WAITING = "waiting"
     EXECUTING = "executing"
+    FINISHING = "finishing"
+    """The handler returned; the final seats are held for the additional latency."""
     DONE = "done"
 
 
 class _Queue:
-    """A queue with requests waiting in it or running from it (see the module docstring)."""
+    """A queue with requests waiting in it, running from it, or holding its seats in
+    their final phase (see the module docstring)."""
 
-    __slots__ = ("executing", "heap_key", "index", "next_r", "waiting")
+    __slots__ = (
+        "active",
+        "executing",
+        "heap_key",
+        "index",
+        "next_r",
+        "seats_in_use",
+        "waiting",
+        "waiting_work",
+    )
 
     def __init__(self, index: int) -> None:
         self.index = index
         self.waiting: deque[Seat] = deque()
+        self.waiting_work = 0
+        """The work of its waiters, in 10^-8 seat-seconds (shuffle sharding reads it)."""
         self.executing = 0
+        """Its requests whose handler runs."""
+        self.seats_in_use = 0
+        """The seats of its requests executing or finishing."""
+        self.active = False
+        """Counted among the queue set's active queues (requests waiting or executing)."""
         self.next_r = 0.0
         """Virtual time at which the queue's next request starts."""
         self.heap_key: tuple[float, int] | None = None
-        """The (next_r, ticket) of its valid heap entry; None while nothing waits."""
+        """The (virtual finish, ticket) of its valid heap entry; None while nothing
+        waits."""
 
     @property
     def empty(self) -> bool:
+        """Nothing waits or executes (seats of final phases do not count, as in
+        Kubernetes: a newcomer starts at the current virtual time)."""
         return not self.waiting and self.executing == 0
 
 
 class Seat:
-    """One request's place in a queue set: waiting, then holding a seat."""
+    """One request's place in a queue set: waiting, then holding its seats."""
 
     def __init__(
         self,
@@ -139,6 +191,7 @@ class Seat:
         queue: _Queue | None,
         future: asyncio.Future[None],
         *,
+        work: WorkEstimate = ONE_SEAT,
         arrived: float = 0.0,
         distinguisher: str = "",
         digest: RequestDigest | None = None,
@@ -146,6 +199,11 @@ class Seat:
         self.schema = schema
         self.queue = queue
         self.future = future
+        self.work = work
+        """Its estimate; the final phase narrowed to the limit at dispatch if wider."""
+        self.work_units = work_units(work)
+        """Its work in 10^-8 seat-seconds, as estimated on arrival (narrowing the final
+        phase keeps its area)."""
         self.state = _State.WAITING
         self.arrival_r = 0.0
         self.arrived = arrived
@@ -158,7 +216,17 @@ class Seat:
 
     @property
     def executing(self) -> bool:
+        """Its handler runs (it has its seats and has not given them back)."""
         return self.state is _State.EXECUTING
+
+    @property
+    def seats(self) -> int:
+        return self.work.max_seats
+
+    @property
+    def work_r(self) -> float:
+        """Its work in virtual time (seat-seconds)."""
+        return self.work_units / SEAT_SECOND_UNITS
 
 
 @dataclass(frozen=True)
@@ -172,11 +240,14 @@ class RequestSnapshot:
     started: float | None
     """On the queue set's clock; None while it waits."""
     digest: RequestDigest | None
+    work: WorkEstimate
+    work_units: int
+    """Its work in 10^-8 seat-seconds (the dump's TotalWorkSum adds these up)."""
 
 
 @dataclass(frozen=True)
 class QueueSnapshot:
-    """One existing queue (one holding waiting or executing requests)."""
+    """One existing queue (one holding waiting, executing or finishing requests)."""
 
     index: int
     next_r: float
@@ -184,6 +255,8 @@ class QueueSnapshot:
     waiting: tuple[RequestSnapshot, ...]
     """In queue order."""
     executing: tuple[RequestSnapshot, ...]
+    seats_in_use: int
+    """The seats of its executing requests and of those in their final phase."""
 
 
 @dataclass(frozen=True)
@@ -208,11 +281,23 @@ class QueueSetSnapshot:
     """The existing queues, by index."""
     queueless: tuple[RequestSnapshot, ...]
     """Requests executing with no queue: an exempt or a Reject level's."""
+    seats_in_use: int
+    """Seats of the requests executing or in their final phase."""
+    seats_waiting: int
+    """Seats the waiting requests need."""
 
 
 def _request_snapshot(seat: Seat) -> RequestSnapshot:
     started = seat.started if seat.state is _State.EXECUTING else None
-    return RequestSnapshot(seat.schema, seat.distinguisher, seat.arrived, started, seat.digest)
+    return RequestSnapshot(
+        seat.schema,
+        seat.distinguisher,
+        seat.arrived,
+        started,
+        seat.digest,
+        seat.work,
+        seat.work_units,
+    )
 
 
 class QueueSet:
@@ -230,25 +315,30 @@ class QueueSet:
         self.exempt = exempt
         self.limit = 0
         self.demand = DemandIntegrator(clock)
-        """Seats executing plus seats waiting, integrated for borrowing."""
+        """Seats in use plus seats waiting, integrated for borrowing."""
         self._metrics = metrics
         self._clock = clock
         self._queuing: Queuing | None = None
         self._dealer: Dealer | None = None
         self._queues: dict[int, _Queue] = {}
-        """The non-empty queues by index; every other index is an empty queue."""
+        """The existing queues by index; every other index is an empty queue."""
         self._heap: list[tuple[float, int, int]] = []
-        """(next_r, ticket, index) of the queues with waiters, and stale entries (whose
-        (next_r, ticket) is no longer their queue's `heap_key`) skipped when met."""
+        """(virtual finish, ticket, index) of the queues with waiters, and stale entries
+        (whose (finish, ticket) is no longer their queue's `heap_key`) skipped when met."""
         self._tickets = itertools.count()
         self._enqueues = 0
         self._r = 0.0
         self._last_sync = clock()
-        self._executing_from_queues = 0
+        self._active_queues = 0
+        self._queued_seats_in_use = 0
+        """Seats in use by requests from queues (virtual time counts these)."""
         self.waiting = 0
         self.executing = 0
+        self.seats_waiting = 0
+        self.seats_in_use = 0
+        """Seats of the requests executing and of those in their final phase."""
         self._executing_seats: dict[Seat, None] = {}
-        """The seats held, in the order they were given (for `snapshot` only)."""
+        """The requests executing, in the order they started (for `snapshot` only)."""
         self.dispatched = 0
         self.rejected = 0
         self.timed_out = 0
@@ -261,8 +351,14 @@ class QueueSet:
 
     @property
     def queues_held(self) -> int:
-        """How many queues exist now: those with requests waiting or executing."""
+        """How many queues exist now: those with requests waiting, executing or in
+        their final phase."""
         return len(self._queues)
+
+    @property
+    def _capacity(self) -> int:
+        # A limit of 0 still lets one seat's worth run, or the level would stall.
+        return max(self.limit, 1)
 
     def snapshot(self) -> QueueSetSnapshot:
         """A copy of the state for the debug dump; reading it changes nothing."""
@@ -280,6 +376,7 @@ class QueueSet:
                 queue.next_r,
                 tuple(_request_snapshot(seat) for seat in queue.waiting),
                 tuple(executing.get(index, ())),
+                queue.seats_in_use,
             )
             for index, queue in sorted(self._queues.items())
         )
@@ -294,6 +391,8 @@ class QueueSet:
             cancelled=self.cancelled,
             queues=queues,
             queueless=tuple(queueless),
+            seats_in_use=self.seats_in_use,
+            seats_waiting=self.seats_waiting,
         )
 
     def configure(self, queuing: Queuing | None, limit: int) -> None:
@@ -316,23 +415,26 @@ class QueueSet:
         schema: str,
         wait_limit: float,
         *,
+        work: WorkEstimate = ONE_SEAT,
         distinguisher: str = "",
         digest: RequestDigest | None = None,
     ) -> Seat:
-        """A seat for one request of `schema`'s flow `flow_hash`, after waiting if need be.
-        `distinguisher` and `digest` describe the request in the debug dump only.
+        """Seats for one request of `schema`'s flow `flow_hash`, as many as `work` needs,
+        after waiting if need be. `distinguisher` and `digest` describe the request in
+        the debug dump only.
 
         Raises Rejected when refused; a cancellation while waiting withdraws the request."""
         self._sync_time()
         loop = asyncio.get_running_loop()
         arrived = self._clock()
         if self.exempt or self._queuing is None:
-            if not self.exempt and not self._can_start():
+            if not self._can_accommodate(work.max_seats):
                 self._reject(schema, "concurrency-limit")
             seat = Seat(
                 schema,
                 None,
                 loop.create_future(),
+                work=work,
                 arrived=arrived,
                 distinguisher=distinguisher,
                 digest=digest,
@@ -344,12 +446,20 @@ class QueueSet:
         index = self._shuffle_shard(flow_hash)
         queue = self._queues.get(index)
         length = len(queue.waiting) if queue is not None else 0
-        if self.executing >= self.limit and length >= self._queuing.queue_length_limit:
+        if self.seats_in_use >= self.limit and length >= self._queuing.queue_length_limit:
             self._reject(schema, "queue-full")
         if queue is None:
             queue = self._queues[index] = _Queue(index)
-        seat = self._enqueue(queue, schema, loop.create_future())
-        seat.arrived, seat.distinguisher, seat.digest = arrived, distinguisher, digest
+        seat = Seat(
+            schema,
+            queue,
+            loop.create_future(),
+            work=work,
+            arrived=arrived,
+            distinguisher=distinguisher,
+            digest=digest,
+        )
+        self._enqueue(seat)
         self._dispatch_as_much_as_possible()
         if seat.executing:
             self.dispatched += 1
@@ -367,27 +477,57 @@ class QueueSet:
         return seat
 
     def release(self, seat: Seat) -> None:
-        """The request is done with its seat; the next in line gets it. Releasing a seat
-        that is not held does nothing."""
+        """The request's handler is done; its seats go to the next in line, at once or,
+        when its estimate has a final phase, once its additional latency has passed (the
+        caller does not wait for that). Releasing seats that are not held does nothing."""
         if not seat.executing:
             return
         self._sync_time()
-        seat.state = _State.DONE
         self.executing -= 1
         del self._executing_seats[seat]
         self._metrics.executing_requests.labels(self.level, seat.schema).dec()
-        self._metrics.executing_seats.labels(self.level, seat.schema).dec()
         queue = seat.queue
         if queue is not None:
             queue.executing -= 1
-            self._executing_from_queues -= 1
-            # The estimate charged at dispatch is replaced by what the request really took.
-            queue.next_r -= ESTIMATED_SERVICE_TIME - (self._clock() - seat.started)
-            self._settle(queue)
+            # The estimate charged at dispatch is replaced by what the request really
+            # took, for each of the seats it ran on.
+            ran = self._clock() - seat.started
+            queue.next_r -= seat.work.initial_seats * (ESTIMATED_SERVICE_TIME - ran)
+        if seat.work.final_seats > 0 and seat.work.additional_latency > 0:
+            seat.state = _State.FINISHING
+            loop = asyncio.get_running_loop()
+            seat.timer = loop.call_later(seat.work.additional_latency, self._finished, seat)
+            if queue is not None:
+                self._settle(queue)
+        else:
+            self._give_back(seat)
         self._dispatch_as_much_as_possible()
 
-    def _can_start(self) -> bool:
-        return self.executing < max(self.limit, 1)
+    def _finished(self, seat: Seat) -> None:
+        """A final phase is over: its seats are free."""
+        seat.timer = None
+        self._sync_time()
+        self._give_back(seat)
+        self._dispatch_as_much_as_possible()
+
+    def _give_back(self, seat: Seat) -> None:
+        seat.state = _State.DONE
+        self.seats_in_use -= seat.seats
+        self._metrics.executing_seats.labels(self.level, seat.schema).dec(seat.seats)
+        queue = seat.queue
+        if queue is not None:
+            queue.seats_in_use -= seat.seats
+            self._queued_seats_in_use -= seat.seats
+            self._settle(queue)
+
+    def _can_accommodate(self, seats: int) -> bool:
+        """Whether a request of `seats` may start now (Kubernetes' canAccommodateSeats)."""
+        if self.exempt:
+            return True
+        if seats > self._capacity:
+            # It could never fit: it runs alone instead, when nothing else executes.
+            return self.executing == 0
+        return self.seats_in_use + seats <= self._capacity
 
     def _reject(self, schema: str, reason: str) -> None:
         self.rejected += 1
@@ -396,51 +536,57 @@ class QueueSet:
 
     def _sync_time(self) -> None:
         """Advance virtual time for the time the current state has lasted: the seats the
-        non-empty queues ask for (waiting plus running), up to the limit, shared equally
-        among them."""
+        queues ask for (waiting plus in use), up to the limit, shared equally among the
+        active queues."""
         now = self._clock()
         elapsed, self._last_sync = now - self._last_sync, now
-        if self._queues:
-            requested = self.waiting + self._executing_from_queues
-            self._r += elapsed * min(requested, max(self.limit, 1)) / len(self._queues)
+        if self._active_queues:
+            requested = self.seats_waiting + self._queued_seats_in_use
+            self._r += elapsed * min(requested, self._capacity) / self._active_queues
 
     def _shuffle_shard(self, flow_hash: int) -> int:
-        """The index of the queue of the flow's hand with the fewest waiters."""
+        """The index of the queue of the flow's hand with the least work waiting."""
         assert self._dealer is not None
         hand = self._dealer.deal(flow_hash)
         # Starting the scan at a rotating place in the hand breaks ties among equally
         # short queues differently each time, so overlapping hands share the load.
         offset = self._enqueues % len(hand)
         self._enqueues += 1
-        best_index, best_length = -1, math.inf
+        best_index, best_work = -1, math.inf
         for i in range(len(hand)):
             index = hand[(offset + i) % len(hand)]
             queue = self._queues.get(index)
-            length = len(queue.waiting) if queue is not None else 0
-            if length < best_length:
-                best_index, best_length = index, length
+            work = queue.waiting_work if queue is not None else 0
+            if work < best_work:
+                best_index, best_work = index, work
         return best_index
 
-    def _enqueue(self, queue: _Queue, schema: str, future: asyncio.Future[None]) -> Seat:
+    def _enqueue(self, seat: Seat) -> None:
+        queue = seat.queue
+        assert queue is not None
         if queue.empty:
             queue.next_r = self._r
-        seat = Seat(schema, queue, future)
         seat.arrival_r = self._r
         queue.waiting.append(seat)
+        queue.waiting_work += seat.work_units
         self.waiting += 1
-        self._metrics.inqueue_requests.labels(self.level, schema).inc()
-        self._metrics.inqueue_seats.labels(self.level, schema).inc()
-        self._metrics.queue_length_after_enqueue.labels(self.level, schema).observe(
+        self.seats_waiting += seat.seats
+        self._metrics.inqueue_requests.labels(self.level, seat.schema).inc()
+        self._metrics.inqueue_seats.labels(self.level, seat.schema).inc(seat.seats)
+        self._metrics.queue_length_after_enqueue.labels(self.level, seat.schema).observe(
             len(queue.waiting)
         )
         self._settle(queue)
         self._note_demand()
-        return seat
 
     def _leave_queue(self, seat: Seat) -> None:
+        """Counts a waiter out that was just taken out of its queue's deque."""
+        assert seat.queue is not None
+        seat.queue.waiting_work -= seat.work_units
         self.waiting -= 1
+        self.seats_waiting -= seat.seats
         self._metrics.inqueue_requests.labels(self.level, seat.schema).dec()
-        self._metrics.inqueue_seats.labels(self.level, seat.schema).dec()
+        self._metrics.inqueue_seats.labels(self.level, seat.schema).dec(seat.seats)
         if seat.timer is not None:
             seat.timer.cancel()
             seat.timer = None
@@ -455,7 +601,9 @@ class QueueSet:
         self._count_given_up(deadline=deadline)
         self._metrics.rejected.labels(self.level, seat.schema, "time-out").inc()
         self._settle(seat.queue)
-        self._note_demand()
+        # A wide request that left the head of its queue may have been what held the
+        # others back while seats were free.
+        self._dispatch_as_much_as_possible()
 
     def _time_out(self, seat: Seat) -> None:
         seat.timer = None
@@ -475,56 +623,77 @@ class QueueSet:
         seat.state = _State.EXECUTING
         seat.started = self._clock()
         self.executing += 1
+        self.seats_in_use += seat.seats
         self._executing_seats[seat] = None
         self._metrics.executing_requests.labels(self.level, seat.schema).inc()
-        self._metrics.executing_seats.labels(self.level, seat.schema).inc()
-        if seat.queue is not None:
-            seat.queue.executing += 1
-            self._executing_from_queues += 1
-            seat.queue.next_r += ESTIMATED_SERVICE_TIME
+        self._metrics.executing_seats.labels(self.level, seat.schema).inc(seat.seats)
+        queue = seat.queue
+        if queue is not None:
+            queue.executing += 1
+            queue.seats_in_use += seat.seats
+            self._queued_seats_in_use += seat.seats
+            queue.next_r += seat.work_r
         if not seat.future.done():
             seat.future.set_result(None)
 
     def _dispatch_as_much_as_possible(self) -> None:
-        while self.waiting and (self.exempt or self._can_start()):
+        while self.waiting and self.seats_in_use < self._capacity:
             queue = self._next_queue()
-            seat = queue.waiting.popleft()
-            self._leave_queue(seat)
+            seat = queue.waiting[0]
             if seat.future.cancelled():
                 # Its task was cancelled and has not yet run to withdraw it: do so here.
+                self._take_head(queue)
                 seat.state = _State.DONE
                 self._count_given_up(deadline=False)
                 self._metrics.rejected.labels(self.level, seat.schema, "time-out").inc()
-            else:
-                self._start(seat)
+                self._settle(queue)
+                continue
+            if not self._can_accommodate(seat.seats):
+                break  # the head waits for its seats, and everyone behind it with it
+            self._take_head(queue)
+            if seat.work.final_seats > self._capacity:
+                seat.work = seat.work.reshaped(self._capacity)
+            self._start(seat)
             self._settle(queue)
         self._note_demand()
 
     def _next_queue(self) -> _Queue:
-        """The queue whose head would finish first in virtual time (every head is
-        estimated to take as long, so the one with the earliest `next_r`); among equals
-        the one that has waited longest for its turn. Its heap entry is used up."""
+        """The queue whose head would finish first in virtual time; among equals the one
+        that has waited longest for its turn. Its heap entry stays until `_take_head`."""
         while True:
-            next_r, ticket, index = heapq.heappop(self._heap)
+            finish, ticket, index = self._heap[0]
             queue = self._queues.get(index)
-            if queue is not None and queue.heap_key == (next_r, ticket):
-                queue.heap_key = None
+            if queue is not None and queue.heap_key == (finish, ticket):
                 return queue
+            heapq.heappop(self._heap)
+
+    def _take_head(self, queue: _Queue) -> None:
+        """Take the head out of `queue`, the top of the heap, using up its heap entry."""
+        heapq.heappop(self._heap)
+        queue.heap_key = None
+        self._leave_queue(queue.waiting.popleft())
 
     def _settle(self, queue: _Queue) -> None:
-        """Bring a queue that just changed back into order: its `next_r` is never behind
-        its head's arrival, its heap entry follows its `next_r`, and it is forgotten once
-        empty."""
+        """Bring a queue that just changed back into order: it is counted active while
+        requests wait or execute in it, forgotten once it holds nothing, its `next_r` is
+        never behind its head's arrival, and its heap entry follows its head's virtual
+        finish."""
+        active = not queue.empty
+        if active != queue.active:
+            queue.active = active
+            self._active_queues += 1 if active else -1
         if not queue.waiting:
             queue.heap_key = None
-            if queue.executing == 0 and self._queues.get(queue.index) is queue:
+            if not active and queue.seats_in_use == 0 and self._queues.get(queue.index) is queue:
                 del self._queues[queue.index]
             return
-        if queue.next_r < queue.waiting[0].arrival_r:
-            queue.next_r = queue.waiting[0].arrival_r
-        if queue.heap_key is not None and queue.heap_key[0] == queue.next_r:
+        head = queue.waiting[0]
+        if queue.next_r < head.arrival_r:
+            queue.next_r = head.arrival_r
+        finish = queue.next_r + head.work_r
+        if queue.heap_key is not None and queue.heap_key[0] == finish:
             return  # keeps its place among equals
-        queue.heap_key = (queue.next_r, next(self._tickets))
+        queue.heap_key = (finish, next(self._tickets))
         heapq.heappush(self._heap, (*queue.heap_key, queue.index))
         if len(self._heap) > 2 * len(self._queues) + 16:
             # Stale entries outnumber live ones: rebuild from the queues with waiters.
@@ -534,4 +703,4 @@ class QueueSet:
             heapq.heapify(self._heap)
 
     def _note_demand(self) -> None:
-        self.demand.set(self.executing + self.waiting)
+        self.demand.set(self.seats_in_use + self.seats_waiting)

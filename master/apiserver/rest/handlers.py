@@ -40,6 +40,7 @@ from master.apiserver.customresources.conversion import Converter
 from master.apiserver.customresources.serving import CustomResources
 from master.apiserver.flowcontrol import debug as flowdebug
 from master.apiserver.flowcontrol import gate
+from master.apiserver.flowcontrol.estimate import NO_OPTIONS, ListOptions
 from master.apiserver.listing import list_objects
 from master.apiserver.patching import (
     PatchError,
@@ -356,8 +357,15 @@ class RestApi:
                 # Read before a seat is taken: a client sending its body slowly must not
                 # hold its priority level's seat meanwhile (a create's is read already).
                 await request.read()
+            # A list's or a watch's options size its work estimate under APF.
+            listed = verb in ("list", "watch")
             async with self.service.gate.admit(
-                verb, target.kind.resource, described, user, flowheaders.remember(request)
+                verb,
+                target.kind.resource,
+                described,
+                user,
+                flowheaders.remember(request),
+                options=ListOptions.from_query(request.query) if listed else NO_OPTIONS,
             ):
                 response = await self._dispatch(verb, request, target)
             for warning in request.get(WARNINGS, []):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from client import errors
 from client.api import ApiClient, ClientOptions
 from client.codec import from_dict
+from client.kinds import by_resource
 from client.timeouts import within
 from master.apiserver.rest import flowheaders
 from master.apiserver.server import ApiServer
@@ -298,3 +300,47 @@ async def test_a_grpc_watch_from_the_start_reads_its_list_in_a_seat_and_streams_
         assert (await alice.get("configmaps", "default", "seen")).metadata.name == "seen"
     finally:
         await events.aclose()
+
+
+def estimated_seats(server: ApiServer) -> float:
+    """The seats of every exempt request's work estimate so far, added up."""
+    value = server.metrics.registry.get_sample_value(
+        "apiserver_flowcontrol_work_estimated_seats_sum",
+        {"flow_schema": "exempt", "priority_level": "exempt"},
+    )
+    return float(value or 0)
+
+
+async def test_a_list_of_many_objects_is_estimated_wider_than_a_get(cluster):
+    admin = cluster.clients["admin"]
+    for start in range(0, 250, 25):
+        await asyncio.gather(
+            *(admin.create(configmap(f"many-{i}")) for i in range(start, start + 25))
+        )
+    # A list from "0" starts the kind's watch cache, whose count the estimates read.
+    await admin.list("configmaps", "default", resource_version="0")
+    cache = cluster.server.service.watch_cache
+    kind = by_resource("configmaps")
+    stored = await eventually(
+        lambda: (cache.object_count(kind) or 0) >= 250 and cache.object_count(kind),
+        what="the watch cache holding the ConfigMaps",
+    )
+    wide = math.ceil(stored / 100)  # from the cache: a seat per 100 stored objects
+    assert wide >= 3
+    before = estimated_seats(cluster.server)
+    await admin.get("configmaps", "default", "many-0")
+    after_get = estimated_seats(cluster.server)
+    assert after_get - before == 1
+    await admin.list("configmaps", "default", resource_version="0")
+    after_list = estimated_seats(cluster.server)
+    assert after_list - after_get == wide
+    # The REST front-end reads its query the same way.
+    path = f"{cluster.url}/api/v1/namespaces/default/configmaps"
+    headers = {"Authorization": "Bearer admin-token"}
+    async with aiohttp.ClientSession() as session:
+        async with session.get(path, params={"resourceVersion": "0"}, headers=headers) as r:
+            assert r.status == 200
+        assert estimated_seats(cluster.server) - after_list == wide
+        async with session.get(f"{path}/many-1", headers=headers) as r:
+            assert r.status == 200
+        assert estimated_seats(cluster.server) - after_list == wide + 1

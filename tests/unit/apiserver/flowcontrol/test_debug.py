@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
@@ -19,7 +20,8 @@ from prometheus_client import CollectorRegistry
 
 from client import errors
 from master.apiserver.flowcontrol import debug
-from master.apiserver.flowcontrol.dispatcher import Dispatcher
+from master.apiserver.flowcontrol.dispatcher import Dispatcher, LevelSnapshot
+from master.apiserver.flowcontrol.estimate import StoreCounts, WorkEstimate
 from master.apiserver.flowcontrol.metrics import FlowControlMetrics
 from master.apiserver.flowcontrol.model import (
     FlowSchema,
@@ -30,6 +32,7 @@ from master.apiserver.flowcontrol.model import (
     RequestDigest,
     ResourceRule,
 )
+from master.apiserver.flowcontrol.queueset import QueueSet, Seat
 from tests.support.waiting import eventually
 
 EVERYTHING = ResourceRule(("*",), ("*",), ("*",), cluster_scope=True, namespaces=("*",))
@@ -288,3 +291,81 @@ def test_api_path_gives_a_namespace_object_its_own_path_and_a_non_resource_reque
     assert debug.api_path(namespace) == "/api/v1/namespaces/prod"
     healthz = RequestDigest(user="u", is_resource_request=False, path="/healthz")
     assert debug.api_path(healthz) == "/healthz"
+
+
+def cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.split(",")]
+
+
+@pytest.mark.parametrize(
+    ("ns", "text"),
+    [
+        (0, "0s"),
+        (750, "750ns"),
+        (1_500, "1.5µs"),
+        (5_000_000, "5ms"),
+        (7_500_000, "7.5ms"),
+        (21_666_666, "21.666666ms"),
+        (2_500_000_000, "2.5s"),
+        (60 * 10**9, "1m0s"),
+        (3_723_500_000_000, "1h2m3.5s"),
+    ],
+)
+def test_additional_latencies_are_written_as_go_writes_a_duration(ns: int, text: str) -> None:
+    assert debug.go_duration(ns) == text
+
+
+async def test_the_queue_and_request_dumps_count_each_request_by_its_work_estimate() -> None:
+    clock = Clock()
+    queues = QueueSet("wide", FlowControlMetrics(CollectorRegistry()), exempt=False, clock=clock)
+    queues.configure(Queuing(queues=1, hand_size=1, queue_length_limit=50), 2)
+    holder = await queues.acquire(1, "workload", 60)
+    writer = await queues.acquire(1, "workload", 60, work=WorkEstimate(1, 1, 0.05))
+    queues.release(writer)  # its final phase holds its seat, out of the request dump
+    waiters: list[asyncio.Task[Seat]] = []
+    for work in (WorkEstimate(3), WorkEstimate(1, 2, 0.005)):
+        waiters.append(asyncio.create_task(queues.acquire(1, "workload", 60, work=work)))
+        await eventually(lambda: queues.waiting == len(waiters), interval=0)
+    levels = [LevelSnapshot("wide", False, queues.snapshot())]
+    queue_rows = debug.dump_queues(levels).splitlines()
+    request_rows = debug.dump_requests(levels, wall=WALL_AT_102).splitlines()
+    for waiter in waiters:
+        waiter.cancel()
+    await asyncio.gather(*waiters, return_exceptions=True)
+    queues.release(holder)
+    await eventually(lambda: queues.seats_in_use == 0, timeout=5.0)
+    # Two seats in use (the holder's and the writer's final one); waiting: 3 + 1 initial
+    # seats, 3 + 2 wide, 3 x 3 ms + (3 ms + 2 x 5 ms) of work. The queue's virtual start
+    # went 3 ms for the holder, 53 ms for the writer, less the 3 ms it did not run.
+    assert cells(queue_rows[1]) == [
+        "wide",
+        "0",
+        "2",
+        "1",
+        "2",
+        "0.05300000ss",
+        "4",
+        "5",
+        "0.02200000ss",
+    ]
+    assert [cells(row)[6:9] for row in request_rows[1:]] == [
+        ["3", "0", "0s"],
+        ["1", "2", "5ms"],
+        ["1", "0", "0s"],  # the holder, executing; the writer is not listed
+    ]
+
+
+async def test_dump_requests_shows_a_writes_final_seats_and_additional_latency() -> None:
+    d = dispatcher(Clock())
+    write = dataclasses.replace(ROOTS_DEPLOYMENT, verb="update")
+    # 150 watchers: 15 seats for 5 ms after the write, narrowed to 10 for 7.5 ms.
+    async with d.admit(write, counts=StoreCounts(watchers=150)):
+        rows = debug.dump_requests(d.snapshot(), wall=WALL_AT_102).splitlines()
+    assert cells(rows[1])[:2] == ["exempt", "exempt"]
+    assert cells(rows[1])[6:9] == ["1", "10", "7.5ms"]
+    exempt = next(level for level in d.snapshot() if level.name == "exempt")
+    assert exempt.queues.seats_in_use == 10 and exempt.queues.idle
+    await eventually(
+        lambda: next(lv for lv in d.snapshot() if lv.name == "exempt").queues.seats_in_use == 0,
+        timeout=5.0,
+    )

@@ -10,8 +10,10 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import CollectorRegistry
 
+from client.timeouts import within
 from master.apiserver.flowcontrol import queueset as queueset_module
 from master.apiserver.flowcontrol.dispatcher import Dispatcher
+from master.apiserver.flowcontrol.estimate import ONE_SEAT, WorkEstimate
 from master.apiserver.flowcontrol.metrics import FlowControlMetrics
 from master.apiserver.flowcontrol.model import (
     FlowSchema,
@@ -322,3 +324,144 @@ async def test_a_dispatcher_accepts_ten_million_queues_and_makes_only_those_used
         async with d.admit(RequestDigest(user=user, verb="list", resource="pods")) as admitted:
             assert admitted.priority_level == "huge"
     assert census.created == 3
+
+
+# Work estimates: requests wider than one seat -------------------------------------------
+
+
+def executing_seats(metrics: FlowControlMetrics, schema: str = "s") -> float:
+    value = metrics.registry.get_sample_value(
+        "apiserver_flowcontrol_current_executing_seats",
+        {"priority_level": "level", "flow_schema": schema},
+    )
+    return value or 0.0
+
+
+def queue_of(dealer: Dealer, flows: int) -> list[int]:
+    """Flow hashes each dealt a different queue (hand size 1)."""
+    found: dict[int, int] = {}
+    for h in range(1000):
+        found.setdefault(dealer.deal(h)[0], h)
+        if len(found) == flows:
+            return list(found.values())
+    raise AssertionError(f"no {flows} flows in distinct queues")
+
+
+async def test_a_wide_request_waits_for_its_seats_and_the_narrower_ones_behind_it_too() -> None:
+    queues, metrics = queue_set(Queuing(queues=1, hand_size=1, queue_length_limit=50), limit=4)
+    first = await queues.acquire(1, "s", 10)
+    second = await queues.acquire(1, "s", 10)
+    started: list[str] = []
+
+    async def request(name: str, work: WorkEstimate) -> Seat:
+        seat = await queues.acquire(1, "s", 10, work=work)
+        started.append(name)
+        return seat
+
+    wide = asyncio.create_task(request("wide", WorkEstimate(3)))
+    await eventually(lambda: queues.waiting == 1, interval=0)
+    narrow = asyncio.create_task(request("narrow", ONE_SEAT))
+    await eventually(lambda: queues.waiting == 2, interval=0)
+    # Two seats are free, enough for the narrow request, but the wide one is ahead of it.
+    assert queues.seats_in_use == 2 and queues.seats_waiting == 4
+    assert started == []
+    queues.release(first)
+    wide_seat = await wide
+    assert started == ["wide"]
+    assert queues.seats_in_use == 4 and executing_seats(metrics) == 4
+    assert queues.executing == 2 and queues.waiting == 1
+    queues.release(second)
+    narrow_seat = await narrow
+    assert started == ["wide", "narrow"] and queues.seats_in_use == 4
+    queues.release(wide_seat)
+    queues.release(narrow_seat)
+    assert queues.idle and queues.seats_in_use == 0 and executing_seats(metrics) == 0
+
+
+async def test_final_seats_are_held_after_the_request_returns_then_given_on() -> None:
+    queues, metrics = queue_set(Queuing(queues=1, hand_size=1, queue_length_limit=50), limit=3)
+    writer = await queues.acquire(1, "s", 10, work=WorkEstimate(1, 3, 0.05))
+    assert queues.seats_in_use == 3
+    waiter = asyncio.create_task(queues.acquire(1, "s", 10))
+    await eventually(lambda: queues.waiting == 1, interval=0)
+    queues.release(writer)  # returns at once: the caller never waits for the final phase
+    assert queues.executing == 0 and executing_seats(metrics) == 3
+    [queue] = queues.snapshot().queues
+    assert queue.seats_in_use == 3 and queue.executing == ()  # not executing, still seated
+    assert not waiter.done()
+    seat = await within(waiter, 5.0)  # once the 50 ms have passed
+    assert queues.seats_in_use == 1 and executing_seats(metrics) == 1
+    queues.release(seat)
+    assert queues.idle and queues.queues_held == 0
+
+
+async def test_a_request_wider_than_the_limit_runs_when_nothing_else_does() -> None:
+    refusing, _ = queue_set(None, limit=2)
+    wide = await refusing.acquire(1, "s", 10, work=WorkEstimate(5))
+    assert refusing.seats_in_use == 5
+    with pytest.raises(Rejected):
+        await refusing.acquire(2, "s", 10)
+    refusing.release(wide)
+    narrow = await refusing.acquire(2, "s", 10)
+    with pytest.raises(Rejected):
+        await refusing.acquire(1, "s", 10, work=WorkEstimate(5))
+    refusing.release(narrow)
+
+    queues, _ = queue_set(Queuing(queues=1, hand_size=1, queue_length_limit=50), limit=2)
+    holder = await queues.acquire(1, "s", 10)
+    waiting = asyncio.create_task(queues.acquire(1, "s", 10, work=WorkEstimate(1, 6, 0.005)))
+    await eventually(lambda: queues.waiting == 1, interval=0)
+    queues.release(holder)
+    seat = await waiting
+    # Its final work (6 seats for 5 ms) narrowed to the limit: 2 seats for 15 ms.
+    assert seat.work == WorkEstimate(1, 2, 0.015)
+    assert queues.seats_in_use == 2
+    queues.release(seat)
+    await eventually(lambda: queues.seats_in_use == 0, timeout=5.0)
+
+
+async def test_the_queue_whose_head_would_finish_first_in_virtual_time_goes_first() -> None:
+    queues, _ = queue_set(Queuing(queues=8, hand_size=1, queue_length_limit=50), limit=1)
+    other, heavy, light = queue_of(Dealer(8, 1), 3)
+    holder = await queues.acquire(other, "s", 10)
+    order: list[str] = []
+
+    async def request(flow: int, name: str, work: WorkEstimate) -> Seat:
+        seat = await queues.acquire(flow, "s", 10, work=work)
+        order.append(name)
+        return seat
+
+    # The heavy request arrives first, but holds a seat 100 ms more once done.
+    first = asyncio.create_task(request(heavy, "heavy", WorkEstimate(1, 1, 0.1)))
+    await eventually(lambda: queues.waiting == 1, interval=0)
+    second = asyncio.create_task(request(light, "light", ONE_SEAT))
+    await eventually(lambda: queues.waiting == 2, interval=0)
+    queues.release(holder)
+    light_seat = await second
+    assert order == ["light"]
+    next_r = {q.index: q.next_r for q in queues.snapshot().queues}
+    assert next_r[Dealer(8, 1).deal(light)[0]] == pytest.approx(0.003)  # 1 seat for 3 ms
+    queues.release(light_seat)  # on a clock that stands still: 3 ms less than estimated
+    heavy_seat = await first
+    next_r = {q.index: q.next_r for q in queues.snapshot().queues}
+    # Its work: 1 seat for 3 ms, then 1 seat for 100 ms.
+    assert next_r[Dealer(8, 1).deal(heavy)[0]] == pytest.approx(0.103)
+    queues.release(heavy_seat)
+    await eventually(lambda: queues.seats_in_use == 0, timeout=5.0)
+
+
+async def test_a_request_joins_the_queue_of_its_hand_with_the_least_work_waiting() -> None:
+    queues, _ = queue_set(Queuing(queues=2, hand_size=2, queue_length_limit=50), limit=1)
+    holder = await queues.acquire(0, "s", 10)
+    works = [WorkEstimate(1, 1, 0.1), ONE_SEAT, ONE_SEAT, ONE_SEAT]
+    waiters: list[asyncio.Task[Seat]] = []
+    for work in works:
+        waiters.append(asyncio.create_task(queues.acquire(0, "s", 10, work=work)))
+        await eventually(lambda: queues.waiting == len(waiters), interval=0)
+    # Three narrow requests wait less, together, than the one with a final phase.
+    assert sorted(len(q.waiting) for q in queues.snapshot().queues) == [1, 3]
+    for waiter in waiters:
+        waiter.cancel()
+    await asyncio.gather(*waiters, return_exceptions=True)
+    queues.release(holder)
+    assert queues.idle
