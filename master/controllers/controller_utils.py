@@ -7,8 +7,12 @@ goes first on a scale-down) are table-tested on their own, as Kubernetes'
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cmp_to_key
 from typing import Any
 
 from client import kinds
@@ -100,7 +104,8 @@ _PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
 
 
 def deletion_rank(pod: core_pb2.Pod) -> tuple[int, int, int, float, int, float]:
-    """Sort key putting the pod to delete first first (Kubernetes' ActivePods order).
+    """Sort key putting the pod to delete first first (Kubernetes' ActivePods order, what
+    Jobs use; a ReplicaSet's scale-down adds more, see `scale_down_order`).
 
     Unscheduled before scheduled; Pending before Unknown before Running; not ready before
     ready; ready for less time before ready for longer; more restarts before fewer; newer
@@ -116,6 +121,119 @@ def deletion_rank(pod: core_pb2.Pod) -> tuple[int, int, int, float, int, float]:
         -restarts(pod),
         -created,
     )
+
+
+POD_DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
+"""A pod's annotation: an int32; a ReplicaSet scaling down removes lower costs first."""
+
+_DELETION_COST = re.compile(r"0|[1-9][0-9]*|-[0-9]+")
+
+
+def deletion_cost(pod: core_pb2.Pod) -> int:
+    """The pod's deletion cost; 0 when unset or not an int32 in Kubernetes' spelling (no
+    plus sign, no leading zero), as Kubernetes reads it."""
+    text = pod.metadata.annotations.get(POD_DELETION_COST)
+    if text is None or not _DELETION_COST.fullmatch(text):
+        return 0
+    value = int(text)
+    return value if -(2**31) <= value < 2**31 else 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """What a ReplicaSet's scale-down compares of one pod."""
+
+    pod: core_pb2.Pod
+    scheduled: bool
+    phase: int
+    ready: bool
+    cost: int
+    colocated: int
+    ready_at: float | None
+    restarts: int
+    created: float | None
+
+
+def scale_down_order(
+    pods: Sequence[core_pb2.Pod], related: Iterable[core_pb2.Pod], at: float
+) -> list[core_pb2.Pod]:
+    """`pods` with the one a ReplicaSet deletes first first (Kubernetes' ActivePodsWithRanks
+    with PodDeletionCost and LogarithmicScaleDown, both on by default in 1.32).
+
+    Unscheduled before scheduled; Pending before Unknown before Running; not ready before
+    ready; lower pod-deletion-cost first; then a pod on a node holding more of the active
+    `related` pods (those of every ReplicaSet with the same controller) first, which
+    spreads a Deployment's survivors over its nodes; then, both ready, ready more
+    recently first; more restarts first; created more recently first. Times are compared
+    by the power of two of their age at `at`, and pods in the same power of two by uid,
+    so that pods of about the same age go in an arbitrary but fixed order instead of
+    always the newest, which would keep removing whatever a scale-up just placed (on a
+    new node, say). A missing time counts as the most recent.
+    """
+    on_node: dict[str, int] = {}
+    for pod in related:
+        if is_pod_active(pod):
+            on_node[pod.spec.node_name] = on_node.get(pod.spec.node_name, 0) + 1
+    candidates = [
+        _Candidate(
+            pod=pod,
+            scheduled=bool(pod.spec.node_name),
+            phase=_PHASE_RANK.get(pod.status.phase, 0),
+            ready=is_pod_ready(pod),
+            cost=deletion_cost(pod),
+            colocated=on_node.get(pod.spec.node_name, 0),
+            ready_at=_ready_transition(pod),
+            restarts=restarts(pod),
+            created=parse_time(pod.metadata.creation_timestamp),
+        )
+        for pod in pods
+    ]
+
+    def compare(a: _Candidate, b: _Candidate) -> int:
+        if a.scheduled != b.scheduled:
+            return -1 if not a.scheduled else 1
+        if a.phase != b.phase:
+            return -1 if a.phase < b.phase else 1
+        if a.ready != b.ready:
+            return -1 if not a.ready else 1
+        if a.cost != b.cost:
+            return -1 if a.cost < b.cost else 1
+        if a.colocated != b.colocated:
+            return -1 if a.colocated > b.colocated else 1
+        if a.ready and b.ready and a.ready_at != b.ready_at:
+            return _newer_first(a, b, a.ready_at, b.ready_at, at)
+        if a.restarts != b.restarts:
+            return -1 if a.restarts > b.restarts else 1
+        if a.created != b.created:
+            return _newer_first(a, b, a.created, b.created, at)
+        return 0
+
+    return [c.pod for c in sorted(candidates, key=cmp_to_key(compare))]
+
+
+def _ready_transition(pod: core_pb2.Pod) -> float | None:
+    c = pod_condition(pod, "Ready")
+    if c is None or c.status != "True":
+        return None
+    return parse_time(c.last_transition_time)
+
+
+def _newer_first(
+    a: _Candidate, b: _Candidate, ta: float | None, tb: float | None, at: float
+) -> int:
+    if ta is None or tb is None:
+        return -1 if ta is None else 1
+    bucket_a, bucket_b = _age_bucket(ta, at), _age_bucket(tb, at)
+    if bucket_a == bucket_b:
+        ua, ub = a.pod.metadata.uid, b.pod.metadata.uid
+        return -1 if ua < ub else (1 if ua > ub else 0)
+    return -1 if bucket_a < bucket_b else 1
+
+
+def _age_bucket(t: float, at: float) -> int:
+    """The power of two of the age in nanoseconds (-1 for a time not in the past)."""
+    age = (at - t) * 1e9
+    return int(math.log2(age)) if age >= 1 else -1
 
 
 # ---- owners ----
@@ -184,6 +302,9 @@ def selects(selector: Any, labels: Any) -> bool:
 
 
 # ---- conditions ----
+
+REPLICA_FAILURE = "ReplicaFailure"
+"""A ReplicaSet's condition when the API refused its pod writes; its Deployment shows it."""
 
 
 def get_condition(conditions: Iterable[meta_pb2.Condition], type: str) -> meta_pb2.Condition | None:

@@ -17,8 +17,11 @@ Deployment's (ignoring the pod-template-hash label) or creates it, named
 
 Revisions live in the `deployment.kubernetes.io/revision` annotation; a ReplicaSet that
 becomes new again (an undo) gets the next revision. A rollout that makes no progress for
-progressDeadlineSeconds gets Progressing=False, reason ProgressDeadlineExceeded. Old
-ReplicaSets beyond revisionHistoryLimit are deleted once empty.
+progressDeadlineSeconds gets Progressing=False, reason ProgressDeadlineExceeded; one whose
+new ReplicaSet the API refuses gets Progressing=False, reason ReplicaSetCreateError, and a
+ReplicaSet's ReplicaFailure (pods the API refused) shows on the Deployment. Of the old
+ReplicaSets beyond revisionHistoryLimit, the oldest are deleted once empty; a newer one
+never goes in place of an older one still busy, so the newest revisions stay.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from collections.abc import Sequence
 import structlog
 
 from client import kinds
-from client.errors import AlreadyExists, Conflict, NotFound
+from client.errors import AlreadyExists, ApiError, Conflict, NotFound
 from client.events import NORMAL, WARNING
 from client.informer import NAMESPACE_INDEX, copy_object
 from master.controllers import controller_utils as cu
@@ -36,7 +39,7 @@ from master.controllers import deployment_util as du
 from master.controllers.base import Context, Controller
 from master.controllers.claiming import claim
 from master.controllers.deleting import delete_exact
-from proto import core_pb2, workloads_pb2
+from proto import core_pb2, meta_pb2, workloads_pb2
 
 log = structlog.get_logger("controllers.deployment")
 
@@ -160,7 +163,8 @@ class DeploymentController(Controller):
             budget = du.old_scale_down_budget(d, everything, new_rs)
             scaled = False
             if budget > 0:
-                plan, _ = du.cleanup_unhealthy(old, budget)
+                cleanup = du.cleanup_unhealthy(old, budget)
+                plan = cleanup.plan
                 old = [
                     await self._scale(d, rs, plan[rs.metadata.name])
                     if rs.metadata.name in plan
@@ -168,14 +172,15 @@ class DeploymentController(Controller):
                     for rs in old
                 ]
                 scaled = bool(plan)
-                plan = du.scale_down_old(d, [*old, new_rs], old)
-                old = [
-                    await self._scale(d, rs, plan[rs.metadata.name])
-                    if rs.metadata.name in plan
-                    else rs
-                    for rs in old
-                ]
-                scaled = scaled or bool(plan)
+                if not cleanup.stale:
+                    plan = du.scale_down_old(d, [*old, new_rs], old)
+                    old = [
+                        await self._scale(d, rs, plan[rs.metadata.name])
+                        if rs.metadata.name in plan
+                        else rs
+                        for rs in old
+                    ]
+                    scaled = scaled or bool(plan)
             if scaled:
                 await self._sync_rollout_status(d, [*old, new_rs], new_rs)
                 return
@@ -290,6 +295,9 @@ class DeploymentController(Controller):
                 "hash collision, retrying with collisionCount "
                 f"{fresh.status.collision_count}"
             ) from None
+        except ApiError as e:
+            await self._creation_refused(d, rs, e)
+            raise
         log.info("created replica set", deployment=kinds.key(d), replicaset=created.metadata.name)
         if created.spec.replicas > 0:
             await self.events.record(
@@ -322,6 +330,22 @@ class DeploymentController(Controller):
         _set_new_rs_annotations(d, rs, revision, exists=False)
         _set_replicas_annotations(d, rs)
         return rs
+
+    async def _creation_refused(self, d: Deployment, rs: RS, error: ApiError) -> None:
+        """Say on the Deployment why its new ReplicaSet could not be made (a quota, an
+        admission policy): `kubectl describe` shows it there, not in our logs."""
+        message = f'Failed to create new replica set "{rs.metadata.name}": {error.message}'
+        if du.has_progress_deadline(d):
+            fresh = copy_object(d)
+            cu.set_condition(
+                fresh.status,
+                cu.new_condition("Progressing", "False", du.FAILED_RS_CREATE, message),
+            )
+            try:
+                await self.client.update_status(fresh)
+            except ApiError:
+                pass  # the refusal is the error to retry on; the next one writes this again
+        await self.events.record(d, WARNING, du.FAILED_RS_CREATE, message)
 
     async def _set_revision(self, d: Deployment, revision: str) -> Deployment:
         if not revision or d.metadata.annotations.get(du.REVISION) == revision:
@@ -360,22 +384,11 @@ class DeploymentController(Controller):
     async def _cleanup(self, d: Deployment, old: list[RS]) -> None:
         if not d.spec.HasField("revision_history_limit"):
             return
-        alive = [rs for rs in old if not rs.metadata.deletion_timestamp]
-        excess = len(alive) - d.spec.revision_history_limit
-        if excess <= 0:
-            return
-        for rs in sorted(alive, key=lambda r: (du.revision(r), r.metadata.creation_timestamp)):
-            if excess <= 0:
-                break
-            if rs.status.replicas != 0 or rs.spec.replicas != 0:
-                continue
-            if rs.status.observed_generation < rs.metadata.generation:
-                continue
+        for rs in du.history_to_delete(old, d.spec.revision_history_limit):
             await delete_exact(self.client, "replicasets", rs)
             log.info(
                 "deleted old replica set", deployment=kinds.key(d), replicaset=rs.metadata.name
             )
-            excess -= 1
 
     # -- status ------------------------------------------------------------------------
 
@@ -420,7 +433,12 @@ class DeploymentController(Controller):
             and current is not None
             and current.reason == du.NEW_RS_AVAILABLE
         )
-        name = new_rs.metadata.name if new_rs is not None else ""
+        # Before Recreate makes its new ReplicaSet there is none to name: name the Deployment.
+        subject = (
+            f'ReplicaSet "{new_rs.metadata.name}"'
+            if new_rs is not None
+            else f'Deployment "{d.metadata.name}"'
+        )
         if du.has_progress_deadline(d) and not done:
             if du.is_complete(d, status):
                 cu.set_condition(
@@ -429,12 +447,12 @@ class DeploymentController(Controller):
                         "Progressing",
                         "True",
                         du.NEW_RS_AVAILABLE,
-                        f'ReplicaSet "{name}" has successfully progressed.',
+                        f"{subject} has successfully progressed.",
                     ),
                 )
             elif du.is_progressing(d, status):
                 cond = cu.new_condition(
-                    "Progressing", "True", du.RS_UPDATED, f'ReplicaSet "{name}" is progressing.'
+                    "Progressing", "True", du.RS_UPDATED, f"{subject} is progressing."
                 )
                 if current is not None:
                     if current.status == "True":
@@ -448,7 +466,7 @@ class DeploymentController(Controller):
                         "Progressing",
                         "False",
                         du.TIMED_OUT,
-                        f'ReplicaSet "{name}" has timed out progressing.',
+                        f"{subject} has timed out progressing.",
                     ),
                 )
                 await self.events.record(
@@ -457,6 +475,11 @@ class DeploymentController(Controller):
                     du.TIMED_OUT,
                     f'Deployment "{d.metadata.name}" has timed out progressing.',
                 )
+        failure = _replica_failure(rss, new_rs)
+        if failure is not None:
+            cu.set_condition(status, failure)
+        else:
+            cu.remove_condition(status, cu.REPLICA_FAILURE)
         if status == d.status:
             self._requeue_stuck(d, status)
             return
@@ -536,6 +559,23 @@ def _set_new_rs_annotations(d: Deployment, rs: RS, new_revision: int, *, exists:
                 f"{history},{old_revision}" if history else str(old_revision)
             )
     return changed
+
+
+def _replica_failure(rss: Sequence[RS], new_rs: RS | None) -> meta_pb2.Condition | None:
+    """The ReplicaFailure to show on the Deployment: the new ReplicaSet's, else any old one's."""
+    for rs in ([new_rs] if new_rs is not None else []) + list(rss):
+        c = cu.get_condition(rs.status.conditions, cu.REPLICA_FAILURE)
+        if c is not None:
+            # A ReplicaSet's condition has no update time: its transition stands for it.
+            return meta_pb2.Condition(
+                type=cu.REPLICA_FAILURE,
+                status=c.status,
+                reason=c.reason,
+                message=c.message,
+                last_transition_time=c.last_transition_time,
+                last_update_time=c.last_transition_time,
+            )
+    return None
 
 
 def _set_replicas_annotations(d: Deployment, rs: RS) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from client.timestamps import to_epoch
 from proto import core_pb2, meta_pb2, workloads_pb2
@@ -23,6 +24,7 @@ CHANGE_CAUSE = "kubernetes.io/change-cause"
 
 # Progressing condition reasons (Kubernetes' deployment/util).
 NEW_RS_CREATED = "NewReplicaSetCreated"
+FAILED_RS_CREATE = "ReplicaSetCreateError"
 FOUND_NEW_RS = "FoundNewReplicaSet"
 RS_UPDATED = "ReplicaSetUpdated"
 NEW_RS_AVAILABLE = "NewReplicaSetAvailable"
@@ -176,10 +178,20 @@ def old_scale_down_budget(
     return spec_replicas(all_rss) - min_available - new_unavailable
 
 
-def cleanup_unhealthy(
-    old_rss: Sequence[workloads_pb2.ReplicaSet], budget: int
-) -> tuple[dict[str, int], int]:
-    """Old ReplicaSets' unavailable replicas to drop first: ({name: new replicas}, dropped)."""
+class Cleanup(NamedTuple):
+    """The old ReplicaSets' unavailable replicas to drop first."""
+
+    plan: dict[str, int]
+    """New replicas by ReplicaSet name."""
+    dropped: int
+    stale: bool
+    """An old ReplicaSet reports more available pods than it is asked for: it was just
+    shrunk and has not said so yet, so availability must not be counted from it until it
+    does (Kubernetes gives up scaling old ReplicaSets down for that sync)."""
+
+
+def cleanup_unhealthy(old_rss: Sequence[workloads_pb2.ReplicaSet], budget: int) -> Cleanup:
+    """Old ReplicaSets' unavailable replicas to drop, oldest set first, up to `budget`."""
     plan: dict[str, int] = {}
     dropped = 0
     for rs in sorted(old_rss, key=_age_key):
@@ -188,10 +200,12 @@ def cleanup_unhealthy(
         replicas = rs.spec.replicas
         if replicas == 0 or replicas == rs.status.available_replicas:
             continue
+        if replicas < rs.status.available_replicas:
+            return Cleanup(plan, dropped, stale=True)
         drop = min(budget - dropped, replicas - rs.status.available_replicas)
         plan[rs.metadata.name] = replicas - drop
         dropped += drop
-    return plan, dropped
+    return Cleanup(plan, dropped, stale=False)
 
 
 def scale_down_old(
@@ -220,6 +234,31 @@ def scale_down_old(
 
 def _age_key(rs: workloads_pb2.ReplicaSet) -> tuple[str, str]:
     return (rs.metadata.creation_timestamp, rs.metadata.name)
+
+
+def history_to_delete(
+    old_rss: Sequence[workloads_pb2.ReplicaSet], limit: int
+) -> list[workloads_pb2.ReplicaSet]:
+    """The old ReplicaSets revisionHistoryLimit `limit` removes (Kubernetes'
+    cleanupDeployment).
+
+    Only the oldest revisions beyond the limit are candidates, and of those only the ones
+    fully scaled down, with no pods left, and whose latest spec their controller has seen;
+    one still busy keeps its place, and no newer revision goes in its stead, so the
+    revisions kept for a rollback are always the newest ones.
+    """
+    alive = [rs for rs in old_rss if not rs.metadata.deletion_timestamp]
+    excess = len(alive) - limit
+    if excess <= 0:
+        return []
+    oldest = sorted(alive, key=lambda rs: (revision(rs), *_age_key(rs)))[:excess]
+    return [
+        rs
+        for rs in oldest
+        if rs.spec.replicas == 0
+        and rs.status.replicas == 0
+        and rs.status.observed_generation >= rs.metadata.generation
+    ]
 
 
 def revision(rs: workloads_pb2.ReplicaSet) -> int:

@@ -4,8 +4,12 @@ Each sync claims the pods (adopting matching orphans, releasing owned pods that 
 longer match), then creates or deletes the difference, but only once the cache has
 caught up with its previous writes (expectations). Creation goes in slow-start
 batches of 1, 2, 4, ... capped at `burst_replicas`; deletion picks the least advanced
-pods first (see `controller_utils.deletion_rank`). Status counts replicas, ready,
-available (ready for minReadySeconds) and fully labeled pods.
+pods first, then the cheapest by pod-deletion-cost, then those on the nodes most
+crowded with pods of the same controller's ReplicaSets (see
+`controller_utils.scale_down_order`). Status counts replicas, ready, available (ready
+for minReadySeconds) and fully labeled pods; a create or delete the API refused
+becomes the ReplicaFailure condition (FailedCreate / FailedDelete) until a sync's
+writes go through, and the status is written before the error is retried.
 """
 
 from __future__ import annotations
@@ -16,14 +20,14 @@ from typing import Any
 import structlog
 
 from client import kinds
-from client.errors import Conflict, NotFound
+from client.errors import ApiError, Conflict, NotFound
 from client.informer import NAMESPACE_INDEX
 from client.verbs import StatusWriter
 from master.controllers import controller_utils as cu
 from master.controllers.owned_pods import OwnedPodsController
 from master.controllers.pod_facts import PodFacts, facts_of
 from master.controllers.podcontrol import pod_from_template
-from proto import core_pb2, workloads_pb2
+from proto import core_pb2, meta_pb2, workloads_pb2
 
 log = structlog.get_logger("controllers.replicaset")
 
@@ -91,14 +95,21 @@ class ReplicaSetController(OwnedPodsController):
             return
         satisfied = self.expectations.satisfied(key)
         pods = await self._claim(rs, selector, lambda facts: facts.active)
+        refused: ApiError | None = None
         if satisfied and not rs.metadata.deletion_timestamp:
-            await self._manage(rs, key, pods)
+            try:
+                await self._manage(rs, key, pods)
+            except ApiError as e:
+                refused = e
         elif not satisfied:
             # Lost events are covered by the expectations' TTL; look again after it.
             self.queue.add_after(key, self.expectations.ttl + 1)
         at = cu.now()
         status = replica_set_status(rs, pods, at, self.pod_facts.get)
+        set_replica_failure(status, rs, len(pods), refused)
         await update_rs_status(self.client, rs, status)
+        if refused is not None:
+            raise refused
         if rs.spec.min_ready_seconds > 0:
             later = (cu.available_in(p, rs.spec.min_ready_seconds, at) for p in pods)
             waits = [w for w in later if w is not None]
@@ -117,9 +128,59 @@ class ReplicaSetController(OwnedPodsController):
             )
         elif diff > 0:
             count = min(diff, burst)
-            victims = sorted(pods, key=cu.deletion_rank)[:count]
+            victims = pods
+            if count < len(pods):
+                ranked = cu.scale_down_order(pods, self._related_pods(rs), cu.now())
+                victims = ranked[:count]
             log.info("deleting pods", replicaset=key, count=count, have=len(pods), want=want)
             await self.pod_control.delete_pods(key, rs, victims)
+
+    def _related_pods(self, rs: ReplicaOwner) -> list[core_pb2.Pod]:
+        """The pods of every ReplicaSet with the same controller as `rs` (a Deployment's
+        old and new sets); none when `rs` has no controller.
+
+        Kubernetes takes the pods each such set's selector matches; a Deployment's sets
+        each select their own pod-template-hash, so that is the pods each set controls,
+        found here through the index instead of matching every pod of the namespace
+        against every old revision's selector at each scale-down.
+        """
+        ref = cu.controller_ref(rs)
+        if ref is None:
+            return []
+        related: list[core_pb2.Pod] = []
+        for sibling in self.owners.by_index(cu.CONTROLLER_UID_INDEX, ref.uid, copy=False):
+            uid = sibling.metadata.uid
+            related.extend(self.pods.by_index(cu.CONTROLLER_UID_INDEX, uid, copy=False))
+        return related
+
+
+def set_replica_failure(
+    status: workloads_pb2.ReplicaSetStatus,
+    rs: ReplicaOwner,
+    active: int,
+    refused: ApiError | None,
+) -> None:
+    """Record in `status` why the sync's pod writes were refused, or clear the record once
+    a sync had nothing refused; a standing record keeps its first reason and time."""
+    current = cu.get_condition(status.conditions, cu.REPLICA_FAILURE)
+    if refused is None:
+        if current is not None:
+            cu.remove_condition(status, cu.REPLICA_FAILURE)
+        return
+    if current is not None:
+        return
+    diff = active - rs.spec.replicas
+    reason = "FailedCreate" if diff < 0 else "FailedDelete" if diff > 0 else ""
+    # A ReplicaSet's conditions have no lastUpdateTime in Kubernetes' schema.
+    status.conditions.append(
+        meta_pb2.Condition(
+            type=cu.REPLICA_FAILURE,
+            status="True",
+            reason=reason,
+            message=refused.message,
+            last_transition_time=cu.rfc3339(),
+        )
+    )
 
 
 def replica_set_status(

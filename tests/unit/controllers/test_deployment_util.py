@@ -127,9 +127,10 @@ def test_old_replicas_go_only_while_availability_holds(
 def test_unhealthy_old_replicas_are_dropped_first_oldest_replica_set_first() -> None:
     older = rs("older", 3, 1, "2024-01-01T00:00:00Z")
     old = rs("old", 4, 2, "2024-01-02T00:00:00Z")
-    plan, dropped = du.cleanup_unhealthy([old, older], 3)
+    plan, dropped, stale = du.cleanup_unhealthy([old, older], 3)
     assert plan == {"older": 1, "old": 3}
     assert dropped == 3
+    assert not stale
 
 
 def test_available_old_replicas_are_scaled_down_to_the_minimum_available() -> None:
