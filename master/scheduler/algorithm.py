@@ -134,26 +134,50 @@ def default_profile() -> Profile:
 class FitError(Exception):
     """No node fits; the message aggregates the per-node reasons like Kubernetes."""
 
-    def __init__(self, pod: PodInfo, num_all_nodes: int, statuses: dict[str, Status]) -> None:
+    def __init__(
+        self,
+        pod: PodInfo,
+        num_all_nodes: int,
+        statuses: dict[str, Status],
+        *,
+        pre_filter_message: str = "",
+    ) -> None:
         self.pod = pod
         self.num_all_nodes = num_all_nodes
         self.statuses = statuses
+        self.pre_filter_message = pre_filter_message
+        """A PreFilter's rejection of every node: said once, not counted per node."""
+        self.post_filter_message = ""
+        """What preemption found (`preemption: ...`), set by the scheduler once it tried."""
         super().__init__(self.message)
 
     @property
     def message(self) -> str:
-        """`0/3 nodes are available: 2 Insufficient cpu, 1 node(s) had untolerated taint {a: b}.`"""
-        return fit_error_message(self.num_all_nodes, self.statuses.values())
+        """`0/3 nodes are available: 1 node(s) had untolerated taint {a: b}, 2 Insufficient
+        cpu. preemption: 0/3 nodes are available: 1 Preemption is not helpful for
+        scheduling, 2 No preemption victims found for incoming pod..` (the doubled stop
+        is Kubernetes' own: its preemption part ends in one and is appended with another)."""
+        if self.pre_filter_message:
+            text = f"{NO_NODE_AVAILABLE.format(self.num_all_nodes)}: {self.pre_filter_message}."
+        else:
+            text = fit_error_message(self.num_all_nodes, self.statuses.values())
+        if self.post_filter_message:
+            text += f" {self.post_filter_message}."
+        return text
+
+
+NO_NODE_AVAILABLE = "0/{} nodes are available"
 
 
 def fit_error_message(num_all_nodes: int, statuses: Iterable[Status]) -> str:
-    """Count each reason over the nodes; most frequent first, then alphabetical."""
+    """Count each reason over the nodes; the `<count> <reason>` parts in string order, as
+    kube-scheduler sorts them (so `1 node(s) had ...` comes before `2 Insufficient cpu`)."""
     counts: Counter[str] = Counter()
     for st in statuses:
         for reason in st.reasons:
             counts[reason] += 1
-    parts = [f"{n} {r}" for r, n in sorted(counts.items(), key=lambda rn: (-rn[1], rn[0]))]
-    head = f"0/{num_all_nodes} nodes are available"
+    parts = sorted(f"{n} {r}" for r, n in counts.items())
+    head = NO_NODE_AVAILABLE.format(num_all_nodes)
     return f"{head}: {', '.join(parts)}." if parts else f"{head}."
 
 
@@ -201,7 +225,12 @@ class Algorithm:
         state = CycleState()
         st = self.run_pre_filters(state, pod, snapshot)
         if not st.ok:
-            raise FitError(pod, len(nodes), {n.name: st for n in nodes})
+            raise FitError(
+                pod,
+                len(nodes),
+                {n.name: st for n in nodes},
+                pre_filter_message=", ".join(st.reasons),
+            )
         feasible, evaluated = self.find_feasible(state, pod, snapshot)
         if len(feasible) == 0:
             raise FitError(pod, len(nodes), self.diagnose(state, pod, nodes))

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, overload, runtime_checkable
@@ -154,11 +155,41 @@ _cpu_millis = functools.lru_cache(maxsize=1024)(cpu_millis)
 _memory_bytes = functools.lru_cache(maxsize=1024)(memory_bytes)
 
 
-def _requests(pod: core_pb2.Pod) -> tuple[Resources, Resources]:
-    """The pod's requests, and the same with scoring's defaults for missing ones."""
+NOT_SCALAR = frozenset(("cpu", "memory", "ephemeral-storage", "pods"))
+"""Resources with their own accounting; every other name (an extended resource such as
+`nvidia.com/gpu`, `hugepages-2Mi`) is a countable "scalar" resource."""
+NO_SCALARS: Mapping[str, int] = types.MappingProxyType({})
+"""The one empty answer shared by every pod and node without scalar resources."""
+
+
+def _no_scalars() -> Mapping[str, int]:
+    return NO_SCALARS
+
+
+def _scalar_amount(c: core_pb2.Container, name: str) -> int:
+    text = _container_request(c, name)
+    return _memory_bytes(text) if text else 0
+
+
+def _beyond_cpu_memory(amounts: Mapping[str, str]) -> bool:
+    """Some name other than cpu and memory among the amounts."""
+    n = len(amounts)
+    return n > 0 and n > ("cpu" in amounts) + ("memory" in amounts)
+
+
+def _requests(pod: core_pb2.Pod) -> tuple[Resources, Resources, bool]:
+    """The pod's requests, the same with scoring's defaults for missing ones, and whether
+    any container asks for more than cpu and memory (then `scalar_requests` has work)."""
     cpu = mem = nz_cpu = nz_mem = 0
+    beyond = False
     for c in pod.spec.containers:
-        text_cpu, text_mem = _container_request(c, "cpu"), _container_request(c, "memory")
+        res = c.resources
+        requests, limits = res.requests, res.limits
+        # The request, or the limit when only a limit is given (the API default).
+        text_cpu = requests.get("cpu") or limits.get("cpu") or ""
+        text_mem = requests.get("memory") or limits.get("memory") or ""
+        if not beyond:
+            beyond = _beyond_cpu_memory(requests) or _beyond_cpu_memory(limits)
         c_cpu = _cpu_millis(text_cpu) if text_cpu else 0
         c_mem = _memory_bytes(text_mem) if text_mem else 0
         cpu += c_cpu
@@ -167,19 +198,34 @@ def _requests(pod: core_pb2.Pod) -> tuple[Resources, Resources]:
         nz_mem += c_mem if text_mem else DEFAULT_MEMORY_REQUEST
     # Sidecars run beside everything after them: they add to the app containers' sum and
     # to each later init container's own need; the pod needs the largest of those.
+    # Scoring's defaults stand in for an init container's missing requests too, as in
+    # Kubernetes, so a request-less sidecar still weighs on a node's score.
     side_cpu = side_mem = init_cpu = init_mem = 0
+    nz_side_cpu = nz_side_mem = nz_init_cpu = nz_init_mem = 0
     for c in pod.spec.init_containers:
-        text_cpu, text_mem = _container_request(c, "cpu"), _container_request(c, "memory")
+        res = c.resources
+        requests, limits = res.requests, res.limits
+        text_cpu = requests.get("cpu") or limits.get("cpu") or ""
+        text_mem = requests.get("memory") or limits.get("memory") or ""
+        if not beyond:
+            beyond = _beyond_cpu_memory(requests) or _beyond_cpu_memory(limits)
         i_cpu = _cpu_millis(text_cpu) if text_cpu else 0
         i_mem = _memory_bytes(text_mem) if text_mem else 0
+        nz_i_cpu = i_cpu if text_cpu else DEFAULT_MILLI_CPU_REQUEST
+        nz_i_mem = i_mem if text_mem else DEFAULT_MEMORY_REQUEST
         if is_sidecar(c):
             side_cpu, side_mem = side_cpu + i_cpu, side_mem + i_mem
-            cpu, nz_cpu, mem, nz_mem = cpu + i_cpu, nz_cpu + i_cpu, mem + i_mem, nz_mem + i_mem
+            nz_side_cpu, nz_side_mem = nz_side_cpu + nz_i_cpu, nz_side_mem + nz_i_mem
+            cpu, mem = cpu + i_cpu, mem + i_mem
+            nz_cpu, nz_mem = nz_cpu + nz_i_cpu, nz_mem + nz_i_mem
             init_cpu, init_mem = max(init_cpu, side_cpu), max(init_mem, side_mem)
+            nz_init_cpu, nz_init_mem = max(nz_init_cpu, nz_side_cpu), max(nz_init_mem, nz_side_mem)
         else:
             init_cpu, init_mem = max(init_cpu, i_cpu + side_cpu), max(init_mem, i_mem + side_mem)
-    cpu, nz_cpu = max(cpu, init_cpu), max(nz_cpu, init_cpu)
-    mem, nz_mem = max(mem, init_mem), max(nz_mem, init_mem)
+            nz_init_cpu = max(nz_init_cpu, nz_i_cpu + nz_side_cpu)
+            nz_init_mem = max(nz_init_mem, nz_i_mem + nz_side_mem)
+    cpu, nz_cpu = max(cpu, init_cpu), max(nz_cpu, nz_init_cpu)
+    mem, nz_mem = max(mem, init_mem), max(nz_mem, nz_init_mem)
     # The sandbox's own cost (its RuntimeClass's overhead) comes on top, as Kubernetes'
     # PodRequests adds it to both sums.
     overhead = pod.spec.overhead
@@ -187,7 +233,41 @@ def _requests(pod: core_pb2.Pod) -> tuple[Resources, Resources]:
     extra_mem = _memory_bytes(overhead["memory"]) if "memory" in overhead else 0
     cpu, nz_cpu = cpu + extra_cpu, nz_cpu + extra_cpu
     mem, nz_mem = mem + extra_mem, nz_mem + extra_mem
-    return Resources(cpu, mem, 1), Resources(nz_cpu, nz_mem, 1)
+    beyond = beyond or _beyond_cpu_memory(overhead)
+    return Resources(cpu, mem, 1), Resources(nz_cpu, nz_mem, 1), beyond
+
+
+def scalar_requests(pod: core_pb2.Pod) -> Mapping[str, int]:
+    """The pod's requests of scalar resources (NO_SCALARS for nearly every pod), summed
+    and maximised over containers, init containers and sidecars as cpu is, plus overhead."""
+    spec = pod.spec
+    containers = [*spec.containers, *spec.init_containers]
+    names = {
+        name
+        for c in containers
+        for amounts in (c.resources.requests, c.resources.limits)
+        for name in amounts
+        if name not in NOT_SCALAR
+    }
+    names.update(n for n in spec.overhead if n not in NOT_SCALAR)
+    out: dict[str, int] = {}
+    for name in sorted(names):
+        total = sum(_scalar_amount(c, name) for c in spec.containers)
+        side = init = 0
+        for c in spec.init_containers:
+            amount = _scalar_amount(c, name)
+            if is_sidecar(c):
+                side += amount
+                total += amount
+                init = max(init, side)
+            else:
+                init = max(init, amount + side)
+        total = max(total, init)
+        if name in spec.overhead:
+            total += _memory_bytes(spec.overhead[name])
+        if total > 0:
+            out[name] = total
+    return out or NO_SCALARS
 
 
 def pod_requests(pod: core_pb2.Pod, *, non_zero: bool = False) -> Resources:
@@ -196,7 +276,7 @@ def pod_requests(pod: core_pb2.Pod, *, non_zero: bool = False) -> Resources:
 
     `non_zero` counts a missing cpu/memory request as the scoring default.
     """
-    requests, non_zero_requests = _requests(pod)
+    requests, non_zero_requests, _ = _requests(pod)
     return non_zero_requests if non_zero else requests
 
 
@@ -228,15 +308,18 @@ class PodInfo:
     has_pod_affinity_terms: bool = False
     """Any pod affinity or anti-affinity term, required or preferred."""
     has_required_anti_affinity: bool = False
+    scalar_requests: Mapping[str, int] = field(default_factory=_no_scalars)
+    """Requests of extended resources and hugepages, by name (most pods have none)."""
 
     @property
     def key(self) -> str:
         """`namespace/name`."""
         return pod_key(self.pod)
 
-    @property
+    @functools.cached_property
     def priority(self) -> int:
-        """spec.priority, else the resolved PriorityClass value, else 0."""
+        """spec.priority, else the resolved PriorityClass value, else 0 (worked out once:
+        preemption compares it for every pod of every node it looks at)."""
         if self.pod.spec.HasField("priority"):
             return self.pod.spec.priority
         return self.resolved_priority or 0
@@ -253,7 +336,7 @@ class PodInfo:
             or aff.pod_affinity.required_during_scheduling_ignored_during_execution
             or aff.pod_affinity.preferred_during_scheduling_ignored_during_execution
         )
-        requests, non_zero_requests = _requests(pod)
+        requests, non_zero_requests, beyond = _requests(pod)
         return PodInfo(
             pod,
             requests,
@@ -262,6 +345,7 @@ class PodInfo:
             priority,
             any_terms,
             required_anti,
+            scalar_requests(pod) if beyond else NO_SCALARS,
         )
 
 
@@ -278,6 +362,14 @@ def node_allocatable(node: core_pb2.Node) -> Resources:
     )
 
 
+def node_scalar_allocatable(node: core_pb2.Node) -> Mapping[str, int]:
+    """Allocatable amounts of the node's scalar resources (extended resources, hugepages)."""
+    alloc = node.status.allocatable or node.status.capacity
+    if all(name in NOT_SCALAR for name in alloc):
+        return NO_SCALARS
+    return {name: _memory_bytes(v) for name, v in alloc.items() if name not in NOT_SCALAR}
+
+
 @dataclass
 class NodeInfo:
     """One node and the pods on it, bound or assumed: what plugins see."""
@@ -291,6 +383,10 @@ class NodeInfo:
     affinity_pods: dict[str, PodInfo] = field(default_factory=dict)
     """Pods here with any pod affinity/anti-affinity term (most pods have none)."""
     required_anti_affinity_pods: dict[str, PodInfo] = field(default_factory=dict)
+    scalar_allocatable: Mapping[str, int] = field(default_factory=_no_scalars)
+    """Allocatable extended resources and hugepages, by name."""
+    scalar_requested: dict[str, int] = field(default_factory=dict)
+    """What the pods here request of them."""
 
     name: str = ""
     """The node's name (kept as a plain attribute: plugins read it very often)."""
@@ -312,6 +408,7 @@ class NodeInfo:
         self.name = node.metadata.name
         self.labels = dict(node.metadata.labels)
         self.unschedulable = node.spec.unschedulable
+        self.scalar_allocatable = node_scalar_allocatable(node)
         taints = node.spec.taints
         self.hard_taints = tuple(t for t in taints if t.effect in HARD_TAINT_EFFECTS)
         self.soft_taints = tuple(t for t in taints if t.effect == "PreferNoSchedule")
@@ -338,6 +435,8 @@ class NodeInfo:
         self.requested.add(p.requests)
         self.non_zero_requested.add(p.non_zero_requests)
         self.used_ports.extend(p.host_ports)
+        for name, amount in p.scalar_requests.items():
+            self.scalar_requested[name] = self.scalar_requested.get(name, 0) + amount
         if p.has_pod_affinity_terms:
             self.affinity_pods[p.key] = p
         if p.has_required_anti_affinity:
@@ -352,6 +451,8 @@ class NodeInfo:
         self.non_zero_requested.sub(p.non_zero_requests)
         for hp in p.host_ports:
             self.used_ports.remove(hp)
+        for name, amount in p.scalar_requests.items():
+            self.scalar_requested[name] -= amount
         self.affinity_pods.pop(key, None)
         self.required_anti_affinity_pods.pop(key, None)
         return p

@@ -22,8 +22,8 @@ from prometheus_client import Counter, Histogram
 
 from master.scheduler.algorithm import Algorithm, FitError
 from master.scheduler.cache import TERMINAL_PHASES, Cache
-from master.scheduler.framework import PodInfo, pod_key
-from master.scheduler.preemption import find_candidate
+from master.scheduler.framework import Code, PodInfo, pod_key
+from master.scheduler.preemption import preempt
 from master.scheduler.queue import SchedulingQueue
 from proto import core_pb2, workloads_pb2
 
@@ -290,10 +290,18 @@ class Scheduler:
 
     def _handle_unschedulable(self, pod: core_pb2.Pod, info: PodInfo, fit: FitError) -> None:
         key = info.key
+        # Every pod may preempt pods of lower priority (negative priorities exist), so
+        # preemption is tried for each, and what it found ends the message either way.
+        outcome = preempt(
+            self.algorithm,
+            info,
+            self.cache.snapshot(),
+            fit.statuses,
+            terminating_victims=self._waiting_for_victims(info, fit),
+        )
+        fit.post_filter_message = outcome.message
         message = fit.message
-        candidate = None
-        if info.priority > 0 and not self._waiting_for_victims(info):
-            candidate = find_candidate(self.algorithm, info, self.cache.snapshot(), fit.statuses)
+        candidate = outcome.candidate
         self.queue.requeue(key, unschedulable=True)
         if candidate is not None:
             victims = [v.pod for v in candidate.victims]
@@ -308,11 +316,16 @@ class Scheduler:
         log.info("unschedulable", pod=key, reason=message)
         self._spawn(self.writer.mark_unschedulable(pod, message), key)
 
-    def _waiting_for_victims(self, info: PodInfo) -> bool:
-        """Preempted before, and lower-priority pods on that node are still terminating."""
+    def _waiting_for_victims(self, info: PodInfo, fit: FitError) -> bool:
+        """Preempted before, the nominated node could still take the pod, and
+        lower-priority pods there are still terminating."""
         node_name = self._nominated.get(info.key) or info.pod.status.nominated_node_name
         node = self.cache.node(node_name) if node_name else None
         if node is None:
+            return False
+        there = fit.statuses.get(node_name)
+        if there is not None and there.code is Code.UNSCHEDULABLE_AND_UNRESOLVABLE:
+            # Waiting there is pointless (a taint, a label changed): preempt afresh.
             return False
         return any(
             p.pod.metadata.deletion_timestamp and p.priority < info.priority

@@ -1,4 +1,9 @@
-"""BalancedAllocation: prefer nodes whose cpu and memory use stay in proportion."""
+"""BalancedAllocation: prefer nodes whose cpu and memory use stay in proportion.
+
+It weighs what pods actually request, not the non-zero defaults LeastAllocated uses, as
+Kubernetes' BalancedAllocation does: a pod without requests scores every node by the
+balance of what is already requested there.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ class BalancedAllocation(ResourceAllocationScorer):
 
     name = NAME
     weight = 1
+    use_requested = True
 
     def resource_score(self, cpu: int, alloc_cpu: int, memory: int, alloc_memory: int) -> int:
         """100 when both fractions are equal after placing the pod."""

@@ -49,11 +49,12 @@ def _others(
     nodes: Iterable[framework.NodeInfo],
     pods_of: Callable[[framework.NodeInfo], Mapping[str, framework.PodInfo]],
 ) -> Iterator[tuple[Mapping[str, str], core_pb2.Pod]]:
-    """Every live pod but `pod` among those `pods_of` picks on each node, with the labels
-    of its node."""
+    """Every pod but `pod` among those `pods_of` picks on each node, with the labels of its
+    node. Terminating pods count, as in Kubernetes: until one is gone it still runs there,
+    so a one-per-node anti-affinity waits for it rather than doubling up beside it."""
     for node in nodes:
         for other in pods_of(node).values():
-            if not other.pod.metadata.deletion_timestamp and other.key != pod.key:
+            if other.key != pod.key:
                 yield node.labels, other.pod
 
 
@@ -107,33 +108,41 @@ class InterPodAffinity:
     def filter(
         self, state: framework.CycleState, pod: framework.PodInfo, node: framework.NodeInfo
     ) -> framework.Status:
-        """Existing pods' anti-affinity, then the pod's anti-affinity, then its affinity."""
+        """The pod's affinity, then its anti-affinity, then existing pods' anti-affinity
+        (Kubernetes' order: a node failing the first is unresolvable whatever else fails,
+        so it is never a preemption candidate)."""
         s: _FilterState = state[NAME]
         labels = node.labels
-        for key, value in labels.items():
-            if s.existing_anti_affinity.get((key, value), 0) > 0:
-                return framework.Status.unschedulable(NAME, EXISTING_ANTI_AFFINITY_REASON)
+        affinity = _required_affinity(pod.pod)
+        if affinity and not self._affinity_satisfied(state, s, affinity, labels):
+            return framework.Status.unresolvable(NAME, AFFINITY_REASON)
         for t in _required_anti(pod.pod):
             key = t.topology_key
             if key in labels and s.anti_affinity.get((key, labels[key]), 0) > 0:
                 return framework.Status.unschedulable(NAME, ANTI_AFFINITY_REASON)
-        affinity = _required_affinity(pod.pod)
-        if not affinity:
-            return framework.SUCCESS
-        satisfied = all(
+        for key, value in labels.items():
+            if s.existing_anti_affinity.get((key, value), 0) > 0:
+                return framework.Status.unschedulable(NAME, EXISTING_ANTI_AFFINITY_REASON)
+        return framework.SUCCESS
+
+    @staticmethod
+    def _affinity_satisfied(
+        state: framework.CycleState,
+        s: _FilterState,
+        affinity: list[core_pb2.PodAffinityTerm],
+        labels: Mapping[str, str],
+    ) -> bool:
+        if all(
             t.topology_key in labels and s.affinity.get((t.topology_key, labels[t.topology_key]), 0)
             for t in affinity
-        )
-        if satisfied:
-            return framework.SUCCESS
-        # The first pod of a group that selects itself may go anywhere with the keys.
-        if (
-            not s.affinity
-            and state[NAME + "/self_match"]
-            and all(t.topology_key in labels for t in affinity)
         ):
-            return framework.SUCCESS
-        return framework.Status.unresolvable(NAME, AFFINITY_REASON)
+            return True
+        # The first pod of a group that selects itself may go anywhere with the keys.
+        return (
+            not s.affinity
+            and bool(state[NAME + "/self_match"])
+            and all(t.topology_key in labels for t in affinity)
+        )
 
     def pre_score(
         self,
@@ -199,9 +208,10 @@ class InterPodAffinity:
     def normalize(
         self, state: framework.CycleState, pod: framework.PodInfo, scores: dict[str, int]
     ) -> None:
-        """Min-max scaling to 0..100; all equal means all 0."""
+        """Min-max scaling to 0..100; all equal means all 0. In floating point, truncated,
+        as Kubernetes computes it (29 of 100 comes out 28, not 29)."""
         if not scores:
             return
         lo, hi = min(scores.values()), max(scores.values())
         for k, v in scores.items():
-            scores[k] = framework.MAX_NODE_SCORE * (v - lo) // (hi - lo) if hi > lo else 0
+            scores[k] = int(framework.MAX_NODE_SCORE * ((v - lo) / (hi - lo))) if hi > lo else 0

@@ -1,7 +1,15 @@
 """PodTopologySpread: keep matching pods spread across topology domains within maxSkew.
 
 Only nodes that pass the pod's nodeSelector/required node affinity and carry every
-constraint's topology key count as domains (Kubernetes' default nodeAffinityPolicy Honor).
+constraint's topology key count as domains (Kubernetes' default nodeAffinityPolicy Honor;
+taints do not matter, its default nodeTaintsPolicy Ignore). A constraint whose
+labelSelector is missing or empty counts no pods, as in Kubernetes.
+
+Scoring is Kubernetes' too: each ScheduleAnyway constraint adds, per feasible node, the
+matching pods of the node's domain times log(domains + 2) plus maxSkew - 1, where the
+domains are those of the feasible nodes (for kubernetes.io/hostname, the feasible nodes
+themselves); the sum is rounded to an integer before the scores are normalized, so
+near-equal domains score alike.
 """
 
 from __future__ import annotations
@@ -9,9 +17,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from client.selectors import from_proto
+from client.selectors import LabelSelector, from_proto
 from master.scheduler import framework
 from master.scheduler.matching import pod_matches_node_selector_and_affinity
 from proto import core_pb2
@@ -21,7 +29,7 @@ REASON = "node(s) didn't match pod topology spread constraints"
 MISSING_LABEL_REASON = (
     "node(s) didn't match pod topology spread constraints (missing required label)"
 )
-_IGNORED = -1
+HOSTNAME = "kubernetes.io/hostname"
 
 
 @dataclass
@@ -29,6 +37,19 @@ class _Counts:
     constraint: core_pb2.TopologySpreadConstraint
     per_domain: Counter[str]
     self_match: int
+
+
+@dataclass
+class _Scoring:
+    """PreScore's figures for the ScheduleAnyway constraints."""
+
+    constraints: list[core_pb2.TopologySpreadConstraint]
+    selectors: list[LabelSelector | None]
+    weights: list[float]
+    per_domain: list[Counter[str]]
+    """Matching pods per domain value, for each constraint but a hostname one."""
+    ignored: set[str] = field(default_factory=set)
+    """Feasible nodes without every constraint's key: scored 0."""
 
 
 def _constraints(pod: core_pb2.Pod, mode: str) -> list[core_pb2.TopologySpreadConstraint]:
@@ -39,6 +60,41 @@ def _constraints(pod: core_pb2.Pod, mode: str) -> list[core_pb2.TopologySpreadCo
     ]
 
 
+def _selector(c: core_pb2.TopologySpreadConstraint) -> LabelSelector | None:
+    """The constraint's selector, or None when it has no terms: such a constraint counts
+    no pods (Kubernetes' countPodsMatchSelector)."""
+    sel = c.label_selector
+    if not sel.match_labels and not sel.match_expressions:
+        return None
+    return from_proto(sel)
+
+
+def _self_match(c: core_pb2.TopologySpreadConstraint, pod: core_pb2.Pod) -> int:
+    """1 when the incoming pod counts toward its own constraint: an empty (but present)
+    selector selects it, a missing one does not."""
+    if not c.HasField("label_selector"):
+        return 0
+    selector = _selector(c)
+    return 1 if selector is None or selector.matches(pod.metadata.labels) else 0
+
+
+def _matching(
+    pod: framework.PodInfo, selector: LabelSelector | None, node: framework.NodeInfo
+) -> int:
+    """Live pods on the node in the pod's namespace that the selector picks."""
+    if selector is None:
+        return 0
+    namespace = pod.pod.metadata.namespace
+    return sum(
+        1
+        for p in node.pods.values()
+        if p.pod.metadata.namespace == namespace
+        and not p.pod.metadata.deletion_timestamp
+        and p.key != pod.key
+        and selector.matches(p.pod.metadata.labels)
+    )
+
+
 def _count(
     pod: framework.PodInfo,
     constraints: list[core_pb2.TopologySpreadConstraint],
@@ -47,7 +103,7 @@ def _count(
     keys = [c.topology_key for c in constraints]
     out = []
     for c in constraints:
-        selector = from_proto(c.label_selector)
+        selector = _selector(c)
         counts: Counter[str] = Counter()
         for node in nodes:
             labels = node.labels
@@ -55,17 +111,8 @@ def _count(
                 continue
             if not pod_matches_node_selector_and_affinity(pod.pod, node.node):
                 continue
-            value = labels[c.topology_key]
-            counts[value] += sum(
-                1
-                for p in node.pods.values()
-                if p.pod.metadata.namespace == pod.pod.metadata.namespace
-                and not p.pod.metadata.deletion_timestamp
-                and p.key != pod.key
-                and selector.matches(p.pod.metadata.labels)
-            )
-        self_match = 1 if selector.matches(pod.pod.metadata.labels) else 0
-        out.append(_Counts(c, counts, self_match))
+            counts[labels[c.topology_key]] += _matching(pod, selector, node)
+        out.append(_Counts(c, counts, _self_match(c, pod.pod)))
     return out
 
 
@@ -112,43 +159,74 @@ class PodTopologySpread:
         nodes: Sequence[framework.NodeInfo],
         snapshot: framework.Snapshot,
     ) -> framework.Status:
-        """Count matching pods per domain for each soft constraint over all eligible nodes."""
+        """Weigh each soft constraint by the feasible nodes' domains, and count matching
+        pods per domain over every eligible node."""
         soft = _constraints(pod.pod, "ScheduleAnyway")
         if not soft:
             return framework.Status.skip(NAME)
-        state[NAME + "/soft"] = _count(pod, soft, snapshot.nodes)
+        keys = [c.topology_key for c in soft]
+        scoring = _Scoring(soft, [_selector(c) for c in soft], [], [Counter() for _ in soft])
+        scored = 0
+        for node in nodes:
+            labels = node.labels
+            if not all(k in labels for k in keys):
+                scoring.ignored.add(node.name)
+                continue
+            scored += 1
+            for c, domains in zip(soft, scoring.per_domain, strict=True):
+                if c.topology_key != HOSTNAME:
+                    # Listed with 0: only the feasible nodes' domains are counted below.
+                    domains.setdefault(labels[c.topology_key], 0)
+        for c, domains in zip(soft, scoring.per_domain, strict=True):
+            size = scored if c.topology_key == HOSTNAME else len(domains)
+            scoring.weights.append(math.log(size + 2))
+        if any(domains for domains in scoring.per_domain):
+            for node in snapshot.nodes:
+                labels = node.labels
+                if not all(k in labels for k in keys):
+                    continue
+                if not pod_matches_node_selector_and_affinity(pod.pod, node.node):
+                    continue
+                for c, selector, domains in zip(
+                    soft, scoring.selectors, scoring.per_domain, strict=True
+                ):
+                    value = labels[c.topology_key]
+                    if c.topology_key != HOSTNAME and value in domains:
+                        domains[value] += _matching(pod, selector, node)
+        state[NAME + "/soft"] = scoring
         return framework.SUCCESS
 
     def score(
         self, state: framework.CycleState, pod: framework.PodInfo, node: framework.NodeInfo
     ) -> int:
-        """Weighted matching-pod count of the node's domains (lower is better), x100."""
-        counts: list[_Counts] = state.get(NAME + "/soft", [])
-        if not counts:
+        """Matching pods in the node's domains, each constraint's count times its weight
+        plus maxSkew - 1, summed and rounded (lower is better)."""
+        scoring: _Scoring = state[NAME + "/soft"]
+        if node.name in scoring.ignored:
             return 0
         total = 0.0
-        for cc in counts:
-            value = node.labels.get(cc.constraint.topology_key)
-            if value is None:
-                return _IGNORED
-            weight = math.log(len(cc.per_domain) + 2)
-            total += cc.per_domain.get(value, 0) * weight + (cc.constraint.max_skew - 1)
-        return int(total * 100)
+        for i, c in enumerate(scoring.constraints):
+            if c.topology_key == HOSTNAME:
+                count = _matching(pod, scoring.selectors[i], node)
+            else:
+                count = scoring.per_domain[i][node.labels[c.topology_key]]
+            total += count * scoring.weights[i] + (c.max_skew - 1)
+        # Halves round up, as Kubernetes rounds them (Python's round() would go to even).
+        return math.floor(total + 0.5)
 
     def normalize(
         self, state: framework.CycleState, pod: framework.PodInfo, scores: dict[str, int]
     ) -> None:
         """Kubernetes' rule: 100 * (max + min - s) / max; nodes without the keys get 0."""
-        if not state.get(NAME + "/soft"):
+        scoring: _Scoring = state[NAME + "/soft"]
+        valid = [v for k, v in scores.items() if k not in scoring.ignored]
+        if not valid:
             for k in scores:
                 scores[k] = 0
             return
-        valid = [v for v in scores.values() if v != _IGNORED]
-        if not valid:
-            return
         lo, hi = min(valid), max(valid)
         for k, v in scores.items():
-            if v == _IGNORED:
+            if k in scoring.ignored:
                 scores[k] = 0
             elif hi == 0:
                 scores[k] = framework.MAX_NODE_SCORE

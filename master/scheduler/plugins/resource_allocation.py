@@ -14,16 +14,25 @@ from master.scheduler.nodetable import IntArray, NodeTable
 
 
 class ResourceAllocationScorer:
-    """A Score over cpu and memory as non-zero requests (pod included) against allocatable.
+    """A Score over cpu and memory requested (pod included) against allocatable.
 
-    Requests count with Kubernetes' non-zero defaults, so request-less pods still spread.
+    Requests count with Kubernetes' non-zero defaults (100m, 200Mi for a container that
+    asks for none), so request-less pods still spread; unless `use_requested`, when they
+    count as asked, as Kubernetes' BalancedAllocation counts them.
     """
+
+    use_requested = False
+    """Count requests as asked, without the non-zero defaults."""
 
     def score(
         self, state: framework.CycleState, pod: framework.PodInfo, node: framework.NodeInfo
     ) -> int:
         """`resource_score` of the node with the pod placed on it."""
-        want, used, alloc = pod.non_zero_requests, node.non_zero_requested, node.allocatable
+        if self.use_requested:
+            want, used = pod.requests, node.requested
+        else:
+            want, used = pod.non_zero_requests, node.non_zero_requested
+        alloc = node.allocatable
         return self.resource_score(
             used.milli_cpu + want.milli_cpu,
             alloc.milli_cpu,
@@ -35,11 +44,14 @@ class ResourceAllocationScorer:
         self, state: framework.CycleState, pod: framework.PodInfo, table: NodeTable, rows: IntArray
     ) -> IntArray:
         """`score` for the nodes of `rows`, as arrays."""
-        want = pod.non_zero_requests
+        if self.use_requested:
+            want, cpu, memory = pod.requests, table.req_cpu, table.req_memory
+        else:
+            want, cpu, memory = pod.non_zero_requests, table.non_zero_cpu, table.non_zero_memory
         return self.resource_scores(
-            table.non_zero_cpu[rows] + want.milli_cpu,
+            cpu[rows] + want.milli_cpu,
             table.alloc_cpu[rows],
-            table.non_zero_memory[rows] + want.memory,
+            memory[rows] + want.memory,
             table.alloc_memory[rows],
         )
 

@@ -86,8 +86,9 @@ async def test_taint_adds_and_removes_and_the_scheduler_respects_it(tug, api, ap
             return conds[0].message if conds else None
 
         message: Any = await eventually(reason, timeout=20, what="plain is unschedulable")
-        assert (
-            message == "0/1 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}."
+        assert message == (
+            "0/1 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}. "
+            "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.."
         )
 
         r = await tug("taint", "nodes", "n1", "dedicated:NoSchedule-")

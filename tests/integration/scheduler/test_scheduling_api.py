@@ -42,7 +42,10 @@ async def test_a_pod_bigger_than_every_node_stays_pending_with_the_exact_reason(
         await api.create(node(f"n{i}", cpu="2"))
     async with running_scheduler([apiserver.endpoint]):
         await api.create(pod("huge", cpu="4"))
-        expected = "0/3 nodes are available: 3 Insufficient cpu."
+        expected = (
+            "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are "
+            "available: 3 No preemption victims found for incoming pod.."
+        )
 
         async def condition():
             p = await api.get("pods", "default", "huge")

@@ -18,8 +18,10 @@ def node(
     labels: dict[str, str] | None = None,
     taints: list[dict[str, str]] | None = None,
     unschedulable: bool = False,
+    extended: dict[str, str] | None = None,
 ) -> core_pb2.Node:
-    """A Node with allocatable resources and the hostname label."""
+    """A Node with allocatable resources (`extended`: more of them, such as
+    `nvidia.com/gpu`) and the hostname label."""
     return from_dict(
         core_pb2.Node,
         {
@@ -28,7 +30,9 @@ def node(
                 "labels": {"kubernetes.io/hostname": name, **(labels or {})},
             },
             "spec": {"unschedulable": unschedulable, "taints": taints or []},
-            "status": {"allocatable": {"cpu": cpu, "memory": memory, "pods": pods}},
+            "status": {
+                "allocatable": {"cpu": cpu, "memory": memory, "pods": pods, **(extended or {})}
+            },
         },
     )
 
@@ -43,10 +47,12 @@ def pod(
     node_name: str = "",
     host_ports: list[int] | None = None,
     priority: int | None = None,
+    extended: dict[str, str] | None = None,
     **spec: Any,
 ) -> core_pb2.Pod:
-    """A one-container Pod; extra keyword arguments are spec fields in manifest spelling."""
-    requests = {}
+    """A one-container Pod (`extended`: its requests beyond cpu and memory); extra keyword
+    arguments are spec fields in manifest spelling."""
+    requests = dict(extended or {})
     if cpu:
         requests["cpu"] = cpu
     if memory:

@@ -33,15 +33,37 @@ def test_num_feasible_nodes_to_find_follows_kubernetes(nodes, percentage, expect
     assert num_feasible_nodes_to_find(nodes, percentage) == expected
 
 
-def test_the_failure_message_counts_reasons_most_frequent_first():
+def test_the_failure_message_lists_counted_reasons_in_string_order_as_kube_scheduler():
     statuses = [
         Status.unschedulable("NodeResourcesFit", "Insufficient cpu"),
         Status.unresolvable("TaintToleration", "node(s) had untolerated taint {dedicated: gpu}"),
         Status.unschedulable("NodeResourcesFit", "Insufficient cpu"),
     ]
     assert fit_error_message(3, statuses) == (
-        "0/3 nodes are available: 2 Insufficient cpu, "
-        "1 node(s) had untolerated taint {dedicated: gpu}."
+        "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, "
+        "2 Insufficient cpu."
+    )
+
+
+def test_counted_reasons_sort_as_strings_so_ten_comes_before_two():
+    statuses = [Status.unschedulable("NodeResourcesFit", "Insufficient cpu")] * 2 + [
+        Status.unschedulable("NodePorts", "node(s) didn't have free ports")
+    ] * 10
+    assert fit_error_message(12, statuses) == (
+        "0/12 nodes are available: 10 node(s) didn't have free ports, 2 Insufficient cpu."
+    )
+
+
+def test_a_pre_filter_rejection_is_said_once_not_counted_per_node():
+    snap = snapshot(node_info(node("n1")), node_info(node("n2")))
+    claimed = pod(
+        "db",
+        volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": "missing"}}],
+    )
+    with pytest.raises(FitError) as err:
+        Algorithm().schedule(PodInfo.of(claimed), snap)
+    assert err.value.message == (
+        '0/2 nodes are available: persistentvolumeclaim "missing" not found.'
     )
 
 
@@ -60,8 +82,8 @@ def test_a_pod_too_big_for_every_node_gets_a_fit_error_with_every_reason():
     with pytest.raises(FitError) as err:
         Algorithm().schedule(PodInfo.of(pod("big", cpu="4")), snap)
     assert err.value.message == (
-        "0/3 nodes are available: 2 Insufficient cpu, "
-        "1 node(s) had untolerated taint {dedicated: gpu}."
+        "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, "
+        "2 Insufficient cpu."
     )
 
 

@@ -43,6 +43,8 @@ node_st = st.fixed_dictionaries(
         "memory": st.sampled_from(["0", "1Gi", "3Gi"]),
         "pods": st.sampled_from(["1", "3", "110"]),
         "cordoned": st.booleans(),
+        "gpus": st.sampled_from([None, "1", "2"]),
+        "gpu_pods": st.integers(min_value=0, max_value=2),
         "taints": st.lists(st.sampled_from(TAINTS), max_size=2, unique_by=lambda t: t["key"]),
         "pods_on": st.lists(
             st.tuples(
@@ -61,6 +63,7 @@ pod_st = st.fixed_dictionaries(
         "tolerations": st.lists(st.sampled_from(TOLERATIONS), max_size=2),
         "port": st.sampled_from([0, 80, 8080]),
         "node_name": st.sampled_from(["", "n0", "n3", "elsewhere"]),
+        "gpus": st.sampled_from([None, "1", "2"]),
     }
 )
 
@@ -73,8 +76,12 @@ def build_info(i: int, spec: dict[str, Any]) -> NodeInfo:
         pods=spec["pods"],
         taints=spec["taints"],
         unschedulable=spec["cordoned"],
+        extended={"nvidia.com/gpu": spec["gpus"]} if spec["gpus"] else None,
     )
-    placed = []
+    placed = [
+        PodInfo.of(pod(f"g{i}-{j}", extended={"nvidia.com/gpu": "1"}, node_name=n.metadata.name))
+        for j in range(spec["gpu_pods"])
+    ]
     for j, (cpu, mem, port) in enumerate(spec["pods_on"]):
         placed.append(
             PodInfo.of(
@@ -99,6 +106,7 @@ def build_pod(spec: dict[str, Any]) -> core_pb2.Pod:
         cpu=spec["cpu"],
         memory=spec["memory"],
         host_ports=[spec["port"]] if spec["port"] else None,
+        extended={"nvidia.com/gpu": spec["gpus"]} if spec["gpus"] else None,
         **extra,
     )
 
@@ -149,6 +157,8 @@ NODE_DEFAULTS: dict[str, Any] = {
     "memory": "1Gi",
     "pods": "110",
     "cordoned": False,
+    "gpus": None,
+    "gpu_pods": 0,
     "taints": [],
     "pods_on": [],
 }

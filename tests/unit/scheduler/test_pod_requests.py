@@ -3,7 +3,7 @@ counted as Kubernetes counts them."""
 
 from __future__ import annotations
 
-from master.scheduler.framework import pod_requests
+from master.scheduler.framework import NO_SCALARS, pod_requests, scalar_requests
 from proto import core_pb2
 
 
@@ -47,3 +47,32 @@ def test_the_overhead_comes_on_top_also_of_the_scoring_defaults():
     scored = pod_requests(pod, non_zero=True)
     # Kubernetes' defaults for an unset request (100m, 200Mi), then the overhead.
     assert (scored.milli_cpu, scored.memory) == (350, 320 << 20)
+
+
+def test_scoring_counts_a_request_less_sidecar_at_the_defaults():
+    pod = core_pb2.Pod()
+    pod.spec.containers.append(container("app", "100m", "64Mi"))
+    proxy = core_pb2.Container(name="proxy", image="busybox:1.35", restart_policy="Always")
+    pod.spec.init_containers.append(proxy)
+    asked = pod_requests(pod, non_zero=True)
+    assert (asked.milli_cpu, asked.memory) == (200, (64 << 20) + 200 * 1024 * 1024)
+    assert (pod_requests(pod).milli_cpu, pod_requests(pod).memory) == (100, 64 << 20)
+
+
+def test_extended_resources_count_as_cpu_does_and_a_limit_alone_is_the_request():
+    pod = core_pb2.Pod()
+    app = container("app", "100m", "64Mi")
+    app.resources.limits["nvidia.com/gpu"] = "1"
+    pod.spec.containers.append(app)
+    proxy = container("proxy", "100m", "64Mi", sidecar=True)
+    proxy.resources.requests["example.com/nic"] = "1"
+    warmup = container("warmup", "100m", "64Mi")
+    warmup.resources.requests["nvidia.com/gpu"] = "2"
+    pod.spec.init_containers.extend([proxy, warmup])
+    assert dict(scalar_requests(pod)) == {"nvidia.com/gpu": 2, "example.com/nic": 1}
+
+
+def test_a_pod_asking_only_cpu_and_memory_has_no_scalar_requests():
+    pod = core_pb2.Pod()
+    pod.spec.containers.append(container("app", "100m", "64Mi"))
+    assert scalar_requests(pod) is NO_SCALARS

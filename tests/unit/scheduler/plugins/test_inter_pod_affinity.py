@@ -131,10 +131,28 @@ DB_IN_A1 = pod("db", labels={"app": "db"}, node_name="a1")
             {"a1": "ok", "a2": "ok", "b1": EXISTING_ANTI_AFFINITY_REASON, "c0": "ok"},
             id="existing-pods-anti-affinity-is-symmetric",
         ),
+        pytest.param(
+            pod("web", labels={"app": "web"}, affinity=affinity(term("db"))),
+            [DB_IN_A1, pod("lonely", node_name="b1", affinity=anti(term("web")))],
+            {"a1": "ok", "a2": "ok", "b1": AFFINITY_REASON, "c0": AFFINITY_REASON},
+            id="own-affinity-is-checked-before-existing-pods-anti-affinity",
+        ),
     ],
 )
 def test_inter_pod_affinity_filter(incoming, placed, expected):
     assert feasible(incoming, *placed) == expected
+
+
+def test_a_terminating_pod_still_counts_until_it_is_gone():
+    leaving = pod("w1", labels={"app": "web"}, node_name="a1")
+    leaving.metadata.deletion_timestamp = "2026-01-01T00:00:00Z"
+    incoming = pod("web", labels={"app": "web"}, affinity=anti(term("web", HOST)))
+    assert feasible(incoming, leaving) == {
+        "a1": ANTI_AFFINITY_REASON,
+        "a2": "ok",
+        "b1": "ok",
+        "c0": "ok",
+    }
 
 
 def test_anti_affinity_failure_is_resolvable_and_affinity_failure_is_not():
@@ -180,6 +198,27 @@ def weighted(kind: str, w: int, t: dict[str, Any]) -> dict[str, Any]:
 )
 def test_inter_pod_affinity_score(incoming, placed, expected):
     assert score_all(InterPodAffinity(), incoming, cluster(*placed)) == expected
+
+
+def test_scores_normalize_in_floating_point_as_kubernetes_does():
+    prefers = {
+        "podAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {"weight": 29, "podAffinityTerm": term("db")},
+                {"weight": 100, "podAffinityTerm": term("cache")},
+            ]
+        }
+    }
+    cache = pod("cache", labels={"app": "cache"}, node_name="b1")
+    # Zone a's 29 of 100 is 28.999... in floating point, truncated to 28.
+    assert score_all(
+        InterPodAffinity(), pod("web", affinity=prefers), cluster(DB_IN_A1, cache)
+    ) == {
+        "a1": 28,
+        "a2": 28,
+        "b1": 100,
+        "c0": 0,
+    }
 
 
 def test_info_of_placed_pod_is_what_the_plugin_sees():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from master.scheduler.algorithm import Algorithm, FitError
 from master.scheduler.framework import Code, CycleState, PodInfo
 from master.scheduler.plugins.node_resources_fit import NodeResourcesFit
-from tests.unit.scheduler.builders import node, node_info, pod
+from tests.unit.scheduler.builders import node, node_info, pod, snapshot
 
 
 @pytest.mark.parametrize(
@@ -74,3 +75,56 @@ def test_a_pods_overhead_counts_on_top_of_its_requests_on_the_node_and_for_itsel
     # The node has 150m left, not the 400m its containers' requests alone would leave.
     st = NodeResourcesFit().filter(CycleState(), PodInfo.of(pod("next", cpu="200m")), n)
     assert st.reasons == ("Insufficient cpu",)
+
+
+@pytest.mark.parametrize(
+    ("offered", "existing", "wanted", "reasons"),
+    [
+        pytest.param({}, [], {"nvidia.com/gpu": "1"}, ("Insufficient nvidia.com/gpu",), id="none"),
+        pytest.param({"nvidia.com/gpu": "2"}, [], {"nvidia.com/gpu": "2"}, (), id="all-of-them"),
+        pytest.param(
+            {"nvidia.com/gpu": "2"},
+            [{"nvidia.com/gpu": "1"}],
+            {"nvidia.com/gpu": "2"},
+            ("Insufficient nvidia.com/gpu",),
+            id="one-taken",
+        ),
+        pytest.param(
+            {"hugepages-2Mi": "64Mi"},
+            [],
+            {"hugepages-2Mi": "128Mi"},
+            ("Insufficient hugepages-2Mi",),
+            id="hugepages",
+        ),
+        pytest.param({"example.com/dongle": "1"}, [], {}, (), id="not-asked-for"),
+    ],
+)
+def test_a_pod_fits_only_where_its_extended_resources_are_left(offered, existing, wanted, reasons):
+    n = node_info(
+        node("n", extended=offered),
+        *(pod(f"e{i}", extended=e) for i, e in enumerate(existing)),
+    )
+    st = NodeResourcesFit().filter(CycleState(), PodInfo.of(pod("p", extended=wanted)), n)
+    assert st.reasons == reasons
+    assert st.code is (Code.UNSCHEDULABLE if reasons else Code.SUCCESS)
+
+
+def test_a_gpu_pod_stays_pending_with_kubernetes_reason_when_no_node_has_a_gpu():
+    snap = snapshot(node_info(node("n1")), node_info(node("n2")))
+    with pytest.raises(FitError) as err:
+        Algorithm().schedule(PodInfo.of(pod("train", extended={"nvidia.com/gpu": "1"})), snap)
+    assert err.value.message == "0/2 nodes are available: 2 Insufficient nvidia.com/gpu."
+
+
+def test_a_gpu_pod_goes_to_the_node_with_a_free_gpu():
+    snap = snapshot(
+        # The emptiest node by far, which would win on score alone.
+        node_info(node("plain", cpu="64", memory="256Gi")),
+        node_info(
+            node("busy-gpu", extended={"nvidia.com/gpu": "1"}),
+            pod("e", extended={"nvidia.com/gpu": "1"}),
+        ),
+        node_info(node("gpu", extended={"nvidia.com/gpu": "1"})),
+    )
+    train = PodInfo.of(pod("train", extended={"nvidia.com/gpu": "1"}))
+    assert Algorithm().schedule(train, snap).node == "gpu"

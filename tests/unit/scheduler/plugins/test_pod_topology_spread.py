@@ -147,3 +147,53 @@ def test_a_pod_without_constraints_skips_both_stages():
     info = PodInfo.of(pod("free"))
     assert plugin.pre_filter(state, info, snap).code is Code.SKIP
     assert plugin.pre_score(state, info, snap.nodes, snap).code is Code.SKIP
+
+
+def soft_scores(incoming: core_pb2.Pod, snap, feasible: list[str]) -> dict[str, int]:
+    """PreScore over the `feasible` nodes (as the algorithm passes them), then Score and
+    Normalize on those."""
+    plugin = PodTopologySpread()
+    state = CycleState()
+    info = PodInfo.of(incoming)
+    nodes = [n for n in snap.nodes if n.name in feasible]
+    assert plugin.pre_score(state, info, nodes, snap).ok
+    scores = {n.name: plugin.score(state, info, n) for n in nodes}
+    plugin.normalize(state, info, scores)
+    return scores
+
+
+def test_a_domain_score_is_rounded_before_normalizing_so_close_domains_score_close():
+    # 2 and 3 matching pods times log(4): 2.77 and 4.16 round to 3 and 4, so the fuller
+    # zone gets 100 * (4 + 3 - 4) / 4 = 75 (unrounded it would get 66).
+    incoming = web("p", topologySpreadConstraints=[constraint(when="ScheduleAnyway")])
+    assert soft_scores(incoming, cluster({"a": 2, "b": 3}), ["za", "zb"]) == {
+        "za": 100,
+        "zb": 75,
+    }
+
+
+def test_only_the_feasible_nodes_domains_weigh_a_constraint():
+    # Zone c holds no feasible node: two domains give log(4), not log(5), so 3 and 2
+    # pods score round(4.16) = 4 and round(2.77) = 3, and the fuller zone 75 (with zone
+    # c's domain counted, round(4.83) = 5 against 3 would give it 60).
+    incoming = web("p", topologySpreadConstraints=[constraint(when="ScheduleAnyway")])
+    snap = cluster({"a": 3, "b": 2, "c": 0})
+    assert soft_scores(incoming, snap, ["za", "zb"]) == {"za": 75, "zb": 100}
+
+
+def test_a_spread_constraint_without_a_selector_counts_no_pods():
+    no_selector = {"maxSkew": 1, "topologyKey": ZONE, "whenUnsatisfiable": "DoNotSchedule"}
+    incoming = web("p", topologySpreadConstraints=[no_selector])
+    assert verdicts(incoming, cluster({"a": 3, "b": 0})) == {"za": "ok", "zb": "ok"}
+
+
+def test_a_hostname_constraint_counts_each_feasible_node_as_a_domain():
+    by_host = constraint(when="ScheduleAnyway", topologyKey="kubernetes.io/hostname")
+    incoming = web("p", topologySpreadConstraints=[by_host])
+    snap = snapshot(
+        node_info(node("n1"), web("w1", "n1"), web("w2", "n1")),
+        node_info(node("n2")),
+        node_info(node("n3"), web("w3", "n3")),
+    )
+    # log(3 + 2) per pod: n1 round(3.22) = 3, n2 0, n3 round(1.61) = 2.
+    assert soft_scores(incoming, snap, ["n1", "n2", "n3"]) == {"n1": 0, "n2": 100, "n3": 33}

@@ -53,3 +53,18 @@ def test_least_allocated_prefers_the_emptier_node():
 def test_balanced_allocation(incoming, expected):
     n = node_info(node("n", cpu="4", memory="8Gi"))
     assert BalancedAllocation().score(CycleState(), PodInfo.of(pod("p", **incoming)), n) == expected
+
+
+def test_balanced_allocation_weighs_actual_requests_not_the_scoring_defaults():
+    # Neither pod asks for anything: by its requests the node stays perfectly balanced
+    # (nothing used), though the 100m / 200Mi defaults would tip it toward memory.
+    n = node_info(node("n", cpu="1", memory="1Gi"), pod("e"))
+    assert BalancedAllocation().score(CycleState(), PodInfo.of(pod("p")), n) == 100
+
+
+def test_balanced_allocation_counts_what_bound_pods_request():
+    cpu_heavy = node_info(node("cpu-heavy", cpu="4", memory="8Gi"), pod("e", cpu="2"))
+    even = node_info(node("even", cpu="4", memory="8Gi"), pod("e", cpu="2", memory="4Gi"))
+    p = PodInfo.of(pod("p"))
+    assert BalancedAllocation().score(CycleState(), p, even) == 100
+    assert BalancedAllocation().score(CycleState(), p, cpu_heavy) == 75
