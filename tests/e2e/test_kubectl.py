@@ -225,6 +225,55 @@ def test_logs_follow_and_exec_pass_output_and_exit_codes_through(
         kubectl("delete", "pod", "talker", "--grace-period", "0", "--force", "--wait")
 
 
+def test_cp_copies_a_directory_into_a_pod_and_back_unchanged(
+    kubectl: Kubectl, tmp_path: Path
+):
+    source = tmp_path / "outbound"
+    (source / "nested").mkdir(parents=True)
+    (source / "greeting.txt").write_text("hello from the host\n")
+    (source / "nested" / "numbers.bin").write_bytes(bytes(range(256)) * 64)
+    kubectl.ok("apply", "-f", "-", stdin=TALKER)
+    try:
+        kubectl.ok("wait", "--for=condition=Ready", "pod/talker", "--timeout", "120s")
+        kubectl.ok("cp", str(source), "talker:/tmp/inbound")
+        listed = kubectl.ok("exec", "talker", "--", "cat", "/tmp/inbound/greeting.txt")
+        assert listed == "hello from the host\n"
+        back = tmp_path / "returned"
+        kubectl.ok("cp", "talker:/tmp/inbound", str(back))
+        assert (back / "greeting.txt").read_text() == "hello from the host\n"
+        assert (back / "nested" / "numbers.bin").read_bytes() == bytes(range(256)) * 64
+    finally:
+        kubectl("delete", "pod", "talker", "--grace-period", "0", "--force", "--wait")
+
+
+def test_expose_makes_a_service_whose_endpoints_are_the_deployments_pods(kubectl: Kubectl):
+    kubectl.ok("create", "deployment", "exposed", "--image", "nginx:1.14.2", "--replicas", "2")
+    try:
+        kubectl.ok("rollout", "status", "deployment/exposed", "--timeout", "180s")
+        created = kubectl.ok("expose", "deployment", "exposed", "--port", "8080",
+                             "--target-port", "80")
+        assert created.strip() == "service/exposed exposed"
+        service = json.loads(kubectl.ok("get", "service", "exposed", "-o", "json"))
+        assert service["spec"]["selector"] == {"app": "exposed"}
+        assert service["spec"]["ports"][0]["port"] == 8080
+        assert service["spec"]["ports"][0]["targetPort"] == 80
+
+        def addresses() -> set[str]:
+            got = kubectl("get", "endpoints", "exposed", "-o", "json")
+            if got.returncode != 0:
+                return set()
+            subsets = json.loads(got.stdout).get("subsets") or []
+            return {a["ip"] for s in subsets for a in s.get("addresses") or []}
+
+        pods = json.loads(kubectl.ok("get", "pods", "-l", "app=exposed", "-o", "json"))
+        ips = {p["status"]["podIP"] for p in pods["items"]}
+        wait_until(lambda: addresses() == ips, timeout=60, interval=0.5,
+                   what=f"the service's endpoints to be the pods' {ips}")
+    finally:
+        kubectl("delete", "service", "exposed", "--wait")
+        kubectl("delete", "deployment", "exposed", "--wait")
+
+
 def test_cordon_marks_a_node_unschedulable_and_uncordon_clears_it(
     kubectl: Kubectl, cluster: Cluster
 ):
