@@ -66,6 +66,11 @@ class NodeSettings:
     are set only when the Node is created, so taints changed later by users stay."""
 
 
+KUBELET_RESOURCES = frozenset({"cpu", "memory", "pods"})
+"""The resources the kubelet measures and writes itself; any other key of a Node's
+capacity is kept as it stands."""
+
+
 class NodeHeartbeat:
     """Registers the Node, then keeps its Lease and status fresh."""
 
@@ -111,6 +116,15 @@ class NodeHeartbeat:
         """Capacity, addresses, nodeInfo, daemon endpoint and the Ready condition."""
         m = self.machine
         st = core_pb2.NodeStatus()
+        if old is not None:
+            # Resources someone else advertised (an extended resource PATCHed onto the
+            # status, as Kubernetes' docs show for a dongle) stay, and are allocatable
+            # as offered: Kubernetes' kubelet edits capacity in place and derives
+            # allocatable from every key of it.
+            for name, quantity in old.capacity.items():
+                if name not in KUBELET_RESOURCES:
+                    st.capacity[name] = quantity
+                    st.allocatable[name] = quantity
         for target in (st.capacity, st.allocatable):
             target["cpu"] = cpu_text(m.cpu_millis)
             target["memory"] = f"{m.memory_bytes // 1024}Ki"

@@ -274,6 +274,63 @@ def test_expose_makes_a_service_whose_endpoints_are_the_deployments_pods(kubectl
         kubectl("delete", "deployment", "exposed", "--wait")
 
 
+DONGLE_POD = """
+apiVersion: v1
+kind: Pod
+metadata: {name: %(name)s}
+spec:
+  terminationGracePeriodSeconds: 0
+  nodeSelector: {kubernetes.io/hostname: %(node)s}
+  containers:
+  - name: app
+    image: busybox:1.35
+    command: ["sleep", "3600"]
+    resources:
+      requests: {example.com/dongle: "%(count)s"}
+      limits: {example.com/dongle: "%(count)s"}
+"""
+
+
+def test_an_extended_resource_advertised_on_a_node_is_counted_by_the_scheduler(
+    kubectl: Kubectl,
+):
+    # Kubernetes' "Advertise Extended Resources for a Node" task, with kubectl's status
+    # subresource patch in place of its curl.
+    node = kubectl.ok("get", "nodes", "-o", "jsonpath={.items[0].metadata.name}").strip()
+    hostname = kubectl.ok(
+        "get", "node", node, "-o", "jsonpath={.metadata.labels.kubernetes\\.io/hostname}"
+    ).strip()
+    add = '[{"op": "add", "path": "/status/capacity/example.com~1dongle", "value": "4"}]'
+    kubectl.ok("patch", "node", node, "--subresource=status", "--type=json", "-p", add)
+    try:
+        wait_until(
+            lambda: kubectl.ok(
+                "get", "node", node, "-o",
+                "jsonpath={.status.allocatable.example\\.com/dongle}",
+            ).strip() == "4",
+            timeout=60, interval=0.5, what="the dongles allocatable on the node",
+        )
+        kubectl.ok("apply", "-f", "-", stdin=DONGLE_POD % {
+            "name": "three-dongles", "node": hostname, "count": 3})
+        kubectl.ok("wait", "--for=condition=Ready", "pod/three-dongles", "--timeout", "120s")
+        kubectl.ok("apply", "-f", "-", stdin=DONGLE_POD % {
+            "name": "two-more", "node": hostname, "count": 2})
+
+        def refusal() -> str:
+            return kubectl.ok(
+                "get", "pod", "two-more", "-o",
+                "jsonpath={.status.conditions[?(@.type=='PodScheduled')].message}",
+            )
+
+        message = wait_until(refusal, timeout=60, interval=0.5, what="two-more unschedulable")
+        assert "Insufficient example.com/dongle" in message, message
+    finally:
+        kubectl("delete", "pod", "three-dongles", "two-more", "--grace-period", "0",
+                "--force", "--wait")
+        remove = '[{"op": "remove", "path": "/status/capacity/example.com~1dongle"}]'
+        kubectl("patch", "node", node, "--subresource=status", "--type=json", "-p", remove)
+
+
 def test_cordon_marks_a_node_unschedulable_and_uncordon_clears_it(
     kubectl: Kubectl, cluster: Cluster
 ):
