@@ -3,9 +3,16 @@
 Ready pods go to `addresses`, the others to `notReadyAddresses` (all to `addresses` when
 the Service publishes not-ready addresses). Pods without an IP, finished pods and pods
 being deleted are left out. A named targetPort is resolved against each pod's own
-container ports, so one Service can reach pods that number the port differently; a pod
-without the named port is left out of that port. Addresses sharing the same set of
-ports are packed into one subset, as Kubernetes' RepackSubsets does.
+container ports (and its sidecars'), so one Service can reach pods that number the port
+differently; a pod without the named port is left out of that port. Addresses sharing
+the same set of ports are packed into one subset, as Kubernetes' RepackSubsets does.
+
+As Kubernetes' controller writes them, the Endpoints carry the Service's labels plus
+`service.kubernetes.io/headless` for a Service without a cluster IP, and ExternalName
+Services get none. Unlike Kubernetes', they are not cut at 1000 addresses (with the
+annotation `endpoints.kubernetes.io/over-capacity: truncated`): Tugboat's proxies and DNS
+route by Endpoints, where kube-proxy and CoreDNS read EndpointSlices, so a cut would
+leave the Service's other pods without traffic.
 """
 
 from __future__ import annotations
@@ -23,6 +30,19 @@ from proto import core_pb2
 
 log = structlog.get_logger("controllers.endpoints")
 
+HEADLESS_LABEL = "service.kubernetes.io/headless"
+
+
+def is_headless(service: core_pb2.Service) -> bool:
+    """Without a cluster IP (None, or none allocated as for ExternalName)."""
+    return service.spec.cluster_ip in ("", "None")
+
+
+def selects(service: core_pb2.Service, pod: core_pb2.Pod) -> bool:
+    """Whether the Service's (non-empty) selector matches the pod's labels."""
+    selector = service.spec.selector
+    return bool(selector) and all(pod.metadata.labels.get(k) == v for k, v in selector.items())
+
 
 def find_port(pod: core_pb2.Pod, port: core_pb2.ServicePort) -> int | None:
     """The pod's port for a service port: the number, or the named container port."""
@@ -32,7 +52,10 @@ def find_port(pod: core_pb2.Pod, port: core_pb2.ServicePort) -> int | None:
     if which == "int_val":
         return port.target_port.int_val or port.port
     name = port.target_port.str_val
-    for c in pod.spec.containers:
+    # A sidecar (an init container that keeps running) serves its ports as long as the
+    # app containers do, so its named ports count too; other init containers have ended.
+    sidecars = [c for c in pod.spec.init_containers if c.restart_policy == "Always"]
+    for c in [*pod.spec.containers, *sidecars]:
         for p in c.ports:
             if p.name == name and (p.protocol or "TCP") == (port.protocol or "TCP"):
                 return p.container_port
@@ -107,6 +130,15 @@ def endpoint_subsets(
     return subsets
 
 
+def endpoints_labels(service: core_pb2.Service) -> dict[str, str]:
+    """The Service's labels, with the headless mark a Service without a cluster IP gets."""
+    labels = dict(service.metadata.labels)
+    labels.pop(HEADLESS_LABEL, None)
+    if is_headless(service):
+        labels[HEADLESS_LABEL] = ""
+    return labels
+
+
 class EndpointsController(Controller):
     """core/v1 Endpoints of Services with selectors."""
 
@@ -130,8 +162,7 @@ class EndpointsController(Controller):
 
     def _pod_changed(self, pod: core_pb2.Pod) -> None:
         for svc in self.services.by_index(NAMESPACE_INDEX, pod.metadata.namespace, copy=False):
-            selector = svc.spec.selector
-            if selector and all(pod.metadata.labels.get(k) == v for k, v in selector.items()):
+            if selects(svc, pod):
                 self.queue.add(kinds.key(svc))
 
     def _pod_updated(self, old: core_pb2.Pod, new: core_pb2.Pod) -> None:
@@ -152,30 +183,28 @@ class EndpointsController(Controller):
             return
         if not svc.spec.selector:
             return  # endpoints of a selector-less service are the user's
-        selector = dict(svc.spec.selector)
+        if svc.spec.type == "ExternalName":
+            return  # answered by DNS alone: Kubernetes gives it no endpoints either
         pods = [
-            p
-            for p in self.pods.by_index(NAMESPACE_INDEX, namespace, copy=False)
-            if all(p.metadata.labels.get(k) == v for k, v in selector.items())
+            p for p in self.pods.by_index(NAMESPACE_INDEX, namespace, copy=False) if selects(svc, p)
         ]
         subsets = endpoint_subsets(svc, pods)
+        labels = endpoints_labels(svc)
         current: Any = self.endpoints.get(key)
         if current is not None:
-            if list(current.subsets) == subsets and dict(current.metadata.labels) == dict(
-                svc.metadata.labels
-            ):
+            if list(current.subsets) == subsets and dict(current.metadata.labels) == labels:
                 return
             fresh = copy_object(current)
             del fresh.subsets[:]
             fresh.subsets.extend(subsets)
             fresh.metadata.labels.clear()
-            fresh.metadata.labels.update(svc.metadata.labels)
+            fresh.metadata.labels.update(labels)
             await self.client.update(fresh)
             return
         ep = core_pb2.Endpoints(api_version="v1", kind="Endpoints")
         ep.metadata.name = name
         ep.metadata.namespace = namespace
-        ep.metadata.labels.update(svc.metadata.labels)
+        ep.metadata.labels.update(labels)
         ep.subsets.extend(subsets)
         await self.client.create(ep)
         log.info("endpoints created", service=key, subsets=len(subsets))

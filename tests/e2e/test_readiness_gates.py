@@ -117,9 +117,22 @@ def test_a_gated_pod_becomes_ready_and_an_endpoint_once_its_condition_is_patched
             what="the pod a ready address of its Service",
         )
         selector = "kubernetes.io/service-name=gated"
-        [slice_] = read(cluster, "endpointslices", "-l", selector)["items"]
-        [endpoint] = slice_["endpoints"]
-        assert endpoint["addresses"] == [ip] and endpoint["conditions"]["ready"] is True
+
+        def sliced() -> list[tuple[list[str], bool]]:
+            # The slice is written from the pods beside the Endpoints, not after them.
+            items = read(cluster, "endpointslices", "-l", selector)["items"]
+            return [
+                (e["addresses"], e["conditions"].get("ready") is True)
+                for s in items
+                for e in s.get("endpoints") or []
+            ]
+
+        wait_until(
+            lambda: sliced() == [([ip], True)],
+            timeout=60,
+            interval=1,
+            what="the pod a ready endpoint of its Service's EndpointSlice",
+        )
     finally:
         cluster.tug("delete", "pod", "gated", "--grace-period", "0", "--force")
         cluster.tug("delete", "service", "gated")

@@ -1,5 +1,6 @@
-"""EndpointSlices: written by the endpointslice controller from each Service's Endpoints;
-a port's protocol defaults to TCP and its name to "", as Kubernetes defaults them."""
+"""EndpointSlices: written by the endpointslice controller from each Service's pods, or
+mirrored from a selector-less Service's Endpoints; a port's protocol defaults to TCP and
+its name to "", as Kubernetes defaults them."""
 
 from __future__ import annotations
 
