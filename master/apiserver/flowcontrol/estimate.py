@@ -15,9 +15,10 @@ which the queue set charges in seat-seconds and never makes the caller wait for.
   stored object plus the page it returns; without one, twice the page (etcd reads it,
   the server encodes it). A request for one object by name (in its path or as a
   `metadata.name=` field selector) costs 1, and so does a watch that sends no initial
-  events (resourceVersion set and not "0", no sendInitialEvents), as after Kubernetes'
-  fix for legacy watches (1.32.0 itself charged every watch without sendInitialEvents
-  the minimum). An unknown count (no ready watch cache for the kind: Kubernetes' "not
+  events (resourceVersion set and not "0", no sendInitialEvents), as Kubernetes charges
+  legacy watches since 1.35 (every 1.32 release charged every watch without
+  sendInitialEvents the minimum, one from "" or "0" included, though it sends every
+  object first). An unknown count (no ready watch cache for the kind: Kubernetes' "not
   found") costs the minimum, as Kubernetes gives an aggregated kind the minimum.
 - A create, update, patch or delete costs 1 seat while it runs; when 10 or more
   watchers will receive its event, it then holds ceil(watchers / 10) seats for 5 ms,

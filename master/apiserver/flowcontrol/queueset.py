@@ -54,8 +54,10 @@ Each waiter is a future; a timer refuses it at the deadline. A waiter whose task
 cancelled (client gone) withdraws from its queue, and is counted as Kubernetes counts
 it, a "time-out"; if it had just been given its seats, it gives them back as a
 finished request does.
-A level at a limit of 0 still runs one seat's worth at a time, as in Kubernetes. A
-level is idle when nothing waits or executes, final phases aside, as in Kubernetes.
+A level at a limit of 0 still runs one seat's worth at a time, as Kubernetes' Reject
+levels run one request (its queuing levels dispatch nothing at 0: their waiters wait
+for the next adjustment of the limits, or time out). A level is idle when nothing waits
+or executes, final phases aside, as in Kubernetes.
 
 For the debug dumps (debug.py) a queue set also keeps what kube-apiserver's keeps: the
 requests executing (besides their count), each request's flow, digest, arrival and work

@@ -1,5 +1,6 @@
 """Work estimates: how wide a list, a watch and a write are, as kube-apiserver 1.32
-sizes them, and how the dispatcher charges a level for them."""
+sizes them (a watch from "" or "0" as 1.35 sizes it), and how the dispatcher charges a
+level for them."""
 
 from __future__ import annotations
 
