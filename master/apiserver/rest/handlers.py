@@ -157,6 +157,9 @@ def _query_bool(request: web.Request, name: str) -> bool:
     return request.query.get(name, "").lower() in ("1", "true", "yes")
 
 
+_INT64_END = 2**63
+
+
 def _dry_run(request: web.Request) -> bool:
     values = request.query.getall("dryRun", [])
     if any(v != "All" for v in values):
@@ -626,9 +629,12 @@ class RestApi:
         try:
             limit = int(q.get("limit", "0") or 0)
         except ValueError:
+            limit = _INT64_END  # refused below, in the same words
+        if not -_INT64_END <= limit < _INT64_END:
+            # Kubernetes' limit is an int64; a larger one would reach etcd and fail there.
             raise errors.Invalid(
-                f"limit: Invalid value: {q['limit']!r}: must be an integer"
-            ) from None
+                f"limit: Invalid value: {q['limit']!r}: must be a 64-bit integer"
+            )
         selection = parse(q.get("labelSelector", ""), q.get("fieldSelector", ""), t.kind)
         page = await self.service.watch_cache.serve_list(
             t.kind,
