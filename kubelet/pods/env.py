@@ -47,17 +47,18 @@ class _KeyRef(_Ref, Protocol):
 _V = TypeVar("_V")
 
 
-def _key(where: str, kind: str, ns: str, ref: _KeyRef, data: Mapping[str, _V] | None) -> _V | None:
+def _key(kind: str, ns: str, ref: _KeyRef, data: Mapping[str, _V] | None) -> _V | None:
     """The value at ref.key in the named object's data (None: there is no such object).
     None when an optional ref finds nothing; otherwise ContainerConfigError, worded as
-    Kubernetes words it."""
+    Kubernetes words it (the container's waiting message and its "Error: ..." event
+    say no more)."""
     if data is not None and ref.key in data:
         return data[ref.key]
     if ref.optional:
         return None
     if data is None:
-        raise ContainerConfigError(f'{where}: {kind.lower()} "{ref.name}" not found')
-    raise ContainerConfigError(f"{where}: couldn't find key {ref.key} in {kind} {ns}/{ref.name}")
+        raise ContainerConfigError(f'{kind.lower()} "{ref.name}" not found')
+    raise ContainerConfigError(f"couldn't find key {ref.key} in {kind} {ns}/{ref.name}")
 
 
 async def container_env(
@@ -70,8 +71,7 @@ async def container_env(
     """The resolved environment; ContainerConfigError names the missing object or key."""
     ns = pod.metadata.namespace
     env: dict[str, str] = {}
-    for i, ef in enumerate(container.env_from):
-        where = f"containers[{container.name}].envFrom[{i}]"
+    for ef in container.env_from:
         items: dict[str, str] | None
         ref: _Ref
         if ef.HasField("config_map_ref"):
@@ -87,7 +87,7 @@ async def container_env(
         if items is None:
             if ref.optional:
                 continue
-            raise ContainerConfigError(f'{where}: {kind} "{ref.name}" not found')
+            raise ContainerConfigError(f'{kind} "{ref.name}" not found')
         for k, v in items.items():
             name = ef.prefix + k
             if _VALID_NAME.match(name):
@@ -104,13 +104,13 @@ async def container_env(
         if vf.HasField("config_map_key_ref"):
             cref = vf.config_map_key_ref
             cm = await source.configmap(ns, cref.name)
-            value = _key(where, "ConfigMap", ns, cref, None if cm is None else cm.data)
+            value = _key("ConfigMap", ns, cref, None if cm is None else cm.data)
             if value is not None:
                 env[var.name] = value
         elif vf.HasField("secret_key_ref"):
             sref = vf.secret_key_ref
             secret = await source.secret(ns, sref.name)
-            raw = _key(where, "Secret", ns, sref, None if secret is None else secret.data)
+            raw = _key("Secret", ns, sref, None if secret is None else secret.data)
             if raw is not None:
                 env[var.name] = raw.decode(errors="replace")
         elif vf.HasField("field_ref"):

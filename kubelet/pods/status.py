@@ -34,6 +34,8 @@ class PodFacts:
     ready: Callable[[str], bool] = lambda cid: True
     started: Callable[[str], bool] = lambda cid: True
     start_time: str = ""
+    ended: tuple[str, str] | None = None
+    """(reason, message) when the kubelet fails the pod itself (DeadlineExceeded...)."""
 
 
 def _terminated(info: ContainerInfo) -> core_pb2.ContainerStateTerminated:
@@ -181,7 +183,13 @@ KUBELET_CONDITIONS = frozenset(
 
 
 def _condition(
-    old: dict[str, meta_pb2.Condition], type_: str, ok: bool, reason: str = "", message: str = ""
+    old: dict[str, meta_pb2.Condition],
+    type_: str,
+    ok: bool,
+    reason: str = "",
+    message: str = "",
+    *,
+    ok_reason: str = "",
 ) -> meta_pb2.Condition:
     status = "True" if ok else "False"
     prior = old.get(type_)
@@ -189,9 +197,36 @@ def _condition(
     return meta_pb2.Condition(
         type=type_,
         status=status,
-        reason="" if ok else reason,
+        reason=ok_reason if ok else reason,
         message="" if ok else message,
         last_transition_time=since,
+    )
+
+
+def _initialized_condition(
+    old: dict[str, meta_pb2.Condition],
+    pod: core_pb2.Pod,
+    inits: list[core_pb2.ContainerStatus],
+    began: bool,
+    phase_: str,
+) -> meta_pb2.Condition:
+    """Initialized as Kubernetes' GeneratePodInitializedCondition: True (PodCompleted) for a
+    pod that succeeded, True once an app container began, else False naming each init
+    container not yet done (a sidecar: not started; another: not succeeded), which a pod
+    failed in its init containers keeps."""
+    if phase_ == "Succeeded":
+        return _condition(old, "Initialized", True, ok_reason="PodCompleted")
+    incomplete = [
+        s.name
+        for spec, s in zip(pod.spec.init_containers, inits, strict=True)
+        if not (s.started if is_sidecar(spec) else s.ready)
+    ]
+    return _condition(
+        old,
+        "Initialized",
+        began or not incomplete,
+        "ContainersNotInitialized",
+        f"containers with incomplete status: [{' '.join(incomplete)}]",
     )
 
 
@@ -241,6 +276,10 @@ def pod_status(facts: PodFacts) -> core_pb2.PodStatus:
         out.pod_ip = ip
         out.pod_ips.add(ip=ip)
     inits = [container_status(c, facts, "PodInitializing") for c in pod.spec.init_containers]
+    for spec, s in zip(pod.spec.init_containers, inits, strict=True):
+        if not is_sidecar(spec):
+            # Kubernetes' prober reports an init container that succeeded as ready.
+            s.ready = s.state.HasField("terminated") and s.state.terminated.exit_code == 0
     began = any(facts.instances.get(c.name) for c in pod.spec.containers)
     init_done = began or all(
         (s.state.HasField("running") and s.started)
@@ -261,6 +300,9 @@ def pod_status(facts: PodFacts) -> core_pb2.PodStatus:
     if old.phase in TERMINAL:
         # Why it ended (Evicted, DeadlineExceeded...) outlives the containers' last words.
         out.reason, out.message = old.reason, old.message
+    elif facts.ended is not None:
+        out.phase = "Failed"
+        out.reason, out.message = facts.ended
 
     conds = {c.type: c for c in old.conditions}
     terminal = out.phase in TERMINAL
@@ -268,24 +310,19 @@ def pod_status(facts: PodFacts) -> core_pb2.PodStatus:
     # A sidecar's readiness counts toward the pod's, as in Kubernetes.
     unready = [s.name for s in inits if s.name in side and not s.ready]
     unready += [s.name for s in apps if not s.ready]
-    msg = f"containers with unready status: [{' '.join(unready)}]"
-    reason = "PodCompleted" if terminal else "ContainersNotReady"
+    if terminal:
+        # Kubernetes says only how the pod ended, naming no containers.
+        reason, msg = ("PodCompleted" if out.phase == "Succeeded" else "PodFailed"), ""
+    else:
+        reason, msg = "ContainersNotReady", f"containers with unready status: [{' '.join(unready)}]"
     containers_ready = not unready and not terminal
-    pending_init = [
-        s.name
-        for s in inits
-        if not s.state.HasField("terminated")
-        and not (s.name in side and s.state.HasField("running"))
-    ]
+    # The sandbox's network is up: containers can be started (Kubernetes 1.29+ reports it
+    # first; a pod that ended has its sandbox stopped, and reads False).
+    has_sandbox = facts.sandbox is not None and facts.sandbox.running
     out.conditions.extend(
         [
-            _condition(
-                conds,
-                "Initialized",
-                init_done or terminal,
-                "ContainersNotInitialized",
-                f"containers with incomplete status: [{' '.join(pending_init)}]",
-            ),
+            _condition(conds, "PodReadyToStartContainers", has_sandbox),
+            _initialized_condition(conds, pod, inits, began, out.phase),
             _ready_condition(conds, pod, containers_ready, reason, msg),
             _condition(conds, "ContainersReady", containers_ready, reason, msg),
             conds.get("PodScheduled")

@@ -3,7 +3,8 @@
 Each `sync` is level-triggered: it looks at the pod as the API server last showed it and
 at the containers as the runtime last showed them, takes the steps that are due (sandbox,
 ephemeral containers once each, init containers in order, app containers, restarts after
-back-off, liveness kills) and writes the pod's status when it changed. It runs
+back-off, liveness kills, a container whose image changed, a pod past its
+activeDeadlineSeconds) and writes the pod's status when it changed. It runs
 when the pod changes, when the pod's containers change (the PLEG), when a probe result
 changes, when a back-off expires, and otherwise every resync period.
 
@@ -59,6 +60,26 @@ POST_START_LIMIT = 300.0
 one that never ends would hold its container in ContainerCreating for good."""
 MIN_GRACE_AFTER_HOOK = 2
 """The seconds a container still gets to stop after its preStop hook used the grace period."""
+DEADLINE_EXCEEDED = (
+    "DeadlineExceeded",
+    "Pod was active on the node longer than the specified deadline",
+)
+"""Kubernetes' reason and message for a pod past its activeDeadlineSeconds."""
+
+
+def go_duration(seconds: float) -> str:
+    """A delay as Go prints a time.Duration ("10s", "1m20s", "5m0s"), as Kubernetes'
+    messages show back-offs."""
+    if seconds < 1:
+        return f"{seconds * 1000:g}ms" if seconds else "0s"
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{secs:g}s"
+    if hours or minutes:
+        text = f"{int(minutes)}m{text}"
+    if hours:
+        text = f"{int(hours)}h{text}"
+    return text
 
 
 def pod_naming(spec: core_pb2.PodSpec) -> PodNaming:
@@ -130,6 +151,8 @@ class PodWorker:
         self._start_observed = False
         self._waiting: dict[str, tuple[str, str]] = {}
         self._reported: set[tuple[str, int]] = set()
+        self._pull_errors: dict[str, str] = {}
+        """Image -> why its last pull failed, for the ImagePullBackOff message."""
         self._acted = False
         """This sync has asked the runtime to change a container."""
         self._shown_by = -1
@@ -230,6 +253,14 @@ class PodWorker:
                 await self._write_status(None, mine)
             return False
         self._waiting = {}
+        left = self._deadline_left(pod)
+        if left is not None and left <= 0:
+            self.ctx.event(pod, NORMAL, *DEADLINE_EXCEEDED)
+            live = next((c for c in mine if c.kind == "sandbox" and c.running), None)
+            await self._write_status(live, mine, ended=DEADLINE_EXCEEDED)
+            # Ended now: the next sync stops its containers as for any pod that ended.
+            self.kick()
+            return False
         sandbox = await self._ensure_sandbox(mine)
         if sandbox is None:
             await self._write_status(None, mine)
@@ -260,7 +291,19 @@ class PodWorker:
         self.ctx.probes.sync(self.uid, sandbox.ip, probed, running)
         await self._collect_garbage(by_name)
         await self._write_status(sandbox, mine)
+        left = self._deadline_left(self.pod)
+        if left is not None:
+            # Wake up when the deadline comes (the first status write set startTime).
+            self._retry_in(left)
         return False
+
+    @staticmethod
+    def _deadline_left(pod: core_pb2.Pod) -> float | None:
+        """Seconds until the pod has run its activeDeadlineSeconds since the startTime the
+        kubelet gave it (<= 0: it has); None when it has no deadline or no start yet."""
+        if not pod.spec.HasField("active_deadline_seconds") or not pod.status.start_time:
+            return None
+        return epoch(pod.status.start_time) + pod.spec.active_deadline_seconds - time.time()
 
     # ---- sandbox and volumes --------------------------------------------------------------
 
@@ -393,6 +436,9 @@ class PodWorker:
         for spec in sidecars(setup.pod.spec):
             latest = _newest(by_name, spec.name)
             if latest is not None and latest.running:
+                if latest.image != spec.image:
+                    await self._restart_changed(setup, spec, "init", latest)
+                    continue
                 failed = self.ctx.probes.must_restart(latest.id)
                 if failed:
                     await self._kill_unhealthy(setup.pod, spec, latest, failed)
@@ -410,6 +456,9 @@ class PodWorker:
                 await self._start(setup, spec, "app", 0)
                 continue
             if latest.running:
+                if latest.image != spec.image:
+                    await self._restart_changed(setup, spec, "app", latest)
+                    continue
                 failed = self.ctx.probes.must_restart(latest.id)
                 if failed:
                     await self._kill_unhealthy(pod, spec, latest, failed)
@@ -419,6 +468,23 @@ class PodWorker:
                 continue
             if policy == "Always" or (policy == "OnFailure" and latest.exit_code != 0):
                 await self._restart_after_backoff(setup, spec, "app", latest)
+
+    async def _restart_changed(
+        self, setup: _PodSetup, spec: core_pb2.Container, kind: str, latest: ContainerInfo
+    ) -> None:
+        """A running container whose image the pod now names differently (`kubectl set
+        image`, the one container field a pod may change) is stopped and started again
+        with the new one at once, whatever the restartPolicy, as Kubernetes restarts a
+        container whose definition changed. Its crash back-off starts over: Kubernetes
+        keys it by the container's definition."""
+        pod = setup.pod
+        msg = f"Container {spec.name} definition changed, will be restarted"
+        self.log.info("container definition changed", container=spec.name, image=spec.image)
+        self.ctx.event(pod, NORMAL, "Killing", msg)
+        self._acting()
+        await self._stop_app(pod, spec, latest, self._grace(pod), setup.sandbox.ip)
+        self.ctx.crash_backoff.reset((self.uid, spec.name))
+        await self._start(setup, spec, kind, latest.attempt + 1)
 
     async def _start_created_again(
         self,
@@ -479,7 +545,9 @@ class PodWorker:
         self, pod: core_pb2.Pod, spec: core_pb2.Container, info: ContainerInfo, probe_kind: str
     ) -> None:
         what = "liveness" if probe_kind == LIVENESS else "startup"
-        msg = f"Container {spec.name} failed {what} probe, will be restarted"
+        msg = f"Container {spec.name} failed {what} probe"
+        if is_sidecar(spec) or (pod.spec.restart_policy or "Always") != "Never":
+            msg += ", will be restarted"
         self.log.info("killing unhealthy container", container=spec.name, probe=probe_kind)
         self.ctx.event(pod, NORMAL, "Killing", msg)
         grace = self._grace(pod)
@@ -493,7 +561,8 @@ class PodWorker:
     def _backoff(self, pod: core_pb2.Pod, spec: core_pb2.Container, delay: float) -> str:
         """The CrashLoopBackOff waiting message, in Kubernetes' words."""
         return (
-            f"back-off {delay:g}s restarting failed container={spec.name} pod={self._pod_id(pod)}"
+            f"back-off {go_duration(delay)} restarting failed container={spec.name} "
+            f"pod={self._pod_id(pod)}"
         )
 
     def _pod_id(self, pod: core_pb2.Pod) -> str:
@@ -505,6 +574,10 @@ class PodWorker:
     ) -> None:
         pod = setup.pod
         key = (self.uid, spec.name)
+        if latest.image != spec.image:
+            # A new definition (`kubectl set image` on a crashing container) starts at
+            # once: Kubernetes keys the back-off by the container's definition.
+            self.ctx.crash_backoff.reset(key)
         delay = self.ctx.crash_backoff.delay(key)
         wait = epoch(latest.finished_at) + delay - time.time() if delay else 0.0
         if wait > 0:
@@ -542,8 +615,12 @@ class PodWorker:
             if present:
                 return True
             msg = f'Back-off pulling image "{spec.image}"'
-            self._waiting[spec.name] = ("ImagePullBackOff", msg)
             self.ctx.event(pod, NORMAL, "BackOff", msg)
+            last = self._pull_errors.get(spec.image)
+            if last:
+                # Kubernetes 1.32 tells why the last pull failed in the status too.
+                msg = f"{msg}: ErrImagePull: {last}"
+            self._waiting[spec.name] = ("ImagePullBackOff", msg)
             self._retry_in(wait)
             return False
         self.ctx.event(pod, NORMAL, "Pulling", f'Pulling image "{spec.image}"')
@@ -565,11 +642,13 @@ class PodWorker:
                 self.log.warning("pull failed, using the local image", image=spec.image)
                 return True
             msg = f'Failed to pull image "{spec.image}": {e}'
+            self._pull_errors[spec.image] = str(e)
             self._waiting[spec.name] = ("ErrImagePull", msg)
             self.ctx.event(pod, WARNING, "Failed", msg)
             self._retry_in(self.ctx.image_backoff.remaining(key))
             return False
         self.ctx.image_backoff.reset(key)
+        self._pull_errors.pop(spec.image, None)
         self.ctx.event(pod, NORMAL, "Pulled", f'Successfully pulled image "{spec.image}"')
         return True
 
@@ -737,32 +816,9 @@ class PodWorker:
     async def terminate(self, mine: list[ContainerInfo]) -> None:
         """Stop every container (app ones with the grace period), clean up, confirm deletion."""
         pod = self.pod
-        grace = self._grace(pod)
-        self.log.info("stopping pod", grace_seconds=grace)
+        self.log.info("stopping pod", grace_seconds=self._grace(pod))
         self.ctx.probes.remove_pod(self.uid)
-        running = [c for c in mine if c.kind != "sandbox" and c.running]
-        if running:
-            self.ctx.event(pod, NORMAL, "Killing", f"Stopping {len(running)} container(s)")
-        ip = next((c.ip for c in mine if c.kind == "sandbox"), "")
-        # App containers first, then the sidecars one by one, last started first: a
-        # sidecar outlives what may still use it, as in Kubernetes.
-        order = [c.name for c in sidecars(pod.spec)]
-        side = sorted((c for c in running if c.name in order), key=lambda c: order.index(c.name))
-        deadline = time.monotonic() + grace
-        await asyncio.gather(
-            *(
-                self._stop_app(pod, self._spec_of(c.name), c, grace, ip)
-                for c in running
-                if c.name not in order
-            )
-        )
-        for c in reversed(side):
-            left = int(deadline - time.monotonic())
-            left = max(MIN_GRACE_AFTER_HOOK, left) if grace > 0 else 0
-            await self._stop_app(pod, self._spec_of(c.name), c, left, ip)
-        for c in mine:
-            if c.kind == "sandbox" and c.running:
-                await self.ctx.runtime.stop_container(c.id, 0)
+        await self._stop_running(mine)
         for c in mine:
             await self.ctx.runtime.remove_container(c.id)
         await self.ctx.volumes.cleanup(self.uid)
@@ -781,21 +837,54 @@ class PodWorker:
                 pass
         self.log.info("pod stopped and deleted")
 
+    async def _stop_running(self, mine: list[ContainerInfo]) -> bool:
+        """Stop the pod's running containers as Kubernetes kills a pod: preStop hooks and
+        the grace period, app containers first, then the sidecars one by one, last started
+        first (a sidecar outlives what may still use it), then the sandbox. True when one
+        was stopped."""
+        pod = self.pod
+        grace = self._grace(pod)
+        running = [c for c in mine if c.kind != "sandbox" and c.running]
+        sandboxes = [c for c in mine if c.kind == "sandbox" and c.running]
+        if not running and not sandboxes:
+            return False
+        self._acting()
+        if running:
+            self.ctx.event(pod, NORMAL, "Killing", f"Stopping {len(running)} container(s)")
+        ip = next((c.ip for c in mine if c.kind == "sandbox"), "")
+        order = [c.name for c in sidecars(pod.spec)]
+        side = sorted((c for c in running if c.name in order), key=lambda c: order.index(c.name))
+        deadline = time.monotonic() + grace
+        await asyncio.gather(
+            *(
+                self._stop_app(pod, self._spec_of(c.name), c, grace, ip)
+                for c in running
+                if c.name not in order
+            )
+        )
+        for c in reversed(side):
+            left = int(deadline - time.monotonic())
+            left = max(MIN_GRACE_AFTER_HOOK, left) if grace > 0 else 0
+            await self._stop_app(pod, self._spec_of(c.name), c, left, ip)
+        for c in sandboxes:
+            await self.ctx.runtime.stop_container(c.id, 0)
+        return True
+
     async def _stop_sandbox_when_done(self, mine: list[ContainerInfo]) -> bool:
-        """A pod that reached Succeeded or Failed keeps no running containers; True when
-        one was stopped."""
-        stopped = False
-        for c in mine:
-            if c.running:
-                self._acting()
-                await self.ctx.runtime.stop_container(c.id, self._grace(self.pod))
-                stopped = True
+        """A pod that reached Succeeded or Failed keeps no running containers: they are
+        stopped as a deleted pod's are, hooks included; True when one was stopped."""
         self.ctx.probes.remove_pod(self.uid)
-        return stopped
+        return await self._stop_running(mine)
 
     # ---- status ---------------------------------------------------------------------------
 
-    async def _write_status(self, sandbox: ContainerInfo | None, mine: list[ContainerInfo]) -> None:
+    async def _write_status(
+        self,
+        sandbox: ContainerInfo | None,
+        mine: list[ContainerInfo],
+        *,
+        ended: tuple[str, str] | None = None,
+    ) -> None:
         pod = self.pod
         probes = self.ctx.probes
         start_time = ""
@@ -811,6 +900,7 @@ class PodWorker:
             ready=probes.ready,
             started=probes.started,
             start_time=start_time,
+            ended=ended,
         )
         status = pod_status(facts)
         if status.phase == "Running" and not self._start_observed:

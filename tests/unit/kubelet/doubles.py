@@ -1,6 +1,6 @@
-"""Stand-ins for what a pod worker asks of the node beside the runtime and the API: no
-events recorded, no ConfigMap, Secret, token, claim or volume found; and the NodeContext
-of node "n1" made of them."""
+"""Stand-ins for what a pod worker asks of the node beside the runtime: the API as it
+sees its one pod, no events recorded (or each one kept), no ConfigMap, Secret, token,
+claim or volume found; and the NodeContext of node "n1" made of them."""
 
 from __future__ import annotations
 
@@ -14,9 +14,42 @@ from kubelet.probes.workers import ProbeManager
 from proto import core_pb2
 
 
+class PodStore:
+    """The API as a pod worker uses it: its pod's status writes, kept, each at a
+    resourceVersion above the one it was based on."""
+
+    def __init__(self, pod: core_pb2.Pod) -> None:
+        self.pod = pod
+        self.writes = 0
+
+    async def update_status(self, obj: Any) -> Any:
+        self.writes += 1
+        self.pod = core_pb2.Pod()
+        self.pod.CopyFrom(obj)
+        based_on = int(obj.metadata.resource_version or 0)
+        self.pod.metadata.resource_version = str(max(self.writes, based_on) + 1)
+        return self.pod
+
+    async def get(self, resource: str, namespace: str, name: str) -> Any:
+        return self.pod
+
+    async def delete(self, resource: str, namespace: str, name: str, **options: Any) -> Any:
+        return self.pod
+
+
 class NoEvents:
     async def record(self, obj: core_pb2.Pod, type: str, reason: str, message: str) -> None:
         pass
+
+
+class KeptEvents:
+    """Every event recorded, as (type, reason, message)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, str]] = []
+
+    async def record(self, obj: core_pb2.Pod, type: str, reason: str, message: str) -> None:
+        self.seen.append((type, reason, message))
 
 
 class NoConfig:

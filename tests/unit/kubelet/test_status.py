@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from kubelet.pods.status import PodFacts, pod_status
@@ -122,6 +124,77 @@ def test_pending_init_containers_keep_app_containers_initializing():
     assert st.phase == "Pending"
     assert st.container_statuses[0].state.waiting.reason == "PodInitializing"
     assert {c.type: c.status for c in st.conditions}["Initialized"] == "False"
+
+
+def conditions(st: core_pb2.PodStatus) -> dict[str, tuple[str, str, str]]:
+    return {c.type: (c.status, c.reason, c.message) for c in st.conditions}
+
+
+def test_a_pod_is_ready_to_start_containers_once_its_sandbox_runs():
+    pod = a_pod("Always", "main")
+    sandbox = replace(info("pause", "running"), kind="sandbox", ip="10.1.0.2")
+    up = pod_status(PodFacts(pod=pod, host_ip="127.0.0.1", sandbox=sandbox, instances={}))
+    assert up.conditions[0].type == "PodReadyToStartContainers", "Kubernetes lists it first"
+    assert conditions(up)["PodReadyToStartContainers"] == ("True", "", "")
+    stopped = replace(sandbox, state="exited")
+    for gone in (None, stopped):
+        down = pod_status(PodFacts(pod=pod, host_ip="127.0.0.1", sandbox=gone, instances={}))
+        assert conditions(down)["PodReadyToStartContainers"] == ("False", "", "")
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "phase", "reason"),
+    [(0, "Succeeded", "PodCompleted"), (1, "Failed", "PodFailed")],
+    ids=["succeeded", "failed"],
+)
+def test_an_ended_pod_says_how_it_ended_and_names_no_container(exit_code, phase, reason):
+    pod = a_pod("Never", "main")
+    st = status(pod, {"main": [info("main", "exited", exit_code=exit_code)]})
+    assert st.phase == phase
+    found = conditions(st)
+    assert found["Ready"] == found["ContainersReady"] == ("False", reason, "")
+    initialized = ("True", "PodCompleted", "") if phase == "Succeeded" else ("True", "", "")
+    assert found["Initialized"] == initialized
+
+
+def test_an_init_container_that_succeeded_is_ready():
+    pod = a_pod("Always", "main")
+    pod.spec.init_containers.add(name="setup", image="busybox:1.35")
+    st = status(pod, {"setup": [info("setup", "exited", exit_code=0)]})
+    assert st.init_container_statuses[0].ready
+    assert conditions(st)["Initialized"] == ("True", "", "")
+    assert st.container_statuses[0].state.waiting.reason == "ContainerCreating"
+
+
+def test_a_pod_failed_in_its_init_containers_is_not_initialized_and_says_which():
+    pod = a_pod("Never", "main")
+    pod.spec.init_containers.add(name="setup", image="busybox:1.35")
+    st = status(pod, {"setup": [info("setup", "exited", exit_code=3)]})
+    assert st.phase == "Failed"
+    assert not st.init_container_statuses[0].ready
+    assert conditions(st)["Initialized"] == (
+        "False",
+        "ContainersNotInitialized",
+        "containers with incomplete status: [setup]",
+    )
+
+
+def test_a_sidecar_running_but_not_past_its_startup_probe_keeps_the_pod_uninitialized():
+    pod = sided("Always")
+    st = pod_status(
+        PodFacts(
+            pod=pod,
+            host_ip="127.0.0.1",
+            sandbox=None,
+            instances={"side": [info("side", "running")]},
+            started=lambda cid: False,
+        )
+    )
+    assert conditions(st)["Initialized"] == (
+        "False",
+        "ContainersNotInitialized",
+        "containers with incomplete status: [side]",
+    )
 
 
 def sided(policy: str) -> core_pb2.Pod:

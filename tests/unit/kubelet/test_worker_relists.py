@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,7 +16,7 @@ from kubelet.pods.worker import PodWorker
 from kubelet.runtime.fake import FakeRuntime
 from kubelet.runtime.interface import ContainerInfo
 from proto import core_pb2
-from tests.unit.kubelet.doubles import node_context
+from tests.unit.kubelet.doubles import PodStore, node_context
 
 
 class CountingRuntime(FakeRuntime):
@@ -30,27 +29,6 @@ class CountingRuntime(FakeRuntime):
     async def list_containers(self) -> list[ContainerInfo]:
         self.lists += 1
         return await super().list_containers()
-
-
-class PodStore:
-    """The API as a pod worker uses it: its pod's status writes, kept."""
-
-    def __init__(self, pod: core_pb2.Pod) -> None:
-        self.pod = pod
-        self.writes = 0
-
-    async def update_status(self, obj: Any) -> Any:
-        self.writes += 1
-        self.pod = core_pb2.Pod()
-        self.pod.CopyFrom(obj)
-        self.pod.metadata.resource_version = str(self.writes + 1)
-        return self.pod
-
-    async def get(self, resource: str, namespace: str, name: str) -> Any:
-        return self.pod
-
-    async def delete(self, resource: str, namespace: str, name: str, **options: Any) -> Any:
-        return self.pod
 
 
 def web_pod() -> core_pb2.Pod:
