@@ -177,25 +177,34 @@ def _beyond_cpu_memory(amounts: Mapping[str, str]) -> bool:
     return n > 0 and n > ("cpu" in amounts) + ("memory" in amounts)
 
 
+def _container_requests(c: core_pb2.Container) -> tuple[int, int, int, int, bool]:
+    """One container's cpu and memory requests, the same with scoring's defaults for a
+    missing one, and whether it asks for more than cpu and memory."""
+    requests, limits = c.resources.requests, c.resources.limits
+    # The request, or the limit when only a limit is given (the API default).
+    text_cpu = requests.get("cpu") or limits.get("cpu") or ""
+    text_mem = requests.get("memory") or limits.get("memory") or ""
+    c_cpu = _cpu_millis(text_cpu) if text_cpu else 0
+    c_mem = _memory_bytes(text_mem) if text_mem else 0
+    return (
+        c_cpu,
+        c_mem,
+        c_cpu if text_cpu else DEFAULT_MILLI_CPU_REQUEST,
+        c_mem if text_mem else DEFAULT_MEMORY_REQUEST,
+        _beyond_cpu_memory(requests) or _beyond_cpu_memory(limits),
+    )
+
+
 def _requests(pod: core_pb2.Pod) -> tuple[Resources, Resources, bool]:
     """The pod's requests, the same with scoring's defaults for missing ones, and whether
     any container asks for more than cpu and memory (then `scalar_requests` has work)."""
     cpu = mem = nz_cpu = nz_mem = 0
     beyond = False
     for c in pod.spec.containers:
-        res = c.resources
-        requests, limits = res.requests, res.limits
-        # The request, or the limit when only a limit is given (the API default).
-        text_cpu = requests.get("cpu") or limits.get("cpu") or ""
-        text_mem = requests.get("memory") or limits.get("memory") or ""
-        if not beyond:
-            beyond = _beyond_cpu_memory(requests) or _beyond_cpu_memory(limits)
-        c_cpu = _cpu_millis(text_cpu) if text_cpu else 0
-        c_mem = _memory_bytes(text_mem) if text_mem else 0
-        cpu += c_cpu
-        mem += c_mem
-        nz_cpu += c_cpu if text_cpu else DEFAULT_MILLI_CPU_REQUEST
-        nz_mem += c_mem if text_mem else DEFAULT_MEMORY_REQUEST
+        c_cpu, c_mem, nz_c_cpu, nz_c_mem, more = _container_requests(c)
+        beyond = beyond or more
+        cpu, mem = cpu + c_cpu, mem + c_mem
+        nz_cpu, nz_mem = nz_cpu + nz_c_cpu, nz_mem + nz_c_mem
     # Sidecars run beside everything after them: they add to the app containers' sum and
     # to each later init container's own need; the pod needs the largest of those.
     # Scoring's defaults stand in for an init container's missing requests too, as in
@@ -203,16 +212,8 @@ def _requests(pod: core_pb2.Pod) -> tuple[Resources, Resources, bool]:
     side_cpu = side_mem = init_cpu = init_mem = 0
     nz_side_cpu = nz_side_mem = nz_init_cpu = nz_init_mem = 0
     for c in pod.spec.init_containers:
-        res = c.resources
-        requests, limits = res.requests, res.limits
-        text_cpu = requests.get("cpu") or limits.get("cpu") or ""
-        text_mem = requests.get("memory") or limits.get("memory") or ""
-        if not beyond:
-            beyond = _beyond_cpu_memory(requests) or _beyond_cpu_memory(limits)
-        i_cpu = _cpu_millis(text_cpu) if text_cpu else 0
-        i_mem = _memory_bytes(text_mem) if text_mem else 0
-        nz_i_cpu = i_cpu if text_cpu else DEFAULT_MILLI_CPU_REQUEST
-        nz_i_mem = i_mem if text_mem else DEFAULT_MEMORY_REQUEST
+        i_cpu, i_mem, nz_i_cpu, nz_i_mem, more = _container_requests(c)
+        beyond = beyond or more
         if is_sidecar(c):
             side_cpu, side_mem = side_cpu + i_cpu, side_mem + i_mem
             nz_side_cpu, nz_side_mem = nz_side_cpu + nz_i_cpu, nz_side_mem + nz_i_mem
